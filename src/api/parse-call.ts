@@ -1,0 +1,34 @@
+import { SpillwayError } from '../errors.ts';
+import type { Call, Endpoint } from '../server/context.ts';
+
+/** The body field each endpoint cannot do without, besides `model`. */
+const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
+
+/**
+ * Body bytes → a typed Call. Only what the gateway needs is checked (model, the endpoint's main field, stream);
+ * everything else (tools, response_format, DeepSeek's thinking parameters, user, …) passes through untouched.
+ */
+export function parseCall(endpoint: Exclude<Endpoint, 'models'>, raw: Buffer): Call {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new SpillwayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
+  }
+  const b = body as Record<string, unknown>;
+  if (typeof b.model !== 'string' || b.model === '') {
+    throw new SpillwayError('invalid_request', 'You must provide a model parameter.', { param: 'model' });
+  }
+  const field = REQUIRED[endpoint];
+  const main = b[field];
+  if (main === undefined || main === null || (endpoint === 'chat' && (!Array.isArray(main) || main.length === 0))) {
+    throw new SpillwayError('invalid_request', endpoint === 'chat' ? "'messages' must be a non-empty array." : `Missing required parameter: '${field}'.`, { param: field });
+  }
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') {
+    throw new SpillwayError('invalid_request', "'stream' must be a boolean.", { param: 'stream' });
+  }
+  return { endpoint, model: b.model, stream: b.stream === true, body: b, raw };
+}

@@ -1,0 +1,40 @@
+import type { ServerResponse } from 'node:http';
+import { SpillwayError } from '../errors.ts';
+import type { Logger } from '../observe/log.ts';
+
+/**
+ * The ONLY place an error becomes HTTP. SpillwayErrors render as OpenAI's error JSON with their stable code;
+ * anything else is a bug: logged once with its stack, rendered as a 500 that reveals nothing internal.
+ */
+export function toSpillwayError(err: unknown, log: Logger, requestId: string): SpillwayError {
+  if (err instanceof SpillwayError) return err;
+  log.error({ err, requestId }, 'internal error');
+  return new SpillwayError('internal_error', `Internal error in the gateway (request ${requestId}).`);
+}
+
+export function errorBody(e: SpillwayError): string {
+  return JSON.stringify({
+    error: { message: e.message, type: e.openaiType, param: e.param, code: e.upstreamCode ?? e.code },
+  });
+}
+
+/** The in-band form for a stream that already started: an SSE data event the official SDKs raise as an error. */
+export function errorEvent(e: SpillwayError): string {
+  return `data: ${errorBody(e)}\n\n`;
+}
+
+export function renderError(res: ServerResponse, e: SpillwayError): void {
+  if (res.headersSent) {
+    // Only streams commit early; their failures are written in-band by the relay, never here.
+    res.destroy();
+    return;
+  }
+  const body = errorBody(e);
+  res.statusCode = e.status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  if (e.status === 429 || e.status === 503) {
+    res.setHeader('retry-after', String(Math.max(1, Math.ceil(e.retryAfterS ?? 1))));
+  }
+  res.end(body);
+}

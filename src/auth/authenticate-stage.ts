@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { GatewayKey } from '../config/types.ts';
+import { SpillwayError } from '../errors.ts';
+import type { Stage } from '../pipeline.ts';
+import type { RequestContext } from '../server/context.ts';
+
+/**
+ * Gateway keys → tenant. Keys are looked up by their SHA-256, so the config may hold only hashes and a timing
+ * difference in the lookup reveals nothing about a key. Only in the pipeline when keys are configured.
+ */
+export function authenticateStage(keys: readonly GatewayKey[]): Stage<RequestContext> {
+  const byHash = new Map(keys.map((k) => [k.sha256, k]));
+  return {
+    name: 'authenticate',
+    async run(ctx, next) {
+      const presented = bearer(ctx.req.headers.authorization) ?? header(ctx.req.headers['api-key']) ?? header(ctx.req.headers['x-api-key']);
+      if (presented === undefined) {
+        throw new SpillwayError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
+      }
+      const key = byHash.get(createHash('sha256').update(presented).digest('hex'));
+      if (key === undefined) throw new SpillwayError('unauthorized', 'Incorrect API key provided.');
+      ctx.tenant = key.tenant;
+      ctx.allowedModels = key.models;
+      await next();
+    },
+  };
+}
+
+function bearer(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(v.trim());
+  return m?.[1];
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}

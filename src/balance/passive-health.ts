@@ -1,0 +1,111 @@
+/**
+ * Passive health (outlier ejection): an upstream that fails `failureThreshold` times in a row is taken out of
+ * rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
+ * success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
+ * so a fleet-wide storm spreads load instead of emptying the pool.
+ *
+ * Hand-written: this is the product's own admission policy, pure and clock-driven so it is tested as a table.
+ */
+export interface HealthSettings {
+  failureThreshold: number;
+  ejectionBaseMs: number;
+  ejectionMaxMs: number;
+  maxEjectedPercent: number;
+}
+
+interface UpstreamHealth {
+  consecutiveFailures: number;
+  ejectedUntil: number;
+  ejections: number;
+  probing: boolean;
+  lastEjectionEnd: number;
+}
+
+export type HealthState = 'healthy' | 'ejected' | 'half_open';
+
+export class PassiveHealth {
+  private readonly byName = new Map<string, UpstreamHealth>();
+  private readonly settings: HealthSettings;
+
+  constructor(names: readonly string[], settings: HealthSettings) {
+    this.settings = settings;
+    for (const n of names) {
+      this.byName.set(n, { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, probing: false, lastEjectionEnd: 0 });
+    }
+  }
+
+  state(name: string, now: number): HealthState {
+    const h = this.get(name);
+    if (h.ejections === 0 || h.ejectedUntil === 0) return 'healthy';
+    return now < h.ejectedUntil ? 'ejected' : 'half_open';
+  }
+
+  /** May a request go to this upstream now? In half-open state only one probe is allowed at a time. */
+  available(name: string, now: number): boolean {
+    const s = this.state(name, now);
+    if (s === 'healthy') return true;
+    if (s === 'ejected') return false;
+    return !this.get(name).probing;
+  }
+
+  /** Called when a request is sent; marks a half-open upstream as being probed. */
+  onSend(name: string, now: number): void {
+    if (this.state(name, now) === 'half_open') this.get(name).probing = true;
+  }
+
+  /** Milliseconds until the earliest ejected upstream among `names` may be probed (0 when one is available). */
+  retryInMs(names: readonly string[], now: number): number {
+    let best = Infinity;
+    for (const n of names) {
+      const h = this.get(n);
+      best = Math.min(best, this.available(n, now) ? 0 : Math.max(0, h.ejectedUntil - now));
+    }
+    return best === Infinity ? 0 : best;
+  }
+
+  /** An attempt ended without telling anything about health (the client left): a probe may be sent again. */
+  cancelProbe(name: string): void {
+    this.get(name).probing = false;
+  }
+
+  /** Records an attempt's result. Returns true when this call ejected the upstream. */
+  record(name: string, failure: boolean, now: number): boolean {
+    const h = this.get(name);
+    const wasProbe = h.probing;
+    h.probing = false;
+    if (!failure) {
+      h.consecutiveFailures = 0;
+      if (h.ejectedUntil !== 0 && now >= h.ejectedUntil) {
+        h.lastEjectionEnd = now;
+        h.ejectedUntil = 0;
+      }
+      // A long healthy stretch forgives earlier ejections, so the next one starts short again.
+      if (h.ejections > 0 && h.ejectedUntil === 0 && now - h.lastEjectionEnd >= this.settings.ejectionMaxMs) h.ejections = 0;
+      return false;
+    }
+    h.consecutiveFailures++;
+    const failedProbe = wasProbe && now >= h.ejectedUntil;
+    if ((failedProbe || h.consecutiveFailures >= this.settings.failureThreshold) && now >= h.ejectedUntil && this.mayEject(name, now)) {
+      h.ejections++;
+      const d = Math.min(this.settings.ejectionBaseMs * 2 ** (h.ejections - 1), this.settings.ejectionMaxMs);
+      h.ejectedUntil = now + d;
+      h.consecutiveFailures = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private mayEject(name: string, now: number): boolean {
+    if (this.settings.maxEjectedPercent <= 0) return false;
+    let out = 0;
+    for (const [n, h] of this.byName) if (n !== name && now < h.ejectedUntil) out++;
+    const allowed = Math.max(1, Math.floor((this.byName.size * this.settings.maxEjectedPercent) / 100));
+    return out + 1 <= allowed;
+  }
+
+  private get(name: string): UpstreamHealth {
+    const h = this.byName.get(name);
+    if (h === undefined) throw new Error(`unknown upstream ${name}`);
+    return h;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every default of the config, in one block, units in the names or the duration strings.
+ * The schema (schema.ts) takes its defaults from here and docs/configuration.md is checked against it.
+ */
+export const DEFAULTS = {
+  server: {
+    host: '127.0.0.1',
+    port: 8080,
+    body_limit_bytes: 10 * 1024 * 1024,
+    /** Deadline for a request whose client sends none (x-spillway-deadline-ms / x-stainless-timeout). */
+    default_deadline: '10m',
+    /** How long SIGTERM waits for in-flight requests before closing them. */
+    drain_grace: '30s',
+    /** Time allowed to receive the request body. */
+    body_timeout: '30s',
+  },
+  log: {
+    level: 'info',
+    /** One JSON line per request. */
+    requests: true,
+  },
+  upstream: {
+    /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */
+    max_concurrency: 256,
+    weight: 1,
+    /** undici pool connection cap; null means max_concurrency. */
+    connections: null as number | null,
+    timeouts: {
+      connect: '5s',
+      /** Until the first real token (keep-alive comments and blank lines do not count). */
+      first_token: '5m',
+      /** Longest silence between two chunks once the answer has started. */
+      idle: '60s',
+      total: '10m',
+    },
+  },
+  route: { weight: 1 },
+  health: {
+    /** Consecutive failures that take an upstream out of rotation. */
+    failure_threshold: 5,
+    /** First ejection lasts this long; each further one multiplies it, up to ejection_max. */
+    ejection_base: '30s',
+    ejection_max: '5m',
+    /** Never more than this share of a model's routes ejected at once (the rest stay in rotation). */
+    max_ejected_percent: 50,
+  },
+} as const;

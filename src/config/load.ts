@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { configSchema } from './schema.ts';
+import { interpolateEnv, type Env } from './interpolate.ts';
+import { formatKeyPath, segmentsOf, showValue, valueAt } from './key-path.ts';
+import { isSecretKey, maskSecret } from './mask.ts';
+import { parseDuration } from './duration.ts';
+import type { Config, GatewayKey, ModelConfig, UpstreamConfig } from './types.ts';
+
+const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
+ajv.addVocabulary(['x-expected']);
+const validate = ajv.compile(configSchema);
+
+type Locate = (segments: readonly string[]) => string;
+
+/** Reads, interpolates, validates and resolves a YAML config file. Throws ConfigError naming every problem. */
+export function loadConfigFile(file: string, env: Env = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+  return parseConfigText(text, file, env);
+}
+
+export function parseConfigText(text: string, file: string, env: Env = process.env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.slice(0, 3).map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      return `line ${pos.line}, column ${pos.col}: YAML syntax error: ${e.message.split('\n')[0] ?? ''}`;
+    }));
+  }
+  const locate: Locate = (segments) => {
+    for (let n = segments.length; n > 0; n--) {
+      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as YamlNode | undefined;
+      if (node?.range) return ` (line ${lineCounter.linePos(node.range[0]).line})`;
+    }
+    return '';
+  };
+  const data: unknown = doc.toJS() ?? {};
+  return resolveConfig(data, file, env, locate);
+}
+
+/** Validates and resolves an already-parsed config object (zero-config start, tests). */
+export function resolveConfig(input: unknown, source: string, env: Env = process.env, locate: Locate = () => ''): Config {
+  const problems: string[] = [];
+  const data = interpolateEnv(input, env, [], (segs, text) => problems.push(`${formatKeyPath(segs)}${locate(segs)}: ${text}`));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(source, [`(top level): got ${showValue(data)}, expected a map with upstreams and models`]);
+  }
+  if (!validate(data)) {
+    throw new ConfigError(source, describeSchemaErrors(validate.errors ?? [], data, locate));
+  }
+  const config = buildConfig(data as RawConfig, source, locate, problems);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze(config);
+}
+
+function describeSchemaErrors(errors: ErrorObject[], data: unknown, locate: Locate): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of errors) {
+    const segs = segmentsOf(e.instancePath);
+    let path = segs;
+    let text: string;
+    if (e.keyword === 'additionalProperties') {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      path = [...segs, key];
+      const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+      const allowed = props ? `expected one of: ${Object.keys(props).join(', ')}` : 'expected no such key';
+      text = `unknown key; ${allowed}`;
+    } else if (e.keyword === 'required') {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      path = [...segs, key];
+      const prop = (e.parentSchema as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties?.[key];
+      text = `missing; expected ${String(prop?.['x-expected'] ?? 'a value')}`;
+    } else {
+      const raw = valueAt(data, segs);
+      const last = segs[segs.length - 1] ?? '';
+      const shown = isSecretKey(last) ? maskSecret(raw) : showValue(raw);
+      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.['x-expected'];
+      text = `got ${shown}, expected ${typeof expected === 'string' ? expected : (e.message ?? 'something else')}`;
+    }
+    const key = `${path.join('/')}|${e.keyword === 'additionalProperties' || e.keyword === 'required' ? e.keyword : ''}`;
+    if (seen.has(key) || seen.has(`${path.join('/')}|`)) continue;
+    seen.add(key);
+    out.push(`${formatKeyPath(path)}${locate(path)}: ${text}`);
+  }
+  return out;
+}
+
+interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
+interface RawUpstream {
+  name: string; url: string; api_key?: string; max_concurrency: number; weight: number;
+  connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
+}
+interface RawConfig {
+  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
+  log: { level: string; requests: boolean };
+  auth: { keys: { key?: string; key_sha256?: string; tenant: string; models?: string[] }[] };
+  upstreams: RawUpstream[];
+  models: Record<string, { routes: { upstream: string; model?: string; weight: number }[] }>;
+  health: { failure_threshold: number; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+}
+
+function ms(text: string): number {
+  // The schema pattern already guarantees the form.
+  return parseDuration(text) ?? 0;
+}
+
+function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: string[]): Config {
+  const problem = (segs: (string | number)[], text: string) => {
+    problems.push(`${formatKeyPath(segs)}${locate(segs.map(String))}: ${text}`);
+  };
+  const names = new Map<string, number>();
+  const upstreams: UpstreamConfig[] = raw.upstreams.map((u, i) => {
+    const prev = names.get(u.name);
+    if (prev !== undefined) problem(['upstreams', i, 'name'], `got "${u.name}", expected a name not already used by upstreams[${prev}]`);
+    names.set(u.name, i);
+    try {
+      new URL(u.url);
+    } catch {
+      problem(['upstreams', i, 'url'], `got ${showValue(u.url)}, expected a valid URL`);
+    }
+    const t = u.timeouts;
+    return {
+      name: u.name,
+      url: u.url.replace(/\/+$/, ''),
+      apiKey: u.api_key === '' ? undefined : u.api_key,
+      maxConcurrency: u.max_concurrency,
+      weight: u.weight,
+      connections: u.connections ?? u.max_concurrency,
+      headers: u.headers,
+      timeouts: { connectMs: ms(t.connect), firstTokenMs: ms(t.first_token), idleMs: ms(t.idle), totalMs: ms(t.total) },
+      simulated: false,
+    };
+  });
+  const models: Record<string, ModelConfig> = {};
+  for (const [name, m] of Object.entries(raw.models)) {
+    models[name] = {
+      name,
+      routes: m.routes.map((r, i) => {
+        if (!names.has(r.upstream)) {
+          problem(['models', name, 'routes', i, 'upstream'], `got "${r.upstream}", expected the name of an upstream (one of: ${[...names.keys()].join(', ')})`);
+        }
+        return { upstream: r.upstream, model: r.model ?? name, weight: r.weight };
+      }),
+    };
+  }
+  const keys: GatewayKey[] = raw.auth.keys.map((k, i) => {
+    if ((k.key === undefined) === (k.key_sha256 === undefined)) {
+      problem(['auth', 'keys', i], 'expected exactly one of key or key_sha256');
+    }
+    for (const [j, m] of (k.models ?? []).entries()) {
+      if (!(m in models)) problem(['auth', 'keys', i, 'models', j], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
+    }
+    const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
+    return { sha256, tenant: k.tenant, models: k.models ?? null };
+  });
+  const h = raw.health;
+  if (ms(h.ejection_max) < ms(h.ejection_base)) {
+    problem(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
+  }
+  const s = raw.server;
+  return {
+    source,
+    server: {
+      host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
+    },
+    log: { level: raw.log.level, requests: raw.log.requests },
+    auth: { keys },
+    upstreams,
+    models,
+    health: {
+      failureThreshold: h.failure_threshold, ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
+      maxEjectedPercent: h.max_ejected_percent,
+    },
+    raw,
+  };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+

@@ -1,0 +1,129 @@
+import { DEFAULTS } from './defaults.ts';
+import { DURATION_PATTERN } from './duration.ts';
+
+/**
+ * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
+ * what docs/configuration.md says about the key (a test keeps the two in step).
+ */
+type Schema = Record<string, unknown>;
+
+const duration = (def: string, description: string): Schema => ({
+  type: 'string',
+  pattern: DURATION_PATTERN,
+  default: def,
+  description,
+  'x-expected': 'a duration such as "250ms", "5s", "2m" or "1h"',
+});
+const int = (def: number | null, min: number, description: string, max?: number): Schema => ({
+  type: def === null ? ['integer', 'null'] : 'integer',
+  minimum: min,
+  ...(max === undefined ? {} : { maximum: max }),
+  default: def,
+  description,
+  'x-expected': `a whole number ≥ ${min}${max === undefined ? '' : ` and ≤ ${max}`}${def === null ? ' (or null)' : ''}`,
+});
+const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  default: {},
+  ...extra,
+});
+// (The root object has no default: Ajv ignores one there.)
+
+const U = DEFAULTS.upstream;
+
+export const configSchema: Schema = obj({
+  server: obj({
+    host: { type: 'string', minLength: 1, default: DEFAULTS.server.host, description: 'Address to listen on.', 'x-expected': 'a host name or IP address' },
+    port: int(DEFAULTS.server.port, 0, 'TCP port to listen on (0 picks a free one).', 65535),
+    body_limit_bytes: int(DEFAULTS.server.body_limit_bytes, 1, 'Largest request body accepted (bytes); larger gets 413.'),
+    default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
+    drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
+    body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body; slower gets 408.'),
+  }),
+  log: obj({
+    level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: DEFAULTS.log.level, description: 'pino log level.', 'x-expected': 'one of trace, debug, info, warn, error, fatal, silent' },
+    requests: { type: 'boolean', default: DEFAULTS.log.requests, description: 'Write one JSON log line per request.', 'x-expected': 'true or false' },
+  }),
+  auth: obj({
+    keys: {
+      type: 'array',
+      default: [],
+      description: 'Gateway keys. When the list is not empty, every API request needs one of them as `Authorization: Bearer <key>`.',
+      'x-expected': 'a list of { key | key_sha256, tenant }',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['tenant'],
+        properties: {
+          key: { type: 'string', minLength: 8, description: 'The key itself (use `${ENV}`), at least 8 characters.', 'x-expected': 'a string of at least 8 characters' },
+          key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret.', 'x-expected': '64 lowercase hex characters' },
+          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits).', 'x-expected': 'a tenant name' },
+          models: { type: 'array', items: { type: 'string' }, description: 'Public models the key may use; absent means all.', 'x-expected': 'a list of public model names' },
+        },
+      },
+    },
+  }),
+  upstreams: {
+    type: 'array',
+    minItems: 1,
+    description: 'The LLM APIs behind the gateway.',
+    'x-expected': 'a list of upstreams, each with at least name and url',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'url'],
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique name (logs, metrics, routes).', 'x-expected': 'letters, digits, "_", "." or "-"' },
+        url: { type: 'string', pattern: '^https?://', description: 'Base URL as an OpenAI SDK takes it (`https://api.deepseek.com`, `http://host:8000/v1`).', 'x-expected': 'an http:// or https:// URL' },
+        api_key: { type: 'string', description: 'Sent as `Authorization: Bearer`; never shown in responses, logs or metrics.', 'x-expected': 'a string (use ${ENV_VAR})' },
+        max_concurrency: int(U.max_concurrency, 1, "The account's concurrency cap: requests in flight to this upstream never exceed it."),
+        weight: { type: 'number', exclusiveMinimum: 0, default: U.weight, description: 'Share of traffic relative to other routes of a model.', 'x-expected': 'a number > 0' },
+        connections: int(U.connections, 1, 'HTTP connection cap of the pool; null means `max_concurrency`.'),
+        headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
+        timeouts: obj({
+          connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),
+          first_token: duration(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count.'),
+          idle: duration(U.timeouts.idle, 'Longest silence between chunks once the answer has started.'),
+          total: duration(U.timeouts.total, 'Longest a single upstream attempt may take.'),
+        }),
+      },
+    },
+  },
+  models: {
+    type: 'object',
+    minProperties: 1,
+    description: 'Public model names clients ask for, each mapped to routes.',
+    'x-expected': 'a map of public model name to { routes }',
+    additionalProperties: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['routes'],
+      properties: {
+        routes: {
+          type: 'array',
+          minItems: 1,
+          description: 'Upstream + upstream model pairs that can serve the model.',
+          'x-expected': 'a non-empty list of { upstream, model, weight }',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['upstream'],
+            properties: {
+              upstream: { type: 'string', description: 'Name of an upstream.', 'x-expected': 'the name of an upstream' },
+              model: { type: 'string', minLength: 1, description: 'Model name sent to the upstream; defaults to the public name.', 'x-expected': 'a model name' },
+              weight: { type: 'number', exclusiveMinimum: 0, default: DEFAULTS.route.weight, description: 'Multiplies the upstream weight for this route.', 'x-expected': 'a number > 0' },
+            },
+          },
+        },
+      },
+    },
+  },
+  health: obj({
+    failure_threshold: int(DEFAULTS.health.failure_threshold, 1, 'Consecutive failures that take an upstream out of rotation.'),
+    ejection_base: duration(DEFAULTS.health.ejection_base, 'First time out; doubles with each further ejection.'),
+    ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
+    max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, "Most of a model's routes that may be out at once (%).", 100),
+  }),
+}, { required: ['upstreams', 'models'], default: undefined });

@@ -1,0 +1,66 @@
+/** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+export interface UpstreamTimeouts {
+  connectMs: number;
+  firstTokenMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+export interface UpstreamConfig {
+  name: string;
+  /** Base URL without a trailing slash; an endpoint path such as `/chat/completions` is appended. */
+  url: string;
+  apiKey: string | undefined;
+  maxConcurrency: number;
+  weight: number;
+  connections: number;
+  headers: Readonly<Record<string, string>>;
+  timeouts: UpstreamTimeouts;
+  /** True for the embedded simulator of the zero-config start. */
+  simulated: boolean;
+}
+
+export interface RouteConfig {
+  upstream: string;
+  /** The model name sent to the upstream. */
+  model: string;
+  weight: number;
+}
+
+export interface ModelConfig {
+  name: string;
+  routes: readonly RouteConfig[];
+}
+
+export interface GatewayKey {
+  /** Hex SHA-256 of the key: keys are compared by hash so the plain key need not stay in memory. */
+  sha256: string;
+  tenant: string;
+  /** Public models this key may use; null means all. */
+  models: readonly string[] | null;
+}
+
+export interface Config {
+  /** Where the config came from: a file path, or a description of the built-in default. */
+  source: string;
+  server: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    defaultDeadlineMs: number;
+    drainGraceMs: number;
+    bodyTimeoutMs: number;
+  };
+  log: { level: string; requests: boolean };
+  auth: { keys: readonly GatewayKey[] };
+  upstreams: readonly UpstreamConfig[];
+  models: Readonly<Record<string, ModelConfig>>;
+  health: {
+    failureThreshold: number;
+    ejectionBaseMs: number;
+    ejectionMaxMs: number;
+    maxEjectedPercent: number;
+  };
+  /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
+  raw: unknown;
+}

@@ -1,0 +1,77 @@
+/**
+ * The SpillwayError family: every failure the gateway can report has a stable `code`, an HTTP `status` and an
+ * OpenAI error `type`. Nothing throws a string. `api/render-error.ts` is the only place these become HTTP.
+ * ERROR_CODES is also the source that docs/errors.md is checked against.
+ */
+export const ERROR_CODES = {
+  invalid_json: { status: 400, type: 'invalid_request_error', when: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, type: 'invalid_request_error', when: 'A required field is missing or has the wrong type (`param` names it).' },
+  unauthorized: { status: 401, type: 'authentication_error', when: 'Gateway keys are configured and the request has no key or a wrong one.' },
+  model_not_allowed: { status: 403, type: 'permission_error', when: "The tenant of the key may not use the requested model." },
+  not_found: { status: 404, type: 'invalid_request_error', when: 'No route for this path.' },
+  model_not_found: { status: 404, type: 'invalid_request_error', when: 'The requested model is not one of the public models in the config.' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', when: 'The path exists but not for this HTTP method.' },
+  request_timeout: { status: 408, type: 'invalid_request_error', when: 'The client did not finish sending the body in time.' },
+  body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },
+  upstream_rejected: { status: 400, type: 'invalid_request_error', when: "An upstream refused the request as invalid (4xx other than 401/403/429). The upstream's status and message are passed through; its own `code` is kept when it sent one." },
+  rate_limited: { status: 429, type: 'rate_limit_error', when: 'The upstream answered 429 (rate or account concurrency limit). `Retry-After` is set.' },
+  internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
+  upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or an unreadable answer.' },
+  upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },
+  overloaded: { status: 503, type: 'server_error', when: 'The upstream answered 503 (server busy). `Retry-After` is set.' },
+  no_capacity: { status: 503, type: 'server_error', when: "Every route of the model is at its `max_concurrency` or taken out by passive health. Answered at once, with `Retry-After`." },
+  draining: { status: 503, type: 'server_error', when: 'The gateway is shutting down and takes no new requests.' },
+  upstream_timeout: { status: 504, type: 'server_error', when: 'The upstream did not connect, send its first token, keep sending, or finish within its timeouts or the request deadline.' },
+  stream_interrupted: { status: 502, type: 'server_error', when: 'In-band only: a stream failed after its first byte reached the client. Sent as `data: {"error":…}` so SDKs raise it; never a clean end.' },
+} as const satisfies Record<string, { status: number; type: string; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface SpillwayErrorOptions {
+  param?: string | null;
+  /** Seconds the client should wait; rendered as `Retry-After`. */
+  retryAfterS?: number;
+  /** Overrides the code's default status (upstream 4xx pass-through keeps the upstream's status). */
+  status?: number;
+  /** An upstream's own error code, passed through instead of ours where it is more precise. */
+  upstreamCode?: string;
+  cause?: unknown;
+}
+
+export class SpillwayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly openaiType: string;
+  readonly param: string | null;
+  readonly retryAfterS: number | undefined;
+  readonly upstreamCode: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: SpillwayErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SpillwayError';
+    this.code = code;
+    this.status = opts.status ?? ERROR_CODES[code].status;
+    this.openaiType = ERROR_CODES[code].type;
+    this.param = opts.param ?? null;
+    this.retryAfterS = opts.retryAfterS;
+    this.upstreamCode = opts.upstreamCode;
+  }
+}
+
+/** A configuration mistake: names the file, the key path, the value and what was expected. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(file: string, problems: string[]) {
+    super(`invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Raised by compose() when a stage breaks the pipeline contract: a bug, never a user error. */
+export class PipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}

@@ -1,0 +1,90 @@
+import type { AddressInfo } from 'node:net';
+import { realClock, type Clock } from './clock.ts';
+import type { Config } from './config/types.ts';
+import { compose, type Stage } from './pipeline.ts';
+import { createLogger, type Logger } from './observe/log.ts';
+import { Metrics } from './observe/metrics.ts';
+import type { RequestContext } from './server/context.ts';
+import { HttpServer } from './server/http-server.ts';
+import { receiveStage } from './server/receive-stage.ts';
+import { parseStage } from './api/parse-stage.ts';
+import { authenticateStage } from './auth/authenticate-stage.ts';
+import { resolveModelStage } from './route/resolve-model-stage.ts';
+import { dispatchStage } from './retry/dispatch-stage.ts';
+import { Balancer } from './balance/balancer.ts';
+import { UpstreamPools } from './upstream/pools.ts';
+import { opsRoutes } from './admin/ops-routes.ts';
+
+/**
+ * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
+ * is left out here rather than checked on every request.
+ *
+ *   receive → parse → authenticate? → resolve-model → dispatch (balance → upstream → relay, per attempt)
+ */
+export function buildPipeline(config: Config, deps: { balancer: Balancer; pools: UpstreamPools; clock: Clock; log: Logger; isDraining: () => boolean }) {
+  const stages: (Stage<RequestContext> | false)[] = [
+    receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
+    parseStage, //                                       api: body → typed Call
+    config.auth.keys.length > 0 && authenticateStage(config.auth.keys), // auth: gateway key → tenant
+    resolveModelStage(config), //                        route: public model → routes; GET /v1/models
+    dispatchStage(deps), //                              retry loop → balance → upstream → relay
+  ];
+  return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly http: HttpServer;
+  /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
+  shutdown(graceMs?: number): Promise<boolean>;
+}
+
+export interface GatewayOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Overrides config.server.port (tests pass 0). */
+  port?: number;
+  host?: string;
+}
+
+export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const clock = opts.clock ?? realClock;
+  const log = opts.log ?? createLogger(config.log.level);
+  const metrics = new Metrics();
+  const pools = new UpstreamPools(config.upstreams);
+  const balancer = new Balancer(config, { clock, metrics, log });
+  let http: HttpServer | undefined;
+  const isDraining = () => http?.isDraining ?? false;
+  const handler = buildPipeline(config, { balancer, pools, clock, log, isDraining });
+  http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
+  const server = http.server;
+  const host = opts.host ?? config.server.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? config.server.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const h = http;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    config,
+    metrics,
+    log,
+    http: h,
+    async shutdown(graceMs = config.server.drainGraceMs) {
+      const clean = await h.drain(graceMs);
+      server.closeAllConnections();
+      await pools.close();
+      return clean;
+    },
+  };
+}

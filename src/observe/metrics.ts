@@ -1,0 +1,99 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric Spillway exports, declared once. Each gateway owns its registry, so tests can run several gateways in
+ * one process. docs/metrics.md is checked against this registry by a test.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'spillway_requests_total',
+    help: 'Finished API requests by public model, upstream that answered, HTTP status and error code ("ok" on success).',
+    labelNames: ['model', 'upstream', 'status', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'spillway_request_duration_seconds',
+    help: 'Time from request received to response finished, by public model and stream (true/false).',
+    labelNames: ['model', 'stream'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  readonly ttft = new Histogram({
+    name: 'spillway_ttft_seconds',
+    help: 'Time from request received to the first token sent to the client (streams), by public model.',
+    labelNames: ['model'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly overhead = new Histogram({
+    name: 'spillway_gateway_overhead_seconds',
+    help: 'Time the gateway added to a request: request time minus the time spent waiting on upstreams.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+
+  readonly upstreamInFlight = new Gauge({
+    name: 'spillway_upstream_in_flight',
+    help: 'Requests in flight to each upstream.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamMaxConcurrency = new Gauge({
+    name: 'spillway_upstream_max_concurrency',
+    help: "Each upstream's configured concurrency cap (max_concurrency).",
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamAttempts = new Counter({
+    name: 'spillway_upstream_attempts_total',
+    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, cancelled).',
+    labelNames: ['upstream', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamHealthy = new Gauge({
+    name: 'spillway_upstream_healthy',
+    help: '1 while an upstream is in rotation, 0 while passive health has taken it out.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamEjections = new Counter({
+    name: 'spillway_upstream_ejections_total',
+    help: 'Times passive health took an upstream out of rotation.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: 'spillway_tokens_total',
+    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',
+    labelNames: ['model', 'upstream', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientAborts = new Counter({
+    name: 'spillway_client_aborts_total',
+    help: 'Requests whose client went away before the answer was complete (the upstream request is aborted too).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamsInterrupted = new Counter({
+    name: 'spillway_streams_interrupted_total',
+    help: 'Streams that failed after their first byte and were ended with an in-band error event.',
+    labelNames: ['model', 'upstream'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'spillway_' });
+  }
+}

@@ -1,0 +1,44 @@
+import { PipelineError } from './errors.ts';
+
+/**
+ * The one composition primitive. A stage does its job and either answers (marks the context settled) or calls
+ * `next()` once to hand over to the following stage. Guarded like Hono's compose: calling next() twice, or finishing
+ * without answering and without calling next(), is a bug in that stage and fails loudly with its name.
+ */
+export type Next = () => Promise<void>;
+
+export interface Settles {
+  /** True once a response (or the start of one) has been written for this request. */
+  readonly settled: boolean;
+}
+
+export interface Stage<C extends Settles> {
+  readonly name: string;
+  run(ctx: C, next: Next): Promise<void>;
+}
+
+export type Handler<C> = (ctx: C) => Promise<void>;
+
+export function compose<C extends Settles>(stages: readonly Stage<C>[]): Handler<C> {
+  const names = stages.map((s) => s.name);
+  return function run(ctx: C): Promise<void> {
+    let reached = -1;
+    const dispatch = async (i: number): Promise<void> => {
+      if (i <= reached) throw new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() more than once`);
+      reached = i;
+      const stage = stages[i];
+      if (stage === undefined) {
+        throw new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() but it is the last stage`);
+      }
+      let calledNext = false;
+      await stage.run(ctx, () => {
+        calledNext = true;
+        return dispatch(i + 1);
+      });
+      if (!calledNext && !ctx.settled) {
+        throw new PipelineError(`stage "${stage.name}" finished without answering the request and without calling next()`);
+      }
+    };
+    return dispatch(0);
+  };
+}

@@ -1,0 +1,45 @@
+import type { RequestContext } from '../server/context.ts';
+import type { OpenAttempt } from '../upstream/open-attempt.ts';
+import { usageInJson } from './usage.ts';
+
+/** Largest non-stream answer relayed (bytes); beyond it the upstream is misbehaving. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A non-stream answer: read whole (nothing reaches the client before the answer is complete, so any failure can
+ * still become a clean HTTP error or, later, a retry), then written with its exact bytes. Blank lines an upstream
+ * sends while busy keep the connection alive but are not a first token.
+ */
+export async function relayJson(ctx: RequestContext, att: OpenAttempt, rewrite: ((t: string) => string) | undefined): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let started = false;
+  for await (const chunk of att.body) {
+    att.timer.activity();
+    if (!started && !isBlank(chunk)) {
+      started = true;
+      att.timer.firstToken();
+    }
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) throw new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+  const text = body.toString('utf8');
+  ctx.usage = usageInJson(text);
+  if (rewrite !== undefined) body = Buffer.from(rewrite(text), 'utf8');
+  const res = ctx.res;
+  res.statusCode = att.status;
+  res.setHeader('content-type', att.headers['content-type'] ?? 'application/json');
+  res.setHeader('content-length', body.length);
+  ctx.settled = true;
+  res.end(body);
+}
+
+function isBlank(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x0a && c !== 0x0d && c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
+}

@@ -1,0 +1,56 @@
+/**
+ * Splits an SSE byte stream into complete events. Only whole events are ever forwarded, so when an upstream dies
+ * mid-event the client never sees half a line glued to the gateway's error event.
+ */
+export class SseEventSplitter {
+  private pending = '';
+
+  /** Feeds decoded text; returns the complete events (each ending in a blank line), or '' when none is complete. */
+  push(text: string): string {
+    let t = this.pending + (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
+    const end = t.lastIndexOf('\n\n');
+    if (end < 0) {
+      this.pending = t;
+      return '';
+    }
+    this.pending = t.slice(end + 2);
+    t = t.slice(0, end + 2);
+    return t;
+  }
+
+  /** What is left: an incomplete event when the stream ended. */
+  rest(): string {
+    return this.pending;
+  }
+}
+
+export interface EventInfo {
+  /** A `data:` event (comments such as `: keep-alive` are not). */
+  data: boolean;
+  done: boolean;
+  error: boolean;
+}
+
+/** Classifies one event (text without its trailing blank line). */
+export function eventInfo(event: string): EventInfo {
+  let data = false;
+  let done = false;
+  let error = false;
+  for (const line of event.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    data = true;
+    const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    if (v === '[DONE]') done = true;
+    else if (v.startsWith('{"error"') || (v.includes('"error"') && isErrorObject(v))) error = true;
+  }
+  return { data, done, error };
+}
+
+function isErrorObject(v: string): boolean {
+  try {
+    const j = JSON.parse(v) as Record<string, unknown>;
+    return j !== null && typeof j === 'object' && 'error' in j && !('choices' in j);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Usage } from '../server/context.ts';
+
+const HAS_USAGE = /"usage"\s*:\s*\{/;
+
+/** Token usage from an OpenAI/DeepSeek response object, or undefined when it carries none. */
+export function usageOf(obj: unknown): Usage | undefined {
+  const u = (obj as { usage?: Record<string, unknown> } | null)?.usage;
+  if (u === null || typeof u !== 'object') return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return {
+    promptTokens: n(u.prompt_tokens),
+    completionTokens: n(u.completion_tokens),
+    promptCacheHitTokens: n(u.prompt_cache_hit_tokens ?? (u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens),
+  };
+}
+
+/** Cheap pre-check so only the chunk that carries usage is parsed. */
+export function mayCarryUsage(text: string): boolean {
+  return text.includes('"usage"') && HAS_USAGE.test(text);
+}
+
+/**
+ * The `usage` object of a JSON text, parsed alone: a non-stream answer can be large and is relayed as bytes, so
+ * only the small usage object is parsed (it comes last in OpenAI-shaped answers).
+ */
+export function usageInJson(text: string): Usage | undefined {
+  const at = text.lastIndexOf('"usage"');
+  if (at < 0) return undefined;
+  const open = text.indexOf('{', at);
+  if (open < 0 || text.slice(at + 7, open).trim() !== ':') return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */) depth++;
+    else if (c === 125 /* } */ && --depth === 0) {
+      try {
+        return usageOf({ usage: JSON.parse(text.slice(open, i + 1)) });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

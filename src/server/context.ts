@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ModelConfig } from '../config/types.ts';
+import type { Settles } from '../pipeline.ts';
+
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
+
+/** A parsed API call: what the client asked for, with its body kept for pass-through. */
+export interface Call {
+  endpoint: Exclude<Endpoint, 'models'>;
+  /** The public model name the client asked for. */
+  model: string;
+  stream: boolean;
+  /** The parsed body; unknown fields are kept untouched. */
+  body: Record<string, unknown>;
+  /** The body's exact bytes, sent as they are when the upstream model name equals the public one. */
+  raw: Buffer;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  promptCacheHitTokens: number;
+}
+
+/**
+ * Everything the stages of one request share. Stages fill it in request order; the server writes the log line
+ * and metrics from it when the response ends.
+ */
+export interface RequestContext extends Settles {
+  readonly id: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Clock time (ms) when the request arrived. */
+  readonly startedAt: number;
+  /** Clock time (ms) by which the client needs its answer. */
+  deadlineAt: number;
+  /** Aborted when the client goes away before its answer is complete. */
+  readonly clientGone: AbortSignal;
+  endpoint: Endpoint;
+  body: Buffer | undefined;
+  call: Call | undefined;
+  tenant: string | undefined;
+  allowedModels: readonly string[] | null;
+  model: ModelConfig | undefined;
+  // Filled in as the request is served; read by the access log and metrics.
+  upstream: string | undefined;
+  attempts: number;
+  /** Time spent waiting on upstreams (ms), for the gateway-overhead metric. */
+  upstreamMs: number;
+  ttftMs: number | undefined;
+  errorCode: string | undefined;
+  usage: Usage | undefined;
+  settled: boolean;
+}

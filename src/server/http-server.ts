@@ -1,0 +1,154 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/types.ts';
+import { SpillwayError } from '../errors.ts';
+import type { Handler } from '../pipeline.ts';
+import type { Logger } from '../observe/log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import { matchEndpoint } from '../api/endpoints.ts';
+import { renderError, toSpillwayError } from '../api/render-error.ts';
+import type { RequestContext } from './context.ts';
+import { requestDeadlineMs } from './deadline.ts';
+
+export interface ServerDeps {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  handler: Handler<RequestContext>;
+  /** Operational routes (health, readiness, metrics): answered outside the API pipeline, without auth. */
+  ops: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * Accepts connections, gives every request an id, a deadline and a client-abort signal, runs the API pipeline and
+ * writes one log line and the request metrics when it is over. Tracks requests in flight for a graceful drain.
+ */
+export class HttpServer {
+  readonly server: Server;
+  private readonly deps: ServerDeps;
+  private inFlight = 0;
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(deps: ServerDeps) {
+    this.deps = deps;
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Stops taking new work; resolves when in-flight requests are done or `graceMs` has passed. */
+  async drain(graceMs: number): Promise<boolean> {
+    this.draining = true;
+    this.server.close();
+    this.server.closeIdleConnections();
+    if (this.inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return finished;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (this.deps.ops(req, res, path)) return;
+    const supplied = req.headers['x-request-id'];
+    const id = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
+    res.setHeader('x-request-id', id);
+    const match = matchEndpoint(req.method ?? 'GET', url);
+    if (match === undefined || 'wrongMethod' in match) {
+      req.resume();
+      if (match !== undefined) res.setHeader('allow', match.wrongMethod);
+      renderError(res, match === undefined
+        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`)
+        : new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`));
+      return;
+    }
+    const { clock, config } = this.deps;
+    const now = clock.now();
+    const abort = new AbortController();
+    const ctx: RequestContext = {
+      id, req, res, startedAt: now,
+      deadlineAt: now + requestDeadlineMs(req.headers, config.server.defaultDeadlineMs),
+      clientGone: abort.signal,
+      endpoint: match.endpoint,
+      body: undefined, call: undefined, tenant: undefined, allowedModels: null, model: undefined,
+      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
+      settled: false,
+    };
+    this.inFlight++;
+    let pipelineDone = false;
+    let closed = false;
+    const finish = () => {
+      if (pipelineDone && closed) this.finish(ctx);
+    };
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+      closed = true;
+      finish();
+    });
+    this.deps.handler(ctx).catch((err: unknown) => {
+      const e = toSpillwayError(err, this.deps.log, id);
+      if (ctx.errorCode === undefined) ctx.errorCode = e.code;
+      if (!abort.signal.aborted) renderError(res, e);
+    }).finally(() => {
+      pipelineDone = true;
+      finish();
+    });
+  }
+
+  private finish(ctx: RequestContext): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+    const { metrics, clock, config, log } = this.deps;
+    const ms = clock.now() - ctx.startedAt;
+    const model = ctx.call?.model ?? '';
+    const aborted = ctx.clientGone.aborted;
+    const status = aborted ? 499 : ctx.res.statusCode;
+    const code = aborted ? 'client_closed' : (ctx.errorCode ?? 'ok');
+    metrics.requests.inc({ model, upstream: ctx.upstream ?? '', status, code });
+    metrics.requestDuration.observe({ model, stream: ctx.call?.stream === true ? 'true' : 'false' }, ms / 1000);
+    if (ctx.ttftMs !== undefined) metrics.ttft.observe({ model }, ctx.ttftMs / 1000);
+    if (ctx.attempts > 0) metrics.overhead.observe(Math.max(0, ms - ctx.upstreamMs) / 1000);
+    if (aborted) metrics.clientAborts.inc({ model });
+    const u = ctx.usage;
+    if (u !== undefined && ctx.upstream !== undefined) {
+      metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'prompt' }, u.promptTokens);
+      metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'completion' }, u.completionTokens);
+      if (u.promptCacheHitTokens > 0) metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'prompt_cache_hit' }, u.promptCacheHitTokens);
+    }
+    if (code === 'stream_interrupted' || (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')) {
+      metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
+    }
+    if (config.log.requests) {
+      log.info({
+        requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
+        upstream: ctx.upstream, attempts: ctx.attempts, status, code, ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
+        upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
+      }, 'request');
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

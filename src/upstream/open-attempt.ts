@@ -1,0 +1,96 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.ts';
+import type { UpstreamConfig } from '../config/types.ts';
+import { AttemptTimer } from './attempt-timer.ts';
+import type { TimeoutPhase } from './outcome.ts';
+import type { UpstreamPools } from './pools.ts';
+
+export interface AttemptRequest {
+  upstream: UpstreamConfig;
+  /** Endpoint path such as `/chat/completions`, appended to the upstream's base path. */
+  path: string;
+  body: Buffer | string;
+  requestId: string;
+  /** Clock time by which the client needs its answer. */
+  deadlineAt: number;
+  clientGone: AbortSignal;
+}
+
+/**
+ * One attempt, from headers received to body consumed. Lifecycle (asserted by tests): openAttempt resolves once
+ * with the response head or rejects once; the caller then reads `body` to its end or calls `close()`; `close()` is
+ * idempotent and always stops the timer and detaches from the client's signal.
+ */
+export interface OpenAttempt {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: AsyncIterable<Buffer>;
+  readonly timer: AttemptTimer;
+  readonly startedAt: number;
+  /** The timeout that aborted the attempt, if one did. */
+  timeoutPhase(): TimeoutPhase | undefined;
+  close(): void;
+}
+
+export class AttemptError extends Error {
+  readonly timeoutPhase: TimeoutPhase | undefined;
+  readonly clientGone: boolean;
+  constructor(cause: unknown, timeoutPhase: TimeoutPhase | undefined, clientGone: boolean) {
+    super('upstream attempt failed', { cause });
+    this.name = 'AttemptError';
+    this.timeoutPhase = timeoutPhase;
+    this.clientGone = clientGone;
+  }
+}
+
+export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
+  const { pool, basePath } = pools.get(r.upstream.name);
+  const controller = new AbortController();
+  const onClientGone = () => controller.abort();
+  r.clientGone.addEventListener('abort', onClientGone, { once: true });
+  const timer = new AttemptTimer(() => clock.now(), r.upstream.timeouts, r.deadlineAt, () => controller.abort());
+  const startedAt = clock.now();
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    timer.stop();
+    r.clientGone.removeEventListener('abort', onClientGone);
+  };
+  const headers: Record<string, string> = {
+    ...r.upstream.headers,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'x-request-id': r.requestId,
+  };
+  if (r.upstream.apiKey !== undefined) headers.authorization = `Bearer ${r.upstream.apiKey}`;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });
+  } catch (err) {
+    close();
+    throw new AttemptError(err, timer.fired, r.clientGone.aborted);
+  }
+  const body = res.body;
+  return {
+    status: res.statusCode,
+    headers: res.headers as IncomingHttpHeaders,
+    body: (async function* () {
+      try {
+        for await (const chunk of body) yield chunk as Buffer;
+      } catch (err) {
+        throw new AttemptError(err, timer.fired, r.clientGone.aborted);
+      } finally {
+        close();
+      }
+    })(),
+    timer,
+    startedAt,
+    timeoutPhase: () => timer.fired,
+    close: () => {
+      close();
+      if (!body.destroyed) body.destroy();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/types.ts';
+
+/**
+ * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
+ * queued behind it on the same socket would wait for nothing), a connection cap, and the connect timeout.
+ * Our own AttemptTimer owns first-token/idle/total, so undici's header and body timeouts are turned off.
+ */
+export class UpstreamPools {
+  private readonly pools = new Map<string, { pool: Pool; basePath: string }>();
+
+  constructor(upstreams: readonly UpstreamConfig[]) {
+    for (const u of upstreams) {
+      const url = new URL(u.url);
+      const pool = new Pool(url.origin, {
+        connections: u.connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: { timeout: u.timeouts.connectMs },
+      });
+      this.pools.set(u.name, { pool, basePath: url.pathname.replace(/\/+$/, '') });
+    }
+  }
+
+  get(name: string): { pool: Pool; basePath: string } {
+    const p = this.pools.get(name);
+    if (p === undefined) throw new Error(`no pool for upstream ${name}`);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.pool.destroy()));
+  }
+}

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassiveHealth } from '../../../src/balance/passive-health.ts';
+
+const settings = { failureThreshold: 3, ejectionBaseMs: 1000, ejectionMaxMs: 8000, maxEjectedPercent: 50 };
+
+test('an upstream is ejected after consecutive failures and probed back after the ejection time', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  assert.equal(h.record('a', true, 0), false);
+  assert.equal(h.record('a', true, 1), false);
+  assert.equal(h.record('a', true, 2), true);
+  assert.equal(h.state('a', 500), 'ejected');
+  assert.equal(h.available('a', 500), false);
+  assert.equal(h.retryInMs(['a'], 500), 502);
+  assert.equal(h.state('a', 1002), 'half_open');
+  assert.equal(h.available('a', 1002), true);
+  h.onSend('a', 1002);
+  assert.equal(h.available('a', 1003), false, 'only one probe at a time');
+  h.record('a', false, 1100);
+  assert.equal(h.state('a', 1100), 'healthy');
+});
+
+test('a success resets the count of consecutive failures', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  h.record('a', true, 0);
+  h.record('a', true, 0);
+  h.record('a', false, 0);
+  assert.equal(h.record('a', true, 0), false);
+  assert.equal(h.state('a', 0), 'healthy');
+});
+
+test('ejection time doubles for a failed probe and is capped', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  const table: { at: number; want: number }[] = [];
+  let t = 0;
+  for (let i = 0; i < 3; i++) h.record('a', true, t);
+  let until = 1000;
+  for (const expected of [2000, 4000, 8000, 8000]) {
+    t = until;
+    h.onSend('a', t);
+    assert.equal(h.record('a', true, t), true);
+    until = t + expected;
+    table.push({ at: t, want: expected });
+    assert.equal(h.retryInMs(['a'], t), expected);
+  }
+  assert.equal(table.length, 4);
+});
+
+test('a cancelled probe frees the probe slot', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  for (let i = 0; i < 3; i++) h.record('a', true, 0);
+  h.onSend('a', 1000);
+  assert.equal(h.available('a', 1000), false);
+  h.cancelProbe('a');
+  assert.equal(h.available('a', 1000), true);
+});
+
+test('never more than max_ejected_percent of upstreams are out, but at least one may be', () => {
+  const h = new PassiveHealth(['a', 'b', 'c', 'd'], settings);
+  for (let i = 0; i < 3; i++) h.record('a', true, 0);
+  for (let i = 0; i < 3; i++) h.record('b', true, 0);
+  for (let i = 0; i < 3; i++) h.record('c', true, 0);
+  assert.equal(h.state('a', 1), 'ejected');
+  assert.equal(h.state('b', 1), 'ejected');
+  assert.equal(h.state('c', 1), 'healthy', 'a third ejection would exceed 50%');
+  const single = new PassiveHealth(['only'], settings);
+  for (let i = 0; i < 3; i++) single.record('only', true, 0);
+  assert.equal(single.state('only', 1), 'ejected');
+  const never = new PassiveHealth(['x', 'y'], { ...settings, maxEjectedPercent: 0 });
+  for (let i = 0; i < 10; i++) never.record('x', true, 0);
+  assert.equal(never.state('x', 1), 'healthy');
+});

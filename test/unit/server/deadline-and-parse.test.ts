@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requestDeadlineMs } from '../../../src/server/deadline.ts';
+import { parseCall } from '../../../src/api/parse-call.ts';
+import { matchEndpoint } from '../../../src/api/endpoints.ts';
+import { SpillwayError } from '../../../src/errors.ts';
+
+test('the deadline comes from x-spillway-deadline-ms, else x-stainless-timeout, else the default', () => {
+  assert.equal(requestDeadlineMs({ 'x-spillway-deadline-ms': '2500', 'x-stainless-timeout': '60' }, 9000), 2500);
+  assert.equal(requestDeadlineMs({ 'x-stainless-timeout': '600' }, 9000), 600_000);
+  assert.equal(requestDeadlineMs({ 'x-stainless-timeout': 'abc' }, 9000), 9000);
+  assert.equal(requestDeadlineMs({ 'x-spillway-deadline-ms': '-5' }, 9000), 9000);
+  assert.equal(requestDeadlineMs({}, 9000), 9000);
+});
+
+test('endpoints are served with and without /v1', () => {
+  assert.deepEqual(matchEndpoint('POST', '/v1/chat/completions'), { endpoint: 'chat' });
+  assert.deepEqual(matchEndpoint('POST', '/chat/completions?x=1'), { endpoint: 'chat' });
+  assert.deepEqual(matchEndpoint('GET', '/v1/models'), { endpoint: 'models' });
+  assert.deepEqual(matchEndpoint('GET', '/v1/chat/completions'), { wrongMethod: 'POST' });
+  assert.equal(matchEndpoint('POST', '/v2/chat'), undefined);
+});
+
+test('parseCall: refusals name the field and keep unknown fields untouched', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof SpillwayError ? `${e.code}:${e.param ?? ''}` : 'other';
+    }
+    return 'none';
+  };
+  const b = (s: string) => Buffer.from(s);
+  assert.equal(code(() => parseCall('chat', b('{'))), 'invalid_json:');
+  assert.equal(code(() => parseCall('chat', b('[1]'))), 'invalid_request:');
+  assert.equal(code(() => parseCall('chat', b('{"messages":[{"role":"user","content":"x"}]}'))), 'invalid_request:model');
+  assert.equal(code(() => parseCall('chat', b('{"model":"m"}'))), 'invalid_request:messages');
+  assert.equal(code(() => parseCall('chat', b('{"model":"m","messages":[]}'))), 'invalid_request:messages');
+  assert.equal(code(() => parseCall('chat', b('{"model":"m","messages":[{}],"stream":"yes"}'))), 'invalid_request:stream');
+  assert.equal(code(() => parseCall('completions', b('{"model":"m"}'))), 'invalid_request:prompt');
+  assert.equal(code(() => parseCall('embeddings', b('{"model":"m"}'))), 'invalid_request:input');
+  const call = parseCall('chat', b('{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"tools":[{"type":"function"}],"thinking":{"type":"enabled"}}'));
+  assert.equal(call.stream, true);
+  assert.deepEqual(call.body.thinking, { type: 'enabled' });
+});
