@@ -1,0 +1,59 @@
+import type { TestContext } from 'node:test';
+import { Writable } from 'node:stream';
+import OpenAI from 'openai';
+import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
+import { resolveConfig } from '../../src/config/load.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/observe/log.ts';
+
+/** Log lines a gateway wrote, parsed, for tests that read the access log. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      for (const l of chunk.toString('utf8').split('\n')) if (l !== '') this.lines.push(l);
+      cb();
+    },
+  });
+  records(): Record<string, unknown>[] {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface Stack {
+  gw: Gateway;
+  mocks: MockServer[];
+  logs: LogCapture;
+  /** The official OpenAI client pointed at the gateway, SDK retries off so each test sees one request. */
+  client: OpenAI;
+}
+
+export interface StackOptions {
+  mocks?: MockOptions[];
+  /** Builds the raw config from the mocks' URLs; default: one model "chat" routed to every mock. */
+  config?: (mockUrls: string[]) => Record<string, unknown>;
+  apiKey?: string;
+}
+
+/** Starts mocks and a gateway on port 0, registers their cleanup at once, and returns them. */
+export async function startStack(t: TestContext, opts: StackOptions = {}): Promise<Stack> {
+  const mocks: MockServer[] = [];
+  t.after(() => Promise.all(mocks.map((m) => m.close())));
+  for (const m of opts.mocks ?? [{}]) mocks.push(await startMock(m));
+  const urls = mocks.map((m) => m.url);
+  const raw = opts.config?.(urls) ?? {
+    upstreams: urls.map((u, i) => ({ name: `mock${i}`, url: `${u}/v1` })),
+    models: { chat: { routes: urls.map((_u, i) => ({ upstream: `mock${i}`, model: 'chat' })) } },
+  };
+  const config = resolveConfig(raw, 'test config', {});
+  const logs = new LogCapture();
+  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream) });
+  t.after(() => gw.shutdown(0));
+  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
+  return { gw, mocks, logs, client };
+}
+
+/** Waits for the first `name` event of an emitter (tests wait on events, never on sleeps). */
+export function nextEvent(emitter: NodeJS.EventEmitter, name: string): Promise<unknown[]> {
+  return new Promise((resolve) => emitter.once(name, (...args: unknown[]) => resolve(args)));
+}
