@@ -57,10 +57,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const metrics = new Metrics();
   const pools = new UpstreamPools(config.upstreams);
   const balancer = new Balancer(config, { clock, metrics, log });
-  let http: HttpServer | undefined;
-  const isDraining = () => http?.isDraining ?? false;
+  // The closures below run only once requests arrive, after `http` exists.
+  const isDraining = (): boolean => http.isDraining;
   const handler = buildPipeline(config, { balancer, pools, clock, log, isDraining });
-  http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
+  const http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
   const server = http.server;
   const host = opts.host ?? config.server.host;
   await new Promise<void>((resolve, reject) => {
@@ -72,16 +72,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  const h = http;
   return {
     url: `http://${shownHost}:${port}`,
     port,
     config,
     metrics,
     log,
-    http: h,
+    http,
     async shutdown(graceMs = config.server.drainGraceMs) {
-      const clean = await h.drain(graceMs);
+      const clean = await http.drain(graceMs);
       server.closeAllConnections();
       await pools.close();
       return clean;

@@ -80,12 +80,13 @@ function describeSchemaErrors(errors: ErrorObject[], data: unknown, locate: Loca
       const key = String((e.params as { missingProperty: string }).missingProperty);
       path = [...segs, key];
       const prop = (e.parentSchema as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties?.[key];
-      text = `missing; expected ${String(prop?.['x-expected'] ?? 'a value')}`;
+      const expected = prop?.['x-expected'];
+      text = `missing; expected ${typeof expected === 'string' ? expected : 'a value'}`;
     } else {
       const raw = valueAt(data, segs);
       const last = segs[segs.length - 1] ?? '';
       const shown = isSecretKey(last) ? maskSecret(raw) : showValue(raw);
-      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.['x-expected'];
+      const expected = (e.parentSchema)?.['x-expected'];
       text = `got ${shown}, expected ${typeof expected === 'string' ? expected : (e.message ?? 'something else')}`;
     }
     const key = `${path.join('/')}|${e.keyword === 'additionalProperties' || e.keyword === 'required' ? e.keyword : ''}`;

@@ -75,7 +75,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   const body = res.body;
   return {
     status: res.statusCode,
-    headers: res.headers as IncomingHttpHeaders,
+    headers: res.headers,
     body: (async function* () {
       try {
         for await (const chunk of body) yield chunk as Buffer;
