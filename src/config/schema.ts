@@ -124,6 +124,6 @@ export const configSchema: Schema = obj({
     failure_threshold: int(DEFAULTS.health.failure_threshold, 1, 'Consecutive failures that take an upstream out of rotation.'),
     ejection_base: duration(DEFAULTS.health.ejection_base, 'First time out; doubles with each further ejection.'),
     ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
-    max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, "Most of a model's routes that may be out at once (%).", 100),
+    max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, 'Most of the upstreams that may be out of rotation at once (%); one may always be.', 100),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

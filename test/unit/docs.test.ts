@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { describeSchema } from '../../src/config/describe-schema.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
+import { Metrics } from '../../src/observe/metrics.ts';
+
+/** The rows of the first markdown table whose first cell is a backquoted name: name → the other cells. */
+function tableRows(file: string): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\| `([^`]+)` \|(.*)\|$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) rows.set(m[1], m[2].split(/(?<!\\)\|/).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+test('docs/configuration.md lists every config key with its default, and nothing else', () => {
+  const documented = tableRows('docs/configuration.md');
+  const keys = describeSchema(configSchema);
+  for (const k of keys) {
+    const row = documented.get(k.path);
+    assert.ok(row, `${k.path} is missing from docs/configuration.md`);
+    const shown = row[1] === '—' ? '—' : row[1]?.replace(/^`|`$/g, '');
+    assert.equal(shown, k.default, `default of ${k.path}`);
+  }
+  const known = new Set(keys.map((k) => k.path));
+  for (const path of documented.keys()) assert.ok(known.has(path), `docs/configuration.md documents ${path}, which the schema does not have`);
+});
+
+test('docs/errors.md lists every error code with its status, and nothing else', () => {
+  const documented = tableRows('docs/errors.md');
+  for (const [code, e] of Object.entries(ERROR_CODES)) {
+    assert.equal(documented.get(code)?.[0], String(e.status), `${code} in docs/errors.md`);
+  }
+  for (const code of documented.keys()) assert.ok(code in ERROR_CODES, `docs/errors.md documents ${code}, which src/errors.ts does not have`);
+});
+
+test('docs/metrics.md lists every spillway_ metric, and nothing else', async () => {
+  const documented = tableRows('docs/metrics.md');
+  const own = (await new Metrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => !/^spillway_(process|nodejs)_/.test(n));
+  for (const name of own) assert.ok(documented.has(name), `${name} is missing from docs/metrics.md`);
+  for (const name of documented.keys()) assert.ok(own.includes(name), `docs/metrics.md documents ${name}, which is not registered`);
+});
+
+test('every YAML config example in README.md and docs/ is a valid config', () => {
+  const files = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  let checked = 0;
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+      const yaml = m[1] ?? '';
+      if (!/^upstreams:/m.test(yaml)) continue; // fragments of a config are shown with their full example nearby
+      assert.doesNotThrow(() => parseConfigText(yaml, file, { DEEPSEEK_API_KEY: 'sk-doc', TEAM_A_KEY: 'team-a-key-123' }), `a YAML example in ${file}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 2, `found ${checked} config examples`);
+});
