@@ -2,12 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { answerText } from '../../src/mock/answer-text.ts';
-import { keyLabel, startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
+import { keyLabel, startMock, type MockOptions, type MockServer, type MockStats } from '../../src/mock/server.ts';
 
 async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: MockOptions = {}): Promise<MockServer> {
   const mock = await startMock(opts);
   t.after(() => mock.close());
   return mock;
+}
+
+interface OpenAIErrorBody { error: { message: string; type: string; param: string | null; code: string } }
+
+async function errorOf(res: Response): Promise<OpenAIErrorBody['error']> {
+  return ((await res.json()) as OpenAIErrorBody).error;
 }
 
 function post(url: string, body: unknown, init: { key?: string; signal?: AbortSignal } = {}): Promise<Response> {
@@ -48,8 +54,7 @@ test('when every slot is busy and there is no queue, it refuses with 503 and Ret
   const res = await post(mock.url, chat('next'));
   assert.equal(res.status, 503);
   assert.equal(res.headers.get('retry-after'), '3');
-  const body = await res.json();
-  assert.equal(body.error.message, 'Server is busy, please try again later');
+  assert.equal((await errorOf(res)).message, 'Server is busy, please try again later');
   assert.equal(mock.stats().rejected.full, 1);
   assert.equal(mock.stats().peakInFlight, 1, 'a refused request never counts as in flight');
 });
@@ -61,7 +66,7 @@ test('reject: 429 refuses with 429 and Retry-After instead', async (t) => {
   const res = await post(mock.url, chat('next'));
   assert.equal(res.status, 429);
   assert.equal(res.headers.get('retry-after'), '1');
-  assert.equal((await res.json()).error.type, 'rate_limit_error');
+  assert.equal((await errorOf(res)).type, 'rate_limit_error');
 });
 
 test('a queued request gets blank keep-alive lines, then its answer when a slot frees', async (t) => {
@@ -124,7 +129,7 @@ test('a key already at its concurrency limit gets 429 "concurrency limit exceede
   t.after(() => holder.abort());
   const same = await post(mock.url, chat('x'), { key: 'sk-key-one' });
   assert.equal(same.status, 429);
-  assert.equal((await same.json()).error.message, 'concurrency limit exceeded');
+  assert.equal((await errorOf(same)).message, 'concurrency limit exceeded');
   const other = await post(mock.url, chat('x'), { key: 'sk-key-two' });
   assert.equal(other.status, 200);
   await other.text();
@@ -139,9 +144,9 @@ test('with apiKeys set, a missing or wrong key gets 401 invalid_api_key', async 
   for (const key of [undefined, 'sk-bad']) {
     const res = await post(mock.url, chat('x'), { key });
     assert.equal(res.status, 401);
-    const body = await res.json();
-    assert.equal(body.error.code, 'invalid_api_key');
-    assert.equal(body.error.type, 'authentication_error');
+    const error = await errorOf(res);
+    assert.equal(error.code, 'invalid_api_key');
+    assert.equal(error.type, 'authentication_error');
   }
   const ok = await post(mock.url, chat('x'), { key: 'sk-good' });
   assert.equal(ok.status, 200);
@@ -154,12 +159,12 @@ test('/mock/stats counts requests by path and outcome, and /mock/reset zeroes th
   await (await post(mock.url, chat('a'))).text();
   await (await fetch(`${mock.url}/chat/completions`, { method: 'POST', body: JSON.stringify({ ...chat('b'), user: 'u1' }), headers: { 'x-pass': 'through' } })).text();
   await (await fetch(`${mock.url}/v1/models`)).text();
-  const stats = await (await fetch(`${mock.url}/mock/stats`)).json();
+  const stats = (await (await fetch(`${mock.url}/mock/stats`)).json()) as MockStats;
   assert.equal(stats.received, 3);
   assert.equal(stats.completed, 3);
   assert.equal(stats.inFlight, 0);
   assert.deepEqual(stats.byPath, { '/v1/chat/completions': 1, '/chat/completions': 1, '/v1/models': 1 });
-  assert.equal(stats.lastRequest.headers['x-pass'], undefined, 'the last request was GET /v1/models');
+  assert.equal(stats.lastRequest?.headers['x-pass'], undefined, 'the last request was GET /v1/models');
   const before = mock.stats();
   assert.equal(before.received, 3, '/mock/* requests are not counted');
   assert.equal((await fetch(`${mock.url}/mock/reset`, { method: 'POST' })).status, 200);

@@ -1,0 +1,54 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Errors in OpenAI's JSON shape `{"error":{"message","type","param","code"}}`, with the messages and codes real
+ * upstreams use, so a gateway's classifier is tested against realistic bodies.
+ */
+export interface MockError {
+  status: number;
+  message?: string;
+  code?: string;
+  type?: string;
+  param?: string | null;
+  retryAfterS?: number;
+}
+
+const BY_STATUS: Record<number, { type: string; code: string; message: string }> = {
+  400: { type: 'invalid_request_error', code: 'invalid_request_error', message: 'Invalid request' },
+  401: { type: 'authentication_error', code: 'invalid_api_key', message: 'Authentication Fails, Your api key is invalid' },
+  402: { type: 'invalid_request_error', code: 'insufficient_balance', message: 'Insufficient Balance' },
+  403: { type: 'permission_error', code: 'permission_denied', message: 'Permission denied' },
+  404: { type: 'invalid_request_error', code: 'not_found', message: 'Not found' },
+  405: { type: 'invalid_request_error', code: 'method_not_allowed', message: 'Method not allowed' },
+  413: { type: 'invalid_request_error', code: 'body_too_large', message: 'Request body too large' },
+  422: { type: 'invalid_request_error', code: 'invalid_parameters', message: 'Invalid Parameters' },
+  429: { type: 'rate_limit_error', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests' },
+  500: { type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request' },
+  502: { type: 'server_error', code: 'bad_gateway', message: 'Bad gateway' },
+  503: { type: 'server_error', code: 'server_overloaded', message: 'Server is busy, please try again later' },
+  504: { type: 'server_error', code: 'timeout', message: 'Gateway timeout' },
+};
+
+export function errorObject(e: MockError): { error: { message: string; type: string; param: string | null; code: string } } {
+  const d = BY_STATUS[e.status] ?? {
+    type: e.status >= 500 ? 'server_error' : 'invalid_request_error',
+    code: `http_${e.status}`,
+    message: `Simulated error ${e.status}`,
+  };
+  return {
+    error: { message: e.message ?? d.message, type: e.type ?? d.type, param: e.param ?? null, code: e.code ?? d.code },
+  };
+}
+
+/** Answers the error as a complete response (headers not sent yet). */
+export function sendError(res: ServerResponse, e: MockError, extraHeaders: Record<string, string> = {}): void {
+  const body = JSON.stringify(errorObject(e));
+  const headers: Record<string, string | number> = {
+    ...extraHeaders,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (e.retryAfterS !== undefined) headers['retry-after'] = String(e.retryAfterS);
+  res.writeHead(e.status, headers);
+  res.end(body);
+}

@@ -1,0 +1,116 @@
+import type { ServerResponse } from 'node:http';
+import { errorObject, type MockError } from './openai-error.ts';
+import type { Timed } from './pacing.ts';
+
+/** How an answer stops: normally, by dropping the connection, or by going silent forever (until the client leaves). */
+export type Ending = 'end' | 'reset' | 'stall';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/**
+ * Writes one successful (200) answer over time. It owns the response's only timer, so stopping on client abort is
+ * one call, and it remembers whether headers went out (queue keep-alives send them early, after which a failure
+ * must be reported in-band rather than as a status).
+ */
+export class Reply {
+  private readonly res: ServerResponse;
+  private readonly stream: boolean;
+  private readonly extraHeaders: Record<string, string>;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** True once the mock itself dropped the connection (a reset fault): the close that follows is not an abort. */
+  selfDestroyed = false;
+
+  constructor(res: ServerResponse, stream: boolean, extraHeaders: Record<string, string>) {
+    this.res = res;
+    this.stream = stream;
+    this.extraHeaders = extraHeaders;
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  /** Sends 200 headers now. Non-stream answers give a content-length when the whole size is known up front. */
+  sendHeaders(contentLength?: number): void {
+    if (this.res.headersSent) return;
+    const headers: Record<string, string | number> = { ...this.extraHeaders, ...(this.stream ? SSE_HEADERS : JSON_HEADERS) };
+    if (contentLength !== undefined && !this.stream) headers['content-length'] = contentLength;
+    this.res.writeHead(200, headers);
+    this.res.flushHeaders();
+  }
+
+  /** One keep-alive while waiting: "\n" for JSON (still valid JSON once the body follows), an SSE comment for streams. */
+  keepAlive(): void {
+    if (this.stopped) return;
+    this.sendHeaders();
+    this.res.write(this.keepAliveLine);
+  }
+
+  get keepAliveLine(): string {
+    return this.stream ? ': keep-alive\n\n' : '\n';
+  }
+
+  /**
+   * Writes the steps, waiting each step's delay; steps with no delay go out in the same write. With no delays at
+   * all this is a single synchronous res.end() — the benchmark fast path.
+   */
+  play(steps: readonly Timed[], ending: Ending, contentLength: number | undefined, onGone: () => void): void {
+    let i = 0;
+    const tick = (): void => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      let chunk = '';
+      do chunk += (steps[i++] as Timed).data;
+      while (i < steps.length && (steps[i] as Timed).delayMs === 0);
+      if (i < steps.length) {
+        this.sendHeaders(contentLength);
+        this.res.write(chunk);
+        this.timer = setTimeout(tick, (steps[i] as Timed).delayMs);
+        return;
+      }
+      this.finish(chunk, ending, contentLength, onGone);
+    };
+    const first = steps[0];
+    if (first === undefined) this.finish('', ending, contentLength, onGone);
+    else if (first.delayMs > 0) this.timer = setTimeout(tick, first.delayMs);
+    else tick();
+  }
+
+  private finish(chunk: string, ending: Ending, contentLength: number | undefined, onGone: () => void): void {
+    if (ending === 'end') {
+      if (this.res.socket === null || this.res.socket.destroyed) onGone();
+      if (!this.res.headersSent) {
+        const headers: Record<string, string | number> = { ...this.extraHeaders, ...(this.stream ? SSE_HEADERS : JSON_HEADERS) };
+        if (!this.stream) headers['content-length'] = contentLength ?? Buffer.byteLength(chunk);
+        this.res.writeHead(200, headers);
+      }
+      this.res.end(chunk);
+      return;
+    }
+    this.sendHeaders(contentLength);
+    if (chunk !== '') this.res.write(chunk);
+    if (ending === 'reset') {
+      this.selfDestroyed = true;
+      // destroySoon flushes what was written, then closes: the client reliably gets the partial answer, then EOF.
+      this.res.socket?.destroySoon();
+    }
+    // 'stall': nothing more is written; the response stays open until the client or close() ends it.
+  }
+
+  /** Ends a response whose 200 headers are already out with an error the official SDKs raise. */
+  failInBand(e: MockError): void {
+    if (this.stopped) return;
+    this.stop();
+    const json = JSON.stringify(errorObject(e));
+    this.res.end(this.stream ? `data: ${json}\n\n` : json);
+  }
+
+  /** Clears the pending timer; nothing more is written. Safe to call more than once. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
