@@ -42,6 +42,6 @@ function typeName(s: S): string {
 
 function showDefault(v: unknown): string {
   if (v === null) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }

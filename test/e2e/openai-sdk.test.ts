@@ -59,7 +59,8 @@ test('reasoning_content deltas and include_usage come back untouched', async (t)
   let content = '';
   let usage: OpenAI.CompletionUsage | undefined | null;
   for await (const chunk of stream) {
-    const delta = chunk.choices[0]?.delta;
+    // DeepSeek's extension of the delta: not in the SDK's types, passed through by the gateway.
+    const delta: { content?: string | null; reasoning_content?: string } | undefined = chunk.choices[0]?.delta;
     reasoning += delta?.reasoning_content ?? '';
     content += delta?.content ?? '';
     if (chunk.usage) usage = chunk.usage;

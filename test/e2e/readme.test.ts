@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ function exec(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-async function readmeStack(t: import('node:test').TestContext) {
+async function readmeStack(t: TestContext) {
   const { gw } = await startStack(t, {
     config: (urls) => ({ upstreams: [{ name: 'sim', url: `${urls[0]}/v1` }], models: { 'deepseek-chat': { routes: [{ upstream: 'sim' }] } } }),
   });
