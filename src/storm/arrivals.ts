@@ -1,0 +1,87 @@
+import { seededRandom } from './random.ts';
+
+/**
+ * The open-loop load of a storm, planned in advance: arrival times follow a non-homogeneous Poisson process whose
+ * rate is a piecewise-linear curve, and each arrival carries its request's attributes. Planning everything from a
+ * seed before the run means direct and Spillway receive exactly the same requests at the same offsets, and an
+ * arrival never waits for an earlier answer (open loop: a slow target cannot slow the load down).
+ */
+export type Priority = 'high' | 'normal' | 'low';
+
+export interface Mix {
+  /** Probability that a request streams. */
+  stream: number;
+  /** Inclusive range of max_tokens, drawn uniformly. */
+  maxTokens: [number, number];
+  priorities: Partial<Record<Priority, number>>;
+  /** The client's deadline, sent as x-stainless-timeout (seconds) as the official SDKs do. */
+  deadlineS: number;
+  /** Models to ask for, with weights (default: one model "chat"). */
+  models?: Record<string, number>;
+}
+
+export interface Arrival {
+  index: number;
+  atMs: number;
+  stream: boolean;
+  maxTokens: number;
+  priority: Priority;
+  model: string;
+  prompt: string;
+  /** A uniform draw for the direct client's choice of upstream, fixed here so it is the same in every run. */
+  pick: number;
+}
+
+/** Rate curve points: [seconds from start, requests per second]; linear between points, flat after the last. */
+export type RateCurve = readonly (readonly [number, number])[];
+
+export function rateAt(curve: RateCurve, tS: number): number {
+  if (curve.length === 0) return 0;
+  const first = curve[0] as readonly [number, number];
+  if (tS <= first[0]) return first[1];
+  for (let i = 1; i < curve.length; i++) {
+    const [t1, r1] = curve[i] as readonly [number, number];
+    const [t0, r0] = curve[i - 1] as readonly [number, number];
+    if (tS <= t1) return t1 === t0 ? r1 : r0 + ((r1 - r0) * (tS - t0)) / (t1 - t0);
+  }
+  return (curve[curve.length - 1] as readonly [number, number])[1];
+}
+
+export function planArrivals(opts: { seed: number; curve: RateCurve; durationS: number; mix: Mix; maxRequests?: number }): Arrival[] {
+  const random = seededRandom(opts.seed);
+  const peak = Math.max(...opts.curve.map((p) => p[1]), 0);
+  const out: Arrival[] = [];
+  if (peak <= 0) return out;
+  const cap = opts.maxRequests ?? 100_000;
+  let t = 0;
+  // Thinning (Lewis & Shedler): candidates at the peak rate, each kept with probability rate(t)/peak.
+  for (;;) {
+    t += -Math.log(1 - random()) / peak;
+    if (t >= opts.durationS || out.length >= cap) break;
+    if (random() * peak > rateAt(opts.curve, t)) continue;
+    const index = out.length;
+    const [lo, hi] = opts.mix.maxTokens;
+    out.push({
+      index,
+      atMs: t * 1000,
+      stream: random() < opts.mix.stream,
+      maxTokens: lo + Math.floor(random() * (hi - lo + 1)),
+      priority: draw(opts.mix.priorities, random(), 'normal'),
+      model: draw(opts.mix.models ?? { chat: 1 }, random(), 'chat'),
+      prompt: `storm ${opts.seed} request ${index}`,
+      pick: random(),
+    });
+  }
+  return out;
+}
+
+function draw<K extends string>(weights: Partial<Record<K, number>>, u: number, fallback: K): K {
+  const entries = Object.entries(weights) as [K, number][];
+  const total = entries.reduce((s, [, w]) => s + w, 0);
+  let x = u * total;
+  for (const [k, w] of entries) {
+    x -= w;
+    if (x < 0) return k;
+  }
+  return entries.at(-1)?.[0] ?? fallback;
+}
