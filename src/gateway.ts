@@ -10,7 +10,8 @@ import { receiveStage } from './server/receive-stage.ts';
 import { parseStage } from './api/parse-stage.ts';
 import { authenticateStage } from './auth/authenticate-stage.ts';
 import { resolveModelStage } from './route/resolve-model-stage.ts';
-import { dispatchStage } from './retry/dispatch-stage.ts';
+import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
+import { RetryBudgets } from './retry/retry-budgets.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
@@ -21,13 +22,13 @@ import { opsRoutes } from './admin/ops-routes.ts';
  *
  *   receive → parse → authenticate? → resolve-model → dispatch (balance → upstream → relay, per attempt)
  */
-export function buildPipeline(config: Config, deps: { balancer: Balancer; pools: UpstreamPools; clock: Clock; log: Logger; isDraining: () => boolean }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean }) {
   const stages: (Stage<RequestContext> | false)[] = [
     receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
     parseStage, //                                       api: body → typed Call
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys), // auth: gateway key → tenant
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
-    dispatchStage(deps), //                              retry loop → balance → upstream → relay
+    dispatchStage(deps), //                              retry loop: balance → upstream → relay, per attempt
   ];
   return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));
 }
@@ -59,7 +60,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const balancer = new Balancer(config, { clock, metrics, log });
   // The closures below run only once requests arrive, after `http` exists.
   const isDraining = (): boolean => http.isDraining;
-  const handler = buildPipeline(config, { balancer, pools, clock, log, isDraining });
+  const budgets = new RetryBudgets(config.retry, clock);
+  const handler = buildPipeline(config, { config, balancer, pools, budgets, clock, log, metrics, isDraining });
   const http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
   const server = http.server;
   const host = opts.host ?? config.server.host;

@@ -26,6 +26,9 @@ export class Balancer {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly random: () => number;
+  /** An account that answered 429 rests until then (clock ms): rate limited is not broken, it is busy. */
+  private readonly coolingUntil = new Map<string, number>();
+  private readonly cooldownDefaultMs: number;
 
   constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }) {
     this.clock = deps.clock;
@@ -40,10 +43,14 @@ export class Balancer {
       this.metrics.upstreamHealthy.set({ upstream: u.name }, 1);
     }
     this.health = new PassiveHealth([...this.upstreams.keys()], config.health);
+    this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
   }
 
-  /** A lease on the best route of the model, or a no_capacity error to answer at once (never a wait). */
-  acquire(model: ModelConfig): Lease {
+  /**
+   * A lease on the best route of the model, or a no_capacity error to answer at once (never a wait). Upstreams in
+   * `avoid` (those that just failed this request) are passed over while any other route can serve.
+   */
+  acquire(model: ModelConfig, avoid?: ReadonlySet<string>): Lease {
     const now = this.clock.now();
     const loads: RouteLoad[] = model.routes.map((r) => {
       const u = this.upstream(r.upstream);
@@ -51,19 +58,24 @@ export class Balancer {
         weight: u.weight * r.weight,
         inFlight: this.inFlight.get(u.name) ?? 0,
         cap: u.maxConcurrency,
-        available: this.health.available(u.name, now),
+        available: this.health.available(u.name, now) && now >= (this.coolingUntil.get(u.name) ?? 0),
       };
     });
-    const i = pickRoute(loads, this.random);
+    let i = -1;
+    if (avoid !== undefined && avoid.size > 0) {
+      i = pickRoute(loads.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)), this.random);
+    }
+    if (i < 0) i = pickRoute(loads, this.random);
     const route = model.routes[i];
     if (route === undefined) {
       const names = model.routes.map((r) => r.upstream);
-      const waitMs = this.health.retryInMs(names, now);
+      const cooling = Math.min(...names.map((n) => Math.max(0, (this.coolingUntil.get(n) ?? 0) - now)));
+      const waitMs = Math.max(this.health.retryInMs(names, now), cooling);
       const allOut = loads.every((l) => !l.available);
       throw new SpillwayError(
         'no_capacity',
         allOut
-          ? `No upstream of model '${model.name}' is in rotation (all failing); try again later.`
+          ? `No upstream of model '${model.name}' can take a request now (failing, or resting after a rate limit); try again later.`
           : `Every upstream of model '${model.name}' is at its concurrency limit; try again later.`,
         { retryAfterS: allOut ? Math.max(1, Math.ceil(waitMs / 1000)) : 1 },
       );
@@ -86,6 +98,7 @@ export class Balancer {
           this.health.cancelProbe(upstream.name);
           return;
         }
+        if (outcome.kind === 'rate_limited') this.coolingUntil.set(upstream.name, t + (outcome.retryAfterMs ?? this.cooldownDefaultMs));
         const ejected = this.health.record(upstream.name, isUpstreamFailure(outcome), t);
         if (ejected) {
           this.metrics.upstreamEjections.inc({ upstream: upstream.name });

@@ -35,6 +35,19 @@ export const DEFAULTS = {
     },
   },
   route: { weight: 1 },
+  retry: {
+    /** Attempts per request, the first included. */
+    max_attempts: 3,
+    backoff_base: '50ms',
+    backoff_cap: '20s',
+    /** Retries may be at most this share of first attempts over the window (per upstream and overall)... */
+    budget_ratio: 0.2,
+    /** ...plus this many per second, so a quiet gateway can still retry. */
+    budget_min_per_second: 1,
+    budget_window: '10s',
+    /** Longest a 429 from an upstream without Retry-After keeps its account cooling. */
+    cooldown_default: '1s',
+  },
   health: {
     /** Consecutive failures that take an upstream out of rotation. */
     failure_threshold: 5,

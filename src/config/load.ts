@@ -107,7 +107,8 @@ interface RawConfig {
   log: { level: string; requests: boolean };
   auth: { keys: { key?: string; key_sha256?: string; tenant: string; models?: string[] }[] };
   upstreams: RawUpstream[];
-  models: Record<string, { routes: { upstream: string; model?: string; weight: number }[] }>;
+  models: Record<string, { routes: { upstream: string; model?: string; weight: number }[]; fallback: string[] }>;
+  retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; ejection_base: string; ejection_max: string; max_ejected_percent: number };
 }
 
@@ -153,7 +154,15 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
         }
         return { upstream: r.upstream, model: r.model ?? name, weight: r.weight };
       }),
+      fallback: m.fallback,
     };
+  }
+  for (const [name, m] of Object.entries(raw.models)) {
+    for (const [j, f] of m.fallback.entries()) {
+      if (f === name || !(f in raw.models)) {
+        problem(['models', name, 'fallback', j], `got "${f}", expected another public model (one of: ${Object.keys(raw.models).filter((n) => n !== name).join(', ') || 'none'})`);
+      }
+    }
   }
   const keys: GatewayKey[] = raw.auth.keys.map((k, i) => {
     if ((k.key === undefined) === (k.key_sha256 === undefined)) {
@@ -165,6 +174,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
     return { sha256, tenant: k.tenant, models: k.models ?? null };
   });
+  const r = raw.retry;
   const h = raw.health;
   if (ms(h.ejection_max) < ms(h.ejection_base)) {
     problem(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
@@ -180,6 +190,10 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     auth: { keys },
     upstreams,
     models,
+    retry: {
+      maxAttempts: r.max_attempts, backoffBaseMs: ms(r.backoff_base), backoffCapMs: ms(r.backoff_cap), budgetRatio: r.budget_ratio,
+      budgetMinPerSecond: r.budget_min_per_second, budgetWindowMs: ms(r.budget_window), cooldownDefaultMs: ms(r.cooldown_default),
+    },
     health: {
       failureThreshold: h.failure_threshold, ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
       maxEjectedPercent: h.max_ejected_percent,

@@ -30,6 +30,18 @@ export interface RouteConfig {
 export interface ModelConfig {
   name: string;
   routes: readonly RouteConfig[];
+  /** Public models tried, in order, when no route of this one can serve. */
+  fallback: readonly string[];
+}
+
+export interface RetryConfig {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  budgetRatio: number;
+  budgetMinPerSecond: number;
+  budgetWindowMs: number;
+  cooldownDefaultMs: number;
 }
 
 export interface GatewayKey {
@@ -55,6 +67,7 @@ export interface Config {
   auth: { keys: readonly GatewayKey[] };
   upstreams: readonly UpstreamConfig[];
   models: Readonly<Record<string, ModelConfig>>;
+  retry: RetryConfig;
   health: {
     failureThreshold: number;
     ejectionBaseMs: number;

@@ -72,6 +72,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retries = new Counter({
+    name: 'spillway_retries_total',
+    help: 'Retries made, by the upstream whose failure caused them and that failure (outcome).',
+    labelNames: ['upstream', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retryStops = new Counter({
+    name: 'spillway_retry_stops_total',
+    help: 'Failed attempts that were not retried, by why: not_retryable, committed, attempts_exhausted, deadline, budget.',
+    labelNames: ['why'] as const,
+    registers: [this.registry],
+  });
+
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
     help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',

@@ -1,99 +1,137 @@
 import type { Clock } from '../clock.ts';
-import type { Balancer } from '../balance/balancer.ts';
+import type { Config, ModelConfig } from '../config/types.ts';
+import type { Balancer, Lease } from '../balance/balancer.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
-import type { RequestContext } from '../server/context.ts';
-import { UPSTREAM_PATH } from '../api/endpoints.ts';
-import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
-import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
-import type { Outcome } from '../upstream/outcome.ts';
-import type { UpstreamPools } from '../upstream/pools.ts';
-import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
-import { relayJson } from '../relay/relay-json.ts';
-import { relaySse } from '../relay/relay-sse.ts';
-import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { Logger } from '../observe/log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { RequestContext } from '../server/context.ts';
+import type { UpstreamPools } from '../upstream/pools.ts';
+import type { Outcome } from '../upstream/outcome.ts';
+import { endStreamWithError } from '../relay/relay-sse.ts';
+import { runAttempt, type AttemptResult } from './attempt.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { decideRetry } from './retry-decision.ts';
+import type { RetryBudgets } from './retry-budgets.ts';
+import { sleep } from './sleep.ts';
 
-/** Largest upstream error body read (bytes): enough for any error message, bounded against a hostile upstream. */
-const MAX_ERROR_BODY = 64 * 1024;
+/** The shortest an attempt could take: a retry that cannot even start this long before the deadline is not made. */
+const MIN_ATTEMPT_MS = 20;
+
+export interface DispatchDeps {
+  config: Config;
+  balancer: Balancer;
+  pools: UpstreamPools;
+  budgets: RetryBudgets;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  random?: () => number;
+}
 
 /**
- * The attempt loop: balance → upstream → relay, per attempt. This version makes one attempt; retries, budgets and
- * failover belong here and arrive with the recovery work.
+ * The attempt loop: lease a route (balance), send (upstream), relay; on a retryable failure, back off and try
+ * another upstream, then the model's fallbacks — within the attempt cap, the retry budgets and the deadline, and
+ * never after content reached the client. When it stops, the client hears the last real failure at once.
  */
-export function dispatchStage(deps: { balancer: Balancer; pools: UpstreamPools; clock: Clock; log: Logger }): Stage<RequestContext> {
-  const { balancer, pools, clock, log } = deps;
+export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
+  const { config, balancer, budgets, clock, metrics } = deps;
+  const random = deps.random ?? Math.random;
+  const backoff = { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs };
   return {
     name: 'dispatch',
     async run(ctx) {
-      const call = ctx.call;
       const model = ctx.model;
-      if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
-      const lease = balancer.acquire(model);
-      const { route, upstream } = lease;
-      ctx.upstream = upstream.name;
-      ctx.attempts++;
-      ctx.res.setHeader('x-spillway-upstream', upstream.name);
-      ctx.res.setHeader('x-spillway-attempts', String(ctx.attempts));
-      const body = route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: route.model });
-      let outcome: Outcome = { kind: 'cancelled' };
-      let att: OpenAttempt | undefined;
-      try {
+      if (ctx.call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
+      const chain = [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
+      // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
+      const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
+      const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
+      const failed = new Set<string>();
+      let link = 0;
+      let last: AttemptResult | undefined;
+      for (let attempt = 1; ; attempt++) {
+        const picked = pick(balancer, chain, link, failed);
+        if ('error' in picked) return finish(ctx, last, picked.error);
+        link = picked.link;
+        const served = chain[link] as ModelConfig;
+        const { lease } = picked;
+        announce(ctx, lease, served);
+        if (attempt === 1) budgets.recordFirstAttempt(lease.upstream.name);
+        let outcome: Outcome = { kind: 'cancelled' };
+        let result: AttemptResult;
         try {
-          att = await openAttempt(pools, clock, {
-            upstream, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, clientGone: ctx.clientGone,
-          });
-        } catch (err) {
-          const e = err as AttemptError;
-          outcome = classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone });
-          throw errorFromOutcome(outcome, upstream.name) ?? clientGoneError();
+          result = await runAttempt(ctx, lease, served.name, deps);
+          outcome = result.outcome;
+        } finally {
+          // runAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
+          lease.release(outcome);
         }
-        const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
-        outcome = classifyStatus(att.status, retryAfterMs);
-        if (outcome.kind !== 'ok') {
-          const text = await readErrorBody(att);
-          if (att.status === 401 || att.status === 403) {
-            log.error({ upstream: upstream.name, status: att.status }, 'upstream rejected the gateway credentials: check this upstream api_key in the config');
-          }
-          throw errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name);
+        last = result;
+        if (result.outcome.kind === 'ok' || result.outcome.kind === 'cancelled') return;
+        failed.add(lease.upstream.name);
+        const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
+        const verdict = decideRetry({
+          outcome: result.outcome,
+          committed: result.contentSent,
+          attempt,
+          maxAttempts,
+          delayMs: backoffDelayMs(attempt - 1, backoff, random, alternatives ? undefined : retryAfterOf(result.outcome)),
+          now: clock.now(),
+          deadlineAt: ctx.deadlineAt,
+          minAttemptMs: MIN_ATTEMPT_MS,
+          takeBudget: () => budgets.tryRetry(lease.upstream.name),
+        });
+        if (!verdict.retry) {
+          metrics.retryStops.inc({ why: verdict.why });
+          return finish(ctx, result, undefined);
         }
-        const rewrite = modelRewriter(route.model, call.model);
-        if (call.stream) {
-          outcome = await relaySse(ctx, att, rewrite, clock);
-        } else {
-          try {
-            await relayJson(ctx, att, rewrite);
-          } catch (err) {
-            const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-            outcome = classifyError(e.cause, { afterFirstByte: true, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone });
-            throw errorFromOutcome(outcome, upstream.name) ?? clientGoneError();
-          }
-        }
-      } finally {
-        att?.close();
-        if (att !== undefined) ctx.upstreamMs += clock.now() - att.startedAt;
-        lease.release(outcome);
+        metrics.retries.inc({ upstream: lease.upstream.name, outcome: result.outcome.kind });
+        await sleep(verdict.delayMs, ctx.clientGone);
+        if (ctx.clientGone.aborted) return;
       }
     },
   };
 }
 
-async function readErrorBody(att: OpenAttempt): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const c of att.body) {
-      size += c.length;
-      if (size > MAX_ERROR_BODY) break;
-      chunks.push(c);
+/** The next lease: the current link of the chain while it has a route that has not failed, else the next link. */
+function pick(balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>): { lease: Lease; link: number } | { error: SpillwayError } {
+  let noCapacity: SpillwayError | undefined;
+  for (let link = from; link < chain.length; link++) {
+    const m = chain[link] as ModelConfig;
+    const isLast = link === chain.length - 1;
+    if (!isLast && m.routes.every((r) => failed.has(r.upstream))) continue;
+    try {
+      return { lease: balancer.acquire(m, failed), link };
+    } catch (err) {
+      if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
+      noCapacity ??= err;
     }
-  } catch {
-    // A broken error body still leaves the status to report.
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { error: noCapacity ?? new SpillwayError('no_capacity', 'No upstream can take the request.', { retryAfterS: 1 }) };
 }
 
-/** The client is gone: nobody reads this; it only ends the pipeline. */
-function clientGoneError(): SpillwayError {
-  return new SpillwayError('upstream_error', 'The client closed the connection.');
+function announce(ctx: RequestContext, lease: Lease, served: ModelConfig): void {
+  ctx.upstream = lease.upstream.name;
+  ctx.attempts++;
+  if (ctx.res.headersSent) return;
+  ctx.res.setHeader('x-spillway-upstream', lease.upstream.name);
+  ctx.res.setHeader('x-spillway-attempts', String(ctx.attempts));
+  ctx.res.setHeader('x-spillway-model', served.name);
+}
+
+function retryAfterOf(o: Outcome): number | undefined {
+  return o.kind === 'overloaded' || o.kind === 'rate_limited' ? o.retryAfterMs : undefined;
+}
+
+/**
+ * The loop has stopped without success. The client hears the last attempt's failure (or, when no attempt could be
+ * made, why not): as an HTTP error while nothing was sent, or in-band once the stream's headers are out.
+ */
+function finish(ctx: RequestContext, last: AttemptResult | undefined, noAttempt: SpillwayError | undefined): void {
+  const error = last?.error ?? noAttempt;
+  if (error === undefined) return; // the client left: nobody to tell
+  if (!ctx.res.headersSent) throw error;
+  const why = error.code === 'upstream_timeout' || error.code === 'upstream_error' ? error.message.replace(/\.$/, '') : error.message;
+  endStreamWithError(ctx, new SpillwayError('stream_interrupted', `The stream was interrupted: ${why}. The answer is ${last?.contentSent === true ? 'incomplete' : 'missing'}.`));
 }

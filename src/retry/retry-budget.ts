@@ -36,14 +36,14 @@ export class RetryBudget {
 
   /** Takes one retry from the budget if there is one. */
   tryRetry(now: number): boolean {
-    this.roll(now);
-    if (this.available() < 1) return false;
+    if (this.available(now) < 1) return false;
     this.retries[this.current]!++;
     return true;
   }
 
   /** Whole retries left in the window (for metrics and decisions that only look). */
-  available(): number {
+  available(now: number): number {
+    this.roll(now);
     const req = this.requests.reduce((a, b) => a + b, 0);
     const ret = this.retries.reduce((a, b) => a + b, 0);
     return Math.floor(this.s.ratio * req + (this.s.minPerSecond * this.s.windowMs) / 1000 - ret);

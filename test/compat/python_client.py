@@ -40,14 +40,6 @@ for chunk in client.chat.completions.create(model="chat", messages=messages, too
 out["tools_ok"] = name == "lookup"
 
 try:
-    client.chat.completions.create(model="chat", messages=messages, extra_body={"mock": {"status": 429, "retry_after_s": 3}})
-    out["rate_limit_error"] = "no error"
-except openai.RateLimitError as e:
-    out["rate_limit_error"] = "RateLimitError:" + str(e.response.headers.get("retry-after"))
-except Exception as e:  # noqa: BLE001 - report whatever else happened
-    out["rate_limit_error"] = type(e).__name__
-
-try:
     n = 0
     for chunk in client.chat.completions.create(model="chat", messages=messages, max_tokens=40, stream=True, extra_body={"mock": {"reset_after_tokens": 7}}):
         if chunk.choices and chunk.choices[0].delta.content:
@@ -55,5 +47,14 @@ try:
     out["reset_error"] = "no error after %d tokens" % n
 except openai.APIError as e:
     out["reset_error"] = "APIError after %d tokens: %s" % (n, e.message)
+
+# Last: a 429 makes the gateway rest that upstream account for Retry-After seconds.
+try:
+    client.chat.completions.create(model="chat", messages=messages, extra_body={"mock": {"status": 429, "retry_after_s": 3}})
+    out["rate_limit_error"] = "no error"
+except openai.RateLimitError as e:
+    out["rate_limit_error"] = "RateLimitError:" + str(e.response.headers.get("retry-after"))
+except Exception as e:  # noqa: BLE001 - report whatever else happened
+    out["rate_limit_error"] = type(e).__name__
 
 print(json.dumps(out))

@@ -1,0 +1,48 @@
+import type { Clock } from '../clock.ts';
+import type { RetryConfig } from '../config/types.ts';
+import { RetryBudget } from './retry-budget.ts';
+
+/**
+ * The budgets a retry must fit: one for the whole gateway and one per upstream (charged to the upstream whose
+ * failure causes the retry, so one sick upstream cannot spend everyone's retries).
+ */
+export class RetryBudgets {
+  private readonly global: RetryBudget;
+  private readonly perUpstream = new Map<string, RetryBudget>();
+  private readonly clock: Clock;
+  private readonly config: RetryConfig;
+
+  constructor(config: RetryConfig, clock: Clock) {
+    this.config = config;
+    this.clock = clock;
+    this.global = this.make();
+  }
+
+  /** A first attempt: deposits into the global budget and the upstream's. */
+  recordFirstAttempt(upstream: string): void {
+    const now = this.clock.now();
+    this.global.recordRequest(now);
+    this.of(upstream).recordRequest(now);
+  }
+
+  /** Takes a retry caused by `failedUpstream` from both budgets, or neither. */
+  tryRetry(failedUpstream: string): boolean {
+    const now = this.clock.now();
+    const u = this.of(failedUpstream);
+    if (u.available(now) < 1 || this.global.available(now) < 1) return false;
+    return u.tryRetry(now) && this.global.tryRetry(now);
+  }
+
+  private of(name: string): RetryBudget {
+    let b = this.perUpstream.get(name);
+    if (b === undefined) {
+      b = this.make();
+      this.perUpstream.set(name, b);
+    }
+    return b;
+  }
+
+  private make(): RetryBudget {
+    return new RetryBudget({ ratio: this.config.budgetRatio, minPerSecond: this.config.budgetMinPerSecond, windowMs: this.config.budgetWindowMs }, this.clock.now());
+  }
+}
