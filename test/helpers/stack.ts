@@ -1,4 +1,7 @@
 import type { TestContext } from 'node:test';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
@@ -56,4 +59,21 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
 /** Waits for the first `name` event of an emitter (tests wait on events, never on sleeps). */
 export function nextEvent(emitter: NodeJS.EventEmitter, name: string): Promise<unknown[]> {
   return new Promise((resolve) => emitter.once(name, (...args: unknown[]) => resolve(args)));
+}
+
+/** A tiny upstream that answers every request with `handler` (for failures the simulator should not have to fake). */
+export async function fixedUpstream(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; hits: () => number }> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, hits: () => hits };
 }

@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { answerText } from '../../src/mock/answer-text.ts';
+
+const messages = [{ role: 'user' as const, content: 'hi' }];
+const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'chat', messages, max_tokens: 6, ...extra });
+
+async function send(url: string, b: string, headers: Record<string, string> = {}) {
+  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
+const overloaded = (retryAfter?: string) => (_req: unknown, res: import('node:http').ServerResponse) => {
+  res.writeHead(503, { 'content-type': 'application/json', ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }) });
+  res.end('{"error":{"message":"Server is busy, please try again later","type":"server_error","code":"overloaded"}}');
+};
+
+test('fails over to B when A resets before headers', async (t) => {
+  const { gw, mocks } = await startStack(t, {
+    mocks: [{}],
+    config: (urls) => ({
+      upstreams: [{ name: 'a', url: 'http://127.0.0.1:9/v1', weight: 100 }, { name: 'b', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
+    }),
+  });
+  const r = await send(gw.url, body());
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-spillway-upstream'], 'b');
+  assert.equal(r.headers['x-spillway-attempts'], '2');
+  assert.equal(JSON.parse(r.text).choices[0].message.content, answerText(1, 'hi', 6));
+  assert.equal(mocks[0]!.stats().completed, 1);
+});
+
+test('fails over when A is overloaded, and a stream that fails before its first token is retried invisibly', async (t) => {
+  const a = await fixedUpstream(t, overloaded('1'));
+  const { gw } = await startStack(t, {
+    config: (urls) => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
+    }),
+  });
+  const r = await send(gw.url, body({ stream: true }));
+  assert.equal(r.status, 200);
+  assert.ok(r.text.endsWith('data: [DONE]\n\n'));
+  assert.doesNotMatch(r.text, /error/);
+  assert.equal(a.hits(), 1);
+});
+
+test('a 400 is never retried', async (t) => {
+  const { gw, mocks } = await startStack(t, { mocks: [{}, {}] });
+  const r = await send(gw.url, body({ mock: { status: 400 } }));
+  assert.equal(r.status, 400);
+  assert.equal(mocks[0]!.stats().received + mocks[1]!.stats().received, 1);
+});
+
+test('attempts are capped, and the client hears the last real failure', async (t) => {
+  const a = await fixedUpstream(t, overloaded());
+  const b = await fixedUpstream(t, overloaded());
+  const c = await fixedUpstream(t, overloaded());
+  const d = await fixedUpstream(t, overloaded());
+  const { gw } = await startStack(t, {
+    config: () => ({
+      upstreams: [a, b, c, d].map((u, i) => ({ name: `u${i}`, url: `${u.url}/v1` })),
+      models: { chat: { routes: [0, 1, 2, 3].map((i) => ({ upstream: `u${i}` })) } },
+      retry: { max_attempts: 3, backoff_base: '1ms' },
+    }),
+  });
+  const r = await send(gw.url, body());
+  assert.equal(r.status, 503);
+  assert.match(r.text, /"code":"overloaded"/);
+  assert.ok(Number(r.headers['retry-after']) >= 1);
+  assert.equal(a.hits() + b.hits() + c.hits() + d.hits(), 3, 'max_attempts');
+});
+
+test('a request that is already an SDK retry gets fewer gateway retries', async (t) => {
+  const ups = await Promise.all([0, 1, 2].map(() => fixedUpstream(t, overloaded())));
+  const { gw } = await startStack(t, {
+    config: () => ({
+      upstreams: ups.map((u, i) => ({ name: `u${i}`, url: `${u.url}/v1` })),
+      models: { chat: { routes: [0, 1, 2].map((i) => ({ upstream: `u${i}` })) } },
+      retry: { max_attempts: 3, backoff_base: '1ms' },
+    }),
+  });
+  await send(gw.url, body(), { 'x-stainless-retry-count': '2' });
+  assert.equal(ups.reduce((s, u) => s + u.hits(), 0), 1);
+});
+
+test('Retry-After is honoured on the only upstream, but never slept past the deadline', async (t) => {
+  const a = await fixedUpstream(t, overloaded('30'));
+  const { gw } = await startStack(t, {
+    config: () => ({ upstreams: [{ name: 'a', url: `${a.url}/v1` }], models: { chat: { routes: [{ upstream: 'a' }] } } }),
+  });
+  const r = await send(gw.url, body(), { 'x-spillway-deadline-ms': '2000' });
+  assert.equal(r.status, 503);
+  assert.equal(r.headers['retry-after'], '30');
+  assert.equal(a.hits(), 1, 'waiting 30 s cannot fit a 2 s deadline, so the gateway answered at once');
+});
+
+test('when the retry budget is spent, failures are answered at once without retrying', async (t) => {
+  const a = await fixedUpstream(t, overloaded());
+  const b = await fixedUpstream(t, overloaded());
+  const { gw } = await startStack(t, {
+    config: () => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1` }, { name: 'b', url: `${b.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
+      retry: { budget_ratio: 0, budget_min_per_second: 0.2, budget_window: '10s', backoff_base: '1ms' },
+      health: { failure_threshold: 1000 },
+    }),
+  });
+  const results = [];
+  for (let i = 0; i < 10; i++) results.push(await send(gw.url, body()));
+  assert.ok(results.every((r) => r.status === 503));
+  assert.equal(a.hits() + b.hits(), 10 + 2, 'ten first attempts plus the floor of two retries in the window');
+  const m = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(m, /spillway_retry_stops_total\{why="budget"\} \d+/);
+});
+
+test('a model falls back to another public model when none of its routes can serve, and says so', async (t) => {
+  const { gw } = await startStack(t, {
+    config: (urls) => ({
+      upstreams: [{ name: 'down', url: 'http://127.0.0.1:9/v1' }, { name: 'm', url: `${urls[0]}/v1` }],
+      models: {
+        'deepseek-reasoner': { routes: [{ upstream: 'down' }], fallback: ['deepseek-chat'] },
+        'deepseek-chat': { routes: [{ upstream: 'm' }] },
+      },
+    }),
+  });
+  const r = await send(gw.url, JSON.stringify({ model: 'deepseek-reasoner', messages, max_tokens: 4 }));
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-spillway-model'], 'deepseek-chat');
+  assert.equal(r.headers['x-spillway-upstream'], 'm');
+  assert.equal(JSON.parse(r.text).model, 'deepseek-chat');
+});
+
+test('a 429 rests that account: the next request goes elsewhere without trying it', async (t) => {
+  const a = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(429, { 'retry-after': '20', 'content-type': 'application/json' }).end('{"error":{"message":"Rate limit reached"}}');
+  });
+  const { gw, mocks } = await startStack(t, {
+    config: (urls) => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
+    }),
+  });
+  for (let i = 0; i < 5; i++) assert.equal((await send(gw.url, body())).status, 200);
+  assert.equal(a.hits(), 1);
+  assert.equal(mocks[0]!.stats().completed, 5);
+});
