@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
@@ -12,7 +13,7 @@ async function send(url: string, b: string, headers: Record<string, string> = {}
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
-const overloaded = (retryAfter?: string) => (_req: unknown, res: import('node:http').ServerResponse) => {
+const overloaded = (retryAfter?: string) => (_req: unknown, res: ServerResponse) => {
   res.writeHead(503, { 'content-type': 'application/json', ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }) });
   res.end('{"error":{"message":"Server is busy, please try again later","type":"server_error","code":"overloaded"}}');
 };
