@@ -1,33 +1,56 @@
 import type { Clock } from '../clock.ts';
-import type { Config, ModelConfig, RouteConfig, UpstreamConfig } from '../config/types.ts';
+import type { AccountConfig, Config, ModelConfig, RouteConfig, UpstreamConfig } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
 import { PassiveHealth } from './passive-health.ts';
+import { PeakEwma } from './peak-ewma.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 
-/** A permit to send one attempt to one upstream. Released exactly once with the attempt's outcome. */
+/** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
 export interface Lease {
   readonly route: RouteConfig;
   readonly upstream: UpstreamConfig;
-  release(outcome: Outcome): void;
+  readonly account: string;
+  readonly apiKey: string | undefined;
+  /** `firstTokenMs`: how long the upstream took to start answering (feeds the latency estimate). */
+  release(outcome: Outcome, firstTokenMs?: number): void;
+}
+
+/** How long a key refused with 401/403 stays out before one request tries it again. */
+const DISABLED_MS = 5 * 60_000;
+/** Decay of the latency estimate: slow answers count at once, fast ones over about this long. */
+const EWMA_TAU_MS = 10_000;
+
+interface Account {
+  config: AccountConfig;
+  inFlight: number;
+  /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
+  coolingUntil: number;
+  /** A refused key is out until then. */
+  disabledUntil: number;
+}
+
+interface UpstreamState {
+  config: UpstreamConfig;
+  accounts: Account[];
+  inFlight: number;
+  latency: PeakEwma;
 }
 
 /**
- * The glue around the pure policies: counts requests in flight per upstream (so max_concurrency is never exceeded),
- * feeds outcomes to passive health, and asks pickRoute for a choice.
+ * The glue around the pure policies: counts requests in flight per upstream and per account (so no
+ * max_concurrency is ever exceeded), rests accounts after a 429, disables refused keys, feeds outcomes to passive
+ * health and latencies to peak-EWMA, and asks pickRoute for a choice.
  */
 export class Balancer {
-  private readonly upstreams = new Map<string, UpstreamConfig>();
-  private readonly inFlight = new Map<string, number>();
+  private readonly upstreams = new Map<string, UpstreamState>();
   private readonly health: PassiveHealth;
   private readonly clock: Clock;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly random: () => number;
-  /** An account that answered 429 rests until then (clock ms): rate limited is not broken, it is busy. */
-  private readonly coolingUntil = new Map<string, number>();
   private readonly cooldownDefaultMs: number;
 
   constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }) {
@@ -35,15 +58,17 @@ export class Balancer {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.random = deps.random ?? Math.random;
+    this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
+    const now = this.clock.now();
     for (const u of config.upstreams) {
-      this.upstreams.set(u.name, u);
-      this.inFlight.set(u.name, 0);
+      const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0 }));
+      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now) });
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamInFlight.set({ upstream: u.name }, 0);
       this.metrics.upstreamHealthy.set({ upstream: u.name }, 1);
+      for (const a of u.accounts) this.metrics.accountInFlight.set({ upstream: u.name, account: a.name }, 0);
     }
-    this.health = new PassiveHealth([...this.upstreams.keys()], config.health);
-    this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
+    this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now);
   }
 
   /**
@@ -52,76 +77,103 @@ export class Balancer {
    */
   acquire(model: ModelConfig, avoid?: ReadonlySet<string>): Lease {
     const now = this.clock.now();
-    const loads: RouteLoad[] = model.routes.map((r) => {
-      const u = this.upstream(r.upstream);
-      return {
-        weight: u.weight * r.weight,
-        inFlight: this.inFlight.get(u.name) ?? 0,
-        cap: u.maxConcurrency,
-        available: this.health.available(u.name, now) && now >= (this.coolingUntil.get(u.name) ?? 0),
-      };
-    });
+    const states = model.routes.map((r) => this.state(r.upstream));
+    const loads: RouteLoad[] = states.map((u, j) => ({
+      weight: u.config.weight * (model.routes[j]?.weight ?? 1),
+      inFlight: u.inFlight,
+      latencyMs: u.latency.get(),
+      available: u.inFlight < u.config.maxConcurrency && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
+    }));
     let i = -1;
     if (avoid !== undefined && avoid.size > 0) {
       i = pickRoute(loads.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)), this.random);
     }
     if (i < 0) i = pickRoute(loads, this.random);
     const route = model.routes[i];
-    if (route === undefined) {
-      const names = model.routes.map((r) => r.upstream);
-      const cooling = Math.min(...names.map((n) => Math.max(0, (this.coolingUntil.get(n) ?? 0) - now)));
-      const waitMs = Math.max(this.health.retryInMs(names, now), cooling);
-      const allOut = loads.every((l) => !l.available);
-      throw new SpillwayError(
-        'no_capacity',
-        allOut
-          ? `No upstream of model '${model.name}' can take a request now (failing, or resting after a rate limit); try again later.`
-          : `Every upstream of model '${model.name}' is at its concurrency limit; try again later.`,
-        { retryAfterS: allOut ? Math.max(1, Math.ceil(waitMs / 1000)) : 1 },
-      );
-    }
-    const upstream = this.upstream(route.upstream);
-    this.health.onSend(upstream.name, now);
-    this.adjust(upstream.name, +1);
+    const state = states[i];
+    const account = state === undefined ? undefined : freeAccount(state, now);
+    if (route === undefined || state === undefined || account === undefined) throw this.noCapacity(model, states, now);
+    return this.lease(route, state, account, now);
+  }
+
+  private lease(route: RouteConfig, u: UpstreamState, account: Account, now: number): Lease {
+    const name = u.config.name;
+    this.health.onSend(name, now);
+    this.adjust(u, account, +1);
     let released = false;
     return {
       route,
-      upstream,
-      release: (outcome: Outcome) => {
+      upstream: u.config,
+      account: account.config.name,
+      apiKey: account.config.apiKey,
+      release: (outcome: Outcome, firstTokenMs?: number) => {
         if (released) return;
         released = true;
-        this.adjust(upstream.name, -1);
-        this.metrics.upstreamAttempts.inc({ upstream: upstream.name, outcome: outcome.kind });
+        this.adjust(u, account, -1);
+        this.metrics.upstreamAttempts.inc({ upstream: name, outcome: outcome.kind });
         const t = this.clock.now();
         if (outcome.kind === 'cancelled') {
           // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
-          this.health.cancelProbe(upstream.name);
+          this.health.cancelProbe(name);
           return;
         }
-        if (outcome.kind === 'rate_limited') this.coolingUntil.set(upstream.name, t + (outcome.retryAfterMs ?? this.cooldownDefaultMs));
-        const ejected = this.health.record(upstream.name, isUpstreamFailure(outcome), t);
-        if (ejected) {
-          this.metrics.upstreamEjections.inc({ upstream: upstream.name });
-          this.log.warn({ upstream: upstream.name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
+        if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
+        if (outcome.kind === 'rate_limited') {
+          account.coolingUntil = t + (outcome.retryAfterMs ?? this.cooldownDefaultMs);
+          this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
         }
-        this.metrics.upstreamHealthy.set({ upstream: upstream.name }, this.health.state(upstream.name, t) === 'ejected' ? 0 : 1);
+        if (outcome.kind === 'auth_failed') {
+          account.disabledUntil = t + DISABLED_MS;
+          this.log.error({ upstream: name, account: account.config.name, status: outcome.status }, 'upstream refused this API key: key disabled for 5 minutes; fix the key in the config');
+        }
+        const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
+        if (ejected) {
+          this.metrics.upstreamEjections.inc({ upstream: name });
+          this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
+        }
+        this.metrics.upstreamHealthy.set({ upstream: name }, this.health.state(name, t) === 'ejected' ? 0 : 1);
       },
     };
   }
 
+  private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
+    const names = states.map((s) => s.config.name);
+    const resting = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
+    const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(resting) ? resting : 0);
+    const atCap = states.some((s) => this.health.available(s.config.name, now) && s.inFlight >= s.config.maxConcurrency);
+    return new SpillwayError(
+      'no_capacity',
+      atCap
+        ? `Every upstream of model '${model.name}' is at its concurrency limit; try again later.`
+        : `No upstream of model '${model.name}' can take a request now (failing, or resting after a rate limit); try again later.`,
+      { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) },
+    );
+  }
+
   inFlightOf(name: string): number {
-    return this.inFlight.get(name) ?? 0;
+    return this.upstreams.get(name)?.inFlight ?? 0;
   }
 
-  private adjust(name: string, delta: number): void {
-    const v = (this.inFlight.get(name) ?? 0) + delta;
-    this.inFlight.set(name, v);
-    this.metrics.upstreamInFlight.set({ upstream: name }, v);
+  private adjust(u: UpstreamState, a: Account, delta: number): void {
+    u.inFlight += delta;
+    a.inFlight += delta;
+    this.metrics.upstreamInFlight.set({ upstream: u.config.name }, u.inFlight);
+    this.metrics.accountInFlight.set({ upstream: u.config.name, account: a.config.name }, a.inFlight);
   }
 
-  private upstream(name: string): UpstreamConfig {
+  private state(name: string): UpstreamState {
     const u = this.upstreams.get(name);
     if (u === undefined) throw new Error(`route names unknown upstream ${name}`);
     return u;
   }
+}
+
+/** The account with the most room relative to its cap that is neither resting nor disabled. */
+function freeAccount(u: UpstreamState, now: number): Account | undefined {
+  let best: Account | undefined;
+  for (const a of u.accounts) {
+    if (a.inFlight >= a.config.maxConcurrency || now < a.coolingUntil || now < a.disabledUntil) continue;
+    if (best === undefined || a.inFlight / a.config.maxConcurrency < best.inFlight / best.config.maxConcurrency) best = a;
+  }
+  return best;
 }

@@ -1,6 +1,9 @@
+import { WindowCounter } from '../window-counter.ts';
+
 /**
- * Passive health (outlier ejection): an upstream that fails `failureThreshold` times in a row is taken out of
- * rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
+ * Passive health (outlier ejection, a circuit breaker per upstream): an upstream that fails `failureThreshold`
+ * times in a row, or whose recent attempts failed at `failureRatePercent` or more (once there were
+ * `failureRateMinRequests` of them in the window), is taken out of rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
  * success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
  * so a fleet-wide storm spreads load instead of emptying the pool.
  *
@@ -8,6 +11,9 @@
  */
 export interface HealthSettings {
   failureThreshold: number;
+  failureRatePercent: number;
+  failureRateMinRequests: number;
+  failureRateWindowMs: number;
   ejectionBaseMs: number;
   ejectionMaxMs: number;
   maxEjectedPercent: number;
@@ -15,6 +21,8 @@ export interface HealthSettings {
 
 interface UpstreamHealth {
   consecutiveFailures: number;
+  attempts: WindowCounter;
+  failures: WindowCounter;
   ejectedUntil: number;
   ejections: number;
   probing: boolean;
@@ -27,10 +35,13 @@ export class PassiveHealth {
   private readonly byName = new Map<string, UpstreamHealth>();
   private readonly settings: HealthSettings;
 
-  constructor(names: readonly string[], settings: HealthSettings) {
+  constructor(names: readonly string[], settings: HealthSettings, now = 0) {
     this.settings = settings;
     for (const n of names) {
-      this.byName.set(n, { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, probing: false, lastEjectionEnd: 0 });
+      this.byName.set(n, {
+        consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, probing: false, lastEjectionEnd: 0,
+        attempts: new WindowCounter(settings.failureRateWindowMs, now), failures: new WindowCounter(settings.failureRateWindowMs, now),
+      });
     }
   }
 
@@ -73,6 +84,8 @@ export class PassiveHealth {
     const h = this.get(name);
     const wasProbe = h.probing;
     h.probing = false;
+    h.attempts.add(now);
+    if (failure) h.failures.add(now);
     if (!failure) {
       h.consecutiveFailures = 0;
       if (h.ejectedUntil !== 0 && now >= h.ejectedUntil) {
@@ -85,11 +98,16 @@ export class PassiveHealth {
     }
     h.consecutiveFailures++;
     const failedProbe = wasProbe && now >= h.ejectedUntil;
-    if ((failedProbe || h.consecutiveFailures >= this.settings.failureThreshold) && now >= h.ejectedUntil && this.mayEject(name, now)) {
+    const n = h.attempts.total(now);
+    const rateTripped = n >= this.settings.failureRateMinRequests && (100 * h.failures.total(now)) / n >= this.settings.failureRatePercent;
+    if ((failedProbe || rateTripped || h.consecutiveFailures >= this.settings.failureThreshold) && now >= h.ejectedUntil && this.mayEject(name, now)) {
       h.ejections++;
       const d = Math.min(this.settings.ejectionBaseMs * 2 ** (h.ejections - 1), this.settings.ejectionMaxMs);
       h.ejectedUntil = now + d;
       h.consecutiveFailures = 0;
+      // The window starts afresh after an ejection: the probe, not old failures, decides what comes next.
+      h.attempts.reset();
+      h.failures.reset();
       return true;
     }
     return false;

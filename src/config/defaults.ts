@@ -51,6 +51,10 @@ export const DEFAULTS = {
   health: {
     /** Consecutive failures that take an upstream out of rotation. */
     failure_threshold: 5,
+    /** ...or when this share of recent attempts failed, once there were enough of them. */
+    failure_rate_percent: 50,
+    failure_rate_min_requests: 20,
+    failure_rate_window: '30s',
     /** First ejection lasts this long; each further one multiplies it, up to ejection_max. */
     ejection_base: '30s',
     ejection_max: '5m',

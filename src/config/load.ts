@@ -99,7 +99,7 @@ function describeSchemaErrors(errors: ErrorObject[], data: unknown, locate: Loca
 
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; api_key?: string; max_concurrency: number; weight: number;
+  name: string; url: string; api_key?: string; keys?: { key: string; name?: string; max_concurrency: number | null }[]; max_concurrency: number; weight: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
 }
 interface RawConfig {
@@ -109,7 +109,7 @@ interface RawConfig {
   upstreams: RawUpstream[];
   models: Record<string, { routes: { upstream: string; model?: string; weight: number }[]; fallback: string[] }>;
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
-  health: { failure_threshold: number; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+  health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
 }
 
 function ms(text: string): number {
@@ -132,10 +132,21 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       problem(['upstreams', i, 'url'], `got ${showValue(u.url)}, expected a valid URL`);
     }
     const t = u.timeouts;
+    if (u.api_key !== undefined && u.keys !== undefined) problem(['upstreams', i, 'keys'], 'expected either api_key or keys, not both');
+    const accounts = (u.keys ?? [{ key: u.api_key ?? '', name: 'default', max_concurrency: null }]).map((k, j) => ({
+      name: k.name ?? `key${j + 1}`,
+      apiKey: k.key === '' ? undefined : k.key,
+      maxConcurrency: k.max_concurrency ?? u.max_concurrency,
+    }));
+    const labels = new Set<string>();
+    for (const [j, a] of accounts.entries()) {
+      if (labels.has(a.name)) problem(['upstreams', i, 'keys', j, 'name'], `got "${a.name}", expected a name not used by another key of this upstream`);
+      labels.add(a.name);
+    }
     return {
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
-      apiKey: u.api_key === '' ? undefined : u.api_key,
+      accounts,
       maxConcurrency: u.max_concurrency,
       weight: u.weight,
       connections: u.connections ?? u.max_concurrency,
@@ -195,7 +206,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       budgetMinPerSecond: r.budget_min_per_second, budgetWindowMs: ms(r.budget_window), cooldownDefaultMs: ms(r.cooldown_default),
     },
     health: {
-      failureThreshold: h.failure_threshold, ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
+      failureThreshold: h.failure_threshold, failureRatePercent: h.failure_rate_percent, failureRateMinRequests: h.failure_rate_min_requests,
+      failureRateWindowMs: ms(h.failure_rate_window), ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
       maxEjectedPercent: h.max_ejected_percent,
     },
     raw,

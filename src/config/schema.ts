@@ -78,6 +78,22 @@ export const configSchema: Schema = obj({
         name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique name (logs, metrics, routes).', 'x-expected': 'letters, digits, "_", "." or "-"' },
         url: { type: 'string', pattern: '^https?://', description: 'Base URL as an OpenAI SDK takes it (`https://api.deepseek.com`, `http://host:8000/v1`).', 'x-expected': 'an http:// or https:// URL' },
         api_key: { type: 'string', description: 'Sent as `Authorization: Bearer`; never shown in responses, logs or metrics.', 'x-expected': 'a string (use ${ENV_VAR})' },
+        keys: {
+          type: 'array',
+          minItems: 1,
+          description: 'Several accounts (API keys) on this upstream, instead of `api_key`: requests spread over them, a 429 rests one key, a 401/403 disables it.',
+          'x-expected': 'a list of { key, name, max_concurrency }',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['key'],
+            properties: {
+              key: { type: 'string', minLength: 1, description: 'The API key (use `${ENV}`).', 'x-expected': 'a string (use ${ENV_VAR})' },
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Label in logs and metrics (default `key1`, `key2`, …); the key itself is never shown.', 'x-expected': 'letters, digits, "_", "." or "-"' },
+              max_concurrency: int(null, 1, "This account's concurrency cap; null means the upstream's `max_concurrency`."),
+            },
+          },
+        },
         max_concurrency: int(U.max_concurrency, 1, "The account's concurrency cap: requests in flight to this upstream never exceed it."),
         weight: { type: 'number', exclusiveMinimum: 0, default: U.weight, description: 'Share of traffic relative to other routes of a model.', 'x-expected': 'a number > 0' },
         connections: int(U.connections, 1, 'HTTP connection cap of the pool; null means `max_concurrency`.'),
@@ -138,6 +154,9 @@ export const configSchema: Schema = obj({
   }),
   health: obj({
     failure_threshold: int(DEFAULTS.health.failure_threshold, 1, 'Consecutive failures that take an upstream out of rotation.'),
+    failure_rate_percent: int(DEFAULTS.health.failure_rate_percent, 1, 'Also out of rotation when at least this share of its recent attempts failed (%)...', 100),
+    failure_rate_min_requests: int(DEFAULTS.health.failure_rate_min_requests, 1, '...counted once it has had this many attempts in the window.'),
+    failure_rate_window: duration(DEFAULTS.health.failure_rate_window, 'Window of the failure-rate trigger.'),
     ejection_base: duration(DEFAULTS.health.ejection_base, 'First time out; doubles with each further ejection.'),
     ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
     max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, 'Most of the upstreams that may be out of rotation at once (%); one may always be.', 100),

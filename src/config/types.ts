@@ -6,11 +6,20 @@ export interface UpstreamTimeouts {
   totalMs: number;
 }
 
+/** One account (API key) on an upstream. */
+export interface AccountConfig {
+  /** Label in logs and metrics; never the key. */
+  name: string;
+  apiKey: string | undefined;
+  maxConcurrency: number;
+}
+
 export interface UpstreamConfig {
   name: string;
   /** Base URL without a trailing slash; an endpoint path such as `/chat/completions` is appended. */
   url: string;
-  apiKey: string | undefined;
+  /** One entry per API key (one keyless entry for an upstream without keys). */
+  accounts: readonly AccountConfig[];
   maxConcurrency: number;
   weight: number;
   connections: number;
@@ -70,6 +79,9 @@ export interface Config {
   retry: RetryConfig;
   health: {
     failureThreshold: number;
+    failureRatePercent: number;
+    failureRateMinRequests: number;
+    failureRateWindowMs: number;
     ejectionBaseMs: number;
     ejectionMaxMs: number;
     maxEjectedPercent: number;

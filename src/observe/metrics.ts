@@ -51,9 +51,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly accountInFlight = new Gauge({
+    name: 'spillway_account_in_flight',
+    help: 'Requests in flight per upstream account (API key, by its name; never the key).',
+    labelNames: ['upstream', 'account'] as const,
+    registers: [this.registry],
+  });
+
+  readonly accountCooldowns = new Counter({
+    name: 'spillway_account_cooldowns_total',
+    help: 'Times an upstream account answered 429 and was rested until its Retry-After.',
+    labelNames: ['upstream', 'account'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamAttempts = new Counter({
     name: 'spillway_upstream_attempts_total',
-    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, cancelled).',
+    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, cancelled).',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -22,6 +22,8 @@ export interface AttemptResult {
   error: SpillwayError | undefined;
   /** A data event reached the client: the answer is committed to this attempt's text. */
   contentSent: boolean;
+  /** How long the upstream took to send its first real token, when it did. */
+  firstTokenMs?: number;
 }
 
 export interface AttemptDeps {
@@ -44,7 +46,7 @@ export async function runAttempt(ctx: RequestContext, lease: Lease, publicModel:
   try {
     try {
       att = await openAttempt(deps.pools, deps.clock, {
-        upstream, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, clientGone: ctx.clientGone,
+        upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, clientGone: ctx.clientGone,
       });
     } catch (err) {
       const e = err as AttemptError;
@@ -62,11 +64,11 @@ export async function runAttempt(ctx: RequestContext, lease: Lease, publicModel:
     const rewrite = modelRewriter(route.model, publicModel);
     if (call.stream) {
       const r = await relaySse(ctx, att, rewrite, deps.clock);
-      return { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, upstream.name), contentSent: r.contentSent };
+      return { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMs(att) };
     }
     try {
       await relayJson(ctx, att, rewrite);
-      return { outcome: { kind: 'ok' }, error: undefined, contentSent: true };
+      return { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMs(att) };
     } catch (err) {
       const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
       return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
@@ -75,6 +77,11 @@ export async function runAttempt(ctx: RequestContext, lease: Lease, publicModel:
     att?.close();
     if (att !== undefined) ctx.upstreamMs += deps.clock.now() - att.startedAt;
   }
+}
+
+/** The attempt's time to first token, for the latency estimate of the balancer. */
+export function firstTokenMs(att: OpenAttempt): number | undefined {
+  return att.timer.firstTokenSeenAt === undefined ? undefined : att.timer.firstTokenSeenAt - att.startedAt;
 }
 
 async function readErrorBody(att: OpenAttempt): Promise<string> {

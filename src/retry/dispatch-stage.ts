@@ -58,14 +58,12 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         const { lease } = picked;
         announce(ctx, lease, served);
         if (attempt === 1) budgets.recordFirstAttempt(lease.upstream.name);
-        let outcome: Outcome = { kind: 'cancelled' };
-        let result: AttemptResult;
+        let result: AttemptResult | undefined;
         try {
           result = await runAttempt(ctx, lease, served.name, deps);
-          outcome = result.outcome;
         } finally {
           // runAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
-          lease.release(outcome);
+          lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
         }
         last = result;
         if (result.outcome.kind === 'ok' || result.outcome.kind === 'cancelled') return;

@@ -1,3 +1,5 @@
+import { WindowCounter } from '../window-counter.ts';
+
 /**
  * A retry budget (Finagle's RetryBudget, Envoy's retry_budget): over a sliding window, retries may be at most
  * `ratio` × first attempts plus a small floor (`minPerSecond` × window). When upstreams are drowning, most requests
@@ -12,52 +14,31 @@ export interface RetryBudgetSettings {
   windowMs: number;
 }
 
-const BUCKETS = 10;
-
 export class RetryBudget {
   private readonly s: RetryBudgetSettings;
-  private readonly bucketMs: number;
-  private readonly requests = new Array<number>(BUCKETS).fill(0);
-  private readonly retries = new Array<number>(BUCKETS).fill(0);
-  private bucketStart = 0;
-  private current = 0;
+  private readonly requests: WindowCounter;
+  private readonly retries: WindowCounter;
 
   constructor(s: RetryBudgetSettings, now: number) {
     this.s = s;
-    this.bucketMs = s.windowMs / BUCKETS;
-    this.bucketStart = now;
+    this.requests = new WindowCounter(s.windowMs, now);
+    this.retries = new WindowCounter(s.windowMs, now);
   }
 
   /** A first attempt was made: it deposits `ratio` of a retry. */
   recordRequest(now: number): void {
-    this.roll(now);
-    this.requests[this.current]!++;
+    this.requests.add(now);
   }
 
   /** Takes one retry from the budget if there is one. */
   tryRetry(now: number): boolean {
     if (this.available(now) < 1) return false;
-    this.retries[this.current]!++;
+    this.retries.add(now);
     return true;
   }
 
-  /** Whole retries left in the window (for metrics and decisions that only look). */
+  /** Whole retries left in the window. */
   available(now: number): number {
-    this.roll(now);
-    const req = this.requests.reduce((a, b) => a + b, 0);
-    const ret = this.retries.reduce((a, b) => a + b, 0);
-    return Math.floor(this.s.ratio * req + (this.s.minPerSecond * this.s.windowMs) / 1000 - ret);
-  }
-
-  private roll(now: number): void {
-    let steps = Math.floor((now - this.bucketStart) / this.bucketMs);
-    if (steps <= 0) return;
-    this.bucketStart += steps * this.bucketMs;
-    if (steps > BUCKETS) steps = BUCKETS;
-    for (let i = 0; i < steps; i++) {
-      this.current = (this.current + 1) % BUCKETS;
-      this.requests[this.current] = 0;
-      this.retries[this.current] = 0;
-    }
+    return Math.floor(this.s.ratio * this.requests.total(now) + (this.s.minPerSecond * this.s.windowMs) / 1000 - this.retries.total(now));
   }
 }

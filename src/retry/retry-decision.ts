@@ -2,7 +2,7 @@ import type { Outcome } from '../upstream/outcome.ts';
 
 /**
  * Whether an attempt's outcome may be tried again elsewhere. Only failures that say nothing about the request
- * itself are retried: overloaded, rate limited, 5xx, a connection that failed or was reset before the first byte,
+ * itself are retried: overloaded, rate limited, 5xx, a refused key (another account may work), a connection that failed or was reset before the first byte,
  * a connect or first-token timeout. A 4xx is the request's own fault and is never retried; anything after the
  * first byte reached the client is for mid-stream recovery, not for a retry.
  */
@@ -11,6 +11,7 @@ export function isRetryable(o: Outcome): boolean {
     case 'overloaded':
     case 'rate_limited':
     case 'server_error':
+    case 'auth_failed':
       return true;
     case 'reset':
       return !o.afterFirstByte;

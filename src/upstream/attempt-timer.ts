@@ -23,6 +23,8 @@ export class AttemptTimer {
   private gotFirstToken = false;
   private handle: NodeJS.Timeout | undefined;
   fired: TimeoutPhase | undefined;
+  /** Clock time of the first real token, once it came. */
+  firstTokenSeenAt: number | undefined;
 
   constructor(now: () => number, t: AttemptTimeouts, deadlineAt: number, onTimeout: (phase: TimeoutPhase) => void) {
     this.now = now;
@@ -44,6 +46,7 @@ export class AttemptTimer {
   firstToken(): void {
     this.gotFirstToken = true;
     this.lastActivity = this.now();
+    this.firstTokenSeenAt ??= this.lastActivity;
   }
 
   stop(): void {

@@ -16,6 +16,7 @@ export function classifyStatus(status: number, retryAfterMs: number | undefined)
   if (status === 429) return { kind: 'rate_limited', retryAfterMs };
   if (status === 503 || status === 529) return { kind: 'overloaded', status, retryAfterMs };
   if (status >= 500) return { kind: 'server_error', status };
+  if (status === 401 || status === 403) return { kind: 'auth_failed', status };
   return { kind: 'client_error', status };
 }
 

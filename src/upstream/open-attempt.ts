@@ -8,6 +8,8 @@ import type { UpstreamPools } from './pools.ts';
 
 export interface AttemptRequest {
   upstream: UpstreamConfig;
+  /** The leased account's key (undefined for a keyless upstream). */
+  apiKey: string | undefined;
   /** Endpoint path such as `/chat/completions`, appended to the upstream's base path. */
   path: string;
   body: Buffer | string;
@@ -64,7 +66,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     accept: 'application/json, text/event-stream',
     'x-request-id': r.requestId,
   };
-  if (r.upstream.apiKey !== undefined) headers.authorization = `Bearer ${r.upstream.apiKey}`;
+  if (r.apiKey !== undefined) headers.authorization = `Bearer ${r.apiKey}`;
   let res: Dispatcher.ResponseData;
   try {
     res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });

@@ -12,6 +12,8 @@ export type Outcome =
   | { kind: 'reset'; afterFirstByte: boolean; detail: string }
   | { kind: 'server_error'; status: number }
   | { kind: 'client_error'; status: number }
+  /** 401/403: the account's key was refused. Another account may still work. */
+  | { kind: 'auth_failed'; status: number }
   | { kind: 'cancelled' };
 
 export type OutcomeKind = Outcome['kind'];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassiveHealth } from '../../../src/balance/passive-health.ts';
 
-const settings = { failureThreshold: 3, ejectionBaseMs: 1000, ejectionMaxMs: 8000, maxEjectedPercent: 50 };
+const settings = { failureThreshold: 3, failureRatePercent: 50, failureRateMinRequests: 10, failureRateWindowMs: 10_000, ejectionBaseMs: 1000, ejectionMaxMs: 8000, maxEjectedPercent: 50 };
 
 test('an upstream is ejected after consecutive failures and probed back after the ejection time', () => {
   const h = new PassiveHealth(['a', 'b'], settings);
@@ -69,4 +69,19 @@ test('never more than max_ejected_percent of upstreams are out, but at least one
   const never = new PassiveHealth(['x', 'y'], { ...settings, maxEjectedPercent: 0 });
   for (let i = 0; i < 10; i++) never.record('x', true, 0);
   assert.equal(never.state('x', 1), 'healthy');
+});
+
+test('an upstream failing half its attempts is ejected even without consecutive failures', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  let ejected = false;
+  for (let i = 0; i < 10 && !ejected; i++) ejected = h.record('a', i % 2 === 1, i * 100);
+  assert.equal(ejected, true, 'five failures in ten attempts');
+  const fine = new PassiveHealth(['a', 'b'], settings);
+  for (let i = 0; i < 30; i++) assert.equal(fine.record('a', i % 3 === 0, i * 100), false, 'a third is under the rate');
+});
+
+test('the failure rate only counts attempts inside its window', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  for (let i = 0; i < 8; i++) h.record('a', i % 2 === 0, 0);
+  assert.equal(h.record('a', true, 20_000), false, 'the old attempts have left the window');
 });

@@ -55,7 +55,7 @@ test('a valid config is resolved with defaults, durations in ms, env interpolate
   const c = parseConfigText(base.replace('    url:', '    api_key: ${KEY}\n    url:'), 'f.yaml', { KEY: 'sk-test-123' });
   assert.equal(c.server.port, 8080);
   assert.equal(c.server.drainGraceMs, 30_000);
-  assert.equal(c.upstreams[0]?.apiKey, 'sk-test-123');
+  assert.equal(c.upstreams[0]?.accounts[0]?.apiKey, 'sk-test-123');
   assert.equal(c.upstreams[0]?.timeouts.firstTokenMs, 300_000);
   assert.equal(c.upstreams[0]?.connections, 256);
   assert.equal(c.models.chat?.routes[0]?.model, 'chat', 'the upstream model defaults to the public name');

@@ -42,6 +42,7 @@ test('what is retryable: table', () => {
     [{ kind: 'rate_limited', retryAfterMs: 1000 }, true],
     [{ kind: 'server_error', status: 500 }, true],
     [{ kind: 'client_error', status: 400 }, false],
+    [{ kind: 'auth_failed', status: 401 }, true],
     [{ kind: 'reset', afterFirstByte: false, detail: '' }, true],
     [{ kind: 'reset', afterFirstByte: true, detail: '' }, false],
     [{ kind: 'timeout', phase: 'connect', afterFirstByte: false }, true],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { classifyError, classifyStatus, parseRetryAfter } from '../../../src/upstream/classify.ts';
 
 test('classifyStatus: table', () => {
-  const cases: [number, string][] = [[200, 'ok'], [429, 'rate_limited'], [503, 'overloaded'], [529, 'overloaded'], [500, 'server_error'], [502, 'server_error'], [400, 'client_error'], [401, 'client_error'], [404, 'client_error']];
+  const cases: [number, string][] = [[200, 'ok'], [429, 'rate_limited'], [503, 'overloaded'], [529, 'overloaded'], [500, 'server_error'], [502, 'server_error'], [400, 'client_error'], [401, 'auth_failed'], [403, 'auth_failed'], [404, 'client_error']];
   for (const [status, kind] of cases) assert.equal(classifyStatus(status, undefined).kind, kind, String(status));
   assert.deepEqual(classifyStatus(429, 2000), { kind: 'rate_limited', retryAfterMs: 2000 });
 });
