@@ -35,6 +35,7 @@ export const DEFAULTS = {
     },
   },
   route: { weight: 1 },
+  hedge: { percentile: 95, min_delay: '250ms', max_delay: '10s' },
   retry: {
     /** Attempts per request, the first included. */
     max_attempts: 3,

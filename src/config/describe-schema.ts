@@ -19,7 +19,8 @@ export function describeSchema(schema: S, path = ''): KeyRow[] {
 
 function describeNode(s: S, path: string): KeyRow[] {
   const own: KeyRow = { path, type: typeName(s), default: 'default' in s ? showDefault(s.default) : '—', description: typeof s.description === 'string' ? s.description : '' };
-  if (s.type === 'object' && s.properties !== undefined) {
+  const isObject = s.type === 'object' || (Array.isArray(s.type) && s.type.includes('object'));
+  if (isObject && s.properties !== undefined) {
     const inner = describeSchema(s, path);
     return own.description === '' ? inner : [own, ...inner];
   }

@@ -107,7 +107,10 @@ interface RawConfig {
   log: { level: string; requests: boolean };
   auth: { keys: { key?: string; key_sha256?: string; tenant: string; models?: string[] }[] };
   upstreams: RawUpstream[];
-  models: Record<string, { routes: { upstream: string; model?: string; weight: number }[]; fallback: string[] }>;
+  models: Record<string, {
+    routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
+    continuation: ModelConfig['continuation']; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
+  }>;
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
 }
@@ -166,6 +169,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
         return { upstream: r.upstream, model: r.model ?? name, weight: r.weight };
       }),
       fallback: m.fallback,
+      continuation: m.continuation,
+      hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
   for (const [name, m] of Object.entries(raw.models)) {

@@ -133,6 +133,24 @@ export const configSchema: Schema = obj({
             },
           },
         },
+        continuation: {
+          enum: ['off', 'prefix', 'continue_final_message', 'prompt'],
+          default: 'off',
+          description: 'Mid-stream recovery: how a stream cut after its first token is continued on another route (`prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
+          'x-expected': 'one of off, prefix, continue_final_message, prompt',
+        },
+        hedge: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          default: null,
+          description: 'TTFT hedging (off when null): a request without a first token after the delay is also sent to another upstream; the first to answer wins.',
+          'x-expected': 'null or { percentile, min_delay, max_delay }',
+          properties: {
+            percentile: int(DEFAULTS.hedge.percentile, 1, 'The delay is this percentile of the model\'s recent times to first token...', 99),
+            min_delay: duration(DEFAULTS.hedge.min_delay, '...but at least this...'),
+            max_delay: duration(DEFAULTS.hedge.max_delay, '...and at most this (also the delay until 20 samples are known).'),
+          },
+        },
         fallback: {
           type: 'array',
           items: { type: 'string' },

@@ -41,6 +41,8 @@ export interface ModelConfig {
   routes: readonly RouteConfig[];
   /** Public models tried, in order, when no route of this one can serve. */
   fallback: readonly string[];
+  continuation: 'off' | 'prefix' | 'continue_final_message' | 'prompt';
+  hedge: { percentile: number; minDelayMs: number; maxDelayMs: number } | null;
 }
 
 export interface RetryConfig {

@@ -100,6 +100,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly hedges = new Counter({
+    name: 'spillway_hedges_total',
+    help: 'Hedges sent: a second attempt on another upstream because the first token was late, by public model.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly hedgeWins = new Counter({
+    name: 'spillway_hedge_wins_total',
+    help: 'Hedged requests by which attempt answered first (winner: first or hedge) and its upstream.',
+    labelNames: ['upstream', 'winner'] as const,
+    registers: [this.registry],
+  });
+
+  readonly continuations = new Counter({
+    name: 'spillway_continuations_total',
+    help: 'Mid-stream recoveries by public model and result: started, completed, gave_up.',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
     help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',

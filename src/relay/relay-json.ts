@@ -6,11 +6,11 @@ import { usageInJson } from './usage.ts';
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /**
- * A non-stream answer: read whole (nothing reaches the client before the answer is complete, so any failure can
- * still become a clean HTTP error or, later, a retry), then written with its exact bytes. Blank lines an upstream
- * sends while busy keep the connection alive but are not a first token.
+ * A non-stream answer is read whole before anything reaches the client, so any failure can still become a clean
+ * HTTP error, a retry or a lost hedge. Blank lines an upstream sends while busy keep the connection alive but are
+ * not a first token.
  */
-export async function relayJson(ctx: RequestContext, att: OpenAttempt, rewrite: ((t: string) => string) | undefined): Promise<void> {
+export async function readAnswer(att: OpenAttempt): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   let started = false;
@@ -24,10 +24,14 @@ export async function relayJson(ctx: RequestContext, att: OpenAttempt, rewrite: 
     if (size > MAX_ANSWER_BYTES) throw new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`);
     chunks.push(chunk);
   }
-  let body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-  const text = body.toString('utf8');
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+/** Writes the answer with its exact bytes (only `model` renamed in place when the names differ). */
+export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffer, rewrite: ((t: string) => string) | undefined): void {
+  const text = answer.toString('utf8');
   ctx.usage = usageInJson(text);
-  if (rewrite !== undefined) body = Buffer.from(rewrite(text), 'utf8');
+  const body = rewrite === undefined ? answer : Buffer.from(rewrite(text), 'utf8');
   const res = ctx.res;
   res.statusCode = att.status;
   res.setHeader('content-type', att.headers['content-type'] ?? 'application/json');

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../clock.ts';
 import type { SpillwayError } from '../errors.ts';
@@ -8,14 +7,10 @@ import type { OpenAttempt } from '../upstream/open-attempt.ts';
 import { AttemptError } from '../upstream/open-attempt.ts';
 import { classifyError } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
-import { SseEventSplitter, eventInfo } from './sse-events.ts';
+import { eventInfo } from './sse-events.ts';
+import type { SseReader } from './sse-reader.ts';
+import type { StreamText } from './stream-text.ts';
 import { mayCarryUsage, usageOf } from './usage.ts';
-
-export interface SseResult {
-  outcome: Outcome;
-  /** True once a data event reached the client: from then on only continuation or an in-band error may follow. */
-  contentSent: boolean;
-}
 
 /**
  * A streamed answer, relayed event by event with backpressure: when the client reads slowly, reading from the
@@ -23,67 +18,125 @@ export interface SseResult {
  *
  * Two commit points. Headers (200, event-stream) go out with the first event of any kind, so the upstream's
  * `: keep-alive` comments keep intermediaries from timing out. Content commits with the first `data:` event: before
- * it, a failure is returned to the attempt loop, which may retry elsewhere and the client sees one clean stream;
- * after it, the loop must end the stream with an in-band error (or continue the same answer). This function never
- * ends the response on failure: the loop decides.
+ * it (awaitFirstData) a failure goes back to the attempt loop, which may retry or hedge elsewhere and the client
+ * sees one clean stream; after it (relayStream) the loop must continue the same answer or end the stream with an
+ * in-band error. Neither function ends the response on failure: the loop decides.
  */
-export async function relaySse(ctx: RequestContext, att: OpenAttempt, rewrite: ((t: string) => string) | undefined, clock: Clock): Promise<SseResult> {
-  const res = ctx.res;
-  const decoder = new StringDecoder('utf8');
-  const splitter = new SseEventSplitter();
-  let contentSent = false;
-  let done = false;
-  let upstreamError = false;
+export interface StreamOptions {
+  rewrite: ((t: string) => string) | undefined;
+  /** Present when the model has mid-stream recovery: what reaches the client is recorded here. */
+  track: StreamText | undefined;
+  /** On a continuation: its role-only opening chunk is dropped and its id becomes the original answer's. */
+  continuing: { id: string | undefined } | undefined;
+}
+
+export interface SseResult {
+  outcome: Outcome;
+  /** True once this attempt sent a data event. */
+  contentSent: boolean;
+}
+
+export type FirstData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
+
+/** Reads until the first data event, forwarding comments. Resolves with the batch that starts at that event. */
+export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Promise<FirstData> {
   try {
-    for await (const chunk of att.body) {
-      att.timer.activity();
-      const events = splitter.push(decoder.write(chunk));
-      if (events === '') continue;
-      let out = '';
-      for (const ev of events.split('\n\n')) {
-        if (ev === '') continue;
-        const info = eventInfo(ev);
-        if (info.error && !contentSent) {
-          // An error before any content: nothing of it reaches the client, so the loop may still retry.
-          return { outcome: { kind: 'server_error', status: 200 }, contentSent };
+    for (;;) {
+      const batch = await reader.next();
+      if (batch === null) return { ok: false, outcome: { kind: 'reset', afterFirstByte: false, detail: 'stream ended before its first token' } };
+      let comments = '';
+      for (let k = 0; k < batch.length; k++) {
+        const info = eventInfo(batch[k] as string);
+        // An error before any content: nothing of it reaches the client, so the loop may still retry.
+        if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
+        if (info.data) {
+          await write(ctx, comments);
+          return { ok: true, events: batch.slice(k) };
         }
+        comments += `${batch[k] as string}\n\n`;
+      }
+      await write(ctx, comments);
+    }
+  } catch (err) {
+    return { ok: false, outcome: failure(ctx, err, false) };
+  }
+}
+
+/** Relays from the first data event to the end. */
+export async function relayStream(ctx: RequestContext, reader: SseReader, att: OpenAttempt, first: string[], opts: StreamOptions, clock: Clock): Promise<SseResult> {
+  let contentSent = false;
+  let batch: string[] | null = first;
+  try {
+    while (batch !== null) {
+      let out = '';
+      for (const ev of batch) {
+        const info = eventInfo(ev);
+        if (info.error) return { outcome: { kind: 'server_error', status: 200 }, contentSent: contentSent || opts.continuing !== undefined };
         if (info.data && !contentSent) {
           contentSent = true;
           att.timer.firstToken();
-          ctx.ttftMs = clock.now() - ctx.startedAt;
+          ctx.ttftMs ??= clock.now() - ctx.startedAt;
         }
-        if (info.done) done = true;
-        if (info.error) upstreamError = true;
-        let text = ev;
-        if (info.data && !info.done && !info.error) {
-          if (rewrite !== undefined) text = rewrite(text);
-          if (ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
+        if (info.done) {
+          await write(ctx, `${out}${ev}\n\n`);
+          ctx.res.end();
+          return { outcome: { kind: 'ok' }, contentSent: true };
         }
+        if (!info.data) {
+          out += `${ev}\n\n`;
+          continue;
+        }
+        const text = transform(ev, opts);
+        if (text === undefined) continue;
+        if (ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
         out += `${text}\n\n`;
-        if (done || upstreamError) break;
       }
-      if (out !== '') {
-        startStream(ctx);
-        if (!res.write(out)) await drained(res);
-      }
-      if (done || upstreamError) break;
+      await write(ctx, out);
+      batch = await reader.next();
     }
   } catch (err) {
-    const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
-    return { outcome: classifyError(e.cause, { afterFirstByte: contentSent, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted }), contentSent };
-  } finally {
-    att.close();
+    return { outcome: failure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
-  if (upstreamError) {
-    // The upstream ended the stream with its own error event, already forwarded as it was.
-    ctx.errorCode = 'upstream_error';
-    res.end();
-    return { outcome: { kind: 'server_error', status: 200 }, contentSent };
+  return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
+}
+
+/** One data event on its way to the client: renamed, re-identified on a continuation, and recorded. */
+function transform(ev: string, opts: StreamOptions): string | undefined {
+  let text = opts.rewrite === undefined ? ev : opts.rewrite(ev);
+  if (opts.continuing !== undefined) {
+    if (isRoleOnly(text)) return undefined;
+    const id = opts.continuing.id;
+    if (id !== undefined) text = text.replace(/"id"(\s*):(\s*)"[^"]*"/, (_m, a: string, b: string) => `"id"${a}:${b}${JSON.stringify(id)}`);
   }
-  if (!done) return { outcome: { kind: 'reset', afterFirstByte: contentSent, detail: 'stream ended without [DONE]' }, contentSent };
-  res.end();
-  return { outcome: { kind: 'ok' }, contentSent };
+  if (opts.track !== undefined) {
+    const line = text.split('\n').find((l) => l.startsWith('data:'));
+    if (line !== undefined) opts.track.record(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
+  }
+  return text;
+}
+
+/** The opening chunk of an answer: a delta with the role and no content. A continuation must not repeat it. */
+function isRoleOnly(ev: string): boolean {
+  if (!ev.includes('"role"')) return false;
+  try {
+    const line = ev.split('\n').find((l) => l.startsWith('data:')) ?? '';
+    const d = (JSON.parse(line.slice(5)) as { choices?: { delta?: Record<string, unknown> }[] }).choices?.[0]?.delta;
+    return d !== undefined && (d.content === '' || d.content === undefined || d.content === null) && d.tool_calls === undefined && d.reasoning_content === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function failure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
+  const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
+  return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted });
+}
+
+async function write(ctx: RequestContext, text: string): Promise<void> {
+  if (text === '' || ctx.res.writableEnded) return;
+  startStream(ctx);
+  if (!ctx.res.write(text)) await drained(ctx.res);
 }
 
 /** Sends the stream's headers once; later calls do nothing. */

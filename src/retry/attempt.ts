@@ -9,8 +9,9 @@ import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/clas
 import type { Outcome } from '../upstream/outcome.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
-import { relayJson } from '../relay/relay-json.ts';
-import { relaySse } from '../relay/relay-sse.ts';
+import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
+import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
+import { SseReader } from '../relay/sse-reader.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 
 /** Largest upstream error body read (bytes): enough for any error message, bounded against a hostile upstream. */
@@ -20,7 +21,7 @@ export interface AttemptResult {
   outcome: Outcome;
   /** What the client would be told if this attempt is the last (undefined on success or when the client left). */
   error: SpillwayError | undefined;
-  /** A data event reached the client: the answer is committed to this attempt's text. */
+  /** A data event reached the client: the answer is committed to its text. */
   contentSent: boolean;
   /** How long the upstream took to send its first real token, when it did. */
   firstTokenMs?: number;
@@ -33,54 +34,77 @@ export interface AttemptDeps {
 }
 
 /**
- * One attempt on a leased route: send, classify the head, relay the body. Never throws for upstream trouble; the
- * attempt loop reads the result and decides. The caller releases the lease.
+ * An attempt that has its first content and nothing has reached the client yet: the winner of a hedge race, or
+ * the only runner. `failed` when it ended before that.
  */
-export async function runAttempt(ctx: RequestContext, lease: Lease, publicModel: string, deps: AttemptDeps): Promise<AttemptResult> {
+export type Started =
+  | { kind: 'failed'; result: AttemptResult }
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[] }
+  | { kind: 'json'; att: OpenAttempt; answer: Buffer };
+
+/**
+ * Phase one of an attempt: send, classify the head, and wait for the first content (streams: the first data event;
+ * non-stream: the whole answer). Never throws for upstream trouble. A started attempt must be finished or closed.
+ */
+export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, cancel?: AbortSignal): Promise<Started> {
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
-  const { route, upstream } = lease;
-  const body = route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: route.model });
-  let att: OpenAttempt | undefined;
-  const failed = (outcome: Outcome, contentSent = false): AttemptResult => ({ outcome, error: errorFromOutcome(outcome, upstream.name), contentSent });
+  const { upstream } = lease;
+  const failed = (outcome: Outcome): Started => ({ kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } });
+  let att: OpenAttempt;
   try {
-    try {
-      att = await openAttempt(deps.pools, deps.clock, {
-        upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, clientGone: ctx.clientGone,
-      });
-    } catch (err) {
-      const e = err as AttemptError;
-      return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
+    att = await openAttempt(deps.pools, deps.clock, {
+      upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt,
+      clientGone: ctx.clientGone, ...(cancel === undefined ? {} : { cancel }),
+    });
+  } catch (err) {
+    const e = err as AttemptError;
+    return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
+  }
+  const done = (s: Started): Started => {
+    if (s.kind === 'failed') {
+      att.close();
+      ctx.upstreamMs += deps.clock.now() - att.startedAt;
     }
-    const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
-    const head = classifyStatus(att.status, retryAfterMs);
-    if (head.kind !== 'ok') {
-      const text = await readErrorBody(att);
-      if (att.status === 401 || att.status === 403) {
-        deps.log.error({ upstream: upstream.name, status: att.status }, 'upstream rejected the gateway credentials: check this upstream api_key in the config');
-      }
-      return { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false };
-    }
-    const rewrite = modelRewriter(route.model, publicModel);
-    if (call.stream) {
-      const r = await relaySse(ctx, att, rewrite, deps.clock);
-      return { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMs(att) };
-    }
-    try {
-      await relayJson(ctx, att, rewrite);
-      return { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMs(att) };
-    } catch (err) {
-      const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-      return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
-    }
-  } finally {
-    att?.close();
-    if (att !== undefined) ctx.upstreamMs += deps.clock.now() - att.startedAt;
+    return s;
+  };
+  const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
+  const head = classifyStatus(att.status, retryAfterMs);
+  if (head.kind !== 'ok') {
+    const text = await readErrorBody(att);
+    return done({ kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false } });
+  }
+  if (call.stream) {
+    const reader = new SseReader(att);
+    const first = await awaitFirstData(ctx, reader);
+    return done(first.ok ? { kind: 'stream', att, reader, first: first.events } : failed(first.outcome));
+  }
+  try {
+    return { kind: 'json', att, answer: await readAnswer(att) };
+  } catch (err) {
+    const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
+    return done(failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone })));
   }
 }
 
-/** The attempt's time to first token, for the latency estimate of the balancer. */
-export function firstTokenMs(att: OpenAttempt): number | undefined {
+/** Phase two: deliver a started attempt's answer to the client. */
+export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { kind: 'failed' }>, lease: Lease, publicModel: string, stream: Omit<StreamOptions, 'rewrite'>, deps: AttemptDeps): Promise<AttemptResult> {
+  const rewrite = modelRewriter(lease.route.model, publicModel);
+  try {
+    if (s.kind === 'json') {
+      writeAnswer(ctx, s.att, s.answer, rewrite);
+      return { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMs(s.att) };
+    }
+    const r = await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    return { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMs(s.att) };
+  } finally {
+    s.att.close();
+    ctx.upstreamMs += deps.clock.now() - s.att.startedAt;
+  }
+}
+
+/** The attempt's time to first token, for the balancer's latency estimate. */
+function firstTokenMs(att: OpenAttempt): number | undefined {
   return att.timer.firstTokenSeenAt === undefined ? undefined : att.timer.firstTokenSeenAt - att.startedAt;
 }
 

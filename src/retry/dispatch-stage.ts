@@ -5,18 +5,24 @@ import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { RequestContext } from '../server/context.ts';
+import type { Call, RequestContext } from '../server/context.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { endStreamWithError } from '../relay/relay-sse.ts';
-import { runAttempt, type AttemptResult } from './attempt.ts';
+import { StreamText } from '../relay/stream-text.ts';
+import { finishAttempt, type AttemptResult } from './attempt.ts';
 import { backoffDelayMs } from './backoff.ts';
+import { continuationBody } from './continuation.ts';
+import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import { sleep } from './sleep.ts';
+import { TtftTracker } from './ttft-tracker.ts';
 
 /** The shortest an attempt could take: a retry that cannot even start this long before the deadline is not made. */
 const MIN_ATTEMPT_MS = 20;
+/** Samples needed before the hedge delay follows the percentile instead of max_delay. */
+const HEDGE_MIN_SAMPLES = 20;
 
 export interface DispatchDeps {
   config: Config;
@@ -31,47 +37,76 @@ export interface DispatchDeps {
 
 /**
  * The attempt loop: lease a route (balance), send (upstream), relay; on a retryable failure, back off and try
- * another upstream, then the model's fallbacks — within the attempt cap, the retry budgets and the deadline, and
- * never after content reached the client. When it stops, the client hears the last real failure at once.
+ * another upstream, then the model's fallbacks — within the attempt cap, the retry budgets and the deadline.
+ * A slow first token may be hedged on a second upstream; a stream cut after content reached the client is
+ * continued where the model allows it. When the loop stops, the client hears the last real failure at once.
  */
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const { config, balancer, budgets, clock, metrics } = deps;
   const random = deps.random ?? Math.random;
   const backoff = { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs };
+  const ttfts = new Map(Object.keys(config.models).map((m) => [m, new TtftTracker()]));
   return {
     name: 'dispatch',
     async run(ctx) {
+      const call = ctx.call;
       const model = ctx.model;
-      if (ctx.call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
+      if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
       const chain = [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
       // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
       const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
       const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
+      const track = call.stream && model.continuation !== 'off' ? new StreamText() : undefined;
+      let continuing: { id: string | undefined } | undefined;
       const failed = new Set<string>();
+      let active: readonly ModelConfig[] = chain;
       let link = 0;
       let last: AttemptResult | undefined;
       for (let attempt = 1; ; attempt++) {
-        const picked = pick(balancer, chain, link, failed);
+        const picked = pick(balancer, active, link, failed);
         if ('error' in picked) return finish(ctx, last, picked.error);
         link = picked.link;
-        const served = chain[link] as ModelConfig;
-        const { lease } = picked;
-        announce(ctx, lease, served);
-        if (attempt === 1) budgets.recordFirstAttempt(lease.upstream.name);
+        const served = active[link] as ModelConfig;
+        const body = (lease: Lease): Buffer | string => requestBody(call, lease, model, track, continuing !== undefined);
+        if (attempt === 1) budgets.recordFirstAttempt(picked.lease.upstream.name);
+        const first: Launch = { lease: picked.lease, body: body(picked.lease) };
+        const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
+        const hedge = (): Launch | undefined => {
+          if (!budgets.tryRetry(first.lease.upstream.name)) return undefined;
+          try {
+            const lease = balancer.acquire(served, new Set([...failed, first.lease.upstream.name]));
+            if (lease.upstream.name === first.lease.upstream.name) {
+              lease.release({ kind: 'cancelled' });
+              return undefined;
+            }
+            metrics.hedges.inc({ model: served.name });
+            return { lease, body: body(lease) };
+          } catch {
+            return undefined;
+          }
+        };
+        const { started, lease, hedged } = await startWithHedge(ctx, first, hedgeDelay, hedge, deps);
+        announce(ctx, lease, served, hedged);
         let result: AttemptResult | undefined;
         try {
-          result = await runAttempt(ctx, lease, served.name, deps);
+          result = started.kind === 'failed' ? started.result : await finishAttempt(ctx, started, lease, served.name, { track, continuing }, deps);
         } finally {
-          // runAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
+          // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
           lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
         }
+        if (hedged && started.kind !== 'failed') metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === first.lease ? 'first' : 'hedge' });
+        if (result.firstTokenMs !== undefined) ttfts.get(served.name)?.add(result.firstTokenMs);
         last = result;
-        if (result.outcome.kind === 'ok' || result.outcome.kind === 'cancelled') return;
+        if (result.outcome.kind === 'ok' || result.outcome.kind === 'cancelled') {
+          if (continuing !== undefined && result.outcome.kind === 'ok') metrics.continuations.inc({ model: model.name, result: 'completed' });
+          return;
+        }
         failed.add(lease.upstream.name);
+        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0;
         const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
         const verdict = decideRetry({
-          outcome: result.outcome,
-          committed: result.contentSent,
+          outcome: canContinue ? asRetryable(result.outcome) : result.outcome,
+          committed: result.contentSent && !canContinue,
           attempt,
           maxAttempts,
           delayMs: backoffDelayMs(attempt - 1, backoff, random, alternatives ? undefined : retryAfterOf(result.outcome)),
@@ -82,7 +117,15 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         });
         if (!verdict.retry) {
           metrics.retryStops.inc({ why: verdict.why });
+          if (canContinue) metrics.continuations.inc({ model: model.name, result: 'gave_up' });
           return finish(ctx, result, undefined);
+        }
+        if (canContinue) {
+          // The rest of the answer must come from the model that wrote its beginning.
+          continuing = { id: track.id };
+          active = [served];
+          link = 0;
+          metrics.continuations.inc({ model: model.name, result: 'started' });
         }
         metrics.retries.inc({ upstream: lease.upstream.name, outcome: result.outcome.kind });
         await sleep(verdict.delayMs, ctx.clientGone);
@@ -90,6 +133,26 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       }
     },
   };
+}
+
+/** The body for an attempt: the client's bytes when nothing changes, renamed for the route, or a continuation. */
+function requestBody(call: Call, lease: Lease, model: ModelConfig, track: StreamText | undefined, continuing: boolean): Buffer | string {
+  if (continuing && track !== undefined && model.continuation !== 'off') return continuationBody(call.body, lease.route.model, model.continuation, track);
+  return lease.route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: lease.route.model });
+}
+
+function hedgeDelayMs(model: ModelConfig, ttft: TtftTracker | undefined): number | undefined {
+  const h = model.hedge;
+  if (h === null) return undefined;
+  const p = ttft?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
+  return Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p));
+}
+
+/** A cut that can be continued is, for the retry decision, a failure before the first byte of what is left. */
+function asRetryable(o: Outcome): Outcome {
+  if (o.kind === 'reset') return { ...o, afterFirstByte: false };
+  if (o.kind === 'timeout') return { ...o, afterFirstByte: false, phase: o.phase === 'idle' ? 'first_token' : o.phase };
+  return o;
 }
 
 /** The next lease: the current link of the chain while it has a route that has not failed, else the next link. */
@@ -109,9 +172,9 @@ function pick(balancer: Balancer, chain: readonly ModelConfig[], from: number, f
   return { error: noCapacity ?? new SpillwayError('no_capacity', 'No upstream can take the request.', { retryAfterS: 1 }) };
 }
 
-function announce(ctx: RequestContext, lease: Lease, served: ModelConfig): void {
+function announce(ctx: RequestContext, lease: Lease, served: ModelConfig, hedged: boolean): void {
   ctx.upstream = lease.upstream.name;
-  ctx.attempts++;
+  ctx.attempts += hedged ? 2 : 1;
   if (ctx.res.headersSent) return;
   ctx.res.setHeader('x-spillway-upstream', lease.upstream.name);
   ctx.res.setHeader('x-spillway-attempts', String(ctx.attempts));
@@ -130,6 +193,6 @@ function finish(ctx: RequestContext, last: AttemptResult | undefined, noAttempt:
   const error = last?.error ?? noAttempt;
   if (error === undefined) return; // the client left: nobody to tell
   if (!ctx.res.headersSent) throw error;
-  const why = error.code === 'upstream_timeout' || error.code === 'upstream_error' ? error.message.replace(/\.$/, '') : error.message;
+  const why = error.message.replace(/\.$/, '');
   endStreamWithError(ctx, new SpillwayError('stream_interrupted', `The stream was interrupted: ${why}. The answer is ${last?.contentSent === true ? 'incomplete' : 'missing'}.`));
 }

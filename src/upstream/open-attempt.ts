@@ -17,6 +17,8 @@ export interface AttemptRequest {
   /** Clock time by which the client needs its answer. */
   deadlineAt: number;
   clientGone: AbortSignal;
+  /** Aborts this attempt alone (a hedge that lost); it ends as `cancelled`, like a client that left. */
+  cancel?: AbortSignal;
 }
 
 /**
@@ -51,6 +53,8 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
   r.clientGone.addEventListener('abort', onClientGone, { once: true });
+  r.cancel?.addEventListener('abort', onClientGone, { once: true });
+  const gone = () => r.clientGone.aborted || r.cancel?.aborted === true;
   const timer = new AttemptTimer(() => clock.now(), r.upstream.timeouts, r.deadlineAt, () => controller.abort());
   const startedAt = clock.now();
   let closed = false;
@@ -59,6 +63,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     closed = true;
     timer.stop();
     r.clientGone.removeEventListener('abort', onClientGone);
+    r.cancel?.removeEventListener('abort', onClientGone);
   };
   const headers: Record<string, string> = {
     ...r.upstream.headers,
@@ -72,7 +77,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });
   } catch (err) {
     close();
-    throw new AttemptError(err, timer.fired, r.clientGone.aborted);
+    throw new AttemptError(err, timer.fired, gone());
   }
   const body = res.body;
   return {
@@ -82,7 +87,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
       try {
         for await (const chunk of body) yield chunk as Buffer;
       } catch (err) {
-        throw new AttemptError(err, timer.fired, r.clientGone.aborted);
+        throw new AttemptError(err, timer.fired, gone());
       } finally {
         close();
       }

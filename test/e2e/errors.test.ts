@@ -123,7 +123,7 @@ test('an upstream auth failure is a 502 for the client and a configuration error
   const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ model: 'chat', messages }));
   assert.equal(r.status, 502);
   assert.equal(r.json?.error.code, 'upstream_auth_failed');
-  assert.ok(logs.records().some((l) => l.level === 50 && /check this upstream api_key/.test(String(l.msg))));
+  assert.ok(logs.records().some((l) => l.level === 50 && /refused this API key/.test(String(l.msg))));
 });
 
 test('an upstream that refuses connections is a 502 upstream_error, answered at once', async (t) => {
