@@ -62,12 +62,14 @@ export function nextEvent(emitter: NodeJS.EventEmitter, name: string): Promise<u
 }
 
 /** A tiny upstream that answers every request with `handler` (for failures the simulator should not have to fake). */
-export async function fixedUpstream(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; hits: () => number }> {
+export async function fixedUpstream(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     hits++;
-    req.resume();
-    req.on('end', () => handler(req, res));
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => handler(req, res, body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
