@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedOptions } from './options.ts';
+import type { SlidingWindowLimiter } from './rate-limit.ts';
 import type { SlotPool } from './slots.ts';
 import type { StatsRecorder } from './stats.ts';
 
@@ -14,9 +15,18 @@ export interface MockContext {
   readonly headers: Record<string, string>;
   /** Stop functions of requests still being answered, run by close() so no timer outlives the server. */
   readonly live: Set<() => void>;
-  /** Generation requests seen, for `failEvery`. */
+  /** Generation requests seen (valid bodies), for `failEvery` and to index each request's seeded draws. */
   generations: number;
   nextId: number;
+  /** Monotonic ms, for the rpm windows. */
+  readonly now: () => number;
+  /** Set only when rpm / perKeyRpm are configured (a feature that is off costs nothing per request). */
+  readonly rpm: SlidingWindowLimiter | undefined;
+  readonly keyRpm: SlidingWindowLimiter | undefined;
+  /** The scheduled outage in force, if any (see outages.ts). */
+  outage: 'refuse' | 'hang' | undefined;
+  /** Requests held unanswered by a 'hang' outage; destroyed when it ends. */
+  readonly hung: Set<ServerResponse>;
 }
 
 /** One request as the handlers see it, after its body was read and parsed. */

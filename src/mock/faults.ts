@@ -22,6 +22,8 @@ export interface Faults {
   ttftMs?: number;
   tokenMs?: number;
   blankLinesBefore?: number;
+  /** Set by a mock-level slowTokens draw (not a body field), so the fault is counted when it is applied. */
+  slowTokens?: boolean;
 }
 
 const FIELDS = {

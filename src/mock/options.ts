@@ -1,3 +1,9 @@
+import { outageProblems, type Outage } from './outages.ts';
+import { faultRateProblems, type FaultRates } from './random-faults.ts';
+
+export type { Outage } from './outages.ts';
+export type { FaultRates } from './random-faults.ts';
+
 /**
  * How a simulated upstream behaves. Defaults describe an infinitely fast, never-busy server (the benchmark
  * baseline); each knob adds one behaviour seen on real LLM APIs (DeepSeek, OpenAI, vLLM) under load.
@@ -13,6 +19,10 @@ export interface MockOptions {
   ttftMs?: number;
   /** Time between tokens. Default 0: the whole answer is written at once, with no timers. */
   tokenMs?: number;
+  /** TTFT grows by this per other request holding a slot when the request starts (a fuller batch). Default 0. */
+  ttftPerInFlightMs?: number;
+  /** Every delay varies uniformly within ±this percent, drawn from the seeded generator. 0-100, default 0. */
+  jitterPct?: number;
   /** Requests served concurrently. Default Infinity; 0 makes every request wait or be refused. */
   slots?: number;
   /** Requests allowed to wait for a slot. Default 0. */
@@ -36,6 +46,19 @@ export interface MockOptions {
   apiKeys?: string[];
   /** When set, a key with this many requests in flight gets 429 "concurrency limit exceeded". */
   perKeyConcurrency?: number;
+  /** Requests admitted per sliding minute, all keys together; the rest get 429 with the exact Retry-After. */
+  rpm?: number;
+  /** Requests admitted per sliding minute per API key (requests without a key share "(none)"). */
+  perKeyRpm?: number;
+  /** Probabilities of faults drawn per generation request from the seeded generator. Default: none. */
+  faults?: FaultRates;
+  /**
+   * When the client goes away mid-answer, keep generating to the end (as many real servers do: the slot stays
+   * busy) and count it in `completedAfterClientGone`. Default false: stop at once.
+   */
+  continueAfterAbort?: boolean;
+  /** Windows, relative to start, in which the server refuses connections or hangs. Default none. */
+  outages?: Outage[];
   /**
    * Every Nth generation request gets an injected fault, alternating a 500 and a connection reset after two
    * tokens (the `flaky` profile). Default: never.
@@ -45,11 +68,16 @@ export interface MockOptions {
   name?: string;
 }
 
-export type ResolvedOptions = Required<Omit<MockOptions, 'apiKeys' | 'perKeyConcurrency' | 'failEvery' | 'name'>> & {
+type Unset = 'apiKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults';
+export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   apiKeys: ReadonlySet<string> | undefined;
   perKeyConcurrency: number | undefined;
   failEvery: number | undefined;
   name: string | undefined;
+  rpm: number | undefined;
+  perKeyRpm: number | undefined;
+  /** Undefined when no rate is above 0, so the hot path skips the draw entirely. */
+  faults: FaultRates | undefined;
 };
 
 export const MOCK_DEFAULTS = {
@@ -58,6 +86,10 @@ export const MOCK_DEFAULTS = {
   seed: 1,
   ttftMs: 0,
   tokenMs: 0,
+  ttftPerInFlightMs: 0,
+  jitterPct: 0,
+  continueAfterAbort: false,
+  outages: [],
   slots: Infinity,
   queueSize: 0,
   queueTimeoutMs: 30_000,
@@ -81,6 +113,18 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   if (o.port > 65535) problems.push(`port=${o.port} is above 65535`);
   count('ttftMs', o.ttftMs);
   count('tokenMs', o.tokenMs);
+  count('ttftPerInFlightMs', o.ttftPerInFlightMs);
+  if (!(typeof o.jitterPct === 'number' && o.jitterPct >= 0 && o.jitterPct <= 100)) {
+    problems.push(`jitterPct=${String(o.jitterPct)} is not a percentage from 0 to 100`);
+  }
+  if (typeof o.continueAfterAbort !== 'boolean') problems.push(`continueAfterAbort=${String(o.continueAfterAbort)} is not true or false`);
+  for (const key of ['rpm', 'perKeyRpm'] as const) {
+    const v = opts[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) problems.push(`${key}=${String(v)} is not a positive integer`);
+  }
+  if (opts.faults !== undefined) problems.push(...faultRateProblems(opts.faults));
+  if (!Array.isArray(o.outages)) problems.push('outages must be a list');
+  else problems.push(...outageProblems(o.outages));
   count('slots', o.slots, true);
   count('queueSize', o.queueSize, true);
   count('queueTimeoutMs', o.queueTimeoutMs);
@@ -104,6 +148,10 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     perKeyConcurrency: opts.perKeyConcurrency,
     failEvery: opts.failEvery,
     name: opts.name,
+    rpm: opts.rpm,
+    perKeyRpm: opts.perKeyRpm,
+    faults: opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0) ? { ...opts.faults } : undefined,
+    outages: o.outages.map((w) => ({ ...w })),
   };
 }
 

@@ -70,3 +70,21 @@ export function schedule(frames: readonly Frame[], p: Pacing): Timed[] {
   if (first !== undefined) body[0] = { delayMs: Math.max(0, first.delayMs - gap * lines), data: first.data };
   return out.concat(body);
 }
+
+/**
+ * Time to first token under load: prefill of a new request competes with every request already being decoded,
+ * so real servers' TTFT grows roughly linearly with the batch. `others` is the number of requests holding a slot
+ * when this one starts.
+ */
+export function loadedTtftMs(ttftMs: number, perInFlightMs: number, others: number): number {
+  return ttftMs + perInFlightMs * Math.max(0, others);
+}
+
+/**
+ * Spreads each delay uniformly within ±pct% (seeded `rng`), so latencies are not suspiciously identical. Zero
+ * delays stay zero: they mean "in the same write", not "fast".
+ */
+export function jitterSteps(steps: readonly Timed[], pct: number, rng: () => number): Timed[] {
+  if (pct <= 0) return steps as Timed[];
+  return steps.map((s) => (s.delayMs === 0 ? s : { delayMs: Math.max(0, Math.round(s.delayMs * (1 + (pct / 100) * (2 * rng() - 1)))), data: s.data }));
+}

@@ -19,6 +19,9 @@ export class Reply {
   private readonly extraHeaders: Record<string, string>;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private ending: Ending | undefined;
+  /** Set by detach(): the client is gone, generation goes on without writing, then this runs. */
+  private onDetachedEnd: (() => void) | undefined;
   /** True once the mock itself dropped the connection (a reset fault): the close that follows is not an abort. */
   selfDestroyed = false;
 
@@ -58,6 +61,7 @@ export class Reply {
    */
   play(steps: readonly Timed[], ending: Ending, contentLength: number | undefined, onGone: () => void): void {
     let i = 0;
+    this.ending = ending;
     const tick = (): void => {
       this.timer = undefined;
       if (this.stopped) return;
@@ -65,8 +69,10 @@ export class Reply {
       do chunk += (steps[i++] as Timed).data;
       while (i < steps.length && (steps[i] as Timed).delayMs === 0);
       if (i < steps.length) {
-        this.sendHeaders(contentLength);
-        this.res.write(chunk);
+        if (this.onDetachedEnd === undefined) {
+          this.sendHeaders(contentLength);
+          this.res.write(chunk);
+        }
         this.timer = setTimeout(tick, (steps[i] as Timed).delayMs);
         return;
       }
@@ -78,7 +84,26 @@ export class Reply {
     else tick();
   }
 
+  /**
+   * The client left mid-answer but the simulated server keeps generating (continueAfterAbort): the remaining
+   * steps run on their timers without writing, and at the end `onEnd` runs (then `onGone` for an answer that
+   * would have ended normally). False when nothing is left to generate, or the answer would never end (a stall).
+   */
+  detach(onEnd: () => void): boolean {
+    if (this.stopped || this.timer === undefined || this.ending === 'stall') return false;
+    this.onDetachedEnd = onEnd;
+    return true;
+  }
+
   private finish(chunk: string, ending: Ending, contentLength: number | undefined, onGone: () => void): void {
+    this.ending = undefined;
+    const detachedEnd = this.onDetachedEnd;
+    if (detachedEnd !== undefined) {
+      // Released first, so whoever hears about the wasted answer sees its slot already free.
+      detachedEnd();
+      if (ending === 'end') onGone();
+      return;
+    }
     if (ending === 'end') {
       if (this.res.socket === null || this.res.socket.destroyed) onGone();
       if (!this.res.headersSent) {

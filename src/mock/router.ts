@@ -7,7 +7,9 @@ import { prepareEmbeddings } from './embeddings.ts';
 import type { Prepare } from './generation-request.ts';
 import { bearerKey, keyLabel } from './keys.ts';
 import { sendError } from './openai-error.ts';
-import { refuse, serveGeneration } from './serve-generation.ts';
+import { hang } from './outage-glue.ts';
+import { refuse } from './report.ts';
+import { serveGeneration } from './serve-generation.ts';
 
 /**
  * Paths, served with and without the /v1 prefix (DeepSeek's documented base URL has none):
@@ -26,6 +28,7 @@ export function createHandler(ctx: MockContext): (req: IncomingMessage, res: Ser
     const q = req.url?.indexOf('?') ?? -1;
     const path = q < 0 ? (req.url ?? '/') : (req.url ?? '/').slice(0, q);
     if (path.startsWith('/mock/')) return control(ctx, path, req, res);
+    if (ctx.outage === 'hang') return hang(ctx, req, res, path);
     void readJsonBody(req).then((read) => {
       if (read.kind === 'gone') return;
       const body = read.kind === 'json' ? read.value : undefined;

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MockContext } from './context.ts';
 import { resolveOptions, type MockOptions } from './options.ts';
+import { runOutages } from './outage-glue.ts';
+import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createHandler } from './router.ts';
 import { SlotPool } from './slots.ts';
 import { StatsRecorder, type MockStats } from './stats.ts';
 
-export type { MockOptions } from './options.ts';
+export type { MockOptions, FaultRates, Outage } from './options.ts';
 export type { MockStats } from './stats.ts';
 export { keyLabel } from './keys.ts';
 
@@ -19,6 +21,8 @@ export { keyLabel } from './keys.ts';
  *   'admitted'  got a slot, answering         'completed'  the answer was written to the end
  *   'rejected'  refused (has reason, status)  'fault'      an injected fault was applied (has kind)
  *   'aborted'   the client (or close()) went away before the answer was complete (has queued)
+ *   'completed-after-client-gone'  continueAfterAbort: an answer nobody received was generated to its end
+ *   'outage-start' / 'outage-end'  a scheduled outage is in force / over: { index, mode, startMs, endMs }
  */
 export interface MockServer {
   /** e.g. http://127.0.0.1:PORT — an OpenAI SDK's base URL is url + '/v1'. */
@@ -45,17 +49,25 @@ export async function startMock(opts: MockOptions = {}): Promise<MockServer> {
     live: new Set(),
     generations: 0,
     nextId: 0,
+    now: () => performance.now(),
+    rpm: o.rpm === undefined ? undefined : new SlidingWindowLimiter(o.rpm),
+    keyRpm: o.perKeyRpm === undefined ? undefined : new SlidingWindowLimiter(o.perKeyRpm),
+    outage: undefined,
+    hung: new Set(),
   };
   const server = createServer(createHandler(ctx));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, o.port, o.host);
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  // After the first listen, so port 0 has become a real port that a 'refuse' outage can come back on.
+  const outages = o.outages.length === 0 ? undefined : runOutages(ctx, server, () => listen(server, port, o.host));
+  const shut = (): Promise<void> => {
+    // The callback also runs (with an error) when a 'refuse' outage left the server closed: nothing to wait for.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const stop of ctx.live) stop();
+    server.closeAllConnections();
+    return closed;
+  };
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -63,13 +75,17 @@ export async function startMock(opts: MockOptions = {}): Promise<MockServer> {
     events,
     stats: () => ctx.stats.snapshot(),
     resetStats: () => ctx.stats.reset(),
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const stop of ctx.live) stop();
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    // Synchronous when there are no outages: a test that closes the mock sees its connections end at once.
+    close: () => (closing ??= outages === undefined ? shut() : outages.stop().then(shut)),
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -12,18 +12,24 @@ export interface MockStats {
   inFlight: number;
   peakInFlight: number;
   /**
-   * Refusals by the mock's own rules: 'full' | 'queue_timeout' | 'unauthorized' | 'key_concurrency' |
-   * 'bad_request' | 'not_found' | 'method_not_allowed'. Injected faults are counted in `faults` instead.
+   * Refusals by the mock's own rules: 'full' | 'queue_timeout' | 'unauthorized' | 'key_concurrency' | 'rpm' |
+   * 'key_rpm' | 'bad_request' | 'not_found' | 'method_not_allowed'. Injected faults are counted in `faults` instead.
    */
   rejected: Record<string, number>;
   /**
    * Injected faults by kind: 'status_<code>' | 'reset_before_headers' | 'reset_after_tokens' |
-   * 'stall_after_headers' | 'stall_after_tokens' | 'blank_lines_before'. Counted when the fault is applied.
+   * 'stall_after_headers' | 'stall_after_tokens' | 'blank_lines_before' | 'slow_tokens', and from scheduled
+   * outages 'outage_hang' (a request held by a hang) | 'outage_reset' (an open request cut by a refuse outage).
+   * Counted when the fault is applied, whether asked in the body or drawn from the `faults` rates.
    */
   faults: Record<string, number>;
   /** The client (or close()) went away before the answer was complete. */
   aborted: number;
-  /** Answers that finished writing to an already destroyed socket: work nobody received. */
+  /**
+   * Answers generated to their end after the client had gone: work nobody received. With continueAfterAbort
+   * every abandoned answer counts here when its generation ends; without, only one that finished at the very
+   * moment its client left.
+   */
   completedAfterClientGone: number;
   /** Peak concurrency per API key, keyed by `keyLabel()` ("…" + last 4 characters; "(none)" without a key). */
   peakPerKey: Record<string, number>;

@@ -34,8 +34,38 @@ test('bad values are usage errors that name the flag and the value', () => {
     [['--reject', '500'], /--reject .*"500"/],
     [['--ttft-ms', 'soon'], /--ttft-ms .*"soon"/],
     [['--port', '70000'], /--port/],
+    [['--fault-500', '1.5'], /--fault-500 expects a probability .*"1.5"/],
+    [['--fault-stall', 'often'], /--fault-stall .*"often"/],
+    [['--rpm', '0'], /--rpm expects at least 1/],
+    [['--jitter-pct', '150'], /--jitter-pct/],
+    [['--fleet', 'f.yaml', '--port', '1'], /--fleet .*--port/],
   ] as const;
   for (const [argv, message] of cases) {
     assert.throws(() => parseMockArgs([...argv]), (e: Error) => e instanceof UsageError && message.test(e.message));
   }
+});
+
+test('the storm-lab flags become options', () => {
+  const { options } = parseMockArgs([
+    '--rpm', '60', '--per-key-rpm', '10', '--ttft-per-inflight-ms', '25', '--jitter-pct', '20', '--fault-500', '0.1',
+    '--fault-reset', '0.02', '--fault-reset-mid', '0.05', '--fault-stall', '0.01', '--fault-slow', '0.2', '--slow-token-ms', '90',
+    '--continue-after-abort',
+  ]);
+  assert.equal(options.rpm, 60);
+  assert.equal(options.perKeyRpm, 10);
+  assert.equal(options.ttftPerInFlightMs, 25);
+  assert.equal(options.jitterPct, 20);
+  assert.equal(options.continueAfterAbort, true);
+  assert.deepEqual(options.faults, { error500: 0.1, resetBeforeHeaders: 0.02, resetMidStream: 0.05, stall: 0.01, slowTokens: 0.2, slowTokenMs: 90 });
+});
+
+test('fault flags override one rate of the profile and keep the others', () => {
+  const { options } = parseMockArgs(['--profile', 'storm', '--fault-500', '0']);
+  assert.equal(options.faults?.error500, 0);
+  assert.equal(options.faults?.resetMidStream, 0.03);
+  assert.equal(parseMockArgs(['--profile', 'storm']).options.faults?.error500, 0.03);
+});
+
+test('--fleet FILE is taken alone', () => {
+  assert.equal(parseMockArgs(['--fleet', 'fleet.yaml']).fleet, 'fleet.yaml');
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutIndex, schedule, type Frame } from '../../../src/mock/pacing.ts';
+import { cutIndex, jitterSteps, loadedTtftMs, schedule, type Frame } from '../../../src/mock/pacing.ts';
+import { createRng } from '../../../src/mock/rng.ts';
 
 // role chunk, three tokens, finish chunk, [DONE]
 const frames: Frame[] = [
@@ -46,4 +47,27 @@ test('a cut keeps frames up to the Nth token and drops the end of the answer', (
   const steps = schedule(frames, { ttftMs: 0, tokenMs: 5, buffered: false, cutAfterTokens: 2 });
   assert.deepEqual(steps.map((s) => s.data), ['R', 'a', 'b']);
   assert.deepEqual(schedule(frames, { ttftMs: 0, tokenMs: 0, buffered: false, cutAfterTokens: 0 }), []);
+});
+
+test('TTFT grows with load: base plus the per-request cost of every other request being answered', () => {
+  const table: [number, number, number, number][] = [
+    // ttftMs, perInFlightMs, others, expected
+    [200, 0, 50, 200],
+    [200, 25, 0, 200],
+    [200, 25, 1, 225],
+    [200, 25, 8, 400],
+    [0, 10, 3, 30],
+  ];
+  for (const [base, per, others, want] of table) assert.equal(loadedTtftMs(base, per, others), want, `${base}+${per}x${others}`);
+  assert.ok(loadedTtftMs(100, 10, 5) > loadedTtftMs(100, 10, 4), 'strictly more with more load');
+});
+
+test('jitter keeps each delay within ±pct, varies it, leaves zero delays alone, and repeats with the seed', () => {
+  const steps = Array.from({ length: 200 }, (_, i) => ({ delayMs: i % 4 === 0 ? 0 : 100, data: String(i) }));
+  const a = jitterSteps(steps, 20, createRng(5));
+  assert.deepEqual(jitterSteps(steps, 20, createRng(5)), a);
+  assert.ok(a.every((s, i) => (steps[i]?.delayMs === 0 ? s.delayMs === 0 : s.delayMs >= 80 && s.delayMs <= 120)));
+  assert.ok(new Set(a.map((s) => s.delayMs)).size > 10, 'the delays differ');
+  assert.deepEqual(a.map((s) => s.data), steps.map((s) => s.data));
+  assert.equal(jitterSteps(steps, 0, createRng(5)), steps, 'no jitter: the same steps');
 });

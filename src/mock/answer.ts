@@ -1,0 +1,55 @@
+import type { Exchange, MockContext } from './context.ts';
+import type { Faults } from './faults.ts';
+import type { Prepared } from './generation-request.ts';
+import { jitterSteps, loadedTtftMs, schedule } from './pacing.ts';
+import type { Reply, Ending } from './reply.ts';
+import { countFault } from './report.ts';
+import { RNG_STREAM, requestRng } from './rng.ts';
+
+/**
+ * Writes one admitted request's answer: applies the faults that act during the answer (cuts, stalls, slow tokens,
+ * blank lines), the pacing (TTFT grown by the load, per-token time, jitter), and plays it on `reply`.
+ * `index` is the request's place in arrival order, which seeds its jitter.
+ */
+export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Prepared, faults: Faults | undefined, index: number): void {
+  const { opts } = ctx;
+  const frames = prepared.build();
+  let ending: Ending = 'end';
+  let cut: number | undefined;
+  if (faults?.resetAfterTokens !== undefined) {
+    [ending, cut] = ['reset', faults.resetAfterTokens];
+    countFault(ctx, x, 'reset_after_tokens');
+  } else if (faults?.stallAfterHeaders === true) {
+    [ending, cut] = ['stall', 0];
+    countFault(ctx, x, 'stall_after_headers');
+  } else if (faults?.stallAfterTokens !== undefined) {
+    [ending, cut] = ['stall', faults.stallAfterTokens];
+    countFault(ctx, x, 'stall_after_tokens');
+  }
+  if (faults?.slowTokens === true) countFault(ctx, x, 'slow_tokens');
+  const blankLines = faults?.blankLinesBefore ?? 0;
+  if (blankLines > 0) countFault(ctx, x, 'blank_lines_before');
+  // This request already holds its slot: the others are the rest of the batch it joins.
+  const ttftMs = loadedTtftMs(faults?.ttftMs ?? opts.ttftMs, opts.ttftPerInFlightMs, ctx.slots.inUse - 1);
+  let steps = schedule(frames, {
+    ttftMs,
+    tokenMs: faults?.tokenMs ?? opts.tokenMs,
+    buffered: !prepared.stream,
+    blankLines,
+    keepAliveLine: reply.keepAliveLine,
+    cutAfterTokens: cut,
+  });
+  if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.seed, RNG_STREAM.jitter, index));
+  // A cut non-stream answer still announces its full length, so the client sees a truncated body, not a short one.
+  let contentLength: number | undefined;
+  if (!prepared.stream && (cut !== undefined || blankLines > 0)) {
+    contentLength = blankLines * reply.keepAliveLine.length;
+    for (const f of frames) contentLength += Buffer.byteLength(f.data);
+  }
+  // A stream shows its headers at once and its first token after TTFT, like real servers.
+  if (prepared.stream && (steps[0]?.delayMs ?? 0) > 0) reply.sendHeaders();
+  reply.play(steps, ending, contentLength, () => {
+    ctx.stats.completedAfterClientGone();
+    ctx.events.emit('completed-after-client-gone', { id: x.id, path: x.path });
+  });
+}
