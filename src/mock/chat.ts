@@ -41,7 +41,7 @@ function toolName(body: Record<string, unknown>): string | undefined {
 
 /** The answer's pieces: content tokens, or the tool call's arguments `{"q":"<tokens>"}` split one piece per token. */
 function pieces(c: Chat): string[] {
-  const tokens = answerTokens(c.seed, c.prompt, c.maxTokens);
+  const tokens = answerTokens(c.seed, c.prompt, c.skip + c.maxTokens).slice(c.skip);
   if (c.tool === undefined) return tokens;
   const last = tokens.length - 1;
   return tokens.map((t, i) => (i === 0 ? '{"q":"' : '') + t + (i === last ? '"}' : ''));

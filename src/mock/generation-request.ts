@@ -3,6 +3,7 @@ import type { MockError } from './openai-error.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Frame } from './pacing.ts';
 import { promptText } from './answer-text.ts';
+import { continuationOf } from './continuation.ts';
 
 /** What an endpoint hands the request flow once the body is valid: how to write the answer, built only if served. */
 export interface Prepared {
@@ -24,6 +25,8 @@ export interface Generation {
   stream: boolean;
   includeUsage: boolean;
   seed: number;
+  /** Tokens of the answer a continuation request already has (0 for a fresh request). */
+  skip: number;
 }
 
 // Far beyond any test's needs; stops a typo like max_tokens: 1e9 from eating the machine's memory.
@@ -42,9 +45,11 @@ export function readGeneration(body: Record<string, unknown>, opts: ResolvedOpti
     }
   }
   const streamOptions = body.stream_options;
+  const cont = continuationOf(body);
   return {
     model: body.model ?? opts.model,
-    prompt: promptText(body),
+    prompt: cont?.prompt ?? promptText(body),
+    skip: cont?.prefixTokens ?? 0,
     maxTokens: (limit as number | null | undefined) ?? opts.defaultMaxTokens,
     truncated: limit !== undefined && limit !== null,
     stream: body.stream === true,

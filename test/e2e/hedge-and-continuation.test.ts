@@ -111,3 +111,18 @@ test('a late first token is hedged on another upstream; the first to answer wins
   assert.match(m, /spillway_hedge_wins_total\{upstream="fast",winner="hedge"\} 1/);
   assert.match(m, /spillway_upstream_attempts_total\{upstream="slow",outcome="cancelled"\} 1/);
 });
+
+test('the simulator continues its own answer: a stream cut by a fleet fault is completed through the gateway', async (t) => {
+  const { client, mocks } = await startStack(t, {
+    mocks: [{ faults: { resetMidStream: 1 } }, {}],
+    config: (urls) => ({
+      upstreams: [{ name: 'cutting', url: `${urls[0]}/v1`, weight: 1000 }, { name: 'whole', url: `${urls[1]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'cutting' }, { upstream: 'whole' }], continuation: 'prefix' } },
+    }),
+  });
+  const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 30, stream: true });
+  let text = '';
+  for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+  assert.equal(text, answerText(1, PROMPT, 30));
+  assert.equal(mocks[1]!.stats().completed, 1);
+});

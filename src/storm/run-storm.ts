@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { MockStats } from '../mock/stats.ts';
+import { planArrivals, type Arrival } from './arrivals.ts';
+import type { StormTarget } from './client.ts';
+import { LoadRun } from './load-run.ts';
+import { spawnSpillway, type Child } from './processes.ts';
+import { gatewayConfigFor, type Scenario } from './scenario.ts';
+import { summarize, type Summary } from './summary.ts';
+
+export type TargetKind = 'direct' | 'spillway' | { url: string };
+
+/**
+ * One storm against one target, from a fresh fleet: `direct` sends each request straight to a fleet upstream (a
+ * client without a gateway, spreading over the upstreams it knows, with no retries), `spillway` starts a gateway in
+ * front of the fleet, and a URL sends to a gateway that is already running (a chaos drill: that gateway must be
+ * configured with the fleet's upstreams, whose ports the scenario then fixes).
+ */
+export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void } = {}): Promise<Summary> {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-storm-'));
+  const children: Child[] = [];
+  try {
+    const fleetFile = join(dir, 'fleet.yaml');
+    writeFileSync(fleetFile, s.fleetYaml);
+    const fleet = await spawnSpillway(['mock', '--fleet', fleetFile], / listening on http/, s.fleet.upstreams.length, { stream: 'stdout' });
+    children.push(fleet);
+    const urls = Object.fromEntries(fleet.lines.map((l) => {
+      const [name, , , url] = l.trim().split(' ');
+      return [name as string, url as string];
+    }));
+    const pickTarget = await targetPicker(s, target, urls, dir, children);
+    const arrivals = planArrivals({ seed: s.seed, curve: s.curve, durationS: s.durationS, mix: s.mix });
+    const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1 });
+    const progress = opts.onProgress === undefined ? undefined : setInterval(() => opts.onProgress?.(run), 1000);
+    await run.done;
+    clearInterval(progress);
+    const stats = await fleetStats(urls);
+    const received = stats.reduce((n, st) => n + st.received, 0);
+    const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
+    const label = typeof target === 'string' ? target : target.url;
+    return summarize(label, run.records, received, wasted);
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string, string>, dir: string, children: Child[]): Promise<(a: Arrival) => StormTarget> {
+  if (target === 'direct') {
+    const direct = s.fleet.upstreams.map((u) => ({ baseUrl: `${urls[u.name] ?? ''}/v1`, ...(u.apiKeys?.[0] === undefined ? {} : { apiKey: u.apiKeys[0] }) }));
+    return (a) => direct[Math.min(direct.length - 1, Math.floor(a.pick * direct.length))] as StormTarget;
+  }
+  if (target === 'spillway') {
+    const configFile = join(dir, 'spillway.yaml');
+    writeFileSync(configFile, stringify({ log: { level: 'warn' }, ...gatewayConfigFor(s, urls) }));
+    const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
+    children.push(gw);
+    const url = /listening on (http:\/\/\S+)/.exec(gw.lines[0] ?? '')?.[1] ?? '';
+    return () => ({ baseUrl: `${url}/v1` });
+  }
+  return () => ({ baseUrl: target.url.replace(/\/+$/, '') });
+}
+
+async function fleetStats(urls: Record<string, string>): Promise<MockStats[]> {
+  return Promise.all(Object.values(urls).map(async (u) => (await (await fetch(`${u}/mock/stats`)).json()) as MockStats));
+}
