@@ -117,8 +117,8 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         });
         if (!verdict.retry) {
           metrics.retryStops.inc({ why: verdict.why });
-          if (canContinue) metrics.continuations.inc({ model: model.name, result: 'gave_up' });
-          return finish(ctx, result, undefined);
+          if (canContinue || continuing !== undefined) metrics.continuations.inc({ model: model.name, result: 'gave_up' });
+          return finish(ctx, { ...result, contentSent: result.contentSent || continuing !== undefined }, undefined);
         }
         if (canContinue) {
           // The rest of the answer must come from the model that wrote its beginning.

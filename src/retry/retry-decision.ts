@@ -16,7 +16,9 @@ export function isRetryable(o: Outcome): boolean {
     case 'reset':
       return !o.afterFirstByte;
     case 'timeout':
-      return !o.afterFirstByte && (o.phase === 'connect' || o.phase === 'first_token');
+      // Before the first byte reached the client any of our timers may fire (a non-stream answer can stall halfway
+      // and still be retried); the request's own deadline is the one that is final.
+      return !o.afterFirstByte && o.phase !== 'deadline';
     default:
       return false;
   }

@@ -48,6 +48,7 @@ test('what is retryable: table', () => {
     [{ kind: 'timeout', phase: 'connect', afterFirstByte: false }, true],
     [{ kind: 'timeout', phase: 'first_token', afterFirstByte: false }, true],
     [{ kind: 'timeout', phase: 'idle', afterFirstByte: true }, false],
+    [{ kind: 'timeout', phase: 'idle', afterFirstByte: false }, true],
     [{ kind: 'timeout', phase: 'deadline', afterFirstByte: false }, false],
     [{ kind: 'cancelled' }, false],
   ];
