@@ -14,12 +14,15 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, type: 'invalid_request_error', when: 'The client did not finish sending the body in time.' },
   body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },
   upstream_rejected: { status: 400, type: 'invalid_request_error', when: "An upstream refused the request as invalid (4xx other than 401/403/429). The upstream's status and message are passed through; its own `code` is kept when it sent one." },
-  rate_limited: { status: 429, type: 'rate_limit_error', when: 'The upstream answered 429 (rate or account concurrency limit). `Retry-After` is set.' },
+  rate_limited: { status: 429, type: 'rate_limit_error', when: 'A rate limit of the gateway (key, tenant, model, account) or the upstream (429) was reached. `Retry-After` says when the request would fit.' },
+  deadline_unmeetable: { status: 429, type: 'rate_limit_error', when: "From the queue ahead and the observed service rate, the request could not start before its deadline: refused at once, with `Retry-After` when it could." },
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
   upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or an unreadable answer.' },
   upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },
   overloaded: { status: 503, type: 'server_error', when: 'The upstream answered 503 (server busy). `Retry-After` is set.' },
   no_capacity: { status: 503, type: 'server_error', when: "Every route of the model is at its `max_concurrency` or taken out by passive health. Answered at once, with `Retry-After`." },
+  queue_full: { status: 503, type: 'server_error', when: 'Every upstream is busy and the wait queue is full (or a higher-priority request took this one\'s place). `Retry-After` is set.' },
+  queue_timeout: { status: 503, type: 'server_error', when: 'The request waited for a free upstream until its deadline (or `queue.max_wait`) and was dropped before reaching an upstream. `Retry-After` is set.' },
   draining: { status: 503, type: 'server_error', when: 'The gateway is shutting down and takes no new requests.' },
   upstream_timeout: { status: 504, type: 'server_error', when: 'The upstream did not connect, send its first token, keep sending, or finish within its timeouts or the request deadline.' },
   stream_interrupted: { status: 502, type: 'server_error', when: 'In-band only: a stream failed after its first byte reached the client. Sent as `data: {"error":…}` so SDKs raise it; never a clean end.' },
@@ -35,6 +38,8 @@ export interface SpillwayErrorOptions {
   status?: number;
   /** An upstream's own error code, passed through instead of ours where it is more precise. */
   upstreamCode?: string;
+  /** A machine-readable refinement for the gateway itself (never rendered), e.g. why there is no capacity. */
+  detail?: string;
   cause?: unknown;
 }
 
@@ -45,6 +50,7 @@ export class SpillwayError extends Error {
   readonly param: string | null;
   readonly retryAfterS: number | undefined;
   readonly upstreamCode: string | undefined;
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, message: string, opts: SpillwayErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -55,6 +61,7 @@ export class SpillwayError extends Error {
     this.param = opts.param ?? null;
     this.retryAfterS = opts.retryAfterS;
     this.upstreamCode = opts.upstreamCode;
+    this.detail = opts.detail;
   }
 }
 

@@ -12,6 +12,7 @@ import { authenticateStage } from './auth/authenticate-stage.ts';
 import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
 import { RetryBudgets } from './retry/retry-budgets.ts';
+import { AdmissionQueue } from './queue/admission-queue.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
@@ -61,7 +62,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // The closures below run only once requests arrive, after `http` exists.
   const isDraining = (): boolean => http.isDraining;
   const budgets = new RetryBudgets(config.retry, clock);
-  const handler = buildPipeline(config, { config, balancer, pools, budgets, clock, log, metrics, isDraining });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const handler = buildPipeline(config, { config, balancer, queue, pools, budgets, clock, log, metrics, isDraining });
   const http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
   const server = http.server;
   const host = opts.host ?? config.server.host;
@@ -83,6 +85,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     http,
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
+      queue.close();
       server.closeAllConnections();
       await pools.close();
       return clean;

@@ -52,6 +52,8 @@ export class Balancer {
   private readonly log: Logger;
   private readonly random: () => number;
   private readonly cooldownDefaultMs: number;
+  /** Called after every release: a slot may have freed for someone waiting (the admission queue). */
+  onRelease: (() => void) | undefined;
 
   constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }) {
     this.clock = deps.clock;
@@ -115,6 +117,7 @@ export class Balancer {
         if (outcome.kind === 'cancelled') {
           // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
           this.health.cancelProbe(name);
+          this.onRelease?.();
           return;
         }
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
@@ -132,21 +135,24 @@ export class Balancer {
           this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
         }
         this.metrics.upstreamHealthy.set({ upstream: name }, this.health.state(name, t) === 'ejected' ? 0 : 1);
+        this.onRelease?.();
       },
     };
   }
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
     const names = states.map((s) => s.config.name);
-    const resting = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
-    const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(resting) ? resting : 0);
+    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
+    const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
     const atCap = states.some((s) => this.health.available(s.config.name, now) && s.inFlight >= s.config.maxConcurrency);
+    const resting = states.some((s) => this.health.available(s.config.name, now) && s.accounts.some((a) => now < a.coolingUntil));
     return new SpillwayError(
       'no_capacity',
       atCap
         ? `Every upstream of model '${model.name}' is at its concurrency limit; try again later.`
         : `No upstream of model '${model.name}' can take a request now (failing, or resting after a rate limit); try again later.`,
-      { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) },
+      // busy: slots will free as answers finish; resting: accounts wake up at Retry-After; down: nothing to wait for.
+      { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)), detail: atCap ? 'busy' : resting ? 'resting' : 'down' },
     );
   }
 

@@ -161,6 +161,12 @@ export const configSchema: Schema = obj({
       },
     },
   },
+  queue: obj({
+    enabled: { type: 'boolean', default: DEFAULTS.queue.enabled, description: 'Wait for a free upstream slot (by priority, tenant fairness and deadline) instead of failing when every route is at its cap.', 'x-expected': 'true or false' },
+    max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
+    max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
+    stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
+  }),
   retry: obj({
     max_attempts: int(DEFAULTS.retry.max_attempts, 1, 'Attempts per request, the first included; 1 turns retries off.', 10),
     backoff_base: duration(DEFAULTS.retry.backoff_base, 'Full-jitter backoff: the first retry waits up to this long, doubling each time.'),

@@ -121,6 +121,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queueDepth = new Gauge({
+    name: 'spillway_queue_depth',
+    help: 'Requests waiting for a free upstream slot, by priority class.',
+    labelNames: ['priority'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueWait = new Histogram({
+    name: 'spillway_queue_wait_seconds',
+    help: 'Time requests spent waiting for a free upstream slot (served or not), by priority class.',
+    labelNames: ['priority'] as const,
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly shed = new Counter({
+    name: 'spillway_shed_total',
+    help: 'Requests refused or dropped by admission, by reason (deadline_unmeetable, queue_full, displaced, queue_timeout, client_gone, rate_limited, shutdown) and priority.',
+    labelNames: ['reason', 'priority'] as const,
+    registers: [this.registry],
+  });
+
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
     help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',

@@ -16,6 +16,7 @@ import { continuationBody } from './continuation.ts';
 import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
+import type { AdmissionQueue } from '../queue/admission-queue.ts';
 import { sleep } from './sleep.ts';
 import { TtftTracker } from './ttft-tracker.ts';
 
@@ -27,6 +28,7 @@ const HEDGE_MIN_SAMPLES = 20;
 export interface DispatchDeps {
   config: Config;
   balancer: Balancer;
+  queue: AdmissionQueue;
   pools: UpstreamPools;
   budgets: RetryBudgets;
   clock: Clock;
@@ -63,7 +65,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       let link = 0;
       let last: AttemptResult | undefined;
       for (let attempt = 1; ; attempt++) {
-        const picked = pick(balancer, active, link, failed);
+        const picked = await pick(ctx, deps.queue, balancer, active, link, failed);
         if ('error' in picked) return finish(ctx, last, picked.error);
         link = picked.link;
         const served = active[link] as ModelConfig;
@@ -155,21 +157,31 @@ function asRetryable(o: Outcome): Outcome {
   return o;
 }
 
-/** The next lease: the current link of the chain while it has a route that has not failed, else the next link. */
-function pick(balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>): { lease: Lease; link: number } | { error: SpillwayError } {
-  let noCapacity: SpillwayError | undefined;
+/**
+ * The next lease: the current link of the chain while it has a route that has not failed, else the next link.
+ * When every link is busy, the request waits in line for its first eligible link (late binding).
+ */
+async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
+  let first: number | undefined;
   for (let link = from; link < chain.length; link++) {
     const m = chain[link] as ModelConfig;
     const isLast = link === chain.length - 1;
     if (!isLast && m.routes.every((r) => failed.has(r.upstream))) continue;
+    first ??= link;
+    if (queue.depth > 0) break; // others are already waiting: no overtaking them
     try {
       return { lease: balancer.acquire(m, failed), link };
     } catch (err) {
       if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
-      noCapacity ??= err;
     }
   }
-  return { error: noCapacity ?? new SpillwayError('no_capacity', 'No upstream can take the request.', { retryAfterS: 1 }) };
+  const link = first ?? chain.length - 1;
+  try {
+    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, failed), link };
+  } catch (err) {
+    if (err instanceof SpillwayError) return { error: err };
+    throw err;
+  }
 }
 
 function announce(ctx: RequestContext, lease: Lease, served: ModelConfig, hedged: boolean): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
+import type { Priority } from '../queue/scheduler.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
 
@@ -40,6 +41,8 @@ export interface RequestContext extends Settles {
   body: Buffer | undefined;
   call: Call | undefined;
   tenant: string | undefined;
+  /** Scheduling class: from `x-spillway-priority`, capped by the tenant. */
+  priority: Priority;
   allowedModels: readonly string[] | null;
   model: ModelConfig | undefined;
   // Filled in as the request is served; read by the access log and metrics.

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Priority } from '../queue/scheduler.ts';
 
 /**
  * How long the client will wait, in ms: `x-spillway-deadline-ms`, else `x-stainless-timeout` (seconds; the official
@@ -18,4 +19,10 @@ function positive(v: string | string[] | undefined): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
   return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The scheduling class a client asks for; anything else is `normal` (tenants may cap it later). */
+export function requestPriority(v: string | string[] | undefined): Priority {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === 'high' || s === 'low' ? s : 'normal';
 }

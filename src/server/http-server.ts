@@ -9,7 +9,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
-import { requestDeadlineMs } from './deadline.ts';
+import { requestDeadlineMs, requestPriority } from './deadline.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -89,7 +89,7 @@ export class HttpServer {
       deadlineAt: now + requestDeadlineMs(req.headers, config.server.defaultDeadlineMs),
       clientGone: abort.signal,
       endpoint: match.endpoint,
-      body: undefined, call: undefined, tenant: undefined, allowedModels: null, model: undefined,
+      body: undefined, call: undefined, tenant: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
       upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
       settled: false,
     };
