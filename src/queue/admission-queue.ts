@@ -5,10 +5,10 @@ import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
 import { startStream } from '../relay/relay-sse.ts';
-import { WindowCounter } from '../window-counter.ts';
-import { Scheduler, expectedWaitMs, type Entry } from './scheduler.ts';
+import { Scheduler, type Entry } from './scheduler.ts';
+import { ServiceRates } from './service-rates.ts';
 
-/** Below this much time left, a request cannot be served anyway: it is not queued, or is dropped from the queue. */
+/** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
 /** Leases granted over this window give the service rate the feasibility estimate uses. */
 const RATE_WINDOW_MS = 10_000;
@@ -31,7 +31,7 @@ interface Waiter {
  */
 export class AdmissionQueue {
   private readonly scheduler: Scheduler<Waiter>;
-  private readonly granted = new Map<string, { counter: WindowCounter; since: number }>();
+  private readonly rates: ServiceRates;
   private readonly config: Config['queue'];
   private readonly balancer: Balancer;
   private readonly clock: Clock;
@@ -45,12 +45,14 @@ export class AdmissionQueue {
     this.clock = deps.clock;
     this.metrics = deps.metrics;
     this.scheduler = new Scheduler(config.queue.maxSize);
+    this.rates = new ServiceRates(RATE_WINDOW_MS, this.clock.now());
     this.balancer.onRelease = () => this.pump();
   }
 
   /** A lease on `model` now, or after waiting in line; a refusal comes at once when waiting cannot help. */
   lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>): Promise<Lease> {
     const now = this.clock.now();
+    this.rates.arrival(ctx.priority, now);
     let full: SpillwayError | undefined;
     // With nobody waiting there is no one to overtake: take a free slot if there is one.
     if (this.scheduler.size === 0) {
@@ -64,12 +66,12 @@ export class AdmissionQueue {
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const waitMs = Math.max(restingMs, expectedWaitMs(this.scheduler.aheadOf(ctx.priority), this.rate(model.name, now)));
+    const waitMs = Math.max(restingMs, this.rates.waitMs(ctx.priority, this.scheduler.aheadOf(ctx.priority), now));
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
-    const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000), full?.retryAfterS ?? 1);
-    if (now + waitMs + MIN_SERVICE_MS > until) {
+    const retryAfterS = retryAfter(waitMs, full?.retryAfterS);
+    if (now + waitMs + this.serviceMs() > until) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority: ctx.priority });
-      return Promise.reject(new SpillwayError('deadline_unmeetable', `Every upstream of '${model.name}' is busy and the expected wait (${Math.round(waitMs)} ms) is longer than this request's deadline allows.`, { retryAfterS }));
+      return Promise.reject(unmeetable(model, waitMs, retryAfterS));
     }
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
@@ -83,7 +85,7 @@ export class AdmissionQueue {
       if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', new SpillwayError('queue_full', 'A higher-priority request took this request\'s place in the wait queue.', { retryAfterS }));
       const timer = setTimeout(() => {
         this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
-      }, Math.max(0, until - MIN_SERVICE_MS - now));
+      }, Math.max(0, until - this.serviceMs() - now));
       const keepAlive = ctx.call?.stream === true && this.config.streamKeepaliveMs > 0
         ? setInterval(() => {
           startStream(ctx);
@@ -153,23 +155,40 @@ export class AdmissionQueue {
     this.updateDepth();
   }
 
-  private grant(model: ModelConfig, lease: Lease): Lease {
-    const now = this.clock.now();
-    let g = this.granted.get(model.name);
-    if (g === undefined) {
-      g = { counter: new WindowCounter(RATE_WINDOW_MS, now), since: now };
-      this.granted.set(model.name, g);
-    }
-    g.counter.add(now);
-    return lease;
+  /** Counts the grant and times the lease, so the queue learns its drain rate and the service time. */
+  private grant(_model: ModelConfig, lease: Lease): Lease {
+    const start = this.clock.now();
+    this.rates.grant(start);
+    const release = lease.release;
+    return {
+      ...lease,
+      release: (outcome, firstTokenMs) => {
+        if (outcome.kind === 'ok') this.rates.served(this.clock.now() - start);
+        release(outcome, firstTokenMs);
+      },
+    };
   }
 
-  /** Leases granted per second for the model over the recent window (or since the first, early on). */
-  private rate(model: string, now: number): number {
-    const g = this.granted.get(model);
-    if (g === undefined) return 0;
-    const spanMs = Math.min(RATE_WINDOW_MS, Math.max(1000, now - g.since));
-    return g.counter.total(now) / (spanMs / 1000);
+  private serviceMs(): number {
+    return Math.max(MIN_SERVICE_MS, this.rates.serviceMs);
+  }
+
+  /**
+   * Drops, at once and honestly, every waiting request that can no longer be served in time from where it stands
+   * (higher classes keep arriving ahead of it), instead of letting it wait for its deadline.
+   */
+  private reevaluate(): void {
+    const now = this.clock.now();
+    const service = this.serviceMs();
+    let k = 0;
+    for (const entry of [...this.scheduler.inOrder()]) {
+      const waitMs = this.rates.waitMs(entry.priority, k, now);
+      if (now + waitMs + service > entry.deadlineAt) {
+        this.drop(entry, 'deadline_unmeetable', unmeetable(entry.item.model, waitMs, retryAfter(waitMs, undefined)));
+      } else {
+        k++;
+      }
+    }
   }
 
   private updateDepth(): void {
@@ -182,7 +201,21 @@ export class AdmissionQueue {
 
   private startTicker(): void {
     if (this.ticker !== undefined) return;
-    this.ticker = setInterval(() => this.pump(), PUMP_INTERVAL_MS);
+    this.ticker = setInterval(() => {
+      this.pump();
+      this.reevaluate();
+    }, PUMP_INTERVAL_MS);
     this.ticker.unref();
   }
+}
+
+function retryAfter(waitMs: number, atLeastS: number | undefined): number {
+  // An infinite wait (a starved class) still gets a finite, honest hint: try again in a while.
+  const s = Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 30;
+  return Math.max(1, s, atLeastS ?? 1);
+}
+
+function unmeetable(model: ModelConfig, waitMs: number, retryAfterS: number): SpillwayError {
+  const wait = Number.isFinite(waitMs) ? `expected wait (${Math.round(waitMs)} ms)` : 'expected wait (higher-priority traffic takes every slot)';
+  return new SpillwayError('deadline_unmeetable', `Every upstream of '${model.name}' is busy and the ${wait} is longer than this request's deadline allows.`, { retryAfterS });
 }
