@@ -6,6 +6,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
 import { PassiveHealth } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
+import { AimdLimit, type Signal } from './aimd-limit.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 
 /** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
@@ -37,6 +38,8 @@ interface UpstreamState {
   accounts: Account[];
   inFlight: number;
   latency: PeakEwma;
+  /** The learned concurrency limit (the configured cap when adaptive concurrency is off). */
+  limit: AimdLimit | undefined;
 }
 
 /**
@@ -64,7 +67,10 @@ export class Balancer {
     const now = this.clock.now();
     for (const u of config.upstreams) {
       const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0 }));
-      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now) });
+      const a = config.adaptiveConcurrency;
+      const limit = a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
+      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit });
+      this.metrics.upstreamLimit.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamInFlight.set({ upstream: u.name }, 0);
       this.metrics.upstreamHealthy.set({ upstream: u.name }, 1);
@@ -84,7 +90,7 @@ export class Balancer {
       weight: u.config.weight * (model.routes[j]?.weight ?? 1),
       inFlight: u.inFlight,
       latencyMs: u.latency.get(),
-      available: u.inFlight < u.config.maxConcurrency && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
+      available: u.inFlight < capOf(u) && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
     }));
     let i = -1;
     if (avoid !== undefined && avoid.size > 0) {
@@ -121,6 +127,10 @@ export class Balancer {
           return;
         }
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
+        if (u.limit !== undefined) {
+          u.limit.record(signalOf(outcome), t);
+          this.metrics.upstreamLimit.set({ upstream: name }, u.limit.limit);
+        }
         if (outcome.kind === 'rate_limited') {
           account.coolingUntil = t + (outcome.retryAfterMs ?? this.cooldownDefaultMs);
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
@@ -144,7 +154,7 @@ export class Balancer {
     const names = states.map((s) => s.config.name);
     const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
-    const atCap = states.some((s) => this.health.available(s.config.name, now) && s.inFlight >= s.config.maxConcurrency);
+    const atCap = states.some((s) => this.health.available(s.config.name, now) && s.inFlight >= capOf(s));
     const resting = states.some((s) => this.health.available(s.config.name, now) && s.accounts.some((a) => now < a.coolingUntil));
     return new SpillwayError(
       'no_capacity',
@@ -172,6 +182,21 @@ export class Balancer {
     if (u === undefined) throw new Error(`route names unknown upstream ${name}`);
     return u;
   }
+}
+
+/** Requests the upstream may have in flight now: the learned limit, never above max_concurrency. */
+function capOf(u: UpstreamState): number {
+  return Math.min(u.config.maxConcurrency, u.limit?.limit ?? Infinity);
+}
+
+/**
+ * What an outcome says about the upstream's load: overload lowers the learned limit, success raises it. A 429 is
+ * about one account (it rests that key), not the server, so it leaves the upstream's limit alone.
+ */
+function signalOf(o: Outcome): Signal {
+  if (o.kind === 'ok') return 'success';
+  if (o.kind === 'overloaded' || (o.kind === 'timeout' && (o.phase === 'first_token' || o.phase === 'connect'))) return 'overload';
+  return 'neutral';
 }
 
 /** The account with the most room relative to its cap that is neither resting nor disabled. */

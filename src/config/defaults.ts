@@ -46,6 +46,14 @@ export const DEFAULTS = {
     stream_keepalive: '10s',
   },
   hedge: { percentile: 95, min_delay: '250ms', max_delay: '10s' },
+  adaptive_concurrency: {
+    /** Learn each upstream's real concurrency limit (AIMD) below its max_concurrency. */
+    enabled: true,
+    decrease_factor: 0.8,
+    min_limit: 1,
+    /** Failures within this long of a decrease are one overload, counted once. */
+    decrease_interval: '1s',
+  },
   retry: {
     /** Attempts per request, the first included. */
     max_attempts: 3,

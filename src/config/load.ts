@@ -112,6 +112,7 @@ interface RawConfig {
     continuation: ModelConfig['continuation']; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   }>;
   queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string };
+  adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
 }
@@ -208,6 +209,10 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     upstreams,
     models,
     queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive) },
+    adaptiveConcurrency: {
+      enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,
+      minLimit: raw.adaptive_concurrency.min_limit, decreaseIntervalMs: ms(raw.adaptive_concurrency.decrease_interval),
+    },
     retry: {
       maxAttempts: r.max_attempts, backoffBaseMs: ms(r.backoff_base), backoffCapMs: ms(r.backoff_cap), budgetRatio: r.budget_ratio,
       budgetMinPerSecond: r.budget_min_per_second, budgetWindowMs: ms(r.budget_window), cooldownDefaultMs: ms(r.cooldown_default),

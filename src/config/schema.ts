@@ -167,6 +167,12 @@ export const configSchema: Schema = obj({
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
   }),
+  adaptive_concurrency: obj({
+    enabled: { type: 'boolean', default: DEFAULTS.adaptive_concurrency.enabled, description: "Learn each upstream's real concurrency limit below `max_concurrency` (AIMD on 503, 429 and timeouts).", 'x-expected': 'true or false' },
+    decrease_factor: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: DEFAULTS.adaptive_concurrency.decrease_factor, description: 'An overload multiplies the limit by this.', 'x-expected': 'a number between 0 and 1' },
+    min_limit: int(DEFAULTS.adaptive_concurrency.min_limit, 1, 'The learned limit never goes below this.'),
+    decrease_interval: duration(DEFAULTS.adaptive_concurrency.decrease_interval, 'Failures within this long of a decrease count as the same overload.'),
+  }),
   retry: obj({
     max_attempts: int(DEFAULTS.retry.max_attempts, 1, 'Attempts per request, the first included; 1 turns retries off.', 10),
     backoff_base: duration(DEFAULTS.retry.backoff_base, 'Full-jitter backoff: the first retry waits up to this long, doubling each time.'),

@@ -79,6 +79,7 @@ export interface Config {
   upstreams: readonly UpstreamConfig[];
   models: Readonly<Record<string, ModelConfig>>;
   retry: RetryConfig;
+  adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
   queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number };
   health: {
     failureThreshold: number;

@@ -51,6 +51,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreamLimit = new Gauge({
+    name: 'spillway_upstream_concurrency_limit',
+    help: "Each upstream's learned concurrency limit (adaptive concurrency; equals max_concurrency when off).",
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
   readonly accountInFlight = new Gauge({
     name: 'spillway_account_in_flight',
     help: 'Requests in flight per upstream account (API key, by its name; never the key).',

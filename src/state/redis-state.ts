@@ -6,15 +6,16 @@ import type { RateDecision, RateLimitSpec, SharedState } from './shared-state.ts
  * defineCommand, sent by EVALSHA), so it runs atomically on the server: no two instances can both see the last
  * free slot. Each script touches exactly one key, so the layout also works on Redis Cluster.
  *
- * Times come from the caller (`nowMs`), never from Redis TIME, so this class answers exactly like MemoryState
- * for the same arguments (the contract suite checks it). The price: instances must keep their clocks in sync
- * (NTP; a skew of d ms lets the faster instance see limits refill d ms early). Redis TIME would fix skew but
- * would make the two implementations differ and the Redis one untestable with chosen clock values.
+ * Times come from the caller (`nowMs`); no answer depends on Redis TIME, so this class answers exactly like
+ * MemoryState for the same arguments (the contract suite checks it). The price: instances must keep their clocks
+ * in sync (NTP; an instance whose clock runs d ms ahead sees limits refill and leases expire d ms early). Redis
+ * TIME would remove the skew but make the two implementations differ and the Redis one untestable with chosen
+ * clock values; the TTLs set here are relative (PX), so they do not depend on Redis's clock either.
  *
  * Keys (P = "spillway:" + prefix):
  *   P rate:<key>   string, the GCRA TAT in ms (exact decimal), PX = time until the limiter is full again
  *   P slots:<key>  sorted set leaseId → expiresAt (ms), PEXPIRE = the latest lease's expiry
- *   P cool:<key>   string, untilMs; PEXPIREAT untilMs + 60 s (slack for a Redis clock running ahead)
+ *   P cool:<key>   string, untilMs; expires an hour after untilMs (garbage collection only)
  */
 export interface RedisStateOptions {
   url: string;
@@ -62,10 +63,14 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - tonumber(ARGV[1]))))
 return 1`;
 
+// Redis TIME appears only here, and only to garbage-collect the key an hour after it stops mattering: answers
+// compare untilMs with the caller's clock, so a skewed Redis clock cannot end a cooling early.
 const COOL_LUA = `
-if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[1])) + 60000)
+local untilMs = tonumber(ARGV[1])
+if untilMs > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  local t = redis.call('TIME')
+  local redisNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', math.ceil(math.max(0, untilMs - redisNow)) + 3600000)
 end
 return 1`;
 

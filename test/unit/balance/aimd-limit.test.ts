@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AimdLimit } from '../../../src/balance/aimd-limit.ts';
+
+const settings = { max: 20, minLimit: 2, decreaseFactor: 0.5, decreaseIntervalMs: 1000 };
+
+test('AIMD: overload halves the limit once per interval, successes climb back additively, within bounds', () => {
+  const l = new AimdLimit(settings);
+  assert.equal(l.limit, 20);
+  const steps: [('success' | 'overload' | 'neutral'), number, number][] = [
+    ['overload', 0, 10],
+    ['overload', 500, 10], // same moment of overload: counted once
+    ['overload', 1000, 5],
+    ['neutral', 1100, 5],
+    ['overload', 2000, 2],
+    ['overload', 3000, 2], // never below minLimit
+  ];
+  for (const [signal, at, want] of steps) {
+    l.record(signal, at);
+    assert.equal(l.limit, want, `${signal} at ${at}`);
+  }
+  for (let i = 0; i < 6; i++) l.record('success', 4000);
+  assert.equal(l.limit, 4, 'about +1 per round of requests');
+  for (let i = 0; i < 1000; i++) l.record('success', 5000);
+  assert.equal(l.limit, 20, 'never above max_concurrency');
+});
