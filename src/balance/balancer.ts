@@ -16,7 +16,7 @@ export interface Lease {
   readonly account: string;
   readonly apiKey: string | undefined;
   /** `firstTokenMs`: how long the upstream took to start answering (feeds the latency estimate). */
-  release(outcome: Outcome, firstTokenMs?: number): void;
+  release: (outcome: Outcome, firstTokenMs?: number) => void;
 }
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
