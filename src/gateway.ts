@@ -13,6 +13,10 @@ import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
 import { RetryBudgets } from './retry/retry-budgets.ts';
 import { AdmissionQueue } from './queue/admission-queue.ts';
+import { hasRateLimits, rateLimitStage } from './admission/rate-limit-stage.ts';
+import type { SharedState } from './state/shared-state.ts';
+import { createState } from './state/create-state.ts';
+import { AccountGate } from './balance/account-gate.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
@@ -21,14 +25,16 @@ import { opsRoutes } from './admin/ops-routes.ts';
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   receive → parse → authenticate? → resolve-model → dispatch (balance → upstream → relay, per attempt)
+ *   receive → parse → authenticate? → resolve-model → rate-limit? → dispatch
+ *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState }) {
   const stages: (Stage<RequestContext> | false)[] = [
     receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
     parseStage, //                                       api: body → typed Call
-    config.auth.keys.length > 0 && authenticateStage(config.auth.keys), // auth: gateway key → tenant
+    config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
+    hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
     dispatchStage(deps), //                              retry loop: balance → upstream → relay, per attempt
   ];
   return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));
@@ -62,8 +68,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // The closures below run only once requests arrive, after `http` exists.
   const isDraining = (): boolean => http.isDraining;
   const budgets = new RetryBudgets(config.retry, clock);
+  const state = createState(config, log, metrics);
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
-  const handler = buildPipeline(config, { config, balancer, queue, pools, budgets, clock, log, metrics, isDraining });
+  const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
+  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state });
   const http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
   const server = http.server;
   const host = opts.host ?? config.server.host;
@@ -86,6 +94,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
       queue.close();
+      await state.close();
       server.closeAllConnections();
       await pools.close();
       return clean;

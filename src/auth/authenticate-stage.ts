@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { GatewayKey } from '../config/types.ts';
+import type { GatewayKey, TenantConfig } from '../config/types.ts';
+import { effectivePriority } from '../admission/priority.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
 import type { RequestContext } from '../server/context.ts';
@@ -8,7 +9,7 @@ import type { RequestContext } from '../server/context.ts';
  * Gateway keys → tenant. Keys are looked up by their SHA-256, so the config may hold only hashes and a timing
  * difference in the lookup reveals nothing about a key. Only in the pipeline when keys are configured.
  */
-export function authenticateStage(keys: readonly GatewayKey[]): Stage<RequestContext> {
+export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly<Record<string, TenantConfig>>): Stage<RequestContext> {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
   return {
     name: 'authenticate',
@@ -20,7 +21,10 @@ export function authenticateStage(keys: readonly GatewayKey[]): Stage<RequestCon
       const key = byHash.get(createHash('sha256').update(presented).digest('hex'));
       if (key === undefined) throw new SpillwayError('unauthorized', 'Incorrect API key provided.');
       ctx.tenant = key.tenant;
+      ctx.gatewayKey = key;
       ctx.allowedModels = key.models;
+      const asked = ctx.req.headers['x-spillway-priority'];
+      ctx.priority = effectivePriority(Array.isArray(asked) ? asked[0] : asked, tenants[key.tenant]);
       await next();
     },
   };

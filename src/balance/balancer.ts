@@ -17,6 +17,8 @@ export interface Lease {
   readonly apiKey: string | undefined;
   /** `firstTokenMs`: how long the upstream took to start answering (feeds the latency estimate). */
   release: (outcome: Outcome, firstTokenMs?: number) => void;
+  /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */
+  rest: (ms: number) => void;
 }
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
@@ -109,11 +111,15 @@ export class Balancer {
     this.health.onSend(name, now);
     this.adjust(u, account, +1);
     let released = false;
-    return {
+    const lease: Lease = {
       route,
       upstream: u.config,
       account: account.config.name,
       apiKey: account.config.apiKey,
+      rest: (ms: number) => {
+        account.coolingUntil = Math.max(account.coolingUntil, this.clock.now() + ms);
+        lease.release({ kind: 'cancelled' });
+      },
       release: (outcome: Outcome, firstTokenMs?: number) => {
         if (released) return;
         released = true;
@@ -148,13 +154,15 @@ export class Balancer {
         this.onRelease?.();
       },
     };
+    return lease;
   }
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
     const names = states.map((s) => s.config.name);
     const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
-    const atCap = states.some((s) => this.health.available(s.config.name, now) && s.inFlight >= capOf(s));
+    // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
+    const atCap = states.some((s) => this.health.available(s.config.name, now) && (s.inFlight >= capOf(s) || s.accounts.every((a) => a.inFlight >= a.config.maxConcurrency)));
     const resting = states.some((s) => this.health.available(s.config.name, now) && s.accounts.some((a) => now < a.coolingUntil));
     return new SpillwayError(
       'no_capacity',

@@ -8,7 +8,7 @@ import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, segmentsOf, showValue, valueAt } from './key-path.ts';
 import { isSecretKey, maskSecret } from './mask.ts';
 import { parseDuration } from './duration.ts';
-import type { Config, GatewayKey, ModelConfig, UpstreamConfig } from './types.ts';
+import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
 ajv.addVocabulary(['x-expected']);
@@ -97,20 +97,34 @@ function describeSchemaErrors(errors: ErrorObject[], data: unknown, locate: Loca
   return out;
 }
 
+interface RawLimits { requests_per_minute?: number; tokens_per_minute?: number }
+
+function limitsOf(r: RawLimits, fallback: RawLimits = {}): RateLimits {
+  const out: RateLimits = {};
+  const rpm = r.requests_per_minute ?? fallback.requests_per_minute;
+  const tpm = r.tokens_per_minute ?? fallback.tokens_per_minute;
+  if (rpm !== undefined) out.requestsPerMinute = rpm;
+  if (tpm !== undefined) out.tokensPerMinute = tpm;
+  return out;
+}
+
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; api_key?: string; keys?: { key: string; name?: string; max_concurrency: number | null }[]; max_concurrency: number; weight: number;
+  name: string; url: string; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
+  requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
 }
 interface RawConfig {
   server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
   log: { level: string; requests: boolean };
-  auth: { keys: { key?: string; key_sha256?: string; tenant: string; models?: string[] }[] };
+  auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
+  tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
+  state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
     continuation: ModelConfig['continuation']; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
-  }>;
+  } & RawLimits>;
   queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
@@ -142,6 +156,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       name: k.name ?? `key${j + 1}`,
       apiKey: k.key === '' ? undefined : k.key,
       maxConcurrency: k.max_concurrency ?? u.max_concurrency,
+      limits: limitsOf(k as RawLimits, u),
     }));
     const labels = new Set<string>();
     for (const [j, a] of accounts.entries()) {
@@ -172,6 +187,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       }),
       fallback: m.fallback,
       continuation: m.continuation,
+      limits: limitsOf(m),
       hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
@@ -190,7 +206,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       if (!(m in models)) problem(['auth', 'keys', i, 'models', j], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
     }
     const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
-    return { sha256, tenant: k.tenant, models: k.models ?? null };
+    return { sha256, tenant: k.tenant, models: k.models ?? null, limits: limitsOf(k) };
   });
   const r = raw.retry;
   const h = raw.health;
@@ -206,6 +222,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     },
     log: { level: raw.log.level, requests: raw.log.requests },
     auth: { keys },
+    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
+    state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
     queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive) },

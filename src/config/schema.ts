@@ -33,6 +33,18 @@ const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => 
 
 const U = DEFAULTS.upstream;
 
+/** Requests and tokens per minute, wherever a rate limit applies (absent: no limit). */
+const rateLimits = (what: string): Record<string, Schema> => ({
+  requests_per_minute: { type: 'integer', minimum: 1, description: `Requests per minute ${what} (GCRA; absent: no limit).`, 'x-expected': 'a whole number ≥ 1' },
+  tokens_per_minute: { type: 'integer', minimum: 1, description: `Tokens per minute ${what}: estimated from the prompt and max_tokens, corrected from usage.`, 'x-expected': 'a whole number ≥ 1' },
+});
+const priority = (description: string, def?: string): Schema => ({
+  enum: ['high', 'normal', 'low'],
+  ...(def === undefined ? {} : { default: def }),
+  description,
+  'x-expected': 'one of high, normal, low',
+});
+
 export const configSchema: Schema = obj({
   server: obj({
     host: { type: 'string', minLength: 1, default: DEFAULTS.server.host, description: 'Address to listen on.', 'x-expected': 'a host name or IP address' },
@@ -61,7 +73,38 @@ export const configSchema: Schema = obj({
           key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret.', 'x-expected': '64 lowercase hex characters' },
           tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits).', 'x-expected': 'a tenant name' },
           models: { type: 'array', items: { type: 'string' }, description: 'Public models the key may use; absent means all.', 'x-expected': 'a list of public model names' },
+          ...rateLimits('for this key'),
         },
+      },
+    },
+  }),
+  tenants: {
+    type: 'object',
+    default: {},
+    description: 'Per-tenant scheduling and limits, by the tenant names of `auth.keys`.',
+    'x-expected': 'a map of tenant name to { priority, max_priority, requests_per_minute, tokens_per_minute }',
+    additionalProperties: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        priority: priority('Priority class of requests that ask for none.', 'normal'),
+        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`.', 'high'),
+        ...rateLimits('for the whole tenant'),
+      },
+    },
+  },
+  state: obj({
+    redis: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      default: null,
+      required: ['url'],
+      description: 'Share rate limits, account concurrency caps and cooling between instances through Redis (null: this instance alone).',
+      'x-expected': 'null or { url, prefix, local_fraction }',
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://', description: 'Redis URL, e.g. `redis://127.0.0.1:6379`.', 'x-expected': 'a redis:// or rediss:// URL' },
+        prefix: { type: 'string', default: '', description: 'Key prefix, to share one Redis between deployments.', 'x-expected': 'a string' },
+        local_fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1, description: "While Redis is unreachable, each limit and cap is scaled by this (about 1 / the number of instances).", 'x-expected': 'a number in (0, 1]' },
       },
     },
   }),
@@ -91,12 +134,14 @@ export const configSchema: Schema = obj({
               key: { type: 'string', minLength: 1, description: 'The API key (use `${ENV}`).', 'x-expected': 'a string (use ${ENV_VAR})' },
               name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Label in logs and metrics (default `key1`, `key2`, …); the key itself is never shown.', 'x-expected': 'letters, digits, "_", "." or "-"' },
               max_concurrency: int(null, 1, "This account's concurrency cap; null means the upstream's `max_concurrency`."),
+              ...rateLimits('for this account'),
             },
           },
         },
         max_concurrency: int(U.max_concurrency, 1, "The account's concurrency cap: requests in flight to this upstream never exceed it."),
         weight: { type: 'number', exclusiveMinimum: 0, default: U.weight, description: 'Share of traffic relative to other routes of a model.', 'x-expected': 'a number > 0' },
         connections: int(U.connections, 1, 'HTTP connection cap of the pool; null means `max_concurrency`.'),
+        ...rateLimits('for each account of this upstream (unless the key sets its own)'),
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
         timeouts: obj({
           connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),
@@ -151,6 +196,7 @@ export const configSchema: Schema = obj({
             max_delay: duration(DEFAULTS.hedge.max_delay, '...and at most this (also the delay until 20 samples are known).'),
           },
         },
+        ...rateLimits('for this model'),
         fallback: {
           type: 'array',
           items: { type: 'string' },

@@ -6,12 +6,27 @@ export interface UpstreamTimeouts {
   totalMs: number;
 }
 
+/** Requests and tokens per minute; absent fields are not limited. */
+export interface RateLimits {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+export type Priority = 'high' | 'normal' | 'low';
+
 /** One account (API key) on an upstream. */
 export interface AccountConfig {
   /** Label in logs and metrics; never the key. */
   name: string;
   apiKey: string | undefined;
   maxConcurrency: number;
+  limits: RateLimits;
+}
+
+export interface TenantConfig {
+  priority: Priority;
+  maxPriority: Priority;
+  limits: RateLimits;
 }
 
 export interface UpstreamConfig {
@@ -42,6 +57,7 @@ export interface ModelConfig {
   /** Public models tried, in order, when no route of this one can serve. */
   fallback: readonly string[];
   continuation: 'off' | 'prefix' | 'continue_final_message' | 'prompt';
+  limits: RateLimits;
   hedge: { percentile: number; minDelayMs: number; maxDelayMs: number } | null;
 }
 
@@ -61,6 +77,7 @@ export interface GatewayKey {
   tenant: string;
   /** Public models this key may use; null means all. */
   models: readonly string[] | null;
+  limits: RateLimits;
 }
 
 export interface Config {
@@ -76,6 +93,8 @@ export interface Config {
   };
   log: { level: string; requests: boolean };
   auth: { keys: readonly GatewayKey[] };
+  tenants: Readonly<Record<string, TenantConfig>>;
+  state: { redis: { url: string; prefix: string; localFraction: number } | null };
   upstreams: readonly UpstreamConfig[];
   models: Readonly<Record<string, ModelConfig>>;
   retry: RetryConfig;

@@ -150,6 +150,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly stateDegraded = new Gauge({
+    name: 'spillway_state_degraded',
+    help: '1 while the shared state (Redis) is unreachable and this instance enforces scaled local limits; 0 otherwise.',
+    registers: [this.registry],
+  });
+
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
     help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',

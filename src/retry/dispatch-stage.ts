@@ -17,6 +17,8 @@ import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import type { AdmissionQueue } from '../queue/admission-queue.ts';
+import type { AccountGate } from '../balance/account-gate.ts';
+import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
 import { TtftTracker } from './ttft-tracker.ts';
 
@@ -24,11 +26,18 @@ import { TtftTracker } from './ttft-tracker.ts';
 const MIN_ATTEMPT_MS = 20;
 /** Samples needed before the hedge delay follows the percentile instead of max_delay. */
 const HEDGE_MIN_SAMPLES = 20;
+/**
+ * A safety net only: each refusal rests that account for a while, so once every account rests the request waits
+ * in the queue (bounded by its deadline) rather than spinning here.
+ */
+const MAX_GATE_REFUSALS = 1000;
 
 export interface DispatchDeps {
   config: Config;
   balancer: Balancer;
   queue: AdmissionQueue;
+  /** Shared account limits and caps; undefined when none apply (left out of the path). */
+  gate?: AccountGate | undefined;
   pools: UpstreamPools;
   budgets: RetryBudgets;
   clock: Clock;
@@ -64,9 +73,23 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       let active: readonly ModelConfig[] = chain;
       let link = 0;
       let last: AttemptResult | undefined;
+      let gateRefusals = 0;
+      const tokens = deps.gate === undefined ? 0 : estimateTokens(call.body);
       for (let attempt = 1; ; attempt++) {
         const picked = await pick(ctx, deps.queue, balancer, active, link, failed);
         if ('error' in picked) return finish(ctx, last, picked.error);
+        let gateDone: ((retryAfterMs?: number) => void) | undefined;
+        if (deps.gate !== undefined) {
+          const g = await deps.gate.admit(picked.lease, `${ctx.id}:${attempt}:${gateRefusals}`, tokens);
+          if (!g.ok) {
+            // That account is full or limited fleet-wide: rest it here too and choose again (not an attempt).
+            picked.lease.rest(g.restMs);
+            attempt--;
+            if (++gateRefusals > MAX_GATE_REFUSALS) return finish(ctx, last, new SpillwayError('no_capacity', 'Every upstream account is at its limit.', { retryAfterS: Math.max(1, Math.ceil(g.restMs / 1000)) }));
+            continue;
+          }
+          gateDone = g.done;
+        }
         link = picked.link;
         const served = active[link] as ModelConfig;
         const body = (lease: Lease): Buffer | string => requestBody(call, lease, model, track, continuing !== undefined);
@@ -95,6 +118,8 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         } finally {
           // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
           lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
+          const o = result?.outcome;
+          gateDone?.(o?.kind === 'rate_limited' ? (o.retryAfterMs ?? config.retry.cooldownDefaultMs) : undefined);
         }
         if (hedged && started.kind !== 'failed') metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === first.lease ? 'first' : 'hedge' });
         if (result.firstTokenMs !== undefined) ttfts.get(served.name)?.add(result.firstTokenMs);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ModelConfig } from '../config/types.ts';
+import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
 import type { Priority } from '../queue/scheduler.ts';
 
@@ -41,6 +41,8 @@ export interface RequestContext extends Settles {
   body: Buffer | undefined;
   call: Call | undefined;
   tenant: string | undefined;
+  /** The gateway key that authenticated the request (undefined without gateway keys). */
+  gatewayKey: GatewayKey | undefined;
   /** Scheduling class: from `x-spillway-priority`, capped by the tenant. */
   priority: Priority;
   allowedModels: readonly string[] | null;

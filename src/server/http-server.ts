@@ -89,7 +89,7 @@ export class HttpServer {
       deadlineAt: now + requestDeadlineMs(req.headers, config.server.defaultDeadlineMs),
       clientGone: abort.signal,
       endpoint: match.endpoint,
-      body: undefined, call: undefined, tenant: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
+      body: undefined, call: undefined, tenant: undefined, gatewayKey: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
       upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
       settled: false,
     };
