@@ -14,6 +14,7 @@ import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
 import { RetryBudgets } from './retry/retry-budgets.ts';
 import { AdmissionQueue } from './queue/admission-queue.ts';
 import { hasRateLimits, rateLimitStage } from './admission/rate-limit-stage.ts';
+import { degradeStage } from './admission/degrade-stage.ts';
 import type { SharedState } from './state/shared-state.ts';
 import { createState } from './state/create-state.ts';
 import { AccountGate } from './balance/account-gate.ts';
@@ -25,7 +26,7 @@ import { opsRoutes } from './admin/ops-routes.ts';
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   receive → parse → authenticate? → resolve-model → rate-limit? → dispatch
+ *   receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
 export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState }) {
@@ -35,6 +36,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
+    (config.degrade.queueDepth !== null || config.degrade.shedPercent !== null) && degradeStage(config, { ...deps, queueDepth: () => deps.queue.depth }), // degrade under pressure
     dispatchStage(deps), //                              retry loop: balance → upstream → relay, per attempt
   ];
   return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));

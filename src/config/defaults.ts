@@ -45,6 +45,15 @@ export const DEFAULTS = {
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */
     stream_keepalive: '10s',
   },
+  degrade: {
+    /** Degrade while at least this many requests wait for a slot (null: not this trigger). */
+    queue_depth: null as number | null,
+    /** ...or while more than this share of recent requests were refused (null: not this trigger). */
+    shed_percent: null as number | null,
+    window: '10s',
+    /** While degraded, max_tokens is capped at this (null: not capped). */
+    max_tokens: null as number | null,
+  },
   hedge: { percentile: 95, min_delay: '250ms', max_delay: '10s' },
   adaptive_concurrency: {
     /** Learn each upstream's real concurrency limit (AIMD) below its max_concurrency. */

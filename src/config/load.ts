@@ -123,9 +123,10 @@ interface RawConfig {
   upstreams: RawUpstream[];
   models: Record<string, {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
-    continuation: ModelConfig['continuation']; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
+    continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
   queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string };
+  degrade: { queue_depth: number | null; shed_percent: number | null; window: string; max_tokens: number | null };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
@@ -188,10 +189,14 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       fallback: m.fallback,
       continuation: m.continuation,
       limits: limitsOf(m),
+      degradeTo: m.degrade_to,
       hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
   for (const [name, m] of Object.entries(raw.models)) {
+    if (m.degrade_to !== null && (m.degrade_to === name || !(m.degrade_to in raw.models))) {
+      problem(['models', name, 'degrade_to'], `got "${m.degrade_to}", expected another public model (one of: ${Object.keys(raw.models).filter((n) => n !== name).join(', ') || 'none'})`);
+    }
     for (const [j, f] of m.fallback.entries()) {
       if (f === name || !(f in raw.models)) {
         problem(['models', name, 'fallback', j], `got "${f}", expected another public model (one of: ${Object.keys(raw.models).filter((n) => n !== name).join(', ') || 'none'})`);
@@ -227,6 +232,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     upstreams,
     models,
     queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive) },
+    degrade: { queueDepth: raw.degrade.queue_depth, shedPercent: raw.degrade.shed_percent, windowMs: ms(raw.degrade.window), maxTokens: raw.degrade.max_tokens },
     adaptiveConcurrency: {
       enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,
       minLimit: raw.adaptive_concurrency.min_limit, decreaseIntervalMs: ms(raw.adaptive_concurrency.decrease_interval),

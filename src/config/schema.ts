@@ -197,6 +197,7 @@ export const configSchema: Schema = obj({
           },
         },
         ...rateLimits('for this model'),
+        degrade_to: { type: ['string', 'null'], default: null, description: 'While degraded, low-priority requests for this model go to this cheaper public model.', 'x-expected': 'a public model name, or null' },
         fallback: {
           type: 'array',
           items: { type: 'string' },
@@ -212,6 +213,12 @@ export const configSchema: Schema = obj({
     max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
+  }),
+  degrade: obj({
+    queue_depth: int(DEFAULTS.degrade.queue_depth, 1, 'Degrade while at least this many requests wait for a slot (null: not this trigger).'),
+    shed_percent: int(DEFAULTS.degrade.shed_percent, 1, 'Degrade while more than this share (%) of recent requests were refused (null: not this trigger).', 100),
+    window: duration(DEFAULTS.degrade.window, 'Window of the shed-rate trigger.'),
+    max_tokens: int(DEFAULTS.degrade.max_tokens, 1, 'While degraded, `max_tokens` is capped at this (null: not capped).'),
   }),
   adaptive_concurrency: obj({
     enabled: { type: 'boolean', default: DEFAULTS.adaptive_concurrency.enabled, description: "Learn each upstream's real concurrency limit below `max_concurrency` (AIMD on 503, 429 and timeouts).", 'x-expected': 'true or false' },

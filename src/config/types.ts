@@ -58,6 +58,8 @@ export interface ModelConfig {
   fallback: readonly string[];
   continuation: 'off' | 'prefix' | 'continue_final_message' | 'prompt';
   limits: RateLimits;
+  /** While degraded, low-priority requests go to this public model. */
+  degradeTo: string | null;
   hedge: { percentile: number; minDelayMs: number; maxDelayMs: number } | null;
 }
 
@@ -98,6 +100,7 @@ export interface Config {
   upstreams: readonly UpstreamConfig[];
   models: Readonly<Record<string, ModelConfig>>;
   retry: RetryConfig;
+  degrade: { queueDepth: number | null; shedPercent: number | null; windowMs: number; maxTokens: number | null };
   adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
   queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number };
   health: {

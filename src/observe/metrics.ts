@@ -150,6 +150,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly degraded = new Gauge({
+    name: 'spillway_degraded',
+    help: '1 while degrade mode is on (deep queue or high shed rate), 0 otherwise.',
+    registers: [this.registry],
+  });
+
+  readonly degradeActions = new Counter({
+    name: 'spillway_degrade_actions_total',
+    help: 'Requests changed by degrade mode, by action: cheaper_model, max_tokens_capped.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   readonly stateDegraded = new Gauge({
     name: 'spillway_state_degraded',
     help: '1 while the shared state (Redis) is unreachable and this instance enforces scaled local limits; 0 otherwise.',

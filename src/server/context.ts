@@ -13,7 +13,7 @@ export interface Call {
   stream: boolean;
   /** The parsed body; unknown fields are kept untouched. */
   body: Record<string, unknown>;
-  /** The body's exact bytes, sent as they are when the upstream model name equals the public one. */
+  /** The body's exact bytes, sent as they are when the upstream model name equals the public one (degrade mode may rewrite them). */
   raw: Buffer;
 }
 

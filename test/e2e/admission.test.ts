@@ -74,3 +74,35 @@ test("a tenant's priority is capped: asking for high gives its max", async (t) =
   const m = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(m, /spillway_queue_wait_seconds_count\{priority="low"\} 1/);
 });
+
+test('degrade mode sends low priority to the cheaper model and caps max_tokens while the queue is deep', async (t) => {
+  const { gw, mocks } = await startStack(t, {
+    mocks: [{ ttftMs: 1500 }, {}],
+    config: (urls) => ({
+      upstreams: [{ name: 'big', url: `${urls[0]}/v1`, max_concurrency: 1 }, { name: 'lite', url: `${urls[1]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'big' }], degrade_to: 'chat-lite' }, 'chat-lite': { routes: [{ upstream: 'lite' }] } },
+      degrade: { queue_depth: 1, max_tokens: 3 },
+    }),
+  });
+  const plain = (priority: string, max: number) => request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-spillway-priority': priority },
+    body: JSON.stringify({ model: 'chat', messages, max_tokens: max }),
+  });
+  const holding = plain('normal', 4);
+  await new Promise((r) => mocks[0]!.events.once('request', r));
+  const waiting = plain('normal', 4);
+  // Bounded wait until the gateway's queue holds the second request: degrade mode is then on for the next one.
+  let depth = 0;
+  for (let i = 0; i < 200 && depth < 1; i++) {
+    depth = (await gw.metrics.queueDepth.get()).values.reduce((s, v) => s + v.value, 0);
+    if (depth < 1) await new Promise((r) => setTimeout(r, 5));
+  }
+  const low = await plain('low', 50);
+  const body = JSON.parse(await low.body.text()) as { model: string; usage: { completion_tokens: number } };
+  assert.equal(low.statusCode, 200);
+  assert.equal(low.headers['x-spillway-degraded'], 'cheaper_model, max_tokens_capped');
+  assert.equal(body.model, 'chat-lite');
+  assert.equal(body.usage.completion_tokens, 3);
+  assert.equal(mocks[1]!.stats().completed, 1);
+  await Promise.all([holding, waiting].map(async (p) => (await p).body.text()));
+});
