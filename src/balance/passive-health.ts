@@ -1,3 +1,4 @@
+import type { Config } from '../config/types.ts';
 import { WindowCounter } from '../window-counter.ts';
 
 /**
@@ -9,15 +10,8 @@ import { WindowCounter } from '../window-counter.ts';
  *
  * Hand-written: this is the product's own admission policy, pure and clock-driven so it is tested as a table.
  */
-export interface HealthSettings {
-  failureThreshold: number;
-  failureRatePercent: number;
-  failureRateMinRequests: number;
-  failureRateWindowMs: number;
-  ejectionBaseMs: number;
-  ejectionMaxMs: number;
-  maxEjectedPercent: number;
-}
+/** The `health` block of the config, in milliseconds. */
+export type HealthSettings = Config['health'];
 
 interface UpstreamHealth {
   consecutiveFailures: number;

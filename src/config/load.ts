@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { parseYamlSource, type Locate } from './yaml-source.ts';
 import { ConfigError } from '../errors.ts';
 import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
@@ -14,7 +14,6 @@ const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUn
 ajv.addVocabulary(['x-expected']);
 const validate = ajv.compile(configSchema);
 
-type Locate = (segments: readonly string[]) => string;
 
 /** Reads, interpolates, validates and resolves a YAML config file. Throws ConfigError naming every problem. */
 export function loadConfigFile(file: string, env: Env = process.env): Config {
@@ -28,22 +27,7 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
 }
 
 export function parseConfigText(text: string, file: string, env: Env = process.env): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.slice(0, 3).map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return `line ${pos.line}, column ${pos.col}: YAML syntax error: ${e.message.split('\n')[0] ?? ''}`;
-    }));
-  }
-  const locate: Locate = (segments) => {
-    for (let n = segments.length; n > 0; n--) {
-      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as YamlNode | undefined;
-      if (node?.range) return ` (line ${lineCounter.linePos(node.range[0]).line})`;
-    }
-    return '';
-  };
-  const data: unknown = doc.toJS() ?? {};
+  const { data, locate } = parseYamlSource(text, file);
   return resolveConfig(data, file, env, locate);
 }
 

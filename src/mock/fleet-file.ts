@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { formatKeyPath, segmentsOf, showValue, valueAt } from '../config/key-path.ts';
+import { parseYamlSource, type Locate } from '../config/yaml-source.ts';
 import { ConfigError } from '../errors.ts';
 import type { FleetSpec, FleetUpstreamSpec } from './fleet.ts';
 import { FAULT_KEYS, OUTAGE_KEYS, UPSTREAM_KEYS, fleetSchema } from './fleet-schema.ts';
@@ -12,7 +12,6 @@ const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTy
 ajv.addVocabulary(['x-expected']);
 const validate = ajv.compile(fleetSchema);
 
-type Locate = (segments: readonly string[]) => string;
 type Raw = Record<string, unknown>;
 
 /**
@@ -30,22 +29,7 @@ export function loadFleetFile(file: string): FleetSpec {
 }
 
 export function parseFleetText(text: string, file: string): FleetSpec {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.slice(0, 3).map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return `line ${pos.line}, column ${pos.col}: YAML syntax error: ${e.message.split('\n')[0] ?? ''}`;
-    }));
-  }
-  const locate: Locate = (segments) => {
-    for (let n = segments.length; n > 0; n--) {
-      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as YamlNode | undefined;
-      if (node?.range) return ` (line ${lines.linePos(node.range[0]).line})`;
-    }
-    return '';
-  };
-  const data: unknown = doc.toJS() ?? {};
+  const { data, locate } = parseYamlSource(text, file);
   if (!validate(data)) throw new ConfigError(file, describe(validate.errors ?? [], data, locate));
   const problems: string[] = [];
   const problem = (segs: (string | number)[], msg: string): void => {

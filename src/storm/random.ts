@@ -1,14 +1,5 @@
 /**
- * A small seeded PRNG (mulberry32): the storm's arrivals and request mix must be the same for every target in a
- * run, and from run to run, so results are comparable. Math.random cannot be seeded.
+ * The storm's seeded randomness is the simulator's own generator (mulberry32): the arrivals and the request mix must
+ * be the same for every target in a run, and from run to run, so results are comparable. Math.random cannot be seeded.
  */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRng as seededRandom } from '../mock/rng.ts';
