@@ -18,6 +18,7 @@ import { degradeStage } from './admission/degrade-stage.ts';
 import type { SharedState } from './state/shared-state.ts';
 import { createState } from './state/create-state.ts';
 import { AccountGate } from './balance/account-gate.ts';
+import { EngineMetricsPoller } from './upstream/engine-metrics-poller.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
@@ -70,6 +71,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // The closures below run only once requests arrive, after `http` exists.
   const isDraining = (): boolean => http.isDraining;
   const budgets = new RetryBudgets(config.retry, clock);
+  const engines = new EngineMetricsPoller(config, balancer, log);
   const state = createState(config, log, metrics);
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
@@ -96,6 +98,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
       queue.close();
+      engines.stop();
       await state.close();
       server.closeAllConnections();
       await pools.close();

@@ -7,6 +7,7 @@ import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
 import { PassiveHealth } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
+import type { EngineLoad } from './engine-load.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 
 /** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
@@ -23,6 +24,8 @@ export interface Lease {
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
+/** KV-cache use at which an engine counts as nearly full. */
+const KV_FULL = 0.95;
 /** Decay of the latency estimate: slow answers count at once, fast ones over about this long. */
 const EWMA_TAU_MS = 10_000;
 
@@ -42,6 +45,8 @@ interface UpstreamState {
   latency: PeakEwma;
   /** The learned concurrency limit (the configured cap when adaptive concurrency is off). */
   limit: AimdLimit | undefined;
+  /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
+  engine: EngineLoad | undefined;
 }
 
 /**
@@ -71,7 +76,7 @@ export class Balancer {
       const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0 }));
       const a = config.adaptiveConcurrency;
       const limit = a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
-      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit });
+      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit, engine: undefined });
       this.metrics.upstreamLimit.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamInFlight.set({ upstream: u.name }, 0);
@@ -92,6 +97,8 @@ export class Balancer {
       weight: u.config.weight * (model.routes[j]?.weight ?? 1),
       inFlight: u.inFlight,
       latencyMs: u.latency.get(),
+      engineQueued: u.engine?.waiting ?? 0,
+      kvFull: (u.engine?.kvUsage ?? 0) >= KV_FULL,
       available: u.inFlight < capOf(u) && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
     }));
     let i = -1;
@@ -172,6 +179,12 @@ export class Balancer {
       // busy: slots will free as answers finish; resting: accounts wake up at Retry-After; down: nothing to wait for.
       { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)), detail: atCap ? 'busy' : resting ? 'resting' : 'down' },
     );
+  }
+
+  /** A self-hosted engine's reported load (undefined when its /metrics could not be read). */
+  setEngineLoad(name: string, load: EngineLoad | undefined): void {
+    const u = this.upstreams.get(name);
+    if (u !== undefined) u.engine = load;
   }
 
   inFlightOf(name: string): number {

@@ -14,6 +14,10 @@ export interface RouteLoad {
   available: boolean;
   /** Peak-EWMA latency in ms (0 while unknown). */
   latencyMs?: number;
+  /** Requests waiting in a self-hosted engine's own queue (from its /metrics), when known. */
+  engineQueued?: number;
+  /** The engine's KV cache is nearly full: new answers start slowly or preempt others. */
+  kvFull?: boolean;
 }
 
 export function pickRoute(routes: readonly RouteLoad[], random: () => number): number {
@@ -41,7 +45,7 @@ export function pickRoute(routes: readonly RouteLoad[], random: () => number): n
 const TIE = 0.9;
 
 function score(r: RouteLoad): number {
-  return ((r.latencyMs ?? 0) + 1) * (r.inFlight + 1);
+  return ((r.latencyMs ?? 0) + 1) * (r.inFlight + (r.engineQueued ?? 0) + 1) * (r.kvFull === true ? 2 : 1);
 }
 
 function draw(routes: readonly RouteLoad[], total: number, random: () => number, skip: number): number {

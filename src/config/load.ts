@@ -97,6 +97,7 @@ interface RawUpstream {
   name: string; url: string; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
   requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
+  engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
   server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
@@ -114,6 +115,14 @@ interface RawConfig {
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 function ms(text: string): number {
@@ -158,6 +167,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       headers: u.headers,
       timeouts: { connectMs: ms(t.connect), firstTokenMs: ms(t.first_token), idleMs: ms(t.idle), totalMs: ms(t.total) },
       simulated: false,
+      engineMetrics: u.engine_metrics === null ? null : { url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`, intervalMs: ms(u.engine_metrics.interval) },
     };
   });
   const models: Record<string, ModelConfig> = {};

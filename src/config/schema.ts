@@ -142,6 +142,17 @@ export const configSchema: Schema = obj({
         weight: { type: 'number', exclusiveMinimum: 0, default: U.weight, description: 'Share of traffic relative to other routes of a model.', 'x-expected': 'a number > 0' },
         connections: int(U.connections, 1, 'HTTP connection cap of the pool; null means `max_concurrency`.'),
         ...rateLimits('for each account of this upstream (unless the key sets its own)'),
+        engine_metrics: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          default: null,
+          description: "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer (null: not read).",
+          'x-expected': 'null or { url, interval }',
+          properties: {
+            url: { type: 'string', pattern: '^https?://', description: 'Metrics URL; default: the upstream origin + `/metrics`.', 'x-expected': 'an http:// or https:// URL' },
+            interval: duration('2s', 'How often the metrics are read.'),
+          },
+        },
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
         timeouts: obj({
           connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),

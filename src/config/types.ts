@@ -42,6 +42,8 @@ export interface UpstreamConfig {
   timeouts: UpstreamTimeouts;
   /** True for the embedded simulator of the zero-config start. */
   simulated: boolean;
+  /** A self-hosted engine's /metrics, read for its queue depth and KV-cache use. */
+  engineMetrics: { url: string; intervalMs: number } | null;
 }
 
 export interface RouteConfig {

@@ -149,3 +149,27 @@ test('a 429 rests that account: the next request goes elsewhere without trying i
   assert.equal(a.hits(), 1);
   assert.equal(mocks[0]!.stats().completed, 5);
 });
+
+test("a self-hosted engine's own queue, read from its /metrics, steers traffic away from it", async (t) => {
+  const metrics = (waiting: number) => (_req: unknown, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`vllm:num_requests_waiting{model_name="m"} ${waiting}\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n`);
+  };
+  const busyMetrics = await fixedUpstream(t, metrics(50));
+  const idleMetrics = await fixedUpstream(t, metrics(0));
+  const { gw, mocks, logs } = await startStack(t, {
+    mocks: [{}, {}],
+    config: (urls) => ({
+      upstreams: [
+        { name: 'busy', url: `${urls[0]}/v1`, engine_metrics: { url: `${busyMetrics.url}/metrics`, interval: '50ms' } },
+        { name: 'idle', url: `${urls[1]}/v1`, engine_metrics: { url: `${idleMetrics.url}/metrics`, interval: '50ms' } },
+      ],
+      models: { chat: { routes: [{ upstream: 'busy' }, { upstream: 'idle' }] } },
+    }),
+  });
+  // Bounded wait until each engine was read twice: the first reading has surely reached the balancer.
+  for (let i = 0; i < 200 && (busyMetrics.hits() < 2 || idleMetrics.hits() < 2); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 20; i++) assert.equal((await send(gw.url, body())).status, 200);
+  assert.equal(mocks[0]!.stats().completed, 0, 'the engine with 50 queued requests got none');
+  assert.equal(mocks[1]!.stats().completed, 20);
+  assert.ok(!logs.lines.some((l) => /cannot read engine metrics/.test(l)));
+});

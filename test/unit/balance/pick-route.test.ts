@@ -17,6 +17,8 @@ test('pickRoute: table of choices', () => {
     { name: 'every route at its cap: none', routes: [r(1, 10), r(1, 10)], random: [0.1], want: -1 },
     { name: 'an ejected route is never chosen', routes: [r(1, 0, 10, false), r(1, 9)], random: [0.1], want: 1 },
     { name: 'least loaded of the two drawn wins', routes: [r(1, 5), r(1, 2)], random: [0.1, 0.9], want: 1 },
+    { name: "an engine's own queue counts as load", routes: [{ weight: 1, inFlight: 0, available: true, engineQueued: 8 }, r(1, 2)], random: [0.1, 0.9], want: 1 },
+    { name: 'a nearly full KV cache doubles the cost', routes: [{ weight: 1, inFlight: 1, available: true, kvFull: true }, r(1, 2)], random: [0.1, 0.9], want: 1 },
     { name: 'near-equal scores are a tie the first draw wins', routes: [r(1, 0, 10, true, 100), r(1, 0, 10, true, 95)], random: [0.1, 0.9], want: 0 },
     { name: 'a tie keeps the first draw', routes: [r(1, 3), r(1, 3)], random: [0.9, 0.1], want: 1 },
     { name: 'the faster of two idle routes wins', routes: [r(1, 0, 10, true, 800), r(1, 0, 10, true, 100)], random: [0.1, 0.9], want: 1 },
