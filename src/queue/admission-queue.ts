@@ -49,10 +49,16 @@ export class AdmissionQueue {
     this.balancer.onRelease = () => this.pump();
   }
 
-  /** A lease on `model` now, or after waiting in line; a refusal comes at once when waiting cannot help. */
-  lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>): Promise<Lease> {
+  /**
+   * A lease on `model` now, or after waiting in line; a refusal comes at once when waiting cannot help. A `retry`
+   * (a failover or a continuation of a stream the client is already reading) waits in the high class: it was
+   * admitted once, and the work already spent on it is lost if it waits behind new arrivals. It is not a new
+   * arrival for the demand estimate either.
+   */
+  lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>, retry = false): Promise<Lease> {
     const now = this.clock.now();
-    this.rates.arrival(ctx.priority, now);
+    const priority = retry ? 'high' : ctx.priority;
+    if (!retry) this.rates.arrival(priority, now);
     let full: SpillwayError | undefined;
     // With nobody waiting there is no one to overtake: take a free slot if there is one.
     if (this.scheduler.size === 0) {
@@ -66,19 +72,19 @@ export class AdmissionQueue {
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const waitMs = Math.max(restingMs, this.rates.waitMs(ctx.priority, this.scheduler.aheadOf(ctx.priority), now));
+    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now));
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const retryAfterS = retryAfter(waitMs, full?.retryAfterS);
     if (now + waitMs + this.serviceMs() > until) {
-      this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority: ctx.priority });
+      this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return Promise.reject(unmeetable(model, waitMs, retryAfterS));
     }
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
-      const entry: Entry<Waiter> = { priority: ctx.priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: waiter };
+      const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: waiter };
       const offer = this.scheduler.offer(entry);
       if (!offer.ok) {
-        this.metrics.shed.inc({ reason: 'queue_full', priority: ctx.priority });
+        this.metrics.shed.inc({ reason: 'queue_full', priority });
         reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
         return;
       }
@@ -98,7 +104,7 @@ export class AdmissionQueue {
         clearTimeout(timer);
         clearInterval(keepAlive);
         ctx.clientGone.removeEventListener('abort', onGone);
-        this.metrics.queueWait.observe({ priority: ctx.priority }, (this.clock.now() - now) / 1000);
+        this.metrics.queueWait.observe({ priority }, (this.clock.now() - now) / 1000);
       };
       waiter.resolve = (lease) => {
         cleanup();

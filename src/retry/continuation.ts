@@ -29,7 +29,22 @@ export function continuationBody(original: Record<string, unknown>, upstreamMode
   // The continuation may only produce what the original still could; the content events already sent are tokens.
   for (const key of ['max_tokens', 'max_completion_tokens'] as const) {
     const v = original[key];
-    if (typeof v === 'number') body[key] = Math.max(1, v - sent.events);
+    if (typeof v === 'number') body[key] = Math.max(1, v - sent.events); // the caller ends the answer itself at 0
   }
   return JSON.stringify(body);
+}
+
+/** Tokens the original request may still produce (undefined when it set no limit). */
+export function tokensLeft(original: Record<string, unknown>, sent: StreamText): number | undefined {
+  const v = original.max_completion_tokens ?? original.max_tokens;
+  return typeof v === 'number' ? v - sent.events : undefined;
+}
+
+/**
+ * The end of an answer that was cut after its last allowed token but before its finish event: nothing is left to
+ * continue, so the gateway finishes it as the upstream would have (finish_reason "length", then [DONE]).
+ */
+export function lengthFinish(sent: StreamText, publicModel: string): string {
+  const chunk = { id: sent.id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: publicModel, choices: [{ index: 0, delta: {}, finish_reason: 'length' }] };
+  return `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
 }

@@ -12,7 +12,7 @@ import { endStreamWithError } from '../relay/relay-sse.ts';
 import { StreamText } from '../relay/stream-text.ts';
 import { finishAttempt, type AttemptResult } from './attempt.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { continuationBody } from './continuation.ts';
+import { continuationBody, lengthFinish, tokensLeft } from './continuation.ts';
 import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
@@ -76,7 +76,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       let gateRefusals = 0;
       const tokens = deps.gate === undefined ? 0 : estimateTokens(call.body);
       for (let attempt = 1; ; attempt++) {
-        const picked = await pick(ctx, deps.queue, balancer, active, link, failed);
+        const picked = await pick(ctx, deps.queue, balancer, active, link, failed, attempt > 1);
         if ('error' in picked) return finish(ctx, last, picked.error);
         let gateDone: ((retryAfterMs?: number) => void) | undefined;
         if (deps.gate !== undefined) {
@@ -129,6 +129,12 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           return;
         }
         failed.add(lease.upstream.name);
+        if (result.contentSent && track !== undefined && track.continuable && tokensLeft(call.body, track) === 0 && !ctx.res.writableEnded) {
+          // Cut after its last allowed token: complete, only the finish event was lost. End it as the upstream would.
+          ctx.res.end(lengthFinish(track, served.name));
+          metrics.continuations.inc({ model: model.name, result: 'completed' });
+          return;
+        }
         const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0;
         const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
         const verdict = decideRetry({
@@ -186,7 +192,7 @@ function asRetryable(o: Outcome): Outcome {
  * The next lease: the current link of the chain while it has a route that has not failed, else the next link.
  * When every link is busy, the request waits in line for its first eligible link (late binding).
  */
-async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
+async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, retry: boolean): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
   let first: number | undefined;
   for (let link = from; link < chain.length; link++) {
     const m = chain[link] as ModelConfig;
@@ -202,7 +208,7 @@ async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balanc
   }
   const link = first ?? chain.length - 1;
   try {
-    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, failed), link };
+    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, failed, retry), link };
   } catch (err) {
     if (err instanceof SpillwayError) return { error: err };
     throw err;

@@ -40,6 +40,10 @@ function continuingUpstream(cutAfter: number | undefined, seen: Seen[]) {
       }
       out += chunk({ content: rest[i] });
     }
+    if (cutAfter === rest.length) {
+      res.write(out, () => res.socket?.destroy());
+      return;
+    }
     res.end(`${out}${chunk({}, 'length')}data: [DONE]\n\n`);
   };
 }
@@ -77,6 +81,29 @@ for (const mode of ['prefix', 'continue_final_message', 'prompt'] as const) {
     assert.match(m, /spillway_continuations_total\{model="chat",result="completed"\} 1/);
   });
 }
+
+test('a stream cut after its last allowed token is finished by the gateway, never continued past max_tokens', async (t) => {
+  const seenB: Seen[] = [];
+  const a = await fixedUpstream(t, continuingUpstream(40, []));
+  const b = await fixedUpstream(t, continuingUpstream(undefined, seenB));
+  const { client } = await startStack(t, {
+    mocks: [],
+    config: () => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${b.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], continuation: 'prefix' } },
+    }),
+  });
+  const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 40, stream: true });
+  let text = '';
+  let finish: string | null | undefined;
+  for await (const c of stream) {
+    text += c.choices[0]?.delta.content ?? '';
+    finish ??= c.choices[0]?.finish_reason;
+  }
+  assert.equal(text, answerText(1, PROMPT, 40));
+  assert.equal(finish, 'length');
+  assert.equal(seenB.length, 0, 'nothing was left to continue');
+});
 
 test('without continuation a cut stream ends with the in-band error, never a clean end', async (t) => {
   const a = await fixedUpstream(t, continuingUpstream(5, []));
