@@ -8,6 +8,7 @@ import { PassiveHealth } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
 import type { EngineLoad } from './engine-load.ts';
+import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 
 /** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
@@ -31,6 +32,7 @@ const EWMA_TAU_MS = 10_000;
 
 interface Account {
   config: AccountConfig;
+  inFlightGauge: { set(v: number): void };
   inFlight: number;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
   coolingUntil: number;
@@ -47,6 +49,11 @@ interface UpstreamState {
   limit: AimdLimit | undefined;
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
+  /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
+  gauges: { inFlight: { set(v: number): void }; limit: { set(v: number): void }; healthy: { set(v: number): void } };
+  attempts: (outcome: string) => { inc(): void };
+  healthy: number;
+  shownLimit: number;
 }
 
 /**
@@ -73,10 +80,16 @@ export class Balancer {
     this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
     const now = this.clock.now();
     for (const u of config.upstreams) {
-      const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0 }));
+      const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0, inFlightGauge: this.metrics.accountInFlight.labels({ upstream: u.name, account: a.name }) }));
       const a = config.adaptiveConcurrency;
       const limit = a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
-      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit, engine: undefined });
+      const gauges = {
+        inFlight: this.metrics.upstreamInFlight.labels({ upstream: u.name }),
+        limit: this.metrics.upstreamLimit.labels({ upstream: u.name }),
+        healthy: this.metrics.upstreamHealthy.labels({ upstream: u.name }),
+      };
+      const attempts = labelCache((outcome) => this.metrics.upstreamAttempts.labels({ upstream: u.name, outcome }));
+      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit, engine: undefined, gauges, attempts, healthy: 1, shownLimit: u.maxConcurrency });
       this.metrics.upstreamLimit.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
       this.metrics.upstreamInFlight.set({ upstream: u.name }, 0);
@@ -131,7 +144,7 @@ export class Balancer {
         if (released) return;
         released = true;
         this.adjust(u, account, -1);
-        this.metrics.upstreamAttempts.inc({ upstream: name, outcome: outcome.kind });
+        u.attempts(outcome.kind).inc();
         const t = this.clock.now();
         if (outcome.kind === 'cancelled') {
           // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
@@ -142,7 +155,7 @@ export class Balancer {
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
         if (u.limit !== undefined) {
           u.limit.record(signalOf(outcome), t);
-          this.metrics.upstreamLimit.set({ upstream: name }, u.limit.limit);
+          if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
         }
         if (outcome.kind === 'rate_limited') {
           account.coolingUntil = t + (outcome.retryAfterMs ?? this.cooldownDefaultMs);
@@ -157,7 +170,8 @@ export class Balancer {
           this.metrics.upstreamEjections.inc({ upstream: name });
           this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
         }
-        this.metrics.upstreamHealthy.set({ upstream: name }, this.health.state(name, t) === 'ejected' ? 0 : 1);
+        const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
+        if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
         this.onRelease?.();
       },
     };
@@ -194,8 +208,8 @@ export class Balancer {
   private adjust(u: UpstreamState, a: Account, delta: number): void {
     u.inFlight += delta;
     a.inFlight += delta;
-    this.metrics.upstreamInFlight.set({ upstream: u.config.name }, u.inFlight);
-    this.metrics.accountInFlight.set({ upstream: u.config.name, account: a.config.name }, a.inFlight);
+    u.gauges.inFlight.set(u.inFlight);
+    a.inFlightGauge.set(a.inFlight);
   }
 
   private state(name: string): UpstreamState {

@@ -6,6 +6,7 @@ import { SpillwayError } from '../errors.ts';
 import type { Handler } from '../pipeline.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
@@ -32,10 +33,19 @@ export class HttpServer {
   private readonly deps: ServerDeps;
   private inFlight = 0;
   private draining = false;
+  private readonly requestsCounter;
+  private readonly durationHistogram;
+  private readonly ttftHistogram;
+  private readonly tokensCounter;
   private idleWaiters: (() => void)[] = [];
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
+    const m = deps.metrics;
+    this.requestsCounter = labelCache((model, upstream, status, code) => m.requests.labels({ model, upstream, status, code }));
+    this.durationHistogram = labelCache((model, stream) => m.requestDuration.labels({ model, stream }));
+    this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
+    this.tokensCounter = labelCache((model, upstream, kind) => m.tokens.labels({ model, upstream, kind }));
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
   }
 
@@ -125,16 +135,16 @@ export class HttpServer {
     const aborted = ctx.clientGone.aborted;
     const status = aborted ? 499 : ctx.res.statusCode;
     const code = aborted ? 'client_closed' : (ctx.errorCode ?? 'ok');
-    metrics.requests.inc({ model, upstream: ctx.upstream ?? '', status, code });
-    metrics.requestDuration.observe({ model, stream: ctx.call?.stream === true ? 'true' : 'false' }, ms / 1000);
-    if (ctx.ttftMs !== undefined) metrics.ttft.observe({ model }, ctx.ttftMs / 1000);
+    this.requestsCounter(model, ctx.upstream ?? '', String(status), code).inc();
+    this.durationHistogram(model, ctx.call?.stream === true ? 'true' : 'false').observe(ms / 1000);
+    if (ctx.ttftMs !== undefined) this.ttftHistogram(model).observe(ctx.ttftMs / 1000);
     if (ctx.attempts > 0) metrics.overhead.observe(Math.max(0, ms - ctx.upstreamMs) / 1000);
     if (aborted) metrics.clientAborts.inc({ model });
     const u = ctx.usage;
     if (u !== undefined && ctx.upstream !== undefined) {
-      metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'prompt' }, u.promptTokens);
-      metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'completion' }, u.completionTokens);
-      if (u.promptCacheHitTokens > 0) metrics.tokens.inc({ model, upstream: ctx.upstream, kind: 'prompt_cache_hit' }, u.promptCacheHitTokens);
+      this.tokensCounter(model, ctx.upstream, 'prompt').inc(u.promptTokens);
+      this.tokensCounter(model, ctx.upstream, 'completion').inc(u.completionTokens);
+      if (u.promptCacheHitTokens > 0) this.tokensCounter(model, ctx.upstream, 'prompt_cache_hit').inc(u.promptCacheHitTokens);
     }
     if (code === 'stream_interrupted' || (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')) {
       metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
