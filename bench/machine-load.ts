@@ -1,0 +1,44 @@
+/**
+ * Whether something else is using the machine while the bench runs (a test suite, a build): the whole machine's
+ * busy CPU time from /proc/stat, so the bench can wait for a quiet moment before measuring and report how much
+ * CPU other processes took during each measurement. Returns nothing useful off Linux, and says so.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second for /proc/stat (USER_HZ, 100 on every mainstream Linux). */
+const USER_HZ = 100;
+
+/** CPU time the whole machine has spent busy (user + nice + system) since boot, microseconds; null off Linux. */
+export function machineBusyUs(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [, user, nice, system] = line.trim().split(/\s+/).map(Number);
+    if (user === undefined || nice === undefined || system === undefined) return null;
+    return ((user + nice + system) * 1_000_000) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the machine's busy CPU over a 250 ms probe is under `maxPercent` of one core (this process and its
+ * idle children included), for at most `maxWaitMs`. Returns how long it waited beyond the first probe: 0 when the
+ * machine was quiet at once or there is no budget left (then it does not probe at all).
+ */
+export async function waitForQuiet(maxPercent: number, maxWaitMs: number): Promise<number> {
+  if (maxWaitMs <= 0) return 0;
+  const PROBE_MS = 250;
+  const start = performance.now();
+  for (let probe = 0; ; probe++) {
+    const b0 = machineBusyUs();
+    const t0 = performance.now();
+    await sleep(PROBE_MS);
+    const b1 = machineBusyUs();
+    if (b0 === null || b1 === null) return 0;
+    const busyPercent = (100 * (b1 - b0)) / ((performance.now() - t0) * 1000);
+    if (busyPercent < maxPercent) return probe === 0 ? 0 : performance.now() - start;
+    if (performance.now() - start >= maxWaitMs) return performance.now() - start;
+  }
+}
