@@ -11,7 +11,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     base: { service: 'spillway' },
     redact: {
-      paths: ['apiKey', 'api_key', '*.apiKey', '*.api_key', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', '*.headers.authorization'],
+      // Exact paths only: wildcard paths are walked on every line, a measurable cost with one line per request.
+      paths: ['apiKey', 'api_key', 'authorization', 'headers.authorization', 'req.headers.authorization', 'err.headers.authorization', 'config.apiKey'],
       censor: '[redacted]',
     },
   };

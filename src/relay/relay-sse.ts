@@ -80,6 +80,7 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
         if (info.done) {
           await write(ctx, `${out}${ev}\n\n`);
           ctx.res.end();
+          await drainRest(reader);
           return { outcome: { kind: 'ok' }, contentSent: true };
         }
         if (!info.data) {
@@ -99,6 +100,21 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
   return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
+}
+
+/** Batches read after [DONE] before the body is given up on (an upstream ends its body right after it). */
+const MAX_AFTER_DONE = 4;
+
+/**
+ * Reads the body to its end after [DONE]: destroying an unfinished undici body makes undici build an abort error
+ * with a stack trace on every successful stream, a tenth of the gateway's CPU in the stream benchmark.
+ */
+async function drainRest(reader: SseReader): Promise<void> {
+  try {
+    for (let i = 0; i < MAX_AFTER_DONE; i++) if ((await reader.next()) === null) return;
+  } catch {
+    // The answer is complete and delivered; what the upstream does after [DONE] does not matter.
+  }
 }
 
 /** One data event on its way to the client: renamed, re-identified on a continuation, and recorded. */
