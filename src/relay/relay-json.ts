@@ -10,21 +10,30 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
  * HTTP error, a retry or a lost hedge. Blank lines an upstream sends while busy keep the connection alive but are
  * not a first token.
  */
-export async function readAnswer(att: OpenAttempt): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let started = false;
-  for await (const chunk of att.body) {
-    att.timer.activity();
-    if (!started && !isBlank(chunk)) {
-      started = true;
-      att.timer.firstToken();
-    }
-    size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) throw new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+export function readAnswer(att: OpenAttempt): Promise<Buffer> {
+  // Plain 'data' events rather than async iteration: one answer is a handful of chunks, and every iterator step is
+  // a promise the hot path does not need.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let started = false;
+    const body = att.body;
+    body.on('data', (chunk: Buffer) => {
+      att.timer.activity();
+      if (!started && !isBlank(chunk)) {
+        started = true;
+        att.timer.firstToken();
+      }
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) {
+        body.destroy(new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    body.once('error', (err) => reject(att.error(err)));
+  });
 }
 
 /** Writes the answer with its exact bytes (only `model` renamed in place when the names differ). */

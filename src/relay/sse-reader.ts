@@ -14,13 +14,18 @@ export class SseReader {
 
   constructor(att: OpenAttempt) {
     this.att = att;
-    this.it = att.body[Symbol.asyncIterator]();
+    this.it = att.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
   /** The next non-empty batch of events, or null when the body ended. */
   async next(): Promise<string[] | null> {
     for (;;) {
-      const r = await this.it.next();
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await this.it.next();
+      } catch (err) {
+        throw this.att.error(err);
+      }
       if (r.done === true) return null;
       this.att.timer.activity();
       const text = this.splitter.push(this.decoder.write(r.value));

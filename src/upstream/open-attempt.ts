@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.ts';
 import type { UpstreamConfig } from '../config/types.ts';
 import { AttemptTimer } from './attempt-timer.ts';
@@ -29,7 +30,10 @@ export interface AttemptRequest {
 export interface OpenAttempt {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: AsyncIterable<Buffer>;
+  /** The upstream body as undici gives it (read directly: a wrapping generator costs a hop per chunk). */
+  readonly body: Readable;
+  /** Wraps an error raised while reading `body` with what the attempt knows (our timer, the client leaving). */
+  error(err: unknown): AttemptError;
   readonly timer: AttemptTimer;
   readonly startedAt: number;
   /** The timeout that aborted the attempt, if one did. */
@@ -83,15 +87,8 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   return {
     status: res.statusCode,
     headers: res.headers,
-    body: (async function* () {
-      try {
-        for await (const chunk of body) yield chunk as Buffer;
-      } catch (err) {
-        throw new AttemptError(err, timer.fired, gone());
-      } finally {
-        close();
-      }
-    })(),
+    body,
+    error: (err: unknown) => (err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone())),
     timer,
     startedAt,
     timeoutPhase: () => timer.fired,
