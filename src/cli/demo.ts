@@ -1,4 +1,4 @@
-import { runDemo } from '../storm/demo-run.ts';
+import { runDemo, type DemoOptions } from '../storm/demo-run.ts';
 import { intFlag, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -37,14 +37,8 @@ const FLAGS = {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-export interface DemoArgs {
-  durationS: number;
-  seed: number;
-  rateX: number;
-  port: number;
-  deadlineS: number;
-  logLevel: string;
-}
+/** What the command line sets: every demo option but where the output goes. */
+export type DemoArgs = Omit<DemoOptions, 'out'>;
 
 function positiveNumber(name: string, v: string | undefined, fallback: number, max: number): number {
   if (v === undefined) return fallback;

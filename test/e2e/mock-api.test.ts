@@ -5,19 +5,8 @@ import type { ChatCompletion, ChatCompletionMessage } from 'openai/resources/cha
 import type { Completion } from 'openai/resources/completions';
 import { answerText, promptText } from '../../src/mock/answer-text.ts';
 import { embeddingVector } from '../../src/mock/embeddings.ts';
-import { startMock, type MockServer } from '../../src/mock/server.ts';
+import { mockFor, errorOf } from '../helpers/mock.ts';
 
-async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: Parameters<typeof startMock>[0] = {}): Promise<MockServer> {
-  const mock = await startMock(opts);
-  t.after(() => mock.close());
-  return mock;
-}
-
-interface OpenAIErrorBody { error: { message: string; type: string; param: string | null; code: string } }
-
-async function errorOf(res: Response): Promise<OpenAIErrorBody['error']> {
-  return ((await res.json()) as OpenAIErrorBody).error;
-}
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

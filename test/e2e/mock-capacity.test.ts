@@ -2,19 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { answerText } from '../../src/mock/answer-text.ts';
-import { keyLabel, startMock, type MockOptions, type MockServer, type MockStats } from '../../src/mock/server.ts';
+import { keyLabel, type MockServer, type MockStats } from '../../src/mock/server.ts';
+import { mockFor, errorOf } from '../helpers/mock.ts';
 
-async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: MockOptions = {}): Promise<MockServer> {
-  const mock = await startMock(opts);
-  t.after(() => mock.close());
-  return mock;
-}
-
-interface OpenAIErrorBody { error: { message: string; type: string; param: string | null; code: string } }
-
-async function errorOf(res: Response): Promise<OpenAIErrorBody['error']> {
-  return ((await res.json()) as OpenAIErrorBody).error;
-}
 
 function post(url: string, body: unknown, init: { key?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -3,19 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { answerTokens } from '../../src/mock/answer-text.ts';
-import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
+import { mockFor, errorOf } from '../helpers/mock.ts';
 
-async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: MockOptions = {}): Promise<MockServer> {
-  const mock = await startMock(opts);
-  t.after(() => mock.close());
-  return mock;
-}
-
-interface OpenAIErrorBody { error: { message: string; type: string; param: string | null; code: string } }
-
-async function errorOf(res: Response): Promise<OpenAIErrorBody['error']> {
-  return ((await res.json()) as OpenAIErrorBody).error;
-}
 
 function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });

@@ -2,13 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
+import { startMock } from '../../src/mock/server.ts';
+import { mockFor } from '../helpers/mock.ts';
 
-async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: MockOptions): Promise<MockServer> {
-  const mock = await startMock(opts);
-  t.after(() => mock.close());
-  return mock;
-}
 
 const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
 

@@ -3,13 +3,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { drawFaults, type FaultRates } from '../../src/mock/random-faults.ts';
 import { RNG_STREAM, requestRng } from '../../src/mock/rng.ts';
-import { keyLabel, startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
+import { keyLabel } from '../../src/mock/server.ts';
+import { mockFor } from '../helpers/mock.ts';
 
-async function mockFor(t: { after: (fn: () => Promise<void>) => void }, opts: MockOptions = {}): Promise<MockServer> {
-  const mock = await startMock(opts);
-  t.after(() => mock.close());
-  return mock;
-}
 
 function post(url: string, body: unknown, init: { key?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
