@@ -11,7 +11,7 @@ import { ServiceRates } from './service-rates.ts';
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
 /** Leases granted over this window give the service rate the feasibility estimate uses. */
-const RATE_WINDOW_MS = 10_000;
+const RATE_WINDOW_MS = 5_000;
 /** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
 
