@@ -41,8 +41,12 @@ export class ServiceRates {
     return this.serviceEwmaMs;
   }
 
-  /** Slots per second class `p` can expect; undefined while nothing has been granted yet. */
+  /**
+   * Slots per second class `p` can expect; undefined until an answer has completed: before that the grant rate
+   * only counts the first slots filled, not how fast they drain, and nobody is refused on a guess.
+   */
   classRate(p: Priority, now: number): number | undefined {
+    if (this.serviceEwmaMs === 0) return undefined;
     const mu = this.perSecond(this.grants, now);
     if (mu === undefined || mu === 0) return undefined;
     let rate = mu;

@@ -5,6 +5,7 @@ import { ServiceRates } from '../../../src/queue/service-rates.ts';
 test('a class gets the grant rate minus what the classes above it bring', () => {
   const r = new ServiceRates(10_000, 0);
   for (let i = 0; i < 100; i++) r.grant(i * 100); // 10 grants/s over 10 s
+  r.served(500);
   for (let i = 0; i < 40; i++) r.arrival('high', i * 250); // 4/s
   for (let i = 0; i < 80; i++) r.arrival('normal', i * 125); // 8/s
   const now = 9_999;
@@ -17,11 +18,14 @@ test('a class gets the grant rate minus what the classes above it bring', () => 
   assert.equal(r.waitMs('low', 0, now), 0, 'nobody ahead: no wait');
 });
 
-test('with nothing granted yet there is no estimate, and nobody is refused on a guess', () => {
+test('until an answer has completed there is no estimate, and nobody is refused on a guess', () => {
   const r = new ServiceRates(10_000, 0);
   r.arrival('high', 0);
   assert.equal(r.classRate('low', 500), undefined);
-  assert.equal(r.waitMs('low', 50, 500), 0);
+  for (let i = 0; i < 8; i++) r.grant(0);
+  assert.equal(r.waitMs('low', 50, 10), 0, 'slots filled, none drained yet');
+  r.served(40);
+  assert.ok(r.waitMs('low', 50, 10) > 0);
 });
 
 test('the service time is a smoothed average of lease hold times', () => {
