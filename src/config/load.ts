@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { parseYamlSource, type Locate } from './yaml-source.ts';
+import { describeSchemaErrors } from './schema-errors.ts';
 import { ConfigError } from '../errors.ts';
 import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
-import { formatKeyPath, segmentsOf, showValue, valueAt } from './key-path.ts';
-import { isSecretKey, maskSecret } from './mask.ts';
+import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
@@ -45,40 +45,6 @@ export function resolveConfig(input: unknown, source: string, env: Env = process
   const config = buildConfig(data as RawConfig, source, locate, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
-}
-
-function describeSchemaErrors(errors: ErrorObject[], data: unknown, locate: Locate): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const e of errors) {
-    const segs = segmentsOf(e.instancePath);
-    let path = segs;
-    let text: string;
-    if (e.keyword === 'additionalProperties') {
-      const key = String((e.params as { additionalProperty: string }).additionalProperty);
-      path = [...segs, key];
-      const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-      const allowed = props ? `expected one of: ${Object.keys(props).join(', ')}` : 'expected no such key';
-      text = `unknown key; ${allowed}`;
-    } else if (e.keyword === 'required') {
-      const key = String((e.params as { missingProperty: string }).missingProperty);
-      path = [...segs, key];
-      const prop = (e.parentSchema as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties?.[key];
-      const expected = prop?.['x-expected'];
-      text = `missing; expected ${typeof expected === 'string' ? expected : 'a value'}`;
-    } else {
-      const raw = valueAt(data, segs);
-      const last = segs[segs.length - 1] ?? '';
-      const shown = isSecretKey(last) ? maskSecret(raw) : showValue(raw);
-      const expected = (e.parentSchema)?.['x-expected'];
-      text = `got ${shown}, expected ${typeof expected === 'string' ? expected : (e.message ?? 'something else')}`;
-    }
-    const key = `${path.join('/')}|${e.keyword === 'additionalProperties' || e.keyword === 'required' ? e.keyword : ''}`;
-    if (seen.has(key) || seen.has(`${path.join('/')}|`)) continue;
-    seen.add(key);
-    out.push(`${formatKeyPath(path)}${locate(path)}: ${text}`);
-  }
-  return out;
 }
 
 interface RawLimits { requests_per_minute?: number; tokens_per_minute?: number }

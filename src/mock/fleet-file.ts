@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
-import { formatKeyPath, segmentsOf, showValue, valueAt } from '../config/key-path.ts';
-import { parseYamlSource, type Locate } from '../config/yaml-source.ts';
+import { Ajv } from 'ajv';
+import { formatKeyPath } from '../config/key-path.ts';
+import { parseYamlSource } from '../config/yaml-source.ts';
+import { describeSchemaErrors } from '../config/schema-errors.ts';
 import { ConfigError } from '../errors.ts';
 import type { FleetSpec, FleetUpstreamSpec } from './fleet.ts';
 import { FAULT_KEYS, OUTAGE_KEYS, UPSTREAM_KEYS, fleetSchema } from './fleet-schema.ts';
@@ -30,7 +31,7 @@ export function loadFleetFile(file: string): FleetSpec {
 
 export function parseFleetText(text: string, file: string): FleetSpec {
   const { data, locate } = parseYamlSource(text, file);
-  if (!validate(data)) throw new ConfigError(file, describe(validate.errors ?? [], data, locate));
+  if (!validate(data)) throw new ConfigError(file, describeSchemaErrors(validate.errors ?? [], data, locate));
   const problems: string[] = [];
   const problem = (segs: (string | number)[], msg: string): void => {
     problems.push(`${formatKeyPath(segs)}${locate(segs.map(String))}: ${msg}`);
@@ -95,28 +96,3 @@ function crossChecks(raw: Raw, spec: MockOptions, problem: (segs: (string | numb
   }
 }
 
-function describe(errors: ErrorObject[], data: unknown, locate: Locate): string[] {
-  const out = new Map<string, string>();
-  for (const e of errors) {
-    const segs = segmentsOf(e.instancePath);
-    let path = segs;
-    let msg: string;
-    if (e.keyword === 'additionalProperties') {
-      path = [...segs, String((e.params as { additionalProperty: string }).additionalProperty)];
-      const props = (e.parentSchema as { properties?: Raw } | undefined)?.properties ?? {};
-      msg = `unknown key; expected one of: ${Object.keys(props).join(', ')}`;
-    } else if (e.keyword === 'required') {
-      const key = String((e.params as { missingProperty: string }).missingProperty);
-      path = [...segs, key];
-      const expected = (e.parentSchema as { properties?: Record<string, Raw> } | undefined)?.properties?.[key]?.['x-expected'];
-      msg = `missing; expected ${typeof expected === 'string' ? expected : 'a value'}`;
-    } else {
-      const expected = e.parentSchema?.['x-expected'];
-      msg = `got ${showValue(valueAt(data, segs))}, expected ${typeof expected === 'string' ? expected : (e.message ?? 'something else')}`;
-    }
-    // One line per key: ajv may report a key twice (type and minimum, say); the first is the clearest.
-    const where = formatKeyPath(path);
-    if (!out.has(where)) out.set(where, `${where}${locate(path)}: ${msg}`);
-  }
-  return [...out.values()];
-}
