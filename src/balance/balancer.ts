@@ -201,10 +201,6 @@ export class Balancer {
     if (u !== undefined) u.engine = load;
   }
 
-  inFlightOf(name: string): number {
-    return this.upstreams.get(name)?.inFlight ?? 0;
-  }
-
   private adjust(u: UpstreamState, a: Account, delta: number): void {
     u.inFlight += delta;
     a.inFlight += delta;

@@ -7,7 +7,7 @@ import type { OpenAttempt } from '../upstream/open-attempt.ts';
 import { AttemptError } from '../upstream/open-attempt.ts';
 import { classifyError } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
-import { eventInfo } from './sse-events.ts';
+import { dataOf, eventInfo } from './sse-events.ts';
 import type { SseReader } from './sse-reader.ts';
 import type { StreamText } from './stream-text.ts';
 import { mayCarryUsage, usageOf } from './usage.ts';
@@ -126,8 +126,8 @@ function transform(ev: string, opts: StreamOptions): string | undefined {
     if (id !== undefined) text = text.replace(/"id"(\s*):(\s*)"[^"]*"/, (_m, a: string, b: string) => `"id"${a}:${b}${JSON.stringify(id)}`);
   }
   if (opts.track !== undefined) {
-    const line = text.split('\n').find((l) => l.startsWith('data:'));
-    if (line !== undefined) opts.track.record(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
+    const data = dataOf(text);
+    if (data !== undefined) opts.track.record(data);
   }
   return text;
 }
@@ -136,8 +136,7 @@ function transform(ev: string, opts: StreamOptions): string | undefined {
 function isRoleOnly(ev: string): boolean {
   if (!ev.includes('"role"')) return false;
   try {
-    const line = ev.split('\n').find((l) => l.startsWith('data:')) ?? '';
-    const d = (JSON.parse(line.slice(5)) as { choices?: { delta?: Record<string, unknown> }[] }).choices?.[0]?.delta;
+    const d = (JSON.parse(dataOf(ev) ?? '') as { choices?: { delta?: Record<string, unknown> }[] }).choices?.[0]?.delta;
     return d !== undefined && (d.content === '' || d.content === undefined || d.content === null) && d.tool_calls === undefined && d.reasoning_content === undefined;
   } catch {
     return false;
@@ -174,10 +173,10 @@ export function endStreamWithError(ctx: RequestContext, e: SpillwayError): void 
 }
 
 function usageOfEvent(ev: string): ReturnType<typeof usageOf> {
-  const line = ev.split('\n').find((l) => l.startsWith('data:'));
-  if (line === undefined) return undefined;
+  const data = dataOf(ev);
+  if (data === undefined) return undefined;
   try {
-    return usageOf(JSON.parse(line.slice(5)));
+    return usageOf(JSON.parse(data));
   } catch {
     return undefined;
   }

@@ -31,6 +31,17 @@ export interface EventInfo {
   error: boolean;
 }
 
+/** The payload of one `data:` line (one optional space after the colon is not part of it, per the SSE spec). */
+function payload(line: string): string {
+  return line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+}
+
+/** The payload of an event's first `data:` line, if it has one. */
+export function dataOf(event: string): string | undefined {
+  const line = event.split('\n').find((l) => l.startsWith('data:'));
+  return line === undefined ? undefined : payload(line);
+}
+
 /** Classifies one event (text without its trailing blank line). */
 export function eventInfo(event: string): EventInfo {
   let data = false;
@@ -39,7 +50,7 @@ export function eventInfo(event: string): EventInfo {
   for (const line of event.split('\n')) {
     if (!line.startsWith('data:')) continue;
     data = true;
-    const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    const v = payload(line);
     if (v === '[DONE]') done = true;
     else if (v.startsWith('{"error"') || (v.includes('"error"') && isErrorObject(v))) error = true;
   }

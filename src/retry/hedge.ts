@@ -35,21 +35,22 @@ export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs
   if (second === undefined) return { started: await a.promise, lease: a.lease, hedged: false };
   const b = launch(second);
   const pending = new Set([a, b]);
-  let lastFailed: { started: Started; runner: Runner } | undefined;
+  // A runner that failed first is kept until the other settles: if both fail, the later failure is the answer.
+  let failed: { started: Extract<Started, { kind: 'failed' }>; runner: Runner } | undefined;
   while (pending.size > 0) {
     const { runner, started } = await Promise.race([...pending].map((r) => r.promise.then((s) => ({ runner: r, started: s }))));
     pending.delete(runner);
-    if (started.kind === 'failed') {
-      if (lastFailed !== undefined) lastFailed.runner.lease.release(lastFailed.started.kind === 'failed' ? lastFailed.started.result.outcome : { kind: 'cancelled' });
-      lastFailed = { started, runner };
-      continue;
+    if (started.kind !== 'failed') {
+      for (const loser of pending) cancelLoser(loser);
+      failed?.runner.lease.release(failed.started.result.outcome);
+      return { started, lease: runner.lease, hedged: true };
     }
-    for (const loser of pending) cancelLoser(loser);
-    if (lastFailed !== undefined && lastFailed.started.kind === 'failed') lastFailed.runner.lease.release(lastFailed.started.result.outcome);
-    return { started, lease: runner.lease, hedged: true };
+    failed?.runner.lease.release(failed.started.result.outcome);
+    failed = { started, runner };
   }
-  const fail = lastFailed as { started: Started; runner: Runner };
-  return { started: fail.started, lease: fail.runner.lease, hedged: true };
+  // Both runners settled; the loop only ends after recording a failure.
+  const last = failed as NonNullable<typeof failed>;
+  return { started: last.started, lease: last.runner.lease, hedged: true };
 }
 
 /** The loser is aborted; once it settles its connection is closed and its slot freed. */
