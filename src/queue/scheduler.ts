@@ -150,13 +150,3 @@ export class Scheduler<T> {
     return this.classes.get(p) as ClassQueue<T>;
   }
 }
-
-/**
- * Can a newcomer start before its deadline? Expected wait = entries ahead ÷ the observed service rate. With no
- * rate observed yet there is nothing to go on, so the newcomer is admitted.
- */
-export function expectedWaitMs(ahead: number, servedPerSecond: number): number {
-  if (ahead <= 0) return 0;
-  if (servedPerSecond <= 0) return 0;
-  return (1000 * ahead) / servedPerSecond;
-}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scheduler, expectedWaitMs, type Entry, type Priority } from '../../../src/queue/scheduler.ts';
+import { Scheduler, type Entry, type Priority } from '../../../src/queue/scheduler.ts';
 
 const e = (priority: Priority, tenant: string, deadlineAt: number, item = `${priority}-${tenant}-${deadlineAt}`): Entry<string> => ({ priority, tenant, deadlineAt, item });
 const order = (s: Scheduler<string>) => [...s.inOrder()].map((x) => x.item);
@@ -55,9 +55,4 @@ test('aheadOf counts the newcomer’s class and those above it', () => {
   assert.equal(s.aheadOf('high'), 1);
   assert.equal(s.aheadOf('normal'), 3);
   assert.equal(s.aheadOf('low'), 4);
-});
-
-test('expected wait: entries ahead over the service rate; unknown rate admits', () => {
-  const cases: [number, number, number][] = [[0, 10, 0], [10, 10, 1000], [30, 20, 1500], [5, 0, 0]];
-  for (const [ahead, rate, want] of cases) assert.equal(expectedWaitMs(ahead, rate), want, `${ahead}/${rate}`);
 });
