@@ -63,7 +63,7 @@ export class AdmissionQueue {
     // With nobody waiting there is no one to overtake: take a free slot if there is one.
     if (this.scheduler.size === 0) {
       try {
-        return Promise.resolve(this.grant(model, this.balancer.acquire(model, avoid)));
+        return Promise.resolve(this.grant(this.balancer.acquire(model, avoid)));
       } catch (err) {
         if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
         full = err;
@@ -141,7 +141,7 @@ export class AdmissionQueue {
           continue;
         }
         this.scheduler.served(entry);
-        w.resolve(this.grant(w.model, lease));
+        w.resolve(this.grant(lease));
       }
     } finally {
       this.pumping = false;
@@ -162,7 +162,7 @@ export class AdmissionQueue {
   }
 
   /** Counts the grant and times the lease, so the queue learns its drain rate and the service time. */
-  private grant(_model: ModelConfig, lease: Lease): Lease {
+  private grant(lease: Lease): Lease {
     const start = this.clock.now();
     this.rates.grant(start);
     const release = lease.release;
