@@ -22,6 +22,8 @@ import { EngineMetricsPoller } from './upstream/engine-metrics-poller.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
+import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
+import { maskSecrets } from './config/mask.ts';
 
 /**
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
@@ -50,6 +52,8 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly http: HttpServer;
+  /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
+  readonly admin: AdminRoutes;
   /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
   shutdown(graceMs?: number): Promise<boolean>;
 }
@@ -76,7 +80,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state });
-  const http = new HttpServer({ config, clock, log, metrics, handler, ops: opsRoutes(metrics, isDraining) });
+  const admin = new AdminRoutes(config.admin.key, log).add(
+    { method: 'GET', path: '/admin/config', handle: ({ res }) => sendJson(res, 200, maskSecrets(config.raw)) },
+  );
+  const ops = opsRoutes(metrics, isDraining);
+  const http = new HttpServer({ config, clock, log, metrics, handler, ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) });
   const server = http.server;
   const host = opts.host ?? config.server.host;
   await new Promise<void>((resolve, reject) => {
@@ -95,6 +103,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     metrics,
     log,
     http,
+    admin,
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
       queue.close();

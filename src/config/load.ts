@@ -67,6 +67,7 @@ interface RawUpstream {
 }
 interface RawConfig {
   server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
+  admin: { key: string | null };
   log: { level: string; requests: boolean };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
   tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
@@ -185,6 +186,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
       drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
     },
+    admin: { key: raw.admin.key },
     log: { level: raw.log.level, requests: raw.log.requests },
     auth: { keys },
     tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),

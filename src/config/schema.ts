@@ -54,6 +54,9 @@ export const configSchema: Schema = obj({
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body; slower gets 408.'),
   }),
+  admin: obj({
+    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+  }),
   log: obj({
     level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: DEFAULTS.log.level, description: 'pino log level.', 'x-expected': 'one of trace, debug, info, warn, error, fatal, silent' },
     requests: { type: 'boolean', default: DEFAULTS.log.requests, description: 'Write one JSON log line per request.', 'x-expected': 'true or false' },

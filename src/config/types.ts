@@ -95,6 +95,8 @@ export interface Config {
     drainGraceMs: number;
     bodyTimeoutMs: number;
   };
+  /** Admin API and dashboard access; a null key leaves them open. */
+  admin: { key: string | null };
   log: { level: string; requests: boolean };
   auth: { keys: readonly GatewayKey[] };
   tenants: Readonly<Record<string, TenantConfig>>;

@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { SpillwayError } from '../errors.ts';
+import type { Logger } from '../observe/log.ts';
+import { renderError, toSpillwayError } from '../api/render-error.ts';
+import { readBody } from '../server/read-body.ts';
+
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What a route handler gets: the parsed URL and the values of its `:name` path segments. */
+export interface AdminRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+}
+
+export interface AdminRoute {
+  method: AdminMethod;
+  /** `/admin/upstreams/:name/drain`: literal segments and `:name` captures. Must start with /admin/ or /dashboard. */
+  path: string;
+  handle(r: AdminRequest): void | Promise<void>;
+}
+
+interface Compiled {
+  route: AdminRoute;
+  segments: string[];
+}
+
+/**
+ * The admin listener's router: `/admin/*` (JSON API) and `/dashboard*` (the live page). Each feature registers its
+ * own routes at startup (`add`), so the admin surface grows without this file changing. Every route needs the
+ * admin key when `admin.key` is set. Hand-written because it is a dozen literal paths with a few captures: a
+ * router library would add a dependency to the hot path's server for nothing.
+ */
+export class AdminRoutes {
+  private readonly routes: Compiled[] = [];
+  private readonly keyDigest: Buffer | null;
+  private readonly log: Logger;
+
+  constructor(adminKey: string | null, log: Logger) {
+    this.keyDigest = adminKey === null ? null : digest(adminKey);
+    this.log = log;
+  }
+
+  add(...routes: AdminRoute[]): this {
+    for (const route of routes) {
+      if (!route.path.startsWith('/admin/') && !route.path.startsWith('/dashboard')) {
+        throw new Error(`admin route ${route.path} must start with /admin/ or /dashboard`);
+      }
+      this.routes.push({ route, segments: route.path.split('/').slice(1) });
+    }
+    return this;
+  }
+
+  /** True when the path is the admin surface's (answered here, even with 401/404/405); false for everything else. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (!path.startsWith('/admin/') && path !== '/admin' && !path.startsWith('/dashboard')) return false;
+    if (!this.authorized(req)) {
+      req.resume();
+      res.setHeader('www-authenticate', 'Bearer realm="spillway-admin"');
+      renderError(res, new SpillwayError('unauthorized', 'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>`.'));
+      return true;
+    }
+    const parts = path.split('/').slice(1);
+    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    const allowed: string[] = [];
+    for (const c of this.routes) {
+      const params = match(c.segments, parts);
+      if (params === undefined) continue;
+      if (c.route.method !== req.method && !(c.route.method === 'GET' && req.method === 'HEAD')) {
+        allowed.push(c.route.method);
+        continue;
+      }
+      const url = new URL(req.url ?? '/', 'http://admin');
+      Promise.resolve()
+        .then(() => c.route.handle({ req, res, url, params }))
+        .catch((err: unknown) => {
+          if (!res.headersSent) renderError(res, toSpillwayError(err, this.log, 'admin'));
+          else res.destroy();
+        });
+      return true;
+    }
+    req.resume();
+    if (allowed.length > 0) {
+      res.setHeader('allow', [...new Set(allowed)].join(', '));
+      renderError(res, new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${[...new Set(allowed)].join(' or ')}.`));
+    } else {
+      renderError(res, new SpillwayError('not_found', `Unknown admin path ${path}. See docs/admin-api.md.`));
+    }
+    return true;
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (this.keyDigest === null) return true;
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h) : null;
+    // The dashboard's EventSource cannot send headers; it passes the key as ?key= on the same origin.
+    const fromQuery = new URL(req.url ?? '/', 'http://admin').searchParams.get('key');
+    const given = m?.[1] ?? fromQuery;
+    return given !== null && given !== undefined && timingSafeEqual(digest(given), this.keyDigest);
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function match(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  if (pattern.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i] as string;
+    const v = parts[i] as string;
+    if (p.startsWith(':')) {
+      if (v === '') return undefined;
+      params[p.slice(1)] = decodeURIComponent(v);
+    } else if (p !== v) return undefined;
+  }
+  return params;
+}
+
+/** Writes a JSON answer (the admin API's only content type besides the dashboard's assets). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+}
+
+/** Reads a small JSON body (an admin command's arguments); an empty body is `{}`. */
+export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<Record<string, unknown>> {
+  const buf = await readBody(req, limit, 30_000);
+  if (buf.length === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new SpillwayError('invalid_json', 'The admin request body is not valid JSON.');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', 'The admin request body must be a JSON object.');
+  return v as Record<string, unknown>;
+}
