@@ -24,20 +24,24 @@ import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
 import { maskSecrets } from './config/mask.ts';
+import { Jobs } from './jobs/jobs.ts';
 
 /**
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → dispatch
+ *   receive → parse → job-call? → authenticate? → resolve-model → respond-async? → rate-limit? → degrade? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; jobs?: Jobs | undefined }) {
+  const jobs = deps.jobs;
   const stages: (Stage<RequestContext> | false)[] = [
     receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
     parseStage, //                                       api: body → typed Call
+    jobs !== undefined && jobs.jobCall, //               jobs: a job item's own run → background class, as its key
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
+    jobs !== undefined && jobs.respondAsync, //          jobs: Prefer: respond-async → stored, then 202 + Location
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
     (config.degrade.queueDepth !== null || config.degrade.shedPercent !== null) && degradeStage(config, { ...deps, queueDepth: () => deps.queue.depth }), // degrade under pressure
     dispatchStage(deps), //                              retry loop: balance → upstream → relay, per attempt
@@ -79,12 +83,19 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const state = createState(config, log, metrics);
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
-  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state });
+  const jobs = config.jobs.enabled
+    ? await Jobs.open(config, { log, metrics, isDraining, load: { interactiveWaiting: () => queue.depth, load: () => balancer.load() } })
+    : undefined;
+  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, jobs });
   const admin = new AdminRoutes(config.admin.key, log).add(
     { method: 'GET', path: '/admin/config', handle: ({ res }) => sendJson(res, 200, maskSecrets(config.raw)) },
+    ...(jobs?.adminRoutes ?? []),
   );
   const ops = opsRoutes(metrics, isDraining);
-  const http = new HttpServer({ config, clock, log, metrics, handler, ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) });
+  const http = new HttpServer({
+    config, clock, log, metrics, handler,
+    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || (jobs?.api.handle(req, res, path) ?? false),
+  });
   const server = http.server;
   const host = opts.host ?? config.server.host;
   await new Promise<void>((resolve, reject) => {
@@ -96,6 +107,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  jobs?.start(`http://${loopbackHost(host)}:${port}`);
   return {
     url: `http://${shownHost}:${port}`,
     port,
@@ -105,13 +117,22 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     http,
     admin,
     async shutdown(graceMs = config.server.drainGraceMs) {
+      jobs?.stopTaking(); //                             no new job items; those in flight finish with the drain
       const clean = await http.drain(graceMs);
       queue.close();
       engines.stop();
       await state.close();
       server.closeAllConnections();
+      await jobs?.close();
       await pools.close();
       return clean;
     },
   };
+}
+
+/** Where this process reaches its own listener: a wildcard address is reached on loopback. */
+function loopbackHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

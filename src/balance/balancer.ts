@@ -195,6 +195,17 @@ export class Balancer {
     );
   }
 
+  /** Requests in flight and the room for them, summed over every upstream (async jobs use only the spare part). */
+  load(): { inFlight: number; capacity: number } {
+    let inFlight = 0;
+    let capacity = 0;
+    for (const u of this.upstreams.values()) {
+      inFlight += u.inFlight;
+      capacity += capOf(u);
+    }
+    return { inFlight, capacity };
+  }
+
   /** A self-hosted engine's reported load (undefined when its /metrics could not be read). */
   setEngineLoad(name: string, load: EngineLoad | undefined): void {
     const u = this.upstreams.get(name);

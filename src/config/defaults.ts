@@ -89,4 +89,47 @@ export const DEFAULTS = {
     /** Never more than this share of a model's routes ejected at once (the rest stay in rotation). */
     max_ejected_percent: 50,
   },
+  jobs: {
+    /** Async requests and the Batch API (off: they are not served and nothing is written to disk). */
+    enabled: false,
+    /** sqlite: embedded, one instance; redis: shared by every instance (uses state.redis). */
+    store: 'sqlite' as 'sqlite' | 'redis',
+    data_dir: './spillway-data',
+    /** Items stored at once (all jobs, finished ones included until retention removes them). */
+    max_items: 1_000_000,
+    /** Largest uploaded batch input file (OpenAI's limit). */
+    max_file_bytes: 200 * 1024 * 1024,
+    /** Lines per batch (OpenAI's limit). */
+    max_batch_items: 50_000,
+    /** Finished jobs, their results and files are deleted this long after they finish. */
+    retention: '168h',
+    /** Answers larger than this are written to a file under data_dir instead of the database. */
+    inline_result_max_bytes: 64 * 1024,
+    /** Items this instance runs at once, at most (AIMD keeps it lower while upstreams push back). */
+    concurrency: 64,
+    /** Items one tenant may run at once on this instance (null: no cap besides concurrency). */
+    tenant_concurrency: null as number | null,
+    /** Jobs use at most this share of the upstreams' capacity (interactive in flight included): the rest is headroom. */
+    spare_percent: 70,
+    /** Runs of an item before it goes to the dead-letter list. */
+    max_attempts: 5,
+    backoff_base: '1s',
+    backoff_cap: '5m',
+    /** A running item's lease; renewed while it runs, so only a dead instance's items come back after it. */
+    lease: '30s',
+    /** Deadline of one run of an item. */
+    item_timeout: '10m',
+    /** Daily UTC windows in which items may start ("HH:MM-HH:MM"); empty: always. */
+    run_windows: [] as string[],
+    /** Leading prompt characters that group items so a shared prefix hits the upstream's context cache. */
+    prefix_chars: 2048,
+    /** How often an idle runner looks for work another instance queued (its own submissions wake it at once). */
+    poll_interval: '500ms',
+    webhook: {
+      /** HMAC-SHA256 key for webhook signatures (null: webhooks are sent unsigned). */
+      secret: null as string | null,
+      timeout: '10s',
+      max_attempts: 5,
+    },
+  },
 } as const;

@@ -82,6 +82,12 @@ interface RawConfig {
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+  jobs: {
+    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
+    inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; max_attempts: number;
+    backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
+    webhook: { secret: string | null; timeout: string; max_attempts: number };
+  };
 }
 
 function originOf(url: string): string {
@@ -179,6 +185,11 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   if (ms(h.ejection_max) < ms(h.ejection_base)) {
     problem(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
   }
+  const j = raw.jobs;
+  if (j.enabled && j.store === 'redis' && raw.state.redis === null) {
+    problem(['jobs', 'store'], 'got "redis", expected state.redis to be set (the job store uses that Redis)');
+  }
+  if (ms(j.backoff_cap) < ms(j.backoff_base)) problem(['jobs', 'backoff_cap'], `got "${j.backoff_cap}", expected at least jobs.backoff_base ("${j.backoff_base}")`);
   const s = raw.server;
   return {
     source,
@@ -207,6 +218,13 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       failureThreshold: h.failure_threshold, failureRatePercent: h.failure_rate_percent, failureRateMinRequests: h.failure_rate_min_requests,
       failureRateWindowMs: ms(h.failure_rate_window), ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
       maxEjectedPercent: h.max_ejected_percent,
+    },
+    jobs: {
+      enabled: j.enabled, store: j.store, dataDir: j.data_dir, maxItems: j.max_items, maxFileBytes: j.max_file_bytes, maxBatchItems: j.max_batch_items,
+      retentionMs: ms(j.retention), inlineResultMaxBytes: j.inline_result_max_bytes, concurrency: j.concurrency, tenantConcurrency: j.tenant_concurrency,
+      sparePercent: j.spare_percent, maxAttempts: j.max_attempts, backoffBaseMs: ms(j.backoff_base), backoffCapMs: ms(j.backoff_cap), leaseMs: ms(j.lease),
+      itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),
+      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts },
     },
     raw,
   };

@@ -1,5 +1,5 @@
 /** Secrets in config: upstream API keys, gateway keys and auth-like headers are masked wherever config is shown. */
-const SECRET_KEYS = new Set(['api_key', 'key', 'authorization', 'x-api-key', 'api-key']);
+const SECRET_KEYS = new Set(['api_key', 'key', 'secret', 'authorization', 'x-api-key', 'api-key']);
 
 export function isSecretKey(name: string): boolean {
   return SECRET_KEYS.has(name.toLowerCase());

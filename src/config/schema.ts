@@ -1,5 +1,6 @@
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_PATTERN } from './duration.ts';
+import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
 
 /**
  * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
@@ -32,6 +33,7 @@ const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => 
 // (The root object has no default: Ajv ignores one there.)
 
 const U = DEFAULTS.upstream;
+const J = DEFAULTS.jobs;
 
 /** Requests and tokens per minute, wherever a rate limit applies (absent: no limit). */
 const rateLimits = (what: string): Record<string, Schema> => ({
@@ -257,5 +259,37 @@ export const configSchema: Schema = obj({
     ejection_base: duration(DEFAULTS.health.ejection_base, 'First time out; doubles with each further ejection.'),
     ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
     max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, 'Most of the upstreams that may be out of rotation at once (%); one may always be.', 100),
+  }),
+  jobs: obj({
+    enabled: { type: 'boolean', default: J.enabled, description: 'Serve async requests (`Prefer: respond-async`) and the Batch API (`/v1/files`, `/v1/batches`), run on spare capacity. Off: neither is served and nothing is written to disk.', 'x-expected': 'true or false' },
+    store: { enum: ['sqlite', 'redis'], default: J.store, description: 'Where jobs are kept: `sqlite` (embedded, one instance) or `redis` (`state.redis`, shared by every instance).', 'x-expected': 'sqlite or redis' },
+    data_dir: { type: 'string', minLength: 1, default: J.data_dir, description: 'Directory for the SQLite file, uploaded and output files and large results.', 'x-expected': 'a directory path' },
+    max_items: int(J.max_items, 1, 'Items stored at once (finished ones count until retention removes them); beyond it submissions get 507 `job_storage_full`.'),
+    max_file_bytes: int(J.max_file_bytes, 1, 'Largest uploaded batch input file (bytes).'),
+    max_batch_items: int(J.max_batch_items, 1, 'Most lines in one batch input file.'),
+    retention: duration(J.retention, 'Finished jobs, their results and files are deleted this long after they finish.'),
+    inline_result_max_bytes: int(J.inline_result_max_bytes, 0, 'Answers larger than this (bytes) go to a file under `data_dir`, not into the database.'),
+    concurrency: int(J.concurrency, 1, 'Job items this instance runs at once at most (AIMD keeps it lower while upstreams push back).'),
+    tenant_concurrency: int(J.tenant_concurrency, 1, 'Job items one tenant may run at once on this instance (null: only `concurrency`).'),
+    spare_percent: int(J.spare_percent, 1, 'Items start only while everything in flight (interactive included) stays under this share (%) of the upstreams\' capacity and nothing interactive waits.', 100),
+    max_attempts: int(J.max_attempts, 1, 'Runs of an item (upstream failures) before it goes to the dead-letter list; pushback (no spare room) does not count.'),
+    backoff_base: duration(J.backoff_base, 'Full-jitter backoff between runs of an item: the first waits up to this, doubling each time...'),
+    backoff_cap: duration(J.backoff_cap, '...up to this.'),
+    lease: duration(J.lease, 'A running item is leased for this long and renewed while it runs: a crashed instance\'s items run again after it.'),
+    item_timeout: duration(J.item_timeout, 'Deadline of one run of an item.'),
+    run_windows: {
+      type: 'array',
+      items: { type: 'string', pattern: RUN_WINDOW_PATTERN },
+      default: J.run_windows,
+      description: 'Daily UTC windows in which items may start, e.g. ["16:30-00:30"] (a provider\'s off-peak hours); empty: always.',
+      'x-expected': 'a list of "HH:MM-HH:MM" (UTC)',
+    },
+    prefix_chars: int(J.prefix_chars, 0, 'Items whose first this many prompt characters agree run close together, so the upstream\'s context cache hits.'),
+    poll_interval: duration(J.poll_interval, 'How often an idle runner looks for work queued by another instance (its own submissions wake it at once).'),
+    webhook: obj({
+      secret: { type: ['string', 'null'], minLength: 16, default: J.webhook.secret, description: 'HMAC-SHA256 key of webhook signatures (`x-spillway-signature`); null sends webhooks unsigned.', 'x-expected': 'null or a string of at least 16 characters (use ${ENV_VAR})' },
+      timeout: duration(J.webhook.timeout, 'Time allowed for one webhook delivery.'),
+      max_attempts: int(J.webhook.max_attempts, 1, 'Deliveries tried (with backoff) before a webhook is given up.'),
+    }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

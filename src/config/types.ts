@@ -116,6 +116,31 @@ export interface Config {
     ejectionMaxMs: number;
     maxEjectedPercent: number;
   };
+  jobs: JobsConfig;
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: unknown;
+}
+
+export interface JobsConfig {
+  enabled: boolean;
+  store: 'sqlite' | 'redis';
+  dataDir: string;
+  maxItems: number;
+  maxFileBytes: number;
+  maxBatchItems: number;
+  retentionMs: number;
+  inlineResultMaxBytes: number;
+  concurrency: number;
+  tenantConcurrency: number | null;
+  sparePercent: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  leaseMs: number;
+  itemTimeoutMs: number;
+  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run-window.ts). */
+  runWindows: readonly string[];
+  prefixChars: number;
+  pollIntervalMs: number;
+  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number };
 }

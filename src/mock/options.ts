@@ -64,6 +64,11 @@ export interface MockOptions {
    * tokens (the `flaky` profile). Default: never.
    */
   failEvery?: number;
+  /**
+   * Count answers started per prompt text in `generatedByPrompt` (tests that prove no job item was generated more
+   * than twice). Default false: the map grows with every distinct prompt.
+   */
+  countPrompts?: boolean;
   /** Label for logs, stats and the `x-mock-name` response header. */
   name?: string;
 }
@@ -89,6 +94,7 @@ export const MOCK_DEFAULTS = {
   ttftPerInFlightMs: 0,
   jitterPct: 0,
   continueAfterAbort: false,
+  countPrompts: false,
   outages: [],
   slots: Infinity,
   queueSize: 0,

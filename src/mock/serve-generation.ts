@@ -1,4 +1,5 @@
 import { answer } from './answer.ts';
+import { promptText } from './answer-text.ts';
 import type { Exchange, MockContext } from './context.ts';
 import { parseFaults, type Faults } from './faults.ts';
 import type { Prepare, Prepared } from './generation-request.ts';
@@ -105,6 +106,7 @@ function admit(ctx: MockContext, x: Exchange, prepared: Prepared, faults: Faults
     holdsSlot = true;
     stopWaiting();
     outcome = 'answering';
+    if (opts.countPrompts) stats.generating(promptText(x.body));
     events.emit('admitted', { id: x.id, path: x.path });
     answer(ctx, x, reply, prepared, faults, index);
   };

@@ -35,6 +35,8 @@ export interface MockStats {
   peakPerKey: Record<string, number>;
   /** Requests by path as received (with or without /v1). */
   byPath: Record<string, number>;
+  /** Answers started per prompt text (only with the `countPrompts` option). */
+  generatedByPrompt: Record<string, number>;
   /** The last API request received, for pass-through checks. */
   lastRequest?: { headers: Record<string, string | string[] | undefined>; body: unknown };
 }
@@ -46,7 +48,7 @@ export class StatsRecorder {
   private static empty(): MockStats {
     return {
       received: 0, completed: 0, inFlight: 0, peakInFlight: 0, rejected: {}, faults: {}, aborted: 0,
-      completedAfterClientGone: 0, peakPerKey: {}, byPath: {},
+      completedAfterClientGone: 0, peakPerKey: {}, byPath: {}, generatedByPrompt: {},
     };
   }
 
@@ -62,6 +64,10 @@ export class StatsRecorder {
 
   fault(kind: string): void {
     this.s.faults[kind] = (this.s.faults[kind] ?? 0) + 1;
+  }
+
+  generating(prompt: string): void {
+    this.s.generatedByPrompt[prompt] = (this.s.generatedByPrompt[prompt] ?? 0) + 1;
   }
 
   completed(): void {

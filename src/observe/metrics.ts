@@ -190,6 +190,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobItems = new Gauge({
+    name: 'spillway_jobs_items',
+    help: 'Async job and batch items in the job store by state (queued, running, done, failed, dead, cancelled, expired), refreshed by the runner.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobOldestQueuedAge = new Gauge({
+    name: 'spillway_jobs_oldest_queued_age_seconds',
+    help: 'Age of the oldest queued job item (0 when none is queued).',
+    registers: [this.registry],
+  });
+
+  readonly jobRuns = new Counter({
+    name: 'spillway_jobs_runs_total',
+    help: 'Runs of job items by this instance, by result: done, failed (client error), retry, pushback (no spare room; not counted as an attempt), dead.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobBackgroundLimit = new Gauge({
+    name: 'spillway_jobs_background_limit',
+    help: 'Job items this instance may run at once now (AIMD: halved on pushback, raised on success, up to jobs.concurrency).',
+    registers: [this.registry],
+  });
+
+  readonly jobWebhooks = new Counter({
+    name: 'spillway_jobs_webhooks_total',
+    help: 'Webhook deliveries by result: delivered, retry, failed (given up after jobs.webhook.max_attempts).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'spillway_' });
   }

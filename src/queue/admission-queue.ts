@@ -5,7 +5,7 @@ import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
 import { startStream } from '../relay/relay-sse.ts';
-import { Scheduler, type Entry } from './scheduler.ts';
+import { PRIORITIES, Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
@@ -57,7 +57,8 @@ export class AdmissionQueue {
    */
   lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>, retry = false): Promise<Lease> {
     const now = this.clock.now();
-    const priority = retry ? 'high' : ctx.priority;
+    // A background job's retry stays background: its work is never worth an interactive request's slot.
+    const priority = retry && ctx.priority !== 'background' ? 'high' : ctx.priority;
     if (!retry) this.rates.arrival(priority, now);
     let full: SpillwayError | undefined;
     // With nobody waiting there is no one to overtake: take a free slot if there is one.
@@ -120,8 +121,9 @@ export class AdmissionQueue {
     });
   }
 
+  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   get depth(): number {
-    return this.scheduler.size;
+    return this.scheduler.size - this.scheduler.sizeOf('background');
   }
 
   /** Hands freed slots to waiters in the scheduler's order. */
@@ -132,6 +134,8 @@ export class AdmissionQueue {
       const blocked = new Set<ModelConfig>();
       for (const entry of [...this.scheduler.inOrder()]) {
         const w = entry.item;
+        // Background work never takes a slot while an interactive request still waits (for any model).
+        if (entry.priority === 'background' && blocked.size > 0) break;
         if (blocked.has(w.model)) continue;
         let lease: Lease;
         try {
@@ -198,7 +202,7 @@ export class AdmissionQueue {
   }
 
   private updateDepth(): void {
-    for (const p of ['high', 'normal', 'low'] as const) this.metrics.queueDepth.set({ priority: p }, this.scheduler.sizeOf(p));
+    for (const p of PRIORITIES) this.metrics.queueDepth.set({ priority: p }, this.scheduler.sizeOf(p));
     if (this.scheduler.size === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);
       this.ticker = undefined;

@@ -1,7 +1,7 @@
 /**
  * The order in which waiting requests get a free upstream slot (pure; no clock reads, no I/O):
  *
- *   strict priority between classes        high ─────▶ normal ─────▶ low
+ *   strict priority between classes        high ─────▶ normal ─────▶ low ─────▶ background
  *   fair round-robin between tenants       (A, B, C, A, B, C, … inside one class; the turn moves on when served)
  *   earliest deadline first inside a tenant
  *
@@ -11,8 +11,13 @@
  * Hand-written: the scheduling policy is the product's own value (no queue library combines strict classes,
  * per-tenant fairness and EDF), and it is small enough to test as a table.
  */
-export type Priority = 'high' | 'normal' | 'low';
-export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+/**
+ * `background` is the class of async jobs and batch items (src/jobs/): it is never asked for by a client header,
+ * and since `aheadOf` counts only a class and those above it, background entries never lengthen an interactive
+ * request's expected wait.
+ */
+export type Priority = 'high' | 'normal' | 'low' | 'background';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low', 'background'];
 
 export interface Entry<T> {
   priority: Priority;

@@ -13,7 +13,7 @@ models:
 
 /** Each wrong config, with what its error must say: the key path and the expectation (the file name is checked for all). */
 const WRONG: { name: string; yaml: string; says: RegExp[] }[] = [
-  { name: 'unknown top-level key', yaml: `${base}extra: 1\n`, says: [/extra \(line 7\): unknown key; expected one of: server, admin, log, auth, tenants, state, upstreams, models, queue, degrade, adaptive_concurrency, retry, health/] },
+  { name: 'unknown top-level key', yaml: `${base}extra: 1\n`, says: [/extra \(line 7\): unknown key; expected one of: server, admin, log, auth, tenants, state, upstreams, models, queue, degrade, adaptive_concurrency, retry, health, jobs/] },
   { name: 'unknown upstream key (typo)', yaml: base.replace('    url:', '    max_concurency: 5\n    url:'), says: [/upstreams\[0\]\.max_concurency \(line 3\): unknown key; expected one of: name, url/] },
   { name: 'port out of range', yaml: `server: { port: 70000 }\n${base}`, says: [/server\.port \(line 1\): got 70000, expected a whole number ≥ 0 and ≤ 65535/] },
   { name: 'duration without unit', yaml: `server: { drain_grace: 30 }\n${base}`, says: [/server\.drain_grace \(line 1\): got 30, expected a duration such as "250ms", "5s"/] },

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../observe/log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { Stage } from '../pipeline.ts';
+import type { RequestContext } from '../server/context.ts';
+import type { AdminRoute } from '../admin/admin-routes.ts';
+import { asyncStage } from './async-stage.ts';
+import { finalizeBatch } from './finalize-batch.ts';
+import { jobCallStage } from './job-call-stage.ts';
+import type { JobStore } from './job-store.ts';
+import { JobRunner, type LoadView } from './job-runner.ts';
+import { JobsApi } from './jobs-api.ts';
+import { jobsAdminRoutes } from './jobs-admin-routes.ts';
+import { ItemCaller } from './run-item.ts';
+import { sendDueWebhooks } from './webhook-sender.ts';
+import { createJobStore } from './create-job-store.ts';
+
+/** Wall-clock time for everything durable (the gateway's own Clock is monotonic and per process). */
+export const wallClock: Clock = { now: () => Date.now() };
+
+/** Retention sweeps at most this often. */
+const SWEEP_EVERY_MS = 60_000;
+
+export interface JobsDeps {
+  log: Logger;
+  metrics: Metrics;
+  load: LoadView;
+  isDraining: () => boolean;
+  wall?: Clock;
+}
+
+/**
+ * Async jobs, assembled once at startup when `jobs.enabled`: the two pipeline stages (job-call, respond-async), the
+ * Files/Batches/Jobs API, the admin routes, and the runner that feeds items to the gateway on spare capacity.
+ */
+export class Jobs {
+  readonly store: JobStore;
+  readonly jobCall: Stage<RequestContext>;
+  readonly respondAsync: Stage<RequestContext>;
+  readonly api: JobsApi;
+  readonly adminRoutes: AdminRoute[];
+  private readonly config: Config;
+  private readonly deps: JobsDeps;
+  private readonly wall: Clock;
+  /** Per process, never stored: only this process's runner can run items in the background class. */
+  private readonly secret = randomBytes(24).toString('hex');
+  private runner: JobRunner | undefined;
+  private caller: ItemCaller | undefined;
+  private lastSweep = 0;
+
+  private constructor(config: Config, store: JobStore, deps: JobsDeps) {
+    this.config = config;
+    this.store = store;
+    this.deps = deps;
+    this.wall = deps.wall ?? wallClock;
+    const wake = () => this.runner?.wake();
+    this.jobCall = jobCallStage(this.secret, config.auth.keys);
+    this.respondAsync = asyncStage({ config: config.jobs, store, wall: this.wall, wake });
+    this.api = new JobsApi({ config: config.jobs, store, keys: config.auth.keys, wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining });
+    this.adminRoutes = jobsAdminRoutes(store, this.wall, wake);
+  }
+
+  static async open(config: Config, deps: JobsDeps): Promise<Jobs> {
+    return new Jobs(config, await createJobStore(config, deps.log), deps);
+  }
+
+  /** Starts the runner once the gateway listens: items are sent to `loopbackUrl`. */
+  start(loopbackUrl: string): void {
+    this.caller = new ItemCaller(loopbackUrl, this.secret, Math.max(4, this.config.jobs.concurrency));
+    this.runner = new JobRunner({
+      config: this.config.jobs, store: this.store, caller: this.caller, load: this.deps.load, metrics: this.deps.metrics, log: this.deps.log,
+      wall: this.wall, housekeeping: () => this.housekeeping(),
+    });
+    this.runner.start();
+  }
+
+  /** Stops starting items (before the gateway drains; items in flight finish with the drain). */
+  stopTaking(): void {
+    this.runner?.halt();
+  }
+
+  /** After the drain: waits until every item in flight is recorded or given back, then closes the store. */
+  async close(): Promise<void> {
+    await this.runner?.settled();
+    await this.caller?.close();
+    await this.store.close();
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = this.wall.now();
+    for (const b of await this.store.toFinalize(now)) await finalizeBatch(this.store, b, this.config.jobs.dataDir, now);
+    await sendDueWebhooks(this.store, this.config.jobs, now, this.deps.metrics, this.deps.log);
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      for (const p of await this.store.sweep(now - this.config.jobs.retentionMs)) rmSync(p, { force: true });
+    }
+  }
+}
