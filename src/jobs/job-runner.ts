@@ -115,7 +115,7 @@ export class JobRunner {
         await this.gauges(now);
       }
       if (!inRunWindow(now, this.windows)) {
-        waitMs = Math.min(msUntilOpen(now, this.windows), 60_000);
+        waitMs = Math.min(msUntilOpen(now, this.windows), this.d.config.pollIntervalMs);
         return;
       }
       for (;;) {
