@@ -158,6 +158,8 @@ export interface JobStore {
    * Up to `n` runnable items, leased to `owner` until `leaseUntil`: first any whose lease expired (their instance
    * died), then queued ones whose backoff has passed; async requests before batch items, batches first come
    * first served, inside a batch grouped by prompt prefix. Tenants in `skipTenants` are at their job concurrency.
+   * Every owner leases for the same duration (jobs.lease, shared by instances with one config): the Redis store
+   * takes an item over once its stream entry has been idle that long.
    */
   lease(owner: string, n: number, nowMs: number, leaseUntil: number, skipTenants: readonly string[]): Promise<LeasedItem[]>;
   /** Extends the leases of items this owner is still running (a heartbeat). */
