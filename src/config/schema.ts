@@ -279,7 +279,7 @@ export const configSchema: Schema = obj({
     item_timeout: duration(J.item_timeout, 'Deadline of one run of an item.'),
     run_windows: {
       type: 'array',
-      items: { type: 'string', pattern: RUN_WINDOW_PATTERN },
+      items: { type: 'string', pattern: RUN_WINDOW_PATTERN, 'x-expected': 'a time range "HH:MM-HH:MM" (UTC)' },
       default: J.run_windows,
       description: 'Daily UTC windows in which items may start, e.g. ["16:30-00:30"] (a provider\'s off-peak hours); empty: always.',
       'x-expected': 'a list of "HH:MM-HH:MM" (UTC)',
