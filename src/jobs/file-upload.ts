@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
@@ -61,6 +61,13 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, m
           if (wrote === undefined) throw new SpillwayError('invalid_request', 'The upload has no "file" part.', { param: 'file' });
           await wrote;
           if (failed !== undefined) throw failed;
+          // On disk before the file id is handed out, like the job store's own commits.
+          const fd = openSync(tmp, 'r');
+          try {
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
           if (purpose !== 'batch') throw new SpillwayError('invalid_request', `purpose must be "batch" (got ${JSON.stringify(purpose)}): Spillway stores batch input files only.`, { param: 'purpose' });
           renameSync(tmp, path);
           resolve({ purpose, filename, bytes, path });

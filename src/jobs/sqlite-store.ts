@@ -8,9 +8,17 @@ import {
 } from './job-store.ts';
 
 /**
- * The embedded job store: one SQLite file (node:sqlite) in WAL mode with `synchronous=FULL`, so a transaction that
- * has committed is on disk before the gateway answers 202 — it survives a killed process and a power cut alike
- * (NORMAL would survive the first but may lose the last commits to the second, and "accepted" must mean kept).
+ * The embedded job store: one SQLite file (node:sqlite) in WAL mode.
+ *
+ * Durability is chosen per write, where the promise is made:
+ * - accepting work (a job, a batch, a file, cancel, requeue) commits with `synchronous=FULL`: the commit is on disk
+ *   before the gateway answers, so "accepted" survives a killed process and a power cut alike;
+ * - the runner's own bookkeeping (leases, results, retries) commits with `synchronous=NORMAL`: in WAL mode that
+ *   survives a killed process (the crash drill), and a power cut can only lose the last results — those items run
+ *   again (at least once), their results still recorded once. FULL there would put an fsync on the event loop for
+ *   every item (node:sqlite is synchronous) and slow interactive requests on the same process: measured in
+ *   docs/benchmarks.md (interference).
+ *
  * Every state change is one transaction; completion is guarded by the results table's primary key, so an item's
  * result is written exactly once even when an expired lease let a second run finish too.
  */
@@ -50,7 +58,7 @@ export class SqliteJobStore implements JobStore {
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new DatabaseSync(join(dataDir, 'jobs.sqlite'));
-    this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=OFF;');
+    this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=OFF;');
     this.db.exec(SCHEMA);
   }
 
@@ -63,6 +71,16 @@ export class SqliteJobStore implements JobStore {
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
+    }
+  }
+
+  /** A transaction that is on disk (fsync'd) when it returns: for work the gateway is about to acknowledge. */
+  private durableTx<T>(fn: () => T): T {
+    this.db.exec('PRAGMA synchronous=FULL');
+    try {
+      return this.tx(fn);
+    } finally {
+      this.db.exec('PRAGMA synchronous=NORMAL');
     }
   }
 
@@ -79,7 +97,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async addFile(f: FileRecord): Promise<void> {
-    this.run('INSERT OR REPLACE INTO files (id, tenant, purpose, filename, bytes, created_at, path) VALUES (?, ?, ?, ?, ?, ?, ?)', f.id, f.tenant, f.purpose, f.filename, f.bytes, f.createdAt, f.path);
+    this.durableTx(() => this.run('INSERT OR REPLACE INTO files (id, tenant, purpose, filename, bytes, created_at, path) VALUES (?, ?, ?, ?, ?, ?, ?)', f.id, f.tenant, f.purpose, f.filename, f.bytes, f.createdAt, f.path));
   }
 
   async getFile(id: string): Promise<FileRecord | undefined> {
@@ -96,7 +114,7 @@ export class SqliteJobStore implements JobStore {
 
   async createBatch(b: BatchRecord, keySha: string | null, items: readonly NewItem[], maxItems: number): Promise<void> {
     const now = b.createdAt * 1000;
-    this.tx(() => {
+    this.durableTx(() => {
       this.checkRoom(items.length, maxItems);
       this.run('INSERT INTO batches (id, tenant, data, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)', b.id, b.tenant, JSON.stringify(b), b.status, b.createdAt, b.expiresAt);
       const ins = this.db.prepare(`INSERT INTO items (id, job_id, seq, custom_id, tenant, key_sha, endpoint, body, prefix_key, rank, enqueued_at, state, not_before, updated_at)
@@ -144,7 +162,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async cancelBatch(id: string, nowMs: number): Promise<BatchRecord | undefined> {
-    return this.tx(() => {
+    return this.durableTx(() => {
       const b = this.get('SELECT status FROM batches WHERE id = ?', id);
       if (b === undefined) return undefined;
       if (b.status !== 'in_progress' && b.status !== 'validating') return this.patchBatch(id, {});
@@ -177,7 +195,7 @@ export class SqliteJobStore implements JobStore {
 
   async createRequest(r: RequestRecord, keySha: string | null, item: NewItem, maxItems: number): Promise<{ record: RequestRecord; created: boolean }> {
     const now = r.createdAt * 1000;
-    return this.tx(() => {
+    return this.durableTx(() => {
       if (r.idempotencyKey !== null) {
         const prev = this.get('SELECT data FROM requests WHERE tenant = ? AND idempotency_key = ?', r.tenant, r.idempotencyKey);
         if (prev !== undefined) return { record: JSON.parse(String(prev.data)) as RequestRecord, created: false };
@@ -261,7 +279,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async requeue(id: string, nowMs: number): Promise<boolean> {
-    return this.tx(() => {
+    return this.durableTx(() => {
       const n = this.run("UPDATE items SET state = 'queued', attempts = 0, not_before = ?, updated_at = ? WHERE id = ? AND state = 'dead'", nowMs, nowMs, id);
       if (n === 0) return false;
       const jobId = String(this.get('SELECT job_id FROM items WHERE id = ?', id)?.job_id);
