@@ -205,7 +205,7 @@ export class Metrics {
 
   readonly jobRuns = new Counter({
     name: 'spillway_jobs_runs_total',
-    help: 'Runs of job items by this instance, by result: done, failed (client error), retry, pushback (no spare room; not counted as an attempt), dead.',
+    help: 'Runs of job items by this instance, by result: done, failed (client error), retry, pushback (no spare room; not counted as an attempt), dead, duplicate (a result already recorded by an earlier run).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
