@@ -22,18 +22,18 @@ import { writeDocSection } from '../src/storm/doc-section.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { runs: { type: 'string', default: '3' }, duration: { type: 'string', default: '15' }, 'no-write': { type: 'boolean', default: false } },
+  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '10' }, 'no-write': { type: 'boolean', default: false } },
   strict: true,
 });
 const ROUNDS = Number(values.runs);
 const DURATION_S = Number(values.duration);
-const SLOTS = 32;
-const MOCK = { ttftMs: 40, tokenMs: 4, ttftPerInFlightMs: 1, slots: SLOTS, queueSize: 0, seed: 1 };
+const SLOTS = 16;
+const MOCK = { ttftMs: 80, tokenMs: 8, ttftPerInFlightMs: 2, slots: SLOTS, queueSize: 0, seed: 1 };
 const MAX_TOKENS: [number, number] = [8, 24];
 const SERVICE_MS = MOCK.ttftMs + 16 * MOCK.tokenMs; // at the mean answer length, before load
 const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
 const INTERACTIVE_SHARE = 0.4;
-const BATCH_ITEMS = 6000;
+const BATCH_ITEMS = 3000;
 const SPARE = Number(process.env.SPARE ?? 70);
 
 interface RunResult { summary: Summary; batchDone: number }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../../src/config/load.ts';
+import { loadConfigFile, parseConfigText } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/errors.ts';
 
 const base = 'upstreams: [{ name: u, url: "http://127.0.0.1:9/v1" }]\nmodels: { m: { routes: [{ upstream: u }] } }\n';
@@ -24,4 +24,10 @@ test('jobs config errors name the file, key, value and expectation', () => {
   for (const [yaml, says] of cases) {
     assert.throws(() => parseConfigText(`${yaml}${base}`, 'x.yaml', {}), (e: unknown) => e instanceof ConfigError && e.message.includes('x.yaml') && says.test(e.message), yaml);
   }
+});
+
+test('examples/batch-jobs.yaml is a valid config with jobs on', () => {
+  const c = loadConfigFile(new URL('../../../examples/batch-jobs.yaml', import.meta.url).pathname, { DEEPSEEK_API_KEY: 'sk-example', WEBHOOK_SECRET: 'a-webhook-secret-of-length' });
+  assert.equal(c.jobs.enabled, true);
+  assert.deepEqual(c.jobs.runWindows, ['16:30-00:30']);
 });
