@@ -1,10 +1,11 @@
 /**
  * How many job items this instance may have in flight, and whether one more may start now (pure).
  *
- * Two gates, both needed:
+ * Three gates, all needed:
  * - spare room: nothing interactive waits in the admission queue, and the gateway's whole in-flight count (interactive
  *   and background) stays under `sparePercent` of the upstreams' capacity, so an interactive arrival finds a free
  *   slot instead of queueing behind a batch;
+ * - the gateway's own CPU: while its event loop runs late, every interactive request already waits for it;
  * - AIMD on pushback: each pushback (429/503, a full queue) halves the background limit, each success adds one
  *   step back, up to `max` (TCP-style: a busy upstream sheds background work first, and it returns gradually).
  *
@@ -51,6 +52,9 @@ export interface RoomInput {
   /** Summed concurrency caps (learned limits) of every upstream. */
   capacity: number;
   sparePercent: number;
+  /** How late the gateway's event loop runs (ms), and the most background work may add to. */
+  loopLagMs: number;
+  maxLoopLagMs: number;
 }
 
 /**
@@ -59,7 +63,7 @@ export interface RoomInput {
  * the spare share before the balancer has seen them.
  */
 export function spareRoom(r: RoomInput): number {
-  if (r.interactiveWaiting > 0) return 0;
+  if (r.interactiveWaiting > 0 || r.loopLagMs > r.maxLoopLagMs) return 0;
   const interactive = Math.max(0, r.inFlight - r.running);
   const share = Math.floor((r.capacity * r.sparePercent) / 100) - interactive;
   return Math.max(0, Math.min(r.limit, share) - r.running);

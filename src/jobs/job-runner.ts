@@ -16,6 +16,8 @@ import { errorCodeOf, errorMessageOf, type ItemCaller } from './run-item.ts';
 export interface LoadView {
   interactiveWaiting(): number;
   load(): { inFlight: number; capacity: number };
+  /** How late the event loop runs now (ms). */
+  loopLagMs(): number;
 }
 
 export interface RunnerDeps {
@@ -34,8 +36,10 @@ export interface RunnerDeps {
 
 /** Leases taken per store round trip, at most. */
 const LEASE_BATCH = 32;
-/** Housekeeping and gauges at most this often. */
+/** Housekeeping (batch finalization, webhooks) at most this often. */
 const HOUSEKEEPING_MS = 250;
+/** Gauges from the store at most this often: counting every item by state is a scan, kept off the hot rhythm. */
+const GAUGES_MS = 5000;
 
 /**
  * Takes runnable items from the store while there is spare room and runs each through the gateway (ItemCaller),
@@ -57,6 +61,7 @@ export class JobRunner {
   private again = false;
   private stopped = false;
   private lastHousekeeping = 0;
+  private lastGauges = 0;
 
   constructor(deps: RunnerDeps) {
     this.d = deps;
@@ -112,6 +117,9 @@ export class JobRunner {
       if (now - this.lastHousekeeping >= HOUSEKEEPING_MS) {
         this.lastHousekeeping = now;
         await this.d.housekeeping();
+      }
+      if (now - this.lastGauges >= GAUGES_MS) {
+        this.lastGauges = now;
         await this.gauges(now);
       }
       if (!inRunWindow(now, this.windows)) {
@@ -148,7 +156,7 @@ export class JobRunner {
     const { inFlight, capacity } = this.d.load.load();
     const n = spareRoom({
       running: this.running.size, limit: this.limit.limit, interactiveWaiting: this.d.load.interactiveWaiting(),
-      inFlight, capacity, sparePercent: this.d.config.sparePercent,
+      inFlight, capacity, sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxLoopLagMs,
     });
     return Math.min(LEASE_BATCH, n);
   }

@@ -17,6 +17,7 @@ import { jobsAdminRoutes } from './jobs-admin-routes.ts';
 import { ItemCaller } from './run-item.ts';
 import { sendDueWebhooks } from './webhook-sender.ts';
 import { createJobStore } from './create-job-store.ts';
+import { EventLoopLag } from './event-loop-lag.ts';
 
 /** Wall-clock time for everything durable (the gateway's own Clock is monotonic and per process). */
 export const wallClock: Clock = { now: () => Date.now() };
@@ -27,7 +28,7 @@ const SWEEP_EVERY_MS = 60_000;
 export interface JobsDeps {
   log: Logger;
   metrics: Metrics;
-  load: LoadView;
+  load: Omit<LoadView, 'loopLagMs'>;
   isDraining: () => boolean;
   wall?: Clock;
 }
@@ -50,6 +51,7 @@ export class Jobs {
   private runner: JobRunner | undefined;
   private caller: ItemCaller | undefined;
   private lastSweep = 0;
+  private readonly lag = new EventLoopLag();
 
   private constructor(config: Config, store: JobStore, deps: JobsDeps) {
     this.config = config;
@@ -70,8 +72,9 @@ export class Jobs {
   /** Starts the runner once the gateway listens: items are sent to `loopbackUrl`. */
   start(loopbackUrl: string): void {
     this.caller = new ItemCaller(loopbackUrl, this.secret, Math.max(4, this.config.jobs.concurrency));
+    const lag = this.lag;
     this.runner = new JobRunner({
-      config: this.config.jobs, store: this.store, caller: this.caller, load: this.deps.load, metrics: this.deps.metrics, log: this.deps.log,
+      config: this.config.jobs, store: this.store, caller: this.caller, load: { ...this.deps.load, loopLagMs: () => lag.ms }, metrics: this.deps.metrics, log: this.deps.log,
       wall: this.wall, housekeeping: () => this.housekeeping(),
     });
     this.runner.start();
@@ -85,6 +88,7 @@ export class Jobs {
   /** After the drain: waits until every item in flight is recorded or given back, then closes the store. */
   async close(): Promise<void> {
     await this.runner?.settled();
+    this.lag.stop();
     await this.caller?.close();
     await this.store.close();
   }

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS items (
   not_before INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER, last_error TEXT, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS items_runnable ON items (state, rank, enqueued_at, job_id, prefix_key, seq);
 CREATE INDEX IF NOT EXISTS items_job ON items (job_id, seq);
+CREATE INDEX IF NOT EXISTS items_job_state ON items (job_id, state);
 CREATE INDEX IF NOT EXISTS items_lease ON items (state, lease_until);
 CREATE TABLE IF NOT EXISTS results (
   item_id TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT, body_path TEXT, request_id TEXT NOT NULL,

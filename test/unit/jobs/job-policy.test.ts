@@ -49,10 +49,12 @@ test('run windows: inside, outside, wrapping past midnight, and the wait until t
   assert.equal(msUntilOpen(at(14, 0), two), 11 * 3_600_000);
 });
 
-test('spare room: nothing while interactive requests wait; otherwise up to the spare share minus interactive load, within the AIMD limit', () => {
-  const base = { running: 0, limit: 100, interactiveWaiting: 0, inFlight: 0, capacity: 100, sparePercent: 70 };
+test('spare room: nothing while interactive requests wait or the event loop runs late; otherwise up to the spare share minus interactive load, within the AIMD limit', () => {
+  const base = { running: 0, limit: 100, interactiveWaiting: 0, inFlight: 0, capacity: 100, sparePercent: 70, loopLagMs: 0, maxLoopLagMs: 20 };
   assert.equal(spareRoom(base), 70);
   assert.equal(spareRoom({ ...base, interactiveWaiting: 1 }), 0);
+  assert.equal(spareRoom({ ...base, loopLagMs: 25 }), 0, 'the gateway\'s event loop is late: its CPU is taken');
+  assert.equal(spareRoom({ ...base, loopLagMs: 15 }), 70);
   assert.equal(spareRoom({ ...base, inFlight: 50 }), 20, '50 interactive in flight leave 20 of the 70');
   assert.equal(spareRoom({ ...base, inFlight: 50, running: 10 }), 20, 'our own 10 are not interactive load: 40 interactive leave 30, 10 of them taken');
   assert.equal(spareRoom({ ...base, inFlight: 0, running: 10 }), 60, 'items not yet at an upstream still count as ours');
