@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { startStack } from '../helpers/stack.ts';
@@ -81,4 +81,35 @@ test('cancelling a batch cancels its queued items; the error file names them bat
   assert.equal(done.output_file_id, null);
   const errors = (await (await client.files.content(done.error_file_id ?? '')).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; error: { code: string } });
   assert.deepEqual(errors.map((e) => [e.custom_id, e.error.code]), [['c0', 'batch_cancelled'], ['c1', 'batch_cancelled'], ['c2', 'batch_cancelled']]);
+});
+
+test('past its completion window a batch expires: queued items end as batch_expired in the error file', async (t) => {
+  const dir = tempDataDir(t);
+  const now = new Date();
+  const hh = String((now.getUTCHours() + 12) % 24).padStart(2, '0');
+  const { client } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir, run_windows: [`${hh}:00-${hh}:01`] }) });
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, [0, 1].map((i) => JSON.stringify({ custom_id: `e${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'chat', messages: [{ role: 'user', content: `e${i}` }] } })).join('\n'));
+  const file = await client.files.create({ file: createReadStream(input), purpose: 'batch' });
+  const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '1s' as '24h' });
+  const done = await pollUntil(() => client.batches.retrieve(batch.id), (b) => b.status === 'expired');
+  assert.equal(done.status, 'expired');
+  assert.ok(done.expired_at !== null && done.expired_at !== undefined);
+  assert.deepEqual(done.request_counts, { total: 2, completed: 0, failed: 2 });
+  const errors = (await (await client.files.content(done.error_file_id ?? '')).text()).trim().split('\n').map((l) => JSON.parse(l) as { error: { code: string } });
+  assert.deepEqual(errors.map((e) => e.error.code), ['batch_expired', 'batch_expired']);
+});
+
+test('answers larger than inline_result_max_bytes are kept in files, and still reach the job and the output file', async (t) => {
+  const dir = tempDataDir(t);
+  const { gw, client } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir, inline_result_max_bytes: 64 }) });
+  const input = join(dir, 'big.jsonl');
+  writeFileSync(input, JSON.stringify({ custom_id: 'big', method: 'POST', url: '/v1/chat/completions', body: { model: 'chat', messages: [{ role: 'user', content: 'long' }], max_tokens: 40 } }));
+  const file = await client.files.create({ file: createReadStream(input), purpose: 'batch' });
+  const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const done = await pollUntil(() => client.batches.retrieve(batch.id), (b) => b.status === 'completed');
+  const [line] = (await (await client.files.content(done.output_file_id ?? '')).text()).trim().split('\n').map((l) => JSON.parse(l) as OutputLine);
+  assert.equal(line?.response.body.choices[0]?.message.content, answerText(1, 'long', 40));
+  assert.deepEqual(readdirSync(join(dir, 'results')).filter((f) => f.endsWith('.json')), [`${batch.id}.0.json`]);
+  assert.ok(gw !== undefined);
 });
