@@ -133,6 +133,10 @@ export interface WebhookDue {
 export interface JobStore {
   addFile(f: FileRecord): Promise<void>;
   getFile(id: string): Promise<FileRecord | undefined>;
+  /** A tenant's files, newest first; `after` is the id of the last file of the previous page. */
+  listFiles(tenant: string, after: string | null, limit: number): Promise<FileRecord[]>;
+  /** Forgets a file; returns it (so its bytes can be deleted), or undefined when there was none. */
+  deleteFile(id: string): Promise<FileRecord | undefined>;
 
   /** Writes the batch and all its items at once (all or nothing). Throws job_storage_full past `maxItems`. */
   createBatch(b: BatchRecord, keySha: string | null, items: readonly NewItem[], maxItems: number): Promise<void>;

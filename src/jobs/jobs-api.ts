@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -49,7 +49,9 @@ export class JobsApi {
     this.byHash = new Map(deps.keys.map((k) => [k.sha256, k]));
     this.routes = [
       { method: 'POST', pattern: /^\/files$/, handle: (req, res, c) => this.uploadFile(req, res, c) },
+      { method: 'GET', pattern: /^\/files$/, handle: (_q, res, c, _p, url) => this.listFiles(res, c, url) },
       { method: 'GET', pattern: /^\/files\/([^/]+)$/, handle: (_q, res, c, p) => this.getFile(res, c, p[0] as string) },
+      { method: 'DELETE', pattern: /^\/files\/([^/]+)$/, handle: (_q, res, c, p) => this.deleteFile(res, c, p[0] as string) },
       { method: 'GET', pattern: /^\/files\/([^/]+)\/content$/, handle: (_q, res, c, p) => this.fileContent(res, c, p[0] as string) },
       { method: 'POST', pattern: /^\/batches$/, handle: (req, res, c) => this.createBatch(req, res, c) },
       { method: 'GET', pattern: /^\/batches$/, handle: (_q, res, c, _p, url) => this.listBatches(res, c, url) },
@@ -123,6 +125,22 @@ export class JobsApi {
 
   private async getFile(res: ServerResponse, c: Caller, id: string): Promise<void> {
     sendJson(res, 200, fileObject(await this.fileOf(c, id)));
+  }
+
+  private async listFiles(res: ServerResponse, c: Caller, url: URL): Promise<void> {
+    const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 10_000) || 10_000));
+    const purpose = url.searchParams.get('purpose');
+    const page = await this.d.store.listFiles(c.tenant, url.searchParams.get('after'), limit + 1);
+    const shown = page.slice(0, limit).filter((f) => purpose === null || f.purpose === purpose);
+    sendJson(res, 200, { object: 'list', data: shown.map(fileObject), first_id: shown[0]?.id ?? null, last_id: shown[shown.length - 1]?.id ?? null, has_more: page.length > limit });
+  }
+
+  /** Forgets the file and deletes its bytes; a batch already created from it keeps its items. */
+  private async deleteFile(res: ServerResponse, c: Caller, id: string): Promise<void> {
+    await this.fileOf(c, id);
+    const f = await this.d.store.deleteFile(id);
+    if (f !== undefined) rmSync(f.path, { force: true });
+    sendJson(res, 200, { id, object: 'file', deleted: true });
   }
 
   private async fileContent(res: ServerResponse, c: Caller, id: string): Promise<void> {

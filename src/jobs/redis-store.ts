@@ -30,6 +30,7 @@ import {
  *   P counts:<job id>         hash state → items;   P stats: the same over all jobs;   P itemcount: items stored
  *   P total:<job id>          items in the job (their ids are <job id>.0 … .n-1)
  *   P batch:<id>, P req:<id>, P file:<id>   JSON records;   P batches:<tenant> zset of batch ids (by lex)
+ *   P files:<tenant>          zset of "<created_at, 12 digits>|<file id>" (by lex: newest last)
  *   P open                    set of batch ids not finalized;   P done: zset job id → finish ms (retention)
  *   P idem:<tenant>:<key>     async request id;   P dead: zset of item ids (score 0: listed by id);   P webhooks: zset request id → due ms
  */
@@ -151,7 +152,24 @@ export class RedisJobStore implements JobStore {
   }
 
   async addFile(f: FileRecord): Promise<void> {
-    await this.redis.set(this.k('file', f.id), JSON.stringify(f));
+    await this.redis.multi().set(this.k('file', f.id), JSON.stringify(f)).zadd(this.k('files', f.tenant), 0, fileMember(f)).exec();
+  }
+
+  async listFiles(tenant: string, after: string | null, limit: number): Promise<FileRecord[]> {
+    const prev = after === null ? undefined : await this.getFile(after);
+    const members = await this.redis.zrevrangebylex(this.k('files', tenant), prev === undefined ? '+' : `(${fileMember(prev)}`, '-', 'LIMIT', 0, limit);
+    const out: FileRecord[] = [];
+    for (const m of members) {
+      const f = await this.getFile(m.slice(m.indexOf('|') + 1));
+      if (f !== undefined) out.push(f);
+    }
+    return out;
+  }
+
+  async deleteFile(id: string): Promise<FileRecord | undefined> {
+    const f = await this.getFile(id);
+    if (f !== undefined) await this.redis.multi().del(this.k('file', id)).zrem(this.k('files', f.tenant), fileMember(f)).exec();
+    return f;
   }
 
   async getFile(id: string): Promise<FileRecord | undefined> {
@@ -492,7 +510,7 @@ export class RedisJobStore implements JobStore {
           const rec = f === null ? undefined : await this.getFile(f);
           if (rec !== undefined) {
             paths.push(rec.path);
-            m.del(this.k('file', rec.id));
+            m.del(this.k('file', rec.id)).zrem(this.k('files', rec.tenant), fileMember(rec));
           }
         }
       }
@@ -505,4 +523,9 @@ export class RedisJobStore implements JobStore {
     if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
     else this.redis.disconnect();
   }
+}
+
+/** A file's member in its tenant's list: creation time first, so lexical order is time order. */
+function fileMember(f: FileRecord): string {
+  return `${String(f.createdAt).padStart(12, '0')}|${f.id}`;
 }

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS batches (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, data TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, done_at INTEGER);
 CREATE INDEX IF NOT EXISTS batches_tenant ON batches (tenant, id);
+CREATE INDEX IF NOT EXISTS files_tenant ON files (tenant, created_at, id);
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status);
 CREATE TABLE IF NOT EXISTS requests (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, data TEXT NOT NULL, idempotency_key TEXT, created_at INTEGER NOT NULL,
@@ -103,7 +104,21 @@ export class SqliteJobStore implements JobStore {
 
   async getFile(id: string): Promise<FileRecord | undefined> {
     const r = this.get('SELECT * FROM files WHERE id = ?', id);
-    return r === undefined ? undefined : { id: String(r.id), tenant: String(r.tenant), purpose: String(r.purpose), filename: String(r.filename), bytes: Number(r.bytes), createdAt: Number(r.created_at), path: String(r.path) };
+    return r === undefined ? undefined : fileOf(r);
+  }
+
+  async listFiles(tenant: string, after: string | null, limit: number): Promise<FileRecord[]> {
+    const cursor = after === null ? undefined : this.get('SELECT created_at FROM files WHERE id = ? AND tenant = ?', after, tenant);
+    const rows = cursor === undefined
+      ? this.all('SELECT * FROM files WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?', tenant, limit)
+      : this.all('SELECT * FROM files WHERE tenant = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?', tenant, cursor.created_at ?? 0, cursor.created_at ?? 0, after, limit);
+    return rows.map(fileOf);
+  }
+
+  async deleteFile(id: string): Promise<FileRecord | undefined> {
+    const f = await this.getFile(id);
+    if (f !== undefined) this.durableTx(() => this.run('DELETE FROM files WHERE id = ?', id));
+    return f;
   }
 
   private checkRoom(adding: number, maxItems: number): void {
@@ -348,6 +363,10 @@ export class SqliteJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+function fileOf(r: Row): FileRecord {
+  return { id: String(r.id), tenant: String(r.tenant), purpose: String(r.purpose), filename: String(r.filename), bytes: Number(r.bytes), createdAt: Number(r.created_at), path: String(r.path) };
 }
 
 function viewOf(r: Row): ItemView {

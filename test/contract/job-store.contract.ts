@@ -32,6 +32,17 @@ export function jobStoreContract(name: string, make: () => Promise<JobStore>, op
   });
   const ok = (body = '{"ok":true}') => ({ status: 200, body, bodyPath: null, requestId: 'r' });
 
+  it('lists a tenant\'s files newest first, pages them, and forgets a deleted one', async (s) => {
+    const file = (id: string, createdAt: number, tenant = 'ft') => ({ id, tenant, purpose: 'batch', filename: `${id}.jsonl`, bytes: 1, createdAt, path: `/tmp/${id}` });
+    for (const f of [file('file-a', 100), file('file-b', 200), file('file-c', 200), file('file-x', 300, 'other')]) await s.addFile(f);
+    assert.deepEqual((await s.listFiles('ft', null, 2)).map((f) => f.id), ['file-c', 'file-b']);
+    assert.deepEqual((await s.listFiles('ft', 'file-b', 2)).map((f) => f.id), ['file-a']);
+    assert.equal((await s.deleteFile('file-b'))?.id, 'file-b');
+    assert.equal(await s.deleteFile('file-b'), undefined);
+    assert.equal(await s.getFile('file-b'), undefined);
+    assert.deepEqual((await s.listFiles('ft', null, 10)).map((f) => f.id), ['file-c', 'file-a']);
+  });
+
   it('stores a batch with its items in input order and counts them', async (s) => {
     const b = batch();
     await s.createBatch(b, null, items(5), 100);

@@ -44,6 +44,10 @@ test('the official openai client runs a 500-item batch end to end: upload, creat
   }
   const list = await client.batches.list({ limit: 10 });
   assert.ok(list.data.some((b) => b.id === batch.id));
+  const files = await client.files.list();
+  assert.deepEqual(new Set(files.data.map((f) => f.id)), new Set([file.id, done.output_file_id]));
+  assert.equal((await client.files.delete(file.id)).deleted, true);
+  await assert.rejects(client.files.retrieve(file.id), (e: { status?: number }) => e.status === 404);
   assert.ok(gw.metrics !== undefined);
 });
 
