@@ -104,6 +104,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await jobs?.close(); // the job store is open already: a port in use must not leave it locked
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;

@@ -61,8 +61,9 @@ export class AdmissionQueue {
     const priority = retry && ctx.priority !== 'background' ? 'high' : ctx.priority;
     if (!retry) this.rates.arrival(priority, now);
     let full: SpillwayError | undefined;
-    // With nobody waiting there is no one to overtake: take a free slot if there is one.
-    if (this.scheduler.size === 0) {
+    // With nobody waiting there is no one to overtake: take a free slot if there is one (waiting background work
+    // is overtaken by anyone).
+    if (this.depth === 0) {
       try {
         return Promise.resolve(this.grant(this.balancer.acquire(model, avoid)));
       } catch (err) {
