@@ -79,6 +79,8 @@ export async function crashDrill(t: TestContext, dataDir: string, n: number, job
     most = Math.max(most, c);
   }
   assert.ok(most <= 2, `no item generated more than twice (most: ${most})`);
+  const twice = Object.values(generated).filter((c) => c === 2).length;
+  t.diagnostic(`killed with ${completedAtKill} of ${n} done; ${twice} items generated twice (cut by the kill), none more`);
   second.child.kill('SIGTERM');
   await once(second.child, 'exit');
   return { completedAtKill };
