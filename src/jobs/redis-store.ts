@@ -19,6 +19,9 @@ import {
  *   result (after a takeover) is ignored.
  * - Every key carries the `{jobs}` hash tag, so the multi-key scripts also run on Redis Cluster.
  *
+ * Longer than the house limit of 400 lines on purpose: it is one implementation of one interface (JobStore), and its
+ * Lua scripts and the key layout below are only readable next to the methods that use them.
+ *
  * Uploaded and output files stay on disk under jobs.data_dir: instances sharing a Redis must share that directory
  * (a volume); only metadata lives in Redis (docs/jobs.md).
  *
