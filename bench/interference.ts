@@ -34,9 +34,10 @@ const SERVICE_MS = MOCK.ttftMs + 16 * MOCK.tokenMs; // at the mean answer length
 const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
 const INTERACTIVE_SHARE = 0.4;
 const BATCH_ITEMS = 3000;
-// SPARE and LAG (environment) try other jobs settings than the defaults; the table says which were used.
+// SPARE, HEADROOM and LAG (environment) try other jobs settings than the defaults; the table says which were used.
 const SPARE = Number(process.env.SPARE ?? 70);
 const LAG = process.env.LAG ?? '20ms';
+const HEADROOM = process.env.HEADROOM ?? '10s';
 
 interface RunResult { summary: Summary; batchDone: number }
 
@@ -57,7 +58,7 @@ async function runOnce(withBatch: boolean, seed: number): Promise<RunResult> {
       log: { level: 'error', requests: false },
       upstreams: [{ name: 'mock', url: `${mockUrl}/v1`, max_concurrency: SLOTS }],
       models: { chat: { routes: [{ upstream: 'mock', model: 'chat' }] } },
-      jobs: { enabled: true, data_dir: dir, poll_interval: '50ms', spare_percent: SPARE, max_event_loop_lag: LAG },
+      jobs: { enabled: true, data_dir: dir, poll_interval: '50ms', spare_percent: SPARE, headroom_window: HEADROOM, max_event_loop_lag: LAG },
     }));
     const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
     children.push(gw);
@@ -126,7 +127,7 @@ const text = [
   '### Interference: interactive traffic with and without a batch',
   '',
   `Command: \`npm run bench:interference -- --runs ${ROUNDS} --duration ${DURATION_S}\` — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}.`,
-  `One simulated upstream with ${SLOTS} slots (time to first token ${MOCK.ttftMs} ms + ${MOCK.ttftPerInFlightMs} ms per other request in flight, ${MOCK.tokenMs} ms per token), \`max_concurrency: ${SLOTS}\`, jobs with \`spare_percent: ${SPARE}\`, \`max_event_loop_lag: ${LAG}\` (the defaults are 70 and 20ms).`,
+  `One simulated upstream with ${SLOTS} slots (time to first token ${MOCK.ttftMs} ms + ${MOCK.ttftPerInFlightMs} ms per other request in flight, ${MOCK.tokenMs} ms per token), \`max_concurrency: ${SLOTS}\`, jobs with \`spare_percent: ${SPARE}\`, \`headroom_window: ${HEADROOM}\`, \`max_event_loop_lag: ${LAG}\` (the defaults: 70, 10s, 20ms).`,
   `Interactive load: open loop, ${interactiveRps.toFixed(0)} req/s (${(INTERACTIVE_SHARE * 100).toFixed(0)}% of the fleet's nominal ${CAPACITY_RPS.toFixed(0)} req/s), non-stream, ${MAX_TOKENS[0]}–${MAX_TOKENS[1]} tokens, ${DURATION_S} s per run.`,
   `Each cell: median of ${ROUNDS} rounds (min–max over rounds). Interactive p99 with the batch / alone: **${p99Ratio.toFixed(2)}×**.`,
   '',

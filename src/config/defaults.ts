@@ -111,6 +111,8 @@ export const DEFAULTS = {
     tenant_concurrency: null as number | null,
     /** Jobs use at most this share of the upstreams' capacity (interactive in flight included): the rest is headroom. */
     spare_percent: 70,
+    /** Interactive load counts as its peak over this window, so items leave room for the next burst ("0s": now only). */
+    headroom_window: '10s',
     /** Items start only while the gateway's event loop runs less late than this (its own CPU is capacity too). */
     max_event_loop_lag: '20ms',
     /** Runs of an item before it goes to the dead-letter list. */

@@ -272,6 +272,7 @@ export const configSchema: Schema = obj({
     concurrency: int(J.concurrency, 1, 'Job items this instance runs at once at most (AIMD keeps it lower while upstreams push back).'),
     tenant_concurrency: int(J.tenant_concurrency, 1, 'Job items one tenant may run at once on this instance (null: only `concurrency`).'),
     spare_percent: int(J.spare_percent, 1, 'Items start only while everything in flight (interactive included) stays under this share (%) of the upstreams\' capacity and nothing interactive waits.', 100),
+    headroom_window: duration(J.headroom_window, 'Interactive load counts as its peak over this window, so job items (which hold a slot for a whole answer) leave room for the next burst ("0s": the current load only).'),
     max_event_loop_lag: duration(J.max_event_loop_lag, 'Items start only while the gateway\'s event loop runs less late than this (p90 over a second): the gateway\'s own CPU is capacity interactive requests need too.'),
     max_attempts: int(J.max_attempts, 1, 'Runs of an item (upstream failures) before it goes to the dead-letter list; pushback (no spare room) does not count.'),
     backoff_base: duration(J.backoff_base, 'Full-jitter backoff between runs of an item: the first waits up to this, doubling each time...'),

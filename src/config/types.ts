@@ -133,6 +133,7 @@ export interface JobsConfig {
   concurrency: number;
   tenantConcurrency: number | null;
   sparePercent: number;
+  headroomWindowMs: number;
   maxLoopLagMs: number;
   maxAttempts: number;
   backoffBaseMs: number;

@@ -2,9 +2,9 @@
  * How many job items this instance may have in flight, and whether one more may start now (pure).
  *
  * Three gates, all needed:
- * - spare room: nothing interactive waits in the admission queue, and the gateway's whole in-flight count (interactive
- *   and background) stays under `sparePercent` of the upstreams' capacity, so an interactive arrival finds a free
- *   slot instead of queueing behind a batch;
+ * - spare room: nothing interactive waits in the admission queue, and our items plus the interactive load (at its
+ *   recent peak) stay under `sparePercent` of the upstreams' capacity, so an interactive arrival finds a free slot
+ *   instead of queueing behind a batch;
  * - the gateway's own CPU: while its event loop runs late, every interactive request already waits for it;
  * - AIMD on pushback: each pushback (429/503, a full queue) halves the background limit, each success adds one
  *   step back, up to `max` (TCP-style: a busy upstream sheds background work first, and it returns gradually).
@@ -49,6 +49,8 @@ export interface RoomInput {
   interactiveWaiting: number;
   /** Requests in flight to every upstream (interactive and background). */
   inFlight: number;
+  /** The most interactive requests in flight at once lately (jobs.headroom_window): room for the next burst. */
+  interactivePeak: number;
   /** Summed concurrency caps (learned limits) of every upstream. */
   capacity: number;
   sparePercent: number;
@@ -58,13 +60,14 @@ export interface RoomInput {
 }
 
 /**
- * How many more items may start now. Interactive load is estimated as everything in flight minus our own items
- * (an item that has not reached an upstream yet is still counted as ours), so a burst of launches cannot overshoot
- * the spare share before the balancer has seen them.
+ * How many more items may start now. Interactive load is the larger of what is in flight now (everything minus
+ * our own items — an item that has not reached an upstream yet still counts as ours, so a burst of launches cannot
+ * overshoot) and its recent peak: an item holds its slot for a whole answer, so it must leave room for the next
+ * interactive burst, not only for the current load, or that burst waits behind it.
  */
 export function spareRoom(r: RoomInput): number {
   if (r.interactiveWaiting > 0 || r.loopLagMs > r.maxLoopLagMs) return 0;
-  const interactive = Math.max(0, r.inFlight - r.running);
+  const interactive = Math.max(0, r.inFlight - r.running, r.interactivePeak);
   const share = Math.floor((r.capacity * r.sparePercent) / 100) - interactive;
   return Math.max(0, Math.min(r.limit, share) - r.running);
 }

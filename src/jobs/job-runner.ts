@@ -6,6 +6,7 @@ import type { JobsConfig } from '../config/types.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { BackgroundLimit, spareRoom } from './background-limit.ts';
+import { SlidingMax } from './sliding-max.ts';
 import { decideItem, type ItemPolicy } from './item-policy.ts';
 import type { ItemResult, JobStore, LeasedItem } from './job-store.ts';
 import { ITEM_STATES } from './job-store.ts';
@@ -62,6 +63,8 @@ export class JobRunner {
   private stopped = false;
   private lastHousekeeping = 0;
   private lastGauges = 0;
+  /** Sampled whenever the runner looks for room (every poll, every finished item, every submission). */
+  private readonly interactivePeak: SlidingMax;
 
   constructor(deps: RunnerDeps) {
     this.d = deps;
@@ -69,6 +72,7 @@ export class JobRunner {
     this.policy = { maxAttempts: deps.config.maxAttempts, backoff: { baseMs: deps.config.backoffBaseMs, capMs: deps.config.backoffCapMs } };
     this.windows = deps.config.runWindows.map(parseRunWindow);
     this.random = deps.random ?? Math.random;
+    this.interactivePeak = new SlidingMax(deps.config.headroomWindowMs);
   }
 
   start(): void {
@@ -154,9 +158,11 @@ export class JobRunner {
   /** How many more items may start now. */
   private room(): number {
     const { inFlight, capacity } = this.d.load.load();
+    const now = this.d.wall.now();
+    this.interactivePeak.add(now, Math.max(0, inFlight - this.running.size));
     const n = spareRoom({
       running: this.running.size, limit: this.limit.limit, interactiveWaiting: this.d.load.interactiveWaiting(),
-      inFlight, capacity, sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxLoopLagMs,
+      inFlight, capacity, interactivePeak: this.interactivePeak.max(now), sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxLoopLagMs,
     });
     return Math.min(LEASE_BATCH, n);
   }

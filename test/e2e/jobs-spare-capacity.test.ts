@@ -14,7 +14,7 @@ test('job items never take a slot an interactive request is waiting for: waiting
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(ANSWER), 150);
   });
   const { gw } = await startStack(t, {
-    config: () => jobsConfig([upstream.url], { data_dir: dir, spare_percent: 100 }, {
+    config: () => jobsConfig([upstream.url], { data_dir: dir, spare_percent: 100, headroom_window: '1s' }, {
       upstreams: [{ name: 'mock0', url: upstream.url, max_concurrency: 2 }],
       adaptive_concurrency: { enabled: false },
     }),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decideItem, isPushback, type RunResult } from '../../../src/jobs/item-policy.ts';
 import { inRunWindow, msUntilOpen, parseRunWindow } from '../../../src/jobs/run-window.ts';
 import { BackgroundLimit, spareRoom } from '../../../src/jobs/background-limit.ts';
+import { SlidingMax } from '../../../src/jobs/sliding-max.ts';
 import { prefixKey } from '../../../src/jobs/prefix-key.ts';
 import { signWebhook, verifyWebhook } from '../../../src/jobs/webhook-signature.ts';
 import { parseBatchLine } from '../../../src/jobs/batch-line.ts';
@@ -50,7 +51,7 @@ test('run windows: inside, outside, wrapping past midnight, and the wait until t
 });
 
 test('spare room: nothing while interactive requests wait or the event loop runs late; otherwise up to the spare share minus interactive load, within the AIMD limit', () => {
-  const base = { running: 0, limit: 100, interactiveWaiting: 0, inFlight: 0, capacity: 100, sparePercent: 70, loopLagMs: 0, maxLoopLagMs: 20 };
+  const base = { running: 0, limit: 100, interactiveWaiting: 0, inFlight: 0, interactivePeak: 0, capacity: 100, sparePercent: 70, loopLagMs: 0, maxLoopLagMs: 20 };
   assert.equal(spareRoom(base), 70);
   assert.equal(spareRoom({ ...base, interactiveWaiting: 1 }), 0);
   assert.equal(spareRoom({ ...base, loopLagMs: 25 }), 0, 'the gateway\'s event loop is late: its CPU is taken');
@@ -60,6 +61,8 @@ test('spare room: nothing while interactive requests wait or the event loop runs
   assert.equal(spareRoom({ ...base, inFlight: 0, running: 10 }), 60, 'items not yet at an upstream still count as ours');
   assert.equal(spareRoom({ ...base, limit: 4 }), 4);
   assert.equal(spareRoom({ ...base, inFlight: 95 }), 0);
+  assert.equal(spareRoom({ ...base, inFlight: 20, interactivePeak: 50 }), 20, 'room is left for the recent interactive peak, not only the current load');
+  assert.equal(spareRoom({ ...base, inFlight: 60, interactivePeak: 50 }), 10, 'the current load when it is above the peak');
 });
 
 test('background limit: halves on pushback (once per interval), grows back on success, stays within 1..max', () => {
@@ -117,4 +120,18 @@ test('batch lines: a valid line parses; each kind of bad line is refused naming 
   for (const [line, code, msg] of bad) {
     assert.throws(() => parseBatchLine(line, 7, '/v1/chat/completions'), (e: unknown) => e instanceof SpillwayError && e.code === code && msg.test(e.message) && e.param === 'line 7', line);
   }
+});
+
+test('sliding max: the largest sample within the window, older ones forgotten', () => {
+  const m = new SlidingMax(1000);
+  assert.equal(m.max(0), 0);
+  m.add(0, 5);
+  m.add(100, 3);
+  m.add(200, 4);
+  assert.equal(m.max(200), 5);
+  assert.equal(m.max(1000), 4, 'the 5 at t=0 left the window');
+  m.add(1100, 1);
+  assert.equal(m.max(1150), 4);
+  assert.equal(m.max(1201), 1);
+  assert.equal(m.max(5000), 0);
 });
