@@ -198,8 +198,9 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   }
   const s = raw.server;
   const tr = raw.tracing;
-  const otlpEndpoint = tr.otlp_endpoint === null ? null : tracesUrl(tr.otlp_endpoint);
-  if (otlpEndpoint === undefined) problem(['tracing', 'otlp_endpoint'], `got ${showValue(tr.otlp_endpoint)}, expected null or an http(s) URL`);
+  // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
+  const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
+  if (otlpEndpoint === undefined) problem(['tracing', 'otlp_endpoint'], `got ${showValue(tr.otlp_endpoint)}, expected null, empty, or an http(s) URL`);
   return {
     source,
     server: {

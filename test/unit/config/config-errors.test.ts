@@ -28,7 +28,7 @@ const WRONG: { name: string; yaml: string; says: RegExp[] }[] = [
   { name: 'wrong log level', yaml: `log: { level: loud }\n${base}`, says: [/log\.level \(line 1\): got "loud", expected one of trace, debug, info/] },
   { name: 'gateway key with both key and hash', yaml: `auth:\n  keys:\n    - { key: abcdefgh12, key_sha256: ${'a'.repeat(64)}, tenant: t }\n${base}`, says: [/auth\.keys\[0\] \(line 3\): expected exactly one of key or key_sha256/] },
   { name: 'ejection_max below ejection_base', yaml: `health: { ejection_base: 2m, ejection_max: 1m }\n${base}`, says: [/health\.ejection_max \(line 1\): got "1m", expected at least health\.ejection_base/] },
-  { name: 'tracing endpoint that is not an http URL', yaml: `tracing: { otlp_endpoint: "grpc://collector:4317" }\n${base}`, says: [/tracing\.otlp_endpoint \(line 1\): got "grpc:\/\/collector:4317", expected null or an http\(s\) URL/] },
+  { name: 'tracing endpoint that is not an http URL', yaml: `tracing: { otlp_endpoint: "grpc://collector:4317" }\n${base}`, says: [/tracing\.otlp_endpoint \(line 1\): got "grpc:\/\/collector:4317", expected null, empty, or an http\(s\) URL/] },
   { name: 'YAML syntax error', yaml: 'upstreams: [\n', says: [/line \d+, column \d+: YAML syntax error/] },
   { name: 'not a map', yaml: '- 1\n- 2\n', says: [/\(top level\): got \[1,2\], expected a map with upstreams and models/] },
 ];
