@@ -80,3 +80,23 @@ test('the Prometheus adapter rules serve documented metrics under the names the 
   const asked = [...hpa.matchAll(/metric:\s*\n\s*name: (\S+)/g)].map((m) => m[1] as string);
   assert.deepEqual(asked.sort(), [...served].sort(), 'every custom metric the HPA uses is served by an adapter rule, and no rule is unused');
 });
+
+test('the Grafana panels fit the 24-column grid without overlapping, all on the dashboard data-source variable', () => {
+  type Panel = { id: number; title: string; type: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string } };
+  const panels = dashboard.panels as unknown as Panel[];
+  const vars = (dashboard as unknown as { templating: { list: { name: string; type: string }[] } }).templating.list;
+  assert.ok(vars.some((v) => v.name === 'datasource' && v.type === 'datasource'), 'a data-source variable');
+  const cells = new Map<string, string>();
+  for (const p of panels) {
+    const g = p.gridPos;
+    assert.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24 && g.h > 0, `panel "${p.title}" fits the grid`);
+    for (let x = g.x; x < g.x + g.w; x++) {
+      for (let y = g.y; y < g.y + g.h; y++) {
+        const other = cells.get(`${x},${y}`);
+        assert.equal(other, undefined, `panel "${p.title}" overlaps "${other ?? ''}"`);
+        cells.set(`${x},${y}`, p.title);
+      }
+    }
+    if (p.type !== 'row') assert.equal(p.datasource?.uid, '${datasource}', `panel "${p.title}" uses the data-source variable`);
+  }
+});
