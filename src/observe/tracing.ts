@@ -12,6 +12,11 @@ import type { AttemptTrace, RequestDone, RequestTrace } from './tracing-types.ts
 
 /** An export failure is logged at most this often (a collector that is down would otherwise log every batch). */
 const EXPORT_WARN_INTERVAL_MS = 60_000;
+/**
+ * Longest the last export may hold up an exit: the Helm chart's terminationGracePeriodSeconds leaves 5 s after the
+ * drain, and the exporter would otherwise retry an unreachable collector for its whole 10 s timeout.
+ */
+const SHUTDOWN_FLUSH_MS = 3_000;
 
 export interface TracingOptions {
   /** Span batching delay (ms); the SDK's 5 s default suits production, tests flush on shutdown anyway. */
@@ -31,8 +36,10 @@ export class Tracing {
   private readonly provider: TracerProvider;
   private readonly tracer: Tracer;
   private readonly propagator = new W3CTraceContextPropagator();
+  private readonly log: Logger;
 
   constructor(config: Config['tracing'] & { otlpEndpoint: string }, log: Logger, opts: TracingOptions = {}) {
+    this.log = log;
     const exporter = new WarningExporter(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: { ...config.headers } }), log, config.otlpEndpoint);
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': config.serviceName }),
@@ -60,9 +67,23 @@ export class Tracing {
     },
   };
 
-  /** Exports what is still buffered and stops; spans ended after this are dropped. */
+  /**
+   * Exports what is still buffered and stops; spans ended after this are dropped. Never rejects: a collector that
+   * is down must not turn a clean drain into a crash on exit.
+   */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), SHUTDOWN_FLUSH_MS);
+    });
+    try {
+      const r = await Promise.race([this.provider.shutdown(), timeout]);
+      if (r === 'timeout') this.log.warn({ waitedMs: SHUTDOWN_FLUSH_MS }, 'tracing: the collector did not take the last spans in time; exiting without them');
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tracing: the last spans could not be exported at shutdown');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

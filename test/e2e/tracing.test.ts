@@ -2,7 +2,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { Writable } from 'node:stream';
 import { resolveConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
@@ -225,4 +226,73 @@ test('sends no traceparent upstream when tracing is off', async (t) => {
   await res.text();
   assert.equal(up.seen[0]?.headers.traceparent, undefined, "the client's traceparent is not forwarded as if it were ours");
   assert.equal(gw.config.tracing.otlpEndpoint, null);
+});
+
+test('logs one warning, naming the collector, when it refuses the spans', async (t) => {
+  const collector = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' }).end('{"code":3,"message":"bad payload"}');
+  });
+  const up = await recordingUpstream(t, { failFirst: false });
+  const lines = new EventEmitter();
+  const logged: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      for (const l of chunk.toString('utf8').split('\n')) {
+        if (l === '') continue;
+        const rec = JSON.parse(l) as Record<string, unknown>;
+        logged.push(rec);
+        lines.emit('line', rec);
+      }
+      cb();
+    },
+  });
+  const config = resolveConfig({
+    log: { requests: false },
+    upstreams: [{ name: 'a', url: `${up.url}/a` }],
+    models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }] } },
+    tracing: { otlp_endpoint: collector.url },
+  }, 'test config', {});
+  const gw = await startGateway(config, { port: 0, log: createLogger('info', stream), tracing: { scheduledDelayMs: 5 } });
+  let shut = false;
+  t.after(() => (shut ? undefined : gw.shutdown(0)));
+  const warned = once(lines, 'warned');
+  lines.on('line', (rec: Record<string, unknown>) => {
+    if (String(rec.msg).startsWith('tracing: exporting spans failed')) lines.emit('warned', rec);
+  });
+  for (let i = 0; i < 3; i++) await (await chat(gw)).text();
+  const [rec] = (await warned) as [Record<string, unknown>];
+  assert.equal(rec.endpoint, `${collector.url}/v1/traces`);
+  assert.equal(rec.level, 40, 'a warning');
+  assert.ok(collector.hits() >= 1);
+  // Later failures within the minute are counted, not logged again.
+  for (let i = 0; i < 3; i++) await (await chat(gw)).text();
+  shut = true;
+  await gw.shutdown(0);
+  assert.equal(logged.filter((r) => String(r.msg).startsWith('tracing: exporting spans failed')).length, 1);
+});
+
+test('a collector that never answers holds up shutdown for at most a few seconds', async (t) => {
+  const collector = await fixedUpstream(t, () => {
+    // Never answers: the export hangs until the gateway gives up on it.
+  });
+  const up = await recordingUpstream(t, { failFirst: false });
+  const logs = new LogCapture();
+  const config = resolveConfig({
+    log: { requests: false },
+    upstreams: [{ name: 'a', url: `${up.url}/a` }],
+    models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }] } },
+    tracing: { otlp_endpoint: collector.url },
+  }, 'test config', {});
+  // The default batching delay (5 s): the spans are still buffered when the shutdown starts.
+  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream) });
+  let shut = false;
+  t.after(() => (shut ? undefined : gw.shutdown(0)));
+  await (await chat(gw)).text();
+  const started = performance.now();
+  shut = true;
+  assert.equal(await gw.shutdown(0), true);
+  const tookMs = performance.now() - started;
+  assert.ok(tookMs < 4_500, `shutdown took ${Math.round(tookMs)} ms`);
+  assert.ok(collector.hits() >= 1, 'the last spans were offered to the collector');
+  assert.ok(logs.records().some((r) => String(r.msg).startsWith('tracing: the collector did not take the last spans in time')));
 });
