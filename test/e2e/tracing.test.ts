@@ -100,15 +100,28 @@ async function recordingUpstream(t: TestContext, opts: { failFirst: boolean }) {
   return { ...up, seen };
 }
 
-async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined): Promise<Gateway> {
+/**
+ * A gateway with two routes to `upstreamUrl` (upstreams a and b). Spans are batched for 5 ms unless `batchDefault`
+ * keeps the SDK's delay. `stop()` shuts it down from the test; otherwise the cleanup does.
+ */
+async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
   const config = resolveConfig({
+    log: { requests: false },
     upstreams: [{ name: 'a', url: `${upstreamUrl}/a` }, { name: 'b', url: `${upstreamUrl}/b` }],
     models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }, { upstream: 'b', model: 'up-model' }] } },
     ...(tracing === undefined ? {} : { tracing }),
   }, 'test config', {});
-  const gw = await startGateway(config, { port: 0, log: createLogger('warn', new LogCapture().stream), tracing: { scheduledDelayMs: 5 } });
-  t.after(() => gw.shutdown(0));
-  return gw;
+  const gw = await startGateway(config, {
+    port: 0, log: createLogger('info', opts.log ?? new LogCapture().stream), ...(opts.batchDefault === true ? {} : { tracing: { scheduledDelayMs: 5 } }),
+  });
+  let stopped = false;
+  t.after(() => (stopped ? undefined : gw.shutdown(0)));
+  return Object.assign(gw, {
+    stop() {
+      stopped = true;
+      return gw.shutdown(0);
+    },
+  });
 }
 
 function chat(gw: Gateway, headers: Record<string, string> = {}, stream = false): Promise<Response> {
@@ -246,15 +259,7 @@ test('logs one warning, naming the collector, when it refuses the spans', async 
       cb();
     },
   });
-  const config = resolveConfig({
-    log: { requests: false },
-    upstreams: [{ name: 'a', url: `${up.url}/a` }],
-    models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }] } },
-    tracing: { otlp_endpoint: collector.url },
-  }, 'test config', {});
-  const gw = await startGateway(config, { port: 0, log: createLogger('info', stream), tracing: { scheduledDelayMs: 5 } });
-  let shut = false;
-  t.after(() => (shut ? undefined : gw.shutdown(0)));
+  const gw = await gateway(t, up.url, { otlp_endpoint: collector.url }, { log: stream });
   const warned = once(lines, 'warned');
   lines.on('line', (rec: Record<string, unknown>) => {
     if (String(rec.msg).startsWith('tracing: exporting spans failed')) lines.emit('warned', rec);
@@ -266,8 +271,7 @@ test('logs one warning, naming the collector, when it refuses the spans', async 
   assert.ok(collector.hits() >= 1);
   // Later failures within the minute are counted, not logged again.
   for (let i = 0; i < 3; i++) await (await chat(gw)).text();
-  shut = true;
-  await gw.shutdown(0);
+  await gw.stop();
   assert.equal(logged.filter((r) => String(r.msg).startsWith('tracing: exporting spans failed')).length, 1);
 });
 
@@ -277,20 +281,11 @@ test('a collector that never answers holds up shutdown for at most a few seconds
   });
   const up = await recordingUpstream(t, { failFirst: false });
   const logs = new LogCapture();
-  const config = resolveConfig({
-    log: { requests: false },
-    upstreams: [{ name: 'a', url: `${up.url}/a` }],
-    models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }] } },
-    tracing: { otlp_endpoint: collector.url },
-  }, 'test config', {});
   // The default batching delay (5 s): the spans are still buffered when the shutdown starts.
-  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream) });
-  let shut = false;
-  t.after(() => (shut ? undefined : gw.shutdown(0)));
+  const gw = await gateway(t, up.url, { otlp_endpoint: collector.url }, { log: logs.stream, batchDefault: true });
   await (await chat(gw)).text();
   const started = performance.now();
-  shut = true;
-  assert.equal(await gw.shutdown(0), true);
+  assert.equal(await gw.stop(), true);
   const tookMs = performance.now() - started;
   assert.ok(tookMs < 4_500, `shutdown took ${Math.round(tookMs)} ms`);
   assert.ok(collector.hits() >= 1, 'the last spans were offered to the collector');
