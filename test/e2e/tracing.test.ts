@@ -104,9 +104,10 @@ async function recordingUpstream(t: TestContext, opts: { failFirst: boolean }) {
  * A gateway with two routes to `upstreamUrl` (upstreams a and b). Spans are batched for 5 ms unless `batchDefault`
  * keeps the SDK's delay. `stop()` shuts it down from the test; otherwise the cleanup does.
  */
-async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
+async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean; auth?: unknown } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
   const config = resolveConfig({
     log: { requests: false },
+    ...(opts.auth === undefined ? {} : { auth: opts.auth }),
     upstreams: [{ name: 'a', url: `${upstreamUrl}/a` }, { name: 'b', url: `${upstreamUrl}/b` }],
     models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }, { upstream: 'b', model: 'up-model' }] } },
     ...(tracing === undefined ? {} : { tracing }),
@@ -192,8 +193,8 @@ test('exports a request span under the client traceparent and one child span per
 test('starts a new trace for a streamed request without traceparent, the attempt span parenting the upstream call', async (t) => {
   const otlp = await otlpReceiver(t);
   const up = await recordingUpstream(t, { failFirst: false });
-  const gw = await gateway(t, up.url, { otlp_endpoint: `${otlp.url}/v1/traces` });
-  const res = await chat(gw, {}, true);
+  const gw = await gateway(t, up.url, { otlp_endpoint: `${otlp.url}/v1/traces` }, { auth: { keys: [{ key: 'team-a-gateway-key', tenant: 'team-a' }] } });
+  const res = await chat(gw, { authorization: 'Bearer team-a-gateway-key' }, true);
   assert.equal(res.status, 200);
   assert.match(await res.text(), /data: \[DONE\]/);
   await otlp.until((s) => s.some((x) => x.kind === 2));
@@ -202,6 +203,8 @@ test('starts a new trace for a streamed request without traceparent, the attempt
   assert.equal(req.parentSpanId ?? '', '', 'a root span');
   assert.equal(req.service, 'spillway');
   assert.equal(attr(req, 'spillway.stream'), true);
+  assert.equal(attr(req, 'spillway.tenant'), 'team-a');
+  assert.equal(attr(req, 'spillway.priority'), 'normal');
   assert.equal(attempts.length, 1);
   assert.equal(attempts[0]?.parentSpanId, req.spanId);
   assert.equal(attr(attempts[0] as OtlpSpan, 'spillway.outcome'), 'ok');
