@@ -123,8 +123,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
 }
 
 /**
- * Tracing is loaded only when it is configured: with `tracing.otlp_endpoint` null no OpenTelemetry module is
- * imported and the trace stage is not in the pipeline.
+ * Tracing is loaded only when it is configured: with `tracing.otlp_endpoint` null neither `tracing.ts` nor the
+ * OpenTelemetry SDK is imported and the trace stage is not in the pipeline.
  */
 async function startTracing(config: Config, log: Logger, opts: TracingOptions | undefined): Promise<Tracing | undefined> {
   const endpoint = config.tracing.otlpEndpoint;

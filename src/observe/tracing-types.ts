@@ -1,8 +1,8 @@
 import type { Outcome } from '../upstream/outcome.ts';
 
 /**
- * What the request path sees of tracing: plain interfaces, so that with tracing off no OpenTelemetry module is
- * even loaded (the implementation, `tracing.ts`, is imported at startup only when `tracing.otlp_endpoint` is set).
+ * What the request path sees of tracing: plain interfaces, so that with tracing off neither the implementation
+ * (`tracing.ts`, imported at startup only when `tracing.otlp_endpoint` is set) nor the OpenTelemetry SDK is loaded.
  */
 
 /** The span of one API request, on `ctx.trace` while tracing is on. */

@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter, once } from 'node:events';
@@ -293,4 +294,48 @@ test('a collector that never answers holds up shutdown for at most a few seconds
   assert.ok(tookMs < 4_500, `shutdown took ${Math.round(tookMs)} ms`);
   assert.ok(collector.hits() >= 1, 'the last spans were offered to the collector');
   assert.ok(logs.records().some((r) => String(r.msg).startsWith('tracing: the collector did not take the last spans in time')));
+});
+
+/**
+ * Starts a gateway in a child process that records every module it loads, serves one request, and says whether
+ * Spillway's tracing code or the OpenTelemetry SDK was among them (the API package does not count: prom-client
+ * loads it for exemplars). A child, because this test process has loaded them already.
+ */
+async function loadsOpenTelemetry(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined): Promise<boolean> {
+  const script = `
+    import { registerHooks } from 'node:module';
+    const loaded = [];
+    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r; } });
+    const { resolveConfig } = await import('./src/config/load.ts');
+    const { startGateway } = await import('./src/gateway.ts');
+    const { createLogger } = await import('./src/observe/log.ts');
+    const config = resolveConfig(${JSON.stringify({
+      log: { level: 'silent' },
+      upstreams: [{ name: 'a', url: `${upstreamUrl}/a` }],
+      models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }] } },
+      ...(tracing === undefined ? {} : { tracing }),
+    })}, 'child config', {});
+    const gw = await startGateway(config, { port: 0, log: createLogger('silent') });
+    const res = await fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }) });
+    await res.text();
+    await gw.shutdown(0);
+    process.stdout.write(JSON.stringify({ status: res.status, otel: loaded.filter((u) => u.endsWith('/src/observe/tracing.ts') || /@opentelemetry\\/(?!api\\/)/.test(u)).length }));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0);
+  const r = JSON.parse(out) as { status: number; otel: number };
+  assert.equal(r.status, 200);
+  return r.otel > 0;
+}
+
+test('with tracing off neither the tracing code nor the OpenTelemetry SDK is loaded; with it on they are', async (t) => {
+  const up = await recordingUpstream(t, { failFirst: false });
+  const otlp = await otlpReceiver(t);
+  assert.equal(await loadsOpenTelemetry(t, up.url, undefined), false, 'off: nothing of tracing is imported');
+  assert.equal(await loadsOpenTelemetry(t, up.url, { otlp_endpoint: '' }), false, 'an empty endpoint is off too');
+  assert.equal(await loadsOpenTelemetry(t, up.url, { otlp_endpoint: otlp.url }), true, 'on: the SDK is loaded');
 });
