@@ -24,16 +24,18 @@ import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
 import { maskSecrets } from './config/mask.ts';
+import type { Tracing, TracingOptions } from './observe/tracing.ts';
 
 /**
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → dispatch
+ *   trace? → receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined }) {
   const stages: (Stage<RequestContext> | false)[] = [
+    deps.tracing !== undefined && deps.tracing.stage, //  observe: the request span (parent: the client's traceparent)
     receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
     parseStage, //                                       api: body → typed Call
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
@@ -64,6 +66,8 @@ export interface GatewayOptions {
   /** Overrides config.server.port (tests pass 0). */
   port?: number;
   host?: string;
+  /** Tracing settings that are not config (tests shorten the span batching delay). */
+  tracing?: TracingOptions;
 }
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -77,9 +81,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const budgets = new RetryBudgets(config.retry, clock);
   const engines = new EngineMetricsPoller(config, balancer, log);
   const state = createState(config, log, metrics);
+  const tracing = await startTracing(config, log, opts.tracing);
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
-  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state });
+  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, tracing });
   const admin = new AdminRoutes(config.admin.key, log).add(
     { method: 'GET', path: '/admin/config', handle: ({ res }) => sendJson(res, 200, maskSecrets(config.raw)) },
   );
@@ -111,7 +116,20 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       await state.close();
       server.closeAllConnections();
       await pools.close();
+      await tracing?.shutdown();
       return clean;
     },
   };
+}
+
+/**
+ * Tracing is loaded only when it is configured: with `tracing.otlp_endpoint` null neither `tracing.ts` nor the
+ * OpenTelemetry SDK is imported and the trace stage is not in the pipeline.
+ */
+async function startTracing(config: Config, log: Logger, opts: TracingOptions | undefined): Promise<Tracing | undefined> {
+  const endpoint = config.tracing.otlpEndpoint;
+  if (endpoint === null) return undefined;
+  const { Tracing } = await import('./observe/tracing.ts');
+  log.info({ endpoint, sampleRatio: config.tracing.sampleRatio }, 'tracing: exporting OpenTelemetry spans');
+  return new Tracing({ ...config.tracing, otlpEndpoint: endpoint }, log, opts);
 }

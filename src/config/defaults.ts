@@ -96,4 +96,11 @@ export const DEFAULTS = {
     /** Never more than this share of a model's routes ejected at once (the rest stay in rotation). */
     max_ejected_percent: 50,
   },
+  tracing: {
+    /** Off unless an OTLP endpoint is set. */
+    otlp_endpoint: null as string | null,
+    service_name: 'spillway',
+    /** Share of new traces recorded (a client's traceparent decides for its own trace). */
+    sample_ratio: 1,
+  },
 } as const;

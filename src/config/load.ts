@@ -82,6 +82,7 @@ interface RawConfig {
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+  tracing: { otlp_endpoint: string | null; service_name: string; sample_ratio: number; headers: Record<string, string> };
 }
 
 function originOf(url: string): string {
@@ -90,6 +91,22 @@ function originOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * The OTLP/HTTP traces URL: as given when it has a path, else the collector's standard `/v1/traces` (operators
+ * often write just `http://collector:4318`). Undefined when it is not an http(s) URL.
+ */
+function tracesUrl(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/traces';
+  return url.toString();
 }
 
 function ms(text: string): number {
@@ -180,6 +197,10 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     problem(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
   }
   const s = raw.server;
+  const tr = raw.tracing;
+  // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
+  const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
+  if (otlpEndpoint === undefined) problem(['tracing', 'otlp_endpoint'], `got ${showValue(tr.otlp_endpoint)}, expected null, empty, or an http(s) URL`);
   return {
     source,
     server: {
@@ -208,6 +229,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       failureRateWindowMs: ms(h.failure_rate_window), ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
       maxEjectedPercent: h.max_ejected_percent,
     },
+    tracing: { otlpEndpoint: otlpEndpoint ?? null, serviceName: tr.service_name, sampleRatio: tr.sample_ratio, headers: tr.headers },
     raw,
   };
 }

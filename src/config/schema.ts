@@ -260,4 +260,10 @@ export const configSchema: Schema = obj({
     ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
     max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, 'Most of the upstreams that may be out of rotation at once (%); one may always be.', 100),
   }),
+  tracing: obj({
+    otlp_endpoint: { type: ['string', 'null'], default: DEFAULTS.tracing.otlp_endpoint, description: 'OpenTelemetry traces go to this OTLP/HTTP (JSON) endpoint, e.g. `http://otel-collector:4318/v1/traces` (a URL with no path gets `/v1/traces`). null or empty (`${OTEL_ENDPOINT:-}`): tracing off, no tracing code is loaded.', 'x-expected': 'null, empty, or an http(s) URL' },
+    service_name: { type: 'string', minLength: 1, default: DEFAULTS.tracing.service_name, description: 'The `service.name` resource attribute of every span.', 'x-expected': 'a non-empty string' },
+    sample_ratio: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.tracing.sample_ratio, description: "Share of new traces recorded; a request whose client sent a `traceparent` follows the client's sampling decision.", 'x-expected': 'a number from 0 to 1' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Headers sent with every export, such as a collector token (use `${ENV_VAR}`).', 'x-expected': 'a map of header name to string' },
+  }),
 }, { required: ['upstreams', 'models'], default: undefined });

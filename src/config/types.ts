@@ -116,6 +116,8 @@ export interface Config {
     ejectionMaxMs: number;
     maxEjectedPercent: number;
   };
+  /** OpenTelemetry traces; `otlpEndpoint` null leaves tracing out entirely. */
+  tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: unknown;
 }

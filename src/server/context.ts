@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
 import type { Priority } from '../queue/scheduler.ts';
+import type { RequestTrace } from '../observe/tracing-types.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
 
@@ -55,5 +56,7 @@ export interface RequestContext extends Settles {
   ttftMs: number | undefined;
   errorCode: string | undefined;
   usage: Usage | undefined;
+  /** The request's span; undefined while tracing is off (the trace stage is then not in the pipeline). */
+  trace: RequestTrace | undefined;
   settled: boolean;
 }

@@ -100,7 +100,7 @@ export class HttpServer {
       clientGone: abort.signal,
       endpoint: match.endpoint,
       body: undefined, call: undefined, tenant: undefined, gatewayKey: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
-      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
+      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined, trace: undefined,
       settled: false,
     };
     this.inFlight++;
@@ -140,6 +140,13 @@ export class HttpServer {
     if (ctx.ttftMs !== undefined) this.ttftHistogram(model).observe(ctx.ttftMs / 1000);
     if (ctx.attempts > 0) metrics.overhead.observe(Math.max(0, ms - ctx.upstreamMs) / 1000);
     if (aborted) metrics.clientAborts.inc({ model });
+    if (ctx.trace !== undefined) {
+      const cache = ctx.res.getHeader('x-spillway-cache');
+      ctx.trace.end({
+        status, code, model: ctx.call?.model, tenant: ctx.tenant, priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts,
+        stream: ctx.call?.stream, cache: typeof cache === 'string' ? cache : undefined,
+      });
+    }
     const u = ctx.usage;
     if (u !== undefined && ctx.upstream !== undefined) {
       this.tokensCounter(model, ctx.upstream, 'prompt').inc(u.promptTokens);
