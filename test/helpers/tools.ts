@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * An external tool the deploy tests use (promtool, helm, kubernetes-validate, hadolint, spillway-compose-check),
+ * An external tool the deploy tests use (promtool, helm, kubernetes-validate, hadolint),
  * found on PATH or where `.ci/run` installs it (`go install` and `go build` put Go tools in $GOPATH/bin).
  * Undefined when absent.
  */
