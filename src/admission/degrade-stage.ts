@@ -24,6 +24,7 @@ export function degradeStage(config: Config, deps: { queueDepth: () => number; c
       monitor.arrival(now);
       const active = monitor.active(deps.queueDepth(), now);
       deps.metrics.degraded.set(active ? 1 : 0);
+      ctx.degraded = active;
       if (active) apply(ctx, config, deps.metrics);
       try {
         await next();

@@ -47,6 +47,8 @@ export interface RequestContext extends Settles {
   priority: Priority;
   allowedModels: readonly string[] | null;
   model: ModelConfig | undefined;
+  /** Set by the degrade stage while degrade mode is on (absent: no degrade trigger configured). */
+  degraded?: boolean;
   // Filled in as the request is served; read by the access log and metrics.
   upstream: string | undefined;
   attempts: number;

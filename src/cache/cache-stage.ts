@@ -1,0 +1,119 @@
+import { SpillwayError } from '../errors.ts';
+import type { Config } from '../config/types.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { Handler, Stage } from '../pipeline.ts';
+import type { RequestContext } from '../server/context.ts';
+import type { Found } from './answer-store.ts';
+import type { EntryKey } from './cache-entry.ts';
+import { cacheKey } from './cache-key.ts';
+import { cacheUse, type CacheUse } from './cache-policy.ts';
+import { Flight, type Landing } from './flight.ts';
+import type { ResponseCache } from './response-cache.ts';
+import { serveCached, wantsUsage } from './serve-cached.ts';
+
+/**
+ * Exact-match answers and request coalescing, between degrade and dispatch:
+ *
+ *   fresh entry ─────────────────────────────▶ hit (no upstream)
+ *   stale entry + degrade mode ───────────────▶ stale (no upstream)
+ *   identical request in flight ──────────────▶ coalesced (shares its upstream call)
+ *   otherwise ─▶ a new flight runs dispatch ──▶ miss; a complete answer is stored
+ *                 └ every upstream failed + stale entry ─▶ stale
+ *
+ * `downstream` is the rest of the pipeline (dispatch): a flight runs it on a context of its own, so its answer can
+ * be shared. Requests the cache may not touch go to `next()` unchanged.
+ */
+export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics: Metrics }, downstream: Handler<RequestContext>): Stage<RequestContext> {
+  const c = config.cache;
+  const { metrics } = deps;
+  const count = (model: string, result: string, level = ''): void => metrics.cacheLookups.inc({ model, result, level });
+  return {
+    name: 'cache',
+    async run(ctx, next) {
+      const call = ctx.call;
+      const model = ctx.model;
+      if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name)) return next();
+      const use = cacheUse(c, call.body, ctx.req.headers);
+      if (!use.lookup && !use.store && !use.coalesce) {
+        count(model.name, 'bypass');
+        return next();
+      }
+      const key: EntryKey = { ns: cache.namespaces.of(ctx.tenant), model: model.name, hash: cacheKey(call.endpoint, model.name, call.body) };
+      const usage = wantsUsage(call.body);
+      let stale: Found | undefined;
+      if (use.lookup) {
+        const found = await cache.store.lookup(key);
+        // A stream that asks for usage cannot be served from an answer stored without it.
+        if (found !== undefined && (!usage || found.entry.usage)) {
+          if (found.freshness === 'fresh') {
+            count(model.name, 'hit', found.level);
+            return serveCached(ctx, found.entry.body, 'hit', usage);
+          }
+          stale = found;
+          if (c.staleWhenDegraded && ctx.degraded === true) {
+            count(model.name, 'stale', found.level);
+            metrics.degradeActions.inc({ action: 'stale_cache' });
+            ctx.res.setHeader('x-spillway-degraded', 'stale_cache');
+            return serveCached(ctx, found.entry.body, 'stale', usage);
+          }
+        }
+      }
+      try {
+        await fly(ctx, key, use, usage);
+      } catch (err) {
+        if (stale !== undefined && c.staleOnError && upstreamsFailed(err) && !ctx.res.headersSent) {
+          count(model.name, 'stale', stale.level);
+          return serveCached(ctx, stale.entry.body, 'stale', usage);
+        }
+        throw err;
+      }
+    },
+  };
+
+  /** Joins the identical request in flight, or starts one; serves this client from it. */
+  async function fly(ctx: RequestContext, key: EntryKey, use: CacheUse, usage: boolean): Promise<void> {
+    const model = key.model;
+    const id = `${key.ns}\u0000${model}\u0000${key.hash}`;
+    const stream = ctx.call?.stream === true;
+    let flight = use.coalesce ? cache.flights.get(id) : undefined;
+    let label: 'miss' | 'coalesced' = 'coalesced';
+    if (flight === undefined || !flight.boarding) {
+      label = 'miss';
+      const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
+        // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical
+        // request finds neither.
+        land(l, key, use.store);
+        if (cache.flights.get(id) === f) cache.flights.delete(id);
+        metrics.cacheFlightClients.observe(clients);
+      });
+      flight = f;
+      if (use.coalesce) cache.flights.set(id, f);
+    }
+    count(model, label);
+    const live = flight.stream === stream && (!stream || flight.includeUsage === usage);
+    const landing = await flight.board({ ctx, live, label });
+    if (landing === undefined || ctx.clientGone.aborted) return;
+    if (landing.error !== undefined) throw landing.error;
+    const answer = landing.answer;
+    if (answer !== undefined && (!usage || answer.usage)) return serveCached(ctx, answer.body, 'coalesced', usage);
+    throw new SpillwayError('upstream_error', 'The upstream answer this request shared with an identical one failed or was incomplete.');
+  }
+
+  function land(l: Landing, key: EntryKey, store: boolean): void {
+    const answer = l.answer;
+    if (answer === undefined) {
+      if (l.error === undefined && l.ended) metrics.cacheStores.inc({ model: key.model, result: 'incomplete' });
+      return;
+    }
+    if (!store) {
+      metrics.cacheStores.inc({ model: key.model, result: 'no_store' });
+      return;
+    }
+    void cache.store.store(key, answer.body, answer.usage).then((stored) => metrics.cacheStores.inc({ model: key.model, result: stored ? 'stored' : 'too_large' }));
+  }
+}
+
+/** Failures after which a stale answer is better than none: upstreams down, overloaded, limiting or too slow. */
+function upstreamsFailed(err: unknown): boolean {
+  return err instanceof SpillwayError && (err.status >= 500 || err.code === 'rate_limited' || err.code === 'deadline_unmeetable');
+}

@@ -1,0 +1,45 @@
+import type { Config } from '../config/types.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { AnswerStore } from './answer-store.ts';
+import { AnswerStore as Store } from './answer-store.ts';
+import type { Flight } from './flight.ts';
+import { TenantNamespaces } from './tenant-namespaces.ts';
+import type { PurgeFilter } from './cache-entry.ts';
+import type { Clock } from '../clock.ts';
+
+/**
+ * Everything the cache keeps between requests: the two-level answer store, the flights in progress (by entry key)
+ * and the tenant namespaces. Built once at startup when `cache.models` is not empty; the admin purge route and
+ * the cache stage share it.
+ */
+export class ResponseCache {
+  readonly store: AnswerStore;
+  readonly flights = new Map<string, Flight>();
+  readonly namespaces: TenantNamespaces;
+  readonly models: ReadonlySet<string>;
+
+  constructor(config: Config, metrics: Metrics, opts: { clock?: Clock; random?: () => number } = {}) {
+    this.namespaces = new TenantNamespaces(config.cache.tenantGroups);
+    this.models = new Set(config.cache.models);
+    this.store = new Store(config.cache, {
+      evicted: () => metrics.cacheEvictions.inc(),
+      bytes: (n) => metrics.cacheBytes.set(n),
+      l2Error: () => metrics.cacheRedisErrors.inc(),
+    }, opts);
+  }
+
+  /** Removes stored answers of one model, one tenant's namespace, or everything; flights in progress finish. */
+  purge(f: { model?: string | undefined; tenant?: string | undefined }): Promise<{ memory: number; redis: number }> {
+    const filter: PurgeFilter = { model: f.model, ns: f.tenant === undefined ? undefined : this.namespaces.of(f.tenant) };
+    return this.store.purge(filter);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** True when at least one model is cached: otherwise the cache stage is left out of the pipeline. */
+export function cacheEnabled(config: Config): boolean {
+  return config.cache.models.length > 0;
+}

@@ -1,0 +1,229 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import { FakeClock } from '../../src/clock.ts';
+import { fixedUpstream, startStack } from '../helpers/stack.ts';
+
+const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'What is a spillway?' }], temperature: 0 };
+
+function cachedConfig(extra: Record<string, unknown> = {}) {
+  return (urls: string[]) => ({
+    upstreams: urls.map((u, i) => ({ name: `mock${i}`, url: `${u}/v1` })),
+    models: { chat: { routes: urls.map((_u, i) => ({ upstream: `mock${i}` })) } },
+    cache: { models: ['chat'], ...extra },
+  });
+}
+
+/** Waits (bounded) until `cond` holds; for conditions no event announces, such as a metric reaching a value. */
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function lookups(gw: { metrics: { cacheLookups: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> } } }, result: string): Promise<number> {
+  const m = await gw.metrics.cacheLookups.get();
+  return m.values.filter((v) => v.labels.result === result).reduce((a, v) => a + v.value, 0);
+}
+
+function sse(res: ServerResponse, chunks: unknown[]): void {
+  for (const c of chunks) res.write(`data: ${JSON.stringify(c)}\n\n`);
+}
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+  id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }],
+});
+
+test('a repeated request is answered from the cache without reaching the upstream, marked hit', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  const first = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+  const again = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(again.response.headers.get('x-spillway-cache'), 'hit');
+  assert.deepEqual(again.data, first.data);
+  assert.equal(s.mocks[0]!.stats().received, 1);
+});
+
+test('a stored non-stream answer replays as a stream the openai SDK accepts, with usage when asked', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  const plain = await s.client.chat.completions.create(ASK);
+  const { data: stream, response } = await s.client.chat.completions.create({ ...ASK, stream: true, stream_options: { include_usage: true } }).withResponse();
+  assert.equal(response.headers.get('x-spillway-cache'), 'hit');
+  let text = '';
+  let finish: string | null = null;
+  let usage: unknown;
+  for await (const c of stream) {
+    text += c.choices[0]?.delta.content ?? '';
+    finish = c.choices[0]?.finish_reason ?? finish;
+    usage = c.usage ?? usage;
+  }
+  assert.equal(text, plain.choices[0]?.message.content);
+  assert.equal(finish, plain.choices[0]?.finish_reason);
+  assert.deepEqual(usage, plain.usage);
+  assert.equal(s.mocks[0]!.stats().received, 1);
+});
+
+test('a streamed answer is stored whole and serves a later non-stream request', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  let text = '';
+  for await (const c of await s.client.chat.completions.create({ ...ASK, stream: true })) text += c.choices[0]?.delta.content ?? '';
+  const { data, response } = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(response.headers.get('x-spillway-cache'), 'hit');
+  assert.equal(data.choices[0]?.message.content, text);
+  assert.equal(data.choices[0]?.finish_reason, 'stop');
+  assert.equal(data.object, 'chat.completion');
+  assert.equal(s.mocks[0]!.stats().received, 1);
+});
+
+test('100 identical concurrent streams reach the upstream once and every client gets the whole answer', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const parts = ['The ', 'answer ', 'is ', 'forty-two.'];
+  const up = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    sse(res, [chunk({ role: 'assistant', content: '' }), chunk({ content: parts[0] })]);
+    void released.then(() => {
+      sse(res, [...parts.slice(1).map((p) => chunk({ content: p })), chunk({}, 'stop')]);
+      res.end('data: [DONE]\n\n');
+    });
+  });
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, cache: { models: ['chat'] } }) });
+  const N = 100;
+  const clients = Array.from({ length: N }, async () => {
+    const { data, response } = await s.client.chat.completions.create({ ...ASK, stream: true }).withResponse();
+    let text = '';
+    let finish: string | null = null;
+    for await (const c of data) {
+      text += c.choices[0]?.delta.content ?? '';
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    return { text, finish, label: response.headers.get('x-spillway-cache') };
+  });
+  await until(async () => (await lookups(s.gw, 'miss')) + (await lookups(s.gw, 'coalesced')) === N, 'every request to join the flight');
+  release();
+  const got = await Promise.all(clients);
+  assert.equal(up.hits(), 1, 'one upstream call');
+  for (const g of got) {
+    assert.equal(g.text, parts.join(''));
+    assert.equal(g.finish, 'stop');
+  }
+  assert.equal(got.filter((g) => g.label === 'miss').length, 1);
+  assert.equal(got.filter((g) => g.label === 'coalesced').length, N - 1);
+  const after = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(after.response.headers.get('x-spillway-cache'), 'hit', 'the shared answer was stored');
+});
+
+test('the first client leaving does not cancel the answer the others share', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const up = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    sse(res, [chunk({ role: 'assistant', content: '' }), chunk({ content: 'one ' })]);
+    void released.then(() => {
+      sse(res, [chunk({ content: 'two' }), chunk({}, 'stop')]);
+      res.end('data: [DONE]\n\n');
+    });
+  });
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, cache: { models: ['chat'] } }) });
+  const leaving = new AbortController();
+  const leader = await s.client.chat.completions.create({ ...ASK, stream: true }, { signal: leaving.signal });
+  const it = leader[Symbol.asyncIterator]();
+  await it.next();
+  const others = Array.from({ length: 3 }, async () => {
+    let text = '';
+    for await (const c of await s.client.chat.completions.create({ ...ASK, stream: true })) text += c.choices[0]?.delta.content ?? '';
+    return text;
+  });
+  await until(async () => (await lookups(s.gw, 'coalesced')) === 3, 'the followers to join');
+  leaving.abort();
+  await until(async () => (await s.gw.metrics.clientAborts.get()).values.reduce((a, v) => a + v.value, 0) === 1, 'the leader to be gone');
+  release();
+  assert.deepEqual(await Promise.all(others), ['one two', 'one two', 'one two']);
+  assert.equal(up.hits(), 1);
+});
+
+test('when the shared upstream call fails, every client sharing it gets the same failure', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const up = await fixedUpstream(t, (_req, res) => {
+    void released.then(() => res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":{"message":"Server busy"}}'));
+  });
+  const s = await startStack(t, {
+    config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, retry: { max_attempts: 1 }, cache: { models: ['chat'] } }),
+  });
+  const calls = Array.from({ length: 5 }, () => s.client.chat.completions.create(ASK).then(() => 'ok', (e: unknown) => e));
+  await until(async () => (await lookups(s.gw, 'coalesced')) === 4, 'the followers to join');
+  release();
+  for (const e of await Promise.all(calls)) {
+    assert.ok(e instanceof OpenAI.APIError, String(e));
+    assert.equal(e.status, 503);
+    assert.equal(e.code, 'overloaded');
+  }
+  assert.equal(up.hits(), 1);
+});
+
+test('cache-control no-cache skips the lookup and no-store keeps the answer out of the cache', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  await s.client.chat.completions.create(ASK, { headers: { 'cache-control': 'no-store' } });
+  const second = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(second.response.headers.get('x-spillway-cache'), 'miss', 'nothing was stored');
+  const fresh = await s.client.chat.completions.create(ASK, { headers: { 'cache-control': 'no-cache' } }).withResponse();
+  assert.equal(fresh.response.headers.get('x-spillway-cache'), 'miss', 'no lookup');
+  assert.equal(s.mocks[0]!.stats().received, 3);
+});
+
+test('sampled requests (no temperature 0, no seed) are not cached unless cache.sampled says so', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  const sampled = { model: 'chat', messages: ASK.messages };
+  await s.client.chat.completions.create(sampled);
+  const again = await s.client.chat.completions.create(sampled).withResponse();
+  assert.equal(again.response.headers.get('x-spillway-cache'), null);
+  const seeded = await s.client.chat.completions.create({ ...sampled, seed: 7 }).withResponse();
+  assert.equal(seeded.response.headers.get('x-spillway-cache'), 'miss');
+  const s2 = await startStack(t, { config: cachedConfig({ sampled: true }) });
+  await s2.client.chat.completions.create(sampled);
+  assert.equal((await s2.client.chat.completions.create(sampled).withResponse()).response.headers.get('x-spillway-cache'), 'hit');
+});
+
+test('an expired entry is served stale when every upstream fails', async (t) => {
+  const clock = new FakeClock(1_000_000);
+  const s = await startStack(t, { config: cachedConfig({ ttl: '1m', stale_for: '1h', ttl_jitter_percent: 0 }), gateway: { cacheClock: clock } });
+  const first = await s.client.chat.completions.create(ASK);
+  clock.advance(2 * 60_000);
+  await s.mocks[0]!.close();
+  const { data, response } = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(response.headers.get('x-spillway-cache'), 'stale');
+  assert.equal(data.choices[0]?.message.content, first.choices[0]?.message.content);
+  clock.advance(2 * 60 * 60_000);
+  await assert.rejects(s.client.chat.completions.create(ASK), (e: unknown) => e instanceof OpenAI.APIError && e.status === 502, 'past stale_for: the failure');
+});
+
+test('tenants never see each other\'s answers unless they share a tenant group', async (t) => {
+  const keys = [
+    { key: 'key-tenant-a', tenant: 'a' }, { key: 'key-tenant-b', tenant: 'b' },
+    { key: 'key-tenant-c', tenant: 'c' }, { key: 'key-tenant-d', tenant: 'd' },
+  ];
+  const s = await startStack(t, { config: (urls) => ({ ...cachedConfig({ tenant_groups: { shared: ['c', 'd'] } })(urls), auth: { keys } }) });
+  const as = (key: string) => new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: key, maxRetries: 0 });
+  const label = async (key: string) => (await as(key).chat.completions.create(ASK).withResponse()).response.headers.get('x-spillway-cache');
+  assert.equal(await label('key-tenant-a'), 'miss');
+  assert.equal(await label('key-tenant-b'), 'miss', 'b does not get a\'s answer');
+  assert.equal(await label('key-tenant-a'), 'hit');
+  assert.equal(await label('key-tenant-c'), 'miss');
+  assert.equal(await label('key-tenant-d'), 'hit', 'c and d share their group');
+  assert.equal(s.mocks[0]!.stats().received, 3);
+});
+
+test('the admin purge removes one model\'s answers', async (t) => {
+  const s = await startStack(t, { config: cachedConfig() });
+  await s.client.chat.completions.create(ASK);
+  const res = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 'chat' }) });
+  assert.equal(res.status, 200);
+  assert.deepEqual(((await res.json()) as { purged: unknown }).purged, { memory: 1, redis: 0 });
+  assert.equal((await s.client.chat.completions.create(ASK).withResponse()).response.headers.get('x-spillway-cache'), 'miss');
+  const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 3 }) });
+  assert.equal(bad.status, 400);
+});
