@@ -57,6 +57,8 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly http: HttpServer;
+  /** The answer cache and its flights; undefined when no model is cached. */
+  readonly cache: ResponseCache | undefined;
   /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
   readonly admin: AdminRoutes;
   /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
@@ -112,6 +114,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     metrics,
     log,
     http,
+    cache,
     admin,
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);

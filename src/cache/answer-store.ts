@@ -39,7 +39,9 @@ export class AnswerStore {
     this.random = opts.random ?? Math.random;
     this.l1 = new MemoryStore(config.memoryMaxBytes, events);
     const r = config.redis;
-    this.l2 = r === null ? undefined : new RedisStore({ url: r.url, prefix: r.prefix, timeoutMs: r.timeoutMs, onError: () => events.l2Error() });
+    this.l2 = r === null ? undefined : new RedisStore({
+      url: r.url, prefix: r.prefix, timeoutMs: r.timeoutMs, onError: () => events.l2Error(), onPurge: (f) => this.l1.purge(f),
+    });
   }
 
   async lookup(key: EntryKey): Promise<Found | undefined> {
@@ -75,6 +77,11 @@ export class AnswerStore {
     const memory = this.l1.purge(f);
     const redis = this.l2 === undefined ? 0 : await this.l2.purge(f);
     return { memory, redis };
+  }
+
+  /** Resolves when the Redis level (if any) is connected and hears purges from other instances. */
+  async ready(): Promise<void> {
+    await this.l2?.ready();
   }
 
   get bytes(): number {

@@ -9,6 +9,8 @@ export interface RedisStoreOptions {
   timeoutMs: number;
   /** A command failed (Redis away, slow or refusing). */
   onError: () => void;
+  /** Another instance (or this one) purged entries: the memory level must drop them too. */
+  onPurge: (f: PurgeFilter) => void;
 }
 
 /** SCAN batch size of a purge. */
@@ -24,8 +26,12 @@ const SCAN_COUNT = 500;
  */
 export class RedisStore {
   private readonly redis: Redis;
+  /** A second connection: one that subscribes can send no other command. */
+  private readonly events: Redis;
   private readonly base: string;
+  private readonly channel: string;
   private readonly onError: () => void;
+  private readonly subscribed: Promise<void>;
 
   constructor(o: RedisStoreOptions) {
     this.base = `spillway:cache:${o.prefix}`;
@@ -41,6 +47,24 @@ export class RedisStore {
     // Errors surface on the commands; the client's own error events only repeat them.
     this.redis.on('error', () => undefined);
     this.redis.connect().catch(() => undefined);
+    // A purge must reach every instance's memory level, not only Redis: it is announced on a channel.
+    this.channel = `${this.base}purge`;
+    this.events = this.redis.duplicate({ enableOfflineQueue: true });
+    this.events.on('error', () => undefined);
+    this.events.on('message', (_ch: string, text: string) => {
+      try {
+        const f = JSON.parse(text) as { model?: unknown; ns?: unknown };
+        o.onPurge({ model: typeof f.model === 'string' ? f.model : undefined, ns: typeof f.ns === 'string' ? f.ns : undefined });
+      } catch {
+        // Not ours: ignore.
+      }
+    });
+    this.subscribed = this.events.subscribe(this.channel).then(() => undefined, () => undefined);
+  }
+
+  /** Resolves once this instance hears purges announced by the others (or subscribing failed). */
+  ready(): Promise<void> {
+    return this.subscribed;
   }
 
   async get(key: EntryKey): Promise<CacheEntry | undefined> {
@@ -73,6 +97,7 @@ export class RedisStore {
         cursor = next;
         if (keys.length > 0) n += await this.redis.unlink(...keys);
       } while (cursor !== '0');
+      await this.redis.publish(this.channel, JSON.stringify(f));
     } catch (err) {
       this.onError();
       throw err;
@@ -81,8 +106,10 @@ export class RedisStore {
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
-    else this.redis.disconnect();
+    await Promise.all([this.redis, this.events].map(async (r) => {
+      if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+      else r.disconnect();
+    }));
   }
 
   private key(k: EntryKey): string {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cacheUse, isDeterministic } from '../../../src/cache/cache-policy.ts';
 
-const on = { requests: 'all' as const, sampled: false, coalesce: true };
+const on: { requests: 'all' | 'opted_in'; sampled: boolean; coalesce: boolean } = { requests: 'all', sampled: false, coalesce: true };
 const det = { temperature: 0 };
 
 const CASES: { name: string; config?: Partial<typeof on>; body?: Record<string, unknown>; headers?: Record<string, string>; want: [boolean, boolean, boolean] }[] = [

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import OpenAI from 'openai';
+import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
+import { mockFor } from '../helpers/mock.ts';
+import { resolveConfig } from '../../src/config/load.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/observe/log.ts';
+
+const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'Shared across instances?' }], temperature: 0 };
+
+async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: string): Promise<Gateway[]> {
+  const config = resolveConfig({
+    log: { level: 'silent' },
+    upstreams: [{ name: 'm', url: `${mockUrl}/v1` }],
+    models: { chat: { routes: [{ upstream: 'm' }] } },
+    cache: { models: ['chat'], redis: { url: redisUrl, prefix: `t${process.pid}-${Math.random().toString(36).slice(2)}:` } },
+  }, 'cache redis test', {});
+  const gws: Gateway[] = [];
+  for (let i = 0; i < n; i++) gws.push(await startGateway(config, { port: 0, log: createLogger('silent') }));
+  t.after(() => Promise.all(gws.map((g) => g.shutdown(0))));
+  await Promise.all(gws.map((g) => g.cache?.store.ready()));
+  return gws;
+}
+
+const client = (gw: Gateway) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+const label = async (gw: Gateway, body: Parameters<OpenAI['chat']['completions']['create']>[0] = ASK) =>
+  (await client(gw).chat.completions.create(body).withResponse()).response.headers.get('x-spillway-cache');
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('two instances share answers through the Redis level (L2)', { skip: redisSkipReason() }, async (t) => {
+  const redis = await startRedisServer(t);
+  const mock = await mockFor(t);
+  const [a, b] = (await instances(t, 2, redis.url, mock.url)) as [Gateway, Gateway];
+  assert.equal(await label(a), 'miss');
+  const fromB = await client(b).chat.completions.create({ ...ASK, stream: true }).withResponse();
+  assert.equal(fromB.response.headers.get('x-spillway-cache'), 'hit', 'b answers from what a stored');
+  let text = '';
+  for await (const c of fromB.data) text += c.choices[0]?.delta.content ?? '';
+  assert.ok(text.length > 0);
+  assert.equal(mock.stats().received, 1);
+  const m = await b.metrics.cacheLookups.get();
+  assert.equal(m.values.find((v) => v.labels.result === 'hit')?.labels.level, 'l2');
+});
+
+test('a purge on one instance removes the answer from Redis and from every instance\'s memory', { skip: redisSkipReason() }, async (t) => {
+  const redis = await startRedisServer(t);
+  const mock = await mockFor(t);
+  const [a, b] = (await instances(t, 2, redis.url, mock.url)) as [Gateway, Gateway];
+  await label(a);
+  assert.equal(await label(b), 'hit');
+  assert.ok((b.cache?.store.bytes ?? 0) > 0, 'b holds it in memory too');
+  const res = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', body: '{}' });
+  const body = (await res.json()) as { purged: { memory: number; redis: number } };
+  assert.deepEqual(body.purged, { memory: 1, redis: 1 });
+  await until(() => b.cache?.store.bytes === 0, 'b to hear the purge');
+  assert.equal(await label(b), 'miss');
+});
+
+test('with Redis gone the cache still answers from memory and requests never fail for it', { skip: redisSkipReason() }, async (t) => {
+  const redis = await startRedisServer(t);
+  const mock = await mockFor(t);
+  const [a] = (await instances(t, 1, redis.url, mock.url)) as [Gateway];
+  await redis.stop();
+  assert.equal(await label(a, { ...ASK, seed: 1 }), 'miss');
+  assert.equal(await label(a, { ...ASK, seed: 1 }), 'hit', 'memory level still works');
+  assert.equal(await label(a, { ...ASK, seed: 2 }), 'miss');
+  const errors = (await a.metrics.cacheRedisErrors.get()).values[0]?.value ?? 0;
+  assert.ok(errors >= 2, `Redis failures counted (${errors})`);
+});
