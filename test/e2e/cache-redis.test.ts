@@ -20,7 +20,7 @@ async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: s
   const gws: Gateway[] = [];
   for (let i = 0; i < n; i++) gws.push(await startGateway(config, { port: 0, log: createLogger('silent') }));
   t.after(() => Promise.all(gws.map((g) => g.shutdown(0))));
-  await Promise.all(gws.map((g) => g.cache?.store.ready()));
+  for (const g of gws) await g.cache?.store.ready();
   return gws;
 }
 
