@@ -227,3 +227,39 @@ test('the admin purge removes one model\'s answers', async (t) => {
   const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 3 }) });
   assert.equal(bad.status, 400);
 });
+
+test('in degrade mode an expired entry is served stale without asking the upstream, and says so', async (t) => {
+  const clock = new FakeClock(1_000_000);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const answer = { id: 'c1', object: 'chat.completion', created: 1, model: 'chat', choices: [{ index: 0, message: { role: 'assistant', content: 'stored' }, finish_reason: 'stop' }] };
+  const up = await fixedUpstream(t, (_req, res) => {
+    const reply = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    if (up.hits() === 1) reply();
+    else void released.then(reply);
+  });
+  const s = await startStack(t, {
+    config: () => ({
+      upstreams: [{ name: 'u', url: up.url, max_concurrency: 1 }],
+      models: { chat: { routes: [{ upstream: 'u' }] } },
+      degrade: { queue_depth: 1 },
+      cache: { models: ['chat'], ttl: '1m', ttl_jitter_percent: 0, stale_for: '1h' },
+    }),
+    gateway: { cacheClock: clock },
+  });
+  await s.client.chat.completions.create(ASK);
+  clock.advance(5 * 60_000);
+  // One request holds the only upstream slot, a second waits for it: the queue is deep enough to degrade.
+  const fresh = { headers: { 'cache-control': 'no-cache' } };
+  const busy = [s.client.chat.completions.create(ASK, fresh), s.client.chat.completions.create(ASK, fresh)];
+  await until(async () => ((await s.gw.metrics.queueDepth.get()).values.reduce((a, v) => a + v.value, 0)) >= 1, 'a request to wait in the queue');
+  const { data, response } = await s.client.chat.completions.create(ASK).withResponse();
+  assert.equal(response.headers.get('x-spillway-cache'), 'stale');
+  assert.equal(response.headers.get('x-spillway-degraded'), 'stale_cache');
+  assert.equal(data.choices[0]?.message.content, 'stored');
+  const actions = (await s.gw.metrics.degradeActions.get()).values.find((v) => v.labels.action === 'stale_cache');
+  assert.equal(actions?.value, 1);
+  assert.equal(up.hits(), 2, 'the stale answer did not reach the upstream');
+  release();
+  await Promise.all(busy);
+});
