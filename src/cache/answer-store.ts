@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { SpillwayError } from '../errors.ts';
 import type { CacheConfig } from '../config/types.ts';
 import type { CacheEntry, EntryKey, PurgeFilter } from './cache-entry.ts';
 import { MemoryStore, type MemoryStoreEvents } from './memory-store.ts';
@@ -75,8 +76,12 @@ export class AnswerStore {
   /** Removes matching entries from both levels; resolves with how many were removed from each. */
   async purge(f: PurgeFilter): Promise<{ memory: number; redis: number }> {
     const memory = this.l1.purge(f);
-    const redis = this.l2 === undefined ? 0 : await this.l2.purge(f);
-    return { memory, redis };
+    if (this.l2 === undefined) return { memory, redis: 0 };
+    try {
+      return { memory, redis: await this.l2.purge(f) };
+    } catch (err) {
+      throw new SpillwayError('cache_unavailable', `Purged ${memory} answers from memory, but the Redis cache level could not be reached; retry the purge.`, { cause: err, retryAfterS: 1 });
+    }
   }
 
   /** Resolves when the Redis level (if any) is connected and hears purges from other instances. */

@@ -10,12 +10,20 @@ import { cacheUse, type CacheUse } from './cache-policy.ts';
 import { Flight, type Landing } from './flight.ts';
 import type { ResponseCache } from './response-cache.ts';
 import { serveCached, wantsUsage } from './serve-cached.ts';
+import { promptText, withoutPrompt } from './prompt-text.ts';
+
+/** Where a request's prompt embedding goes once its answer is stored. */
+interface Indexing {
+  partition: string;
+  vector: number[];
+}
 
 /**
  * Exact-match answers and request coalescing, between degrade and dispatch:
  *
  *   fresh entry ─────────────────────────────▶ hit (no upstream)
  *   stale entry + degrade mode ───────────────▶ stale (no upstream)
+ *   semantic: a fresh entry of a similar prompt ▶ hit (no upstream; x-spillway-cache-similarity)
  *   identical request in flight ──────────────▶ coalesced (shares its upstream call)
  *   otherwise ─▶ a new flight runs dispatch ──▶ miss; a complete answer is stored
  *                 └ every upstream failed + stale entry ─▶ stale
@@ -58,8 +66,28 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
           }
         }
       }
+      let indexing: Indexing | undefined;
+      const sem = cache.semantic;
+      if (sem !== undefined && use.lookup) {
+        const partition = `${key.ns}\u0000${key.model}\u0000${cacheKey(call.endpoint, model.name, withoutPrompt(call.body))}`;
+        const vector = await sem.embedder.embed(promptText(call.endpoint, call.body), ctx.clientGone);
+        if (vector === undefined) count(model.name, 'semantic_error');
+        else {
+          indexing = { partition, vector };
+          const near = sem.index.nearest(partition, vector, sem.threshold);
+          if (near !== undefined && near.hash !== key.hash) {
+            const found = await cache.store.lookup({ ...key, hash: near.hash });
+            if (found === undefined) sem.index.delete(partition, near.hash);
+            else if (found.freshness === 'fresh' && (!usage || found.entry.usage)) {
+              count(model.name, 'semantic_hit', found.level);
+              ctx.res.setHeader('x-spillway-cache-similarity', near.similarity.toFixed(4));
+              return serveCached(ctx, found.entry.body, 'hit', usage);
+            }
+          }
+        }
+      }
       try {
-        await fly(ctx, key, use, usage);
+        await fly(ctx, key, use, usage, indexing);
       } catch (err) {
         if (stale !== undefined && c.staleOnError && upstreamsFailed(err) && !ctx.res.headersSent) {
           count(model.name, 'stale', stale.level);
@@ -71,7 +99,7 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
   };
 
   /** Joins the identical request in flight, or starts one; serves this client from it. */
-  async function fly(ctx: RequestContext, key: EntryKey, use: CacheUse, usage: boolean): Promise<void> {
+  async function fly(ctx: RequestContext, key: EntryKey, use: CacheUse, usage: boolean, indexing: Indexing | undefined): Promise<void> {
     const model = key.model;
     const id = `${key.ns}\u0000${model}\u0000${key.hash}`;
     const stream = ctx.call?.stream === true;
@@ -82,7 +110,7 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
         // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical
         // request finds neither.
-        land(l, key, use.store);
+        land(l, key, use.store, indexing);
         if (cache.flights.get(id) === f) cache.flights.delete(id);
         metrics.cacheFlightClients.observe(clients);
       });
@@ -99,7 +127,7 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
     throw new SpillwayError('upstream_error', 'The upstream answer this request shared with an identical one failed or was incomplete.');
   }
 
-  function land(l: Landing, key: EntryKey, store: boolean): void {
+  function land(l: Landing, key: EntryKey, store: boolean, indexing: Indexing | undefined): void {
     const answer = l.answer;
     if (answer === undefined) {
       if (l.error === undefined && l.ended) metrics.cacheStores.inc({ model: key.model, result: 'incomplete' });
@@ -109,7 +137,10 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       metrics.cacheStores.inc({ model: key.model, result: 'no_store' });
       return;
     }
-    void cache.store.store(key, answer.body, answer.usage).then((stored) => metrics.cacheStores.inc({ model: key.model, result: stored ? 'stored' : 'too_large' }));
+    void cache.store.store(key, answer.body, answer.usage).then((stored) => {
+      metrics.cacheStores.inc({ model: key.model, result: stored ? 'stored' : 'too_large' });
+      if (stored && indexing !== undefined) cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector);
+    });
   }
 }
 

@@ -6,6 +6,15 @@ import type { Flight } from './flight.ts';
 import { TenantNamespaces } from './tenant-namespaces.ts';
 import type { PurgeFilter } from './cache-entry.ts';
 import type { Clock } from '../clock.ts';
+import { Embedder } from './embedder.ts';
+import { SemanticIndex } from './semantic-index.ts';
+
+/** The semantic cache's parts, when `cache.semantic` is set. */
+export interface Semantic {
+  index: SemanticIndex;
+  embedder: Embedder;
+  threshold: number;
+}
 
 /**
  * Everything the cache keeps between requests: the two-level answer store, the flights in progress (by entry key)
@@ -17,10 +26,18 @@ export class ResponseCache {
   readonly flights = new Map<string, Flight>();
   readonly namespaces: TenantNamespaces;
   readonly models: ReadonlySet<string>;
+  readonly semantic: Semantic | undefined;
 
   constructor(config: Config, metrics: Metrics, opts: { clock?: Clock; random?: () => number } = {}) {
     this.namespaces = new TenantNamespaces(config.cache.tenantGroups);
     this.models = new Set(config.cache.models);
+    const sem = config.cache.semantic;
+    const upstream = sem === null ? undefined : config.upstreams.find((u) => u.name === sem.upstream);
+    this.semantic = sem === null || upstream === undefined ? undefined : {
+      index: new SemanticIndex(sem.maxEntries),
+      embedder: new Embedder(upstream, sem.model),
+      threshold: sem.threshold,
+    };
     this.store = new Store(config.cache, {
       evicted: () => metrics.cacheEvictions.inc(),
       bytes: (n) => metrics.cacheBytes.set(n),

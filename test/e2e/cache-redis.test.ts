@@ -75,4 +75,10 @@ test('with Redis gone the cache still answers from memory and requests never fai
   assert.equal(await label(a, { ...ASK, seed: 2 }), 'miss');
   const errors = (await a.metrics.cacheRedisErrors.get()).values[0]?.value ?? 0;
   assert.ok(errors >= 2, `Redis failures counted (${errors})`);
+  const purge = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', body: '{}' });
+  assert.equal(purge.status, 503);
+  assert.equal(purge.headers.get('retry-after'), '1');
+  const e = ((await purge.json()) as { error: { code: string; message: string } }).error;
+  assert.equal(e.code, 'cache_unavailable');
+  assert.match(e.message, /Purged 2 answers from memory/);
 });

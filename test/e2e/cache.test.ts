@@ -263,3 +263,33 @@ test('in degrade mode an expired entry is served stale without asking the upstre
   release();
   await Promise.all(busy);
 });
+
+test('the semantic cache answers a similar question from a stored answer, and only above the threshold', async (t) => {
+  // A test embedder: a bag of lowercased words, so "What is a spillway?" and "what IS a spillway" are the same.
+  const embedder = await fixedUpstream(t, (_req, res, body) => {
+    const words = String((JSON.parse(body) as { input: string }).input).toLowerCase().match(/[a-z]+/g) ?? [];
+    const v = Array.from({ length: 16 }, () => 0);
+    for (const w of words) v[[...w].reduce((a, ch) => (a * 31 + ch.charCodeAt(0)) % 16, 7)]! += 1;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ index: 0, embedding: v }] }));
+  });
+  const s = await startStack(t, {
+    config: (urls) => ({
+      upstreams: [{ name: 'mock0', url: `${urls[0]}/v1` }, { name: 'emb', url: embedder.url }],
+      models: { chat: { routes: [{ upstream: 'mock0' }] } },
+      cache: { models: ['chat'], semantic: { upstream: 'emb', model: 'text-embedding-test', threshold: 0.99 } },
+    }),
+  });
+  const ask = (content: string) => s.client.chat.completions.create({ ...ASK, messages: [{ role: 'user', content }] }).withResponse();
+  const first = await ask('What is a spillway?');
+  assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+  const similar = await ask('what IS a   spillway');
+  assert.equal(similar.response.headers.get('x-spillway-cache'), 'hit');
+  assert.equal(similar.response.headers.get('x-spillway-cache-similarity'), '1.0000');
+  assert.deepEqual(similar.data, first.data);
+  const other = await ask('How do dams hold water back?');
+  assert.equal(other.response.headers.get('x-spillway-cache'), 'miss');
+  const differentParams = await s.client.chat.completions.create({ ...ASK, max_tokens: 3, messages: [{ role: 'user', content: 'what is a spillway' }] }).withResponse();
+  assert.equal(differentParams.response.headers.get('x-spillway-cache'), 'miss', 'other max_tokens: another partition');
+  assert.equal(s.mocks[0]!.stats().received, 3);
+  assert.equal(embedder.hits(), 4);
+});
