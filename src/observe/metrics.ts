@@ -185,7 +185,7 @@ export class Metrics {
 
   readonly cacheLookups = new Counter({
     name: 'spillway_cache_lookups_total',
-    help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit, bypass (not cacheable or opted out).',
+    help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.',
     labelNames: ['model', 'result', 'level'] as const,
     registers: [this.registry],
   });
