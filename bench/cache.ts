@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
-import { hasTaskset, killAll, pinSelf, startChild, type Child } from './children.ts';
+import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
+import { runBench } from './run-bench.ts';
 import { waitForQuiet } from './machine-load.ts';
 import { mean, stdev } from './stats.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
@@ -59,18 +60,6 @@ const HERE = import.meta.dirname;
 const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
 
 const expectedS = MODES.length * (TARGETS.length * WARMUP_S + runs * TARGETS.length * (slices * SLICE_S + QUIET_WAIT_MS / 1000 * slices)) + 20;
-const watchdog = setTimeout(() => {
-  console.error(`bench:cache: still running after ${Math.round(2 * expectedS)} s, giving up`);
-  killAll();
-  process.exit(1);
-}, 2 * expectedS * 1000);
-watchdog.unref();
-process.once('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
-process.once('exit', killAll);
-
 const taskset = availableParallelism() >= 2 && hasTaskset();
 const core = (n: number): number | null => (taskset ? n : null);
 if (taskset && !pinSelf(1)) throw new Error('taskset exists but could not pin the load generator to core 1');
@@ -164,13 +153,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error('bench:cache failed:', err);
-  process.exitCode = 1;
-} finally {
-  killAll();
-  clearTimeout(watchdog);
-}
-process.exit(process.exitCode ?? 0);
+await runBench('bench:cache', 2 * expectedS, main);
