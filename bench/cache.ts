@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
-import { runBench } from './run-bench.ts';
+import { positive, runBench } from './run-bench.ts';
 import { waitForQuiet } from './machine-load.ts';
 import { mean, stdev } from './stats.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
@@ -34,11 +34,6 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, v: string | undefined, fallback: number): number => {
-  const n = v === undefined ? fallback : Number(v);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
-  return n;
-};
 const runs = Math.round(positive('runs', flags.runs, flags.quick ? 1 : 3));
 const durationS = positive('duration', flags.duration, flags.quick ? 2 : 3);
 const connections = Math.round(positive('connections', flags.connections, 32));

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
-import { runBench } from './run-bench.ts';
+import { positive, runBench } from './run-bench.ts';
 import { machineBusyUs, waitForQuiet } from './machine-load.ts';
 import { pacedLoad, summarizeLatencies } from './paced-load.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
@@ -49,11 +49,6 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, v: string | undefined, fallback: number): number => {
-  const n = v === undefined ? fallback : Number(v);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
-  return n;
-};
 const runs = Math.round(positive('runs', flags.runs, flags.quick ? 1 : 3));
 const durationS = positive('duration', flags.duration, flags.quick ? 2 : 5);
 const sliceS = Math.min(durationS, positive('slice', flags.slice, 1));

@@ -27,3 +27,10 @@ export async function runBench(name: string, limitS: number, main: () => Promise
   }
   process.exit(process.exitCode ?? 0);
 }
+
+/** A numeric flag's value (`--name N`), the fallback when absent; anything but a positive number is an error. */
+export function positive(name: string, v: string | undefined, fallback: number): number {
+  const n = v === undefined ? fallback : Number(v);
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+}
