@@ -110,13 +110,14 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
         // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical
         // request finds neither.
-        land(l, key, use.store, indexing);
+        land(l, key, f.store, indexing);
         if (cache.flights.get(id) === f) cache.flights.delete(id);
         metrics.cacheFlightClients.observe(clients);
       });
       flight = f;
       if (use.coalesce) cache.flights.set(id, f);
     }
+    if (use.store) flight.store = true;
     count(model, label);
     const live = flight.stream === stream && (!stream || flight.includeUsage === usage);
     const landing = await flight.board({ ctx, live, label });

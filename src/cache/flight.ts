@@ -44,6 +44,8 @@ export class Flight {
   readonly ctx: RequestContext;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** Some passenger may have the answer stored (`cache-control: no-store` forbids it only for its own request). */
+  store = false;
   private readonly res: FlightResponse;
   private readonly abort = new AbortController();
   private readonly seats = new Set<Seat>();

@@ -293,3 +293,41 @@ test('the semantic cache answers a similar question from a stored answer, and on
   assert.equal(s.mocks[0]!.stats().received, 3);
   assert.equal(embedder.hits(), 4);
 });
+
+test('a stored answer with reasoning and tool calls replays as a stream the SDK assembles into the same message', async (t) => {
+  const message = {
+    role: 'assistant', content: null, reasoning_content: 'The user wants the weather: call the tool.',
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+  };
+  const answer = { id: 'c9', object: 'chat.completion', created: 5, model: 'chat', choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } };
+  const up = await fixedUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, cache: { models: ['chat'] } }) });
+  await s.client.chat.completions.create(ASK);
+  const stream = s.client.chat.completions.stream({ ...ASK, stream: true });
+  const final = await stream.finalChatCompletion();
+  const got = final.choices[0]?.message as unknown as Record<string, unknown>;
+  assert.deepEqual(got.tool_calls, message.tool_calls);
+  assert.equal(got.reasoning_content, message.reasoning_content);
+  assert.equal(final.choices[0]?.finish_reason, 'tool_calls');
+  assert.equal(up.hits(), 1);
+});
+
+test('identical requests of two tenants in flight together are not coalesced: each tenant gets its own upstream call', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const up = await fixedUpstream(t, (_req, res, body) => {
+    const who = (JSON.parse(body) as { user?: string }).user ?? '?';
+    const answer = { id: `c-${who}`, object: 'chat.completion', created: 1, model: 'chat', choices: [{ index: 0, message: { role: 'assistant', content: `for ${who}` }, finish_reason: 'stop' }] };
+    void released.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+  });
+  const keys = [{ key: 'key-tenant-a', tenant: 'a' }, { key: 'key-tenant-b', tenant: 'b' }];
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, auth: { keys }, cache: { models: ['chat'] } }) });
+  const as = (key: string, user: string) => new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: key, maxRetries: 0 }).chat.completions.create({ ...ASK, user });
+  const calls = [as('key-tenant-a', 'a1'), as('key-tenant-a', 'a2'), as('key-tenant-b', 'b1')];
+  await until(async () => (await lookups(s.gw, 'miss')) + (await lookups(s.gw, 'coalesced')) === 3, 'all three to reach the cache');
+  release();
+  const [a1, a2, b1] = await Promise.all(calls);
+  assert.equal(up.hits(), 2, 'one call per tenant');
+  assert.equal(a2?.choices[0]?.message.content, a1?.choices[0]?.message.content, 'the two requests of tenant a shared one answer');
+  assert.equal(b1?.choices[0]?.message.content, 'for b1', 'tenant b got its own');
+});
