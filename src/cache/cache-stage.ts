@@ -105,7 +105,8 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
     const stream = ctx.call?.stream === true;
     let flight = use.coalesce ? cache.flights.get(id) : undefined;
     let label: 'miss' | 'coalesced' = 'coalesced';
-    if (flight === undefined || !flight.boarding) {
+    // A stream without usage cannot answer a request that asks for usage: that one asks the upstream itself.
+    if (flight === undefined || !flight.boarding || (usage && flight.stream && !flight.includeUsage)) {
       label = 'miss';
       const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
         // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical

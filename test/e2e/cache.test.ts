@@ -331,3 +331,40 @@ test('identical requests of two tenants in flight together are not coalesced: ea
   assert.equal(a2?.choices[0]?.message.content, a1?.choices[0]?.message.content, 'the two requests of tenant a shared one answer');
   assert.equal(b1?.choices[0]?.message.content, 'for b1', 'tenant b got its own');
 });
+
+test('a non-stream request joining a stream in flight gets the assembled answer; a stream asking for usage does not join one without', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const up = await fixedUpstream(t, (_req, res, body) => {
+    const withUsage = (JSON.parse(body) as { stream_options?: { include_usage?: boolean } }).stream_options?.include_usage === true;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    sse(res, [chunk({ role: 'assistant', content: '' }), chunk({ content: 'shared ' })]);
+    void released.then(() => {
+      sse(res, [chunk({ content: 'answer' }), chunk({}, 'stop')]);
+      if (withUsage) sse(res, [{ ...chunk({}), choices: [], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } }]);
+      res.end('data: [DONE]\n\n');
+    });
+  });
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, cache: { models: ['chat'] } }) });
+  const leader = (async () => {
+    let text = '';
+    for await (const c of await s.client.chat.completions.create({ ...ASK, stream: true })) text += c.choices[0]?.delta.content ?? '';
+    return text;
+  })();
+  await until(async () => (await lookups(s.gw, 'miss')) === 1, 'the leader');
+  const plain = s.client.chat.completions.create(ASK).withResponse();
+  const usageStream = (async () => {
+    let usage: unknown;
+    for await (const c of await s.client.chat.completions.create({ ...ASK, stream: true, stream_options: { include_usage: true } })) usage = c.usage ?? usage;
+    return usage;
+  })();
+  await until(async () => (await lookups(s.gw, 'coalesced')) === 1 && (await lookups(s.gw, 'miss')) === 2, 'the follower to join and the usage stream to start its own call');
+  release();
+  assert.equal(await leader, 'shared answer');
+  const { data, response } = await plain;
+  assert.equal(response.headers.get('x-spillway-cache'), 'coalesced');
+  assert.equal(data.choices[0]?.message.content, 'shared answer');
+  assert.equal(data.object, 'chat.completion');
+  assert.deepEqual(await usageStream, { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 });
+  assert.equal(up.hits(), 2);
+});
