@@ -88,7 +88,7 @@ export class RedisStore {
   }
 
   async purge(f: PurgeFilter): Promise<number> {
-    const pattern = `${this.base}${f.ns === undefined ? '*' : enc(f.ns)}:${f.model === undefined ? '*' : enc(f.model)}:*`;
+    const pattern = `${globEscape(this.base)}${f.ns === undefined ? '*' : enc(f.ns)}:${f.model === undefined ? '*' : enc(f.model)}:*`;
     let n = 0;
     try {
       let cursor = '0';
@@ -115,6 +115,11 @@ export class RedisStore {
   private key(k: EntryKey): string {
     return `${this.base}${enc(k.ns)}:${enc(k.model)}:${k.hash}`;
   }
+}
+
+/** The configured prefix is free text: its glob characters must match themselves in a SCAN pattern. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function enc(s: string): string {

@@ -15,7 +15,7 @@ async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: s
     log: { level: 'silent' },
     upstreams: [{ name: 'm', url: `${mockUrl}/v1` }],
     models: { chat: { routes: [{ upstream: 'm' }] } },
-    cache: { models: ['chat'], redis: { url: redisUrl, prefix: `t${process.pid}-${Math.random().toString(36).slice(2)}:` } },
+    cache: { models: ['chat'], redis: { url: redisUrl, prefix: `t${process.pid}*[x]?-${Math.random().toString(36).slice(2)}:` } }, // glob characters must not break a purge
   }, 'cache redis test', {});
   const gws: Gateway[] = [];
   for (let i = 0; i < n; i++) gws.push(await startGateway(config, { port: 0, log: createLogger('silent') }));
