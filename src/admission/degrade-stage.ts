@@ -40,6 +40,7 @@ function apply(ctx: RequestContext, config: Config, metrics: Metrics): void {
   const call = ctx.call;
   const model = ctx.model;
   if (call === undefined || model === undefined) return;
+  const before = { model, body: { ...call.body } };
   const actions: string[] = [];
   const target = model.degradeTo === null ? undefined : config.models[model.degradeTo];
   if (ctx.priority === 'low' && target !== undefined) {
@@ -58,6 +59,7 @@ function apply(ctx: RequestContext, config: Config, metrics: Metrics): void {
     }
   }
   if (actions.length === 0) return;
+  ctx.undegraded = before;
   for (const a of actions) metrics.degradeActions.inc({ action: a });
   ctx.res.setHeader('x-spillway-degraded', actions.join(', '));
 }

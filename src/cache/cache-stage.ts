@@ -50,20 +50,26 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       const usage = wantsUsage(call.body);
       let stale: Found | undefined;
       if (use.lookup) {
-        const found = await cache.store.lookup(key);
-        // A stream that asks for usage cannot be served from an answer stored without it.
-        if (found !== undefined && (!usage || found.entry.usage)) {
+        // Degrade mode may have changed the model or max_tokens: the answer to what the client really asked is
+        // looked up first (a fresh one is served as the hit it is; a stale one beats a degraded answer).
+        const u = ctx.undegraded;
+        const asked = u !== undefined && cache.models.has(u.model.name) ? { ...key, model: u.model.name, hash: cacheKey(call.endpoint, u.model.name, u.body) } : undefined;
+        for (const k of asked === undefined ? [key] : [asked, key]) {
+          const found = await cache.store.lookup(k);
+          // A stream that asks for usage cannot be served from an answer stored without it.
+          if (found === undefined || (usage && !found.entry.usage)) continue;
           if (found.freshness === 'fresh') {
             count(model.name, 'hit', found.level);
+            if (k === asked) ctx.res.removeHeader('x-spillway-degraded');
             return serveCached(ctx, found.entry.body, 'hit', usage);
           }
-          stale = found;
-          if (c.staleWhenDegraded && ctx.degraded === true) {
-            count(model.name, 'stale', found.level);
-            metrics.degradeActions.inc({ action: 'stale_cache' });
-            ctx.res.setHeader('x-spillway-degraded', 'stale_cache');
-            return serveCached(ctx, found.entry.body, 'stale', usage);
-          }
+          stale ??= found;
+        }
+        if (stale !== undefined && c.staleWhenDegraded && ctx.degraded === true) {
+          count(model.name, 'stale', stale.level);
+          metrics.degradeActions.inc({ action: 'stale_cache' });
+          ctx.res.setHeader('x-spillway-degraded', 'stale_cache');
+          return serveCached(ctx, stale.entry.body, 'stale', usage);
         }
       }
       let indexing: Indexing | undefined;

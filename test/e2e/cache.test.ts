@@ -228,7 +228,7 @@ test('the admin purge removes one model\'s answers', async (t) => {
   assert.equal(bad.status, 400);
 });
 
-test('in degrade mode an expired entry is served stale without asking the upstream, and says so', async (t) => {
+test('in degrade mode an expired entry is served stale without asking the upstream (even with max_tokens capped), and says so', async (t) => {
   const clock = new FakeClock(1_000_000);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
@@ -242,7 +242,8 @@ test('in degrade mode an expired entry is served stale without asking the upstre
     config: () => ({
       upstreams: [{ name: 'u', url: up.url, max_concurrency: 1 }],
       models: { chat: { routes: [{ upstream: 'u' }] } },
-      degrade: { queue_depth: 1 },
+      // Degrade mode also caps max_tokens: the stale answer to the uncapped question must still be found.
+      degrade: { queue_depth: 1, max_tokens: 5 },
       cache: { models: ['chat'], ttl: '1m', ttl_jitter_percent: 0, stale_for: '1h' },
     }),
     gateway: { cacheClock: clock },
