@@ -74,7 +74,8 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       }
       let indexing: Indexing | undefined;
       const sem = cache.semantic;
-      if (sem !== undefined && use.lookup) {
+      // An identical request in flight answers sooner than an embeddings call could find a similar one.
+      if (sem !== undefined && use.lookup && joinable(flightId(key), use, usage) === undefined) {
         const partition = `${key.ns}\u0000${key.model}\u0000${cacheKey(call.endpoint, model.name, withoutPrompt(call.body))}`;
         const vector = await sem.embedder.embed(promptText(call.endpoint, call.body), ctx.clientGone);
         if (vector === undefined) count(model.name, 'semantic_error');
@@ -107,12 +108,11 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
   /** Joins the identical request in flight, or starts one; serves this client from it. */
   async function fly(ctx: RequestContext, key: EntryKey, use: CacheUse, usage: boolean, indexing: Indexing | undefined): Promise<void> {
     const model = key.model;
-    const id = `${key.ns}\u0000${model}\u0000${key.hash}`;
+    const id = flightId(key);
     const stream = ctx.call?.stream === true;
-    let flight = use.coalesce ? cache.flights.get(id) : undefined;
+    let flight = joinable(id, use, usage);
     let label: 'miss' | 'coalesced' = 'coalesced';
-    // A stream without usage cannot answer a request that asks for usage: that one asks the upstream itself.
-    if (flight === undefined || !flight.boarding || (usage && flight.stream && !flight.includeUsage)) {
+    if (flight === undefined) {
       label = 'miss';
       const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
         // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical
@@ -135,6 +135,13 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
     throw new SpillwayError('upstream_error', 'The upstream answer this request shared with an identical one failed or was incomplete.');
   }
 
+  /** The flight this request may join: same key, still boarding, and able to give it what it asks for. */
+  function joinable(id: string, use: CacheUse, usage: boolean): Flight | undefined {
+    const f = use.coalesce ? cache.flights.get(id) : undefined;
+    // A stream without usage cannot answer a request that asks for usage: that one asks the upstream itself.
+    return f !== undefined && f.boarding && !(usage && f.stream && !f.includeUsage) ? f : undefined;
+  }
+
   function land(l: Landing, key: EntryKey, store: boolean, indexing: Indexing | undefined): void {
     const answer = l.answer;
     if (answer === undefined) {
@@ -150,6 +157,10 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       if (stored && indexing !== undefined) cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector);
     });
   }
+}
+
+function flightId(k: EntryKey): string {
+  return `${k.ns}\u0000${k.model}\u0000${k.hash}`;
 }
 
 /** Failures after which a stale answer is better than none: upstreams down, overloaded, limiting or too slow. */

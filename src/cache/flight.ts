@@ -82,7 +82,7 @@ export class Flight {
    * which closes the gap between the answer's end and its arrival in the store.
    */
   get boarding(): boolean {
-    return this.landing === undefined && !this.res.destroyed;
+    return this.landing === undefined && !this.res.destroyed && !this.abort.signal.aborted;
   }
 
   /** Boards a passenger; resolves when it has been answered live, or with the landing it must be served from. */
