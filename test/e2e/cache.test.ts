@@ -369,3 +369,23 @@ test('a non-stream request joining a stream in flight gets the assembled answer;
   assert.deepEqual(await usageStream, { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 });
   assert.equal(up.hits(), 2);
 });
+
+test('when every client sharing an upstream call has left, the upstream request is cancelled', async (t) => {
+  let upstreamGone!: () => void;
+  const cancelled = new Promise<void>((r) => (upstreamGone = r));
+  const up = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    sse(res, [chunk({ role: 'assistant', content: '' }), chunk({ content: 'never finished' })]);
+    res.on('close', () => upstreamGone());
+  });
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, cache: { models: ['chat'] } }) });
+  const leaving = [new AbortController(), new AbortController()];
+  const streams = await Promise.all(leaving.map((c) => s.client.chat.completions.create({ ...ASK, stream: true }, { signal: c.signal })));
+  for (const st of streams) await st[Symbol.asyncIterator]().next();
+  assert.equal(await lookups(s.gw, 'coalesced'), 1);
+  leaving[0]!.abort();
+  leaving[1]!.abort();
+  await cancelled;
+  assert.equal(up.hits(), 1);
+  await until(() => s.gw.cache?.flights.size === 0, 'the flight to land');
+});
