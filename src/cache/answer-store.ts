@@ -5,6 +5,7 @@ import type { CacheEntry, EntryKey, PurgeFilter } from './cache-entry.ts';
 import { MemoryStore, type MemoryStoreEvents } from './memory-store.ts';
 import { RedisStore } from './redis-store.ts';
 import { freshness, lifetime, type Freshness } from './ttl.ts';
+import type { VectorIndex } from './semantic-index.ts';
 
 /**
  * Entry times are wall-clock epoch ms (Date.now), not the gateway's monotonic clock: entries in Redis are read by
@@ -62,15 +63,15 @@ export class AnswerStore {
     return { entry: remote, freshness: f, level: 'l2' };
   }
 
-  /** Stores a complete answer (JSON text); answers above `max_entry_bytes` are not kept. */
-  async store(key: EntryKey, body: string, usage: boolean): Promise<boolean> {
-    if (Buffer.byteLength(body) > this.config.maxEntryBytes) return false;
+  /** Stores a complete answer (JSON text); resolves with how long it stays servable (ms), 0 when too large to keep. */
+  async store(key: EntryKey, body: string, usage: boolean): Promise<number> {
+    if (Buffer.byteLength(body) > this.config.maxEntryBytes) return 0;
     const now = this.clock.now();
     const c = this.config;
     const entry: CacheEntry = { body, usage, ...lifetime(now, c.ttlMs, c.ttlJitterPercent, c.staleForMs, this.random) };
     this.l1.set(key, entry);
     await this.l2?.set(key, entry, now);
-    return true;
+    return entry.staleUntil - now;
   }
 
   /** Removes matching entries from both levels; resolves with how many were removed from each. */
@@ -82,6 +83,11 @@ export class AnswerStore {
     } catch (err) {
       throw new SpillwayError('cache_unavailable', `Purged ${memory} answers from memory, but the Redis cache level could not be reached; retry the purge.`, { cause: err, retryAfterS: 1 });
     }
+  }
+
+  /** The semantic vectors in Redis, when there is a Redis level. */
+  vectors(maxEntries: number): VectorIndex | undefined {
+    return this.l2?.vectors(maxEntries);
   }
 
   /** Resolves when the Redis level (if any) is connected and hears purges from other instances. */

@@ -7,14 +7,16 @@ import type { Found } from './answer-store.ts';
 import type { EntryKey } from './cache-entry.ts';
 import { cacheKey } from './cache-key.ts';
 import { cacheUse, type CacheUse } from './cache-policy.ts';
-import { Flight, type Landing } from './flight.ts';
+import { Flight } from './flight.ts';
+import type { Answer } from './landed-answer.ts';
 import type { ResponseCache } from './response-cache.ts';
 import { serveCached, wantsUsage } from './serve-cached.ts';
 import { promptText, withoutPrompt } from './prompt-text.ts';
+import type { Partition } from './semantic-index.ts';
 
 /** Where a request's prompt embedding goes once its answer is stored. */
 interface Indexing {
-  partition: string;
+  partition: Partition;
   vector: number[];
 }
 
@@ -76,15 +78,15 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       const sem = cache.semantic;
       // An identical request in flight answers sooner than an embeddings call could find a similar one.
       if (sem !== undefined && use.lookup && joinable(flightId(key), use, usage) === undefined) {
-        const partition = `${key.ns}\u0000${key.model}\u0000${cacheKey(call.endpoint, model.name, withoutPrompt(call.body))}`;
+        const partition: Partition = { ns: key.ns, model: key.model, shape: cacheKey(call.endpoint, model.name, withoutPrompt(call.body)) };
         const vector = await sem.embedder.embed(promptText(call.endpoint, call.body), ctx.clientGone);
         if (vector === undefined) count(model.name, 'semantic_error');
         else {
           indexing = { partition, vector };
-          const near = sem.index.nearest(partition, vector, sem.threshold);
+          const near = await sem.index.nearest(partition, vector, sem.threshold);
           if (near !== undefined && near.hash !== key.hash) {
             const found = await cache.store.lookup({ ...key, hash: near.hash });
-            if (found === undefined) sem.index.delete(partition, near.hash);
+            if (found === undefined) await sem.index.delete(partition, near.hash);
             else if (found.freshness === 'fresh' && (!usage || found.entry.usage)) {
               count(model.name, 'semantic_hit', found.level);
               ctx.res.setHeader('x-spillway-cache-similarity', near.similarity.toFixed(4));
@@ -114,10 +116,7 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
     let label: 'miss' | 'coalesced' = 'coalesced';
     if (flight === undefined) {
       label = 'miss';
-      const f: Flight = new Flight(ctx, usage, downstream, (l, clients) => {
-        // Stored (in memory, synchronously) before the flight leaves the table: no moment in which an identical
-        // request finds neither.
-        land(l, key, f.store, indexing);
+      const f: Flight = new Flight(ctx, usage, downstream, (answer) => store(answer, key, f.store, indexing), (_l, clients) => {
         if (cache.flights.get(id) === f) cache.flights.delete(id);
         metrics.cacheFlightClients.observe(clients);
       });
@@ -142,19 +141,23 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
     return f !== undefined && f.boarding && !(usage && f.stream && !f.includeUsage) ? f : undefined;
   }
 
-  function land(l: Landing, key: EntryKey, store: boolean, indexing: Indexing | undefined): void {
-    const answer = l.answer;
+  /**
+   * Called as the shared response ends, before any client sees its end: the memory level is written synchronously
+   * here, so a client that asks again at once finds the answer.
+   */
+  function store(answer: Answer | undefined, key: EntryKey, allowed: boolean, indexing: Indexing | undefined): void {
     if (answer === undefined) {
-      if (l.error === undefined && l.ended) metrics.cacheStores.inc({ model: key.model, result: 'incomplete' });
+      metrics.cacheStores.inc({ model: key.model, result: 'incomplete' });
       return;
     }
-    if (!store) {
+    if (!allowed) {
       metrics.cacheStores.inc({ model: key.model, result: 'no_store' });
       return;
     }
-    void cache.store.store(key, answer.body, answer.usage).then((stored) => {
-      metrics.cacheStores.inc({ model: key.model, result: stored ? 'stored' : 'too_large' });
-      if (stored && indexing !== undefined) cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector);
+    // Counted once every level (and the semantic index) has it, so the count also says when it can be found.
+    void cache.store.store(key, answer.body, answer.usage).then(async (servableMs) => {
+      if (servableMs > 0 && indexing !== undefined) await cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector, servableMs);
+      metrics.cacheStores.inc({ model: key.model, result: servableMs > 0 ? 'stored' : 'too_large' });
     });
   }
 }

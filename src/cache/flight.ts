@@ -51,15 +51,24 @@ export class Flight {
   private readonly seats = new Set<Seat>();
   private served = 0;
   private landing: Landing | undefined;
+  private answer: Answer | undefined;
   private readonly landed: Promise<Landing>;
 
-  constructor(leader: RequestContext, includeUsage: boolean, downstream: Handler<RequestContext>, onLand: (l: Landing, clients: number) => void) {
+  /**
+   * `onAnswer` hears the complete answer (or undefined) the moment the response ends, before any client sees its
+   * end, so it can be stored before a client could ask again; `onLand` hears the flight's end once the loop is done.
+   */
+  constructor(leader: RequestContext, includeUsage: boolean, downstream: Handler<RequestContext>, onAnswer: (a: Answer | undefined) => void, onLand: (l: Landing, clients: number) => void) {
     this.stream = leader.call?.stream === true;
     this.includeUsage = includeUsage;
     this.res = new FlightResponse({
       head: () => this.each((s) => startLive(s.p, this.res)),
       write: (chunk) => this.each((s) => writeLive(s.p, chunk)),
-      end: () => this.each((s) => endLive(s)),
+      end: () => {
+        this.answer = landedAnswer(this.res.statusCode, this.res.text(), this.stream);
+        onAnswer(this.answer);
+        this.each((s) => endLive(s));
+      },
       destroy: () => this.each((s) => s.p.ctx.res.destroy()),
     });
     this.ctx = {
@@ -127,7 +136,7 @@ export class Flight {
     const res = this.res;
     if (error !== undefined && res.headersSent && !res.writableEnded) res.destroy();
     const ended = res.writableEnded;
-    return { error: res.headersSent ? undefined : error, ended, answer: ended ? landedAnswer(res.statusCode, res.text(), this.stream) : undefined };
+    return { error: res.headersSent ? undefined : error, ended, answer: this.answer };
   }
 
   private each(f: (s: Seat) => void): void {

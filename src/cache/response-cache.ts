@@ -1,17 +1,16 @@
 import type { Config } from '../config/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { AnswerStore } from './answer-store.ts';
-import { AnswerStore as Store } from './answer-store.ts';
+import { AnswerStore } from './answer-store.ts';
 import type { Flight } from './flight.ts';
 import { TenantNamespaces } from './tenant-namespaces.ts';
 import type { PurgeFilter } from './cache-entry.ts';
 import type { Clock } from '../clock.ts';
 import { Embedder } from './embedder.ts';
-import { SemanticIndex } from './semantic-index.ts';
+import { SemanticIndex, type VectorIndex } from './semantic-index.ts';
 
 /** The semantic cache's parts, when `cache.semantic` is set. */
 export interface Semantic {
-  index: SemanticIndex;
+  index: VectorIndex;
   embedder: Embedder;
   threshold: number;
 }
@@ -31,18 +30,19 @@ export class ResponseCache {
   constructor(config: Config, metrics: Metrics, opts: { clock?: Clock; random?: () => number } = {}) {
     this.namespaces = new TenantNamespaces(config.cache.tenantGroups);
     this.models = new Set(config.cache.models);
-    const sem = config.cache.semantic;
-    const upstream = sem === null ? undefined : config.upstreams.find((u) => u.name === sem.upstream);
-    this.semantic = sem === null || upstream === undefined ? undefined : {
-      index: new SemanticIndex(sem.maxEntries),
-      embedder: new Embedder(upstream, sem.model),
-      threshold: sem.threshold,
-    };
-    this.store = new Store(config.cache, {
+    this.store = new AnswerStore(config.cache, {
       evicted: () => metrics.cacheEvictions.inc(),
       bytes: (n) => metrics.cacheBytes.set(n),
       l2Error: () => metrics.cacheRedisErrors.inc(),
     }, opts);
+    const sem = config.cache.semantic;
+    const upstream = sem === null ? undefined : config.upstreams.find((u) => u.name === sem.upstream);
+    this.semantic = sem === null || upstream === undefined ? undefined : {
+      // With a Redis level the vectors are shared too; otherwise each instance keeps its own.
+      index: this.store.vectors(sem.maxEntries) ?? new SemanticIndex(sem.maxEntries),
+      embedder: new Embedder(upstream, sem.model),
+      threshold: sem.threshold,
+    };
   }
 
   /** Removes stored answers of one model, one tenant's namespace, or everything; flights in progress finish. */

@@ -4,18 +4,20 @@ import type { TestContext } from 'node:test';
 import OpenAI from 'openai';
 import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
 import { mockFor } from '../helpers/mock.ts';
+import { wordEmbedder } from '../helpers/word-embedder.ts';
 import { resolveConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'Shared across instances?' }], temperature: 0 };
 
-async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: string): Promise<Gateway[]> {
+async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: string, embedderUrl?: string): Promise<Gateway[]> {
+  const semantic = embedderUrl === undefined ? {} : { semantic: { upstream: 'emb', model: 'words', threshold: 0.99 } };
   const config = resolveConfig({
     log: { level: 'silent' },
-    upstreams: [{ name: 'm', url: `${mockUrl}/v1` }],
+    upstreams: [{ name: 'm', url: `${mockUrl}/v1` }, ...(embedderUrl === undefined ? [] : [{ name: 'emb', url: embedderUrl }])],
     models: { chat: { routes: [{ upstream: 'm' }] } },
-    cache: { models: ['chat'], redis: { url: redisUrl, prefix: `t${process.pid}*[x]?-${Math.random().toString(36).slice(2)}:` } }, // glob characters must not break a purge
+    cache: { models: ['chat'], ...semantic, redis: { url: redisUrl, prefix: `t${process.pid}*[x]?-${Math.random().toString(36).slice(2)}:` } }, // glob characters must not break a purge
   }, 'cache redis test', {});
   const gws: Gateway[] = [];
   for (let i = 0; i < n; i++) gws.push(await startGateway(config, { port: 0, log: createLogger('silent') }));
@@ -29,8 +31,12 @@ const label = async (gw: Gateway, body: Parameters<OpenAI['chat']['completions']
   (await client(gw).chat.completions.create(body).withResponse()).response.headers.get('x-spillway-cache');
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return untilAsync(async () => cond(), what, ms);
+}
+
+async function untilAsync(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -81,4 +87,23 @@ test('with Redis gone the cache still answers from memory and requests never fai
   const e = ((await purge.json()) as { error: { code: string; message: string } }).error;
   assert.equal(e.code, 'cache_unavailable');
   assert.match(e.message, /Purged 2 answers from memory/);
+});
+
+test('the semantic cache is shared through Redis: a similar question on another instance is a hit', { skip: redisSkipReason() }, async (t) => {
+  const redis = await startRedisServer(t);
+  const mock = await mockFor(t);
+  const embedder = await wordEmbedder(t);
+  const [a, b] = (await instances(t, 2, redis.url, mock.url, embedder.url)) as [Gateway, Gateway];
+  const ask = (gw: Gateway, content: string) => client(gw).chat.completions.create({ ...ASK, messages: [{ role: 'user', content }] }).withResponse();
+  const first = await ask(a, 'Is the answer shared?');
+  assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+  await untilAsync(async () => ((await a.metrics.cacheStores.get()).values.find((v) => v.labels.result === 'stored')?.value ?? 0) === 1, 'a to store the answer and its vector');
+  const similar = await ask(b, 'is the ANSWER shared');
+  assert.equal(similar.response.headers.get('x-spillway-cache'), 'hit');
+  assert.equal(similar.response.headers.get('x-spillway-cache-similarity'), '1.0000');
+  assert.deepEqual(similar.data, first.data);
+  assert.equal(mock.stats().received, 1);
+  const purge = await fetch(`${b.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 'chat' }) });
+  assert.deepEqual(((await purge.json()) as { purged: unknown }).purged, { memory: 1, redis: 1 }, 'vectors are not counted as entries');
+  assert.equal((await ask(a, 'is the answer SHARED?')).response.headers.get('x-spillway-cache'), 'miss', 'the vectors went with the purge');
 });

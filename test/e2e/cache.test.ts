@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { FakeClock } from '../../src/clock.ts';
 import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { wordEmbedder } from '../helpers/word-embedder.ts';
 
 const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'What is a spillway?' }], temperature: 0 };
 
@@ -266,13 +267,7 @@ test('in degrade mode an expired entry is served stale without asking the upstre
 });
 
 test('the semantic cache answers a similar question from a stored answer, and only above the threshold', async (t) => {
-  // A test embedder: a bag of lowercased words, so "What is a spillway?" and "what IS a spillway" are the same.
-  const embedder = await fixedUpstream(t, (_req, res, body) => {
-    const words = String((JSON.parse(body) as { input: string }).input).toLowerCase().match(/[a-z]+/g) ?? [];
-    const v = Array.from({ length: 16 }, () => 0);
-    for (const w of words) v[[...w].reduce((a, ch) => (a * 31 + ch.charCodeAt(0)) % 16, 7)]! += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ index: 0, embedding: v }] }));
-  });
+  const embedder = await wordEmbedder(t);
   const s = await startStack(t, {
     config: (urls) => ({
       upstreams: [{ name: 'mock0', url: `${urls[0]}/v1` }, { name: 'emb', url: embedder.url }],
@@ -283,6 +278,7 @@ test('the semantic cache answers a similar question from a stored answer, and on
   const ask = (content: string) => s.client.chat.completions.create({ ...ASK, messages: [{ role: 'user', content }] }).withResponse();
   const first = await ask('What is a spillway?');
   assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+  await until(async () => ((await s.gw.metrics.cacheStores.get()).values.find((v) => v.labels.result === 'stored')?.value ?? 0) === 1, 'the answer and its vector to be stored');
   const similar = await ask('what IS a   spillway');
   assert.equal(similar.response.headers.get('x-spillway-cache'), 'hit');
   assert.equal(similar.response.headers.get('x-spillway-cache-similarity'), '1.0000');
