@@ -290,7 +290,7 @@ export const configSchema: Schema = obj({
       upstream: { type: 'string', description: 'Upstream whose `/embeddings` endpoint embeds prompts.', 'x-expected': 'the name of an upstream' },
       model: { type: 'string', minLength: 1, description: 'Embedding model sent to that upstream.', 'x-expected': 'a model name' },
       threshold: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.cache.semantic_threshold, description: 'Least cosine similarity that counts as the same question.', 'x-expected': 'a number from 0 to 1' },
-      max_entries: int(DEFAULTS.cache.semantic_max_entries, 1, 'Prompts remembered for the semantic lookup per instance (oldest forgotten first).'),
+      max_entries: int(DEFAULTS.cache.semantic_max_entries, 1, 'Prompt vectors remembered for the semantic lookup: in memory, per instance (oldest forgotten first); with `cache.redis`, per partition in Redis.'),
     }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });
