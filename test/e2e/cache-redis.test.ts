@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
 import { mockFor } from '../helpers/mock.ts';
 import { wordEmbedder } from '../helpers/word-embedder.ts';
+import { until } from '../helpers/until.ts';
 import { resolveConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
@@ -29,18 +30,6 @@ async function instances(t: TestContext, n: number, redisUrl: string, mockUrl: s
 const client = (gw: Gateway) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 const label = async (gw: Gateway, body: Parameters<OpenAI['chat']['completions']['create']>[0] = ASK) =>
   (await client(gw).chat.completions.create(body).withResponse()).response.headers.get('x-spillway-cache');
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  return untilAsync(async () => cond(), what, ms);
-}
-
-async function untilAsync(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('two instances share answers through the Redis level (L2)', { skip: redisSkipReason() }, async (t) => {
   const redis = await startRedisServer(t);
@@ -97,7 +86,7 @@ test('the semantic cache is shared through Redis: a similar question on another 
   const ask = (gw: Gateway, content: string) => client(gw).chat.completions.create({ ...ASK, messages: [{ role: 'user', content }] }).withResponse();
   const first = await ask(a, 'Is the answer shared?');
   assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
-  await untilAsync(async () => ((await a.metrics.cacheStores.get()).values.find((v) => v.labels.result === 'stored')?.value ?? 0) === 1, 'a to store the answer and its vector');
+  await until(async () => ((await a.metrics.cacheStores.get()).values.find((v) => v.labels.result === 'stored')?.value ?? 0) === 1, 'a to store the answer and its vector');
   const similar = await ask(b, 'is the ANSWER shared');
   assert.equal(similar.response.headers.get('x-spillway-cache'), 'hit');
   assert.equal(similar.response.headers.get('x-spillway-cache-similarity'), '1.0000');

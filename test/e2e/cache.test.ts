@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { FakeClock } from '../../src/clock.ts';
 import { fixedUpstream, startStack } from '../helpers/stack.ts';
 import { wordEmbedder } from '../helpers/word-embedder.ts';
+import { until } from '../helpers/until.ts';
 
 const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'What is a spillway?' }], temperature: 0 };
 
@@ -14,15 +15,6 @@ function cachedConfig(extra: Record<string, unknown> = {}) {
     models: { chat: { routes: urls.map((_u, i) => ({ upstream: `mock${i}` })) } },
     cache: { models: ['chat'], ...extra },
   });
-}
-
-/** Waits (bounded) until `cond` holds; for conditions no event announces, such as a metric reaching a value. */
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function lookups(gw: { metrics: { cacheLookups: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> } } }, result: string): Promise<number> {
