@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   no_capacity: { status: 503, type: 'server_error', when: "Every route of the model is at its `max_concurrency` or taken out by passive health. Answered at once, with `Retry-After`." },
   queue_full: { status: 503, type: 'server_error', when: 'Every upstream is busy and the wait queue is full (or a higher-priority request took this one\'s place). `Retry-After` is set.' },
   queue_timeout: { status: 503, type: 'server_error', when: 'The request waited for a free upstream until its deadline (or `queue.max_wait`) and was dropped before reaching an upstream. `Retry-After` is set.' },
+  cache_unavailable: { status: 503, type: 'server_error', when: 'Admin cache purge only: the Redis cache level (`cache.redis`) could not be reached. Memory was purged, Redis was not: retry the purge.' },
   draining: { status: 503, type: 'server_error', when: 'The gateway is shutting down and takes no new requests.' },
   upstream_timeout: { status: 504, type: 'server_error', when: 'The upstream did not connect, send its first token, keep sending, or finish within its timeouts or the request deadline.' },
   stream_interrupted: { status: 502, type: 'server_error', when: 'In-band only: a stream failed after its first byte reached the client. Sent as `data: {"error":…}` so SDKs raise it; never a clean end.' },

@@ -25,15 +25,19 @@ import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
 import { maskSecrets } from './config/mask.ts';
 import type { Tracing, TracingOptions } from './observe/tracing.ts';
+import { cacheStage } from './cache/cache-stage.ts';
+import { ResponseCache, cacheEnabled } from './cache/response-cache.ts';
+import { cacheRoutes } from './cache/cache-routes.ts';
 
 /**
  * The request path, assembled once at startup, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   trace? → receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → dispatch
+ *   trace? → receive → parse → authenticate? → resolve-model → rate-limit? → degrade? → cache? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined }) {
+  const dispatch = dispatchStage(deps);
   const stages: (Stage<RequestContext> | false)[] = [
     deps.tracing !== undefined && deps.tracing.stage, //  observe: the request span (parent: the client's traceparent)
     receiveStage(config, deps.isDraining), //            server: drain gate, body limit and timeout
@@ -42,7 +46,8 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
     (config.degrade.queueDepth !== null || config.degrade.shedPercent !== null) && degradeStage(config, { ...deps, queueDepth: () => deps.queue.depth }), // degrade under pressure
-    dispatchStage(deps), //                              retry loop: balance → upstream → relay, per attempt
+    deps.cache !== undefined && cacheStage(config, deps.cache, deps, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a flight identical requests share
+    dispatch, //                                         retry loop: balance → upstream → relay, per attempt
   ];
   return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));
 }
@@ -54,6 +59,8 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly http: HttpServer;
+  /** The answer cache and its flights; undefined when no model is cached. */
+  readonly cache: ResponseCache | undefined;
   /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
   readonly admin: AdminRoutes;
   /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
@@ -63,6 +70,8 @@ export interface Gateway {
 export interface GatewayOptions {
   clock?: Clock;
   log?: Logger;
+  /** Wall-clock time of cache entries (epoch ms; tests pass a FakeClock to expire entries without waiting). */
+  cacheClock?: Clock;
   /** Overrides config.server.port (tests pass 0). */
   port?: number;
   host?: string;
@@ -84,9 +93,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const tracing = await startTracing(config, log, opts.tracing);
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
-  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, tracing });
+  const cache = cacheEnabled(config) ? new ResponseCache(config, metrics, { ...(opts.cacheClock === undefined ? {} : { clock: opts.cacheClock }) }) : undefined;
+  const handler = buildPipeline(config, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, tracing, cache });
   const admin = new AdminRoutes(config.admin.key, log).add(
     { method: 'GET', path: '/admin/config', handle: ({ res }) => sendJson(res, 200, maskSecrets(config.raw)) },
+    ...(cache === undefined ? [] : cacheRoutes(cache)),
   );
   const ops = opsRoutes(metrics, isDraining);
   const http = new HttpServer({ config, clock, log, metrics, handler, ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) });
@@ -108,12 +119,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     metrics,
     log,
     http,
+    cache,
     admin,
     async shutdown(graceMs = config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
       queue.close();
       engines.stop();
       await state.close();
+      await cache?.close();
       server.closeAllConnections();
       await pools.close();
       await tracing?.shutdown();

@@ -103,4 +103,20 @@ export const DEFAULTS = {
     /** Share of new traces recorded (a client's traceparent decides for its own trace). */
     sample_ratio: 1,
   },
+  cache: {
+    /** How long a stored answer is fresh... */
+    ttl: '10m',
+    /** ...give or take this share, so entries written together do not expire together. */
+    ttl_jitter_percent: 10,
+    /** How long past its TTL an entry is kept to be served stale (0s: never). */
+    stale_for: '0s',
+    /** Bytes of answers held in this instance's memory (L1). */
+    memory_max_bytes: 64 * 1024 * 1024,
+    /** Larger answers are relayed but not stored. */
+    max_entry_bytes: 1024 * 1024,
+    /** Redis commands of the L2 cache fail after this long; the request goes on without L2. */
+    redis_timeout: '200ms',
+    semantic_threshold: 0.95,
+    semantic_max_entries: 10_000,
+  },
 } as const;

@@ -83,6 +83,12 @@ interface RawConfig {
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
   tracing: { otlp_endpoint: string | null; service_name: string; sample_ratio: number; headers: Record<string, string> };
+  cache: {
+    models: string[]; requests: 'all' | 'opted_in'; sampled: boolean; coalesce: boolean; ttl: string; ttl_jitter_percent: number; stale_for: string;
+    stale_on_error: boolean; stale_when_degraded: boolean; memory_max_bytes: number; max_entry_bytes: number; tenant_groups: Record<string, string[]>;
+    redis: { url: string; prefix: string; timeout: string } | null;
+    semantic: { upstream: string; model: string; threshold: number; max_entries: number } | null;
+  };
 }
 
 function originOf(url: string): string {
@@ -201,6 +207,21 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
   const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
   if (otlpEndpoint === undefined) problem(['tracing', 'otlp_endpoint'], `got ${showValue(tr.otlp_endpoint)}, expected null, empty, or an http(s) URL`);
+  const c = raw.cache;
+  for (const [i, m] of c.models.entries()) {
+    if (!(m in models)) problem(['cache', 'models', i], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
+  }
+  const grouped = new Map<string, string>();
+  for (const [group, tenants] of Object.entries(c.tenant_groups)) {
+    for (const [i, t] of tenants.entries()) {
+      const other = grouped.get(t);
+      if (other !== undefined) problem(['cache', 'tenant_groups', group, i], `got "${t}", expected a tenant in one group only (it is already in "${other}")`);
+      grouped.set(t, group);
+    }
+  }
+  if (c.semantic !== null && !names.has(c.semantic.upstream)) {
+    problem(['cache', 'semantic', 'upstream'], `got "${c.semantic.upstream}", expected the name of an upstream (one of: ${[...names.keys()].join(', ')})`);
+  }
   return {
     source,
     server: {
@@ -230,6 +251,13 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       maxEjectedPercent: h.max_ejected_percent,
     },
     tracing: { otlpEndpoint: otlpEndpoint ?? null, serviceName: tr.service_name, sampleRatio: tr.sample_ratio, headers: tr.headers },
+    cache: {
+      models: c.models, requests: c.requests, sampled: c.sampled, coalesce: c.coalesce, ttlMs: ms(c.ttl), ttlJitterPercent: c.ttl_jitter_percent,
+      staleForMs: ms(c.stale_for), staleOnError: c.stale_on_error, staleWhenDegraded: c.stale_when_degraded, memoryMaxBytes: c.memory_max_bytes,
+      maxEntryBytes: c.max_entry_bytes, tenantGroups: c.tenant_groups,
+      redis: c.redis === null ? null : { url: c.redis.url, prefix: c.redis.prefix, timeoutMs: ms(c.redis.timeout) },
+      semantic: c.semantic === null ? null : { upstream: c.semantic.upstream, model: c.semantic.model, threshold: c.semantic.threshold, maxEntries: c.semantic.max_entries },
+    },
     raw,
   };
 }

@@ -30,6 +30,10 @@ const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => 
   ...extra,
 });
 // (The root object has no default: Ajv ignores one there.)
+/** An optional feature block: null (the default) turns it off. */
+const nullable = (required: string[], description: string, expected: string, properties: Record<string, Schema>): Schema => ({
+  type: ['object', 'null'], additionalProperties: false, default: null, required, description, 'x-expected': expected, properties,
+});
 
 const U = DEFAULTS.upstream;
 
@@ -265,5 +269,36 @@ export const configSchema: Schema = obj({
     service_name: { type: 'string', minLength: 1, default: DEFAULTS.tracing.service_name, description: 'The `service.name` resource attribute of every span.', 'x-expected': 'a non-empty string' },
     sample_ratio: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.tracing.sample_ratio, description: "Share of new traces recorded; a request whose client sent a `traceparent` follows the client's sampling decision.", 'x-expected': 'a number from 0 to 1' },
     headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Headers sent with every export, such as a collector token (use `${ENV_VAR}`).', 'x-expected': 'a map of header name to string' },
+  }),
+  cache: obj({
+    models: { type: 'array', items: { type: 'string' }, default: [], description: 'Public models whose answers are cached and whose identical concurrent requests are coalesced; empty leaves the cache out of the request path.', 'x-expected': 'a list of public model names' },
+    requests: { enum: ['all', 'opted_in'], default: 'all', description: 'Which requests of those models take part: `all`, or only those sending `x-spillway-cache: on`.', 'x-expected': 'one of all, opted_in' },
+    sampled: { type: 'boolean', default: false, description: 'Also cache and coalesce sampled requests (`temperature` > 0, or absent, and no `seed`), whose answers would differ if asked twice.', 'x-expected': 'true or false' },
+    coalesce: { type: 'boolean', default: true, description: 'Identical requests in flight at once share one upstream call (streams fan out chunk by chunk).', 'x-expected': 'true or false' },
+    ttl: duration(DEFAULTS.cache.ttl, 'How long a stored answer is served as fresh...'),
+    ttl_jitter_percent: int(DEFAULTS.cache.ttl_jitter_percent, 0, '...plus or minus this share (%), so entries stored together do not expire together.', 100),
+    stale_for: duration(DEFAULTS.cache.stale_for, 'How long past its TTL an entry is kept to be served stale (`x-spillway-cache: stale`); "0s": never.'),
+    stale_on_error: { type: 'boolean', default: true, description: 'Serve a stale entry when every upstream attempt failed (within `stale_for`).', 'x-expected': 'true or false' },
+    stale_when_degraded: { type: 'boolean', default: true, description: 'While degrade mode is on, serve a stale entry without asking an upstream (within `stale_for`).', 'x-expected': 'true or false' },
+    memory_max_bytes: int(DEFAULTS.cache.memory_max_bytes, 1, 'Bytes of answers kept in this instance\'s memory (L1, least recently used evicted first).'),
+    max_entry_bytes: int(DEFAULTS.cache.max_entry_bytes, 1, 'Larger answers are served but not stored.'),
+    tenant_groups: {
+      type: 'object',
+      default: {},
+      description: 'Tenants that share cached answers: group name → tenants. Every other tenant has its own namespace and never sees another\'s answers.',
+      'x-expected': 'a map of group name to a list of tenant names',
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    },
+    redis: nullable(['url'], 'Second cache level (L2) in Redis, shared by every instance (null: memory only).', 'null or { url, prefix, timeout }', {
+      url: { type: 'string', pattern: '^rediss?://', description: 'Redis URL; may be the same Redis as `state.redis`.', 'x-expected': 'a redis:// or rediss:// URL' },
+      prefix: { type: 'string', default: '', description: 'Key prefix, to share one Redis between deployments.', 'x-expected': 'a string' },
+      timeout: duration(DEFAULTS.cache.redis_timeout, 'A Redis command slower than this is given up on; the request goes on without L2.'),
+    }),
+    semantic: nullable(['upstream', 'model'], 'Semantic cache (null: off): a miss is answered with the stored answer of the most similar earlier prompt, by embeddings.', 'null or { upstream, model, threshold, max_entries }', {
+      upstream: { type: 'string', description: 'Upstream whose `/embeddings` endpoint embeds prompts.', 'x-expected': 'the name of an upstream' },
+      model: { type: 'string', minLength: 1, description: 'Embedding model sent to that upstream.', 'x-expected': 'a model name' },
+      threshold: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.cache.semantic_threshold, description: 'Least cosine similarity that counts as the same question.', 'x-expected': 'a number from 0 to 1' },
+      max_entries: int(DEFAULTS.cache.semantic_max_entries, 1, 'Prompt vectors remembered for the semantic lookup: in memory, per instance (oldest forgotten first); with `cache.redis`, per partition in Redis.'),
+    }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

@@ -75,6 +75,25 @@ export interface RetryConfig {
   cooldownDefaultMs: number;
 }
 
+export interface CacheConfig {
+  /** Public models whose answers are cached and coalesced; empty: the cache stage is left out. */
+  models: readonly string[];
+  requests: 'all' | 'opted_in';
+  sampled: boolean;
+  coalesce: boolean;
+  ttlMs: number;
+  ttlJitterPercent: number;
+  staleForMs: number;
+  staleOnError: boolean;
+  staleWhenDegraded: boolean;
+  memoryMaxBytes: number;
+  maxEntryBytes: number;
+  /** Group name → tenants sharing one namespace. */
+  tenantGroups: Readonly<Record<string, readonly string[]>>;
+  redis: { url: string; prefix: string; timeoutMs: number } | null;
+  semantic: { upstream: string; model: string; threshold: number; maxEntries: number } | null;
+}
+
 export interface GatewayKey {
   /** Hex SHA-256 of the key: keys are compared by hash so the plain key need not stay in memory. */
   sha256: string;
@@ -118,6 +137,7 @@ export interface Config {
   };
   /** OpenTelemetry traces; `otlpEndpoint` null leaves tracing out entirely. */
   tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
+  cache: CacheConfig;
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: unknown;
 }

@@ -158,7 +158,7 @@ export class Metrics {
 
   readonly degradeActions = new Counter({
     name: 'spillway_degrade_actions_total',
-    help: 'Requests changed by degrade mode, by action: cheaper_model, max_tokens_capped.',
+    help: 'Requests changed by degrade mode, by action: cheaper_model, max_tokens_capped, stale_cache (answered from an expired cache entry).',
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
@@ -180,6 +180,45 @@ export class Metrics {
     name: 'spillway_client_aborts_total',
     help: 'Requests whose client went away before the answer was complete (the upstream request is aborted too).',
     labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'spillway_cache_lookups_total',
+    help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.',
+    labelNames: ['model', 'result', 'level'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheStores = new Counter({
+    name: 'spillway_cache_stores_total',
+    help: 'Answers offered to the cache by outcome: stored, too_large (above max_entry_bytes), incomplete (no finish_reason, in-band error or failed), no_store (cache-control: no-store).',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheBytes = new Gauge({
+    name: 'spillway_cache_memory_bytes',
+    help: 'Bytes held by the in-memory cache level (L1), answers and keys.',
+    registers: [this.registry],
+  });
+
+  readonly cacheEvictions = new Counter({
+    name: 'spillway_cache_evictions_total',
+    help: 'Entries pushed out of the in-memory cache level to stay under cache.memory_max_bytes.',
+    registers: [this.registry],
+  });
+
+  readonly cacheRedisErrors = new Counter({
+    name: 'spillway_cache_redis_errors_total',
+    help: 'Redis (L2) cache commands that failed or timed out; each one counted as a miss or a skipped store.',
+    registers: [this.registry],
+  });
+
+  readonly cacheFlightClients = new Histogram({
+    name: 'spillway_cache_flight_clients',
+    help: 'Clients served by one shared upstream call (1: nobody joined).',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
     registers: [this.registry],
   });
 

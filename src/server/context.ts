@@ -48,6 +48,10 @@ export interface RequestContext extends Settles {
   priority: Priority;
   allowedModels: readonly string[] | null;
   model: ModelConfig | undefined;
+  /** Set by the degrade stage while degrade mode is on (absent: no degrade trigger configured). */
+  degraded?: boolean;
+  /** What the client asked for before degrade mode changed the model or the body (the cache looks it up first). */
+  undegraded?: { model: ModelConfig; body: Readonly<Record<string, unknown>> };
   // Filled in as the request is served; read by the access log and metrics.
   upstream: string | undefined;
   attempts: number;
