@@ -133,6 +133,8 @@ export interface ReloadResult {
   source: string;
   changed: string[];
   restartNeeded: string[];
+  /** Requests that were inside the replaced pipeline at the swap: they finish on it before it is closed. */
+  inFlightOnOld: number;
 }
 
 export interface Gateway {
@@ -246,8 +248,8 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     reloads++;
     loadedAt = new Date().toISOString();
     metrics.configReloads.inc({ result: 'ok' });
-    const result = diff(old.config, next);
-    log.info({ ...result, inFlightOnOld: old.inFlight() }, 'config reloaded');
+    const result = { ...diff(old.config, next), inFlightOnOld: old.inFlight() };
+    log.info(result, 'config reloaded');
     if (result.restartNeeded.length > 0) log.warn({ keys: result.restartNeeded }, 'these settings changed but apply only after a restart');
     return result;
   };
@@ -294,9 +296,10 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       const clean = await http.drain(graceMs);
       stats.stop();
       await reloading;
+      // Past the grace period: cut what is left, so requests still inside a replaced pipeline end and it can close.
+      server.closeAllConnections();
       await live.close();
       await Promise.all([...retiring]);
-      server.closeAllConnections();
       await accessLog?.close();
       return clean;
     },
@@ -318,7 +321,7 @@ function readConfigFile(file: string | undefined): Config {
 /** The listener is bound once: these keys change only with a restart. */
 const RESTART_ONLY: [string, (c: Config) => unknown][] = [['server.host', (c) => c.server.host], ['server.port', (c) => c.server.port]];
 
-function diff(a: Config, b: Config): ReloadResult {
+function diff(a: Config, b: Config): Omit<ReloadResult, 'inFlightOnOld'> {
   const ra = a.raw as Record<string, unknown>;
   const rb = b.raw as Record<string, unknown>;
   const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);

@@ -62,15 +62,8 @@ export const command: Command = {
       }
       throw err;
     }
-    log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
-    const model = Object.keys(config.models)[0] ?? 'deepseek-chat';
-    process.stderr.write(
-      `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
-      `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
-      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
-      `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz   Dashboard: ${gw.url}/dashboard${config.admin.key === null ? '' : '?key=<admin key>'}\n\n`,
-    );
-    return await new Promise<number>((resolve) => {
+    // Signal handlers go in before the banner: whoever reads it may signal at once (a SIGHUP with no handler kills).
+    const exited = new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -79,7 +72,7 @@ export const command: Command = {
           return;
         }
         stopping = true;
-        log.info({ signal, graceMs: config.server.drainGraceMs, inFlight: gw.http.requestsInFlight }, 'draining');
+        log.info({ signal, graceMs: gw.config.server.drainGraceMs, inFlight: gw.http.requestsInFlight }, 'draining');
         void gw.shutdown().then(async (clean) => {
           await mock?.close();
           log.info({ clean }, clean ? 'drained; exiting' : 'grace period over; closed the remaining requests');
@@ -96,5 +89,14 @@ export const command: Command = {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+    log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
+    const model = Object.keys(config.models)[0] ?? 'deepseek-chat';
+    process.stderr.write(
+      `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
+      `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
+      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
+      `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz   Dashboard: ${gw.url}/dashboard${config.admin.key === null ? '' : '?key=<admin key>'}\n\n`,
+    );
+    return await exited;
   },
 };
