@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { loadConfigFile } from '../../src/config/load.ts';
 import { startGateway, type ReloadResult } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
-async function mocks(t: import('node:test').TestContext, n: number): Promise<MockServer[]> {
+async function mocks(t: TestContext, n: number): Promise<MockServer[]> {
   const out: MockServer[] = [];
   t.after(() => Promise.all(out.map((m) => m.close())));
   // Slow enough (≈ 100 ms an answer) that every reload finds requests in flight.
@@ -20,7 +20,7 @@ async function mocks(t: import('node:test').TestContext, n: number): Promise<Moc
   return out;
 }
 
-function tempFile(t: import('node:test').TestContext): string {
+function tempFile(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-reload-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return join(dir, 'spillway.yaml');
