@@ -47,7 +47,7 @@ export interface StatsFrame {
   config: { source: string; loadedAt: string; reloads: number };
   point: StatsPoint;
   upstreams: (UpstreamSnapshot & { attempts: Record<string, number> })[];
-  queue: { depth: Record<string, number>; waitP95S: Record<string, number | null>; serviceMs: number };
+  queue: { depth: Record<string, number>; waitP95S: Record<string, number | null> };
   /** Per second, by reason or code. */
   shedReasons: Record<string, number>;
   failures: Record<string, number>;
@@ -150,7 +150,7 @@ export class StatsSampler {
     this.lastArrivals = { at: now, count: arrivals };
 
     const upstreams = balancer.snapshot();
-    const capacity = capacityRps(upstreams.map((u) => ({ cap: u.cap, available: !u.drained && u.health !== 'ejected' })), queue.meanServiceMs);
+    const capacity = capacityRps(upstreams.map((u) => ({ cap: u.cap, available: !u.drained && u.health !== 'ejected', serviceMs: u.serviceMs })));
     const demandNow = this.demand.level ?? null;
     const ahead = this.demand.forecast(FORECAST_HORIZON_S) ?? null;
     const utilization = ahead !== null && capacity !== undefined && capacity > 0 ? ahead / capacity : null;
@@ -206,7 +206,7 @@ export class StatsSampler {
       config: this.src.info(),
       point,
       upstreams: upstreams.map((u) => ({ ...u, attempts: attempts.get(u.name) ?? {} })),
-      queue: { depth, waitP95S, serviceMs: queue.meanServiceMs },
+      queue: { depth, waitP95S },
       shedReasons: ratesBy(views, 'spillway_shed_total', 'reason'),
       failures,
       retries: ratesBy(views, 'spillway_retries_total', 'outcome'),

@@ -25,6 +25,8 @@ export interface Lease {
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
+/** Weight of the past in the service-time average (about the last ten answers count). */
+const SERVICE_EWMA = 0.9;
 /** KV-cache use at which an engine counts as nearly full. */
 const KV_FULL = 0.95;
 /** Decay of the latency estimate: slow answers count at once, fast ones over about this long. */
@@ -64,6 +66,8 @@ interface UpstreamState {
   attempts: (outcome: string) => { inc(): void };
   healthy: number;
   shownLimit: number;
+  /** Mean time a successful attempt held its slot (ms, EWMA; 0 before one): the capacity estimate's service time. */
+  serviceMs: number;
 }
 
 /** One upstream as the admin API and the dashboard show it. */
@@ -79,6 +83,8 @@ export interface UpstreamSnapshot {
   weight: number;
   /** Peak-EWMA time to first token (ms); 0 before any answer. */
   latencyMs: number;
+  /** Mean time a successful attempt holds a slot (ms); 0 before any. */
+  serviceMs: number;
   /** What a self-hosted engine last reported about its own load, when engine_metrics is set. */
   engine: EngineLoad | undefined;
   accounts: { name: string; inFlight: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
@@ -139,6 +145,7 @@ export class Balancer {
       const state: UpstreamState = {
         config: u, accounts, slots: old?.slots ?? { inFlight: 0 }, drained: old?.drained ?? false, latency: old?.latency ?? new PeakEwma(EWMA_TAU_MS, now),
         limit, engine: undefined, gauges, attempts, healthy: old?.healthy ?? 1, shownLimit: limit?.limit ?? u.maxConcurrency,
+        serviceMs: old?.serviceMs ?? 0,
       };
       this.upstreams.set(u.name, state);
       gauges.limit.set(state.shownLimit);
@@ -181,6 +188,7 @@ export class Balancer {
       maxConcurrency: u.config.maxConcurrency,
       weight: u.config.weight,
       latencyMs: u.latency.get(),
+      serviceMs: u.serviceMs,
       engine: u.engine,
       accounts: u.accounts.map((a) => ({
         name: a.config.name, inFlight: a.slots.inFlight, maxConcurrency: a.config.maxConcurrency,
@@ -220,6 +228,7 @@ export class Balancer {
     const name = u.config.name;
     this.health.onSend(name, now);
     this.adjust(u, account, +1);
+    const leasedAt = now;
     let released = false;
     const lease: Lease = {
       route,
@@ -243,6 +252,7 @@ export class Balancer {
           return;
         }
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
+        if (outcome.kind === 'ok') u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
         if (u.limit !== undefined) {
           u.limit.record(signalOf(outcome), t);
           if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));

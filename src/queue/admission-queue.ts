@@ -129,11 +129,6 @@ export class AdmissionQueue {
     return { high: this.scheduler.sizeOf('high'), normal: this.scheduler.sizeOf('normal'), low: this.scheduler.sizeOf('low') };
   }
 
-  /** Mean time a lease is held (ms), 0 before any answer completed: the capacity estimate's service time. */
-  get meanServiceMs(): number {
-    return this.rates.serviceMs;
-  }
-
   /** Hands freed slots to waiters in the scheduler's order. */
   pump(): void {
     if (this.pumping || this.scheduler.size === 0) return;

@@ -55,11 +55,12 @@ test('Holt forecast: nothing is forecast before the first observation; repeated 
   assert.throws(() => new HoltForecast({ levelTauS: 0, trendTauS: 1 }), /positive/);
 });
 
-const capacityCases: { name: string; upstreams: { cap: number; available: boolean }[]; serviceMs: number; expect: number | undefined }[] = [
-  { name: 'slots over service time (Little\'s law)', upstreams: [{ cap: 10, available: true }, { cap: 30, available: true }], serviceMs: 2000, expect: 20 },
-  { name: 'drained or ejected upstreams add nothing', upstreams: [{ cap: 10, available: true }, { cap: 30, available: false }], serviceMs: 500, expect: 20 },
-  { name: 'unknown until a service time was measured', upstreams: [{ cap: 10, available: true }], serviceMs: 0, expect: undefined },
+const capacityCases: { name: string; upstreams: { cap: number; available: boolean; serviceMs: number }[]; expect: number | undefined }[] = [
+  { name: 'slots over service time, per upstream (Little\'s law)', upstreams: [{ cap: 10, available: true, serviceMs: 2000 }, { cap: 30, available: true, serviceMs: 500 }], expect: 5 + 60 },
+  { name: 'drained or ejected upstreams add nothing', upstreams: [{ cap: 10, available: true, serviceMs: 500 }, { cap: 30, available: false, serviceMs: 500 }], expect: 20 },
+  { name: 'an upstream with no answer yet counts at the mean service time of the others', upstreams: [{ cap: 10, available: true, serviceMs: 1000 }, { cap: 10, available: true, serviceMs: 0 }], expect: 20 },
+  { name: 'unknown until a service time was measured', upstreams: [{ cap: 10, available: true, serviceMs: 0 }], expect: undefined },
 ];
 for (const c of capacityCases) {
-  test(`capacity estimate: ${c.name}`, () => assert.equal(capacityRps(c.upstreams, c.serviceMs), c.expect));
+  test(`capacity estimate: ${c.name}`, () => assert.equal(capacityRps(c.upstreams), c.expect));
 }
