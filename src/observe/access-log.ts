@@ -14,7 +14,8 @@ type AccessFileConfig = NonNullable<Config['log']['accessFile']>;
  */
 export class AccessLog {
   readonly settings: AccessFileConfig;
-  private readonly stream: RotatingFileStream;
+  /** The rotating stream: it emits 'rotated' (with the rotated file's name) after each rotation. */
+  readonly stream: RotatingFileStream;
   private failed = false;
 
   constructor(settings: AccessFileConfig, log: Logger) {

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startStack } from '../helpers/stack.ts';
 
 const withAdminKey = (urls: string[]) => ({
@@ -164,4 +167,28 @@ test('the dashboard page and the stats stream need the admin key (header or ?key
   const sse = await fetch(`${gw.url}/admin/stats/stream?key=admin-secret-123456`, { signal: ac.signal });
   assert.equal(sse.status, 200);
   ac.abort();
+});
+
+test('with log.access_file set, every finished request is appended to the file as one JSON line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-access-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'access.log');
+  const { gw } = await startStack(t, {
+    config: (urls) => ({ log: { access_file: file, requests: false }, upstreams: [{ name: 'mock0', url: `${urls[0] ?? ''}/v1` }], models: { chat: { routes: [{ upstream: 'mock0' }] } } }),
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await chat(gw.url);
+    ids.push(r.headers.get('x-request-id') ?? '');
+    await r.text();
+  }
+  await gw.shutdown(0); // flushes and closes the file
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; status: number; upstream: string; attempts: number; ms: number; time: string });
+  assert.deepEqual(lines.map((l) => l.requestId), ids);
+  for (const l of lines) {
+    assert.equal(l.status, 200);
+    assert.equal(l.upstream, 'mock0');
+    assert.equal(l.attempts, 1);
+    assert.ok(l.ms > 0 && !Number.isNaN(Date.parse(l.time)));
+  }
 });
