@@ -36,6 +36,8 @@ export interface StackOptions {
   /** Builds the raw config from the mocks' URLs; default: one model "chat" routed to every mock. */
   config?: (mockUrls: string[]) => Record<string, unknown>;
   apiKey?: string;
+  /** How often the gateway samples its dashboard stats (ms). */
+  statsIntervalMs?: number;
 }
 
 /** Starts mocks and a gateway on port 0, registers their cleanup at once, and returns them. */
@@ -50,7 +52,7 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
   };
   const config = resolveConfig(raw, 'test config', {});
   const logs = new LogCapture();
-  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream) });
+  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream), ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }) });
   t.after(() => gw.shutdown(0));
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
   return { gw, mocks, logs, client };
