@@ -25,6 +25,7 @@ export interface Lease {
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
+const NO_GAUGE = { set(): void {} };
 /** Weight of the past in the service-time average (about the last ten answers count). */
 const SERVICE_EWMA = 0.9;
 /** KV-cache use at which an engine counts as nearly full. */
@@ -155,11 +156,16 @@ export class Balancer {
       gauges.drained.set(state.drained ? 1 : 0);
       for (const acc of accounts) acc.inFlightGauge.set(acc.slots.inFlight);
     }
-    for (const name of previous?.upstreams.keys() ?? []) {
+    for (const [name, gone] of previous?.upstreams ?? []) {
       if (this.upstreams.has(name)) continue;
-      // Gone from the config: its series would otherwise show a stale value forever.
+      // Gone from the config: its series would otherwise show a stale value forever, and the old balancer's last
+      // releases must not bring them back.
+      gone.gauges = { inFlight: NO_GAUGE, limit: NO_GAUGE, healthy: NO_GAUGE, drained: NO_GAUGE };
       for (const g of [this.metrics.upstreamInFlight, this.metrics.upstreamLimit, this.metrics.upstreamMaxConcurrency, this.metrics.upstreamHealthy, this.metrics.upstreamDrained]) g.remove({ upstream: name });
-      for (const acc of previous?.upstreams.get(name)?.accounts ?? []) this.metrics.accountInFlight.remove({ upstream: name, account: acc.config.name });
+      for (const acc of gone.accounts) {
+        acc.inFlightGauge = NO_GAUGE;
+        this.metrics.accountInFlight.remove({ upstream: name, account: acc.config.name });
+      }
     }
     this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now, previous?.health);
   }

@@ -64,9 +64,14 @@ test('a balancer built by a reload shares in-flight counts with the one it repla
 
 test('an upstream removed by a reload leaves no stale metric series; a changed cap is applied', async () => {
   const metrics = new Metrics();
-  const old = balancer(config(4, ['a', 'b']), undefined, metrics);
+  const c = config(4, ['a', 'b']);
+  const old = balancer(c, undefined, metrics);
+  const leases = [old.acquire(model(c)), old.acquire(model(c)), old.acquire(model(c))];
   balancer(config(6, ['a']), old, metrics);
+  for (const l of leases) l.release({ kind: 'ok' }, 5); // the old balancer's last requests end after the swap
   const text = await metrics.registry.metrics();
-  assert.doesNotMatch(text, /upstream="b"/);
+  // Gauges describe the present: b's are gone. (Counters such as attempts keep its history.)
+  assert.doesNotMatch(text, /spillway_(upstream_(in_flight|concurrency_limit|max_concurrency|healthy|drained)|account_in_flight)\{[^}]*upstream="b"/);
+  assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 0/);
   assert.match(text, /spillway_upstream_max_concurrency\{upstream="a"\} 6/);
 });
