@@ -15,8 +15,8 @@ const WINDOW_MS = 5_000;
 const HISTORY = 300;
 /** How far ahead the demand forecast looks (the spillway_demand_forecast_rps metric's horizon_seconds). */
 export const FORECAST_HORIZON_S = 60;
-/** Holt time constants: the level follows within ~10 s, the trend ignores bursts shorter than ~30 s. */
-const HOLT = { levelTauS: 10, trendTauS: 30 };
+/** Holt time constants: the level follows within ~5 s, the trend ignores bursts shorter than ~20 s. */
+const HOLT = { levelTauS: 5, trendTauS: 20 };
 /** Codes that mean the gateway refused the request on purpose (admission), not that something broke. */
 const SHED_CODES = new Set(['rate_limited', 'deadline_unmeetable', 'queue_full', 'queue_timeout', 'no_capacity', 'draining']);
 /** Process metrics (CPU, heap, event loop) are for Prometheus; the live view keeps to the gateway's own. */
