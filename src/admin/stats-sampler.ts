@@ -35,7 +35,8 @@ export interface StatsSources {
 /** One chart point per sample (compact: the SSE history and the charts' x axis). */
 export interface StatsPoint {
   t: number;
-  rps: number; ok: number; shed: number; failed: number; retried: number;
+  /** Finished requests per second, and of those: admitted (not shed), ok, shed, failed; retries made. */
+  rps: number; admitted: number; ok: number; shed: number; failed: number; retried: number;
   p50: number | null; p95: number | null; p99: number | null; ttft50: number | null; ttft95: number | null;
   queued: number; inFlight: number; tokensPerMin: number;
   demand: number | null; forecast: number | null; capacity: number | null;
@@ -172,9 +173,10 @@ export class StatsSampler {
     const latency = histogram(views, 'spillway_request_duration_seconds');
     const ttft = histogram(views, 'spillway_ttft_seconds');
     const depth = queue.depthByPriority();
+    const rps = sumRate(views, 'spillway_requests_total');
     const point: StatsPoint = {
       t: Date.now(),
-      rps: sumRate(views, 'spillway_requests_total'), ok: codes.ok ?? 0, shed, failed, retried: sumRate(views, 'spillway_retries_total'),
+      rps, admitted: Math.max(0, rps - shed), ok: codes.ok ?? 0, shed, failed, retried: sumRate(views, 'spillway_retries_total'),
       p50: latency?.p50 ?? null, p95: latency?.p95 ?? null, p99: latency?.p99 ?? null, ttft50: ttft?.p50 ?? null, ttft95: ttft?.p95 ?? null,
       queued: depth.high + depth.normal + depth.low, inFlight,
       tokensPerMin: 60 * sumRate(views, 'spillway_tokens_total', (l) => l.kind === 'prompt' || l.kind === 'completion'),

@@ -45,7 +45,7 @@
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       axes: [
         { stroke: '#8b98a5', grid: { stroke: '#26303b' }, ticks: { stroke: '#26303b' } },
-        { stroke: '#8b98a5', grid: { stroke: '#26303b' }, ticks: { stroke: '#26303b' }, size: 50 },
+        { stroke: '#8b98a5', grid: { stroke: '#26303b' }, ticks: { stroke: '#26303b' }, size: 64 },
       ],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? palette[i % palette.length], width: 1.5, dash: s.dash, spanGaps: true, value: (_u, v) => num(v) }))],
       ...opts,
@@ -53,10 +53,11 @@
     charts.push({ chart, host, pick: series.map((s) => s.pick) });
   };
   makeChart('chart-rps', [
-    { label: 'ok', pick: (p) => p.ok },
-    { label: 'shed', pick: (p) => p.shed },
-    { label: 'failed', pick: (p) => p.failed },
-    { label: 'retried', pick: (p) => p.retried },
+    { label: 'admitted', pick: (p) => p.admitted, color: '#58a6ff', dash: [4, 4] },
+    { label: 'ok', pick: (p) => p.ok, color: '#3fb950' },
+    { label: 'shed', pick: (p) => p.shed, color: '#d29922' },
+    { label: 'failed', pick: (p) => p.failed, color: '#f85149' },
+    { label: 'retried', pick: (p) => p.retried, color: '#a371f7' },
   ]);
   const toMs = (v) => (v === null ? null : v * 1000);
   makeChart('chart-lat', [
@@ -95,6 +96,7 @@
     const util = f.forecast.utilization;
     $('tiles').replaceChildren(
       tile('requests / s', num(p.rps)),
+      tile('admitted / s', num(p.admitted)),
       tile('success', pct(answered > 0 ? p.ok / answered : null), answered > 0 && p.ok / answered < 0.99 ? 'warn' : 'ok'),
       tile('shed / s', num(p.shed), p.shed > 0 ? 'warn' : ''),
       tile('failed / s', num(p.failed), p.failed > 0 ? 'bad' : ''),

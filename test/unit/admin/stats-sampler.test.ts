@@ -42,6 +42,7 @@ test('rates are split into ok, shed (refused on purpose) and failed, over the re
   assert.equal(f.point.shed, 2);
   assert.equal(f.point.failed, 1, 'client_closed is neither shed nor failed');
   assert.equal(f.point.rps, 14);
+  assert.equal(f.point.admitted, 12, 'everything not shed was admitted');
   assert.deepEqual(f.failures, { queue_full: 2, upstream_error: 1, client_closed: 1 });
   assert.equal(sampler.history.length, 7);
 });
