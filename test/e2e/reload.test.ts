@@ -186,3 +186,22 @@ test('spillway start reloads its config file on SIGHUP, and keeps it when the ne
   const [code] = await once(child, 'exit') as [number | null];
   assert.equal(code, 0);
 });
+
+test('a reload applies a new admin key at once and reports settings that need a restart', async (t) => {
+  const ms = await mocks(t, 1);
+  const file = tempFile(t);
+  const url = ms[0]?.url ?? '';
+  const base = { upstreams: [{ name: 'mock0', url: `${url}/v1` }], models: { chat: { routes: [{ upstream: 'mock0' }] } } };
+  writeFileSync(file, stringify({ ...base, admin: { key: 'first-admin-key-1' } }));
+  const gw = await startGateway(loadConfigFile(file), { port: 0, configFile: file, log: createLogger('silent') });
+  t.after(() => gw.shutdown(0));
+  writeFileSync(file, stringify({ ...base, server: { port: 1 }, admin: { key: 'second-admin-key-2' } }));
+  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: 'Bearer first-admin-key-1' } });
+  assert.equal(res.status, 200);
+  const result = await res.json() as ReloadResult;
+  assert.deepEqual(result.restartNeeded, ['server.port']);
+  assert.deepEqual(result.changed.sort(), ['admin', 'server']);
+  assert.equal((await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer first-admin-key-1' } })).status, 401);
+  assert.equal((await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer second-admin-key-2' } })).status, 200);
+  assert.ok(gw.url.endsWith(`:${gw.port}`), 'still listening where it was');
+});
