@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { realClock, type Clock } from './clock.ts';
 import type { Config } from './config/types.ts';
-import { loadConfigFile } from './config/load.ts';
+import { configChanges, readConfigForReload } from './config/reload-config.ts';
 import { compose, type Handler, type Stage } from './pipeline.ts';
 import { createLogger, type Logger } from './observe/log.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -24,7 +24,6 @@ import { AccountGate } from './balance/account-gate.ts';
 import { EngineMetricsPoller } from './upstream/engine-metrics-poller.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
-import { ConfigError, SpillwayError } from './errors.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
 import { maskSecrets } from './config/mask.ts';
@@ -214,7 +213,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   const swap = async (given?: Config): Promise<ReloadResult> => {
     let next: Config;
     try {
-      next = given ?? readConfigFile(opts.configFile);
+      next = given ?? readConfigForReload(opts.configFile);
     } catch (err) {
       metrics.configReloads.inc({ result: 'invalid' });
       throw err;
@@ -248,7 +247,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     reloads++;
     loadedAt = new Date().toISOString();
     metrics.configReloads.inc({ result: 'ok' });
-    const result = { ...diff(old.config, next), inFlightOnOld: old.inFlight() };
+    const result = { source: next.source, ...configChanges(old.config, next), inFlightOnOld: old.inFlight() };
     log.info(result, 'config reloaded');
     if (result.restartNeeded.length > 0) log.warn({ keys: result.restartNeeded }, 'these settings changed but apply only after a restart');
     return result;
@@ -303,31 +302,5 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       await accessLog?.close();
       return clean;
     },
-  };
-}
-
-function readConfigFile(file: string | undefined): Config {
-  if (file === undefined) {
-    throw new SpillwayError('reload_unavailable', 'This gateway was started without a config file (zero-config), so there is no file to reload; restart it with --config FILE.');
-  }
-  try {
-    return loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new SpillwayError('config_invalid', `${err.message}\nThe config in force was kept.`, { cause: err });
-    throw err;
-  }
-}
-
-/** The listener is bound once: these keys change only with a restart. */
-const RESTART_ONLY: [string, (c: Config) => unknown][] = [['server.host', (c) => c.server.host], ['server.port', (c) => c.server.port]];
-
-function diff(a: Config, b: Config): Omit<ReloadResult, 'inFlightOnOld'> {
-  const ra = a.raw as Record<string, unknown>;
-  const rb = b.raw as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
-  return {
-    source: b.source,
-    changed: [...keys].filter((k) => JSON.stringify(ra[k]) !== JSON.stringify(rb[k])),
-    restartNeeded: RESTART_ONLY.filter(([, get]) => get(a) !== get(b)).map(([k]) => k),
   };
 }
