@@ -204,6 +204,11 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     },
   });
 
+  const waitingOld = new Set<AdmissionQueue>();
+  const pumpAll = (): void => {
+    for (const q of waitingOld) q.pump();
+    live.queue.pump();
+  };
   let reloading: Promise<unknown> = Promise.resolve();
   const reload = (next?: Config): Promise<ReloadResult> => {
     const run = reloading.then(() => swap(next));
@@ -234,15 +239,17 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       await closing;
     }
     old.stopPolling();
-    // Old leases free slots that requests waiting in the live queue may take (the counters are shared).
-    const oldQueue = old.queue;
-    old.balancer.onRelease = () => {
-      oldQueue.pump();
-      live.queue.pump();
-    };
+    // The slot counters are shared, so any release may serve a request waiting in any queue: those waiting in
+    // replaced pipelines came first and are served first, then the live queue.
+    waitingOld.add(old.queue);
+    old.balancer.onRelease = pumpAll;
+    fresh.balancer.onRelease = pumpAll;
     const retire: Promise<void> = old.idle().then(() => old.close()).catch((err: unknown) => {
       log.error({ err }, 'closing the replaced pipeline failed');
-    }).finally(() => retiring.delete(retire));
+    }).finally(() => {
+      waitingOld.delete(old.queue);
+      retiring.delete(retire);
+    });
     retiring.add(retire);
     reloads++;
     loadedAt = new Date().toISOString();

@@ -31,7 +31,7 @@ function configYaml(urls: string[], variant: number): string {
   const used = variant % 3 === 2 ? urls.slice(0, 1) : urls; // every third config drops an upstream that has requests in flight
   return stringify({
     admin: { request_log_size: 50 + variant },
-    upstreams: used.map((url, i) => ({ name: `mock${i}`, url: `${url}/v1`, max_concurrency: 8 + variant, weight: 1 + ((i + variant) % 3) })),
+    upstreams: used.map((url, i) => ({ name: `mock${i}`, url: `${url}/v1`, max_concurrency: 3 + (variant % 3), weight: 1 + ((i + variant) % 3) })),
     models: { chat: { routes: used.map((_u, i) => ({ upstream: `mock${i}` })) } },
   });
 }
@@ -97,6 +97,9 @@ test('reloading the config repeatedly under load loses no request, and replaced 
   assert.equal(gw.config.admin.requestLogSize, 50 + results.length);
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(text, new RegExp(`spillway_config_reloads_total\\{result="ok"\\} ${results.length}`));
+  // Twelve clients exceed the caps (3–5 per upstream): requests waited in the queues, across swaps.
+  const queued = Number(/spillway_queue_wait_seconds_count\{priority="normal"\} (\d+)/.exec(text)?.[1] ?? 0);
+  assert.ok(queued > 0, 'some requests waited in a queue');
   // Every slot taken was given back, whichever pipeline took it.
   for (const u of gw.runtime.balancer.snapshot()) assert.equal(u.inFlight, 0, `${u.name} in flight after the load`);
   assert.equal(gw.runtime.inFlight(), 0);
@@ -116,7 +119,7 @@ test('an invalid config file is refused with the precise config error and the co
   assert.match(body.error.message, /upstreams\[0\]\.max_concurrency \(line 4\): got -3/);
   assert.match(body.error.message, /config in force was kept/);
   const config = await (await fetch(`${gw.url}/admin/config`)).json() as { upstreams: { url: string; max_concurrency: number }[] };
-  assert.equal(config.upstreams[0]?.max_concurrency, 8, 'the old config is still in force');
+  assert.equal(config.upstreams[0]?.max_concurrency, 3, 'the old config is still in force');
   const ok = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'still served' }] }) });
   assert.equal(ok.status, 200);
   assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_config_reloads_total\{result="invalid"\} 1/);
