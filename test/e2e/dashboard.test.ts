@@ -126,11 +126,11 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   await page.screenshot({ path: SCREENSHOT, fullPage: false });
 
   // Drain from the page: the upstream shows as drained.
-  // Clicked in the page itself: the table is re-rendered every frame, so a handle from outside would go stale.
-  await page.evaluate("document.querySelector('#upstreams tbody tr:nth-child(2) button').click()");
+  // A real click: the rows are updated in place, so the button survives the frames arriving meanwhile.
+  await page.click('#upstreams tbody tr:nth-child(2) button');
   await waitFor(page, 'busy to show as drained', "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === true");
   assert.equal(gw.runtime.balancer.snapshot()[1]?.drained, true);
-  await page.evaluate("document.querySelector('#upstreams tbody tr:nth-child(2) button').click()");
+  await page.click('#upstreams tbody tr:nth-child(2) button');
   await waitFor(page, 'busy to be back in rotation', "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === false");
   assert.equal(gw.runtime.balancer.snapshot()[1]?.drained, false);
 

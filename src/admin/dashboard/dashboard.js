@@ -129,21 +129,37 @@
       window.alert(body?.error?.message ?? `${res.status}`);
     }
   };
+  // Upstream rows are kept and updated in place (not rebuilt each frame), so a drain button stays the same element
+  // between a press and its release and the click is never lost to a re-render.
+  const upstreamRows = new Map();
   const renderUpstreams = (f) => {
-    fill($('upstreams').tBodies[0], f.upstreams.map((u) => {
+    const rows = f.upstreams.map((u) => {
+      let row = upstreamRows.get(u.name);
+      if (row === undefined) {
+        const cells = Array.from({ length: 7 }, () => el('td'));
+        const button = el('button', { onclick: () => void adminPost(`/admin/upstreams/${encodeURIComponent(u.name)}/${button.dataset.action}`) });
+        cells[6].append(button);
+        row = { tr: el('tr', {}, cells), cells, button };
+        upstreamRows.set(u.name, row);
+      }
       const attempts = Object.entries(u.attempts).sort((a, b) => b[1] - a[1]).map(([o, r]) => `${o} ${num(r)}`).join(', ') || '—';
       const accounts = u.accounts.map((a) => `${a.name} ${a.inFlight}/${a.maxConcurrency}${a.coolingMs > 0 ? ` resting ${Math.ceil(a.coolingMs / 1000)}s` : ''}${a.disabledMs > 0 ? ' key refused' : ''}`).join(' · ');
-      const action = u.drained ? 'undrain' : 'drain';
-      return el('tr', {}, [
-        el('td', { text: u.name }),
-        el('td', {}, [stateBadge(u)]),
-        el('td', {}, [bar(u.inFlight, u.cap)]),
-        el('td', { text: num(u.latencyMs, 0) }),
-        el('td', { text: attempts }),
-        el('td', { text: accounts }),
-        el('td', {}, [el('button', { text: action, onclick: () => void adminPost(`/admin/upstreams/${encodeURIComponent(u.name)}/${action}`) })]),
-      ]);
-    }));
+      const [name, state, load, ttft, tries, accts] = row.cells;
+      name.textContent = u.name;
+      state.replaceChildren(stateBadge(u));
+      load.replaceChildren(bar(u.inFlight, u.cap));
+      ttft.textContent = num(u.latencyMs, 0);
+      tries.textContent = attempts;
+      accts.textContent = accounts;
+      row.button.dataset.action = u.drained ? 'undrain' : 'drain';
+      row.button.textContent = row.button.dataset.action;
+      return row.tr;
+    });
+    // Upstreams gone after a config reload leave the table.
+    const live = new Set(f.upstreams.map((u) => u.name));
+    for (const name of upstreamRows.keys()) if (!live.has(name)) upstreamRows.delete(name);
+    const body = $('upstreams').tBodies[0];
+    if (rows.length !== body.children.length || rows.some((r, i) => body.children[i] !== r)) fill(body, rows);
   };
   const renderQueue = (f) => {
     fill($('queue').tBodies[0], ['high', 'normal', 'low'].map((p) => el('tr', {}, [
