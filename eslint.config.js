@@ -36,7 +36,7 @@ export default tseslint.config(
     files: ['src/admin/dashboard/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', EventSource: 'readonly', URLSearchParams: 'readonly', uPlot: 'readonly' },
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', EventSource: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly', uPlot: 'readonly' },
     },
   },
 );

@@ -135,6 +135,13 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   assert.equal(gw.runtime.balancer.snapshot()[1]?.drained, false);
 
 
+  // The request log view, errors only: every row shown is a refusal or a failure, read from GET /admin/requests.
+  await page.click('#errors-only');
+  await waitFor(page, 'error rows only', `(() => {
+    const s = Array.from(document.querySelectorAll('#recent tbody tr td:nth-child(2)'), (c) => Number(c.textContent));
+    return s.length > 0 && s.every((x) => x >= 400);
+  })()`);
+
   // A phone: nothing wider than the screen except inside the tables' own scroll boxes.
   await page.setViewport({ width: 390, height: 844, isMobile: true });
   const atPhone = await frames();

@@ -177,8 +177,18 @@
     if (rows.length === 0) rows.push(el('tr', {}, [el('td', { class: 'muted', text: 'nothing shed, failed or retried in the last few seconds', colspan: '3' })]));
     fill($('reasons').tBodies[0], rows);
   };
+  // "errors only" asks the request log (GET /admin/requests?errors=true), which holds more than a frame's last 25.
+  let errorsOnly = [];
+  const loadErrors = async () => {
+    if (!$('errors-only').checked) return;
+    const res = await fetch('/admin/requests?errors=true&limit=25', { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    if (res.ok) errorsOnly = (await res.json()).requests;
+  };
+  $('errors-only').addEventListener('change', () => void loadErrors());
+  window.setInterval(() => void loadErrors(), 2000);
   const renderRecent = (f) => {
-    fill($('recent').tBodies[0], f.recent.map((r) => el('tr', {}, [
+    const list = $('errors-only').checked ? errorsOnly : f.recent;
+    fill($('recent').tBodies[0], list.map((r) => el('tr', {}, [
       el('td', { text: r.time.slice(11, 23) }),
       el('td', { class: r.status >= 500 ? 'bad' : r.status >= 400 ? 'warn' : 'ok', text: String(r.status) }),
       el('td', { text: r.code }),
