@@ -156,6 +156,10 @@ export interface Gateway {
    * `config_invalid` and changes nothing.
    */
   reload(config?: Config): Promise<ReloadResult>;
+  /** Resolves once every pipeline replaced by a reload so far has finished its requests and been closed. */
+  reloadsSettled(): Promise<void>;
+  /** Pipelines replaced by a reload that still finish requests (closed once they are done). */
+  readonly replacedStillFinishing: number;
   /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
   shutdown(graceMs?: number): Promise<boolean>;
 }
@@ -189,7 +193,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     clock, metrics, requestLog,
     live: () => live,
     requestsInFlight: () => http.requestsInFlight,
-    info: () => ({ source: live.config.source, loadedAt, reloads }),
+    info: () => ({ source: live.config.source, loadedAt, reloads, replacedStillFinishing: retiring.size }),
   }, opts.statsIntervalMs);
   const admin = new AdminRoutes(initial.admin.key, log);
   const ops = opsRoutes(metrics, isDraining);
@@ -298,6 +302,13 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     requestLog,
     stats,
     reload,
+    async reloadsSettled() {
+      await reloading;
+      await Promise.all([...retiring]);
+    },
+    get replacedStillFinishing() {
+      return retiring.size;
+    },
     async shutdown(graceMs = live.config.server.drainGraceMs) {
       const clean = await http.drain(graceMs);
       stats.stop();

@@ -29,7 +29,7 @@ export interface StatsSources {
   requestLog: RequestLog;
   live(): { config: Config; balancer: Balancer; queue: AdmissionQueue };
   requestsInFlight(): number;
-  info(): { source: string; loadedAt: string; reloads: number };
+  info(): StatsFrame['config'];
 }
 
 /** One chart point per sample (compact: the SSE history and the charts' x axis). */
@@ -45,7 +45,8 @@ export interface StatsPoint {
 export interface StatsFrame {
   at: string;
   windowS: number;
-  config: { source: string; loadedAt: string; reloads: number };
+  /** The config in force: its file, when it was loaded, reloads so far, replaced pipelines still finishing requests. */
+  config: { source: string; loadedAt: string; reloads: number; replacedStillFinishing: number };
   point: StatsPoint;
   upstreams: (UpstreamSnapshot & { attempts: Record<string, number> })[];
   queue: { depth: Record<string, number>; waitP95S: Record<string, number | null> };

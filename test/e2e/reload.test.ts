@@ -100,6 +100,9 @@ test('reloading the config repeatedly under load loses no request, and replaced 
   // Twelve clients exceed the caps (3–5 per upstream): requests waited in the queues, across swaps.
   const queued = Number(/spillway_queue_wait_seconds_count\{priority="normal"\} (\d+)/.exec(text)?.[1] ?? 0);
   assert.ok(queued > 0, 'some requests waited in a queue');
+  // Every replaced pipeline finished its requests and was closed.
+  await gw.reloadsSettled();
+  assert.equal(gw.replacedStillFinishing, 0);
   // Every slot taken was given back, whichever pipeline took it.
   for (const u of gw.runtime.balancer.snapshot()) assert.equal(u.inFlight, 0, `${u.name} in flight after the load`);
   assert.equal(gw.runtime.inFlight(), 0);

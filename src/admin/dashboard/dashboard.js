@@ -225,7 +225,8 @@
     renderReasons(f);
     renderRecent(f);
     renderFamilies(f);
-    $('cfg').textContent = `config ${f.config.source} · loaded ${f.config.loadedAt.slice(11, 19)} UTC · reloads ${f.config.reloads}`;
+    const finishing = f.config.replacedStillFinishing > 0 ? ` · ${f.config.replacedStillFinishing} replaced config(s) finishing requests` : '';
+    $('cfg').textContent = `config ${f.config.source} · loaded ${f.config.loadedAt.slice(11, 19)} UTC · reloads ${f.config.reloads}${finishing}`;
   };
 
   // ---- the stream

@@ -20,7 +20,7 @@ function setup() {
     clock, metrics, requestLog: new RequestLog(10),
     live: () => ({ config, balancer, queue }),
     requestsInFlight: () => inFlight,
-    info: () => ({ source: 'test', loadedAt: 'now', reloads: 0 }),
+    info: () => ({ source: 'test', loadedAt: 'now', reloads: 0, replacedStillFinishing: 0 }),
   });
   const finish = (n: number, code = 'ok', status = '200') => metrics.requests.inc({ model: 'chat', upstream: 'a', status, code }, n);
   return { clock, metrics, balancer, sampler, finish, setInFlight: (n: number) => (inFlight = n) };
