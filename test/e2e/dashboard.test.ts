@@ -98,6 +98,12 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   await page.setViewport({ width: 1280, height: 900 });
 
   const traffic = load(gw.url, { workers: 10, maxRequests: 600, maxMs: 10_000 });
+  // Two requests certain to fail (whether the busy upstream sheds in this run or not), for the errors-only view.
+  for (const model of ['no-such-model', 'nor-this-one']) {
+    const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }) });
+    assert.equal(r.status, 404);
+    await r.text();
+  }
   t.after(() => traffic.stop());
   const res = await page.goto(`${gw.url}/dashboard?key=${KEY}`, { waitUntil: 'domcontentloaded' });
   assert.equal(res?.status(), 200);
