@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   model_not_allowed: { status: 403, type: 'permission_error', when: "The tenant of the key may not use the requested model." },
   not_found: { status: 404, type: 'invalid_request_error', when: 'No route for this path.' },
   model_not_found: { status: 404, type: 'invalid_request_error', when: 'The requested model is not one of the public models in the config.' },
+  reload_unavailable: { status: 409, type: 'invalid_request_error', when: 'Admin API: a config reload was asked of a gateway started without a config file (zero-config); there is no file to re-read.' },
+  config_invalid: { status: 422, type: 'invalid_request_error', when: 'Admin API / SIGHUP: the config file on disk is not valid. The message lists every problem (file, key path, value, expectation); the config in force is kept.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', when: 'The path exists but not for this HTTP method.' },
   request_timeout: { status: 408, type: 'invalid_request_error', when: 'The client did not finish sending the body in time.' },
   body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },

@@ -14,10 +14,22 @@ export const DEFAULTS = {
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
   },
+  admin: {
+    /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */
+    request_log_size: 500,
+  },
   log: {
     level: 'info',
     /** One JSON line per request. */
     requests: true,
+    /** Opt-in access log file (one JSON line per finished request); null: none. */
+    access_file: null as string | null,
+    /** Rotate the access log when it reaches this size (B, K, M or G). */
+    access_file_max_size: '100M',
+    /** Also rotate it this often (s, m, h, d, M); null: by size only. */
+    access_file_interval: null as string | null,
+    /** Rotated files kept (file.1 … file.N); older ones are removed. */
+    access_file_keep: 10,
   },
   upstream: {
     /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */

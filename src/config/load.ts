@@ -67,8 +67,8 @@ interface RawUpstream {
 }
 interface RawConfig {
   server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
-  admin: { key: string | null };
-  log: { level: string; requests: boolean };
+  admin: { key: string | null; request_log_size: number };
+  log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
   tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
@@ -228,8 +228,11 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
       drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
     },
-    admin: { key: raw.admin.key },
-    log: { level: raw.log.level, requests: raw.log.requests },
+    admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
+    log: {
+      level: raw.log.level, requests: raw.log.requests,
+      accessFile: raw.log.access_file === null ? null : { path: raw.log.access_file, maxSize: raw.log.access_file_max_size, interval: raw.log.access_file_interval, keep: raw.log.access_file_keep },
+    },
     auth: { keys },
     tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },

@@ -60,10 +60,15 @@ export const configSchema: Schema = obj({
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+    request_log_size: int(DEFAULTS.admin.request_log_size, 0, 'Finished requests kept in memory (newest first) for `GET /admin/requests` and the dashboard; 0 keeps none.', 100_000),
   }),
   log: obj({
     level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: DEFAULTS.log.level, description: 'pino log level.', 'x-expected': 'one of trace, debug, info, warn, error, fatal, silent' },
     requests: { type: 'boolean', default: DEFAULTS.log.requests, description: 'Write one JSON log line per request.', 'x-expected': 'true or false' },
+    access_file: { type: ['string', 'null'], minLength: 1, default: DEFAULTS.log.access_file, description: 'Opt-in access log: one JSON line per finished request appended to this file, rotated by size and time; null writes none.', 'x-expected': 'null or a file path' },
+    access_file_max_size: { type: 'string', pattern: '^[1-9][0-9]*[BKMG]$', default: DEFAULTS.log.access_file_max_size, description: 'Rotate the access log file when it reaches this size.', 'x-expected': 'a size such as "500K", "100M" or "1G"' },
+    access_file_interval: { type: ['string', 'null'], pattern: '^[1-9][0-9]*[smhdM]$', default: DEFAULTS.log.access_file_interval, description: 'Also rotate the access log file this often (s, m, h, d or M for months); null rotates by size only.', 'x-expected': 'null or an interval such as "1h" or "1d"' },
+    access_file_keep: int(DEFAULTS.log.access_file_keep, 1, 'Rotated access log files kept (`file.1` … `file.N`); older ones are removed.', 1000),
   }),
   auth: obj({
     keys: {

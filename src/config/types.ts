@@ -115,8 +115,12 @@ export interface Config {
     bodyTimeoutMs: number;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
-  admin: { key: string | null };
-  log: { level: string; requests: boolean };
+  admin: { key: string | null; requestLogSize: number };
+  log: {
+    level: string; requests: boolean;
+    /** Opt-in access log file; null: none. Sizes and intervals in rotating-file-stream's notation ("100M", "1d"). */
+    accessFile: { path: string; maxSize: string; interval: string | null; keep: number } | null;
+  };
   auth: { keys: readonly GatewayKey[] };
   tenants: Readonly<Record<string, TenantConfig>>;
   state: { redis: { url: string; prefix: string; localFraction: number } | null };

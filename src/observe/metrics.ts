@@ -86,6 +86,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreamDrained = new Gauge({
+    name: 'spillway_upstream_drained',
+    help: '1 while an operator has drained an upstream (admin API): no new attempts go to it; 0 otherwise.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamEjections = new Counter({
     name: 'spillway_upstream_ejections_total',
     help: 'Times passive health took an upstream out of rotation.',
@@ -226,6 +233,38 @@ export class Metrics {
     name: 'spillway_streams_interrupted_total',
     help: 'Streams that failed after their first byte and were ended with an in-band error event.',
     labelNames: ['model', 'upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly demandRps = new Gauge({
+    name: 'spillway_demand_rps',
+    help: 'Arrival rate of API requests (per second), smoothed (the level of the Holt forecast).',
+    registers: [this.registry],
+  });
+
+  readonly demandForecastRps = new Gauge({
+    name: 'spillway_demand_forecast_rps',
+    help: "Arrival rate forecast (per second) `horizon_seconds` ahead by Holt's linear smoothing (level + trend).",
+    labelNames: ['horizon_seconds'] as const,
+    registers: [this.registry],
+  });
+
+  readonly capacityRps = new Gauge({
+    name: 'spillway_capacity_rps',
+    help: 'Requests per second the upstreams in rotation can serve: their learned concurrency limits over the mean service time (Little\'s law). Absent until one answer completed.',
+    registers: [this.registry],
+  });
+
+  readonly forecastUtilization = new Gauge({
+    name: 'spillway_forecast_utilization',
+    help: 'Forecast demand over capacity at the forecast horizon (1 = the upstreams will be exactly full): a scaling signal.',
+    registers: [this.registry],
+  });
+
+  readonly configReloads = new Counter({
+    name: 'spillway_config_reloads_total',
+    help: 'Config reloads (admin API or SIGHUP) by result: ok, invalid (refused; the old config stays in force).',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

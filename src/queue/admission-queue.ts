@@ -142,6 +142,11 @@ export class AdmissionQueue {
     return this.scheduler.size;
   }
 
+  /** Requests waiting, by priority class (the dashboard, the admin API). */
+  depthByPriority(): Record<'high' | 'normal' | 'low', number> {
+    return { high: this.scheduler.sizeOf('high'), normal: this.scheduler.sizeOf('normal'), low: this.scheduler.sizeOf('low') };
+  }
+
   /** Hands freed slots to waiters in the scheduler's order. */
   pump(): void {
     if (this.pumping || this.scheduler.size === 0) return;

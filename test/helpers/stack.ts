@@ -38,6 +38,8 @@ export interface StackOptions {
   apiKey?: string;
   /** Passed to startGateway (e.g. a FakeClock for cache entries). */
   gateway?: Omit<GatewayOptions, 'port' | 'log'>;
+  /** How often the gateway samples its dashboard stats (ms). */
+  statsIntervalMs?: number;
 }
 
 /** Starts mocks and a gateway on port 0, registers their cleanup at once, and returns them. */
@@ -52,7 +54,7 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
   };
   const config = resolveConfig(raw, 'test config', {});
   const logs = new LogCapture();
-  const gw = await startGateway(config, { ...opts.gateway, port: 0, log: createLogger('info', logs.stream) });
+  const gw = await startGateway(config, { ...opts.gateway, port: 0, log: createLogger('info', logs.stream), ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }) });
   t.after(() => gw.shutdown(0));
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
   return { gw, mocks, logs, client };
