@@ -31,4 +31,12 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The dashboard's script runs in the browser, served as is.
+    files: ['src/admin/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', EventSource: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly', uPlot: 'readonly' },
+    },
+  },
 );

@@ -25,7 +25,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
-import { hasTaskset, killAll, pinSelf, startChild, type Child } from './children.ts';
+import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
+import { positive, runBench } from './run-bench.ts';
 import { machineBusyUs, waitForQuiet } from './machine-load.ts';
 import { pacedLoad, summarizeLatencies } from './paced-load.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
@@ -48,11 +49,6 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, v: string | undefined, fallback: number): number => {
-  const n = v === undefined ? fallback : Number(v);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
-  return n;
-};
 const runs = Math.round(positive('runs', flags.runs, flags.quick ? 1 : 3));
 const durationS = positive('duration', flags.duration, flags.quick ? 2 : 5);
 const sliceS = Math.min(durationS, positive('slice', flags.slice, 1));
@@ -88,17 +84,6 @@ const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
 const perRunModeS = TARGETS.length * (warmupS + slices * (sliceS + 0.3)) + TARGETS.length * slices * (sliceS + PACED_WARMUP_MS / 1000 + 0.3);
 const expectedS = runs * MODES.length * perRunModeS + MODES.length * TARGETS.length * settleS + 2 * (settleS + durationS) + 20;
 const limitS = 2 * expectedS + maxWaitS;
-const watchdog = setTimeout(() => {
-  console.error(`bench:overhead: still running after ${Math.round(limitS)} s, giving up`);
-  killAll();
-  process.exit(1);
-}, limitS * 1000);
-watchdog.unref();
-process.once('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
-process.once('exit', killAll);
 
 const taskset = availableParallelism() >= 2 && hasTaskset();
 const core = (n: number): number | null => (taskset ? n : null);
@@ -331,13 +316,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error('bench:overhead failed:', err);
-  process.exitCode = 1;
-} finally {
-  killAll();
-  clearTimeout(watchdog);
-}
-process.exit(process.exitCode ?? 0);
+await runBench('bench:overhead', limitS, main);

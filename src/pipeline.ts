@@ -10,6 +10,8 @@ export type Next = () => Promise<void>;
 export interface Settles {
   /** True once a response (or the start of one) has been written for this request. */
   readonly settled: boolean;
+  /** Aborted when the client went away: a stage that stops then has nobody to answer, and that is no bug. */
+  readonly clientGone?: AbortSignal;
 }
 
 export interface Stage<C extends Settles> {
@@ -35,7 +37,7 @@ export function compose<C extends Settles>(stages: readonly Stage<C>[]): Handler
         calledNext = true;
         return dispatch(i + 1);
       });
-      if (!calledNext && !ctx.settled) {
+      if (!calledNext && !ctx.settled && ctx.clientGone?.aborted !== true) {
         throw new PipelineError(`stage "${stage.name}" finished without answering the request and without calling next()`);
       }
     };

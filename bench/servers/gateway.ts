@@ -1,7 +1,7 @@
 /**
  * Runs Spillway with its default pipeline in front of one upstream: `node bench/servers/gateway.ts --upstream
- * http://127.0.0.1:PORT/v1`. Request logging stays on (it is part of the default pipeline); its lines go to
- * /dev/null so the terminal is not what is measured.
+ * http://127.0.0.1:PORT/v1 [--cache on]`. Request logging stays on (it is part of the default pipeline); its lines
+ * go to /dev/null so the terminal is not what is measured. `--cache on` caches the model (bench/cache.ts).
  */
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/load.ts';
@@ -9,6 +9,7 @@ import { startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { argValue, serveChildProtocol } from './child-protocol.ts';
 
-const config = resolveConfig({ upstreams: [{ name: 'up', url: argValue('upstream') }], models: { chat: { routes: [{ upstream: 'up' }] } } }, 'bench', {});
+const cache = argValue('cache', 'off') === 'on' ? { cache: { models: ['chat'] } } : {};
+const config = resolveConfig({ upstreams: [{ name: 'up', url: argValue('upstream') }], models: { chat: { routes: [{ upstream: 'up' }] } }, ...cache }, 'bench', {});
 const gw = await startGateway(config, { port: Number(argValue('port', '0')), log: createLogger('info', pino.destination('/dev/null')) });
 serveChildProtocol(gw.port, async () => { await gw.shutdown(0); });

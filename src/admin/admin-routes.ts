@@ -19,6 +19,11 @@ export interface AdminRoute {
   method: AdminMethod;
   /** `/admin/upstreams/:name/drain`: literal segments and `:name` captures. Must start with /admin/ or /dashboard. */
   path: string;
+  /**
+   * Answered without the admin key: only for the dashboard's static code (page scripts, styles, the chart
+   * library), which is the same for every install and carries no data. Everything with data needs the key.
+   */
+  public?: boolean;
   handle(r: AdminRequest): void | Promise<void>;
 }
 
@@ -35,12 +40,22 @@ interface Compiled {
  */
 export class AdminRoutes {
   private readonly routes: Compiled[] = [];
-  private readonly keyDigest: Buffer | null;
+  private keyDigest: Buffer | null;
   private readonly log: Logger;
 
   constructor(adminKey: string | null, log: Logger) {
     this.keyDigest = adminKey === null ? null : digest(adminKey);
     this.log = log;
+  }
+
+  /** A reload may change admin.key: requests from now on need the new one. */
+  setKey(adminKey: string | null): void {
+    this.keyDigest = adminKey === null ? null : digest(adminKey);
+  }
+
+  /** Every registered route (docs/admin-api.md is checked against this list). */
+  list(): readonly AdminRoute[] {
+    return this.routes.map((c) => c.route);
   }
 
   add(...routes: AdminRoute[]): this {
@@ -56,14 +71,15 @@ export class AdminRoutes {
   /** True when the path is the admin surface's (answered here, even with 401/404/405); false for everything else. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (!path.startsWith('/admin/') && path !== '/admin' && !path.startsWith('/dashboard')) return false;
-    if (!this.authorized(req)) {
-      req.resume();
-      res.setHeader('www-authenticate', 'Bearer realm="spillway-admin"');
-      renderError(res, new SpillwayError('unauthorized', 'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>`.'));
-      return true;
-    }
     const parts = path.split('/').slice(1);
     if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    const open = this.routes.some((c) => c.route.public === true && match(c.segments, parts) !== undefined);
+    if (!open && !this.authorized(req)) {
+      req.resume();
+      res.setHeader('www-authenticate', 'Bearer realm="spillway-admin"');
+      renderError(res, new SpillwayError('unauthorized', 'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>` (the dashboard: open /dashboard?key=<key>).'));
+      return true;
+    }
     const allowed: string[] = [];
     for (const c of this.routes) {
       const params = match(c.segments, parts);

@@ -24,6 +24,7 @@ export function degradeStage(config: Config, deps: { queueDepth: () => number; c
       monitor.arrival(now);
       const active = monitor.active(deps.queueDepth(), now);
       deps.metrics.degraded.set(active ? 1 : 0);
+      ctx.degraded = active;
       if (active) apply(ctx, config, deps.metrics);
       try {
         await next();
@@ -39,6 +40,7 @@ function apply(ctx: RequestContext, config: Config, metrics: Metrics): void {
   const call = ctx.call;
   const model = ctx.model;
   if (call === undefined || model === undefined) return;
+  const before = { model, body: { ...call.body } };
   const actions: string[] = [];
   const target = model.degradeTo === null ? undefined : config.models[model.degradeTo];
   if (ctx.priority === 'low' && target !== undefined) {
@@ -57,6 +59,7 @@ function apply(ctx: RequestContext, config: Config, metrics: Metrics): void {
     }
   }
   if (actions.length === 0) return;
+  ctx.undegraded = before;
   for (const a of actions) metrics.degradeActions.inc({ action: a });
   ctx.res.setHeader('x-spillway-degraded', actions.join(', '));
 }

@@ -4,7 +4,7 @@ import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
-import { PassiveHealth } from './passive-health.ts';
+import { PassiveHealth, type HealthState } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
 import type { EngineLoad } from './engine-load.ts';
@@ -25,15 +25,26 @@ export interface Lease {
 
 /** How long a key refused with 401/403 stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
+const NO_GAUGE = { set(): void {} };
+/** Weight of the past in the service-time average (about the last ten answers count). */
+const SERVICE_EWMA = 0.9;
 /** KV-cache use at which an engine counts as nearly full. */
 const KV_FULL = 0.95;
 /** Decay of the latency estimate: slow answers count at once, fast ones over about this long. */
 const EWMA_TAU_MS = 10_000;
 
+/**
+ * Requests in flight on one upstream or account. A separate object so a config reload can hand the same counter to
+ * the new balancer: leases granted by the old one still count, and still free their slot, until they end.
+ */
+interface Slots {
+  inFlight: number;
+}
+
 interface Account {
   config: AccountConfig;
   inFlightGauge: { set(v: number): void };
-  inFlight: number;
+  slots: Slots;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
   coolingUntil: number;
   /** A refused key is out until then. */
@@ -43,17 +54,41 @@ interface Account {
 interface UpstreamState {
   config: UpstreamConfig;
   accounts: Account[];
-  inFlight: number;
+  slots: Slots;
+  /** An operator took it out of rotation (admin API): no new attempts, in-flight ones finish. */
+  drained: boolean;
   latency: PeakEwma;
   /** The learned concurrency limit (the configured cap when adaptive concurrency is off). */
   limit: AimdLimit | undefined;
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
   /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
-  gauges: { inFlight: { set(v: number): void }; limit: { set(v: number): void }; healthy: { set(v: number): void } };
+  gauges: { inFlight: { set(v: number): void }; limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
   attempts: (outcome: string) => { inc(): void };
   healthy: number;
   shownLimit: number;
+  /** Mean time a successful attempt held its slot (ms, EWMA; 0 before one): the capacity estimate's service time. */
+  serviceMs: number;
+}
+
+/** One upstream as the admin API and the dashboard show it. */
+export interface UpstreamSnapshot {
+  name: string;
+  /** Passive health (breaker) state; `drained` is separate: an operator's choice, not a verdict on health. */
+  health: HealthState;
+  drained: boolean;
+  inFlight: number;
+  /** What it may have in flight now: the learned limit, never above maxConcurrency. */
+  cap: number;
+  maxConcurrency: number;
+  weight: number;
+  /** Peak-EWMA time to first token (ms); 0 before any answer. */
+  latencyMs: number;
+  /** Mean time a successful attempt holds a slot (ms); 0 before any. */
+  serviceMs: number;
+  /** What a self-hosted engine last reported about its own load, when engine_metrics is set. */
+  engine: EngineLoad | undefined;
+  accounts: { name: string; inFlight: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
 }
 
 /**
@@ -69,34 +104,103 @@ export class Balancer {
   private readonly log: Logger;
   private readonly random: () => number;
   private readonly cooldownDefaultMs: number;
+  private readonly adaptive: Config['adaptiveConcurrency'];
   /** Called after every release: a slot may have freed for someone waiting (the admission queue). */
   onRelease: (() => void) | undefined;
 
-  constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }) {
+  /**
+   * `previous` is the balancer a config reload replaces: upstreams and accounts that keep their name keep their
+   * in-flight counters (so no cap is exceeded while old and new requests overlap), their rests, their drain, their
+   * latency estimate and their breaker state. Learned limits restart when max_concurrency or adaptive concurrency
+   * changed.
+   */
+  constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }, previous?: Balancer) {
     this.clock = deps.clock;
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.random = deps.random ?? Math.random;
     this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
     const now = this.clock.now();
+    const sameLimits = previous !== undefined && JSON.stringify(previous.adaptive) === JSON.stringify(config.adaptiveConcurrency);
+    this.adaptive = config.adaptiveConcurrency;
     for (const u of config.upstreams) {
-      const accounts = u.accounts.map((a) => ({ config: a, inFlight: 0, coolingUntil: 0, disabledUntil: 0, inFlightGauge: this.metrics.accountInFlight.labels({ upstream: u.name, account: a.name }) }));
+      const old = previous?.upstreams.get(u.name);
+      const accounts = u.accounts.map((a) => {
+        const was = old?.accounts.find((o) => o.config.name === a.name);
+        const sameKey = was?.config.apiKey === a.apiKey;
+        return {
+          config: a, slots: was?.slots ?? { inFlight: 0 }, coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+          inFlightGauge: this.metrics.accountInFlight.labels({ upstream: u.name, account: a.name }),
+        };
+      });
       const a = config.adaptiveConcurrency;
-      const limit = a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
+      const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
+      const limit = keepLimit ? old?.limit : a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
       const gauges = {
         inFlight: this.metrics.upstreamInFlight.labels({ upstream: u.name }),
         limit: this.metrics.upstreamLimit.labels({ upstream: u.name }),
         healthy: this.metrics.upstreamHealthy.labels({ upstream: u.name }),
+        drained: this.metrics.upstreamDrained.labels({ upstream: u.name }),
       };
       const attempts = labelCache((outcome) => this.metrics.upstreamAttempts.labels({ upstream: u.name, outcome }));
-      this.upstreams.set(u.name, { config: u, accounts, inFlight: 0, latency: new PeakEwma(EWMA_TAU_MS, now), limit, engine: undefined, gauges, attempts, healthy: 1, shownLimit: u.maxConcurrency });
-      this.metrics.upstreamLimit.set({ upstream: u.name }, u.maxConcurrency);
+      const state: UpstreamState = {
+        config: u, accounts, slots: old?.slots ?? { inFlight: 0 }, drained: old?.drained ?? false, latency: old?.latency ?? new PeakEwma(EWMA_TAU_MS, now),
+        limit, engine: undefined, gauges, attempts, healthy: old?.healthy ?? 1, shownLimit: limit?.limit ?? u.maxConcurrency,
+        serviceMs: old?.serviceMs ?? 0,
+      };
+      this.upstreams.set(u.name, state);
+      gauges.limit.set(state.shownLimit);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
-      this.metrics.upstreamInFlight.set({ upstream: u.name }, 0);
-      this.metrics.upstreamHealthy.set({ upstream: u.name }, 1);
-      for (const a of u.accounts) this.metrics.accountInFlight.set({ upstream: u.name, account: a.name }, 0);
+      gauges.inFlight.set(state.slots.inFlight);
+      gauges.healthy.set(state.healthy);
+      gauges.drained.set(state.drained ? 1 : 0);
+      for (const acc of accounts) acc.inFlightGauge.set(acc.slots.inFlight);
     }
-    this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now);
+    for (const [name, gone] of previous?.upstreams ?? []) {
+      if (this.upstreams.has(name)) continue;
+      // Gone from the config: its series would otherwise show a stale value forever, and the old balancer's last
+      // releases must not bring them back.
+      gone.gauges = { inFlight: NO_GAUGE, limit: NO_GAUGE, healthy: NO_GAUGE, drained: NO_GAUGE };
+      for (const g of [this.metrics.upstreamInFlight, this.metrics.upstreamLimit, this.metrics.upstreamMaxConcurrency, this.metrics.upstreamHealthy, this.metrics.upstreamDrained]) g.remove({ upstream: name });
+      for (const acc of gone.accounts) {
+        acc.inFlightGauge = NO_GAUGE;
+        this.metrics.accountInFlight.remove({ upstream: name, account: acc.config.name });
+      }
+    }
+    this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now, previous?.health);
+  }
+
+  /** Takes an upstream out of rotation (true) or puts it back (false); false when no upstream has that name. */
+  setDrained(name: string, drained: boolean): boolean {
+    const u = this.upstreams.get(name);
+    if (u === undefined) return false;
+    u.drained = drained;
+    u.gauges.drained.set(drained ? 1 : 0);
+    this.log.info({ upstream: name, drained }, drained ? 'upstream drained by an operator: no new attempts' : 'upstream back in rotation');
+    // Undraining frees capacity for requests waiting in line.
+    if (!drained) this.onRelease?.();
+    return true;
+  }
+
+  /** Every upstream's state now, in config order. */
+  snapshot(): UpstreamSnapshot[] {
+    const now = this.clock.now();
+    return [...this.upstreams.values()].map((u) => ({
+      name: u.config.name,
+      health: this.health.state(u.config.name, now),
+      drained: u.drained,
+      inFlight: u.slots.inFlight,
+      cap: capOf(u),
+      maxConcurrency: u.config.maxConcurrency,
+      weight: u.config.weight,
+      latencyMs: u.latency.get(),
+      serviceMs: u.serviceMs,
+      engine: u.engine,
+      accounts: u.accounts.map((a) => ({
+        name: a.config.name, inFlight: a.slots.inFlight, maxConcurrency: a.config.maxConcurrency,
+        coolingMs: Math.max(0, a.coolingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now),
+      })),
+    }));
   }
 
   /**
@@ -108,11 +212,11 @@ export class Balancer {
     const states = model.routes.map((r) => this.state(r.upstream));
     const loads: RouteLoad[] = states.map((u, j) => ({
       weight: u.config.weight * (model.routes[j]?.weight ?? 1),
-      inFlight: u.inFlight,
+      inFlight: u.slots.inFlight,
       latencyMs: u.latency.get(),
       engineQueued: u.engine?.waiting ?? 0,
       kvFull: (u.engine?.kvUsage ?? 0) >= KV_FULL,
-      available: u.inFlight < capOf(u) && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
+      available: !u.drained && u.slots.inFlight < capOf(u) && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
     }));
     let i = -1;
     if (avoid !== undefined && avoid.size > 0) {
@@ -130,6 +234,7 @@ export class Balancer {
     const name = u.config.name;
     this.health.onSend(name, now);
     this.adjust(u, account, +1);
+    const leasedAt = now;
     let released = false;
     const lease: Lease = {
       route,
@@ -153,6 +258,7 @@ export class Balancer {
           return;
         }
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
+        if (outcome.kind === 'ok') u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
         if (u.limit !== undefined) {
           u.limit.record(signalOf(outcome), t);
           if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
@@ -183,8 +289,10 @@ export class Balancer {
     const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
     // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
-    const atCap = states.some((s) => this.health.available(s.config.name, now) && (s.inFlight >= capOf(s) || s.accounts.every((a) => a.inFlight >= a.config.maxConcurrency)));
-    const resting = states.some((s) => this.health.available(s.config.name, now) && s.accounts.some((a) => now < a.coolingUntil));
+    // A drained upstream is out until an operator puts it back: like a down one, nothing to wait for.
+    const inRotation = (s: UpstreamState) => !s.drained && this.health.available(s.config.name, now);
+    const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= a.config.maxConcurrency)));
+    const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.coolingUntil));
     return new SpillwayError(
       'no_capacity',
       atCap
@@ -200,8 +308,9 @@ export class Balancer {
     let inFlight = 0;
     let capacity = 0;
     for (const u of this.upstreams.values()) {
-      inFlight += u.inFlight;
-      capacity += capOf(u);
+      inFlight += u.slots.inFlight;
+      // A drained upstream finishes what it has but takes nothing new: it is no room for jobs.
+      if (!u.drained) capacity += capOf(u);
     }
     return { inFlight, capacity };
   }
@@ -213,10 +322,10 @@ export class Balancer {
   }
 
   private adjust(u: UpstreamState, a: Account, delta: number): void {
-    u.inFlight += delta;
-    a.inFlight += delta;
-    u.gauges.inFlight.set(u.inFlight);
-    a.inFlightGauge.set(a.inFlight);
+    u.slots.inFlight += delta;
+    a.slots.inFlight += delta;
+    u.gauges.inFlight.set(u.slots.inFlight);
+    a.inFlightGauge.set(a.slots.inFlight);
   }
 
   private state(name: string): UpstreamState {
@@ -245,8 +354,8 @@ function signalOf(o: Outcome): Signal {
 function freeAccount(u: UpstreamState, now: number): Account | undefined {
   let best: Account | undefined;
   for (const a of u.accounts) {
-    if (a.inFlight >= a.config.maxConcurrency || now < a.coolingUntil || now < a.disabledUntil) continue;
-    if (best === undefined || a.inFlight / a.config.maxConcurrency < best.inFlight / best.config.maxConcurrency) best = a;
+    if (a.slots.inFlight >= a.config.maxConcurrency || now < a.coolingUntil || now < a.disabledUntil) continue;
+    if (best === undefined || a.slots.inFlight / a.config.maxConcurrency < best.slots.inFlight / best.config.maxConcurrency) best = a;
   }
   return best;
 }

@@ -29,9 +29,15 @@ export class PassiveHealth {
   private readonly byName = new Map<string, UpstreamHealth>();
   private readonly settings: HealthSettings;
 
-  constructor(names: readonly string[], settings: HealthSettings, now = 0) {
+  /** `previous`: the breaker a config reload replaces; upstreams that keep their name keep their state. */
+  constructor(names: readonly string[], settings: HealthSettings, now = 0, previous?: PassiveHealth) {
     this.settings = settings;
     for (const n of names) {
+      const kept = previous?.byName.get(n);
+      if (kept !== undefined) {
+        this.byName.set(n, kept);
+        continue;
+      }
       this.byName.set(n, {
         consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, probing: false, lastEjectionEnd: 0,
         attempts: new WindowCounter(settings.failureRateWindowMs, now), failures: new WindowCounter(settings.failureRateWindowMs, now),

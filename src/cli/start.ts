@@ -18,7 +18,9 @@ Options:
   --port N        listen port (overrides server.port; 0 picks a free one)
   --host ADDR     listen address (overrides server.host)
 
-SIGTERM or Ctrl-C drains: /readyz fails, new requests get 503, in-flight ones finish within server.drain_grace.`;
+SIGTERM or Ctrl-C drains: /readyz fails, new requests get 503, in-flight ones finish within server.drain_grace.
+SIGHUP reloads the --config file (as POST /admin/reload does): an invalid file is refused and logged, the config
+in force stays; a valid one is swapped in without dropping a request.`;
 
 export const command: Command = {
   name: 'start',
@@ -41,7 +43,12 @@ export const command: Command = {
     const port = intFlag('port', values.port);
     let gw;
     try {
-      gw = await startGateway(config, { log, ...(port === undefined ? {} : { port }), ...(values.host === undefined ? {} : { host: values.host }) });
+      gw = await startGateway(config, {
+        log,
+        ...(values.config === undefined ? {} : { configFile: values.config }),
+        ...(port === undefined ? {} : { port }),
+        ...(values.host === undefined ? {} : { host: values.host }),
+      });
     } catch (err) {
       await mock?.close();
       const e = err as NodeJS.ErrnoException;
@@ -55,15 +62,8 @@ export const command: Command = {
       }
       throw err;
     }
-    log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
-    const model = Object.keys(config.models)[0] ?? 'deepseek-chat';
-    process.stderr.write(
-      `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
-      `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
-      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
-      `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz\n\n`,
-    );
-    return await new Promise<number>((resolve) => {
+    // Signal handlers go in before the banner: whoever reads it may signal at once (a SIGHUP with no handler kills).
+    const exited = new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -72,15 +72,31 @@ export const command: Command = {
           return;
         }
         stopping = true;
-        log.info({ signal, graceMs: config.server.drainGraceMs, inFlight: gw.http.requestsInFlight }, 'draining');
+        log.info({ signal, graceMs: gw.config.server.drainGraceMs, inFlight: gw.http.requestsInFlight }, 'draining');
         void gw.shutdown().then(async (clean) => {
           await mock?.close();
           log.info({ clean }, clean ? 'drained; exiting' : 'grace period over; closed the remaining requests');
           resolve(0);
         });
       };
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        gw.reload().catch((err: unknown) => {
+          // The admin API answers with this error; a signal has nobody to answer, so the log says it.
+          log.error({ signal: 'SIGHUP', err: (err as Error).message }, 'config reload refused; the config in force is kept');
+        });
+      });
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+    log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
+    const model = Object.keys(config.models)[0] ?? 'deepseek-chat';
+    process.stderr.write(
+      `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
+      `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
+      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
+      `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz   Dashboard: ${gw.url}/dashboard${config.admin.key === null ? '' : '?key=<admin key>'}\n\n`,
+    );
+    return await exited;
   },
 };

@@ -14,10 +14,22 @@ export const DEFAULTS = {
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
   },
+  admin: {
+    /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */
+    request_log_size: 500,
+  },
   log: {
     level: 'info',
     /** One JSON line per request. */
     requests: true,
+    /** Opt-in access log file (one JSON line per finished request); null: none. */
+    access_file: null as string | null,
+    /** Rotate the access log when it reaches this size (B, K, M or G). */
+    access_file_max_size: '100M',
+    /** Also rotate it this often (s, m, h, d, M); null: by size only. */
+    access_file_interval: null as string | null,
+    /** Rotated files kept (file.1 … file.N); older ones are removed. */
+    access_file_keep: 10,
   },
   upstream: {
     /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */
@@ -44,6 +56,13 @@ export const DEFAULTS = {
     max_wait: '30s',
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */
     stream_keepalive: '10s',
+    /**
+     * At the door, how long a surge is expected to go on, as a multiple of how long it has lasted: 1 is the
+     * Lindy estimate (refuses more, and sooner, in a long overload), 0 bets that it ends now (admits every burst).
+     */
+    surge_factor: 0.25,
+    /** A waiting request is dropped early only when its expected wait overshoots its deadline by this factor. */
+    recheck_margin: 1.25,
   },
   degrade: {
     /** Degrade while at least this many requests wait for a slot (null: not this trigger). */
@@ -88,6 +107,29 @@ export const DEFAULTS = {
     ejection_max: '5m',
     /** Never more than this share of a model's routes ejected at once (the rest stay in rotation). */
     max_ejected_percent: 50,
+  },
+  tracing: {
+    /** Off unless an OTLP endpoint is set. */
+    otlp_endpoint: null as string | null,
+    service_name: 'spillway',
+    /** Share of new traces recorded (a client's traceparent decides for its own trace). */
+    sample_ratio: 1,
+  },
+  cache: {
+    /** How long a stored answer is fresh... */
+    ttl: '10m',
+    /** ...give or take this share, so entries written together do not expire together. */
+    ttl_jitter_percent: 10,
+    /** How long past its TTL an entry is kept to be served stale (0s: never). */
+    stale_for: '0s',
+    /** Bytes of answers held in this instance's memory (L1). */
+    memory_max_bytes: 64 * 1024 * 1024,
+    /** Larger answers are relayed but not stored. */
+    max_entry_bytes: 1024 * 1024,
+    /** Redis commands of the L2 cache fail after this long; the request goes on without L2. */
+    redis_timeout: '200ms',
+    semantic_threshold: 0.95,
+    semantic_max_entries: 10_000,
   },
   jobs: {
     /** Async requests and the Batch API (off: they are not served and nothing is written to disk). */

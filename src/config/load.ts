@@ -67,8 +67,8 @@ interface RawUpstream {
 }
 interface RawConfig {
   server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
-  admin: { key: string | null };
-  log: { level: string; requests: boolean };
+  admin: { key: string | null; request_log_size: number };
+  log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
   tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
@@ -77,11 +77,18 @@ interface RawConfig {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
     continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
-  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string };
+  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; surge_factor: number; recheck_margin: number };
   degrade: { queue_depth: number | null; shed_percent: number | null; window: string; max_tokens: number | null };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
   health: { failure_threshold: number; failure_rate_percent: number; failure_rate_min_requests: number; failure_rate_window: string; ejection_base: string; ejection_max: string; max_ejected_percent: number };
+  tracing: { otlp_endpoint: string | null; service_name: string; sample_ratio: number; headers: Record<string, string> };
+  cache: {
+    models: string[]; requests: 'all' | 'opted_in'; sampled: boolean; coalesce: boolean; ttl: string; ttl_jitter_percent: number; stale_for: string;
+    stale_on_error: boolean; stale_when_degraded: boolean; memory_max_bytes: number; max_entry_bytes: number; tenant_groups: Record<string, string[]>;
+    redis: { url: string; prefix: string; timeout: string } | null;
+    semantic: { upstream: string; model: string; threshold: number; max_entries: number } | null;
+  };
   jobs: {
     enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
     inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; headroom_window: string; max_event_loop_lag: string; max_attempts: number;
@@ -96,6 +103,22 @@ function originOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * The OTLP/HTTP traces URL: as given when it has a path, else the collector's standard `/v1/traces` (operators
+ * often write just `http://collector:4318`). Undefined when it is not an http(s) URL.
+ */
+function tracesUrl(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/traces';
+  return url.toString();
 }
 
 function ms(text: string): number {
@@ -191,20 +214,42 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   }
   if (ms(j.backoff_cap) < ms(j.backoff_base)) problem(['jobs', 'backoff_cap'], `got "${j.backoff_cap}", expected at least jobs.backoff_base ("${j.backoff_base}")`);
   const s = raw.server;
+  const tr = raw.tracing;
+  // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
+  const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
+  if (otlpEndpoint === undefined) problem(['tracing', 'otlp_endpoint'], `got ${showValue(tr.otlp_endpoint)}, expected null, empty, or an http(s) URL`);
+  const c = raw.cache;
+  for (const [i, m] of c.models.entries()) {
+    if (!(m in models)) problem(['cache', 'models', i], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
+  }
+  const grouped = new Map<string, string>();
+  for (const [group, tenants] of Object.entries(c.tenant_groups)) {
+    for (const [i, t] of tenants.entries()) {
+      const other = grouped.get(t);
+      if (other !== undefined) problem(['cache', 'tenant_groups', group, i], `got "${t}", expected a tenant in one group only (it is already in "${other}")`);
+      grouped.set(t, group);
+    }
+  }
+  if (c.semantic !== null && !names.has(c.semantic.upstream)) {
+    problem(['cache', 'semantic', 'upstream'], `got "${c.semantic.upstream}", expected the name of an upstream (one of: ${[...names.keys()].join(', ')})`);
+  }
   return {
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
       drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
     },
-    admin: { key: raw.admin.key },
-    log: { level: raw.log.level, requests: raw.log.requests },
+    admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
+    log: {
+      level: raw.log.level, requests: raw.log.requests,
+      accessFile: raw.log.access_file === null ? null : { path: raw.log.access_file, maxSize: raw.log.access_file_max_size, interval: raw.log.access_file_interval, keep: raw.log.access_file_keep },
+    },
     auth: { keys },
     tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
-    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive) },
+    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), surgeFactor: raw.queue.surge_factor, recheckMargin: raw.queue.recheck_margin },
     degrade: { queueDepth: raw.degrade.queue_depth, shedPercent: raw.degrade.shed_percent, windowMs: ms(raw.degrade.window), maxTokens: raw.degrade.max_tokens },
     adaptiveConcurrency: {
       enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,
@@ -218,6 +263,14 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       failureThreshold: h.failure_threshold, failureRatePercent: h.failure_rate_percent, failureRateMinRequests: h.failure_rate_min_requests,
       failureRateWindowMs: ms(h.failure_rate_window), ejectionBaseMs: ms(h.ejection_base), ejectionMaxMs: ms(h.ejection_max),
       maxEjectedPercent: h.max_ejected_percent,
+    },
+    tracing: { otlpEndpoint: otlpEndpoint ?? null, serviceName: tr.service_name, sampleRatio: tr.sample_ratio, headers: tr.headers },
+    cache: {
+      models: c.models, requests: c.requests, sampled: c.sampled, coalesce: c.coalesce, ttlMs: ms(c.ttl), ttlJitterPercent: c.ttl_jitter_percent,
+      staleForMs: ms(c.stale_for), staleOnError: c.stale_on_error, staleWhenDegraded: c.stale_when_degraded, memoryMaxBytes: c.memory_max_bytes,
+      maxEntryBytes: c.max_entry_bytes, tenantGroups: c.tenant_groups,
+      redis: c.redis === null ? null : { url: c.redis.url, prefix: c.redis.prefix, timeoutMs: ms(c.redis.timeout) },
+      semantic: c.semantic === null ? null : { upstream: c.semantic.upstream, model: c.semantic.model, threshold: c.semantic.threshold, maxEntries: c.semantic.max_entries },
     },
     jobs: {
       enabled: j.enabled, store: j.store, dataDir: j.data_dir, maxItems: j.max_items, maxFileBytes: j.max_file_bytes, maxBatchItems: j.max_batch_items,

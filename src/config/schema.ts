@@ -31,6 +31,10 @@ const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => 
   ...extra,
 });
 // (The root object has no default: Ajv ignores one there.)
+/** An optional feature block: null (the default) turns it off. */
+const nullable = (required: string[], description: string, expected: string, properties: Record<string, Schema>): Schema => ({
+  type: ['object', 'null'], additionalProperties: false, default: null, required, description, 'x-expected': expected, properties,
+});
 
 const U = DEFAULTS.upstream;
 const J = DEFAULTS.jobs;
@@ -58,10 +62,15 @@ export const configSchema: Schema = obj({
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+    request_log_size: int(DEFAULTS.admin.request_log_size, 0, 'Finished requests kept in memory (newest first) for `GET /admin/requests` and the dashboard; 0 keeps none.', 100_000),
   }),
   log: obj({
     level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: DEFAULTS.log.level, description: 'pino log level.', 'x-expected': 'one of trace, debug, info, warn, error, fatal, silent' },
     requests: { type: 'boolean', default: DEFAULTS.log.requests, description: 'Write one JSON log line per request.', 'x-expected': 'true or false' },
+    access_file: { type: ['string', 'null'], minLength: 1, default: DEFAULTS.log.access_file, description: 'Opt-in access log: one JSON line per finished request appended to this file, rotated by size and time; null writes none.', 'x-expected': 'null or a file path' },
+    access_file_max_size: { type: 'string', pattern: '^[1-9][0-9]*[BKMG]$', default: DEFAULTS.log.access_file_max_size, description: 'Rotate the access log file when it reaches this size.', 'x-expected': 'a size such as "500K", "100M" or "1G"' },
+    access_file_interval: { type: ['string', 'null'], pattern: '^[1-9][0-9]*[smhdM]$', default: DEFAULTS.log.access_file_interval, description: 'Also rotate the access log file this often (s, m, h, d or M for months); null rotates by size only.', 'x-expected': 'null or an interval such as "1h" or "1d"' },
+    access_file_keep: int(DEFAULTS.log.access_file_keep, 1, 'Rotated access log files kept (`file.1` … `file.N`); older ones are removed.', 1000),
   }),
   auth: obj({
     keys: {
@@ -229,6 +238,8 @@ export const configSchema: Schema = obj({
     max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
+    surge_factor: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.queue.surge_factor, description: 'Deadline check at the door: the current surge is expected to go on for this multiple of how long it has lasted (1: Lindy, refuses sooner in a long overload; 0: every surge ends now, admits whole bursts).', 'x-expected': 'a number from 0 to 10' },
+    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline only when its expected wait (if the surge ended now) is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
   }),
   degrade: obj({
     queue_depth: int(DEFAULTS.degrade.queue_depth, 1, 'Degrade while at least this many requests wait for a slot (null: not this trigger).'),
@@ -259,6 +270,43 @@ export const configSchema: Schema = obj({
     ejection_base: duration(DEFAULTS.health.ejection_base, 'First time out; doubles with each further ejection.'),
     ejection_max: duration(DEFAULTS.health.ejection_max, 'Cap on the time out.'),
     max_ejected_percent: int(DEFAULTS.health.max_ejected_percent, 0, 'Most of the upstreams that may be out of rotation at once (%); one may always be.', 100),
+  }),
+  tracing: obj({
+    otlp_endpoint: { type: ['string', 'null'], default: DEFAULTS.tracing.otlp_endpoint, description: 'OpenTelemetry traces go to this OTLP/HTTP (JSON) endpoint, e.g. `http://otel-collector:4318/v1/traces` (a URL with no path gets `/v1/traces`). null or empty (`${OTEL_ENDPOINT:-}`): tracing off, no tracing code is loaded.', 'x-expected': 'null, empty, or an http(s) URL' },
+    service_name: { type: 'string', minLength: 1, default: DEFAULTS.tracing.service_name, description: 'The `service.name` resource attribute of every span.', 'x-expected': 'a non-empty string' },
+    sample_ratio: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.tracing.sample_ratio, description: "Share of new traces recorded; a request whose client sent a `traceparent` follows the client's sampling decision.", 'x-expected': 'a number from 0 to 1' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Headers sent with every export, such as a collector token (use `${ENV_VAR}`).', 'x-expected': 'a map of header name to string' },
+  }),
+  cache: obj({
+    models: { type: 'array', items: { type: 'string' }, default: [], description: 'Public models whose answers are cached and whose identical concurrent requests are coalesced; empty leaves the cache out of the request path.', 'x-expected': 'a list of public model names' },
+    requests: { enum: ['all', 'opted_in'], default: 'all', description: 'Which requests of those models take part: `all`, or only those sending `x-spillway-cache: on`.', 'x-expected': 'one of all, opted_in' },
+    sampled: { type: 'boolean', default: false, description: 'Also cache and coalesce sampled requests (`temperature` > 0, or absent, and no `seed`), whose answers would differ if asked twice.', 'x-expected': 'true or false' },
+    coalesce: { type: 'boolean', default: true, description: 'Identical requests in flight at once share one upstream call (streams fan out chunk by chunk).', 'x-expected': 'true or false' },
+    ttl: duration(DEFAULTS.cache.ttl, 'How long a stored answer is served as fresh...'),
+    ttl_jitter_percent: int(DEFAULTS.cache.ttl_jitter_percent, 0, '...plus or minus this share (%), so entries stored together do not expire together.', 100),
+    stale_for: duration(DEFAULTS.cache.stale_for, 'How long past its TTL an entry is kept to be served stale (`x-spillway-cache: stale`); "0s": never.'),
+    stale_on_error: { type: 'boolean', default: true, description: 'Serve a stale entry when every upstream attempt failed (within `stale_for`).', 'x-expected': 'true or false' },
+    stale_when_degraded: { type: 'boolean', default: true, description: 'While degrade mode is on, serve a stale entry without asking an upstream (within `stale_for`).', 'x-expected': 'true or false' },
+    memory_max_bytes: int(DEFAULTS.cache.memory_max_bytes, 1, 'Bytes of answers kept in this instance\'s memory (L1, least recently used evicted first).'),
+    max_entry_bytes: int(DEFAULTS.cache.max_entry_bytes, 1, 'Larger answers are served but not stored.'),
+    tenant_groups: {
+      type: 'object',
+      default: {},
+      description: 'Tenants that share cached answers: group name → tenants. Every other tenant has its own namespace and never sees another\'s answers.',
+      'x-expected': 'a map of group name to a list of tenant names',
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    },
+    redis: nullable(['url'], 'Second cache level (L2) in Redis, shared by every instance (null: memory only).', 'null or { url, prefix, timeout }', {
+      url: { type: 'string', pattern: '^rediss?://', description: 'Redis URL; may be the same Redis as `state.redis`.', 'x-expected': 'a redis:// or rediss:// URL' },
+      prefix: { type: 'string', default: '', description: 'Key prefix, to share one Redis between deployments.', 'x-expected': 'a string' },
+      timeout: duration(DEFAULTS.cache.redis_timeout, 'A Redis command slower than this is given up on; the request goes on without L2.'),
+    }),
+    semantic: nullable(['upstream', 'model'], 'Semantic cache (null: off): a miss is answered with the stored answer of the most similar earlier prompt, by embeddings.', 'null or { upstream, model, threshold, max_entries }', {
+      upstream: { type: 'string', description: 'Upstream whose `/embeddings` endpoint embeds prompts.', 'x-expected': 'the name of an upstream' },
+      model: { type: 'string', minLength: 1, description: 'Embedding model sent to that upstream.', 'x-expected': 'a model name' },
+      threshold: { type: 'number', minimum: 0, maximum: 1, default: DEFAULTS.cache.semantic_threshold, description: 'Least cosine similarity that counts as the same question.', 'x-expected': 'a number from 0 to 1' },
+      max_entries: int(DEFAULTS.cache.semantic_max_entries, 1, 'Prompt vectors remembered for the semantic lookup: in memory, per instance (oldest forgotten first); with `cache.redis`, per partition in Redis.'),
+    }),
   }),
   jobs: obj({
     enabled: { type: 'boolean', default: J.enabled, description: 'Serve async requests (`Prefer: respond-async`) and the Batch API (`/v1/files`, `/v1/batches`), run on spare capacity. Off: neither is served and nothing is written to disk.', 'x-expected': 'true or false' },

@@ -75,6 +75,25 @@ export interface RetryConfig {
   cooldownDefaultMs: number;
 }
 
+export interface CacheConfig {
+  /** Public models whose answers are cached and coalesced; empty: the cache stage is left out. */
+  models: readonly string[];
+  requests: 'all' | 'opted_in';
+  sampled: boolean;
+  coalesce: boolean;
+  ttlMs: number;
+  ttlJitterPercent: number;
+  staleForMs: number;
+  staleOnError: boolean;
+  staleWhenDegraded: boolean;
+  memoryMaxBytes: number;
+  maxEntryBytes: number;
+  /** Group name → tenants sharing one namespace. */
+  tenantGroups: Readonly<Record<string, readonly string[]>>;
+  redis: { url: string; prefix: string; timeoutMs: number } | null;
+  semantic: { upstream: string; model: string; threshold: number; maxEntries: number } | null;
+}
+
 export interface GatewayKey {
   /** Hex SHA-256 of the key: keys are compared by hash so the plain key need not stay in memory. */
   sha256: string;
@@ -96,8 +115,12 @@ export interface Config {
     bodyTimeoutMs: number;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
-  admin: { key: string | null };
-  log: { level: string; requests: boolean };
+  admin: { key: string | null; requestLogSize: number };
+  log: {
+    level: string; requests: boolean;
+    /** Opt-in access log file; null: none. Sizes and intervals in rotating-file-stream's notation ("100M", "1d"). */
+    accessFile: { path: string; maxSize: string; interval: string | null; keep: number } | null;
+  };
   auth: { keys: readonly GatewayKey[] };
   tenants: Readonly<Record<string, TenantConfig>>;
   state: { redis: { url: string; prefix: string; localFraction: number } | null };
@@ -106,7 +129,7 @@ export interface Config {
   retry: RetryConfig;
   degrade: { queueDepth: number | null; shedPercent: number | null; windowMs: number; maxTokens: number | null };
   adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
-  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number };
+  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; surgeFactor: number; recheckMargin: number };
   health: {
     failureThreshold: number;
     failureRatePercent: number;
@@ -116,6 +139,9 @@ export interface Config {
     ejectionMaxMs: number;
     maxEjectedPercent: number;
   };
+  /** OpenTelemetry traces; `otlpEndpoint` null leaves tracing out entirely. */
+  tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
+  cache: CacheConfig;
   jobs: JobsConfig;
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: unknown;

@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync, renameSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { BatchRecord, BatchStatus, JobStore } from './job-store.ts';
 import { outputLine } from './job-objects.ts';
 
@@ -44,7 +45,7 @@ class FileSink {
 
   constructor(path: string) {
     this.path = path;
-    this.tmp = `${path}.${process.pid}.tmp`;
+    this.tmp = `${path}.${randomUUID()}.tmp`; // two instances may finalize the same batch at once
   }
 
   async write(line: string): Promise<void> {

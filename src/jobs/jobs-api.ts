@@ -20,7 +20,8 @@ import { prefixKey } from './prefix-key.ts';
 export interface JobsApiDeps {
   config: JobsConfig;
   store: JobStore;
-  keys: readonly GatewayKey[];
+  /** The gateway keys in force now (a reload may change them). */
+  keys: () => readonly GatewayKey[];
   wall: Clock;
   log: Logger;
   wake: () => void;
@@ -41,12 +42,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse, caller: Caller, param
  */
 export class JobsApi {
   private readonly d: JobsApiDeps;
-  private readonly byHash: Map<string, GatewayKey>;
+  private byHash: { keys: readonly GatewayKey[]; map: Map<string, GatewayKey> } | undefined;
   private readonly routes: { method: string; pattern: RegExp; handle: Handler }[];
 
   constructor(deps: JobsApiDeps) {
     this.d = deps;
-    this.byHash = new Map(deps.keys.map((k) => [k.sha256, k]));
     this.routes = [
       { method: 'POST', pattern: /^\/files$/, handle: (req, res, c) => this.uploadFile(req, res, c) },
       { method: 'GET', pattern: /^\/files$/, handle: (_q, res, c, _p, url) => this.listFiles(res, c, url) },
@@ -97,13 +97,20 @@ export class JobsApi {
     return true;
   }
 
+  private keyMap(): Map<string, GatewayKey> {
+    const keys = this.d.keys();
+    if (this.byHash?.keys !== keys) this.byHash = { keys, map: new Map(keys.map((k) => [k.sha256, k])) };
+    return this.byHash.map;
+  }
+
   private caller(req: IncomingMessage): Caller {
-    if (this.byHash.size === 0) return { tenant: '', keySha: null };
+    const byHash = this.keyMap();
+    if (byHash.size === 0) return { tenant: '', keySha: null };
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
     const presented = m?.[1] ?? one(req.headers['api-key']) ?? one(req.headers['x-api-key']);
     if (presented === undefined) throw new SpillwayError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
-    const key = this.byHash.get(createHash('sha256').update(presented).digest('hex'));
+    const key = byHash.get(createHash('sha256').update(presented).digest('hex'));
     if (key === undefined) throw new SpillwayError('unauthorized', 'Incorrect API key provided.');
     return { tenant: key.tenant, keySha: key.sha256 };
   }

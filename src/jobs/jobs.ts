@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config/types.ts';
+import type { Config, GatewayKey } from '../config/types.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Stage } from '../pipeline.ts';
@@ -30,6 +30,8 @@ export interface JobsDeps {
   metrics: Metrics;
   load: Omit<LoadView, 'loopLagMs'>;
   isDraining: () => boolean;
+  /** The gateway keys in force now (a reload may change them); default: the config's. */
+  keys?: () => readonly GatewayKey[];
   wall?: Clock;
 }
 
@@ -39,7 +41,6 @@ export interface JobsDeps {
  */
 export class Jobs {
   readonly store: JobStore;
-  readonly jobCall: Stage<RequestContext>;
   readonly respondAsync: Stage<RequestContext>;
   readonly api: JobsApi;
   readonly adminRoutes: AdminRoute[];
@@ -59,10 +60,14 @@ export class Jobs {
     this.deps = deps;
     this.wall = deps.wall ?? wallClock;
     const wake = () => this.runner?.wake();
-    this.jobCall = jobCallStage(this.secret, config.auth.keys);
     this.respondAsync = asyncStage({ config: config.jobs, store, wall: this.wall, wake });
-    this.api = new JobsApi({ config: config.jobs, store, keys: config.auth.keys, wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining });
+    this.api = new JobsApi({ config: config.jobs, store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining });
     this.adminRoutes = jobsAdminRoutes(store, this.wall, wake);
+  }
+
+  /** The job-call stage for a pipeline built from a config with these gateway keys (a reload builds a new one). */
+  jobCall(keys: readonly GatewayKey[]): Stage<RequestContext> {
+    return jobCallStage(this.secret, keys);
   }
 
   static async open(config: Config, deps: JobsDeps): Promise<Jobs> {

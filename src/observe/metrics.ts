@@ -86,6 +86,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreamDrained = new Gauge({
+    name: 'spillway_upstream_drained',
+    help: '1 while an operator has drained an upstream (admin API): no new attempts go to it; 0 otherwise.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamEjections = new Counter({
     name: 'spillway_upstream_ejections_total',
     help: 'Times passive health took an upstream out of rotation.',
@@ -158,7 +165,7 @@ export class Metrics {
 
   readonly degradeActions = new Counter({
     name: 'spillway_degrade_actions_total',
-    help: 'Requests changed by degrade mode, by action: cheaper_model, max_tokens_capped.',
+    help: 'Requests changed by degrade mode, by action: cheaper_model, max_tokens_capped, stale_cache (answered from an expired cache entry).',
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
@@ -183,10 +190,81 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheLookups = new Counter({
+    name: 'spillway_cache_lookups_total',
+    help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.',
+    labelNames: ['model', 'result', 'level'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheStores = new Counter({
+    name: 'spillway_cache_stores_total',
+    help: 'Answers offered to the cache by outcome: stored, too_large (above max_entry_bytes), incomplete (no finish_reason, in-band error or failed), no_store (cache-control: no-store).',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheBytes = new Gauge({
+    name: 'spillway_cache_memory_bytes',
+    help: 'Bytes held by the in-memory cache level (L1), answers and keys.',
+    registers: [this.registry],
+  });
+
+  readonly cacheEvictions = new Counter({
+    name: 'spillway_cache_evictions_total',
+    help: 'Entries pushed out of the in-memory cache level to stay under cache.memory_max_bytes.',
+    registers: [this.registry],
+  });
+
+  readonly cacheRedisErrors = new Counter({
+    name: 'spillway_cache_redis_errors_total',
+    help: 'Redis (L2) cache commands that failed or timed out; each one counted as a miss or a skipped store.',
+    registers: [this.registry],
+  });
+
+  readonly cacheFlightClients = new Histogram({
+    name: 'spillway_cache_flight_clients',
+    help: 'Clients served by one shared upstream call (1: nobody joined).',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
+    registers: [this.registry],
+  });
+
   readonly streamsInterrupted = new Counter({
     name: 'spillway_streams_interrupted_total',
     help: 'Streams that failed after their first byte and were ended with an in-band error event.',
     labelNames: ['model', 'upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly demandRps = new Gauge({
+    name: 'spillway_demand_rps',
+    help: 'Arrival rate of API requests (per second), smoothed (the level of the Holt forecast).',
+    registers: [this.registry],
+  });
+
+  readonly demandForecastRps = new Gauge({
+    name: 'spillway_demand_forecast_rps',
+    help: "Arrival rate forecast (per second) `horizon_seconds` ahead by Holt's linear smoothing (level + trend).",
+    labelNames: ['horizon_seconds'] as const,
+    registers: [this.registry],
+  });
+
+  readonly capacityRps = new Gauge({
+    name: 'spillway_capacity_rps',
+    help: 'Requests per second the upstreams in rotation can serve: their learned concurrency limits over the mean service time (Little\'s law). Absent until one answer completed.',
+    registers: [this.registry],
+  });
+
+  readonly forecastUtilization = new Gauge({
+    name: 'spillway_forecast_utilization',
+    help: 'Forecast demand over capacity at the forecast horizon (1 = the upstreams will be exactly full): a scaling signal.',
+    registers: [this.registry],
+  });
+
+  readonly configReloads = new Counter({
+    name: 'spillway_config_reloads_total',
+    help: 'Config reloads (admin API or SIGHUP) by result: ok, invalid (refused; the old config stays in force).',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

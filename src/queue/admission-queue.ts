@@ -10,10 +10,12 @@ import { ServiceRates } from './service-rates.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
-/** Leases granted over this window give the service rate the feasibility estimate uses. */
+/** Arrivals over this window give the current rates of the classes; 12× longer, their long-run rates. */
 const RATE_WINDOW_MS = 5_000;
 /** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
+/** A queue empty for less than this has not ended its busy period (it empties between two grants in an overload). */
+const BUSY_GAP_MS = 1_000;
 
 interface Waiter {
   ctx: RequestContext;
@@ -38,6 +40,10 @@ export class AdmissionQueue {
   private readonly metrics: Metrics;
   private pumping = false;
   private ticker: NodeJS.Timeout | undefined;
+  /** Leases granted and not yet released: with the service time, the queue's drain rate. */
+  private held = 0;
+  /** Since when the queue has been empty (undefined while someone waits). */
+  private emptySince: number | undefined;
 
   constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics }) {
     this.config = config.queue;
@@ -59,7 +65,6 @@ export class AdmissionQueue {
     const now = this.clock.now();
     // A background job's retry stays background: its work is never worth an interactive request's slot.
     const priority = retry && ctx.priority !== 'background' ? 'high' : ctx.priority;
-    if (!retry) this.rates.arrival(priority, now);
     let full: SpillwayError | undefined;
     // With nobody waiting there is no one to overtake: take a free slot if there is one (waiting background work
     // is overtaken by anyone).
@@ -74,7 +79,7 @@ export class AdmissionQueue {
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now));
+    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now, this.config.surgeFactor));
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const retryAfterS = retryAfter(waitMs, full?.retryAfterS);
     if (now + waitMs + this.serviceMs() > until) {
@@ -122,9 +127,27 @@ export class AdmissionQueue {
     });
   }
 
+  /**
+   * A request starts looking for a slot (retries are not new demand). Counted here, not in `lease`, because most
+   * requests never wait: the demand estimate must see them all, or a surge looks like it came from nowhere.
+   */
+  arrive(ctx: RequestContext, retry: boolean): void {
+    if (!retry) this.rates.arrival(ctx.priority, this.clock.now());
+  }
+
+  /** A slot on `model` now, without waiting (throws `no_capacity`); held and timed like every lease. */
+  acquireNow(model: ModelConfig, avoid: ReadonlySet<string>): Lease {
+    return this.grant(this.balancer.acquire(model, avoid));
+  }
+
   /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   get depth(): number {
     return this.scheduler.size - this.scheduler.sizeOf('background');
+  }
+
+  /** Requests waiting, by priority class (the dashboard, the admin API). */
+  depthByPriority(): Record<'high' | 'normal' | 'low', number> {
+    return { high: this.scheduler.sizeOf('high'), normal: this.scheduler.sizeOf('normal'), low: this.scheduler.sizeOf('low') };
   }
 
   /** Hands freed slots to waiters in the scheduler's order. */
@@ -166,35 +189,43 @@ export class AdmissionQueue {
     this.updateDepth();
   }
 
-  /** Counts the grant and times the lease, so the queue learns its drain rate and the service time. */
+  /** Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. */
   private grant(lease: Lease): Lease {
     const start = this.clock.now();
-    this.rates.grant(start);
+    this.rates.holding(++this.held, start);
     const release = lease.release;
+    let released = false;
     return {
       ...lease,
       release: (outcome, firstTokenMs) => {
-        if (outcome.kind === 'ok') this.rates.served(this.clock.now() - start);
+        if (!released) {
+          released = true;
+          const now = this.clock.now();
+          this.rates.holding(--this.held, now);
+          if (outcome.kind === 'ok') this.rates.served(now - start, now);
+        }
         release(outcome, firstTokenMs);
       },
     };
   }
 
   private serviceMs(): number {
-    return Math.max(MIN_SERVICE_MS, this.rates.serviceMs);
+    return Math.max(MIN_SERVICE_MS, this.rates.serviceMs(this.clock.now()));
   }
 
   /**
    * Drops, at once and honestly, every waiting request that can no longer be served in time from where it stands
-   * (higher classes keep arriving ahead of it), instead of letting it wait for its deadline.
+   * (higher classes keep arriving ahead of it), instead of letting it wait for its deadline. A request already
+   * admitted was promised a place, so the re-check is the lenient one: hopeless even if the surge ended now, by a
+   * margin (`queue.recheck_margin`) wider than the estimate's noise.
    */
   private reevaluate(): void {
     const now = this.clock.now();
     const service = this.serviceMs();
     let k = 0;
     for (const entry of [...this.scheduler.inOrder()]) {
-      const waitMs = this.rates.waitMs(entry.priority, k, now);
-      if (now + waitMs + service > entry.deadlineAt) {
+      const waitMs = this.rates.waitMs(entry.priority, k, now, 0);
+      if (waitMs + service > this.config.recheckMargin * (entry.deadlineAt - now)) {
         this.drop(entry, 'deadline_unmeetable', unmeetable(entry.item.model, waitMs, retryAfter(waitMs, undefined)));
       } else {
         k++;
@@ -203,6 +234,16 @@ export class AdmissionQueue {
   }
 
   private updateDepth(): void {
+    const now = this.clock.now();
+    // A busy period (a surge) begins when requests start to wait, and ends only once nobody has waited for a while.
+    // Background job items waiting are not a surge of demand.
+    if (this.depth > 0) {
+      if (this.emptySince !== undefined && now - this.emptySince >= BUSY_GAP_MS) this.rates.endSurge();
+      if (!this.rates.surging) this.rates.beginSurge(now);
+      this.emptySince = undefined;
+    } else {
+      this.emptySince ??= now;
+    }
     for (const p of PRIORITIES) this.metrics.queueDepth.set({ priority: p }, this.scheduler.sizeOf(p));
     if (this.scheduler.size === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);

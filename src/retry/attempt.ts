@@ -13,6 +13,7 @@ import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
 import { SseReader } from '../relay/sse-reader.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
+import type { AttemptTrace } from '../observe/tracing-types.ts';
 
 /** Largest upstream error body read (bytes): enough for any error message, bounded against a hostile upstream. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -35,12 +36,13 @@ export interface AttemptDeps {
 
 /**
  * An attempt that has its first content and nothing has reached the client yet: the winner of a hedge race, or
- * the only runner. `failed` when it ended before that.
+ * the only runner. `failed` when it ended before that. `span` is the attempt's span (tracing on), ended by whoever
+ * finishes or cancels the attempt.
  */
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[] }
-  | { kind: 'json'; att: OpenAttempt; answer: Buffer };
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[]; span: AttemptTrace | undefined }
+  | { kind: 'json'; att: OpenAttempt; answer: Buffer; span: AttemptTrace | undefined };
 
 /**
  * Phase one of an attempt: send, classify the head, and wait for the first content (streams: the first data event;
@@ -50,12 +52,16 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
-  const failed = (outcome: Outcome): Started => ({ kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } });
+  const span = ctx.trace?.attempt(upstream.name, lease.route.model);
+  const failed = (outcome: Outcome, status?: number): Started => {
+    span?.end(outcome, status);
+    return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } };
+  };
   let att: OpenAttempt;
   try {
     att = await openAttempt(deps.pools, deps.clock, {
       upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt,
-      clientGone: ctx.clientGone, ...(cancel === undefined ? {} : { cancel }),
+      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers,
     });
   } catch (err) {
     const e = err as AttemptError;
@@ -72,32 +78,37 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
   const head = classifyStatus(att.status, retryAfterMs);
   if (head.kind !== 'ok') {
     const text = await readErrorBody(att);
+    span?.end(head, att.status);
     return done({ kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false } });
   }
   if (call.stream) {
     const reader = new SseReader(att);
     const first = await awaitFirstData(ctx, reader);
-    return done(first.ok ? { kind: 'stream', att, reader, first: first.events } : failed(first.outcome));
+    return done(first.ok ? { kind: 'stream', att, reader, first: first.events, span } : failed(first.outcome, att.status));
   }
   try {
-    return { kind: 'json', att, answer: await readAnswer(att) };
+    return { kind: 'json', att, answer: await readAnswer(att), span };
   } catch (err) {
     const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-    return done(failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone })));
+    return done(failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }), att.status));
   }
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */
 export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { kind: 'failed' }>, lease: Lease, publicModel: string, stream: Omit<StreamOptions, 'rewrite'>, deps: AttemptDeps): Promise<AttemptResult> {
   const rewrite = modelRewriter(lease.route.model, publicModel);
+  let result: AttemptResult | undefined;
   try {
     if (s.kind === 'json') {
       writeAnswer(ctx, s.att, s.answer, rewrite);
-      return { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMs(s.att) };
+      result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMs(s.att) };
+      return result;
     }
     const r = await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
-    return { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMs(s.att) };
+    result = { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMs(s.att) };
+    return result;
   } finally {
+    s.span?.end(result?.outcome ?? { kind: 'cancelled' }, s.att.status);
     s.att.close();
     ctx.upstreamMs += deps.clock.now() - s.att.startedAt;
   }

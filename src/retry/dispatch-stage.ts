@@ -194,6 +194,7 @@ function asRetryable(o: Outcome): Outcome {
  */
 async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, retry: boolean): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
   let first: number | undefined;
+  queue.arrive(ctx, retry);
   for (let link = from; link < chain.length; link++) {
     const m = chain[link] as ModelConfig;
     const isLast = link === chain.length - 1;
@@ -201,7 +202,7 @@ async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balanc
     first ??= link;
     if (queue.depth > 0) break; // others are already waiting: no overtaking them
     try {
-      return { lease: balancer.acquire(m, failed), link };
+      return { lease: queue.acquireNow(m, failed), link };
     } catch (err) {
       if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
     }

@@ -57,7 +57,10 @@ export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs
 function cancelLoser(r: Runner): void {
   r.cancel.abort();
   void r.promise.then((s) => {
-    if (s.kind !== 'failed') s.att.close();
+    if (s.kind !== 'failed') {
+      s.att.close();
+      s.span?.end({ kind: 'cancelled' }, s.att.status);
+    }
     r.lease.release({ kind: 'cancelled' });
   });
 }

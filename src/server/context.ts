@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
 import type { Priority } from '../queue/scheduler.ts';
+import type { RequestTrace } from '../observe/tracing-types.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
 
@@ -47,6 +48,10 @@ export interface RequestContext extends Settles {
   priority: Priority;
   allowedModels: readonly string[] | null;
   model: ModelConfig | undefined;
+  /** Set by the degrade stage while degrade mode is on (absent: no degrade trigger configured). */
+  degraded?: boolean;
+  /** What the client asked for before degrade mode changed the model or the body (the cache looks it up first). */
+  undegraded?: { model: ModelConfig; body: Readonly<Record<string, unknown>> };
   // Filled in as the request is served; read by the access log and metrics.
   upstream: string | undefined;
   attempts: number;
@@ -55,5 +60,7 @@ export interface RequestContext extends Settles {
   ttftMs: number | undefined;
   errorCode: string | undefined;
   usage: Usage | undefined;
+  /** The request's span; undefined while tracing is off (the trace stage is then not in the pipeline). */
+  trace: RequestTrace | undefined;
   settled: boolean;
 }

@@ -11,6 +11,7 @@ import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
+import type { RequestRecord } from '../observe/request-log.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -20,6 +21,8 @@ export interface ServerDeps {
   handler: Handler<RequestContext>;
   /** Operational routes (health, readiness, metrics): answered outside the API pipeline, without auth. */
   ops: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+  /** Called once per finished API request (the request log, the access log file). */
+  onFinished?: (r: RequestRecord) => void;
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -31,6 +34,8 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 export class HttpServer {
   readonly server: Server;
   private readonly deps: ServerDeps;
+  /** The config in force: a reload swaps it (deadlines, request log lines); the listener itself stays. */
+  private config: Config;
   private inFlight = 0;
   private draining = false;
   private readonly requestsCounter;
@@ -41,12 +46,18 @@ export class HttpServer {
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
+    this.config = deps.config;
     const m = deps.metrics;
     this.requestsCounter = labelCache((model, upstream, status, code) => m.requests.labels({ model, upstream, status, code }));
     this.durationHistogram = labelCache((model, stream) => m.requestDuration.labels({ model, stream }));
     this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
     this.tokensCounter = labelCache((model, upstream, kind) => m.tokens.labels({ model, upstream, kind }));
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+  }
+
+  /** Applies a reloaded config to requests that arrive from now on. */
+  reconfigure(config: Config): void {
+    this.config = config;
   }
 
   get isDraining(): boolean {
@@ -91,7 +102,8 @@ export class HttpServer {
         : new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`));
       return;
     }
-    const { clock, config } = this.deps;
+    const { clock } = this.deps;
+    const config = this.config;
     const now = clock.now();
     const abort = new AbortController();
     const ctx: RequestContext = {
@@ -100,7 +112,7 @@ export class HttpServer {
       clientGone: abort.signal,
       endpoint: match.endpoint,
       body: undefined, call: undefined, tenant: undefined, gatewayKey: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
-      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
+      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined, trace: undefined,
       settled: false,
     };
     this.inFlight++;
@@ -129,7 +141,7 @@ export class HttpServer {
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
-    const { metrics, clock, config, log } = this.deps;
+    const { metrics, clock, log } = this.deps;
     const ms = clock.now() - ctx.startedAt;
     const model = ctx.call?.model ?? '';
     const aborted = ctx.clientGone.aborted;
@@ -140,6 +152,13 @@ export class HttpServer {
     if (ctx.ttftMs !== undefined) this.ttftHistogram(model).observe(ctx.ttftMs / 1000);
     if (ctx.attempts > 0) metrics.overhead.observe(Math.max(0, ms - ctx.upstreamMs) / 1000);
     if (aborted) metrics.clientAborts.inc({ model });
+    if (ctx.trace !== undefined) {
+      const cache = ctx.res.getHeader('x-spillway-cache');
+      ctx.trace.end({
+        status, code, model: ctx.call?.model, tenant: ctx.tenant, priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts,
+        stream: ctx.call?.stream, cache: typeof cache === 'string' ? cache : undefined,
+      });
+    }
     const u = ctx.usage;
     if (u !== undefined && ctx.upstream !== undefined) {
       this.tokensCounter(model, ctx.upstream, 'prompt').inc(u.promptTokens);
@@ -149,13 +168,21 @@ export class HttpServer {
     if (code === 'stream_interrupted' || (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')) {
       metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
     }
-    if (config.log.requests) {
-      log.info({
-        requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
-        upstream: ctx.upstream, attempts: ctx.attempts, status, code, ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
-        upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
-      }, 'request');
+    const logLine = this.config.log.requests;
+    if (!logLine && this.deps.onFinished === undefined) return;
+    const cache = ctx.res.getHeader('x-spillway-cache');
+    const record: RequestRecord = {
+      time: new Date().toISOString(), requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
+      priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache: typeof cache === 'string' ? cache : undefined,
+      ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
+      upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
+    };
+    if (logLine) {
+      // pino stamps its own `time`.
+      const { time: _time, ...line } = record;
+      log.info(line, 'request');
     }
+    this.deps.onFinished?.(record);
   }
 }
 

@@ -157,6 +157,7 @@ function header(spec: FleetSpec, capacity: number, o: DemoOptions, gwUrl: string
     '  direct    a client without a gateway: spreads over fleet 1\'s upstreams, no retries',
     `  spillway  ${gwUrl}/v1 in front of fleet 2 (queue, retries, failover, continuation: prefix)`,
     `  metrics   ${gwUrl}/metrics`,
+    `  dashboard ${gwUrl}/dashboard   (watch the storm live)`,
     '',
     '',
   ].join('\n');

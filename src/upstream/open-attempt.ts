@@ -20,6 +20,8 @@ export interface AttemptRequest {
   clientGone: AbortSignal;
   /** Aborts this attempt alone (a hedge that lost); it ends as `cancelled`, like a client that left. */
   cancel?: AbortSignal;
+  /** The attempt span's W3C trace-context headers (tracing on only). */
+  traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     'x-request-id': r.requestId,
   };
   if (r.apiKey !== undefined) headers.authorization = `Bearer ${r.apiKey}`;
+  if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
   let res: Dispatcher.ResponseData;
   try {
     res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });

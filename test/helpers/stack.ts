@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 /** Log lines a gateway wrote, parsed, for tests that read the access log. */
@@ -36,6 +36,10 @@ export interface StackOptions {
   /** Builds the raw config from the mocks' URLs; default: one model "chat" routed to every mock. */
   config?: (mockUrls: string[]) => Record<string, unknown>;
   apiKey?: string;
+  /** Passed to startGateway (e.g. a FakeClock for cache entries). */
+  gateway?: Omit<GatewayOptions, 'port' | 'log'>;
+  /** How often the gateway samples its dashboard stats (ms). */
+  statsIntervalMs?: number;
 }
 
 /** Starts mocks and a gateway on port 0, registers their cleanup at once, and returns them. */
@@ -50,7 +54,7 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
   };
   const config = resolveConfig(raw, 'test config', {});
   const logs = new LogCapture();
-  const gw = await startGateway(config, { port: 0, log: createLogger('info', logs.stream) });
+  const gw = await startGateway(config, { ...opts.gateway, port: 0, log: createLogger('info', logs.stream), ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }) });
   t.after(() => gw.shutdown(0));
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
   return { gw, mocks, logs, client };

@@ -13,7 +13,7 @@ models:
 
 /** Each wrong config, with what its error must say: the key path and the expectation (the file name is checked for all). */
 const WRONG: { name: string; yaml: string; says: RegExp[] }[] = [
-  { name: 'unknown top-level key', yaml: `${base}extra: 1\n`, says: [/extra \(line 7\): unknown key; expected one of: server, admin, log, auth, tenants, state, upstreams, models, queue, degrade, adaptive_concurrency, retry, health, jobs/] },
+  { name: 'unknown top-level key', yaml: `${base}extra: 1\n`, says: [/extra \(line 7\): unknown key; expected one of: server, admin, log, auth, tenants, state, upstreams, models, queue, degrade, adaptive_concurrency, retry, health, tracing, cache, jobs/] },
   { name: 'unknown upstream key (typo)', yaml: base.replace('    url:', '    max_concurency: 5\n    url:'), says: [/upstreams\[0\]\.max_concurency \(line 3\): unknown key; expected one of: name, url/] },
   { name: 'port out of range', yaml: `server: { port: 70000 }\n${base}`, says: [/server\.port \(line 1\): got 70000, expected a whole number ≥ 0 and ≤ 65535/] },
   { name: 'duration without unit', yaml: `server: { drain_grace: 30 }\n${base}`, says: [/server\.drain_grace \(line 1\): got 30, expected a duration such as "250ms", "5s"/] },
@@ -28,6 +28,10 @@ const WRONG: { name: string; yaml: string; says: RegExp[] }[] = [
   { name: 'wrong log level', yaml: `log: { level: loud }\n${base}`, says: [/log\.level \(line 1\): got "loud", expected one of trace, debug, info/] },
   { name: 'gateway key with both key and hash', yaml: `auth:\n  keys:\n    - { key: abcdefgh12, key_sha256: ${'a'.repeat(64)}, tenant: t }\n${base}`, says: [/auth\.keys\[0\] \(line 3\): expected exactly one of key or key_sha256/] },
   { name: 'ejection_max below ejection_base', yaml: `health: { ejection_base: 2m, ejection_max: 1m }\n${base}`, says: [/health\.ejection_max \(line 1\): got "1m", expected at least health\.ejection_base/] },
+  { name: 'tracing endpoint that is not an http URL', yaml: `tracing: { otlp_endpoint: "grpc://collector:4317" }\n${base}`, says: [/tracing\.otlp_endpoint \(line 1\): got "grpc:\/\/collector:4317", expected null, empty, or an http\(s\) URL/] },
+  { name: 'cache of an unknown model', yaml: `${base}cache: { models: [chat, nope] }\n`, says: [/cache\.models\[1\] \(line 7\): got "nope", expected a public model \(one of: chat\)/] },
+  { name: 'tenant in two cache groups', yaml: `${base}cache:\n  tenant_groups: { a: [t1], b: [t1] }\n`, says: [/cache\.tenant_groups\.b\[0\].*got "t1", expected a tenant in one group only/] },
+  { name: 'cache ttl jitter above 100', yaml: `${base}cache: { ttl_jitter_percent: 150 }\n`, says: [/cache\.ttl_jitter_percent \(line 7\): got 150, expected a whole number ≥ 0 and ≤ 100/] },
   { name: 'YAML syntax error', yaml: 'upstreams: [\n', says: [/line \d+, column \d+: YAML syntax error/] },
   { name: 'not a map', yaml: '- 1\n- 2\n', says: [/\(top level\): got \[1,2\], expected a map with upstreams and models/] },
 ];

@@ -34,3 +34,12 @@ test('the last stage calling next() is an error', async () => {
   const run = compose<Ctx>([stage('last', async (_c, next) => next())]);
   await assert.rejects(run({ settled: false, trail: [] }), /"last" called next\(\) but it is the last stage/);
 });
+
+test('a stage that stops because the client went away is not an error (nobody is left to answer)', async () => {
+  const gone = new AbortController();
+  gone.abort();
+  const run = compose<Ctx & { clientGone: AbortSignal }>([{ name: 'left', run: async () => {} }]);
+  await run({ settled: false, trail: [], clientGone: gone.signal });
+  const stillThere = new AbortController();
+  await assert.rejects(run({ settled: false, trail: [], clientGone: stillThere.signal }), /stage "left" finished without answering/);
+});

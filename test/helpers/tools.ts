@@ -1,0 +1,51 @@
+import type { TestContext } from 'node:test';
+import { accessSync, constants } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { delimiter, join } from 'node:path';
+import { homedir } from 'node:os';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * An external tool the deploy tests use (promtool, helm, kubernetes-validate, hadolint),
+ * found on PATH or where `.ci/run` installs it (`go install` and `go build` put Go tools in $GOPATH/bin).
+ * Undefined when absent.
+ */
+export function findTool(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin')];
+  for (const d of dirs) {
+    if (d === '') continue;
+    const p = join(d, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The tool's path, or the test is skipped with the reason: a developer without the tool still runs the rest.
+ * In CI (`CI=true`, where `.ci/run` installs every tool) a missing tool fails the test instead of hiding it.
+ */
+export function needTool(t: TestContext, name: string, install: string): string | undefined {
+  const p = findTool(name);
+  if (p !== undefined) return p;
+  const why = `${name} is not installed (${install})`;
+  if (process.env.CI === 'true') throw new Error(`${why}; .ci/run should have installed it`);
+  t.skip(why);
+  return undefined;
+}
+
+/** Runs a tool; resolves with its output, rejects with stdout and stderr in the message when it exits non-zero. */
+export async function runTool(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await run(file, args, { cwd: opts.cwd, env: opts.env, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
+  }
+}
