@@ -4,6 +4,10 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startStack } from '../helpers/stack.ts';
+import { mockFor } from '../helpers/mock.ts';
+import { resolveConfig } from '../../src/config/load.ts';
+import { startGateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/observe/log.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
 
 test('with gateway keys, jobs need a key, each tenant sees only its own files, batches and jobs, and items run as the submitting key', async (t) => {
@@ -56,4 +60,27 @@ test('a request carrying a wrong job secret is refused: no client can claim the 
     body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x' }] }),
   });
   assert.equal(res.status, 401);
+});
+
+test('after a config reload, async requests still work and the job API follows the new gateway keys', async (t) => {
+  const dir = tempDataDir(t);
+  const build = (key: string) => jobsConfig([mockUrl], { data_dir: dir }, { auth: { keys: [{ key, tenant: 'team' }] } });
+  const mock = await mockFor(t, {});
+  const mockUrl = mock.url;
+  const gw = await startGateway(resolveConfig(build('key-before-00001'), 'test config', {}), { port: 0, log: createLogger('silent') });
+  t.after(() => gw.shutdown(0));
+  const result = await gw.reload(resolveConfig(build('key-after-000001'), 'test config', {}));
+  assert.deepEqual(result.restartNeeded, [], 'only auth changed');
+  const submit = (key: string) => fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'after reload' }], max_tokens: 2 }),
+  });
+  assert.equal((await submit('key-before-00001')).status, 401, 'the removed key is refused');
+  const ok = await submit('key-after-000001');
+  assert.equal(ok.status, 202, 'the respond-async stage is in the rebuilt pipeline');
+  const { id } = (await ok.json()) as { id: string };
+  const old = await fetch(`${gw.url}/v1/jobs/${id}`, { headers: { authorization: 'Bearer key-before-00001' } });
+  assert.equal(old.status, 401, 'the job API follows the live keys');
+  const job = await pollUntil(async () => (await (await fetch(`${gw.url}/v1/jobs/${id}`, { headers: { authorization: 'Bearer key-after-000001' } })).json()) as { status: string }, (j) => j.status === 'completed');
+  assert.equal(job.status, 'completed', 'its item ran as the new key through the new pipeline');
 });
