@@ -61,6 +61,8 @@ export const DEFAULTS = {
      * Lindy estimate (refuses more, and sooner, in a long overload), 0 bets that it ends now (admits every burst).
      */
     surge_factor: 0.25,
+    /** A surge younger than this is taken for a burst that ends now (its requests are admitted if they fit then). */
+    burst_allowance: '10s',
     /** A waiting request is dropped early only when its expected wait overshoots its deadline by this factor. */
     recheck_margin: 1.25,
   },

@@ -79,7 +79,7 @@ export class AdmissionQueue {
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now, this.config.surgeFactor));
+    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now, this.config.surgeFactor, this.config.burstAllowanceMs));
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const retryAfterS = retryAfter(waitMs, full?.retryAfterS);
     if (now + waitMs + this.serviceMs() > until) {

@@ -12,10 +12,10 @@ import { PRIORITIES, type Priority } from './scheduler.ts';
  * But a burst is not a sustained overload: assuming that today's burst rate lasts for the whole wait refuses, at
  * the door, requests that a few seconds of queueing would have served. So the higher classes' current rate is
  * assumed to last only as long as the surge is expected to (the queue says when its busy period began; a surge
- * that has lasted T is expected to last about T more — the Lindy / Copernican estimate), and after that their rate
- * from before the surge:
+ * that has lasted T is expected to last about T more — the Lindy / Copernican estimate — scaled by a factor, and a
+ * surge younger than a burst allowance is expected to end now), and after that their rate from before the surge:
  *
- *   μ·W = ahead + λ_now·min(W, P) + λ_before·max(0, W − P)        (P: expected rest of the surge)
+ *   μ·W = ahead + λ_now·min(W, P) + λ_before·max(0, W − P)        P = factor × max(0, T − allowance)
  *
  * A sustained overload has a long busy period, so P grows and the estimate tends to the strict one; a fresh burst
  * is given the benefit of the doubt, and requests it admits that turn out infeasible are dropped by the queue's
@@ -117,15 +117,16 @@ export class ServiceRates {
   }
 
   /**
-   * Expected wait (ms) behind `ahead` requests for class `p`, with `inFlight` leases held. Infinity when the class
-   * will get nothing.
+   * Expected wait (ms) behind `ahead` requests for class `p`. The current surge is expected to go on for
+   * `surgeFactor` × (its age − `burstAllowanceMs`): a surge younger than the allowance is taken for a burst that ends
+   * now. Infinity when the class will get nothing.
    */
-  waitMs(p: Priority, ahead: number, now: number, surgeFactor = 1): number {
+  waitMs(p: Priority, ahead: number, now: number, surgeFactor = 1, burstAllowanceMs = 0): number {
     if (ahead <= 0) return 0;
     const mu = this.drainRate(now);
     if (mu === undefined) return 0;
     const lambdaNow = this.currentRate(p, now);
-    const restS = (surgeFactor * this.surgeAge(now)) / 1000;
+    const restS = (surgeFactor * Math.max(0, this.surgeAge(now) - burstAllowanceMs)) / 1000;
     if (mu > lambdaNow) {
       const w = ahead / (mu - lambdaNow);
       if (w <= restS) return 1000 * w;

@@ -55,6 +55,10 @@ test('a young surge is expected to end: the classes above bring their current ra
   near(r.waitMs('normal', 20, now, 0.5), 1000 * (1 + 22 / 9), 30);
   // Factor 0: the surge ends now.
   near(r.waitMs('normal', 20, now, 0), 1000 * (20 / 9), 30);
+  // A burst allowance of 1.5 s: only the 0.5 s past it counts (factor 1: 0.5 s more); the work left is 20 + 2·0.5.
+  near(r.waitMs('normal', 20, now, 1, 1_500), 1000 * (0.5 + 21 / 9), 30);
+  // A surge younger than the allowance is taken for a burst that ends now.
+  near(r.waitMs('normal', 20, now, 1, 10_000), r.waitMs('normal', 20, now, 0), 1);
   // A surge expected to outlast the wait: ahead over what the class gets now.
   near(r.waitMs('high', 20, now, 1), 2000, 1);
   // The surge over and a new one begun later, with the same history: the old surge now counts as history.
