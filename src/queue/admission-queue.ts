@@ -189,24 +189,25 @@ export class AdmissionQueue {
     this.updateDepth();
   }
 
-  /** Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. */
+  /**
+   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. The
+   * lease's own `release` is wrapped in place: `rest` (an account gate's refusal) releases through it too.
+   */
   private grant(lease: Lease): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
     const release = lease.release;
     let released = false;
-    return {
-      ...lease,
-      release: (outcome, firstTokenMs) => {
-        if (!released) {
-          released = true;
-          const now = this.clock.now();
-          this.rates.holding(--this.held, now);
-          if (outcome.kind === 'ok') this.rates.served(now - start, now);
-        }
-        release(outcome, firstTokenMs);
-      },
+    lease.release = (outcome, firstTokenMs) => {
+      if (!released) {
+        released = true;
+        const now = this.clock.now();
+        this.rates.holding(--this.held, now);
+        if (outcome.kind === 'ok') this.rates.served(now - start, now);
+      }
+      release(outcome, firstTokenMs);
     };
+    return lease;
   }
 
   private serviceMs(): number {

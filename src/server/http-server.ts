@@ -171,18 +171,19 @@ export class HttpServer {
     const logLine = this.config.log.requests;
     if (!logLine && this.deps.onFinished === undefined) return;
     const cache = ctx.res.getHeader('x-spillway-cache');
-    const record: RequestRecord = {
-      time: new Date().toISOString(), requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
+    // One object for the log line and the record: pino stamps its own `time` and serialises the line at once, so
+    // the record's `time` is added after (a copy without it cost a few % of the gateway's throughput).
+    const line: Omit<RequestRecord, 'time'> & { time?: string } = {
+      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
       priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache: typeof cache === 'string' ? cache : undefined,
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
     };
-    if (logLine) {
-      // pino stamps its own `time`.
-      const { time: _time, ...line } = record;
-      log.info(line, 'request');
+    if (logLine) log.info(line, 'request');
+    if (this.deps.onFinished !== undefined) {
+      line.time = new Date().toISOString();
+      this.deps.onFinished(line as RequestRecord);
     }
-    this.deps.onFinished?.(record);
   }
 }
 
