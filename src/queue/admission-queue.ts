@@ -141,6 +141,11 @@ export class AdmissionQueue {
   }
 
   /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
+  /** Leases granted through this queue (waiting or not) and not yet released. */
+  get heldLeases(): number {
+    return this.held;
+  }
+
   get depth(): number {
     return this.scheduler.size - this.scheduler.sizeOf('background');
   }
