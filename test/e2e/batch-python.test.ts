@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { startStack } from '../helpers/stack.ts';
+import { pythonOpenAISkip } from '../helpers/python-openai.ts';
 import { jobsConfig, tempDataDir } from '../helpers/jobs.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
-function pythonOpenAI(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import openai'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// As in python-compat.test.ts: CI installs the package; elsewhere the test says why it did not run.
-const skip = !pythonOpenAI() && process.env.CI !== 'true' ? 'python3 with the openai package is not installed (pip install openai)' : false;
+const skip = pythonOpenAISkip;
 
 test('the official Python openai client runs a batch end to end: every output line answers its own custom_id', { skip }, async (t) => {
   const dir = tempDataDir(t);

@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { startStack } from '../helpers/stack.ts';
+import { pythonOpenAISkip } from '../helpers/python-openai.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
-function pythonOpenAI(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import openai'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// CI installs the package (.ci/run); elsewhere the test says why it did not run instead of failing.
-const available = pythonOpenAI();
-const skip = !available && process.env.CI !== 'true' ? 'python3 with the openai package is not installed (pip install openai)' : false;
+const skip = pythonOpenAISkip;
 
 test('the official Python openai client works through Spillway: stream, reasoning, tools, usage, errors', { skip }, async (t) => {
   const { gw } = await startStack(t, {
