@@ -152,11 +152,12 @@ export class HttpServer {
     if (ctx.ttftMs !== undefined) this.ttftHistogram(model).observe(ctx.ttftMs / 1000);
     if (ctx.attempts > 0) metrics.overhead.observe(Math.max(0, ms - ctx.upstreamMs) / 1000);
     if (aborted) metrics.clientAborts.inc({ model });
+    const cacheHeader = ctx.res.getHeader('x-spillway-cache');
+    const cache = typeof cacheHeader === 'string' ? cacheHeader : undefined;
     if (ctx.trace !== undefined) {
-      const cache = ctx.res.getHeader('x-spillway-cache');
       ctx.trace.end({
         status, code, model: ctx.call?.model, tenant: ctx.tenant, priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts,
-        stream: ctx.call?.stream, cache: typeof cache === 'string' ? cache : undefined,
+        stream: ctx.call?.stream, cache,
       });
     }
     const u = ctx.usage;
@@ -170,12 +171,11 @@ export class HttpServer {
     }
     const logLine = this.config.log.requests;
     if (!logLine && this.deps.onFinished === undefined) return;
-    const cache = ctx.res.getHeader('x-spillway-cache');
     // One object for the log line and the record: pino stamps its own `time` and serialises the line at once, so
     // the record's `time` is added after (a copy without it cost a few % of the gateway's throughput).
     const line: Omit<RequestRecord, 'time'> & { time?: string } = {
       requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
-      priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache: typeof cache === 'string' ? cache : undefined,
+      priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache,
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
     };
