@@ -1,10 +1,11 @@
 /**
- * The storm benchmark: `npm run bench:storm -- --scenario NAME|all --target direct|spillway|URL [--compare]`.
+ * The storm benchmark: `npm run bench:storm -- --scenario NAME|all --target direct|spillway|URL [--compare] [--records DIR]`.
  * Runs each scenario from bench/scenarios/ against a fresh simulated fleet and scores every request as a client
  * would (success = 200 and the complete, correct answer). With --compare, direct and Spillway run one after the
  * other on the same seeded storm and the table is written to docs/benchmarks.md with the command.
  */
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadScenario, type Scenario } from '../src/storm/scenario.ts';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'spillway' },
     compare: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    /** Also write every request's record (send offset, priority, latency, verdict) to DIR/SCENARIO-TARGET.jsonl. */
+    records: { type: 'string' },
   },
   strict: true,
 });
@@ -38,6 +41,12 @@ for (const name of names) {
     results.push(await runStorm(scenario, target, {
       onProgress: (run) => {
         if (process.stderr.isTTY) process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
+      },
+      onRecords: (records) => {
+        if (values.records === undefined) return;
+        mkdirSync(values.records, { recursive: true });
+        const file = join(values.records, `${name}-${label.replace(/[^\w.-]+/g, '_')}.jsonl`);
+        writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       },
     }));
     process.stderr.write('\n');

@@ -47,5 +47,6 @@ export async function sendArrival(dispatcher: Dispatcher, target: StormTarget, a
     latencyMs: performance.now() - started,
     ttftMs,
     verdict: scoreAnswer(answer, answerText(answerSeed, a.prompt, a.maxTokens)),
+    sentAtMs: a.atMs,
   };
 }

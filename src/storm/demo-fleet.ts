@@ -1,5 +1,6 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions, type MockOptions } from '../mock/options.ts';
+import { loadedTtftMs } from '../mock/pacing.ts';
 import type { Mix, RateCurve } from './arrivals.ts';
 
 /**
@@ -55,14 +56,18 @@ export function demoFleet(seed: number, durationS: number): FleetSpec {
 }
 
 /**
- * Requests per second the fleet can answer: Σ slots / (ttft + mean tokens × token_ms), the same formula as the
- * storm scenarios (queues add waiting, not throughput; load-dependent TTFT and faults are left out).
+ * Requests per second the fleet can answer with every slot busy: Σ slots / (TTFT at full load + mean tokens ×
+ * token_ms), where TTFT at full load adds `ttft_per_in_flight_ms` for each of the other slots' requests (queues add
+ * waiting, not throughput; faults are left out). Storm rates in `x_capacity` multiply this, so it must be what the
+ * fleet really serves: leaving out the load-dependent TTFT overstated a fleet with it by 12%, and a "1.0×" phase
+ * was an overload.
  */
 export function fleetCapacityRps(fleet: FleetSpec, meanTokens: number): number {
   return fleet.upstreams.reduce((sum, u) => {
     const o = resolveOptions(u);
     if (!Number.isFinite(o.slots)) return sum;
-    return sum + o.slots / ((o.ttftMs + meanTokens * o.tokenMs) / 1000 || 0.001);
+    const fullLoadTtftMs = loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1);
+    return sum + o.slots / ((fullLoadTtftMs + meanTokens * o.tokenMs) / 1000 || 0.001);
   }, 0);
 }
 

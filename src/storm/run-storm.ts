@@ -8,7 +8,7 @@ import type { StormTarget } from './client.ts';
 import { LoadRun } from './load-run.ts';
 import { spawnSpillway, type Child } from './processes.ts';
 import { gatewayConfigFor, type Scenario } from './scenario.ts';
-import { summarize, type Summary } from './summary.ts';
+import { summarize, type RequestRecord, type Summary } from './summary.ts';
 
 export type TargetKind = 'direct' | 'spillway' | { url: string };
 
@@ -18,7 +18,7 @@ export type TargetKind = 'direct' | 'spillway' | { url: string };
  * front of the fleet, and a URL sends to a gateway that is already running (a chaos drill: that gateway must be
  * configured with the fleet's upstreams, whose ports the scenario then fixes).
  */
-export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void } = {}): Promise<Summary> {
+export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void; onRecords?: (records: readonly RequestRecord[]) => void } = {}): Promise<Summary> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-storm-'));
   const children: Child[] = [];
   try {
@@ -40,6 +40,7 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
     const received = stats.reduce((n, st) => n + st.received, 0);
     const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
     const label = typeof target === 'string' ? target : target.url;
+    opts.onRecords?.(run.records);
     return summarize(label, run.records, received, wasted);
   } finally {
     await Promise.all(children.map((c) => c.stop()));

@@ -5,8 +5,8 @@ import { parse, stringify } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { parseFleetText } from '../mock/fleet-file.ts';
 import type { FleetSpec } from '../mock/fleet.ts';
-import { resolveOptions } from '../mock/options.ts';
 import type { Mix, RateCurve } from './arrivals.ts';
+import { fleetCapacityRps } from './demo-fleet.ts';
 
 /**
  * A storm scenario (bench/scenarios/*.yaml): a simulated fleet, the Spillway config in front of it, and the
@@ -71,11 +71,7 @@ export function loadScenario(file: string): Scenario {
   const fleetYaml = stringify(r.fleet);
   const fleet = parseFleetText(fleetYaml, `${file} (fleet)`);
   const meanTokens = (r.mix.max_tokens[0] + r.mix.max_tokens[1]) / 2;
-  const capacityRps = fleet.upstreams.reduce((sum, u) => {
-    const o = resolveOptions(u);
-    if (!Number.isFinite(o.slots)) return sum;
-    return sum + o.slots / ((o.ttftMs + meanTokens * o.tokenMs) / 1000 || 0.001);
-  }, 0);
+  const capacityRps = fleetCapacityRps(fleet, meanTokens);
   const scale = r.rate_unit === 'rps' ? 1 : capacityRps;
   return {
     name: basename(file).replace(/\.ya?ml$/, ''),

@@ -10,6 +10,8 @@ export interface RequestRecord {
   /** ms from send to the first token (streams: first data event; non-stream: the answer). */
   ttftMs: number | undefined;
   verdict: Verdict;
+  /** The request's planned send offset (ms from the storm's start): when in the storm it was sent. */
+  sentAtMs?: number;
 }
 
 export interface Summary {

@@ -57,8 +57,8 @@ test('a redraw moves the cursor up over the previous frame and clears it; the fi
 test('the demo fleet: three upstreams, capacity from slots and pacing, one outage and one burst inside the run', () => {
   const fleet = demoFleet(1, 60);
   assert.deepEqual(fleet.upstreams.map((u) => u.name), ['a', 'b', 'c']);
-  // 6 / (0.25 + 16 × 0.01) + 6 / (0.2 + 16 × 0.01) + 4 / (0.3 + 16 × 0.012)
-  assert.ok(Math.abs(fleetCapacityRps(fleet, 16) - (6 / 0.41 + 6 / 0.36 + 4 / 0.492)) < 1e-9);
+  // 6 / (0.25 + 5 others in flight × 0.01 + 16 × 0.01) + 6 / (0.2 + 16 × 0.01) + 4 / (0.3 + 16 × 0.012)
+  assert.ok(Math.abs(fleetCapacityRps(fleet, 16) - (6 / 0.46 + 6 / 0.36 + 4 / 0.492)) < 1e-9);
   assert.deepEqual(demoOutage(60), { startMs: 24_000, endMs: 32_000 });
   assert.deepEqual(demoOutage(3), { startMs: 1200, endMs: 1800 });
   assert.deepEqual(demoBurst(60), { startS: 39, endS: 44 });
