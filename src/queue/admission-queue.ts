@@ -222,15 +222,17 @@ export class AdmissionQueue {
   /**
    * Drops, at once and honestly, every waiting request that can no longer be served in time from where it stands
    * (higher classes keep arriving ahead of it), instead of letting it wait for its deadline. A request already
-   * admitted was promised a place, so the re-check is the lenient one: hopeless even if the surge ended now, by a
-   * margin (`queue.recheck_margin`) wider than the estimate's noise.
+   * admitted was promised a place, so it is dropped only when hopeless by a margin (`queue.recheck_margin`) wider
+   * than the estimate's noise. The estimate is the door's, surge and all: a request admitted on the hope that a
+   * young surge ends soon learns, as the surge ages, that it will not, and is told then rather than seconds later
+   * (assuming at every check that the surge ends now kept it waiting until its deadline was almost gone).
    */
   private reevaluate(): void {
     const now = this.clock.now();
     const service = this.serviceMs();
     let k = 0;
     for (const entry of [...this.scheduler.inOrder()]) {
-      const waitMs = this.rates.waitMs(entry.priority, k, now, 0);
+      const waitMs = this.rates.waitMs(entry.priority, k, now, this.config.surgeFactor, this.config.burstAllowanceMs);
       if (waitMs + service > this.config.recheckMargin * (entry.deadlineAt - now)) {
         this.drop(entry, 'deadline_unmeetable', unmeetable(entry.item.model, waitMs, retryAfter(waitMs, undefined)));
       } else {
