@@ -236,6 +236,7 @@ export class Balancer {
     this.adjust(u, account, +1);
     const leasedAt = now;
     let released = false;
+    let unused = false;
     const lease: Lease = {
       route,
       upstream: u.config,
@@ -243,13 +244,15 @@ export class Balancer {
       apiKey: account.config.apiKey,
       rest: (ms: number) => {
         account.coolingUntil = Math.max(account.coolingUntil, this.clock.now() + ms);
+        // Through `release` (others wrap it to count their leases), but nothing was sent: no upstream attempt.
+        unused = !released;
         lease.release({ kind: 'cancelled' });
       },
       release: (outcome: Outcome, firstTokenMs?: number) => {
         if (released) return;
         released = true;
         this.adjust(u, account, -1);
-        u.attempts(outcome.kind).inc();
+        if (!unused) u.attempts(outcome.kind).inc();
         const t = this.clock.now();
         if (outcome.kind === 'cancelled') {
           // The client left: says nothing about the upstream's health, but frees a half-open probe slot.

@@ -96,19 +96,23 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         if (attempt === 1) budgets.recordFirstAttempt(picked.lease.upstream.name);
         const first: Launch = { lease: picked.lease, body: body(picked.lease) };
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
-        const hedge = (): Launch | undefined => {
-          if (!budgets.tryRetry(first.lease.upstream.name)) return undefined;
+        const hedge = async (): Promise<Launch | undefined> => {
+          // A hedge is a luxury: never with a slot another request waits for, never past the retry budget.
+          if (deps.queue.depth > 0 || !budgets.tryRetry(first.lease.upstream.name)) return undefined;
+          let lease: Lease;
           try {
-            const lease = balancer.acquire(served, new Set([...failed, first.lease.upstream.name]));
-            if (lease.upstream.name === first.lease.upstream.name) {
-              lease.release({ kind: 'cancelled' });
-              return undefined;
-            }
-            metrics.hedges.inc({ model: served.name });
-            return { lease, body: body(lease) };
+            lease = deps.queue.acquireNow(served, new Set([...failed, first.lease.upstream.name]));
           } catch {
             return undefined;
           }
+          if (lease.upstream.name === first.lease.upstream.name) {
+            lease.release({ kind: 'cancelled' });
+            return undefined;
+          }
+          // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
+          if (deps.gate !== undefined && !(await gated(deps.gate, lease, `${ctx.id}:${attempt}:hedge`, tokens, config.retry.cooldownDefaultMs))) return undefined;
+          metrics.hedges.inc({ model: served.name });
+          return { lease, body: body(lease) };
         };
         const { started, lease, hedged } = await startWithHedge(ctx, first, hedgeDelay, hedge, deps);
         announce(ctx, lease, served, hedged);
@@ -166,6 +170,24 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       }
     },
   };
+}
+
+/**
+ * Asks the account gate for a lease taken outside the attempt loop (a hedge): refused, the account rests and the
+ * slot goes back; admitted, the gate's slot is given back when the lease is, whoever releases it.
+ */
+async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: number, cooldownMs: number): Promise<boolean> {
+  const g = await gate.admit(lease, leaseId, tokens);
+  if (!g.ok) {
+    lease.rest(g.restMs);
+    return false;
+  }
+  const release = lease.release;
+  lease.release = (outcome, firstTokenMs) => {
+    release(outcome, firstTokenMs);
+    g.done(outcome.kind === 'rate_limited' ? (outcome.retryAfterMs ?? cooldownMs) : undefined);
+  };
+  return true;
 }
 
 /** The body for an attempt: the client's bytes when nothing changes, renamed for the route, or a continuation. */

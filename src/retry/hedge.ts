@@ -17,10 +17,10 @@ export interface Launch {
 /**
  * Starts an attempt and, if its first token is later than `delayMs`, a hedge on another upstream; the first to
  * have content wins and the other is cancelled at once (its lease released as `cancelled`, so a slow upstream is
- * not punished as broken). `hedge()` returns undefined when no other upstream or no retry budget is left. Without
+ * not punished as broken). `hedge()` resolves to undefined when no other upstream, no free slot or no retry budget is left. Without
  * a delay this is a plain attempt. Returns the winner with its lease; every other lease is released here.
  */
-export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs: number | undefined, hedge: () => Launch | undefined, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
+export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs: number | undefined, hedge: () => Promise<Launch | undefined>, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
     const cancel = new AbortController();
     return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal) };
@@ -31,7 +31,7 @@ export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs
   const early = await Promise.race([a.promise, sleep(delayMs, AbortSignal.any([ctx.clientGone, stop.signal])).then(() => undefined)]);
   stop.abort();
   if (early !== undefined || ctx.clientGone.aborted) return { started: early ?? (await a.promise), lease: a.lease, hedged: false };
-  const second = hedge();
+  const second = await hedge();
   if (second === undefined) return { started: await a.promise, lease: a.lease, hedged: false };
   const b = launch(second);
   const pending = new Set([a, b]);

@@ -9,7 +9,8 @@ import { startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 const EVENT = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta: { content: 'x'.repeat(1000) } }] })}\n\n`;
-const TOTAL_EVENTS = 40_000; // ~40 MB: far more than socket buffers hold
+// ~110 MB: far more than socket buffers hold (loopback TCP buffers autotune up to tens of MB: net.ipv4.tcp_rmem)
+const TOTAL_EVENTS = 100_000;
 
 test('a slow client makes the gateway pause the upstream instead of buffering the stream', async (t) => {
   let written = 0;

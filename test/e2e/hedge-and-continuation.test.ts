@@ -139,6 +139,28 @@ test('a late first token is hedged on another upstream; the first to answer wins
   assert.match(m, /spillway_upstream_attempts_total\{upstream="slow",outcome="cancelled"\} 1/);
 });
 
+test('a hedge obeys its account\'s limits: with the fast account\'s one request a minute spent, the next request is not hedged', async (t) => {
+  const { client, gw, mocks } = await startStack(t, {
+    mocks: [{ ttftMs: 600 }, { ttftMs: 0 }],
+    config: (urls) => ({
+      upstreams: [{ name: 'slow', url: `${urls[0]}/v1`, weight: 1000 }, { name: 'fast', url: `${urls[1]}/v1`, requests_per_minute: 1 }],
+      models: { chat: { routes: [{ upstream: 'slow' }, { upstream: 'fast' }], hedge: { min_delay: '100ms', max_delay: '100ms' } } },
+      retry: { budget_ratio: 10 },
+    }),
+  });
+  for (let i = 0; i < 2; i++) {
+    const r = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 5 });
+    assert.equal(r.choices[0]?.message.content, answerText(1, PROMPT, 5));
+  }
+  assert.equal(mocks[1]!.stats().received, 1, 'the fast account took one request: its limit');
+  assert.equal(mocks[0]!.stats().received, 2);
+  const m = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(m, /spillway_hedges_total\{model="chat"\} 1/, 'the second request was not hedged');
+  // The fast account's slot, taken and given back when its limit said no, was never an upstream attempt.
+  assert.match(m, /spillway_upstream_attempts_total\{upstream="fast",outcome="ok"\} 1\n/);
+  assert.doesNotMatch(m, /spillway_upstream_attempts_total\{upstream="fast",outcome="cancelled"\}/);
+});
+
 test('the simulator continues its own answer: a stream cut by a fleet fault is completed through the gateway', async (t) => {
   const { client, mocks } = await startStack(t, {
     mocks: [{ faults: { resetMidStream: 1 } }, {}],

@@ -39,9 +39,13 @@ test('three instances on one Redis admit a tenant limit of N per minute in total
   const mock = await startMock({ apiKeys: KEYS });
   t.after(() => mock.close());
   const gws = await threeInstances(t, redis.url, mock.url, { tenants: { acme: { requests_per_minute: 60 } } });
+  const started = performance.now();
   const results = await Promise.all(Array.from({ length: 150 }, (_v, i) => send(gws[i % 3] as Gateway, i)));
   const admitted = results.filter((r) => r.status === 200).length;
-  assert.ok(admitted >= 59 && admitted <= 61, `admitted ${admitted} of 60 per minute across three instances`);
+  // GCRA: a burst of one minute's worth (60), then one more each second. On a loaded machine the 150 requests can
+  // take more than a second to reach the gateways, so the exact bound counts the refills of the time they took.
+  const refilled = Math.floor((performance.now() - started) / 1000);
+  assert.ok(admitted >= 59 && admitted <= 61 + refilled, `admitted ${admitted} of 60 per minute (+${refilled} refilled) across three instances`);
   for (const r of results.filter((x) => x.status !== 200)) assert.match(r.text, /"code":"rate_limited"/);
   assert.equal(mock.stats().received, admitted);
 });
