@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Handler } from '../pipeline.ts';
-import type { Logger } from '../observe/log.ts';
+import { REQUEST_LINE, type Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
@@ -179,7 +179,7 @@ export class HttpServer {
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
     };
-    if (logLine) log.info(line, 'request');
+    if (logLine) log.info(line, REQUEST_LINE);
     if (this.deps.onFinished !== undefined) {
       line.time = new Date().toISOString();
       this.deps.onFinished(line as RequestRecord);

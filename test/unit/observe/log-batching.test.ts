@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+const LOG = new URL('../../../src/observe/log.ts', import.meta.url).href;
+
+/** A process that logs to stdout with the default destination; `script` gets `log` and runs as an ES module. */
+function logger(script: string) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger } from '${LOG}'; const log = createLogger('info'); ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: Record<string, unknown>[] = [];
+  const waiting: { msg: string; resolve: () => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    const line = JSON.parse(l) as Record<string, unknown>;
+    lines.push(line);
+    for (const w of waiting.filter((x) => x.msg === line.msg)) w.resolve();
+  });
+  const seen = (msg: string) => new Promise<void>((resolve) => {
+    if (lines.some((l) => l.msg === msg)) resolve();
+    else waiting.push({ msg, resolve });
+  });
+  /** Resolves with the exit code once the process has exited and its stdout is read to the end. */
+  const closed = once(child, 'close').then(([code]) => code as number);
+  return { child, lines, seen, closed };
+}
+
+test('request lines wait for a batch; any other line goes out at once and takes the waiting ones with it, in order', async (t) => {
+  // Logs two request lines, then a warning, then keeps running until its stdin closes.
+  const p = logger(`log.info({ n: 1 }, 'request'); log.info({ n: 2 }, 'request'); log.warn('upstream down'); process.stdin.resume();`);
+  t.after(() => p.child.kill('SIGKILL'));
+  await p.seen('upstream down');
+  assert.deepEqual(p.lines.map((l) => [l.msg, l.n]), [['request', 1], ['request', 2], ['upstream down', undefined]]);
+});
+
+test('a lone request line is written within the flush interval, and every waiting line is written on exit', async () => {
+  const lone = logger(`log.info({ n: 1 }, 'request'); process.stdin.resume();`);
+  await lone.seen('request'); // the 1 s flush: waited for as an event, not a sleep
+  lone.child.kill('SIGKILL');
+  const exiting = logger(`for (let n = 0; n < 500; n++) log.info({ n }, 'request');`); // exits at once, lines in its buffer
+  assert.equal(await exiting.closed, 0);
+  assert.deepEqual(exiting.lines.map((l) => l.n), Array.from({ length: 500 }, (_v, n) => n));
+});
