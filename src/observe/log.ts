@@ -29,6 +29,23 @@ export function batchedDestination(dest: number | string = 1): DestinationStream
 }
 
 /**
+ * Writes the one line per request as pino would (same level, time, bindings and field order, `"msg":"request"`),
+ * with one JSON.stringify of a flat object instead of pino's per-field serialisation and redaction walk: it is the
+ * hottest line the gateway writes, and its fields are fixed and carry no secret (no headers, no keys).
+ */
+export function requestLineWriter(log: Logger): (fields: object) => void {
+  const internals = log as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as DestinationStream;
+  const bindings = internals[pino.symbols.chindingsSym] as string;
+  const level = log.levels.values.info ?? 30;
+  return (fields) => {
+    if (!log.isLevelEnabled('info')) return;
+    const json = JSON.stringify(fields);
+    stream.write(`{"level":${level},"time":${Date.now()}${bindings}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":"${REQUEST_LINE}"}\n`);
+  };
+}
+
+/**
  * pino, with every place a secret could hide redacted. Upstream keys are never logged on purpose either; this
  * is the second fence. Without a destination, lines go to stdout in batches (`batchedDestination`).
  */

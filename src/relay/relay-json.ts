@@ -38,9 +38,8 @@ export function readAnswer(att: OpenAttempt): Promise<Buffer> {
 
 /** Writes the answer with its exact bytes (only `model` renamed in place when the names differ). */
 export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffer, rewrite: ((t: string) => string) | undefined): void {
-  const text = answer.toString('utf8');
-  ctx.usage = usageInJson(text);
-  const body = rewrite === undefined ? answer : Buffer.from(rewrite(text), 'utf8');
+  ctx.usage = usageInJson(answer);
+  const body = rewrite === undefined ? answer : Buffer.from(rewrite(answer.toString('utf8')), 'utf8');
   const res = ctx.res;
   res.statusCode = att.status;
   res.setHeader('content-type', att.headers['content-type'] ?? 'application/json');

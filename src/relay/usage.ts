@@ -20,14 +20,16 @@ export function mayCarryUsage(text: string): boolean {
 }
 
 /**
- * The `usage` object of a JSON text, parsed alone: a non-stream answer can be large and is relayed as bytes, so
- * only the small usage object is parsed (it comes last in OpenAI-shaped answers).
+ * The `usage` object of a JSON answer, parsed alone: a non-stream answer can be large and is relayed as bytes, so
+ * only the small usage object is parsed (it comes last in OpenAI-shaped answers). Given the answer's bytes, only
+ * the tail from `"usage"` on is decoded.
  */
-export function usageInJson(text: string): Usage | undefined {
-  const at = text.lastIndexOf('"usage"');
+export function usageInJson(json: string | Buffer): Usage | undefined {
+  const at = json.lastIndexOf('"usage"');
   if (at < 0) return undefined;
-  const open = text.indexOf('{', at);
-  if (open < 0 || text.slice(at + 7, open).trim() !== ':') return undefined;
+  const text = typeof json === 'string' ? json.slice(at) : json.toString('utf8', at);
+  const open = text.indexOf('{', 7);
+  if (open < 0 || text.slice(7, open).trim() !== ':') return undefined;
   let depth = 0;
   let inString = false;
   for (let i = open; i < text.length; i++) {

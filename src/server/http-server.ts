@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Handler } from '../pipeline.ts';
-import { REQUEST_LINE, type Logger } from '../observe/log.ts';
+import { requestLineWriter, type Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
@@ -43,6 +43,7 @@ export class HttpServer {
   private readonly ttftHistogram;
   private readonly tokensCounter;
   private idleWaiters: (() => void)[] = [];
+  private readonly requestLine: (fields: object) => void;
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
@@ -51,6 +52,7 @@ export class HttpServer {
     this.requestsCounter = labelCache((model, upstream, status, code) => m.requests.labels({ model, upstream, status, code }));
     this.durationHistogram = labelCache((model, stream) => m.requestDuration.labels({ model, stream }));
     this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
+    this.requestLine = requestLineWriter(deps.log);
     this.tokensCounter = labelCache((model, upstream, kind) => m.tokens.labels({ model, upstream, kind }));
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
   }
@@ -141,7 +143,7 @@ export class HttpServer {
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
-    const { metrics, clock, log } = this.deps;
+    const { metrics, clock } = this.deps;
     const ms = clock.now() - ctx.startedAt;
     const model = ctx.call?.model ?? '';
     const aborted = ctx.clientGone.aborted;
@@ -179,7 +181,7 @@ export class HttpServer {
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
     };
-    if (logLine) log.info(line, REQUEST_LINE);
+    if (logLine) this.requestLine(line);
     if (this.deps.onFinished !== undefined) {
       line.time = new Date().toISOString();
       this.deps.onFinished(line as RequestRecord);

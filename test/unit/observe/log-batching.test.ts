@@ -41,3 +41,22 @@ test('a lone request line is written within the flush interval, and every waitin
   assert.equal(await exiting.closed, 0);
   assert.deepEqual(exiting.lines.map((l) => l.n), Array.from({ length: 500 }, (_v, n) => n));
 });
+
+test('the request line written by hand is the line pino writes for the same fields, key for key and in order', async () => {
+  const { Writable } = await import('node:stream');
+  const { createLogger, requestLineWriter } = await import('../../../src/observe/log.ts');
+  const out: string[] = [];
+  const log = createLogger('info', new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk.toString()); cb(); } }));
+  const fields = { requestId: 'r1', model: 'chat', stream: true, tenant: undefined, status: 200, code: 'ok', ms: 12.5, note: 'quote " and \\ and ✓' };
+  log.info(fields, 'request');
+  requestLineWriter(log)(fields);
+  requestLineWriter(log)({});
+  const [byPino, byHand, empty] = out.map((l) => JSON.parse(l) as Record<string, unknown>);
+  delete byPino?.time;
+  delete byHand?.time;
+  assert.deepEqual(Object.entries(byHand ?? {}), Object.entries(byPino ?? {}));
+  assert.deepEqual(Object.keys(empty ?? {}), ['level', 'time', 'service', 'msg']);
+  log.level = 'warn';
+  requestLineWriter(log)(fields);
+  assert.equal(out.length, 3, 'nothing below the level in force');
+});

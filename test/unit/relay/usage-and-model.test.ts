@@ -6,6 +6,7 @@ import { modelRewriter } from '../../../src/relay/rewrite-model.ts';
 test('usageInJson parses only the usage object, DeepSeek cache fields included', () => {
   const text = JSON.stringify({ id: 'x', choices: [{ message: { content: 'a "usage": {' } }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_cache_hit_tokens: 4, prompt_tokens_details: { cached_tokens: 4 } } });
   assert.deepEqual(usageInJson(text), { promptTokens: 10, completionTokens: 5, promptCacheHitTokens: 4 });
+  assert.deepEqual(usageInJson(Buffer.from(`{"note":"héllo ✓",${text.slice(1)}`)), { promptTokens: 10, completionTokens: 5, promptCacheHitTokens: 4 }, 'from the bytes, after multi-byte text');
   assert.equal(usageInJson('{"id":"x","usage":null}'), undefined);
   assert.equal(usageInJson('{"id":"x"}'), undefined);
   assert.equal(mayCarryUsage('{"usage":null}'), false);
