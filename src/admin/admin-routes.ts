@@ -143,8 +143,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /** Reads a small JSON body (an admin command's arguments); an empty body is `{}`. */
-export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<Record<string, unknown>> {
-  const buf = await readBody(req, limit, 30_000);
+export async function readJson(req: IncomingMessage, limit = 1024 * 1024, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const buf = await readBody(req, limit, timeoutMs);
   if (buf.length === 0) return {};
   let v: unknown;
   try {

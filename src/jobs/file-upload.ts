@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
@@ -14,13 +14,45 @@ export interface Uploaded {
 /**
  * Streams the `file` part of a multipart upload (what the OpenAI SDKs send to `POST /v1/files`) to `path`, never
  * holding it in memory, within `maxBytes`. busboy does the multipart parsing: a well-kept streaming parser, where a
- * hand-written one would be a security surface.
+ * hand-written one would be a security surface. An upload that pauses longer than `idleTimeoutMs` between two
+ * chunks is refused (`request_timeout`): a large file may take long, a stalled one must not hold a socket and a
+ * half-written file for ever.
  */
-export function receiveUpload(req: IncomingMessage, dir: string, name: string, maxBytes: number): Promise<Uploaded> {
+export function receiveUpload(req: IncomingMessage, dir: string, name: string, maxBytes: number, idleTimeoutMs: number): Promise<Uploaded> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
   const tmp = `${path}.part`;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolveUpload, rejectUpload) => {
+    let settled = false;
+    let out: WriteStream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', rearm);
+    };
+    const resolve = (u: Uploaded) => {
+      if (settled) return;
+      settle();
+      resolveUpload(u);
+    };
+    const reject = (e: Error) => {
+      if (settled) return;
+      settle();
+      rejectUpload(e);
+    };
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        req.unpipe();
+        req.resume(); // the rest is read and dropped, so the 408 can still be answered on this connection
+        out?.destroy();
+        rmSync(tmp, { force: true });
+        reject(new SpillwayError('request_timeout', `The upload paused for more than ${idleTimeoutMs} ms (server.body_timeout).`));
+      }, idleTimeoutMs);
+    };
+    rearm();
+    req.on('data', rearm);
     let bb: busboy.Busboy;
     try {
       bb = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 10 } });
@@ -43,19 +75,25 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, m
         return;
       }
       filename = info.filename ?? 'upload.jsonl';
-      const out = createWriteStream(tmp);
+      out = createWriteStream(tmp);
       stream.on('data', (c: Buffer) => (bytes += c.length));
       stream.on('limit', () => {
         failed = new SpillwayError('job_storage_full', `The file is larger than jobs.max_file_bytes (${maxBytes} bytes).`);
       });
-      stream.pipe(out);
+      const file = out;
+      stream.pipe(file);
       wrote = new Promise((res, rej) => {
-        out.on('finish', res);
-        out.on('error', rej);
+        file.on('finish', res);
+        file.on('error', rej);
       });
     });
-    bb.on('error', () => reject(new SpillwayError('invalid_request', 'The multipart upload could not be read.')));
+    bb.on('error', () => {
+      out?.destroy();
+      rmSync(tmp, { force: true });
+      reject(new SpillwayError('invalid_request', 'The multipart upload could not be read.'));
+    });
     bb.on('close', () => {
+      if (settled) return;
       void (async () => {
         try {
           if (wrote === undefined) throw new SpillwayError('invalid_request', 'The upload has no "file" part.', { param: 'file' });

@@ -19,6 +19,8 @@ import { prefixKey } from './prefix-key.ts';
 
 export interface JobsApiDeps {
   config: JobsConfig;
+  /** `server.body_timeout`: for an upload, the longest pause between two chunks. */
+  bodyTimeoutMs: number;
   store: JobStore;
   /** The gateway keys in force now (a reload may change them). */
   keys: () => readonly GatewayKey[];
@@ -118,7 +120,7 @@ export class JobsApi {
   private async uploadFile(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
     const nowMs = this.d.wall.now();
     const id = newId('file', nowMs);
-    const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, this.d.config.maxFileBytes);
+    const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, this.d.config.maxFileBytes, this.d.bodyTimeoutMs);
     const f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
     await this.d.store.addFile(f);
     sendJson(res, 200, fileObject(f));
@@ -157,7 +159,7 @@ export class JobsApi {
   }
 
   private async createBatch(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
-    const body = await readJson(req);
+    const body = await readJson(req, 1024 * 1024, this.d.bodyTimeoutMs);
     const endpoint = body.endpoint;
     if (typeof endpoint !== 'string' || !(endpoint in BATCH_ENDPOINTS)) {
       throw new SpillwayError('unsupported_endpoint', `endpoint must be one of ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`, { param: 'endpoint' });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { DatabaseSync } from 'node:sqlite';
 import { startStack } from '../helpers/stack.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
@@ -66,4 +68,27 @@ test('without jobs enabled, Prefer: respond-async is ignored and the answer come
   const { gw } = await startStack(t);
   const res = await submit(gw.url, { model: 'chat', messages: [{ role: 'user', content: 'sync' }], max_tokens: 2 });
   assert.equal(res.status, 200);
+});
+
+test('an upload that stalls is refused with 408 after server.body_timeout of silence, and leaves no partial file', async (t) => {
+  const dir = tempDataDir(t);
+  const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }, { server: { body_timeout: '300ms' } }) });
+  const boundary = 'spillway-test-boundary';
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(`${gw.url}/v1/files`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }, resolve);
+    req.on('error', reject);
+    // The purpose field and the start of the file, then nothing more: the connection stays open, silent.
+    req.write(`--${boundary}\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="in.jsonl"\r\ncontent-type: application/jsonl\r\n\r\n{"custom_id":"a",`);
+  });
+  assert.equal(res.statusCode, 408);
+  const body = JSON.parse(await new Promise<string>((resolve) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
+    res.on('end', () => resolve(text));
+  })) as { error: { code: string; message: string } };
+  assert.equal(body.error.code, 'request_timeout');
+  assert.match(body.error.message, /server\.body_timeout/);
+  const files = join(dir, 'files');
+  assert.deepEqual(existsSync(files) ? readdirSync(files) : [], [], 'no partial upload left behind');
 });
