@@ -58,7 +58,7 @@ export const configSchema: Schema = obj({
     body_limit_bytes: int(DEFAULTS.server.body_limit_bytes, 1, 'Largest request body accepted (bytes); larger gets 413.'),
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
-    body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body; slower gets 408.'),
+    body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
