@@ -232,9 +232,9 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     config: initial, clock, log, metrics,
     handler: (ctx) => live.run(ctx),
     ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || (jobs?.api.handle(req, res, path) ?? false),
-    onFinished: (r) => {
-      requestLog.push(r);
-      accessLog?.write(r);
+    onFinished: (r, atMs) => {
+      requestLog.push(r, atMs);
+      accessLog?.write(r, atMs);
       stats.noteRequest(r);
     },
   });

@@ -3,7 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { Balancer, UpstreamSnapshot } from '../balance/balancer.ts';
 import type { AdmissionQueue } from '../queue/admission-queue.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { RequestLog, RequestRecord } from '../observe/request-log.ts';
+import type { FinishedRequest, RequestLog, RequestRecord } from '../observe/request-log.ts';
 import { HoltForecast } from '../observe/forecast.ts';
 import { capacityRps } from '../observe/capacity.ts';
 import { WindowCounter } from '../window-counter.ts';
@@ -99,7 +99,7 @@ export class StatsSampler {
   }
 
   /** Counts what the cache said about a finished request (the hit ratio works whatever the cache's metrics are). */
-  noteRequest(r: RequestRecord): void {
+  noteRequest(r: FinishedRequest): void {
     if (r.cache === undefined) return;
     const now = this.src.clock.now();
     let c = this.cache.get(r.cache);

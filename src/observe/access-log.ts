@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { Config } from '../config/types.ts';
 import type { Logger } from './log.ts';
-import type { RequestRecord } from './request-log.ts';
+import type { FinishedRequest } from './request-log.ts';
 
 type AccessFileConfig = NonNullable<Config['log']['accessFile']>;
 
@@ -33,8 +33,8 @@ export class AccessLog {
     });
   }
 
-  write(r: RequestRecord): void {
-    this.stream.write(`${JSON.stringify(r)}\n`);
+  write(r: FinishedRequest, atMs: number): void {
+    this.stream.write(`{"time":"${new Date(atMs).toISOString()}",${JSON.stringify(r).slice(1)}\n`);
   }
 
   /** Flushes and closes the file (on shutdown, or when a reload changes the access log settings). */
