@@ -10,17 +10,22 @@ import { createLogger } from '../../../src/observe/log.ts';
 import type { SpillwayError } from '../../../src/errors.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
-test('every way a lease ends gives its slot back to the queue’s count of held leases (release, rest, twice)', () => {
+/** A queue in front of one upstream with `cap` slots, on a fake clock. */
+function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}) {
   const config = resolveConfig({
-    upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 4 }],
+    upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
     models: { chat: { routes: [{ upstream: 'a' }] } },
+    queue: queueConfig,
   }, 'test', {});
   const clock = new FakeClock(0);
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics });
-  const model = config.models.chat as NonNullable<Config['models'][string]>;
-  const none = new Set<string>();
+  return { queue, clock, model: config.models.chat as NonNullable<Config['models'][string]>, none: new Set<string>() };
+}
+
+test('every way a lease ends gives its slot back to the queue’s count of held leases (release, rest, twice)', () => {
+  const { queue, model, none } = oneUpstreamQueue(4);
   const released = queue.acquireNow(model, none);
   const rested = queue.acquireNow(model, none);
   assert.equal(queue.heldLeases, 2);
@@ -34,17 +39,7 @@ test('every way a lease ends gives its slot back to the queue’s count of held 
 
 test('a waiting request is dropped as soon as a lasting surge makes it hopeless, long before its deadline', async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
-  const config = resolveConfig({
-    upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 2 }],
-    models: { chat: { routes: [{ upstream: 'a' }] } },
-    queue: { burst_allowance: '2s', surge_factor: 1, recheck_margin: 1.25, max_wait: '60s' },
-  }, 'test', {});
-  const clock = new FakeClock(0);
-  const metrics = new Metrics();
-  const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
-  const model = config.models.chat as NonNullable<Config['models'][string]>;
-  const none = new Set<string>();
+  const { queue, model, none, clock } = oneUpstreamQueue(2, { burst_allowance: '2s', surge_factor: 1, recheck_margin: 1.25, max_wait: '60s' });
   const ctx = (priority: 'high' | 'low', deadlineMs: number) => ({
     priority, tenant: '', deadlineAt: clock.now() + deadlineMs, call: undefined, clientGone: new AbortController().signal,
   }) as unknown as RequestContext;
