@@ -17,8 +17,9 @@ export interface Launch {
 /**
  * Starts an attempt and, if its first token is later than `delayMs`, a hedge on another upstream; the first to
  * have content wins and the other is cancelled at once (its lease released as `cancelled`, so a slow upstream is
- * not punished as broken). `hedge()` resolves to undefined when no other upstream, no free slot or no retry budget is left. Without
- * a delay this is a plain attempt. Returns the winner with its lease; every other lease is released here.
+ * not punished as broken). `hedge()` resolves to undefined when no other upstream, no free slot or no retry budget
+ * is left. Without a delay this is a plain attempt. Returns the winner with its lease; every other lease is released
+ * here.
  */
 export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs: number | undefined, hedge: () => Promise<Launch | undefined>, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
