@@ -13,8 +13,9 @@ import { MemoryState } from './memory-state.ts';
  *
  * Known approximations, accepted for availability: leases taken in Redis before the outage cannot be released
  * during it and expire by their TTL; leases taken locally stay local (and are released locally) after recovery, so
- * for as long as they are held the fleet may exceed a cap by up to their number; cooling set locally is
- * forgotten on recovery; local rate limiters start full.
+ * for as long as they are held the fleet may exceed a cap by up to their number; local rate limiters start full.
+ * Cooling set locally (an account answered 429 during the outage) is written to Redis on recovery, so the other
+ * instances learn of it too.
  */
 export interface ProbedState extends SharedState {
   /** Resolves when the store answers (RedisState.ping). */
@@ -50,6 +51,8 @@ export class ResilientState implements SharedState {
   private probing = false;
   /** Leases taken locally (as key + NUL + leaseId): they must be released where they live, even after recovery. */
   private readonly localLeases = new Set<string>();
+  /** Cooling set while degraded (key → until, epoch ms): handed to Redis when it answers again. */
+  private readonly localCooling = new Map<string, number>();
 
   constructor(opts: ResilientStateOptions) {
     if (!(opts.localFraction > 0 && opts.localFraction <= 1)) {
@@ -94,7 +97,10 @@ export class ResilientState implements SharedState {
   }
 
   setCooling(key: string, untilMs: number): Promise<void> {
-    return this.either(() => this.redis.setCooling(key, untilMs), () => this.local.setCooling(key, untilMs));
+    return this.either(() => this.redis.setCooling(key, untilMs), () => {
+      this.localCooling.set(key, Math.max(untilMs, this.localCooling.get(key) ?? 0));
+      return this.local.setCooling(key, untilMs);
+    });
   }
 
   coolingUntil(key: string, nowMs: number): Promise<number> {
@@ -147,5 +153,11 @@ export class ResilientState implements SharedState {
     this.log.info({ degradedForMs: Date.now() - this.degradedSince }, 'shared state: Redis answers again; back to shared limits');
     this.degradedSince = undefined;
     this.onChange?.(false);
+    const now = Date.now();
+    for (const [key, until] of this.localCooling) {
+      // Best effort: should Redis fail again at once, the next degrade starts from local state anyway.
+      if (until > now) this.redis.setCooling(key, until).catch(() => {});
+    }
+    this.localCooling.clear();
   }
 }
