@@ -215,6 +215,8 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     : undefined;
   const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs };
   let live = buildRuntime(initial, shared);
+  // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
+  metrics.inFlightSource = () => live.balancer.inFlightRows();
   let loadedAt = new Date().toISOString();
   let reloads = 0;
   const retiring = new Set<Promise<void>>();

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { AccountConfig, Config, ModelConfig, RouteConfig, UpstreamConfig } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
-import type { Metrics } from '../observe/metrics.ts';
+import type { InFlightRow, Metrics } from '../observe/metrics.ts';
 import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
 import { PassiveHealth, type HealthState } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
@@ -43,7 +43,6 @@ interface Slots {
 
 interface Account {
   config: AccountConfig;
-  inFlightGauge: { set(v: number): void };
   slots: Slots;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
   coolingUntil: number;
@@ -63,7 +62,7 @@ interface UpstreamState {
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
   /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
-  gauges: { inFlight: { set(v: number): void }; limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
+  gauges: { limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
   attempts: (outcome: string) => { inc(): void };
   healthy: number;
   shownLimit: number;
@@ -130,14 +129,12 @@ export class Balancer {
         const sameKey = was?.config.apiKey === a.apiKey;
         return {
           config: a, slots: was?.slots ?? { inFlight: 0 }, coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
-          inFlightGauge: this.metrics.accountInFlight.labels({ upstream: u.name, account: a.name }),
         };
       });
       const a = config.adaptiveConcurrency;
       const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
       const limit = keepLimit ? old?.limit : a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
       const gauges = {
-        inFlight: this.metrics.upstreamInFlight.labels({ upstream: u.name }),
         limit: this.metrics.upstreamLimit.labels({ upstream: u.name }),
         healthy: this.metrics.upstreamHealthy.labels({ upstream: u.name }),
         drained: this.metrics.upstreamDrained.labels({ upstream: u.name }),
@@ -151,21 +148,15 @@ export class Balancer {
       this.upstreams.set(u.name, state);
       gauges.limit.set(state.shownLimit);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
-      gauges.inFlight.set(state.slots.inFlight);
       gauges.healthy.set(state.healthy);
       gauges.drained.set(state.drained ? 1 : 0);
-      for (const acc of accounts) acc.inFlightGauge.set(acc.slots.inFlight);
     }
     for (const [name, gone] of previous?.upstreams ?? []) {
       if (this.upstreams.has(name)) continue;
       // Gone from the config: its series would otherwise show a stale value forever, and the old balancer's last
       // releases must not bring them back.
-      gone.gauges = { inFlight: NO_GAUGE, limit: NO_GAUGE, healthy: NO_GAUGE, drained: NO_GAUGE };
-      for (const g of [this.metrics.upstreamInFlight, this.metrics.upstreamLimit, this.metrics.upstreamMaxConcurrency, this.metrics.upstreamHealthy, this.metrics.upstreamDrained]) g.remove({ upstream: name });
-      for (const acc of gone.accounts) {
-        acc.inFlightGauge = NO_GAUGE;
-        this.metrics.accountInFlight.remove({ upstream: name, account: acc.config.name });
-      }
+      gone.gauges = { limit: NO_GAUGE, healthy: NO_GAUGE, drained: NO_GAUGE };
+      for (const g of [this.metrics.upstreamLimit, this.metrics.upstreamMaxConcurrency, this.metrics.upstreamHealthy, this.metrics.upstreamDrained]) g.remove({ upstream: name });
     }
     this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now, previous?.health);
   }
@@ -183,6 +174,15 @@ export class Balancer {
   }
 
   /** Every upstream's state now, in config order. */
+  /** Requests in flight per upstream and account, for the in-flight gauges (read at scrape time). */
+  inFlightRows(): InFlightRow[] {
+    return [...this.upstreams.values()].map((u) => ({
+      upstream: u.config.name,
+      inFlight: u.slots.inFlight,
+      accounts: u.accounts.map((a) => ({ name: a.config.name, inFlight: a.slots.inFlight })),
+    }));
+  }
+
   snapshot(): UpstreamSnapshot[] {
     const now = this.clock.now();
     return [...this.upstreams.values()].map((u) => ({
@@ -327,8 +327,6 @@ export class Balancer {
   private adjust(u: UpstreamState, a: Account, delta: number): void {
     u.slots.inFlight += delta;
     a.slots.inFlight += delta;
-    u.gauges.inFlight.set(u.slots.inFlight);
-    a.inFlightGauge.set(a.slots.inFlight);
   }
 
   private state(name: string): UpstreamState {

@@ -4,8 +4,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * Every metric Spillway exports, declared once. Each gateway owns its registry, so tests can run several gateways in
  * one process. docs/metrics.md is checked against this registry by a test.
  */
+/** One upstream's requests in flight, and each of its accounts'. */
+export interface InFlightRow {
+  upstream: string;
+  inFlight: number;
+  accounts: readonly { name: string; inFlight: number }[];
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  /**
+   * Where the in-flight gauges read their values, at scrape time (the live balancer). Read then rather than set on
+   * every lease taken and released: four labelled gauge writes per request, each hashing its labels, for a number
+   * that is only looked at when scraped. Upstreams no longer in the config vanish from the series with it.
+   */
+  inFlightSource: (() => readonly InFlightRow[]) | undefined;
 
   readonly requests = new Counter({
     name: 'spillway_requests_total',
@@ -37,11 +50,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly upstreamInFlight = new Gauge({
+  readonly upstreamInFlight: Gauge<'upstream'> = new Gauge({
     name: 'spillway_upstream_in_flight',
     help: 'Requests in flight to each upstream.',
     labelNames: ['upstream'] as const,
     registers: [this.registry],
+    collect: () => this.readInFlight(),
   });
 
   readonly upstreamMaxConcurrency = new Gauge({
@@ -58,11 +72,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly accountInFlight = new Gauge({
+  readonly accountInFlight: Gauge<'upstream' | 'account'> = new Gauge({
     name: 'spillway_account_in_flight',
     help: 'Requests in flight per upstream account (API key, by its name; never the key).',
     labelNames: ['upstream', 'account'] as const,
     registers: [this.registry],
+    collect: () => this.readInFlight(),
   });
 
   readonly accountCooldowns = new Counter({
@@ -303,5 +318,16 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'spillway_' });
+  }
+
+  private readInFlight(): void {
+    const rows = this.inFlightSource?.();
+    if (rows === undefined) return;
+    this.upstreamInFlight.reset();
+    this.accountInFlight.reset();
+    for (const r of rows) {
+      this.upstreamInFlight.set({ upstream: r.upstream }, r.inFlight);
+      for (const a of r.accounts) this.accountInFlight.set({ upstream: r.upstream, account: a.name }, a.inFlight);
+    }
   }
 }

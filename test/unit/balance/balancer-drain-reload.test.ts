@@ -67,11 +67,27 @@ test('an upstream removed by a reload leaves no stale metric series; a changed c
   const c = config(4, ['a', 'b']);
   const old = balancer(c, undefined, metrics);
   const leases = [old.acquire(model(c)), old.acquire(model(c)), old.acquire(model(c))];
-  balancer(config(6, ['a']), old, metrics);
+  const fresh = balancer(config(6, ['a']), old, metrics);
+  metrics.inFlightSource = () => fresh.inFlightRows(); // as the gateway wires it: the live balancer
   for (const l of leases) l.release({ kind: 'ok' }, 5); // the old balancer's last requests end after the swap
   const text = await metrics.registry.metrics();
   // Gauges describe the present: b's are gone. (Counters such as attempts keep its history.)
   assert.doesNotMatch(text, /spillway_(upstream_(in_flight|concurrency_limit|max_concurrency|healthy|drained)|account_in_flight)\{[^}]*upstream="b"/);
   assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 0/);
   assert.match(text, /spillway_upstream_max_concurrency\{upstream="a"\} 6/);
+});
+
+test('the in-flight gauges read the live balancer when scraped, per upstream and per account', async () => {
+  const metrics = new Metrics();
+  const c = config(4, ['a']);
+  const b = balancer(c, undefined, metrics);
+  metrics.inFlightSource = () => b.inFlightRows();
+  const leases = [b.acquire(model(c)), b.acquire(model(c))];
+  let text = await metrics.registry.metrics();
+  assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 2/);
+  assert.match(text, /spillway_account_in_flight\{upstream="a",account="default"\} 2/);
+  leases[0]?.release({ kind: 'ok' }, 5);
+  text = await metrics.registry.metrics();
+  assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 1/);
+  assert.match(text, /spillway_account_in_flight\{upstream="a",account="default"\} 1/);
 });
