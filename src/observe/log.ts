@@ -6,7 +6,7 @@ export type { Logger };
 const BATCH_BYTES = 4096;
 const FLUSH_MS = 1000;
 
-/** The message of the one line per request (server/http-server.ts): the only line that may wait in a batch. */
+/** The message of the one line per request (server/http-server.ts, through requestLineWriter). */
 export const REQUEST_LINE = 'request';
 
 /**
@@ -65,10 +65,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({
     ...options,
     hooks: {
-      // Request lines wait for their batch; every other line (start-up, warnings, errors, drain) goes out at once.
+      // Request lines (requestLineWriter, which writes to the stream directly) wait for their batch; every line
+      // logged through pino (start-up, warnings, errors, drain) goes out at once, taking the waiting ones with it.
       logMethod(args, method) {
         method.apply(this, args);
-        if (args[1] !== REQUEST_LINE) stream.flush();
+        stream.flush();
       },
     },
   }, stream);

@@ -6,9 +6,9 @@ import { createInterface } from 'node:readline';
 
 const LOG = new URL('../../../src/observe/log.ts', import.meta.url).href;
 
-/** A process that logs to stdout with the default destination; `script` gets `log` and runs as an ES module. */
+/** A process that logs to stdout with the default destination; `script` gets `log` and `request` (request lines). */
 function logger(script: string) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger } from '${LOG}'; const log = createLogger('info'); ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger, requestLineWriter } from '${LOG}'; const log = createLogger('info'); const request = requestLineWriter(log); ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: Record<string, unknown>[] = [];
   const waiting: { msg: string; resolve: () => void }[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
@@ -27,17 +27,17 @@ function logger(script: string) {
 
 test('request lines wait for a batch; any other line goes out at once and takes the waiting ones with it, in order', async (t) => {
   // Logs two request lines, then a warning, then keeps running until its stdin closes.
-  const p = logger(`log.info({ n: 1 }, 'request'); log.info({ n: 2 }, 'request'); log.warn('upstream down'); process.stdin.resume();`);
+  const p = logger(`request({ n: 1 }); request({ n: 2 }); log.warn('upstream down'); process.stdin.resume();`);
   t.after(() => p.child.kill('SIGKILL'));
   await p.seen('upstream down');
   assert.deepEqual(p.lines.map((l) => [l.msg, l.n]), [['request', 1], ['request', 2], ['upstream down', undefined]]);
 });
 
 test('a lone request line is written within the flush interval, and every waiting line is written on exit', async () => {
-  const lone = logger(`log.info({ n: 1 }, 'request'); process.stdin.resume();`);
+  const lone = logger(`request({ n: 1 }); process.stdin.resume();`);
   await lone.seen('request'); // the 1 s flush: waited for as an event, not a sleep
   lone.child.kill('SIGKILL');
-  const exiting = logger(`for (let n = 0; n < 500; n++) log.info({ n }, 'request');`); // exits at once, lines in its buffer
+  const exiting = logger(`for (let n = 0; n < 500; n++) request({ n });`); // exits at once, lines in its buffer
   assert.equal(await exiting.closed, 0);
   assert.deepEqual(exiting.lines.map((l) => l.n), Array.from({ length: 500 }, (_v, n) => n));
 });
