@@ -55,7 +55,12 @@ export class Metrics {
     help: 'Requests in flight to each upstream.',
     labelNames: ['upstream'] as const,
     registers: [this.registry],
-    collect: () => this.readInFlight(),
+    collect: () => {
+      const rows = this.inFlightSource?.();
+      if (rows === undefined) return;
+      this.upstreamInFlight.reset();
+      for (const r of rows) this.upstreamInFlight.set({ upstream: r.upstream }, r.inFlight);
+    },
   });
 
   readonly upstreamMaxConcurrency = new Gauge({
@@ -77,7 +82,12 @@ export class Metrics {
     help: 'Requests in flight per upstream account (API key, by its name; never the key).',
     labelNames: ['upstream', 'account'] as const,
     registers: [this.registry],
-    collect: () => this.readInFlight(),
+    collect: () => {
+      const rows = this.inFlightSource?.();
+      if (rows === undefined) return;
+      this.accountInFlight.reset();
+      for (const r of rows) for (const a of r.accounts) this.accountInFlight.set({ upstream: r.upstream, account: a.name }, a.inFlight);
+    },
   });
 
   readonly accountCooldowns = new Counter({
@@ -318,16 +328,5 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'spillway_' });
-  }
-
-  private readInFlight(): void {
-    const rows = this.inFlightSource?.();
-    if (rows === undefined) return;
-    this.upstreamInFlight.reset();
-    this.accountInFlight.reset();
-    for (const r of rows) {
-      this.upstreamInFlight.set({ upstream: r.upstream }, r.inFlight);
-      for (const a of r.accounts) this.accountInFlight.set({ upstream: r.upstream, account: a.name }, a.inFlight);
-    }
   }
 }

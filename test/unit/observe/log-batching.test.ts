@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { createLogger, requestLineWriter } from '../../../src/observe/log.ts';
 
 const LOG = new URL('../../../src/observe/log.ts', import.meta.url).href;
 
@@ -42,9 +44,7 @@ test('a lone request line is written within the flush interval, and every waitin
   assert.deepEqual(exiting.lines.map((l) => l.n), Array.from({ length: 500 }, (_v, n) => n));
 });
 
-test('the request line written by hand is the line pino writes for the same fields, key for key and in order', async () => {
-  const { Writable } = await import('node:stream');
-  const { createLogger, requestLineWriter } = await import('../../../src/observe/log.ts');
+test('the request line written by hand is the line pino writes for the same fields, key for key and in order', () => {
   const out: string[] = [];
   const log = createLogger('info', new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk.toString()); cb(); } }));
   const fields = { requestId: 'r1', model: 'chat', stream: true, tenant: undefined, status: 200, code: 'ok', ms: 12.5, note: 'quote " and \\ and ✓' };
