@@ -13,6 +13,8 @@ export const DEFAULTS = {
     drain_grace: '30s',
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
+    /** Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. */
+    sse_comments: false,
   },
   admin: {
     /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */
@@ -39,10 +41,13 @@ export const DEFAULTS = {
     connections: null as number | null,
     timeouts: {
       connect: '5s',
-      /** Until the first real token (keep-alive comments and blank lines do not count). */
-      first_token: '5m',
-      /** Longest silence between two chunks once the answer has started. */
-      idle: '60s',
+      /**
+       * Until the first real token (keep-alive comments and blank lines do not count). `auto`: learned per upstream
+       * and model (p99 × 3, floors and ceilings in upstream/adaptive-timeouts.ts) and bounded by the deadline.
+       */
+      first_token: 'auto',
+      /** Longest silence between two chunks once the answer has started; `auto` as above. */
+      idle: 'auto',
       total: '10m',
     },
   },

@@ -66,7 +66,7 @@ interface RawUpstream {
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
+  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; sse_comments: boolean };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
@@ -126,6 +126,11 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
+/** null for `auto` (the gateway adapts the value), else the pinned milliseconds. */
+function msOrAuto(text: string): number | null {
+  return text === 'auto' ? null : ms(text);
+}
+
 function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: string[]): Config {
   const problem = (segs: (string | number)[], text: string) => {
     problems.push(`${formatKeyPath(segs)}${locate(segs.map(String))}: ${text}`);
@@ -161,7 +166,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       weight: u.weight,
       connections: u.connections ?? u.max_concurrency,
       headers: u.headers,
-      timeouts: { connectMs: ms(t.connect), firstTokenMs: ms(t.first_token), idleMs: ms(t.idle), totalMs: ms(t.total) },
+      timeouts: { connectMs: ms(t.connect), firstTokenMs: msOrAuto(t.first_token), idleMs: msOrAuto(t.idle), totalMs: ms(t.total) },
       simulated: false,
       engineMetrics: u.engine_metrics === null ? null : { url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`, intervalMs: ms(u.engine_metrics.interval) },
     };
@@ -237,7 +242,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
-      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), sseComments: s.sse_comments,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {

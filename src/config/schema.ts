@@ -1,5 +1,5 @@
 import { DEFAULTS } from './defaults.ts';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
 
 /**
@@ -14,6 +14,14 @@ const duration = (def: string, description: string): Schema => ({
   default: def,
   description,
   'x-expected': 'a duration such as "250ms", "5s", "2m" or "1h"',
+});
+/** A duration the gateway adapts by itself unless the config pins it. */
+const durationOrAuto = (def: string, description: string): Schema => ({
+  type: 'string',
+  pattern: DURATION_OR_AUTO_PATTERN,
+  default: def,
+  description,
+  'x-expected': '"auto" or a duration such as "250ms", "5s", "2m" or "1h"',
 });
 const int = (def: number | null, min: number, description: string, max?: number): Schema => ({
   type: def === null ? ['integer', 'null'] : 'integer',
@@ -59,6 +67,7 @@ export const configSchema: Schema = obj({
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
+    sse_comments: { type: 'boolean', default: DEFAULTS.server.sse_comments, description: "Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. Off, a stream's `200` goes out with its first content, so a failure before it is still a clean HTTP error with `Retry-After`; turn on behind a proxy that cuts silent streams sooner than the first token comes. The gateway's own `: queued` keep-alives (`queue.stream_keepalive`) are sent either way.", 'x-expected': 'true or false' },
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
@@ -170,8 +179,8 @@ export const configSchema: Schema = obj({
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
         timeouts: obj({
           connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),
-          first_token: duration(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count.'),
-          idle: duration(U.timeouts.idle, 'Longest silence between chunks once the answer has started.'),
+          first_token: durationOrAuto(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3, and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.'),
+          idle: durationOrAuto(U.timeouts.idle, 'Longest silence between chunks once the answer has started. `auto`: learned like `first_token` from the longest gaps between chunks; a duration pins it.'),
           total: duration(U.timeouts.total, 'Longest a single upstream attempt may take.'),
         }),
       },

@@ -1,8 +1,9 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
 export interface UpstreamTimeouts {
   connectMs: number;
-  firstTokenMs: number;
-  idleMs: number;
+  /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
+  firstTokenMs: number | null;
+  idleMs: number | null;
   totalMs: number;
 }
 
@@ -113,6 +114,8 @@ export interface Config {
     defaultDeadlineMs: number;
     drainGraceMs: number;
     bodyTimeoutMs: number;
+    /** Forward upstream SSE comments to streaming clients. */
+    sseComments: boolean;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: { key: string | null; requestLogSize: number };

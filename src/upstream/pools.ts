@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
+import { TimeoutLearner } from './timeout-learner.ts';
 
 /**
  * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
@@ -8,6 +9,11 @@ import type { UpstreamConfig } from '../config/types.ts';
  */
 export class UpstreamPools {
   private readonly pools = new Map<string, { pool: Pool; basePath: string }>();
+  /**
+   * What the attempts through these pools showed (times to first token, gaps between chunks), for the adaptive
+   * timeouts. Kept beside the pools because both are per upstream and live as long as one config.
+   */
+  readonly timing = new TimeoutLearner();
 
   constructor(upstreams: readonly UpstreamConfig[]) {
     for (const u of upstreams) {
