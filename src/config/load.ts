@@ -185,7 +185,9 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       continuation: m.continuation,
       limits: limitsOf(m),
       degradeTo: m.degrade_to,
-      hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
+      // A hedge goes to another upstream: with one upstream there is none, and the hedge would only take and give
+      // back a slot of the same one. Left out at startup rather than tried per request.
+      hedge: m.hedge === null || new Set(m.routes.map((r) => r.upstream)).size < 2 ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
   for (const [name, m] of Object.entries(raw.models)) {

@@ -221,8 +221,8 @@ export const configSchema: Schema = obj({
         hedge: {
           type: ['object', 'null'],
           additionalProperties: false,
-          default: null,
-          description: 'TTFT hedging (off when null): a request without a first token after the delay is also sent to another upstream; the first to answer wins.',
+          default: {},
+          description: 'TTFT hedging, on by default wherever the model has routes on two or more upstreams (null turns it off): a request without a first token after the delay is also sent to another upstream, inside the retry budget and only on a slot nobody waits for; the first to answer wins.',
           'x-expected': 'null or { percentile, min_delay, max_delay }',
           properties: {
             percentile: int(DEFAULTS.hedge.percentile, 1, 'The delay is this percentile of the model\'s recent times to first token...', 99),

@@ -97,8 +97,9 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         const first: Launch = { lease: picked.lease, body: body(picked.lease) };
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
         const hedge = async (): Promise<Launch | undefined> => {
-          // A hedge is a luxury: never with a slot another request waits for, never past the retry budget.
-          if (deps.queue.depth > 0 || !budgets.tryRetry(first.lease.upstream.name)) return undefined;
+          // A hedge is a luxury: never with a slot another request waits for, never past the retry budget — which
+          // is taken only once the hedge is sure to be sent (a hedge with no slot or refused by its gate costs none).
+          if (deps.queue.depth > 0 || !budgets.canRetry(first.lease.upstream.name)) return undefined;
           let lease: Lease;
           try {
             lease = deps.queue.acquireNow(served, new Set([...failed, first.lease.upstream.name]));
@@ -111,6 +112,10 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           }
           // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
           if (deps.gate !== undefined && !(await gated(deps.gate, lease, `${ctx.id}:${attempt}:hedge`, tokens, config.retry.cooldownDefaultMs))) return undefined;
+          if (!budgets.tryRetry(first.lease.upstream.name)) {
+            lease.rest(0); // spent by another request meanwhile: the slot goes back unused
+            return undefined;
+          }
           metrics.hedges.inc({ model: served.name });
           return { lease, body: body(lease) };
         };
