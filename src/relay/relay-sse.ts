@@ -39,8 +39,17 @@ export interface SseResult {
 
 export type FirstData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
 
-/** Reads until the first data event, forwarding what the reader passes on. Resolves with the batch that starts at that event. */
+/** Events held after a role-only opening chunk before they are let through anyway (bounds a hostile upstream). */
+const MAX_HELD = 64;
+
+/**
+ * Reads until the first content, forwarding what the reader passes on. Resolves with the events from the first
+ * data event on. A role-only opening chunk (`{"delta":{"role":"assistant","content":""}}`) is not content yet: it
+ * is held, with whatever follows it, until content comes, so an upstream that dies right after it is still a clean
+ * failure before the commit point (retried elsewhere) rather than a stream the client has begun.
+ */
 export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Promise<FirstData> {
+  const held: string[] = [];
   try {
     for (;;) {
       const batch = await reader.next();
@@ -48,14 +57,25 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
       if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       let comments = '';
       for (let k = 0; k < batch.length; k++) {
-        const info = eventInfo(batch[k] as string);
+        const ev = batch[k] as string;
+        const info = eventInfo(ev);
         // An error before any content: nothing of it reaches the client, so the loop may still retry.
         if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
+        if (held.length > 0) {
+          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD) return { ok: true, events: [...held, ...batch.slice(k)] };
+          held.push(ev);
+          continue;
+        }
         if (info.data) {
           await write(ctx, comments);
+          comments = '';
+          if (!info.done && isRoleOnly(ev)) {
+            held.push(ev);
+            continue;
+          }
           return { ok: true, events: batch.slice(k) };
         }
-        comments += `${batch[k] as string}\n\n`;
+        comments += `${ev}\n\n`;
       }
       await write(ctx, comments);
     }

@@ -9,6 +9,8 @@ const messages = [{ role: 'user' as const, content: 'hi' }];
 const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'chat', messages, max_tokens: 6, ...extra });
 const chat = JSON.stringify({ id: 'c1', object: 'chat.completion', model: 'chat', choices: [{ index: 0, message: { role: 'assistant', content: 'from the raw upstream' }, finish_reason: 'stop' }] });
 
+const sse = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
 async function send(url: string, b: string) {
   const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
@@ -29,6 +31,7 @@ const blank200s: { name: string; handler: (req: unknown, res: ServerResponse) =>
   { name: 'a stream of keep-alives that ends without content or [DONE]', handler: answer200(': keep-alive\n\n: keep-alive\n\n', 'text/event-stream'), stream: true },
   { name: 'a stream cut inside its first event', handler: answer200('data: {"id":"c1","choi', 'text/event-stream'), stream: true },
   { name: 'a JSON answer to a stream request', handler: answer200(chat), stream: true },
+  { name: 'a stream that ends after its role-only opening chunk', handler: answer200(`${sse({ role: 'assistant', content: '' })}: keep-alive\n\n`, 'text/event-stream'), stream: true },
 ];
 
 for (const c of blank200s) {
@@ -47,6 +50,7 @@ for (const c of blank200s) {
     if (c.stream) {
       assert.ok(r.text.endsWith('data: [DONE]\n\n'));
       assert.doesNotMatch(r.text, /keep-alive|error|"choi\n/);
+      assert.equal(r.text.match(/"role"/g)?.length, 1, 'one opening chunk: the failed attempt sent none');
     } else {
       assert.equal(JSON.parse(r.text).choices[0].message.content, answerText(1, 'hi', 6));
     }
@@ -87,4 +91,15 @@ test('blank keep-alive lines before a non-stream answer never reach the client',
   assert.equal(r.status, 200);
   assert.equal(r.text, chat, 'exactly the answer, without the blank lines before it');
   assert.equal(Number(r.headers['content-length']), Buffer.byteLength(chat));
+});
+
+test('upstream SSE comments inside a stream are dropped by default; the answer is relayed whole', async (t) => {
+  const up = await fixedUpstream(t, answer200(`: keep-alive\n\n${sse({ role: 'assistant', content: '' })}: keep-alive\n\n${sse({ content: 'a' })}: ping\n\n${sse({ content: 'b' })}${sse({}, 'stop')}data: [DONE]\n\n`, 'text/event-stream'));
+  const { gw } = await startStack(t, { mocks: [], config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } } }) });
+  const r = await send(gw.url, body({ stream: true }));
+  assert.equal(r.status, 200);
+  assert.doesNotMatch(r.text, /^:/m);
+  const events = r.text.trim().split('\n\n');
+  assert.equal(events.length, 5, 'role, a, b, finish, [DONE]');
+  assert.equal(events.map((e) => (e === 'data: [DONE]' ? '' : ((JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? ''))).join(''), 'ab');
 });
