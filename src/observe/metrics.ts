@@ -99,7 +99,7 @@ export class Metrics {
 
   readonly upstreamAttempts = new Counter({
     name: 'spillway_upstream_attempts_total',
-    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, cancelled).',
+    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, invalid_answer, cancelled).',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry],
   });
