@@ -11,7 +11,6 @@ import type { Outcome } from '../upstream/outcome.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { chooseTimeouts } from '../upstream/adaptive-timeouts.ts';
 import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
-import { usageOf } from '../relay/usage.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
@@ -118,7 +117,7 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
     deps.log.warn({ requestId: ctx.id, upstream: upstream.name, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
     return done(failed({ kind: 'invalid_answer', detail: checked.detail }, att.status));
   }
-  return { kind: 'json', att, answer: checked.body, usage: usageOf(checked.parsed), span };
+  return { kind: 'json', att, answer: checked.body, usage: checked.usage, span };
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */

@@ -35,7 +35,7 @@ test('the checked answer is the upstream bytes without the blank lines before th
   const r = checkAnswer('chat', 'application/json', Buffer.from(`\n\n${chat}`));
   assert.ok(r.ok);
   assert.equal(r.body.toString('utf8'), chat);
-  assert.deepEqual((r.parsed.choices as unknown[]).length, 1);
+  assert.deepEqual(r.usage, { promptTokens: 1, completionTokens: 1, promptCacheHitTokens: 0 });
   assert.equal(leadingBlankBytes(Buffer.from(' \r\n\tx')), 4);
   assert.equal(leadingBlankBytes(Buffer.from('')), 0);
 });
@@ -45,4 +45,16 @@ test('a stream must be an event stream (absent content-type is given the benefit
   assert.equal(isEventStream(undefined), true);
   assert.equal(isEventStream('application/json'), false);
   assert.equal(isEventStream('text/html'), false);
+});
+
+test('a large answer gets the structural check only (no stall of the event loop on a parse of megabytes)', () => {
+  const big = JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: Array.from({ length: 200_000 }, (_v, i) => i / 7) }], usage: { prompt_tokens: 3, completion_tokens: 0 } });
+  assert.ok(big.length > 1024 * 1024);
+  const ok = checkAnswer('embeddings', 'application/json', Buffer.from(`\n${big}\n`));
+  assert.ok(ok.ok);
+  assert.equal(ok.usage?.promptTokens, 3);
+  const cut = checkAnswer('embeddings', 'application/json', Buffer.from(big.slice(0, big.length - 40)));
+  assert.equal(cut.ok ? undefined : cut.detail, 'truncated or invalid JSON');
+  const wrong = checkAnswer('chat', 'application/json', Buffer.from(big));
+  assert.equal(wrong.ok ? undefined : wrong.detail, 'JSON without choices');
 });
