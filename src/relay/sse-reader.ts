@@ -35,7 +35,9 @@ export class SseReader {
       const text = this.splitter.push(this.decoder.write(r.value));
       if (text === '') continue;
       const events: string[] = [];
-      for (const e of text.split('\n\n')) {
+      const parts = text.split('\n\n');
+      parts.pop(); // the splitter's text ends with a blank line: the last part is always empty, not a keep-alive
+      for (const e of parts) {
         if (e === '' || isComment(e)) {
           this.att.timer.keepAlive();
           if (e === '' || !this.forwardComments) continue;
