@@ -73,6 +73,8 @@ export interface Runtime {
   readonly config: Config;
   readonly balancer: Balancer;
   readonly queue: AdmissionQueue;
+  /** Its connection pools, and the timeouts they learned. */
+  readonly pools: UpstreamPools;
   readonly state: SharedState;
   /** The state settings it was built with: a reload with the same ones keeps the state (rate-limit windows). */
   readonly stateKey: string;
@@ -124,7 +126,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   };
   let stateHandedOn = false;
   return {
-    config, balancer, queue, state, stateKey,
+    config, balancer, queue, pools, state, stateKey,
     inFlight: () => inFlight,
     run(ctx) {
       inFlight++;
@@ -217,6 +219,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   let live = buildRuntime(initial, shared);
   // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
   metrics.inFlightSource = () => live.balancer.inFlightRows();
+  metrics.timeoutSource = () => live.pools.timeoutRows();
   let loadedAt = new Date().toISOString();
   let reloads = 0;
   const retiring = new Set<Promise<void>>();

@@ -1,6 +1,8 @@
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
+import type { TimeoutRow } from '../observe/metrics.ts';
 import { TimeoutLearner } from './timeout-learner.ts';
+import { chooseTimeouts } from './adaptive-timeouts.ts';
 
 /**
  * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
@@ -14,8 +16,10 @@ export class UpstreamPools {
    * timeouts. Kept beside the pools because both are per upstream and live as long as one config.
    */
   readonly timing = new TimeoutLearner();
+  private readonly upstreams: readonly UpstreamConfig[];
 
   constructor(upstreams: readonly UpstreamConfig[]) {
+    this.upstreams = upstreams;
     for (const u of upstreams) {
       const url = new URL(u.url);
       const pool = new Pool(url.origin, {
@@ -28,6 +32,18 @@ export class UpstreamPools {
       });
       this.pools.set(u.name, { pool, basePath: url.pathname.replace(/\/+$/, '') });
     }
+  }
+
+  /** The timeouts in force (pinned, or learned) for every upstream, model and mode attempted so far. */
+  timeoutRows(): TimeoutRow[] {
+    const rows: TimeoutRow[] = [];
+    for (const s of this.timing.seen()) {
+      const u = this.upstreams.find((x) => x.name === s.upstream);
+      if (u === undefined) continue;
+      const t = chooseTimeouts({ pinned: u.timeouts, learned: this.timing.learned(s.upstream, s.model, s.stream), stream: s.stream, remainingMs: Infinity, retryMayFollow: false });
+      rows.push({ upstream: s.upstream, model: s.model, mode: s.stream ? 'stream' : 'json', firstTokenMs: t.firstTokenMs, idleMs: t.idleMs });
+    }
+    return rows;
   }
 
   get(name: string): { pool: Pool; basePath: string } {

@@ -22,6 +22,14 @@ export class TimeoutLearner {
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
   }
 
+  /** Every series seen so far (for the timeout gauge). */
+  *seen(): Iterable<{ upstream: string; model: string; stream: boolean }> {
+    for (const k of this.series.keys()) {
+      const [upstream = '', model = '', mode] = k.split('\u0000');
+      yield { upstream, model, stream: mode === 's' };
+    }
+  }
+
   learned(upstream: string, model: string, stream: boolean): Learned {
     const s = this.series.get(key(upstream, model, stream));
     if (s === undefined) return { firstTokenMs: undefined, gapMs: undefined };

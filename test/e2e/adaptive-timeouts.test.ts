@@ -58,6 +58,9 @@ test('on defaults, a provider keeping a stream in its own queue beyond its norma
   assert.ok(tookMs < ADAPTIVE.firstTokenFloorMs + 2_000, `served after ${Math.round(tookMs)} ms`);
   const m = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(m, /spillway_upstream_attempts_total\{upstream="ds",outcome="overloaded"\} 1/, 'the queueing provider is pushback, not a stall');
+  // What auto chose is visible: the floor for ds's fast first token; good, with one answer, still the cold values.
+  assert.match(m, new RegExp(`spillway_upstream_timeout_seconds\\{upstream="ds",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.firstTokenFloorMs / 1000}\n`));
+  assert.match(m, new RegExp(`spillway_upstream_timeout_seconds\\{upstream="good",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.coldStreamFirstTokenMs / 1000}\n`));
 });
 
 test('a pinned first_token wins over what the upstream shows', async (t) => {
