@@ -34,7 +34,7 @@ function cutThenWholeSeed(): { seed: number; cutAfter: number } {
 async function cutStream(t: Parameters<typeof startStack>[0], kind: UpstreamKind, baseUrl: (url: string) => string) {
   const { seed, cutAfter } = cutThenWholeSeed();
   const stack = await startStack(t, {
-    mocks: [{ kind, seed, faults: rates }],
+    mocks: [{ kind, seed, faults: rates, continueAfterAbort: true }],
     config: (urls) => ({ upstreams: [{ name: 'up', url: baseUrl(urls[0]!) }], models: { chat: { routes: [{ upstream: 'up' }] } } }),
     gateway: { probeKinds: true },
   });
@@ -80,4 +80,23 @@ test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends w
   }, (e: unknown) => e instanceof OpenAI.APIError && /interrupted/.test(e.message));
   assert.equal(text, answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''));
   assert.equal(mocks[0]!.stats().byPath['/v1/chat/completions'], 1, 'no second request: nothing exact to continue with');
+});
+
+test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
+  const { seed } = cutThenWholeSeed();
+  const { client, mocks, gw } = await startStack(t, {
+    mocks: [{ kind: 'deepseek', seed, faults: rates }, { kind: 'vllm', seed }],
+    config: (urls) => ({
+      upstreams: [{ name: 'ds', url: urls[0]!, weight: 1000 }, { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 }],
+      models: { chat: { routes: [{ upstream: 'ds' }, { upstream: 'vl' }] } },
+    }),
+    gateway: { probeKinds: true },
+  });
+  await gw.kindsSettled();
+  const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: MAX_TOKENS, stream: true });
+  let text = '';
+  for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+  assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
+  assert.deepEqual(mocks[0]!.stats().byPath, { '/models': 1, '/chat/completions': 1, '/beta/chat/completions': 1 });
+  assert.deepEqual(mocks[1]!.stats().byPath, { '/v1/models': 1 }, 'the vLLM route, free and never failed, was not used to continue');
 });
