@@ -34,6 +34,11 @@ export const DEFAULTS = {
     access_file_keep: 10,
   },
   upstream: {
+    /**
+     * deepseek | vllm | sglang | ollama | openai; null: inferred — from the URL (api.deepseek.com, Ollama's port
+     * 11434), else from one GET {url}/models at startup (vLLM, SGLang, Ollama name themselves), else openai.
+     */
+    kind: null as 'deepseek' | 'vllm' | 'sglang' | 'ollama' | 'openai' | null,
     /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */
     max_concurrency: 256,
     weight: 1,
@@ -52,6 +57,10 @@ export const DEFAULTS = {
     },
   },
   route: { weight: 1 },
+  model: {
+    /** Mid-stream recovery: auto continues a cut stream where the upstream's kind allows it exactly. */
+    continuation: 'auto' as 'auto' | 'off' | 'prefix' | 'continue_final_message' | 'prompt',
+  },
   queue: {
     /** Wait for a free upstream slot instead of failing when every route is at its cap. */
     enabled: true,

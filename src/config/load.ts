@@ -8,6 +8,7 @@ import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
+import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -60,7 +61,7 @@ function limitsOf(r: RawLimits, fallback: RawLimits = {}): RateLimits {
 
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
+  name: string; url: string; kind: UpstreamKind | null; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
   requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
   engine_metrics: { url?: string; interval: string } | null;
@@ -158,9 +159,12 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       if (labels.has(a.name)) problem(['upstreams', i, 'keys', j, 'name'], `got "${a.name}", expected a name not used by another key of this upstream`);
       labels.add(a.name);
     }
+    const known = u.kind ?? kindFromUrl(u.url);
     return {
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
+      kind: known ?? 'openai',
+      kindProbe: known === undefined,
       accounts,
       maxConcurrency: u.max_concurrency,
       weight: u.weight,

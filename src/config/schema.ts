@@ -1,6 +1,7 @@
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
+import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 
 /**
  * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
@@ -144,6 +145,12 @@ export const configSchema: Schema = obj({
         name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique name (logs, metrics, routes).', 'x-expected': 'letters, digits, "_", "." or "-"' },
         url: { type: 'string', pattern: '^https?://', description: 'Base URL as an OpenAI SDK takes it (`https://api.deepseek.com`, `http://host:8000/v1`).', 'x-expected': 'an http:// or https:// URL' },
         api_key: { type: 'string', description: 'Sent as `Authorization: Bearer`; never shown in responses, logs or metrics.', 'x-expected': 'a string (use ${ENV_VAR})' },
+        kind: {
+          enum: [...UPSTREAM_KINDS, null],
+          default: U.kind,
+          description: 'What answers at the URL; drives its quirks (DeepSeek `/beta` features, how a cut stream is continued). null: inferred from the URL, else from one `GET {url}/models` at startup, else `openai`.',
+          'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}, or null to infer it`,
+        },
         keys: {
           type: 'array',
           minItems: 1,
@@ -213,10 +220,10 @@ export const configSchema: Schema = obj({
           },
         },
         continuation: {
-          enum: ['off', 'prefix', 'continue_final_message', 'prompt'],
-          default: 'off',
-          description: 'Mid-stream recovery: how a stream cut after its first token is continued on another route (`prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
-          'x-expected': 'one of off, prefix, continue_final_message, prompt',
+          enum: ['auto', 'off', 'prefix', 'continue_final_message', 'prompt'],
+          default: DEFAULTS.model.continuation,
+          description: 'Mid-stream recovery: how a stream cut after its first token is continued (`auto`: by the kind of upstream that wrote it — `prefix` on deepseek, `continue_final_message` on vllm/sglang, off elsewhere; `prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
+          'x-expected': 'one of auto, off, prefix, continue_final_message, prompt',
         },
         hedge: {
           type: ['object', 'null'],

@@ -1,4 +1,6 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+
 export interface UpstreamTimeouts {
   connectMs: number;
   /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
@@ -34,6 +36,10 @@ export interface UpstreamConfig {
   name: string;
   /** Base URL without a trailing slash; an endpoint path such as `/chat/completions` is appended. */
   url: string;
+  /** As set, else as the URL tells, else `openai` (a startup probe may learn better: see `kindProbe`). */
+  kind: UpstreamKind;
+  /** Neither the config nor the URL told the kind: a `GET /models` at startup may (upstream-kinds.ts). */
+  kindProbe: boolean;
   /** One entry per API key (one keyless entry for an upstream without keys). */
   accounts: readonly AccountConfig[];
   maxConcurrency: number;
@@ -59,7 +65,8 @@ export interface ModelConfig {
   routes: readonly RouteConfig[];
   /** Public models tried, in order, when no route of this one can serve. */
   fallback: readonly string[];
-  continuation: 'off' | 'prefix' | 'continue_final_message' | 'prompt';
+  /** `auto`: chosen per attempt by the upstream's kind (retry/continuation.ts). */
+  continuation: 'auto' | 'off' | 'prefix' | 'continue_final_message' | 'prompt';
   limits: RateLimits;
   /** While degraded, low-priority requests go to this public model. */
   degradeTo: string | null;

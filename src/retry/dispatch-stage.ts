@@ -12,7 +12,7 @@ import { endStreamWithError } from '../relay/relay-sse.ts';
 import { StreamText } from '../relay/stream-text.ts';
 import { finishAttempt, type AttemptResult } from './attempt.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { continuationBody, lengthFinish, tokensLeft } from './continuation.ts';
+import { continuationBody, continuationMode, continuationRoutes, lengthFinish, mayContinue, tokensLeft, type ContinuationMode } from './continuation.ts';
 import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
@@ -57,6 +57,8 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const random = deps.random ?? Math.random;
   const backoff = { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs };
   const ttfts = new Map(Object.keys(config.models).map((m) => [m, new TtftTracker()]));
+  const kindOf = (upstream: string) => deps.pools.kind(upstream);
+  const modeOf = (m: ModelConfig, lease: Lease): ContinuationMode => continuationMode(m.continuation, kindOf(lease.upstream.name));
   return {
     name: 'dispatch',
     async run(ctx) {
@@ -67,7 +69,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
       const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
       const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
-      const track = call.stream && model.continuation !== 'off' ? new StreamText() : undefined;
+      const track = call.stream && mayContinue(chain, kindOf) ? new StreamText() : undefined;
       let continuing: { id: string | undefined } | undefined;
       const failed = new Set<string>();
       let active: readonly ModelConfig[] = chain;
@@ -92,7 +94,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         }
         link = picked.link;
         const served = active[link] as ModelConfig;
-        const body = (lease: Lease): Buffer | string => requestBody(call, lease, model, track, continuing !== undefined);
+        const body = (lease: Lease): Buffer | string => requestBody(call, lease, modeOf(served, lease), track, continuing !== undefined);
         if (attempt === 1) budgets.recordFirstAttempt(picked.lease.upstream.name);
         const first: Launch = { lease: picked.lease, body: body(picked.lease) };
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
@@ -144,7 +146,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           metrics.continuations.inc({ model: model.name, result: 'completed' });
           return;
         }
-        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0;
+        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0 && modeOf(served, lease) !== 'off';
         const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
         const verdict = decideRetry({
           outcome: canContinue ? asRetryable(result.outcome) : result.outcome,
@@ -163,9 +165,9 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           return finish(ctx, { ...result, contentSent: result.contentSent || continuing !== undefined }, undefined);
         }
         if (canContinue) {
-          // The rest of the answer must come from the model that wrote its beginning.
+          // The rest of the answer must come from the model that wrote its beginning, continued the same way.
           continuing = { id: track.id };
-          active = [served];
+          active = [continuationRoutes(served, modeOf(served, lease), kindOf)];
           link = 0;
           metrics.continuations.inc({ model: model.name, result: 'started' });
         }
@@ -196,8 +198,8 @@ async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: n
 }
 
 /** The body for an attempt: the client's bytes when nothing changes, renamed for the route, or a continuation. */
-function requestBody(call: Call, lease: Lease, model: ModelConfig, track: StreamText | undefined, continuing: boolean): Buffer | string {
-  if (continuing && track !== undefined && model.continuation !== 'off') return continuationBody(call.body, lease.route.model, model.continuation, track);
+function requestBody(call: Call, lease: Lease, mode: ContinuationMode, track: StreamText | undefined, continuing: boolean): Buffer | string {
+  if (continuing && track !== undefined && mode !== 'off') return continuationBody(call.body, lease.route.model, mode, track);
   return lease.route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: lease.route.model });
 }
 

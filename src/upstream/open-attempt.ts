@@ -6,6 +6,7 @@ import type { UpstreamConfig } from '../config/types.ts';
 import { AttemptTimer, type AttemptTimeouts } from './attempt-timer.ts';
 import type { TimeoutPhase } from './outcome.ts';
 import type { UpstreamPools } from './pools.ts';
+import { upstreamRequest } from './upstream-path.ts';
 
 export interface AttemptRequest {
   upstream: UpstreamConfig;
@@ -61,6 +62,8 @@ export class AttemptError extends Error {
 
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
   const { pool, basePath } = pools.get(r.upstream.name);
+  // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
+  const target = upstreamRequest(pools.kind(r.upstream.name), basePath, r.path, r.body);
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
   r.clientGone.addEventListener('abort', onClientGone, { once: true });
@@ -86,7 +89,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
   let res: Dispatcher.ResponseData;
   try {
-    res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });
+    res = await pool.request({ method: 'POST', path: target.path, headers, body: target.body, signal: controller.signal });
   } catch (err) {
     close();
     throw new AttemptError(err, timer.fired, gone());
