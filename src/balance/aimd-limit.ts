@@ -5,6 +5,13 @@
  * counts once. The limit stays within [minLimit, the configured max_concurrency]: it learns how much an upstream
  * really takes today, below what the account allows.
  *
+ * Pushback is sharper than a timeout: an upstream that answers 429/503 "busy" while we had `n` requests in flight
+ * (this one included) took at most n − 1, so the limit falls to that at once, and by at least one per pushback:
+ * with no max_concurrency configured (the limit starts at the default cap, far above a real account's) the first
+ * busy answer brings it near the account's real cap in one step, where a multiplicative decrease would need a dozen
+ * seconds of refusals; an overshoot of k requests costs k refusals and lowers the limit by k; the additive increase
+ * then probes upward about once per full round, costing about one refusal per round.
+ *
  * Hand-written: a few lines of arithmetic on outcomes; pure, time passed in.
  */
 export interface AimdSettings {
@@ -14,7 +21,7 @@ export interface AimdSettings {
   decreaseIntervalMs: number;
 }
 
-export type Signal = 'success' | 'overload' | 'neutral';
+export type Signal = 'success' | 'overload' | 'pushback' | 'neutral';
 
 export class AimdLimit {
   private value: number;
@@ -31,8 +38,12 @@ export class AimdLimit {
     return Math.max(this.s.minLimit, Math.floor(this.value));
   }
 
-  record(signal: Signal, now: number): void {
-    if (signal === 'success') {
+  /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
+  record(signal: Signal, now: number, inFlight = Infinity): void {
+    if (signal === 'pushback') {
+      this.value = Math.max(this.s.minLimit, Math.min(Math.floor(this.value) - 1, inFlight - 1));
+      this.lastDecrease = now;
+    } else if (signal === 'success') {
       this.value = Math.min(this.s.max, this.value + 1 / Math.max(1, this.value));
     } else if (signal === 'overload' && now - this.lastDecrease >= this.s.decreaseIntervalMs) {
       this.value = Math.max(this.s.minLimit, this.value * this.s.decreaseFactor);

@@ -56,13 +56,6 @@ export const DEFAULTS = {
     max_wait: '30s',
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */
     stream_keepalive: '10s',
-    /**
-     * At the door, how long a surge is expected to go on, as a multiple of how long it has lasted: 1 is the
-     * Lindy estimate (refuses more, and sooner, in a long overload), 0 bets that it ends now (admits every burst).
-     */
-    surge_factor: 0.25,
-    /** A surge younger than this is taken for a burst that ends now (its requests are admitted if they fit then). */
-    burst_allowance: '10s',
     /** A waiting request is dropped early only when its expected wait overshoots its deadline by this factor. */
     recheck_margin: 1.25,
   },

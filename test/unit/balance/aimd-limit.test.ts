@@ -24,3 +24,18 @@ test('AIMD: overload halves the limit once per interval, successes climb back ad
   for (let i = 0; i < 1000; i++) l.record('success', 5000);
   assert.equal(l.limit, 20, 'never above max_concurrency');
 });
+
+test('pushback: the limit falls at once to what the upstream took, and by at least one per busy answer', () => {
+  const l = new AimdLimit({ max: 256, minLimit: 1, decreaseFactor: 0.8, decreaseIntervalMs: 1000 });
+  const steps: [inFlight: number, want: number][] = [
+    [31, 30], // no cap known: the first 429 with 31 in flight (this one included) says it took 30
+    [31, 29], // an overshoot of k costs k refusals and lowers the limit by k
+    [12, 11], // fewer in flight than the limit (others share the account): it took 11
+    [100, 10], // a stale refusal still lowers by one
+    [1, 1], // never below minLimit
+  ];
+  for (const [inFlight, want] of steps) {
+    l.record('pushback', 0, inFlight);
+    assert.equal(l.limit, want, `pushback with ${inFlight} in flight`);
+  }
+});

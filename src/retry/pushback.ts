@@ -1,0 +1,14 @@
+import type { Outcome } from '../upstream/outcome.ts';
+
+/**
+ * An upstream's "busy" before any output is pushback, not failure: the balancer learns a lower limit from it (see
+ * aimd-limit.ts), and the request goes back to Spillway's own queue, keeping its place, instead of spending a retry
+ * or handing the upstream's "busy" to a client whose deadline still has room. Waiting on pushback is bounded by the
+ * request's deadline (the queue refuses it honestly then); retry budgets bound retries of failures only.
+ */
+export function isPushback(o: Outcome): boolean {
+  return o.kind === 'rate_limited' || o.kind === 'overloaded';
+}
+
+/** A safety net only: each pushback lowers a learned limit, so the loop ends in the queue, bounded by the deadline. */
+export const MAX_PUSHBACKS = 1000;
