@@ -38,6 +38,11 @@ export class AimdLimit {
     return Math.max(this.s.minLimit, Math.floor(this.value));
   }
 
+  /** True when the limit cannot go lower: pushback at this point means the upstream refuses nearly everything. */
+  get atMinimum(): boolean {
+    return this.limit <= this.s.minLimit;
+  }
+
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
   record(signal: Signal, now: number, inFlight = Infinity): void {
     if (signal === 'pushback') {

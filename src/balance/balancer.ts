@@ -281,10 +281,13 @@ export class Balancer {
           u.limit.record(signalOf(outcome), t, atUpstream);
           if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
         }
-        // Retry-After is honoured as a rest of the account. Without one, a 429 rests the account only when nothing
-        // else can slow us down: its learned limit is what keeps the next requests from meeting another 429, and
-        // resting a whole account on every pushback would leave its remaining slots idle.
-        const restMs = outcome.kind === 'rate_limited' ? (outcome.retryAfterMs ?? (account.limit === undefined ? this.cooldownDefaultMs : 0)) : 0;
+        // Retry-After is honoured as a rest of the account (never as a sleep of one request). Without one, busy rests
+        // the account only when nothing else can slow us down: its learned limit is what keeps the next requests
+        // from meeting another refusal, and resting a whole account on every pushback would leave its remaining
+        // slots idle; but an upstream that refuses even one request at a time would otherwise be hammered.
+        const busyLimit = outcome.kind === 'rate_limited' ? account.limit : u.limit;
+        const atFloor = busyLimit === undefined || busyLimit.atMinimum;
+        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? (outcome.retryAfterMs ?? (atFloor ? this.cooldownDefaultMs : 0)) : 0;
         if (restMs > 0) {
           account.coolingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });

@@ -91,19 +91,18 @@ export class AdmissionQueue {
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
     const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: undefined as unknown as Waiter };
-    let displace: Entry<Waiter>[] = [];
+    let displace: Entry<Waiter>[];
     // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
     // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
-    if (mode !== 'pushback') {
-      const headroomMs = headroomShare(priority, ctx) * (until - now);
-      const verdict = admit(this.scheduler.byDeadline, entry, pace, headroomMs);
-      const overMs = verdict.ok ? now + restingMs + pace.serviceMs - (until - headroomMs) : verdict.overMs;
-      if (!verdict.ok || overMs > 0) {
-        this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
-        return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
-      }
-      displace = verdict.displace;
+    const headroomMs = mode === 'pushback' ? 0 : headroomShare(priority, ctx) * (until - now);
+    const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomMs);
+    // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
+    const overMs = verdict.ok ? now + restingMs + pace.serviceMs - (until - headroomMs) : verdict.overMs;
+    if (!verdict.ok || overMs > 0) {
+      this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
+      return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
     }
+    displace = verdict.displace;
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
       entry.item = waiter;

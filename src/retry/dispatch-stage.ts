@@ -17,7 +17,7 @@ import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import type { AdmissionQueue, LeaseMode } from '../queue/admission-queue.ts';
-import { isPushback, MAX_PUSHBACKS } from './pushback.ts';
+import { isPushback, PUSHBACKS_PER_ROUTE } from './pushback.ts';
 import type { AccountGate } from '../balance/account-gate.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
@@ -71,6 +71,9 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       const track = call.stream && model.continuation !== 'off' ? new StreamText() : undefined;
       let continuing: { id: string | undefined } | undefined;
       const failed = new Set<string>();
+      /** Upstreams that answered this request "busy": passed over while another route has room. */
+      const pushedBy = new Set<string>();
+      const maxPushbacks = PUSHBACKS_PER_ROUTE * chain.reduce((n, m) => n + m.routes.length, 0);
       let active: readonly ModelConfig[] = chain;
       let link = 0;
       let last: AttemptResult | undefined;
@@ -79,7 +82,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       let mode: LeaseMode = 'new';
       const tokens = deps.gate === undefined ? 0 : estimateTokens(call.body);
       for (let attempt = 1; ; attempt++) {
-        const picked = await pick(ctx, deps.queue, balancer, active, link, failed, mode);
+        const picked = await pick(ctx, deps.queue, active, link, failed, pushedBy, mode);
         if ('error' in picked) return finish(ctx, last, picked.error);
         let gateDone: ((retryAfterMs?: number) => void) | undefined;
         if (deps.gate !== undefined) {
@@ -135,10 +138,11 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           if (continuing !== undefined && result.outcome.kind === 'ok') metrics.continuations.inc({ model: model.name, result: 'completed' });
           return;
         }
-        if (isPushback(result.outcome) && !result.contentSent && ++pushbacks <= MAX_PUSHBACKS) {
+        if (isPushback(result.outcome) && !result.contentSent && ++pushbacks <= maxPushbacks) {
           // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a
-          // Retry-After rests that account, not this request). The queue's deadline test bounds the wait.
+          // Retry-After rests that account, not this request). The deadline bounds the wait.
           metrics.pushbacks.inc({ upstream: lease.upstream.name });
+          pushedBy.add(lease.upstream.name);
           attempt--;
           if (mode === 'new') mode = 'pushback';
           continue;
@@ -226,8 +230,9 @@ function asRetryable(o: Outcome): Outcome {
  * The next lease: the current link of the chain while it has a route that has not failed, else the next link.
  * When every link is busy, the request waits in line for its first eligible link (late binding).
  */
-async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, mode: LeaseMode): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
+async function pick(ctx: RequestContext, queue: AdmissionQueue, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, pushedBy: ReadonlySet<string>, mode: LeaseMode): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
   let first: number | undefined;
+  const avoid = pushedBy.size === 0 ? failed : new Set([...failed, ...pushedBy]);
   queue.arrive(mode !== 'new');
   for (let link = from; link < chain.length; link++) {
     const m = chain[link] as ModelConfig;
@@ -236,14 +241,14 @@ async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balanc
     first ??= link;
     if (queue.depth > 0) break; // others are already waiting: no overtaking them
     try {
-      return { lease: queue.acquireNow(m, failed), link };
+      return { lease: queue.acquireNow(m, avoid), link };
     } catch (err) {
       if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
     }
   }
   const link = first ?? chain.length - 1;
   try {
-    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, failed, mode), link };
+    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, avoid, mode), link };
   } catch (err) {
     if (err instanceof SpillwayError) return { error: err };
     throw err;

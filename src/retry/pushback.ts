@@ -10,5 +10,9 @@ export function isPushback(o: Outcome): boolean {
   return o.kind === 'rate_limited' || o.kind === 'overloaded';
 }
 
-/** A safety net only: each pushback lowers a learned limit, so the loop ends in the queue, bounded by the deadline. */
-export const MAX_PUSHBACKS = 1000;
+/**
+ * Pushbacks one request absorbs per route of its model before further "busy" answers count as failures (retried
+ * within the attempt cap and the budget, then answered). Learning a cap costs a request one or two; a fleet that
+ * answers nothing but "busy" must not turn each client request into dozens of upstream requests.
+ */
+export const PUSHBACKS_PER_ROUTE = 3;
