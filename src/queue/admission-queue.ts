@@ -91,7 +91,6 @@ export class AdmissionQueue {
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
     const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: undefined as unknown as Waiter };
-    let displace: Entry<Waiter>[];
     // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
     // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
     const headroomMs = mode === 'pushback' ? 0 : headroomShare(priority, ctx) * (until - now);
@@ -102,7 +101,7 @@ export class AdmissionQueue {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
     }
-    displace = verdict.displace;
+    const displace = verdict.displace;
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
       entry.item = waiter;

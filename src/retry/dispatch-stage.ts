@@ -54,7 +54,7 @@ export interface DispatchDeps {
  * continued where the model allows it. When the loop stops, the client hears the last real failure at once.
  */
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
-  const { config, balancer, budgets, clock, metrics } = deps;
+  const { config, budgets, clock, metrics } = deps;
   const random = deps.random ?? Math.random;
   const backoff = { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs };
   const ttfts = new Map(Object.keys(config.models).map((m) => [m, new TtftTracker()]));
