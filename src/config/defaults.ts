@@ -51,7 +51,7 @@ export const DEFAULTS = {
     /** Wait for a free upstream slot instead of failing when every route is at its cap. */
     enabled: true,
     /** Requests waiting at once, over all models; a newcomer beyond it is refused (or displaces lower priority). */
-    max_size: 1000,
+    max_size: 5000,
     /** Longest wait for a slot, whatever the client's deadline. */
     max_wait: '30s',
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */

@@ -50,6 +50,8 @@ export class AdmissionQueue {
   private readonly metrics: Metrics;
   private pumping = false;
   private ticker: NodeJS.Timeout | undefined;
+  /** Waiting entries per model: when every one of them is full, a pump can stop early. */
+  private readonly waitingModels = new Map<ModelConfig, number>();
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
 
@@ -101,6 +103,12 @@ export class AdmissionQueue {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
     }
+    // The same headroom in places: a lower class stops short of a full queue, so a higher one never has to
+    // displace it to get in.
+    if (mode !== 'pushback' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize && priority !== 'high') {
+      this.metrics.shed.inc({ reason: 'queue_full', priority });
+      return Promise.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) }));
+    }
     const displace = verdict.displace;
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
@@ -113,6 +121,7 @@ export class AdmissionQueue {
         reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
         return;
       }
+      this.waitingModels.set(model, (this.waitingModels.get(model) ?? 0) + 1);
       if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', displaced(retryAfterS));
       const timer = setTimeout(() => {
         this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
@@ -179,20 +188,24 @@ export class AdmissionQueue {
     this.pumping = true;
     try {
       const blocked = new Set<ModelConfig>();
-      for (const entry of [...this.scheduler.inOrder(this.pace(this.clock.now()))]) {
+      const grants: [Entry<Waiter>, Lease][] = [];
+      for (const entry of this.scheduler.inOrder(this.pace(this.clock.now()))) {
         const w = entry.item;
         // Background work never takes a slot while an interactive request still waits (for any model).
         if (entry.priority === 'background' && blocked.size > 0) break;
         if (blocked.has(w.model)) continue;
-        let lease: Lease;
         try {
-          lease = this.balancer.acquire(w.model, w.avoid);
+          grants.push([entry, this.balancer.acquire(w.model, w.avoid)]);
         } catch {
           blocked.add(w.model);
-          continue;
+          // Every model that has waiters is full: nobody further down can be served either.
+          if (blocked.size === this.waitingModels.size) break;
         }
+      }
+      for (const [entry, lease] of grants) {
         this.scheduler.served(entry);
-        w.resolve(this.grant(lease));
+        this.left(entry);
+        entry.item.resolve(this.grant(lease));
       }
     } finally {
       this.pumping = false;
@@ -207,6 +220,7 @@ export class AdmissionQueue {
 
   private drop(entry: Entry<Waiter>, reason: string, e: SpillwayError): void {
     if (!this.scheduler.remove(entry)) return;
+    this.left(entry);
     this.metrics.shed.inc({ reason, priority: entry.priority });
     entry.item.reject(e);
     this.updateDepth();
@@ -231,6 +245,13 @@ export class AdmissionQueue {
       release(outcome, firstTokenMs);
     };
     return lease;
+  }
+
+  /** An entry left the queue (served or dropped). */
+  private left(entry: Entry<Waiter>): void {
+    const n = (this.waitingModels.get(entry.item.model) ?? 1) - 1;
+    if (n <= 0) this.waitingModels.delete(entry.item.model);
+    else this.waitingModels.set(entry.item.model, n);
   }
 
   private serviceMs(): number {
@@ -266,6 +287,7 @@ export class AdmissionQueue {
   }
 
   private updateDepth(): void {
+    this.rates.saturated(this.depth > 0, this.clock.now());
     for (const p of PRIORITIES) this.metrics.queueDepth.set({ priority: p }, this.scheduler.sizeOf(p));
     if (this.scheduler.size === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);

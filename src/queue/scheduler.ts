@@ -93,20 +93,30 @@ export class Scheduler<T> {
   /**
    * Every entry in the order it would be served: the eligible head of the EDF order by class, tenant turn and
    * deadline; then the rest of the EDF order; background last. Without a pace (`slotMs` 0) the whole queue is
-   * eligible, which is strict priority.
+   * eligible, which is strict priority. Lazy, and the queue must not change while it is read.
    */
   *inOrder(pace?: Pace): Generator<Entry<T>> {
     const n = pace === undefined ? this.edf.length : eligiblePrefix(this.edf, pace);
-    const head = this.edf.slice(0, n);
+    const edf = this.edf;
     for (const p of PRIORITIES) {
       if (p === 'background') continue;
-      const ofClass = head.filter((e) => e.priority === p);
-      if (ofClass.length === 0) continue;
-      const perTenant = new Map<string, Entry<T>[]>();
-      for (const t of this.turns.get(p) as string[]) perTenant.set(t, []);
-      for (const e of ofClass) perTenant.get(e.tenant)?.push(e);
-      const lists = [...perTenant.values()].filter((l) => l.length > 0);
-      for (let round = 0, left = ofClass.length; left > 0; round++) {
+      const tenants = this.turns.get(p) as string[];
+      if (tenants.length === 0) continue;
+      if (tenants.length === 1) {
+        // One tenant (the common case): no turns to take, and no list to build, so a pump that stops early is cheap.
+        for (let i = 0; i < n; i++) if ((edf[i] as Entry<T>).priority === p) yield edf[i] as Entry<T>;
+        continue;
+      }
+      const perTenant = new Map<string, Entry<T>[]>(tenants.map((t) => [t, []]));
+      let left = 0;
+      for (let i = 0; i < n; i++) {
+        const e = edf[i] as Entry<T>;
+        if (e.priority !== p) continue;
+        perTenant.get(e.tenant)?.push(e);
+        left++;
+      }
+      const lists = [...perTenant.values()];
+      for (let round = 0; left > 0; round++) {
         for (const l of lists) {
           const e = l[round];
           if (e !== undefined) {

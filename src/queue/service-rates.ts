@@ -1,10 +1,18 @@
 import { WindowCounter } from '../window-counter.ts';
 
+/** Saturated time (someone waiting) in the window from which the measured drain rate is trusted. */
+const MIN_BUSY_MS = 1_000;
+/** ...and answers completed in it. */
+const MIN_BUSY_COMPLETIONS = 5;
+
 /**
- * What the queue knows about its drain rate. The drain rate μ comes from Little's law: the leases in flight over
- * the mean time a lease is held. (A count of past grants would measure demand, not capacity: before a burst the
- * upstreams were half idle, and the grant rate says so for a whole window after the burst has filled every slot.)
- * Arrivals are counted too, so a refusal can say when trying again is worth it.
+ * What the queue knows about its drain rate μ. While requests wait, every freed slot is handed on at once, so the
+ * answers completed per second of saturated time ARE the drain rate: that is measured first, and it stays honest
+ * when learned limits swing or upstreams queue internally (a peak of leases held over a mean hold time then
+ * overstates it by a tenth or more). Before enough saturated time, Little's law gives it: the leases in flight over
+ * the mean time a lease is held. (A count of all past completions would measure demand, not capacity: before a
+ * burst the upstreams were half idle, and the rate says so for a whole window after the burst has filled every
+ * slot.) Arrivals are counted too, so a refusal can say when trying again is worth it.
  *
  * Pure: time is passed in.
  */
@@ -18,12 +26,25 @@ export class ServiceRates {
   private peakInFlight = 0;
   private peakAt = 0;
   private since: number | undefined;
+  /** Saturated time and the answers completed in it, over the window. */
+  private readonly busyMs: WindowCounter;
+  private readonly busyCompleted: WindowCounter;
+  /** While saturated: the time up to which busy time has been counted. */
+  private busyMark: number | undefined;
 
   constructor(windowMs: number, now: number) {
     this.windowMs = windowMs;
     this.heldMs = new WindowCounter(windowMs, now);
     this.completed = new WindowCounter(windowMs, now);
     this.arrivals = new WindowCounter(windowMs, now);
+    this.busyMs = new WindowCounter(windowMs, now);
+    this.busyCompleted = new WindowCounter(windowMs, now);
+  }
+
+  /** Whether requests wait for a slot now (the queue says so whenever its depth changes). */
+  saturated(busy: boolean, now: number): void {
+    this.countBusy(now);
+    this.busyMark = busy ? now : undefined;
   }
 
   /** A new request (not a retry) started looking for a slot. */
@@ -39,6 +60,10 @@ export class ServiceRates {
   served(ms: number, now: number): void {
     this.heldMs.add(now, ms);
     this.completed.add(now);
+    if (this.busyMark !== undefined) {
+      this.countBusy(now);
+      this.busyCompleted.add(now);
+    }
     this.lastServiceMs = this.serviceMs(now);
   }
 
@@ -60,11 +85,24 @@ export class ServiceRates {
     }
   }
 
-  /** Mean time (ms) between two slots freeing when every held lease is busy; 0 until an answer has completed. */
+  /**
+   * Mean time (ms) between two slots freeing when every held lease is busy: measured over saturated time when there
+   * is enough of it, else from Little's law; 0 until an answer has completed.
+   */
   slotMs(now: number): number {
+    this.countBusy(now);
+    const busyMs = this.busyMs.total(now);
+    const done = this.busyCompleted.total(now);
+    if (busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS) return busyMs / done;
     const service = this.serviceMs(now);
     if (service === 0 || this.peakInFlight <= 0) return 0;
     return service / this.peakInFlight;
+  }
+
+  private countBusy(now: number): void {
+    if (this.busyMark === undefined || now <= this.busyMark) return;
+    this.busyMs.add(now, now - this.busyMark);
+    this.busyMark = now;
   }
 
   /** New requests per second over the window. */
