@@ -65,18 +65,11 @@ export const DEFAULTS = {
     /** Wait for a free upstream slot instead of failing when every route is at its cap. */
     enabled: true,
     /** Requests waiting at once, over all models; a newcomer beyond it is refused (or displaces lower priority). */
-    max_size: 1000,
+    max_size: 5000,
     /** Longest wait for a slot, whatever the client's deadline. */
     max_wait: '30s',
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */
     stream_keepalive: '10s',
-    /**
-     * At the door, how long a surge is expected to go on, as a multiple of how long it has lasted: 1 is the
-     * Lindy estimate (refuses more, and sooner, in a long overload), 0 bets that it ends now (admits every burst).
-     */
-    surge_factor: 0.25,
-    /** A surge younger than this is taken for a burst that ends now (its requests are admitted if they fit then). */
-    burst_allowance: '10s',
     /** A waiting request is dropped early only when its expected wait overshoots its deadline by this factor. */
     recheck_margin: 1.25,
   },

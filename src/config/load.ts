@@ -78,7 +78,7 @@ interface RawConfig {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
     continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
-  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; surge_factor: number; burst_allowance: string; recheck_margin: number };
+  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; recheck_margin: number };
   degrade: { queue_depth: number | null; shed_percent: number | null; window: string; max_tokens: number | null };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
@@ -260,7 +260,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
-    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), surgeFactor: raw.queue.surge_factor, burstAllowanceMs: ms(raw.queue.burst_allowance), recheckMargin: raw.queue.recheck_margin },
+    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), recheckMargin: raw.queue.recheck_margin },
     degrade: { queueDepth: raw.degrade.queue_depth, shedPercent: raw.degrade.shed_percent, windowMs: ms(raw.degrade.window), maxTokens: raw.degrade.max_tokens },
     adaptiveConcurrency: {
       enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,

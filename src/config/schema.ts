@@ -254,9 +254,7 @@ export const configSchema: Schema = obj({
     max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
-    surge_factor: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.queue.surge_factor, description: 'Deadline check at the door: the current surge is expected to go on for this multiple of how long it has lasted (1: Lindy, refuses sooner in a long overload; 0: every surge ends now, admits whole bursts).', 'x-expected': 'a number from 0 to 10' },
-    burst_allowance: duration(DEFAULTS.queue.burst_allowance, 'Deadline check at the door: a surge younger than this is taken for a burst that ends now; past it, the surge is expected to go on for `surge_factor` × (its age − this).'),
-    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline only when its expected wait (same estimate as at the door) is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
+    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline (the drain rate fell) only when the time it needs where it stands is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
   }),
   degrade: obj({
     queue_depth: int(DEFAULTS.degrade.queue_depth, 1, 'Degrade while at least this many requests wait for a slot (null: not this trigger).'),

@@ -139,7 +139,7 @@ export interface Config {
   retry: RetryConfig;
   degrade: { queueDepth: number | null; shedPercent: number | null; windowMs: number; maxTokens: number | null };
   adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
-  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; surgeFactor: number; burstAllowanceMs: number; recheckMargin: number };
+  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; recheckMargin: number };
   health: {
     failureThreshold: number;
     failureRatePercent: number;

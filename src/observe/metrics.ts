@@ -159,6 +159,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly pushbacks = new Counter({
+    name: 'spillway_pushbacks_total',
+    help: 'Upstream "busy" answers (429/503 before any output) absorbed: the request went back to the wait queue, keeping its place, instead of failing or counting as a retry.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
   readonly retryStops = new Counter({
     name: 'spillway_retry_stops_total',
     help: 'Failed attempts that were not retried, by why: not_retryable, committed, attempts_exhausted, deadline, budget.',

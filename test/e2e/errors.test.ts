@@ -14,9 +14,10 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
   return { status: res.status, headers: res.headers, text, json: (() => { try { return JSON.parse(text) as { error: { code: string; message: string; type: string; param: string | null } }; } catch { return undefined; } })() };
 }
 
-test('an upstream 429 surfaces as the SDK RateLimitError with Retry-After', async (t) => {
+test('an upstream 429 whose Retry-After outlasts the deadline surfaces as the SDK RateLimitError with Retry-After', async (t) => {
   const { client } = await startStack(t);
-  await assert.rejects(client.chat.completions.create(withFault({ status: 429, retry_after_s: 7 })), (e: unknown) => {
+  // With room in its deadline the request would wait for the account's rest to end (pushback); 3 s leaves none.
+  await assert.rejects(client.chat.completions.create(withFault({ status: 429, retry_after_s: 7 }), { headers: { 'x-spillway-deadline-ms': '3000' } }), (e: unknown) => {
     assert.ok(e instanceof OpenAI.RateLimitError, `got ${String(e)}`);
     assert.equal(e.headers?.get('retry-after'), '7');
     assert.equal((e.error as { code?: string }).code, 'rate_limited');
