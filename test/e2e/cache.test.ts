@@ -142,7 +142,8 @@ test('when the shared upstream call fails, every client sharing it gets the same
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const up = await fixedUpstream(t, (_req, res) => {
-    void released.then(() => res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":{"message":"Server busy"}}'));
+    // A real failure: a "busy" answer would be pushback, absorbed and tried again while the deadline allows.
+    void released.then(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"Internal error"}}'));
   });
   const s = await startStack(t, {
     config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, retry: { max_attempts: 1 }, cache: { models: ['chat'] } }),
@@ -152,8 +153,8 @@ test('when the shared upstream call fails, every client sharing it gets the same
   release();
   for (const e of await Promise.all(calls)) {
     assert.ok(e instanceof OpenAI.APIError, String(e));
-    assert.equal(e.status, 503);
-    assert.equal(e.code, 'overloaded');
+    assert.equal(e.status, 502);
+    assert.equal(e.code, 'upstream_error');
   }
   assert.equal(up.hits(), 1);
 });
