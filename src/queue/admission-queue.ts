@@ -19,6 +19,8 @@ const RATE_WINDOW_MS = 5_000;
  * still fits without displacing anyone (a displacement is a late refusal: worse for a client than a fast one).
  */
 const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, low: 0.1, background: 0 };
+/** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
+const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
 /** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
@@ -92,7 +94,7 @@ export class AdmissionQueue {
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: undefined as unknown as Waiter };
+    const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, reserveMs: RESERVE * (until - now), item: undefined as unknown as Waiter };
     // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
     // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
     const headroomMs = mode === 'pushback' ? 0 : headroomShare(priority, ctx) * (until - now);

@@ -21,6 +21,8 @@ import { PRIORITY_RANK, type Priority } from './priority.ts';
 export interface Waiting {
   priority: Priority;
   deadlineAt: number;
+  /** Slack kept out of reach of higher classes going first: the estimate's noise margin (ms; 0 when absent). */
+  reserveMs?: number;
 }
 
 export interface Pace {
@@ -77,14 +79,16 @@ export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, p
 
 /**
  * How many entries at the head of the EDF order may be served first, in any order: serving entry j before those
- * ahead of it delays each of them by one slot, so j is eligible while every entry ahead keeps a slot of slack. The
- * queue serves the highest class (then the tenant whose turn it is) among them: priority goes first exactly when
- * that costs nobody their deadline.
+ * ahead of it delays each of them by one slot, so j is eligible while every entry ahead keeps a slot of slack
+ * beyond its reserve. The queue serves the highest class (then the tenant whose turn it is) among them: priority
+ * goes first exactly when that costs nobody their deadline. (Without the reserve, a lower class overtaken again and
+ * again is left with no slack at all, and the first slow answer ahead of it makes it miss its deadline.)
  */
 export function eligiblePrefix(edf: readonly Waiting[], pace: Pace): number {
   if (pace.slotMs <= 0) return edf.length;
   for (let i = 0; i < edf.length; i++) {
-    if ((edf[i] as Waiting).deadlineAt - finishAt(i, pace) < pace.slotMs) return i + 1;
+    const w = edf[i] as Waiting;
+    if (w.deadlineAt - finishAt(i, pace) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
   }
   return edf.length;
 }

@@ -22,6 +22,8 @@ export interface Entry<T> {
   priority: Priority;
   tenant: string;
   deadlineAt: number;
+  /** Slack higher classes may not take from it (deadline-plan.ts `eligiblePrefix`). */
+  reserveMs?: number;
   item: T;
 }
 

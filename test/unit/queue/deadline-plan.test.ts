@@ -82,3 +82,11 @@ test('the re-check drops what the drain rate no longer allows, the lower class i
   assert.deepEqual(recheck([w('high', 1_000)], slow, 1).map((d) => d.reason), ['deadline_unmeetable']);
   assert.deepEqual(recheck(edf, { ...slow, slotMs: 0 }, 1), [], 'unknown drain rate: nobody is dropped on a guess');
 });
+
+test('a waiting request keeps its reserve of slack: higher classes stop going first before it is used up', () => {
+  const low = { ...w('low', 5_000), reserveMs: 1_000 };
+  // Position 0 finishes at 1 100: 3 900 of slack, of which 1 000 is reserved, so it may still be overtaken...
+  assert.equal(eligiblePrefix([low, w('high', 60_000)], pace), 2);
+  // ...but not once the slack beyond its reserve is under a slot.
+  assert.equal(eligiblePrefix([low, w('high', 60_000)], { ...pace, now: 2_850 }), 1);
+});
