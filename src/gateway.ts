@@ -38,6 +38,8 @@ import { cacheStage } from './cache/cache-stage.ts';
 import { ResponseCache, cacheEnabled } from './cache/response-cache.ts';
 import { cacheRoutes } from './cache/cache-routes.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { exposureProblems } from './config/exposure.ts';
+import { ConfigError, SpillwayError } from './errors.ts';
 
 /**
  * The request path, assembled once per config, one stage per line in request order. A feature that is turned off
@@ -202,6 +204,9 @@ export interface GatewayOptions {
 }
 
 export async function startGateway(initial: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const host = opts.host ?? initial.server.host;
+  // The loader checked server.host; this catches --host and configs built without the loader.
+  refuseOpenExposure(initial, host, opts.host);
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? createLogger(initial.log.level);
   const metrics = new Metrics();
@@ -260,6 +265,13 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       metrics.configReloads.inc({ result: 'invalid' });
       throw err;
     }
+    try {
+      // A reload must not take the keys away from a listener that is not on loopback.
+      refuseOpenExposure(next, host, opts.host);
+    } catch (err) {
+      metrics.configReloads.inc({ result: 'invalid' });
+      throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, { cause: err });
+    }
     const old = live;
     const fresh = buildRuntime(next, shared, old);
     if (fresh.state === old.state) old.handOnState();
@@ -310,7 +322,6 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   );
 
   const server = http.server;
-  const host = opts.host ?? initial.server.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? initial.server.port, host, () => {
@@ -365,6 +376,12 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       return clean;
     },
   };
+}
+
+function refuseOpenExposure(config: Config, host: string, hostOption: string | undefined): void {
+  const where = hostOption === undefined ? 'server.host' : 'the --host option';
+  const problems = exposureProblems({ host, allowUnauthenticated: config.server.allowUnauthenticated, gatewayKeys: config.auth.keys.length, adminKey: config.admin.key }, where);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
 }
 
 /** Where this process reaches its own listener: a wildcard address is reached on loopback. */

@@ -13,6 +13,8 @@ export const DEFAULTS = {
     drain_grace: '30s',
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
+    /** Listen on a non-loopback address without auth.keys / admin.key (refused unless this says so). */
+    allow_unauthenticated: false,
   },
   admin: {
     /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */

@@ -8,6 +8,7 @@ import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
+import { exposureProblems } from './exposure.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -66,7 +67,7 @@ interface RawUpstream {
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string };
+  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; allow_unauthenticated: boolean };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
@@ -214,6 +215,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   }
   if (ms(j.backoff_cap) < ms(j.backoff_base)) problem(['jobs', 'backoff_cap'], `got "${j.backoff_cap}", expected at least jobs.backoff_base ("${j.backoff_base}")`);
   const s = raw.server;
+  for (const p of exposureProblems({ host: s.host, allowUnauthenticated: s.allow_unauthenticated, gatewayKeys: keys.length, adminKey: raw.admin.key }, 'server.host', locate(['server', 'host']))) problems.push(p);
   const tr = raw.tracing;
   // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
   const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
@@ -237,7 +239,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
-      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), allowUnauthenticated: s.allow_unauthenticated,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {

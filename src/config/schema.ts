@@ -59,6 +59,7 @@ export const configSchema: Schema = obj({
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
+    allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },

@@ -113,6 +113,8 @@ export interface Config {
     defaultDeadlineMs: number;
     drainGraceMs: number;
     bodyTimeoutMs: number;
+    /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
+    allowUnauthenticated: boolean;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: { key: string | null; requestLogSize: number };
