@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   job_not_found: { status: 404, type: 'invalid_request_error', when: 'Async jobs: no async request or job item with this id.' },
   invalid_batch_line: { status: 400, type: 'invalid_request_error', when: 'A line of a batch input file is not a valid request line (`param` names the line number); the batch is not created.' },
   unsupported_endpoint: { status: 400, type: 'invalid_request_error', when: 'A batch (or one of its lines) targets an endpoint Spillway does not run in batches (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` are supported), or an async request asks for a stream.' },
+  webhook_not_allowed: { status: 400, type: 'invalid_request_error', when: 'Async requests: `x-spillway-webhook-url` is not an http(s) URL whose host is in `jobs.webhook.allowed_hosts` (empty: webhooks are off), or it is a non-public address. Nothing was stored.' },
   idempotency_key_reused: { status: 409, type: 'invalid_request_error', when: 'An async request reused an `Idempotency-Key` of the same tenant with a different body.' },
   job_storage_full: { status: 507, type: 'server_error', when: 'The job store holds `jobs.max_items` items (finished jobs leave after `jobs.retention`), or an uploaded file exceeds `jobs.max_file_bytes`: nothing was stored.' },
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },

@@ -180,6 +180,10 @@ export const DEFAULTS = {
       secret: null as string | null,
       timeout: '10s',
       max_attempts: 5,
+      /** Hosts webhooks may go to ("hooks.example.com", "*.example.com"); empty: webhooks are refused. */
+      allowed_hosts: [] as string[],
+      /** Also deliver to loopback, private and link-local addresses (a receiver inside your network, tests). */
+      allow_private: false,
     },
   },
 } as const;

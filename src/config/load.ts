@@ -94,7 +94,7 @@ interface RawConfig {
     enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
     inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; headroom_window: string; max_event_loop_lag: string; max_attempts: number;
     backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
-    webhook: { secret: string | null; timeout: string; max_attempts: number };
+    webhook: { secret: string | null; timeout: string; max_attempts: number; allowed_hosts: string[]; allow_private: boolean };
   };
 }
 
@@ -279,7 +279,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       retentionMs: ms(j.retention), inlineResultMaxBytes: j.inline_result_max_bytes, concurrency: j.concurrency, tenantConcurrency: j.tenant_concurrency,
       sparePercent: j.spare_percent, headroomWindowMs: ms(j.headroom_window), maxLoopLagMs: ms(j.max_event_loop_lag), maxAttempts: j.max_attempts, backoffBaseMs: ms(j.backoff_base), backoffCapMs: ms(j.backoff_cap), leaseMs: ms(j.lease),
       itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),
-      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts },
+      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts, allowedHosts: j.webhook.allowed_hosts, allowPrivate: j.webhook.allow_private },
     },
     raw,
   };

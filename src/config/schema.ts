@@ -342,6 +342,14 @@ export const configSchema: Schema = obj({
       secret: { type: ['string', 'null'], minLength: 16, default: J.webhook.secret, description: 'HMAC-SHA256 key of webhook signatures (`x-spillway-signature`); null sends webhooks unsigned.', 'x-expected': 'null or a string of at least 16 characters (use ${ENV_VAR})' },
       timeout: duration(J.webhook.timeout, 'Time allowed for one webhook delivery.'),
       max_attempts: int(J.webhook.max_attempts, 1, 'Deliveries tried (with backoff) before a webhook is given up.'),
+      allowed_hosts: {
+        type: 'array',
+        items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9_.-]+$|^\\[?[0-9A-Fa-f:.]+\\]?$', 'x-expected': 'a host name (no scheme, no port) such as "hooks.example.com" or "*.example.com"' },
+        default: J.webhook.allowed_hosts,
+        description: 'Hosts `x-spillway-webhook-url` may name: `hooks.example.com`, or `*.example.com` for its subdomains. Empty: webhooks are refused (400 `webhook_not_allowed`). Redirects are never followed.',
+        'x-expected': 'a list of host names',
+      },
+      allow_private: { type: 'boolean', default: J.webhook.allow_private, description: 'Also deliver webhooks to loopback, private, link-local and other non-public addresses (checked after DNS resolution, on the address connected to). Off: only public addresses, so a client cannot aim Spillway at its own network or cloud metadata.', 'x-expected': 'true or false' },
     }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

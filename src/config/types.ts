@@ -172,5 +172,5 @@ export interface JobsConfig {
   runWindows: readonly string[];
   prefixChars: number;
   pollIntervalMs: number;
-  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number };
+  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number; allowedHosts: readonly string[]; allowPrivate: boolean };
 }
