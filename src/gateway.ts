@@ -26,6 +26,7 @@ import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
+import { RequestGuard, refused } from './admin/request-guard.ts';
 import { maskSecrets } from './config/mask.ts';
 import { StatsSampler } from './admin/stats-sampler.ts';
 import { upstreamRoutes } from './admin/upstream-routes.ts';
@@ -233,12 +234,15 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     requestsInFlight: () => http.requestsInFlight,
     info: () => ({ source: live.config.source, loadedAt, reloads, replacedStillFinishing: retiring.size }),
   }, opts.statsIntervalMs);
-  const admin = new AdminRoutes(initial.admin.key, log);
+  const guard = new RequestGuard({ listenHost: host, allowedHosts: initial.server.allowedHosts });
+  const admin = new AdminRoutes(initial.admin.key, log, guard);
   const ops = opsRoutes(metrics, isDraining);
   const http = new HttpServer({
     config: initial, clock, log, metrics,
     handler: (ctx) => live.run(ctx),
-    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || (jobs?.api.handle(req, res, path) ?? false),
+    // The API (jobs' and the pipeline's) refuses a foreign Host or Origin too: on a keyless loopback gateway a
+    // rebinding or cross-site page could otherwise spend the upstream keys. Probes and /metrics come first, unguarded.
+    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || refused(req, res, () => guard.origin(req)) || (jobs?.api.handle(req, res, path) ?? false),
     onFinished: (r, atMs) => {
       requestLog.push(r, atMs);
       accessLog?.write(r, atMs);
@@ -279,6 +283,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     live = fresh;
     http.reconfigure(next);
     admin.setKey(next.admin.key);
+    guard.setAllowedHosts(next.server.allowedHosts);
     // Only a changed level is applied: a logger handed in by the caller (tests, embedding) keeps its own otherwise.
     if (next.log.level !== old.config.log.level) log.level = next.log.level;
     requestLog.resize(next.admin.requestLogSize);

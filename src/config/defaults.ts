@@ -15,6 +15,8 @@ export const DEFAULTS = {
     body_timeout: '30s',
     /** Listen on a non-loopback address without auth.keys / admin.key (refused unless this says so). */
     allow_unauthenticated: false,
+    /** Host names clients use besides loopback names and the listen address (the Host check against DNS rebinding). */
+    allowed_hosts: [] as string[],
   },
   admin: {
     /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */

@@ -59,6 +59,13 @@ export const configSchema: Schema = obj({
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
+    allowed_hosts: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:\\[\\]-]+$', 'x-expected': 'a host name or address, without scheme or port' },
+      default: DEFAULTS.server.allowed_hosts,
+      description: 'Host names clients reach the gateway by, besides loopback names and `server.host`. On a loopback listener, requests whose `Host` is another name are refused with 403 (DNS rebinding); when set, that check applies on every listener.',
+      'x-expected': 'a list of host names',
+    },
     allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
   }),
   admin: obj({

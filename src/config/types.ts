@@ -115,6 +115,8 @@ export interface Config {
     bodyTimeoutMs: number;
     /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
     allowUnauthenticated: boolean;
+    /** Host names the Host check accepts besides loopback names and the listen address (admin/request-guard.ts). */
+    allowedHosts: readonly string[];
   };
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: { key: string | null; requestLogSize: number };

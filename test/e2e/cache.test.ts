@@ -213,11 +213,11 @@ test('tenants never see each other\'s answers unless they share a tenant group',
 test('the admin purge removes one model\'s answers', async (t) => {
   const s = await startStack(t, { config: cachedConfig() });
   await s.client.chat.completions.create(ASK);
-  const res = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 'chat' }) });
+  const res = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat' }) });
   assert.equal(res.status, 200);
   assert.deepEqual(((await res.json()) as { purged: unknown }).purged, { memory: 1, redis: 0 });
   assert.equal((await s.client.chat.completions.create(ASK).withResponse()).response.headers.get('x-spillway-cache'), 'miss');
-  const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 3 }) });
+  const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 3 }) });
   assert.equal(bad.status, 400);
 });
 

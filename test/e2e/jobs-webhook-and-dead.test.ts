@@ -70,12 +70,12 @@ test('an item that keeps failing goes to the dead-letter list with its last erro
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /spillway_jobs_runs_total\{result="dead"\} 1/);
   fail = false;
-  const rq = await fetch(`${gw.url}/admin/jobs/dead/${encodeURIComponent(itemId)}/requeue`, { method: 'POST' });
+  const rq = await fetch(`${gw.url}/admin/jobs/dead/${encodeURIComponent(itemId)}/requeue`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   assert.equal(rq.status, 200);
   const done = await pollUntil(async () => (await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as { status: string }, (j) => j.status === 'completed');
   assert.equal(done.status, 'completed');
   assert.equal(((await (await fetch(`${gw.url}/admin/jobs/dead`)).json()) as DeadList).data.length, 0);
-  const purge = await fetch(`${gw.url}/admin/jobs/dead/${encodeURIComponent(itemId)}`, { method: 'DELETE' });
+  const purge = await fetch(`${gw.url}/admin/jobs/dead/${encodeURIComponent(itemId)}`, { method: 'DELETE', headers: { 'content-type': 'application/json' } });
   assert.equal(purge.status, 404, 'no longer dead: nothing to purge');
   const stats = (await (await fetch(`${gw.url}/admin/jobs`)).json()) as { items: Record<string, number> };
   assert.equal(stats.items.done, 1);
