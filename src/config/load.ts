@@ -71,7 +71,7 @@ interface RawConfig {
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
-  tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
+  tenants: Record<string, { priority: Priority; max_priority?: Priority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
@@ -120,6 +120,13 @@ function tracesUrl(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/traces';
   return url.toString();
+}
+
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/** `high` only when the tenant is given it, by max_priority or by a default priority of high. */
+function maxPriorityOf(t: { priority: Priority; max_priority?: Priority }): Priority {
+  return t.max_priority ?? (t.priority === 'high' ? 'high' : 'normal');
 }
 
 function ms(text: string): number {
@@ -198,12 +205,20 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     if ((k.key === undefined) === (k.key_sha256 === undefined)) {
       problem(['auth', 'keys', i], 'expected exactly one of key or key_sha256');
     }
+    // A typo in a tenant name would otherwise make a tenant of its own, outside every limit and priority cap.
+    if (!(k.tenant in raw.tenants)) {
+      const declared = Object.keys(raw.tenants);
+      problem(['auth', 'keys', i, 'tenant'], `got "${k.tenant}", expected a tenant declared under tenants (${declared.length === 0 ? 'none is: add tenants: { ' + k.tenant + ': {} }' : `one of: ${declared.join(', ')}`})`);
+    }
     for (const [j, m] of (k.models ?? []).entries()) {
       if (!(m in models)) problem(['auth', 'keys', i, 'models', j], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
     }
     const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
     return { sha256, tenant: k.tenant, models: k.models ?? null, limits: limitsOf(k) };
   });
+  for (const [name, t] of Object.entries(raw.tenants)) {
+    if (RANK[t.priority] < RANK[maxPriorityOf(t)]) problem(['tenants', name, 'priority'], `got "${t.priority}", expected at most its max_priority ("${maxPriorityOf(t)}")`);
+  }
   const r = raw.retry;
   const h = raw.health;
   if (ms(h.ejection_max) < ms(h.ejection_base)) {
@@ -248,7 +263,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       accessFile: raw.log.access_file === null ? null : { path: raw.log.access_file, maxSize: raw.log.access_file_max_size, interval: raw.log.access_file_interval, keep: raw.log.access_file_keep },
     },
     auth: { keys },
-    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
+    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: maxPriorityOf(t), limits: limitsOf(t) }])),
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,

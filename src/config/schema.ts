@@ -93,7 +93,7 @@ export const configSchema: Schema = obj({
         properties: {
           key: { type: 'string', minLength: 8, description: 'The key itself (use `${ENV}`), at least 8 characters.', 'x-expected': 'a string of at least 8 characters' },
           key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret.', 'x-expected': '64 lowercase hex characters' },
-          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits).', 'x-expected': 'a tenant name' },
+          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits): a name declared under `tenants`.', 'x-expected': 'a tenant name' },
           models: { type: 'array', items: { type: 'string' }, description: 'Public models the key may use; absent means all.', 'x-expected': 'a list of public model names' },
           ...rateLimits('for this key'),
         },
@@ -110,7 +110,7 @@ export const configSchema: Schema = obj({
       additionalProperties: false,
       properties: {
         priority: priority('Priority class of requests that ask for none.', 'normal'),
-        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`.', 'high'),
+        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`; absent: `high` when `priority` is `high`, else `normal` (a client raises itself to `high` only when its tenant is given it).'),
         ...rateLimits('for the whole tenant'),
       },
     },

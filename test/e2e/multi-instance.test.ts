@@ -15,6 +15,7 @@ async function threeInstances(t: TestContext, redisUrl: string, upstreamUrl: str
     log: { level: 'silent' },
     state: { redis: { url: redisUrl, prefix: `t${process.pid}-${Math.random().toString(36).slice(2)}:`, local_fraction: 0.34 } },
     auth: { keys: [{ key: 'tenant-key-000001', tenant: 'acme' }] },
+    tenants: { acme: {} },
     upstreams: [{ name: 'provider', url: `${upstreamUrl}/v1`, max_concurrency: 100, keys: KEYS.map((key, i) => ({ key, name: `k${i + 1}`, max_concurrency: 3 })) }],
     models: { chat: { routes: [{ upstream: 'provider' }] } },
     queue: { max_wait: '20s' },
