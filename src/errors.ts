@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   webhook_not_allowed: { status: 400, type: 'invalid_request_error', when: 'Async requests: `x-spillway-webhook-url` is not an http(s) URL whose host is in `jobs.webhook.allowed_hosts` (empty: webhooks are off), or it is a non-public address. Nothing was stored.' },
   idempotency_key_reused: { status: 409, type: 'invalid_request_error', when: 'An async request reused an `Idempotency-Key` of the same tenant with a different body.' },
   job_storage_full: { status: 507, type: 'server_error', when: 'The job store holds `jobs.max_items` items (finished jobs leave after `jobs.retention`), or an uploaded file exceeds `jobs.max_file_bytes`: nothing was stored.' },
+  upload_quota_exceeded: { status: 507, type: 'server_error', when: "Files API: the tenant's stored files (uploads and batch output files) would exceed `jobs.tenant_max_files` or `jobs.tenant_max_stored_bytes`. Nothing was stored; delete files or wait for `jobs.retention`." },
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
   upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or an unreadable answer.' },
   upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },

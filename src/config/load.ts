@@ -91,7 +91,7 @@ interface RawConfig {
     semantic: { upstream: string; model: string; threshold: number; max_entries: number } | null;
   };
   jobs: {
-    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
+    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; tenant_max_files: number; tenant_max_stored_bytes: number; retention: string;
     inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; headroom_window: string; max_event_loop_lag: string; max_attempts: number;
     backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
     webhook: { secret: string | null; timeout: string; max_attempts: number; allowed_hosts: string[]; allow_private: boolean };
@@ -292,6 +292,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     },
     jobs: {
       enabled: j.enabled, store: j.store, dataDir: j.data_dir, maxItems: j.max_items, maxFileBytes: j.max_file_bytes, maxBatchItems: j.max_batch_items,
+      tenantMaxFiles: j.tenant_max_files, tenantMaxStoredBytes: j.tenant_max_stored_bytes,
       retentionMs: ms(j.retention), inlineResultMaxBytes: j.inline_result_max_bytes, concurrency: j.concurrency, tenantConcurrency: j.tenant_concurrency,
       sparePercent: j.spare_percent, headroomWindowMs: ms(j.headroom_window), maxLoopLagMs: ms(j.max_event_loop_lag), maxAttempts: j.max_attempts, backoffBaseMs: ms(j.backoff_base), backoffCapMs: ms(j.backoff_cap), leaseMs: ms(j.lease),
       itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),

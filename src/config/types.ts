@@ -158,6 +158,8 @@ export interface JobsConfig {
   maxItems: number;
   maxFileBytes: number;
   maxBatchItems: number;
+  tenantMaxFiles: number;
+  tenantMaxStoredBytes: number;
   retentionMs: number;
   inlineResultMaxBytes: number;
   concurrency: number;
