@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 409, type: 'invalid_request_error', when: 'An async request reused an `Idempotency-Key` of the same tenant with a different body.' },
   job_storage_full: { status: 507, type: 'server_error', when: 'The job store holds `jobs.max_items` items (finished jobs leave after `jobs.retention`), or an uploaded file exceeds `jobs.max_file_bytes`: nothing was stored.' },
   upload_quota_exceeded: { status: 507, type: 'server_error', when: "Files API: the tenant's stored files (uploads and batch output files) would exceed `jobs.tenant_max_files` or `jobs.tenant_max_stored_bytes`. Nothing was stored; delete files or wait for `jobs.retention`." },
+  disk_full: { status: 507, type: 'server_error', when: 'Async jobs: the disk under `jobs.data_dir` is full (SQLite could not grow, or a file could not be written). Nothing was stored, nothing half-written is kept; retrying helps only once space is freed.' },
+  store_unavailable: { status: 503, type: 'server_error', when: 'Async jobs: the job store (SQLite locked or failing, Redis unreachable or not accepting writes) could not be used. Nothing was changed. `Retry-After` is set.' },
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
   upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or an unreadable answer.' },
   upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },

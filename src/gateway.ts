@@ -170,6 +170,8 @@ export interface Gateway {
   readonly http: HttpServer;
   /** The answer cache and its flights; undefined when no model is cached. */
   readonly cache: ResponseCache | undefined;
+  /** Async jobs (store, runner, API); undefined when `jobs.enabled` is off. */
+  readonly jobs: Jobs | undefined;
   /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
   readonly admin: AdminRoutes;
   readonly requestLog: RequestLog;
@@ -354,6 +356,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     log,
     http,
     cache,
+    jobs,
     admin,
     requestLog,
     stats,

@@ -16,6 +16,7 @@ import { batchObject, fileObject, jobObject } from './job-objects.ts';
 import type { BatchRecord, JobStore, NewItem } from './job-store.ts';
 import { prefixKey } from './prefix-key.ts';
 import { LineTooLongError, readLines } from './read-lines.ts';
+import { storeError } from './guard-store.ts';
 
 export interface JobsApiDeps {
   config: JobsConfig;
@@ -135,10 +136,15 @@ export class JobsApi {
         if (limit < this.d.config.maxFileBytes && err instanceof SpillwayError && err.code === 'job_storage_full' && err.message.includes(`(${limit} bytes)`)) {
           throw quotaError(`the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`);
         }
-        throw err;
+        throw storeError(err); // a full disk while writing it: 507 disk_full, as the store's own
       });
       f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
-      await this.d.store.addFile(f);
+      const stored = f;
+      // A file the store could not record is nobody's: removed, so a full disk or an outage leaves nothing behind.
+      await this.d.store.addFile(stored).catch((err: unknown) => {
+        rmSync(stored.path, { force: true });
+        throw err;
+      });
     } finally {
       // Released once the file is listed (or failed), so no moment counts it nowhere.
       this.releaseUpload(c.tenant, limit);
