@@ -36,7 +36,7 @@ export function storeError(err: unknown): unknown {
 }
 
 function diskFull(cause: Error): SpillwayError {
-  return new SpillwayError('disk_full', 'The job store cannot grow: the disk under jobs.data_dir is full. Nothing was stored.', { cause });
+  return new SpillwayError('disk_full', 'The disk under jobs.data_dir is full: nothing was stored. Retry once space is freed.', { cause });
 }
 
 function unavailable(why: string, cause: Error): SpillwayError {

@@ -106,7 +106,10 @@ export class Jobs {
 
   private async housekeeping(): Promise<void> {
     const now = this.wall.now();
-    for (const b of await this.store.toFinalize(now)) await finalizeBatch(this.store, b, this.config.jobs.dataDir, now);
+    for (const b of await this.store.toFinalize(now)) {
+      // One batch that cannot be finalized now (a full disk) must not hold up the others, webhooks or the runner.
+      await finalizeBatch(this.store, b, this.config.jobs.dataDir, now).catch((err: unknown) => this.deps.log.warn({ err, batch: b.id }, 'batch finalization failed; it is tried again'));
+    }
     await sendDueWebhooks(this.store, this.config.jobs, now, this.deps.metrics, this.deps.log, this.webhookAgent);
     if (now - this.lastSweep >= SWEEP_EVERY_MS) {
       this.lastSweep = now;
