@@ -69,7 +69,7 @@ export const configSchema: Schema = obj({
     allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
   }),
   admin: obj({
-    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open, which Spillway allows only on a loopback `server.host` (see `server.allow_unauthenticated`).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
     request_log_size: int(DEFAULTS.admin.request_log_size, 0, 'Finished requests kept in memory (newest first) for `GET /admin/requests` and the dashboard; 0 keeps none.', 100_000),
   }),
   log: obj({
