@@ -8,13 +8,7 @@ import { ConfigError } from '../../../src/errors.ts';
 import { startGateway } from '../../../src/gateway.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 
-const base = `upstreams:
-  - name: a
-    url: http://127.0.0.1:9000/v1
-models:
-  chat:
-    routes: [{ upstream: a }]
-`;
+const base = 'upstreams: [{ name: a, url: "http://127.0.0.1:9000/v1" }]\nmodels: { chat: { routes: [{ upstream: a }] } }\n';
 const keys = 'auth:\n  keys: [{ key: gateway-key-1, tenant: t }]\ntenants: { t: {} }\n';
 const adminKey = 'admin: { key: admin-key-123 }\n';
 
