@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { parseConfigText, resolveConfig } from '../../../src/config/load.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfigText, resolveConfig } from '../../../src/config/load.ts';
 import { isLoopbackHost } from '../../../src/config/exposure.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { startGateway } from '../../../src/gateway.ts';
@@ -63,4 +66,23 @@ test('spillway start --host 0.0.0.0 with no config exits 1 with the refusal inst
   assert.equal(code, 1, err);
   assert.match(err, /the --host option: got "0\.0\.0\.0".*refuses to start without auth\.keys/);
   assert.doesNotMatch(err, /listening on/);
+});
+
+test('a reload that would take the keys away from a non-loopback config is refused and the keys stay in force', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-exposure-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'spillway.yaml');
+  const exposed = `server: { host: 0.0.0.0 }\n${base}`;
+  writeFileSync(file, `${exposed}${adminKey}${keys}`);
+  // Listens on loopback for the test (--host), the file says 0.0.0.0: what the file says is what a reload checks.
+  const gw = await startGateway(loadConfigFile(file), { host: '127.0.0.1', port: 0, configFile: file, log: createLogger('silent') });
+  t.after(() => gw.shutdown(0));
+  writeFileSync(file, exposed);
+  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer admin-key-123' } });
+  assert.equal(res.status, 422);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  assert.equal(body.error.code, 'config_invalid');
+  assert.match(body.error.message, /server\.host \(line 1\): got "0\.0\.0\.0", which is not a loopback address/);
+  assert.equal(gw.config.auth.keys.length, 1, 'the keys in force are kept');
+  assert.equal((await fetch(`${gw.url}/admin/config`)).status, 401, 'the admin key still guards the admin API');
 });
