@@ -24,6 +24,7 @@ import { AccountGate } from './balance/account-gate.ts';
 import { EngineMetricsPoller } from './upstream/engine-metrics-poller.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
+import { UpstreamKinds } from './upstream/upstream-kinds.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
 import { RequestGuard, refused } from './admin/request-guard.ts';
@@ -76,6 +77,8 @@ export interface Runtime {
   readonly config: Config;
   readonly balancer: Balancer;
   readonly queue: AdmissionQueue;
+  /** Its connection pools, and the timeouts they learned. */
+  readonly pools: UpstreamPools;
   readonly state: SharedState;
   /** The state settings it was built with: a reload with the same ones keeps the state (rate-limit windows). */
   readonly stateKey: string;
@@ -103,6 +106,8 @@ interface RuntimeShared {
   cacheConfig: Config['cache'];
   /** Async jobs (undefined when off): their stages are in every pipeline a reload builds. */
   jobs: Jobs | undefined;
+  /** Upstream kinds as known now (probes learn some after startup; a reload keeps what was learned). */
+  kinds: UpstreamKinds;
 }
 
 export function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
@@ -111,7 +116,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const stateKey = JSON.stringify(config.state);
   const keepState = previous !== undefined && previous.stateKey === stateKey;
   const state = keepState ? previous.state : createState(config, log, metrics);
-  const pools = new UpstreamPools(config.upstreams);
+  const pools = new UpstreamPools(config.upstreams, (u) => shared.kinds.of(u));
   const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
   const budgets = new RetryBudgets(config.retry, clock);
   const engines = new EngineMetricsPoller(config, balancer, log);
@@ -127,7 +132,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   };
   let stateHandedOn = false;
   return {
-    config, balancer, queue, state, stateKey,
+    config, balancer, queue, pools, state, stateKey,
     inFlight: () => inFlight,
     run(ctx) {
       inFlight++;
@@ -182,6 +187,8 @@ export interface Gateway {
    * `config_invalid` and changes nothing.
    */
   reload(config?: Config): Promise<ReloadResult>;
+  /** Resolves once every upstream kind probe started so far has ended (at once when none was started). */
+  kindsSettled(): Promise<void>;
   /** Resolves once every pipeline replaced by a reload so far has finished its requests and been closed. */
   reloadsSettled(): Promise<void>;
   /** Pipelines replaced by a reload that still finish requests (closed once they are done). */
@@ -204,6 +211,12 @@ export interface GatewayOptions {
   configFile?: string;
   /** How often the dashboard's stats are sampled (ms); 1000 unless a test wants it faster. */
   statsIntervalMs?: number;
+  /**
+   * Ask each upstream whose kind neither the config nor the URL tells for `GET /models`, in the background
+   * (upstream-kinds.ts). `spillway start` does; embedders and tests opt in, since the probe is a request the
+   * upstream sees.
+   */
+  probeKinds?: boolean;
 }
 
 export async function startGateway(initial: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -221,10 +234,13 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   const jobs = initial.jobs.enabled
     ? await Jobs.open(initial, { log, metrics, isDraining, keys: () => live.config.auth.keys, load: { interactiveWaiting: () => live.queue.depth, load: () => live.balancer.load() } })
     : undefined;
-  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs };
+  const kinds = new UpstreamKinds();
+  if (opts.probeKinds === true) void kinds.probe(initial.upstreams, log);
+  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds };
   let live = buildRuntime(initial, shared);
   // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
   metrics.inFlightSource = () => live.balancer.inFlightRows();
+  metrics.timeoutSource = () => live.pools.timeoutRows();
   let loadedAt = new Date().toISOString();
   let reloads = 0;
   const retiring = new Set<Promise<void>>();
@@ -279,6 +295,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, { cause: err });
     }
     const old = live;
+    if (opts.probeKinds === true) void kinds.probe(next.upstreams, log);
     const fresh = buildRuntime(next, shared, old);
     if (fresh.state === old.state) old.handOnState();
     // From here on new requests take the new pipeline; the old one keeps the requests it has.
@@ -361,6 +378,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     requestLog,
     stats,
     reload,
+    kindsSettled: () => kinds.settled(),
     async reloadsSettled() {
       await reloading;
       await Promise.all([...retiring]);

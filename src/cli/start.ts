@@ -46,6 +46,7 @@ export const command: Command = {
     try {
       gw = await startGateway(config, {
         log,
+        probeKinds: true,
         ...(values.config === undefined ? {} : { configFile: values.config }),
         ...(port === undefined ? {} : { port }),
         ...(values.host === undefined ? {} : { host: values.host }),

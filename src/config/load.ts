@@ -9,6 +9,7 @@ import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
 import { exposureProblems } from './exposure.ts';
+import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -61,13 +62,13 @@ function limitsOf(r: RawLimits, fallback: RawLimits = {}): RateLimits {
 
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
+  name: string; url: string; kind: UpstreamKind | null; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
   requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; allow_unauthenticated: boolean; allowed_hosts: string[] };
+  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; allow_unauthenticated: boolean; allowed_hosts: string[]; sse_comments: boolean };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
@@ -78,7 +79,7 @@ interface RawConfig {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
     continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
-  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; surge_factor: number; burst_allowance: string; recheck_margin: number };
+  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; recheck_margin: number };
   degrade: { queue_depth: number | null; shed_percent: number | null; window: string; max_tokens: number | null };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
@@ -134,6 +135,11 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
+/** null for `auto` (the gateway adapts the value), else the pinned milliseconds. */
+function msOrAuto(text: string): number | null {
+  return text === 'auto' ? null : ms(text);
+}
+
 function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: string[]): Config {
   const problem = (segs: (string | number)[], text: string) => {
     problems.push(`${formatKeyPath(segs)}${locate(segs.map(String))}: ${text}`);
@@ -161,15 +167,18 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       if (labels.has(a.name)) problem(['upstreams', i, 'keys', j, 'name'], `got "${a.name}", expected a name not used by another key of this upstream`);
       labels.add(a.name);
     }
+    const known = u.kind ?? kindFromUrl(u.url);
     return {
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
+      kind: known ?? 'openai',
+      kindProbe: known === undefined,
       accounts,
       maxConcurrency: u.max_concurrency,
       weight: u.weight,
       connections: u.connections ?? u.max_concurrency,
       headers: u.headers,
-      timeouts: { connectMs: ms(t.connect), firstTokenMs: ms(t.first_token), idleMs: ms(t.idle), totalMs: ms(t.total) },
+      timeouts: { connectMs: ms(t.connect), firstTokenMs: msOrAuto(t.first_token), idleMs: msOrAuto(t.idle), totalMs: ms(t.total) },
       simulated: false,
       engineMetrics: u.engine_metrics === null ? null : { url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`, intervalMs: ms(u.engine_metrics.interval) },
     };
@@ -188,7 +197,9 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       continuation: m.continuation,
       limits: limitsOf(m),
       degradeTo: m.degrade_to,
-      hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
+      // A hedge goes to another upstream: with one upstream there is none, and the hedge would only take and give
+      // back a slot of the same one. Left out at startup rather than tried per request.
+      hedge: m.hedge === null || new Set(m.routes.map((r) => r.upstream)).size < 2 ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
   for (const [name, m] of Object.entries(raw.models)) {
@@ -255,7 +266,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
       drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), allowUnauthenticated: s.allow_unauthenticated,
-      allowedHosts: s.allowed_hosts,
+      allowedHosts: s.allowed_hosts, sseComments: s.sse_comments,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {
@@ -267,7 +278,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
-    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), surgeFactor: raw.queue.surge_factor, burstAllowanceMs: ms(raw.queue.burst_allowance), recheckMargin: raw.queue.recheck_margin },
+    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), recheckMargin: raw.queue.recheck_margin },
     degrade: { queueDepth: raw.degrade.queue_depth, shedPercent: raw.degrade.shed_percent, windowMs: ms(raw.degrade.window), maxTokens: raw.degrade.max_tokens },
     adaptiveConcurrency: {
       enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,

@@ -1,6 +1,7 @@
 import { DEFAULTS } from './defaults.ts';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
+import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 
 /**
  * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
@@ -14,6 +15,14 @@ const duration = (def: string, description: string): Schema => ({
   default: def,
   description,
   'x-expected': 'a duration such as "250ms", "5s", "2m" or "1h"',
+});
+/** A duration the gateway adapts by itself unless the config pins it. */
+const durationOrAuto = (def: string, description: string): Schema => ({
+  type: 'string',
+  pattern: DURATION_OR_AUTO_PATTERN,
+  default: def,
+  description,
+  'x-expected': '"auto" or a duration such as "250ms", "5s", "2m" or "1h"',
 });
 const int = (def: number | null, min: number, description: string, max?: number): Schema => ({
   type: def === null ? ['integer', 'null'] : 'integer',
@@ -67,6 +76,7 @@ export const configSchema: Schema = obj({
       'x-expected': 'a list of host names',
     },
     allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
+    sse_comments: { type: 'boolean', default: DEFAULTS.server.sse_comments, description: "Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. Off, a stream's `200` goes out with its first content, so a failure before it is still a clean HTTP error with `Retry-After`; turn on behind a proxy that cuts silent streams sooner than the first token comes. The gateway's own `: queued` keep-alives (`queue.stream_keepalive`) are sent either way.", 'x-expected': 'true or false' },
   }),
   admin: obj({
     key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open, which Spillway allows only on a loopback `server.host` (see `server.allow_unauthenticated`).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
@@ -143,6 +153,12 @@ export const configSchema: Schema = obj({
         name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique name (logs, metrics, routes).', 'x-expected': 'letters, digits, "_", "." or "-"' },
         url: { type: 'string', pattern: '^https?://', description: 'Base URL as an OpenAI SDK takes it (`https://api.deepseek.com`, `http://host:8000/v1`).', 'x-expected': 'an http:// or https:// URL' },
         api_key: { type: 'string', description: 'Sent as `Authorization: Bearer`; never shown in responses, logs or metrics.', 'x-expected': 'a string (use ${ENV_VAR})' },
+        kind: {
+          enum: [...UPSTREAM_KINDS, null],
+          default: U.kind,
+          description: 'What answers at the URL; drives its quirks (DeepSeek `/beta` features, how a cut stream is continued). null: inferred from the URL, else from one `GET {url}/models` at startup, else `openai`.',
+          'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}, or null to infer it`,
+        },
         keys: {
           type: 'array',
           minItems: 1,
@@ -178,8 +194,8 @@ export const configSchema: Schema = obj({
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
         timeouts: obj({
           connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),
-          first_token: duration(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count.'),
-          idle: duration(U.timeouts.idle, 'Longest silence between chunks once the answer has started.'),
+          first_token: durationOrAuto(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3, and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.'),
+          idle: durationOrAuto(U.timeouts.idle, 'Longest silence between chunks once the answer has started. `auto`: learned like `first_token` from the longest gaps between chunks; a duration pins it.'),
           total: duration(U.timeouts.total, 'Longest a single upstream attempt may take.'),
         }),
       },
@@ -212,16 +228,16 @@ export const configSchema: Schema = obj({
           },
         },
         continuation: {
-          enum: ['off', 'prefix', 'continue_final_message', 'prompt'],
-          default: 'off',
-          description: 'Mid-stream recovery: how a stream cut after its first token is continued on another route (`prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
-          'x-expected': 'one of off, prefix, continue_final_message, prompt',
+          enum: ['auto', 'off', 'prefix', 'continue_final_message', 'prompt'],
+          default: DEFAULTS.model.continuation,
+          description: 'Mid-stream recovery: how a stream cut after its first token is continued (`auto`: by the kind of upstream that wrote it — `prefix` on deepseek, `continue_final_message` on vllm/sglang, off elsewhere; `prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
+          'x-expected': 'one of auto, off, prefix, continue_final_message, prompt',
         },
         hedge: {
           type: ['object', 'null'],
           additionalProperties: false,
-          default: null,
-          description: 'TTFT hedging (off when null): a request without a first token after the delay is also sent to another upstream; the first to answer wins.',
+          default: {},
+          description: 'TTFT hedging, on by default wherever the model has routes on two or more upstreams (null turns it off): a request without a first token after the delay is also sent to another upstream, inside the retry budget and only on a slot nobody waits for; the first to answer wins.',
           'x-expected': 'null or { percentile, min_delay, max_delay }',
           properties: {
             percentile: int(DEFAULTS.hedge.percentile, 1, 'The delay is this percentile of the model\'s recent times to first token...', 99),
@@ -246,9 +262,7 @@ export const configSchema: Schema = obj({
     max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
-    surge_factor: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.queue.surge_factor, description: 'Deadline check at the door: the current surge is expected to go on for this multiple of how long it has lasted (1: Lindy, refuses sooner in a long overload; 0: every surge ends now, admits whole bursts).', 'x-expected': 'a number from 0 to 10' },
-    burst_allowance: duration(DEFAULTS.queue.burst_allowance, 'Deadline check at the door: a surge younger than this is taken for a burst that ends now; past it, the surge is expected to go on for `surge_factor` × (its age − this).'),
-    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline only when its expected wait (same estimate as at the door) is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
+    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline (the drain rate fell) only when the time it needs where it stands is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
   }),
   degrade: obj({
     queue_depth: int(DEFAULTS.degrade.queue_depth, 1, 'Degrade while at least this many requests wait for a slot (null: not this trigger).'),

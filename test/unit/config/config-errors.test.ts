@@ -60,7 +60,8 @@ test('a valid config is resolved with defaults, durations in ms, env interpolate
   assert.equal(c.server.port, 8080);
   assert.equal(c.server.drainGraceMs, 30_000);
   assert.equal(c.upstreams[0]?.accounts[0]?.apiKey, 'sk-test-123');
-  assert.equal(c.upstreams[0]?.timeouts.firstTokenMs, 300_000);
+  assert.equal(c.upstreams[0]?.timeouts.firstTokenMs, null, 'first_token defaults to auto (adaptive)');
+  assert.equal(c.upstreams[0]?.timeouts.totalMs, 600_000);
   assert.equal(c.upstreams[0]?.connections, 256);
   assert.equal(c.models.chat?.routes[0]?.model, 'chat', 'the upstream model defaults to the public name');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.upstreams[0]) && Object.isFrozen(c.models.chat?.routes));
