@@ -27,7 +27,9 @@ export function storeError(err: unknown): unknown {
     return err;
   }
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return diskFull(e);
-  if (e.code === 'EIO' || e.code === 'EROFS') return unavailable(e.code, e);
+  // The data directory cannot be written (read-only, permissions, a path that is not a directory): an operator
+  // has to act, and until then nothing is accepted; said as an outage so clients retry.
+  if (e.code === 'EIO' || e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOTDIR') return unavailable(`${e.code} under jobs.data_dir`, e);
   if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable/.test(e.message) || (e.code !== undefined && NET_CODES.has(e.code))) {
     return unavailable('Redis is unreachable', e);
   }

@@ -131,7 +131,8 @@ export class JobsApi {
     const limit = await this.reserveUpload(c.tenant, Number(req.headers['content-length'] ?? 0));
     let f;
     try {
-      const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, limit, this.d.bodyTimeoutMs).catch((err: unknown) => {
+      // Called inside a promise so a synchronous throw (the files directory cannot be created) is classified too.
+      const up = await Promise.resolve().then(() => receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, limit, this.d.bodyTimeoutMs)).catch((err: unknown) => {
         // receiveUpload knows one bound; when the quota was the tighter one, say so.
         if (limit < this.d.config.maxFileBytes && err instanceof SpillwayError && err.code === 'job_storage_full' && err.message.includes(`(${limit} bytes)`)) {
           throw quotaError(`the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`);

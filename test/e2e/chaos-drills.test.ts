@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { createReadStream, readdirSync, writeFileSync, type PathLike } from 'node:fs';
+import { createReadStream, readdirSync, symlinkSync, writeFileSync, type PathLike } from 'node:fs';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -203,4 +203,21 @@ test('chaos: an upload while the disk is full answers 507 disk_full and leaves n
   again.append('purpose', 'batch');
   again.append('file', new Blob(['{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}\n']), 'in.jsonl');
   assert.equal((await fetch(`${gw.url}/v1/files`, { method: 'POST', body: again })).status, 200, 'uploads work again once there is room');
+});
+
+test('chaos: an upload while the data directory cannot be written answers 503 store_unavailable with Retry-After', async (t) => {
+  const dir = tempDataDir(t);
+  const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }) });
+  // files/ becomes a link into a regular file: no directory can be made there (root ignores permissions, this not).
+  writeFileSync(join(dir, 'blocker'), '');
+  symlinkSync(join(dir, 'blocker', 'files'), join(dir, 'files'));
+  const form = new FormData();
+  form.append('purpose', 'batch');
+  form.append('file', new Blob(['{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}\n']), 'in.jsonl');
+  const res = await fetch(`${gw.url}/v1/files`, { method: 'POST', body: form });
+  const text = await res.text();
+  assert.equal(res.status, 503, text);
+  assert.ok(Number(res.headers.get('retry-after')) >= 1);
+  assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'store_unavailable');
+  assert.deepEqual(((await (await fetch(`${gw.url}/v1/files`)).json()) as { data: unknown[] }).data, [], 'nothing recorded');
 });

@@ -18,6 +18,8 @@ test('job-store failures are classified: a full disk is 507 disk_full, an outage
     [sqliteError(13, 'database or disk is full'), 'disk_full'],
     [Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'disk_full'],
     [sqliteError(5, 'database is locked'), 'store_unavailable'],
+    [Object.assign(new Error('permission denied'), { code: 'EACCES' }), 'store_unavailable'],
+    [Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'store_unavailable'],
     [sqliteError(266, 'disk I/O error'), 'store_unavailable'], // SQLITE_IOERR_READ: judged by its primary code
     [sqliteError(8, 'attempt to write a readonly database'), 'store_unavailable'],
     [named('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 2).'), 'store_unavailable'],
