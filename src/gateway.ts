@@ -27,6 +27,7 @@ import { UpstreamPools } from './upstream/pools.ts';
 import { UpstreamKinds } from './upstream/upstream-kinds.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
+import { RequestGuard, refused } from './admin/request-guard.ts';
 import { maskSecrets } from './config/mask.ts';
 import { StatsSampler } from './admin/stats-sampler.ts';
 import { upstreamRoutes } from './admin/upstream-routes.ts';
@@ -39,6 +40,8 @@ import { cacheStage } from './cache/cache-stage.ts';
 import { ResponseCache, cacheEnabled } from './cache/response-cache.ts';
 import { cacheRoutes } from './cache/cache-routes.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { exposureProblems } from './config/exposure.ts';
+import { ConfigError, SpillwayError } from './errors.ts';
 
 /**
  * The request path, assembled once per config, one stage per line in request order. A feature that is turned off
@@ -172,6 +175,8 @@ export interface Gateway {
   readonly http: HttpServer;
   /** The answer cache and its flights; undefined when no model is cached. */
   readonly cache: ResponseCache | undefined;
+  /** Async jobs (store, runner, API); undefined when `jobs.enabled` is off. */
+  readonly jobs: Jobs | undefined;
   /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
   readonly admin: AdminRoutes;
   readonly requestLog: RequestLog;
@@ -215,6 +220,9 @@ export interface GatewayOptions {
 }
 
 export async function startGateway(initial: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const host = opts.host ?? initial.server.host;
+  // The loader checked server.host; this catches --host and configs built without the loader.
+  refuseOpenExposure(initial, host, opts.host);
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? createLogger(initial.log.level);
   const metrics = new Metrics();
@@ -244,12 +252,15 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     requestsInFlight: () => http.requestsInFlight,
     info: () => ({ source: live.config.source, loadedAt, reloads, replacedStillFinishing: retiring.size }),
   }, opts.statsIntervalMs);
-  const admin = new AdminRoutes(initial.admin.key, log);
+  const guard = new RequestGuard({ listenHost: host, allowedHosts: initial.server.allowedHosts });
+  const admin = new AdminRoutes(initial.admin.key, log, guard);
   const ops = opsRoutes(metrics, isDraining);
   const http = new HttpServer({
     config: initial, clock, log, metrics,
     handler: (ctx) => live.run(ctx),
-    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || (jobs?.api.handle(req, res, path) ?? false),
+    // The API (jobs' and the pipeline's) refuses a foreign Host or Origin too: on a keyless loopback gateway a
+    // rebinding or cross-site page could otherwise spend the upstream keys. Probes and /metrics come first, unguarded.
+    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || refused(req, res, () => guard.origin(req)) || (jobs?.api.handle(req, res, path) ?? false),
     onFinished: (r, atMs) => {
       requestLog.push(r, atMs);
       accessLog?.write(r, atMs);
@@ -276,6 +287,13 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       metrics.configReloads.inc({ result: 'invalid' });
       throw err;
     }
+    try {
+      // A reload must not take the keys away from a listener that is not on loopback.
+      refuseOpenExposure(next, host, opts.host);
+    } catch (err) {
+      metrics.configReloads.inc({ result: 'invalid' });
+      throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, { cause: err });
+    }
     const old = live;
     if (opts.probeKinds === true) void kinds.probe(next.upstreams, log);
     const fresh = buildRuntime(next, shared, old);
@@ -284,6 +302,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     live = fresh;
     http.reconfigure(next);
     admin.setKey(next.admin.key);
+    guard.setAllowedHosts(next.server.allowedHosts);
     // Only a changed level is applied: a logger handed in by the caller (tests, embedding) keeps its own otherwise.
     if (next.log.level !== old.config.log.level) log.level = next.log.level;
     requestLog.resize(next.admin.requestLogSize);
@@ -327,7 +346,6 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   );
 
   const server = http.server;
-  const host = opts.host ?? initial.server.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? initial.server.port, host, () => {
@@ -355,6 +373,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     log,
     http,
     cache,
+    jobs,
     admin,
     requestLog,
     stats,
@@ -383,6 +402,12 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       return clean;
     },
   };
+}
+
+function refuseOpenExposure(config: Config, host: string, hostOption: string | undefined): void {
+  const where = hostOption === undefined ? 'server.host' : 'the --host option';
+  const problems = exposureProblems({ host, allowUnauthenticated: config.server.allowUnauthenticated, gatewayKeys: config.auth.keys.length, adminKey: config.admin.key }, where);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
 }
 
 /** Where this process reaches its own listener: a wildcard address is reached on loopback. */

@@ -13,6 +13,10 @@ export const DEFAULTS = {
     drain_grace: '30s',
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
+    /** Listen on a non-loopback address without auth.keys / admin.key (refused unless this says so). */
+    allow_unauthenticated: false,
+    /** Host names clients use besides loopback names and the listen address (the Host check against DNS rebinding). */
+    allowed_hosts: [] as string[],
     /** Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. */
     sse_comments: false,
   },
@@ -150,10 +154,14 @@ export const DEFAULTS = {
     max_items: 1_000_000,
     /** Largest uploaded batch input file (OpenAI's limit). */
     max_file_bytes: 200 * 1024 * 1024,
+    /** Files one tenant holds at once (uploads and batch outputs, until deleted or removed by retention). */
+    tenant_max_files: 100,
+    /** Bytes of files one tenant holds at once: what one key can put on this disk, whatever the retention. */
+    tenant_max_stored_bytes: 2 * 1024 * 1024 * 1024,
     /** Lines per batch (OpenAI's limit). */
     max_batch_items: 50_000,
-    /** Finished jobs, their results and files are deleted this long after they finish. */
-    retention: '168h',
+    /** Finished jobs, their results and files are deleted this long after they finish (a batch's window is 24h: 2 days more to fetch). */
+    retention: '72h',
     /** Answers larger than this are written to a file under data_dir instead of the database. */
     inline_result_max_bytes: 64 * 1024,
     /** Items this instance runs at once, at most (AIMD keeps it lower while upstreams push back). */
@@ -185,6 +193,10 @@ export const DEFAULTS = {
       secret: null as string | null,
       timeout: '10s',
       max_attempts: 5,
+      /** Hosts webhooks may go to ("hooks.example.com", "*.example.com"); empty: webhooks are refused. */
+      allowed_hosts: [] as string[],
+      /** Also deliver to loopback, private and link-local addresses (a receiver inside your network, tests). */
+      allow_private: false,
     },
   },
 } as const;

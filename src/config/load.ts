@@ -8,6 +8,7 @@ import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
+import { exposureProblems } from './exposure.ts';
 import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
@@ -67,11 +68,11 @@ interface RawUpstream {
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; sse_comments: boolean };
+  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; allow_unauthenticated: boolean; allowed_hosts: string[]; sse_comments: boolean };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
-  tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
+  tenants: Record<string, { priority: Priority; max_priority?: Priority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
@@ -91,10 +92,10 @@ interface RawConfig {
     semantic: { upstream: string; model: string; threshold: number; max_entries: number } | null;
   };
   jobs: {
-    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
+    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; tenant_max_files: number; tenant_max_stored_bytes: number; retention: string;
     inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; headroom_window: string; max_event_loop_lag: string; max_attempts: number;
     backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
-    webhook: { secret: string | null; timeout: string; max_attempts: number };
+    webhook: { secret: string | null; timeout: string; max_attempts: number; allowed_hosts: string[]; allow_private: boolean };
   };
 }
 
@@ -120,6 +121,13 @@ function tracesUrl(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/traces';
   return url.toString();
+}
+
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/** `high` only when the tenant is given it, by max_priority or by a default priority of high. */
+function maxPriorityOf(t: { priority: Priority; max_priority?: Priority }): Priority {
+  return t.max_priority ?? (t.priority === 'high' ? 'high' : 'normal');
 }
 
 function ms(text: string): number {
@@ -208,12 +216,20 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     if ((k.key === undefined) === (k.key_sha256 === undefined)) {
       problem(['auth', 'keys', i], 'expected exactly one of key or key_sha256');
     }
+    // A typo in a tenant name would otherwise make a tenant of its own, outside every limit and priority cap.
+    if (!(k.tenant in raw.tenants)) {
+      const declared = Object.keys(raw.tenants);
+      problem(['auth', 'keys', i, 'tenant'], `got "${k.tenant}", expected a tenant declared under tenants (${declared.length === 0 ? 'none is: add tenants: { ' + k.tenant + ': {} }' : `one of: ${declared.join(', ')}`})`);
+    }
     for (const [j, m] of (k.models ?? []).entries()) {
       if (!(m in models)) problem(['auth', 'keys', i, 'models', j], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
     }
     const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
     return { sha256, tenant: k.tenant, models: k.models ?? null, limits: limitsOf(k) };
   });
+  for (const [name, t] of Object.entries(raw.tenants)) {
+    if (RANK[t.priority] < RANK[maxPriorityOf(t)]) problem(['tenants', name, 'priority'], `got "${t.priority}", expected at most its max_priority ("${maxPriorityOf(t)}")`);
+  }
   const r = raw.retry;
   const h = raw.health;
   if (ms(h.ejection_max) < ms(h.ejection_base)) {
@@ -225,6 +241,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   }
   if (ms(j.backoff_cap) < ms(j.backoff_base)) problem(['jobs', 'backoff_cap'], `got "${j.backoff_cap}", expected at least jobs.backoff_base ("${j.backoff_base}")`);
   const s = raw.server;
+  for (const p of exposureProblems({ host: s.host, allowUnauthenticated: s.allow_unauthenticated, gatewayKeys: keys.length, adminKey: raw.admin.key }, 'server.host', locate(['server', 'host']))) problems.push(p);
   const tr = raw.tracing;
   // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
   const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
@@ -248,7 +265,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
-      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), sseComments: s.sse_comments,
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), allowUnauthenticated: s.allow_unauthenticated,
+      allowedHosts: s.allowed_hosts, sseComments: s.sse_comments,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {
@@ -256,7 +274,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       accessFile: raw.log.access_file === null ? null : { path: raw.log.access_file, maxSize: raw.log.access_file_max_size, interval: raw.log.access_file_interval, keep: raw.log.access_file_keep },
     },
     auth: { keys },
-    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
+    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: maxPriorityOf(t), limits: limitsOf(t) }])),
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
@@ -285,10 +303,11 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     },
     jobs: {
       enabled: j.enabled, store: j.store, dataDir: j.data_dir, maxItems: j.max_items, maxFileBytes: j.max_file_bytes, maxBatchItems: j.max_batch_items,
+      tenantMaxFiles: j.tenant_max_files, tenantMaxStoredBytes: j.tenant_max_stored_bytes,
       retentionMs: ms(j.retention), inlineResultMaxBytes: j.inline_result_max_bytes, concurrency: j.concurrency, tenantConcurrency: j.tenant_concurrency,
       sparePercent: j.spare_percent, headroomWindowMs: ms(j.headroom_window), maxLoopLagMs: ms(j.max_event_loop_lag), maxAttempts: j.max_attempts, backoffBaseMs: ms(j.backoff_base), backoffCapMs: ms(j.backoff_cap), leaseMs: ms(j.lease),
       itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),
-      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts },
+      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts, allowedHosts: j.webhook.allowed_hosts, allowPrivate: j.webhook.allow_private },
     },
     raw,
   };

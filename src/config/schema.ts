@@ -68,10 +68,18 @@ export const configSchema: Schema = obj({
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
+    allowed_hosts: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:\\[\\]-]+$', 'x-expected': 'a host name or address, without scheme or port' },
+      default: DEFAULTS.server.allowed_hosts,
+      description: 'Host names clients reach the gateway by, besides loopback names and `server.host`. On a loopback listener, requests whose `Host` is another name are refused with 403 (DNS rebinding); when set, that check applies on every listener.',
+      'x-expected': 'a list of host names',
+    },
+    allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
     sse_comments: { type: 'boolean', default: DEFAULTS.server.sse_comments, description: "Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. Off, a stream's `200` goes out with its first content, so a failure before it is still a clean HTTP error with `Retry-After`; turn on behind a proxy that cuts silent streams sooner than the first token comes. The gateway's own `: queued` keep-alives (`queue.stream_keepalive`) are sent either way.", 'x-expected': 'true or false' },
   }),
   admin: obj({
-    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open, which Spillway allows only on a loopback `server.host` (see `server.allow_unauthenticated`).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
     request_log_size: int(DEFAULTS.admin.request_log_size, 0, 'Finished requests kept in memory (newest first) for `GET /admin/requests` and the dashboard; 0 keeps none.', 100_000),
   }),
   log: obj({
@@ -95,7 +103,7 @@ export const configSchema: Schema = obj({
         properties: {
           key: { type: 'string', minLength: 8, description: 'The key itself (use `${ENV}`), at least 8 characters.', 'x-expected': 'a string of at least 8 characters' },
           key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret.', 'x-expected': '64 lowercase hex characters' },
-          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits).', 'x-expected': 'a tenant name' },
+          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits): a name declared under `tenants`.', 'x-expected': 'a tenant name' },
           models: { type: 'array', items: { type: 'string' }, description: 'Public models the key may use; absent means all.', 'x-expected': 'a list of public model names' },
           ...rateLimits('for this key'),
         },
@@ -112,7 +120,7 @@ export const configSchema: Schema = obj({
       additionalProperties: false,
       properties: {
         priority: priority('Priority class of requests that ask for none.', 'normal'),
-        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`.', 'high'),
+        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`; absent: `high` when `priority` is `high`, else `normal` (a client raises itself to `high` only when its tenant is given it).'),
         ...rateLimits('for the whole tenant'),
       },
     },
@@ -329,7 +337,9 @@ export const configSchema: Schema = obj({
     data_dir: { type: 'string', minLength: 1, default: J.data_dir, description: 'Directory for the SQLite file, uploaded and output files and large results.', 'x-expected': 'a directory path' },
     max_items: int(J.max_items, 1, 'Items stored at once (finished ones count until retention removes them); beyond it submissions get 507 `job_storage_full`.'),
     max_file_bytes: int(J.max_file_bytes, 1, 'Largest uploaded batch input file (bytes).'),
-    max_batch_items: int(J.max_batch_items, 1, 'Most lines in one batch input file.'),
+    max_batch_items: int(J.max_batch_items, 1, 'Most lines in one batch input file (each line at most `server.body_limit_bytes`, the largest request it can run as).'),
+    tenant_max_files: int(J.tenant_max_files, 1, 'Files one tenant may hold at once (uploads and batch output files, until deleted or removed by retention); beyond it an upload gets 507 `upload_quota_exceeded`.'),
+    tenant_max_stored_bytes: int(J.tenant_max_stored_bytes, 1, 'Bytes of files one tenant may hold at once (uploads in progress included): what one key can put on this disk; beyond it 507 `upload_quota_exceeded`.'),
     retention: duration(J.retention, 'Finished jobs, their results and files are deleted this long after they finish.'),
     inline_result_max_bytes: int(J.inline_result_max_bytes, 0, 'Answers larger than this (bytes) go to a file under `data_dir`, not into the database.'),
     concurrency: int(J.concurrency, 1, 'Job items this instance runs at once at most (AIMD keeps it lower while upstreams push back).'),
@@ -355,6 +365,14 @@ export const configSchema: Schema = obj({
       secret: { type: ['string', 'null'], minLength: 16, default: J.webhook.secret, description: 'HMAC-SHA256 key of webhook signatures (`x-spillway-signature`); null sends webhooks unsigned.', 'x-expected': 'null or a string of at least 16 characters (use ${ENV_VAR})' },
       timeout: duration(J.webhook.timeout, 'Time allowed for one webhook delivery.'),
       max_attempts: int(J.webhook.max_attempts, 1, 'Deliveries tried (with backoff) before a webhook is given up.'),
+      allowed_hosts: {
+        type: 'array',
+        items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9_.-]+$|^\\[?[0-9A-Fa-f:.]+\\]?$', 'x-expected': 'a host name (no scheme, no port) such as "hooks.example.com" or "*.example.com"' },
+        default: J.webhook.allowed_hosts,
+        description: 'Hosts `x-spillway-webhook-url` may name: `hooks.example.com`, or `*.example.com` for its subdomains. Empty: webhooks are refused (400 `webhook_not_allowed`). Redirects are never followed.',
+        'x-expected': 'a list of host names',
+      },
+      allow_private: { type: 'boolean', default: J.webhook.allow_private, description: 'Also deliver webhooks to loopback, private, link-local and other non-public addresses (checked after DNS resolution, on the address connected to). Off: only public addresses, so a client cannot aim Spillway at its own network or cloud metadata.', 'x-expected': 'true or false' },
     }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

@@ -121,6 +121,10 @@ export interface Config {
     defaultDeadlineMs: number;
     drainGraceMs: number;
     bodyTimeoutMs: number;
+    /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
+    allowUnauthenticated: boolean;
+    /** Host names the Host check accepts besides loopback names and the listen address (admin/request-guard.ts). */
+    allowedHosts: readonly string[];
     /** Forward upstream SSE comments to streaming clients. */
     sseComments: boolean;
   };
@@ -164,6 +168,8 @@ export interface JobsConfig {
   maxItems: number;
   maxFileBytes: number;
   maxBatchItems: number;
+  tenantMaxFiles: number;
+  tenantMaxStoredBytes: number;
   retentionMs: number;
   inlineResultMaxBytes: number;
   concurrency: number;
@@ -180,5 +186,5 @@ export interface JobsConfig {
   runWindows: readonly string[];
   prefixChars: number;
   pollIntervalMs: number;
-  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number };
+  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number; allowedHosts: readonly string[]; allowPrivate: boolean };
 }
