@@ -18,7 +18,7 @@ function exec(cmd: string, args: string[]): Promise<string> {
 
 async function readmeStack(t: TestContext) {
   const { gw } = await startStack(t, {
-    config: (urls) => ({ upstreams: [{ name: 'sim', url: `${urls[0]}/v1` }], models: { 'deepseek-chat': { routes: [{ upstream: 'sim' }] } } }),
+    config: (urls) => ({ upstreams: [{ name: 'sim', url: `${urls[0]}/v1` }], models: { 'deepseek-v4-flash': { routes: [{ upstream: 'sim' }] } } }),
   });
   return (code: string) => code.replaceAll('http://127.0.0.1:8080', gw.url);
 }
@@ -27,7 +27,7 @@ test('the README curl example gets a chat completion', async (t) => {
   const at = await readmeStack(t);
   const out = await exec('sh', ['-c', at(block('sh', 'curl')).replace(/\\\n/g, ' ')]);
   const r = JSON.parse(out) as { model: string; choices: { message: { content: string } }[] };
-  assert.equal(r.model, 'deepseek-chat');
+  assert.equal(r.model, 'deepseek-v4-flash');
   assert.ok((r.choices[0]?.message.content ?? '').length > 0);
 });
 
