@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
   upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or a 200 that is not an answer (empty or blank body, not JSON, truncated, without `choices`, wrong content-type, a stream that ended before its first content) — never relayed as it came.' },
   upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },
+  upstream_insufficient_balance: { status: 502, type: 'server_error', when: "Every key that could serve the request belongs to an upstream account with insufficient balance (402); each such key is disabled for 5 minutes and logged. A configuration problem: top up the account." },
   overloaded: { status: 503, type: 'server_error', when: 'The upstream answered 503 (server busy), or held the request in its own queue on keep-alives (blank lines, `: keep-alive`) past the first-token timeout. `Retry-After` is set.' },
   no_capacity: { status: 503, type: 'server_error', when: "Every route of the model is at its `max_concurrency` or taken out by passive health. Answered at once, with `Retry-After`." },
   queue_full: { status: 503, type: 'server_error', when: 'Every upstream is busy and the wait queue is full (or a higher-priority request took this one\'s place). `Retry-After` is set.' },

@@ -162,7 +162,7 @@ export const configSchema: Schema = obj({
         keys: {
           type: 'array',
           minItems: 1,
-          description: 'Several accounts (API keys) on this upstream, instead of `api_key`: requests spread over them, a 429 rests one key, a 401/403 disables it.',
+          description: 'Several accounts (API keys) on this upstream, instead of `api_key`: requests spread over them, a 429 rests one key (and sets its cap when the body names its concurrency limit), a 401/403 or a 402 (no balance) disables it.',
           'x-expected': 'a list of { key, name, max_concurrency }',
           items: {
             type: 'object',
