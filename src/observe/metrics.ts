@@ -244,7 +244,7 @@ export class Metrics {
 
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
-    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',
+    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit, prompt_cache_miss: DeepSeek\'s context cache, counted when the upstream reports it).',
     labelNames: ['model', 'upstream', 'kind'] as const,
     registers: [this.registry],
   });
