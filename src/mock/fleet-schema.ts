@@ -36,6 +36,8 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   model: ['model', text('a model name')],
   api_keys: ['apiKeys', { type: 'array', items: text('a non-empty key'), 'x-expected': 'a list of keys' }],
   per_key_concurrency: ['perKeyConcurrency', count],
+  states_concurrency_limit: ['statesConcurrencyLimit', { type: 'boolean', 'x-expected': 'true or false' }],
+  unpaid_keys: ['unpaidKeys', { type: 'array', items: text('a non-empty key'), 'x-expected': 'a list of keys' }],
   rpm: ['rpm', positive],
   per_key_rpm: ['perKeyRpm', positive],
   fail_every: ['failEvery', positive],

@@ -29,7 +29,7 @@ export { refuse } from './report.ts';
 export function serveGeneration(ctx: MockContext, x: Exchange, prepare: Prepare): void {
   const parsed = parseFaults(x.body.mock);
   if (!parsed.ok) return refuse(ctx, x, 'bad_request', { status: 400, message: parsed.message, param: 'mock' });
-  const prepared = prepare(x.body, ctx.opts);
+  const prepared = prepare(x.body, ctx.opts, ctx.promptCache);
   if ('error' in prepared) return refuse(ctx, x, 'bad_request', prepared.error);
   const index = ++ctx.generations;
   const faults = injectedFaults(ctx, x, index, parsed.faults);
