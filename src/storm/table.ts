@@ -34,3 +34,34 @@ export function summaryTable(scenario: string, summaries: readonly Summary[]): s
   const head = `| ${scenario} | ${summaries.map((s) => s.target).join(' | ')} |\n|---|${summaries.map(() => '---').join('|')}|\n`;
   return head + rows.map(([name, fn]) => `| ${name} | ${summaries.map(fn).join(' | ')} |`).join('\n');
 }
+
+/** One fault-matrix row: the fault, then each target's summary and the best-possible one last. */
+export interface MatrixRow {
+  fault: string;
+  summaries: readonly Summary[];
+}
+
+/**
+ * The fault matrix as one table: a row per single fault, each cell the targets' values side by side in the order
+ * of the header ("direct / spillway"), success % with the best possible beside it.
+ */
+export function matrixTable(rows: readonly MatrixRow[]): string {
+  const first = rows[0]?.summaries ?? [];
+  const targets = first.filter((s) => s.target !== 'best possible').map((s) => s.target).join(' / ');
+  const each = (r: MatrixRow, fn: (s: Summary) => string) => r.summaries.filter((s) => s.target !== 'best possible').map(fn).join(' / ');
+  const best = (r: MatrixRow) => f1(r.summaries.find((s) => s.target === 'best possible')?.successPct ?? NaN);
+  const cols: [string, (r: MatrixRow) => string][] = [
+    [`success % (${targets})`, (r) => each(r, (s) => f1(s.successPct))],
+    ['best possible %', best],
+    ['high %', (r) => each(r, (s) => f1(s.successPctByPriority.high ?? NaN))],
+    ['waited past deadline', (r) => each(r, (s) => f0(s.pastDeadline))],
+    ['silent truncations', (r) => each(r, (s) => f0(s.silentTruncations))],
+    ['invalid / blank bodies', (r) => each(r, (s) => f0(s.invalidBodies))],
+    ['upstream busy relayed', (r) => each(r, (s) => f0(s.upstreamBusyRelayed))],
+    ['time to error p90 (ms)', (r) => each(r, (s) => f0(s.errorP90Ms))],
+    ['amplification', (r) => each(r, (s) => f2(s.amplification))],
+    ['top failure', (r) => each(r, (s) => Object.entries(s.failures).sort((a, b) => b[1] - a[1])[0]?.join(': ') ?? '—')],
+  ];
+  const head = `| fault | ${cols.map(([c]) => c).join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|\n`;
+  return head + rows.map((r) => `| ${r.fault} | ${cols.map(([, fn]) => fn(r)).join(' | ')} |`).join('\n');
+}

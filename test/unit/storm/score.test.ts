@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scoreAnswer } from '../../../src/storm/score.ts';
+import { answerFacts, scoreAnswer } from '../../../src/storm/score.ts';
+import { carriesUpstreamBusy } from '../../../src/mock/busy-text.ts';
 import { answerTokens } from '../../../src/mock/answer-text.ts';
 
 const tokens = answerTokens(1, 'p', 5);
@@ -48,9 +49,7 @@ test('the storm scorer judges non-stream answers and HTTP errors', () => {
   }
 });
 
-test('answer facts tell blank and invalid bodies, silent truncations, relayed upstream busy and refusals apart', async () => {
-  const { answerFacts } = await import('../../../src/storm/score.ts');
-  const { carriesUpstreamBusy } = await import('../../../src/mock/busy-text.ts');
+test('answer facts tell blank and invalid bodies, silent truncations, relayed upstream busy and refusals apart', () => {
   const json = (o: unknown) => JSON.stringify(o);
   const completion = json({ object: 'chat.completion', choices: [{ message: { content: expected } }] });
   const busy503 = json({ error: { message: 'Server is busy, please try again later', code: 'server_overloaded' } });
