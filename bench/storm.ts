@@ -116,7 +116,10 @@ if (values.matrix) {
     const table = summaryTable(name, results);
     process.stdout.write(`\n${scenario.description}\n\n${table}\n`);
     if (values.compare && !values['no-write']) {
-      const section = scenario.caps === loadScenario(`${dir}${name}.yaml`).caps ? name : `${name}-caps-${scenario.caps}`;
+      // A flag that changes the scenario gets its own section, so it never overwrites the scenario's own table.
+      const asFiled = loadScenario(`${dir}${name}.yaml`);
+      const section = [name, scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`, scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
+        scenario.client.deadlineHeader === asFiled.client.deadlineHeader ? '' : `-${scenario.client.deadlineHeader}-header`].join('');
       writeDocSection('docs/benchmarks.md', `storm:${section}`, [
         `### Storm: ${section}`, '', scenario.description, '', `Command: \`${command}\` — ${machine}.`, settings(scenario), '', table,
       ].join('\n'));

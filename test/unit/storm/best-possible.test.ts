@@ -28,15 +28,17 @@ test('best possible replays the arrivals on the pooled slots in deadline order (
   for (const c of cases) assert.deepEqual(bestPossible(c.jobs, c.slots), c.want, c.name);
 });
 
-test('service time is the fastest upstream class at full load; pooled slots add up finite slots', () => {
-  const fleet = { upstreams: [
-    { name: 'big', slots: 24, ttftMs: 250, ttftPerInFlightMs: 5, tokenMs: 10 },
-    { name: 'mid', slots: 12, ttftMs: 300, tokenMs: 12 },
-  ] };
-  // big: 250 + 5 × 23 + 31 × 10 = 675; mid: 300 + 31 × 12 = 672.
-  assert.equal(serviceTimeMs(fleet, 32), 672);
-  // big: 365 + 0 = 365; mid: 300.
-  assert.equal(serviceTimeMs(fleet, 1), 300);
-  assert.equal(pooledSlots(fleet), 36);
+test("service time is exact on one class and gives the pool the fleet's own throughput on mixed classes", () => {
+  const big = { name: 'big', slots: 24, ttftMs: 250, ttftPerInFlightMs: 5, tokenMs: 10 };
+  const mid = { name: 'mid', slots: 12, ttftMs: 300, tokenMs: 12 };
+  // big alone: 250 + 5 × 23 + 31 × 10 = 675 ms.
+  assert.equal(serviceTimeMs({ upstreams: [big] }, 32), 675);
+  // big 675 ms and mid 300 + 31 × 12 = 672 ms: 36 slots / (24 / 675 + 12 / 672) per ms.
+  const t = serviceTimeMs({ upstreams: [big, mid] }, 32);
+  assert.ok(Math.abs(t - 36 / (24 / 675 + 12 / 672)) < 1e-9, String(t));
+  // One token: 365 ms and 300 ms → 36 / (24 / 365 + 12 / 300) ≈ 340.8 ms, between the two.
+  assert.ok(Math.abs(serviceTimeMs({ upstreams: [big, mid] }, 1) - 36 / (24 / 365 + 12 / 300)) < 1e-9);
+  assert.equal(pooledSlots({ upstreams: [big, mid] }), 36);
   assert.equal(pooledSlots({ upstreams: [{ name: 'x' }] }), 0, 'unlimited slots are no pool to count');
+  assert.equal(serviceTimeMs({ upstreams: [{ name: 'x' }] }, 4), Infinity);
 });
