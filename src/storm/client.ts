@@ -30,6 +30,7 @@ const MAX_RETRY_AFTER_S = 60;
 
 interface Attempt {
   answer: Answer;
+  startedAt: number;
   ttftMs: number | undefined;
   endedAt: number;
   retryAfterS: number | undefined;
@@ -68,7 +69,7 @@ export async function sendArrival(
     arrivalMs: started - opts.t0,
     endMs: last.endedAt - opts.t0,
     latencyMs,
-    ttftMs: last.ttftMs === undefined ? undefined : last.ttftMs + (last === first ? 0 : first.endedAt - started),
+    ttftMs: last.ttftMs === undefined ? undefined : last.startedAt - started + last.ttftMs,
     verdict,
     outcome: verdict.ok ? 'ok' : verdict.reason,
     status: last.answer.status,
@@ -112,5 +113,5 @@ async function attempt(dispatcher: Dispatcher, target: StormTarget, a: Arrival, 
     answer.clientError = name === 'TimeoutError' || name === 'AbortError' ? 'deadline' : 'connection';
   }
   answer.body = chunks.join('');
-  return { answer, ttftMs, endedAt: performance.now(), retryAfterS };
+  return { answer, startedAt: started, ttftMs, endedAt: performance.now(), retryAfterS };
 }

@@ -39,5 +39,6 @@ test('an SDK-like client retries a 429 once at its Retry-After and records wheth
   assert.equal(retried.complete, true);
   assert.equal(retried.upstreamBusy, true, 'the first answer was an upstream busy');
   assert.ok((retried.refusalMs ?? Infinity) < 1000 && retried.latencyMs >= 1000);
+  assert.ok((retried.ttftMs ?? 0) >= 1000, 'time to first token counts from the first send, the wait included');
   assert.equal(mock.stats().lastRequest?.headers['x-stainless-retry-count'], '1');
 });
