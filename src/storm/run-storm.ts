@@ -32,7 +32,7 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
     }));
     const pickTarget = await targetPicker(s, target, urls, dir, children);
     const arrivals = planArrivals({ seed: s.seed, curve: s.curve, durationS: s.durationS, mix: s.mix });
-    const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1 });
+    const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1, client: s.client });
     const progress = opts.onProgress === undefined ? undefined : setInterval(() => opts.onProgress?.(run), 1000);
     await run.done;
     clearInterval(progress);
@@ -64,6 +64,13 @@ async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string
   return () => ({ baseUrl: target.url.replace(/\/+$/, '') });
 }
 
-async function fleetStats(urls: Record<string, string>): Promise<MockStats[]> {
-  return Promise.all(Object.values(urls).map(async (u) => (await (await fetch(`${u}/mock/stats`)).json()) as MockStats));
+/** Each upstream's stats; an upstream down in a 'refuse' outage answers nothing, and received nothing either. */
+async function fleetStats(urls: Record<string, string>): Promise<Pick<MockStats, 'received' | 'completedAfterClientGone'>[]> {
+  return Promise.all(Object.values(urls).map(async (u) => {
+    try {
+      return (await (await fetch(`${u}/mock/stats`)).json()) as MockStats;
+    } catch {
+      return { received: 0, completedAfterClientGone: 0 };
+    }
+  }));
 }
