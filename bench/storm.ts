@@ -19,6 +19,7 @@ import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { bestPossibleSummary } from '../src/storm/best-possible.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
+import { launchRedisServer } from '../test/helpers/redis-server.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -33,9 +34,16 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     /** Also write every request's record to DIR/SCENARIO-TARGET.jsonl. */
     records: { type: 'string' },
+    /** Spillway as this many instances sharing one Redis (started here), requests spread round robin. */
+    instances: { type: 'string', default: '1' },
   },
   strict: true,
 });
+
+const instances = Number(values.instances);
+if (!Number.isInteger(instances) || instances < 1 || instances > 8) throw new Error(`--instances expects a whole number from 1 to 8, got "${values.instances}"`);
+// Several instances share their state through a Redis of their own, on a free loopback port, for this run only.
+const redis = instances > 1 ? await launchRedisServer() : undefined;
 
 if (values.caps !== undefined && values.caps !== 'known' && values.caps !== 'unknown') throw new Error(`--caps expects known or unknown, got "${values.caps}"`);
 const HEADERS = ['stainless', 'spillway', 'both'] as const;
@@ -71,6 +79,7 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
     const label = typeof target === 'string' ? target : target.url;
     process.stderr.write(`storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s, caps ${scenario.caps} ...\n`);
     results.push(await runStorm(scenario, target, {
+      instances, ...(redis === undefined ? {} : { redisUrl: redis.url }),
       onProgress: (run) => {
         if (process.stderr.isTTY) process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
       },
@@ -89,6 +98,7 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
 }
 
 const settings = (s: Scenario) =>
+  (instances > 1 ? `Spillway as ${instances} instances sharing one Redis, requests spread round robin. ` : '') +
   `Fleet capacity ${s.capacityRps.toFixed(1)} req/s; seed ${s.seed}; client deadline ${s.mix.deadlineS} s (${s.client.deadlineHeader === 'spillway' ? 'x-spillway-deadline-ms' : 'x-stainless-timeout'}); ` +
   `caps ${s.caps === 'known' ? 'known (max_concurrency in the gateway config)' : 'unknown (no max_concurrency in the gateway config)'}${s.client.sdkRetries ? '; SDK-like clients retry once at Retry-After' : ''}.`;
 
@@ -118,7 +128,7 @@ if (values.matrix) {
     if (values.compare && !values['no-write']) {
       // A flag that changes the scenario gets its own section, so it never overwrites the scenario's own table.
       const asFiled = loadScenario(`${dir}${name}.yaml`);
-      const section = [name, scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`, scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
+      const section = [name, scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`, instances === 1 ? '' : `-${instances}-instances`, scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
         scenario.client.deadlineHeader === asFiled.client.deadlineHeader ? '' : `-${scenario.client.deadlineHeader}-header`].join('');
       writeDocSection('docs/benchmarks.md', `storm:${section}`, [
         `### Storm: ${section}`, '', scenario.description, '', `Command: \`${command}\` — ${machine}.`, settings(scenario), '', table,
@@ -126,3 +136,4 @@ if (values.matrix) {
     }
   }
 }
+await redis?.stop();

@@ -18,7 +18,18 @@ export type TargetKind = 'direct' | 'spillway' | { url: string };
  * front of the fleet, and a URL sends to a gateway that is already running (a chaos drill: that gateway must be
  * configured with the fleet's upstreams, whose ports the scenario then fixes).
  */
-export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void; onRecords?: (records: readonly RequestRecord[]) => void } = {}): Promise<Summary> {
+export interface StormOptions {
+  onProgress?: (run: LoadRun) => void;
+  onRecords?: (records: readonly RequestRecord[]) => void;
+  /**
+   * `spillway` only: this many gateway instances sharing `redisUrl` (rate limits, account caps, cooling), the
+   * requests spread over them round robin as a load balancer would.
+   */
+  instances?: number;
+  redisUrl?: string;
+}
+
+export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptions = {}): Promise<Summary> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-storm-'));
   const children: Child[] = [];
   try {
@@ -30,7 +41,7 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
       const [name, , , url] = l.trim().split(' ');
       return [name as string, url as string];
     }));
-    const pickTarget = await targetPicker(s, target, urls, dir, children);
+    const pickTarget = await targetPicker(s, target, urls, dir, children, opts);
     const arrivals = planArrivals({ seed: s.seed, curve: s.curve, durationS: s.durationS, mix: s.mix });
     const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1, client: s.client });
     const progress = opts.onProgress === undefined ? undefined : setInterval(() => opts.onProgress?.(run), 1000);
@@ -48,18 +59,25 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
   }
 }
 
-async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string, string>, dir: string, children: Child[]): Promise<(a: Arrival) => StormTarget> {
+async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string, string>, dir: string, children: Child[], opts: StormOptions): Promise<(a: Arrival) => StormTarget> {
   if (target === 'direct') {
     const direct = s.fleet.upstreams.map((u) => ({ baseUrl: `${urls[u.name] ?? ''}/v1`, ...(u.apiKeys?.[0] === undefined ? {} : { apiKey: u.apiKeys[0] }) }));
     return (a) => direct[Math.min(direct.length - 1, Math.floor(a.pick * direct.length))] as StormTarget;
   }
   if (target === 'spillway') {
     const configFile = join(dir, 'spillway.yaml');
-    writeFileSync(configFile, stringify({ log: { level: 'warn' }, ...gatewayConfigFor(s, urls) }));
-    const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
-    children.push(gw);
-    const url = /listening on (http:\/\/\S+)/.exec(gw.lines[0] ?? '')?.[1] ?? '';
-    return () => ({ baseUrl: `${url}/v1` });
+    const n = opts.instances ?? 1;
+    if (n > 1 && opts.redisUrl === undefined) throw new Error('several gateway instances need a Redis to share their state');
+    const state = n > 1 ? { state: { redis: { url: opts.redisUrl } } } : {};
+    writeFileSync(configFile, stringify({ log: { level: 'warn' }, ...gatewayConfigFor(s, urls), ...state }));
+    const bases: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
+      children.push(gw);
+      bases.push(`${/listening on (http:\/\/\S+)/.exec(gw.lines[0] ?? '')?.[1] ?? ''}/v1`);
+    }
+    let next = 0;
+    return () => ({ baseUrl: bases[next++ % bases.length] as string });
   }
   return () => ({ baseUrl: target.url.replace(/\/+$/, '') });
 }
