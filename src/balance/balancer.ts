@@ -391,7 +391,7 @@ function capOf(u: UpstreamState): number {
  * about one account (it rests that key), not the server, so it leaves the upstream's limit alone.
  */
 function signalOf(o: Outcome): Signal {
-  if (o.kind === 'ok') return 'success';
+  if (o.kind === 'ok') return o.queuedUpstream === true ? 'pushback' : 'success';
   if (o.kind === 'overloaded') return 'pushback';
   if (o.kind === 'timeout' && (o.phase === 'first_token' || o.phase === 'connect')) return 'overload';
   return 'neutral';

@@ -131,7 +131,8 @@ function maxAttempts(config: Config, ctx: RequestContext): number {
  * that finished well (a failed one's longest silence may be the very stall the timeout is for).
  */
 function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome): void {
-  const firstTokenMs = firstTokenMsOf(att);
+  // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
+  const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
   if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs });
 }
@@ -147,7 +148,9 @@ export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { k
       return result;
     }
     const r = await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
-    result = { outcome: r.outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };
+    // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
+    const outcome: Outcome = r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
+    result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };
     return result;
   } finally {
     learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' });

@@ -1,17 +1,24 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Priority } from '../queue/scheduler.ts';
 
+/** Share of a client's own timeout kept back, at most `MAX_MARGIN_MS`: see requestDeadlineMs. */
+const MARGIN_SHARE = 0.02;
+const MAX_MARGIN_MS = 1_000;
+
 /**
- * How long the client will wait, in ms: `x-spillway-deadline-ms`, else `x-stainless-timeout` (seconds; the official
- * OpenAI SDKs send their own timeout there), else the configured default. A malformed header is ignored rather
- * than refused: the deadline is a hint that only ever shortens waiting.
+ * How long the gateway has to answer, in ms: `x-spillway-deadline-ms`, else `x-stainless-timeout` (seconds; the
+ * official OpenAI SDKs send their own timeout there), else the configured default. A malformed header is ignored
+ * rather than refused: the deadline is a hint that only ever shortens waiting. A client's timeout started before
+ * its request arrived and its answer still has to travel back, so the gateway keeps 2% of it (at most 1 s) in
+ * hand: its own honest answer (a refusal with Retry-After, an in-band error) reaches the client before the
+ * client's timer gives up on it.
  */
 export function requestDeadlineMs(headers: IncomingHttpHeaders, defaultMs: number): number {
   const explicit = positive(headers['x-spillway-deadline-ms']);
-  if (explicit !== undefined) return explicit;
   const sdk = positive(headers['x-stainless-timeout']);
-  if (sdk !== undefined) return sdk * 1000;
-  return defaultMs;
+  const ms = explicit ?? (sdk === undefined ? undefined : sdk * 1000);
+  // The configured default is the gateway's own bound, not a client's timer: nothing to keep back.
+  return ms === undefined ? defaultMs : ms - Math.min(MAX_MARGIN_MS, MARGIN_SHARE * ms);
 }
 
 function positive(v: string | string[] | undefined): number | undefined {

@@ -5,7 +5,11 @@
 export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total' | 'deadline';
 
 export type Outcome =
-  | { kind: 'ok' }
+  /**
+   * `queuedUpstream`: a stream the upstream held with keep-alive comments before its first token: answered, but
+   * only after waiting in the upstream's own queue (DeepSeek's way of saying busy): pushback for the learned limit.
+   */
+  | { kind: 'ok'; queuedUpstream?: true }
   /**
    * The upstream is busy: a 503/529, or (`queuedUpstream: true`, `status` 200) an upstream that answered 200 and
    * then held the request with keep-alives only (blank lines before a JSON body, `: keep-alive` SSE comments) until
