@@ -31,7 +31,8 @@ export function demoBurst(durationS: number): { startS: number; endS: number } {
  * Three upstreams, each a different way of being overloaded: "a" queues a little then answers 503 (DeepSeek's
  * "server busy"), "b" answers 429 at once with Retry-After (an account's concurrency cap), "c" is small, slow and
  * goes down (connections refused) for a while. All of them have seeded faults, resets in the middle of streams
- * among them. Same seed, same answers: the client checks every answer against the simulator's text.
+ * among them. Same seed, same answers: the client checks every answer against the simulator's text. "a" is a
+ * DeepSeek and "c" a vLLM server (each names itself in /v1/models and continues a cut answer its own way).
  */
 export function demoFleet(seed: number, durationS: number): FleetSpec {
   const common: MockOptions = { seed, jitterPct: 15, continueAfterAbort: true, queueTimeoutMs: 4000 };
@@ -39,7 +40,7 @@ export function demoFleet(seed: number, durationS: number): FleetSpec {
   return {
     upstreams: [
       {
-        ...common, name: 'a', slots: 6, queueSize: 6, reject: 503, ttftMs: 250, ttftPerInFlightMs: 10, tokenMs: 10,
+        ...common, name: 'a', kind: 'deepseek', slots: 6, queueSize: 6, reject: 503, ttftMs: 250, ttftPerInFlightMs: 10, tokenMs: 10,
         faults: { error500: 0.02, resetMidStream: 0.03 },
       },
       {
@@ -47,7 +48,7 @@ export function demoFleet(seed: number, durationS: number): FleetSpec {
         faults: { resetBeforeHeaders: 0.01, resetMidStream: 0.03, stall: 0.01 },
       },
       {
-        ...common, name: 'c', slots: 4, queueSize: 4, reject: 503, ttftMs: 300, tokenMs: 12,
+        ...common, name: 'c', kind: 'vllm', slots: 4, queueSize: 4, reject: 503, ttftMs: 300, tokenMs: 12,
         faults: { error500: 0.03, resetMidStream: 0.04, slowTokens: 0.02, slowTokenMs: 100 },
         outages: [{ ...outage, mode: 'refuse' }],
       },
@@ -78,19 +79,15 @@ export function demoCurve(capacityRps: number, rateX: number, durationS: number)
   return [[0, base], [startS, base], [startS, 2 * base], [endS, 2 * base], [endS, base]];
 }
 
-/** Spillway in front of the fleet: every upstream at its real slot count, short timeouts, queue on, continuation. */
+/**
+ * Spillway in front of the fleet as a user would configure it: the upstreams with the caps their owner knows and one
+ * model's routes — nothing else. Timeouts, hedging, continuation and the queue are the defaults: the first minute a
+ * user spends with us shows what ships.
+ */
 export function demoGatewayConfig(fleet: FleetSpec, urls: Record<string, string>): Record<string, unknown> {
   return {
     log: { level: 'warn', requests: false },
-    upstreams: fleet.upstreams.map((u) => ({
-      name: u.name,
-      url: `${urls[u.name] ?? ''}/v1`,
-      max_concurrency: u.slots,
-      timeouts: { connect: '1s', first_token: '3s', idle: '2s', total: '15s' },
-    })),
-    models: {
-      chat: { routes: fleet.upstreams.map((u) => ({ upstream: u.name })), continuation: 'prefix' },
-    },
-    queue: { enabled: true, max_size: 200, max_wait: '10s' },
+    upstreams: fleet.upstreams.map((u) => ({ name: u.name, url: `${urls[u.name] ?? ''}/v1`, max_concurrency: u.slots })),
+    models: { chat: { routes: fleet.upstreams.map((u) => ({ upstream: u.name })) } },
   };
 }

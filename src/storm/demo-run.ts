@@ -56,7 +56,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const behind = await startFleet(spec);
     fleets.push(behind);
     const config = resolveConfig(demoGatewayConfig(spec, urlsOf(behind)), '(spillway demo)', process.env);
-    gw = await startGateway(config, { port: o.port, log: createLogger(o.logLevel, process.stderr) });
+    // As `spillway start` does: each upstream's kind (how it continues a cut stream) is asked of its /v1/models.
+    gw = await startGateway(config, { port: o.port, log: createLogger(o.logLevel, process.stderr), probeKinds: true });
+    await gw.kindsSettled();
     o.onGateway?.(gw);
     const gwUrl = gw.url;
     o.out.write(header(spec, capacity, o, gwUrl));
