@@ -14,11 +14,12 @@ const MIN_SERVICE_MS = 50;
 /** The window over which the service time, the drain rate and the arrival rate are measured. */
 const RATE_WINDOW_MS = 5_000;
 /**
- * Share of its deadline a class leaves free at the door for the classes above it. When the backlog nears the
- * deadline horizon, lower classes stop being admitted a little before high does, so a high request arriving then
- * still fits without displacing anyone (a displacement is a late refusal: worse for a client than a fast one).
+ * Share of the work ahead of it a class leaves free at the door for the classes above it (and of the queue's places).
+ * When the backlog nears the deadline horizon, lower classes stop being admitted a little before high does, so a
+ * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
+ * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
-const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.03, low: 0.06, background: 0 };
+const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, low: 0.1, background: 0 };
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
@@ -97,10 +98,9 @@ export class AdmissionQueue {
     const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, reserveMs: RESERVE * (until - now), item: undefined as unknown as Waiter };
     // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
     // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
-    const headroomMs = mode === 'pushback' ? 0 : headroomShare(priority, ctx) * (until - now);
-    const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomMs);
+    const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
     // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
-    const overMs = verdict.ok ? now + restingMs + pace.serviceMs - (until - headroomMs) : verdict.overMs;
+    const overMs = verdict.ok ? now + restingMs + pace.serviceMs - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
@@ -307,7 +307,7 @@ export class AdmissionQueue {
   }
 }
 
-/** The share of its deadline a request leaves free for higher classes; none for a client's own retry. */
+/** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */
 function headroomShare(p: Priority, ctx: RequestContext): number {
   // The official SDKs count their retries: a client back after our Retry-After was told to come back, and its
   // second refusal would make that advice a lie.

@@ -8,8 +8,10 @@ import { PRIORITY_RANK, type Priority } from './priority.ts';
  *
  *   finish(k) = now + (k + 1) × slotMs + serviceMs            slack(k) = deadline(k) − finish(k)
  *
- * - At the door a newcomer takes its EDF position and is admitted iff it finishes in time there (minus its class's
- *   headroom, room kept for higher classes that may come). No guess about the future is needed: with equal-length
+ * - At the door a newcomer takes its EDF position and is admitted iff it finishes in time there, with its class's
+ *   headroom: a share of the work ahead of it kept as room for higher classes that may come. (A share of the work,
+ *   not of the deadline: what puts an admitted request in danger is the drain rate turning out lower than measured,
+ *   and that error grows with the work ahead.) No guess about the future is needed: with equal-length
  *   deadlines no later arrival stands ahead of it, and a higher class only goes first when that costs nobody their
  *   deadline (see `eligiblePrefix`).
  * - When a high request cannot finish in time, it displaces the least urgent lower-class work ahead of it: a late
@@ -59,12 +61,14 @@ export function positionOf(edf: readonly Waiting[], deadlineAt: number): number 
 }
 
 /**
- * The door. `headroomMs`: time the newcomer's class leaves free for higher classes (0 for high). Admitted as is,
- * admitted by displacing lower-class work ahead of it, or refused with how late it would finish (`overMs`).
+ * The door. `headroom`: the share of the work ahead of it that the newcomer's class leaves as room for higher classes
+ * (0 for high). Admitted as is, admitted by displacing lower-class work ahead of it, or refused with how late it
+ * would finish (`overMs`).
  */
-export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, pace: Pace, headroomMs: number): Admission<W> {
+export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, pace: Pace, headroom: number): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
+  const headroomMs = headroom * (pos + 1) * pace.slotMs;
   const overMs = finishAt(pos, pace) - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
   if (overMs > 0) {

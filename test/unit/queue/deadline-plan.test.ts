@@ -26,8 +26,8 @@ test('a newcomer is refused at the door iff the work ahead of it cannot finish b
 
 test('low is served when the backlog allows: no guess about later arrivals, only its headroom', () => {
   const backlog = many(150, 'high', 17_000); // 15 s of work ahead, all of it high
-  assert.equal(admit(backlog, w('low', 30_000), pace, 3_000).ok, true, '16.1 s of work fits 30 s less 3 s of headroom');
-  assert.equal(admit(backlog, w('low', 17_000), pace, 1_700).ok, false, 'it would not fit 17 s less its headroom');
+  assert.equal(admit(backlog, w('low', 30_000), pace, 0.1).ok, true, '16.1 s of work and 10% of it as headroom fit 30 s');
+  assert.equal(admit(backlog, w('low', 17_000), pace, 0.1).ok, false, '16.1 s and 1.51 s of headroom do not fit 17 s');
   assert.equal(admit(backlog, w('low', 17_000), pace, 0).ok, true, 'without headroom (a client back after our Retry-After) it fits');
 });
 
@@ -48,7 +48,7 @@ test('a high request that cannot finish in time displaces the least urgent lower
   // Only high displaces: a normal newcomer that does not fit is refused at the door, the admitted lows keep their place.
   assert.equal(admit(queue, w('normal', 10_000), pace, 0).ok, false);
   // Nor does a request let itself in by displacing when it only misses its headroom.
-  assert.equal(admit(queue, w('high', 10_300), pace, 200).ok, false);
+  assert.equal(admit(queue, w('high', 10_250), pace, 0.01).ok, false);
   // Nobody is displaced for a newcomer of the same class.
   assert.equal(admit(many(95, 'low', 9_000), w('low', 10_000), pace, 0).ok, false);
 });
