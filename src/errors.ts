@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   file_not_found: { status: 404, type: 'invalid_request_error', when: 'Async jobs: no file with this id (or it belongs to another tenant, or retention removed it).' },
   batch_not_found: { status: 404, type: 'invalid_request_error', when: 'Async jobs: no batch with this id (or it belongs to another tenant, or retention removed it).' },
   job_not_found: { status: 404, type: 'invalid_request_error', when: 'Async jobs: no async request or job item with this id.' },
+  response_not_found: { status: 404, type: 'invalid_request_error', when: 'Responses API: no stored response with this id (`GET /v1/responses/{id}`, `previous_response_id`): it was created with `store: false`, by another key, or has left the store (docs/doors.md: retention).' },
   invalid_batch_line: { status: 400, type: 'invalid_request_error', when: 'A line of a batch input file is not a valid request line (`param` names the line number); the batch is not created.' },
   unsupported_endpoint: { status: 400, type: 'invalid_request_error', when: 'A batch (or one of its lines) targets an endpoint Spillway does not run in batches (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` are supported), or an async request asks for a stream.' },
   webhook_not_allowed: { status: 400, type: 'invalid_request_error', when: 'Async requests: `x-spillway-webhook-url` is not an http(s) URL whose host is in `jobs.webhook.allowed_hosts` (empty: webhooks are off), or it is a non-public address. Nothing was stored.' },
