@@ -3,10 +3,17 @@ import { SpillwayError } from '../../errors.ts';
 type Json = Record<string, unknown>;
 
 /**
+ * Fields the Messages API defines. Any other top-level field is a vendor extension and passes through as it is, as
+ * on the chat door (e.g. an upstream's own switches, or the simulator's `mock` fault field).
+ */
+const MESSAGES_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_k', 'top_p', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers', 'context_management']);
+
+/**
  * An Anthropic Messages request → the chat-completions body the pipeline runs (and an OpenAI-compatible upstream
  * understands). Everything the answer depends on is translated; what has no chat-completions equivalent is either
  * dropped when it cannot change the answer (`top_k`, `service_tier`, cache_control marks) or refused with a 400 in
- * Anthropic's shape when it would (server tools, documents). docs/doors.md lists both.
+ * Anthropic's shape when it would (server tools, documents). docs/doors.md lists both. Fields the Messages API does
+ * not define pass through untouched.
  *
  *   system                      → a leading system message
  *   user text / image blocks    → user content (a string when it is text only; image_url parts for images)
@@ -28,6 +35,7 @@ export function messagesToChat(b: Json, countOnly = false): Json {
   if (system !== undefined) messages.push({ role: 'system', content: system });
   b.messages.forEach((m, i) => messages.push(...turn(m, i)));
   const chat: Json = { model: b.model, messages };
+  for (const k of Object.keys(b)) if (!MESSAGES_FIELDS.has(k)) chat[k] = b[k];
   if (!countOnly) chat.max_tokens = b.max_tokens;
   if (b.stream === true) {
     chat.stream = true;

@@ -3,6 +3,9 @@ import type { StoredResponse } from './response-store.ts';
 
 type Json = Record<string, unknown>;
 
+/** Fields the Responses API defines; any other top-level field is a vendor extension and passes through as it is. */
+const RESPONSES_FIELDS = new Set(['model', 'input', 'instructions', 'previous_response_id', 'tools', 'tool_choice', 'max_output_tokens', 'temperature', 'top_p', 'stream', 'stream_options', 'store', 'metadata', 'user', 'safety_identifier', 'parallel_tool_calls', 'text', 'reasoning', 'include', 'truncation', 'background', 'prompt', 'prompt_cache_key', 'service_tier', 'top_logprobs', 'max_tool_calls', 'conversation']);
+
 /** A Responses request as the chat body it runs as, and what its answer needs to be built and stored. */
 export interface ResponsesTurn {
   chat: Json;
@@ -45,6 +48,7 @@ export function responsesToChat(b: Json, lookup: (id: string) => StoredResponse 
   }
   messages.push(...history);
   const chat: Json = { model: b.model, messages };
+  for (const k of Object.keys(b)) if (!RESPONSES_FIELDS.has(k)) chat[k] = b[k];
   if (b.max_output_tokens !== undefined && b.max_output_tokens !== null) {
     if (typeof b.max_output_tokens !== 'number' || !Number.isInteger(b.max_output_tokens) || b.max_output_tokens < 1) throw invalid("'max_output_tokens' must be a positive integer.", 'max_output_tokens');
     chat.max_tokens = b.max_output_tokens;
