@@ -18,6 +18,23 @@ export interface AnswerTranslator {
 
 type HeaderValue = number | string | readonly string[];
 
+/** The objects in `v` when it is an array (tool calls, parts): anything else in an upstream's answer is skipped. */
+export function objectsIn(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x)) : [];
+}
+
+/**
+ * Choice 0 of a chat answer or chunk (the doors answer one choice), as an object with an object `message`/`delta`
+ * (empty when absent): an upstream's odd shapes must not throw in a translator.
+ */
+export function firstChoice(chat: Record<string, unknown>, part: 'message' | 'delta'): { choice: Record<string, unknown>; body: Record<string, unknown> } | undefined {
+  const choices = Array.isArray(chat.choices) ? (chat.choices as unknown[]) : [];
+  const choice = choices.find((c): c is Record<string, unknown> => c !== null && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
+  if (choice === undefined) return undefined;
+  const body = choice[part];
+  return { choice, body: body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {} };
+}
+
 /**
  * The response the pipeline writes into for a request that came in by another door. Every stage between the api
  * stage and the relay (cache hits and coalesced answers, the attempt loop, continuation, the relay itself) writes

@@ -201,3 +201,33 @@ test('the cache serves the Messages door: an answer stored from the chat door is
   assert.equal(await streamed.finalText(), answerText(1, prompt, 7), 'a stored answer replays as a Messages stream');
   assert.equal(mocks[0]?.stats().completed, 1);
 });
+
+test('identical requests through the chat door and the Messages door in flight together share one upstream call', async (t) => {
+  const { anthropic, gw, mocks } = await anthropicStack(t, {
+    mocks: [{ tokenMs: 15 }],
+    config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1` }], models: { chat: { routes: [{ upstream: 'm' }] } }, cache: { models: ['chat'] } }),
+  });
+  const ask = { model: 'chat', max_tokens: 10, temperature: 0, messages: [{ role: 'user' as const, content: prompt }] };
+  const chat = fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true, stream_options: { include_usage: true } }) });
+  const started = await chat;
+  assert.equal(started.headers.get('x-spillway-cache'), 'miss');
+  const messages = anthropic.messages.stream(ask);
+  const [text, raw] = await Promise.all([messages.finalText(), started.text()]);
+  assert.equal(text, answerText(1, prompt, 10));
+  assert.match(raw, /data: \[DONE\]/);
+  const label = (await messages.withResponse()).response.headers.get('x-spillway-cache');
+  assert.ok(label === 'coalesced' || label === 'hit', `the Messages request joined the flight (or found its stored answer): ${String(label)}`);
+  assert.equal(mocks[0]?.stats().completed, 1, 'one upstream call served both doors');
+});
+
+test('a Messages stream cut mid-answer on an upstream that can continue it is continued: the client gets the whole answer', async (t) => {
+  const { anthropic, mocks } = await anthropicStack(t, {
+    mocks: [{ kind: 'vllm', continueAfterAbort: true }],
+    config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1`, kind: 'vllm' }], models: { chat: { routes: [{ upstream: 'm' }] } } }),
+  });
+  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 12, messages: [{ role: 'user', content: prompt }], mock: { reset_after_tokens: 5 } } as Anthropic.MessageStreamParams);
+  const final = await stream.finalMessage();
+  assert.equal(final.content[0]?.type === 'text' ? final.content[0].text : '', answerText(1, prompt, 12));
+  assert.equal(final.stop_reason, 'max_tokens');
+  assert.ok((mocks[0]?.stats().received ?? 0) > 1, 'the rest came from continuation requests');
+});

@@ -1,4 +1,4 @@
-import type { AnswerTranslator } from '../translating-response.ts';
+import { firstChoice, objectsIn, type AnswerTranslator } from '../translating-response.ts';
 import { anthropicErrorEvent, statusOfCode } from './anthropic-error.ts';
 
 type Json = Record<string, unknown>;
@@ -55,12 +55,13 @@ function event(type: string, data: Json): string {
 
 /** The whole chat completion → a Messages answer: thinking, text, then tool_use blocks. */
 export function chatToMessage(chat: Json): Json {
-  const choice = ((chat.choices as Json[] | undefined)?.[0] ?? {});
-  const m = (choice.message ?? {}) as Json;
+  const first = firstChoice(chat, 'message');
+  const choice = first?.choice ?? {};
+  const m = first?.body ?? {};
   const content: Json[] = [];
   if (typeof m.reasoning_content === 'string' && m.reasoning_content !== '') content.push({ type: 'thinking', thinking: m.reasoning_content, signature: '' });
   if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
-  for (const t of Array.isArray(m.tool_calls) ? (m.tool_calls as Json[]) : []) {
+  for (const t of objectsIn(m.tool_calls)) {
     const fn = (t.function ?? {}) as Json;
     content.push({ type: 'tool_use', id: t.id, name: fn.name, input: toolInput(fn.arguments) });
   }
@@ -102,9 +103,9 @@ export class MessagesTranslator implements AnswerTranslator {
       out += event('ping', {});
     }
     if (c.usage !== undefined && c.usage !== null) this.usage = usageOf(c.usage);
-    const choice = (c.choices as Json[] | undefined)?.find((x) => (x.index ?? 0) === 0);
-    if (choice === undefined) return out;
-    const d = (choice.delta ?? {}) as Json;
+    const first = firstChoice(c, 'delta');
+    if (first === undefined) return out;
+    const { choice, body: d } = first;
     if (typeof d.reasoning_content === 'string' && d.reasoning_content !== '') {
       out += this.openBlock('thinking', undefined, { type: 'thinking', thinking: '', signature: '' });
       out += event('content_block_delta', { index: this.index, delta: { type: 'thinking_delta', thinking: d.reasoning_content } });
@@ -113,7 +114,7 @@ export class MessagesTranslator implements AnswerTranslator {
       out += this.openBlock('text', undefined, { type: 'text', text: '' });
       out += event('content_block_delta', { index: this.index, delta: { type: 'text_delta', text: d.content } });
     }
-    for (const t of Array.isArray(d.tool_calls) ? (d.tool_calls as Json[]) : []) {
+    for (const t of objectsIn(d.tool_calls)) {
       const i = typeof t.index === 'number' ? t.index : 0;
       const fn = (t.function ?? {}) as Json;
       if (this.open?.kind !== 'tool' || this.open.tool !== i) {

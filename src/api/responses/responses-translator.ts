@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AnswerTranslator } from '../translating-response.ts';
+import { firstChoice, objectsIn, type AnswerTranslator } from '../translating-response.ts';
 import type { StoredResponse } from './response-store.ts';
 import type { ResponsesTurn } from './responses-request.ts';
 
@@ -74,8 +74,9 @@ export class ResponsesTranslator implements AnswerTranslator {
   }
 
   answer(chat: Json): unknown {
-    const choice = ((chat.choices as Json[] | undefined)?.[0] ?? {});
-    const m = (choice.message ?? {}) as Json;
+    const first = firstChoice(chat, 'message');
+    const choice = first?.choice ?? {};
+    const m = first?.body ?? {};
     this.said.model = chat.model;
     this.said.usage = chat.usage as Json | undefined;
     this.said.finish = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
@@ -87,7 +88,7 @@ export class ResponsesTranslator implements AnswerTranslator {
       this.said.text = m.content;
       this.order.push({ kind: 'message' });
     }
-    for (const t of Array.isArray(m.tool_calls) ? (m.tool_calls as Json[]) : []) {
+    for (const t of objectsIn(m.tool_calls)) {
       const fn = (t.function ?? {}) as Json;
       this.said.calls.push({ id: this.itemId('fc', this.said.calls.length), callId: typeof t.id === 'string' ? t.id : `call_${this.said.calls.length}`, name: typeof fn.name === 'string' ? fn.name : '', args: typeof fn.arguments === 'string' ? fn.arguments : '' });
       this.order.push({ kind: 'call', call: this.said.calls.length - 1 });
@@ -105,9 +106,9 @@ export class ResponsesTranslator implements AnswerTranslator {
       out += this.event('response.in_progress', { response: r });
     }
     if (c.usage !== undefined && c.usage !== null) this.said.usage = c.usage as Json;
-    const choice = (c.choices as Json[] | undefined)?.find((x) => (x.index ?? 0) === 0);
-    if (choice === undefined) return out;
-    const d = (choice.delta ?? {}) as Json;
+    const first = firstChoice(c, 'delta');
+    if (first === undefined) return out;
+    const { choice, body: d } = first;
     if (typeof d.reasoning_content === 'string' && d.reasoning_content !== '') {
       out += this.openItem('reasoning');
       this.said.reasoning += d.reasoning_content;
@@ -118,7 +119,7 @@ export class ResponsesTranslator implements AnswerTranslator {
       this.said.text += d.content;
       out += this.event('response.output_text.delta', { item_id: this.itemId('msg', 0), output_index: this.outputIndex, content_index: 0, delta: d.content, logprobs: [] });
     }
-    for (const t of Array.isArray(d.tool_calls) ? (d.tool_calls as Json[]) : []) {
+    for (const t of objectsIn(d.tool_calls)) {
       const i = typeof t.index === 'number' ? t.index : 0;
       const fn = (t.function ?? {}) as Json;
       if (this.open?.kind !== 'call' || this.open.call !== i) {
