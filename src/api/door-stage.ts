@@ -24,6 +24,12 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
   return {
     name: 'door',
     async run(ctx, next) {
+      if (ctx.door === undefined) return next();
+      const prefer = ctx.req.headers.prefer;
+      // An async job runs and stores the chat call; its result would come back in chat-completions shape.
+      if (typeof prefer === 'string' && /respond-async/i.test(prefer)) {
+        throw new SpillwayError('unsupported_endpoint', 'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.');
+      }
       switch (ctx.door) {
         case 'anthropic':
           ctx.call = chatCall(messagesToChat(jsonObject(ctx.body)));

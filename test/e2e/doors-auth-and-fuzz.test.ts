@@ -100,3 +100,10 @@ test('malformed bodies on every door path get a clean 4xx in the door\'s shape, 
   }
   assert.equal(cases, 180);
 });
+
+test('Prefer: respond-async on a door is refused in the door\'s shape rather than answered in chat-completions shape later', async (t) => {
+  const { gw } = await startStack(t);
+  const r = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ model: 'chat', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }) });
+  assert.equal(r.status, 400);
+  assert.equal(((await r.json()) as { type: string }).type, 'error');
+});
