@@ -1,5 +1,6 @@
 /**
- * The storm benchmark: `npm run bench:storm -- --scenario NAME|all --target direct|spillway|URL [--compare] [--records DIR]`.
+ * The storm benchmark: `npm run bench:storm -- --scenario NAME|all --target direct|spillway|URL [--compare] [--door messages] [--records DIR]`.
+ * `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
  * Runs each scenario from bench/scenarios/ against a fresh simulated fleet and scores every request as a client
  * would (success = 200 and the complete, correct answer). With --compare, direct and Spillway run one after the
  * other on the same seeded storm and the table is written to docs/benchmarks.md with the command.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     /** Also write every request's record (send offset, priority, latency, verdict) to DIR/SCENARIO-TARGET.jsonl. */
     records: { type: 'string' },
+    door: { type: 'string' },
   },
   strict: true,
 });
@@ -30,6 +32,8 @@ const { values } = parseArgs({
 const dir = new URL('./scenarios/', import.meta.url).pathname;
 const names = values.scenario === 'all' ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort() : [values.scenario];
 const targets: TargetKind[] = values.compare ? ['direct', 'spillway'] : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
+if (values.door !== undefined && values.door !== 'messages') throw new Error(`--door ${values.door}: expected messages`);
+const door = values.door === 'messages' ? 'messages' as const : undefined;
 const command = `npm run bench:storm -- ${process.argv.slice(2).join(' ')}`.trim();
 
 for (const name of names) {
@@ -39,6 +43,7 @@ for (const name of names) {
     const label = typeof target === 'string' ? target : target.url;
     process.stderr.write(`storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s ...\n`);
     results.push(await runStorm(scenario, target, {
+      ...(door === undefined ? {} : { door }),
       onProgress: (run) => {
         if (process.stderr.isTTY) process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
       },
@@ -54,7 +59,7 @@ for (const name of names) {
   const table = summaryTable(name, results);
   process.stdout.write(`\n${scenario.description}\n\n${table}\n`);
   if (values.compare && !values['no-write']) {
-    writeDocSection('docs/benchmarks.md', `storm:${name}`, [
+    writeDocSection('docs/benchmarks.md', `storm:${name}${door === undefined ? '' : `:${door}`}`, [
       `### Storm: ${name}`,
       '',
       scenario.description,

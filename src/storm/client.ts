@@ -2,12 +2,15 @@ import { request, type Dispatcher } from 'undici';
 import { answerText } from '../mock/answer-text.ts';
 import type { Arrival } from './arrivals.ts';
 import { scoreAnswer, type Answer } from './score.ts';
+import { scoreMessagesAnswer } from './score-messages.ts';
 import type { RequestRecord } from './summary.ts';
 
 export interface StormTarget {
   /** Base URL as an OpenAI SDK takes it, e.g. http://127.0.0.1:8080/v1. */
   baseUrl: string;
   apiKey?: string;
+  /** `messages`: send through the Anthropic Messages door (`/v1/messages`) instead of chat completions. */
+  door?: 'messages';
 }
 
 /**
@@ -25,8 +28,9 @@ export async function sendArrival(dispatcher: Dispatcher, target: StormTarget, a
   };
   if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`;
   const body = JSON.stringify({ model: a.model, messages: [{ role: 'user', content: a.prompt }], max_tokens: a.maxTokens, stream: a.stream });
+  const messages = target.door === 'messages';
   try {
-    const res = await request(`${target.baseUrl}/chat/completions`, {
+    const res = await request(`${target.baseUrl}${messages ? '/messages' : '/chat/completions'}`, {
       method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(deadlineS * 1000),
     });
     answer.status = res.statusCode;
@@ -46,7 +50,7 @@ export async function sendArrival(dispatcher: Dispatcher, target: StormTarget, a
     stream: a.stream,
     latencyMs: performance.now() - started,
     ttftMs,
-    verdict: scoreAnswer(answer, answerText(answerSeed, a.prompt, a.maxTokens)),
+    verdict: (messages ? scoreMessagesAnswer : scoreAnswer)(answer, answerText(answerSeed, a.prompt, a.maxTokens)),
     sentAtMs: a.atMs,
   };
 }

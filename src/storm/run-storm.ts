@@ -18,7 +18,7 @@ export type TargetKind = 'direct' | 'spillway' | { url: string };
  * front of the fleet, and a URL sends to a gateway that is already running (a chaos drill: that gateway must be
  * configured with the fleet's upstreams, whose ports the scenario then fixes).
  */
-export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void; onRecords?: (records: readonly RequestRecord[]) => void } = {}): Promise<Summary> {
+export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgress?: (run: LoadRun) => void; onRecords?: (records: readonly RequestRecord[]) => void; door?: 'messages' } = {}): Promise<Summary> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-storm-'));
   const children: Child[] = [];
   try {
@@ -30,7 +30,9 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
       const [name, , , url] = l.trim().split(' ');
       return [name as string, url as string];
     }));
-    const pickTarget = await targetPicker(s, target, urls, dir, children);
+    const picked = await targetPicker(s, target, urls, dir, children);
+    const door = opts.door;
+    const pickTarget = door === undefined || target === 'direct' ? picked : (a: Arrival) => ({ ...picked(a), door });
     const arrivals = planArrivals({ seed: s.seed, curve: s.curve, durationS: s.durationS, mix: s.mix });
     const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1 });
     const progress = opts.onProgress === undefined ? undefined : setInterval(() => opts.onProgress?.(run), 1000);
@@ -39,7 +41,7 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: { onProgre
     const stats = await fleetStats(urls);
     const received = stats.reduce((n, st) => n + st.received, 0);
     const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
-    const label = typeof target === 'string' ? target : target.url;
+    const label = `${typeof target === 'string' ? target : target.url}${door === undefined || target === 'direct' ? '' : ` (${door})`}`;
     opts.onRecords?.(run.records);
     return summarize(label, run.records, received, wasted);
   } finally {
