@@ -100,7 +100,7 @@ export class HttpServer {
       req.resume();
       if (match !== undefined) res.setHeader('allow', match.wrongMethod);
       renderError(res, match === undefined
-        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`)
+        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/messages (Anthropic) and /v1/responses.`)
         : new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`));
       return;
     }
