@@ -18,7 +18,7 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint; door?: Door }
 /** `GET /v1/responses/{id}`: a stored response (ids are the gateway's own, `resp_` and URL-safe characters). */
 const STORED_RESPONSE = /^\/responses\/resp_[\w-]{1,100}$/;
 
-export type EndpointMatch = { endpoint: Endpoint; door: Door | undefined } | { wrongMethod: string } | undefined;
+export type EndpointMatch = { endpoint: Endpoint; door?: Door } | { wrongMethod: string } | undefined;
 
 export function matchEndpoint(method: string, url: string): EndpointMatch {
   const q = url.indexOf('?');
@@ -31,7 +31,8 @@ export function matchEndpoint(method: string, url: string): EndpointMatch {
   if (STORED_RESPONSE.test(path) && !underAnthropic) return method === 'GET' ? { endpoint: 'chat', door: 'responses_get' } : { wrongMethod: 'GET' };
   const r = ROUTES[path];
   if (r === undefined || (underAnthropic && r.door !== 'anthropic' && r.door !== 'anthropic_count')) return undefined;
-  return r.method === method ? { endpoint: r.endpoint, door: r.door } : { wrongMethod: r.method };
+  if (r.method !== method) return { wrongMethod: r.method };
+  return r.door === undefined ? { endpoint: r.endpoint } : { endpoint: r.endpoint, door: r.door };
 }
 
 /** Upstream path of an endpoint, appended to the upstream's base URL as an OpenAI SDK would. */
