@@ -56,6 +56,11 @@ export interface StatsFrame {
   retries: Record<string, number>;
   /** Share of answered requests that came from the cache (x-spillway-cache: hit or coalesced); null with no cache. */
   cacheHitRatio: number | null;
+  /**
+   * Share of prompt tokens the upstreams' own context cache held (DeepSeek's prompt_cache_hit_tokens out of hit +
+   * miss), since start; null until an upstream reports the split.
+   */
+  promptCacheHitRatio: number | null;
   forecast: { horizonS: number; demandRps: number | null; trendPerS: number; forecastRps: number | null; capacityRps: number | null; utilization: number | null };
   /** Every spillway_ family, generically: counters as rates, gauges as values, histograms as quantiles. */
   families: FamilyView[];
@@ -214,6 +219,7 @@ export class StatsSampler {
       failures,
       retries: ratesBy(views, 'spillway_retries_total', 'outcome'),
       cacheHitRatio: looked > 0 ? hits / looked : null,
+      promptCacheHitRatio: promptCacheHitRatio(views),
       forecast: { horizonS: FORECAST_HORIZON_S, demandRps: demandNow, trendPerS: this.demand.trend, forecastRps: ahead, capacityRps: capacity ?? null, utilization },
       families: views,
       recent: this.src.requestLog.recent({ limit: 25 }),
@@ -222,6 +228,19 @@ export class StatsSampler {
     for (const fn of this.listeners) fn(frame);
     return frame;
   }
+}
+
+/** Prompt-cache hit tokens over hit + miss tokens, from spillway_tokens_total since start (null before any). */
+export function promptCacheHitRatio(views: readonly FamilyView[]): number | null {
+  const f = views.find((v) => v.name === 'spillway_tokens_total');
+  if (f?.type !== 'counter') return null;
+  let hit = 0;
+  let miss = 0;
+  for (const x of f.series) {
+    if (x.labels.kind === 'prompt_cache_hit') hit += x.total;
+    else if (x.labels.kind === 'prompt_cache_miss') miss += x.total;
+  }
+  return hit + miss > 0 ? hit / (hit + miss) : null;
 }
 
 function histogram(views: readonly FamilyView[], name: string): Quantiles | undefined {

@@ -28,6 +28,9 @@ export type Signal = 'success' | 'overload' | 'pushback' | 'neutral';
 /** How long after a pushback the limit stays below the level that was refused. */
 export const PROBE_HOLD_MS = 10_000;
 
+/** How long a limit the upstream stated (`stated`) is held before the limit probes above it again. */
+export const STATED_HOLD_MS = 60_000;
+
 export class AimdLimit {
   private value: number;
   private lastDecrease = -Infinity;
@@ -49,6 +52,20 @@ export class AimdLimit {
   /** True when the limit cannot go lower: pushback at this point means the upstream refuses nearly everything. */
   get atMinimum(): boolean {
     return this.limit <= this.s.minLimit;
+  }
+
+  /**
+   * A refusal that named the account's limit (DeepSeek's 429 body): the limit becomes that number at once, up or
+   * down, unless fewer than it were in flight when we were refused (someone else shares the account: then what we
+   * may use is what we had, less one, as for any pushback). It is held there longer than a plain pushback's level
+   * (`STATED_HOLD_MS`): the upstream said it, so probing above it sooner would only buy refusals; later it probes
+   * again, since the number follows the account's balance.
+   */
+  stated(limit: number, now: number, inFlight = Infinity): void {
+    this.value = Math.max(this.s.minLimit, Math.min(this.s.max, limit, inFlight - 1));
+    this.lastDecrease = now;
+    this.ceiling = this.value;
+    this.ceilingUntil = now + STATED_HOLD_MS;
   }
 
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */

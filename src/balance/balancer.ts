@@ -23,7 +23,7 @@ export interface Lease {
   rest: (ms: number) => void;
 }
 
-/** How long a key refused with 401/403 stays out before one request tries it again. */
+/** How long a key refused with 401/403, or out of balance (402), stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
 const NO_GAUGE = { set(): void {} };
 /** Weight of the past in the service-time average (about the last ten answers count). */
@@ -272,8 +272,10 @@ export class Balancer {
         const atUpstream = u.slots.inFlight + 1;
         const atAccount = account.slots.inFlight + 1;
         if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
-          // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap.
-          account.limit.record('pushback', t, atAccount);
+          // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
+          // at once when the body said it.
+          if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
+          else this.learnStated(name, account, outcome.limit, t, atAccount);
         } else if (account.limit !== undefined && outcome.kind === 'ok') {
           account.limit.record('success', t);
         }
@@ -292,10 +294,7 @@ export class Balancer {
           account.coolingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
         }
-        if (outcome.kind === 'auth_failed') {
-          account.disabledUntil = t + DISABLED_MS;
-          this.log.error({ upstream: name, account: account.config.name, status: outcome.status }, 'upstream refused this API key: key disabled for 5 minutes; fix the key in the config');
-        }
+        if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(name, account, outcome, t);
         const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
         if (ejected) {
           this.metrics.upstreamEjections.inc({ upstream: name });
@@ -307,6 +306,30 @@ export class Balancer {
       },
     };
     return lease;
+  }
+
+  /**
+   * A key the upstream refused (401/403) or that has no balance left (402) is out for DISABLED_MS, then one request
+   * tries it again (a fixed key or a top-up brings it back without a restart). Other keys carry the traffic meanwhile.
+   */
+  private disable(upstream: string, account: Account, outcome: Extract<Outcome, { kind: 'auth_failed' | 'insufficient_balance' }>, now: number): void {
+    account.disabledUntil = now + DISABLED_MS;
+    const balance = outcome.kind === 'insufficient_balance';
+    this.metrics.accountDisabled.inc({ upstream, account: account.config.name, reason: balance ? 'insufficient_balance' : 'auth_failed' });
+    this.log.error(
+      { upstream, account: account.config.name, status: outcome.status },
+      balance
+        ? 'upstream account has insufficient balance: key disabled for 5 minutes; top up the account'
+        : 'upstream refused this API key: key disabled for 5 minutes; fix the key in the config',
+    );
+  }
+
+  /** The account's limit, as its upstream's 429 body stated it, in force at once (aimd-limit.ts `stated`). */
+  private learnStated(upstream: string, account: Account, limit: number, now: number, inFlight: number): void {
+    const before = account.limit?.limit;
+    account.limit?.stated(limit, now, inFlight);
+    const after = account.limit?.limit;
+    if (after !== before) this.log.info({ upstream, account: account.config.name, stated: limit, limit: after }, 'upstream stated this account\'s concurrency limit in a 429: using it as the cap');
   }
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {

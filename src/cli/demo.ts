@@ -14,7 +14,8 @@ checked: a success is a 200 with the complete, correct answer.
 A live view refreshes every second (redrawn in place on a terminal; plain lines every 5 s otherwise): per side,
 requests sent and answered, success %, p99 latency of successes, errors by reason, silent truncations. After the
 duration (or Ctrl-C) it stops sending, waits for the answers in flight (at most --deadline), prints a summary
-table and exits 0. A second Ctrl-C quits at once.
+table — direct, Spillway, and the best possible: the same arrivals replayed offline on the fleet's pooled slots in
+deadline order, what any scheduler could have finished in time — and exits 0. A second Ctrl-C quits at once.
 
 Options:
   --duration S    seconds of traffic (default 60)

@@ -10,7 +10,7 @@ import { intFlag, parseFlags } from './args.ts';
 const help = `Usage: spillway start [--config FILE] [--port N] [--host ADDR]
 
 Runs the gateway. Without --config:
-  - with DEEPSEEK_API_KEY set, in front of https://api.deepseek.com (deepseek-chat, deepseek-reasoner);
+  - with DEEPSEEK_API_KEY set, in front of https://api.deepseek.com (deepseek-v4-flash, deepseek-v4-pro; deepseek-chat and deepseek-reasoner as aliases);
   - without it, in front of an embedded SIMULATED upstream, so you can try it with no key and no network.
 
 Options:
@@ -92,7 +92,7 @@ export const command: Command = {
       process.on('SIGINT', () => stop('SIGINT'));
     });
     log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
-    const model = Object.keys(config.models)[0] ?? 'deepseek-chat';
+    const model = Object.keys(config.models)[0] ?? 'deepseek-v4-flash';
     process.stderr.write(
       `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
       `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +

@@ -60,7 +60,11 @@ export const DEFAULTS = {
       total: '10m',
     },
   },
-  route: { weight: 1 },
+  route: {
+    weight: 1,
+    /** Request fields a route adds when the client did not set them: none. */
+    params: {} as Record<string, unknown>,
+  },
   model: {
     /** Mid-stream recovery: auto continues a cut stream where the upstream's kind allows it exactly. */
     continuation: 'auto' as 'auto' | 'off' | 'prefix' | 'continue_final_message' | 'prompt',

@@ -76,7 +76,7 @@ interface RawConfig {
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
-    routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
+    routes: { upstream: string; model?: string; weight: number; params: Record<string, unknown> }[]; fallback: string[];
     continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
   queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; recheck_margin: number };
@@ -191,7 +191,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
         if (!names.has(r.upstream)) {
           problem(['models', name, 'routes', i, 'upstream'], `got "${r.upstream}", expected the name of an upstream (one of: ${[...names.keys()].join(', ')})`);
         }
-        return { upstream: r.upstream, model: r.model ?? name, weight: r.weight };
+        return { upstream: r.upstream, model: r.model ?? name, weight: r.weight, params: r.params };
       }),
       fallback: m.fallback,
       continuation: m.continuation,

@@ -162,7 +162,7 @@ export const configSchema: Schema = obj({
         keys: {
           type: 'array',
           minItems: 1,
-          description: 'Several accounts (API keys) on this upstream, instead of `api_key`: requests spread over them, a 429 rests one key, a 401/403 disables it.',
+          description: 'Several accounts (API keys) on this upstream, instead of `api_key`: requests spread over them, a 429 rests one key (and sets its cap when the body names its concurrency limit), a 401/403 or a 402 (no balance) disables it.',
           'x-expected': 'a list of { key, name, max_concurrency }',
           items: {
             type: 'object',
@@ -224,6 +224,12 @@ export const configSchema: Schema = obj({
               upstream: { type: 'string', description: 'Name of an upstream.', 'x-expected': 'the name of an upstream' },
               model: { type: 'string', minLength: 1, description: 'Model name sent to the upstream; defaults to the public name.', 'x-expected': 'a model name' },
               weight: { type: 'number', exclusiveMinimum: 0, default: DEFAULTS.route.weight, description: 'Multiplies the upstream weight for this route.', 'x-expected': 'a number > 0' },
+              params: {
+                type: 'object',
+                default: DEFAULTS.route.params,
+                description: 'Top-level request fields sent on this route when the client did not set them (e.g. `thinking: { type: disabled }` for an alias of a thinking model).',
+                'x-expected': 'a map of request field to value',
+              },
             },
           },
         },

@@ -58,6 +58,8 @@ export interface RouteConfig {
   /** The model name sent to the upstream. */
   model: string;
   weight: number;
+  /** Top-level request fields added on this route when the client did not set them (an alias's mode). */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 export interface ModelConfig {

@@ -4,7 +4,7 @@ import type { Frame } from './pacing.ts';
 
 /**
  * POST /v1/chat/completions in OpenAI's shapes, with DeepSeek's extras: `usage.prompt_cache_hit_tokens` /
- * `prompt_cache_miss_tokens`, and `reasoning_content` before the answer when the model name contains "reasoner".
+ * `prompt_cache_miss_tokens` (hits only on a `deepseek` simulator, which remembers prompts: prompt-cache.ts), and `reasoning_content` before the answer when the model name contains "reasoner".
  * With `tools` (and tool_choice not "none") the answer is a call to the first tool, as OpenAI streams it.
  */
 const REASONING_TOKENS = 4;
@@ -14,11 +14,13 @@ const MARK_ARGS = '\u0001arguments\u0001';
 
 interface Chat extends Generation {
   reasoning: string[];
+  /** The prompt's cache hit and miss tokens, known once the answer starts (a refused request warms no cache). */
+  cache: { hit: number; miss: number } | undefined;
   /** Name of the tool to call, when answering with a tool call. */
   tool: string | undefined;
 }
 
-export const prepareChat: Prepare = (body, opts) => {
+export const prepareChat: Prepare = (body, opts, promptCache) => {
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return invalid('messages must be a non-empty array', 'messages');
   }
@@ -28,8 +30,16 @@ export const prepareChat: Prepare = (body, opts) => {
     ...g,
     reasoning: g.model.includes('reasoner') ? answerTokens(g.seed + 1, g.prompt, REASONING_TOKENS) : [],
     tool: toolName(body),
+    cache: undefined,
   };
-  return { stream: chat.stream, build: () => (chat.stream ? streamFrames(chat) : bodyFrames(chat)) };
+  const messages = body.messages;
+  return {
+    stream: chat.stream,
+    build: () => {
+      chat.cache = promptCache?.answer(messages);
+      return chat.stream ? streamFrames(chat) : bodyFrames(chat);
+    },
+  };
 };
 
 function toolName(body: Record<string, unknown>): string | undefined {
@@ -54,8 +64,8 @@ function usage(c: Chat, completionPieces: number): Record<string, unknown> {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
-    prompt_cache_hit_tokens: 0,
-    prompt_cache_miss_tokens: prompt,
+    prompt_cache_hit_tokens: c.cache?.hit ?? 0,
+    prompt_cache_miss_tokens: c.cache?.miss ?? prompt,
   };
   if (c.reasoning.length > 0) u.completion_tokens_details = { reasoning_tokens: c.reasoning.length };
   return u;

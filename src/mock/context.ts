@@ -1,3 +1,4 @@
+import type { PromptCache } from './prompt-cache.ts';
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedOptions } from './options.ts';
@@ -25,6 +26,8 @@ export interface MockContext {
   readonly keyRpm: SlidingWindowLimiter | undefined;
   /** The scheduled outage in force, if any (see outages.ts). */
   outage: 'refuse' | 'hang' | undefined;
+  /** DeepSeek's context cache, simulated on a `deepseek` simulator only (usage's prompt_cache_hit_tokens). */
+  readonly promptCache: PromptCache | undefined;
   /** Requests held unanswered by a 'hang' outage; destroyed when it ends. */
   readonly hung: Set<ServerResponse>;
 }

@@ -9,6 +9,10 @@
  *   {"mock": {"stall_after_tokens": 3}}               send 3 tokens, then nothing, ever
  *   {"mock": {"ttft_ms": 50, "token_ms": 5}}          this request's pacing
  *   {"mock": {"blank_lines_before": 4}}               4 keep-alive lines before the first token
+ *   {"mock": {"blank_200": true}}                     200 whose body is only blank lines
+ *   {"mock": {"keep_alive_forever": true}}            200 headers, then keep-alive lines, never an answer
+ *   {"mock": {"end_after_tokens": 3}}                 send 3 tokens, then end cleanly (no [DONE], JSON cut)
+ *   {"mock": {"wrong_content_type": true}}            200 text/html page instead of the answer
  *
  * "Tokens" here are every generated piece: reasoning, content, or a tool call's argument piece.
  */
@@ -22,6 +26,10 @@ export interface Faults {
   ttftMs?: number;
   tokenMs?: number;
   blankLinesBefore?: number;
+  blank200?: boolean;
+  keepAliveForever?: boolean;
+  endAfterTokens?: number;
+  wrongContentType?: boolean;
   /** Set by a mock-level slowTokens draw (not a body field), so the fault is counted when it is applied. */
   slowTokens?: boolean;
 }
@@ -36,9 +44,13 @@ const FIELDS = {
   ttft_ms: 'ttftMs',
   token_ms: 'tokenMs',
   blank_lines_before: 'blankLinesBefore',
+  blank_200: 'blank200',
+  keep_alive_forever: 'keepAliveForever',
+  end_after_tokens: 'endAfterTokens',
+  wrong_content_type: 'wrongContentType',
 } as const satisfies Record<string, keyof Faults>;
 
-const BOOLEAN = new Set<string>(['reset_before_headers', 'stall_after_headers']);
+const BOOLEAN = new Set<string>(['reset_before_headers', 'stall_after_headers', 'blank_200', 'keep_alive_forever', 'wrong_content_type']);
 
 export type ParsedFaults = { ok: true; faults: Faults | undefined } | { ok: false; message: string };
 

@@ -36,6 +36,8 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   model: ['model', text('a model name')],
   api_keys: ['apiKeys', { type: 'array', items: text('a non-empty key'), 'x-expected': 'a list of keys' }],
   per_key_concurrency: ['perKeyConcurrency', count],
+  states_concurrency_limit: ['statesConcurrencyLimit', { type: 'boolean', 'x-expected': 'true or false' }],
+  unpaid_keys: ['unpaidKeys', { type: 'array', items: text('a non-empty key'), 'x-expected': 'a list of keys' }],
   rpm: ['rpm', positive],
   per_key_rpm: ['perKeyRpm', positive],
   fail_every: ['failEvery', positive],
@@ -52,6 +54,14 @@ export const FAULT_KEYS: Record<string, [string, S]> = {
   stall: ['stall', probability],
   slow_tokens: ['slowTokens', probability],
   slow_token_ms: ['slowTokenMs', ms],
+  error_429: ['error429', probability],
+  error_503: ['error503', probability],
+  stall_before_first_token: ['stallBeforeFirstToken', probability],
+  stall_mid_stream: ['stallMidStream', probability],
+  blank_200: ['blank200', probability],
+  keep_alive_forever: ['keepAliveForever', probability],
+  truncated_body: ['truncatedBody', probability],
+  wrong_content_type: ['wrongContentType', probability],
 };
 
 export const OUTAGE_KEYS: Record<string, [string, S]> = {

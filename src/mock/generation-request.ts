@@ -1,3 +1,4 @@
+import type { PromptCache } from './prompt-cache.ts';
 import { randomUUID } from 'node:crypto';
 import type { MockError } from './openai-error.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -13,7 +14,8 @@ export interface Prepared {
 
 export type PrepareResult = Prepared | { error: MockError };
 
-export type Prepare = (body: Record<string, unknown>, opts: ResolvedOptions) => PrepareResult;
+/** `promptCache`: DeepSeek's context cache, on a `deepseek` simulator only (prompt-cache.ts). */
+export type Prepare = (body: Record<string, unknown>, opts: ResolvedOptions, promptCache?: PromptCache) => PrepareResult;
 
 /** The fields of a chat or text completion request that shape the answer. */
 export interface Generation {

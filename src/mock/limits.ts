@@ -14,7 +14,12 @@ export function checkLimits(ctx: MockContext, keyLabel: string): { reason: strin
   if (cap !== undefined && ctx.stats.inFlightFor(keyLabel) >= cap) {
     return {
       reason: 'key_concurrency',
-      error: { status: 429, message: 'concurrency limit exceeded', code: 'concurrency_limit_exceeded', retryAfterS: ctx.opts.retryAfterS },
+      error: {
+        status: 429,
+        // DeepSeek names the account's limit only here, and it moves with the balance; a gateway can read it.
+        message: ctx.opts.statesConcurrencyLimit ? `Request concurrency exceeds your concurrency limit of ${cap} based on your remaining balance` : 'concurrency limit exceeded',
+        code: 'concurrency_limit_exceeded', retryAfterS: ctx.opts.retryAfterS,
+      },
     };
   }
   const { rpm, keyRpm } = ctx;

@@ -47,6 +47,13 @@ export interface MockOptions {
   apiKeys?: string[];
   /** When set, a key with this many requests in flight gets 429 "concurrency limit exceeded". */
   perKeyConcurrency?: number;
+  /**
+   * The per-key concurrency 429 names the limit in its body, in DeepSeek's words ("Request concurrency exceeds your
+   * concurrency limit of N based on your remaining balance"). Default false: a bare "concurrency limit exceeded".
+   */
+  statesConcurrencyLimit?: boolean;
+  /** Keys whose account is out of funds: answered 402 "Insufficient Balance", as DeepSeek does. Default none. */
+  unpaidKeys?: string[];
   /** Requests admitted per sliding minute, all keys together; the rest get 429 with the exact Retry-After. */
   rpm?: number;
   /** Requests admitted per sliding minute per API key (requests without a key share "(none)"). */
@@ -80,9 +87,10 @@ export interface MockOptions {
   kind?: UpstreamKind;
 }
 
-type Unset = 'apiKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind';
+type Unset = 'apiKeys' | 'unpaidKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind';
 export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   apiKeys: ReadonlySet<string> | undefined;
+  unpaidKeys: ReadonlySet<string> | undefined;
   perKeyConcurrency: number | undefined;
   failEvery: number | undefined;
   name: string | undefined;
@@ -102,6 +110,7 @@ export const MOCK_DEFAULTS = {
   ttftPerInFlightMs: 0,
   jitterPct: 0,
   continueAfterAbort: false,
+  statesConcurrencyLimit: false,
   countPrompts: false,
   outages: [],
   slots: Infinity,
@@ -132,6 +141,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     problems.push(`jitterPct=${String(o.jitterPct)} is not a percentage from 0 to 100`);
   }
   if (typeof o.continueAfterAbort !== 'boolean') problems.push(`continueAfterAbort=${String(o.continueAfterAbort)} is not true or false`);
+  if (typeof o.statesConcurrencyLimit !== 'boolean') problems.push(`statesConcurrencyLimit=${String(o.statesConcurrencyLimit)} is not true or false`);
   for (const key of ['rpm', 'perKeyRpm'] as const) {
     const v = opts[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) problems.push(`${key}=${String(v)} is not a positive integer`);
@@ -153,13 +163,15 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   if (opts.failEvery !== undefined && !(Number.isInteger(opts.failEvery) && opts.failEvery >= 1)) {
     problems.push(`failEvery=${String(opts.failEvery)} is not a positive integer`);
   }
-  if (opts.apiKeys !== undefined && !opts.apiKeys.every((k) => typeof k === 'string' && k.length > 0)) {
-    problems.push('apiKeys must be non-empty strings');
+  for (const key of ['apiKeys', 'unpaidKeys'] as const) {
+    const keys = opts[key];
+    if (keys !== undefined && !keys.every((k) => typeof k === 'string' && k.length > 0)) problems.push(`${key} must be non-empty strings`);
   }
   if (problems.length > 0) throw new TypeError(`invalid mock options: ${problems.join('; ')}`);
   return {
     ...o,
     apiKeys: opts.apiKeys === undefined ? undefined : new Set(opts.apiKeys),
+    unpaidKeys: opts.unpaidKeys === undefined ? undefined : new Set(opts.unpaidKeys),
     perKeyConcurrency: opts.perKeyConcurrency,
     failEvery: opts.failEvery,
     name: opts.name,

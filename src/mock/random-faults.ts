@@ -23,9 +23,35 @@ export interface FaultRates {
   slowTokens?: number;
   /** Time between tokens of a slowTokens request. Default 200. */
   slowTokenMs?: number;
+  /** Answer 429 rate_limit_exceeded with the mock's Retry-After (an account limit hit at random). */
+  error429?: number;
+  /** Answer 503 "Server is busy" with the mock's Retry-After, whatever the load. */
+  error503?: number;
+  /** Send headers, then nothing, ever (the stall of `stall` that happens before any token). */
+  stallBeforeFirstToken?: number;
+  /** Send headers and 1 … n−1 tokens (seeded), then nothing, ever (the stall of `stall` inside the answer). */
+  stallMidStream?: number;
+  /** Answer 200 whose body is only blank lines (DeepSeek's empty answer: clients fail on `JSONDecodeError`). */
+  blank200?: number;
+  /** Send 200 headers, then keep-alive lines every `keepAliveMs` (1 s when 0), never an answer. */
+  keepAliveForever?: number;
+  /**
+   * End the answer cleanly after 1 … n−1 tokens (seeded): a non-stream body cut inside its JSON with a matching
+   * content-length, a stream without `[DONE]`. Nothing at the HTTP level says it is broken.
+   */
+  truncatedBody?: number;
+  /** Answer 200 with `content-type: text/html` and an HTML page (a proxy's error page) instead of the API's answer. */
+  wrongContentType?: number;
 }
 
-const KINDS = ['error500', 'resetBeforeHeaders', 'resetMidStream', 'stall', 'slowTokens'] as const;
+/**
+ * New kinds go at the END: the slices are laid out in this order, so appending keeps every existing fleet's
+ * seeded draws exactly as they were.
+ */
+const KINDS = [
+  'error500', 'resetBeforeHeaders', 'resetMidStream', 'stall', 'slowTokens',
+  'error429', 'error503', 'stallBeforeFirstToken', 'stallMidStream', 'blank200', 'keepAliveForever', 'truncatedBody', 'wrongContentType',
+] as const;
 export type FaultKind = (typeof KINDS)[number];
 
 export const DEFAULT_SLOW_TOKEN_MS = 200;
@@ -63,9 +89,10 @@ export function pickFault(rates: FaultRates, u: number): FaultKind | undefined {
 
 /**
  * One request's draw, as per-request fault settings. Always takes exactly two numbers from `rng` (kind, then
- * position), so the draw of a request never depends on the outcome of another. `tokens` is the answer's length.
+ * position), so the draw of a request never depends on the outcome of another. `tokens` is the answer's length;
+ * `retryAfterS` goes with a drawn 429 or 503 (the mock's own Retry-After, as its real refusals carry).
  */
-export function drawFaults(rates: FaultRates, rng: Rng, tokens: number): { kind: FaultKind; faults: Faults } | undefined {
+export function drawFaults(rates: FaultRates, rng: Rng, tokens: number, retryAfterS = 1): { kind: FaultKind; faults: Faults } | undefined {
   const kind = pickFault(rates, rng());
   const at = rng();
   const n = Math.max(1, tokens);
@@ -78,10 +105,31 @@ export function drawFaults(rates: FaultRates, rng: Rng, tokens: number): { kind:
       return { kind, faults: { resetBeforeHeaders: true } };
     case 'resetMidStream':
       // 1 … n-1 tokens: always inside the answer, never a clean end (one token when the answer has only one).
-      return { kind, faults: { resetAfterTokens: n < 2 ? 1 : 1 + Math.floor(at * (n - 1)) } };
+      return { kind, faults: { resetAfterTokens: inside(at, n) } };
     case 'stall':
       return { kind, faults: Math.floor(at * n) === 0 ? { stallAfterHeaders: true } : { stallAfterTokens: Math.floor(at * n) } };
     case 'slowTokens':
       return { kind, faults: { tokenMs: rates.slowTokenMs ?? DEFAULT_SLOW_TOKEN_MS, slowTokens: true } };
+    case 'error429':
+      return { kind, faults: { status: 429, retryAfterS } };
+    case 'error503':
+      return { kind, faults: { status: 503, retryAfterS } };
+    case 'stallBeforeFirstToken':
+      return { kind, faults: { stallAfterHeaders: true } };
+    case 'stallMidStream':
+      return { kind, faults: { stallAfterTokens: inside(at, n) } };
+    case 'blank200':
+      return { kind, faults: { blank200: true } };
+    case 'keepAliveForever':
+      return { kind, faults: { keepAliveForever: true } };
+    case 'truncatedBody':
+      return { kind, faults: { endAfterTokens: inside(at, n) } };
+    case 'wrongContentType':
+      return { kind, faults: { wrongContentType: true } };
   }
+}
+
+/** A seeded position 1 … n−1 inside an answer of n tokens (1 when the answer has only one). */
+function inside(at: number, n: number): number {
+  return n < 2 ? 1 : 1 + Math.floor(at * (n - 1));
 }

@@ -7,6 +7,7 @@ export type Ending = 'end' | 'reset' | 'stall';
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' };
 
 /**
  * Writes one successful (200) answer over time. It owns the response's only timer, so stopping on client abort is
@@ -24,6 +25,8 @@ export class Reply {
   private onDetachedEnd: (() => void) | undefined;
   /** True once the mock itself dropped the connection (a reset fault): the close that follows is not an abort. */
   selfDestroyed = false;
+  /** The wrong-content-type fault: the 200 is an HTML page, whatever the request asked for. */
+  html = false;
 
   constructor(res: ServerResponse, stream: boolean, extraHeaders: Record<string, string>) {
     this.res = res;
@@ -38,10 +41,29 @@ export class Reply {
   /** Sends 200 headers now. Non-stream answers give a content-length when the whole size is known up front. */
   sendHeaders(contentLength?: number): void {
     if (this.res.headersSent) return;
-    const headers: Record<string, string | number> = { ...this.extraHeaders, ...(this.stream ? SSE_HEADERS : JSON_HEADERS) };
+    const headers: Record<string, string | number> = { ...this.extraHeaders, ...this.contentHeaders };
     if (contentLength !== undefined && !this.stream) headers['content-length'] = contentLength;
     this.res.writeHead(200, headers);
     this.res.flushHeaders();
+  }
+
+  private get contentHeaders(): Record<string, string> {
+    return this.html ? HTML_HEADERS : this.stream ? SSE_HEADERS : JSON_HEADERS;
+  }
+
+  /**
+   * The keep-alive-forever fault: 200 headers, then a keep-alive line every `intervalMs`, never an answer, until
+   * the client (or close()) ends it. Like a stall, it cannot be detached: it would never end.
+   */
+  holdForever(intervalMs: number): void {
+    this.ending = 'stall';
+    const tick = (): void => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      this.keepAlive();
+      this.timer = setTimeout(tick, intervalMs);
+    };
+    tick();
   }
 
   /** One keep-alive while waiting: "\n" for JSON (still valid JSON once the body follows), an SSE comment for streams. */
@@ -107,7 +129,7 @@ export class Reply {
     if (ending === 'end') {
       if (this.res.socket === null || this.res.socket.destroyed) onGone();
       if (!this.res.headersSent) {
-        const headers: Record<string, string | number> = { ...this.extraHeaders, ...(this.stream ? SSE_HEADERS : JSON_HEADERS) };
+        const headers: Record<string, string | number> = { ...this.extraHeaders, ...this.contentHeaders };
         if (!this.stream) headers['content-length'] = contentLength ?? Buffer.byteLength(chunk);
         this.res.writeHead(200, headers);
       }

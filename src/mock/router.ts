@@ -62,6 +62,7 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   if (ctx.opts.apiKeys !== undefined && (key === undefined || !ctx.opts.apiKeys.has(key))) {
     return refuse(ctx, x, 'unauthorized', { status: 401 });
   }
+  if (key !== undefined && ctx.opts.unpaidKeys?.has(key) === true) return refuse(ctx, x, 'insufficient_balance', { status: 402 });
   if (prepare === undefined) return models(ctx, x);
   if (notObject) return refuse(ctx, x, 'bad_request', { status: 400, message: 'the request body must be a JSON object' });
   const refusal = ctx.opts.kind === 'deepseek' ? deepseekRefusal(api, x.body, beta) : undefined;

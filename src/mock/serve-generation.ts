@@ -29,7 +29,7 @@ export { refuse } from './report.ts';
 export function serveGeneration(ctx: MockContext, x: Exchange, prepare: Prepare): void {
   const parsed = parseFaults(x.body.mock);
   if (!parsed.ok) return refuse(ctx, x, 'bad_request', { status: 400, message: parsed.message, param: 'mock' });
-  const prepared = prepare(x.body, ctx.opts);
+  const prepared = prepare(x.body, ctx.opts, ctx.promptCache);
   if ('error' in prepared) return refuse(ctx, x, 'bad_request', prepared.error);
   const index = ++ctx.generations;
   const faults = injectedFaults(ctx, x, index, parsed.faults);
@@ -60,7 +60,7 @@ function injectedFaults(ctx: MockContext, x: Exchange, index: number, own: Fault
   }
   const rates = ctx.opts.faults;
   if (rates === undefined) return faults;
-  const drawn = drawFaults(rates, requestRng(ctx.opts.seed, RNG_STREAM.faults, index), answerLength(x.body, ctx.opts.defaultMaxTokens));
+  const drawn = drawFaults(rates, requestRng(ctx.opts.seed, RNG_STREAM.faults, index), answerLength(x.body, ctx.opts.defaultMaxTokens), ctx.opts.retryAfterS);
   return drawn === undefined ? faults : { ...drawn.faults, ...faults };
 }
 

@@ -1,3 +1,4 @@
+import { PromptCache } from './prompt-cache.ts';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,6 +54,7 @@ export async function startMock(opts: MockOptions = {}): Promise<MockServer> {
     rpm: o.rpm === undefined ? undefined : new SlidingWindowLimiter(o.rpm),
     keyRpm: o.perKeyRpm === undefined ? undefined : new SlidingWindowLimiter(o.perKeyRpm),
     outage: undefined,
+    promptCache: o.kind === 'deepseek' ? new PromptCache() : undefined,
     hung: new Set(),
   };
   const server = createServer(createHandler(ctx));

@@ -117,6 +117,13 @@ export class Metrics {
     },
   });
 
+  readonly accountDisabled = new Counter({
+    name: 'spillway_account_disabled_total',
+    help: 'Times an upstream account (API key) was taken out of rotation for 5 minutes, by reason: auth_failed (401/403, the key was refused) or insufficient_balance (402, the account is out of funds).',
+    labelNames: ['upstream', 'account', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly accountCooldowns = new Counter({
     name: 'spillway_account_cooldowns_total',
     help: 'Times an upstream account answered 429 and was rested until its Retry-After.',
@@ -126,7 +133,7 @@ export class Metrics {
 
   readonly upstreamAttempts = new Counter({
     name: 'spillway_upstream_attempts_total',
-    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, invalid_answer, cancelled).',
+    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, insufficient_balance, invalid_answer, cancelled).',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -237,7 +244,7 @@ export class Metrics {
 
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
-    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit).',
+    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit, prompt_cache_miss: DeepSeek\'s context cache, counted when the upstream reports it).',
     labelNames: ['model', 'upstream', 'kind'] as const,
     registers: [this.registry],
   });

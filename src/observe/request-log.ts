@@ -21,6 +21,9 @@ export interface RequestRecord {
   upstreamMs: number;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
+  /** DeepSeek's context cache: prompt tokens it held and did not (when the upstream reports them). */
+  promptCacheHitTokens: number | undefined;
+  promptCacheMissTokens: number | undefined;
 }
 
 export interface RequestFilter {
@@ -36,8 +39,11 @@ export type FinishedRequest = Omit<RequestRecord, 'time'>;
 
 /** String columns per slot: requestId, method, path, model, tenant, priority, upstream, code, cache. */
 const STRS = 9;
-/** Number columns per slot: time (epoch ms), ms, ttftMs, upstreamMs, promptTokens, completionTokens, status, attempts. */
-const NUMS = 8;
+/**
+ * Number columns per slot: time (epoch ms), ms, ttftMs, upstreamMs, promptTokens, completionTokens, status, attempts,
+ * promptCacheHitTokens, promptCacheMissTokens.
+ */
+const NUMS = 10;
 
 /**
  * The last N finished requests, in memory: a fixed ring, so memory stays bounded however busy the gateway is, and
@@ -79,6 +85,8 @@ export class RequestLog {
     nums[o + 5] = r.completionTokens ?? NaN;
     nums[o + 6] = r.status;
     nums[o + 7] = r.attempts;
+    nums[o + 8] = r.promptCacheHitTokens ?? NaN;
+    nums[o + 9] = r.promptCacheMissTokens ?? NaN;
     const strs = this.strs;
     const q = i * STRS;
     strs[q] = r.requestId;
@@ -130,6 +138,7 @@ export class RequestLog {
       stream: stream === -1 ? undefined : stream === 1, tenant: str(4), priority: str(5) ?? '', upstream: str(6),
       attempts: num(7) ?? 0, status: num(6) ?? 0, code: str(7) ?? '', cache: str(8),
       ms: num(1) ?? 0, ttftMs: num(2), upstreamMs: num(3) ?? 0, promptTokens: num(4), completionTokens: num(5),
+      promptCacheHitTokens: num(8), promptCacheMissTokens: num(9),
     };
   }
 

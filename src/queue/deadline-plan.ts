@@ -12,8 +12,11 @@ import { PRIORITY_RANK, type Priority } from './priority.ts';
  *   headroom, room kept for higher classes that may come). No guess about the future is needed: with equal-length
  *   deadlines no later arrival stands ahead of it, and a higher class only goes first when that costs nobody their
  *   deadline (see `eligiblePrefix`).
- * - When a higher class cannot finish in time, it displaces the least urgent lower-class work ahead of it: a late
- *   refusal, counted. Nothing else refuses a request once admitted, unless the drain rate itself falls (`recheck`).
+ * - When a high request cannot finish in time, it displaces the least urgent lower-class work ahead of it: a late
+ *   refusal, counted. Only high does: it is the class promised every request the fleet can serve, and a late
+ *   refusal is worse for a client than a fast one, so a normal request that does not fit is refused at the door
+ *   rather than cost an admitted low one its place. Nothing else refuses a request once admitted, unless the drain
+ *   rate itself falls (`recheck`).
  *
  * Hand-written: no scheduling library knows deadlines, classes and a measured drain rate together; this is the
  * product's own policy and small enough to test as tables.
@@ -32,6 +35,9 @@ export interface Pace {
   /** Mean time an answer holds its slot (ms). */
   serviceMs: number;
 }
+
+/** The one class that displaces lower work when it cannot otherwise finish in time. */
+const DISPLACING: Priority = 'high';
 
 export type Admission<W> = { ok: true; displace: W[] } | { ok: false; overMs: number };
 
@@ -62,7 +68,10 @@ export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, p
   const overMs = finishAt(pos, pace) - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
   if (overMs > 0) {
-    const needed = Math.ceil(overMs / pace.slotMs);
+    // Headroom is room a class leaves to others: a request beyond it is refused, never let in by displacing.
+    const lateMs = finishAt(pos, pace) - newcomer.deadlineAt;
+    if (newcomer.priority !== DISPLACING || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
+    const needed = Math.ceil(lateMs / pace.slotMs);
     displace = victims(edf.slice(0, pos), PRIORITY_RANK[newcomer.priority], needed);
     if (displace.length < needed) return { ok: false, overMs };
   }
@@ -101,7 +110,7 @@ export interface Drop<W> {
 /**
  * Waiting requests that can no longer finish in time where they stand, because the drain rate fell (an upstream
  * failed, a learned limit came down) — told now rather than at their deadline. Only hopeless by `margin` (the
- * estimate's noise) counts. Where a lower class stands ahead of a late request, the lower one goes instead.
+ * estimate's noise) counts. Where a lower class stands ahead of a late high request, the lower one goes instead.
  */
 export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin: number): Drop<W>[] {
   if (pace.slotMs <= 0) return [];
@@ -109,7 +118,7 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   const drops: Drop<W>[] = [];
   for (const w of edf) {
     const late = (): boolean => (kept.length + 1) * pace.slotMs + pace.serviceMs > margin * (w.deadlineAt - pace.now);
-    while (late()) {
+    while (late() && w.priority === DISPLACING) {
       const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
       if (victim === undefined) break;
       kept.splice(kept.indexOf(victim), 1);

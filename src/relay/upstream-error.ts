@@ -31,6 +31,9 @@ export function errorFromUpstreamStatus(status: number, bodyText: string, retryA
   if (status === 401 || status === 403) {
     return new SpillwayError('upstream_auth_failed', `Upstream '${upstream}' rejected the gateway's credentials; the operator must fix the upstream's api_key.`);
   }
+  if (status === 402) {
+    return new SpillwayError('upstream_insufficient_balance', `Upstream '${upstream}' refused the request: the gateway's account there has insufficient balance; the operator must top it up.`);
+  }
   if (status === 504) return new SpillwayError('upstream_timeout', `Upstream '${upstream}' timed out (504)${said}`);
   if (status >= 500) return new SpillwayError('upstream_error', `Upstream '${upstream}' failed with ${status}${said}`);
   return new SpillwayError('upstream_rejected', u.message ?? `Upstream '${upstream}' refused the request with ${status}.`, {

@@ -7,11 +7,17 @@ export function usageOf(obj: unknown): Usage | undefined {
   const u = (obj as { usage?: Record<string, unknown> } | null)?.usage;
   if (u === null || typeof u !== 'object') return undefined;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  return {
+  const cached = (u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens;
+  const usage: Usage = {
     promptTokens: n(u.prompt_tokens),
     completionTokens: n(u.completion_tokens),
-    promptCacheHitTokens: n(u.prompt_cache_hit_tokens ?? (u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens),
+    promptCacheHitTokens: n(u.prompt_cache_hit_tokens ?? cached),
   };
+  // The miss side only when the upstream reports a cache split at all: a server without a context cache reports
+  // neither, and counting its whole prompt as misses would make every cache-hit ratio look broken.
+  if (typeof u.prompt_cache_miss_tokens === 'number' && Number.isFinite(u.prompt_cache_miss_tokens)) usage.promptCacheMissTokens = u.prompt_cache_miss_tokens;
+  else if (typeof cached === 'number' && Number.isFinite(cached)) usage.promptCacheMissTokens = Math.max(0, usage.promptTokens - cached);
+  return usage;
 }
 
 /** Cheap pre-check so only the chunk that carries usage is parsed. */

@@ -89,9 +89,9 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
     return s;
   };
   const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
-  const head = classifyStatus(att.status, retryAfterMs);
-  if (head.kind !== 'ok') {
+  if (att.status < 200 || att.status >= 300) {
     const text = await readErrorBody(att);
+    const head = classifyStatus(att.status, retryAfterMs, text);
     span?.end(head, att.status);
     return done({ kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false } });
   }

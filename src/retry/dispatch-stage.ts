@@ -21,6 +21,7 @@ import { isPushback, PUSHBACKS_PER_ROUTE } from './pushback.ts';
 import type { AccountGate } from '../balance/account-gate.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
+import { withRouteParams } from '../route/route-params.ts';
 import { TtftTracker } from './ttft-tracker.ts';
 
 /** The shortest an attempt could take: a retry that cannot even start this long before the deadline is not made. */
@@ -213,10 +214,12 @@ async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: n
   return true;
 }
 
-/** The body for an attempt: the client's bytes when nothing changes, renamed for the route, or a continuation. */
+/** The body for an attempt: the client's bytes when nothing changes, renamed (and given the route's params) for the route, or a continuation. */
 function requestBody(call: Call, lease: Lease, mode: ContinuationMode, track: StreamText | undefined, continuing: boolean): Buffer | string {
-  if (continuing && track !== undefined && mode !== 'off') return continuationBody(call.body, lease.route.model, mode, track);
-  return lease.route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: lease.route.model });
+  const withParams = withRouteParams(call, lease.route.params);
+  if (continuing && track !== undefined && mode !== 'off') return continuationBody(withParams ?? call.body, lease.route.model, mode, track);
+  if (withParams === undefined && lease.route.model === call.model) return call.raw;
+  return JSON.stringify({ ...(withParams ?? call.body), model: lease.route.model });
 }
 
 function hedgeDelayMs(model: ModelConfig, ttft: TtftTracker | undefined): number | undefined {

@@ -28,6 +28,11 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   promptCacheHitTokens: number;
+  /**
+   * Prompt tokens the upstream's context cache did not hold, when the upstream reports the split (DeepSeek's
+   * `prompt_cache_miss_tokens`, or OpenAI's `prompt_tokens_details.cached_tokens` out of `prompt_tokens`).
+   */
+  promptCacheMissTokens?: number;
 }
 
 /**

@@ -168,6 +168,7 @@ export class HttpServer {
       this.tokensCounter(model, ctx.upstream, 'prompt').inc(u.promptTokens);
       this.tokensCounter(model, ctx.upstream, 'completion').inc(u.completionTokens);
       if (u.promptCacheHitTokens > 0) this.tokensCounter(model, ctx.upstream, 'prompt_cache_hit').inc(u.promptCacheHitTokens);
+      if (u.promptCacheMissTokens !== undefined && u.promptCacheMissTokens > 0) this.tokensCounter(model, ctx.upstream, 'prompt_cache_miss').inc(u.promptCacheMissTokens);
     }
     if (code === 'stream_interrupted' || (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')) {
       metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
@@ -181,6 +182,8 @@ export class HttpServer {
       priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache,
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
+      promptCacheHitTokens: u?.promptCacheMissTokens === undefined && u?.promptCacheHitTokens === 0 ? undefined : u?.promptCacheHitTokens,
+      promptCacheMissTokens: u?.promptCacheMissTokens,
     };
     if (logLine) this.requestLine(line);
     this.deps.onFinished?.(line, Date.now());

@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import type { Arrival } from './arrivals.ts';
-import { sendArrival, type StormTarget } from './client.ts';
+import { sendArrival, type ClientMode, type StormTarget } from './client.ts';
 import type { RequestRecord } from './summary.ts';
 
 /**
@@ -14,7 +14,7 @@ export class LoadRun {
   private stopped = false;
   private sent = 0;
 
-  constructor(arrivals: readonly Arrival[], target: (a: Arrival) => StormTarget, opts: { deadlineS: number; answerSeed: number }) {
+  constructor(arrivals: readonly Arrival[], target: (a: Arrival) => StormTarget, opts: { deadlineS: number; answerSeed: number; client?: ClientMode }) {
     const pending: Promise<void>[] = [];
     this.done = new Promise<void>((resolve) => {
       const start = performance.now();
@@ -22,7 +22,7 @@ export class LoadRun {
         const now = performance.now() - start;
         while (!this.stopped && this.sent < arrivals.length && (arrivals[this.sent] as Arrival).atMs <= now) {
           const a = arrivals[this.sent++] as Arrival;
-          pending.push(sendArrival(this.agent, target(a), a, opts.deadlineS, opts.answerSeed).then((r) => {
+          pending.push(sendArrival(this.agent, target(a), a, { ...opts, t0: start }).then((r) => {
             this.records.push(r);
           }));
         }

@@ -75,3 +75,78 @@ function scoreStream(body: string, expected: string): Verdict {
   if (text !== expected) return fail('incomplete_answer', true);
   return { ok: true };
 }
+
+/**
+ * What a client received, apart from whether it was the right answer — the damage a gateway must never pass on,
+ * counted separately because each has its own cause:
+ *   errorCode        the error's `code` (status body, or the in-band error event / body after keep-alives)
+ *   invalidBody      a non-stream 200 whose body is blank (only whitespace: DeepSeek's empty answer) or is not a
+ *                    JSON chat completion — the `JSONDecodeError` a user reports
+ *   silentTruncation a stream that ended cleanly with neither `[DONE]` nor an in-band error event
+ *   upstreamBusy     a failure carrying an upstream's own "busy" words (its 429/503, relayed as such)
+ *   refusal          a "come back later" before any content: status 429/503, or an error before the first token
+ */
+export interface AnswerFacts {
+  errorCode: string | undefined;
+  invalidBody: 'blank' | 'invalid_json' | undefined;
+  silentTruncation: boolean;
+  upstreamBusy: boolean;
+  refusal: boolean;
+}
+
+export function answerFacts(a: Answer, upstreamBusy: (text: string) => boolean): AnswerFacts {
+  const facts: AnswerFacts = { errorCode: undefined, invalidBody: undefined, silentTruncation: false, upstreamBusy: false, refusal: false };
+  if (a.clientError !== undefined) return facts;
+  const body = a.body;
+  if (a.status !== 200) {
+    facts.errorCode = errorCode(body).slice(1) || undefined;
+    facts.refusal = a.status === 429 || a.status === 503;
+  } else if (a.stream) {
+    const s = streamShape(body);
+    facts.errorCode = s.errorCode;
+    facts.silentTruncation = !s.done && !s.error;
+    facts.refusal = s.error && !s.content;
+  } else if (body.trim() === '') {
+    facts.invalidBody = 'blank';
+  } else {
+    let j: { object?: unknown; choices?: unknown; error?: { code?: unknown } } | undefined;
+    try {
+      j = JSON.parse(body) as typeof j;
+    } catch {
+      j = undefined;
+    }
+    if (j?.error !== undefined) {
+      // An error written after keep-alive lines: the status was already 200, so this is the only way to say it.
+      facts.errorCode = typeof j.error.code === 'string' ? j.error.code : 'error';
+      facts.refusal = true;
+    } else if (j === undefined || j === null || typeof j !== 'object' || j.object !== 'chat.completion' || !Array.isArray(j.choices)) {
+      facts.invalidBody = 'invalid_json';
+    }
+  }
+  facts.upstreamBusy = (a.status !== 200 || facts.errorCode !== undefined) && upstreamBusy(body);
+  return facts;
+}
+
+function streamShape(body: string): { done: boolean; error: boolean; content: boolean; errorCode: string | undefined } {
+  const out = { done: false, error: false, content: false, errorCode: undefined as string | undefined };
+  for (const line of body.replace(/\r\n?/g, '\n').split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(line.charCodeAt(5) === 32 ? 6 : 5);
+    if (data === '[DONE]') {
+      out.done = true;
+      continue;
+    }
+    try {
+      const j = JSON.parse(data) as { error?: { code?: unknown }; choices?: { delta?: { content?: unknown } }[] };
+      if (j.error !== undefined) {
+        out.error = true;
+        out.errorCode = typeof j.error.code === 'string' ? j.error.code : 'error';
+      }
+      const c = j.choices?.[0]?.delta?.content;
+      if (typeof c === 'string' && c !== '') out.content = true;
+    } catch {
+      // A garbled event: neither an end nor an error; the scorer reports it.
+    }
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import type { Outcome, TimeoutPhase } from './outcome.ts';
+import { statedConcurrencyLimit } from './stated-limit.ts';
 
 /** Parses Retry-After (delay-seconds or an HTTP date) into milliseconds from `nowEpochMs`. */
 export function parseRetryAfter(value: string | string[] | undefined, nowEpochMs: number): number | undefined {
@@ -10,10 +11,17 @@ export function parseRetryAfter(value: string | string[] | undefined, nowEpochMs
   return Math.max(0, at - nowEpochMs);
 }
 
-/** An HTTP status that arrived before any body: the attempt's outcome. */
-export function classifyStatus(status: number, retryAfterMs: number | undefined): Outcome {
+/**
+ * An HTTP status (and, for an error, the body the upstream sent with it): the attempt's outcome. A 429 whose body
+ * names the account's concurrency limit carries it (stated-limit.ts).
+ */
+export function classifyStatus(status: number, retryAfterMs: number | undefined, bodyText = ''): Outcome {
   if (status >= 200 && status < 300) return { kind: 'ok' };
-  if (status === 429) return { kind: 'rate_limited', retryAfterMs };
+  if (status === 429) {
+    const limit = statedConcurrencyLimit(bodyText);
+    return limit === undefined ? { kind: 'rate_limited', retryAfterMs } : { kind: 'rate_limited', retryAfterMs, limit };
+  }
+  if (status === 402) return { kind: 'insufficient_balance', status };
   if (status === 503 || status === 529) return { kind: 'overloaded', status, retryAfterMs };
   if (status >= 500) return { kind: 'server_error', status };
   if (status === 401 || status === 403) return { kind: 'auth_failed', status };

@@ -13,13 +13,16 @@ export type Outcome =
    * as a 503, only slower, so it is classified as one (learn a lower concurrency, keep the request in our queue).
    */
   | { kind: 'overloaded'; status: number; retryAfterMs: number | undefined; queuedUpstream?: true }
-  | { kind: 'rate_limited'; retryAfterMs: number | undefined }
+  /** `limit`: the account's concurrency limit when the 429's body names it (DeepSeek's balance-dependent one). */
+  | { kind: 'rate_limited'; retryAfterMs: number | undefined; limit?: number }
   | { kind: 'timeout'; phase: TimeoutPhase; afterFirstByte: boolean }
   | { kind: 'reset'; afterFirstByte: boolean; detail: string }
   | { kind: 'server_error'; status: number }
   | { kind: 'client_error'; status: number }
   /** 401/403: the account's key was refused. Another account may still work. */
   | { kind: 'auth_failed'; status: number }
+  /** 402: the account has no balance left (DeepSeek's "Insufficient Balance"). Another account may still pay. */
+  | { kind: 'insufficient_balance'; status: number }
   /**
    * A 200 that is not an answer, found before anything reached the client: an empty or whitespace-only body, not
    * JSON, truncated JSON, JSON without the endpoint's shape (`choices`, or `data` for embeddings), a content-type

@@ -45,8 +45,12 @@ test('docs/metrics.md lists every spillway_ metric, and nothing else', async () 
   for (const name of documented.keys()) assert.ok(own.includes(name), `docs/metrics.md documents ${name}, which is not registered`);
 });
 
-test('every YAML config example in README.md and docs/ is a valid config', () => {
-  const files = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+test('every YAML config example in README.md, README.zh-CN.md and docs/ (docs/zh-CN/ included) is a valid config', () => {
+  const files = [
+    'README.md', 'README.zh-CN.md',
+    ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ...readdirSync('docs/zh-CN').filter((f) => f.endsWith('.md')).map((f) => `docs/zh-CN/${f}`),
+  ];
   let checked = 0;
   for (const file of files) {
     const text = readFileSync(file, 'utf8');

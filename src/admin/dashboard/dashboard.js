@@ -107,6 +107,7 @@
       tile('queued', num(p.queued), p.queued > 0 ? 'warn' : ''),
       tile('tokens / min', num(p.tokensPerMin)),
       tile('cache hit rate', pct(f.cacheHitRatio)),
+      tile('prompt cache hit', pct(f.promptCacheHitRatio)),
       tile(`load in ${f.forecast.horizonS} s`, util === null ? '—' : pct(util), util === null ? '' : util >= 1 ? 'bad' : util >= 0.8 ? 'warn' : 'ok'),
     );
     $('horizon').textContent = String(f.forecast.horizonS);

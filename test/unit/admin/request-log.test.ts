@@ -6,7 +6,7 @@ function rec(i: number, over: Partial<RequestRecord> = {}): RequestRecord {
   return {
     time: new Date(i * 1000).toISOString(), requestId: `r${i}`, method: 'POST', path: '/v1/chat/completions', model: 'chat', stream: false,
     tenant: undefined, priority: 'normal', upstream: i % 2 === 0 ? 'a' : 'b', attempts: 1, status: 200, code: 'ok', cache: undefined,
-    ms: 10, ttftMs: undefined, upstreamMs: 9, promptTokens: 1, completionTokens: 2, ...over,
+    ms: 10, ttftMs: undefined, upstreamMs: 9, promptTokens: 1, completionTokens: 2, promptCacheHitTokens: 1, promptCacheMissTokens: undefined, ...over,
   };
 }
 const ids = (rs: RequestRecord[]) => rs.map((r) => r.requestId);

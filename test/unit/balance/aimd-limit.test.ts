@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AimdLimit, PROBE_HOLD_MS } from '../../../src/balance/aimd-limit.ts';
+import { AimdLimit, PROBE_HOLD_MS, STATED_HOLD_MS } from '../../../src/balance/aimd-limit.ts';
 
 const settings = { max: 20, minLimit: 2, decreaseFactor: 0.5, decreaseIntervalMs: 1000 };
 
@@ -50,4 +50,25 @@ test('after a pushback the limit climbs back to the refused level, and probes ab
   assert.equal(l.limit, 11, 'held at the refused level while the hold lasts');
   for (let i = 0; i < 12; i++) l.record('success', PROBE_HOLD_MS + 100 + i);
   assert.equal(l.limit, 12, 'then it probes upward again');
+});
+
+test('a limit the upstream stated becomes the limit at once, up or down, held for a minute, never above max', () => {
+  const l = new AimdLimit({ max: 256, minLimit: 1, decreaseFactor: 0.8, decreaseIntervalMs: 1000 });
+  const steps: [limit: number, inFlight: number, want: number][] = [
+    [39, 200, 39], // 200 in flight, "limit of 39": straight there, where plain pushback would say 199
+    [25, 40, 25], // the balance fell: the stated number goes down with it
+    [30, 26, 25], // refused with 26 in flight while told 30: someone shares the key, we may use 25
+    [50, 60, 50], // a top-up: the stated number can raise the limit
+    [1000, 2000, 256], // never above max_concurrency
+    [0, 5, 1], // never below minLimit
+  ];
+  for (const [limit, inFlight, want] of steps) {
+    l.stated(limit, 0, inFlight);
+    assert.equal(l.limit, want, `stated ${limit} with ${inFlight} in flight`);
+  }
+  l.stated(39, 0, 100);
+  for (let i = 0; i < 500; i++) l.record('success', PROBE_HOLD_MS + i);
+  assert.equal(l.limit, 39, 'held past a plain pushback\'s hold');
+  for (let i = 0; i < 40; i++) l.record('success', STATED_HOLD_MS + i);
+  assert.equal(l.limit, 40, 'then it probes upward again (the limit follows the balance)');
 });

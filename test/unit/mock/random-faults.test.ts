@@ -76,3 +76,29 @@ test('rate problems name the field: not a probability, unknown, or a sum above 1
   assert.deepEqual(faultRateProblems({ error500: undefined, stall: 0.1 }), [], 'an undefined rate is no rate');
   assert.deepEqual(faultRateProblems(null as unknown as FaultRates), ['faults must be a map of rates']);
 });
+
+test('the Storm II fault kinds each draw their own fault; 429 and 503 carry the Retry-After given', () => {
+  const one = (rates: FaultRates, tokens = 4) => drawFaults(rates, createRng(5), tokens, 7)?.faults;
+  assert.deepEqual(one({ error429: 1 }), { status: 429, retryAfterS: 7 });
+  assert.deepEqual(one({ error503: 1 }), { status: 503, retryAfterS: 7 });
+  assert.deepEqual(one({ stallBeforeFirstToken: 1 }), { stallAfterHeaders: true });
+  assert.deepEqual(one({ blank200: 1 }), { blank200: true });
+  assert.deepEqual(one({ keepAliveForever: 1 }), { keepAliveForever: true });
+  assert.deepEqual(one({ wrongContentType: 1 }), { wrongContentType: true });
+  const mid = draws({ stallMidStream: 1 }, 300, 2, 6).map((d) => d?.faults.stallAfterTokens as number);
+  assert.deepEqual(new Set(mid), new Set([1, 2, 3, 4, 5]), 'a mid-stream stall is after 1 … n−1 tokens');
+  const ends = draws({ truncatedBody: 1 }, 300, 2, 6).map((d) => d?.faults.endAfterTokens as number);
+  assert.deepEqual(new Set(ends), new Set([1, 2, 3, 4, 5]), 'a clean truncation is inside the answer');
+});
+
+test('new kinds were appended: a fleet with only the old kinds draws exactly as before', () => {
+  const old: FaultRates = { error500: 0.1, resetBeforeHeaders: 0.1, resetMidStream: 0.1, stall: 0.1, slowTokens: 0.1 };
+  const withNew: FaultRates = { ...old, blank200: 0.2 };
+  const a = draws(old, 500, 3);
+  const b = draws(withNew, 500, 3);
+  a.forEach((d, i) => {
+    if (d !== undefined) assert.deepEqual(b[i], d, `request ${i + 1}`);
+    else assert.ok(b[i] === undefined || b[i]?.kind === 'blank200');
+  });
+  assert.deepEqual(faultRateProblems({ blank200: 0.6, truncatedBody: 0.6 }), ['faults rates add up to 1.2, more than 1']);
+});

@@ -12,7 +12,7 @@ function rec(i: number): FinishedRequest {
   return {
     requestId: `req-${i}`, method: 'POST', path: '/v1/chat/completions', model: 'chat', stream: false,
     tenant: undefined, priority: 'normal', upstream: 'a', attempts: 1, status: 200, code: 'ok', cache: 'miss',
-    ms: 12.5, ttftMs: undefined, upstreamMs: 11, promptTokens: 3, completionTokens: 9,
+    ms: 12.5, ttftMs: undefined, upstreamMs: 11, promptTokens: 3, completionTokens: 9, promptCacheHitTokens: 1, promptCacheMissTokens: 2,
   };
 }
 

@@ -58,14 +58,14 @@ test('low is served when the backlog allows, behind high work that arrived befor
   learnPace(queue, clock, model, none);
   let held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
   const served: string[] = [];
-  // 10 high requests with 7 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a low
-  // one with 10 s to live: done in 6.5 s, it fits behind them.
+  // 10 high requests with 6.8 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
+  // low one with 10 s to live: done in 6.5 s, it fits behind them.
   const waits: Promise<Lease>[] = [];
-  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 7_000), model, none).then((l) => (served.push('high'), l)));
+  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_800), model, none).then((l) => (served.push('high'), l)));
   waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
-  // A low request with 7 s to live would be done in 6.5 s, inside its deadline but not inside its class's 10%
+  // A low request with 6.9 s to live would be done in 6.5 s, inside its deadline but not inside its class's 6%
   // headroom: refused at once, with a Retry-After.
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 7_000), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_900), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
   while (waits.length > 0) {
     clock.advance(500);
     t.mock.timers.tick(500);
@@ -113,7 +113,7 @@ test('pushback comes back to its place without being tested at the door again', 
   const pushedBack = ctxOf(clock, 'normal', 10_000); // it arrived first, and an upstream answered it "busy"
   clock.advance(100);
   for (let i = 0; i < 30; i++) queue.lease(ctxOf(clock, 'normal', 10_000), model, none).catch(() => {});
-  // At one slot per 500 ms the door lets in 17 of them (done in 9.5 s, inside 10 s less 5% of headroom): a new
+  // At one slot per 500 ms the door lets in 17 of them (done in 9.5 s, inside 10 s less 3% of headroom): a new
   // request with 10 s left is refused; the one pushed back is not.
   await assert.rejects(queue.lease(ctxOf(clock, 'normal', 10_000), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable');
   const back = queue.lease(pushedBack, model, none, 'pushback');
@@ -130,7 +130,7 @@ test('a client back after our Retry-After is not held to the headroom its class 
   learnPace(queue, clock, model, none);
   queue.acquireNow(model, none);
   queue.acquireNow(model, none);
-  // 16 ahead: done in 9.5 s. A low request with 10 s to live has 1 s of headroom to keep: refused; the same
+  // 16 ahead: done in 9.5 s. A low request with 10 s to live has 0.6 s of headroom to keep: refused; the same
   // request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
   for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 10_000), model, none).catch(() => {});
   clock.advance(1);

@@ -41,12 +41,14 @@ test('a high request that cannot finish in time displaces the least urgent lower
   const lowB = w('low', 9_500);
   const normal = w('normal', 9_600);
   const queue = [...many(88, 'high', 9_000), lowA, lowB, normal].sort((a, b) => a.deadlineAt - b.deadlineAt);
-  // 91 ahead: finishes at 10 200, 200 ms late: two slots to free, the two latest lows... there is one normal and two lows.
+  // 91 ahead: finishes at 10 200, 200 ms late: two slots to free, from one normal and two lows.
   const got = admit(queue, w('high', 10_000), pace, 0);
   assert.ok(got.ok);
   assert.deepEqual(got.displace.map((x) => x.name), [lowB.name, lowA.name], 'the lowest class first, the latest deadline first');
-  // A normal newcomer may displace only the lows: two are not enough for 300 ms late.
-  assert.equal(admit(queue, w('normal', 9_900), pace, 0).ok, false);
+  // Only high displaces: a normal newcomer that does not fit is refused at the door, the admitted lows keep their place.
+  assert.equal(admit(queue, w('normal', 10_000), pace, 0).ok, false);
+  // Nor does a request let itself in by displacing when it only misses its headroom.
+  assert.equal(admit(queue, w('high', 10_300), pace, 200).ok, false);
   // Nobody is displaced for a newcomer of the same class.
   assert.equal(admit(many(95, 'low', 9_000), w('low', 10_000), pace, 0).ok, false);
 });

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../src/clock.ts';
+import { resolveConfig } from '../../../src/config/load.ts';
+import type { Config } from '../../../src/config/types.ts';
+import { Balancer, type Lease } from '../../../src/balance/balancer.ts';
+import { Metrics } from '../../../src/observe/metrics.ts';
+import { createLogger } from '../../../src/observe/log.ts';
+import type { Outcome } from '../../../src/upstream/outcome.ts';
+
+function setup(keys: string[]) {
+  const c = resolveConfig({
+    upstreams: [{ name: 'ds', url: 'http://ds.invalid', keys: keys.map((k) => ({ key: `sk-${k}`, name: k })) }],
+    models: { chat: { routes: [{ upstream: 'ds' }] } },
+  }, 'test', {});
+  const metrics = new Metrics();
+  const b = new Balancer(c, { clock: new FakeClock(0), metrics, log: createLogger('silent'), random: () => 0.5 }, undefined);
+  const model = c.models.chat as NonNullable<Config['models'][string]>;
+  const caps = () => Object.fromEntries((b.snapshot()[0]?.accounts ?? []).map((a) => [a.name, a.cap]));
+  return { b, model, caps, metrics };
+}
+
+test('one 429 that names the account\'s limit makes it the cap at once; one that does not lowers it by what was refused', () => {
+  const rows: [name: string, outcome: Outcome, cap: number][] = [
+    ['stated', { kind: 'rate_limited', retryAfterMs: 0, limit: 5 }, 5],
+    ['not stated', { kind: 'rate_limited', retryAfterMs: 0 }, 29],
+  ];
+  for (const [name, outcome, cap] of rows) {
+    const { b, model, caps } = setup(['one']);
+    const leases: Lease[] = Array.from({ length: 30 }, () => b.acquire(model));
+    leases[0]?.release(outcome);
+    assert.equal(caps().one, cap, name);
+  }
+});
+
+test('a 402 disables that key, counts it by reason, and the other key takes every request', async () => {
+  const { b, model, caps, metrics } = setup(['unpaid', 'paid']);
+  const first = b.acquire(model);
+  assert.equal(first.account, 'unpaid');
+  first.release({ kind: 'insufficient_balance', status: 402 });
+  for (let i = 0; i < 5; i++) assert.equal(b.acquire(model).account, 'paid');
+  assert.ok((b.snapshot()[0]?.accounts.find((a) => a.name === 'unpaid')?.disabledMs ?? 0) > 0);
+  assert.ok(caps().paid !== undefined);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/);
+});
