@@ -2,7 +2,8 @@
  * The storm benchmark:
  *   npm run bench:storm -- [--scenario NAME|all | --matrix] [--target direct|spillway|URL | --compare]
  *                          [--caps known|unknown] [--sdk-retries] [--deadline-header stainless|spillway|both]
- *                          [--no-write] [--records DIR]
+ *                          [--door messages] [--no-write] [--records DIR]
+ * `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
  * Runs each scenario from bench/scenarios/ (or, with --matrix, every single-fault case of bench/scenarios/matrix/)
  * against a fresh simulated fleet and scores every request as a client would (success = 200 and the complete,
  * correct answer). Every table has a best-possible column: the same recorded arrivals replayed offline on the
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     records: { type: 'string' },
     /** Spillway as this many instances sharing one Redis (started here), requests spread round robin. */
     instances: { type: 'string', default: '1' },
+    door: { type: 'string' },
   },
   strict: true,
 });
@@ -56,6 +58,8 @@ const dir = new URL(values.matrix ? './scenarios/matrix/' : './scenarios/', impo
 const yamlNames = () => readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.startsWith('_')).map((f) => f.replace(/\.yaml$/, '')).sort();
 const names = values.matrix || values.scenario === 'all' ? yamlNames() : [values.scenario];
 const targets: TargetKind[] = values.compare ? ['direct', 'spillway'] : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
+if (values.door !== undefined && values.door !== 'messages') throw new Error(`--door expects messages, got "${values.door}"`);
+const door = values.door === 'messages' ? ('messages' as const) : undefined;
 const command = `npm run bench:storm -- ${process.argv.slice(2).join(' ')}`.trim();
 const machine = `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
 
@@ -79,7 +83,7 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
     const label = typeof target === 'string' ? target : target.url;
     process.stderr.write(`storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s, caps ${scenario.caps} ...\n`);
     results.push(await runStorm(scenario, target, {
-      instances, ...(redis === undefined ? {} : { redisUrl: redis.url }),
+      instances, ...(redis === undefined ? {} : { redisUrl: redis.url }), ...(door === undefined ? {} : { door }),
       onProgress: (run) => {
         if (process.stderr.isTTY) process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
       },
@@ -129,7 +133,7 @@ if (values.matrix) {
       // A flag that changes the scenario gets its own section, so it never overwrites the scenario's own table.
       const asFiled = loadScenario(`${dir}${name}.yaml`);
       const section = [name, scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`, instances === 1 ? '' : `-${instances}-instances`, scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
-        scenario.client.deadlineHeader === asFiled.client.deadlineHeader ? '' : `-${scenario.client.deadlineHeader}-header`].join('');
+        scenario.client.deadlineHeader === asFiled.client.deadlineHeader ? '' : `-${scenario.client.deadlineHeader}-header`, door === undefined ? '' : `-${door}-door`].join('');
       writeDocSection('docs/benchmarks.md', `storm:${section}`, [
         `### Storm: ${section}`, '', scenario.description, '', `Command: \`${command}\` — ${machine}.`, settings(scenario), '', table,
       ].join('\n'));

@@ -11,6 +11,8 @@ import type { RequestContext } from './server/context.ts';
 import { HttpServer } from './server/http-server.ts';
 import { receiveStage } from './server/receive-stage.ts';
 import { parseStage } from './api/parse-stage.ts';
+import { doorStage } from './api/door-stage.ts';
+import { ResponseStore } from './api/responses/response-store.ts';
 import { authenticateStage } from './auth/authenticate-stage.ts';
 import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
@@ -47,10 +49,10 @@ import { ConfigError, SpillwayError } from './errors.ts';
  * The request path, assembled once per config, one stage per line in request order. A feature that is turned off
  * is left out here rather than checked on every request.
  *
- *   trace? → receive → parse → job-call? → authenticate? → resolve-model → respond-async? → rate-limit? → degrade? → cache? → dispatch
+ *   trace? → receive → parse → job-call? → authenticate? → door → resolve-model → respond-async? → rate-limit? → degrade? → cache? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined }) {
+export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined; responses?: ResponseStore | undefined }) {
   const dispatch = dispatchStage(deps);
   const jobs = deps.jobs;
   const stages: (Stage<RequestContext> | false)[] = [
@@ -59,6 +61,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
     parseStage, //                                       api: body → typed Call
     jobs !== undefined && jobs.jobCall(config.auth.keys), // jobs: a job item's own run → background class, as its key
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
+    doorStage(config, deps.responses ?? new ResponseStore()), // api: Messages / Responses → chat Call, answers translated back
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
     jobs !== undefined && jobs.respondAsync, //          jobs: Prefer: respond-async → stored, then 202 + Location
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
@@ -108,6 +111,8 @@ interface RuntimeShared {
   jobs: Jobs | undefined;
   /** Upstream kinds as known now (probes learn some after startup; a reload keeps what was learned). */
   kinds: UpstreamKinds;
+  /** Stored Responses API answers: they outlive a reload, like the cache. */
+  responses: ResponseStore;
 }
 
 export function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
@@ -124,7 +129,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   // The cache stage keeps the settings the cache was built with: its entries and flights outlive a reload.
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };
-  const handler = buildPipeline(pipelineConfig, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, tracing, cache, jobs: shared.jobs });
+  const handler = buildPipeline(pipelineConfig, { config, balancer, queue, gate, pools, budgets, clock, log, metrics, isDraining, state, tracing, cache, jobs: shared.jobs, responses: shared.responses });
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
   const left = (): void => {
@@ -236,7 +241,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     : undefined;
   const kinds = new UpstreamKinds();
   if (opts.probeKinds === true) void kinds.probe(initial.upstreams, log);
-  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds };
+  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds, responses: new ResponseStore() };
   let live = buildRuntime(initial, shared);
   // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
   metrics.inFlightSource = () => live.balancer.inFlightRows();

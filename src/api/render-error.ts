@@ -1,6 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
+import { anthropicErrorBody, anthropicStatus } from './anthropic/anthropic-error.ts';
+
+/** Whose protocol the error is answered in: OpenAI's (every OpenAI door, Responses included) or Anthropic's. */
+export type ErrorShape = 'openai' | 'anthropic';
 
 /**
  * The ONLY place an error becomes HTTP. SpillwayErrors render as OpenAI's error JSON with their stable code;
@@ -23,14 +27,14 @@ export function errorEvent(e: SpillwayError): string {
   return `data: ${errorBody(e)}\n\n`;
 }
 
-export function renderError(res: ServerResponse, e: SpillwayError): void {
+export function renderError(res: ServerResponse, e: SpillwayError, shape: ErrorShape = 'openai'): void {
   if (res.headersSent) {
     // Only streams commit early; their failures are written in-band by the relay, never here.
     res.destroy();
     return;
   }
-  const body = errorBody(e);
-  res.statusCode = e.status;
+  const body = shape === 'anthropic' ? anthropicErrorBody(e) : errorBody(e);
+  res.statusCode = shape === 'anthropic' ? anthropicStatus(e.status) : e.status;
   res.setHeader('content-type', 'application/json');
   res.setHeader('content-length', Buffer.byteLength(body));
   if (e.status === 429 || e.status === 503) {

@@ -6,6 +6,12 @@ import type { RequestTrace } from '../observe/tracing-types.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
 
+/**
+ * A door other than OpenAI's chat/completions routes: the Anthropic Messages API (and its count_tokens) or the OpenAI
+ * Responses API (and a stored response by id). Requests through them run the same pipeline as chat completions.
+ */
+export type Door = 'anthropic' | 'anthropic_count' | 'responses' | 'responses_get';
+
 /** A parsed API call: what the client asked for, with its body kept for pass-through. */
 export interface Call {
   endpoint: Exclude<Endpoint, 'models'>;
@@ -36,7 +42,10 @@ export interface Usage {
 export interface RequestContext extends Settles {
   readonly id: string;
   readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** Not readonly: a door's stage puts its translating response in front of the socket's (src/api/door-stage.ts). */
+  res: ServerResponse;
+  /** The door the request came in by (undefined: an OpenAI chat/completions/embeddings/models route). */
+  door: Door | undefined;
   /** Clock time (ms) when the request arrived. */
   readonly startedAt: number;
   /** Clock time (ms) by which the client needs its answer. */

@@ -100,7 +100,7 @@ export class HttpServer {
       req.resume();
       if (match !== undefined) res.setHeader('allow', match.wrongMethod);
       renderError(res, match === undefined
-        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`)
+        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/messages (Anthropic) and /v1/responses.`)
         : new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`));
       return;
     }
@@ -112,7 +112,7 @@ export class HttpServer {
       id, req, res, startedAt: now,
       deadlineAt: now + requestDeadlineMs(req.headers, config.server.defaultDeadlineMs),
       clientGone: abort.signal,
-      endpoint: match.endpoint,
+      endpoint: match.endpoint, door: match.door,
       body: undefined, call: undefined, tenant: undefined, gatewayKey: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
       upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined, trace: undefined,
       settled: false,
@@ -131,7 +131,8 @@ export class HttpServer {
     this.deps.handler(ctx).catch((err: unknown) => {
       const e = toSpillwayError(err, this.deps.log, id);
       if (ctx.errorCode === undefined) ctx.errorCode = e.code;
-      if (!abort.signal.aborted) renderError(res, e);
+      // Errors go to the socket's response in the door's own shape (a door's translating response wrote nothing yet).
+      if (!abort.signal.aborted) renderError(res, e, ctx.door === 'anthropic' || ctx.door === 'anthropic_count' ? 'anthropic' : 'openai');
     }).finally(() => {
       pipelineDone = true;
       finish();

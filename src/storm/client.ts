@@ -3,12 +3,15 @@ import { answerText } from '../mock/answer-text.ts';
 import { carriesUpstreamBusy } from '../mock/busy-text.ts';
 import type { Arrival } from './arrivals.ts';
 import { answerFacts, scoreAnswer, type Answer } from './score.ts';
+import { messagesAnswerFacts, scoreMessagesAnswer } from './score-messages.ts';
 import type { RequestRecord } from './summary.ts';
 
 export interface StormTarget {
   /** Base URL as an OpenAI SDK takes it, e.g. http://127.0.0.1:8080/v1. */
   baseUrl: string;
   apiKey?: string;
+  /** `messages`: send through the Anthropic Messages door (`/v1/messages`) instead of chat completions. */
+  door?: 'messages';
 }
 
 /**
@@ -55,10 +58,12 @@ export async function sendArrival(
     last = await attempt(dispatcher, target, a, opts.deadlineS, mode, 1);
   }
   const expected = answerText(opts.answerSeed, a.prompt, a.maxTokens);
-  const verdict = scoreAnswer(last.answer, expected);
+  const messages = target.door === 'messages';
+  const verdict = (messages ? scoreMessagesAnswer : scoreAnswer)(last.answer, expected);
   if (last !== first) retry = { afterS: ra ?? 0, ok: verdict.ok, status: last.answer.status };
-  const firstFacts = answerFacts(first.answer, carriesUpstreamBusy);
-  const facts = last === first ? firstFacts : answerFacts(last.answer, carriesUpstreamBusy);
+  const factsOf = (x: Answer) => (messages ? messagesAnswerFacts(x, carriesUpstreamBusy) : answerFacts(x, carriesUpstreamBusy));
+  const firstFacts = factsOf(first.answer);
+  const facts = last === first ? firstFacts : factsOf(last.answer);
   const latencyMs = last.endedAt - started;
   return {
     index: a.index,
@@ -97,7 +102,7 @@ async function attempt(dispatcher: Dispatcher, target: StormTarget, a: Arrival, 
   const body = JSON.stringify({ model: a.model, messages: [{ role: 'user', content: a.prompt }], max_tokens: a.maxTokens, stream: a.stream });
   const chunks: string[] = [];
   try {
-    const res = await request(`${target.baseUrl}/chat/completions`, {
+    const res = await request(`${target.baseUrl}${target.door === 'messages' ? '/messages' : '/chat/completions'}`, {
       method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(deadlineS * 1000),
     });
     answer.status = res.statusCode;

@@ -27,6 +27,8 @@ export interface StormOptions {
    */
   instances?: number;
   redisUrl?: string;
+  /** `spillway` or a URL only: send through the Anthropic Messages door instead of chat completions. */
+  door?: 'messages';
 }
 
 export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptions = {}): Promise<Summary> {
@@ -41,7 +43,9 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
       const [name, , , url] = l.trim().split(' ');
       return [name as string, url as string];
     }));
-    const pickTarget = await targetPicker(s, target, urls, dir, children, opts);
+    const picked = await targetPicker(s, target, urls, dir, children, opts);
+    const door = target === 'direct' ? undefined : opts.door;
+    const pickTarget = door === undefined ? picked : (a: Arrival) => ({ ...picked(a), door });
     const arrivals = planArrivals({ seed: s.seed, curve: s.curve, durationS: s.durationS, mix: s.mix });
     const run = new LoadRun(arrivals, pickTarget, { deadlineS: s.mix.deadlineS, answerSeed: 1, client: s.client });
     const progress = opts.onProgress === undefined ? undefined : setInterval(() => opts.onProgress?.(run), 1000);
@@ -50,7 +54,7 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
     const stats = await fleetStats(urls);
     const received = stats.reduce((n, st) => n + st.received, 0);
     const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
-    const label = typeof target === 'string' ? target : target.url;
+    const label = `${typeof target === 'string' ? target : target.url}${door === undefined ? '' : ` (${door})`}`;
     opts.onRecords?.(run.records);
     return summarize(label, run.records, received, wasted);
   } finally {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 
-function pythonOpenAI(): boolean {
+/** True when python3 can import `module`. */
+function pythonHas(module: string): boolean {
   try {
-    execFileSync('python3', ['-c', 'import openai'], { stdio: 'ignore' });
+    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -14,4 +15,8 @@ function pythonOpenAI(): boolean {
  * must never skip; elsewhere the test says why it did not run instead of failing.
  */
 export const pythonOpenAISkip: string | false =
-  !pythonOpenAI() && process.env.CI !== 'true' ? 'python3 with the openai package is not installed (pip install openai)' : false;
+  !pythonHas('openai') && process.env.CI !== 'true' ? 'python3 with the openai package is not installed (pip install openai)' : false;
+
+/** The same for tests that also drive the official Python anthropic package (the Messages door). */
+export const pythonAnthropicSkip: string | false =
+  !(pythonHas('openai') && pythonHas('anthropic')) && process.env.CI !== 'true' ? 'python3 with the openai and anthropic packages is not installed (pip install openai anthropic)' : false;

@@ -1,0 +1,90 @@
+import type { ServerResponse } from 'node:http';
+import type { Config } from '../config/types.ts';
+import { SpillwayError } from '../errors.ts';
+import type { Stage } from '../pipeline.ts';
+import type { Call, RequestContext } from '../server/context.ts';
+import { estimateTokens } from '../admission/estimate-tokens.ts';
+import { messagesToChat } from './anthropic/messages-request.ts';
+import { MessagesTranslator } from './anthropic/messages-translator.ts';
+import { TranslatingResponse } from './translating-response.ts';
+import { responsesToChat } from './responses/responses-request.ts';
+import { ResponsesTranslator } from './responses/responses-translator.ts';
+import type { ResponseStore } from './responses/response-store.ts';
+
+/**
+ * The api stage of the other doors (parse serves OpenAI's routes), after authentication so a stored response is
+ * looked up as the tenant's own: a Messages or Responses request becomes the chat-completions Call every later stage
+ * runs unchanged, and the response the pipeline writes into becomes a TranslatingResponse that answers in the door's
+ * protocol. So admission, queue, retries, pushback, continuation, cache and coalescing apply to these doors as they
+ * are; the cache even shares answers between doors (its key is the chat body). Two answers need no upstream and are
+ * given here: `count_tokens` (an estimate: the gateway has no tokenizer of the upstream's model) and a stored
+ * response (`GET /v1/responses/{id}`, only to the tenant that created it).
+ */
+export function doorStage(config: Config, responses: ResponseStore): Stage<RequestContext> {
+  return {
+    name: 'door',
+    async run(ctx, next) {
+      if (ctx.door === undefined) return next();
+      const prefer = ctx.req.headers.prefer;
+      // An async job runs and stores the chat call; its result would come back in chat-completions shape.
+      if (typeof prefer === 'string' && /respond-async/i.test(prefer)) {
+        throw new SpillwayError('unsupported_endpoint', 'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.');
+      }
+      switch (ctx.door) {
+        case 'anthropic':
+          ctx.call = chatCall(messagesToChat(jsonObject(ctx.body)));
+          ctx.res = new TranslatingResponse(ctx.res, new MessagesTranslator()) as unknown as ServerResponse;
+          break;
+        case 'anthropic_count': {
+          const call = chatCall(messagesToChat(jsonObject(ctx.body), true));
+          ctx.call = call;
+          if (!Object.hasOwn(config.models, call.model) || (ctx.allowedModels !== null && !ctx.allowedModels.includes(call.model))) {
+            throw new SpillwayError('model_not_found', `The model '${call.model}' does not exist.`, { param: 'model' });
+          }
+          const tools = call.body.tools === undefined ? 0 : Math.ceil(JSON.stringify(call.body.tools).length / 4);
+          return answer(ctx, { input_tokens: estimateTokens({ messages: call.body.messages, max_tokens: 1 }) - 1 + tools });
+        }
+        case 'responses': {
+          const asked = jsonObject(ctx.body);
+          const tenant = ctx.tenant;
+          const turn = responsesToChat(asked, (id) => responses.get(id, tenant));
+          ctx.call = chatCall(turn.chat);
+          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => responses.put(r, tenant))) as unknown as ServerResponse;
+          break;
+        }
+        case 'responses_get': {
+          const path = (ctx.req.url ?? '').split('?')[0] ?? '';
+          const id = path.slice(path.lastIndexOf('/') + 1);
+          const stored = responses.get(id, ctx.tenant);
+          if (stored === undefined) throw new SpillwayError('response_not_found', `No stored response with id '${id}' (it was not stored, belongs to another key, or has left the store).`);
+          return answer(ctx, stored.response);
+        }
+        default:
+          break;
+      }
+      await next();
+    },
+  };
+}
+
+function answer(ctx: RequestContext, body: unknown): void {
+  const text = JSON.stringify(body);
+  ctx.settled = true;
+  ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function jsonObject(raw: Buffer | undefined): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse((raw ?? Buffer.alloc(0)).toString('utf8'));
+  } catch (err) {
+    throw new SpillwayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+/** A translated chat body as the Call the pipeline runs; its bytes are what an upstream gets when nothing renames it. */
+function chatCall(chat: Record<string, unknown>): Call {
+  return { endpoint: 'chat', model: chat.model as string, stream: chat.stream === true, body: chat, raw: Buffer.from(JSON.stringify(chat), 'utf8') };
+}
