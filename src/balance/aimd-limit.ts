@@ -6,16 +6,24 @@
  * really takes today, below what the account allows.
  *
  * Pushback is sharper than a timeout: an upstream that answers 429/503 "busy" while we had `n` requests in flight
- * (this one included) took at most n − 1, so the limit falls to that at once, and by at least one per pushback:
- * with no max_concurrency configured (the limit starts at the default cap, far above a real account's) the first
- * busy answer brings it near the account's real cap in one step, where a multiplicative decrease would need a dozen
- * seconds of refusals; an overshoot of k requests costs k refusals and lowers the limit by k. After a pushback the
- * additive increase climbs back only to the level that was refused, for `PROBE_HOLD_MS`; then it probes upward again
- * (a cap can grow: DeepSeek's follows the account's balance). Probing every round instead would cost a refusal per
- * round, and where the refusal carries a Retry-After, a rest of the whole account each time.
+ * (this one included) took at most n − 1. Two cases:
+ * - at the limit (n ≥ limit): we probed one too far, or the cap fell: the limit falls to n − 1 — an overshoot of k
+ *   costs k refusals and lowers the limit by k;
+ * - below it: with no max_concurrency configured the limit starts far above a real account's, and the first busy
+ *   answers come long before it is reached: when most recent answers were "busy" (`BUSY_SHARE` of them over
+ *   `SHARE_WINDOW_MS`), the limit falls to n − 1 in one step, where a multiplicative decrease would need a dozen
+ *   seconds of refusals. A few busy answers among many good ones below the limit say nothing about our load (an
+ *   upstream that answers a tenth of its requests "busy" at random, whatever the load): they leave it alone, or a
+ *   quiet moment's in-flight count would become the limit and the next burst would wait for nothing.
+ * After a pushback the additive increase climbs back only to just below the highest level refused lately, for
+ * `PROBE_HOLD_MS`; then it probes upward again (a cap can grow: DeepSeek's follows the account's balance). Probing
+ * every round instead would cost a refusal per round, and where the refusal carries a Retry-After, a rest of the
+ * whole account each time.
  *
  * Hand-written: a few lines of arithmetic on outcomes; pure, time passed in.
  */
+import { WindowCounter } from '../window-counter.ts';
+
 export interface AimdSettings {
   max: number;
   minLimit: number;
@@ -27,6 +35,11 @@ export type Signal = 'success' | 'overload' | 'pushback' | 'neutral';
 
 /** How long after a pushback the limit stays below the level that was refused. */
 export const PROBE_HOLD_MS = 10_000;
+/** Below the limit, busy answers move it only when they are at least this share of recent answers... */
+const BUSY_SHARE = 0.5;
+/** ...over this window, and at least this many. */
+const SHARE_WINDOW_MS = 2_000;
+const MIN_BUSY = 3;
 
 /** How long a limit the upstream stated (`stated`) is held before the limit probes above it again. */
 export const STATED_HOLD_MS = 60_000;
@@ -34,10 +47,13 @@ export const STATED_HOLD_MS = 60_000;
 export class AimdLimit {
   private value: number;
   private lastDecrease = -Infinity;
-  /** The highest the limit may climb until `ceilingUntil` (just below the level a pushback refused). */
-  private ceiling = Infinity;
+  /** The highest in-flight level refused since `ceilingUntil` was last armed; the limit climbs to just below it. */
+  private refusedLevel = Infinity;
   private ceilingUntil = -Infinity;
   private readonly s: AimdSettings;
+  /** Recent answers, and how many of them were busy (pushback). */
+  private readonly answers = new WindowCounter(SHARE_WINDOW_MS, 0);
+  private readonly busy = new WindowCounter(SHARE_WINDOW_MS, 0);
 
   constructor(s: AimdSettings) {
     this.s = s;
@@ -64,19 +80,24 @@ export class AimdLimit {
   stated(limit: number, now: number, inFlight = Infinity): void {
     this.value = Math.max(this.s.minLimit, Math.min(this.s.max, limit, inFlight - 1));
     this.lastDecrease = now;
-    this.ceiling = this.value;
+    this.refusedLevel = this.value + 1;
     this.ceilingUntil = now + STATED_HOLD_MS;
   }
 
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
   record(signal: Signal, now: number, inFlight = Infinity): void {
+    if (signal === 'pushback' || signal === 'success') this.answers.add(now);
     if (signal === 'pushback') {
-      this.value = Math.max(this.s.minLimit, Math.min(Math.floor(this.value) - 1, inFlight - 1));
+      this.busy.add(now);
+      const busy = this.busy.total(now);
+      const atLimit = inFlight >= this.limit;
+      if (!atLimit && (busy < MIN_BUSY || busy < BUSY_SHARE * this.answers.total(now))) return;
+      this.value = Math.max(this.s.minLimit, Math.min(this.value, inFlight - 1));
       this.lastDecrease = now;
-      this.ceiling = this.value;
+      this.refusedLevel = now < this.ceilingUntil ? Math.max(this.refusedLevel, inFlight) : inFlight;
       this.ceilingUntil = now + PROBE_HOLD_MS;
     } else if (signal === 'success') {
-      const top = now < this.ceilingUntil ? Math.min(this.s.max, this.ceiling + 0.999) : this.s.max;
+      const top = now < this.ceilingUntil ? Math.min(this.s.max, Math.max(this.s.minLimit, this.refusedLevel - 1) + 0.999) : this.s.max;
       this.value = Math.min(top, this.value + 1 / Math.max(1, this.value));
     } else if (signal === 'overload' && now - this.lastDecrease >= this.s.decreaseIntervalMs) {
       this.value = Math.max(this.s.minLimit, this.value * this.s.decreaseFactor);

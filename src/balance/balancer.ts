@@ -23,6 +23,8 @@ export interface Lease {
   rest: (ms: number) => void;
 }
 
+/** A busy answer's Retry-After up to this is a routine hint (most servers put one on every refusal), not a rest. */
+const ROUTINE_RETRY_AFTER_MS = 2_000;
 /** How long a key refused with 401/403, or out of balance (402), stays out before one request tries it again. */
 const DISABLED_MS = 5 * 60_000;
 const NO_GAUGE = { set(): void {} };
@@ -283,13 +285,19 @@ export class Balancer {
           u.limit.record(signalOf(outcome), t, atUpstream);
           if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
         }
-        // Retry-After is honoured as a rest of the account (never as a sleep of one request). Without one, busy rests
-        // the account only when nothing else can slow us down: its learned limit is what keeps the next requests
-        // from meeting another refusal, and resting a whole account on every pushback would leave its remaining
-        // slots idle; but an upstream that refuses even one request at a time would otherwise be hammered.
+        // A Retry-After longer than a routine hint is the upstream telling us to leave that account alone: it rests
+        // (never a sleep of the one request). Otherwise busy rests the whole account only when nothing else can slow
+        // us down: its learned limit, held below the refused level, keeps the next requests from meeting another
+        // refusal, and the refused request goes to another upstream. Resting a whole account on every busy answer
+        // would leave its other slots idle, and an upstream that answers a tenth of its requests "busy" with a
+        // one-second Retry-After at random would rest most of the time. An upstream that refuses even one request at
+        // a time (its limit at the floor) rests too: Retry-After long, else cooldown_default. Without learned
+        // limits, every Retry-After rests the account, as before.
         const busyLimit = outcome.kind === 'rate_limited' ? account.limit : u.limit;
         const atFloor = busyLimit === undefined || busyLimit.atMinimum;
-        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? (outcome.retryAfterMs ?? (atFloor ? this.cooldownDefaultMs : 0)) : 0;
+        const busy = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded';
+        const told = busy ? outcome.retryAfterMs : undefined;
+        const restMs = !busy ? 0 : atFloor ? (told ?? this.cooldownDefaultMs) : told !== undefined && told > ROUTINE_RETRY_AFTER_MS ? told : 0;
         if (restMs > 0) {
           account.coolingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });

@@ -20,15 +20,17 @@ function setup(keys: string[]) {
   return { b, model, caps, metrics };
 }
 
-test('one 429 that names the account\'s limit makes it the cap at once; one that does not lowers it by what was refused', () => {
-  const rows: [name: string, outcome: Outcome, cap: number][] = [
-    ['stated', { kind: 'rate_limited', retryAfterMs: 0, limit: 5 }, 5],
-    ['not stated', { kind: 'rate_limited', retryAfterMs: 0 }, 29],
+test('one 429 that names the account\'s limit makes it the cap at once; without one, busy answers that are most answers lower it to what was in flight', () => {
+  const rows: [name: string, outcome: Outcome, refusals: number, cap: number][] = [
+    ['stated', { kind: 'rate_limited', retryAfterMs: 0, limit: 5 }, 1, 5],
+    ['not stated, once', { kind: 'rate_limited', retryAfterMs: 0 }, 1, 256],
+    // Three in a row, with 30, 29 and 28 in flight: the third says the account took 27.
+    ['not stated, three times', { kind: 'rate_limited', retryAfterMs: 0 }, 3, 27],
   ];
-  for (const [name, outcome, cap] of rows) {
+  for (const [name, outcome, refusals, cap] of rows) {
     const { b, model, caps } = setup(['one']);
     const leases: Lease[] = Array.from({ length: 30 }, () => b.acquire(model));
-    leases[0]?.release(outcome);
+    for (let i = 0; i < refusals; i++) leases[i]?.release(outcome);
     assert.equal(caps().one, cap, name);
   }
 });
