@@ -17,7 +17,6 @@ import type { Call } from '../server/context.ts';
  */
 export type ItemState = 'queued' | 'running' | 'done' | 'failed' | 'dead' | 'cancelled' | 'expired';
 export const ITEM_STATES: readonly ItemState[] = ['queued', 'running', 'done', 'failed', 'dead', 'cancelled', 'expired'];
-export const OPEN_STATES: ReadonlySet<ItemState> = new Set(['queued', 'running']);
 
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 

@@ -36,8 +36,6 @@ export type Outcome =
   | { kind: 'invalid_answer'; detail: string }
   | { kind: 'cancelled' };
 
-export type OutcomeKind = Outcome['kind'];
-
 /** Outcomes that say the upstream itself is unwell (feeds passive health). Rate limits and client errors do not. */
 export function isUpstreamFailure(o: Outcome): boolean {
   switch (o.kind) {

@@ -17,7 +17,7 @@ function tableRows(file: string): Map<string, string[]> {
   return rows;
 }
 
-test('docs/configuration.md lists every config key with its default, and nothing else', () => {
+test('docs/configuration.md lists every config key with its default and its description from the schema, and nothing else', () => {
   const documented = tableRows('docs/configuration.md');
   const keys = describeSchema(configSchema);
   for (const k of keys) {
@@ -25,6 +25,7 @@ test('docs/configuration.md lists every config key with its default, and nothing
     assert.ok(row, `${k.path} is missing from docs/configuration.md`);
     const shown = row[1] === '—' ? '—' : row[1]?.replace(/^`|`$/g, '');
     assert.equal(shown, k.default, `default of ${k.path}`);
+    assert.equal(row[2]?.replace(/\\\|/g, '|'), k.description, `description of ${k.path}: docs/configuration.md and schema.ts say different things`);
   }
   const known = new Set(keys.map((k) => k.path));
   for (const path of documented.keys()) assert.ok(known.has(path), `docs/configuration.md documents ${path}, which the schema does not have`);
