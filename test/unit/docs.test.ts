@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describeSchema } from '../../src/config/describe-schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { parseConfigText } from '../../src/config/load.ts';
@@ -65,4 +65,11 @@ test('every YAML config example in README.md, README.zh-CN.md and docs/ (docs/zh
     }
   }
   assert.ok(checked >= 2, `found ${checked} config examples`);
+});
+
+test('docs/architecture.md names only files that exist', () => {
+  const text = readFileSync('docs/architecture.md', 'utf8');
+  const named = [...text.matchAll(/`(src\/[\w/.-]+\.ts)`/g)].map((m) => m[1] as string);
+  assert.ok(named.length > 10, 'the map names the files of the path');
+  for (const file of named) assert.ok(existsSync(file), `docs/architecture.md names ${file}, which does not exist`);
 });
