@@ -36,10 +36,15 @@ export type Outcome =
   | { kind: 'invalid_answer'; detail: string }
   | { kind: 'cancelled' };
 
-/** Outcomes that say the upstream itself is unwell (feeds passive health). Rate limits and client errors do not. */
+/**
+ * Outcomes that say the upstream itself is unwell (feeds passive health). Rate limits and client errors do not, and
+ * neither does "busy" (503, keep-alive queueing): that is pushback, which the learned concurrency limit answers —
+ * ejecting an upstream for saying it is full would throw away the capacity it still has (with no max_concurrency
+ * configured, the first overshoot alone would take it out for 30 s). One that refuses even one request at a time
+ * rests instead (balancer.ts).
+ */
 export function isUpstreamFailure(o: Outcome): boolean {
   switch (o.kind) {
-    case 'overloaded':
     case 'timeout':
     case 'reset':
     case 'server_error':
