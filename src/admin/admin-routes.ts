@@ -4,6 +4,7 @@ import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import { readBody } from '../server/read-body.ts';
+import { decodeSegment } from '../server/request-target.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -129,8 +130,9 @@ function match(pattern: string[], parts: string[]): Record<string, string> | und
     const p = pattern[i] as string;
     const v = parts[i] as string;
     if (p.startsWith(':')) {
-      if (v === '') return undefined;
-      params[p.slice(1)] = decodeURIComponent(v);
+      const decoded = v === '' ? undefined : decodeSegment(v);
+      if (decoded === undefined) return undefined;
+      params[p.slice(1)] = decoded;
     } else if (p !== v) return undefined;
   }
   return params;

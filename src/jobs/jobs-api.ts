@@ -12,6 +12,7 @@ import { readJson, sendJson } from '../admin/admin-routes.ts';
 import { parseDuration } from '../config/duration.ts';
 import { BATCH_ENDPOINTS, parseBatchLine } from './batch-line.ts';
 import { receiveUpload } from './file-upload.ts';
+import { decodeSegment } from '../server/request-target.ts';
 import { newId } from './ids.ts';
 import { batchObject, fileObject, jobObject } from './job-objects.ts';
 import type { BatchRecord, JobStore, NewItem } from './job-store.ts';
@@ -80,7 +81,9 @@ export class JobsApi {
       Promise.resolve()
         .then(() => {
           if (req.method === 'POST' && this.d.isDraining()) throw new SpillwayError('draining', 'The gateway is shutting down and takes no new jobs.', { retryAfterS: 1 });
-          return r.handle(req, res, this.caller(req), m.slice(1).map(decodeURIComponent), url);
+          const params = m.slice(1).map(decodeSegment);
+          if (params.includes(undefined)) throw new SpillwayError('invalid_request', 'The request path is not valid percent-encoding.');
+          return r.handle(req, res, this.caller(req), params as string[], url);
         })
         .catch((err: unknown) => {
           req.resume();

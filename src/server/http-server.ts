@@ -10,6 +10,7 @@ import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
+import { checkRequestTarget } from './request-target.ts';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
 import type { FinishedRequest } from '../observe/request-log.ts';
 
@@ -88,9 +89,26 @@ export class HttpServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.route(req, res);
+    } catch (err) {
+      // Last line of defence: a throw in a router must cost one request a 500, never the process.
+      req.resume();
+      if (!res.headersSent) renderError(res, toSpillwayError(err, this.deps.log, 'router'));
+      else res.destroy();
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const badTarget = checkRequestTarget(url);
+    if (badTarget !== undefined) {
+      req.resume();
+      renderError(res, badTarget);
+      return;
+    }
     if (this.deps.ops(req, res, path)) return;
     const supplied = req.headers['x-request-id'];
     const id = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
