@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   invalid_batch_line: { status: 400, type: 'invalid_request_error', when: 'A line of a batch input file is not a valid request line (`param` names the line number); the batch is not created.' },
   unsupported_endpoint: { status: 400, type: 'invalid_request_error', when: 'A batch (or one of its lines) targets an endpoint Spillway does not run in batches (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` are supported), or an async request asks for a stream.' },
   idempotency_key_reused: { status: 409, type: 'invalid_request_error', when: 'An async request reused an `Idempotency-Key` of the same tenant with a different body.' },
-  job_storage_full: { status: 507, type: 'server_error', when: 'The job store holds `jobs.max_items` items (finished jobs leave after `jobs.retention`), or an uploaded file exceeds `jobs.max_file_bytes`: nothing was stored.' },
+  job_storage_full: { status: 507, type: 'server_error', when: 'The job store holds `jobs.max_items` items (finished jobs leave after `jobs.retention`), or an uploaded file exceeds `jobs.max_file_bytes`, or `jobs.data_dir` could not take the upload (disk full, read-only; the message names the system error): nothing was stored, no partial file kept.' },
   internal_error: { status: 500, type: 'server_error', when: 'A bug in Spillway. Logged once with its stack.' },
   upstream_error: { status: 502, type: 'server_error', when: 'The upstream failed: 5xx, connection reset or refused, or an unreadable answer.' },
   upstream_auth_failed: { status: 502, type: 'server_error', when: "The upstream rejected Spillway's API key (401/403): a configuration problem, logged as such. The upstream key is never shown." },

@@ -113,6 +113,8 @@ export interface Config {
     defaultDeadlineMs: number;
     drainGraceMs: number;
     bodyTimeoutMs: number;
+    uploadTimeoutMs: number;
+    maxConnections: number;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: { key: string | null; requestLogSize: number };

@@ -22,6 +22,8 @@ export interface JobsApiDeps {
   config: JobsConfig;
   /** `server.body_timeout`: for an upload, the longest pause between two chunks. */
   bodyTimeoutMs: number;
+  /** `server.upload_timeout`: the longest a whole upload may take. */
+  uploadTimeoutMs: number;
   store: JobStore;
   /** The gateway keys in force now (a reload may change them). */
   keys: () => readonly GatewayKey[];
@@ -123,7 +125,7 @@ export class JobsApi {
   private async uploadFile(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
     const nowMs = this.d.wall.now();
     const id = newId('file', nowMs);
-    const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, this.d.config.maxFileBytes, this.d.bodyTimeoutMs);
+    const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, { maxBytes: this.d.config.maxFileBytes, idleTimeoutMs: this.d.bodyTimeoutMs, totalTimeoutMs: this.d.uploadTimeoutMs });
     const f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
     await this.d.store.addFile(f);
     sendJson(res, 200, fileObject(f));
