@@ -163,7 +163,8 @@ export class HttpServer {
     }
     const { metrics, clock } = this.deps;
     const ms = clock.now() - ctx.startedAt;
-    const model = ctx.call?.model ?? '';
+    const asked = ctx.call?.model;
+    const model = modelLabel(asked, this.config.models);
     const aborted = ctx.clientGone.aborted;
     const status = aborted ? 499 : ctx.res.statusCode;
     const code = aborted ? 'client_closed' : (ctx.errorCode ?? 'ok');
@@ -194,7 +195,7 @@ export class HttpServer {
     // One object for the log line and the record (a copy cost a few % of the gateway's throughput); the line stamps
     // its own time, the record gets the wall clock as a number.
     const line: FinishedRequest = {
-      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
+      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model: asked === undefined ? '' : asked.slice(0, LOGGED_MODEL_CHARS), stream: ctx.call?.stream, tenant: ctx.tenant,
       priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache,
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
@@ -202,6 +203,19 @@ export class HttpServer {
     if (logLine) this.requestLine(line);
     this.deps.onFinished?.(line, Date.now());
   }
+}
+
+/** A client's model string is logged up to this length: the request log keeps hundreds of lines in memory. */
+const LOGGED_MODEL_CHARS = 256;
+
+/**
+ * The `model` label of a finished request. Parsing runs before authentication, so the string is the client's own:
+ * only a configured public model becomes a label, anything else counts under `other` (and no model at all under
+ * ''), so no client can grow the series count (and /metrics, and the dashboard that re-reads it) without bound.
+ */
+export function modelLabel(asked: string | undefined, models: Readonly<Record<string, unknown>>): string {
+  if (asked === undefined) return '';
+  return Object.hasOwn(models, asked) ? asked : 'other';
 }
 
 function round(ms: number): number {
