@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error', when: 'The request body is not valid JSON.' },
-  invalid_request: { status: 400, type: 'invalid_request_error', when: 'A required field is missing or has the wrong type (`param` names it).' },
+  invalid_request: { status: 400, type: 'invalid_request_error', when: 'A required field is missing or has the wrong type (`param` names it), the JSON body nests arrays and objects deeper than 128 levels, or the request path is not valid percent-encoding.' },
   unauthorized: { status: 401, type: 'authentication_error', when: 'Gateway keys are configured and the request has no key or a wrong one.' },
   model_not_allowed: { status: 403, type: 'permission_error', when: "The tenant of the key may not use the requested model." },
   not_found: { status: 404, type: 'invalid_request_error', when: 'No route for this path.' },

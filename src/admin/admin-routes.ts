@@ -5,6 +5,7 @@ import type { Logger } from '../observe/log.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import { readBody } from '../server/read-body.ts';
 import { decodeSegment } from '../server/request-target.ts';
+import { parseClientJson } from '../api/parse-json.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -148,12 +149,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export async function readJson(req: IncomingMessage, limit = 1024 * 1024, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   const buf = await readBody(req, limit, timeoutMs);
   if (buf.length === 0) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new SpillwayError('invalid_json', 'The admin request body is not valid JSON.');
-  }
+  const v = parseClientJson(buf, 'The request body');
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', 'The admin request body must be a JSON object.');
   return v as Record<string, unknown>;
 }
