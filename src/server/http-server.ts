@@ -11,6 +11,8 @@ import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
 import { checkRequestTarget } from './request-target.ts';
+import { answerClientError } from './client-error.ts';
+import type { Duplex } from 'node:stream';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
 import type { FinishedRequest } from '../observe/request-log.ts';
 
@@ -25,6 +27,9 @@ export interface ServerDeps {
   /** Called once per finished API request (the request log, the access log file). */
   onFinished?: (r: FinishedRequest, atMs: number) => void;
 }
+
+/** Time for the request line and headers to arrive (Node checks it every 30 s, so a slow client is cut within 90 s). */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -44,6 +49,11 @@ export class HttpServer {
   private readonly ttftHistogram;
   private readonly tokensCounter;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * The answer each connection is on: a parse error there (a bad chunk, a bad pipelined request) may be answered
+   * only while that answer has not started, or the error would be written into the middle of it.
+   */
+  private readonly answering = new WeakMap<Duplex, ServerResponse>();
   private readonly requestLine: (fields: object) => void;
 
   constructor(deps: ServerDeps) {
@@ -55,12 +65,22 @@ export class HttpServer {
     this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
     this.requestLine = requestLineWriter(deps.log);
     this.tokensCounter = labelCache((model, upstream, kind) => m.tokens.labels({ model, upstream, kind }));
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+    const { server } = deps.config;
+    // A request (headers and body) must arrive within the longest body allowance plus the headers' own: nothing a
+    // client sends may hold a socket for ever, however slowly it trickles in.
+    this.server = createServer(
+      { keepAliveTimeout: 65_000, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + Math.max(server.bodyTimeoutMs, server.uploadTimeoutMs) },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxConnections = server.maxConnections;
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.answering.get(socket)?.headersSent === true));
+    this.server.on('drop', () => m.connectionsDropped.inc());
   }
 
   /** Applies a reloaded config to requests that arrive from now on. */
   reconfigure(config: Config): void {
     this.config = config;
+    this.server.maxConnections = config.server.maxConnections;
   }
 
   get isDraining(): boolean {
@@ -100,6 +120,11 @@ export class HttpServer {
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    this.answering.set(socket, res);
+    res.once('close', () => {
+      if (this.answering.get(socket) === res) this.answering.delete(socket);
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
