@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   config_invalid: { status: 422, type: 'invalid_request_error', when: 'Admin API / SIGHUP: the config file on disk is not valid. The message lists every problem (file, key path, value, expectation); the config in force is kept.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', when: 'The path exists but not for this HTTP method.' },
   request_timeout: { status: 408, type: 'invalid_request_error', when: 'The client did not finish sending the body in time.' },
+  expectation_failed: { status: 417, type: 'invalid_request_error', when: 'The request has an `Expect` header other than `100-continue`.' },
   headers_too_large: { status: 431, type: 'invalid_request_error', when: 'The request line and headers are larger than the server accepts (16 KiB); answered before any route.' },
   body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },
   upstream_rejected: { status: 400, type: 'invalid_request_error', when: "An upstream refused the request as invalid (4xx other than 401/403/429). The upstream's status and message are passed through; its own `code` is kept when it sent one." },

@@ -16,7 +16,20 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
     socket.destroy();
     return;
   }
-  const e = clientErrorOf(err.code);
+  writeRawError(socket, clientErrorOf(err.code));
+}
+
+/**
+ * A CONNECT request (a tunnel through a proxy) is not a route Spillway has; without this Node would drop the
+ * connection without a word.
+ */
+export function refuseConnect(socket: Duplex): void {
+  socket.on('error', () => undefined);
+  writeRawError(socket, new SpillwayError('method_not_allowed', 'CONNECT is not supported: Spillway is not a forward proxy.'));
+}
+
+/** Writes `e` as a complete HTTP/1.1 answer straight to the socket and closes it. */
+function writeRawError(socket: Duplex, e: SpillwayError): void {
   const body = errorBody(e);
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -11,7 +11,7 @@ import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
 import { checkRequestTarget } from './request-target.ts';
-import { answerClientError } from './client-error.ts';
+import { answerClientError, refuseConnect } from './client-error.ts';
 import type { Duplex } from 'node:stream';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
 import type { FinishedRequest } from '../observe/request-log.ts';
@@ -75,6 +75,12 @@ export class HttpServer {
     this.server.maxConnections = server.maxConnections;
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.answering.get(socket)?.headersSent === true));
     this.server.on('drop', () => m.connectionsDropped.inc());
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
+    // Node answers an Expect other than 100-continue itself, with a bare 417: this one says why, as JSON.
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      renderError(res, new SpillwayError('expectation_failed', 'Only `Expect: 100-continue` is supported.', { param: 'expect' }));
+    });
   }
 
   /** Applies a reloaded config to requests that arrive from now on. */
