@@ -24,8 +24,10 @@ import { AccountGate } from './balance/account-gate.ts';
 import { EngineMetricsPoller } from './upstream/engine-metrics-poller.ts';
 import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
+import { UpstreamKinds } from './upstream/upstream-kinds.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
 import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
+import { RequestGuard, refused } from './admin/request-guard.ts';
 import { maskSecrets } from './config/mask.ts';
 import { StatsSampler } from './admin/stats-sampler.ts';
 import { upstreamRoutes } from './admin/upstream-routes.ts';
@@ -38,6 +40,8 @@ import { cacheStage } from './cache/cache-stage.ts';
 import { ResponseCache, cacheEnabled } from './cache/response-cache.ts';
 import { cacheRoutes } from './cache/cache-routes.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { exposureProblems } from './config/exposure.ts';
+import { ConfigError, SpillwayError } from './errors.ts';
 
 /**
  * The request path, assembled once per config, one stage per line in request order. A feature that is turned off
@@ -73,6 +77,8 @@ export interface Runtime {
   readonly config: Config;
   readonly balancer: Balancer;
   readonly queue: AdmissionQueue;
+  /** Its connection pools, and the timeouts they learned. */
+  readonly pools: UpstreamPools;
   readonly state: SharedState;
   /** The state settings it was built with: a reload with the same ones keeps the state (rate-limit windows). */
   readonly stateKey: string;
@@ -100,6 +106,8 @@ interface RuntimeShared {
   cacheConfig: Config['cache'];
   /** Async jobs (undefined when off): their stages are in every pipeline a reload builds. */
   jobs: Jobs | undefined;
+  /** Upstream kinds as known now (probes learn some after startup; a reload keeps what was learned). */
+  kinds: UpstreamKinds;
 }
 
 export function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
@@ -108,7 +116,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const stateKey = JSON.stringify(config.state);
   const keepState = previous !== undefined && previous.stateKey === stateKey;
   const state = keepState ? previous.state : createState(config, log, metrics);
-  const pools = new UpstreamPools(config.upstreams);
+  const pools = new UpstreamPools(config.upstreams, (u) => shared.kinds.of(u));
   const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
   const budgets = new RetryBudgets(config.retry, clock);
   const engines = new EngineMetricsPoller(config, balancer, log);
@@ -124,7 +132,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   };
   let stateHandedOn = false;
   return {
-    config, balancer, queue, state, stateKey,
+    config, balancer, queue, pools, state, stateKey,
     inFlight: () => inFlight,
     run(ctx) {
       inFlight++;
@@ -167,6 +175,8 @@ export interface Gateway {
   readonly http: HttpServer;
   /** The answer cache and its flights; undefined when no model is cached. */
   readonly cache: ResponseCache | undefined;
+  /** Async jobs (store, runner, API); undefined when `jobs.enabled` is off. */
+  readonly jobs: Jobs | undefined;
   /** The admin surface (`/admin/*`, `/dashboard`): features register their routes here at startup. */
   readonly admin: AdminRoutes;
   readonly requestLog: RequestLog;
@@ -177,6 +187,8 @@ export interface Gateway {
    * `config_invalid` and changes nothing.
    */
   reload(config?: Config): Promise<ReloadResult>;
+  /** Resolves once every upstream kind probe started so far has ended (at once when none was started). */
+  kindsSettled(): Promise<void>;
   /** Resolves once every pipeline replaced by a reload so far has finished its requests and been closed. */
   reloadsSettled(): Promise<void>;
   /** Pipelines replaced by a reload that still finish requests (closed once they are done). */
@@ -199,9 +211,18 @@ export interface GatewayOptions {
   configFile?: string;
   /** How often the dashboard's stats are sampled (ms); 1000 unless a test wants it faster. */
   statsIntervalMs?: number;
+  /**
+   * Ask each upstream whose kind neither the config nor the URL tells for `GET /models`, in the background
+   * (upstream-kinds.ts). `spillway start` does; embedders and tests opt in, since the probe is a request the
+   * upstream sees.
+   */
+  probeKinds?: boolean;
 }
 
 export async function startGateway(initial: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const host = opts.host ?? initial.server.host;
+  // The loader checked server.host; this catches --host and configs built without the loader.
+  refuseOpenExposure(initial, host, opts.host);
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? createLogger(initial.log.level);
   const metrics = new Metrics();
@@ -213,10 +234,13 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   const jobs = initial.jobs.enabled
     ? await Jobs.open(initial, { log, metrics, isDraining, keys: () => live.config.auth.keys, load: { interactiveWaiting: () => live.queue.depth, load: () => live.balancer.load() } })
     : undefined;
-  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs };
+  const kinds = new UpstreamKinds();
+  if (opts.probeKinds === true) void kinds.probe(initial.upstreams, log);
+  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds };
   let live = buildRuntime(initial, shared);
   // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
   metrics.inFlightSource = () => live.balancer.inFlightRows();
+  metrics.timeoutSource = () => live.pools.timeoutRows();
   let loadedAt = new Date().toISOString();
   let reloads = 0;
   const retiring = new Set<Promise<void>>();
@@ -228,12 +252,15 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     requestsInFlight: () => http.requestsInFlight,
     info: () => ({ source: live.config.source, loadedAt, reloads, replacedStillFinishing: retiring.size }),
   }, opts.statsIntervalMs);
-  const admin = new AdminRoutes(initial.admin.key, log);
+  const guard = new RequestGuard({ listenHost: host, allowedHosts: initial.server.allowedHosts });
+  const admin = new AdminRoutes(initial.admin.key, log, guard);
   const ops = opsRoutes(metrics, isDraining);
   const http = new HttpServer({
     config: initial, clock, log, metrics,
     handler: (ctx) => live.run(ctx),
-    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || (jobs?.api.handle(req, res, path) ?? false),
+    // The API (jobs' and the pipeline's) refuses a foreign Host or Origin too: on a keyless loopback gateway a
+    // rebinding or cross-site page could otherwise spend the upstream keys. Probes and /metrics come first, unguarded.
+    ops: (req, res, path) => ops(req, res, path) || admin.handle(req, res, path) || refused(req, res, () => guard.origin(req)) || (jobs?.api.handle(req, res, path) ?? false),
     onFinished: (r, atMs) => {
       requestLog.push(r, atMs);
       accessLog?.write(r, atMs);
@@ -260,13 +287,22 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       metrics.configReloads.inc({ result: 'invalid' });
       throw err;
     }
+    try {
+      // A reload must not take the keys away from a listener that is not on loopback.
+      refuseOpenExposure(next, host, opts.host);
+    } catch (err) {
+      metrics.configReloads.inc({ result: 'invalid' });
+      throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, { cause: err });
+    }
     const old = live;
+    if (opts.probeKinds === true) void kinds.probe(next.upstreams, log);
     const fresh = buildRuntime(next, shared, old);
     if (fresh.state === old.state) old.handOnState();
     // From here on new requests take the new pipeline; the old one keeps the requests it has.
     live = fresh;
     http.reconfigure(next);
     admin.setKey(next.admin.key);
+    guard.setAllowedHosts(next.server.allowedHosts);
     // Only a changed level is applied: a logger handed in by the caller (tests, embedding) keeps its own otherwise.
     if (next.log.level !== old.config.log.level) log.level = next.log.level;
     requestLog.resize(next.admin.requestLogSize);
@@ -310,7 +346,6 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   );
 
   const server = http.server;
-  const host = opts.host ?? initial.server.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? initial.server.port, host, () => {
@@ -338,10 +373,12 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     log,
     http,
     cache,
+    jobs,
     admin,
     requestLog,
     stats,
     reload,
+    kindsSettled: () => kinds.settled(),
     async reloadsSettled() {
       await reloading;
       await Promise.all([...retiring]);
@@ -365,6 +402,12 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       return clean;
     },
   };
+}
+
+function refuseOpenExposure(config: Config, host: string, hostOption: string | undefined): void {
+  const where = hostOption === undefined ? 'server.host' : 'the --host option';
+  const problems = exposureProblems({ host, allowUnauthenticated: config.server.allowUnauthenticated, gatewayKeys: config.auth.keys.length, adminKey: config.admin.key }, where);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
 }
 
 /** Where this process reaches its own listener: a wildcard address is reached on loopback. */

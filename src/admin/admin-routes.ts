@@ -6,6 +6,7 @@ import { renderError, toSpillwayError } from '../api/render-error.ts';
 import { readBody } from '../server/read-body.ts';
 import { decodeSegment } from '../server/request-target.ts';
 import { parseClientJson } from '../api/parse-json.ts';
+import { refused, type RequestGuard } from './request-guard.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -26,6 +27,11 @@ export interface AdminRoute {
    * library), which is the same for every install and carries no data. Everything with data needs the key.
    */
   public?: boolean;
+  /**
+   * The admin key is also taken from `?key=`: only where a browser cannot send a header (the dashboard page it is
+   * opened at, its EventSource). Anywhere else a key in the URL would land in history and proxy logs.
+   */
+  queryKey?: boolean;
   handle(r: AdminRequest): void | Promise<void>;
 }
 
@@ -44,10 +50,12 @@ export class AdminRoutes {
   private readonly routes: Compiled[] = [];
   private keyDigest: Buffer | null;
   private readonly log: Logger;
+  private readonly guard: RequestGuard | undefined;
 
-  constructor(adminKey: string | null, log: Logger) {
+  constructor(adminKey: string | null, log: Logger, guard?: RequestGuard) {
     this.keyDigest = adminKey === null ? null : digest(adminKey);
     this.log = log;
+    this.guard = guard;
   }
 
   /** A reload may change admin.key: requests from now on need the new one. */
@@ -75,8 +83,11 @@ export class AdminRoutes {
     if (!path.startsWith('/admin/') && path !== '/admin' && !path.startsWith('/dashboard')) return false;
     const parts = path.split('/').slice(1);
     if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    // Host and Origin before the key: a rebinding or cross-site page gets nothing, not even a 401.
+    if (this.guard !== undefined && refused(req, res, () => this.guard?.origin(req))) return true;
     const open = this.routes.some((c) => c.route.public === true && match(c.segments, parts) !== undefined);
-    if (!open && !this.authorized(req)) {
+    const queryKey = this.routes.some((c) => c.route.queryKey === true && match(c.segments, parts) !== undefined);
+    if (!open && !this.authorized(req, queryKey)) {
       req.resume();
       res.setHeader('www-authenticate', 'Bearer realm="spillway-admin"');
       renderError(res, new SpillwayError('unauthorized', 'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>` (the dashboard: open /dashboard?key=<key>).'));
@@ -90,6 +101,7 @@ export class AdminRoutes {
         allowed.push(c.route.method);
         continue;
       }
+      if (this.guard !== undefined && refused(req, res, () => this.guard?.write(req))) return true;
       const url = new URL(req.url ?? '/', 'http://admin');
       Promise.resolve()
         .then(() => c.route.handle({ req, res, url, params }))
@@ -109,12 +121,12 @@ export class AdminRoutes {
     return true;
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  private authorized(req: IncomingMessage, queryKey: boolean): boolean {
     if (this.keyDigest === null) return true;
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h) : null;
-    // The dashboard's EventSource cannot send headers; it passes the key as ?key= on the same origin.
-    const fromQuery = new URL(req.url ?? '/', 'http://admin').searchParams.get('key');
+    // The dashboard's page and EventSource cannot send headers; they pass the key as ?key= on the same origin.
+    const fromQuery = queryKey ? new URL(req.url ?? '/', 'http://admin').searchParams.get('key') : null;
     const given = m?.[1] ?? fromQuery;
     return given !== null && given !== undefined && timingSafeEqual(digest(given), this.keyDigest);
   }

@@ -36,7 +36,7 @@ export function dashboardRoutes(): AdminRoute[] {
     res.end(req.method === 'HEAD' ? undefined : a.body);
   };
   return [
-    { method: 'GET', path: '/dashboard', handle: serve(page) },
+    { method: 'GET', path: '/dashboard', queryKey: true, handle: serve(page) }, // opened as /dashboard?key=…: a navigation sends no header
     {
       method: 'GET',
       path: '/dashboard/assets/:file',

@@ -13,6 +13,7 @@ export function statsRoutes(stats: StatsSampler): AdminRoute[] {
     {
       method: 'GET',
       path: '/admin/stats/stream',
+      queryKey: true, // the dashboard's EventSource cannot send a header
       async handle({ req, res }) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
         send(res, 'history', { points: stats.history });

@@ -44,6 +44,8 @@ interface Slots {
 interface Account {
   config: AccountConfig;
   slots: Slots;
+  /** The account's learned concurrency (429 pushback lowers it); undefined when adaptive concurrency is off. */
+  limit: AimdLimit | undefined;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
   coolingUntil: number;
   /** A refused key is out until then. */
@@ -87,7 +89,8 @@ export interface UpstreamSnapshot {
   serviceMs: number;
   /** What a self-hosted engine last reported about its own load, when engine_metrics is set. */
   engine: EngineLoad | undefined;
-  accounts: { name: string; inFlight: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
+  /** `cap`: what the account may have in flight now (its learned limit, never above maxConcurrency). */
+  accounts: { name: string; inFlight: number; cap: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
 }
 
 /**
@@ -124,16 +127,19 @@ export class Balancer {
     this.adaptive = config.adaptiveConcurrency;
     for (const u of config.upstreams) {
       const old = previous?.upstreams.get(u.name);
-      const accounts = u.accounts.map((a) => {
-        const was = old?.accounts.find((o) => o.config.name === a.name);
-        const sameKey = was?.config.apiKey === a.apiKey;
+      const a = config.adaptiveConcurrency;
+      const learn = (max: number) => (a.enabled ? new AimdLimit({ max, minLimit: Math.min(a.minLimit, max), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined);
+      const accounts = u.accounts.map((ac): Account => {
+        const was = old?.accounts.find((o) => o.config.name === ac.name);
+        const sameKey = was?.config.apiKey === ac.apiKey;
+        const keep = sameLimits && sameKey && was?.config.maxConcurrency === ac.maxConcurrency;
         return {
-          config: a, slots: was?.slots ?? { inFlight: 0 }, coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+          config: ac, slots: was?.slots ?? { inFlight: 0 }, limit: keep ? was?.limit : learn(ac.maxConcurrency),
+          coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
         };
       });
-      const a = config.adaptiveConcurrency;
       const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
-      const limit = keepLimit ? old?.limit : a.enabled ? new AimdLimit({ max: u.maxConcurrency, minLimit: Math.min(a.minLimit, u.maxConcurrency), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined;
+      const limit = keepLimit ? old?.limit : learn(u.maxConcurrency);
       const gauges = {
         limit: this.metrics.upstreamLimit.labels({ upstream: u.name }),
         healthy: this.metrics.upstreamHealthy.labels({ upstream: u.name }),
@@ -197,7 +203,7 @@ export class Balancer {
       serviceMs: u.serviceMs,
       engine: u.engine,
       accounts: u.accounts.map((a) => ({
-        name: a.config.name, inFlight: a.slots.inFlight, maxConcurrency: a.config.maxConcurrency,
+        name: a.config.name, inFlight: a.slots.inFlight, cap: accountCap(a), maxConcurrency: a.config.maxConcurrency,
         coolingMs: Math.max(0, a.coolingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now),
       })),
     }));
@@ -262,12 +268,28 @@ export class Balancer {
         }
         if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
         if (outcome.kind === 'ok') u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
+        // Counted before this lease's slot was given back: the pushback rule wants the load the upstream refused.
+        const atUpstream = u.slots.inFlight + 1;
+        const atAccount = account.slots.inFlight + 1;
+        if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
+          // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap.
+          account.limit.record('pushback', t, atAccount);
+        } else if (account.limit !== undefined && outcome.kind === 'ok') {
+          account.limit.record('success', t);
+        }
         if (u.limit !== undefined) {
-          u.limit.record(signalOf(outcome), t);
+          u.limit.record(signalOf(outcome), t, atUpstream);
           if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
         }
-        if (outcome.kind === 'rate_limited') {
-          account.coolingUntil = t + (outcome.retryAfterMs ?? this.cooldownDefaultMs);
+        // Retry-After is honoured as a rest of the account (never as a sleep of one request). Without one, busy rests
+        // the account only when nothing else can slow us down: its learned limit is what keeps the next requests
+        // from meeting another refusal, and resting a whole account on every pushback would leave its remaining
+        // slots idle; but an upstream that refuses even one request at a time would otherwise be hammered.
+        const busyLimit = outcome.kind === 'rate_limited' ? account.limit : u.limit;
+        const atFloor = busyLimit === undefined || busyLimit.atMinimum;
+        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? (outcome.retryAfterMs ?? (atFloor ? this.cooldownDefaultMs : 0)) : 0;
+        if (restMs > 0) {
+          account.coolingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
         }
         if (outcome.kind === 'auth_failed') {
@@ -294,7 +316,7 @@ export class Balancer {
     // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
     // A drained upstream is out until an operator puts it back: like a down one, nothing to wait for.
     const inRotation = (s: UpstreamState) => !s.drained && this.health.available(s.config.name, now);
-    const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= a.config.maxConcurrency)));
+    const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))));
     const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.coolingUntil));
     return new SpillwayError(
       'no_capacity',
@@ -347,16 +369,28 @@ function capOf(u: UpstreamState): number {
  */
 function signalOf(o: Outcome): Signal {
   if (o.kind === 'ok') return 'success';
-  if (o.kind === 'overloaded' || (o.kind === 'timeout' && (o.phase === 'first_token' || o.phase === 'connect'))) return 'overload';
+  if (o.kind === 'overloaded') return 'pushback';
+  if (o.kind === 'timeout' && (o.phase === 'first_token' || o.phase === 'connect')) return 'overload';
   return 'neutral';
 }
 
 /** The account with the most room relative to its cap that is neither resting nor disabled. */
 function freeAccount(u: UpstreamState, now: number): Account | undefined {
   let best: Account | undefined;
+  let bestShare = Infinity;
   for (const a of u.accounts) {
-    if (a.slots.inFlight >= a.config.maxConcurrency || now < a.coolingUntil || now < a.disabledUntil) continue;
-    if (best === undefined || a.slots.inFlight / a.config.maxConcurrency < best.slots.inFlight / best.config.maxConcurrency) best = a;
+    const cap = accountCap(a);
+    if (a.slots.inFlight >= cap || now < a.coolingUntil || now < a.disabledUntil) continue;
+    const share = a.slots.inFlight / cap;
+    if (share < bestShare) {
+      best = a;
+      bestShare = share;
+    }
   }
   return best;
+}
+
+/** Requests the account may have in flight now: its learned limit, never above its max_concurrency. */
+function accountCap(a: Account): number {
+  return Math.min(a.config.maxConcurrency, a.limit?.limit ?? Infinity);
 }

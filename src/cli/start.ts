@@ -16,7 +16,8 @@ Runs the gateway. Without --config:
 Options:
   --config FILE   YAML config (see docs/configuration.md)
   --port N        listen port (overrides server.port; 0 picks a free one)
-  --host ADDR     listen address (overrides server.host)
+  --host ADDR     listen address (overrides server.host); on any address but loopback Spillway
+                  refuses to start without auth.keys and admin.key (see SECURITY.md)
 
 SIGTERM or Ctrl-C drains: /readyz fails, new requests get 503, in-flight ones finish within server.drain_grace.
 SIGHUP reloads the --config file (as POST /admin/reload does): an invalid file is refused and logged, the config
@@ -45,6 +46,7 @@ export const command: Command = {
     try {
       gw = await startGateway(config, {
         log,
+        probeKinds: true,
         ...(values.config === undefined ? {} : { configFile: values.config }),
         ...(port === undefined ? {} : { port }),
         ...(values.host === undefined ? {} : { host: values.host }),

@@ -17,6 +17,12 @@ export const DEFAULTS = {
     upload_timeout: '10m',
     /** Client connections open at once; more are closed as they arrive (a flood must not exhaust descriptors). */
     max_connections: 8192,
+    /** Listen on a non-loopback address without auth.keys / admin.key (refused unless this says so). */
+    allow_unauthenticated: false,
+    /** Host names clients use besides loopback names and the listen address (the Host check against DNS rebinding). */
+    allowed_hosts: [] as string[],
+    /** Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. */
+    sse_comments: false,
   },
   admin: {
     /** Finished requests kept in memory for GET /admin/requests and the dashboard (0: none). */
@@ -36,6 +42,11 @@ export const DEFAULTS = {
     access_file_keep: 10,
   },
   upstream: {
+    /**
+     * deepseek | vllm | sglang | ollama | openai; null: inferred — from the URL (api.deepseek.com, Ollama's port
+     * 11434), else from one GET {url}/models at startup (vLLM, SGLang, Ollama name themselves), else openai.
+     */
+    kind: null as 'deepseek' | 'vllm' | 'sglang' | 'ollama' | 'openai' | null,
     /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */
     max_concurrency: 256,
     weight: 1,
@@ -43,30 +54,30 @@ export const DEFAULTS = {
     connections: null as number | null,
     timeouts: {
       connect: '5s',
-      /** Until the first real token (keep-alive comments and blank lines do not count). */
-      first_token: '5m',
-      /** Longest silence between two chunks once the answer has started. */
-      idle: '60s',
+      /**
+       * Until the first real token (keep-alive comments and blank lines do not count). `auto`: learned per upstream
+       * and model (p99 × 3, floors and ceilings in upstream/adaptive-timeouts.ts) and bounded by the deadline.
+       */
+      first_token: 'auto',
+      /** Longest silence between two chunks once the answer has started; `auto` as above. */
+      idle: 'auto',
       total: '10m',
     },
   },
   route: { weight: 1 },
+  model: {
+    /** Mid-stream recovery: auto continues a cut stream where the upstream's kind allows it exactly. */
+    continuation: 'auto' as 'auto' | 'off' | 'prefix' | 'continue_final_message' | 'prompt',
+  },
   queue: {
     /** Wait for a free upstream slot instead of failing when every route is at its cap. */
     enabled: true,
     /** Requests waiting at once, over all models; a newcomer beyond it is refused (or displaces lower priority). */
-    max_size: 1000,
+    max_size: 5000,
     /** Longest wait for a slot, whatever the client's deadline. */
     max_wait: '30s',
     /** A waiting stream gets an SSE comment this often so intermediaries do not time it out (0s: never). */
     stream_keepalive: '10s',
-    /**
-     * At the door, how long a surge is expected to go on, as a multiple of how long it has lasted: 1 is the
-     * Lindy estimate (refuses more, and sooner, in a long overload), 0 bets that it ends now (admits every burst).
-     */
-    surge_factor: 0.25,
-    /** A surge younger than this is taken for a burst that ends now (its requests are admitted if they fit then). */
-    burst_allowance: '10s',
     /** A waiting request is dropped early only when its expected wait overshoots its deadline by this factor. */
     recheck_margin: 1.25,
   },
@@ -147,10 +158,14 @@ export const DEFAULTS = {
     max_items: 1_000_000,
     /** Largest uploaded batch input file (OpenAI's limit). */
     max_file_bytes: 200 * 1024 * 1024,
+    /** Files one tenant holds at once (uploads and batch outputs, until deleted or removed by retention). */
+    tenant_max_files: 100,
+    /** Bytes of files one tenant holds at once: what one key can put on this disk, whatever the retention. */
+    tenant_max_stored_bytes: 2 * 1024 * 1024 * 1024,
     /** Lines per batch (OpenAI's limit). */
     max_batch_items: 50_000,
-    /** Finished jobs, their results and files are deleted this long after they finish. */
-    retention: '168h',
+    /** Finished jobs, their results and files are deleted this long after they finish (a batch's window is 24h: 2 days more to fetch). */
+    retention: '72h',
     /** Answers larger than this are written to a file under data_dir instead of the database. */
     inline_result_max_bytes: 64 * 1024,
     /** Items this instance runs at once, at most (AIMD keeps it lower while upstreams push back). */
@@ -182,6 +197,10 @@ export const DEFAULTS = {
       secret: null as string | null,
       timeout: '10s',
       max_attempts: 5,
+      /** Hosts webhooks may go to ("hooks.example.com", "*.example.com"); empty: webhooks are refused. */
+      allowed_hosts: [] as string[],
+      /** Also deliver to loopback, private and link-local addresses (a receiver inside your network, tests). */
+      allow_private: false,
     },
   },
 } as const;

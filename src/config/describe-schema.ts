@@ -36,7 +36,7 @@ function describeNode(s: S, path: string): KeyRow[] {
 
 function typeName(s: S): string {
   if (Array.isArray(s.enum)) return s.enum.map(String).join(' \\| ');
-  if (typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h')) return 'duration';
+  if (typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h')) return s.pattern.includes('auto') ? 'duration \\| auto' : 'duration';
   const t = s.type;
   return Array.isArray(t) ? t.join(' \\| ') : typeof t === 'string' ? t : 'any';
 }

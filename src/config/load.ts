@@ -8,6 +8,8 @@ import { configSchema } from './schema.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
+import { exposureProblems } from './exposure.ts';
+import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -60,24 +62,27 @@ function limitsOf(r: RawLimits, fallback: RawLimits = {}): RateLimits {
 
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
+  name: string; url: string; kind: UpstreamKind | null; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
   requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; upload_timeout: string; max_connections: number };
+  server: {
+    host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; upload_timeout: string; max_connections: number;
+    allow_unauthenticated: boolean; allowed_hosts: string[]; sse_comments: boolean;
+  };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
-  tenants: Record<string, { priority: Priority; max_priority: Priority } & RawLimits>;
+  tenants: Record<string, { priority: Priority; max_priority?: Priority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
     routes: { upstream: string; model?: string; weight: number }[]; fallback: string[];
     continuation: ModelConfig['continuation']; degrade_to: string | null; hedge: { percentile: number; min_delay: string; max_delay: string } | null;
   } & RawLimits>;
-  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; surge_factor: number; burst_allowance: string; recheck_margin: number };
+  queue: { enabled: boolean; max_size: number; max_wait: string; stream_keepalive: string; recheck_margin: number };
   degrade: { queue_depth: number | null; shed_percent: number | null; window: string; max_tokens: number | null };
   adaptive_concurrency: { enabled: boolean; decrease_factor: number; min_limit: number; decrease_interval: string };
   retry: { max_attempts: number; backoff_base: string; backoff_cap: string; budget_ratio: number; budget_min_per_second: number; budget_window: string; cooldown_default: string };
@@ -90,10 +95,10 @@ interface RawConfig {
     semantic: { upstream: string; model: string; threshold: number; max_entries: number } | null;
   };
   jobs: {
-    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; retention: string;
+    enabled: boolean; store: 'sqlite' | 'redis'; data_dir: string; max_items: number; max_file_bytes: number; max_batch_items: number; tenant_max_files: number; tenant_max_stored_bytes: number; retention: string;
     inline_result_max_bytes: number; concurrency: number; tenant_concurrency: number | null; spare_percent: number; headroom_window: string; max_event_loop_lag: string; max_attempts: number;
     backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
-    webhook: { secret: string | null; timeout: string; max_attempts: number };
+    webhook: { secret: string | null; timeout: string; max_attempts: number; allowed_hosts: string[]; allow_private: boolean };
   };
 }
 
@@ -121,9 +126,21 @@ function tracesUrl(text: string): string | undefined {
   return url.toString();
 }
 
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/** `high` only when the tenant is given it, by max_priority or by a default priority of high. */
+function maxPriorityOf(t: { priority: Priority; max_priority?: Priority }): Priority {
+  return t.max_priority ?? (t.priority === 'high' ? 'high' : 'normal');
+}
+
 function ms(text: string): number {
   // The schema pattern already guarantees the form.
   return parseDuration(text) ?? 0;
+}
+
+/** null for `auto` (the gateway adapts the value), else the pinned milliseconds. */
+function msOrAuto(text: string): number | null {
+  return text === 'auto' ? null : ms(text);
 }
 
 function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: string[]): Config {
@@ -153,15 +170,18 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       if (labels.has(a.name)) problem(['upstreams', i, 'keys', j, 'name'], `got "${a.name}", expected a name not used by another key of this upstream`);
       labels.add(a.name);
     }
+    const known = u.kind ?? kindFromUrl(u.url);
     return {
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
+      kind: known ?? 'openai',
+      kindProbe: known === undefined,
       accounts,
       maxConcurrency: u.max_concurrency,
       weight: u.weight,
       connections: u.connections ?? u.max_concurrency,
       headers: u.headers,
-      timeouts: { connectMs: ms(t.connect), firstTokenMs: ms(t.first_token), idleMs: ms(t.idle), totalMs: ms(t.total) },
+      timeouts: { connectMs: ms(t.connect), firstTokenMs: msOrAuto(t.first_token), idleMs: msOrAuto(t.idle), totalMs: ms(t.total) },
       simulated: false,
       engineMetrics: u.engine_metrics === null ? null : { url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`, intervalMs: ms(u.engine_metrics.interval) },
     };
@@ -180,7 +200,9 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       continuation: m.continuation,
       limits: limitsOf(m),
       degradeTo: m.degrade_to,
-      hedge: m.hedge === null ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
+      // A hedge goes to another upstream: with one upstream there is none, and the hedge would only take and give
+      // back a slot of the same one. Left out at startup rather than tried per request.
+      hedge: m.hedge === null || new Set(m.routes.map((r) => r.upstream)).size < 2 ? null : { percentile: m.hedge.percentile, minDelayMs: ms(m.hedge.min_delay), maxDelayMs: ms(m.hedge.max_delay) },
     };
   }
   for (const [name, m] of Object.entries(raw.models)) {
@@ -197,12 +219,20 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     if ((k.key === undefined) === (k.key_sha256 === undefined)) {
       problem(['auth', 'keys', i], 'expected exactly one of key or key_sha256');
     }
+    // A typo in a tenant name would otherwise make a tenant of its own, outside every limit and priority cap.
+    if (!(k.tenant in raw.tenants)) {
+      const declared = Object.keys(raw.tenants);
+      problem(['auth', 'keys', i, 'tenant'], `got "${k.tenant}", expected a tenant declared under tenants (${declared.length === 0 ? 'none is: add tenants: { ' + k.tenant + ': {} }' : `one of: ${declared.join(', ')}`})`);
+    }
     for (const [j, m] of (k.models ?? []).entries()) {
       if (!(m in models)) problem(['auth', 'keys', i, 'models', j], `got "${m}", expected a public model (one of: ${Object.keys(models).join(', ')})`);
     }
     const sha256 = k.key_sha256 ?? createHash('sha256').update(k.key ?? '').digest('hex');
     return { sha256, tenant: k.tenant, models: k.models ?? null, limits: limitsOf(k) };
   });
+  for (const [name, t] of Object.entries(raw.tenants)) {
+    if (RANK[t.priority] < RANK[maxPriorityOf(t)]) problem(['tenants', name, 'priority'], `got "${t.priority}", expected at most its max_priority ("${maxPriorityOf(t)}")`);
+  }
   const r = raw.retry;
   const h = raw.health;
   if (ms(h.ejection_max) < ms(h.ejection_base)) {
@@ -214,6 +244,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
   }
   if (ms(j.backoff_cap) < ms(j.backoff_base)) problem(['jobs', 'backoff_cap'], `got "${j.backoff_cap}", expected at least jobs.backoff_base ("${j.backoff_base}")`);
   const s = raw.server;
+  for (const p of exposureProblems({ host: s.host, allowUnauthenticated: s.allow_unauthenticated, gatewayKeys: keys.length, adminKey: raw.admin.key }, 'server.host', locate(['server', 'host']))) problems.push(p);
   const tr = raw.tracing;
   // Empty means off, so a file can say `${OTEL_ENDPOINT:-}` and leave the choice to the environment.
   const otlpEndpoint = tr.otlp_endpoint === null || tr.otlp_endpoint === '' ? null : tracesUrl(tr.otlp_endpoint);
@@ -237,8 +268,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
-      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout),
-      uploadTimeoutMs: ms(s.upload_timeout), maxConnections: s.max_connections,
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), uploadTimeoutMs: ms(s.upload_timeout), maxConnections: s.max_connections,
+      allowUnauthenticated: s.allow_unauthenticated, allowedHosts: s.allowed_hosts, sseComments: s.sse_comments,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {
@@ -246,11 +277,11 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       accessFile: raw.log.access_file === null ? null : { path: raw.log.access_file, maxSize: raw.log.access_file_max_size, interval: raw.log.access_file_interval, keep: raw.log.access_file_keep },
     },
     auth: { keys },
-    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: t.max_priority, limits: limitsOf(t) }])),
+    tenants: Object.fromEntries(Object.entries(raw.tenants).map(([name, t]) => [name, { priority: t.priority, maxPriority: maxPriorityOf(t), limits: limitsOf(t) }])),
     state: { redis: raw.state.redis === null ? null : { url: raw.state.redis.url, prefix: raw.state.redis.prefix, localFraction: raw.state.redis.local_fraction } },
     upstreams,
     models,
-    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), surgeFactor: raw.queue.surge_factor, burstAllowanceMs: ms(raw.queue.burst_allowance), recheckMargin: raw.queue.recheck_margin },
+    queue: { enabled: raw.queue.enabled, maxSize: raw.queue.max_size, maxWaitMs: ms(raw.queue.max_wait), streamKeepaliveMs: ms(raw.queue.stream_keepalive), recheckMargin: raw.queue.recheck_margin },
     degrade: { queueDepth: raw.degrade.queue_depth, shedPercent: raw.degrade.shed_percent, windowMs: ms(raw.degrade.window), maxTokens: raw.degrade.max_tokens },
     adaptiveConcurrency: {
       enabled: raw.adaptive_concurrency.enabled, decreaseFactor: raw.adaptive_concurrency.decrease_factor,
@@ -275,10 +306,11 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     },
     jobs: {
       enabled: j.enabled, store: j.store, dataDir: j.data_dir, maxItems: j.max_items, maxFileBytes: j.max_file_bytes, maxBatchItems: j.max_batch_items,
+      tenantMaxFiles: j.tenant_max_files, tenantMaxStoredBytes: j.tenant_max_stored_bytes,
       retentionMs: ms(j.retention), inlineResultMaxBytes: j.inline_result_max_bytes, concurrency: j.concurrency, tenantConcurrency: j.tenant_concurrency,
       sparePercent: j.spare_percent, headroomWindowMs: ms(j.headroom_window), maxLoopLagMs: ms(j.max_event_loop_lag), maxAttempts: j.max_attempts, backoffBaseMs: ms(j.backoff_base), backoffCapMs: ms(j.backoff_cap), leaseMs: ms(j.lease),
       itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),
-      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts },
+      webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts, allowedHosts: j.webhook.allowed_hosts, allowPrivate: j.webhook.allow_private },
     },
     raw,
   };

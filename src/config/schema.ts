@@ -1,6 +1,7 @@
 import { DEFAULTS } from './defaults.ts';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
+import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 
 /**
  * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
@@ -14,6 +15,14 @@ const duration = (def: string, description: string): Schema => ({
   default: def,
   description,
   'x-expected': 'a duration such as "250ms", "5s", "2m" or "1h"',
+});
+/** A duration the gateway adapts by itself unless the config pins it. */
+const durationOrAuto = (def: string, description: string): Schema => ({
+  type: 'string',
+  pattern: DURATION_OR_AUTO_PATTERN,
+  default: def,
+  description,
+  'x-expected': '"auto" or a duration such as "250ms", "5s", "2m" or "1h"',
 });
 const int = (def: number | null, min: number, description: string, max?: number): Schema => ({
   type: def === null ? ['integer', 'null'] : 'integer',
@@ -61,9 +70,18 @@ export const configSchema: Schema = obj({
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
     upload_timeout: duration(DEFAULTS.server.upload_timeout, 'Longest time a whole `/v1/files` upload may take, however steadily it trickles in; slower gets 408. Also bounds how long any request may take to arrive.'),
     max_connections: int(DEFAULTS.server.max_connections, 1, 'Client connections open at once; a connection beyond it is closed as it arrives.'),
+    allowed_hosts: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:\\[\\]-]+$', 'x-expected': 'a host name or address, without scheme or port' },
+      default: DEFAULTS.server.allowed_hosts,
+      description: 'Host names clients reach the gateway by, besides loopback names and `server.host`. On a loopback listener, requests whose `Host` is another name are refused with 403 (DNS rebinding); when set, that check applies on every listener.',
+      'x-expected': 'a list of host names',
+    },
+    allow_unauthenticated: { type: 'boolean', default: DEFAULTS.server.allow_unauthenticated, description: 'On a non-loopback `server.host`, Spillway refuses to start without `auth.keys` and `admin.key`; true starts it anyway (an open gateway: anyone who reaches the port spends the upstream keys).', 'x-expected': 'true or false' },
+    sse_comments: { type: 'boolean', default: DEFAULTS.server.sse_comments, description: "Forward an upstream's SSE comments (`: keep-alive`) to streaming clients. Off, a stream's `200` goes out with its first content, so a failure before it is still a clean HTTP error with `Retry-After`; turn on behind a proxy that cuts silent streams sooner than the first token comes. The gateway's own `: queued` keep-alives (`queue.stream_keepalive`) are sent either way.", 'x-expected': 'true or false' },
   }),
   admin: obj({
-    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open (bind `server.host` to loopback).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
+    key: { type: ['string', 'null'], minLength: 8, default: null, description: 'Admin key. When set, `/admin/*` and `/dashboard` need `Authorization: Bearer <key>`; when null they are open, which Spillway allows only on a loopback `server.host` (see `server.allow_unauthenticated`).', 'x-expected': 'null or a string of at least 8 characters (use ${ENV_VAR})' },
     request_log_size: int(DEFAULTS.admin.request_log_size, 0, 'Finished requests kept in memory (newest first) for `GET /admin/requests` and the dashboard; 0 keeps none.', 100_000),
   }),
   log: obj({
@@ -87,7 +105,7 @@ export const configSchema: Schema = obj({
         properties: {
           key: { type: 'string', minLength: 8, description: 'The key itself (use `${ENV}`), at least 8 characters.', 'x-expected': 'a string of at least 8 characters' },
           key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret.', 'x-expected': '64 lowercase hex characters' },
-          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits).', 'x-expected': 'a tenant name' },
+          tenant: { type: 'string', minLength: 1, description: 'Tenant the key belongs to (logs, metrics, limits): a name declared under `tenants`.', 'x-expected': 'a tenant name' },
           models: { type: 'array', items: { type: 'string' }, description: 'Public models the key may use; absent means all.', 'x-expected': 'a list of public model names' },
           ...rateLimits('for this key'),
         },
@@ -104,7 +122,7 @@ export const configSchema: Schema = obj({
       additionalProperties: false,
       properties: {
         priority: priority('Priority class of requests that ask for none.', 'normal'),
-        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`.', 'high'),
+        max_priority: priority('Highest class its requests may ask for with `x-spillway-priority`; absent: `high` when `priority` is `high`, else `normal` (a client raises itself to `high` only when its tenant is given it).'),
         ...rateLimits('for the whole tenant'),
       },
     },
@@ -137,6 +155,12 @@ export const configSchema: Schema = obj({
         name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique name (logs, metrics, routes).', 'x-expected': 'letters, digits, "_", "." or "-"' },
         url: { type: 'string', pattern: '^https?://', description: 'Base URL as an OpenAI SDK takes it (`https://api.deepseek.com`, `http://host:8000/v1`).', 'x-expected': 'an http:// or https:// URL' },
         api_key: { type: 'string', description: 'Sent as `Authorization: Bearer`; never shown in responses, logs or metrics.', 'x-expected': 'a string (use ${ENV_VAR})' },
+        kind: {
+          enum: [...UPSTREAM_KINDS, null],
+          default: U.kind,
+          description: 'What answers at the URL; drives its quirks (DeepSeek `/beta` features, how a cut stream is continued). null: inferred from the URL, else from one `GET {url}/models` at startup, else `openai`.',
+          'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}, or null to infer it`,
+        },
         keys: {
           type: 'array',
           minItems: 1,
@@ -172,8 +196,8 @@ export const configSchema: Schema = obj({
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra headers sent to this upstream.', 'x-expected': 'a map of header name to string' },
         timeouts: obj({
           connect: duration(U.timeouts.connect, 'TCP/TLS connect timeout.'),
-          first_token: duration(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count.'),
-          idle: duration(U.timeouts.idle, 'Longest silence between chunks once the answer has started.'),
+          first_token: durationOrAuto(U.timeouts.first_token, 'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3, and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.'),
+          idle: durationOrAuto(U.timeouts.idle, 'Longest silence between chunks once the answer has started. `auto`: learned like `first_token` from the longest gaps between chunks; a duration pins it.'),
           total: duration(U.timeouts.total, 'Longest a single upstream attempt may take.'),
         }),
       },
@@ -206,16 +230,16 @@ export const configSchema: Schema = obj({
           },
         },
         continuation: {
-          enum: ['off', 'prefix', 'continue_final_message', 'prompt'],
-          default: 'off',
-          description: 'Mid-stream recovery: how a stream cut after its first token is continued on another route (`prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
-          'x-expected': 'one of off, prefix, continue_final_message, prompt',
+          enum: ['auto', 'off', 'prefix', 'continue_final_message', 'prompt'],
+          default: DEFAULTS.model.continuation,
+          description: 'Mid-stream recovery: how a stream cut after its first token is continued (`auto`: by the kind of upstream that wrote it — `prefix` on deepseek, `continue_final_message` on vllm/sglang, off elsewhere; `prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
+          'x-expected': 'one of auto, off, prefix, continue_final_message, prompt',
         },
         hedge: {
           type: ['object', 'null'],
           additionalProperties: false,
-          default: null,
-          description: 'TTFT hedging (off when null): a request without a first token after the delay is also sent to another upstream; the first to answer wins.',
+          default: {},
+          description: 'TTFT hedging, on by default wherever the model has routes on two or more upstreams (null turns it off): a request without a first token after the delay is also sent to another upstream, inside the retry budget and only on a slot nobody waits for; the first to answer wins.',
           'x-expected': 'null or { percentile, min_delay, max_delay }',
           properties: {
             percentile: int(DEFAULTS.hedge.percentile, 1, 'The delay is this percentile of the model\'s recent times to first token...', 99),
@@ -240,9 +264,7 @@ export const configSchema: Schema = obj({
     max_size: int(DEFAULTS.queue.max_size, 1, 'Requests waiting at once; beyond it a newcomer is refused with 503 queue_full, unless it outranks a waiting one.'),
     max_wait: duration(DEFAULTS.queue.max_wait, 'Longest wait for a slot, whatever the client deadline.'),
     stream_keepalive: duration(DEFAULTS.queue.stream_keepalive, 'A waiting stream gets an SSE comment this often, so proxies do not time it out ("0s": never).'),
-    surge_factor: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.queue.surge_factor, description: 'Deadline check at the door: the current surge is expected to go on for this multiple of how long it has lasted (1: Lindy, refuses sooner in a long overload; 0: every surge ends now, admits whole bursts).', 'x-expected': 'a number from 0 to 10' },
-    burst_allowance: duration(DEFAULTS.queue.burst_allowance, 'Deadline check at the door: a surge younger than this is taken for a burst that ends now; past it, the surge is expected to go on for `surge_factor` × (its age − this).'),
-    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline only when its expected wait (same estimate as at the door) is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
+    recheck_margin: { type: 'number', minimum: 1, maximum: 10, default: DEFAULTS.queue.recheck_margin, description: 'A waiting request is dropped before its deadline (the drain rate fell) only when the time it needs where it stands is longer than the time it has left by this factor.', 'x-expected': 'a number from 1 to 10' },
   }),
   degrade: obj({
     queue_depth: int(DEFAULTS.degrade.queue_depth, 1, 'Degrade while at least this many requests wait for a slot (null: not this trigger).'),
@@ -317,7 +339,9 @@ export const configSchema: Schema = obj({
     data_dir: { type: 'string', minLength: 1, default: J.data_dir, description: 'Directory for the SQLite file, uploaded and output files and large results.', 'x-expected': 'a directory path' },
     max_items: int(J.max_items, 1, 'Items stored at once (finished ones count until retention removes them); beyond it submissions get 507 `job_storage_full`.'),
     max_file_bytes: int(J.max_file_bytes, 1, 'Largest uploaded batch input file (bytes).'),
-    max_batch_items: int(J.max_batch_items, 1, 'Most lines in one batch input file.'),
+    max_batch_items: int(J.max_batch_items, 1, 'Most lines in one batch input file (each line at most `server.body_limit_bytes`, the largest request it can run as).'),
+    tenant_max_files: int(J.tenant_max_files, 1, 'Files one tenant may hold at once (uploads and batch output files, until deleted or removed by retention); beyond it an upload gets 507 `upload_quota_exceeded`.'),
+    tenant_max_stored_bytes: int(J.tenant_max_stored_bytes, 1, 'Bytes of files one tenant may hold at once (uploads in progress included): what one key can put on this disk; beyond it 507 `upload_quota_exceeded`.'),
     retention: duration(J.retention, 'Finished jobs, their results and files are deleted this long after they finish.'),
     inline_result_max_bytes: int(J.inline_result_max_bytes, 0, 'Answers larger than this (bytes) go to a file under `data_dir`, not into the database.'),
     concurrency: int(J.concurrency, 1, 'Job items this instance runs at once at most (AIMD keeps it lower while upstreams push back).'),
@@ -343,6 +367,14 @@ export const configSchema: Schema = obj({
       secret: { type: ['string', 'null'], minLength: 16, default: J.webhook.secret, description: 'HMAC-SHA256 key of webhook signatures (`x-spillway-signature`); null sends webhooks unsigned.', 'x-expected': 'null or a string of at least 16 characters (use ${ENV_VAR})' },
       timeout: duration(J.webhook.timeout, 'Time allowed for one webhook delivery.'),
       max_attempts: int(J.webhook.max_attempts, 1, 'Deliveries tried (with backoff) before a webhook is given up.'),
+      allowed_hosts: {
+        type: 'array',
+        items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9_.-]+$|^\\[?[0-9A-Fa-f:.]+\\]?$', 'x-expected': 'a host name (no scheme, no port) such as "hooks.example.com" or "*.example.com"' },
+        default: J.webhook.allowed_hosts,
+        description: 'Hosts `x-spillway-webhook-url` may name: `hooks.example.com`, or `*.example.com` for its subdomains. Empty: webhooks are refused (400 `webhook_not_allowed`). Redirects are never followed.',
+        'x-expected': 'a list of host names',
+      },
+      allow_private: { type: 'boolean', default: J.webhook.allow_private, description: 'Also deliver webhooks to loopback, private, link-local and other non-public addresses (checked after DNS resolution, on the address connected to). Off: only public addresses, so a client cannot aim Spillway at its own network or cloud metadata.', 'x-expected': 'true or false' },
     }),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

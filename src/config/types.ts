@@ -1,8 +1,11 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+
 export interface UpstreamTimeouts {
   connectMs: number;
-  firstTokenMs: number;
-  idleMs: number;
+  /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
+  firstTokenMs: number | null;
+  idleMs: number | null;
   totalMs: number;
 }
 
@@ -33,6 +36,10 @@ export interface UpstreamConfig {
   name: string;
   /** Base URL without a trailing slash; an endpoint path such as `/chat/completions` is appended. */
   url: string;
+  /** As set, else as the URL tells, else `openai` (a startup probe may learn better: see `kindProbe`). */
+  kind: UpstreamKind;
+  /** Neither the config nor the URL told the kind: a `GET /models` at startup may (upstream-kinds.ts). */
+  kindProbe: boolean;
   /** One entry per API key (one keyless entry for an upstream without keys). */
   accounts: readonly AccountConfig[];
   maxConcurrency: number;
@@ -58,7 +65,8 @@ export interface ModelConfig {
   routes: readonly RouteConfig[];
   /** Public models tried, in order, when no route of this one can serve. */
   fallback: readonly string[];
-  continuation: 'off' | 'prefix' | 'continue_final_message' | 'prompt';
+  /** `auto`: chosen per attempt by the upstream's kind (retry/continuation.ts). */
+  continuation: 'auto' | 'off' | 'prefix' | 'continue_final_message' | 'prompt';
   limits: RateLimits;
   /** While degraded, low-priority requests go to this public model. */
   degradeTo: string | null;
@@ -115,6 +123,12 @@ export interface Config {
     bodyTimeoutMs: number;
     uploadTimeoutMs: number;
     maxConnections: number;
+    /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
+    allowUnauthenticated: boolean;
+    /** Host names the Host check accepts besides loopback names and the listen address (admin/request-guard.ts). */
+    allowedHosts: readonly string[];
+    /** Forward upstream SSE comments to streaming clients. */
+    sseComments: boolean;
   };
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: { key: string | null; requestLogSize: number };
@@ -131,7 +145,7 @@ export interface Config {
   retry: RetryConfig;
   degrade: { queueDepth: number | null; shedPercent: number | null; windowMs: number; maxTokens: number | null };
   adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
-  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; surgeFactor: number; burstAllowanceMs: number; recheckMargin: number };
+  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; recheckMargin: number };
   health: {
     failureThreshold: number;
     failureRatePercent: number;
@@ -156,6 +170,8 @@ export interface JobsConfig {
   maxItems: number;
   maxFileBytes: number;
   maxBatchItems: number;
+  tenantMaxFiles: number;
+  tenantMaxStoredBytes: number;
   retentionMs: number;
   inlineResultMaxBytes: number;
   concurrency: number;
@@ -172,5 +188,5 @@ export interface JobsConfig {
   runWindows: readonly string[];
   prefixChars: number;
   pollIntervalMs: number;
-  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number };
+  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number; allowedHosts: readonly string[]; allowPrivate: boolean };
 }

@@ -7,6 +7,7 @@ import { newId } from './ids.ts';
 import { jobObject } from './job-objects.ts';
 import type { JobStore, RequestRecord } from './job-store.ts';
 import { prefixKey } from './prefix-key.ts';
+import { webhookUrlProblem } from './webhook-target.ts';
 import type { JobsConfig } from '../config/types.ts';
 
 export interface AsyncDeps {
@@ -34,9 +35,8 @@ export function asyncStage(deps: AsyncDeps): Stage<RequestContext> {
       if (call === undefined) throw new Error('respond-async needs a parsed call');
       if (call.stream) throw new SpillwayError('unsupported_endpoint', 'An async request cannot be streamed: drop "stream": true or the Prefer: respond-async header.', { param: 'stream' });
       const webhookUrl = one(ctx.req.headers['x-spillway-webhook-url']) ?? null;
-      if (webhookUrl !== null && !/^https?:\/\/[^\s]+$/i.test(webhookUrl)) {
-        throw new SpillwayError('invalid_request', 'x-spillway-webhook-url must be an http(s) URL.', { param: 'x-spillway-webhook-url' });
-      }
+      const refused = webhookUrl === null ? null : webhookUrlProblem(webhookUrl, deps.config.webhook);
+      if (refused !== null) throw new SpillwayError('webhook_not_allowed', refused, { param: 'x-spillway-webhook-url' });
       const key = one(ctx.req.headers['idempotency-key']) ?? null;
       if (key !== null && (key.length === 0 || key.length > 255)) throw new SpillwayError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
       const nowMs = deps.wall.now();

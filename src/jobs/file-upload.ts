@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { SpillwayError } from '../errors.ts';
+import { storeError } from './guard-store.ts';
 
 export interface Uploaded {
   purpose: string;
@@ -28,7 +29,7 @@ export interface UploadLimits {
  * Every way an upload can go wrong settles the promise exactly once with a SpillwayError, and only after the
  * half-written `.part` file is gone (closed, then removed: removing it before its write stream has opened would let
  * the open create it again): a form cut before its closing boundary (400), a file over the size limit or a write
- * error such as a full disk (507), a client too slow (408) or gone.
+ * error (507 for a full disk, 503 for a directory that cannot be written), a client too slow (408) or gone.
  */
 export function receiveUpload(req: IncomingMessage, dir: string, name: string, limits: UploadLimits): Promise<Uploaded> {
   const path = join(dir, name);
@@ -145,10 +146,15 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
   });
 }
 
-/** A failure to store the bytes (disk full, read-only or missing data directory): nothing was stored. */
+/**
+ * A failure to store the bytes, classified as the job store's own are: a full disk is 507 `disk_full`, a data
+ * directory that cannot be written (read-only, permissions, not a directory) 503 `store_unavailable`.
+ */
 function writeFailed(err: unknown): SpillwayError {
+  const mapped = storeError(err);
+  if (mapped instanceof SpillwayError) return mapped;
   const code = err instanceof Error && 'code' in err ? String(err.code) : 'unknown';
-  return new SpillwayError('job_storage_full', `The upload could not be stored in jobs.data_dir (${code}); nothing was kept.`, { cause: err });
+  return new SpillwayError('store_unavailable', `The upload could not be written under jobs.data_dir (${code}); nothing was kept, retry later.`, { retryAfterS: 5, cause: err });
 }
 
 function isSystemError(err: unknown): boolean {

@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -23,12 +23,21 @@ export async function finalizeBatch(store: JobStore, b: BatchRecord, dataDir: st
   mkdirSync(dir, { recursive: true });
   const out = new FileSink(join(dir, `${b.id}-output.jsonl`));
   const err = new FileSink(join(dir, `${b.id}-errors.jsonl`));
-  for await (const item of store.items(b.id)) {
-    const l = outputLine(item);
-    if (l !== undefined) await (l.file === 'output' ? out : err).write(l.line);
+  let outputFileId: string | null;
+  let errorFileId: string | null;
+  try {
+    for await (const item of store.items(b.id)) {
+      const l = outputLine(item);
+      if (l !== undefined) await (l.file === 'output' ? out : err).write(l.line);
+    }
+    outputFileId = await out.finish(store, `file-${b.id}-output`, b.tenant, nowS);
+    errorFileId = await err.finish(store, `file-${b.id}-errors`, b.tenant, nowS);
+  } catch (e) {
+    // A full or unwritable disk: nothing half-written stays; the batch stays finalizing and is tried again.
+    out.discard();
+    err.discard();
+    throw e;
   }
-  const outputFileId = await out.finish(store, `file-${b.id}-output`, b.tenant, nowS);
-  const errorFileId = await err.finish(store, `file-${b.id}-errors`, b.tenant, nowS);
   const status: BatchStatus = b.status === 'cancelling' || b.cancellingAt !== null ? 'cancelled' : expired || b.expiredAt !== null || b.expiresAt * 1000 < nowMs ? 'expired' : 'completed';
   await store.setBatch(b.id, {
     status, outputFileId, errorFileId,
@@ -41,6 +50,8 @@ class FileSink {
   private readonly path: string;
   private readonly tmp: string;
   private stream: ReturnType<typeof createWriteStream> | undefined;
+  /** The stream's error, kept: with no listener an 'error' event (ENOSPC, EACCES) would end the process. */
+  private failed: Error | undefined;
   private lines = 0;
 
   constructor(path: string) {
@@ -49,17 +60,42 @@ class FileSink {
   }
 
   async write(line: string): Promise<void> {
-    this.stream ??= createWriteStream(this.tmp);
+    if (this.stream === undefined) {
+      this.stream = createWriteStream(this.tmp);
+      this.stream.on('error', (e: Error) => (this.failed ??= e));
+    }
+    this.check();
     this.lines++;
     if (!this.stream.write(`${line}\n`)) await once(this.stream, 'drain');
+  }
+
+  private check(): void {
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Removes the temporary file of a write that cannot finish. */
+  discard(): void {
+    this.stream?.destroy();
+    rmSync(this.tmp, { force: true });
   }
 
   async finish(store: JobStore, id: string, tenant: string, nowS: number): Promise<string | null> {
     if (this.stream === undefined) return null;
     const s = this.stream;
-    await new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    this.check();
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.end((e?: Error | null) => (e ? reject(e) : resolve()));
+    });
+    this.check();
     renameSync(this.tmp, this.path);
-    await store.addFile({ id, tenant, purpose: 'batch_output', filename: this.path.slice(this.path.lastIndexOf('/') + 1), bytes: statSync(this.path).size, createdAt: nowS, path: this.path });
+    const path = this.path;
+    // Not recorded (the store is full or away): removed, so no file the store does not know stays on disk; the
+    // next finalize writes it again.
+    await store.addFile({ id, tenant, purpose: 'batch_output', filename: path.slice(path.lastIndexOf('/') + 1), bytes: statSync(path).size, createdAt: nowS, path }).catch((e: unknown) => {
+      rmSync(path, { force: true });
+      throw e;
+    });
     return id;
   }
 }

@@ -1,5 +1,4 @@
 import { createReadStream, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +16,8 @@ import { newId } from './ids.ts';
 import { batchObject, fileObject, jobObject } from './job-objects.ts';
 import type { BatchRecord, JobStore, NewItem } from './job-store.ts';
 import { prefixKey } from './prefix-key.ts';
+import { LineTooLongError, readLines } from './read-lines.ts';
+import { storeError } from './guard-store.ts';
 
 export interface JobsApiDeps {
   config: JobsConfig;
@@ -24,6 +25,11 @@ export interface JobsApiDeps {
   bodyTimeoutMs: number;
   /** `server.upload_timeout`: the longest a whole upload may take. */
   uploadTimeoutMs: number;
+  /**
+   * `server.body_limit_bytes`: also the longest line of a batch input file. Each line runs as one request through
+   * the gateway's own listener, where a larger body would be refused anyway, so it is refused at batch creation.
+   */
+  bodyLimitBytes: number;
   store: JobStore;
   /** The gateway keys in force now (a reload may change them). */
   keys: () => readonly GatewayKey[];
@@ -49,6 +55,8 @@ export class JobsApi {
   private readonly d: JobsApiDeps;
   private byHash: { keys: readonly GatewayKey[]; map: Map<string, GatewayKey> } | undefined;
   private readonly routes: { method: string; pattern: RegExp; handle: Handler }[];
+  /** Uploads in progress per tenant and the bytes each may still write: parallel uploads share one quota. */
+  private readonly uploading = new Map<string, { files: number; bytes: number }>();
 
   constructor(deps: JobsApiDeps) {
     this.d = deps;
@@ -125,10 +133,57 @@ export class JobsApi {
   private async uploadFile(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
     const nowMs = this.d.wall.now();
     const id = newId('file', nowMs);
-    const up = await receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, { maxBytes: this.d.config.maxFileBytes, idleTimeoutMs: this.d.bodyTimeoutMs, totalTimeoutMs: this.d.uploadTimeoutMs });
-    const f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
-    await this.d.store.addFile(f);
+    const limit = await this.reserveUpload(c.tenant, Number(req.headers['content-length'] ?? 0));
+    let f;
+    try {
+      // Called inside a promise so a synchronous throw (the files directory cannot be created) is classified too.
+      const up = await Promise.resolve().then(() => receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, { maxBytes: limit, idleTimeoutMs: this.d.bodyTimeoutMs, totalTimeoutMs: this.d.uploadTimeoutMs })).catch((err: unknown) => {
+        // receiveUpload knows one bound; when the quota was the tighter one, say so.
+        if (limit < this.d.config.maxFileBytes && err instanceof SpillwayError && err.code === 'job_storage_full' && err.message.includes(`(${limit} bytes)`)) {
+          throw quotaError(`the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`);
+        }
+        throw storeError(err); // a full disk while writing it: 507 disk_full, as the store's own
+      });
+      f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
+      const stored = f;
+      // A file the store could not record is nobody's: removed, so a full disk or an outage leaves nothing behind.
+      await this.d.store.addFile(stored).catch((err: unknown) => {
+        rmSync(stored.path, { force: true });
+        throw err;
+      });
+    } finally {
+      // Released once the file is listed (or failed), so no moment counts it nowhere.
+      this.releaseUpload(c.tenant, limit);
+    }
     sendJson(res, 200, fileObject(f));
+  }
+
+  /**
+   * Per-tenant storage quota (files and bytes, uploads and batch output files alike, in progress included): what
+   * one tenant may put on this disk, whatever the retention. Returns the bytes this upload may write.
+   */
+  private async reserveUpload(tenant: string, declaredBytes: number): Promise<number> {
+    const cfg = this.d.config;
+    const held = await this.d.store.listFiles(tenant, null, cfg.tenantMaxFiles + 1);
+    const busy = this.uploading.get(tenant) ?? { files: 0, bytes: 0 };
+    if (held.length + busy.files >= cfg.tenantMaxFiles) {
+      throw quotaError(`the tenant holds ${held.length} files${busy.files > 0 ? ` (and ${busy.files} uploading)` : ''}, jobs.tenant_max_files is ${cfg.tenantMaxFiles}`);
+    }
+    const used = held.reduce((sum, f) => sum + f.bytes, 0) + busy.bytes;
+    const limit = Math.min(cfg.maxFileBytes, cfg.tenantMaxStoredBytes - used);
+    // The multipart body is a little larger than the file: only a body that cannot fit is refused before reading.
+    if (limit <= 0 || (limit < cfg.maxFileBytes && declaredBytes > limit + 64 * 1024)) {
+      throw quotaError(`the tenant's files take ${used} of jobs.tenant_max_stored_bytes (${cfg.tenantMaxStoredBytes} bytes)`);
+    }
+    this.uploading.set(tenant, { files: busy.files + 1, bytes: busy.bytes + limit });
+    return limit;
+  }
+
+  private releaseUpload(tenant: string, bytes: number): void {
+    const busy = this.uploading.get(tenant);
+    if (busy === undefined) return;
+    if (busy.files <= 1) this.uploading.delete(tenant);
+    else this.uploading.set(tenant, { files: busy.files - 1, bytes: busy.bytes - bytes });
   }
 
   private async fileOf(c: Caller, id: string) {
@@ -195,7 +250,17 @@ export class JobsApi {
     const seen = new Set<string>();
     const kind = BATCH_ENDPOINTS[endpoint] as NewItem['endpoint'];
     let lineNo = 0;
-    for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    const lines = readLines(path, this.d.bodyLimitBytes);
+    for (;;) {
+      let next: IteratorResult<string>;
+      try {
+        next = await lines.next();
+      } catch (err) {
+        if (!(err instanceof LineTooLongError)) throw err;
+        throw new SpillwayError('invalid_batch_line', `Line ${err.lineNo} of the input file is longer than server.body_limit_bytes (${this.d.bodyLimitBytes} bytes), the largest request a line may be.`, { param: `line ${err.lineNo}` });
+      }
+      if (next.done === true) break;
+      const text = next.value;
       lineNo++;
       if (text.trim() === '') continue;
       const l = parseBatchLine(text, lineNo, endpoint);
@@ -242,6 +307,10 @@ export class JobsApi {
     if (r === undefined || item === undefined || r.tenant !== c.tenant) throw new SpillwayError('job_not_found', `No such job: ${id}.`, { param: 'job_id' });
     sendJson(res, 200, jobObject(r, item));
   }
+}
+
+function quotaError(why: string): SpillwayError {
+  return new SpillwayError('upload_quota_exceeded', `Upload refused: ${why}. Delete files (DELETE /v1/files/{id}) or wait for jobs.retention to remove finished ones.`);
 }
 
 function one(v: string | string[] | undefined): string | undefined {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'undici';
 import { rmSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
 import type { Config, GatewayKey } from '../config/types.ts';
@@ -16,6 +17,7 @@ import { JobsApi } from './jobs-api.ts';
 import { jobsAdminRoutes } from './jobs-admin-routes.ts';
 import { ItemCaller } from './run-item.ts';
 import { sendDueWebhooks } from './webhook-sender.ts';
+import { webhookLookup } from './webhook-target.ts';
 import { createJobStore } from './create-job-store.ts';
 import { EventLoopLag } from './event-loop-lag.ts';
 
@@ -53,6 +55,8 @@ export class Jobs {
   private caller: ItemCaller | undefined;
   private lastSweep = 0;
   private readonly lag = new EventLoopLag();
+  /** Webhook connections: every address checked in the connection's own lookup (no redirects followed). */
+  private readonly webhookAgent: Agent;
 
   private constructor(config: Config, store: JobStore, deps: JobsDeps) {
     this.config = config;
@@ -61,8 +65,12 @@ export class Jobs {
     this.wall = deps.wall ?? wallClock;
     const wake = () => this.runner?.wake();
     this.respondAsync = asyncStage({ config: config.jobs, store, wall: this.wall, wake });
-    this.api = new JobsApi({ config: config.jobs, bodyTimeoutMs: config.server.bodyTimeoutMs, uploadTimeoutMs: config.server.uploadTimeoutMs, store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining });
+    this.api = new JobsApi({
+      config: config.jobs, bodyTimeoutMs: config.server.bodyTimeoutMs, uploadTimeoutMs: config.server.uploadTimeoutMs, bodyLimitBytes: config.server.bodyLimitBytes,
+      store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining,
+    });
     this.adminRoutes = jobsAdminRoutes(store, this.wall, wake);
+    this.webhookAgent = new Agent({ connect: { lookup: webhookLookup(config.jobs.webhook.allowPrivate) } });
   }
 
   /** The job-call stage for a pipeline built from a config with these gateway keys (a reload builds a new one). */
@@ -95,13 +103,17 @@ export class Jobs {
     await this.runner?.settled();
     this.lag.stop();
     await this.caller?.close();
+    await this.webhookAgent.close();
     await this.store.close();
   }
 
   private async housekeeping(): Promise<void> {
     const now = this.wall.now();
-    for (const b of await this.store.toFinalize(now)) await finalizeBatch(this.store, b, this.config.jobs.dataDir, now);
-    await sendDueWebhooks(this.store, this.config.jobs, now, this.deps.metrics, this.deps.log);
+    for (const b of await this.store.toFinalize(now)) {
+      // One batch that cannot be finalized now (a full disk) must not hold up the others, webhooks or the runner.
+      await finalizeBatch(this.store, b, this.config.jobs.dataDir, now).catch((err: unknown) => this.deps.log.warn({ err, batch: b.id }, 'batch finalization failed; it is tried again'));
+    }
+    await sendDueWebhooks(this.store, this.config.jobs, now, this.deps.metrics, this.deps.log, this.webhookAgent);
     if (now - this.lastSweep >= SWEEP_EVERY_MS) {
       this.lastSweep = now;
       for (const p of await this.store.sweep(now - this.config.jobs.retentionMs)) rmSync(p, { force: true });

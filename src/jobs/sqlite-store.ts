@@ -71,7 +71,16 @@ export class SqliteJobStore implements JobStore {
       this.db.exec('COMMIT');
       return v;
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      // SQLite rolls a transaction back by itself on some failures (SQLITE_FULL at COMMIT, an I/O error): a second
+      // ROLLBACK would then throw "no transaction is active" and hide what happened. The original error is what
+      // the caller must see (guard-store.ts turns a full disk into 507 disk_full).
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // The connection is in trouble already; the original error says why.
+        }
+      }
       throw err;
     }
   }

@@ -1,3 +1,4 @@
+import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 import { MOCK_PROFILES } from './profiles.ts';
 
 /**
@@ -41,6 +42,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   continue_after_abort: ['continueAfterAbort', { type: 'boolean', 'x-expected': 'true or false' }],
   faults: ['faults', { type: 'object', 'x-expected': 'a map of fault rates' }],
   outages: ['outages', { type: 'array', 'x-expected': 'a list of outage windows' }],
+  kind: ['kind', { enum: [...UPSTREAM_KINDS], 'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}` }],
 };
 
 export const FAULT_KEYS: Record<string, [string, S]> = {

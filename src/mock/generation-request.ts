@@ -45,7 +45,7 @@ export function readGeneration(body: Record<string, unknown>, opts: ResolvedOpti
     }
   }
   const streamOptions = body.stream_options;
-  const cont = continuationOf(body);
+  const cont = continuationOf(body, opts.kind);
   return {
     model: body.model ?? opts.model,
     prompt: cont?.prompt ?? promptText(body),

@@ -1,3 +1,4 @@
+import { UPSTREAM_KINDS, type UpstreamKind } from '../upstream/upstream-kind.ts';
 import { outageProblems, type Outage } from './outages.ts';
 import { faultRateProblems, type FaultRates } from './random-faults.ts';
 
@@ -71,9 +72,15 @@ export interface MockOptions {
   countPrompts?: boolean;
   /** Label for logs, stats and the `x-mock-name` response header. */
   name?: string;
+  /**
+   * Behave as this server does where servers differ (mock/continuation.ts): `deepseek` serves prefix completion and
+   * FIM only under `/beta` and refuses a tool loop without `reasoning_content`; each kind understands only its own
+   * continuation form and names itself in `GET /v1/models`. Default: none (every form understood, no `/beta`).
+   */
+  kind?: UpstreamKind;
 }
 
-type Unset = 'apiKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults';
+type Unset = 'apiKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind';
 export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   apiKeys: ReadonlySet<string> | undefined;
   perKeyConcurrency: number | undefined;
@@ -83,6 +90,7 @@ export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   perKeyRpm: number | undefined;
   /** Undefined when no rate is above 0, so the hot path skips the draw entirely. */
   faults: FaultRates | undefined;
+  kind: UpstreamKind | undefined;
 };
 
 export const MOCK_DEFAULTS = {
@@ -141,6 +149,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   if (!Number.isInteger(o.seed)) problems.push(`seed=${String(o.seed)} is not an integer`);
   if (o.reject !== 429 && o.reject !== 503) problems.push(`reject=${String(o.reject)} is not 429 or 503`);
   if (opts.perKeyConcurrency !== undefined) count('perKeyConcurrency', opts.perKeyConcurrency);
+  if (opts.kind !== undefined && !(UPSTREAM_KINDS as readonly string[]).includes(opts.kind)) problems.push(`kind=${String(opts.kind)} is not one of ${UPSTREAM_KINDS.join(', ')}`);
   if (opts.failEvery !== undefined && !(Number.isInteger(opts.failEvery) && opts.failEvery >= 1)) {
     problems.push(`failEvery=${String(opts.failEvery)} is not a positive integer`);
   }
@@ -156,6 +165,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     name: opts.name,
     rpm: opts.rpm,
     perKeyRpm: opts.perKeyRpm,
+    kind: opts.kind,
     faults: opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0) ? { ...opts.faults } : undefined,
     outages: o.outages.map((w) => ({ ...w })),
   };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonBody } from './body.ts';
+import { deepseekRefusal } from './continuation.ts';
 import { prepareChat } from './chat.ts';
 import { prepareCompletion } from './completions.ts';
 import type { Exchange, MockContext } from './context.ts';
@@ -14,6 +15,7 @@ import { serveGeneration } from './serve-generation.ts';
 /**
  * Paths, served with and without the /v1 prefix (DeepSeek's documented base URL has none):
  *   POST /v1/chat/completions   POST /v1/completions   POST /v1/embeddings   GET /v1/models
+ *   POST /beta/chat/completions   POST /beta/completions   (kind deepseek only, as DeepSeek's beta base URL)
  *   GET /mock/stats             POST /mock/reset        (control paths: not counted, no API key needed)
  */
 const GENERATION: Record<string, Prepare> = {
@@ -21,6 +23,9 @@ const GENERATION: Record<string, Prepare> = {
   '/completions': prepareCompletion,
   '/embeddings': prepareEmbeddings,
 };
+
+/** What each server writes as `owned_by` in its model listing (how a gateway's probe tells them apart). */
+const OWNED_BY: Record<string, string> = { deepseek: 'deepseek', vllm: 'vllm', sglang: 'sglang', ollama: 'library', openai: 'openai', none: 'spillway-mock' };
 
 export function createHandler(ctx: MockContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -45,7 +50,9 @@ export function createHandler(ctx: MockContext): (req: IncomingMessage, res: Ser
 }
 
 function route(ctx: MockContext, x: Exchange, method: string, key: string | undefined, notObject: boolean): void {
-  const api = x.path.startsWith('/v1/') ? x.path.slice(3) : x.path;
+  // DeepSeek's beta base path exists only on a DeepSeek-kind simulator (its features: mock/continuation.ts).
+  const beta = ctx.opts.kind === 'deepseek' && x.path.startsWith('/beta/');
+  const api = beta ? x.path.slice(5) : x.path.startsWith('/v1/') ? x.path.slice(3) : x.path;
   const prepare = GENERATION[api];
   const known = prepare !== undefined || api === '/models';
   if (!known) return refuse(ctx, x, 'not_found', { status: 404, message: `Unknown path ${x.path}` });
@@ -57,13 +64,15 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   }
   if (prepare === undefined) return models(ctx, x);
   if (notObject) return refuse(ctx, x, 'bad_request', { status: 400, message: 'the request body must be a JSON object' });
+  const refusal = ctx.opts.kind === 'deepseek' ? deepseekRefusal(api, x.body, beta) : undefined;
+  if (refusal !== undefined) return refuse(ctx, x, 'bad_request', refusal);
   serveGeneration(ctx, x, prepare);
 }
 
 function models(ctx: MockContext, x: Exchange): void {
   const body = JSON.stringify({
     object: 'list',
-    data: [{ id: ctx.opts.model, object: 'model', created: 1_700_000_000, owned_by: 'spillway-mock' }],
+    data: [{ id: ctx.opts.model, object: 'model', created: 1_700_000_000, owned_by: OWNED_BY[ctx.opts.kind ?? 'none'] }],
   });
   x.res.writeHead(200, { ...ctx.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   x.res.end(body);

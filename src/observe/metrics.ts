@@ -4,6 +4,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * Every metric Spillway exports, declared once. Each gateway owns its registry, so tests can run several gateways in
  * one process. docs/metrics.md is checked against this registry by a test.
  */
+/** The first-token and idle timeouts in force for one upstream, upstream model and mode (ms). */
+export interface TimeoutRow {
+  upstream: string;
+  model: string;
+  mode: 'stream' | 'json';
+  firstTokenMs: number;
+  idleMs: number;
+}
+
 /** One upstream's requests in flight, and each of its accounts'. */
 export interface InFlightRow {
   upstream: string;
@@ -19,6 +28,8 @@ export class Metrics {
    * that is only looked at when scraped. Upstreams no longer in the config vanish from the series with it.
    */
   inFlightSource: (() => readonly InFlightRow[]) | undefined;
+  /** Where the timeout gauge reads, at scrape time (the live pipeline's adaptive timeouts). */
+  timeoutSource: (() => readonly TimeoutRow[]) | undefined;
 
   readonly requests = new Counter({
     name: 'spillway_requests_total',
@@ -63,6 +74,22 @@ export class Metrics {
     },
   });
 
+  readonly upstreamTimeout: Gauge<'upstream' | 'model' | 'mode' | 'phase'> = new Gauge({
+    name: 'spillway_upstream_timeout_seconds',
+    help: 'First-token and idle timeouts in force per upstream, upstream model and mode (stream, json): pinned in the config, or learned (auto); each request may cut sooner to leave its deadline room for a retry.',
+    labelNames: ['upstream', 'model', 'mode', 'phase'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const rows = this.timeoutSource?.();
+      if (rows === undefined) return;
+      this.upstreamTimeout.reset();
+      for (const r of rows) {
+        this.upstreamTimeout.set({ upstream: r.upstream, model: r.model, mode: r.mode, phase: 'first_token' }, r.firstTokenMs / 1000);
+        this.upstreamTimeout.set({ upstream: r.upstream, model: r.model, mode: r.mode, phase: 'idle' }, r.idleMs / 1000);
+      }
+    },
+  });
+
   readonly upstreamMaxConcurrency = new Gauge({
     name: 'spillway_upstream_max_concurrency',
     help: "Each upstream's configured concurrency cap (max_concurrency).",
@@ -99,7 +126,7 @@ export class Metrics {
 
   readonly upstreamAttempts = new Counter({
     name: 'spillway_upstream_attempts_total',
-    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, cancelled).',
+    help: 'Upstream attempts by upstream and classified outcome (ok, overloaded, rate_limited, timeout, reset, server_error, client_error, auth_failed, invalid_answer, cancelled).',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -129,6 +156,13 @@ export class Metrics {
     name: 'spillway_retries_total',
     help: 'Retries made, by the upstream whose failure caused them and that failure (outcome).',
     labelNames: ['upstream', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pushbacks = new Counter({
+    name: 'spillway_pushbacks_total',
+    help: 'Upstream "busy" answers (429/503 before any output) absorbed: the request went back to the wait queue, keeping its place, instead of failing or counting as a retry.',
+    labelNames: ['upstream'] as const,
     registers: [this.registry],
   });
 

@@ -5,17 +5,29 @@ import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
 import { startStream } from '../relay/relay-sse.ts';
-import { PRIORITIES, Scheduler, type Entry } from './scheduler.ts';
+import { PRIORITIES, Scheduler, type Entry, type Priority } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
+import { admit, recheck, type Pace } from './deadline-plan.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
-/** Arrivals over this window give the current rates of the classes; 12× longer, their long-run rates. */
+/** The window over which the service time, the drain rate and the arrival rate are measured. */
 const RATE_WINDOW_MS = 5_000;
+/**
+ * Share of its deadline a class leaves free at the door for the classes above it. When the backlog nears the
+ * deadline horizon, lower classes stop being admitted a little before high does, so a high request arriving then
+ * still fits without displacing anyone (a displacement is a late refusal: worse for a client than a fast one).
+ */
+const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, low: 0.1, background: 0 };
+/** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
+const RESERVE = 0.05;
+/** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
+const MAX_RETRY_AFTER_S = 60;
 /** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
-/** A queue empty for less than this has not ended its busy period (it empties between two grants in an overload). */
-const BUSY_GAP_MS = 1_000;
+
+/** How a request comes to the queue: new, a retry after a failure (waits as high), or back after pushback. */
+export type LeaseMode = 'new' | 'retry' | 'pushback';
 
 interface Waiter {
   ctx: RequestContext;
@@ -40,10 +52,10 @@ export class AdmissionQueue {
   private readonly metrics: Metrics;
   private pumping = false;
   private ticker: NodeJS.Timeout | undefined;
+  /** Waiting entries per model: when every one of them is full, a pump can stop early. */
+  private readonly waitingModels = new Map<ModelConfig, number>();
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
-  /** Since when the queue has been empty (undefined while someone waits). */
-  private emptySince: number | undefined;
 
   constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics }) {
     this.config = config.queue;
@@ -58,13 +70,14 @@ export class AdmissionQueue {
   /**
    * A lease on `model` now, or after waiting in line; a refusal comes at once when waiting cannot help. A `retry`
    * (a failover or a continuation of a stream the client is already reading) waits in the high class: it was
-   * admitted once, and the work already spent on it is lost if it waits behind new arrivals. It is not a new
-   * arrival for the demand estimate either.
+   * admitted once, and the work already spent on it is lost if it waits behind new arrivals. A `pushback` (an
+   * upstream answered busy) comes back to its place, untested: it was admitted, and the upstream's "busy" is ours
+   * to absorb while its deadline allows.
    */
-  lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>, retry = false): Promise<Lease> {
+  lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>, mode: LeaseMode = 'new'): Promise<Lease> {
     const now = this.clock.now();
     // A background job's retry stays background: its work is never worth an interactive request's slot.
-    const priority = retry && ctx.priority !== 'background' ? 'high' : ctx.priority;
+    const priority = mode === 'retry' && ctx.priority !== 'background' ? 'high' : ctx.priority;
     let full: SpillwayError | undefined;
     // With nobody waiting there is no one to overtake: take a free slot if there is one (waiting background work
     // is overtaken by anyone).
@@ -78,24 +91,40 @@ export class AdmissionQueue {
     }
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
-    const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const waitMs = Math.max(restingMs, this.rates.waitMs(priority, this.scheduler.aheadOf(priority), now, this.config.surgeFactor, this.config.burstAllowanceMs));
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
-    const retryAfterS = retryAfter(waitMs, full?.retryAfterS);
-    if (now + waitMs + this.serviceMs() > until) {
+    const pace = this.pace(now);
+    const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
+    const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, reserveMs: RESERVE * (until - now), item: undefined as unknown as Waiter };
+    // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
+    // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
+    const headroomMs = mode === 'pushback' ? 0 : headroomShare(priority, ctx) * (until - now);
+    const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomMs);
+    // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
+    const overMs = verdict.ok ? now + restingMs + pace.serviceMs - (until - headroomMs) : verdict.overMs;
+    if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
-      return Promise.reject(unmeetable(model, waitMs, retryAfterS));
+      return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
     }
+    // The same headroom in places: a lower class stops short of a full queue, so a higher one never has to
+    // displace it to get in.
+    if (mode !== 'pushback' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize && priority !== 'high') {
+      this.metrics.shed.inc({ reason: 'queue_full', priority });
+      return Promise.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) }));
+    }
+    const displace = verdict.displace;
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
-      const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, item: waiter };
+      entry.item = waiter;
+      const retryAfterS = this.retryAfterS(pace.slotMs, pace, full?.retryAfterS);
+      for (const victim of displace) this.drop(victim, 'displaced', displaced(retryAfterS));
       const offer = this.scheduler.offer(entry);
       if (!offer.ok) {
         this.metrics.shed.inc({ reason: 'queue_full', priority });
         reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
         return;
       }
-      if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', new SpillwayError('queue_full', 'A higher-priority request took this request\'s place in the wait queue.', { retryAfterS }));
+      this.waitingModels.set(model, (this.waitingModels.get(model) ?? 0) + 1);
+      if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', displaced(retryAfterS));
       const timer = setTimeout(() => {
         this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
       }, Math.max(0, until - this.serviceMs() - now));
@@ -131,8 +160,8 @@ export class AdmissionQueue {
    * A request starts looking for a slot (retries are not new demand). Counted here, not in `lease`, because most
    * requests never wait: the demand estimate must see them all, or a surge looks like it came from nowhere.
    */
-  arrive(ctx: RequestContext, retry: boolean): void {
-    if (!retry) this.rates.arrival(ctx.priority, this.clock.now());
+  arrive(retry: boolean): void {
+    if (!retry) this.rates.arrival(this.clock.now());
   }
 
   /** A slot on `model` now, without waiting (throws `no_capacity`); held and timed like every lease. */
@@ -161,20 +190,24 @@ export class AdmissionQueue {
     this.pumping = true;
     try {
       const blocked = new Set<ModelConfig>();
-      for (const entry of [...this.scheduler.inOrder()]) {
+      const grants: [Entry<Waiter>, Lease][] = [];
+      for (const entry of this.scheduler.inOrder(this.pace(this.clock.now()))) {
         const w = entry.item;
         // Background work never takes a slot while an interactive request still waits (for any model).
         if (entry.priority === 'background' && blocked.size > 0) break;
         if (blocked.has(w.model)) continue;
-        let lease: Lease;
         try {
-          lease = this.balancer.acquire(w.model, w.avoid);
+          grants.push([entry, this.balancer.acquire(w.model, w.avoid)]);
         } catch {
           blocked.add(w.model);
-          continue;
+          // Every model that has waiters is full: nobody further down can be served either.
+          if (blocked.size === this.waitingModels.size) break;
         }
+      }
+      for (const [entry, lease] of grants) {
         this.scheduler.served(entry);
-        w.resolve(this.grant(lease));
+        this.left(entry);
+        entry.item.resolve(this.grant(lease));
       }
     } finally {
       this.pumping = false;
@@ -189,6 +222,7 @@ export class AdmissionQueue {
 
   private drop(entry: Entry<Waiter>, reason: string, e: SpillwayError): void {
     if (!this.scheduler.remove(entry)) return;
+    this.left(entry);
     this.metrics.shed.inc({ reason, priority: entry.priority });
     entry.item.reject(e);
     this.updateDepth();
@@ -215,43 +249,47 @@ export class AdmissionQueue {
     return lease;
   }
 
+  /** An entry left the queue (served or dropped). */
+  private left(entry: Entry<Waiter>): void {
+    const n = (this.waitingModels.get(entry.item.model) ?? 1) - 1;
+    if (n <= 0) this.waitingModels.delete(entry.item.model);
+    else this.waitingModels.set(entry.item.model, n);
+  }
+
   private serviceMs(): number {
     return Math.max(MIN_SERVICE_MS, this.rates.serviceMs(this.clock.now()));
   }
 
+  /** Where the queue stands now: the drain rate's slot time and the service time (deadline-plan.ts). */
+  private pace(now: number): Pace {
+    return { now, slotMs: this.rates.slotMs(now), serviceMs: this.serviceMs() };
+  }
+
   /**
-   * Drops, at once and honestly, every waiting request that can no longer be served in time from where it stands
-   * (higher classes keep arriving ahead of it), instead of letting it wait for its deadline. A request already
-   * admitted was promised a place, so it is dropped only when hopeless by a margin (`queue.recheck_margin`) wider
-   * than the estimate's noise. The estimate is the door's, surge and all: a request admitted on the hope that a
-   * young surge ends soon learns, as the surge ages, that it will not, and is told then rather than seconds later
-   * (assuming at every check that the surge ends now kept it waiting until its deadline was almost gone).
+   * When trying again is worth it (s): the time the backlog needs to shrink by `overMs`, at the drain rate less the
+   * demand that keeps arriving (at least a quarter of it, so that an overload still gets a finite, honest hint).
+   */
+  private retryAfterS(overMs: number, pace: Pace, atLeastS: number | undefined): number {
+    const busy = pace.slotMs <= 0 ? 0 : Math.min(0.75, (this.rates.arrivalRate(pace.now) * pace.slotMs) / 1000);
+    const s = Math.ceil(Math.max(0, overMs) / (1 - busy) / 1000);
+    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, s, atLeastS ?? 1));
+  }
+
+  /**
+   * Drops, at once and honestly, the waiting requests that can no longer finish in time where they stand (the drain
+   * rate fell: an upstream failed, a learned limit came down), instead of letting them wait for their deadline.
+   * Only hopeless by `queue.recheck_margin`, wider than the estimate's noise, counts: each drop is a late refusal.
    */
   private reevaluate(): void {
-    const now = this.clock.now();
-    const service = this.serviceMs();
-    let k = 0;
-    for (const entry of [...this.scheduler.inOrder()]) {
-      const waitMs = this.rates.waitMs(entry.priority, k, now, this.config.surgeFactor, this.config.burstAllowanceMs);
-      if (waitMs + service > this.config.recheckMargin * (entry.deadlineAt - now)) {
-        this.drop(entry, 'deadline_unmeetable', unmeetable(entry.item.model, waitMs, retryAfter(waitMs, undefined)));
-      } else {
-        k++;
-      }
+    const pace = this.pace(this.clock.now());
+    for (const { entry, reason } of recheck(this.scheduler.byDeadline, pace, this.config.recheckMargin)) {
+      const retryAfterS = this.retryAfterS(pace.slotMs, pace, undefined);
+      this.drop(entry, reason, reason === 'displaced' ? displaced(retryAfterS) : unmeetable(entry.item.model, entry.deadlineAt - pace.now, retryAfterS));
     }
   }
 
   private updateDepth(): void {
-    const now = this.clock.now();
-    // A busy period (a surge) begins when requests start to wait, and ends only once nobody has waited for a while.
-    // Background job items waiting are not a surge of demand.
-    if (this.depth > 0) {
-      if (this.emptySince !== undefined && now - this.emptySince >= BUSY_GAP_MS) this.rates.endSurge();
-      if (!this.rates.surging) this.rates.beginSurge(now);
-      this.emptySince = undefined;
-    } else {
-      this.emptySince ??= now;
-    }
+    this.rates.saturated(this.depth > 0, this.clock.now());
     for (const p of PRIORITIES) this.metrics.queueDepth.set({ priority: p }, this.scheduler.sizeOf(p));
     if (this.scheduler.size === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);
@@ -269,13 +307,18 @@ export class AdmissionQueue {
   }
 }
 
-function retryAfter(waitMs: number, atLeastS: number | undefined): number {
-  // An infinite wait (a starved class) still gets a finite, honest hint: try again in a while.
-  const s = Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 30;
-  return Math.max(1, s, atLeastS ?? 1);
+/** The share of its deadline a request leaves free for higher classes; none for a client's own retry. */
+function headroomShare(p: Priority, ctx: RequestContext): number {
+  // The official SDKs count their retries: a client back after our Retry-After was told to come back, and its
+  // second refusal would make that advice a lie.
+  const clientRetry = Number(ctx.req.headers['x-stainless-retry-count']) > 0;
+  return clientRetry ? 0 : HEADROOM[p];
 }
 
-function unmeetable(model: ModelConfig, waitMs: number, retryAfterS: number): SpillwayError {
-  const wait = Number.isFinite(waitMs) ? `expected wait (${Math.round(waitMs)} ms)` : 'expected wait (higher-priority traffic takes every slot)';
-  return new SpillwayError('deadline_unmeetable', `Every upstream of '${model.name}' is busy and the ${wait} is longer than this request's deadline allows.`, { retryAfterS });
+function displaced(retryAfterS: number): SpillwayError {
+  return new SpillwayError('queue_full', 'A higher-priority request that could not otherwise finish in time took this request\'s place in the wait queue.', { retryAfterS });
+}
+
+function unmeetable(model: ModelConfig, overMs: number, retryAfterS: number): SpillwayError {
+  return new SpillwayError('deadline_unmeetable', `Every upstream of '${model.name}' is busy and the work queued ahead would finish this request about ${Math.max(1, Math.round(overMs))} ms after its deadline.`, { retryAfterS });
 }

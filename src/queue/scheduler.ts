@@ -1,157 +1,148 @@
-/**
- * The order in which waiting requests get a free upstream slot (pure; no clock reads, no I/O):
- *
- *   strict priority between classes        high ─────▶ normal ─────▶ low ─────▶ background
- *   fair round-robin between tenants       (A, B, C, A, B, C, … inside one class; the turn moves on when served)
- *   earliest deadline first inside a tenant
- *
- * The queue is bounded. When it is full, a newcomer of a higher class displaces the least urgent entry (latest
- * deadline) of the lowest class below it; otherwise the newcomer is refused.
- *
- * Hand-written: the scheduling policy is the product's own value (no queue library combines strict classes,
- * per-tenant fairness and EDF), and it is small enough to test as a table.
- */
-/**
- * `background` is the class of async jobs and batch items (src/jobs/): it is never asked for by a client header,
- * and since `aheadOf` counts only a class and those above it, background entries never lengthen an interactive
- * request's expected wait.
- */
-export type Priority = 'high' | 'normal' | 'low' | 'background';
-export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low', 'background'];
+import { eligiblePrefix, positionOf, type Pace } from './deadline-plan.ts';
+import { PRIORITIES, PRIORITY_RANK, type Priority } from './priority.ts';
 
+export { PRIORITIES, type Priority } from './priority.ts';
+
+/**
+ * The order in which waiting requests get a free upstream slot (pure; time is passed in):
+ *
+ *   earliest deadline first (EDF)          the order every deadline test counts positions in
+ *   among the eligible head of that order  high ─▶ normal ─▶ low   (priority goes first when that costs nobody
+ *                                                                   their deadline: deadline-plan.ts)
+ *   inside one class                       tenants take turns (A, B, C, A, …), each tenant's earliest deadline first
+ *   background (job items)                 last, in deadline order, never counted in an interactive position
+ *
+ * The queue is bounded: when full, a newcomer of a higher class displaces the least urgent entry (latest deadline)
+ * of the lowest class below it; otherwise it is refused.
+ *
+ * Hand-written: the scheduling policy is the product's own value (no queue library combines deadlines, classes and
+ * per-tenant fairness), and it is small enough to test as a table.
+ */
 export interface Entry<T> {
   priority: Priority;
   tenant: string;
   deadlineAt: number;
+  /** Slack higher classes may not take from it (deadline-plan.ts `eligiblePrefix`). */
+  reserveMs?: number;
   item: T;
 }
 
 export type Offer<T> = { ok: true; displaced?: Entry<T> } | { ok: false };
 
-interface ClassQueue<T> {
-  /** Entries per tenant, each sorted by deadline. */
-  byTenant: Map<string, Entry<T>[]>;
-  /** Tenants in round-robin order; `turn` is the index of the tenant served next. */
-  order: string[];
-  turn: number;
-}
-
 export class Scheduler<T> {
   private readonly maxSize: number;
-  private readonly classes = new Map<Priority, ClassQueue<T>>(PRIORITIES.map((p) => [p, { byTenant: new Map(), order: [], turn: 0 }]));
-  private count = 0;
+  /** Interactive entries by deadline (ties: arrival order). */
+  private readonly edf: Entry<T>[] = [];
+  /** Background entries by deadline. */
+  private readonly background: Entry<T>[] = [];
+  /** Per class, the tenant whose turn it is comes first; the served tenant moves to the back. */
+  private readonly turns = new Map<Priority, string[]>(PRIORITIES.map((p) => [p, []]));
+  private readonly counts = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
 
   constructor(maxSize: number) {
     this.maxSize = maxSize;
   }
 
   get size(): number {
-    return this.count;
+    return this.edf.length + this.background.length;
   }
 
   sizeOf(p: Priority): number {
-    let n = 0;
-    for (const list of this.cls(p).byTenant.values()) n += list.length;
-    return n;
+    return this.counts.get(p) as number;
+  }
+
+  /** Interactive entries in deadline order (what positions and deadline tests count). */
+  get byDeadline(): readonly Entry<T>[] {
+    return this.edf;
   }
 
   offer(e: Entry<T>): Offer<T> {
     let displaced: Entry<T> | undefined;
-    if (this.count >= this.maxSize) {
+    if (this.size >= this.maxSize) {
       displaced = this.victimBelow(e.priority);
       if (displaced === undefined) return { ok: false };
       this.remove(displaced);
     }
-    const c = this.cls(e.priority);
-    let list = c.byTenant.get(e.tenant);
-    if (list === undefined) {
-      list = [];
-      c.byTenant.set(e.tenant, list);
-      c.order.push(e.tenant);
-    }
-    let i = list.length;
-    while (i > 0 && (list[i - 1] as Entry<T>).deadlineAt > e.deadlineAt) i--;
-    list.splice(i, 0, e);
-    this.count++;
+    const list = this.listOf(e.priority);
+    list.splice(positionOf(list, e.deadlineAt), 0, e);
+    this.counts.set(e.priority, this.sizeOf(e.priority) + 1);
+    const turn = this.turns.get(e.priority) as string[];
+    if (!turn.includes(e.tenant)) turn.push(e.tenant);
     return displaced === undefined ? { ok: true } : { ok: true, displaced };
   }
 
   remove(e: Entry<T>): boolean {
-    const c = this.cls(e.priority);
-    const list = c.byTenant.get(e.tenant);
-    const i = list?.indexOf(e) ?? -1;
-    if (list === undefined || i < 0) return false;
+    const list = this.listOf(e.priority);
+    const i = list.indexOf(e);
+    if (i < 0) return false;
     list.splice(i, 1);
-    this.count--;
-    if (list.length === 0) {
-      c.byTenant.delete(e.tenant);
-      const at = c.order.indexOf(e.tenant);
-      c.order.splice(at, 1);
-      if (at < c.turn) c.turn--;
-      if (c.turn >= c.order.length) c.turn = 0;
+    this.counts.set(e.priority, this.sizeOf(e.priority) - 1);
+    if (!list.some((x) => x.priority === e.priority && x.tenant === e.tenant)) {
+      const turn = this.turns.get(e.priority) as string[];
+      turn.splice(turn.indexOf(e.tenant), 1);
     }
     return true;
   }
 
-  /** Removes a served entry and passes the turn to the next tenant of its class. */
+  /** Removes a served entry and passes its class's turn to the next tenant. */
   served(e: Entry<T>): void {
-    const c = this.cls(e.priority);
-    const at = c.order.indexOf(e.tenant);
-    const stays = (c.byTenant.get(e.tenant)?.length ?? 0) > 1;
-    this.remove(e);
-    if (c.order.length === 0) return;
-    // The turn goes to whoever follows the served tenant (its own index if it left the rotation).
-    c.turn = (stays ? at + 1 : at) % c.order.length;
+    if (!this.remove(e)) return;
+    const turn = this.turns.get(e.priority) as string[];
+    const at = turn.indexOf(e.tenant);
+    if (at >= 0) turn.push(...turn.splice(at, 1));
   }
 
-  /** Every entry in the order it would be served. */
-  *inOrder(): Generator<Entry<T>> {
+  /**
+   * Every entry in the order it would be served: the eligible head of the EDF order by class, tenant turn and
+   * deadline; then the rest of the EDF order; background last. Without a pace (`slotMs` 0) the whole queue is
+   * eligible, which is strict priority. Lazy, and the queue must not change while it is read.
+   */
+  *inOrder(pace?: Pace): Generator<Entry<T>> {
+    const n = pace === undefined ? this.edf.length : eligiblePrefix(this.edf, pace);
+    const edf = this.edf;
     for (const p of PRIORITIES) {
-      const c = this.cls(p);
-      const n = c.order.length;
-      if (n === 0) continue;
-      const cursors = c.order.map(() => 0);
+      if (p === 'background') continue;
+      const tenants = this.turns.get(p) as string[];
+      if (tenants.length === 0) continue;
+      if (tenants.length === 1) {
+        // One tenant (the common case): no turns to take, and no list to build, so a pump that stops early is cheap.
+        for (let i = 0; i < n; i++) if ((edf[i] as Entry<T>).priority === p) yield edf[i] as Entry<T>;
+        continue;
+      }
+      const perTenant = new Map<string, Entry<T>[]>(tenants.map((t) => [t, []]));
       let left = 0;
-      for (const list of c.byTenant.values()) left += list.length;
+      for (let i = 0; i < n; i++) {
+        const e = edf[i] as Entry<T>;
+        if (e.priority !== p) continue;
+        perTenant.get(e.tenant)?.push(e);
+        left++;
+      }
+      const lists = [...perTenant.values()];
       for (let round = 0; left > 0; round++) {
-        for (let k = 0; k < n; k++) {
-          const t = (c.turn + k) % n;
-          const list = c.byTenant.get(c.order[t] as string) as Entry<T>[];
-          const j = cursors[t] as number;
-          if (j < list.length) {
-            cursors[t] = j + 1;
+        for (const l of lists) {
+          const e = l[round];
+          if (e !== undefined) {
             left--;
-            yield list[j] as Entry<T>;
+            yield e;
           }
         }
       }
     }
+    for (let i = n; i < this.edf.length; i++) yield this.edf[i] as Entry<T>;
+    yield* this.background;
   }
 
-  /** How many entries would be served before a newcomer of class `p` (its own class and above). */
-  aheadOf(p: Priority): number {
-    let n = 0;
-    for (const q of PRIORITIES) {
-      n += this.sizeOf(q);
-      if (q === p) break;
-    }
-    return n;
-  }
-
-  /** The entry to drop for a newcomer of class `p`: the latest deadline of the lowest class below `p`. */
+  /** The entry to drop for a newcomer of class `p` when full: the latest deadline of the lowest class below `p`. */
   private victimBelow(p: Priority): Entry<T> | undefined {
-    for (let i = PRIORITIES.length - 1; PRIORITIES[i] !== p && i >= 0; i--) {
-      let victim: Entry<T> | undefined;
-      for (const list of this.cls(PRIORITIES[i] as Priority).byTenant.values()) {
-        const last = list[list.length - 1];
-        if (last !== undefined && (victim === undefined || last.deadlineAt > victim.deadlineAt)) victim = last;
-      }
-      if (victim !== undefined) return victim;
+    for (let r = PRIORITIES.length - 1; r > PRIORITY_RANK[p]; r--) {
+      const q = PRIORITIES[r] as Priority;
+      const list = this.listOf(q);
+      for (let i = list.length - 1; i >= 0; i--) if ((list[i] as Entry<T>).priority === q) return list[i];
     }
     return undefined;
   }
 
-  private cls(p: Priority): ClassQueue<T> {
-    return this.classes.get(p) as ClassQueue<T>;
+  private listOf(p: Priority): Entry<T>[] {
+    return p === 'background' ? this.background : this.edf;
   }
 }

@@ -1,82 +1,56 @@
 import { WindowCounter } from '../window-counter.ts';
-import { PRIORITIES, type Priority } from './scheduler.ts';
+
+/** Saturated time (someone waiting) in the window from which the measured drain rate is trusted. */
+const MIN_BUSY_MS = 1_000;
+/** ...and answers completed in it. */
+const MIN_BUSY_COMPLETIONS = 5;
 
 /**
- * What the queue knows about its drain rate, to tell a waiting request honestly whether it will be served in time.
- * The drain rate μ comes from Little's law: the leases in flight over the mean time a lease is held. (A count of
- * past grants would measure demand, not capacity: before a burst the upstreams were half idle, and the grant rate
- * says so for a whole window after the burst has filled every slot.) Under strict priority a class only gets what
- * the classes above it leave: its rate is μ minus the arrival rates λ of the higher classes. In a sustained overload that is ≤ 0 for the low class, and a low request
- * is refused at the door instead of waiting for a slot that will never come.
- *
- * But a burst is not a sustained overload: assuming that today's burst rate lasts for the whole wait refuses, at
- * the door, requests that a few seconds of queueing would have served. So the higher classes' current rate is
- * assumed to last only as long as the surge is expected to (the queue says when its busy period began; a surge
- * that has lasted T is expected to last about T more — the Lindy / Copernican estimate — scaled by a factor, and a
- * surge younger than a burst allowance is expected to end now), and after that their rate from before the surge:
- *
- *   μ·W = ahead + λ_now·min(W, P) + λ_before·max(0, W − P)        P = factor × max(0, T − allowance)
- *
- * A sustained overload has a long busy period, so P grows and the estimate tends to the strict one; a fresh burst
- * is given the benefit of the doubt, and requests it admits that turn out infeasible are dropped by the queue's
- * re-check before their deadline.
+ * What the queue knows about its drain rate μ. While requests wait, every freed slot is handed on at once, so the
+ * answers completed per second of saturated time ARE the drain rate: that is measured first, and it stays honest
+ * when learned limits swing or upstreams queue internally (a peak of leases held over a mean hold time then
+ * overstates it by a tenth or more). Before enough saturated time, Little's law gives it: the leases in flight over
+ * the mean time a lease is held. (A count of all past completions would measure demand, not capacity: before a
+ * burst the upstreams were half idle, and the rate says so for a whole window after the burst has filled every
+ * slot.) Arrivals are counted too, so a refusal can say when trying again is worth it.
  *
  * Pure: time is passed in.
  */
 export class ServiceRates {
   private readonly windowMs: number;
-  private readonly baseWindowMs: number;
-  private readonly arrivals = new Map<Priority, WindowCounter>();
-  private readonly baseArrivals = new Map<Priority, WindowCounter>();
-  /** Arrivals per class since the current surge began (to tell the rate before it from the rate during it). */
-  private readonly surgeArrivals = new Map<Priority, number>();
-  private surgeAt: number | undefined;
-  private since: number | undefined;
+  private readonly arrivals: WindowCounter;
   /** Hold times of the answers completed over the current window, and how many: their mean is the service time. */
   private readonly heldMs: WindowCounter;
   private readonly completed: WindowCounter;
   private lastServiceMs = 0;
   private peakInFlight = 0;
   private peakAt = 0;
+  private since: number | undefined;
+  /** Saturated time and the answers completed in it, over the window. */
+  private readonly busyMs: WindowCounter;
+  private readonly busyCompleted: WindowCounter;
+  /** While saturated: the time up to which busy time has been counted. */
+  private busyMark: number | undefined;
 
-  /** `windowMs`: the window of the current rates; `baseWindowMs`: how far back the rates before a surge look. */
-  constructor(windowMs: number, now: number, baseWindowMs = 12 * windowMs) {
+  constructor(windowMs: number, now: number) {
     this.windowMs = windowMs;
-    this.baseWindowMs = baseWindowMs;
     this.heldMs = new WindowCounter(windowMs, now);
     this.completed = new WindowCounter(windowMs, now);
-    for (const p of PRIORITIES) {
-      this.arrivals.set(p, new WindowCounter(windowMs, now));
-      this.baseArrivals.set(p, new WindowCounter(baseWindowMs, now));
-    }
+    this.arrivals = new WindowCounter(windowMs, now);
+    this.busyMs = new WindowCounter(windowMs, now);
+    this.busyCompleted = new WindowCounter(windowMs, now);
   }
 
-  arrival(p: Priority, now: number): void {
+  /** Whether requests wait for a slot now (the queue says so whenever its depth changes). */
+  saturated(busy: boolean, now: number): void {
+    this.countBusy(now);
+    this.busyMark = busy ? now : undefined;
+  }
+
+  /** A new request (not a retry) started looking for a slot. */
+  arrival(now: number): void {
     this.since ??= now;
-    this.arrivals.get(p)?.add(now);
-    this.baseArrivals.get(p)?.add(now);
-    if (this.surgeAt !== undefined) this.surgeArrivals.set(p, (this.surgeArrivals.get(p) ?? 0) + 1);
-  }
-
-  /** The queue's busy period began (requests wait for slots). */
-  beginSurge(now: number): void {
-    this.surgeAt = now;
-    this.surgeArrivals.clear();
-  }
-
-  /** The queue has been idle long enough for the busy period to be over. */
-  endSurge(): void {
-    this.surgeAt = undefined;
-    this.surgeArrivals.clear();
-  }
-
-  get surging(): boolean {
-    return this.surgeAt !== undefined;
-  }
-
-  /** How long the current surge has lasted (ms); 0 when there is none. */
-  surgeAge(now: number): number {
-    return this.surgeAt === undefined ? 0 : now - this.surgeAt;
+    this.arrivals.add(now);
   }
 
   /**
@@ -86,6 +60,10 @@ export class ServiceRates {
   served(ms: number, now: number): void {
     this.heldMs.add(now, ms);
     this.completed.add(now);
+    if (this.busyMark !== undefined) {
+      this.countBusy(now);
+      this.busyCompleted.add(now);
+    }
     this.lastServiceMs = this.serviceMs(now);
   }
 
@@ -108,66 +86,29 @@ export class ServiceRates {
   }
 
   /**
-   * Slots per second class `p` can expect while current rates last, with `inFlight` leases held; undefined until
-   * an answer has completed: before that the service time is unknown, and nobody is refused on a guess.
+   * Mean time (ms) between two slots freeing when every held lease is busy: measured over saturated time when there
+   * is enough of it, else from Little's law; 0 until an answer has completed.
    */
-  classRate(p: Priority, now: number): number | undefined {
-    const mu = this.drainRate(now);
-    return mu === undefined ? undefined : mu - this.currentRate(p, now);
-  }
-
-  /**
-   * Expected wait (ms) behind `ahead` requests for class `p`. The current surge is expected to go on for
-   * `surgeFactor` × (its age − `burstAllowanceMs`): a surge younger than the allowance is taken for a burst that ends
-   * now. Infinity when the class will get nothing.
-   */
-  waitMs(p: Priority, ahead: number, now: number, surgeFactor = 1, burstAllowanceMs = 0): number {
-    if (ahead <= 0) return 0;
-    const mu = this.drainRate(now);
-    if (mu === undefined) return 0;
-    const lambdaNow = this.currentRate(p, now);
-    const restS = (surgeFactor * Math.max(0, this.surgeAge(now) - burstAllowanceMs)) / 1000;
-    if (mu > lambdaNow) {
-      const w = ahead / (mu - lambdaNow);
-      if (w <= restS) return 1000 * w;
-    }
-    // The surge ends before this request is served: what is left of the work ahead then drains at the rate the
-    // higher classes had before it (no history before the surge: they keep their current rate).
-    const lambdaBefore = Math.min(lambdaNow, this.rateBefore(p, now) ?? lambdaNow);
-    if (mu <= lambdaBefore) return Infinity;
-    const left = ahead + (lambdaNow - mu) * restS;
-    return 1000 * (restS + left / (mu - lambdaBefore));
-  }
-
-  /** Leases finished per second when every held lease is busy (a queue forms only then). */
-  private drainRate(now: number): number | undefined {
+  slotMs(now: number): number {
+    this.countBusy(now);
+    const busyMs = this.busyMs.total(now);
+    const done = this.busyCompleted.total(now);
+    if (busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS) return busyMs / done;
     const service = this.serviceMs(now);
-    if (service === 0 || this.peakInFlight <= 0) return undefined;
-    return this.peakInFlight / (service / 1000);
+    if (service === 0 || this.peakInFlight <= 0) return 0;
+    return service / this.peakInFlight;
   }
 
-  /** Arrivals per second of the classes above `p`, over the current window. */
-  private currentRate(p: Priority, now: number): number {
+  private countBusy(now: number): void {
+    if (this.busyMark === undefined || now <= this.busyMark) return;
+    this.busyMs.add(now, now - this.busyMark);
+    this.busyMark = now;
+  }
+
+  /** New requests per second over the window. */
+  arrivalRate(now: number): number {
     if (this.since === undefined) return 0;
     const spanS = Math.min(this.windowMs, Math.max(1000, now - this.since)) / 1000;
-    return this.higher(p, (q) => (this.arrivals.get(q) as WindowCounter).total(now)) / spanS;
-  }
-
-  /** Arrivals per second of the classes above `p` before the current surge (undefined: no time before it). */
-  private rateBefore(p: Priority, now: number): number | undefined {
-    if (this.since === undefined) return undefined;
-    const spanMs = Math.min(this.baseWindowMs, now - this.since) - this.surgeAge(now);
-    if (spanMs < 1000) return undefined;
-    const before = this.higher(p, (q) => (this.baseArrivals.get(q) as WindowCounter).total(now) - (this.surgeArrivals.get(q) ?? 0));
-    return Math.max(0, before) / (spanMs / 1000);
-  }
-
-  private higher(p: Priority, count: (q: Priority) => number): number {
-    let n = 0;
-    for (const q of PRIORITIES) {
-      if (q === p) break;
-      n += count(q);
-    }
-    return n;
+    return this.arrivals.total(now) / spanS;
   }
 }

@@ -1,14 +1,16 @@
 import type { RequestContext } from '../server/context.ts';
 import type { OpenAttempt } from '../upstream/open-attempt.ts';
-import { usageInJson } from './usage.ts';
+import type { Usage } from '../server/context.ts';
+import { leadingBlankBytes } from './answer-check.ts';
 
 /** Largest non-stream answer relayed (bytes); beyond it the upstream is misbehaving. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /**
  * A non-stream answer is read whole before anything reaches the client, so any failure can still become a clean
- * HTTP error, a retry or a lost hedge. Blank lines an upstream sends while busy keep the connection alive but are
- * not a first token.
+ * HTTP error, a retry or a lost hedge, and the answer can be checked (answer-check.ts) before its 200 is sent. Blank
+ * lines an upstream sends while busy keep the connection alive but are not a first token: they are counted as
+ * keep-alives (a first-token timeout after them is a queueing upstream) and never reach the client.
  */
 export function readAnswer(att: OpenAttempt): Promise<Buffer> {
   // Plain 'data' events rather than async iteration: one answer is a handful of chunks, and every iterator step is
@@ -20,9 +22,12 @@ export function readAnswer(att: OpenAttempt): Promise<Buffer> {
     const body = att.body;
     body.on('data', (chunk: Buffer) => {
       att.timer.activity();
-      if (!started && !isBlank(chunk)) {
-        started = true;
-        att.timer.firstToken();
+      if (!started) {
+        if (leadingBlankBytes(chunk) === chunk.length) att.timer.keepAlive();
+        else {
+          started = true;
+          att.timer.firstToken();
+        }
       }
       size += chunk.length;
       if (size > MAX_ANSWER_BYTES) {
@@ -36,9 +41,12 @@ export function readAnswer(att: OpenAttempt): Promise<Buffer> {
   });
 }
 
-/** Writes the answer with its exact bytes (only `model` renamed in place when the names differ). */
-export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffer, rewrite: ((t: string) => string) | undefined): void {
-  ctx.usage = usageInJson(answer);
+/**
+ * Writes a checked answer with its exact bytes (only `model` renamed in place when the names differ, and without
+ * the blank lines that came before it).
+ */
+export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffer, usage: Usage | undefined, rewrite: ((t: string) => string) | undefined): void {
+  ctx.usage = usage;
   const body = rewrite === undefined ? answer : Buffer.from(rewrite(answer.toString('utf8')), 'utf8');
   const res = ctx.res;
   res.statusCode = att.status;
@@ -46,12 +54,4 @@ export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffe
   res.setHeader('content-length', body.length);
   ctx.settled = true;
   res.end(body);
-}
-
-function isBlank(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c !== 0x0a && c !== 0x0d && c !== 0x20 && c !== 0x09) return false;
-  }
-  return true;
 }

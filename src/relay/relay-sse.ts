@@ -16,8 +16,9 @@ import { mayCarryUsage, usageOf } from './usage.ts';
  * A streamed answer, relayed event by event with backpressure: when the client reads slowly, reading from the
  * upstream pauses, so the gateway never buffers without bound.
  *
- * Two commit points. Headers (200, event-stream) go out with the first event of any kind, so the upstream's
- * `: keep-alive` comments keep intermediaries from timing out. Content commits with the first `data:` event: before
+ * Two commit points. Headers (200, event-stream) go out with the first event passed on: the first data event, or,
+ * with `server.sse_comments` on, the upstream's first `: keep-alive` comment (keeping intermediaries from timing
+ * out, at the price of a failure before content being in-band rather than a clean HTTP error). Content commits with the first `data:` event: before
  * it (awaitFirstData) a failure goes back to the attempt loop, which may retry or hedge elsewhere and the client
  * sees one clean stream; after it (relayStream) the loop must continue the same answer or end the stream with an
  * in-band error. Neither function ends the response on failure: the loop decides.
@@ -38,22 +39,43 @@ export interface SseResult {
 
 export type FirstData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
 
-/** Reads until the first data event, forwarding comments. Resolves with the batch that starts at that event. */
+/** Events held after a role-only opening chunk before they are let through anyway (bounds a hostile upstream). */
+const MAX_HELD = 64;
+
+/**
+ * Reads until the first content, forwarding what the reader passes on. Resolves with the events from the first
+ * data event on. A role-only opening chunk (`{"delta":{"role":"assistant","content":""}}`) is not content yet: it
+ * is held, with whatever follows it, until content comes, so an upstream that dies right after it is still a clean
+ * failure before the commit point (retried elsewhere) rather than a stream the client has begun.
+ */
 export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Promise<FirstData> {
+  const held: string[] = [];
   try {
     for (;;) {
       const batch = await reader.next();
-      if (batch === null) return { ok: false, outcome: { kind: 'reset', afterFirstByte: false, detail: 'stream ended before its first token' } };
+      // A clean end with no content and no [DONE] is a blank 200, not an answer: retried, never relayed as one.
+      if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       let comments = '';
       for (let k = 0; k < batch.length; k++) {
-        const info = eventInfo(batch[k] as string);
+        const ev = batch[k] as string;
+        const info = eventInfo(ev);
         // An error before any content: nothing of it reaches the client, so the loop may still retry.
         if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
+        if (held.length > 0) {
+          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD) return { ok: true, events: [...held, ...batch.slice(k)] };
+          held.push(ev);
+          continue;
+        }
         if (info.data) {
           await write(ctx, comments);
+          comments = '';
+          if (!info.done && isRoleOnly(ev)) {
+            held.push(ev);
+            continue;
+          }
           return { ok: true, events: batch.slice(k) };
         }
-        comments += `${batch[k] as string}\n\n`;
+        comments += `${ev}\n\n`;
       }
       await write(ctx, comments);
     }
@@ -145,7 +167,7 @@ function isRoleOnly(ev: string): boolean {
 
 function failure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
   const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
-  return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted });
+  return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted, queuedUpstream: e.queuedUpstream });
 }
 
 async function write(ctx: RequestContext, text: string): Promise<void> {

@@ -49,6 +49,11 @@ export function errorFromOutcome(o: Outcome, upstream: string): SpillwayError | 
         : `Upstream '${upstream}' exceeded its ${o.phase.replace('_', ' ')} timeout.`);
     case 'reset':
       return new SpillwayError('upstream_error', `Connection to upstream '${upstream}' failed (${o.detail}).`);
+    case 'invalid_answer':
+      return new SpillwayError('upstream_error', `Upstream '${upstream}' answered 200 without a valid answer (${o.detail}).`);
+    case 'overloaded':
+      // Only a queueing upstream's overload comes here (a 503 has its own status path): it held us on keep-alives.
+      return new SpillwayError('overloaded', `Upstream '${upstream}' kept the request in its own queue (keep-alives, no first token) past its first token timeout.`);
     default:
       return new SpillwayError('upstream_error', `Upstream '${upstream}' failed.`);
   }

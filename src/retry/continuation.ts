@@ -1,4 +1,6 @@
+import type { ModelConfig } from '../config/types.ts';
 import type { StreamText } from '../relay/stream-text.ts';
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 
 /**
  * How an upstream continues an answer from a given prefix:
@@ -9,6 +11,34 @@ import type { StreamText } from '../relay/stream-text.ts';
  *   on without repeating. The least exact; use it only where nothing better exists.
  */
 export type ContinuationMode = 'off' | 'prefix' | 'continue_final_message' | 'prompt';
+
+/**
+ * The mode a model's `continuation` setting gives on an upstream of `kind` (pure). An explicit mode wins; `auto`
+ * picks only the exact ones: DeepSeek's prefix completion (Spillway sends it to `/beta` itself:
+ * upstream/upstream-path.ts), vLLM's and SGLang's `continue_final_message`; other kinds keep the in-band error,
+ * since the `prompt` form asks the model to go on and cannot promise the same text.
+ */
+export function continuationMode(setting: ModelConfig['continuation'], kind: UpstreamKind): ContinuationMode {
+  if (setting !== 'auto') return setting;
+  if (kind === 'deepseek') return 'prefix';
+  if (kind === 'vllm' || kind === 'sglang') return 'continue_final_message';
+  return 'off';
+}
+
+/** Whether a stream served by `chain` could be continued on some route: only then is the text sent tracked. */
+export function mayContinue(chain: readonly ModelConfig[], kindOf: (upstream: string) => UpstreamKind): boolean {
+  return chain.some((m) => m.routes.some((r) => continuationMode(m.continuation, kindOf(r.upstream)) !== 'off'));
+}
+
+/**
+ * The routes of `model` that may continue an answer begun in `mode`: those whose upstream continues the same way
+ * (with `auto`, the same kind of upstream; an explicit mode keeps every route). The beginning's own upstream is
+ * always among them.
+ */
+export function continuationRoutes(model: ModelConfig, mode: ContinuationMode, kindOf: (upstream: string) => UpstreamKind): ModelConfig {
+  const routes = model.routes.filter((r) => continuationMode(model.continuation, kindOf(r.upstream)) === mode);
+  return routes.length === model.routes.length ? model : { ...model, routes };
+}
 
 export const CONTINUE_PROMPT = 'Continue your previous answer exactly where it stopped, without repeating anything.';
 

@@ -12,11 +12,12 @@ import { endStreamWithError } from '../relay/relay-sse.ts';
 import { StreamText } from '../relay/stream-text.ts';
 import { finishAttempt, type AttemptResult } from './attempt.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { continuationBody, lengthFinish, tokensLeft } from './continuation.ts';
+import { continuationBody, continuationMode, continuationRoutes, lengthFinish, mayContinue, tokensLeft, type ContinuationMode } from './continuation.ts';
 import { startWithHedge, type Launch } from './hedge.ts';
 import { decideRetry } from './retry-decision.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
-import type { AdmissionQueue } from '../queue/admission-queue.ts';
+import type { AdmissionQueue, LeaseMode } from '../queue/admission-queue.ts';
+import { isPushback, PUSHBACKS_PER_ROUTE } from './pushback.ts';
 import type { AccountGate } from '../balance/account-gate.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
@@ -53,10 +54,12 @@ export interface DispatchDeps {
  * continued where the model allows it. When the loop stops, the client hears the last real failure at once.
  */
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
-  const { config, balancer, budgets, clock, metrics } = deps;
+  const { config, budgets, clock, metrics } = deps;
   const random = deps.random ?? Math.random;
   const backoff = { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs };
   const ttfts = new Map(Object.keys(config.models).map((m) => [m, new TtftTracker()]));
+  const kindOf = (upstream: string) => deps.pools.kind(upstream);
+  const modeOf = (m: ModelConfig, lease: Lease): ContinuationMode => continuationMode(m.continuation, kindOf(lease.upstream.name));
   return {
     name: 'dispatch',
     async run(ctx) {
@@ -67,16 +70,21 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
       const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
       const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
-      const track = call.stream && model.continuation !== 'off' ? new StreamText() : undefined;
+      const track = call.stream && mayContinue(chain, kindOf) ? new StreamText() : undefined;
       let continuing: { id: string | undefined } | undefined;
       const failed = new Set<string>();
+      /** Upstreams that answered this request "busy": passed over while another route has room. */
+      const pushedBy = new Set<string>();
+      const maxPushbacks = PUSHBACKS_PER_ROUTE * chain.reduce((n, m) => n + m.routes.length, 0);
       let active: readonly ModelConfig[] = chain;
       let link = 0;
       let last: AttemptResult | undefined;
       let gateRefusals = 0;
+      let pushbacks = 0;
+      let mode: LeaseMode = 'new';
       const tokens = deps.gate === undefined ? 0 : estimateTokens(call.body);
       for (let attempt = 1; ; attempt++) {
-        const picked = await pick(ctx, deps.queue, balancer, active, link, failed, attempt > 1);
+        const picked = await pick(ctx, deps.queue, active, link, failed, pushedBy, mode);
         if ('error' in picked) return finish(ctx, last, picked.error);
         let gateDone: ((retryAfterMs?: number) => void) | undefined;
         if (deps.gate !== undefined) {
@@ -92,13 +100,14 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         }
         link = picked.link;
         const served = active[link] as ModelConfig;
-        const body = (lease: Lease): Buffer | string => requestBody(call, lease, model, track, continuing !== undefined);
-        if (attempt === 1) budgets.recordFirstAttempt(picked.lease.upstream.name);
+        const body = (lease: Lease): Buffer | string => requestBody(call, lease, modeOf(served, lease), track, continuing !== undefined);
+        if (attempt === 1 && pushbacks === 0) budgets.recordFirstAttempt(picked.lease.upstream.name);
         const first: Launch = { lease: picked.lease, body: body(picked.lease) };
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
         const hedge = async (): Promise<Launch | undefined> => {
-          // A hedge is a luxury: never with a slot another request waits for, never past the retry budget.
-          if (deps.queue.depth > 0 || !budgets.tryRetry(first.lease.upstream.name)) return undefined;
+          // A hedge is a luxury: never with a slot another request waits for, never past the retry budget — which
+          // is taken only once the hedge is sure to be sent (a hedge with no slot or refused by its gate costs none).
+          if (deps.queue.depth > 0 || !budgets.canRetry(first.lease.upstream.name)) return undefined;
           let lease: Lease;
           try {
             lease = deps.queue.acquireNow(served, new Set([...failed, first.lease.upstream.name]));
@@ -111,6 +120,10 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           }
           // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
           if (deps.gate !== undefined && !(await gated(deps.gate, lease, `${ctx.id}:${attempt}:hedge`, tokens, config.retry.cooldownDefaultMs))) return undefined;
+          if (!budgets.tryRetry(first.lease.upstream.name)) {
+            lease.rest(0); // spent by another request meanwhile: the slot goes back unused
+            return undefined;
+          }
           metrics.hedges.inc({ model: served.name });
           return { lease, body: body(lease) };
         };
@@ -132,14 +145,24 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           if (continuing !== undefined && result.outcome.kind === 'ok') metrics.continuations.inc({ model: model.name, result: 'completed' });
           return;
         }
+        if (isPushback(result.outcome) && !result.contentSent && ++pushbacks <= maxPushbacks) {
+          // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a
+          // Retry-After rests that account, not this request). The deadline bounds the wait.
+          metrics.pushbacks.inc({ upstream: lease.upstream.name });
+          pushedBy.add(lease.upstream.name);
+          attempt--;
+          if (mode === 'new') mode = 'pushback';
+          continue;
+        }
         failed.add(lease.upstream.name);
+        mode = 'retry';
         if (result.contentSent && track !== undefined && track.continuable && tokensLeft(call.body, track) === 0 && !ctx.res.writableEnded) {
           // Cut after its last allowed token: complete, only the finish event was lost. End it as the upstream would.
           ctx.res.end(lengthFinish(track, served.name));
           metrics.continuations.inc({ model: model.name, result: 'completed' });
           return;
         }
-        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0;
+        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0 && modeOf(served, lease) !== 'off';
         const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
         const verdict = decideRetry({
           outcome: canContinue ? asRetryable(result.outcome) : result.outcome,
@@ -158,9 +181,9 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           return finish(ctx, { ...result, contentSent: result.contentSent || continuing !== undefined }, undefined);
         }
         if (canContinue) {
-          // The rest of the answer must come from the model that wrote its beginning.
+          // The rest of the answer must come from the model that wrote its beginning, continued the same way.
           continuing = { id: track.id };
-          active = [served];
+          active = [continuationRoutes(served, modeOf(served, lease), kindOf)];
           link = 0;
           metrics.continuations.inc({ model: model.name, result: 'started' });
         }
@@ -191,8 +214,8 @@ async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: n
 }
 
 /** The body for an attempt: the client's bytes when nothing changes, renamed for the route, or a continuation. */
-function requestBody(call: Call, lease: Lease, model: ModelConfig, track: StreamText | undefined, continuing: boolean): Buffer | string {
-  if (continuing && track !== undefined && model.continuation !== 'off') return continuationBody(call.body, lease.route.model, model.continuation, track);
+function requestBody(call: Call, lease: Lease, mode: ContinuationMode, track: StreamText | undefined, continuing: boolean): Buffer | string {
+  if (continuing && track !== undefined && mode !== 'off') return continuationBody(call.body, lease.route.model, mode, track);
   return lease.route.model === call.model ? call.raw : JSON.stringify({ ...call.body, model: lease.route.model });
 }
 
@@ -214,9 +237,10 @@ function asRetryable(o: Outcome): Outcome {
  * The next lease: the current link of the chain while it has a route that has not failed, else the next link.
  * When every link is busy, the request waits in line for its first eligible link (late binding).
  */
-async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balancer, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, retry: boolean): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
+async function pick(ctx: RequestContext, queue: AdmissionQueue, chain: readonly ModelConfig[], from: number, failed: ReadonlySet<string>, pushedBy: ReadonlySet<string>, mode: LeaseMode): Promise<{ lease: Lease; link: number } | { error: SpillwayError }> {
   let first: number | undefined;
-  queue.arrive(ctx, retry);
+  const avoid = pushedBy.size === 0 ? failed : new Set([...failed, ...pushedBy]);
+  queue.arrive(mode !== 'new');
   for (let link = from; link < chain.length; link++) {
     const m = chain[link] as ModelConfig;
     const isLast = link === chain.length - 1;
@@ -224,14 +248,14 @@ async function pick(ctx: RequestContext, queue: AdmissionQueue, balancer: Balanc
     first ??= link;
     if (queue.depth > 0) break; // others are already waiting: no overtaking them
     try {
-      return { lease: queue.acquireNow(m, failed), link };
+      return { lease: queue.acquireNow(m, avoid), link };
     } catch (err) {
       if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
     }
   }
   const link = first ?? chain.length - 1;
   try {
-    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, failed, retry), link };
+    return { lease: await queue.lease(ctx, chain[link] as ModelConfig, avoid, mode), link };
   } catch (err) {
     if (err instanceof SpillwayError) return { error: err };
     throw err;

@@ -25,12 +25,17 @@ export class RetryBudgets {
     this.of(upstream).recordRequest(now);
   }
 
+  /** Whether a retry caused by `failedUpstream` would fit both budgets now (takes nothing). */
+  canRetry(failedUpstream: string): boolean {
+    const now = this.clock.now();
+    return this.of(failedUpstream).available(now) >= 1 && this.global.available(now) >= 1;
+  }
+
   /** Takes a retry caused by `failedUpstream` from both budgets, or neither. */
   tryRetry(failedUpstream: string): boolean {
+    if (!this.canRetry(failedUpstream)) return false;
     const now = this.clock.now();
-    const u = this.of(failedUpstream);
-    if (u.available(now) < 1 || this.global.available(now) < 1) return false;
-    return u.tryRetry(now) && this.global.tryRetry(now);
+    return this.of(failedUpstream).tryRetry(now) && this.global.tryRetry(now);
   }
 
   private of(name: string): RetryBudget {

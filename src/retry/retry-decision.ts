@@ -2,7 +2,7 @@ import type { Outcome } from '../upstream/outcome.ts';
 
 /**
  * Whether an attempt's outcome may be tried again elsewhere. Only failures that say nothing about the request
- * itself are retried: overloaded, rate limited, 5xx, a refused key (another account may work), a connection that failed or was reset before the first byte,
+ * itself are retried: overloaded, rate limited, 5xx, a 200 that is no answer (blank, truncated, wrong shape), a refused key (another account may work), a connection that failed or was reset before the first byte,
  * a connect or first-token timeout. A 4xx is the request's own fault and is never retried; anything after the
  * first byte reached the client is for mid-stream recovery, not for a retry.
  */
@@ -12,6 +12,7 @@ export function isRetryable(o: Outcome): boolean {
     case 'rate_limited':
     case 'server_error':
     case 'auth_failed':
+    case 'invalid_answer':
       return true;
     case 'reset':
       return !o.afterFirstByte;

@@ -1,15 +1,22 @@
 import type { TimeoutPhase } from './outcome.ts';
+import { boundIdleMs } from './adaptive-timeouts.ts';
 
 /**
  * The timeouts of one attempt on a single timer: first token (keep-alive comments and blank lines do not count as
  * a token), idle between chunks after the first token, total, and the request's own deadline. Progress only
  * records a timestamp; the timer checks lazily when it fires, so a stream of thousands of chunks costs no timer
- * churn.
+ * churn. It also counts what the attempt showed: keep-alives before the first token (a provider queueing us) and
+ * the longest gap between chunks after it (what the idle timeout learns from).
  */
 export interface AttemptTimeouts {
   firstTokenMs: number;
   idleMs: number;
   totalMs: number;
+  /**
+   * When set, a silence is also cut once half of what is left before the deadline has passed (never before this
+   * floor), so that a stall mid-answer still leaves a retry or a continuation room (adaptive-timeouts.ts).
+   */
+  idleSplitFloorMs?: number | undefined;
 }
 
 export class AttemptTimer {
@@ -18,6 +25,7 @@ export class AttemptTimer {
   private readonly totalAt: number;
   private readonly deadlineAt: number;
   private readonly idleMs: number;
+  private readonly idleSplitFloorMs: number | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
   private lastActivity: number;
   private gotFirstToken = false;
@@ -25,6 +33,10 @@ export class AttemptTimer {
   fired: TimeoutPhase | undefined;
   /** Clock time of the first real token, once it came. */
   firstTokenSeenAt: number | undefined;
+  /** Keep-alives (blank lines, SSE comments) received before the first token. */
+  keepAlives = 0;
+  /** The longest silence between two chunks after the first token (ms). */
+  maxGapMs = 0;
 
   constructor(now: () => number, t: AttemptTimeouts, deadlineAt: number, onTimeout: (phase: TimeoutPhase) => void) {
     this.now = now;
@@ -33,6 +45,7 @@ export class AttemptTimer {
     this.totalAt = start + t.totalMs;
     this.deadlineAt = deadlineAt;
     this.idleMs = t.idleMs;
+    this.idleSplitFloorMs = t.idleSplitFloorMs;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
     this.arm();
@@ -40,7 +53,19 @@ export class AttemptTimer {
 
   /** Any bytes from the upstream (keeps the idle timer fed; does not count as a first token). */
   activity(): void {
-    this.lastActivity = this.now();
+    const now = this.now();
+    if (this.gotFirstToken && now - this.lastActivity > this.maxGapMs) this.maxGapMs = now - this.lastActivity;
+    this.lastActivity = now;
+  }
+
+  /** A keep-alive (blank line, SSE comment): no progress; before the first token, a sign of a queueing upstream. */
+  keepAlive(): void {
+    if (!this.gotFirstToken) this.keepAlives++;
+  }
+
+  /** Whether the upstream held the attempt with keep-alives and no token so far. */
+  get queuedUpstream(): boolean {
+    return !this.gotFirstToken && this.keepAlives > 0;
   }
 
   firstToken(): void {
@@ -59,12 +84,18 @@ export class AttemptTimer {
     if (now >= this.deadlineAt && this.deadlineAt <= this.totalAt) return 'deadline';
     if (now >= this.totalAt) return 'total';
     if (!this.gotFirstToken && now >= this.firstTokenAt) return 'first_token';
-    if (this.gotFirstToken && now - this.lastActivity >= this.idleMs) return 'idle';
+    if (this.gotFirstToken && now - this.lastActivity >= this.idleLimit()) return 'idle';
     return undefined;
   }
 
+  /** The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to. */
+  private idleLimit(): number {
+    const floor = this.idleSplitFloorMs;
+    return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - this.lastActivity);
+  }
+
   private nextCheck(): number {
-    const phaseAt = this.gotFirstToken ? this.lastActivity + this.idleMs : this.firstTokenAt;
+    const phaseAt = this.gotFirstToken ? this.lastActivity + this.idleLimit() : this.firstTokenAt;
     return Math.min(phaseAt, this.totalAt, this.deadlineAt);
   }
 

@@ -28,10 +28,13 @@ const RESET_CODES = new Set([
 
 /**
  * A thrown error during an attempt. `timeoutPhase` is set when our own timer aborted the attempt; `clientGone`
- * when the client left (that is not the upstream's fault).
+ * when the client left (that is not the upstream's fault). `queuedUpstream`: the upstream had sent only keep-alives
+ * (blank lines, SSE comments) when the first-token timer fired — it was holding us in its own queue, which is
+ * pushback (`overloaded`), not a stall.
  */
-export function classifyError(err: unknown, ctx: { afterFirstByte: boolean; timeoutPhase: TimeoutPhase | undefined; clientGone: boolean }): Outcome {
+export function classifyError(err: unknown, ctx: { afterFirstByte: boolean; timeoutPhase: TimeoutPhase | undefined; clientGone: boolean; queuedUpstream?: boolean }): Outcome {
   if (ctx.clientGone) return { kind: 'cancelled' };
+  if (ctx.timeoutPhase === 'first_token' && ctx.queuedUpstream === true) return { kind: 'overloaded', status: 200, retryAfterMs: undefined, queuedUpstream: true };
   if (ctx.timeoutPhase !== undefined) return { kind: 'timeout', phase: ctx.timeoutPhase, afterFirstByte: ctx.afterFirstByte };
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect', afterFirstByte: false };

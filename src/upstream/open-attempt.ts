@@ -3,9 +3,10 @@ import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.ts';
 import type { UpstreamConfig } from '../config/types.ts';
-import { AttemptTimer } from './attempt-timer.ts';
+import { AttemptTimer, type AttemptTimeouts } from './attempt-timer.ts';
 import type { TimeoutPhase } from './outcome.ts';
 import type { UpstreamPools } from './pools.ts';
+import { upstreamRequest } from './upstream-path.ts';
 
 export interface AttemptRequest {
   upstream: UpstreamConfig;
@@ -17,6 +18,8 @@ export interface AttemptRequest {
   requestId: string;
   /** Clock time by which the client needs its answer. */
   deadlineAt: number;
+  /** This attempt's first-token and idle timeouts (chosen by the caller: pinned or adaptive); total from the config. */
+  timeouts: Omit<AttemptTimeouts, 'totalMs'>;
   clientGone: AbortSignal;
   /** Aborts this attempt alone (a hedge that lost); it ends as `cancelled`, like a client that left. */
   cancel?: AbortSignal;
@@ -46,22 +49,27 @@ export interface OpenAttempt {
 export class AttemptError extends Error {
   readonly timeoutPhase: TimeoutPhase | undefined;
   readonly clientGone: boolean;
-  constructor(cause: unknown, timeoutPhase: TimeoutPhase | undefined, clientGone: boolean) {
+  /** The upstream had sent keep-alives and no token when the attempt failed (a provider queueing us). */
+  readonly queuedUpstream: boolean;
+  constructor(cause: unknown, timeoutPhase: TimeoutPhase | undefined, clientGone: boolean, queuedUpstream = false) {
     super('upstream attempt failed', { cause });
     this.name = 'AttemptError';
     this.timeoutPhase = timeoutPhase;
     this.clientGone = clientGone;
+    this.queuedUpstream = queuedUpstream;
   }
 }
 
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
   const { pool, basePath } = pools.get(r.upstream.name);
+  // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
+  const target = upstreamRequest(pools.kind(r.upstream.name), basePath, r.path, r.body);
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
   r.clientGone.addEventListener('abort', onClientGone, { once: true });
   r.cancel?.addEventListener('abort', onClientGone, { once: true });
   const gone = () => r.clientGone.aborted || r.cancel?.aborted === true;
-  const timer = new AttemptTimer(() => clock.now(), r.upstream.timeouts, r.deadlineAt, () => controller.abort());
+  const timer = new AttemptTimer(() => clock.now(), { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs }, r.deadlineAt, () => controller.abort());
   const startedAt = clock.now();
   let closed = false;
   const close = () => {
@@ -81,7 +89,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
   let res: Dispatcher.ResponseData;
   try {
-    res = await pool.request({ method: 'POST', path: basePath + r.path, headers, body: r.body, signal: controller.signal });
+    res = await pool.request({ method: 'POST', path: target.path, headers, body: target.body, signal: controller.signal });
   } catch (err) {
     close();
     throw new AttemptError(err, timer.fired, gone());
@@ -91,7 +99,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     status: res.statusCode,
     headers: res.headers,
     body,
-    error: (err: unknown) => (err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone())),
+    error: (err: unknown) => (err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone(), timer.queuedUpstream)),
     timer,
     startedAt,
     timeoutPhase: () => timer.fired,

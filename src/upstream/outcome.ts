@@ -6,7 +6,13 @@ export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total' | 'deadl
 
 export type Outcome =
   | { kind: 'ok' }
-  | { kind: 'overloaded'; status: number; retryAfterMs: number | undefined }
+  /**
+   * The upstream is busy: a 503/529, or (`queuedUpstream: true`, `status` 200) an upstream that answered 200 and
+   * then held the request with keep-alives only (blank lines before a JSON body, `: keep-alive` SSE comments) until
+   * our first-token timer fired. That is a provider (DeepSeek) queueing us instead of refusing: the same pushback
+   * as a 503, only slower, so it is classified as one (learn a lower concurrency, keep the request in our queue).
+   */
+  | { kind: 'overloaded'; status: number; retryAfterMs: number | undefined; queuedUpstream?: true }
   | { kind: 'rate_limited'; retryAfterMs: number | undefined }
   | { kind: 'timeout'; phase: TimeoutPhase; afterFirstByte: boolean }
   | { kind: 'reset'; afterFirstByte: boolean; detail: string }
@@ -14,6 +20,13 @@ export type Outcome =
   | { kind: 'client_error'; status: number }
   /** 401/403: the account's key was refused. Another account may still work. */
   | { kind: 'auth_failed'; status: number }
+  /**
+   * A 200 that is not an answer, found before anything reached the client: an empty or whitespace-only body, not
+   * JSON, truncated JSON, JSON without the endpoint's shape (`choices`, or `data` for embeddings), a content-type
+   * that is not the one asked for, or a stream that ended cleanly before its first content without `[DONE]`.
+   * Never relayed; retried like a 5xx.
+   */
+  | { kind: 'invalid_answer'; detail: string }
   | { kind: 'cancelled' };
 
 export type OutcomeKind = Outcome['kind'];
@@ -25,6 +38,7 @@ export function isUpstreamFailure(o: Outcome): boolean {
     case 'timeout':
     case 'reset':
     case 'server_error':
+    case 'invalid_answer':
       return true;
     default:
       return false;

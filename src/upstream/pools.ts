@@ -1,5 +1,9 @@
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
+import type { TimeoutRow } from '../observe/metrics.ts';
+import { TimeoutLearner } from './timeout-learner.ts';
+import { chooseTimeouts } from './adaptive-timeouts.ts';
+import type { UpstreamKind } from './upstream-kind.ts';
 
 /**
  * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
@@ -7,9 +11,19 @@ import type { UpstreamConfig } from '../config/types.ts';
  * Our own AttemptTimer owns first-token/idle/total, so undici's header and body timeouts are turned off.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, { pool: Pool; basePath: string }>();
+  private readonly pools = new Map<string, { pool: Pool; basePath: string; upstream: UpstreamConfig }>();
+  /**
+   * What the attempts through these pools showed (times to first token, gaps between chunks), for the adaptive
+   * timeouts. Kept beside the pools because both are per upstream and live as long as one config.
+   */
+  readonly timing = new TimeoutLearner();
+  private readonly upstreams: readonly UpstreamConfig[];
+  private readonly kindOf: (u: UpstreamConfig) => UpstreamKind;
 
-  constructor(upstreams: readonly UpstreamConfig[]) {
+  /** `kindOf` answers an upstream's kind as known now (a startup probe may learn it after the pools exist). */
+  constructor(upstreams: readonly UpstreamConfig[], kindOf: (u: UpstreamConfig) => UpstreamKind = (u) => u.kind) {
+    this.upstreams = upstreams;
+    this.kindOf = kindOf;
     for (const u of upstreams) {
       const url = new URL(u.url);
       const pool = new Pool(url.origin, {
@@ -20,14 +34,33 @@ export class UpstreamPools {
         bodyTimeout: 0,
         connect: { timeout: u.timeouts.connectMs },
       });
-      this.pools.set(u.name, { pool, basePath: url.pathname.replace(/\/+$/, '') });
+      this.pools.set(u.name, { pool, basePath: url.pathname.replace(/\/+$/, ''), upstream: u });
     }
+  }
+
+  /** The timeouts in force (pinned, or learned) for every upstream, model and mode attempted so far. */
+  timeoutRows(): TimeoutRow[] {
+    const rows: TimeoutRow[] = [];
+    for (const s of this.timing.seen()) {
+      const u = this.upstreams.find((x) => x.name === s.upstream);
+      if (u === undefined) continue;
+      const t = chooseTimeouts({ pinned: u.timeouts, learned: this.timing.learned(s.upstream, s.model, s.stream), stream: s.stream, remainingMs: Infinity, retryMayFollow: false });
+      rows.push({ upstream: s.upstream, model: s.model, mode: s.stream ? 'stream' : 'json', firstTokenMs: t.firstTokenMs, idleMs: t.idleMs });
+    }
+    return rows;
   }
 
   get(name: string): { pool: Pool; basePath: string } {
     const p = this.pools.get(name);
     if (p === undefined) throw new Error(`no pool for upstream ${name}`);
     return p;
+  }
+
+  /** The upstream's kind as known now. */
+  kind(name: string): UpstreamKind {
+    const p = this.pools.get(name);
+    if (p === undefined) throw new Error(`no pool for upstream ${name}`);
+    return this.kindOf(p.upstream);
   }
 
   async close(): Promise<void> {

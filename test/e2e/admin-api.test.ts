@@ -49,7 +49,7 @@ interface UpstreamView { name: string; drained: boolean; health: string; inFligh
 
 test('a drained upstream gets no new requests, shows as drained, and comes back when undrained', async (t) => {
   const { gw } = await startStack(t, { mocks: [{}, {}], config: twoMocks });
-  const drain = await fetch(`${gw.url}/admin/upstreams/mock0/drain`, { method: 'POST' });
+  const drain = await fetch(`${gw.url}/admin/upstreams/mock0/drain`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   assert.equal(drain.status, 200);
   assert.equal((await drain.json() as UpstreamView).drained, true);
   for (let i = 0; i < 12; i++) {
@@ -61,7 +61,7 @@ test('a drained upstream gets no new requests, shows as drained, and comes back 
   const list = await (await fetch(`${gw.url}/admin/upstreams`)).json() as { upstreams: UpstreamView[] };
   assert.deepEqual(list.upstreams.map((u) => [u.name, u.drained, u.health]), [['mock0', true, 'healthy'], ['mock1', false, 'healthy']]);
   assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_upstream_drained\{upstream="mock0"\} 1/);
-  assert.equal((await fetch(`${gw.url}/admin/upstreams/mock0/undrain`, { method: 'POST' })).status, 200);
+  assert.equal((await fetch(`${gw.url}/admin/upstreams/mock0/undrain`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status, 200);
   const seen = new Set<string>();
   for (let i = 0; i < 40 && !seen.has('mock0'); i++) {
     const r = await chat(gw.url);
@@ -70,7 +70,7 @@ test('a drained upstream gets no new requests, shows as drained, and comes back 
   }
   assert.ok(seen.has('mock0'), 'the undrained upstream serves again');
   assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_upstream_drained\{upstream="mock0"\} 0/);
-  const unknown = await fetch(`${gw.url}/admin/upstreams/nope/drain`, { method: 'POST' });
+  const unknown = await fetch(`${gw.url}/admin/upstreams/nope/drain`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   assert.equal(unknown.status, 404);
   assert.match((await unknown.json() as { error: { message: string } }).error.message, /No upstream named 'nope' \(configured: mock0, mock1\)/);
 });
@@ -81,7 +81,7 @@ test('draining the only upstream lets its in-flight stream finish and refuses ne
   const it = stream[Symbol.asyncIterator]();
   const first = await it.next(); // the stream is in flight on mock0
   assert.equal(first.done, false);
-  assert.equal((await fetch(`${gw.url}/admin/upstreams/mock0/drain`, { method: 'POST' })).status, 200);
+  assert.equal((await fetch(`${gw.url}/admin/upstreams/mock0/drain`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status, 200);
   const refused = await chat(gw.url);
   assert.equal(refused.status, 503);
   assert.equal((await refused.json() as { error: { code: string } }).error.code, 'no_capacity');

@@ -17,6 +17,7 @@ test('a key over its requests per minute gets 429 at once, with an exact Retry-A
   const { gw, mocks } = await startStack(t, {
     config: (urls) => ({
       auth: { keys: [{ key: 'key-limited-0001', tenant: 'a', requests_per_minute: 3 }] },
+      tenants: { a: {} },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] } },
     }),
@@ -105,4 +106,22 @@ test('degrade mode sends low priority to the cheaper model and caps max_tokens w
   assert.equal(body.usage.completion_tokens, 3);
   assert.equal(mocks[1]!.stats().completed, 1);
   await Promise.all([holding, waiting].map(async (p) => (await p).body.text()));
+});
+
+test('a client cannot raise itself to high unless its tenant is given it: the default cap is normal', async (t) => {
+  const { gw } = await startStack(t, {
+    config: (urls) => ({
+      auth: { keys: [{ key: 'key-plain-000001', tenant: 'plain' }, { key: 'key-vip-00000001', tenant: 'vip' }] },
+      tenants: { plain: {}, vip: { max_priority: 'high' } },
+      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'm' }] } },
+    }),
+  });
+  for (const key of ['key-plain-000001', 'key-vip-00000001']) {
+    const r = await send(gw.url, key, { 'x-spillway-priority': 'high' });
+    assert.equal(r.status, 200);
+  }
+  const log = (await (await fetch(`${gw.url}/admin/requests`)).json()) as { requests: { tenant: string; priority: string }[] };
+  const byTenant = Object.fromEntries(log.requests.map((r) => [r.tenant, r.priority]));
+  assert.deepEqual(byTenant, { plain: 'normal', vip: 'high' });
 });

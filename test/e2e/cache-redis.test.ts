@@ -53,7 +53,7 @@ test('a purge on one instance removes the answer from Redis and from every insta
   await label(a);
   assert.equal(await label(b), 'hit');
   assert.ok((b.cache?.store.bytes ?? 0) > 0, 'b holds it in memory too');
-  const res = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', body: '{}' });
+  const res = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   const body = (await res.json()) as { purged: { memory: number; redis: number } };
   assert.deepEqual(body.purged, { memory: 1, redis: 1 });
   await until(() => b.cache?.store.bytes === 0, 'b to hear the purge');
@@ -70,7 +70,7 @@ test('with Redis gone the cache still answers from memory and requests never fai
   assert.equal(await label(a, { ...ASK, seed: 2 }), 'miss');
   const errors = (await a.metrics.cacheRedisErrors.get()).values[0]?.value ?? 0;
   assert.ok(errors >= 2, `Redis failures counted (${errors})`);
-  const purge = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', body: '{}' });
+  const purge = await fetch(`${a.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(purge.status, 503);
   assert.equal(purge.headers.get('retry-after'), '1');
   const e = ((await purge.json()) as { error: { code: string; message: string } }).error;
@@ -92,7 +92,7 @@ test('the semantic cache is shared through Redis: a similar question on another 
   assert.equal(similar.response.headers.get('x-spillway-cache-similarity'), '1.0000');
   assert.deepEqual(similar.data, first.data);
   assert.equal(mock.stats().received, 1);
-  const purge = await fetch(`${b.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 'chat' }) });
+  const purge = await fetch(`${b.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat' }) });
   assert.deepEqual(((await purge.json()) as { purged: unknown }).purged, { memory: 1, redis: 1 }, 'vectors are not counted as entries');
   assert.equal((await ask(a, 'is the answer SHARED?')).response.headers.get('x-spillway-cache'), 'miss', 'the vectors went with the purge');
 });

@@ -142,7 +142,8 @@ test('when the shared upstream call fails, every client sharing it gets the same
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const up = await fixedUpstream(t, (_req, res) => {
-    void released.then(() => res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":{"message":"Server busy"}}'));
+    // A real failure: a "busy" answer would be pushback, absorbed and tried again while the deadline allows.
+    void released.then(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"Internal error"}}'));
   });
   const s = await startStack(t, {
     config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, retry: { max_attempts: 1 }, cache: { models: ['chat'] } }),
@@ -152,8 +153,8 @@ test('when the shared upstream call fails, every client sharing it gets the same
   release();
   for (const e of await Promise.all(calls)) {
     assert.ok(e instanceof OpenAI.APIError, String(e));
-    assert.equal(e.status, 503);
-    assert.equal(e.code, 'overloaded');
+    assert.equal(e.status, 502);
+    assert.equal(e.code, 'upstream_error');
   }
   assert.equal(up.hits(), 1);
 });
@@ -199,7 +200,7 @@ test('tenants never see each other\'s answers unless they share a tenant group',
     { key: 'key-tenant-a', tenant: 'a' }, { key: 'key-tenant-b', tenant: 'b' },
     { key: 'key-tenant-c', tenant: 'c' }, { key: 'key-tenant-d', tenant: 'd' },
   ];
-  const s = await startStack(t, { config: (urls) => ({ ...cachedConfig({ tenant_groups: { shared: ['c', 'd'] } })(urls), auth: { keys } }) });
+  const s = await startStack(t, { config: (urls) => ({ ...cachedConfig({ tenant_groups: { shared: ['c', 'd'] } })(urls), auth: { keys }, tenants: { a: {}, b: {}, c: {}, d: {} } }) });
   const as = (key: string) => new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: key, maxRetries: 0 });
   const label = async (key: string) => (await as(key).chat.completions.create(ASK).withResponse()).response.headers.get('x-spillway-cache');
   assert.equal(await label('key-tenant-a'), 'miss');
@@ -213,11 +214,11 @@ test('tenants never see each other\'s answers unless they share a tenant group',
 test('the admin purge removes one model\'s answers', async (t) => {
   const s = await startStack(t, { config: cachedConfig() });
   await s.client.chat.completions.create(ASK);
-  const res = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 'chat' }) });
+  const res = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat' }) });
   assert.equal(res.status, 200);
   assert.deepEqual(((await res.json()) as { purged: unknown }).purged, { memory: 1, redis: 0 });
   assert.equal((await s.client.chat.completions.create(ASK).withResponse()).response.headers.get('x-spillway-cache'), 'miss');
-  const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', body: JSON.stringify({ model: 3 }) });
+  const bad = await fetch(`${s.gw.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 3 }) });
   assert.equal(bad.status, 400);
 });
 
@@ -310,7 +311,7 @@ test('identical requests of two tenants in flight together are not coalesced: ea
     void released.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
   });
   const keys = [{ key: 'key-tenant-a', tenant: 'a' }, { key: 'key-tenant-b', tenant: 'b' }];
-  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, auth: { keys }, cache: { models: ['chat'] } }) });
+  const s = await startStack(t, { config: () => ({ upstreams: [{ name: 'u', url: up.url }], models: { chat: { routes: [{ upstream: 'u' }] } }, auth: { keys }, tenants: { a: {}, b: {} }, cache: { models: ['chat'] } }) });
   const as = (key: string, user: string) => new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: key, maxRetries: 0 }).chat.completions.create({ ...ASK, user });
   const calls = [as('key-tenant-a', 'a1'), as('key-tenant-a', 'a2'), as('key-tenant-b', 'b1')];
   await until(async () => (await lookups(s.gw, 'miss')) + (await lookups(s.gw, 'coalesced')) === 3, 'all three to reach the cache');

@@ -71,7 +71,7 @@ test('check-config prints the resolved config with secrets masked; a bad file ex
   assert.match(ok.out(), /examples\/spillway\.yaml: valid/);
   assert.match(ok.out(), /api_key: "\*\*\*\*3456"/);
   assert.doesNotMatch(ok.out(), /very-secret/);
-  assert.match(ok.out(), /first_token: 5m/, 'defaults are filled in');
+  assert.match(ok.out(), /first_token: auto/, 'defaults are filled in');
   const bad = run(['check-config', 'examples/spillway.yaml'], baseEnv);
   assert.equal(await exitCode(bad.child), 1);
   assert.match(bad.err(), /invalid config examples\/spillway\.yaml:\n {2}- upstreams\[0\]\.api_key \(line 9\): environment variable DEEPSEEK_API_KEY is not set/);

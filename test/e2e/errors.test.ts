@@ -14,9 +14,10 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
   return { status: res.status, headers: res.headers, text, json: (() => { try { return JSON.parse(text) as { error: { code: string; message: string; type: string; param: string | null } }; } catch { return undefined; } })() };
 }
 
-test('an upstream 429 surfaces as the SDK RateLimitError with Retry-After', async (t) => {
+test('an upstream 429 whose Retry-After outlasts the deadline surfaces as the SDK RateLimitError with Retry-After', async (t) => {
   const { client } = await startStack(t);
-  await assert.rejects(client.chat.completions.create(withFault({ status: 429, retry_after_s: 7 })), (e: unknown) => {
+  // With room in its deadline the request would wait for the account's rest to end (pushback); 3 s leaves none.
+  await assert.rejects(client.chat.completions.create(withFault({ status: 429, retry_after_s: 7 }), { headers: { 'x-spillway-deadline-ms': '3000' } }), (e: unknown) => {
     assert.ok(e instanceof OpenAI.RateLimitError, `got ${String(e)}`);
     assert.equal(e.headers?.get('retry-after'), '7');
     assert.equal((e.error as { code?: string }).code, 'rate_limited');
@@ -60,15 +61,38 @@ test('an upstream that stalls before its first token times out with 504 upstream
   const { gw } = await startStack(t, {
     config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1`, timeouts: { first_token: '200ms' } }], models: { chat: { routes: [{ upstream: 'm' }] } } }),
   });
-  const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify(withFault({ blank_lines_before: 1000, ttft_ms: 60_000 })));
+  const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify(withFault({ ttft_ms: 60_000 })));
   assert.equal(r.status, 504);
   assert.equal(r.json?.error.code, 'upstream_timeout');
   assert.match(r.json?.error.message ?? '', /first token/);
 });
 
-test('keep-alive comments on a stream do not count as a first token', async (t) => {
+test('an upstream that holds a non-stream request on blank lines past the first-token timeout is overloaded (pushback), not a stall', async (t) => {
+  const { gw } = await startStack(t, {
+    config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1`, timeouts: { first_token: '200ms' } }], models: { chat: { routes: [{ upstream: 'm' }] } } }),
+  });
+  const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify(withFault({ blank_lines_before: 1000, ttft_ms: 60_000 })));
+  assert.equal(r.status, 503);
+  assert.equal(r.json?.error.code, 'overloaded');
+  assert.match(r.json?.error.message ?? '', /own queue/);
+  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+});
+
+test('keep-alive comments on a stream do not count as a first token, and by default never reach the client', async (t) => {
   const { gw, mocks } = await startStack(t, {
     config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1`, timeouts: { first_token: '300ms' } }], models: { chat: { routes: [{ upstream: 'm' }] } } }),
+  });
+  const aborted = nextEvent(mocks[0]!.events, 'aborted');
+  const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ ...withFault({ blank_lines_before: 100, ttft_ms: 10_000 }), stream: true }));
+  assert.equal(r.status, 503, 'nothing was committed: the failure is a clean HTTP error');
+  assert.equal(r.json?.error.code, 'overloaded');
+  assert.doesNotMatch(r.text, /^: keep-alive/m, 'no upstream comment was relayed');
+  await aborted;
+});
+
+test('with server.sse_comments on, keep-alive comments are relayed and still do not count as a first token', async (t) => {
+  const { gw, mocks } = await startStack(t, {
+    config: (urls) => ({ server: { sse_comments: true }, upstreams: [{ name: 'm', url: `${urls[0]}/v1`, timeouts: { first_token: '300ms' } }], models: { chat: { routes: [{ upstream: 'm' }] } } }),
   });
   const aborted = nextEvent(mocks[0]!.events, 'aborted');
   const r = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ ...withFault({ blank_lines_before: 100, ttft_ms: 10_000 }), stream: true }));

@@ -15,6 +15,7 @@ test('with gateway keys, jobs need a key, each tenant sees only its own files, b
   const { gw, mocks } = await startStack(t, {
     config: (urls) => jobsConfig(urls, { data_dir: dir }, {
       auth: { keys: [{ key: 'key-alpha-000001', tenant: 'alpha' }, { key: 'key-beta-0000001', tenant: 'beta', models: ['other'] }] },
+      tenants: { alpha: {}, beta: {} },
       models: { chat: { routes: [{ upstream: 'mock0', model: 'chat' }] }, other: { routes: [{ upstream: 'mock0', model: 'chat' }] } },
     }),
   });
@@ -64,7 +65,7 @@ test('a request carrying a wrong job secret is refused: no client can claim the 
 
 test('after a config reload, async requests still work and the job API follows the new gateway keys', async (t) => {
   const dir = tempDataDir(t);
-  const build = (key: string) => jobsConfig([mockUrl], { data_dir: dir }, { auth: { keys: [{ key, tenant: 'team' }] } });
+  const build = (key: string) => jobsConfig([mockUrl], { data_dir: dir }, { auth: { keys: [{ key, tenant: 'team' }] }, tenants: { team: {} } });
   const mock = await mockFor(t, {});
   const mockUrl = mock.url;
   const gw = await startGateway(resolveConfig(build('key-before-00001'), 'test config', {}), { port: 0, log: createLogger('silent') });

@@ -11,6 +11,7 @@ test('model_not_found lists only the models the key may use, and /admin/config m
   const { gw } = await startStack(t, {
     config: (urls) => ({
       auth: { keys: [{ key_sha256: digest, tenant: 'beta', models: ['chat'] }, { key: 'gw-key-all-1234567', tenant: 'alpha' }] },
+      tenants: { alpha: {}, beta: {} },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] }, 'secret-model': { routes: [{ upstream: 'm' }] } },
     }),

@@ -82,7 +82,7 @@ test('reloading the config repeatedly under load loses no request, and replaced 
     const mark = completed;
     while (completed < mark + 8 && started < TOTAL) await new Promise((r) => setImmediate(r));
     writeFileSync(file, configYaml(urls, v));
-    const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST' });
+    const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 200, await res.clone().text());
     results.push(await res.json() as ReloadResult);
   }
@@ -115,7 +115,7 @@ test('an invalid config file is refused with the precise config error and the co
   const gw = await startGateway(loadConfigFile(file), { port: 0, configFile: file, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
   writeFileSync(file, 'upstreams:\n  - name: mock0\n    url: http://127.0.0.1:1/v1\n    max_concurrency: -3\nmodels:\n  chat:\n    routes: [{ upstream: mock0 }]\n');
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST' });
+  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 422);
   const body = await res.json() as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'config_invalid');
@@ -134,7 +134,7 @@ test('a gateway started without a config file answers a reload with reload_unava
   writeFileSync(file, configYaml([ms[0]?.url ?? ''], 0));
   const gw = await startGateway(loadConfigFile(file), { port: 0, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST' });
+  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 409);
   assert.equal((await res.json() as { error: { code: string } }).error.code, 'reload_unavailable');
 });
@@ -202,7 +202,7 @@ test('a reload applies a new admin key at once and reports settings that need a 
   const gw = await startGateway(loadConfigFile(file), { port: 0, configFile: file, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
   writeFileSync(file, stringify({ ...base, server: { port: 1 }, admin: { key: 'second-admin-key-2' } }));
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: 'Bearer first-admin-key-1' } });
+  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer first-admin-key-1' } });
   assert.equal(res.status, 200);
   const result = await res.json() as ReloadResult;
   assert.deepEqual(result.restartNeeded, ['server.port']);

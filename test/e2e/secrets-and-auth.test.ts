@@ -45,6 +45,7 @@ test('with gateway keys configured, a missing or wrong key gets 401 and a right 
   const { gw } = await startStack(t, {
     config: (urls) => ({
       auth: { keys: [{ key: plain, tenant: 'alpha' }, { key_sha256: createHash('sha256').update(hashed).digest('hex'), tenant: 'beta', models: ['chat'] }] },
+      tenants: { alpha: {}, beta: {} },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] }, secret: { routes: [{ upstream: 'm' }] } },
     }),

@@ -105,10 +105,11 @@ async function recordingUpstream(t: TestContext, opts: { failFirst: boolean }) {
  * A gateway with two routes to `upstreamUrl` (upstreams a and b). Spans are batched for 5 ms unless `batchDefault`
  * keeps the SDK's delay. `stop()` shuts it down from the test; otherwise the cleanup does.
  */
-async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean; auth?: unknown } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
+async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean; auth?: unknown; tenants?: unknown } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
   const config = resolveConfig({
     log: { requests: false },
     ...(opts.auth === undefined ? {} : { auth: opts.auth }),
+    ...(opts.tenants === undefined ? {} : { tenants: opts.tenants }),
     upstreams: [{ name: 'a', url: `${upstreamUrl}/a` }, { name: 'b', url: `${upstreamUrl}/b` }],
     models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }, { upstream: 'b', model: 'up-model' }] } },
     ...(tracing === undefined ? {} : { tracing }),
@@ -194,7 +195,7 @@ test('exports a request span under the client traceparent and one child span per
 test('starts a new trace for a streamed request without traceparent, the attempt span parenting the upstream call', async (t) => {
   const otlp = await otlpReceiver(t);
   const up = await recordingUpstream(t, { failFirst: false });
-  const gw = await gateway(t, up.url, { otlp_endpoint: `${otlp.url}/v1/traces` }, { auth: { keys: [{ key: 'team-a-gateway-key', tenant: 'team-a' }] } });
+  const gw = await gateway(t, up.url, { otlp_endpoint: `${otlp.url}/v1/traces` }, { auth: { keys: [{ key: 'team-a-gateway-key', tenant: 'team-a' }] }, tenants: { 'team-a': {} } });
   const res = await chat(gw, { authorization: 'Bearer team-a-gateway-key' }, true);
   assert.equal(res.status, 200);
   assert.match(await res.text(), /data: \[DONE\]/);

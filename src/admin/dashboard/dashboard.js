@@ -123,7 +123,7 @@
     el('em', { text: `${v} / ${max}` }),
   ]);
   const adminPost = async (path) => {
-    const res = await fetch(path, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) } });
     if (!res.ok) {
       const body = await res.json().catch(() => ({}));
       window.alert(body?.error?.message ?? `${res.status}`);

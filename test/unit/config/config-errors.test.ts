@@ -60,7 +60,8 @@ test('a valid config is resolved with defaults, durations in ms, env interpolate
   assert.equal(c.server.port, 8080);
   assert.equal(c.server.drainGraceMs, 30_000);
   assert.equal(c.upstreams[0]?.accounts[0]?.apiKey, 'sk-test-123');
-  assert.equal(c.upstreams[0]?.timeouts.firstTokenMs, 300_000);
+  assert.equal(c.upstreams[0]?.timeouts.firstTokenMs, null, 'first_token defaults to auto (adaptive)');
+  assert.equal(c.upstreams[0]?.timeouts.totalMs, 600_000);
   assert.equal(c.upstreams[0]?.connections, 256);
   assert.equal(c.models.chat?.routes[0]?.model, 'chat', 'the upstream model defaults to the public name');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.upstreams[0]) && Object.isFrozen(c.models.chat?.routes));
@@ -72,4 +73,24 @@ test('a valid config is resolved with defaults, durations in ms, env interpolate
 test('${VAR:-default} falls back when the variable is unset', () => {
   const c = parseConfigText(base.replace('    url: http://127.0.0.1:9000/v1', '    url: ${UP_URL:-http://127.0.0.1:9999}'), 'f.yaml', {});
   assert.equal(c.upstreams[0]?.url, 'http://127.0.0.1:9999');
+});
+
+test('a key naming an undeclared tenant is a config error naming the key, the value and the declared tenants', () => {
+  const keys = (tenants: string) => `auth:\n  keys:\n    - { key: gateway-key-001, tenant: team-a }\n    - { key: gateway-key-002, tenant: tema-b }\n${tenants}${base}`;
+  assert.throws(() => parseConfigText(keys('tenants: { team-a: {}, team-b: {} }\n'), 'conf/spillway.yaml', {}), (e: Error) => {
+    assert.match(e.message, /^invalid config conf\/spillway\.yaml:/);
+    assert.match(e.message, /auth\.keys\[1\]\.tenant \(line 4\): got "tema-b", expected a tenant declared under tenants \(one of: team-a, team-b\)/);
+    assert.doesNotMatch(e.message, /auth\.keys\[0\]/);
+    return true;
+  });
+  assert.throws(() => parseConfigText(keys(''), 'f.yaml', {}), /auth\.keys\[0\]\.tenant \(line 3\): got "team-a", expected a tenant declared under tenants \(none is: add tenants: \{ team-a: \{\} \}\)/);
+  assert.equal(parseConfigText(keys('tenants: { team-a: {}, tema-b: {} }\n'), 'f.yaml', {}).auth.keys.length, 2);
+});
+
+test('max_priority defaults to normal (high only for a tenant whose priority is high), and priority above it is an error', () => {
+  const c = parseConfigText(`tenants:\n  plain: {}\n  live: { priority: high }\n  batch: { priority: low }\n  vip: { max_priority: high }\n${base}`, 'f.yaml', {});
+  assert.deepEqual(Object.fromEntries(Object.entries(c.tenants).map(([n, t]) => [n, [t.priority, t.maxPriority]])), {
+    plain: ['normal', 'normal'], live: ['high', 'high'], batch: ['low', 'normal'], vip: ['normal', 'high'],
+  });
+  assert.throws(() => parseConfigText(`tenants:\n  x: { priority: high, max_priority: normal }\n${base}`, 'f.yaml', {}), /tenants\.x\.priority \(line 2\): got "high", expected at most its max_priority \("normal"\)/);
 });

@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { loadConfigFile } from '../../../src/config/load.ts';
+import { loadConfigFile, parseConfigText } from '../../../src/config/load.ts';
 import { parseDuration } from '../../../src/config/duration.ts';
 import { needTool, runTool } from '../../helpers/tools.ts';
 
@@ -37,7 +37,7 @@ const runtime = dockerfile.at(-1) as (typeof dockerfile)[number];
 const one = (op: string) => runtime.lines.filter((l) => l.op === op).map((l) => l.args);
 const execForm = (op: string): string[] => JSON.parse(one(op)[0] ?? '[]') as string[];
 const CONFIG_PATH = '/etc/spillway/spillway.yaml';
-const env = { DEEPSEEK_API_KEY: 'sk-test-deepseek-key', SPILLWAY_ADMIN_KEY: 'admin-key-for-tests' };
+const env = { DEEPSEEK_API_KEY: 'sk-test-deepseek-key', SPILLWAY_API_KEY: 'gateway-key-for-tests', SPILLWAY_ADMIN_KEY: 'admin-key-for-tests' };
 
 test('the Dockerfile is multi-stage: production dependencies built apart, the runtime on node:24-slim', () => {
   assert.ok(dockerfile.length >= 2, 'at least two stages');
@@ -218,4 +218,23 @@ test('compose.yaml is valid against the Compose specification schema, and every 
   const typo = parse(interpolate(raw.replace('stop_grace_period:', 'stop_grace_perod:'), env)) as object;
   assert.equal(validate(typo), false);
   assert.match(JSON.stringify(validate.errors), /stop_grace_perod/);
+});
+
+test('the shipped container configs cannot start as an open proxy: gateway and admin keys from the environment, Compose on loopback', () => {
+  for (const file of ['deploy/spillway.yaml', 'deploy/spillway.simulated.yaml']) {
+    const c = loadConfigFile(file, env);
+    assert.notEqual(c.server.host, '127.0.0.1', `${file} listens beyond loopback, so the keys are what protects it`);
+    assert.ok(c.auth.keys.length > 0, `${file} has gateway keys`);
+    assert.notEqual(c.admin.key, null, `${file} has an admin key`);
+    assert.equal(c.server.allowUnauthenticated, false, `${file} does not opt out of the check`);
+    // Take the keys out and the real loader refuses the file: the guard, not only the keys, stands in the way.
+    const open = readFileSync(file, 'utf8').replace(/^auth:\n(?: {2}.*\n)+/m, '').replace(/^admin:\n(?: {2}.*\n)+/m, '');
+    assert.doesNotMatch(open, /^auth:/m);
+    assert.throws(() => parseConfigText(open, file, env), /server\.host \(line \d+\): got "0\.0\.0\.0", which is not a loopback address, so Spillway refuses to start without auth\.keys/);
+  }
+  assert.throws(() => loadConfigFile('deploy/spillway.yaml', { ...env, SPILLWAY_API_KEY: '' }), /SPILLWAY_API_KEY is not set/, 'no gateway key, no start');
+  const compose = parse(readFileSync('deploy/compose.yaml', 'utf8')) as { services: Record<string, { ports?: string[] }> };
+  for (const [name, svc] of Object.entries(compose.services)) {
+    for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name} publishes ${p} on loopback only`);
+  }
 });

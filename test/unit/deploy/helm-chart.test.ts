@@ -12,7 +12,7 @@ const HELM_INSTALL = 'go install helm.sh/helm/v3/cmd/helm@v3.22.0';
 /** The chart asks for Kubernetes >= 1.25; helm built by `go install` defaults to an older version, so name one. */
 const KUBE_VERSION = '1.30.0';
 const ALL_ON = ['--set', 'autoscaling.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true', '--set', 'secret.create=true', '--set', 'secret.values.DEEPSEEK_API_KEY=sk-test'];
-const POD_ENV = { DEEPSEEK_API_KEY: 'sk-test-deepseek-key', SPILLWAY_ADMIN_KEY: 'admin-key-for-tests', REDIS_URL: 'redis://redis:6379' };
+const POD_ENV = { DEEPSEEK_API_KEY: 'sk-test-deepseek-key', SPILLWAY_API_KEY: 'gateway-key-for-tests', SPILLWAY_ADMIN_KEY: 'admin-key-for-tests', REDIS_URL: 'redis://redis:6379' };
 
 // A loose view of the Kubernetes objects: the checks below read the fields they need.
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -161,4 +161,15 @@ test('the chart refuses values that would disagree with its probes, drain timing
   const objs = await render(t, ['--set', 'config.server.default_deadline=2m']);
   const config = parseConfigText(only(objs ?? [], 'ConfigMap').data?.['spillway.yaml'] ?? '', 'configmap', POD_ENV);
   assert.equal(config.server.defaultDeadlineMs, 120_000);
+});
+
+test('the chart cannot render a config that starts as an open proxy: keys come from the Secret, an empty key list is refused', async (t) => {
+  const objs = await render(t);
+  if (objs === undefined) return;
+  const config = parseConfigText(only(objs, 'ConfigMap').data?.['spillway.yaml'] ?? '', 'configmap', POD_ENV);
+  assert.ok(config.auth.keys.length > 0, 'gateway keys');
+  assert.notEqual(config.admin.key, null, 'an admin key');
+  assert.throws(() => parseConfigText(only(objs, 'ConfigMap').data?.['spillway.yaml'] ?? '', 'configmap', { ...POD_ENV, SPILLWAY_API_KEY: '' }), /SPILLWAY_API_KEY is not set/);
+  const open = await render(t, ['--set-json', 'config.auth.keys=[]']);
+  assert.throws(() => parseConfigText(only(open ?? [], 'ConfigMap').data?.['spillway.yaml'] ?? '', 'configmap', POD_ENV), /server\.host .*got "0\.0\.0\.0", which is not a loopback address, so Spillway refuses to start without auth\.keys/);
 });

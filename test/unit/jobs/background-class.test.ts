@@ -8,9 +8,7 @@ test('the background class is served after every interactive class and never cou
   const s = new Scheduler<string>(10);
   for (const x of [e('background', 'a', 1), e('low', 'a', 5), e('background', 'b', 2), e('high', 'a', 9), e('normal', 'a', 3)]) s.offer(x);
   assert.deepEqual([...s.inOrder()].map((x) => x.item), ['high-a-9', 'normal-a-3', 'low-a-5', 'background-a-1', 'background-b-2']);
-  assert.equal(s.aheadOf('high'), 1);
-  assert.equal(s.aheadOf('low'), 3, 'background entries are not ahead of a low request');
-  assert.equal(s.aheadOf('background'), 5);
+  assert.deepEqual(s.byDeadline.map((x) => x.item), ['normal-a-3', 'low-a-5', 'high-a-9'], 'background entries stand in no interactive position');
 });
 
 test('a full queue displaces background entries before any interactive one', () => {

@@ -19,7 +19,7 @@ function form(content: string, closed = true): string {
 }
 
 function post(body: string, contentLength = Buffer.byteLength(body)): string {
-  return `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${contentLength}\r\n\r\n${body}`;
+  return `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${contentLength}\r\n\r\n${body}`;
 }
 
 /** A real server whose only route stores an upload in `dir`; `settled` resolves with each upload's outcome. */
@@ -61,24 +61,24 @@ test('a form cut before its closing boundary answers 400 and leaves no file', as
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('a write error (a full disk) answers 507 job_storage_full and leaves no partial file', async (t) => {
+test('a write error (a full disk) answers 507 disk_full and leaves no partial file', async (t) => {
   const dir = tempDataDir(t);
   // The temp file is a link to /dev/full: every write fails with ENOSPC, as on a full disk.
   symlinkSync('/dev/full', join(dir, 'f.jsonl.part'));
   const s = await uploadServer(t, dir, { maxBytes: 1024 * 1024 });
   const a = await rawRequest(s.port, post(form('x'.repeat(200_000))));
   assert.equal(a.status, 507, a.raw);
-  assert.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'job_storage_full');
-  assert.match(a.body, /ENOSPC/);
+  assert.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'disk_full');
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('a data directory that cannot be created answers 507, not 500', async (t) => {
+test('a data directory that cannot be created answers 503 store_unavailable, not 500', async (t) => {
   const dir = tempDataDir(t);
   writeFileSync(join(dir, 'files'), 'not a directory');
   const s = await uploadServer(t, join(dir, 'files'));
   const a = await rawRequest(s.port, post(form('{"a":1}\n')));
-  assert.equal(a.status, 507, a.raw);
+  assert.equal(a.status, 503, a.raw);
+  assert.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'store_unavailable');
 });
 
 test('a file over the size limit answers 507 at once and leaves no partial file', async (t) => {

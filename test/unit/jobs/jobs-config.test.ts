@@ -9,7 +9,7 @@ test('jobs config: defaults resolve to milliseconds and are off unless enabled',
   const c = parseConfigText(base, 'x.yaml', {});
   assert.equal(c.jobs.enabled, false);
   assert.equal(c.jobs.leaseMs, 30_000);
-  assert.equal(c.jobs.retentionMs, 168 * 3_600_000);
+  assert.equal(c.jobs.retentionMs, 72 * 3_600_000);
   assert.equal(c.jobs.store, 'sqlite');
 });
 

@@ -5,6 +5,7 @@ import { resolveConfig } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/types.ts';
 import { Balancer } from '../../../src/balance/balancer.ts';
 import { AdmissionQueue } from '../../../src/queue/admission-queue.ts';
+import type { Lease } from '../../../src/balance/balancer.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 import type { SpillwayError } from '../../../src/errors.ts';
@@ -37,46 +38,105 @@ test('every way a lease ends gives its slot back to the queue’s count of held 
   queue.close();
 });
 
-test('a waiting request is dropped as soon as a lasting surge makes it hopeless, long before its deadline', async (t) => {
+function ctxOf(clock: FakeClock, priority: 'high' | 'normal' | 'low', deadlineMs: number, retryCount = 0): RequestContext {
+  return {
+    priority, tenant: '', id: 'test', deadlineAt: clock.now() + deadlineMs, call: undefined, clientGone: new AbortController().signal,
+    req: { headers: retryCount > 0 ? { 'x-stainless-retry-count': String(retryCount) } : {} },
+  } as unknown as RequestContext;
+}
+
+/** Both slots busy for a second, then released: the queue learns one slot frees every 500 ms, answers take 1 s. */
+function learnPace(queue: AdmissionQueue, clock: FakeClock, model: NonNullable<Config['models'][string]>, none: Set<string>) {
+  const leases = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
+  clock.advance(1000);
+  for (const l of leases) l.release({ kind: 'ok' });
+}
+
+test('low is served when the backlog allows, behind high work that arrived before it', async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
-  const { queue, model, none, clock } = oneUpstreamQueue(2, { burst_allowance: '2s', surge_factor: 1, recheck_margin: 1.25, max_wait: '60s' });
-  const ctx = (priority: 'high' | 'low', deadlineMs: number) => ({
-    priority, tenant: '', deadlineAt: clock.now() + deadlineMs, call: undefined, clientGone: new AbortController().signal,
-  }) as unknown as RequestContext;
-  // History: 1 high/s for 60 s, both slots busy, each answer held 1 s. μ = 2/s; the rate before the surge is 1/s.
-  for (let s = 0; s < 60; s++) {
-    clock.set(s * 1000);
-    queue.arrive(ctx('high', 60_000), false);
-    const leases = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
-    clock.set(s * 1000 + 1000);
-    for (const l of leases) l.release({ kind: 'ok' });
-  }
-  // The surge: 4 high/s from t = 60 s, twice what the fleet serves, for good. A low request with 20 s to live waits.
+  const { queue, model, none, clock } = oneUpstreamQueue(2);
+  learnPace(queue, clock, model, none);
   let held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
-  const lowCtx = ctx('low', 20_000);
-  queue.arrive(lowCtx, false);
+  const served: string[] = [];
+  // 10 high requests with 7 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a low
+  // one with 10 s to live: done in 6.5 s, it fits behind them.
+  const waits: Promise<Lease>[] = [];
+  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 7_000), model, none).then((l) => (served.push('high'), l)));
+  waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
+  // A low request with 7 s to live would be done in 6.5 s, inside its deadline but not inside its class's 10%
+  // headroom: refused at once, with a Retry-After.
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 7_000), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
+  while (waits.length > 0) {
+    clock.advance(500);
+    t.mock.timers.tick(500);
+    for (const l of held.splice(0)) l.release({ kind: 'ok' });
+    held = await Promise.all(waits.splice(0, 2));
+  }
+  assert.deepEqual(served, [...Array<string>(10).fill('high'), 'low']);
+  queue.close();
+});
+
+test('a waiting request is dropped as soon as the drain rate makes it hopeless, long before its deadline', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2, { recheck_margin: 1.25 });
+  learnPace(queue, clock, model, none);
+  const held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
   let outcome: { code: string; atMs: number } | undefined;
-  queue.lease(lowCtx, model, none).then(
-    () => assert.fail('the low request was served while higher ones kept arriving'),
-    (e: SpillwayError) => { outcome = { code: e.code, atMs: clock.now() - 60_000 }; },
+  const start = clock.now();
+  // Fits at the door: 1 ahead of it, one slot per 500 ms, 1 s of service: done in 2 s of its 20.
+  queue.lease(ctxOf(clock, 'normal', 20_000), model, none).catch(() => {});
+  queue.lease(ctxOf(clock, 'normal', 20_000), model, none).then(
+    () => assert.fail('served although no answer ever finished'),
+    (e: SpillwayError) => { outcome = { code: e.code, atMs: clock.now() - start }; },
   );
-  for (let step = 1; step <= 80 && outcome === undefined; step++) {
-    clock.advance(250);
-    const high = ctx('high', 60_000);
-    queue.arrive(high, false);
-    queue.lease(high, model, none).then((l) => held.push(l), () => {}); // closing the queue refuses the rest
-    if (step % 4 === 0) {
-      const done = held;
-      held = [];
-      for (const l of done) l.release({ kind: 'ok' });
-    }
-    t.mock.timers.tick(250); // the queue's re-check runs every 200 ms
+  // Now answers take ever longer (the upstream slows down): held leases never end; the service time the queue
+  // knows grows with the age of the oldest held lease only when one completes, so complete one slow answer.
+  clock.advance(12_000);
+  held[0]?.release({ kind: 'ok' }); // a 13 s answer: one slot per ~3.5 s now
+  for (let step = 0; step < 20 && outcome === undefined; step++) {
+    clock.advance(200);
+    t.mock.timers.tick(200);
     await new Promise((r) => setImmediate(r));
   }
-  // Ahead of it: 2 more highs every second. With the surge expected to last as long again as it has past its 2 s
-  // allowance, the expected wait is (T − 2) + (2T + 2(T − 2)) / (2 − 1) s; with 1 s of service and the 1.25 margin,
-  // hopeless once T > 4.8 s. (Expecting the surge to end at once would keep it waiting until T > 7.4 s.)
   assert.equal(outcome?.code, 'deadline_unmeetable');
-  assert.ok(outcome.atMs > 4_000 && outcome.atMs <= 6_000, `dropped ${outcome.atMs} ms into the surge`);
+  assert.ok(outcome.atMs < 14_000, `dropped ${outcome.atMs} ms in, before its 20 s deadline`);
+  held[1]?.release({ kind: 'ok' });
   queue.close();
+});
+
+test('pushback comes back to its place without being tested at the door again', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2);
+  learnPace(queue, clock, model, none);
+  const held = queue.acquireNow(model, none);
+  queue.acquireNow(model, none);
+  const pushedBack = ctxOf(clock, 'normal', 10_000); // it arrived first, and an upstream answered it "busy"
+  clock.advance(100);
+  for (let i = 0; i < 30; i++) queue.lease(ctxOf(clock, 'normal', 10_000), model, none).catch(() => {});
+  // At one slot per 500 ms the door lets in 17 of them (done in 9.5 s, inside 10 s less 5% of headroom): a new
+  // request with 10 s left is refused; the one pushed back is not.
+  await assert.rejects(queue.lease(ctxOf(clock, 'normal', 10_000), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable');
+  const back = queue.lease(pushedBack, model, none, 'pushback');
+  held.release({ kind: 'ok' });
+  const lease = await back;
+  assert.equal(lease.upstream.name, 'a');
+  assert.equal(queue.depth, 17, 'the 17 the door let in still wait: its earlier deadline put it first');
+  queue.close();
+});
+
+test('a client back after our Retry-After is not held to the headroom its class keeps for others', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2);
+  learnPace(queue, clock, model, none);
+  queue.acquireNow(model, none);
+  queue.acquireNow(model, none);
+  // 16 ahead: done in 9.5 s. A low request with 10 s to live has 1 s of headroom to keep: refused; the same
+  // request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
+  for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 10_000), model, none).catch(() => {});
+  clock.advance(1);
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 10_000), model, none));
+  const again = queue.lease(ctxOf(clock, 'low', 10_000, 1), model, none);
+  assert.equal(queue.depth, 17);
+  queue.close();
+  await assert.rejects(again, (e: SpillwayError) => e.code === 'draining');
 });

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelayMs } from '../../../src/retry/backoff.ts';
 import { RetryBudget } from '../../../src/retry/retry-budget.ts';
+import { RetryBudgets } from '../../../src/retry/retry-budgets.ts';
+import { FakeClock } from '../../../src/clock.ts';
 import { decideRetry, isRetryable } from '../../../src/retry/retry-decision.ts';
 import type { Outcome } from '../../../src/upstream/outcome.ts';
 
@@ -76,4 +78,13 @@ test('retry decision: the first reason to stop wins, and only a real retry spend
     assert.equal(v.retry ? 'retry' : v.why, c.want, JSON.stringify(c.over));
     assert.equal(spent, c.want === 'retry' || c.want === 'budget' ? 1 : 0, `budget touched only when deciding: ${c.want}`);
   }
+});
+
+test('asking whether a retry fits the budgets takes nothing; taking one does', () => {
+  const b = new RetryBudgets({ maxAttempts: 3, backoffBaseMs: 50, backoffCapMs: 20_000, budgetRatio: 0, budgetMinPerSecond: 0.1, budgetWindowMs: 10_000, cooldownDefaultMs: 1000 }, new FakeClock());
+  for (let i = 0; i < 5; i++) assert.equal(b.canRetry('a'), true);
+  assert.equal(b.tryRetry('a'), true, 'the one retry of the floor is still there');
+  assert.equal(b.canRetry('a'), false);
+  assert.equal(b.canRetry('b'), false, 'the global budget is spent too');
+  assert.equal(b.tryRetry('b'), false);
 });

@@ -29,3 +29,12 @@ test('classifyError: the client leaving beats everything; our timers beat the er
   const refused = Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
   assert.equal(classifyError(refused, { afterFirstByte: false, timeoutPhase: undefined, clientGone: false }).kind, 'reset');
 });
+
+test('a first-token timeout after keep-alives only is a queueing upstream: overloaded (pushback), not a stall', () => {
+  const aborted = Object.assign(new Error('aborted'), { code: 'UND_ERR_ABORTED' });
+  assert.deepEqual(classifyError(aborted, { afterFirstByte: false, timeoutPhase: 'first_token', clientGone: false, queuedUpstream: true }), { kind: 'overloaded', status: 200, retryAfterMs: undefined, queuedUpstream: true });
+  assert.deepEqual(classifyError(aborted, { afterFirstByte: false, timeoutPhase: 'first_token', clientGone: false, queuedUpstream: false }), { kind: 'timeout', phase: 'first_token', afterFirstByte: false });
+  // Only the first-token timer says "queued": the deadline or total ending a queued attempt stays a timeout.
+  assert.equal(classifyError(aborted, { afterFirstByte: false, timeoutPhase: 'deadline', clientGone: false, queuedUpstream: true }).kind, 'timeout');
+  assert.equal(classifyError(aborted, { afterFirstByte: false, timeoutPhase: 'first_token', clientGone: true, queuedUpstream: true }).kind, 'cancelled');
+});

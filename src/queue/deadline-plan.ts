@@ -1,0 +1,129 @@
+import { PRIORITY_RANK, type Priority } from './priority.ts';
+
+/**
+ * The deadline arithmetic of the wait queue (pure; time is passed in). The objective: finish as many requests as
+ * their deadlines allow. Waiting requests stand in earliest-deadline-first (EDF) order; one finishes, on average,
+ * every `slotMs` (the measured drain rate's inverse), so the request at position k (0-based) starts in about
+ * (k + 1) × slotMs and finishes `serviceMs` later:
+ *
+ *   finish(k) = now + (k + 1) × slotMs + serviceMs            slack(k) = deadline(k) − finish(k)
+ *
+ * - At the door a newcomer takes its EDF position and is admitted iff it finishes in time there (minus its class's
+ *   headroom, room kept for higher classes that may come). No guess about the future is needed: with equal-length
+ *   deadlines no later arrival stands ahead of it, and a higher class only goes first when that costs nobody their
+ *   deadline (see `eligiblePrefix`).
+ * - When a higher class cannot finish in time, it displaces the least urgent lower-class work ahead of it: a late
+ *   refusal, counted. Nothing else refuses a request once admitted, unless the drain rate itself falls (`recheck`).
+ *
+ * Hand-written: no scheduling library knows deadlines, classes and a measured drain rate together; this is the
+ * product's own policy and small enough to test as tables.
+ */
+export interface Waiting {
+  priority: Priority;
+  deadlineAt: number;
+  /** Slack kept out of reach of higher classes going first: the estimate's noise margin (ms; 0 when absent). */
+  reserveMs?: number;
+}
+
+export interface Pace {
+  now: number;
+  /** Mean time between two slots freeing (ms); 0 while unknown: nobody is refused on a guess. */
+  slotMs: number;
+  /** Mean time an answer holds its slot (ms). */
+  serviceMs: number;
+}
+
+export type Admission<W> = { ok: true; displace: W[] } | { ok: false; overMs: number };
+
+/** When the request at EDF position `k` would finish. */
+export function finishAt(k: number, pace: Pace): number {
+  return pace.now + (k + 1) * pace.slotMs + pace.serviceMs;
+}
+
+/** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
+export function positionOf(edf: readonly Waiting[], deadlineAt: number): number {
+  let lo = 0;
+  let hi = edf.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((edf[mid] as Waiting).deadlineAt <= deadlineAt) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The door. `headroomMs`: time the newcomer's class leaves free for higher classes (0 for high). Admitted as is,
+ * admitted by displacing lower-class work ahead of it, or refused with how late it would finish (`overMs`).
+ */
+export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, pace: Pace, headroomMs: number): Admission<W> {
+  if (pace.slotMs <= 0) return { ok: true, displace: [] };
+  const pos = positionOf(edf, newcomer.deadlineAt);
+  const overMs = finishAt(pos, pace) - (newcomer.deadlineAt - headroomMs);
+  let displace: W[] = [];
+  if (overMs > 0) {
+    const needed = Math.ceil(overMs / pace.slotMs);
+    displace = victims(edf.slice(0, pos), PRIORITY_RANK[newcomer.priority], needed);
+    if (displace.length < needed) return { ok: false, overMs };
+  }
+  // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
+  if (displace.length === 0) {
+    const rank = PRIORITY_RANK[newcomer.priority];
+    for (let i = pos; i < edf.length; i++) {
+      const w = edf[i] as W;
+      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace) > w.deadlineAt) return { ok: false, overMs: finishAt(i + 1, pace) - w.deadlineAt };
+    }
+  }
+  return { ok: true, displace };
+}
+
+/**
+ * How many entries at the head of the EDF order may be served first, in any order: serving entry j before those
+ * ahead of it delays each of them by one slot, so j is eligible while every entry ahead keeps a slot of slack
+ * beyond its reserve. The queue serves the highest class (then the tenant whose turn it is) among them: priority
+ * goes first exactly when that costs nobody their deadline. (Without the reserve, a lower class overtaken again and
+ * again is left with no slack at all, and the first slow answer ahead of it makes it miss its deadline.)
+ */
+export function eligiblePrefix(edf: readonly Waiting[], pace: Pace): number {
+  if (pace.slotMs <= 0) return edf.length;
+  for (let i = 0; i < edf.length; i++) {
+    const w = edf[i] as Waiting;
+    if (w.deadlineAt - finishAt(i, pace) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
+  }
+  return edf.length;
+}
+
+export interface Drop<W> {
+  entry: W;
+  reason: 'displaced' | 'deadline_unmeetable';
+}
+
+/**
+ * Waiting requests that can no longer finish in time where they stand, because the drain rate fell (an upstream
+ * failed, a learned limit came down) — told now rather than at their deadline. Only hopeless by `margin` (the
+ * estimate's noise) counts. Where a lower class stands ahead of a late request, the lower one goes instead.
+ */
+export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin: number): Drop<W>[] {
+  if (pace.slotMs <= 0) return [];
+  const kept: W[] = [];
+  const drops: Drop<W>[] = [];
+  for (const w of edf) {
+    const late = (): boolean => (kept.length + 1) * pace.slotMs + pace.serviceMs > margin * (w.deadlineAt - pace.now);
+    while (late()) {
+      const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
+      if (victim === undefined) break;
+      kept.splice(kept.indexOf(victim), 1);
+      drops.push({ entry: victim, reason: 'displaced' });
+    }
+    if (late()) drops.push({ entry: w, reason: 'deadline_unmeetable' });
+    else kept.push(w);
+  }
+  return drops;
+}
+
+/** Up to `n` entries of a class below `rank`: the lowest class first, the least urgent (latest deadline) first. */
+function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number): W[] {
+  const lower = ahead.filter((w) => PRIORITY_RANK[w.priority] > rank);
+  lower.sort((a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.deadlineAt - a.deadlineAt);
+  return lower.slice(0, n);
+}

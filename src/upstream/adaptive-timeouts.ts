@@ -1,0 +1,88 @@
+/**
+ * First-token and idle timeouts that follow what each upstream and model show, instead of one fixed guess.
+ *
+ * A fixed first-token timeout is wrong both ways: 5 minutes lets a stalled upstream (or a provider holding us in its
+ * own queue on keep-alive lines) eat a client's whole 30 s deadline; 3 seconds cuts a reasoning model that always
+ * takes 20. So each (upstream, upstream model, stream or not) keeps its recent times to first token and, per
+ * finished attempt, its longest silence between chunks; the timeout is a high percentile of those times a factor,
+ * never under a floor (a fast upstream's 5 ms p99 × 3 would cut on a GC pause) nor over a ceiling. Before enough
+ * samples a conservative cold value applies. Then the request's own deadline bounds it: when another attempt could
+ * follow, a stall is cut once half of what was left has passed — but never before the upstream's own normal p99,
+ * because a retry of an attempt that is merely slow would not fit either.
+ *
+ *   first token = pinned  ??  min( clamp(p99(ttft) × factor, floor, ceiling) or cold,
+ *                                  max(remaining / 2, floor, p99(ttft)) if another attempt could follow )
+ *   idle        = pinned  ??  clamp(p99(max gap) × factor, floor, ceiling) or cold,
+ *                            and, if another attempt could follow, at most max(left / 2, floor, p99(max gap))
+ *                            of what is left at the last chunk
+ *
+ * A value pinned in the config (`timeouts.first_token`, `timeouts.idle`) is used as it is: the operator knows
+ * better (the request deadline still ends every attempt). Pure: no clock, no I/O; tested as tables.
+ */
+export const ADAPTIVE = {
+  percentile: 99,
+  factor: 3,
+  /** Samples before the learned value replaces the cold one. */
+  minSamples: 20,
+  firstTokenFloorMs: 3_000,
+  firstTokenCeilingMs: 300_000,
+  idleFloorMs: 5_000,
+  idleCeilingMs: 60_000,
+  /** Cold first token of a stream: long enough for a slow model's first answer, short of a client's patience. */
+  coldStreamFirstTokenMs: 60_000,
+  /** A non-stream answer's first byte comes when the whole answer is written: as long as the old fixed default. */
+  coldJsonFirstTokenMs: 300_000,
+  coldIdleMs: 30_000,
+} as const;
+
+export type AdaptiveSettings = { readonly [K in keyof typeof ADAPTIVE]: number };
+
+/** What an (upstream, model, stream or not) showed: its high percentiles, undefined until there are enough samples. */
+export interface Learned {
+  firstTokenMs: number | undefined;
+  gapMs: number | undefined;
+}
+
+export interface TimeoutsInput {
+  /** Values set in the config; null: adaptive (`auto`). */
+  pinned: { firstTokenMs: number | null; idleMs: number | null };
+  learned: Learned;
+  stream: boolean;
+  /** Time left before the request's deadline as the attempt starts. */
+  remainingMs: number;
+  /** Another attempt could follow this one: leave it room. */
+  retryMayFollow: boolean;
+}
+
+export interface ChosenTimeouts {
+  firstTokenMs: number;
+  idleMs: number;
+  /** Set when a silence must also leave room for another attempt (see boundIdleMs). */
+  idleSplitFloorMs: number | undefined;
+}
+
+export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
+  const ttft = i.learned.firstTokenMs;
+  const gap = i.learned.gapMs;
+  let firstTokenMs = i.pinned.firstTokenMs;
+  if (firstTokenMs === null) {
+    firstTokenMs = ttft === undefined ? (i.stream ? s.coldStreamFirstTokenMs : s.coldJsonFirstTokenMs) : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
+    if (i.retryMayFollow) firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0));
+  }
+  const idleMs = i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, s.idleFloorMs, s.idleCeilingMs));
+  const split = i.pinned.idleMs === null && i.retryMayFollow;
+  return { firstTokenMs: Math.round(firstTokenMs), idleMs: Math.round(idleMs), idleSplitFloorMs: split ? Math.max(s.idleFloorMs, gap ?? 0) : undefined };
+}
+
+/**
+ * The silence allowed after a chunk when another attempt could follow: the idle timeout, but no more than half of
+ * what is left before the deadline at that chunk (and never under `floorMs`), so a stall mid-answer still leaves a
+ * retry or a continuation the other half.
+ */
+export function boundIdleMs(idleMs: number, floorMs: number, remainingMs: number): number {
+  return Math.min(idleMs, Math.max(floorMs, remainingMs / 2));
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}

@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { admit, eligiblePrefix, recheck, type Pace, type Waiting } from '../../../src/queue/deadline-plan.ts';
+import type { Priority } from '../../../src/queue/priority.ts';
+
+/** One slot frees every 100 ms; an answer takes 1 s. */
+const pace: Pace = { now: 0, slotMs: 100, serviceMs: 1000 };
+const w = (priority: Priority, deadlineAt: number): Waiting & { name: string } => ({ priority, deadlineAt, name: `${priority}@${deadlineAt}` });
+/** `n` entries of class `p`, all with deadline `at`. */
+const many = (n: number, p: Priority, at: number) => Array.from({ length: n }, () => w(p, at));
+
+test('a newcomer is refused at the door iff the work ahead of it cannot finish by its deadline', () => {
+  // With k entries ahead it finishes at (k + 1) × 100 + 1000 ms.
+  const rows: [ahead: number, deadlineAt: number, ok: boolean][] = [
+    [0, 1100, true],
+    [0, 1099, false],
+    [89, 10_000, true], // finishes at 10 000: just in time
+    [90, 10_000, false],
+  ];
+  for (const [ahead, deadlineAt, ok] of rows) {
+    const got = admit(many(ahead, 'normal', 5_000), w('normal', deadlineAt), pace, 0);
+    assert.equal(got.ok, ok, `${ahead} ahead, deadline ${deadlineAt}`);
+    if (!got.ok) assert.ok(got.overMs > 0 && got.overMs <= 100);
+  }
+});
+
+test('low is served when the backlog allows: no guess about later arrivals, only its headroom', () => {
+  const backlog = many(150, 'high', 17_000); // 15 s of work ahead, all of it high
+  assert.equal(admit(backlog, w('low', 30_000), pace, 3_000).ok, true, '16.1 s of work fits 30 s less 3 s of headroom');
+  assert.equal(admit(backlog, w('low', 17_000), pace, 1_700).ok, false, 'it would not fit 17 s less its headroom');
+  assert.equal(admit(backlog, w('low', 17_000), pace, 0).ok, true, 'without headroom (a client back after our Retry-After) it fits');
+});
+
+test('an entry with a later deadline does not stand ahead of a newcomer', () => {
+  const later = many(500, 'high', 60_000);
+  assert.equal(admit(later, w('low', 1_500), pace, 0).ok, true);
+});
+
+test('a high request that cannot finish in time displaces the least urgent lower-class work ahead of it, and only that', () => {
+  const lowA = w('low', 9_000);
+  const lowB = w('low', 9_500);
+  const normal = w('normal', 9_600);
+  const queue = [...many(88, 'high', 9_000), lowA, lowB, normal].sort((a, b) => a.deadlineAt - b.deadlineAt);
+  // 91 ahead: finishes at 10 200, 200 ms late: two slots to free, the two latest lows... there is one normal and two lows.
+  const got = admit(queue, w('high', 10_000), pace, 0);
+  assert.ok(got.ok);
+  assert.deepEqual(got.displace.map((x) => x.name), [lowB.name, lowA.name], 'the lowest class first, the latest deadline first');
+  // A normal newcomer may displace only the lows: two are not enough for 300 ms late.
+  assert.equal(admit(queue, w('normal', 9_900), pace, 0).ok, false);
+  // Nobody is displaced for a newcomer of the same class.
+  assert.equal(admit(many(95, 'low', 9_000), w('low', 10_000), pace, 0).ok, false);
+});
+
+test('a newcomer with a shorter deadline is refused rather than cost an admitted peer of its class its deadline', () => {
+  const peers = [w('normal', 1_190), w('normal', 2_200)];
+  assert.equal(admit(peers, w('normal', 1_150), pace, 0).ok, false, 'the peer with deadline 1 190 would finish at 1 200');
+  assert.equal(admit([w('high', 1_190)], w('high', 1_150), pace, 0).ok, false, 'the same holds in any class');
+  assert.equal(admit(peers, w('high', 1_150), pace, 0).ok, true, 'a higher class goes ahead: the lower one behind is the re-check\'s to displace');
+});
+
+test('priority goes first only while nobody ahead in deadline order loses their deadline by it', () => {
+  const rows: [deadlines: number[], eligible: number][] = [
+    [[10_000, 10_000, 10_000], 3], // plenty of slack: anyone may go first
+    [[1_100, 10_000, 10_000], 1], // the first has no slot of slack: it goes first, whatever the classes
+    [[1_200, 1_250, 10_000], 2], // the second (50 ms of slack) may overtake the first (100 ms), not be overtaken
+    [[], 0],
+  ];
+  for (const [deadlines, eligible] of rows) assert.equal(eligiblePrefix(deadlines.map((d) => w('low', d)), pace), eligible, deadlines.join(','));
+  assert.equal(eligiblePrefix([w('low', 1_100), w('low', 1_100)], { ...pace, slotMs: 0 }), 2, 'an unknown drain rate: strict priority');
+});
+
+test('the re-check drops what the drain rate no longer allows, the lower class in place of a late higher one', () => {
+  const high = w('high', 3_000);
+  const low = w('low', 2_900);
+  const normal = w('normal', 2_950);
+  const edf = [low, normal, high];
+  assert.deepEqual(recheck(edf, pace, 1), [], 'one slot per 100 ms: everyone fits');
+  // One slot per 800 ms now: positions finish at 1 800, 2 600, 3 400.
+  const slow = { ...pace, slotMs: 800 };
+  assert.deepEqual(recheck(edf, slow, 1).map((d) => [d.entry, d.reason]), [[low, 'displaced']], 'high would be late: the low ahead of it goes');
+  assert.deepEqual(recheck(edf, slow, 1.25), [], 'within the margin nobody is dropped');
+  assert.deepEqual(recheck([w('high', 1_000)], slow, 1).map((d) => d.reason), ['deadline_unmeetable']);
+  assert.deepEqual(recheck(edf, { ...slow, slotMs: 0 }, 1), [], 'unknown drain rate: nobody is dropped on a guess');
+});
+
+test('a waiting request keeps its reserve of slack: higher classes stop going first before it is used up', () => {
+  const low = { ...w('low', 5_000), reserveMs: 1_000 };
+  // Position 0 finishes at 1 100: 3 900 of slack, of which 1 000 is reserved, so it may still be overtaken...
+  assert.equal(eligiblePrefix([low, w('high', 60_000)], pace), 2);
+  // ...but not once the slack beyond its reserve is under a slot.
+  assert.equal(eligiblePrefix([low, w('high', 60_000)], { ...pace, now: 2_850 }), 1);
+});

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADAPTIVE, boundIdleMs, chooseTimeouts, type TimeoutsInput } from '../../../src/upstream/adaptive-timeouts.ts';
+import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
+import { TimeoutLearner } from '../../../src/upstream/timeout-learner.ts';
+import { FakeClock } from '../../../src/clock.ts';
+
+const auto = { firstTokenMs: null, idleMs: null };
+const none = { firstTokenMs: undefined, gapMs: undefined };
+
+test('first-token and idle timeouts: table', () => {
+  const base: TimeoutsInput = { pinned: auto, learned: none, stream: true, remainingMs: 600_000, retryMayFollow: false };
+  const cases: { name: string; over: Partial<TimeoutsInput>; first: number; idle: number; split?: number }[] = [
+    { name: 'cold stream: conservative values', over: {}, first: ADAPTIVE.coldStreamFirstTokenMs, idle: ADAPTIVE.coldIdleMs },
+    { name: 'cold non-stream: the whole answer is the first byte', over: { stream: false }, first: ADAPTIVE.coldJsonFirstTokenMs, idle: ADAPTIVE.coldIdleMs },
+    { name: 'learned: p99 × 3', over: { learned: { firstTokenMs: 2_000, gapMs: 4_000 } }, first: 6_000, idle: 12_000 },
+    { name: 'learned, tiny: the floors', over: { learned: { firstTokenMs: 5, gapMs: 2 } }, first: ADAPTIVE.firstTokenFloorMs, idle: ADAPTIVE.idleFloorMs },
+    { name: 'learned, huge: the ceilings', over: { learned: { firstTokenMs: 400_000, gapMs: 400_000 } }, first: ADAPTIVE.firstTokenCeilingMs, idle: ADAPTIVE.idleCeilingMs },
+    { name: 'a retry may follow: cut at half of what is left', over: { remainingMs: 30_000, retryMayFollow: true }, first: 15_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
+    { name: 'a retry may follow, little left: never under the floor', over: { remainingMs: 2_000, retryMayFollow: true }, first: ADAPTIVE.firstTokenFloorMs, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
+    { name: 'a retry may follow, slow model: never before its own normal p99', over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 20_000, gapMs: undefined } }, first: 20_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
+    { name: 'a retry may follow, learned is shorter than half: learned wins', over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 1_000, gapMs: 6_000 } }, first: 3_000, idle: 18_000, split: 6_000 },
+    { name: 'pinned wins, and is not split', over: { pinned: { firstTokenMs: 120_000, idleMs: 90_000 }, remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 1_000, gapMs: 1_000 } }, first: 120_000, idle: 90_000 },
+    { name: 'only idle pinned', over: { pinned: { firstTokenMs: null, idleMs: 1_000 }, learned: { firstTokenMs: 2_000, gapMs: 9_000 } }, first: 6_000, idle: 1_000 },
+  ];
+  for (const c of cases) {
+    const t = chooseTimeouts({ ...base, ...c.over });
+    assert.equal(t.firstTokenMs, c.first, `${c.name}: first token`);
+    assert.equal(t.idleMs, c.idle, `${c.name}: idle`);
+    assert.equal(t.idleSplitFloorMs, c.split, `${c.name}: idle split`);
+  }
+  assert.equal(boundIdleMs(30_000, 5_000, 8_000), 5_000);
+  assert.equal(boundIdleMs(30_000, 5_000, 20_000), 10_000);
+  assert.equal(boundIdleMs(6_000, 5_000, 100_000), 6_000);
+});
+
+/** Drives the real AttemptTimer (its pure `due`) on a fake clock with the chosen timeouts. */
+function attemptOn(clock: FakeClock, input: TimeoutsInput, deadlineAt: number): AttemptTimer {
+  const t = new AttemptTimer(() => clock.now(), { ...chooseTimeouts(input), totalMs: 600_000 }, deadlineAt, () => {});
+  t.stop();
+  return t;
+}
+
+/** Advances until a phase is due (1 ms steps would be slow: 100 ms is finer than any floor here). */
+function cutAt(clock: FakeClock, t: AttemptTimer, limitMs: number): { at: number; phase: string } {
+  const start = clock.now();
+  while (clock.now() - start < limitMs) {
+    const phase = t.due(clock.now());
+    if (phase !== undefined) return { at: clock.now() - start, phase };
+    clock.advance(100);
+  }
+  return { at: Infinity, phase: 'none' };
+}
+
+test('a stall is cut while a retry still fits: cold, warm, and a provider queueing beyond its normal TTFT', () => {
+  const deadlineMs = 30_000;
+  const cases: { name: string; learned: TimeoutsInput['learned']; cutBy: number }[] = [
+    { name: 'cold (no samples yet)', learned: none, cutBy: deadlineMs / 2 },
+    { name: 'warm: p99 1.2 s', learned: { firstTokenMs: 1_200, gapMs: 300 }, cutBy: 3_600 },
+  ];
+  for (const c of cases) {
+    const clock = new FakeClock();
+    const first = attemptOn(clock, { pinned: auto, learned: c.learned, stream: true, remainingMs: deadlineMs, retryMayFollow: true }, deadlineMs);
+    for (let i = 0; i < 10; i++) first.keepAlive(); // the provider holds us on `: keep-alive`
+    const cut = cutAt(clock, first, deadlineMs);
+    assert.equal(cut.phase, 'first_token', c.name);
+    assert.ok(cut.at <= c.cutBy, `${c.name}: cut at ${cut.at} ms`);
+    assert.equal(first.queuedUpstream, true);
+    // The retry, on what is left, still has at least half the deadline, and is itself bounded by the deadline.
+    const left = deadlineMs - clock.now();
+    assert.ok(left >= deadlineMs / 2, `${c.name}: ${left} ms left for the retry`);
+    const retry = attemptOn(clock, { pinned: auto, learned: c.learned, stream: true, remainingMs: left, retryMayFollow: false }, deadlineMs);
+    const end = cutAt(clock, retry, deadlineMs);
+    assert.ok(clock.now() <= deadlineMs, `${c.name}: nothing waits past the deadline`);
+    assert.ok(end.phase === 'first_token' || end.phase === 'deadline', c.name);
+  }
+});
+
+test('a stall mid-answer leaves the retry (or continuation) half of what is left', () => {
+  const clock = new FakeClock();
+  const t = attemptOn(clock, { pinned: auto, learned: { firstTokenMs: 500, gapMs: 200 }, stream: true, remainingMs: 30_000, retryMayFollow: true }, 30_000);
+  clock.advance(500);
+  t.firstToken();
+  for (let i = 0; i < 40; i++) {
+    clock.advance(100);
+    t.activity();
+  } // at 4.5 s the upstream goes silent
+  const cut = cutAt(clock, t, 30_000);
+  assert.equal(cut.phase, 'idle');
+  assert.ok(cut.at <= ADAPTIVE.idleFloorMs, `cut after ${cut.at} ms of silence`);
+});
+
+test('the learner keeps streams and non-stream answers apart, and needs enough samples', () => {
+  const l = new TimeoutLearner();
+  for (let i = 1; i <= ADAPTIVE.minSamples - 1; i++) l.observe('ds', 'deepseek-chat', true, { firstTokenMs: i * 10, maxGapMs: i });
+  assert.deepEqual(l.learned('ds', 'deepseek-chat', true), { firstTokenMs: undefined, gapMs: undefined }, 'too few samples');
+  l.observe('ds', 'deepseek-chat', true, { firstTokenMs: 1_000 });
+  assert.equal(l.learned('ds', 'deepseek-chat', true).firstTokenMs, 1_000, 'p99 of 20 samples is the largest');
+  assert.equal(l.learned('ds', 'deepseek-chat', true).gapMs, undefined, 'gaps have 19 samples');
+  assert.deepEqual(l.learned('ds', 'deepseek-chat', false), { firstTokenMs: undefined, gapMs: undefined });
+  assert.deepEqual(l.learned('other', 'deepseek-chat', true), { firstTokenMs: undefined, gapMs: undefined });
+});
+
+test('recent samples: the percentile follows the newest samples as the ring turns over', () => {
+  const l = new TimeoutLearner();
+  for (let i = 0; i < 200; i++) l.observe('u', 'm', true, { firstTokenMs: 100 });
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 100);
+  for (let i = 0; i < 200; i++) l.observe('u', 'm', true, { firstTokenMs: 5_000 });
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 5_000);
+  for (let i = 0; i < 195; i++) l.observe('u', 'm', true, { firstTokenMs: 50 });
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 5_000, 'p99 of 200 still sees the 5 slow ones');
+  // The sorted copy is refreshed once a twentieth of the samples are new (10 of 200): never staler than that.
+  for (let i = 0; i < 10; i++) l.observe('u', 'm', true, { firstTokenMs: 50 });
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 50);
+});
