@@ -17,7 +17,8 @@ export function startFuzzTarget(opts: { nodeFlags?: string[] } = {}): Promise<Fu
       upstreams: [{ name: 'mock0', url: `${mockUrl}/v1`, max_concurrency: 128 }],
       models: { chat: { routes: [{ upstream: 'mock0', model: 'chat' }] }, embed: { routes: [{ upstream: 'mock0', model: 'embed' }] } },
       cache: { models: ['chat'] },
-      jobs: { enabled: true, data_dir: join(dir, 'jobs'), poll_interval: '200ms', max_file_bytes: 512 * 1024 },
+      // A tenant quota high enough that uploads keep reaching the multipart parser instead of the quota check.
+      jobs: { enabled: true, data_dir: join(dir, 'jobs'), poll_interval: '200ms', max_file_bytes: 512 * 1024, tenant_max_files: 1_000_000 },
     }),
   });
 }
