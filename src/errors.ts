@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error', when: 'The request body is not valid JSON.' },
-  invalid_request: { status: 400, type: 'invalid_request_error', when: 'A required field is missing or has the wrong type (`param` names it).' },
+  invalid_request: { status: 400, type: 'invalid_request_error', when: 'A required field is missing or has the wrong type (`param` names it), the JSON body nests arrays and objects deeper than 128 levels, or the request path is not valid percent-encoding.' },
   unauthorized: { status: 401, type: 'authentication_error', when: 'Gateway keys are configured and the request has no key or a wrong one.' },
   model_not_allowed: { status: 403, type: 'permission_error', when: "The tenant of the key may not use the requested model." },
   not_found: { status: 404, type: 'invalid_request_error', when: 'No route for this path.' },
@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   json_required: { status: 415, type: 'invalid_request_error', when: 'A state-changing admin request (POST, PUT, DELETE) without `content-type: application/json`, which cross-site forms cannot send.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', when: 'The path exists but not for this HTTP method.' },
   request_timeout: { status: 408, type: 'invalid_request_error', when: 'The client did not finish sending the body in time.' },
+  expectation_failed: { status: 417, type: 'invalid_request_error', when: 'The request has an `Expect` header other than `100-continue`.' },
+  headers_too_large: { status: 431, type: 'invalid_request_error', when: 'The request line and headers are larger than the server accepts (16 KiB); answered before any route.' },
   body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },
   upstream_rejected: { status: 400, type: 'invalid_request_error', when: "An upstream refused the request as invalid (4xx other than 401/403/429). The upstream's status and message are passed through; its own `code` is kept when it sent one." },
   rate_limited: { status: 429, type: 'rate_limit_error', when: 'A rate limit of the gateway (key, tenant, model, account) or the upstream (429) was reached. `Retry-After` says when the request would fit.' },

@@ -4,6 +4,8 @@ import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import { readBody } from '../server/read-body.ts';
+import { decodeSegment } from '../server/request-target.ts';
+import { parseClientJson } from '../api/parse-json.ts';
 import { refused, type RequestGuard } from './request-guard.ts';
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -141,8 +143,9 @@ function match(pattern: string[], parts: string[]): Record<string, string> | und
     const p = pattern[i] as string;
     const v = parts[i] as string;
     if (p.startsWith(':')) {
-      if (v === '') return undefined;
-      params[p.slice(1)] = decodeURIComponent(v);
+      const decoded = v === '' ? undefined : decodeSegment(v);
+      if (decoded === undefined) return undefined;
+      params[p.slice(1)] = decoded;
     } else if (p !== v) return undefined;
   }
   return params;
@@ -158,12 +161,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export async function readJson(req: IncomingMessage, limit = 1024 * 1024, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   const buf = await readBody(req, limit, timeoutMs);
   if (buf.length === 0) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new SpillwayError('invalid_json', 'The admin request body is not valid JSON.');
-  }
+  const v = parseClientJson(buf, 'The request body');
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', 'The admin request body must be a JSON object.');
   return v as Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { SpillwayError } from '../errors.ts';
 import type { Call, Endpoint } from '../server/context.ts';
+import { parseClientJson } from './parse-json.ts';
 
 /** The body field each endpoint cannot do without, besides `model`. */
 const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
@@ -9,12 +10,7 @@ const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages'
  * everything else (tools, response_format, DeepSeek's thinking parameters, user, …) passes through untouched.
  */
 export function parseCall(endpoint: Exclude<Endpoint, 'models'>, raw: Buffer): Call {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new SpillwayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
+  const body = parseClientJson(raw, 'The request body');
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
   }

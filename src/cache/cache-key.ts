@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
+import { SpillwayError } from '../errors.ts';
+import { MAX_JSON_DEPTH } from '../api/parse-json.ts';
 
 /**
  * Body fields that do not change what the model answers: who asks (`user`, `safety_identifier`, `metadata`), how
@@ -13,7 +15,16 @@ const IRRELEVANT = new Set(['user', 'safety_identifier', 'metadata', 'stream', '
 export function answerFields(body: Readonly<Record<string, unknown>>): string {
   const kept: Record<string, unknown> = {};
   for (const k of Object.keys(body)) if (!IRRELEVANT.has(k) && body[k] !== undefined) kept[k] = body[k];
-  return stringify(kept) ?? '{}';
+  let text: string | undefined;
+  try {
+    // Recursive, so bounded by the parser's depth limit (parse-json.ts). Not the library's maximumDepth: past it,
+    // it writes a placeholder, and two different deep bodies would share a key. A body that got here deeper
+    // anyway (a stack overflow) is refused rather than a 500.
+    text = stringify(kept);
+  } catch (err) {
+    throw new SpillwayError('invalid_request', `The request body nests deeper than ${MAX_JSON_DEPTH} levels, the limit.`, { cause: err });
+  }
+  return text ?? '{}';
 }
 
 /**

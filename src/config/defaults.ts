@@ -13,6 +13,10 @@ export const DEFAULTS = {
     drain_grace: '30s',
     /** Time allowed to receive the request body. */
     body_timeout: '30s',
+    /** Longest time a whole `/v1/files` upload may take (body_timeout bounds each pause within it). */
+    upload_timeout: '10m',
+    /** Client connections open at once; more are closed as they arrive (a flood must not exhaust descriptors). */
+    max_connections: 8192,
     /** Listen on a non-loopback address without auth.keys / admin.key (refused unless this says so). */
     allow_unauthenticated: false,
     /** Host names clients use besides loopback names and the listen address (the Host check against DNS rebinding). */

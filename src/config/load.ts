@@ -68,7 +68,10 @@ interface RawUpstream {
   engine_metrics: { url?: string; interval: string } | null;
 }
 interface RawConfig {
-  server: { host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; allow_unauthenticated: boolean; allowed_hosts: string[]; sse_comments: boolean };
+  server: {
+    host: string; port: number; body_limit_bytes: number; default_deadline: string; drain_grace: string; body_timeout: string; upload_timeout: string; max_connections: number;
+    allow_unauthenticated: boolean; allowed_hosts: string[]; sse_comments: boolean;
+  };
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
@@ -265,8 +268,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     source,
     server: {
       host: s.host, port: s.port, bodyLimitBytes: s.body_limit_bytes, defaultDeadlineMs: ms(s.default_deadline),
-      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), allowUnauthenticated: s.allow_unauthenticated,
-      allowedHosts: s.allowed_hosts, sseComments: s.sse_comments,
+      drainGraceMs: ms(s.drain_grace), bodyTimeoutMs: ms(s.body_timeout), uploadTimeoutMs: ms(s.upload_timeout), maxConnections: s.max_connections,
+      allowUnauthenticated: s.allow_unauthenticated, allowedHosts: s.allowed_hosts, sseComments: s.sse_comments,
     },
     admin: { key: raw.admin.key, requestLogSize: raw.admin.request_log_size },
     log: {

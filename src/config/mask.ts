@@ -1,8 +1,9 @@
 /**
- * Secrets in config: upstream API keys, gateway and admin keys, job secrets, every header value of a header map and
+ * Secrets in config: upstream API keys, gateway and admin keys (and their SHA-256), job secrets, every header value of a header map and
  * passwords in URLs are masked wherever config is shown (check-config, GET /admin/config).
  */
-const SECRET_KEYS = new Set(['api_key', 'key', 'secret', 'authorization', 'x-api-key', 'api-key']);
+// key_sha256 too: a hash of a short or guessable key can be searched offline, so it is as secret as the key.
+const SECRET_KEYS = new Set(['api_key', 'key', 'key_sha256', 'secret', 'authorization', 'x-api-key', 'api-key']);
 
 export function isSecretKey(name: string): boolean {
   return SECRET_KEYS.has(name.toLowerCase());

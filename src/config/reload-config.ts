@@ -25,6 +25,7 @@ export function readConfigForReload(file: string | undefined): Config {
 const RESTART_ONLY: [string, (c: Config) => unknown][] = [
   ['server.host', (c) => c.server.host],
   ['server.port', (c) => c.server.port],
+  ['server.upload_timeout', (c) => c.server.uploadTimeoutMs],
   ['cache', (c) => JSON.stringify(c.cache)],
   ['tracing', (c) => JSON.stringify(c.tracing)],
   ['jobs', (c) => JSON.stringify(c.jobs)],

@@ -68,6 +68,8 @@ export const configSchema: Schema = obj({
     default_deadline: duration(DEFAULTS.server.default_deadline, 'Deadline of a request whose client sends neither `x-spillway-deadline-ms` nor `x-stainless-timeout`.'),
     drain_grace: duration(DEFAULTS.server.drain_grace, 'On SIGTERM, how long in-flight requests may finish before they are closed.'),
     body_timeout: duration(DEFAULTS.server.body_timeout, 'Time allowed to receive a request body (for a `/v1/files` upload: the longest pause between two chunks); slower gets 408.'),
+    upload_timeout: duration(DEFAULTS.server.upload_timeout, 'Longest time a whole `/v1/files` upload may take, however steadily it trickles in; slower gets 408. Also bounds how long any request may take to arrive.'),
+    max_connections: int(DEFAULTS.server.max_connections, 1, 'Client connections open at once; a connection beyond it is closed as it arrives.'),
     allowed_hosts: {
       type: 'array',
       items: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:\\[\\]-]+$', 'x-expected': 'a host name or address, without scheme or port' },

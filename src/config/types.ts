@@ -123,6 +123,8 @@ export interface Config {
     defaultDeadlineMs: number;
     drainGraceMs: number;
     bodyTimeoutMs: number;
+    uploadTimeoutMs: number;
+    maxConnections: number;
     /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
     allowUnauthenticated: boolean;
     /** Host names the Host check accepts besides loopback names and the listen address (admin/request-guard.ts). */

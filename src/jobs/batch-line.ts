@@ -1,5 +1,6 @@
 import { SpillwayError } from '../errors.ts';
 import type { Call } from '../server/context.ts';
+import { MAX_JSON_DEPTH, nestingExceeds } from '../api/parse-json.ts';
 
 /** The endpoints a batch (and an async request) may target, by their OpenAI URL. */
 export const BATCH_ENDPOINTS: Readonly<Record<string, Call['endpoint']>> = {
@@ -20,6 +21,7 @@ export interface BatchLine {
  */
 export function parseBatchLine(text: string, lineNo: number, endpoint: string): BatchLine {
   const bad = (why: string): SpillwayError => new SpillwayError('invalid_batch_line', `Line ${lineNo} of the input file ${why}.`, { param: `line ${lineNo}` });
+  if (nestingExceeds(Buffer.from(text, 'utf8'), MAX_JSON_DEPTH)) throw bad(`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit`);
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -11,6 +11,7 @@ import { readJson, sendJson } from '../admin/admin-routes.ts';
 import { parseDuration } from '../config/duration.ts';
 import { BATCH_ENDPOINTS, parseBatchLine } from './batch-line.ts';
 import { receiveUpload } from './file-upload.ts';
+import { decodeSegment } from '../server/request-target.ts';
 import { newId } from './ids.ts';
 import { batchObject, fileObject, jobObject } from './job-objects.ts';
 import type { BatchRecord, JobStore, NewItem } from './job-store.ts';
@@ -22,6 +23,8 @@ export interface JobsApiDeps {
   config: JobsConfig;
   /** `server.body_timeout`: for an upload, the longest pause between two chunks. */
   bodyTimeoutMs: number;
+  /** `server.upload_timeout`: the longest a whole upload may take. */
+  uploadTimeoutMs: number;
   /**
    * `server.body_limit_bytes`: also the longest line of a batch input file. Each line runs as one request through
    * the gateway's own listener, where a larger body would be refused anyway, so it is refused at batch creation.
@@ -88,7 +91,9 @@ export class JobsApi {
       Promise.resolve()
         .then(() => {
           if (req.method === 'POST' && this.d.isDraining()) throw new SpillwayError('draining', 'The gateway is shutting down and takes no new jobs.', { retryAfterS: 1 });
-          return r.handle(req, res, this.caller(req), m.slice(1).map(decodeURIComponent), url);
+          const params = m.slice(1).map(decodeSegment);
+          if (params.includes(undefined)) throw new SpillwayError('invalid_request', 'The request path is not valid percent-encoding.');
+          return r.handle(req, res, this.caller(req), params as string[], url);
         })
         .catch((err: unknown) => {
           req.resume();
@@ -132,7 +137,7 @@ export class JobsApi {
     let f;
     try {
       // Called inside a promise so a synchronous throw (the files directory cannot be created) is classified too.
-      const up = await Promise.resolve().then(() => receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, limit, this.d.bodyTimeoutMs)).catch((err: unknown) => {
+      const up = await Promise.resolve().then(() => receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, { maxBytes: limit, idleTimeoutMs: this.d.bodyTimeoutMs, totalTimeoutMs: this.d.uploadTimeoutMs })).catch((err: unknown) => {
         // receiveUpload knows one bound; when the quota was the tighter one, say so.
         if (limit < this.d.config.maxFileBytes && err instanceof SpillwayError && err.code === 'job_storage_full' && err.message.includes(`(${limit} bytes)`)) {
           throw quotaError(`the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`);

@@ -65,7 +65,10 @@ export class Jobs {
     this.wall = deps.wall ?? wallClock;
     const wake = () => this.runner?.wake();
     this.respondAsync = asyncStage({ config: config.jobs, store, wall: this.wall, wake });
-    this.api = new JobsApi({ config: config.jobs, bodyTimeoutMs: config.server.bodyTimeoutMs, bodyLimitBytes: config.server.bodyLimitBytes, store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining });
+    this.api = new JobsApi({
+      config: config.jobs, bodyTimeoutMs: config.server.bodyTimeoutMs, uploadTimeoutMs: config.server.uploadTimeoutMs, bodyLimitBytes: config.server.bodyLimitBytes,
+      store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining,
+    });
     this.adminRoutes = jobsAdminRoutes(store, this.wall, wake);
     this.webhookAgent = new Agent({ connect: { lookup: webhookLookup(config.jobs.webhook.allowPrivate) } });
   }

@@ -256,6 +256,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectionsDropped = new Counter({
+    name: 'spillway_connections_dropped_total',
+    help: 'Client connections closed as they arrived because server.max_connections were already open.',
+    registers: [this.registry],
+  });
+
   readonly cacheLookups = new Counter({
     name: 'spillway_cache_lookups_total',
     help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.',

@@ -25,7 +25,10 @@ export function resolveModelStage(config: Config): Stage<RequestContext> {
       if (call === undefined) throw new Error('resolve-model needs a call');
       const model = Object.hasOwn(config.models, call.model) ? config.models[call.model] : undefined;
       if (model === undefined) {
-        throw new SpillwayError('model_not_found', `The model '${call.model}' does not exist. Available models: ${names.join(', ')}.`, { param: 'model' });
+        // Only the models this key may use: the list must not tell a key about models kept from it.
+        const usable = allowed === null ? names : names.filter((n) => allowed.includes(n));
+        const asked = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model;
+        throw new SpillwayError('model_not_found', `The model '${asked}' does not exist. ${usable.length === 0 ? 'This key may use no model.' : `Available models: ${usable.join(', ')}.`}`, { param: 'model' });
       }
       if (allowed !== null && !allowed.includes(model.name)) {
         throw new SpillwayError('model_not_allowed', `This key may not use the model '${model.name}'.`, { param: 'model' });

@@ -10,6 +10,9 @@ import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
 import type { RequestContext } from './context.ts';
+import { checkRequestTarget } from './request-target.ts';
+import { answerClientError, refuseConnect } from './client-error.ts';
+import type { Duplex } from 'node:stream';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
 import type { FinishedRequest } from '../observe/request-log.ts';
 
@@ -24,6 +27,9 @@ export interface ServerDeps {
   /** Called once per finished API request (the request log, the access log file). */
   onFinished?: (r: FinishedRequest, atMs: number) => void;
 }
+
+/** Time for the request line and headers to arrive (Node checks it every 30 s, so a slow client is cut within 90 s). */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -43,6 +49,11 @@ export class HttpServer {
   private readonly ttftHistogram;
   private readonly tokensCounter;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * The answer each connection is on: a parse error there (a bad chunk, a bad pipelined request) may be answered
+   * only while that answer has not started, or the error would be written into the middle of it.
+   */
+  private readonly answering = new WeakMap<Duplex, ServerResponse>();
   private readonly requestLine: (fields: object) => void;
 
   constructor(deps: ServerDeps) {
@@ -54,12 +65,28 @@ export class HttpServer {
     this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
     this.requestLine = requestLineWriter(deps.log);
     this.tokensCounter = labelCache((model, upstream, kind) => m.tokens.labels({ model, upstream, kind }));
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+    const { server } = deps.config;
+    // A request (headers and body) must arrive within the longest body allowance plus the headers' own: nothing a
+    // client sends may hold a socket for ever, however slowly it trickles in.
+    this.server = createServer(
+      { keepAliveTimeout: 65_000, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + Math.max(server.bodyTimeoutMs, server.uploadTimeoutMs) },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxConnections = server.maxConnections;
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.answering.get(socket)?.headersSent === true));
+    this.server.on('drop', () => m.connectionsDropped.inc());
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
+    // Node answers an Expect other than 100-continue itself, with a bare 417: this one says why, as JSON.
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      renderError(res, new SpillwayError('expectation_failed', 'Only `Expect: 100-continue` is supported.', { param: 'expect' }));
+    });
   }
 
   /** Applies a reloaded config to requests that arrive from now on. */
   reconfigure(config: Config): void {
     this.config = config;
+    this.server.maxConnections = config.server.maxConnections;
   }
 
   get isDraining(): boolean {
@@ -88,9 +115,31 @@ export class HttpServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.route(req, res);
+    } catch (err) {
+      // Last line of defence: a throw in a router must cost one request a 500, never the process.
+      req.resume();
+      if (!res.headersSent) renderError(res, toSpillwayError(err, this.deps.log, 'router'));
+      else res.destroy();
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    this.answering.set(socket, res);
+    res.once('close', () => {
+      if (this.answering.get(socket) === res) this.answering.delete(socket);
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const badTarget = checkRequestTarget(url);
+    if (badTarget !== undefined) {
+      req.resume();
+      renderError(res, badTarget);
+      return;
+    }
     if (this.deps.ops(req, res, path)) return;
     const supplied = req.headers['x-request-id'];
     const id = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
@@ -146,7 +195,8 @@ export class HttpServer {
     }
     const { metrics, clock } = this.deps;
     const ms = clock.now() - ctx.startedAt;
-    const model = ctx.call?.model ?? '';
+    const asked = ctx.call?.model;
+    const model = modelLabel(asked, this.config.models);
     const aborted = ctx.clientGone.aborted;
     const status = aborted ? 499 : ctx.res.statusCode;
     const code = aborted ? 'client_closed' : (ctx.errorCode ?? 'ok');
@@ -178,7 +228,7 @@ export class HttpServer {
     // One object for the log line and the record (a copy cost a few % of the gateway's throughput); the line stamps
     // its own time, the record gets the wall clock as a number.
     const line: FinishedRequest = {
-      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model, stream: ctx.call?.stream, tenant: ctx.tenant,
+      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model: asked === undefined ? '' : asked.slice(0, LOGGED_MODEL_CHARS), stream: ctx.call?.stream, tenant: ctx.tenant,
       priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache,
       ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
       upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
@@ -188,6 +238,19 @@ export class HttpServer {
     if (logLine) this.requestLine(line);
     this.deps.onFinished?.(line, Date.now());
   }
+}
+
+/** A client's model string is logged up to this length: the request log keeps hundreds of lines in memory. */
+const LOGGED_MODEL_CHARS = 256;
+
+/**
+ * The `model` label of a finished request. Parsing runs before authentication, so the string is the client's own:
+ * only a configured public model becomes a label, anything else counts under `other` (and no model at all under
+ * ''), so no client can grow the series count (and /metrics, and the dashboard that re-reads it) without bound.
+ */
+export function modelLabel(asked: string | undefined, models: Readonly<Record<string, unknown>>): string {
+  if (asked === undefined) return '';
+  return Object.hasOwn(models, asked) ? asked : 'other';
 }
 
 function round(ms: number): number {
