@@ -293,11 +293,7 @@ export class Balancer {
         // one-second Retry-After at random would rest most of the time. An upstream that refuses even one request at
         // a time (its limit at the floor) rests too: Retry-After long, else cooldown_default. Without learned
         // limits, every Retry-After rests the account, as before.
-        const busyLimit = outcome.kind === 'rate_limited' ? account.limit : u.limit;
-        const atFloor = busyLimit === undefined || busyLimit.atMinimum;
-        const busy = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded';
-        const told = busy ? outcome.retryAfterMs : undefined;
-        const restMs = !busy ? 0 : atFloor ? (told ?? this.cooldownDefaultMs) : told !== undefined && told > ROUTINE_RETRY_AFTER_MS ? told : 0;
+        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs) : 0;
         if (restMs > 0) {
           account.coolingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
@@ -387,6 +383,12 @@ export class Balancer {
     if (u === undefined) throw new Error(`route names unknown upstream ${name}`);
     return u;
   }
+}
+
+/** How long a busy answer rests its account (0: not at all); the reasons are at the call in `release`. */
+function busyRestMs(retryAfterMs: number | undefined, limit: AimdLimit | undefined, cooldownDefaultMs: number): number {
+  if (limit === undefined || limit.atMinimum) return retryAfterMs ?? cooldownDefaultMs;
+  return retryAfterMs !== undefined && retryAfterMs > ROUTINE_RETRY_AFTER_MS ? retryAfterMs : 0;
 }
 
 /** Requests the upstream may have in flight now: the learned limit, never above max_concurrency. */

@@ -36,7 +36,6 @@ interface Waiter {
   avoid: ReadonlySet<string>;
   resolve: (lease: Lease) => void;
   reject: (e: SpillwayError) => void;
-  enqueuedAt: number;
 }
 
 /**
@@ -111,12 +110,11 @@ export class AdmissionQueue {
       this.metrics.shed.inc({ reason: 'queue_full', priority });
       return Promise.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) }));
     }
-    const displace = verdict.displace;
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { ctx, model, avoid, resolve, reject, enqueuedAt: now };
+      const waiter: Waiter = { ctx, model, avoid, resolve, reject };
       entry.item = waiter;
       const retryAfterS = this.retryAfterS(pace.slotMs, pace, full?.retryAfterS);
-      for (const victim of displace) this.drop(victim, 'displaced', displaced(retryAfterS));
+      for (const victim of verdict.displace) this.drop(victim, 'displaced', displaced(retryAfterS));
       const offer = this.scheduler.offer(entry);
       if (!offer.ok) {
         this.metrics.shed.inc({ reason: 'queue_full', priority });
@@ -282,8 +280,8 @@ export class AdmissionQueue {
    */
   private reevaluate(): void {
     const pace = this.pace(this.clock.now());
+    const retryAfterS = this.retryAfterS(pace.slotMs, pace, undefined);
     for (const { entry, reason } of recheck(this.scheduler.byDeadline, pace, this.config.recheckMargin)) {
-      const retryAfterS = this.retryAfterS(pace.slotMs, pace, undefined);
       this.drop(entry, reason, reason === 'displaced' ? displaced(retryAfterS) : unmeetable(entry.item.model, entry.deadlineAt - pace.now, retryAfterS));
     }
   }

@@ -147,8 +147,8 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
           return;
         }
         if (isPushback(result.outcome) && !result.contentSent && ++pushbacks <= maxPushbacks) {
-          // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a
-          // Retry-After rests that account, not this request). The deadline bounds the wait.
+          // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a long
+          // Retry-After rests that account, never this request: balancer.ts). The deadline bounds the wait.
           metrics.pushbacks.inc({ upstream: lease.upstream.name });
           pushedBy.add(lease.upstream.name);
           attempt--;
