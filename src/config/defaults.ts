@@ -105,7 +105,7 @@ export const DEFAULTS = {
   },
   retry: {
     /** Attempts per request, the first included. */
-    max_attempts: 3,
+    max_attempts: 5,
     backoff_base: '50ms',
     backoff_cap: '20s',
     /** Retries may be at most this share of first attempts over the window (per upstream and overall)... */

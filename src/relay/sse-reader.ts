@@ -44,7 +44,10 @@ export class SseReader {
         }
         events.push(e);
       }
-      if (events.length > 0) return events;
+      if (events.length > 0) {
+        this.att.timer.dataEvents(events.length);
+        return events;
+      }
     }
   }
 }

@@ -47,9 +47,9 @@ export function errorFromOutcome(o: Outcome, upstream: string): SpillwayError | 
     case 'cancelled':
       return undefined;
     case 'timeout':
-      return new SpillwayError('upstream_timeout', o.phase === 'deadline'
-        ? `The request deadline passed while waiting for upstream '${upstream}'.`
-        : `Upstream '${upstream}' exceeded its ${o.phase.replace('_', ' ')} timeout.`);
+      if (o.phase === 'deadline') return new SpillwayError('upstream_timeout', `The request deadline passed while waiting for upstream '${upstream}'.`);
+      if (o.phase === 'pace') return new SpillwayError('upstream_timeout', `Upstream '${upstream}' streamed too slowly to finish before the request's deadline.`);
+      return new SpillwayError('upstream_timeout', `Upstream '${upstream}' exceeded its ${o.phase.replace('_', ' ')} timeout.`);
     case 'reset':
       return new SpillwayError('upstream_error', `Connection to upstream '${upstream}' failed (${o.detail}).`);
     case 'invalid_answer':

@@ -10,6 +10,7 @@ import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/clas
 import type { Outcome } from '../upstream/outcome.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { chooseTimeouts } from '../upstream/adaptive-timeouts.ts';
+import type { PaceWatch } from '../upstream/stream-pace.ts';
 import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
@@ -54,7 +55,7 @@ export type Started =
  * non-stream: the whole answer, checked to be one). Never throws for upstream trouble. A started attempt must be
  * finished or closed.
  */
-export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, cancel?: AbortSignal): Promise<Started> {
+export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, cancel?: AbortSignal, pace?: PaceCut): Promise<Started> {
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
@@ -63,13 +64,17 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
     span?.end(outcome, status);
     return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } };
   };
-  const timeouts = chooseTimeouts({
-    pinned: upstream.timeouts,
-    learned: deps.pools.timing.learned(upstream.name, lease.route.model, call.stream),
-    stream: call.stream,
-    remainingMs: ctx.deadlineAt - deps.clock.now(),
-    retryMayFollow: ctx.attempts + 1 < maxAttempts(deps.config, ctx),
-  });
+  const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
+  const timeouts = {
+    ...chooseTimeouts({
+      pinned: upstream.timeouts,
+      learned: deps.pools.timing.learned(upstream.name, lease.route.model, call.stream),
+      stream: call.stream,
+      remainingMs: ctx.deadlineAt - deps.clock.now(),
+      retryMayFollow,
+    }),
+    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined,
+  };
   let att: OpenAttempt;
   try {
     att = await openAttempt(deps.pools, deps.clock, {
@@ -120,6 +125,23 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
   return { kind: 'json', att, answer: checked.body, usage: checked.usage, span };
 }
 
+/**
+ * The dispatch loop's word that a too-slow stream may be cut (it could be continued exactly elsewhere), with the
+ * tokens the request may still produce (undefined: it set no `max_tokens`).
+ */
+export interface PaceCut {
+  tokensLeft: number | undefined;
+}
+
+/** What the pace cut measures this attempt against; undefined when it may not cut or nothing is learned yet. */
+function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): PaceWatch | undefined {
+  if (pace === undefined) return undefined;
+  const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
+  if (learned === undefined) return undefined;
+  const usual = Math.max(1, Math.round(learned.usualEvents));
+  return { typicalGapMs: learned.typicalGapMs, expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual) };
+}
+
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
 function maxAttempts(config: Config, ctx: RequestContext): number {
   const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
@@ -134,7 +156,9 @@ function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttemp
   // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
   const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
-  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs });
+  const meanGapMs = outcome.kind === 'ok' && stream ? att.timer.meanGapMs : undefined;
+  const pace = meanGapMs === undefined ? undefined : { meanGapMs, events: att.timer.eventsAfterFirst + 1 };
+  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs, pace });
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */

@@ -10,7 +10,7 @@ import type { UpstreamPools } from '../upstream/pools.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { endStreamWithError } from '../relay/relay-sse.ts';
 import { StreamText } from '../relay/stream-text.ts';
-import { finishAttempt, type AttemptResult } from './attempt.ts';
+import { finishAttempt, type AttemptResult, type PaceCut } from './attempt.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { continuationBody, continuationMode, continuationRoutes, lengthFinish, mayContinue, tokensLeft, type ContinuationMode } from './continuation.ts';
 import { startWithHedge, type Launch } from './hedge.ts';
@@ -102,8 +102,10 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         link = picked.link;
         const served = active[link] as ModelConfig;
         const body = (lease: Lease): Buffer | string => requestBody(call, lease, modeOf(served, lease), track, continuing !== undefined);
+        // A crawling stream is cut only where its continuation is exact: elsewhere the cut would end it broken.
+        const pace = (lease: Lease): PaceCut | undefined => (track !== undefined && modeOf(served, lease) !== 'off' ? { tokensLeft: tokensLeft(call.body, track) } : undefined);
         if (attempt === 1 && pushbacks === 0) budgets.recordFirstAttempt(picked.lease.upstream.name);
-        const first: Launch = { lease: picked.lease, body: body(picked.lease) };
+        const first: Launch = { lease: picked.lease, body: body(picked.lease), pace: pace(picked.lease) };
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
         const hedge = async (): Promise<Launch | undefined> => {
           // A hedge is a luxury: never with a slot another request waits for, never past the retry budget — which
@@ -126,7 +128,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
             return undefined;
           }
           metrics.hedges.inc({ model: served.name });
-          return { lease, body: body(lease) };
+          return { lease, body: body(lease), pace: pace(lease) };
         };
         const { started, lease, hedged } = await startWithHedge(ctx, first, hedgeDelay, hedge, deps);
         announce(ctx, lease, served, hedged);
@@ -232,7 +234,7 @@ function hedgeDelayMs(model: ModelConfig, ttft: TtftTracker | undefined): number
 /** A cut that can be continued is, for the retry decision, a failure before the first byte of what is left. */
 function asRetryable(o: Outcome): Outcome {
   if (o.kind === 'reset') return { ...o, afterFirstByte: false };
-  if (o.kind === 'timeout') return { ...o, afterFirstByte: false, phase: o.phase === 'idle' ? 'first_token' : o.phase };
+  if (o.kind === 'timeout') return { ...o, afterFirstByte: false, phase: o.phase === 'idle' || o.phase === 'pace' ? 'first_token' : o.phase };
   return o;
 }
 

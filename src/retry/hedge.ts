@@ -1,6 +1,6 @@
 import type { Lease } from '../balance/balancer.ts';
 import type { RequestContext } from '../server/context.ts';
-import { startAttempt, type AttemptDeps, type Started } from './attempt.ts';
+import { startAttempt, type AttemptDeps, type PaceCut, type Started } from './attempt.ts';
 import { sleep } from './sleep.ts';
 
 interface Runner {
@@ -12,6 +12,8 @@ interface Runner {
 export interface Launch {
   lease: Lease;
   body: Buffer | string;
+  /** Set when this attempt may be cut for a crawling pace (it could be continued exactly elsewhere). */
+  pace?: PaceCut | undefined;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface Launch {
 export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs: number | undefined, hedge: () => Promise<Launch | undefined>, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
     const cancel = new AbortController();
-    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal) };
+    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal, l.pace) };
   };
   const a = launch(first);
   if (delayMs === undefined) return { started: await a.promise, lease: a.lease, hedged: false };

@@ -2,7 +2,7 @@
  * Every upstream attempt ends in exactly one Outcome. Health (and later breakers, budgets, adaptive limits) consume
  * outcomes; the request path only asks them for a permit.
  */
-export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total' | 'deadline';
+export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'pace' | 'total' | 'deadline';
 
 export type Outcome =
   /**
