@@ -52,7 +52,7 @@ import { ConfigError, SpillwayError } from './errors.ts';
  *   trace? → receive → parse → job-call? → authenticate? → door → resolve-model → respond-async? → rate-limit? → degrade? → cache? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined; responses?: ResponseStore | undefined }) {
+function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined; responses?: ResponseStore | undefined }) {
   const dispatch = dispatchStage(deps);
   const jobs = deps.jobs;
   const stages: (Stage<RequestContext> | false)[] = [
@@ -76,7 +76,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
  * Everything built from one config: the pipeline and the objects it runs on. A reload builds a new Runtime and
  * swaps it in; requests already inside the old one finish on it, then it is closed (`retire`).
  */
-export interface Runtime {
+interface Runtime {
   readonly config: Config;
   readonly balancer: Balancer;
   readonly queue: AdmissionQueue;
@@ -115,7 +115,7 @@ interface RuntimeShared {
   responses: ResponseStore;
 }
 
-export function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
+function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
   const { clock, log, metrics, isDraining, tracing, cache } = shared;
   // Shared state (rate-limit windows, shared caps) outlives a reload when its settings did not change.
   const stateKey = JSON.stringify(config.state);

@@ -8,10 +8,10 @@ import { decodeSegment } from '../server/request-target.ts';
 import { parseClientJson } from '../api/parse-json.ts';
 import { refused, type RequestGuard } from './request-guard.ts';
 
-export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What a route handler gets: the parsed URL and the values of its `:name` path segments. */
-export interface AdminRequest {
+interface AdminRequest {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;

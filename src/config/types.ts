@@ -1,7 +1,7 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 
-export interface UpstreamTimeouts {
+interface UpstreamTimeouts {
   connectMs: number;
   /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
   firstTokenMs: number | null;

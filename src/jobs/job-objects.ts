@@ -20,7 +20,7 @@ export function batchObject(b: BatchRecord, counts: RequestCounts): Record<strin
 }
 
 /** The answer's JSON text, from the database or from its file. */
-export function resultText(r: ItemResult): string {
+function resultText(r: ItemResult): string {
   return r.body ?? readFileSync(r.bodyPath ?? '', 'utf8');
 }
 

@@ -22,7 +22,7 @@ import { createJobStore } from './create-job-store.ts';
 import { EventLoopLag } from './event-loop-lag.ts';
 
 /** Wall-clock time for everything durable (the gateway's own Clock is monotonic and per process). */
-export const wallClock: Clock = { now: () => Date.now() };
+const wallClock: Clock = { now: () => Date.now() };
 
 /** Retention sweeps at most this often. */
 const SWEEP_EVERY_MS = 60_000;

@@ -25,15 +25,15 @@ import type { RateDecision, RateLimitSpec, SharedState } from './shared-state.ts
  * differences of grid values are then exact in doubles (up to year ~2250). The cost: T itself is snapped, a rate
  * error of at most 1/(2048·T) (under 1% for T ≥ 0.05 ms, i.e. up to 1.2M units a minute).
  */
-export const GRID_PER_MS = 1024;
+const GRID_PER_MS = 1024;
 
 /** Snaps to the grid; written as floor(x·1024 + 0.5) because the Lua side can only do exactly that. */
-export function snap(x: number): number {
+function snap(x: number): number {
   return Math.floor(x * GRID_PER_MS + 0.5) / GRID_PER_MS;
 }
 
 /** One GCRA step on a stored TAT (0 when absent). Returns the TAT to store and the decision. */
-export function gcra(storedTat: number, spec: RateLimitSpec, cost: number, nowMs: number): { tat: number; decision: RateDecision } {
+function gcra(storedTat: number, spec: RateLimitSpec, cost: number, nowMs: number): { tat: number; decision: RateDecision } {
   const now = snap(nowMs);
   const t = Math.max(1 / GRID_PER_MS, snap(spec.periodMs / spec.limit));
   const tau = snap(t * (spec.burst ?? spec.limit));

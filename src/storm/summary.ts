@@ -77,7 +77,7 @@ export interface Summary {
 }
 
 /** A refusal later than this is late: a client learns too late to go elsewhere (the rule: ≤ 50 ms p90). */
-export const LATE_REFUSAL_MS = 1000;
+const LATE_REFUSAL_MS = 1000;
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
