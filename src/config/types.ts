@@ -1,4 +1,5 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+import type { RequestPriority } from '../priority.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 
 interface UpstreamTimeouts {
@@ -15,8 +16,6 @@ export interface RateLimits {
   tokensPerMinute?: number;
 }
 
-export type Priority = 'high' | 'normal' | 'low';
-
 /** One account (API key) on an upstream. */
 export interface AccountConfig {
   /** Label in logs and metrics; never the key. */
@@ -27,8 +26,8 @@ export interface AccountConfig {
 }
 
 export interface TenantConfig {
-  priority: Priority;
-  maxPriority: Priority;
+  priority: RequestPriority;
+  maxPriority: RequestPriority;
   limits: RateLimits;
 }
 

@@ -5,7 +5,8 @@ import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
 import { startStream } from '../relay/relay-sse.ts';
-import { PRIORITIES, Scheduler, type Entry, type Priority } from './scheduler.ts';
+import { PRIORITIES, type Priority } from '../priority.ts';
+import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { admit, recheck, type Pace } from './deadline-plan.ts';
 
@@ -24,7 +25,7 @@ const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, lo
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
-/** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
+/** Safety net: rests and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
 
 /** How a request comes to the queue: new, a retry after a failure (waits as high), or back after pushback. */

@@ -1,4 +1,4 @@
-import { PRIORITY_RANK, type Priority } from './priority.ts';
+import { PRIORITY_RANK, type Priority } from '../priority.ts';
 
 /**
  * The deadline arithmetic of the wait queue (pure; time is passed in). The objective: finish as many requests as
