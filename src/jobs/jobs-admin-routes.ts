@@ -1,5 +1,6 @@
 import { SpillwayError } from '../errors.ts';
-import { sendJson, type AdminRoute } from '../admin/admin-routes.ts';
+import type { AdminRoute } from '../admin/admin-routes.ts';
+import { sendJson } from '../server/send-json.ts';
 import type { Clock } from '../clock.ts';
 import type { ItemView, JobStore } from './job-store.ts';
 
