@@ -18,6 +18,7 @@ import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
 import { RetryBudgets } from './retry/retry-budgets.ts';
 import { AdmissionQueue } from './queue/admission-queue.ts';
+import { keepQueuedClientAlive } from './relay/queued-keepalive.ts';
 import { hasRateLimits, rateLimitStage } from './admission/rate-limit-stage.ts';
 import { degradeStage } from './admission/degrade-stage.ts';
 import type { SharedState } from './state/shared-state.ts';
@@ -126,7 +127,7 @@ function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime)
   const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
   const budgets = new RetryBudgets(config.retry, clock);
   const engines = new EngineMetricsPoller(config, balancer, log);
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: keepQueuedClientAlive });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   // The cache stage keeps the settings the cache was built with: its entries and flights outlive a reload.
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };
