@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
-import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
+import { RUN_WINDOW_PATTERN } from '../jobs/run/run-window.ts';
 import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 
 /**

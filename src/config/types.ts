@@ -185,7 +185,7 @@ export interface JobsConfig {
   backoffCapMs: number;
   leaseMs: number;
   itemTimeoutMs: number;
-  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run-window.ts). */
+  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run/run-window.ts). */
   runWindows: readonly string[];
   prefixChars: number;
   pollIntervalMs: number;
