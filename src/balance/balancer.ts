@@ -185,7 +185,6 @@ export class Balancer {
     return true;
   }
 
-  /** Every upstream's state now, in config order. */
   /** Requests in flight per upstream and account, for the in-flight gauges (read at scrape time). */
   inFlightRows(): InFlightRow[] {
     return [...this.upstreams.values()].map((u) => ({
@@ -195,6 +194,7 @@ export class Balancer {
     }));
   }
 
+  /** Every upstream's state now, in config order. */
   snapshot(): UpstreamSnapshot[] {
     const now = this.clock.now();
     return [...this.upstreams.values()].map((u) => ({

@@ -170,12 +170,12 @@ export class AdmissionQueue {
     return this.grant(this.balancer.acquire(model, avoid));
   }
 
-  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   /** Leases granted through this queue (waiting or not) and not yet released. */
   get heldLeases(): number {
     return this.held;
   }
 
+  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   get depth(): number {
     return this.scheduler.size - this.scheduler.sizeOf('background');
   }
