@@ -44,6 +44,12 @@ export default tseslint.config(
     },
   },
   {
+    // A hub where features meet stays readable once split: the cache stage's paths each in a function of at most
+    // 50 lines. Other areas join this list as their hubs are split (the attempt loop, the gateway, buildConfig).
+    files: ['src/cache/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 50 }] },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
