@@ -18,6 +18,7 @@ import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
 import { RetryBudgets } from './retry/retry-budgets.ts';
 import { AdmissionQueue } from './queue/admission-queue.ts';
+import { keepQueuedClientAlive } from './relay/queued-keepalive.ts';
 import { hasRateLimits, rateLimitStage } from './admission/rate-limit-stage.ts';
 import { degradeStage } from './admission/degrade-stage.ts';
 import type { SharedState } from './state/shared-state.ts';
@@ -28,7 +29,8 @@ import { Balancer } from './balance/balancer.ts';
 import { UpstreamPools } from './upstream/pools.ts';
 import { UpstreamKinds } from './upstream/upstream-kinds.ts';
 import { opsRoutes } from './admin/ops-routes.ts';
-import { AdminRoutes, sendJson } from './admin/admin-routes.ts';
+import { AdminRoutes } from './admin/admin-routes.ts';
+import { sendJson } from './server/send-json.ts';
 import { RequestGuard, refused } from './admin/request-guard.ts';
 import { maskSecrets } from './config/mask.ts';
 import { StatsSampler } from './admin/stats-sampler.ts';
@@ -52,7 +54,7 @@ import { ConfigError, SpillwayError } from './errors.ts';
  *   trace? → receive → parse → job-call? → authenticate? → door → resolve-model → respond-async? → rate-limit? → degrade? → cache? → dispatch
  *   dispatch = queue (late binding) → balance → upstream → relay, per attempt
  */
-export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined; responses?: ResponseStore | undefined }) {
+function buildPipeline(config: Config, deps: DispatchDeps & { isDraining: () => boolean; state: SharedState; tracing?: Tracing | undefined; cache?: ResponseCache | undefined; jobs?: Jobs | undefined; responses?: ResponseStore | undefined }) {
   const dispatch = dispatchStage(deps);
   const jobs = deps.jobs;
   const stages: (Stage<RequestContext> | false)[] = [
@@ -76,7 +78,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
  * Everything built from one config: the pipeline and the objects it runs on. A reload builds a new Runtime and
  * swaps it in; requests already inside the old one finish on it, then it is closed (`retire`).
  */
-export interface Runtime {
+interface Runtime {
   readonly config: Config;
   readonly balancer: Balancer;
   readonly queue: AdmissionQueue;
@@ -115,7 +117,7 @@ interface RuntimeShared {
   responses: ResponseStore;
 }
 
-export function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
+function buildRuntime(config: Config, shared: RuntimeShared, previous?: Runtime): Runtime {
   const { clock, log, metrics, isDraining, tracing, cache } = shared;
   // Shared state (rate-limit windows, shared caps) outlives a reload when its settings did not change.
   const stateKey = JSON.stringify(config.state);
@@ -125,7 +127,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
   const budgets = new RetryBudgets(config.retry, clock);
   const engines = new EngineMetricsPoller(config, balancer, log);
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: keepQueuedClientAlive });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   // The cache stage keeps the settings the cache was built with: its entries and flights outlive a reload.
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };

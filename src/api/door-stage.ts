@@ -6,6 +6,7 @@ import type { Call, RequestContext } from '../server/context.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { messagesToChat } from './anthropic/messages-request.ts';
 import { MessagesTranslator } from './anthropic/messages-translator.ts';
+import { parseClientJsonObject } from './parse-json.ts';
 import { TranslatingResponse } from './translating-response.ts';
 import { responsesToChat } from './responses/responses-request.ts';
 import { ResponsesTranslator } from './responses/responses-translator.ts';
@@ -74,14 +75,7 @@ function answer(ctx: RequestContext, body: unknown): void {
 }
 
 function jsonObject(raw: Buffer | undefined): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse((raw ?? Buffer.alloc(0)).toString('utf8'));
-  } catch (err) {
-    throw new SpillwayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
-  return body as Record<string, unknown>;
+  return parseClientJsonObject(raw ?? Buffer.alloc(0), 'The request body');
 }
 
 /** A translated chat body as the Call the pipeline runs; its bytes are what an upstream gets when nothing renames it. */

@@ -14,7 +14,7 @@ export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly
   return {
     name: 'authenticate',
     async run(ctx, next) {
-      // A job item's run was already authenticated as the key that submitted it (jobs/job-call-stage.ts).
+      // A job item's run was already authenticated as the key that submitted it (jobs/run/job-call-stage.ts).
       if (ctx.priority === 'background' && ctx.gatewayKey !== undefined) return next();
       const presented = bearer(ctx.req.headers.authorization) ?? header(ctx.req.headers['api-key']) ?? header(ctx.req.headers['x-api-key']);
       if (presented === undefined) {

@@ -49,7 +49,7 @@ interface Account {
   /** The account's learned concurrency (429 pushback lowers it); undefined when adaptive concurrency is off. */
   limit: AimdLimit | undefined;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
-  coolingUntil: number;
+  restingUntil: number;
   /** A refused key is out until then. */
   disabledUntil: number;
 }
@@ -92,7 +92,11 @@ export interface UpstreamSnapshot {
   /** What a self-hosted engine last reported about its own load, when engine_metrics is set. */
   engine: EngineLoad | undefined;
   /** `cap`: what the account may have in flight now (its learned limit, never above maxConcurrency). */
-  accounts: { name: string; inFlight: number; cap: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
+  accounts: {
+    name: string; inFlight: number; cap: number; maxConcurrency: number; restingMs: number; disabledMs: number;
+    /** @deprecated The admin API's first name for restingMs, kept for its clients (CHANGELOG). */
+    coolingMs: number;
+  }[];
 }
 
 /**
@@ -137,7 +141,7 @@ export class Balancer {
         const keep = sameLimits && sameKey && was?.config.maxConcurrency === ac.maxConcurrency;
         return {
           config: ac, slots: was?.slots ?? { inFlight: 0 }, limit: keep ? was?.limit : learn(ac.maxConcurrency),
-          coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+          restingUntil: sameKey ? (was?.restingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
         };
       });
       const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
@@ -181,7 +185,6 @@ export class Balancer {
     return true;
   }
 
-  /** Every upstream's state now, in config order. */
   /** Requests in flight per upstream and account, for the in-flight gauges (read at scrape time). */
   inFlightRows(): InFlightRow[] {
     return [...this.upstreams.values()].map((u) => ({
@@ -191,6 +194,7 @@ export class Balancer {
     }));
   }
 
+  /** Every upstream's state now, in config order. */
   snapshot(): UpstreamSnapshot[] {
     const now = this.clock.now();
     return [...this.upstreams.values()].map((u) => ({
@@ -206,7 +210,7 @@ export class Balancer {
       engine: u.engine,
       accounts: u.accounts.map((a) => ({
         name: a.config.name, inFlight: a.slots.inFlight, cap: accountCap(a), maxConcurrency: a.config.maxConcurrency,
-        coolingMs: Math.max(0, a.coolingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now),
+        restingMs: Math.max(0, a.restingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now), coolingMs: Math.max(0, a.restingUntil - now),
       })),
     }));
   }
@@ -251,7 +255,7 @@ export class Balancer {
       account: account.config.name,
       apiKey: account.config.apiKey,
       rest: (ms: number) => {
-        account.coolingUntil = Math.max(account.coolingUntil, this.clock.now() + ms);
+        account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
         // Through `release` (others wrap it to count their leases), but nothing was sent: no upstream attempt.
         unused = !released;
         lease.release({ kind: 'cancelled' });
@@ -295,7 +299,7 @@ export class Balancer {
         // limits, every Retry-After rests the account, as before.
         const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs) : 0;
         if (restMs > 0) {
-          account.coolingUntil = t + restMs;
+          account.restingUntil = t + restMs;
           this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
         }
         if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(name, account, outcome, t);
@@ -338,13 +342,13 @@ export class Balancer {
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
     const names = states.map((s) => s.config.name);
-    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
+    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.restingUntil - now, a.disabledUntil - now)))));
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
     // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
     // A drained upstream is out until an operator puts it back: like a down one, nothing to wait for.
     const inRotation = (s: UpstreamState) => !s.drained && this.health.available(s.config.name, now);
     const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))));
-    const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.coolingUntil));
+    const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.restingUntil));
     return new SpillwayError(
       'no_capacity',
       atCap
@@ -413,7 +417,7 @@ function freeAccount(u: UpstreamState, now: number): Account | undefined {
   let bestShare = Infinity;
   for (const a of u.accounts) {
     const cap = accountCap(a);
-    if (a.slots.inFlight >= cap || now < a.coolingUntil || now < a.disabledUntil) continue;
+    if (a.slots.inFlight >= cap || now < a.restingUntil || now < a.disabledUntil) continue;
     const share = a.slots.inFlight / cap;
     if (share < bestShare) {
       best = a;

@@ -113,7 +113,7 @@ export const DEFAULTS = {
     /** ...plus this many per second, so a quiet gateway can still retry. */
     budget_min_per_second: 1,
     budget_window: '10s',
-    /** Longest a 429 from an upstream without Retry-After keeps its account cooling. */
+    /** Longest a 429 from an upstream without Retry-After keeps its account resting. */
     cooldown_default: '1s',
   },
   health: {

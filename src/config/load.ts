@@ -10,7 +10,8 @@ import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
 import { exposureProblems } from './exposure.ts';
 import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
-import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
+import type { Config, GatewayKey, ModelConfig, RateLimits, UpstreamConfig } from './types.ts';
+import { PRIORITY_RANK, type RequestPriority } from '../priority.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
 ajv.addVocabulary(['x-expected']);
@@ -75,7 +76,7 @@ interface RawConfig {
   admin: { key: string | null; request_log_size: number };
   log: { level: string; requests: boolean; access_file: string | null; access_file_max_size: string; access_file_interval: string | null; access_file_keep: number };
   auth: { keys: ({ key?: string; key_sha256?: string; tenant: string; models?: string[] } & RawLimits)[] };
-  tenants: Record<string, { priority: Priority; max_priority?: Priority } & RawLimits>;
+  tenants: Record<string, { priority: RequestPriority; max_priority?: RequestPriority } & RawLimits>;
   state: { redis: { url: string; prefix: string; local_fraction: number } | null };
   upstreams: RawUpstream[];
   models: Record<string, {
@@ -126,10 +127,8 @@ function tracesUrl(text: string): string | undefined {
   return url.toString();
 }
 
-const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
-
 /** `high` only when the tenant is given it, by max_priority or by a default priority of high. */
-function maxPriorityOf(t: { priority: Priority; max_priority?: Priority }): Priority {
+function maxPriorityOf(t: { priority: RequestPriority; max_priority?: RequestPriority }): RequestPriority {
   return t.max_priority ?? (t.priority === 'high' ? 'high' : 'normal');
 }
 
@@ -231,7 +230,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     return { sha256, tenant: k.tenant, models: k.models ?? null, limits: limitsOf(k) };
   });
   for (const [name, t] of Object.entries(raw.tenants)) {
-    if (RANK[t.priority] < RANK[maxPriorityOf(t)]) problem(['tenants', name, 'priority'], `got "${t.priority}", expected at most its max_priority ("${maxPriorityOf(t)}")`);
+    if (PRIORITY_RANK[t.priority] < PRIORITY_RANK[maxPriorityOf(t)]) problem(['tenants', name, 'priority'], `got "${t.priority}", expected at most its max_priority ("${maxPriorityOf(t)}")`);
   }
   const r = raw.retry;
   const h = raw.health;

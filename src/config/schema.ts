@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
-import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
+import { RUN_WINDOW_PATTERN } from '../jobs/run/run-window.ts';
 import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
 
 /**
@@ -133,7 +133,7 @@ export const configSchema: Schema = obj({
       additionalProperties: false,
       default: null,
       required: ['url'],
-      description: 'Share rate limits, account concurrency caps and cooling between instances through Redis (null: this instance alone).',
+      description: 'Share rate limits, account concurrency caps and account rests between instances through Redis (null: this instance alone).',
       'x-expected': 'null or { url, prefix, local_fraction }',
       properties: {
         url: { type: 'string', pattern: '^rediss?://', description: 'Redis URL, e.g. `redis://127.0.0.1:6379`.', 'x-expected': 'a redis:// or rediss:// URL' },
@@ -291,7 +291,7 @@ export const configSchema: Schema = obj({
     budget_ratio: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.retry.budget_ratio, description: 'Retry budget: retries may be at most this share of first attempts over the window, per upstream and overall.', 'x-expected': 'a number from 0 to 10' },
     budget_min_per_second: { type: 'number', minimum: 0, default: DEFAULTS.retry.budget_min_per_second, description: 'Retries per second always allowed on top of the ratio.', 'x-expected': 'a number ≥ 0' },
     budget_window: duration(DEFAULTS.retry.budget_window, 'Sliding window of the retry budget.'),
-    cooldown_default: duration(DEFAULTS.retry.cooldown_default, 'How long an upstream account cools after a 429 that carries no Retry-After.'),
+    cooldown_default: duration(DEFAULTS.retry.cooldown_default, 'How long an upstream account rests after a 429 that carries no Retry-After.'),
   }),
   health: obj({
     failure_threshold: int(DEFAULTS.health.failure_threshold, 1, 'Consecutive failures that take an upstream out of rotation.'),

@@ -1,7 +1,8 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+import type { RequestPriority } from '../priority.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 
-export interface UpstreamTimeouts {
+interface UpstreamTimeouts {
   connectMs: number;
   /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
   firstTokenMs: number | null;
@@ -15,8 +16,6 @@ export interface RateLimits {
   tokensPerMinute?: number;
 }
 
-export type Priority = 'high' | 'normal' | 'low';
-
 /** One account (API key) on an upstream. */
 export interface AccountConfig {
   /** Label in logs and metrics; never the key. */
@@ -27,8 +26,8 @@ export interface AccountConfig {
 }
 
 export interface TenantConfig {
-  priority: Priority;
-  maxPriority: Priority;
+  priority: RequestPriority;
+  maxPriority: RequestPriority;
   limits: RateLimits;
 }
 
@@ -186,7 +185,7 @@ export interface JobsConfig {
   backoffCapMs: number;
   leaseMs: number;
   itemTimeoutMs: number;
-  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run-window.ts). */
+  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run/run-window.ts). */
   runWindows: readonly string[];
   prefixChars: number;
   pollIntervalMs: number;

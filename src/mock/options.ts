@@ -2,7 +2,6 @@ import { UPSTREAM_KINDS, type UpstreamKind } from '../upstream/upstream-kind.ts'
 import { outageProblems, type Outage } from './outages.ts';
 import { faultRateProblems, type FaultRates } from './random-faults.ts';
 
-export type { Outage } from './outages.ts';
 export type { FaultRates } from './random-faults.ts';
 
 /**

@@ -10,8 +10,6 @@ import { Reply } from './reply.ts';
 import { countFault, refuse } from './report.ts';
 import { RNG_STREAM, requestRng } from './rng.ts';
 
-export { refuse } from './report.ts';
-
 /**
  * The life of one generation request (chat, completion, embeddings), in order:
  *

@@ -7,7 +7,7 @@
  */
 export type Labels = Record<string, string>;
 
-export interface MetricSample {
+interface MetricSample {
   value: number;
   labels: Record<string, string | number>;
   metricName?: string;
@@ -42,7 +42,7 @@ export async function readRegistry(registry: { getMetricsAsJSON(): Promise<unkno
   return families.map((f) => ({ name: f.name, help: f.help, type: f.type, values: f.values.map((v) => ({ value: v.value, labels: { ...v.labels }, ...(v.metricName === undefined ? {} : { metricName: v.metricName }) })) }));
 }
 
-export function labelKey(labels: Record<string, string | number>): string {
+function labelKey(labels: Record<string, string | number>): string {
   return Object.keys(labels).sort().map((k) => `${k}=${String(labels[k])}`).join(',');
 }
 

@@ -4,8 +4,8 @@ import type { Balancer, Lease } from '../balance/balancer.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
-import { startStream } from '../relay/relay-sse.ts';
-import { PRIORITIES, Scheduler, type Entry, type Priority } from './scheduler.ts';
+import { PRIORITIES, type Priority } from '../priority.ts';
+import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { admit, recheck, type Pace } from './deadline-plan.ts';
 
@@ -24,8 +24,14 @@ const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, lo
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
-/** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
+/** Safety net: rests and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
+
+/**
+ * Keeps a waiting client's connection alive, every `everyMs`, until the returned stop: the bytes are the relay's
+ * business (relay/queued-keepalive.ts), so the queue never writes to a client socket itself.
+ */
+export type KeepAlive = (ctx: RequestContext, everyMs: number) => () => void;
 
 /** How a request comes to the queue: new, a retry after a failure (waits as high), or back after pushback. */
 export type LeaseMode = 'new' | 'retry' | 'pushback';
@@ -50,6 +56,7 @@ export class AdmissionQueue {
   private readonly balancer: Balancer;
   private readonly clock: Clock;
   private readonly metrics: Metrics;
+  private readonly keepAlive: KeepAlive;
   private pumping = false;
   private ticker: NodeJS.Timeout | undefined;
   /** Waiting entries per model: when every one of them is full, a pump can stop early. */
@@ -57,11 +64,12 @@ export class AdmissionQueue {
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
 
-  constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics }) {
+  constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics; keepAlive: KeepAlive }) {
     this.config = config.queue;
     this.balancer = deps.balancer;
     this.clock = deps.clock;
     this.metrics = deps.metrics;
+    this.keepAlive = deps.keepAlive;
     this.scheduler = new Scheduler(config.queue.maxSize);
     this.rates = new ServiceRates(RATE_WINDOW_MS, this.clock.now());
     this.balancer.onRelease = () => this.pump();
@@ -126,17 +134,12 @@ export class AdmissionQueue {
       const timer = setTimeout(() => {
         this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
       }, Math.max(0, until - this.serviceMs() - now));
-      const keepAlive = ctx.call?.stream === true && this.config.streamKeepaliveMs > 0
-        ? setInterval(() => {
-          startStream(ctx);
-          ctx.res.write(': queued\n\n');
-        }, this.config.streamKeepaliveMs)
-        : undefined;
+      const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
       const onGone = () => this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
       ctx.clientGone.addEventListener('abort', onGone, { once: true });
       const cleanup = () => {
         clearTimeout(timer);
-        clearInterval(keepAlive);
+        stopKeepAlive();
         ctx.clientGone.removeEventListener('abort', onGone);
         this.metrics.queueWait.observe({ priority }, (this.clock.now() - now) / 1000);
       };
@@ -167,12 +170,12 @@ export class AdmissionQueue {
     return this.grant(this.balancer.acquire(model, avoid));
   }
 
-  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   /** Leases granted through this queue (waiting or not) and not yet released. */
   get heldLeases(): number {
     return this.held;
   }
 
+  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   get depth(): number {
     return this.scheduler.size - this.scheduler.sizeOf('background');
   }

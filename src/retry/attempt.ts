@@ -193,7 +193,8 @@ async function readErrorBody(att: OpenAttempt): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const c of att.body) {
+    // undici hands the body as Buffers (no encoding is ever set on it).
+    for await (const c of att.body as AsyncIterable<Buffer>) {
       size += c.length;
       if (size > MAX_ERROR_BODY) break;
       chunks.push(c);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
-import type { Priority } from '../queue/scheduler.ts';
+import type { Priority } from '../priority.ts';
 import type { RequestTrace } from '../observe/tracing-types.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';

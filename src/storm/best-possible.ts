@@ -1,7 +1,7 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions } from '../mock/options.ts';
 import { loadedTtftMs } from '../mock/pacing.ts';
-import type { Priority } from './arrivals.ts';
+import { PRIORITY_RANK, type RequestPriority } from '../priority.ts';
 import type { RequestRecord, Summary } from './summary.ts';
 
 /**
@@ -24,10 +24,9 @@ export interface Job {
   /** Absolute: arrival + the client's timeout. */
   deadlineMs: number;
   serviceMs: number;
-  priority: Priority;
+  priority: RequestPriority;
 }
 
-const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 
 /** Which jobs the pooled, deadline-ordered replay finishes in time (same order as `jobs`). */
 export function bestPossible(jobs: readonly Job[], slots: number): boolean[] {
@@ -40,7 +39,7 @@ export function bestPossible(jobs: readonly Job[], slots: number): boolean[] {
   const before = (a: number, b: number): boolean => {
     const x = jobs[a] as Job;
     const y = jobs[b] as Job;
-    return x.deadlineMs !== y.deadlineMs ? x.deadlineMs < y.deadlineMs : x.priority !== y.priority ? RANK[x.priority] < RANK[y.priority] : a < b;
+    return x.deadlineMs !== y.deadlineMs ? x.deadlineMs < y.deadlineMs : x.priority !== y.priority ? PRIORITY_RANK[x.priority] < PRIORITY_RANK[y.priority] : a < b;
   };
   const enqueue = (j: number): void => {
     let lo = 0;
@@ -124,7 +123,7 @@ export function bestPossibleSummary(records: readonly RequestRecord[], fleet: Fl
   });
   const served = bestPossible(jobs, pooledSlots(fleet));
   const ok = served.filter(Boolean).length;
-  const byPriority: Partial<Record<Priority, number>> = {};
+  const byPriority: Partial<Record<RequestPriority, number>> = {};
   for (const p of ['high', 'normal', 'low'] as const) {
     const of = jobs.flatMap((j, i) => (j.priority === p ? [served[i] === true] : []));
     if (of.length > 0) byPriority[p] = (100 * of.filter(Boolean).length) / of.length;

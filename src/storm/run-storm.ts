@@ -22,7 +22,7 @@ export interface StormOptions {
   onProgress?: (run: LoadRun) => void;
   onRecords?: (records: readonly RequestRecord[]) => void;
   /**
-   * `spillway` only: this many gateway instances sharing `redisUrl` (rate limits, account caps, cooling), the
+   * `spillway` only: this many gateway instances sharing `redisUrl` (rate limits, account caps, rests), the
    * requests spread over them round robin as a load balancer would.
    */
   instances?: number;

@@ -50,7 +50,13 @@ export function isUpstreamFailure(o: Outcome): boolean {
     case 'server_error':
     case 'invalid_answer':
       return true;
-    default:
+    case 'ok':
+    case 'overloaded':
+    case 'rate_limited':
+    case 'client_error':
+    case 'auth_failed':
+    case 'insufficient_balance':
+    case 'cancelled':
       return false;
   }
 }

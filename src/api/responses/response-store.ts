@@ -11,8 +11,8 @@ export interface StoredResponse {
 }
 
 /** How long a stored response is kept, and the most the store holds (documented in docs/doors.md). */
-export const RESPONSE_RETENTION_MS = 60 * 60 * 1000;
-export const RESPONSE_STORE_MAX_BYTES = 64 * 1024 * 1024;
+const RESPONSE_RETENTION_MS = 60 * 60 * 1000;
+const RESPONSE_STORE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Responses created with `store` (OpenAI's default) in memory, least recently used out first, for an hour at most

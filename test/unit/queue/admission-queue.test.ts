@@ -4,7 +4,7 @@ import { FakeClock } from '../../../src/clock.ts';
 import { resolveConfig } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/types.ts';
 import { Balancer } from '../../../src/balance/balancer.ts';
-import { AdmissionQueue } from '../../../src/queue/admission-queue.ts';
+import { AdmissionQueue, type KeepAlive } from '../../../src/queue/admission-queue.ts';
 import type { Lease } from '../../../src/balance/balancer.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { createLogger } from '../../../src/observe/log.ts';
@@ -12,7 +12,7 @@ import type { SpillwayError } from '../../../src/errors.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
 /** A queue in front of one upstream with `cap` slots, on a fake clock. */
-function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}) {
+function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}, keepAlive: KeepAlive = () => () => {}) {
   const config = resolveConfig({
     upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
     models: { chat: { routes: [{ upstream: 'a' }] } },
@@ -21,7 +21,7 @@ function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}
   const clock = new FakeClock(0);
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive });
   return { queue, clock, model: config.models.chat as NonNullable<Config['models'][string]>, none: new Set<string>() };
 }
 
@@ -139,4 +139,25 @@ test('a client back after our Retry-After is not held to the headroom its class 
   assert.equal(queue.depth, 17);
   queue.close();
   await assert.rejects(again, (e: SpillwayError) => e.code === 'draining');
+});
+
+test('the queue asks the relay to keep a client alive for exactly as long as it waits, at queue.stream_keepalive', async () => {
+  const log: string[] = [];
+  const keepAlive: KeepAlive = (ctx, everyMs) => {
+    log.push(`start ${ctx.id} every ${everyMs}`);
+    return () => log.push(`stop ${ctx.id}`);
+  };
+  const { queue, model, none, clock } = oneUpstreamQueue(1, { stream_keepalive: '3s' }, keepAlive);
+  const named = (id: string, c: { signal: AbortSignal } = new AbortController()) => ({ ...ctxOf(clock, 'normal', 60_000), id, clientGone: c.signal });
+  const first = await queue.lease(named('served-at-once'), model, none);
+  const granted = queue.lease(named('granted-later'), model, none);
+  const leaving = new AbortController();
+  const gone = queue.lease(named('client-left', leaving), model, none).catch((e: SpillwayError) => e.code);
+  assert.deepEqual(log, ['start granted-later every 3000', 'start client-left every 3000'], 'only a request that waits is kept alive');
+  leaving.abort();
+  assert.equal(await gone, 'queue_timeout');
+  first.release({ kind: 'ok' });
+  (await granted).release({ kind: 'ok' });
+  assert.deepEqual(log.slice(2), ['stop client-left', 'stop granted-later']);
+  queue.close();
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planArrivals, rateAt } from '../../../src/storm/arrivals.ts';
-import { percentile, summarize, type RequestRecord } from '../../../src/storm/summary.ts';
+import { percentile } from '../../../src/percentile.ts';
+import { summarize, type RequestRecord } from '../../../src/storm/summary.ts';
 
 const mix = { stream: 0.5, maxTokens: [10, 20] as [number, number], priorities: { high: 1, normal: 2, low: 1 }, deadlineS: 30 };
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
-import { SpillwayError } from '../errors.ts';
-import { storeError } from './guard-store.ts';
+import { SpillwayError } from '../../errors.ts';
+import { storeError } from '../store/guard-store.ts';
 
 export interface Uploaded {
   purpose: string;

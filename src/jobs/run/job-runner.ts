@@ -1,15 +1,15 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.ts';
-import type { JobsConfig } from '../config/types.ts';
-import type { Logger } from '../observe/log.ts';
-import type { Metrics } from '../observe/metrics.ts';
+import type { Clock } from '../../clock.ts';
+import type { JobsConfig } from '../../config/types.ts';
+import type { Logger } from '../../observe/log.ts';
+import type { Metrics } from '../../observe/metrics.ts';
 import { BackgroundLimit, spareRoom } from './background-limit.ts';
 import { SlidingMax } from './sliding-max.ts';
 import { decideItem, type ItemPolicy } from './item-policy.ts';
-import type { ItemResult, JobStore, LeasedItem } from './job-store.ts';
-import { ITEM_STATES } from './job-store.ts';
+import type { ItemResult, JobStore, LeasedItem } from '../store/job-store.ts';
+import { ITEM_STATES } from '../store/job-store.ts';
 import { inRunWindow, msUntilOpen, parseRunWindow, type RunWindow } from './run-window.ts';
 import { errorCodeOf, errorMessageOf, type ItemCaller } from './run-item.ts';
 

@@ -1,6 +1,6 @@
-import { SpillwayError } from '../errors.ts';
-import type { Call } from '../server/context.ts';
-import { MAX_JSON_DEPTH, nestingExceeds } from '../api/parse-json.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Call } from '../../server/context.ts';
+import { MAX_JSON_DEPTH, nestingExceeds } from '../../api/parse-json.ts';
 
 /** The endpoints a batch (and an async request) may target, by their OpenAI URL. */
 export const BATCH_ENDPOINTS: Readonly<Record<string, Call['endpoint']>> = {

@@ -1,5 +1,5 @@
-import type { Config } from '../config/types.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Config } from '../../config/types.ts';
+import type { Logger } from '../../observe/log.ts';
 import type { JobStore } from './job-store.ts';
 import { SqliteJobStore } from './sqlite-store.ts';
 import { RedisJobStore } from './redis-store.ts';

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
-import { UPSTREAM_PATH } from '../api/endpoints.ts';
+import { UPSTREAM_PATH } from '../../api/endpoints.ts';
 import { JOB_HEADERS } from './job-call-stage.ts';
-import type { LeasedItem } from './job-store.ts';
+import type { LeasedItem } from '../store/job-store.ts';
 
 /** Largest answer read back from one item run (the relay's own cap for non-stream answers). */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;

@@ -1,7 +1,8 @@
-import { SpillwayError } from '../errors.ts';
-import { sendJson, type AdminRoute } from '../admin/admin-routes.ts';
-import type { Clock } from '../clock.ts';
-import type { ItemView, JobStore } from './job-store.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { AdminRoute } from '../../admin/admin-routes.ts';
+import { sendJson } from '../../server/send-json.ts';
+import type { Clock } from '../../clock.ts';
+import type { ItemView, JobStore } from '../store/job-store.ts';
 
 /**
  * Admin API for jobs (docs/admin-api.md): counts by state, the dead-letter list, one item, requeue and purge. The

@@ -1,10 +1,10 @@
 import { request, type Dispatcher } from 'undici';
-import type { JobsConfig } from '../config/types.ts';
-import type { Logger } from '../observe/log.ts';
-import type { Metrics } from '../observe/metrics.ts';
-import { backoffDelayMs } from '../retry/backoff.ts';
-import { jobObject } from './job-objects.ts';
-import type { JobStore } from './job-store.ts';
+import type { JobsConfig } from '../../config/types.ts';
+import type { Logger } from '../../observe/log.ts';
+import type { Metrics } from '../../observe/metrics.ts';
+import { backoffDelayMs } from '../../retry/backoff.ts';
+import { jobObject } from '../api/job-objects.ts';
+import type { JobStore } from '../store/job-store.ts';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts';
 import { NonPublicAddressError, webhookUrlProblem } from './webhook-target.ts';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { UPSTREAM_PATH } from '../api/endpoints.ts';
-import type { BatchRecord, FileRecord, ItemResult, ItemView, RequestCounts, RequestRecord } from './job-store.ts';
+import { UPSTREAM_PATH } from '../../api/endpoints.ts';
+import type { BatchRecord, FileRecord, ItemResult, ItemView, RequestCounts, RequestRecord } from '../store/job-store.ts';
 
 /** OpenAI's file object. */
 export function fileObject(f: FileRecord): Record<string, unknown> {
@@ -20,7 +20,7 @@ export function batchObject(b: BatchRecord, counts: RequestCounts): Record<strin
 }
 
 /** The answer's JSON text, from the database or from its file. */
-export function resultText(r: ItemResult): string {
+function resultText(r: ItemResult): string {
   return r.body ?? readFileSync(r.bodyPath ?? '', 'utf8');
 }
 

@@ -1,4 +1,4 @@
-import type { Call } from '../server/context.ts';
+import type { Call } from '../../server/context.ts';
 
 /**
  * Durable job state behind one interface, so the embedded default (SQLite, one instance) and the shared one (Redis,

@@ -1,5 +1,5 @@
-import { SpillwayError } from '../errors.ts';
-import type { Logger } from '../observe/log.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Logger } from '../../observe/log.ts';
 import type { JobStore } from './job-store.ts';
 
 /** How long a client is told to wait after a job-store outage (a restart, a failover, a lock held too long). */

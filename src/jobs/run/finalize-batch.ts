@@ -2,8 +2,8 @@ import { createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { BatchRecord, BatchStatus, JobStore } from './job-store.ts';
-import { outputLine } from './job-objects.ts';
+import type { BatchRecord, BatchStatus, JobStore } from '../store/job-store.ts';
+import { outputLine } from '../api/job-objects.ts';
 
 /**
  * Ends a batch whose items have all ended (or whose completion window has passed): writes its output and error files

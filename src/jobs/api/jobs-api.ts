@@ -2,22 +2,23 @@ import { createReadStream, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../clock.ts';
-import type { GatewayKey, JobsConfig } from '../config/types.ts';
-import { SpillwayError } from '../errors.ts';
-import type { Logger } from '../observe/log.ts';
-import { renderError, toSpillwayError } from '../api/render-error.ts';
-import { readJson, sendJson } from '../admin/admin-routes.ts';
-import { parseDuration } from '../config/duration.ts';
+import type { Clock } from '../../clock.ts';
+import type { GatewayKey, JobsConfig } from '../../config/types.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Logger } from '../../observe/log.ts';
+import { renderError, toSpillwayError } from '../../api/render-error.ts';
+import { readJsonObject } from '../../api/read-json-object.ts';
+import { sendJson } from '../../server/send-json.ts';
+import { parseDuration } from '../../config/duration.ts';
 import { BATCH_ENDPOINTS, parseBatchLine } from './batch-line.ts';
 import { receiveUpload } from './file-upload.ts';
-import { decodeSegment } from '../server/request-target.ts';
-import { newId } from './ids.ts';
+import { decodeSegment } from '../../server/request-target.ts';
+import { newId } from '../store/ids.ts';
 import { batchObject, fileObject, jobObject } from './job-objects.ts';
-import type { BatchRecord, JobStore, NewItem } from './job-store.ts';
-import { prefixKey } from './prefix-key.ts';
+import type { BatchRecord, JobStore, NewItem } from '../store/job-store.ts';
+import { prefixKey } from '../run/prefix-key.ts';
 import { LineTooLongError, readLines } from './read-lines.ts';
-import { storeError } from './guard-store.ts';
+import { storeError } from '../store/guard-store.ts';
 
 export interface JobsApiDeps {
   config: JobsConfig;
@@ -219,7 +220,7 @@ export class JobsApi {
   }
 
   private async createBatch(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
-    const body = await readJson(req, 1024 * 1024, this.d.bodyTimeoutMs);
+    const body = await readJsonObject(req, { what: 'The request body', limit: 1024 * 1024, timeoutMs: this.d.bodyTimeoutMs });
     const endpoint = body.endpoint;
     if (typeof endpoint !== 'string' || !(endpoint in BATCH_ENDPOINTS)) {
       throw new SpillwayError('unsupported_endpoint', `endpoint must be one of ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`, { param: 'endpoint' });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { SpillwayError } from '../errors.ts';
-import type { Logger } from '../observe/log.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Logger } from '../../observe/log.ts';
 import {
   ITEM_STATES, type BatchRecord, type FileRecord, type ItemResult, type ItemState, type ItemView, type JobCounts, type JobStore,
   type LeasedItem, type NewItem, type RequestCounts, type RequestRecord, type WebhookDue,

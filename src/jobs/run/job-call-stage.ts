@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { GatewayKey } from '../config/types.ts';
-import { SpillwayError } from '../errors.ts';
-import type { Stage } from '../pipeline.ts';
-import type { RequestContext } from '../server/context.ts';
+import type { GatewayKey } from '../../config/types.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Stage } from '../../pipeline.ts';
+import type { RequestContext } from '../../server/context.ts';
 
 /** Headers of a job item's run, sent by this process's runner to its own listener (see run-item.ts). */
 export const JOB_HEADERS = {

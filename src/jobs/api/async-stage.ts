@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { SpillwayError } from '../errors.ts';
-import type { Stage } from '../pipeline.ts';
-import type { RequestContext } from '../server/context.ts';
-import type { Clock } from '../clock.ts';
-import { newId } from './ids.ts';
+import { SpillwayError } from '../../errors.ts';
+import type { Stage } from '../../pipeline.ts';
+import type { RequestContext } from '../../server/context.ts';
+import type { Clock } from '../../clock.ts';
+import { newId } from '../store/ids.ts';
 import { jobObject } from './job-objects.ts';
-import type { JobStore, RequestRecord } from './job-store.ts';
-import { prefixKey } from './prefix-key.ts';
-import { webhookUrlProblem } from './webhook-target.ts';
-import type { JobsConfig } from '../config/types.ts';
+import type { JobStore, RequestRecord } from '../store/job-store.ts';
+import { prefixKey } from '../run/prefix-key.ts';
+import { webhookUrlProblem } from '../run/webhook-target.ts';
+import type { JobsConfig } from '../../config/types.ts';
 
 export interface AsyncDeps {
   config: JobsConfig;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import { SpillwayError } from '../errors.ts';
+import { SpillwayError } from '../../errors.ts';
 import {
   ITEM_STATES, type BatchRecord, type FileRecord, type ItemResult, type ItemState, type ItemView, type JobCounts, type JobStore,
   type LeasedItem, type NewItem, type RequestCounts, type RequestRecord, type WebhookDue,

@@ -1,4 +1,4 @@
-import { backoffDelayMs, type BackoffSettings } from '../retry/backoff.ts';
+import { backoffDelayMs, type BackoffSettings } from '../../retry/backoff.ts';
 
 /**
  * What happens to a job item after one run through the gateway (pure: time and randomness are passed in).
