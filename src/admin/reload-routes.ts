@@ -1,4 +1,4 @@
-import type { ReloadResult } from '../gateway.ts';
+import type { ReloadResult } from '../lifecycle/reload-swap.ts';
 import { sendJson, type AdminRoute } from './admin-routes.ts';
 
 /** POST /admin/reload: re-reads and validates the config file, then swaps it in without dropping a request. */
