@@ -27,6 +27,12 @@ export interface PipelineDeps extends DispatchDeps {
   responses: ResponseStore;
 }
 
+/** The request path: its handler, and its stages' names in order (docs/architecture.md is checked against them). */
+export interface Pipeline {
+  readonly run: Handler<RequestContext>;
+  readonly stages: readonly string[];
+}
+
 /**
  * The request path, assembled once per config, one stage per line in request order. A stage whose feature is off
  * is `undefined` (its factory says so) and left out here rather than checked on every request.
@@ -37,7 +43,7 @@ export interface PipelineDeps extends DispatchDeps {
  * Building the objects a pipeline runs on is lifecycle/runtime.ts; reloads, listening and shutdown are the other
  * files of lifecycle/.
  */
-export function buildPipeline(config: Config, deps: PipelineDeps): Handler<RequestContext> {
+export function buildPipeline(config: Config, deps: PipelineDeps): Pipeline {
   const dispatch = dispatchStage(deps);
   const stages = [
     deps.tracing?.stage, //                                 observe: the request span (parent: the client's traceparent)
@@ -53,5 +59,6 @@ export function buildPipeline(config: Config, deps: PipelineDeps): Handler<Reque
     cacheStage(config, deps.cache, deps, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a shared flight
     dispatch, //                                            retry loop: balance → upstream → relay, per attempt
   ];
-  return compose(stages.filter((s) => s !== undefined));
+  const present = stages.filter((s) => s !== undefined);
+  return { run: compose(present), stages: present.map((s) => s.name) };
 }

@@ -30,6 +30,8 @@ export interface Runtime {
   /** The state settings it was built with: a reload with the same ones keeps the state (rate-limit windows). */
   readonly stateKey: string;
   readonly run: Handler<RequestContext>;
+  /** Its pipeline's stages, in request order. */
+  readonly stages: readonly string[];
   /** Requests inside this runtime's pipeline now. */
   readonly inFlight: () => number;
   /** Resolves once no request is inside this runtime any more. */
@@ -64,16 +66,17 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };
   const budgets = new RetryBudgets(config.retry, clock);
-  const handler = buildPipeline(pipelineConfig, { ...shared, config, balancer, queue, gate, pools, budgets, state });
+  const pipeline = buildPipeline(pipelineConfig, { ...shared, config, balancer, queue, gate, pools, budgets, state });
   const inFlight = new InFlight();
   let stateHandedOn = false;
   return {
     config, balancer, queue, pools, state, stateKey,
+    stages: pipeline.stages,
     inFlight: () => inFlight.count,
     run(ctx) {
       inFlight.enter();
       // No async wrapper: it would add promise hops to every request for a counter.
-      return handler(ctx).finally(inFlight.leave);
+      return pipeline.run(ctx).finally(inFlight.leave);
     },
     idle: () => inFlight.idle(),
     stopPolling: () => engines.stop(),
