@@ -76,7 +76,8 @@ export interface ModelConfig {
   limits: RateLimits;
   /** While degraded, low-priority requests go to this public model. */
   degradeTo: string | null;
-  hedge: { percentile: number; minDelayMs: number; maxDelayMs: number } | null;
+  /** null: off, or no second upstream to hedge to. */
+  hedge: Resolved<(typeof configSchema.properties.models.additionalProperties.properties)['hedge']>;
 }
 
 export type RetryConfig = Section<'retry'>;
