@@ -4,7 +4,7 @@
  * go to /dev/null, batched as `spillway start` writes them to stdout, so the terminal is not what is measured. `--cache on` caches the model (bench/cache.ts).
  */
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
 import { batchedDestination, createLogger } from '../../src/observe/log.ts';
 import { argValue, serveChildProtocol } from './child-protocol.ts';
 

@@ -1,4 +1,4 @@
-import type { ReloadResult } from '../gateway.ts';
+import type { ReloadResult } from '../lifecycle/reload-swap.ts';
 import { sendJson } from '../server/send-json.ts';
 import type { AdminRoute } from './admin-routes.ts';
 

@@ -7,9 +7,10 @@ import type { RequestContext } from '../server/context.ts';
 
 /**
  * Gateway keys → tenant. Keys are looked up by their SHA-256, so the config may hold only hashes and a timing
- * difference in the lookup reveals nothing about a key. Only in the pipeline when keys are configured.
+ * difference in the lookup reveals nothing about a key. Undefined (left out of the pipeline) when no key is configured.
  */
-export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly<Record<string, TenantConfig>>): Stage<RequestContext> {
+export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly<Record<string, TenantConfig>>): Stage<RequestContext> | undefined {
+  if (keys.length === 0) return undefined;
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
   return {
     name: 'authenticate',

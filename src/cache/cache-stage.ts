@@ -22,9 +22,12 @@ import { lookupSimilar, type SimilarLookup } from './similar-lookup.ts';
  *                 └ every upstream failed + stale entry ─▶ stale
  *
  * `downstream` is the rest of the pipeline (dispatch): a flight runs it on a context of its own, so its answer can
- * be shared. Requests the cache may not touch go to `next()` unchanged.
+ * be shared. Requests the cache may not touch go to `next()` unchanged. Undefined (left out of the pipeline) when no
+ * model is cached (`cache` undefined).
  */
-export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics: Metrics }, downstream: Handler<RequestContext>): Stage<RequestContext> {
+export function cacheStage(config: Config, given: ResponseCache | undefined, deps: { metrics: Metrics }, downstream: Handler<RequestContext>): Stage<RequestContext> | undefined {
+  if (given === undefined) return undefined;
+  const cache: ResponseCache = given;
   const c = config.cache;
   const { metrics } = deps;
   const count = (model: string, result: string, level = ''): void => metrics.cacheLookups.inc({ model, result, level });

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway.ts';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 /** Log lines a gateway wrote, parsed, for tests that read the access log. */

@@ -162,7 +162,7 @@ export class JobRunner {
     this.interactivePeak.add(now, Math.max(0, inFlight - this.running.size));
     const n = spareRoom({
       running: this.running.size, limit: this.limit.limit, interactiveWaiting: this.d.load.interactiveWaiting(),
-      inFlight, capacity, interactivePeak: this.interactivePeak.max(now), sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxLoopLagMs,
+      inFlight, capacity, interactivePeak: this.interactivePeak.max(now), sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxEventLoopLagMs,
     });
     return Math.min(LEASE_BATCH, n);
   }
