@@ -227,23 +227,17 @@ export class AdmissionQueue {
   }
 
   /**
-   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. The
-   * lease's own `release` is wrapped in place: `rest` (an account gate's refusal) releases through it too.
+   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. Its
+   * listener runs before the balancer frees the slot and pumps, so a waiter granted that slot is counted after it.
    */
   private grant(lease: Lease): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
-    const release = lease.release;
-    let released = false;
-    lease.release = (outcome, firstTokenMs) => {
-      if (!released) {
-        released = true;
-        const now = this.clock.now();
-        this.rates.holding(--this.held, now);
-        if (outcome.kind === 'ok') this.rates.served(now - start, now);
-      }
-      release(outcome, firstTokenMs);
-    };
+    lease.onRelease(({ outcome }) => {
+      const now = this.clock.now();
+      this.rates.holding(--this.held, now);
+      if (outcome.kind === 'ok') this.rates.served(now - start, now);
+    });
     return lease;
   }
 

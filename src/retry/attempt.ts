@@ -121,7 +121,7 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
-function maxAttempts(config: Config, ctx: RequestContext): number {
+export function maxAttempts(config: Config, ctx: RequestContext): number {
   const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
   return Math.max(1, config.retry.maxAttempts - clientRetries);
 }
