@@ -6,6 +6,7 @@ import type { Stage } from '../pipeline.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { endStreamWithError } from '../relay/relay-sse.ts';
@@ -63,44 +64,38 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   return {
     name: 'dispatch',
     async run(ctx) {
-      const { call, model } = ctx;
-      if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
-      const chain = new FallbackChain(model, config.models);
-      const continuation = new StreamContinuation(call, chain.models, kindOf, model.name, metrics);
-      const binding: Binding = { mode: 'new', gateRefusals: 0, tokens: deps.gate === undefined ? 0 : estimateTokens(call.body) };
-      const limits = { maxAttempts: maxAttempts(config, ctx), maxPushbacks: PUSHBACKS_PER_ROUTE * chain.routeCount };
+      const r = begin(ctx, config, kindOf, metrics, deps.gate !== undefined);
       let last: AttemptResult | undefined;
-      let pushbacks = 0;
       for (let attempt = 1; ; attempt++) {
-        const t = await tryOnce(ctx, { chain, continuation, binding, attempt, firstOfRequest: attempt === 1 && pushbacks === 0 }, tryDeps);
+        const t = await tryOnce(ctx, { ...r, attempt, firstOfRequest: attempt === 1 && r.pushbacks === 0 }, tryDeps);
         if ('error' in t) return finish(ctx, last, t.error);
         last = t.result;
         const upstream = t.lease.upstream.name;
-        const step = nextStep(stepInput(ctx, t, { chain, continuation, attempt, pushbacks, ...limits }, policy));
+        const step = nextStep(stepInput(ctx, t, r, attempt, policy));
         switch (step.kind) {
           case 'answered':
-            return continuation.succeeded();
+            return r.continuation.succeeded();
           case 'cancelled':
             return;
           case 'end_at_limit':
-            return continuation.endAtLimit(ctx, t.served);
+            return r.continuation.endAtLimit(ctx, t.served);
           case 'stop':
             metrics.retryStops.inc({ why: step.why });
-            continuation.stopped(step.continuable);
-            return finish(ctx, { ...t.result, contentSent: t.result.contentSent || continuation.active }, undefined);
+            r.continuation.stopped(step.continuable);
+            return finish(ctx, { ...t.result, contentSent: t.result.contentSent || r.continuation.active }, undefined);
           case 'pushback':
             // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a long
             // Retry-After rests that account, never this request: balancer.ts). The deadline bounds the wait.
             metrics.pushbacks.inc({ upstream });
-            chain.pushedBackBy(upstream);
-            pushbacks++;
+            r.chain.pushedBackBy(upstream);
+            r.pushbacks++;
             attempt--;
-            if (binding.mode === 'new') binding.mode = 'pushback';
+            if (r.binding.mode === 'new') r.binding.mode = 'pushback';
             continue;
         }
-        chain.failedOn(upstream);
-        binding.mode = 'retry';
-        if (step.continue) chain.narrowTo(continuation.start(t.served, t.lease));
+        r.chain.failedOn(upstream);
+        r.binding.mode = 'retry';
+        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease));
         metrics.retries.inc({ upstream, outcome: t.result.outcome.kind });
         await sleep(step.delayMs, ctx.clientGone);
         if (ctx.clientGone.aborted) return;
@@ -109,24 +104,49 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   };
 }
 
+/** One request's standing in the loop: where it may go, what it has sent, how it binds, what it may still spend. */
+interface RequestState {
+  chain: FallbackChain;
+  continuation: StreamContinuation;
+  binding: Binding;
+  maxAttempts: number;
+  /** Pushbacks it absorbed, and the most it may (pushback.ts). */
+  pushbacks: number;
+  maxPushbacks: number;
+}
+
+function begin(ctx: RequestContext, config: Config, kindOf: (upstream: string) => UpstreamKind, metrics: Metrics, gated: boolean): RequestState {
+  const { call, model } = ctx;
+  if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
+  const chain = new FallbackChain(model, config.models);
+  return {
+    chain,
+    continuation: new StreamContinuation(call, chain.models, kindOf, model.name, metrics),
+    binding: { mode: 'new', gateRefusals: 0, tokens: gated ? estimateTokens(call.body) : 0 },
+    maxAttempts: maxAttempts(config, ctx),
+    pushbacks: 0,
+    maxPushbacks: PUSHBACKS_PER_ROUTE * chain.routeCount,
+  };
+}
+
 /** The decision's view of one try: its outcome, where the request stands, and the clock, backoff and budgets. */
-function stepInput(ctx: RequestContext, t: Tried, s: Pick<StepInput, 'attempt' | 'pushbacks' | 'maxAttempts' | 'maxPushbacks'> & { chain: FallbackChain; continuation: StreamContinuation }, p: Policy): StepInput {
+function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: number, p: Policy): StepInput {
   const upstream = t.lease.upstream.name;
   const retryAfterMs = retryAfterOf(t.result.outcome);
   return {
     outcome: t.result.outcome,
     contentSent: t.result.contentSent,
-    pushbacks: s.pushbacks,
-    maxPushbacks: s.maxPushbacks,
-    cutAtLimit: s.continuation.cutAtLimit(ctx, t.result),
-    canContinue: s.continuation.canContinue(t.result, t.served, t.lease),
-    attempt: s.attempt,
-    maxAttempts: s.maxAttempts,
+    pushbacks: r.pushbacks,
+    maxPushbacks: r.maxPushbacks,
+    cutAtLimit: r.continuation.cutAtLimit(ctx, t.result),
+    canContinue: r.continuation.canContinue(t.result, t.served, t.lease),
+    attempt,
+    maxAttempts: r.maxAttempts,
     now: p.clock.now(),
     deadlineAt: ctx.deadlineAt,
     minAttemptMs: MIN_ATTEMPT_MS,
     // An upstream's Retry-After is a floor only when no other route is left: otherwise the retry goes elsewhere.
-    delayMs: () => backoffDelayMs(s.attempt - 1, p.backoff, p.random, s.chain.hasAlternativeTo(upstream) ? undefined : retryAfterMs),
+    delayMs: () => backoffDelayMs(attempt - 1, p.backoff, p.random, r.chain.hasAlternativeTo(upstream) ? undefined : retryAfterMs),
     takeBudget: () => p.budgets.tryRetry(upstream),
   };
 }
