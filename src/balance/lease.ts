@@ -86,17 +86,21 @@ export class Lease {
 
   private end(end: LeaseEnd): void {
     this.ended = end;
-    const run = [...this.listeners, this.owner.settle];
-    this.listeners = [];
-    const errors: unknown[] = [];
-    for (const listener of run) {
+    let errors: unknown[] | undefined;
+    for (const listener of this.listeners) {
       try {
         listener(end);
       } catch (err) {
-        errors.push(err);
+        (errors ??= []).push(err);
       }
     }
+    try {
+      this.owner.settle(end);
+    } catch (err) {
+      (errors ??= []).push(err);
+    }
+    if (errors === undefined) return;
     if (errors.length === 1) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} release listeners of a lease on ${this.upstream.name} failed`);
+    throw new AggregateError(errors, `${errors.length} release listeners of a lease on ${this.upstream.name} failed`);
   }
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Config, ModelConfig } from '../config/types.ts';
-import type { Balancer, Lease } from '../balance/balancer.ts';
+import type { Balancer } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
-import type { Lease } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Call, RequestContext, Usage } from '../server/context.ts';
