@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.ts';
 import type { SharedState } from '../state/shared-state.ts';
-import type { Lease } from './balancer.ts';
+import type { Lease } from './lease.ts';
 
 const MINUTE_MS = 60_000;
 /** An account found full on the shared state rests this long before this instance tries it again. */

@@ -10,18 +10,10 @@ import { AimdLimit, type Signal } from './aimd-limit.ts';
 import type { EngineLoad } from './engine-load.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
+import { Lease, type LeaseEnd } from './lease.ts';
 
-/** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
-export interface Lease {
-  readonly route: RouteConfig;
-  readonly upstream: UpstreamConfig;
-  readonly account: string;
-  readonly apiKey: string | undefined;
-  /** `firstTokenMs`: how long the upstream took to start answering (feeds the latency estimate). */
-  release: (outcome: Outcome, firstTokenMs?: number) => void;
-  /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */
-  rest: (ms: number) => void;
-}
+// The balancer grants leases; their lifecycle (listeners, release exactly once) is lease.ts's.
+export type { Lease } from './lease.ts';
 
 /** A busy answer's Retry-After up to this is a routine hint (most servers put one on every refusal), not a rest. */
 const ROUTINE_RETRY_AFTER_MS = 2_000;
@@ -243,77 +235,91 @@ export class Balancer {
   }
 
   private lease(route: RouteConfig, u: UpstreamState, account: Account, now: number): Lease {
-    const name = u.config.name;
-    this.health.onSend(name, now);
+    this.health.onSend(u.config.name, now);
     this.adjust(u, account, +1);
-    const leasedAt = now;
-    let released = false;
-    let unused = false;
-    const lease: Lease = {
-      route,
-      upstream: u.config,
-      account: account.config.name,
-      apiKey: account.config.apiKey,
-      rest: (ms: number) => {
+    return new Lease({ route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey }, {
+      rest: (ms) => {
         account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
-        // Through `release` (others wrap it to count their leases), but nothing was sent: no upstream attempt.
-        unused = !released;
-        lease.release({ kind: 'cancelled' });
       },
-      release: (outcome: Outcome, firstTokenMs?: number) => {
-        if (released) return;
-        released = true;
-        this.adjust(u, account, -1);
-        if (!unused) u.attempts(outcome.kind).inc();
-        const t = this.clock.now();
-        if (outcome.kind === 'cancelled') {
-          // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
-          this.health.cancelProbe(name);
-          this.onRelease?.();
-          return;
-        }
-        if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
-        if (outcome.kind === 'ok') u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
-        // Counted before this lease's slot was given back: the pushback rule wants the load the upstream refused.
-        const atUpstream = u.slots.inFlight + 1;
-        const atAccount = account.slots.inFlight + 1;
-        if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
-          // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
-          // at once when the body said it.
-          if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
-          else this.learnStated(name, account, outcome.limit, t, atAccount);
-        } else if (account.limit !== undefined && outcome.kind === 'ok') {
-          account.limit.record('success', t);
-        }
-        if (u.limit !== undefined) {
-          u.limit.record(signalOf(outcome), t, atUpstream);
-          if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
-        }
-        // A Retry-After longer than a routine hint is the upstream telling us to leave that account alone: it rests
-        // (never a sleep of the one request). Otherwise busy rests the whole account only when nothing else can slow
-        // us down: its learned limit, held below the refused level, keeps the next requests from meeting another
-        // refusal, and the refused request goes to another upstream. Resting a whole account on every busy answer
-        // would leave its other slots idle, and an upstream that answers a tenth of its requests "busy" with a
-        // one-second Retry-After at random would rest most of the time. An upstream that refuses even one request at
-        // a time (its limit at the floor) rests too: Retry-After long, else cooldown_default. Without learned
-        // limits, every Retry-After rests the account, as before.
-        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs) : 0;
-        if (restMs > 0) {
-          account.restingUntil = t + restMs;
-          this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
-        }
-        if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(name, account, outcome, t);
-        const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
-        if (ejected) {
-          this.metrics.upstreamEjections.inc({ upstream: name });
-          this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
-        }
-        const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
-        if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
-        this.onRelease?.();
+      settle: (end) => this.settle(u, account, now, end),
+      misuse: (lease, what) => {
+        // A bug in a caller, not in the request: logged with where it happened, and nothing is freed twice.
+        const at = new Error(what).stack;
+        this.log.error({ upstream: lease.upstream.name, account: lease.account, at }, `a lease was ${what}: ignored`);
       },
-    };
-    return lease;
+    });
+  }
+
+  /** A lease ended (its listeners have run): the slot is free, what the attempt showed is learned, waiters woken. */
+  private settle(u: UpstreamState, account: Account, leasedAt: number, { outcome, firstTokenMs, unused }: LeaseEnd): void {
+    this.adjust(u, account, -1);
+    if (!unused) u.attempts(outcome.kind).inc();
+    // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
+    if (outcome.kind === 'cancelled') this.health.cancelProbe(u.config.name);
+    else this.learn(u, account, leasedAt, outcome, firstTokenMs);
+    this.onRelease?.();
+  }
+
+  /** What an attempt's outcome teaches: latency and service time, learned limits, rests, disabled keys, health. */
+  private learn(u: UpstreamState, account: Account, leasedAt: number, outcome: Outcome, firstTokenMs: number | undefined): void {
+    const t = this.clock.now();
+    if (outcome.kind === 'ok') {
+      if (firstTokenMs !== undefined) u.latency.observe(firstTokenMs, t);
+      u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
+    }
+    this.learnLimits(u, account, outcome, t);
+    this.restIfBusy(u, account, outcome, t);
+    if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(u.config.name, account, outcome, t);
+    this.learnHealth(u, outcome, t);
+  }
+
+  /** Feeds the account's and the upstream's learned concurrency limits (aimd-limit.ts). */
+  private learnLimits(u: UpstreamState, account: Account, outcome: Outcome, t: number): void {
+    // Counted before this lease's slot was given back: the pushback rule wants the load the upstream refused.
+    const atUpstream = u.slots.inFlight + 1;
+    const atAccount = account.slots.inFlight + 1;
+    if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
+      // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
+      // at once when the body said it.
+      if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
+      else this.learnStated(u.config.name, account, outcome.limit, t, atAccount);
+    } else if (account.limit !== undefined && outcome.kind === 'ok') {
+      account.limit.record('success', t);
+    }
+    if (u.limit !== undefined) {
+      u.limit.record(signalOf(outcome), t, atUpstream);
+      if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
+    }
+  }
+
+  /**
+   * A Retry-After longer than a routine hint is the upstream telling us to leave that account alone: it rests
+   * (never a sleep of the one request). Otherwise busy rests the whole account only when nothing else can slow us
+   * down: its learned limit, held below the refused level, keeps the next requests from meeting another refusal,
+   * and the refused request goes to another upstream. Resting a whole account on every busy answer would leave its
+   * other slots idle, and an upstream that answers a tenth of its requests "busy" with a one-second Retry-After at
+   * random would rest most of the time. An upstream that refuses even one request at a time (its limit at the
+   * floor) rests too: Retry-After long, else cooldown_default. Without learned limits, every Retry-After rests the
+   * account, as before.
+   */
+  private restIfBusy(u: UpstreamState, account: Account, outcome: Outcome, t: number): void {
+    if (outcome.kind !== 'rate_limited' && outcome.kind !== 'overloaded') return;
+    const restMs = busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs);
+    if (restMs <= 0) return;
+    account.restingUntil = t + restMs;
+    this.metrics.accountCooldowns.inc({ upstream: u.config.name, account: account.config.name });
+  }
+
+  /** Passive health: repeated failures take the upstream out of rotation (passive-health.ts). */
+  private learnHealth(u: UpstreamState, outcome: Outcome, t: number): void {
+    const name = u.config.name;
+    const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
+    if (ejected) {
+      this.metrics.upstreamEjections.inc({ upstream: name });
+      this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
+    }
+    const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
+    if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
   }
 
   /**
@@ -389,7 +395,7 @@ export class Balancer {
   }
 }
 
-/** How long a busy answer rests its account (0: not at all); the reasons are at the call in `release`. */
+/** How long a busy answer rests its account (0: not at all); the reasons are at `restIfBusy`. */
 function busyRestMs(retryAfterMs: number | undefined, limit: AimdLimit | undefined, cooldownDefaultMs: number): number {
   if (limit === undefined || limit.atMinimum) return retryAfterMs ?? cooldownDefaultMs;
   return retryAfterMs !== undefined && retryAfterMs > ROUTINE_RETRY_AFTER_MS ? retryAfterMs : 0;

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Config, ModelConfig } from '../config/types.ts';
-import type { Balancer, Lease } from '../balance/balancer.ts';
+import type { Balancer } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
@@ -230,23 +231,17 @@ export class AdmissionQueue {
   }
 
   /**
-   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. The
-   * lease's own `release` is wrapped in place: `rest` (an account gate's refusal) releases through it too.
+   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. Its
+   * listener runs before the balancer frees the slot and pumps, so a waiter granted that slot is counted after it.
    */
   private grant(lease: Lease): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
-    const release = lease.release;
-    let released = false;
-    lease.release = (outcome, firstTokenMs) => {
-      if (!released) {
-        released = true;
-        const now = this.clock.now();
-        this.rates.holding(--this.held, now);
-        if (outcome.kind === 'ok') this.rates.served(now - start, now);
-      }
-      release(outcome, firstTokenMs);
-    };
+    lease.onRelease(({ outcome }) => {
+      const now = this.clock.now();
+      this.rates.holding(--this.held, now);
+      if (outcome.kind === 'ok') this.rates.served(now - start, now);
+    });
     return lease;
   }
 

@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
-import type { Lease } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
-import type { RequestContext, Usage } from '../server/context.ts';
+import type { Call, RequestContext, Usage } from '../server/context.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
 import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
@@ -60,10 +60,6 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
   const span = ctx.trace?.attempt(upstream.name, lease.route.model);
-  const failed = (outcome: Outcome, status?: number): Started => {
-    span?.end(outcome, status);
-    return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } };
-  };
   const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
   const timeouts = {
     ...chooseTimeouts({
@@ -83,44 +79,53 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
     });
   } catch (err) {
     const e = err as AttemptError;
-    return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
+    return failedStart(span, upstream.name, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
   }
-  const done = (s: Started): Started => {
-    if (s.kind === 'failed') {
-      learn(deps, lease, call.stream, att, s.result.outcome);
-      att.close();
-      ctx.upstreamMs += deps.clock.now() - att.startedAt;
-    }
-    return s;
-  };
+  const s = await firstContent(ctx, call, att, upstream.name, span, deps);
+  if (s.kind === 'failed') {
+    learn(deps, lease, call.stream, att, s.result.outcome);
+    att.close();
+    ctx.upstreamMs += deps.clock.now() - att.startedAt;
+  }
+  return s;
+}
+
+/** An attempt that ended before its first content: its span ends, and the client would hear `outcome`. */
+function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: Outcome, status?: number): Started {
+  span?.end(outcome, status);
+  return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream), contentSent: false } };
+}
+
+/** The head classified, then the first content awaited; a failure here leaves closing the attempt to the caller. */
+async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, upstream: string, span: AttemptTrace | undefined, deps: AttemptDeps): Promise<Started> {
   const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
   if (att.status < 200 || att.status >= 300) {
     const text = await readErrorBody(att);
     const head = classifyStatus(att.status, retryAfterMs, text);
     span?.end(head, att.status);
-    return done({ kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false } });
+    return { kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream), contentSent: false } };
   }
   if (call.stream) {
     const type = att.headers['content-type'];
     if (!isEventStream(type)) {
       await readErrorBody(att); // read, not destroyed unread: that would raise an abort error nobody listens to
-      return done(failed({ kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status));
+      return failedStart(span, upstream, { kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status);
     }
     const reader = new SseReader(att, deps.config.server.sseComments);
     const first = await awaitFirstData(ctx, reader);
-    return done(first.ok ? { kind: 'stream', att, reader, first: first.events, span } : failed(first.outcome, att.status));
+    return first.ok ? { kind: 'stream', att, reader, first: first.events, span } : failedStart(span, upstream, first.outcome, att.status);
   }
   let answer: Buffer;
   try {
     answer = await readAnswer(att);
   } catch (err) {
     const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-    return done(failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status));
+    return failedStart(span, upstream, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status);
   }
   const checked = checkAnswer(call.endpoint, att.headers['content-type'], answer);
   if (!checked.ok) {
-    deps.log.warn({ requestId: ctx.id, upstream: upstream.name, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
-    return done(failed({ kind: 'invalid_answer', detail: checked.detail }, att.status));
+    deps.log.warn({ requestId: ctx.id, upstream, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
+    return failedStart(span, upstream, { kind: 'invalid_answer', detail: checked.detail }, att.status);
   }
   return { kind: 'json', att, answer: checked.body, usage: checked.usage, span };
 }
@@ -143,7 +148,7 @@ function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): 
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
-function maxAttempts(config: Config, ctx: RequestContext): number {
+export function maxAttempts(config: Config, ctx: RequestContext): number {
   const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
   return Math.max(1, config.retry.maxAttempts - clientRetries);
 }
