@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   expectation_failed: { status: 417, type: 'invalid_request_error', when: 'The request has an `Expect` header other than `100-continue`.' },
   headers_too_large: { status: 431, type: 'invalid_request_error', when: 'The request line and headers are larger than the server accepts (16 KiB); answered before any route.' },
   body_too_large: { status: 413, type: 'invalid_request_error', when: 'The body is larger than `server.body_limit_bytes`.' },
+  messages_api_only: { status: 400, type: 'invalid_request_error', when: 'A chat completions, completions, embeddings or Responses request for a model whose routes all go to upstreams with `api: anthropic` (they serve only the Anthropic Messages API): send it to `/v1/messages`, or add a route to an upstream that serves chat completions.' },
   upstream_rejected: { status: 400, type: 'invalid_request_error', when: "An upstream refused the request as invalid (4xx other than 401/403/429). The upstream's status and message are passed through; its own `code` is kept when it sent one." },
   rate_limited: { status: 429, type: 'rate_limit_error', when: 'A rate limit of the gateway (key, tenant, model, account) or the upstream (429) was reached. `Retry-After` says when the request would fit.' },
   deadline_unmeetable: { status: 429, type: 'rate_limit_error', when: "From the queue ahead and the observed service rate, the request could not start before its deadline: refused at once, with `Retry-After` when it could." },

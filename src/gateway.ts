@@ -42,6 +42,7 @@ import { cacheStage } from './cache/cache-stage.ts';
 import { ResponseCache, cacheEnabled } from './cache/response-cache.ts';
 import { cacheRoutes } from './cache/cache-routes.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { mayPassThrough } from './upstream/upstream-api.ts';
 import { exposureProblems } from './config/exposure.ts';
 import { ConfigError, SpillwayError } from './errors.ts';
 
@@ -66,7 +67,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
     jobs !== undefined && jobs.respondAsync, //          jobs: Prefer: respond-async → stored, then 202 + Location
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
     (config.degrade.queueDepth !== null || config.degrade.shedPercent !== null) && degradeStage(config, { ...deps, queueDepth: () => deps.queue.depth }), // degrade under pressure
-    deps.cache !== undefined && cacheStage(config, deps.cache, deps, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a flight identical requests share
+    deps.cache !== undefined && cacheStage(config, deps.cache, { ...deps, passesThrough: (ctx) => ctx.model !== undefined && mayPassThrough(ctx.call?.native !== undefined, ctx.model, config, (u) => deps.pools.kind(u)) }, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a flight identical requests share
     dispatch, //                                         retry loop: balance → upstream → relay, per attempt
   ];
   return compose(stages.filter((s): s is Stage<RequestContext> => s !== false));

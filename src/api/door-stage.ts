@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
@@ -31,10 +31,15 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
         throw new SpillwayError('unsupported_endpoint', 'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.');
       }
       switch (ctx.door) {
-        case 'anthropic':
-          ctx.call = chatCall(messagesToChat(jsonObject(ctx.body)));
-          ctx.res = new TranslatingResponse(ctx.res, new MessagesTranslator()) as unknown as ServerResponse;
+        case 'anthropic': {
+          const asked = jsonObject(ctx.body);
+          const res = new TranslatingResponse(ctx.res, new MessagesTranslator());
+          // Translated for the stages that read a chat body and for OpenAI-only upstreams; kept as it is for the
+          // upstreams that serve the Messages API (an attempt there passes it through: retry/dispatch-stage.ts).
+          ctx.call = { ...chatCall(messagesToChat(asked)), native: { body: asked, headers: messagesHeaders(ctx.req.headers), passThrough: (on) => res.passThrough(on) } };
+          ctx.res = res as unknown as ServerResponse;
           break;
+        }
         case 'anthropic_count': {
           const call = chatCall(messagesToChat(jsonObject(ctx.body), true));
           ctx.call = call;
@@ -65,6 +70,19 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
       await next();
     },
   };
+}
+
+/** The Messages API version a passed-through request states: the client's, else the one every SDK sends today. */
+const ANTHROPIC_VERSION = '2023-06-01';
+
+/** The client's headers a Messages upstream reads, bounded (hostile until authenticated: no header grows state). */
+function messagesHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
+  for (const name of ['anthropic-version', 'anthropic-beta'] as const) {
+    const v = h[name];
+    if (typeof v === 'string' && v !== '' && v.length <= 1024) out[name] = v;
+  }
+  return out;
 }
 
 function answer(ctx: RequestContext, body: unknown): void {

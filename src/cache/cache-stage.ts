@@ -33,7 +33,7 @@ interface Indexing {
  * `downstream` is the rest of the pipeline (dispatch): a flight runs it on a context of its own, so its answer can
  * be shared. Requests the cache may not touch go to `next()` unchanged.
  */
-export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics: Metrics }, downstream: Handler<RequestContext>): Stage<RequestContext> {
+export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics: Metrics; passesThrough?: (ctx: RequestContext) => boolean }, downstream: Handler<RequestContext>): Stage<RequestContext> {
   const c = config.cache;
   const { metrics } = deps;
   const count = (model: string, result: string, level = ''): void => metrics.cacheLookups.inc({ model, result, level });
@@ -43,6 +43,11 @@ export function cacheStage(config: Config, cache: ResponseCache, deps: { metrics
       const call = ctx.call;
       const model = ctx.model;
       if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name)) return next();
+      // A Messages request that may be passed through to a Messages upstream: its answer would not be a chat one.
+      if (deps.passesThrough?.(ctx) === true) {
+        count(model.name, 'bypass');
+        return next();
+      }
       const use = cacheUse(c, call.body, ctx.req.headers);
       if (!use.lookup && !use.store && !use.coalesce) {
         count(model.name, 'bypass');

@@ -47,6 +47,11 @@ export const DEFAULTS = {
      * 11434), else from one GET {url}/models at startup (vLLM, SGLang, Ollama name themselves), else openai.
      */
     kind: null as 'deepseek' | 'vllm' | 'sglang' | 'ollama' | 'openai' | null,
+    /**
+     * The APIs it serves. auto: chat completions, plus the Anthropic Messages API on a deepseek kind (DeepSeek
+     * serves it under /anthropic); openai: chat completions only; anthropic: Messages only; both: the two.
+     */
+    api: 'auto' as 'auto' | 'openai' | 'anthropic' | 'both',
     /** The account's concurrency cap; Spillway never has more requests than this in flight to the upstream. */
     max_concurrency: 256,
     weight: 1,

@@ -10,6 +10,7 @@ import { formatKeyPath, showValue } from './key-path.ts';
 import { parseDuration } from './duration.ts';
 import { exposureProblems } from './exposure.ts';
 import { kindFromUrl, type UpstreamKind } from '../upstream/upstream-kind.ts';
+import type { UpstreamApi } from '../upstream/upstream-api.ts';
 import type { Config, GatewayKey, ModelConfig, Priority, RateLimits, UpstreamConfig } from './types.ts';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -62,7 +63,7 @@ function limitsOf(r: RawLimits, fallback: RawLimits = {}): RateLimits {
 
 interface RawTimeouts { connect: string; first_token: string; idle: string; total: string }
 interface RawUpstream {
-  name: string; url: string; kind: UpstreamKind | null; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
+  name: string; url: string; kind: UpstreamKind | null; api: UpstreamApi; api_key?: string; keys?: ({ key: string; name?: string; max_concurrency: number | null } & RawLimits)[]; max_concurrency: number; weight: number;
   requests_per_minute?: number; tokens_per_minute?: number;
   connections: number | null; headers: Record<string, string>; timeouts: RawTimeouts;
   engine_metrics: { url?: string; interval: string } | null;
@@ -176,6 +177,7 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       url: u.url.replace(/\/+$/, ''),
       kind: known ?? 'openai',
       kindProbe: known === undefined,
+      api: u.api,
       accounts,
       maxConcurrency: u.max_concurrency,
       weight: u.weight,

@@ -2,6 +2,7 @@ import { DEFAULTS } from './defaults.ts';
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run-window.ts';
 import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
+import { UPSTREAM_APIS } from '../upstream/upstream-api.ts';
 
 /**
  * The config's JSON Schema. `x-expected` is the plain-words expectation a config error quotes; `description` is
@@ -160,6 +161,12 @@ export const configSchema: Schema = obj({
           default: U.kind,
           description: 'What answers at the URL; drives its quirks (DeepSeek `/beta` features, how a cut stream is continued). null: inferred from the URL, else from one `GET {url}/models` at startup, else `openai`.',
           'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}, or null to infer it`,
+        },
+        api: {
+          enum: [...UPSTREAM_APIS],
+          default: U.api,
+          description: 'The APIs it serves: `auto` (chat completions, plus the Anthropic Messages API when the kind is deepseek, which serves it under `/anthropic`), `openai` (chat completions only), `anthropic` (the Messages API only, at `{url}/v1/messages`), `both`. A Messages request is passed through, untranslated, to an upstream that serves Messages; chat completions, completions, embeddings and Responses requests never go to an `anthropic` one.',
+          'x-expected': `one of ${UPSTREAM_APIS.join(', ')}`,
         },
         keys: {
           type: 'array',

@@ -1,5 +1,6 @@
 /** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+import type { UpstreamApi } from '../upstream/upstream-api.ts';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -40,6 +41,8 @@ export interface UpstreamConfig {
   kind: UpstreamKind;
   /** Neither the config nor the URL told the kind: a `GET /models` at startup may (upstream-kinds.ts). */
   kindProbe: boolean;
+  /** The APIs it serves (upstream-api.ts): whether a Messages request is passed through to it, and whether others may go there. */
+  api: UpstreamApi;
   /** One entry per API key (one keyless entry for an upstream without keys). */
   accounts: readonly AccountConfig[];
   maxConcurrency: number;

@@ -23,6 +23,7 @@ import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
 import { withRouteParams } from '../route/route-params.ts';
 import { TtftTracker } from './ttft-tracker.ts';
+import { servesMessages, servesOpenAi } from '../upstream/upstream-api.ts';
 
 /** The shortest an attempt could take: a retry that cannot even start this long before the deadline is not made. */
 const MIN_ATTEMPT_MS = 20;
@@ -61,13 +62,15 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const ttfts = new Map(Object.keys(config.models).map((m) => [m, new TtftTracker()]));
   const kindOf = (upstream: string) => deps.pools.kind(upstream);
   const modeOf = (m: ModelConfig, lease: Lease): ContinuationMode => continuationMode(m.continuation, kindOf(lease.upstream.name));
+  // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
+  const openAi = openAiModels(config);
   return {
     name: 'dispatch',
     async run(ctx) {
       const call = ctx.call;
       const model = ctx.model;
       if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
-      const chain = [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
+      const chain = call.native === undefined ? openAiChain(openAi, model) : [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
       // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
       const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
       const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
@@ -101,9 +104,15 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         }
         link = picked.link;
         const served = active[link] as ModelConfig;
-        const body = (lease: Lease): Buffer | string => requestBody(call, lease, modeOf(served, lease), track, continuing !== undefined);
+        // A Messages request goes as it is to an upstream that serves the Messages API (a continuation never does:
+        // it continues a chat answer).
+        const passThrough = (lease: Lease): boolean => call.native !== undefined && continuing === undefined && servesMessages(lease.upstream.api, kindOf(lease.upstream.name));
+        const launch = (lease: Lease): Launch => {
+          const messages = passThrough(lease);
+          return { lease, messages, body: messages ? messagesBody(call, lease) : requestBody(call, lease, modeOf(served, lease), track, continuing !== undefined) };
+        };
         if (attempt === 1 && pushbacks === 0) budgets.recordFirstAttempt(picked.lease.upstream.name);
-        const first: Launch = { lease: picked.lease, body: body(picked.lease) };
+        const first: Launch = launch(picked.lease);
         const hedgeDelay = continuing === undefined ? hedgeDelayMs(served, ttfts.get(served.name)) : undefined;
         const hedge = async (): Promise<Launch | undefined> => {
           // A hedge is a luxury: never with a slot another request waits for, never past the retry budget — which
@@ -126,7 +135,7 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
             return undefined;
           }
           metrics.hedges.inc({ model: served.name });
-          return { lease, body: body(lease) };
+          return launch(lease);
         };
         const { started, lease, hedged } = await startWithHedge(ctx, first, hedgeDelay, hedge, deps);
         announce(ctx, lease, served, hedged);
@@ -157,13 +166,15 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
         }
         failed.add(lease.upstream.name);
         mode = 'retry';
-        if (result.contentSent && track !== undefined && track.continuable && tokensLeft(call.body, track) === 0 && !ctx.res.writableEnded) {
+        // A passed-through Messages stream is not continued: its events are not the chat chunks a continuation extends.
+        const chatAnswer = !(started.kind !== 'failed' && started.messages);
+        if (chatAnswer && result.contentSent && track !== undefined && track.continuable && tokensLeft(call.body, track) === 0 && !ctx.res.writableEnded) {
           // Cut after its last allowed token: complete, only the finish event was lost. End it as the upstream would.
           ctx.res.end(lengthFinish(track, served.name));
           metrics.continuations.inc({ model: model.name, result: 'completed' });
           return;
         }
-        const canContinue = result.contentSent && track !== undefined && track.continuable && track.events > 0 && modeOf(served, lease) !== 'off';
+        const canContinue = chatAnswer && result.contentSent && track !== undefined && track.continuable && track.events > 0 && modeOf(served, lease) !== 'off';
         const alternatives = chain.some((m) => m.routes.some((r) => !failed.has(r.upstream)));
         const verdict = decideRetry({
           outcome: canContinue ? asRetryable(result.outcome) : result.outcome,
@@ -212,6 +223,36 @@ async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: n
     g.done(outcome.kind === 'rate_limited' ? (outcome.retryAfterMs ?? cooldownMs) : undefined);
   };
   return true;
+}
+
+/** A passed-through Messages request's body for a route: its model renamed, the route's params it did not set added. */
+function messagesBody(call: Call, lease: Lease): string {
+  const native = call.native as NonNullable<Call['native']>;
+  const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
+  return JSON.stringify({ ...body, model: lease.route.model });
+}
+
+/**
+ * Each model with only the routes OpenAI-shaped requests may take (not to Messages-only upstreams); null when
+ * none is left. Built once; a model without such routes is itself when no upstream is Messages-only.
+ */
+function openAiModels(config: Config): ReadonlyMap<string, ModelConfig | null> {
+  const messagesOnly = new Set(config.upstreams.filter((u) => !servesOpenAi(u)).map((u) => u.name));
+  const out = new Map<string, ModelConfig | null>();
+  for (const m of Object.values(config.models)) {
+    const routes = m.routes.filter((r) => !messagesOnly.has(r.upstream));
+    out.set(m.name, routes.length === m.routes.length ? m : routes.length === 0 ? null : { ...m, routes });
+  }
+  return out;
+}
+
+/** A model and its fallbacks as an OpenAI-shaped request may use them; refused when only Messages-only upstreams serve it. */
+function openAiChain(models: ReadonlyMap<string, ModelConfig | null>, model: ModelConfig): ModelConfig[] {
+  const chain = [model.name, ...model.fallback].flatMap((n) => models.get(n) ?? []);
+  if (chain.length === 0) {
+    throw new SpillwayError('messages_api_only', `The model '${model.name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`, { param: 'model' });
+  }
+  return chain;
 }
 
 /** The body for an attempt: the client's bytes when nothing changes, renamed (and given the route's params) for the route, or a continuation. */

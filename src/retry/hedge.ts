@@ -12,6 +12,8 @@ interface Runner {
 export interface Launch {
   lease: Lease;
   body: Buffer | string;
+  /** The Messages door's request passed through to an upstream that serves the Messages API. */
+  messages: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface Launch {
 export async function startWithHedge(ctx: RequestContext, first: Launch, delayMs: number | undefined, hedge: () => Promise<Launch | undefined>, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
     const cancel = new AbortController();
-    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal) };
+    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal, l.messages) };
   };
   const a = launch(first);
   if (delayMs === undefined) return { started: await a.promise, lease: a.lease, hedged: false };
