@@ -124,7 +124,7 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
     reject = Number(v.reject) as 429 | 503 | 529;
   }
   if (v.api !== undefined && v.api !== 'openai' && v.api !== 'anthropic' && v.api !== 'both') throw new UsageError(`--api expects openai, anthropic or both, got "${v.api}"`);
-  const api = v.api as MockApi | undefined;
+  const api: MockApi | undefined = v.api;
   const port = intFlag('port', v.port);
   if (port !== undefined && port > 65535) throw new UsageError(`--port expects 0-65535, got "${v.port}"`);
   const jitterPct = intFlag('jitter-pct', v['jitter-pct']);
