@@ -12,7 +12,8 @@ import { HttpServer } from './server/http-server.ts';
 import { receiveStage } from './server/receive-stage.ts';
 import { parseStage } from './api/parse-stage.ts';
 import { doorStage } from './api/door-stage.ts';
-import { ResponseStore } from './api/responses/response-store.ts';
+import { MemoryResponseStore, type ResponseStore } from './api/responses/response-store.ts';
+import { createResponseStore } from './api/responses/create-response-store.ts';
 import { authenticateStage } from './auth/authenticate-stage.ts';
 import { resolveModelStage } from './route/resolve-model-stage.ts';
 import { dispatchStage, type DispatchDeps } from './retry/dispatch-stage.ts';
@@ -62,7 +63,7 @@ export function buildPipeline(config: Config, deps: DispatchDeps & { isDraining:
     parseStage, //                                       api: body → typed Call
     jobs !== undefined && jobs.jobCall(config.auth.keys), // jobs: a job item's own run → background class, as its key
     config.auth.keys.length > 0 && authenticateStage(config.auth.keys, config.tenants), // auth: key → tenant, priority
-    doorStage(config, deps.responses ?? new ResponseStore()), // api: Messages / Responses → chat Call, answers translated back
+    doorStage(config, deps.responses ?? new MemoryResponseStore(config.responses)), // api: Messages / Responses → chat Call, answers translated back
     resolveModelStage(config), //                        route: public model → routes; GET /v1/models
     jobs !== undefined && jobs.respondAsync, //          jobs: Prefer: respond-async → stored, then 202 + Location
     hasRateLimits(config) && rateLimitStage(config, deps), // admission: requests/tokens per minute, 429 at once
@@ -211,6 +212,8 @@ export interface GatewayOptions {
   host?: string;
   /** Wall-clock time of cache entries (epoch ms; tests pass a FakeClock to expire entries without waiting). */
   cacheClock?: Clock;
+  /** Wall-clock time of stored responses (epoch ms; tests pass a FakeClock to see the retention end). */
+  responsesClock?: Clock;
   /** Tracing settings that are not config (tests shorten the span batching delay). */
   tracing?: TracingOptions;
   /** The file the config came from: what a reload (POST /admin/reload, SIGHUP) re-reads. */
@@ -240,9 +243,11 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   const jobs = initial.jobs.enabled
     ? await Jobs.open(initial, { log, metrics, isDraining, keys: () => live.config.auth.keys, load: { interactiveWaiting: () => live.queue.depth, load: () => live.balancer.load() } })
     : undefined;
+  // Stored responses outlive a reload, like the cache; their store is opened once (its file only on first use).
+  const responses = await createResponseStore(initial, log, opts.responsesClock === undefined ? undefined : () => opts.responsesClock?.now() ?? Date.now());
   const kinds = new UpstreamKinds();
   if (opts.probeKinds === true) void kinds.probe(initial.upstreams, log);
-  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds, responses: new ResponseStore() };
+  const shared: RuntimeShared = { clock, log, metrics, isDraining, tracing, cache, cacheConfig: initial.cache, jobs, kinds, responses };
   let live = buildRuntime(initial, shared);
   // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
   metrics.inFlightSource = () => live.balancer.inFlightRows();
@@ -360,6 +365,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
     });
   }).catch(async (err: unknown) => {
     await jobs?.close(); // the job store is open already: a port in use must not leave it locked
+    await responses.close();
     throw err;
   });
   stats.start();
@@ -404,6 +410,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
       await Promise.all([...retiring]);
       await accessLog?.close();
       await cache?.close();
+      await responses.close();
       await tracing?.shutdown();
       return clean;
     },

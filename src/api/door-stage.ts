@@ -52,15 +52,18 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
         case 'responses': {
           const asked = jsonObject(ctx.body);
           const tenant = ctx.tenant;
-          const turn = responsesToChat(asked, (id) => responses.get(id, tenant));
+          const previousId = asked.previous_response_id;
+          const previous = typeof previousId === 'string' ? await responses.get(previousId, tenant) : undefined;
+          const turn = responsesToChat(asked, (id) => (id === previousId ? previous : undefined));
           ctx.call = chatCall(turn.chat);
-          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => responses.put(r, tenant))) as unknown as ServerResponse;
+          // Stored as the answer completes, before its last event is written (a SQLite put is on disk by then).
+          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => void responses.put(r, tenant))) as unknown as ServerResponse;
           break;
         }
         case 'responses_get': {
           const path = (ctx.req.url ?? '').split('?')[0] ?? '';
           const id = path.slice(path.lastIndexOf('/') + 1);
-          const stored = responses.get(id, ctx.tenant);
+          const stored = await responses.get(id, ctx.tenant);
           if (stored === undefined) throw new SpillwayError('response_not_found', `No stored response with id '${id}' (it was not stored, belongs to another key, or has left the store).`);
           return answer(ctx, stored.response);
         }

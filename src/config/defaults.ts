@@ -212,4 +212,15 @@ export const DEFAULTS = {
       allow_private: false,
     },
   },
+  responses: {
+    /**
+     * Where the Responses door keeps stored responses (`store`, `previous_response_id`, GET by id). auto: Redis when
+     * state.redis is set (every instance finds them), else SQLite under jobs.data_dir; memory: this process only.
+     */
+    store: 'auto' as 'auto' | 'memory' | 'sqlite' | 'redis',
+    /** How long a stored response is kept (OpenAI keeps them 30 days). */
+    retention: '720h',
+    /** Bytes of stored responses one tenant holds at once; beyond it its oldest go first. */
+    tenant_max_bytes: 256 * 1024 * 1024,
+  },
 } as const;

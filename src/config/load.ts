@@ -101,6 +101,7 @@ interface RawConfig {
     backoff_base: string; backoff_cap: string; lease: string; item_timeout: string; run_windows: string[]; prefix_chars: number; poll_interval: string;
     webhook: { secret: string | null; timeout: string; max_attempts: number; allowed_hosts: string[]; allow_private: boolean };
   };
+  responses: { store: 'auto' | 'memory' | 'sqlite' | 'redis'; retention: string; tenant_max_bytes: number };
 }
 
 function originOf(url: string): string {
@@ -241,6 +242,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
     problem(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
   }
   const j = raw.jobs;
+  const rs = raw.responses;
+  if (rs.store === 'redis' && raw.state.redis === null) problem(['responses', 'store'], 'got "redis", expected state.redis to be set (stored responses use that Redis)');
   if (j.enabled && j.store === 'redis' && raw.state.redis === null) {
     problem(['jobs', 'store'], 'got "redis", expected state.redis to be set (the job store uses that Redis)');
   }
@@ -314,6 +317,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       itemTimeoutMs: ms(j.item_timeout), runWindows: j.run_windows, prefixChars: j.prefix_chars, pollIntervalMs: ms(j.poll_interval),
       webhook: { secret: j.webhook.secret, timeoutMs: ms(j.webhook.timeout), maxAttempts: j.webhook.max_attempts, allowedHosts: j.webhook.allowed_hosts, allowPrivate: j.webhook.allow_private },
     },
+    // auto: where every instance finds them when instances share a Redis, else on this machine's disk.
+    responses: { store: rs.store === 'auto' ? (raw.state.redis === null ? 'sqlite' : 'redis') : rs.store, retentionMs: ms(rs.retention), tenantMaxBytes: rs.tenant_max_bytes },
     raw,
   };
 }

@@ -47,6 +47,7 @@ const nullable = (required: string[], description: string, expected: string, pro
 });
 
 const U = DEFAULTS.upstream;
+const R = DEFAULTS.responses;
 const J = DEFAULTS.jobs;
 
 /** Requests and tokens per minute, wherever a rate limit applies (absent: no limit). */
@@ -389,5 +390,10 @@ export const configSchema: Schema = obj({
       },
       allow_private: { type: 'boolean', default: J.webhook.allow_private, description: 'Also deliver webhooks to loopback, private, link-local and other non-public addresses (checked after DNS resolution, on the address connected to). Off: only public addresses, so a client cannot aim Spillway at its own network or cloud metadata.', 'x-expected': 'true or false' },
     }),
+  }),
+  responses: obj({
+    store: { enum: ['auto', 'memory', 'sqlite', 'redis'], default: R.store, description: 'Where the Responses door keeps stored responses (`store`, `previous_response_id`, `GET /v1/responses/{id}`): `auto` is `redis` when `state.redis` is set, else `sqlite`; `sqlite`: a file `responses.sqlite` under `jobs.data_dir` (survives a restart); `redis`: `state.redis`, shared by every instance; `memory`: this process only, lost on restart.', 'x-expected': 'auto, memory, sqlite or redis' },
+    retention: duration(R.retention, 'How long a stored response is kept after it was answered (OpenAI keeps them 30 days); then `GET` and `previous_response_id` answer 404 `response_not_found`.'),
+    tenant_max_bytes: int(R.tenant_max_bytes, 1024, 'Bytes of stored responses (each with its whole conversation) one tenant holds at once; a new one pushes out that tenant\'s oldest. What one key can put on disk, whatever the retention.'),
   }),
 }, { required: ['upstreams', 'models'], default: undefined });

@@ -164,6 +164,8 @@ export interface Config {
   tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
   cache: CacheConfig;
   jobs: JobsConfig;
+  /** Stored responses of the Responses door (src/api/responses/create-response-store.ts). */
+  responses: { store: 'memory' | 'sqlite' | 'redis'; retentionMs: number; tenantMaxBytes: number };
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: unknown;
 }
