@@ -3,7 +3,7 @@ import type { RequestContext, Usage } from '../server/context.ts';
 import type { OpenAttempt } from '../upstream/open-attempt.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { dataOf } from './sse-events.ts';
-import { leadingBlankBytes, type AnswerCheck } from './answer-check.ts';
+import { answerObject, type AnswerCheck } from './answer-check.ts';
 import type { SseReader } from './sse-reader.ts';
 import { streamFailure, writeEvents, type FirstData, type SseResult } from './relay-sse.ts';
 
@@ -147,19 +147,9 @@ export function messageUsage(answer: Record<string, unknown>): Usage {
  * array), before any of it reaches the client: the chat check's twin (answer-check.ts), for the same reasons.
  */
 export function checkMessage(contentType: string | string[] | undefined, body: Buffer): AnswerCheck {
-  const type = Array.isArray(contentType) ? contentType[0] : contentType;
-  if (type !== undefined && !type.toLowerCase().includes('json')) return { ok: false, detail: `content-type ${type.split(';')[0]} instead of JSON` };
-  const start = leadingBlankBytes(body);
-  if (start === body.length) return { ok: false, detail: body.length === 0 ? 'empty body' : 'body of blank lines only' };
-  const trimmed = start === 0 ? body : body.subarray(start);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(trimmed.toString('utf8'));
-  } catch {
-    return { ok: false, detail: trimmed[0] === 0x7b /* { */ ? 'truncated or invalid JSON' : 'body is not JSON' };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, detail: 'body is not a JSON object' };
-  const obj = parsed as Record<string, unknown>;
+  const a = answerObject(contentType, body);
+  if (!('obj' in a)) return a;
+  const obj = a.obj;
   if (obj.type !== 'message' || !Array.isArray(obj.content)) return { ok: false, detail: obj.type === 'error' ? 'an error object with status 200' : 'JSON that is not a Messages answer' };
-  return { ok: true, body: trimmed, usage: messageUsage(obj) };
+  return { ok: true, body: a.body, usage: messageUsage(obj) };
 }

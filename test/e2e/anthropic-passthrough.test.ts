@@ -4,13 +4,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
+import { multiTurnWithSystem, prompt, streamedToolCall, toolResultTurn } from '../helpers/messages-cases.ts';
 
 /**
  * The Messages door passed through to upstreams that serve the Messages API themselves (`api: anthropic`, or a
  * deepseek kind under `/anthropic`), with the official Anthropic client: the same promises as the translated door
  * (anthropic-sdk.test.ts), and the pipeline around the untranslated request.
  */
-const prompt = 'Tell me a story';
 
 async function anthropicStack(t: TestContext, opts: StackOptions) {
   const s = await startStack(t, opts);
@@ -44,54 +44,23 @@ test('messages.create is passed through to a Messages upstream untranslated: exa
 
 test('a multi-turn conversation with a system prompt, create and stream alike, event by event as the upstream sent them', async (t) => {
   const { anthropic, mocks } = await anthropicStack(t, { mocks: [{ api: 'anthropic' }], config: nativeOnly });
-  const messages: Anthropic.MessageParam[] = [
-    { role: 'user', content: 'Hi' },
-    { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] },
-    { role: 'user', content: [{ type: 'text', text: prompt }] },
-  ];
-  const expected = answerText(1, `Be brief\nHi\nHello\n${prompt}`, 20);
-  const m = await anthropic.messages.create({ model: 'chat', max_tokens: 20, system: 'Be brief', messages });
-  assert.equal(m.content[0]?.type === 'text' ? m.content[0].text : undefined, expected);
-  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 20, system: [{ type: 'text', text: 'Be brief' }], messages });
-  const events: string[] = [];
-  stream.on('streamEvent', (e) => events.push(e.type));
-  const final = await stream.finalMessage();
-  assert.equal(await stream.finalText(), expected);
+  const { events, final } = await multiTurnWithSystem(anthropic, 'chat');
   assert.equal(final.model, 'chat', 'the upstream model name is renamed in message_start');
-  assert.equal(final.stop_reason, 'max_tokens');
-  assert.equal(final.usage.output_tokens, 20);
   assert.deepEqual(events.slice(0, 2), ['message_start', 'content_block_start']);
-  assert.deepEqual(events.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
   assert.equal(events.filter((e) => e === 'content_block_delta').length, 20, 'one delta per token, as the upstream streamed them');
   assert.equal(mocks[0]?.stats().completed, 2);
 });
 
 test('a streamed tool call\'s input_json_delta pieces parse to the arguments the Messages upstream sent', async (t) => {
   const { anthropic } = await anthropicStack(t, { mocks: [{ api: 'anthropic' }], config: nativeOnly });
-  const tools: Anthropic.Tool[] = [{ name: 'lookup', description: 'find', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }];
-  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: prompt }], tools, tool_choice: { type: 'auto' } });
-  let partial = '';
-  stream.on('inputJson', (delta) => (partial += delta));
-  const final = await stream.finalMessage();
-  assert.equal(final.stop_reason, 'tool_use');
-  const use = final.content.find((b) => b.type === 'tool_use');
-  assert.ok(use !== undefined && use.type === 'tool_use');
-  assert.equal(use.name, 'lookup');
+  const { use, partial } = await streamedToolCall(anthropic, 'chat', 8);
   assert.deepEqual(JSON.parse(partial), { q: answerText(1, prompt, 8) });
   assert.deepEqual(use.input, { q: answerText(1, prompt, 8) });
-  const whole = await anthropic.messages.create({ model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: prompt }], tools });
+  const whole = await anthropic.messages.create({ model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: prompt }], tools: [{ name: 'lookup', input_schema: { type: 'object' } }] });
   const block = whole.content.find((b) => b.type === 'tool_use');
   assert.deepEqual(block?.type === 'tool_use' ? block.input : undefined, { q: answerText(1, prompt, 8) });
   // The result goes back as a tool_result block, untranslated.
-  const next = await anthropic.messages.create({
-    model: 'chat', max_tokens: 5,
-    messages: [
-      { role: 'user', content: prompt },
-      { role: 'assistant', content: [{ type: 'tool_use', id: use.id, name: 'lookup', input: use.input }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'found it' }] },
-    ],
-  });
-  assert.equal(next.content[0]?.type, 'text');
+  await toolResultTurn(anthropic, 'chat', use);
 });
 
 test('thinking blocks come through with their signature, in create and stream', async (t) => {
