@@ -177,7 +177,8 @@ function buildConfig(raw: RawConfig, source: string, locate: Locate, problems: s
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
       kind: known ?? 'openai',
-      kindProbe: known === undefined,
+      // A Messages-only upstream has no OpenAI `/models` listing to tell its kind by.
+      kindProbe: known === undefined && u.api !== 'anthropic',
       api: u.api,
       accounts,
       maxConcurrency: u.max_concurrency,

@@ -70,7 +70,8 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
       const call = ctx.call;
       const model = ctx.model;
       if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
-      const chain = call.native === undefined ? openAiChain(openAi, model) : [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
+      const full = [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])];
+      const chain = call.native === undefined && openAi.size > 0 ? openAiChain(openAi, full) : full;
       // A request that is already the SDK's own retry gets fewer gateway retries: the two would multiply.
       const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
       const maxAttempts = Math.max(1, config.retry.maxAttempts - clientRetries);
@@ -233,24 +234,26 @@ function messagesBody(call: Call, lease: Lease): string {
 }
 
 /**
- * Each model with only the routes OpenAI-shaped requests may take (not to Messages-only upstreams); null when
- * none is left. Built once; a model without such routes is itself when no upstream is Messages-only.
+ * The models whose routes change for OpenAI-shaped requests (some go to Messages-only upstreams): each with only
+ * the routes such requests may take, or null when none is left. Built once; empty when no upstream is Messages-only.
  */
 function openAiModels(config: Config): ReadonlyMap<string, ModelConfig | null> {
   const messagesOnly = new Set(config.upstreams.filter((u) => !servesOpenAi(u)).map((u) => u.name));
   const out = new Map<string, ModelConfig | null>();
+  if (messagesOnly.size === 0) return out;
   for (const m of Object.values(config.models)) {
     const routes = m.routes.filter((r) => !messagesOnly.has(r.upstream));
-    out.set(m.name, routes.length === m.routes.length ? m : routes.length === 0 ? null : { ...m, routes });
+    if (routes.length < m.routes.length) out.set(m.name, routes.length === 0 ? null : { ...m, routes });
   }
   return out;
 }
 
 /** A model and its fallbacks as an OpenAI-shaped request may use them; refused when only Messages-only upstreams serve it. */
-function openAiChain(models: ReadonlyMap<string, ModelConfig | null>, model: ModelConfig): ModelConfig[] {
-  const chain = [model.name, ...model.fallback].flatMap((n) => models.get(n) ?? []);
+function openAiChain(changed: ReadonlyMap<string, ModelConfig | null>, full: readonly ModelConfig[]): ModelConfig[] {
+  const chain = full.flatMap((m) => (changed.has(m.name) ? (changed.get(m.name) ?? []) : m));
   if (chain.length === 0) {
-    throw new SpillwayError('messages_api_only', `The model '${model.name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`, { param: 'model' });
+    const name = full[0]?.name ?? '';
+    throw new SpillwayError('messages_api_only', `The model '${name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`, { param: 'model' });
   }
   return chain;
 }
