@@ -29,7 +29,7 @@ function paths(mock: MockServer): string[] {
 const nativeOnly = (urls: string[]) => ({ upstreams: [{ name: 'native', url: urls[0], api: 'anthropic' }], models: { chat: { routes: [{ upstream: 'native', model: 'claude-mock' }] } } });
 
 test('messages.create is passed through to a Messages upstream untranslated: exact text, the public model name, usage', async (t) => {
-  const { anthropic, mocks } = await anthropicStack(t, { mocks: [{ api: 'anthropic' }], config: nativeOnly });
+  const { anthropic, mocks, gw } = await anthropicStack(t, { mocks: [{ api: 'anthropic' }], config: nativeOnly });
   const seen = paths(mocks[0] as MockServer);
   const r = await anthropic.messages.create({ model: 'chat', max_tokens: 12, messages: [{ role: 'user', content: prompt }] }).withResponse();
   const m = r.data;
@@ -40,6 +40,13 @@ test('messages.create is passed through to a Messages upstream untranslated: exa
   assert.equal(m.stop_reason, 'max_tokens');
   assert.equal(m.usage.output_tokens, 12);
   assert.ok(m.usage.input_tokens > 0);
+  // The pipeline's accounting reads the passed-through usage, as it reads a chat answer's.
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /spillway_tokens_total\{model="chat",upstream="native",kind="completion"\} 12\b/);
+  const logged = gw.requestLog.recent({ limit: 1 })[0];
+  assert.equal(logged?.path, '/v1/messages');
+  assert.equal(logged?.upstream, 'native');
+  assert.equal(logged?.completionTokens, 12);
 });
 
 test('a multi-turn conversation with a system prompt, create and stream alike, event by event as the upstream sent them', async (t) => {
