@@ -6,6 +6,7 @@ import type { Call, RequestContext } from '../server/context.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { messagesToChat } from './anthropic/messages-request.ts';
 import { MessagesTranslator } from './anthropic/messages-translator.ts';
+import { passthroughStandIn, servedOnlyByMessages } from './anthropic/native-only.ts';
 import { TranslatingResponse } from './translating-response.ts';
 import { responsesToChat } from './responses/responses-request.ts';
 import { ResponsesTranslator } from './responses/responses-translator.ts';
@@ -36,7 +37,7 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
           const res = new TranslatingResponse(ctx.res, new MessagesTranslator());
           // Translated for the stages that read a chat body and for OpenAI-only upstreams; kept as it is for the
           // upstreams that serve the Messages API (an attempt there passes it through: retry/dispatch-stage.ts).
-          ctx.call = { ...chatCall(messagesToChat(asked)), native: { body: asked, headers: messagesHeaders(ctx.req.headers), passThrough: (on) => res.passThrough(on) } };
+          ctx.call = { ...chatCall(translateOrStandIn(config, asked)), native: { body: asked, headers: messagesHeaders(ctx.req.headers), passThrough: (on) => res.passThrough(on) } };
           ctx.res = res as unknown as ServerResponse;
           break;
         }
@@ -73,6 +74,20 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
       await next();
     },
   };
+}
+
+/**
+ * A Messages request's chat translation; for a model served only by Messages upstreams, a request the translation
+ * refuses is still taken (it will be passed through as it is: native-only.ts), with a stand-in for the chat body.
+ */
+function translateOrStandIn(config: Config, asked: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return messagesToChat(asked);
+  } catch (err) {
+    const standIn = err instanceof SpillwayError && servedOnlyByMessages(config, asked.model) ? passthroughStandIn(asked) : undefined;
+    if (standIn === undefined) throw err;
+    return standIn;
+  }
 }
 
 /** The Messages API version a passed-through request states: the client's, else the one every SDK sends today. */

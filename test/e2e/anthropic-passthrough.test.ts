@@ -239,3 +239,34 @@ test('the answer cache stands aside for a Messages request that may be passed th
   }
   assert.equal(mocks[0]?.stats().completed, 2);
 });
+
+test('a request the translation cannot carry (a document block, a server tool) still passes through when only Messages upstreams serve the model', async (t) => {
+  const { gw, mocks } = await anthropicStack(t, {
+    mocks: [{ api: 'anthropic' }, {}],
+    config: (urls) => ({
+      upstreams: [{ name: 'native', url: urls[0], api: 'anthropic' }, { name: 'openai', url: `${urls[1]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'native' }] }, mixed: { routes: [{ upstream: 'native' }, { upstream: 'openai' }] } },
+    }),
+  });
+  const body = (model: string) => JSON.stringify({
+    model, max_tokens: 5,
+    tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }],
+    messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'a long text' } }, { type: 'text', text: prompt }] }],
+  });
+  const post = (model: string) => fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'anthropic-beta': 'some-beta' }, body: body(model) });
+  const seen: { headers: Record<string, unknown>; body: unknown }[] = [];
+  mocks[0]?.events.on('request', (r: { headers: Record<string, unknown>; body: unknown }) => seen.push(r));
+  const ok = await post('chat');
+  assert.equal(ok.status, 200);
+  const m = (await ok.json()) as { content: { type: string; name: string; input: unknown }[] };
+  // The mock calls the first tool it is given: the server tool reached it.
+  assert.equal(m.content[0]?.name, 'web_search');
+  assert.deepEqual(m.content[0]?.input, { q: answerText(1, prompt, 5) });
+  assert.equal((seen[0]?.body as { tools: { type: string }[] }).tools[0]?.type, 'web_search_20250305', 'sent as the client wrote it');
+  assert.equal(seen[0]?.headers['anthropic-beta'], 'some-beta');
+  assert.equal(seen[0]?.headers['anthropic-version'], '2023-06-01');
+  // A model that may land on an OpenAI-only upstream cannot take it: the translation's 400, in Anthropic's shape.
+  const refused = await post('mixed');
+  assert.equal(refused.status, 400);
+  assert.equal(((await refused.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+});
