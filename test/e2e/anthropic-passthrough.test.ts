@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { startStack, type StackOptions } from '../helpers/stack.ts';
+import { fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 import { multiTurnWithSystem, prompt, streamedToolCall, toolResultTurn } from '../helpers/messages-cases.ts';
@@ -269,4 +269,44 @@ test('a request the translation cannot carry (a document block, a server tool) s
   const refused = await post('mixed');
   assert.equal(refused.status, 400);
   assert.equal(((await refused.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+});
+
+test('an in-band overloaded_error before any content is pushback: the stream is answered by another upstream, whole', async (t) => {
+  const busy = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('event: message_start\ndata: {"type":"message_start","message":{"id":"msg_x","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":3,"output_tokens":0}}}\n\n');
+    res.end('event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n');
+  });
+  const { anthropic, gw } = await anthropicStack(t, {
+    mocks: [{ api: 'anthropic' }],
+    config: (urls) => ({
+      upstreams: [{ name: 'busy', url: busy.url, api: 'anthropic' }, { name: 'free', url: urls[0], api: 'anthropic' }],
+      models: { chat: { routes: [{ upstream: 'busy', weight: 1000 }, { upstream: 'free', weight: 1 }] } },
+    }),
+  });
+  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 6, messages: [{ role: 'user', content: prompt }] });
+  const events: string[] = [];
+  stream.on('streamEvent', (e) => events.push(e.type));
+  assert.equal(await stream.finalText(), answerText(1, prompt, 6));
+  assert.equal(events.filter((e) => e === 'message_start').length, 1, 'the busy upstream\'s opening never reached the client');
+  assert.equal(busy.hits(), 1);
+  assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_pushbacks_total\{upstream="busy"\} 1\b/);
+});
+
+test('a native upstream\'s 200 that is not a Messages answer is retried elsewhere, never relayed', async (t) => {
+  const broken = await fixedUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"choices":[]}');
+  });
+  const { anthropic } = await anthropicStack(t, {
+    mocks: [{ api: 'anthropic' }],
+    config: (urls) => ({
+      upstreams: [{ name: 'broken', url: broken.url, api: 'anthropic' }, { name: 'works', url: urls[0], api: 'anthropic' }],
+      models: { chat: { routes: [{ upstream: 'broken', weight: 1000 }, { upstream: 'works', weight: 1 }] } },
+    }),
+  });
+  const r = await anthropic.messages.create({ model: 'chat', max_tokens: 4, messages: [{ role: 'user', content: prompt }] }).withResponse();
+  assert.equal(r.response.headers.get('x-spillway-upstream'), 'works');
+  assert.equal(r.data.content[0]?.type === 'text' ? r.data.content[0].text : '', answerText(1, prompt, 4));
+  assert.equal(broken.hits(), 1);
 });
