@@ -226,11 +226,17 @@ async function gated(gate: AccountGate, lease: Lease, leaseId: string, tokens: n
   return true;
 }
 
-/** A passed-through Messages request's body for a route: its model renamed, the route's params it did not set added. */
+/**
+ * A passed-through Messages request's body for a route: its model renamed, the route's params it did not set added,
+ * and degrade mode's lower `max_tokens` (set on the chat body) applied to it too.
+ */
 function messagesBody(call: Call, lease: Lease): string {
   const native = call.native as NonNullable<Call['native']>;
   const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
-  return JSON.stringify({ ...body, model: lease.route.model });
+  const cap = call.body.max_tokens;
+  const asked = body.max_tokens;
+  const capped = typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
+  return JSON.stringify({ ...body, ...capped, model: lease.route.model });
 }
 
 /**
