@@ -15,6 +15,7 @@ import type { Tracing } from './observe/tracing.ts';
 import { cacheStage } from './cache/cache-stage.ts';
 import type { ResponseCache } from './cache/response-cache.ts';
 import type { Jobs } from './jobs/jobs.ts';
+import { mayPassThrough } from './upstream/upstream-api.ts';
 
 /** What the stages run on: the runtime's objects (lifecycle/runtime.ts) and the features that outlive a reload. */
 export interface PipelineDeps extends DispatchDeps {
@@ -56,9 +57,14 @@ export function buildPipeline(config: Config, deps: PipelineDeps): Pipeline {
     deps.jobs?.respondAsync, //                             jobs: Prefer: respond-async → stored, then 202 + Location
     rateLimitStage(config, deps), //                        admission: requests/tokens per minute, 429 at once
     degradeStage(config, { ...deps, queueDepth: () => deps.queue.depth }), // admission: degrade under pressure
-    cacheStage(config, deps.cache, deps, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a shared flight
+    cacheStage(config, deps.cache, { ...deps, passesThrough: passesThrough(config, deps) }, compose([dispatch])), // cache: hits, stale answers; a miss runs dispatch on a shared flight
     dispatch, //                                            retry loop: balance → upstream → relay, per attempt
   ];
   const present = stages.filter((s) => s !== undefined);
   return { run: compose(present), stages: present.map((s) => s.name) };
+}
+
+/** Whether a request may be passed through to a Messages upstream: the cache stands aside (its answers are chat ones). */
+function passesThrough(config: Config, deps: PipelineDeps): (ctx: RequestContext) => boolean {
+  return (ctx) => ctx.model !== undefined && mayPassThrough(ctx.call?.native !== undefined, ctx.model, config, (u) => deps.pools.kind(u));
 }

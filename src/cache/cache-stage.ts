@@ -25,11 +25,9 @@ import { lookupSimilar, type SimilarLookup } from './similar-lookup.ts';
  * be shared. Requests the cache may not touch go to `next()` unchanged. Undefined (left out of the pipeline) when no
  * model is cached (`cache` undefined).
  */
-export function cacheStage(config: Config, given: ResponseCache | undefined, deps: { metrics: Metrics }, downstream: Handler<RequestContext>): Stage<RequestContext> | undefined {
-  if (given === undefined) return undefined;
-  const cache: ResponseCache = given;
-  const c = config.cache;
-  const { metrics } = deps;
+export function cacheStage(config: Config, cache: ResponseCache | undefined, deps: { metrics: Metrics; passesThrough?: (ctx: RequestContext) => boolean }, downstream: Handler<RequestContext>): Stage<RequestContext> | undefined {
+  if (cache === undefined) return undefined;
+  const [c, { metrics }] = [config.cache, deps];
   const count = (model: string, result: string, level = ''): void => metrics.cacheLookups.inc({ model, result, level });
   const flights = new Coalescer(cache, metrics, downstream);
 
@@ -42,7 +40,7 @@ export function cacheStage(config: Config, given: ResponseCache | undefined, dep
   return {
     name: 'cache',
     async run(ctx, next) {
-      const req = cacheRequestOf(ctx, c, cache);
+      const req = cacheRequestOf(ctx, c, cache, deps.passesThrough);
       if (req === undefined) return next();
       if ('bypass' in req) {
         count(req.bypass, 'bypass');

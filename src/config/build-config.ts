@@ -28,7 +28,13 @@ export function buildConfig(raw: RawConfig, source: string, p: Problems): Config
   checkAcrossSections(raw, keys.length, p);
   const tracing = tracingOf(raw.tracing, p);
   checkCache(raw.cache, models, upstreamNames, p);
-  return { source, ...resolveKeys(raw, BY_RULE), log: logOf(raw.log), auth: { keys }, tenants, upstreams, models, tracing, raw };
+  return { source, ...resolveKeys(raw, BY_RULE), log: logOf(raw.log), auth: { keys }, tenants, upstreams, models, tracing, responses: responsesOf(raw), raw };
+}
+
+/** Stored responses: `auto` is where every instance finds them when instances share a Redis, else this disk. */
+function responsesOf(raw: RawConfig): Config['responses'] {
+  const r = raw.responses;
+  return { store: r.store === 'auto' ? (raw.state.redis === null ? 'sqlite' : 'redis') : r.store, retentionMs: ms(r.retention), tenantMaxBytes: r.tenant_max_bytes };
 }
 
 /** The access log settings as rotating-file-stream takes them, or null when there is no access log file. */
@@ -64,6 +70,7 @@ function tracesUrl(text: string): string | undefined {
 function checkAcrossSections(raw: RawConfig, gatewayKeys: number, p: Problems): void {
   const h = raw.health;
   if (ms(h.ejection_max) < ms(h.ejection_base)) p.at(['health', 'ejection_max'], `got "${h.ejection_max}", expected at least health.ejection_base ("${h.ejection_base}")`);
+  if (raw.responses.store === 'redis' && raw.state.redis === null) p.at(['responses', 'store'], 'got "redis", expected state.redis to be set (stored responses use that Redis)');
   const j = raw.jobs;
   if (j.enabled && j.store === 'redis' && raw.state.redis === null) {
     p.at(['jobs', 'store'], 'got "redis", expected state.redis to be set (the job store uses that Redis)');

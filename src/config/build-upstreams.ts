@@ -40,7 +40,9 @@ export function upstreamsOf(raw: RawConfig, p: Problems): UpstreamConfig[] {
       name: u.name,
       url: u.url.replace(/\/+$/, ''),
       kind: known ?? 'openai',
-      kindProbe: known === undefined,
+      // A Messages-only upstream has no OpenAI `/models` listing to tell its kind by.
+      kindProbe: known === undefined && u.api !== 'anthropic',
+      api: u.api,
       accounts: accountsOf(u, i, p),
       maxConcurrency: u.max_concurrency,
       weight: u.weight,

@@ -1,6 +1,7 @@
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run/run-window.ts';
 import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
+import { UPSTREAM_APIS } from '../upstream/upstream-api.ts';
 import type { RawOf } from './schema-types.ts';
 
 /**
@@ -165,6 +166,12 @@ export const configSchema = {
             default: null,
             description: 'What answers at the URL; drives its quirks (DeepSeek `/beta` features, how a cut stream is continued). null: inferred from the URL, else from one `GET {url}/models` at startup, else `openai`.',
             'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}, or null to infer it`,
+          },
+          api: {
+            enum: [...UPSTREAM_APIS],
+            default: 'auto',
+            description: 'The APIs it serves: `auto` (chat completions, plus the Anthropic Messages API when the kind is deepseek, which serves it under `/anthropic`), `openai` (chat completions only), `anthropic` (the Messages API only, at `{url}/v1/messages`), `both`. A Messages request is passed through, untranslated, to an upstream that serves Messages; chat completions, completions, embeddings and Responses requests never go to an `anthropic` one.',
+            'x-expected': `one of ${UPSTREAM_APIS.join(', ')}`,
           },
           keys: {
             type: 'array',
@@ -391,6 +398,13 @@ export const configSchema = {
         },
         allow_private: { type: 'boolean', default: false, description: 'Also deliver webhooks to loopback, private, link-local and other non-public addresses (checked after DNS resolution, on the address connected to). Off: only public addresses, so a client cannot aim Spillway at its own network or cloud metadata.', 'x-expected': 'true or false' },
       }),
+    }),
+    responses: obj({
+      // auto: where every instance finds them when instances share a Redis, else on this machine's disk.
+      store: { enum: ['auto', 'memory', 'sqlite', 'redis'], default: 'auto', description: 'Where the Responses door keeps stored responses (`store`, `previous_response_id`, `GET /v1/responses/{id}`): `auto` is `redis` when `state.redis` is set, else `sqlite`; `sqlite`: a file `responses.sqlite` under `jobs.data_dir` (survives a restart); `redis`: `state.redis`, shared by every instance; `memory`: this process only, lost on restart.', 'x-expected': 'auto, memory, sqlite or redis' },
+      // OpenAI keeps stored responses 30 days.
+      retention: duration('720h', 'How long a stored response is kept after it was answered (OpenAI keeps them 30 days); then `GET` and `previous_response_id` answer 404 `response_not_found`.'),
+      tenant_max_bytes: int(256 * 1024 * 1024, 1024, 'Bytes of stored responses (each with its whole conversation) one tenant holds at once; a new one pushes out that tenant\'s oldest. What one key can put on disk, whatever the retention.'),
     }),
   },
   required: ['upstreams', 'models'],

@@ -5,6 +5,7 @@
  */
 import type { RequestPriority } from '../priority.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+import type { UpstreamApi } from '../upstream/upstream-api.ts';
 import type { configSchema, RawConfig } from './schema.ts';
 import type { Resolved } from './schema-types.ts';
 
@@ -44,6 +45,8 @@ export interface UpstreamConfig {
   kind: UpstreamKind;
   /** Neither the config nor the URL told the kind: a `GET /models` at startup may (upstream-kinds.ts). */
   kindProbe: boolean;
+  /** The APIs it serves (upstream-api.ts): whether a Messages request is passed through to it, and whether others may go there. */
+  api: UpstreamApi;
   /** One entry per API key (one keyless entry for an upstream without keys). */
   accounts: readonly AccountConfig[];
   maxConcurrency: number;
@@ -118,6 +121,8 @@ export interface Config {
   tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
   cache: CacheConfig;
   jobs: JobsConfig;
+  /** Stored responses of the Responses door (src/api/responses/create-response-store.ts). */
+  responses: { store: 'memory' | 'sqlite' | 'redis'; retentionMs: number; tenantMaxBytes: number };
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
   raw: RawConfig;
 }

@@ -4,7 +4,8 @@ import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Tracing, TracingOptions } from '../observe/tracing.ts';
 import { ResponseCache, cacheEnabled } from '../cache/response-cache.ts';
-import { ResponseStore } from '../api/responses/response-store.ts';
+import type { ResponseStore } from '../api/responses/response-store.ts';
+import { createResponseStore } from '../api/responses/create-response-store.ts';
 import { Jobs, type JobsDeps } from '../jobs/jobs.ts';
 import { UpstreamKinds } from '../upstream/upstream-kinds.ts';
 
@@ -31,6 +32,8 @@ export interface LongLivedDeps {
   /** The gateway keys and the load of whichever runtime is live: the job runner reads them. */
   live: Required<Pick<JobsDeps, 'keys' | 'load'>>;
   cacheClock?: Clock | undefined;
+  /** Wall-clock time of stored responses (epoch ms; tests pass a FakeClock to see the retention end). */
+  responsesClock?: Clock | undefined;
   tracing?: TracingOptions | undefined;
   probeKinds: boolean;
 }
@@ -42,9 +45,12 @@ export async function openLongLived(initial: Config, deps: LongLivedDeps): Promi
   const jobs = initial.jobs.enabled
     ? await Jobs.open(initial, { log, metrics, isDraining, ...live })
     : undefined;
+  // Opened once (its file only on first use); outlives a reload, like the cache.
+  const responsesClock = deps.responsesClock;
+  const responses = await createResponseStore(initial, log, responsesClock === undefined ? undefined : () => responsesClock.now());
   const kinds = new UpstreamKinds();
   if (deps.probeKinds) void kinds.probe(initial.upstreams, log);
-  return { tracing, cache, jobs, kinds, responses: new ResponseStore() };
+  return { tracing, cache, jobs, kinds, responses };
 }
 
 /**

@@ -68,6 +68,8 @@ export interface GatewayOptions {
   host?: string;
   /** Wall-clock time of cache entries (epoch ms; tests pass a FakeClock to expire entries without waiting). */
   cacheClock?: Clock;
+  /** Wall-clock time of stored responses (epoch ms; tests pass a FakeClock to see the retention end). */
+  responsesClock?: Clock;
   /** Tracing settings that are not config (tests shorten the span batching delay). */
   tracing?: TracingOptions;
   /** The file the config came from: what a reload (POST /admin/reload, SIGHUP) re-reads. */
@@ -98,7 +100,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   const live = (): Runtime => swap.live;
   const isDraining = (): boolean => surface.http.isDraining;
   const jobsView = { keys: () => live().config.auth.keys, load: { interactiveWaiting: () => live().queue.depth, load: () => live().balancer.load() } };
-  const features = await openLongLived(initial, { log, metrics, isDraining, live: jobsView, probeKinds, cacheClock: opts.cacheClock, tracing: opts.tracing });
+  const features = await openLongLived(initial, { log, metrics, isDraining, live: jobsView, probeKinds, cacheClock: opts.cacheClock, responsesClock: opts.responsesClock, tracing: opts.tracing });
   const shared: RuntimeShared = { ...features, clock, log, metrics, isDraining, cacheConfig: initial.cache };
   const read = (): Config => readConfigForReload(opts.configFile);
   const swap = new ReloadSwap(buildRuntime(initial, shared), { shared, log, metrics, read, refuse, probeKinds, reconfigure: (next, old) => surface.reconfigure(next, old) });
@@ -111,6 +113,7 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   addAdminRoutes(parts);
   const port = await listen(surface.http.server, opts.port ?? initial.server.port, host).catch(async (err: unknown) => {
     await features.jobs?.close(); // the job store is open already: a port in use must not leave it locked
+    await features.responses.close();
     throw err;
   });
   surface.stats.start();

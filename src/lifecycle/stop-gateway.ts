@@ -25,6 +25,7 @@ export async function stopGateway({ features, swap, surface }: GatewayParts, gra
   await swap.settled();
   await surface.closeAccessLog();
   await features.cache?.close();
+  await features.responses.close();
   await features.tracing?.shutdown();
   return clean;
 }

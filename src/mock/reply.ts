@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { errorObject, type MockError } from './openai-error.ts';
+import { errorJson, type MockError } from './openai-error.ts';
 import type { Timed } from './pacing.ts';
 
 /** How an answer stops: normally, by dropping the connection, or by going silent forever (until the client leaves). */
@@ -150,8 +150,10 @@ export class Reply {
   failInBand(e: MockError): void {
     if (this.stopped) return;
     this.stop();
-    const json = JSON.stringify(errorObject(e));
-    this.res.end(this.stream ? `data: ${json}\n\n` : json);
+    const json = errorJson(this.res, e);
+    // On the Messages API an in-band error is its own event type, which the Anthropic SDKs raise.
+    const event = json.startsWith('{"type":"error"') ? `event: error\ndata: ${json}\n\n` : `data: ${json}\n\n`;
+    this.res.end(this.stream ? event : json);
   }
 
   /** Clears the pending timer; nothing more is written. Safe to call more than once. */

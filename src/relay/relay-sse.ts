@@ -67,7 +67,7 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
           continue;
         }
         if (info.data) {
-          await write(ctx, comments);
+          await writeEvents(ctx, comments);
           comments = '';
           if (!info.done && isRoleOnly(ev)) {
             held.push(ev);
@@ -77,10 +77,10 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
         }
         comments += `${ev}\n\n`;
       }
-      await write(ctx, comments);
+      await writeEvents(ctx, comments);
     }
   } catch (err) {
-    return { ok: false, outcome: failure(ctx, err, false) };
+    return { ok: false, outcome: streamFailure(ctx, err, false) };
   }
 }
 
@@ -100,7 +100,7 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
           ctx.ttftMs ??= clock.now() - ctx.startedAt;
         }
         if (info.done) {
-          await write(ctx, `${out}${ev}\n\n`);
+          await writeEvents(ctx, `${out}${ev}\n\n`);
           ctx.res.end();
           await drainRest(reader);
           return { outcome: { kind: 'ok' }, contentSent: true };
@@ -114,11 +114,11 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
         if (ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
         out += `${text}\n\n`;
       }
-      await write(ctx, out);
+      await writeEvents(ctx, out);
       batch = await reader.next();
     }
   } catch (err) {
-    return { outcome: failure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
+    return { outcome: streamFailure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
   return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
@@ -165,12 +165,14 @@ function isRoleOnly(ev: string): boolean {
   }
 }
 
-function failure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
+/** A thrown error while reading a stream → its outcome (the client leaving is `cancelled`). */
+export function streamFailure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
   const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
   return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted, queuedUpstream: e.queuedUpstream });
 }
 
-async function write(ctx: RequestContext, text: string): Promise<void> {
+/** Writes events (sending the stream's headers first), waiting while the client reads slowly. */
+export async function writeEvents(ctx: RequestContext, text: string): Promise<void> {
   if (text === '' || ctx.res.writableEnded) return;
   startStream(ctx);
   if (!ctx.res.write(text)) await drained(ctx.res);

@@ -16,6 +16,7 @@ import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-err
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
 import { SseReader } from '../relay/sse-reader.ts';
+import { awaitFirstMessageData, checkMessage, relayMessages } from '../relay/relay-messages.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
 
@@ -47,15 +48,24 @@ export interface AttemptDeps {
  */
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[]; span: AttemptTrace | undefined }
-  | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined };
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[]; span: AttemptTrace | undefined; messages: boolean }
+  | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined; messages: boolean };
+
+/** How an attempt starts: cancelled by a hedge race, cut for a crawl (PaceCut), passed through as Messages. */
+export interface StartOptions {
+  cancel?: AbortSignal | undefined;
+  pace?: PaceCut | undefined;
+  messages?: boolean;
+}
 
 /**
  * Phase one of an attempt: send, classify the head, and wait for the first content (streams: the first data event;
  * non-stream: the whole answer, checked to be one). Never throws for upstream trouble. A started attempt must be
- * finished or closed.
+ * finished or closed. `opts.messages`: the Messages door's request passed through to an upstream that serves the
+ * Messages API (its answer is a Messages answer, relayed as it is: relay-messages.ts).
  */
-export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, cancel?: AbortSignal, pace?: PaceCut): Promise<Started> {
+export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, opts: StartOptions = {}): Promise<Started> {
+  const { cancel, pace, messages = false } = opts;
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
@@ -75,13 +85,13 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
   try {
     att = await openAttempt(deps.pools, deps.clock, {
       upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, timeouts,
-      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers,
+      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers, messages: messages ? call.native?.headers : undefined,
     });
   } catch (err) {
     const e = err as AttemptError;
     return failedStart(span, upstream.name, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
   }
-  const s = await firstContent(ctx, call, att, upstream.name, span, deps);
+  const s = await firstContent(ctx, call, att, upstream.name, span, deps, messages);
   if (s.kind === 'failed') {
     learn(deps, lease, call.stream, att, s.result.outcome);
     att.close();
@@ -97,7 +107,7 @@ function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: 
 }
 
 /** The head classified, then the first content awaited; a failure here leaves closing the attempt to the caller. */
-async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, upstream: string, span: AttemptTrace | undefined, deps: AttemptDeps): Promise<Started> {
+async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, upstream: string, span: AttemptTrace | undefined, deps: AttemptDeps, messages: boolean): Promise<Started> {
   const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
   if (att.status < 200 || att.status >= 300) {
     const text = await readErrorBody(att);
@@ -112,8 +122,8 @@ async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, u
       return failedStart(span, upstream, { kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status);
     }
     const reader = new SseReader(att, deps.config.server.sseComments);
-    const first = await awaitFirstData(ctx, reader);
-    return first.ok ? { kind: 'stream', att, reader, first: first.events, span } : failedStart(span, upstream, first.outcome, att.status);
+    const first = messages ? await awaitFirstMessageData(ctx, reader) : await awaitFirstData(ctx, reader);
+    return first.ok ? { kind: 'stream', att, reader, first: first.events, span, messages } : failedStart(span, upstream, first.outcome, att.status);
   }
   let answer: Buffer;
   try {
@@ -122,12 +132,12 @@ async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, u
     const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
     return failedStart(span, upstream, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status);
   }
-  const checked = checkAnswer(call.endpoint, att.headers['content-type'], answer);
+  const checked = messages ? checkMessage(att.headers['content-type'], answer) : checkAnswer(call.endpoint, att.headers['content-type'], answer);
   if (!checked.ok) {
     deps.log.warn({ requestId: ctx.id, upstream, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
     return failedStart(span, upstream, { kind: 'invalid_answer', detail: checked.detail }, att.status);
   }
-  return { kind: 'json', att, answer: checked.body, usage: checked.usage, span };
+  return { kind: 'json', att, answer: checked.body, usage: checked.usage, span, messages };
 }
 
 /**
@@ -170,13 +180,15 @@ function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttemp
 export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { kind: 'failed' }>, lease: Lease, publicModel: string, stream: Omit<StreamOptions, 'rewrite'>, deps: AttemptDeps): Promise<AttemptResult> {
   const rewrite = modelRewriter(lease.route.model, publicModel);
   let result: AttemptResult | undefined;
+  // The door's response translates chat answers; a passed-through Messages answer goes out as it is.
+  ctx.call?.native?.passThrough(s.messages);
   try {
     if (s.kind === 'json') {
       writeAnswer(ctx, s.att, s.answer, s.usage, rewrite);
       result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
       return result;
     }
-    const r = await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    const r = s.messages ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock) : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
     const outcome: Outcome = r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
     result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config/types.ts';
+import type { Config, ModelConfig } from '../config/types.ts';
 import type { Balancer } from '../balance/balancer.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
@@ -22,6 +22,7 @@ import type { AccountGate } from '../balance/account-gate.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
 import { StreamContinuation } from './stream-continuation.ts';
+import { openAiChain, openAiModels } from './messages-routes.ts';
 import { tryOnce, type Binding, type Tried, type TryDeps } from './try-once.ts';
 
 /** The shortest an attempt could take: a retry that cannot even start this long before the deadline is not made. */
@@ -61,10 +62,12 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const policy: Policy = { clock: deps.clock, budgets: deps.budgets, backoff: { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs }, random: deps.random ?? Math.random };
   const tryDeps: TryDeps = { ...deps, hedging: new Hedging(config.models, { ...deps, cooldownDefaultMs: config.retry.cooldownDefaultMs }) };
   const kindOf = (upstream: string) => deps.pools.kind(upstream);
+  // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
+  const openAi = openAiModels(config);
   return {
     name: 'dispatch',
     async run(ctx) {
-      const r = begin(ctx, config, kindOf, metrics, deps.gate !== undefined);
+      const r = begin(ctx, config, kindOf, metrics, deps.gate !== undefined, openAi);
       let last: AttemptResult | undefined;
       for (let attempt = 1; ; attempt++) {
         const t = await tryOnce(ctx, { ...r, attempt, firstOfRequest: attempt === 1 && r.pushbacks === 0 }, tryDeps);
@@ -116,10 +119,11 @@ interface RequestState {
   maxPushbacks: number;
 }
 
-function begin(ctx: RequestContext, config: Config, kindOf: (upstream: string) => UpstreamKind, metrics: Metrics, gated: boolean): RequestState {
+function begin(ctx: RequestContext, config: Config, kindOf: (upstream: string) => UpstreamKind, metrics: Metrics, gated: boolean, openAi: ReadonlyMap<string, ModelConfig | null>): RequestState {
   const { call, model } = ctx;
   if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
-  const chain = new FallbackChain(model, config.models);
+  // Requests other than the Messages door's never go to an upstream that serves only the Messages API.
+  const chain = new FallbackChain(model, config.models, call.native === undefined && openAi.size > 0 ? (full) => openAiChain(openAi, full) : undefined);
   return {
     chain,
     continuation: new StreamContinuation(call, chain.models, kindOf, model.name, metrics),
@@ -139,8 +143,9 @@ function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: numb
     contentSent: t.result.contentSent,
     pushbacks: r.pushbacks,
     maxPushbacks: r.maxPushbacks,
-    cutAtLimit: r.continuation.cutAtLimit(ctx, t.result),
-    canContinue: r.continuation.canContinue(t.result, t.served, t.lease),
+    // A passed-through Messages stream is not continued: its events are not the chat chunks a continuation extends.
+    cutAtLimit: !t.messages && r.continuation.cutAtLimit(ctx, t.result),
+    canContinue: !t.messages && r.continuation.canContinue(t.result, t.served, t.lease),
     attempt,
     maxAttempts: r.maxAttempts,
     now: p.clock.now(),

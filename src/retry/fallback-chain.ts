@@ -26,8 +26,10 @@ export class FallbackChain {
   /** Upstreams that answered this request "busy": passed over while another route has room. */
   private readonly pushedBy = new Set<string>();
 
-  constructor(model: ModelConfig, models: Config['models']) {
-    this.models = [model, ...model.fallback.flatMap((n) => models[n] ?? [])];
+  /** `only`: the chain as this request may use it, when that differs from the config's (messages-routes.ts). */
+  constructor(model: ModelConfig, models: Config['models'], only?: (full: readonly ModelConfig[]) => readonly ModelConfig[]) {
+    const full = [model, ...model.fallback.flatMap((n) => models[n] ?? [])];
+    this.models = only === undefined ? full : only(full);
     this.active = this.models;
   }
 

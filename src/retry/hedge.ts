@@ -14,6 +14,8 @@ export interface Launch {
   body: Buffer | string;
   /** Set when this attempt may be cut for a crawling pace (it could be continued exactly elsewhere). */
   pace?: PaceCut | undefined;
+  /** The Messages door's request passed through to an upstream that serves the Messages API. */
+  messages: boolean;
 }
 
 /** A hedge a try may send once its first attempt is `delayMs` without content (hedging.ts decides the rest). */
@@ -37,7 +39,7 @@ export interface PreparedHedge extends Launch {
 export async function startWithHedge(ctx: RequestContext, first: Launch, hedge: HedgeOffer | undefined, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
     const cancel = new AbortController();
-    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, cancel.signal, l.pace) };
+    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, { cancel: cancel.signal, pace: l.pace, messages: l.messages }) };
   };
   const a = launch(first);
   const alone = async () => ({ started: await a.promise, lease: a.lease, hedged: false });

@@ -5,8 +5,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { AdmissionQueue } from '../queue/admission-queue.ts';
 import type { RequestContext } from '../server/context.ts';
 import { admitLease } from './admit-lease.ts';
-import type { HedgeOffer, PreparedHedge } from './hedge.ts';
-import type { PaceCut } from './attempt.ts';
+import type { HedgeOffer, Launch, PreparedHedge } from './hedge.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import { TtftTracker } from './ttft-tracker.ts';
 
@@ -29,9 +28,8 @@ export interface HedgeRequest {
   avoid: ReadonlySet<string>;
   leaseId: string;
   tokens: number;
-  body: (lease: Lease) => Buffer | string;
-  /** Whether the attempt on `lease` may be cut for a crawling pace (stream-continuation.ts). */
-  pace: (lease: Lease) => PaceCut | undefined;
+  /** What the attempt on a lease sends (stream-continuation.ts). */
+  launch: (lease: Lease) => Launch;
 }
 
 export type HedgeVerdict = 'send' | 'client_gone' | 'first_settled' | 'no_budget';
@@ -91,7 +89,7 @@ export class Hedging {
     }
     // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
     if (gate !== undefined && !(await admitLease(gate, lease, r.leaseId, r.tokens, this.deps.cooldownDefaultMs)).ok) return undefined;
-    return { lease, body: r.body(lease), pace: r.pace(lease), send: (firstSettled) => this.send(ctx, r, lease, firstSettled) };
+    return { ...r.launch(lease), send: (firstSettled) => this.send(ctx, r, lease, firstSettled) };
   }
 
   private send(ctx: RequestContext, r: HedgeRequest, lease: Lease, firstSettled: boolean): boolean {

@@ -7,6 +7,9 @@ import { withRouteParams } from '../route/route-params.ts';
 import type { Call, RequestContext } from '../server/context.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { AttemptResult, PaceCut } from './attempt.ts';
+import type { Launch } from './hedge.ts';
+import { messagesBody } from './messages-routes.ts';
+import { servesMessages } from '../upstream/upstream-api.ts';
 import { continuationBody, continuationMode, continuationRoutes, lengthFinish, mayContinue, tokensLeft, type ContinuationMode } from './continuation.ts';
 
 /**
@@ -44,13 +47,23 @@ export class StreamContinuation {
    * Whether the attempt on `lease` may be cut for a crawling pace, with the tokens the request may still produce:
    * only where its continuation is exact — elsewhere the cut would end the stream broken.
    */
-  pace(lease: Lease, served: ModelConfig): PaceCut | undefined {
+  private pace(lease: Lease, served: ModelConfig): PaceCut | undefined {
     if (this.track === undefined || this.modeOf(served, lease) === 'off') return undefined;
     return { tokensLeft: tokensLeft(this.call.body, this.track) };
   }
 
+  /**
+   * What an attempt on `lease` sends: a Messages request as it is to an upstream that serves the Messages API (a
+   * continuation never is: it continues a chat answer), else the chat body — and whether a crawl may be cut.
+   */
+  launch(lease: Lease, served: ModelConfig): Launch {
+    const messages = this.call.native !== undefined && this.continuing === undefined && servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
+    if (messages) return { lease, body: messagesBody(this.call, lease), messages };
+    return { lease, body: this.body(lease, served), pace: this.pace(lease, served), messages };
+  }
+
   /** The body for an attempt: the client's bytes when nothing changes, renamed (with the route's params), or a continuation. */
-  body(lease: Lease, served: ModelConfig): Buffer | string {
+  private body(lease: Lease, served: ModelConfig): Buffer | string {
     const call = this.call;
     const withParams = withRouteParams(call, lease.route.params);
     const mode = this.modeOf(served, lease);

@@ -50,6 +50,8 @@ export interface Tried {
   result: AttemptResult;
   lease: Lease;
   served: ModelConfig;
+  /** The answer was a passed-through Messages answer (never continued: it is not made of chat chunks). */
+  messages: boolean;
 }
 
 /**
@@ -62,12 +64,11 @@ export async function tryOnce(ctx: RequestContext, plan: TryPlan, deps: TryDeps)
   plan.chain.use(picked);
   const served = picked.model;
   if (plan.firstOfRequest) deps.budgets.recordFirstAttempt(picked.lease.upstream.name);
-  const body = (lease: Lease) => plan.continuation.body(lease, served);
-  const pace = (lease: Lease) => plan.continuation.pace(lease, served);
+  const launch = (lease: Lease) => plan.continuation.launch(lease, served);
   const hedge = plan.continuation.active
     ? undefined
-    : deps.hedging.offer(ctx, { served, first: picked.lease, avoid: plan.chain.failedUpstreams, leaseId: `${ctx.id}:${plan.attempt}:hedge`, tokens: plan.binding.tokens, body, pace });
-  const { started, lease, hedged } = await startWithHedge(ctx, { lease: picked.lease, body: body(picked.lease), pace: pace(picked.lease) }, hedge, deps);
+    : deps.hedging.offer(ctx, { served, first: picked.lease, avoid: plan.chain.failedUpstreams, leaseId: `${ctx.id}:${plan.attempt}:hedge`, tokens: plan.binding.tokens, launch });
+  const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
   announce(ctx, lease, served, hedged);
   let result: AttemptResult | undefined;
   try {
@@ -78,7 +79,7 @@ export async function tryOnce(ctx: RequestContext, plan: TryPlan, deps: TryDeps)
   }
   if (hedged && started.kind !== 'failed') deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
   deps.hedging.observe(served, result.firstTokenMs);
-  return { result, lease, served };
+  return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
 }
 
 /** A lease the account gate admits: a refusal rests that account here too and chooses again (not an attempt). */

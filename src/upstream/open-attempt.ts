@@ -7,6 +7,7 @@ import { AttemptTimer, type AttemptTimeouts } from './attempt-timer.ts';
 import type { TimeoutPhase } from './outcome.ts';
 import type { UpstreamPools } from './pools.ts';
 import { upstreamRequest } from './upstream-path.ts';
+import { messagesPath } from './upstream-api.ts';
 
 export interface AttemptRequest {
   upstream: UpstreamConfig;
@@ -23,6 +24,11 @@ export interface AttemptRequest {
   clientGone: AbortSignal;
   /** Aborts this attempt alone (a hedge that lost); it ends as `cancelled`, like a client that left. */
   cancel?: AbortSignal;
+  /**
+   * Set for a Messages request passed through to an upstream that serves the Messages API: it goes to that API's
+   * path (upstream-api.ts) with the key as `x-api-key`, and these headers (`anthropic-version`, `anthropic-beta`).
+   */
+  messages?: Readonly<Record<string, string>> | undefined;
   /** The attempt span's W3C trace-context headers (tracing on only). */
   traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
@@ -63,7 +69,8 @@ export class AttemptError extends Error {
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
   const { pool, basePath } = pools.get(r.upstream.name);
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
-  const target = upstreamRequest(pools.kind(r.upstream.name), basePath, r.path, r.body);
+  const kind = pools.kind(r.upstream.name);
+  const target = r.messages === undefined ? upstreamRequest(kind, basePath, r.path, r.body) : { path: messagesPath(kind, basePath), body: r.body };
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
   r.clientGone.addEventListener('abort', onClientGone, { once: true });
@@ -85,7 +92,11 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     accept: 'application/json, text/event-stream',
     'x-request-id': r.requestId,
   };
-  if (r.apiKey !== undefined) headers.authorization = `Bearer ${r.apiKey}`;
+  if (r.messages !== undefined) Object.assign(headers, r.messages);
+  if (r.apiKey !== undefined) {
+    if (r.messages === undefined) headers.authorization = `Bearer ${r.apiKey}`;
+    else headers['x-api-key'] = r.apiKey; // the Messages API's own header (Anthropic's; DeepSeek's /anthropic takes it too)
+  }
   if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
   let res: Dispatcher.ResponseData;
   try {

@@ -50,7 +50,7 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
   const { queue, budgets, hedging, model, metrics, balancer } = setup();
   const ctx = { id: 'r1', clientGone: new AbortController().signal } as unknown as RequestContext;
   const first = queue.acquireNow(model, new Set());
-  const offer = hedging.offer(ctx, { served: model, first, avoid: new Set(), leaseId: 'r1:1:hedge', tokens: 0, body: () => '{}', pace: () => undefined });
+  const offer = hedging.offer(ctx, { served: model, first, avoid: new Set(), leaseId: 'r1:1:hedge', tokens: 0, launch: (lease) => ({ lease, body: '{}', messages: false }) });
   assert.equal(offer?.delayMs, 100, 'max_delay until 20 samples are known');
   const unneeded = await offer.prepare();
   assert.notEqual(unneeded, undefined);
