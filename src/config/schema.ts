@@ -1,7 +1,7 @@
 import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import { RUN_WINDOW_PATTERN } from '../jobs/run/run-window.ts';
 import { UPSTREAM_KINDS } from '../upstream/upstream-kind.ts';
-import { UPSTREAM_APIS } from '../upstream/upstream-api.ts';
+import { UPSTREAM_APIS } from '../upstream/upstream-apis.ts';
 import type { RawOf } from './schema-types.ts';
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { RequestPriority } from '../priority.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
-import type { UpstreamApi } from '../upstream/upstream-api.ts';
+import type { UpstreamApi } from '../upstream/upstream-apis.ts';
 import type { configSchema, RawConfig } from './schema.ts';
 import type { Resolved } from './schema-types.ts';
 

@@ -1,13 +1,13 @@
 import type { Config, ModelConfig, UpstreamConfig } from '../config/types.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
 
+import type { UpstreamApi } from './upstream-apis.ts';
+
 /**
- * Which APIs an upstream serves (`upstreams[].api`): OpenAI's chat completions (and completions, embeddings), the
- * Anthropic Messages API, or both. A Messages request is passed through untranslated to an upstream that serves
- * Messages, and translated to chat completions for one that does not; nothing else goes to a Messages-only one.
+ * Which APIs an upstream serves (`upstreams[].api`, upstream-apis.ts): a Messages request is passed through
+ * untranslated to an upstream that serves Messages, and translated to chat completions for one that does not;
+ * nothing else goes to a Messages-only one.
  */
-export const UPSTREAM_APIS = ['auto', 'openai', 'anthropic', 'both'] as const;
-export type UpstreamApi = (typeof UPSTREAM_APIS)[number];
 
 /** Whether the upstream serves the Messages API (pure). `auto`: DeepSeek does, under `/anthropic`. */
 export function servesMessages(api: UpstreamApi, kind: UpstreamKind): boolean {
