@@ -78,6 +78,7 @@ export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buff
       stream: call.stream,
       remainingMs: ctx.deadlineAt - deps.clock.now(),
       retryMayFollow,
+      maxTokens: maxTokensOf(call.body),
     }),
     pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined,
   };
@@ -148,13 +149,21 @@ export interface PaceCut {
   tokensLeft: number | undefined;
 }
 
-/** What the pace cut measures this attempt against; undefined when it may not cut or nothing is learned yet. */
-function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): PaceWatch | undefined {
+/** What the pace cut measures this attempt against, as learned now; undefined when it may not cut. */
+function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): (() => PaceWatch | undefined) | undefined {
   if (pace === undefined) return undefined;
-  const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
-  if (learned === undefined) return undefined;
-  const usual = Math.max(1, Math.round(learned.usualEvents));
-  return { typicalGapMs: learned.typicalGapMs, expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual) };
+  return () => {
+    const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
+    if (learned === undefined) return undefined;
+    const usual = Math.max(1, Math.round(learned.usualEvents));
+    return { typicalGapMs: learned.typicalGapMs, expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual) };
+  };
+}
+
+/** The answer's length limit the request set, if any. */
+function maxTokensOf(body: Record<string, unknown>): number | undefined {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && v > 0 ? v : undefined;
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
@@ -167,13 +176,15 @@ export function maxAttempts(config: Config, ctx: RequestContext): number {
  * Feeds the adaptive timeouts: any real time to first token, and the longest silence between chunks of an attempt
  * that finished well (a failed one's longest silence may be the very stall the timeout is for).
  */
-function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome): void {
+function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome, usage?: Usage): void {
   // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
   const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
   const meanGapMs = outcome.kind === 'ok' && stream ? att.timer.meanGapMs : undefined;
   const pace = meanGapMs === undefined ? undefined : { meanGapMs, events: att.timer.eventsAfterFirst + 1 };
-  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs, pace });
+  const tokens = usage?.completionTokens;
+  const msPerToken = !stream && outcome.kind === 'ok' && firstTokenMs !== undefined && typeof tokens === 'number' && tokens > 0 ? firstTokenMs / tokens : undefined;
+  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs, pace, msPerToken });
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */
@@ -194,7 +205,7 @@ export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { k
     result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };
     return result;
   } finally {
-    learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' });
+    learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' }, s.kind === 'json' ? s.usage : undefined);
     s.span?.end(result?.outcome ?? { kind: 'cancelled' }, s.att.status);
     s.att.close();
     ctx.upstreamMs += deps.clock.now() - s.att.startedAt;

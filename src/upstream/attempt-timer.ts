@@ -18,8 +18,11 @@ export interface AttemptTimeouts {
    * floor), so that a stall mid-answer still leaves a retry or a continuation room (adaptive-timeouts.ts).
    */
   idleSplitFloorMs?: number | undefined;
-  /** Set when a stream too slow to finish in time may be cut for a continuation elsewhere (stream-pace.ts). */
-  pace?: PaceWatch | undefined;
+  /**
+   * Set when a stream too slow to finish in time may be cut for a continuation elsewhere (stream-pace.ts). Asked at
+   * each data event, not once: a stream that began before its upstream's pace was learned is judged once it is.
+   */
+  pace?: (() => PaceWatch | undefined) | undefined;
 }
 
 export class AttemptTimer {
@@ -30,7 +33,7 @@ export class AttemptTimer {
   private readonly idleMs: number;
   private readonly idleSplitFloorMs: number | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
-  private readonly pace: PaceWatch | undefined;
+  private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
   private gotFirstToken = false;
   private handle: NodeJS.Timeout | undefined;
@@ -88,8 +91,9 @@ export class AttemptTimer {
     if (this.firstTokenSeenAt === undefined || this.fired !== undefined) return;
     this.eventsAfterFirst += n;
     this.lastEventAt = this.now();
-    if (this.pace === undefined) return;
-    if (!tooSlow(this.pace, { events: this.eventsAfterFirst, firstAt: this.firstTokenSeenAt, lastAt: this.lastEventAt, deadlineAt: this.deadlineAt })) return;
+    const watch = this.pace?.();
+    if (watch === undefined) return;
+    if (!tooSlow(watch, { events: this.eventsAfterFirst, firstAt: this.firstTokenSeenAt, lastAt: this.lastEventAt, deadlineAt: this.deadlineAt })) return;
     this.stop();
     this.fired = 'pace';
     this.onTimeout('pace');

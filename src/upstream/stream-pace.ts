@@ -1,22 +1,26 @@
 /**
- * The pace cut: a stream whose tokens come so slowly that it cannot finish before the request's deadline, on an
- * upstream that normally streams far faster, is cut while a continuation elsewhere still fits — instead of
- * holding its slot until the deadline ends it broken. No silence is long enough for the idle timeout (a token a
- * second is "progress"), so only the pace shows it: an upstream that drops one answer to a crawl (a bad replica,
- * a preempted sequence, a throttled account) while its other answers stream normally.
+ * The pace cut: a stream whose tokens come far slower than its upstream's usual pace is cut and continued exactly
+ * elsewhere, instead of holding its slot (and its client) for many times the usual time. No silence is long
+ * enough for the idle timeout (a token a second is "progress"), so only the pace shows it: an upstream that drops
+ * one answer to a crawl (a bad replica, a preempted sequence, a throttled account) while its other answers stream
+ * normally.
  *
- * Two conditions, both needed, so a healthy answer is never cut:
+ * Both conditions are needed, so a healthy answer is never cut:
  *  - anomalous: the attempt's mean gap between data events is at least `factor` × the upstream's typical gap (the
  *    median over its recent finished streams, so a tenth of slow answers does not move it) and at least `floorMs`;
- *  - doomed: at that pace the tokens still expected (the request's `max_tokens` left, else the upstream's usual
- *    answer length) end after the deadline. An answer that would still finish in time is left alone.
- * Judged only after `minEvents` data events (one late chunk is not a pace). Pure: the caller passes every time.
+ *  - worth it: at that pace, the tokens still expected (the request's `max_tokens` left, capped by the upstream's
+ *    usual answer length) take at least `minGainMs` more, or end after the deadline. An answer about to end is left
+ *    to end.
+ * Judged only after `minEvents` data events (one late chunk is not a pace). An upstream slow for everyone is never
+ * cut: its own typical gap is slow. Pure: the caller passes every time.
  * Hand-written: no library knows an LLM stream's pace against a deadline; it is the product's own recovery policy.
  */
 export const PACE = {
   factor: 20,
   floorMs: 200,
   minEvents: 4,
+  /** Time at the crawling pace a cut must save at least (else the answer is left to end). */
+  minGainMs: 2_000,
   /** Finished streams before an upstream's typical gap and answer length are trusted. */
   minSamples: 20,
 } as const;
@@ -41,6 +45,6 @@ export function tooSlow(w: PaceWatch, s: PaceState, p: typeof PACE = PACE): bool
   if (w.expectedEvents === undefined || s.events < p.minEvents) return false;
   const gapMs = (s.lastAt - s.firstAt) / s.events;
   if (gapMs < Math.max(p.factor * w.typicalGapMs, p.floorMs)) return false;
-  const left = Math.max(0, w.expectedEvents - (s.events + 1));
-  return s.lastAt + left * gapMs > s.deadlineAt;
+  const restMs = Math.max(0, w.expectedEvents - (s.events + 1)) * gapMs;
+  return restMs >= p.minGainMs || s.lastAt + restMs > s.deadlineAt;
 }

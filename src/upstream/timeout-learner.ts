@@ -8,6 +8,8 @@ interface Series {
   /** Per finished stream: its mean gap between data events, and how many it had (the pace cut's yardsticks). */
   meanGap: RecentSamples;
   events: RecentSamples;
+  /** Per whole non-stream answer: its time over its completion tokens. */
+  perToken: RecentSamples;
 }
 
 /** What a finished stream showed of its pace. */
@@ -26,10 +28,11 @@ export class TimeoutLearner {
   private readonly series = new Map<string, Series>();
 
   /** `firstTokenMs` when the attempt had a first token; `maxGapMs` only for an attempt that finished well. */
-  observe(upstream: string, model: string, stream: boolean, m: { firstTokenMs?: number | undefined; maxGapMs?: number | undefined; pace?: PaceSample | undefined }): void {
+  observe(upstream: string, model: string, stream: boolean, m: { firstTokenMs?: number | undefined; maxGapMs?: number | undefined; pace?: PaceSample | undefined; msPerToken?: number | undefined }): void {
     const s = this.of(upstream, model, stream);
     if (m.firstTokenMs !== undefined) s.firstToken.add(m.firstTokenMs);
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
+    if (m.msPerToken !== undefined) s.perToken.add(m.msPerToken);
     if (m.pace !== undefined) {
       s.meanGap.add(m.pace.meanGapMs);
       s.events.add(m.pace.events);
@@ -59,14 +62,16 @@ export class TimeoutLearner {
   learned(upstream: string, model: string, stream: boolean): Learned {
     const s = this.series.get(key(upstream, model, stream));
     if (s === undefined) return { firstTokenMs: undefined, gapMs: undefined };
-    return { firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples), gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples) };
+    const learned = { firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples), gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples) };
+    // The median: a tenth of crawling answers must not move it.
+    return stream ? learned : { ...learned, msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples) };
   }
 
   private of(upstream: string, model: string, stream: boolean): Series {
     const k = key(upstream, model, stream);
     let s = this.series.get(k);
     if (s === undefined) {
-      s = { firstToken: new RecentSamples(), gap: new RecentSamples(), meanGap: new RecentSamples(), events: new RecentSamples() };
+      s = { firstToken: new RecentSamples(), gap: new RecentSamples(), meanGap: new RecentSamples(), events: new RecentSamples(), perToken: new RecentSamples() };
       this.series.set(k, s);
     }
     return s;

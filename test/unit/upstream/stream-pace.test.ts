@@ -9,7 +9,9 @@ import { FakeClock } from '../../../src/clock.ts';
 // deadline (ms from the first token) → cut?
 const rows: [string, number, number, number, number | undefined, number, boolean][] = [
   ['a crawl (1 token/s) that cannot end before the deadline is cut', 10, 4, 4000, 48, 30_000, true],
-  ['the same crawl with few tokens left ends in time: left alone', 10, 4, 4000, 16, 30_000, false],
+  ['a crawl that would end in time, but 11 s later than elsewhere: cut', 10, 4, 4000, 16, 30_000, true],
+  ['a crawl with one token left: left to end', 10, 4, 4000, 6, 30_000, false],
+  ['a crawl with one token left past the deadline: cut', 10, 4, 4000, 6, 4500, true],
   ['a normal pace is never cut, however close the deadline', 10, 40, 400, 4000, 500, false],
   ['slower than usual but under the factor: left alone', 10, 10, 1500, 400, 2000, false],
   ['too few events to judge a pace', 10, 3, 3000, 48, 10_000, false],
@@ -30,7 +32,7 @@ test('the factor and floor both guard: a gap must beat factor × typical and the
 test('the timer fires the pace phase on the data event that shows the crawl, once', () => {
   const c = new FakeClock();
   const fired: string[] = [];
-  const t = new AttemptTimer(() => c.now(), { firstTokenMs: 100_000, idleMs: 100_000, totalMs: 1_000_000, pace: { typicalGapMs: 10, expectedEvents: 48 } }, 30_000, (p) => fired.push(p));
+  const t = new AttemptTimer(() => c.now(), { firstTokenMs: 100_000, idleMs: 100_000, totalMs: 1_000_000, pace: () => ({ typicalGapMs: 10, expectedEvents: 48 }) }, 30_000, (p) => fired.push(p));
   t.stop();
   t.firstToken();
   for (let i = 0; i < 6; i++) {
