@@ -119,6 +119,9 @@ function admit(ctx: MockContext, x: Exchange, prepared: Prepared, faults: Faults
     if (outcome !== 'answering') return;
     stats.completed();
     events.emit('completed', { id: x.id, path: x.path });
+    // The answer is written to its end: the server is done with it. Its 'close' comes a tick later, by when the
+    // client may already have sent its next request, which must not find this one still counted in flight.
+    release();
   });
   x.res.once('close', () => {
     const gone = !x.res.writableFinished && !reply.selfDestroyed;

@@ -75,6 +75,18 @@ export interface Summary {
   /** SDK-like clients: retries at the advertised Retry-After, and how many got their answer. */
   retries: number;
   retriesOk: number;
+  /**
+   * Per upstream, the most requests it held at once (its own count, queued ones included) beside the cap the user's
+   * config would give it: a cap exceeded together (several instances) shows here. Absent where not measured.
+   */
+  peaks?: readonly UpstreamPeak[];
+}
+
+export interface UpstreamPeak {
+  upstream: string;
+  peak: number;
+  /** The upstream's `max_concurrency` in the scenario's config (even when the run kept it from the gateway). */
+  cap: number | undefined;
 }
 
 /** A refusal later than this is late: a client learns too late to go elsewhere (the issue's rule: ≤ 50 ms p90). */
