@@ -20,7 +20,7 @@ const RATE_WINDOW_MS = 5_000;
  * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
  * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
-const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, low: 0.1, background: 0 };
+const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */

@@ -58,14 +58,14 @@ test('low is served when the backlog allows, behind high work that arrived befor
   learnPace(queue, clock, model, none);
   let held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
   const served: string[] = [];
-  // 10 high requests with 6.8 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
+  // 10 high requests with 6.3 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
   // low one with 10 s to live: done in 6.5 s, it fits behind them.
   const waits: Promise<Lease>[] = [];
-  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_800), model, none).then((l) => (served.push('high'), l)));
+  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_300), model, none).then((l) => (served.push('high'), l)));
   waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
-  // A low request with 6.9 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
-  // of 10% of the work ahead (0.55 s): refused at once, with a Retry-After.
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_900), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
+  // A low request with 6.6 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
+  // of 4% of the work ahead (0.22 s): refused at once, with a Retry-After.
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_600), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
   while (waits.length > 0) {
     clock.advance(500);
     t.mock.timers.tick(500);
@@ -130,12 +130,12 @@ test('a client back after our Retry-After is not held to the headroom its class 
   learnPace(queue, clock, model, none);
   queue.acquireNow(model, none);
   queue.acquireNow(model, none);
-  // 16 ahead: done in 9.5 s. A low request with 10 s to live keeps 0.85 s of headroom: refused; the same
-  // request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
-  for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 10_000), model, none).catch(() => {});
+  // 16 ahead: done in 9.5 s. A low request with 9.7 s to live keeps 0.34 s of headroom (4% of the work ahead):
+  // refused; the same request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
+  for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 9_600), model, none).catch(() => {});
   clock.advance(1);
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 10_000), model, none));
-  const again = queue.lease(ctxOf(clock, 'low', 10_000, 1), model, none);
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 9_700), model, none));
+  const again = queue.lease(ctxOf(clock, 'low', 9_700, 1), model, none);
   assert.equal(queue.depth, 17);
   queue.close();
   await assert.rejects(again, (e: SpillwayError) => e.code === 'draining');
