@@ -44,9 +44,10 @@ export default tseslint.config(
     },
   },
   {
-    // A hub where features meet stays readable once split: the cache stage's paths each in a function of at most
-    // 50 lines. Other areas join this list as their hubs are split (the attempt loop, the gateway, buildConfig).
-    files: ['src/cache/**/*.ts'],
+    // A hub where features meet stays readable once split: each path in a function of at most 50 lines. The areas
+    // whose hubs were split (issue #16): the cache stage, the attempt loop, leases, the gateway and its lifecycle,
+    // the config build.
+    files: ['src/cache/**/*.ts', 'src/retry/**/*.ts', 'src/balance/**/*.ts', 'src/lifecycle/**/*.ts', 'src/config/**/*.ts', 'src/gateway.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 50 }] },
   },
   {
