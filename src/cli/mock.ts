@@ -41,6 +41,7 @@ Options:
   --rpm N                requests per sliding minute, all keys (429 with the exact Retry-After)
   --per-key-rpm N        requests per sliding minute per API key
   --seed N               seed of the answers, fault draws and jitter (default 1)
+  --fault-seed N         seed of the fault draws and jitter only (default: --seed)
   --model NAME           model echoed when a request names none (default mock-model)
   --max-tokens N         answer length when a request has no max_tokens (default 16)
   --api-key K            require this bearer key (repeat for several)
@@ -75,6 +76,7 @@ const FLAGS = {
   rpm: { type: 'string' },
   'per-key-rpm': { type: 'string' },
   seed: { type: 'string' },
+  'fault-seed': { type: 'string' },
   model: { type: 'string' },
   'max-tokens': { type: 'string' },
   'api-key': { type: 'string', multiple: true },
@@ -155,6 +157,7 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
     rpm: positiveFlag('rpm', v.rpm),
     perKeyRpm: positiveFlag('per-key-rpm', v['per-key-rpm']),
     seed: intFlag('seed', v.seed),
+    faultSeed: intFlag('fault-seed', v['fault-seed']),
     model: v.model,
     defaultMaxTokens: positiveFlag('max-tokens', v['max-tokens']),
     apiKeys: v['api-key'],

@@ -31,7 +31,7 @@ export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Pr
     reply.html = instead === 'wrong_content_type';
     const data = reply.html ? WRONG_PAGE : '\n\n\n';
     let steps = [{ delayMs: ttftMs, data }];
-    if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.seed, RNG_STREAM.jitter, index));
+    if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
     reply.play(steps, 'end', undefined, onGone);
     return;
   }
@@ -62,7 +62,7 @@ export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Pr
     keepAliveLine: reply.keepAliveLine,
     cutAfterTokens: cut,
   });
-  if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.seed, RNG_STREAM.jitter, index));
+  if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
   // A cut non-stream answer still announces its full length, so the client sees a truncated body, not a short one
   // (except a clean truncation, whose length is that of the cut body: nothing at the HTTP level gives it away).
   let contentLength: number | undefined;

@@ -42,7 +42,9 @@ export function parseFleetText(text: string, file: string): FleetSpec {
     const prev = names.get(name);
     if (prev !== undefined) problem(['upstreams', i, 'name'], `got "${name}", expected a name not already used by upstreams[${prev}]`);
     names.set(name, i);
-    const spec = toSpec(raw);
+    // Independent servers fail independently: each upstream draws its faults and jitter from its own seed.
+    const spec = { ...toSpec(raw) };
+    spec.faultSeed ??= (spec.seed ?? 1) + i;
     const before = problems.length;
     crossChecks(raw, spec, (segs, msg) => problem(['upstreams', i, ...segs], msg));
     // The mock's own validation, as a safety net for anything the checks above missed (its names are camelCase).

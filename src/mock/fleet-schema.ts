@@ -22,6 +22,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   host: ['host', text('a listen address such as 127.0.0.1')],
   port: ['port', { type: 'integer', minimum: 0, maximum: 65535, 'x-expected': 'a port from 0 to 65535 (0 picks a free one)' }],
   seed: ['seed', { type: 'integer', 'x-expected': 'a whole number' }],
+  fault_seed: ['faultSeed', { type: 'integer', 'x-expected': 'a whole number' }],
   ttft_ms: ['ttftMs', ms],
   ttft_per_in_flight_ms: ['ttftPerInFlightMs', ms],
   token_ms: ['tokenMs', ms],

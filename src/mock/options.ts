@@ -15,6 +15,11 @@ export interface MockOptions {
   port?: number;
   /** Part of the deterministic answer. Default 1. */
   seed?: number;
+  /**
+   * Seeds the fault draws and the jitter. Default: `seed`. A fleet gives each upstream its own (independent servers
+   * fail independently; with one seed, a retry on another upstream would meet the very fault its first try met).
+   */
+  faultSeed?: number;
   /** Time before the first token. Default 0. */
   ttftMs?: number;
   /** Time between tokens. Default 0: the whole answer is written at once, with no timers. */
@@ -94,7 +99,7 @@ export interface MockOptions {
 
 export type MockApi = 'openai' | 'anthropic' | 'both';
 
-type Unset = 'apiKeys' | 'unpaidKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind';
+type Unset = 'apiKeys' | 'unpaidKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind' | 'faultSeed';
 export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   apiKeys: ReadonlySet<string> | undefined;
   unpaidKeys: ReadonlySet<string> | undefined;
@@ -106,6 +111,7 @@ export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   /** Undefined when no rate is above 0, so the hot path skips the draw entirely. */
   faults: FaultRates | undefined;
   kind: UpstreamKind | undefined;
+  faultSeed: number;
 };
 
 export const MOCK_DEFAULTS = {
@@ -164,6 +170,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   count('defaultMaxTokens', o.defaultMaxTokens);
   if (o.defaultMaxTokens < 1) problems.push('defaultMaxTokens must be at least 1');
   if (!Number.isInteger(o.seed)) problems.push(`seed=${String(o.seed)} is not an integer`);
+  if (opts.faultSeed !== undefined && !Number.isInteger(opts.faultSeed)) problems.push(`faultSeed=${String(opts.faultSeed)} is not an integer`);
   if (o.reject !== 429 && o.reject !== 503 && o.reject !== 529) problems.push(`reject=${String(o.reject)} is not 429, 503 or 529`);
   if (opts.api !== undefined && !['openai', 'anthropic', 'both'].includes(opts.api)) problems.push(`api=${String(opts.api)} is not openai, anthropic or both`);
   if (opts.perKeyConcurrency !== undefined) count('perKeyConcurrency', opts.perKeyConcurrency);
@@ -186,6 +193,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     rpm: opts.rpm,
     perKeyRpm: opts.perKeyRpm,
     kind: opts.kind,
+    faultSeed: opts.faultSeed ?? o.seed,
     api: opts.api ?? (opts.kind === 'deepseek' ? 'both' : 'openai'),
     faults: opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0) ? { ...opts.faults } : undefined,
     outages: o.outages.map((w) => ({ ...w })),

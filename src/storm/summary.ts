@@ -82,7 +82,7 @@ export interface Summary {
   peaks?: readonly UpstreamPeak[];
 }
 
-export interface UpstreamPeak {
+interface UpstreamPeak {
   upstream: string;
   peak: number;
   /** The upstream's `max_concurrency` in the scenario's config (even when the run kept it from the gateway). */

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../../src/errors.ts';
 import { parseFleetText } from '../../../src/mock/fleet-file.ts';
+import { resolveOptions } from '../../../src/mock/options.ts';
+import { drawFaults } from '../../../src/mock/random-faults.ts';
+import { requestRng, RNG_STREAM } from '../../../src/mock/rng.ts';
 import { FAULT_KEYS, OUTAGE_KEYS, UPSTREAM_KEYS } from '../../../src/mock/fleet-schema.ts';
 
 const GOOD = `
@@ -42,7 +45,18 @@ test('a fleet file becomes one MockOptions per upstream, snake_case keys mapped,
   assert.equal(busy?.faults?.error500, 0.1);
   assert.equal(busy?.faults?.resetMidStream, 0.03, "the profile's other rates stay");
   assert.deepEqual(busy?.outages, [{ startMs: 10000, endMs: 15000, mode: 'refuse' }]);
-  assert.deepEqual(local, { name: 'local', ttftMs: 5, perKeyConcurrency: 2, continueAfterAbort: true, faults: undefined });
+  // Each upstream draws its faults and jitter from its own seed (its position past the answers' seed).
+  assert.equal(busy?.faultSeed, 1);
+  assert.deepEqual(local, { name: 'local', ttftMs: 5, perKeyConcurrency: 2, continueAfterAbort: true, faults: undefined, faultSeed: 2 });
+});
+
+test('upstreams of one fleet fail independently: their fault draws differ, their answers do not', () => {
+  const spec = parseFleetText('upstreams:\n  - { name: a, faults: { error_500: 0.5 } }\n  - { name: b, faults: { error_500: 0.5 } }\n  - { name: c, fault_seed: 9, faults: { error_500: 0.5 } }\n', 'fleet.yaml');
+  const [a, b, c] = spec.upstreams.map((u) => resolveOptions(u));
+  assert.equal(a?.seed, b?.seed, 'the same answers');
+  assert.deepEqual([a?.faultSeed, b?.faultSeed, c?.faultSeed], [1, 2, 9]);
+  const draws = (seed: number) => Array.from({ length: 40 }, (_, i) => drawFaults({ error500: 0.5 }, requestRng(seed, RNG_STREAM.faults, i + 1), 16)?.kind ?? '-').join(',');
+  assert.notEqual(draws(a?.faultSeed ?? 0), draws(b?.faultSeed ?? 0));
 });
 
 test('a bad fleet file names the key path, line, value and expectation of every mistake', () => {
