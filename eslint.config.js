@@ -47,7 +47,7 @@ export default tseslint.config(
     // A hub where features meet stays readable once split: each path in a function of at most 50 lines. The areas
     // whose hubs were split (issue #16): the cache stage, the attempt loop, leases, the gateway and its lifecycle,
     // the config build.
-    files: ['src/cache/**/*.ts', 'src/retry/**/*.ts', 'src/balance/**/*.ts', 'src/lifecycle/**/*.ts', 'src/config/**/*.ts', 'src/gateway.ts'],
+    files: ['src/cache/**/*.ts', 'src/queue/**/*.ts', 'src/retry/**/*.ts', 'src/balance/**/*.ts', 'src/lifecycle/**/*.ts', 'src/config/**/*.ts', 'src/gateway.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 50 }] },
   },
   {

@@ -37,6 +37,14 @@ export type KeepAlive = (ctx: RequestContext, everyMs: number) => () => void;
 /** How a request comes to the queue: new, a retry after a failure (waits as high), or back after pushback. */
 export type LeaseMode = 'new' | 'retry' | 'pushback';
 
+/** A newcomer the door let in: its entry, the lower work it displaces, and the Retry-After any refusal then gives. */
+interface Admitted {
+  entry: Entry<Waiter>;
+  displace: Entry<Waiter>[];
+  until: number;
+  retryAfterS: number;
+}
+
 interface Waiter {
   ctx: RequestContext;
   model: ModelConfig;
@@ -100,62 +108,77 @@ export class AdmissionQueue {
     }
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
     if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
+    const admitted = this.door({ ctx, model, priority, mode, now, full });
+    if (admitted instanceof SpillwayError) return Promise.reject(admitted);
+    return new Promise<Lease>((resolve, reject) => this.wait({ ctx, model, avoid, resolve, reject }, admitted, now));
+  }
+
+  /**
+   * The door: the newcomer's place in deadline order, or the refusal it gets at once — it cannot finish in time
+   * behind the work ahead (with its class's headroom), accounts rest past its deadline, or the queue is nearly full
+   * for its class. A pushback comes back to its place untested: it was admitted, and the upstream's "busy" is ours.
+   */
+  private door(a: { ctx: RequestContext; model: ModelConfig; priority: Priority; mode: LeaseMode; now: number; full: SpillwayError | undefined }): Admitted | SpillwayError {
+    const { ctx, model, priority, mode, now, full } = a;
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
     const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, reserveMs: RESERVE * (until - now), item: undefined as unknown as Waiter };
-    // Pushback (the upstream said busy) brings back a request that was admitted: it keeps its place (its deadline)
-    // and is not tested again at the door; only the re-check can still drop it, as it can any waiting request.
+    // Only the re-check can still drop a pushback, as it can any waiting request.
     const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
     // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
     const overMs = verdict.ok ? now + restingMs + pace.serviceMs - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
-      return Promise.reject(unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)));
+      return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
     }
     // The same headroom in places: a lower class stops short of a full queue, so a higher one never has to
     // displace it to get in.
     if (mode !== 'pushback' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize && priority !== 'high') {
       this.metrics.shed.inc({ reason: 'queue_full', priority });
-      return Promise.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) }));
+      return new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) });
     }
-    return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { ctx, model, avoid, resolve, reject };
-      entry.item = waiter;
-      const retryAfterS = this.retryAfterS(pace.slotMs, pace, full?.retryAfterS);
-      for (const victim of verdict.displace) this.drop(victim, 'displaced', displaced(retryAfterS));
-      const offer = this.scheduler.offer(entry);
-      if (!offer.ok) {
-        this.metrics.shed.inc({ reason: 'queue_full', priority });
-        reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
-        return;
-      }
-      this.waitingModels.set(model, (this.waitingModels.get(model) ?? 0) + 1);
-      if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', displaced(retryAfterS));
-      const timer = setTimeout(() => {
-        this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
-      }, Math.max(0, until - this.serviceMs() - now));
-      const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
-      const onGone = () => this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
-      ctx.clientGone.addEventListener('abort', onGone, { once: true });
-      const cleanup = () => {
-        clearTimeout(timer);
-        stopKeepAlive();
-        ctx.clientGone.removeEventListener('abort', onGone);
-        this.metrics.queueWait.observe({ priority }, (this.clock.now() - now) / 1000);
-      };
-      waiter.resolve = (lease) => {
-        cleanup();
-        resolve(lease);
-      };
-      waiter.reject = (e) => {
-        cleanup();
-        reject(e);
-      };
-      this.updateDepth();
-      this.startTicker();
-      this.pump();
-    });
+    return { entry, displace: verdict.displace, until, retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS) };
+  }
+
+  /** An admitted request waits in its place: until a slot frees for it, its deadline, or its client leaves. */
+  private wait(waiter: Waiter, a: Admitted, now: number): void {
+    const { ctx, model } = waiter;
+    const { entry, retryAfterS } = a;
+    entry.item = waiter;
+    for (const victim of a.displace) this.drop(victim, 'displaced', displaced(retryAfterS));
+    const offer = this.scheduler.offer(entry);
+    if (!offer.ok) {
+      this.metrics.shed.inc({ reason: 'queue_full', priority: entry.priority });
+      waiter.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
+      return;
+    }
+    this.waitingModels.set(model, (this.waitingModels.get(model) ?? 0) + 1);
+    if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', displaced(retryAfterS));
+    const timer = setTimeout(() => {
+      this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
+    }, Math.max(0, a.until - this.serviceMs() - now));
+    const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
+    const onGone = () => this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
+    ctx.clientGone.addEventListener('abort', onGone, { once: true });
+    const cleanup = () => {
+      clearTimeout(timer);
+      stopKeepAlive();
+      ctx.clientGone.removeEventListener('abort', onGone);
+      this.metrics.queueWait.observe({ priority: entry.priority }, (this.clock.now() - now) / 1000);
+    };
+    const { resolve, reject } = waiter;
+    waiter.resolve = (lease) => {
+      cleanup();
+      resolve(lease);
+    };
+    waiter.reject = (e) => {
+      cleanup();
+      reject(e);
+    };
+    this.updateDepth();
+    this.startTicker();
+    this.pump();
   }
 
   /**
