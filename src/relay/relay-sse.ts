@@ -8,7 +8,7 @@ import { AttemptError } from '../upstream/open-attempt.ts';
 import { classifyError } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { dataOf, eventInfo } from './sse-events.ts';
-import type { SseReader } from './sse-reader.ts';
+import type { SseBatch, SseReader } from './sse-reader.ts';
 import type { StreamText } from './stream-text.ts';
 import { mayCarryUsage, usageOf } from './usage.ts';
 
@@ -37,82 +37,104 @@ export interface SseResult {
   contentSent: boolean;
 }
 
-export type FirstData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
+export type FirstData = { ok: true; events: SseBatch } | { ok: false; outcome: Outcome };
 
 /** Events held after a role-only opening chunk before they are let through anyway (bounds a hostile upstream). */
 const MAX_HELD = 64;
 
 /**
- * Reads until the first content, forwarding what the reader passes on. Resolves with the events from the first
- * data event on. A role-only opening chunk (`{"delta":{"role":"assistant","content":""}}`) is not content yet: it
- * is held, with whatever follows it, until content comes, so an upstream that dies right after it is still a clean
+ * Reads until the first content, forwarding what the reader passes on. Resolves with the events from the first data
+ * event on. A role-only opening chunk (`{"delta":{"role":"assistant","content":""}}`) is not content yet: it is
+ * held, with whatever follows it, until content comes, so an upstream that dies right after it is still a clean
  * failure before the commit point (retried elsewhere) rather than a stream the client has begun.
  */
 export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Promise<FirstData> {
-  const held: string[] = [];
+  const held: SseBatch[] = [];
   try {
     for (;;) {
       const batch = await reader.next();
       // A clean end with no content and no [DONE] is a blank 200, not an answer: retried, never relayed as one.
       if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
-      let comments = '';
-      for (let k = 0; k < batch.length; k++) {
-        const ev = batch[k] as string;
+      const { bytes, ascii } = batch;
+      for (let at = 0; at < bytes.length;) {
+        const end = ascii.indexOf(BLANK, at);
+        const ev = bytes.toString('utf8', at, end);
         const info = eventInfo(ev);
         // An error before any content: nothing of it reaches the client, so the loop may still retry.
         if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
         if (held.length > 0) {
-          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD) return { ok: true, events: [...held, ...batch.slice(k)] };
-          held.push(ev);
-          continue;
+          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD) return { ok: true, events: joined([...held, slice(batch, at)]) };
+          held.push(slice(batch, at, end + 2));
+        } else if (info.data) {
+          await write(ctx, bytes.subarray(0, at)); // the comments before it (none unless forwarded)
+          if (info.done || !isRoleOnly(ev)) return { ok: true, events: at === 0 ? batch : slice(batch, at) };
+          held.push(slice(batch, at, end + 2));
         }
-        if (info.data) {
-          await write(ctx, comments);
-          comments = '';
-          if (!info.done && isRoleOnly(ev)) {
-            held.push(ev);
-            continue;
-          }
-          return { ok: true, events: batch.slice(k) };
-        }
-        comments += `${ev}\n\n`;
+        at = end + 2;
       }
-      await write(ctx, comments);
+      if (held.length === 0) await write(ctx, bytes);
     }
   } catch (err) {
     return { ok: false, outcome: failure(ctx, err, false) };
   }
 }
 
-/** Relays from the first data event to the end. */
-export async function relayStream(ctx: RequestContext, reader: SseReader, att: OpenAttempt, first: string[], opts: StreamOptions, clock: Clock): Promise<SseResult> {
-  let contentSent = false;
-  let batch: string[] | null = first;
+function slice(b: SseBatch, from: number, to = b.bytes.length): SseBatch {
+  return { bytes: b.bytes.subarray(from, to), ascii: b.ascii.slice(from, to) };
+}
+
+function joined(bs: SseBatch[]): SseBatch {
+  return { bytes: Buffer.concat(bs.map((b) => b.bytes)), ascii: bs.map((b) => b.ascii).join('') };
+}
+
+/**
+ * Relays from the first data event to the end, by bytes: a batch's events go out as the upstream sent them, in one
+ * corked write, and only the events that matter to the gateway are decoded — an error, `[DONE]`, the usage — found
+ * by searching for their markers. Events are decoded and transformed one by one only where they change on their
+ * way (the `model` renamed, a continuation re-identified, the text recorded for recovery).
+ */
+export async function relayStream(ctx: RequestContext, reader: SseReader, att: OpenAttempt, first: SseBatch, opts: StreamOptions, clock: Clock): Promise<SseResult> {
+  // The first batch opens with the answer's first data event: the commit point.
+  const contentSent = first.bytes.length > 0;
+  if (contentSent) {
+    att.timer.firstToken();
+    ctx.ttftMs ??= clock.now() - ctx.startedAt;
+  }
+  const eventByEvent = opts.rewrite !== undefined || opts.track !== undefined || opts.continuing !== undefined;
+  let batch: SseBatch | null = first;
   try {
     while (batch !== null) {
-      let out = '';
-      for (const ev of batch) {
+      const { bytes, ascii } = batch;
+      const out: (Buffer | string)[] = [];
+      let from = 0;
+      while (from < bytes.length) {
+        const mark = eventByEvent ? from : nextMarker(ascii, from, ctx.usage === undefined);
+        if (mark < 0) {
+          out.push(from === 0 ? bytes : bytes.subarray(from));
+          break;
+        }
+        const start = mark === from ? from : eventStart(ascii, mark, from);
+        if (start > from) out.push(bytes.subarray(from, start));
+        const end = ascii.indexOf(BLANK, mark);
+        from = end + 2;
+        const ev = bytes.toString('utf8', start, end);
         const info = eventInfo(ev);
         if (info.error) return { outcome: { kind: 'server_error', status: 200 }, contentSent: contentSent || opts.continuing !== undefined };
-        if (info.data && !contentSent) {
-          contentSent = true;
-          att.timer.firstToken();
-          ctx.ttftMs ??= clock.now() - ctx.startedAt;
-        }
         if (info.done) {
-          await write(ctx, `${out}${ev}\n\n`);
+          out.push(`${ev}\n\n`);
+          await write(ctx, out);
           ctx.res.end();
           await drainRest(reader);
           return { outcome: { kind: 'ok' }, contentSent: true };
         }
         if (!info.data) {
-          out += `${ev}\n\n`;
+          out.push(`${ev}\n\n`);
           continue;
         }
         const text = transform(ev, opts);
         if (text === undefined) continue;
         if (ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
-        out += `${text}\n\n`;
+        out.push(`${text}\n\n`);
       }
       await write(ctx, out);
       batch = await reader.next();
@@ -122,6 +144,50 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
   return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
+}
+
+const BLANK = '\n\n';
+const ERROR = '"error"';
+const DONE = '[DONE]';
+const USAGE = '"usage"';
+
+/**
+ * Where, from `from`, the first event the gateway must read starts to show: an `"error"` key, `[DONE]`, or (while
+ * no usage is known) a `"usage":{` object; -1 when none. A false alarm (text that only looks like one) costs that
+ * event a decode, never a wrong answer: the event is then read in full.
+ */
+function nextMarker(batch: string, from: number, wantUsage: boolean): number {
+  let m = batch.indexOf(ERROR, from);
+  const done = batch.indexOf(DONE, from);
+  if (done >= 0 && (m < 0 || done < m)) m = done;
+  if (wantUsage) {
+    const u = usageObjectAt(batch, from, m < 0 ? batch.length : m);
+    if (u >= 0) m = u;
+  }
+  return m;
+}
+
+/** The first `"usage"` followed by `:` and `{` (OpenAI's `"usage":null` on every chunk is not one) before `before`. */
+function usageObjectAt(batch: string, from: number, before: number): number {
+  for (let at = batch.indexOf(USAGE, from); at >= 0 && at < before; at = batch.indexOf(USAGE, at + USAGE.length)) {
+    let i = at + USAGE.length;
+    while (isSpace(batch.charCodeAt(i))) i++;
+    if (batch.charCodeAt(i) !== 58 /* : */) continue;
+    i++;
+    while (isSpace(batch.charCodeAt(i))) i++;
+    if (batch.charCodeAt(i) === 123 /* { */) return at;
+  }
+  return -1;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** The start of the event holding byte `at` (events end in a blank line; `from` is an event's start). */
+function eventStart(batch: string, at: number, from: number): number {
+  const k = batch.lastIndexOf(BLANK, at - 1);
+  return k < 0 || k + 2 < from ? from : k + 2;
 }
 
 /** Batches read after [DONE] before the body is given up on (an upstream ends its body right after it). */
@@ -170,21 +236,40 @@ function failure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Ou
   return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted, queuedUpstream: e.queuedUpstream });
 }
 
-async function write(ctx: RequestContext, text: string): Promise<void> {
-  if (text === '' || ctx.res.writableEnded) return;
-  startStream(ctx);
-  if (!ctx.res.write(text)) await drained(ctx.res);
+/**
+ * Writes a batch's pieces (views of the upstream's bytes, and events the relay rewrote; the stream's headers go
+ * with the first). Node corks the socket until the next tick after a response's first write, so the pieces and an
+ * `end()` in the same tick leave in one writev — an explicit cork/uncork here would flush early and cost a syscall.
+ * Waits when the client reads slowly.
+ */
+async function write(ctx: RequestContext, out: Buffer | (Buffer | string)[]): Promise<void> {
+  const res = ctx.res;
+  if (res.writableEnded) return;
+  if (Buffer.isBuffer(out)) {
+    if (out.length === 0) return;
+    startStream(ctx, false);
+    if (!res.write(out)) await drained(res);
+    return;
+  }
+  if (out.length === 0) return;
+  startStream(ctx, false);
+  let ok = true;
+  for (const piece of out) ok = res.write(piece);
+  if (!ok) await drained(res);
 }
 
-/** Sends the stream's headers once; later calls do nothing. */
-export function startStream(ctx: RequestContext): void {
+/**
+ * Sets the stream's status and headers once (later calls do nothing) and sends them now, or, with `flush` false,
+ * with the first write that follows at once (one syscall fewer per stream).
+ */
+export function startStream(ctx: RequestContext, flush = true): void {
   const res = ctx.res;
   if (res.headersSent) return;
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
+  if (flush) res.flushHeaders();
   ctx.settled = true;
 }
 

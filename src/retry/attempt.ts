@@ -14,7 +14,7 @@ import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
-import { SseReader } from '../relay/sse-reader.ts';
+import { SseReader, type SseBatch } from '../relay/sse-reader.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
 
@@ -46,7 +46,7 @@ export interface AttemptDeps {
  */
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[]; span: AttemptTrace | undefined }
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: SseBatch; span: AttemptTrace | undefined }
   | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined };
 
 /**

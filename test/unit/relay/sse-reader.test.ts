@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { SseReader } from '../../../src/relay/sse-reader.ts';
+import { SseReader, eventsOf } from '../../../src/relay/sse-reader.ts';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 import type { OpenAttempt } from '../../../src/upstream/open-attempt.ts';
@@ -16,7 +16,7 @@ function attempt(chunks: string[]): OpenAttempt {
 
 async function readAll(r: SseReader): Promise<string[]> {
   const out: string[] = [];
-  for (let b = await r.next(); b !== null; b = await r.next()) out.push(...b);
+  for (let b = await r.next(); b !== null; b = await r.next()) out.push(...eventsOf(b));
   return out;
 }
 
