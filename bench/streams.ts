@@ -16,7 +16,8 @@
  * process's descriptor limit (`ulimit -n`) cannot hold.
  *
  * Flags: --streams N (8000), --levels a,b (1000,<streams>), --token-ms MS (500), --tokens N (20), --ramp N/s (2000),
- * --queued-share F (0.1), --no-write (leave docs/benchmarks.md alone).
+ * --queued-share F (0.1), --gateway-flags "…" (node flags for the gateway), --timeline (print the gateway's stats
+ * every second), --no-write (leave docs/benchmarks.md alone).
  */
 import { execFileSync } from 'node:child_process';
 import { request, Agent } from 'node:http';
@@ -38,6 +39,8 @@ const { values: flags } = parseArgs({
     tokens: { type: 'string' },
     ramp: { type: 'string' },
     'queued-share': { type: 'string' },
+    'gateway-flags': { type: 'string' },
+    timeline: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -47,6 +50,7 @@ const tokenMs = positive('token-ms', flags['token-ms'], 500);
 const tokens = Math.round(positive('tokens', flags.tokens, 20));
 const rampPerS = positive('ramp', flags.ramp, 2000);
 const queuedShare = Number(flags['queued-share'] ?? '0.1');
+const gatewayFlags = flags['gateway-flags'] === undefined ? [] : flags['gateway-flags'].split(' ').filter((f) => f !== '');
 if (!(queuedShare >= 0 && queuedShare < 1)) throw new Error('--queued-share must be in [0, 1)');
 
 const HERE = import.meta.dirname;
@@ -127,7 +131,7 @@ interface LevelResult {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function level(n: number, mock: Child): Promise<LevelResult> {
-  const gateway = await startChild(`spillway (${n} streams)`, join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${mock.origin}/v1`, '--max-concurrency', String(n)], { core: core(0) });
+  const gateway = await startChild(`spillway (${n} streams)`, join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${mock.origin}/v1`, '--max-concurrency', String(n)], { core: core(0), nodeFlags: gatewayFlags });
   try {
     await sleep(500);
     const idle = await gateway.stats();
@@ -136,16 +140,17 @@ async function level(n: number, mock: Child): Promise<LevelResult> {
     let peakRss = idle.rss;
     let peakHeap = idle.heapUsed;
     let sampling = true;
+    gateway.resetLag();
+    const t0 = performance.now();
     const sampler = (async () => {
       while (sampling) {
         await sleep(1000);
         const s = await gateway.stats();
+        if (flags.timeline) log(`    t=${((performance.now() - t0) / 1000).toFixed(1)}s rss ${(s.rss / MB).toFixed(0)} MB heap ${(s.heapUsed / MB).toFixed(0)} MB cpu ${((s.cpuUs - idle.cpuUs) / 1e6).toFixed(1)} s lag p99 ${s.lagP99Ms.toFixed(0)} max ${s.lagMaxMs.toFixed(0)} ms`);
         peakRss = Math.max(peakRss, s.rss);
         peakHeap = Math.max(peakHeap, s.heapUsed);
       }
     })();
-    gateway.resetLag();
-    const t0 = performance.now();
     const running: Promise<StreamResult>[] = [];
     // Opened at `rampPerS`, in 10 ms steps: thousands of connects at once would overflow the listen backlog.
     for (let opened = 0; opened < n;) {
