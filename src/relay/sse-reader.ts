@@ -22,7 +22,6 @@ export interface SseBatch {
 }
 
 export class SseReader {
-  private readonly it: AsyncIterator<Buffer>;
   private readonly att: OpenAttempt;
   private readonly forwardComments: boolean;
   /** Bytes of an event not complete yet (byte mode). */
@@ -33,21 +32,20 @@ export class SseReader {
   constructor(att: OpenAttempt, forwardComments: boolean) {
     this.att = att;
     this.forwardComments = forwardComments;
-    this.it = att.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
   /** The next non-empty batch of whole events (each ending in a blank line), or null when the body ended. */
   async next(): Promise<SseBatch | null> {
     for (;;) {
-      let r: IteratorResult<Buffer>;
+      let chunk: Buffer | null;
       try {
-        r = await this.it.next();
+        chunk = await this.att.body.read();
       } catch (err) {
         throw this.att.error(err);
       }
-      if (r.done === true) return null;
+      if (chunk === null) return null;
       this.att.timer.activity();
-      const batch = this.text === undefined ? this.fromBytes(r.value) : this.fromText(r.value);
+      const batch = this.text === undefined ? this.fromBytes(chunk) : this.fromText(chunk);
       if (batch !== undefined) return batch;
     }
   }

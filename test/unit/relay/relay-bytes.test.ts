@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { awaitFirstData, relayStream } from '../../../src/relay/relay-sse.ts';
 import { SseReader } from '../../../src/relay/sse-reader.ts';
 import { modelRewriter } from '../../../src/relay/rewrite-model.ts';
@@ -8,6 +7,7 @@ import { usageOf } from '../../../src/relay/usage.ts';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 import type { OpenAttempt } from '../../../src/upstream/open-attempt.ts';
+import { bodyOf } from '../../helpers/upstream-body.ts';
 import type { RequestContext, Usage } from '../../../src/server/context.ts';
 import type { Outcome } from '../../../src/upstream/outcome.ts';
 
@@ -40,7 +40,7 @@ async function relay(chunks: Buffer[], rewrite?: (t: string) => string): Promise
   const clock = new FakeClock();
   const timer = new AttemptTimer(() => clock.now(), { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 }, Infinity, () => {});
   timer.stop();
-  const att = { body: Readable.from(chunks), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
+  const att = { body: bodyOf(chunks), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
   const res = new Recorded();
   const ctx = { res, clientGone: new AbortController().signal, startedAt: 0, ttftMs: undefined, usage: undefined, settled: false } as unknown as RequestContext;
   const reader = new SseReader(att, false);
