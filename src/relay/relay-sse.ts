@@ -88,8 +88,9 @@ function joined(bs: SseBatch[]): SseBatch {
 }
 
 /**
- * Relays from the first data event to the end, by bytes: a batch's events go out as the upstream sent them, in one
- * corked write, and only the events that matter to the gateway are decoded — an error, `[DONE]`, the usage — found
+ * Relays from the first data event to the end, by bytes: a batch's events go out as the upstream sent them (one
+ * socket write per batch: Node corks a response until the next tick), and only the events that matter to the
+ * gateway are decoded — an error, `[DONE]`, the usage — found
  * by searching for their markers. Events are decoded and transformed one by one only where they change on their
  * way (the `model` renamed, a continuation re-identified, the text recorded for recovery).
  */
@@ -147,41 +148,22 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
 }
 
 const BLANK = '\n\n';
-const ERROR = '"error"';
-const DONE = '[DONE]';
-const USAGE = '"usage"';
+/**
+ * The markers of the events the gateway must read: an `"error"` key, `[DONE]`, and (while no usage is known) a
+ * `"usage":{` object (OpenAI's `"usage":null` on every chunk is not one). One regular expression finds the first
+ * of them in one pass — several times quicker than an indexOf per marker over the same text.
+ */
+const MARKERS = /"error"|\[DONE\]|"usage"[ \t\r\n]*:[ \t\r\n]*\{/g;
+const MARKERS_NO_USAGE = /"error"|\[DONE\]/g;
 
 /**
- * Where, from `from`, the first event the gateway must read starts to show: an `"error"` key, `[DONE]`, or (while
- * no usage is known) a `"usage":{` object; -1 when none. A false alarm (text that only looks like one) costs that
- * event a decode, never a wrong answer: the event is then read in full.
+ * Where, from `from`, the first event the gateway must read shows its marker; -1 when none. A false alarm (text
+ * that only looks like one) costs that event a decode, never a wrong answer: the event is then read in full.
  */
 function nextMarker(batch: string, from: number, wantUsage: boolean): number {
-  let m = batch.indexOf(ERROR, from);
-  const done = batch.indexOf(DONE, from);
-  if (done >= 0 && (m < 0 || done < m)) m = done;
-  if (wantUsage) {
-    const u = usageObjectAt(batch, from, m < 0 ? batch.length : m);
-    if (u >= 0) m = u;
-  }
-  return m;
-}
-
-/** The first `"usage"` followed by `:` and `{` (OpenAI's `"usage":null` on every chunk is not one) before `before`. */
-function usageObjectAt(batch: string, from: number, before: number): number {
-  for (let at = batch.indexOf(USAGE, from); at >= 0 && at < before; at = batch.indexOf(USAGE, at + USAGE.length)) {
-    let i = at + USAGE.length;
-    while (isSpace(batch.charCodeAt(i))) i++;
-    if (batch.charCodeAt(i) !== 58 /* : */) continue;
-    i++;
-    while (isSpace(batch.charCodeAt(i))) i++;
-    if (batch.charCodeAt(i) === 123 /* { */) return at;
-  }
-  return -1;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13;
+  const re = wantUsage ? MARKERS : MARKERS_NO_USAGE;
+  re.lastIndex = from;
+  return re.exec(batch)?.index ?? -1;
 }
 
 /** The start of the event holding byte `at` (events end in a blank line; `from` is an event's start). */
@@ -194,8 +176,8 @@ function eventStart(batch: string, at: number, from: number): number {
 const MAX_AFTER_DONE = 4;
 
 /**
- * Reads the body to its end after [DONE]: destroying an unfinished undici body makes undici build an abort error
- * with a stack trace on every successful stream, a tenth of the gateway's CPU in the stream benchmark.
+ * Reads the body to its end after [DONE]: an upstream body given up unfinished costs its connection (undici closes
+ * the socket), and the next request would pay for a new one.
  */
 async function drainRest(reader: SseReader): Promise<void> {
   try {
