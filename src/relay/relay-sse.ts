@@ -13,8 +13,8 @@ import type { StreamText } from './stream-text.ts';
 import { mayCarryUsage, usageOf } from './usage.ts';
 
 /**
- * A streamed answer, relayed event by event with backpressure: when the client reads slowly, reading from the
- * upstream pauses, so the gateway never buffers without bound.
+ * A streamed answer, relayed in the batches the upstream sends, with backpressure: when the client reads slowly,
+ * reading from the upstream pauses, so the gateway never buffers without bound.
  *
  * Two commit points. Headers (200, event-stream) go out with the first event passed on: the first data event, or,
  * with `server.sse_comments` on, the upstream's first `: keep-alive` comment (keeping intermediaries from timing

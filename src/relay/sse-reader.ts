@@ -2,6 +2,13 @@ import { StringDecoder } from 'node:string_decoder';
 import type { OpenAttempt } from '../upstream/open-attempt.ts';
 import { SseEventSplitter } from './sse-events.ts';
 
+/** Whole events (each ending in a blank line) as the upstream sent them. */
+export interface SseBatch {
+  readonly bytes: Buffer;
+  /** The same bytes as latin1 text (offsets are byte offsets), to search for ASCII markers. */
+  readonly ascii: string;
+}
+
 /**
  * Reads an attempt's SSE body as batches of whole events: each batch is the bytes of one or more complete events,
  * each ending in its blank line, as the upstream sent them. Every chunk feeds the attempt's idle timer. Comment-only
@@ -14,13 +21,6 @@ import { SseEventSplitter } from './sse-events.ts';
  * or a carriage return (CRLF line ends are normalised to LF, so the text path takes over for good). Only then is
  * the text decoded and split into events. The cut falls on an ASCII newline, so no UTF-8 character is ever split.
  */
-/** Whole events (each ending in a blank line) as the upstream sent them. */
-export interface SseBatch {
-  readonly bytes: Buffer;
-  /** The same bytes as latin1 text (offsets are byte offsets), to search for ASCII markers. */
-  readonly ascii: string;
-}
-
 export class SseReader {
   private readonly att: OpenAttempt;
   private readonly forwardComments: boolean;
