@@ -106,37 +106,39 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
   try {
     while (batch !== null) {
       const { bytes, ascii } = batch;
+      // What goes out: runs of the upstream's bytes left as they are (`kept` is where the current run starts), and
+      // the events the relay changed. In the common case that is one view of the whole batch: one write.
       const out: (Buffer | string)[] = [];
+      let kept = 0;
+      const cut = (at: number): void => {
+        if (at > kept) out.push(kept === 0 && at === bytes.length ? bytes : bytes.subarray(kept, at));
+      };
       let from = 0;
       while (from < bytes.length) {
         const mark = eventByEvent ? from : nextMarker(ascii, from, ctx.usage === undefined);
-        if (mark < 0) {
-          out.push(from === 0 ? bytes : bytes.subarray(from));
-          break;
-        }
+        if (mark < 0) break;
         const start = mark === from ? from : eventStart(ascii, mark, from);
-        if (start > from) out.push(bytes.subarray(from, start));
         const end = ascii.indexOf(BLANK, mark);
         from = end + 2;
         const ev = bytes.toString('utf8', start, end);
         const info = eventInfo(ev);
         if (info.error) return { outcome: { kind: 'server_error', status: 200 }, contentSent: contentSent || opts.continuing !== undefined };
         if (info.done) {
-          out.push(`${ev}\n\n`);
+          cut(from);
           await write(ctx, out);
           ctx.res.end();
           await drainRest(reader);
           return { outcome: { kind: 'ok' }, contentSent: true };
         }
-        if (!info.data) {
-          out.push(`${ev}\n\n`);
-          continue;
-        }
+        if (!info.data) continue;
         const text = transform(ev, opts);
-        if (text === undefined) continue;
-        if (ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
-        out.push(`${text}\n\n`);
+        if (text !== undefined && ctx.usage === undefined && mayCarryUsage(text)) ctx.usage = usageOfEvent(text);
+        if (text === ev) continue; // unchanged: stays in the run of original bytes
+        cut(start);
+        if (text !== undefined) out.push(`${text}\n\n`);
+        kept = from;
       }
+      cut(bytes.length);
       await write(ctx, out);
       batch = await reader.next();
     }
