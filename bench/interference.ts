@@ -17,7 +17,8 @@ import { stringify } from 'yaml';
 import { spawnSpillway, type Child } from '../src/storm/processes.ts';
 import { planArrivals } from '../src/storm/arrivals.ts';
 import { LoadRun } from '../src/storm/load-run.ts';
-import { percentile, summarize, type Summary } from '../src/storm/summary.ts';
+import { percentile } from '../src/percentile.ts';
+import { summarize, type Summary } from '../src/storm/summary.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 
 const { values } = parseArgs({

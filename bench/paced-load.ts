@@ -6,7 +6,7 @@
  * each latency is timed from send to the last body byte with performance.now().
  */
 import { Pool } from 'undici';
-import { percentile } from './stats.ts';
+import { percentile } from '../src/percentile.ts';
 
 export interface PacedResult {
   /** Answers per second completed inside the measured window (below `rate` when the target cannot keep up). */

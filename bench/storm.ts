@@ -56,7 +56,7 @@ if (values['deadline-header'] !== undefined && header === undefined) {
 
 const dir = new URL(values.matrix ? './scenarios/matrix/' : './scenarios/', import.meta.url).pathname;
 const yamlNames = () => readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.startsWith('_')).map((f) => f.replace(/\.yaml$/, '')).sort();
-const names = values.matrix || values.scenario === 'all' ? yamlNames() : [values.scenario];
+const names = values.scenario === 'all' ? yamlNames() : [values.scenario];
 const targets: TargetKind[] = values.compare ? ['direct', 'spillway'] : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
 if (values.door !== undefined && values.door !== 'messages') throw new Error(`--door expects messages, got "${values.door}"`);
 const door = values.door === 'messages' ? ('messages' as const) : undefined;

@@ -5,7 +5,7 @@ import { PipelineError } from './errors.ts';
  * `next()` once to hand over to the following stage. Guarded like Hono's compose: calling next() twice, or finishing
  * without answering and without calling next(), is a bug in that stage and fails loudly with its name.
  */
-export type Next = () => Promise<void>;
+type Next = () => Promise<void>;
 
 export interface Settles {
   /** True once a response (or the start of one) has been written for this request. */

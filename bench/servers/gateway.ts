@@ -5,7 +5,7 @@
  * `--max-concurrency N` states the upstream account's cap (bench/streams.ts: one upstream that takes every stream).
  */
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
 import { batchedDestination, createLogger } from '../../src/observe/log.ts';
 import { argValue, serveChildProtocol } from './child-protocol.ts';
 

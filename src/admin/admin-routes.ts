@@ -3,15 +3,14 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
-import { readBody } from '../server/read-body.ts';
 import { decodeSegment } from '../server/request-target.ts';
-import { parseClientJson } from '../api/parse-json.ts';
+import { readJsonObject } from '../api/read-json-object.ts';
 import { refused, type RequestGuard } from './request-guard.ts';
 
-export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What a route handler gets: the parsed URL and the values of its `:name` path segments. */
-export interface AdminRequest {
+interface AdminRequest {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
@@ -151,17 +150,7 @@ function match(pattern: string[], parts: string[]): Record<string, string> | und
   return params;
 }
 
-/** Writes a JSON answer (the admin API's only content type besides the dashboard's assets). */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
-}
-
 /** Reads a small JSON body (an admin command's arguments); an empty body is `{}`. */
-export async function readJson(req: IncomingMessage, limit = 1024 * 1024, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const buf = await readBody(req, limit, timeoutMs);
-  if (buf.length === 0) return {};
-  const v = parseClientJson(buf, 'The request body');
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', 'The admin request body must be a JSON object.');
-  return v as Record<string, unknown>;
+export function readAdminJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return readJsonObject(req, { what: 'The admin request body', limit: 1024 * 1024, timeoutMs: 30_000 });
 }

@@ -1,5 +1,6 @@
-import type { ReloadResult } from '../gateway.ts';
-import { sendJson, type AdminRoute } from './admin-routes.ts';
+import type { ReloadResult } from '../lifecycle/reload-swap.ts';
+import { sendJson } from '../server/send-json.ts';
+import type { AdminRoute } from './admin-routes.ts';
 
 /** POST /admin/reload: re-reads and validates the config file, then swaps it in without dropping a request. */
 export function reloadRoutes(reload: () => Promise<ReloadResult>): AdminRoute[] {

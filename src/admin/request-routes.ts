@@ -1,6 +1,7 @@
 import { SpillwayError } from '../errors.ts';
 import type { RequestLog } from '../observe/request-log.ts';
-import { sendJson, type AdminRoute } from './admin-routes.ts';
+import { sendJson } from '../server/send-json.ts';
+import type { AdminRoute } from './admin-routes.ts';
 
 /** GET /admin/requests: the last finished requests, newest first, from the in-memory ring (admin.request_log_size). */
 export function requestRoutes(log: RequestLog): AdminRoute[] {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { sendJson, type AdminRoute } from './admin-routes.ts';
+import { sendJson } from '../server/send-json.ts';
+import type { AdminRoute } from './admin-routes.ts';
 import type { StatsSampler } from './stats-sampler.ts';
 
 /**

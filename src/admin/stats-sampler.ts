@@ -14,7 +14,7 @@ const WINDOW_MS = 5_000;
 /** Points kept for the dashboard's charts (one per sample): five minutes at one a second. */
 const HISTORY = 300;
 /** How far ahead the demand forecast looks (the spillway_demand_forecast_rps metric's horizon_seconds). */
-export const FORECAST_HORIZON_S = 60;
+const FORECAST_HORIZON_S = 60;
 /** Holt time constants: the level follows within ~5 s, the trend ignores bursts shorter than ~20 s. */
 const HOLT = { levelTauS: 5, trendTauS: 20 };
 /** Codes that mean the gateway refused the request on purpose (admission), not that something broke. */
@@ -231,7 +231,7 @@ export class StatsSampler {
 }
 
 /** Prompt-cache hit tokens over hit + miss tokens, from spillway_tokens_total since start (null before any). */
-export function promptCacheHitRatio(views: readonly FamilyView[]): number | null {
+function promptCacheHitRatio(views: readonly FamilyView[]): number | null {
   const f = views.find((v) => v.name === 'spillway_tokens_total');
   if (f?.type !== 'counter') return null;
   let hit = 0;

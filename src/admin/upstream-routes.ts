@@ -1,6 +1,7 @@
 import type { Balancer } from '../balance/balancer.ts';
 import { SpillwayError } from '../errors.ts';
-import { sendJson, type AdminRoute } from './admin-routes.ts';
+import { sendJson } from '../server/send-json.ts';
+import type { AdminRoute } from './admin-routes.ts';
 
 /**
  * Upstream states (health, breaker, drain, in flight vs cap, latency, accounts) and the operator's drain switch: a

@@ -12,10 +12,12 @@ const SHED_CODES = new Set(['rate_limited', 'deadline_unmeetable', 'queue_full',
 /**
  * Graceful degradation (seed remedy): while the queue is deep or many requests are being refused, low-priority
  * requests go to the model's cheaper `degrade_to` model and `max_tokens` is capped — each visible in
- * `x-spillway-degraded` and counted in `spillway_degrade_actions_total`. Left out when no trigger is configured.
+ * `x-spillway-degraded` and counted in `spillway_degrade_actions_total`. Undefined (left out of the pipeline) when
+ * no trigger is configured.
  */
-export function degradeStage(config: Config, deps: { queueDepth: () => number; clock: Clock; metrics: Metrics }): Stage<RequestContext> {
+export function degradeStage(config: Config, deps: { queueDepth: () => number; clock: Clock; metrics: Metrics }): Stage<RequestContext> | undefined {
   const d = config.degrade;
+  if (d.queueDepth === null && d.shedPercent === null) return undefined;
   const monitor = new DegradeMonitor({ queueDepth: d.queueDepth, shedPercent: d.shedPercent, windowMs: d.windowMs }, deps.clock.now());
   return {
     name: 'degrade',

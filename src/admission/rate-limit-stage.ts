@@ -20,9 +20,10 @@ interface Limiter {
  * Rate limits at the door, per gateway key, tenant and model: requests and tokens per minute (GCRA in the shared
  * state, so they hold across instances when it is Redis). A request that does not fit is refused at once with 429
  * and an exact Retry-After; one that fits carries OpenAI's `x-ratelimit-*` headers. The token estimate spent at the
- * door is corrected from the answer's usage afterwards. Only in the pipeline when a limit is configured.
+ * door is corrected from the answer's usage afterwards. Undefined (left out of the pipeline) when no limit is configured.
  */
-export function rateLimitStage(config: Config, deps: { state: SharedState; clock: Clock; metrics: Metrics }): Stage<RequestContext> {
+export function rateLimitStage(config: Config, deps: { state: SharedState; clock: Clock; metrics: Metrics }): Stage<RequestContext> | undefined {
+  if (!hasRateLimits(config)) return undefined;
   return {
     name: 'rate-limit',
     async run(ctx, next) {
@@ -87,7 +88,7 @@ function setHeaders(ctx: RequestContext, h: Record<string, string>): void {
 }
 
 /** True when any gateway-level limit is configured (the stage is left out otherwise). */
-export function hasRateLimits(config: Config): boolean {
+function hasRateLimits(config: Config): boolean {
   const any = (l: RateLimits | undefined) => l?.requestsPerMinute !== undefined || l?.tokensPerMinute !== undefined;
   return config.auth.keys.some((k) => any(k.limits)) || Object.values(config.tenants).some((t) => any(t.limits)) || Object.values(config.models).some((m) => any(m.limits));
 }

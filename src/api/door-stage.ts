@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/types.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Stage } from '../pipeline.ts';
@@ -6,6 +6,8 @@ import type { Call, RequestContext } from '../server/context.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { messagesToChat } from './anthropic/messages-request.ts';
 import { MessagesTranslator } from './anthropic/messages-translator.ts';
+import { passthroughStandIn, servedOnlyByMessages } from './anthropic/native-only.ts';
+import { parseClientJsonObject } from './parse-json.ts';
 import { TranslatingResponse } from './translating-response.ts';
 import { responsesToChat } from './responses/responses-request.ts';
 import { ResponsesTranslator } from './responses/responses-translator.ts';
@@ -31,10 +33,15 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
         throw new SpillwayError('unsupported_endpoint', 'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.');
       }
       switch (ctx.door) {
-        case 'anthropic':
-          ctx.call = chatCall(messagesToChat(jsonObject(ctx.body)));
-          ctx.res = new TranslatingResponse(ctx.res, new MessagesTranslator()) as unknown as ServerResponse;
+        case 'anthropic': {
+          const asked = jsonObject(ctx.body);
+          const res = new TranslatingResponse(ctx.res, new MessagesTranslator());
+          // Translated for the stages that read a chat body and for OpenAI-only upstreams; kept as it is for the
+          // upstreams that serve the Messages API (an attempt there passes it through: retry/dispatch-stage.ts).
+          ctx.call = { ...chatCall(translateOrStandIn(config, asked)), native: { body: asked, headers: messagesHeaders(ctx.req.headers), passThrough: (on) => res.passThrough(on) } };
+          ctx.res = res as unknown as ServerResponse;
           break;
+        }
         case 'anthropic_count': {
           const call = chatCall(messagesToChat(jsonObject(ctx.body), true));
           ctx.call = call;
@@ -47,15 +54,18 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
         case 'responses': {
           const asked = jsonObject(ctx.body);
           const tenant = ctx.tenant;
-          const turn = responsesToChat(asked, (id) => responses.get(id, tenant));
+          const previousId = asked.previous_response_id;
+          const previous = typeof previousId === 'string' ? await responses.get(previousId, tenant) : undefined;
+          const turn = responsesToChat(asked, (id) => (id === previousId ? previous : undefined));
           ctx.call = chatCall(turn.chat);
-          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => responses.put(r, tenant))) as unknown as ServerResponse;
+          // Stored as the answer completes, before its last event is written (a SQLite put is on disk by then).
+          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => void responses.put(r, tenant))) as unknown as ServerResponse;
           break;
         }
         case 'responses_get': {
           const path = (ctx.req.url ?? '').split('?')[0] ?? '';
           const id = path.slice(path.lastIndexOf('/') + 1);
-          const stored = responses.get(id, ctx.tenant);
+          const stored = await responses.get(id, ctx.tenant);
           if (stored === undefined) throw new SpillwayError('response_not_found', `No stored response with id '${id}' (it was not stored, belongs to another key, or has left the store).`);
           return answer(ctx, stored.response);
         }
@@ -67,6 +77,33 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
   };
 }
 
+/**
+ * A Messages request's chat translation; for a model served only by Messages upstreams, a request the translation
+ * refuses is still taken (it will be passed through as it is: native-only.ts), with a stand-in for the chat body.
+ */
+function translateOrStandIn(config: Config, asked: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return messagesToChat(asked);
+  } catch (err) {
+    const standIn = err instanceof SpillwayError && servedOnlyByMessages(config, asked.model) ? passthroughStandIn(asked) : undefined;
+    if (standIn === undefined) throw err;
+    return standIn;
+  }
+}
+
+/** The Messages API version a passed-through request states: the client's, else the one every SDK sends today. */
+const ANTHROPIC_VERSION = '2023-06-01';
+
+/** The client's headers a Messages upstream reads, bounded (hostile until authenticated: no header grows state). */
+function messagesHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
+  for (const name of ['anthropic-version', 'anthropic-beta'] as const) {
+    const v = h[name];
+    if (typeof v === 'string' && v !== '' && v.length <= 1024) out[name] = v;
+  }
+  return out;
+}
+
 function answer(ctx: RequestContext, body: unknown): void {
   const text = JSON.stringify(body);
   ctx.settled = true;
@@ -74,14 +111,7 @@ function answer(ctx: RequestContext, body: unknown): void {
 }
 
 function jsonObject(raw: Buffer | undefined): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse((raw ?? Buffer.alloc(0)).toString('utf8'));
-  } catch (err) {
-    throw new SpillwayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
-  return body as Record<string, unknown>;
+  return parseClientJsonObject(raw ?? Buffer.alloc(0), 'The request body');
 }
 
 /** A translated chat body as the Call the pipeline runs; its bytes are what an upstream gets when nothing renames it. */

@@ -1,6 +1,6 @@
 import { SpillwayError } from '../errors.ts';
 import type { Call, Endpoint } from '../server/context.ts';
-import { parseClientJson } from './parse-json.ts';
+import { parseClientJsonObject } from './parse-json.ts';
 
 /** The body field each endpoint cannot do without, besides `model`. */
 const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
@@ -10,11 +10,7 @@ const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages'
  * everything else (tools, response_format, DeepSeek's thinking parameters, user, …) passes through untouched.
  */
 export function parseCall(endpoint: Exclude<Endpoint, 'models'>, raw: Buffer): Call {
-  const body = parseClientJson(raw, 'The request body');
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SpillwayError('invalid_request', 'The request body must be a JSON object.');
-  }
-  const b = body as Record<string, unknown>;
+  const b = parseClientJsonObject(raw, 'The request body');
   if (typeof b.model !== 'string' || b.model === '') {
     throw new SpillwayError('invalid_request', 'You must provide a model parameter.', { param: 'model' });
   }

@@ -24,6 +24,13 @@ export function parseClientJson(raw: Buffer | string, what: string): unknown {
   }
 }
 
+/** parseClientJson for a body that must be one JSON object (`invalid_request` otherwise), named by `what`. */
+export function parseClientJsonObject(raw: Buffer | string, what: string): Record<string, unknown> {
+  const v = parseClientJson(raw, what);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', `${what} must be a JSON object.`);
+  return v as Record<string, unknown>;
+}
+
 const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_ARRAY = 0x5d;

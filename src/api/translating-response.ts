@@ -54,10 +54,20 @@ export class TranslatingResponse {
   private readonly held: (string | Buffer)[] = [];
   private readonly splitter = new SseEventSplitter();
   private ended = false;
+  /** An answer in the door's own protocol (passed through from an upstream that speaks it) goes out as it is. */
+  private passing = false;
 
   constructor(res: ServerResponse, translator: AnswerTranslator) {
     this.res = res;
     this.t = translator;
+  }
+
+  /**
+   * Set by each attempt before it writes: on when its upstream answered in the door's protocol (the Messages API
+   * passed through), off for a chat answer. Only the gateway's own in-band errors are still translated then.
+   */
+  passThrough(on: boolean): void {
+    this.passing = on;
   }
 
   get statusCode(): number {
@@ -148,7 +158,7 @@ export class TranslatingResponse {
     }
     if (chunk !== undefined) this.held.push(chunk);
     const raw = Buffer.concat(this.held.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
-    const body = this.statusCode === 200 ? this.translateAnswer(raw) : raw;
+    const body = this.statusCode === 200 && !this.passing ? this.translateAnswer(raw) : raw;
     this.res.setHeader('content-length', body.length);
     this.res.end(body);
     return this;
@@ -185,6 +195,10 @@ export class TranslatingResponse {
       if (ev === '') continue;
       const data = dataOf(ev);
       if (data === undefined) {
+        out += `${ev}\n\n`;
+        continue;
+      }
+      if (this.passing && !data.startsWith('{"error"')) {
         out += `${ev}\n\n`;
         continue;
       }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.ts';
 import type { SharedState } from '../state/shared-state.ts';
-import type { Lease } from './balancer.ts';
+import type { Lease } from './lease.ts';
 
 const MINUTE_MS = 60_000;
 /** An account found full on the shared state rests this long before this instance tries it again. */
@@ -10,7 +10,7 @@ export type GateResult = { ok: true; done: (retryAfterMs?: number) => void } | {
 
 /**
  * The part of choosing an account that must agree with other instances: the account's own rate limits
- * (requests and tokens per minute) and, when the state is shared, its concurrency cap and cooling as seen by the
+ * (requests and tokens per minute) and, when the state is shared, its concurrency cap and rest as seen by the
  * whole fleet. The balancer's local counts stay the fast first filter; this asks the shared state only about the
  * account it chose. Left out of the path when no account limit is set and the state is not shared.
  */
@@ -45,7 +45,7 @@ export class AccountGate {
     }
     if (!this.shared) return { ok: true, done: () => {} };
     const [until, got] = await Promise.all([
-      this.state.coolingUntil(key, now),
+      this.state.restingUntil(key, now),
       this.state.acquireSlot(key, account?.maxConcurrency ?? lease.upstream.maxConcurrency, leaseId, this.leaseTtlMs, now),
     ]);
     if (until > now || !got) {
@@ -57,7 +57,7 @@ export class AccountGate {
       done: (retryAfterMs) => {
         void this.state.releaseSlot(key, leaseId);
         // A 429 rests the account for every instance, not only the one that received it.
-        if (retryAfterMs !== undefined) void this.state.setCooling(key, Date.now() + retryAfterMs);
+        if (retryAfterMs !== undefined) void this.state.setRestingUntil(key, Date.now() + retryAfterMs);
       },
     };
   }

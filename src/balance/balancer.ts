@@ -10,18 +10,10 @@ import { AimdLimit, type Signal } from './aimd-limit.ts';
 import type { EngineLoad } from './engine-load.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
+import { Lease, type LeaseEnd } from './lease.ts';
 
-/** A permit to send one attempt to one upstream account. Released exactly once with the attempt's outcome. */
-export interface Lease {
-  readonly route: RouteConfig;
-  readonly upstream: UpstreamConfig;
-  readonly account: string;
-  readonly apiKey: string | undefined;
-  /** `firstTokenMs`: how long the upstream took to start answering (feeds the latency estimate). */
-  release: (outcome: Outcome, firstTokenMs?: number) => void;
-  /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */
-  rest: (ms: number) => void;
-}
+// The balancer grants leases; their lifecycle (listeners, release exactly once) is lease.ts's.
+export type { Lease } from './lease.ts';
 
 /** A busy answer's Retry-After up to this is a routine hint (most servers put one on every refusal), not a rest. */
 const ROUTINE_RETRY_AFTER_MS = 2_000;
@@ -49,7 +41,7 @@ interface Account {
   /** The account's learned concurrency (429 pushback lowers it); undefined when adaptive concurrency is off. */
   limit: AimdLimit | undefined;
   /** A 429 rests the account until then (clock ms): rate limited is busy, not broken. */
-  coolingUntil: number;
+  restingUntil: number;
   /** A refused key is out until then. */
   disabledUntil: number;
 }
@@ -92,7 +84,11 @@ export interface UpstreamSnapshot {
   /** What a self-hosted engine last reported about its own load, when engine_metrics is set. */
   engine: EngineLoad | undefined;
   /** `cap`: what the account may have in flight now (its learned limit, never above maxConcurrency). */
-  accounts: { name: string; inFlight: number; cap: number; maxConcurrency: number; coolingMs: number; disabledMs: number }[];
+  accounts: {
+    name: string; inFlight: number; cap: number; maxConcurrency: number; restingMs: number; disabledMs: number;
+    /** @deprecated The admin API's first name for restingMs, kept for its clients (CHANGELOG). */
+    coolingMs: number;
+  }[];
 }
 
 /**
@@ -137,7 +133,7 @@ export class Balancer {
         const keep = sameLimits && sameKey && was?.config.maxConcurrency === ac.maxConcurrency;
         return {
           config: ac, slots: was?.slots ?? { inFlight: 0 }, limit: keep ? was?.limit : learn(ac.maxConcurrency),
-          coolingUntil: sameKey ? (was?.coolingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+          restingUntil: sameKey ? (was?.restingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
         };
       });
       const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
@@ -181,7 +177,6 @@ export class Balancer {
     return true;
   }
 
-  /** Every upstream's state now, in config order. */
   /** Requests in flight per upstream and account, for the in-flight gauges (read at scrape time). */
   inFlightRows(): InFlightRow[] {
     return [...this.upstreams.values()].map((u) => ({
@@ -191,6 +186,7 @@ export class Balancer {
     }));
   }
 
+  /** Every upstream's state now, in config order. */
   snapshot(): UpstreamSnapshot[] {
     const now = this.clock.now();
     return [...this.upstreams.values()].map((u) => ({
@@ -206,7 +202,7 @@ export class Balancer {
       engine: u.engine,
       accounts: u.accounts.map((a) => ({
         name: a.config.name, inFlight: a.slots.inFlight, cap: accountCap(a), maxConcurrency: a.config.maxConcurrency,
-        coolingMs: Math.max(0, a.coolingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now),
+        restingMs: Math.max(0, a.restingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now), coolingMs: Math.max(0, a.restingUntil - now),
       })),
     }));
   }
@@ -239,77 +235,91 @@ export class Balancer {
   }
 
   private lease(route: RouteConfig, u: UpstreamState, account: Account, now: number): Lease {
-    const name = u.config.name;
-    this.health.onSend(name, now);
+    this.health.onSend(u.config.name, now);
     this.adjust(u, account, +1);
-    const leasedAt = now;
-    let released = false;
-    let unused = false;
-    const lease: Lease = {
-      route,
-      upstream: u.config,
-      account: account.config.name,
-      apiKey: account.config.apiKey,
-      rest: (ms: number) => {
-        account.coolingUntil = Math.max(account.coolingUntil, this.clock.now() + ms);
-        // Through `release` (others wrap it to count their leases), but nothing was sent: no upstream attempt.
-        unused = !released;
-        lease.release({ kind: 'cancelled' });
+    return new Lease({ route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey }, {
+      rest: (ms) => {
+        account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
       },
-      release: (outcome: Outcome, firstTokenMs?: number) => {
-        if (released) return;
-        released = true;
-        this.adjust(u, account, -1);
-        if (!unused) u.attempts(outcome.kind).inc();
-        const t = this.clock.now();
-        if (outcome.kind === 'cancelled') {
-          // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
-          this.health.cancelProbe(name);
-          this.onRelease?.();
-          return;
-        }
-        if (firstTokenMs !== undefined && outcome.kind === 'ok') u.latency.observe(firstTokenMs, t);
-        if (outcome.kind === 'ok') u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
-        // Counted before this lease's slot was given back: the pushback rule wants the load the upstream refused.
-        const atUpstream = u.slots.inFlight + 1;
-        const atAccount = account.slots.inFlight + 1;
-        if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
-          // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
-          // at once when the body said it.
-          if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
-          else this.learnStated(name, account, outcome.limit, t, atAccount);
-        } else if (account.limit !== undefined && outcome.kind === 'ok') {
-          account.limit.record('success', t);
-        }
-        if (u.limit !== undefined) {
-          u.limit.record(signalOf(outcome), t, atUpstream);
-          if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
-        }
-        // A Retry-After longer than a routine hint is the upstream telling us to leave that account alone: it rests
-        // (never a sleep of the one request). Otherwise busy rests the whole account only when nothing else can slow
-        // us down: its learned limit, held below the refused level, keeps the next requests from meeting another
-        // refusal, and the refused request goes to another upstream. Resting a whole account on every busy answer
-        // would leave its other slots idle, and an upstream that answers a tenth of its requests "busy" with a
-        // one-second Retry-After at random would rest most of the time. An upstream that refuses even one request at
-        // a time (its limit at the floor) rests too: Retry-After long, else cooldown_default. Without learned
-        // limits, every Retry-After rests the account, as before.
-        const restMs = outcome.kind === 'rate_limited' || outcome.kind === 'overloaded' ? busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs) : 0;
-        if (restMs > 0) {
-          account.coolingUntil = t + restMs;
-          this.metrics.accountCooldowns.inc({ upstream: name, account: account.config.name });
-        }
-        if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(name, account, outcome, t);
-        const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
-        if (ejected) {
-          this.metrics.upstreamEjections.inc({ upstream: name });
-          this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
-        }
-        const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
-        if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
-        this.onRelease?.();
+      settle: (end) => this.settle(u, account, now, end),
+      misuse: (lease, what) => {
+        // A bug in a caller, not in the request: logged with where it happened, and nothing is freed twice.
+        const at = new Error(what).stack;
+        this.log.error({ upstream: lease.upstream.name, account: lease.account, at }, `a lease was ${what}: ignored`);
       },
-    };
-    return lease;
+    });
+  }
+
+  /** A lease ended (its listeners have run): the slot is free, what the attempt showed is learned, waiters woken. */
+  private settle(u: UpstreamState, account: Account, leasedAt: number, { outcome, firstTokenMs, unused }: LeaseEnd): void {
+    this.adjust(u, account, -1);
+    if (!unused) u.attempts(outcome.kind).inc();
+    // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
+    if (outcome.kind === 'cancelled') this.health.cancelProbe(u.config.name);
+    else this.learn(u, account, leasedAt, outcome, firstTokenMs);
+    this.onRelease?.();
+  }
+
+  /** What an attempt's outcome teaches: latency and service time, learned limits, rests, disabled keys, health. */
+  private learn(u: UpstreamState, account: Account, leasedAt: number, outcome: Outcome, firstTokenMs: number | undefined): void {
+    const t = this.clock.now();
+    if (outcome.kind === 'ok') {
+      if (firstTokenMs !== undefined) u.latency.observe(firstTokenMs, t);
+      u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
+    }
+    this.learnLimits(u, account, outcome, t);
+    this.restIfBusy(u, account, outcome, t);
+    if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(u.config.name, account, outcome, t);
+    this.learnHealth(u, outcome, t);
+  }
+
+  /** Feeds the account's and the upstream's learned concurrency limits (aimd-limit.ts). */
+  private learnLimits(u: UpstreamState, account: Account, outcome: Outcome, t: number): void {
+    // Counted before this lease's slot was given back: the pushback rule wants the load the upstream refused.
+    const atUpstream = u.slots.inFlight + 1;
+    const atAccount = account.slots.inFlight + 1;
+    if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
+      // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
+      // at once when the body said it.
+      if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
+      else this.learnStated(u.config.name, account, outcome.limit, t, atAccount);
+    } else if (account.limit !== undefined && outcome.kind === 'ok') {
+      account.limit.record('success', t);
+    }
+    if (u.limit !== undefined) {
+      u.limit.record(signalOf(outcome), t, atUpstream);
+      if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
+    }
+  }
+
+  /**
+   * A Retry-After longer than a routine hint is the upstream telling us to leave that account alone: it rests
+   * (never a sleep of the one request). Otherwise busy rests the whole account only when nothing else can slow us
+   * down: its learned limit, held below the refused level, keeps the next requests from meeting another refusal,
+   * and the refused request goes to another upstream. Resting a whole account on every busy answer would leave its
+   * other slots idle, and an upstream that answers a tenth of its requests "busy" with a one-second Retry-After at
+   * random would rest most of the time. An upstream that refuses even one request at a time (its limit at the
+   * floor) rests too: Retry-After long, else cooldown_default. Without learned limits, every Retry-After rests the
+   * account, as before.
+   */
+  private restIfBusy(u: UpstreamState, account: Account, outcome: Outcome, t: number): void {
+    if (outcome.kind !== 'rate_limited' && outcome.kind !== 'overloaded') return;
+    const restMs = busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs);
+    if (restMs <= 0) return;
+    account.restingUntil = t + restMs;
+    this.metrics.accountCooldowns.inc({ upstream: u.config.name, account: account.config.name });
+  }
+
+  /** Passive health: repeated failures take the upstream out of rotation (passive-health.ts). */
+  private learnHealth(u: UpstreamState, outcome: Outcome, t: number): void {
+    const name = u.config.name;
+    const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
+    if (ejected) {
+      this.metrics.upstreamEjections.inc({ upstream: name });
+      this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
+    }
+    const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
+    if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
   }
 
   /**
@@ -338,13 +348,13 @@ export class Balancer {
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
     const names = states.map((s) => s.config.name);
-    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.coolingUntil - now, a.disabledUntil - now)))));
+    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.restingUntil - now, a.disabledUntil - now)))));
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
     // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
     // A drained upstream is out until an operator puts it back: like a down one, nothing to wait for.
     const inRotation = (s: UpstreamState) => !s.drained && this.health.available(s.config.name, now);
     const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))));
-    const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.coolingUntil));
+    const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.restingUntil));
     return new SpillwayError(
       'no_capacity',
       atCap
@@ -385,7 +395,7 @@ export class Balancer {
   }
 }
 
-/** How long a busy answer rests its account (0: not at all); the reasons are at the call in `release`. */
+/** How long a busy answer rests its account (0: not at all); the reasons are at `restIfBusy`. */
 function busyRestMs(retryAfterMs: number | undefined, limit: AimdLimit | undefined, cooldownDefaultMs: number): number {
   if (limit === undefined || limit.atMinimum) return retryAfterMs ?? cooldownDefaultMs;
   return retryAfterMs !== undefined && retryAfterMs > ROUTINE_RETRY_AFTER_MS ? retryAfterMs : 0;
@@ -413,7 +423,7 @@ function freeAccount(u: UpstreamState, now: number): Account | undefined {
   let bestShare = Infinity;
   for (const a of u.accounts) {
     const cap = accountCap(a);
-    if (a.slots.inFlight >= cap || now < a.coolingUntil || now < a.disabledUntil) continue;
+    if (a.slots.inFlight >= cap || now < a.restingUntil || now < a.disabledUntil) continue;
     const share = a.slots.inFlight / cap;
     if (share < bestShare) {
       best = a;

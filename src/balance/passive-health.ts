@@ -1,15 +1,6 @@
 import type { Config } from '../config/types.ts';
 import { WindowCounter } from '../window-counter.ts';
 
-/**
- * Passive health (outlier ejection, a circuit breaker per upstream): an upstream that fails `failureThreshold`
- * times in a row, or whose recent attempts failed at `failureRatePercent` or more (once there were
- * `failureRateMinRequests` of them in the window), is taken out of rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
- * success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
- * so a fleet-wide storm spreads load instead of emptying the pool.
- *
- * Hand-written: this is the product's own admission policy, pure and clock-driven so it is tested as a table.
- */
 /** The `health` block of the config, in milliseconds. */
 export type HealthSettings = Config['health'];
 
@@ -25,6 +16,15 @@ interface UpstreamHealth {
 
 export type HealthState = 'healthy' | 'ejected' | 'half_open';
 
+/**
+ * Passive health (outlier ejection, a circuit breaker per upstream): an upstream that fails `failureThreshold`
+ * times in a row, or whose recent attempts failed at `failureRatePercent` or more (once there were
+ * `failureRateMinRequests` of them in the window), is taken out of rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
+ * success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
+ * so a fleet-wide storm spreads load instead of emptying the pool.
+ *
+ * Hand-written: this is the product's own admission policy, pure and clock-driven so it is tested as a table.
+ */
 export class PassiveHealth {
   private readonly byName = new Map<string, UpstreamHealth>();
   private readonly settings: HealthSettings;

@@ -10,7 +10,7 @@
 export interface RouteLoad {
   weight: number;
   inFlight: number;
-  /** False when out of rotation, cooling, or every account is at its cap. */
+  /** False when out of rotation, resting, or every account is at its cap. */
   available: boolean;
   /** Peak-EWMA latency in ms (0 while unknown). */
   latencyMs?: number;

@@ -11,7 +11,7 @@ import type { VectorIndex } from './semantic-index.ts';
  * Entry times are wall-clock epoch ms (Date.now), not the gateway's monotonic clock: entries in Redis are read by
  * other instances, and only wall-clock time means the same thing on two machines.
  */
-export const wallClock: Clock = { now: () => Date.now() };
+const wallClock: Clock = { now: () => Date.now() };
 
 export interface Found {
   entry: CacheEntry;

@@ -12,7 +12,7 @@ import { MAX_JSON_DEPTH } from '../api/parse-json.ts';
 const IRRELEVANT = new Set(['user', 'safety_identifier', 'metadata', 'stream', 'stream_options', 'store', 'prompt_cache_key', 'model']);
 
 /** The body fields that determine the answer, in their canonical JSON form (keys sorted at every depth). */
-export function answerFields(body: Readonly<Record<string, unknown>>): string {
+function answerFields(body: Readonly<Record<string, unknown>>): string {
   const kept: Record<string, unknown> = {};
   for (const k of Object.keys(body)) if (!IRRELEVANT.has(k) && body[k] !== undefined) kept[k] = body[k];
   let text: string | undefined;

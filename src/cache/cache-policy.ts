@@ -10,7 +10,7 @@ export interface CacheUse {
   coalesce: boolean;
 }
 
-export const NO_CACHE: CacheUse = Object.freeze({ lookup: false, store: false, coalesce: false });
+const NO_CACHE: CacheUse = Object.freeze({ lookup: false, store: false, coalesce: false });
 
 /** A request is deterministic when sampling is off (`temperature: 0`) or pinned by a `seed`. */
 export function isDeterministic(body: Readonly<Record<string, unknown>>): boolean {

@@ -1,5 +1,6 @@
 import { SpillwayError } from '../errors.ts';
-import { readJson, sendJson, type AdminRoute } from '../admin/admin-routes.ts';
+import { readAdminJson, type AdminRoute } from '../admin/admin-routes.ts';
+import { sendJson } from '../server/send-json.ts';
 import type { ResponseCache } from './response-cache.ts';
 
 /**
@@ -11,7 +12,7 @@ export function cacheRoutes(cache: ResponseCache): AdminRoute[] {
     method: 'POST',
     path: '/admin/cache/purge',
     async handle({ req, res }) {
-      const body = await readJson(req);
+      const body = await readAdminJson(req);
       for (const field of ['model', 'tenant'] as const) {
         const v = body[field];
         if (v !== undefined && (typeof v !== 'string' || v === '')) {

@@ -51,7 +51,7 @@ export function unitVector(v: readonly number[]): Float32Array | undefined {
   return Float32Array.from(v, (x) => x * s);
 }
 
-export function partitionId(p: Partition): string {
+function partitionId(p: Partition): string {
   return `${p.ns}\u0000${p.model}\u0000${p.shape}`;
 }
 

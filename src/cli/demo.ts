@@ -39,7 +39,7 @@ const FLAGS = {
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** What the command line sets: every demo option but where the output goes. */
-export type DemoArgs = Omit<DemoOptions, 'out'>;
+type DemoArgs = Omit<DemoOptions, 'out'>;
 
 function positiveNumber(name: string, v: string | undefined, fallback: number, max: number): number {
   if (v === undefined) return fallback;
@@ -48,7 +48,7 @@ function positiveNumber(name: string, v: string | undefined, fallback: number, m
   return n;
 }
 
-export function parseDemoArgs(argv: string[]): DemoArgs {
+function parseDemoArgs(argv: string[]): DemoArgs {
   const { values: v } = parseFlags(argv, FLAGS);
   const port = intFlag('port', v.port) ?? 0;
   if (port > 65535) throw new UsageError(`--port expects 0-65535, got "${v.port}"`);

@@ -57,8 +57,10 @@ export const command: Command = {
           out(v, () => `purged ${v.purged} dead item${v.purged === 1 ? '' : 's'}`);
           return 0;
         }
+        case undefined:
+          throw new UsageError('expects a subcommand: ls, show, retry or purge');
         default:
-          throw new UsageError(sub === undefined ? 'expects a subcommand: ls, show, retry or purge' : `unknown subcommand "${sub}" (ls, show, retry, purge)`);
+          throw new UsageError(`unknown subcommand "${sub}" (ls, show, retry, purge)`);
       }
     } catch (err) {
       if (err instanceof UsageError) throw err;

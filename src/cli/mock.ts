@@ -3,6 +3,7 @@ import { FleetError, startFleet } from '../mock/fleet.ts';
 import { loadFleetFile } from '../mock/fleet-file.ts';
 import { MOCK_PROFILES, isProfileName, type MockProfileName } from '../mock/profiles.ts';
 import { startMock, type FaultRates, type MockOptions } from '../mock/server.ts';
+import type { MockApi } from '../mock/options.ts';
 import { intFlag, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -34,7 +35,8 @@ Options:
   --queue N              requests allowed to wait for a slot (default 0)
   --queue-timeout-ms N   a waiting request is refused after this (default 30000)
   --keep-alive-ms N      keep-alive interval while waiting, 0 = none (default 1000)
-  --reject 429|503       status when slots and queue are full (default 503)
+  --reject 429|503|529   status when slots and queue are full (default 503; 529: Anthropic's overloaded)
+  --api openai|anthropic|both  APIs served: chat completions, the Messages API (/v1/messages), or both
   --retry-after S        Retry-After seconds sent with refusals (default 1)
   --rpm N                requests per sliding minute, all keys (429 with the exact Retry-After)
   --per-key-rpm N        requests per sliding minute per API key
@@ -68,6 +70,7 @@ const FLAGS = {
   'queue-timeout-ms': { type: 'string' },
   'keep-alive-ms': { type: 'string' },
   reject: { type: 'string' },
+  api: { type: 'string' },
   'retry-after': { type: 'string' },
   rpm: { type: 'string' },
   'per-key-rpm': { type: 'string' },
@@ -115,11 +118,13 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
   if (!isProfileName(profile)) {
     throw new UsageError(`--profile expects one of ${Object.keys(MOCK_PROFILES).join(', ')}, got "${profile}"`);
   }
-  let reject: 429 | 503 | undefined;
+  let reject: 429 | 503 | 529 | undefined;
   if (v.reject !== undefined) {
-    if (v.reject !== '429' && v.reject !== '503') throw new UsageError(`--reject expects 429 or 503, got "${v.reject}"`);
-    reject = v.reject === '429' ? 429 : 503;
+    if (v.reject !== '429' && v.reject !== '503' && v.reject !== '529') throw new UsageError(`--reject expects 429, 503 or 529, got "${v.reject}"`);
+    reject = Number(v.reject) as 429 | 503 | 529;
   }
+  if (v.api !== undefined && v.api !== 'openai' && v.api !== 'anthropic' && v.api !== 'both') throw new UsageError(`--api expects openai, anthropic or both, got "${v.api}"`);
+  const api: MockApi | undefined = v.api;
   const port = intFlag('port', v.port);
   if (port !== undefined && port > 65535) throw new UsageError(`--port expects 0-65535, got "${v.port}"`);
   const jitterPct = intFlag('jitter-pct', v['jitter-pct']);
@@ -145,6 +150,7 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
     queueTimeoutMs: intFlag('queue-timeout-ms', v['queue-timeout-ms']),
     keepAliveMs: intFlag('keep-alive-ms', v['keep-alive-ms']),
     reject,
+    api,
     retryAfterS: intFlag('retry-after', v['retry-after']),
     rpm: positiveFlag('rpm', v.rpm),
     perKeyRpm: positiveFlag('per-key-rpm', v['per-key-rpm']),

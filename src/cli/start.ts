@@ -1,7 +1,7 @@
 import { loadConfigFile, resolveConfig } from '../config/load.ts';
 import { zeroConfig } from '../config/zero-config.ts';
 import type { Config } from '../config/types.ts';
-import { startGateway } from '../gateway.ts';
+import { startGateway } from '../lifecycle/start-gateway.ts';
 import { createLogger } from '../observe/log.ts';
 import { startMock, type MockServer } from '../mock/server.ts';
 import type { Command } from './command.ts';

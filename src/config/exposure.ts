@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import type { Config } from './types.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * Safe defaults where the gateway listens: on any address but loopback, anyone who can reach the port could
@@ -41,4 +43,14 @@ export function exposureProblems(e: Exposure, where: string, line = ''): string[
     `${where}${line}: got "${e.host}", which is not a loopback address, so Spillway refuses to start without ${missing.join(' and ')}; ` +
     'expected those keys to be set, or server.host: 127.0.0.1, or server.allow_unauthenticated: true to accept an open gateway',
   ];
+}
+
+/**
+ * Throws the config error for listening on `host` with `config` when that exposes the gateway. The loader checks
+ * server.host; this also catches `--host` and configs built without the loader, at startup and on every reload.
+ */
+export function refuseOpenExposure(config: Config, host: string, hostOption: string | undefined): void {
+  const where = hostOption === undefined ? 'server.host' : 'the --host option';
+  const problems = exposureProblems({ host, allowUnauthenticated: config.server.allowUnauthenticated, gatewayKeys: config.auth.keys.length, adminKey: config.admin.key }, where);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
 }

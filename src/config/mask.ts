@@ -18,7 +18,7 @@ export function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, v] of Object.entries(value) as [string, unknown][]) {
       if (isSecretKey(k) && typeof v !== 'object') out[k] = maskSecret(v);
       // Header maps (upstream extra headers, tracing export headers) carry vendor tokens under any name.
       else if (k === 'headers' && v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = Object.fromEntries(Object.keys(v).map((h) => [h, '****']));

@@ -20,7 +20,8 @@ export function readConfigForReload(file: string | undefined): Config {
 
 /**
  * These change only with a restart: the listener is bound once, and the answer cache (its entries, flights and
- * Redis connections), the trace exporter and async jobs (their store and runner) live as long as the process.
+ * Redis connections), the trace exporter, async jobs (their store and runner) and stored responses live as long
+ * as the process.
  */
 const RESTART_ONLY: [string, (c: Config) => unknown][] = [
   ['server.host', (c) => c.server.host],
@@ -29,6 +30,7 @@ const RESTART_ONLY: [string, (c: Config) => unknown][] = [
   ['cache', (c) => JSON.stringify(c.cache)],
   ['tracing', (c) => JSON.stringify(c.tracing)],
   ['jobs', (c) => JSON.stringify(c.jobs)],
+  ['responses', (c) => JSON.stringify(c.responses)],
 ];
 
 /** Top-level sections that differ between two configs, and the changed settings only a restart applies. */

@@ -26,7 +26,7 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], data: unkno
     } else {
       const raw = valueAt(data, segs);
       const shown = isSecretKey(segs[segs.length - 1] ?? '') ? maskSecret(raw) : showValue(raw);
-      const expected = e.parentSchema?.['x-expected'];
+      const expected: unknown = e.parentSchema?.['x-expected'];
       text = `got ${shown}, expected ${typeof expected === 'string' ? expected : (e.message ?? 'something else')}`;
     }
     const where = formatKeyPath(path);

@@ -1,13 +1,19 @@
-/** The resolved config: validated, defaults applied, durations in milliseconds, frozen. */
+/**
+ * The resolved config: validated, defaults applied, durations in milliseconds, frozen. The sections resolved by
+ * rule (config/resolve-keys.ts) take their types from the schema, where each key is declared once; the sections
+ * built by hand (upstreams, models, keys, tenants, log, tracing) are declared here.
+ */
+import type { RequestPriority } from '../priority.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+import type { UpstreamApi } from '../upstream/upstream-apis.ts';
+import type { configSchema, RawConfig } from './schema.ts';
+import type { Resolved } from './schema-types.ts';
 
-export interface UpstreamTimeouts {
-  connectMs: number;
-  /** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
-  firstTokenMs: number | null;
-  idleMs: number | null;
-  totalMs: number;
-}
+/** A section of the resolved config as the rule makes it from its schema. */
+type Section<K extends keyof typeof configSchema.properties> = Resolved<(typeof configSchema.properties)[K]>;
+
+/** null: `auto`, adapted to what the upstream shows (upstream/adaptive-timeouts.ts); a number is pinned. */
+type UpstreamTimeouts = Resolved<(typeof configSchema.properties.upstreams.items.properties)['timeouts']>;
 
 /** Requests and tokens per minute; absent fields are not limited. */
 export interface RateLimits {
@@ -15,7 +21,6 @@ export interface RateLimits {
   tokensPerMinute?: number;
 }
 
-export type Priority = 'high' | 'normal' | 'low';
 
 /** One account (API key) on an upstream. */
 export interface AccountConfig {
@@ -27,8 +32,8 @@ export interface AccountConfig {
 }
 
 export interface TenantConfig {
-  priority: Priority;
-  maxPriority: Priority;
+  priority: RequestPriority;
+  maxPriority: RequestPriority;
   limits: RateLimits;
 }
 
@@ -40,6 +45,8 @@ export interface UpstreamConfig {
   kind: UpstreamKind;
   /** Neither the config nor the URL told the kind: a `GET /models` at startup may (upstream-kinds.ts). */
   kindProbe: boolean;
+  /** The APIs it serves (upstream-api.ts): whether a Messages request is passed through to it, and whether others may go there. */
+  api: UpstreamApi;
   /** One entry per API key (one keyless entry for an upstream without keys). */
   accounts: readonly AccountConfig[];
   maxConcurrency: number;
@@ -72,37 +79,13 @@ export interface ModelConfig {
   limits: RateLimits;
   /** While degraded, low-priority requests go to this public model. */
   degradeTo: string | null;
-  hedge: { percentile: number; minDelayMs: number; maxDelayMs: number } | null;
+  /** null: off, or no second upstream to hedge to. */
+  hedge: Resolved<(typeof configSchema.properties.models.additionalProperties.properties)['hedge']>;
 }
 
-export interface RetryConfig {
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffCapMs: number;
-  budgetRatio: number;
-  budgetMinPerSecond: number;
-  budgetWindowMs: number;
-  cooldownDefaultMs: number;
-}
+export type RetryConfig = Section<'retry'>;
 
-export interface CacheConfig {
-  /** Public models whose answers are cached and coalesced; empty: the cache stage is left out. */
-  models: readonly string[];
-  requests: 'all' | 'opted_in';
-  sampled: boolean;
-  coalesce: boolean;
-  ttlMs: number;
-  ttlJitterPercent: number;
-  staleForMs: number;
-  staleOnError: boolean;
-  staleWhenDegraded: boolean;
-  memoryMaxBytes: number;
-  maxEntryBytes: number;
-  /** Group name → tenants sharing one namespace. */
-  tenantGroups: Readonly<Record<string, readonly string[]>>;
-  redis: { url: string; prefix: string; timeoutMs: number } | null;
-  semantic: { upstream: string; model: string; threshold: number; maxEntries: number } | null;
-}
+export type CacheConfig = Section<'cache'>;
 
 export interface GatewayKey {
   /** Hex SHA-256 of the key: keys are compared by hash so the plain key need not stay in memory. */
@@ -116,24 +99,9 @@ export interface GatewayKey {
 export interface Config {
   /** Where the config came from: a file path, or a description of the built-in default. */
   source: string;
-  server: {
-    host: string;
-    port: number;
-    bodyLimitBytes: number;
-    defaultDeadlineMs: number;
-    drainGraceMs: number;
-    bodyTimeoutMs: number;
-    uploadTimeoutMs: number;
-    maxConnections: number;
-    /** Start on a non-loopback address without gateway or admin keys (config/exposure.ts). */
-    allowUnauthenticated: boolean;
-    /** Host names the Host check accepts besides loopback names and the listen address (admin/request-guard.ts). */
-    allowedHosts: readonly string[];
-    /** Forward upstream SSE comments to streaming clients. */
-    sseComments: boolean;
-  };
+  server: Section<'server'>;
   /** Admin API and dashboard access; a null key leaves them open. */
-  admin: { key: string | null; requestLogSize: number };
+  admin: Section<'admin'>;
   log: {
     level: string; requests: boolean;
     /** Opt-in access log file; null: none. Sizes and intervals in rotating-file-stream's notation ("100M", "1d"). */
@@ -141,54 +109,22 @@ export interface Config {
   };
   auth: { keys: readonly GatewayKey[] };
   tenants: Readonly<Record<string, TenantConfig>>;
-  state: { redis: { url: string; prefix: string; localFraction: number } | null };
+  state: Section<'state'>;
   upstreams: readonly UpstreamConfig[];
   models: Readonly<Record<string, ModelConfig>>;
   retry: RetryConfig;
-  degrade: { queueDepth: number | null; shedPercent: number | null; windowMs: number; maxTokens: number | null };
-  adaptiveConcurrency: { enabled: boolean; decreaseFactor: number; minLimit: number; decreaseIntervalMs: number };
-  queue: { enabled: boolean; maxSize: number; maxWaitMs: number; streamKeepaliveMs: number; recheckMargin: number };
-  health: {
-    failureThreshold: number;
-    failureRatePercent: number;
-    failureRateMinRequests: number;
-    failureRateWindowMs: number;
-    ejectionBaseMs: number;
-    ejectionMaxMs: number;
-    maxEjectedPercent: number;
-  };
+  degrade: Section<'degrade'>;
+  adaptiveConcurrency: Section<'adaptive_concurrency'>;
+  queue: Section<'queue'>;
+  health: Section<'health'>;
   /** OpenTelemetry traces; `otlpEndpoint` null leaves tracing out entirely. */
   tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
   cache: CacheConfig;
   jobs: JobsConfig;
+  /** Stored responses of the Responses door (src/api/responses/create-response-store.ts). */
+  responses: { store: 'memory' | 'sqlite' | 'redis'; retentionMs: number; tenantMaxBytes: number };
   /** The validated config in its file form (snake_case, defaults applied), for `check-config` and the admin API. */
-  raw: unknown;
+  raw: RawConfig;
 }
 
-export interface JobsConfig {
-  enabled: boolean;
-  store: 'sqlite' | 'redis';
-  dataDir: string;
-  maxItems: number;
-  maxFileBytes: number;
-  maxBatchItems: number;
-  tenantMaxFiles: number;
-  tenantMaxStoredBytes: number;
-  retentionMs: number;
-  inlineResultMaxBytes: number;
-  concurrency: number;
-  tenantConcurrency: number | null;
-  sparePercent: number;
-  headroomWindowMs: number;
-  maxLoopLagMs: number;
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffCapMs: number;
-  leaseMs: number;
-  itemTimeoutMs: number;
-  /** "HH:MM-HH:MM" UTC, as configured (parsed by jobs/run-window.ts). */
-  runWindows: readonly string[];
-  prefixChars: number;
-  pollIntervalMs: number;
-  webhook: { secret: string | null; timeoutMs: number; maxAttempts: number; allowedHosts: readonly string[]; allowPrivate: boolean };
-}
+export type JobsConfig = Section<'jobs'>;

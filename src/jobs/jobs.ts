@@ -8,21 +8,21 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { Stage } from '../pipeline.ts';
 import type { RequestContext } from '../server/context.ts';
 import type { AdminRoute } from '../admin/admin-routes.ts';
-import { asyncStage } from './async-stage.ts';
-import { finalizeBatch } from './finalize-batch.ts';
-import { jobCallStage } from './job-call-stage.ts';
-import type { JobStore } from './job-store.ts';
-import { JobRunner, type LoadView } from './job-runner.ts';
-import { JobsApi } from './jobs-api.ts';
-import { jobsAdminRoutes } from './jobs-admin-routes.ts';
-import { ItemCaller } from './run-item.ts';
-import { sendDueWebhooks } from './webhook-sender.ts';
-import { webhookLookup } from './webhook-target.ts';
-import { createJobStore } from './create-job-store.ts';
-import { EventLoopLag } from './event-loop-lag.ts';
+import { asyncStage } from './api/async-stage.ts';
+import { finalizeBatch } from './run/finalize-batch.ts';
+import { jobCallStage } from './run/job-call-stage.ts';
+import type { JobStore } from './store/job-store.ts';
+import { JobRunner, type LoadView } from './run/job-runner.ts';
+import { JobsApi } from './api/jobs-api.ts';
+import { jobsAdminRoutes } from './api/jobs-admin-routes.ts';
+import { ItemCaller } from './run/run-item.ts';
+import { sendDueWebhooks } from './run/webhook-sender.ts';
+import { webhookLookup } from './run/webhook-target.ts';
+import { createJobStore } from './store/create-job-store.ts';
+import { EventLoopLag } from './run/event-loop-lag.ts';
 
 /** Wall-clock time for everything durable (the gateway's own Clock is monotonic and per process). */
-export const wallClock: Clock = { now: () => Date.now() };
+const wallClock: Clock = { now: () => Date.now() };
 
 /** Retention sweeps at most this often. */
 const SWEEP_EVERY_MS = 60_000;

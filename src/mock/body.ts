@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Far above any real chat request; stops a runaway client from filling the test machine's memory. */
-export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export type ReadBody =
   | { kind: 'empty' }

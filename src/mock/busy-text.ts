@@ -4,7 +4,7 @@
  * upstream's message (Spillway wraps it: "Upstream 'x' is overloaded: Server is busy, …"), so the words travel
  * with the answer and tell a relayed upstream refusal from the gateway's own, which has its own codes and words.
  */
-export const UPSTREAM_BUSY_TEXTS = [
+const UPSTREAM_BUSY_TEXTS = [
   'Server is busy, please try again later',
   'Rate limit reached for requests',
   'Rate limit reached on requests per min',

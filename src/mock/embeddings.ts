@@ -7,7 +7,7 @@ import { fnv1a, mix32 } from './hash.ts';
  * and the seed. `encoding_format: "base64"` (what the official OpenAI SDKs ask for by default) returns the
  * little-endian float32 bytes, base64-encoded.
  */
-export const EMBEDDING_DIMENSIONS = 8;
+const EMBEDDING_DIMENSIONS = 8;
 
 export function embeddingVector(seed: number, text: string): number[] {
   const base = fnv1a(text, seed);

@@ -88,8 +88,8 @@ function crossChecks(raw: Raw, spec: MockOptions, problem: (segs: (string | numb
     }
   });
   // Summed after merging with the profile's rates: that is what the mock will draw from.
-  const rates = Object.entries(spec.faults ?? {}).filter(([k]) => k !== 'slowTokenMs');
-  const sum = Math.round(rates.reduce((s, [, v]) => s + v, 0) * 1e6) / 1e6;
+  const rates: [string, unknown][] = Object.entries(spec.faults ?? {}).filter(([k]) => k !== 'slowTokenMs');
+  const sum = Math.round(rates.reduce((s: number, [, v]) => s + (typeof v === 'number' ? v : 0), 0) * 1e6) / 1e6;
   const withProfile = raw.profile !== undefined && (MOCK_PROFILES[raw.profile as MockProfileName].options as MockOptions).faults !== undefined;
   if (sum > 1) {
     problem([raw.faults === undefined ? 'profile' : 'faults'], `fault rates${withProfile ? ` (with profile ${String(raw.profile)}'s)` : ''} add up to ${sum}, expected at most 1 (each request gets at most one fault)`);

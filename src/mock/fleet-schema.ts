@@ -29,7 +29,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   slots: ['slots', count],
   queue_size: ['queueSize', count],
   queue_timeout_ms: ['queueTimeoutMs', ms],
-  reject: ['reject', { enum: [429, 503], 'x-expected': '429 or 503' }],
+  reject: ['reject', { enum: [429, 503, 529], 'x-expected': '429, 503 or 529' }],
   retry_after_s: ['retryAfterS', whole('a whole number of seconds (0 or more)')],
   keep_alive_ms: ['keepAliveMs', ms],
   default_max_tokens: ['defaultMaxTokens', positive],
@@ -45,6 +45,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   faults: ['faults', { type: 'object', 'x-expected': 'a map of fault rates' }],
   outages: ['outages', { type: 'array', 'x-expected': 'a list of outage windows' }],
   kind: ['kind', { enum: [...UPSTREAM_KINDS], 'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}` }],
+  api: ['api', { enum: ['openai', 'anthropic', 'both'], 'x-expected': 'openai, anthropic or both' }],
 };
 
 export const FAULT_KEYS: Record<string, [string, S]> = {

@@ -15,7 +15,7 @@ export interface FleetSpec {
   upstreams: FleetUpstreamSpec[];
 }
 
-export interface FleetUpstream {
+interface FleetUpstream {
   name: string;
   url: string;
   mock: MockServer;

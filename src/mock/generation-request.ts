@@ -12,7 +12,7 @@ export interface Prepared {
   build(): Frame[];
 }
 
-export type PrepareResult = Prepared | { error: MockError };
+type PrepareResult = Prepared | { error: MockError };
 
 /** `promptCache`: DeepSeek's context cache, on a `deepseek` simulator only (prompt-cache.ts). */
 export type Prepare = (body: Record<string, unknown>, opts: ResolvedOptions, promptCache?: PromptCache) => PrepareResult;

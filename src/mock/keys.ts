@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The bearer token of a request, if any. */
+/** The bearer token of a request, else its `x-api-key` (the Anthropic Messages API's header), if any. */
 export function bearerKey(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization;
-  if (auth === undefined) return undefined;
+  if (auth === undefined) {
+    const key = headers['x-api-key'];
+    return typeof key === 'string' && key !== '' ? key : undefined;
+  }
   const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
   return m?.[1];
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { isMessagesPath } from './messages-path.ts';
 
 /**
  * Errors in OpenAI's JSON shape `{"error":{"message","type","param","code"}}`, with the messages and codes real
@@ -26,10 +27,11 @@ const BY_STATUS: Record<number, { type: string; code: string; message: string }>
   500: { type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request' },
   502: { type: 'server_error', code: 'bad_gateway', message: 'Bad gateway' },
   503: { type: 'server_error', code: 'server_overloaded', message: 'Server is busy, please try again later' },
+  529: { type: 'server_error', code: 'overloaded', message: 'Overloaded' },
   504: { type: 'server_error', code: 'timeout', message: 'Gateway timeout' },
 };
 
-export function errorObject(e: MockError): { error: { message: string; type: string; param: string | null; code: string } } {
+function errorObject(e: MockError): { error: { message: string; type: string; param: string | null; code: string } } {
   const d = BY_STATUS[e.status] ?? {
     type: e.status >= 500 ? 'server_error' : 'invalid_request_error',
     code: `http_${e.status}`,
@@ -40,9 +42,26 @@ export function errorObject(e: MockError): { error: { message: string; type: str
   };
 }
 
+/** Anthropic's error types by status, for answers on the Messages API's paths. */
+const ANTHROPIC_TYPE: Record<number, string> = {
+  400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error',
+  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
+};
+
+/**
+ * The error in the shape of the API its request used: Anthropic's `{"type":"error","error":{"type","message"}}` on
+ * the Messages API's paths (read from the request the response belongs to), OpenAI's elsewhere.
+ */
+export function errorJson(res: ServerResponse, e: MockError): string {
+  const o = errorObject(e);
+  if (!isMessagesPath(res.req.url)) return JSON.stringify(o);
+  const type = ANTHROPIC_TYPE[e.status] ?? (e.status >= 500 ? 'api_error' : 'invalid_request_error');
+  return JSON.stringify({ type: 'error', error: { type, message: o.error.message } });
+}
+
 /** Answers the error as a complete response (headers not sent yet). */
 export function sendError(res: ServerResponse, e: MockError, extraHeaders: Record<string, string> = {}): void {
-  const body = JSON.stringify(errorObject(e));
+  const body = errorJson(res, e);
   const headers: Record<string, string | number> = {
     ...extraHeaders,
     'content-type': 'application/json',

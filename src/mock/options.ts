@@ -2,7 +2,6 @@ import { UPSTREAM_KINDS, type UpstreamKind } from '../upstream/upstream-kind.ts'
 import { outageProblems, type Outage } from './outages.ts';
 import { faultRateProblems, type FaultRates } from './random-faults.ts';
 
-export type { Outage } from './outages.ts';
 export type { FaultRates } from './random-faults.ts';
 
 /**
@@ -30,8 +29,8 @@ export interface MockOptions {
   queueSize?: number;
   /** A waiting request gives up after this and is refused like `reject`. Default 30000. */
   queueTimeoutMs?: number;
-  /** Status when slots and queue are full. Default 503. */
-  reject?: 429 | 503;
+  /** Status when slots and queue are full. Default 503; 529 is the Anthropic Messages API's "overloaded". */
+  reject?: 429 | 503 | 529;
   /** `Retry-After` seconds sent with refusals. Default 1. */
   retryAfterS?: number;
   /**
@@ -85,7 +84,15 @@ export interface MockOptions {
    * continuation form and names itself in `GET /v1/models`. Default: none (every form understood, no `/beta`).
    */
   kind?: UpstreamKind;
+  /**
+   * The APIs served: `openai` (chat completions, completions, embeddings, models), `anthropic` (the Messages API
+   * only: `POST /v1/messages`, also under `/anthropic`, mock/messages.ts), `both`. Default: `both` on a `deepseek`
+   * simulator (DeepSeek serves Messages under `/anthropic`), else `openai`.
+   */
+  api?: MockApi;
 }
+
+export type MockApi = 'openai' | 'anthropic' | 'both';
 
 type Unset = 'apiKeys' | 'unpaidKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind';
 export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
@@ -157,7 +164,8 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   count('defaultMaxTokens', o.defaultMaxTokens);
   if (o.defaultMaxTokens < 1) problems.push('defaultMaxTokens must be at least 1');
   if (!Number.isInteger(o.seed)) problems.push(`seed=${String(o.seed)} is not an integer`);
-  if (o.reject !== 429 && o.reject !== 503) problems.push(`reject=${String(o.reject)} is not 429 or 503`);
+  if (o.reject !== 429 && o.reject !== 503 && o.reject !== 529) problems.push(`reject=${String(o.reject)} is not 429, 503 or 529`);
+  if (opts.api !== undefined && !['openai', 'anthropic', 'both'].includes(opts.api)) problems.push(`api=${String(opts.api)} is not openai, anthropic or both`);
   if (opts.perKeyConcurrency !== undefined) count('perKeyConcurrency', opts.perKeyConcurrency);
   if (opts.kind !== undefined && !(UPSTREAM_KINDS as readonly string[]).includes(opts.kind)) problems.push(`kind=${String(opts.kind)} is not one of ${UPSTREAM_KINDS.join(', ')}`);
   if (opts.failEvery !== undefined && !(Number.isInteger(opts.failEvery) && opts.failEvery >= 1)) {
@@ -178,6 +186,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     rpm: opts.rpm,
     perKeyRpm: opts.perKeyRpm,
     kind: opts.kind,
+    api: opts.api ?? (opts.kind === 'deepseek' ? 'both' : 'openai'),
     faults: opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0) ? { ...opts.faults } : undefined,
     outages: o.outages.map((w) => ({ ...w })),
   };

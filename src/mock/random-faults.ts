@@ -54,7 +54,7 @@ const KINDS = [
 ] as const;
 export type FaultKind = (typeof KINDS)[number];
 
-export const DEFAULT_SLOW_TOKEN_MS = 200;
+const DEFAULT_SLOW_TOKEN_MS = 200;
 
 /** Problems with a rates object, each naming the field (empty when valid). */
 export function faultRateProblems(rates: FaultRates): string[] {

@@ -11,11 +11,14 @@ import { sendError } from './openai-error.ts';
 import { hang } from './outage-glue.ts';
 import { refuse } from './report.ts';
 import { serveGeneration } from './serve-generation.ts';
+import { prepareMessages } from './messages.ts';
+import { isMessagesPath } from './messages-path.ts';
 
 /**
  * Paths, served with and without the /v1 prefix (DeepSeek's documented base URL has none):
  *   POST /v1/chat/completions   POST /v1/completions   POST /v1/embeddings   GET /v1/models
  *   POST /beta/chat/completions   POST /beta/completions   (kind deepseek only, as DeepSeek's beta base URL)
+ *   POST /v1/messages, also under /anthropic (the Anthropic Messages API: `api` anthropic or both, mock/messages.ts)
  *   GET /mock/stats             POST /mock/reset        (control paths: not counted, no API key needed)
  */
 const GENERATION: Record<string, Prepare> = {
@@ -53,8 +56,11 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   // DeepSeek's beta base path exists only on a DeepSeek-kind simulator (its features: mock/continuation.ts).
   const beta = ctx.opts.kind === 'deepseek' && x.path.startsWith('/beta/');
   const api = beta ? x.path.slice(5) : x.path.startsWith('/v1/') ? x.path.slice(3) : x.path;
-  const prepare = GENERATION[api];
-  const known = prepare !== undefined || api === '/models';
+  const messages = isMessagesPath(x.path);
+  // Each path exists only where the simulated server serves its API (`api` option).
+  const served = messages ? ctx.opts.api !== 'openai' : ctx.opts.api !== 'anthropic';
+  const prepare = !served ? undefined : messages ? prepareMessages : GENERATION[api];
+  const known = prepare !== undefined || (served && api === '/models');
   if (!known) return refuse(ctx, x, 'not_found', { status: 404, message: `Unknown path ${x.path}` });
   if (method !== (prepare === undefined ? 'GET' : 'POST')) {
     return refuse(ctx, x, 'method_not_allowed', { status: 405, message: `${method} is not allowed on ${x.path}` });
@@ -65,7 +71,7 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   if (key !== undefined && ctx.opts.unpaidKeys?.has(key) === true) return refuse(ctx, x, 'insufficient_balance', { status: 402 });
   if (prepare === undefined) return models(ctx, x);
   if (notObject) return refuse(ctx, x, 'bad_request', { status: 400, message: 'the request body must be a JSON object' });
-  const refusal = ctx.opts.kind === 'deepseek' ? deepseekRefusal(api, x.body, beta) : undefined;
+  const refusal = ctx.opts.kind === 'deepseek' && !messages ? deepseekRefusal(api, x.body, beta) : undefined;
   if (refusal !== undefined) return refuse(ctx, x, 'bad_request', refusal);
   serveGeneration(ctx, x, prepare);
 }

@@ -10,8 +10,6 @@ import { Reply } from './reply.ts';
 import { countFault, refuse } from './report.ts';
 import { RNG_STREAM, requestRng } from './rng.ts';
 
-export { refuse } from './report.ts';
-
 /**
  * The life of one generation request (chat, completion, embeddings), in order:
  *
@@ -121,6 +119,9 @@ function admit(ctx: MockContext, x: Exchange, prepared: Prepared, faults: Faults
     if (outcome !== 'answering') return;
     stats.completed();
     events.emit('completed', { id: x.id, path: x.path });
+    // The answer is written to its end: the server is done with it. Its 'close' comes a tick later, by when the
+    // client may already have sent its next request, which must not find this one still counted in flight.
+    release();
   });
   x.res.once('close', () => {
     const gone = !x.res.writableFinished && !reply.selfDestroyed;

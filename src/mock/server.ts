@@ -10,7 +10,7 @@ import { createHandler } from './router.ts';
 import { SlotPool } from './slots.ts';
 import { StatsRecorder, type MockStats } from './stats.ts';
 
-export type { MockOptions, FaultRates, Outage } from './options.ts';
+export type { MockOptions, FaultRates } from './options.ts';
 export type { MockStats } from './stats.ts';
 export { keyLabel } from './keys.ts';
 

@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 
 export type Labels = Record<string, string>;
 
-export interface MetricSample {
+interface MetricSample {
   value: number;
   labels: Record<string, string | number>;
   metricName?: string;
@@ -49,7 +49,7 @@ export async function readRegistry(registry: Pick<Registry, 'getMetricsAsArray' 
   return families.map((f) => ({ name: f.name, help: f.help, type: f.type, values: f.values.map((v) => ({ value: v.value, labels: { ...v.labels }, ...(v.metricName === undefined ? {} : { metricName: v.metricName }) })) }));
 }
 
-export function labelKey(labels: Record<string, string | number>): string {
+function labelKey(labels: Record<string, string | number>): string {
   return Object.keys(labels).sort().map((k) => `${k}=${String(labels[k])}`).join(',');
 }
 

@@ -1,9 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/**
- * Every metric Spillway exports, declared once. Each gateway owns its registry, so tests can run several gateways in
- * one process. docs/metrics.md is checked against this registry by a test.
- */
 /** The first-token and idle timeouts in force for one upstream, upstream model and mode (ms). */
 export interface TimeoutRow {
   upstream: string;
@@ -20,6 +16,10 @@ export interface InFlightRow {
   accounts: readonly { name: string; inFlight: number }[];
 }
 
+/**
+ * Every metric Spillway exports, declared once. Each gateway owns its registry, so tests can run several gateways in
+ * one process. docs/metrics.md is checked against this registry by a test.
+ */
 export class Metrics {
   readonly registry = new Registry();
   /**

@@ -1,11 +1,12 @@
 import type { Clock } from '../clock.ts';
 import type { Config, ModelConfig } from '../config/types.ts';
-import type { Balancer, Lease } from '../balance/balancer.ts';
+import type { Balancer } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
-import { startStream } from '../relay/relay-sse.ts';
-import { PRIORITIES, Scheduler, type Entry, type Priority } from './scheduler.ts';
+import { PRIORITIES, type Priority } from '../priority.ts';
+import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { admit, recheck, type Pace } from './deadline-plan.ts';
 
@@ -19,13 +20,19 @@ const RATE_WINDOW_MS = 5_000;
  * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
  * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
-const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.05, low: 0.1, background: 0 };
+const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
-/** Safety net: cooling and ejections end on their own, with no release to wake the queue. */
+/** Safety net: rests and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
+
+/**
+ * Keeps a waiting client's connection alive, every `everyMs`, until the returned stop: the bytes are the relay's
+ * business (relay/queued-keepalive.ts), so the queue never writes to a client socket itself.
+ */
+export type KeepAlive = (ctx: RequestContext, everyMs: number) => () => void;
 
 /** How a request comes to the queue: new, a retry after a failure (waits as high), or back after pushback. */
 export type LeaseMode = 'new' | 'retry' | 'pushback';
@@ -50,6 +57,7 @@ export class AdmissionQueue {
   private readonly balancer: Balancer;
   private readonly clock: Clock;
   private readonly metrics: Metrics;
+  private readonly keepAlive: KeepAlive;
   private pumping = false;
   private ticker: NodeJS.Timeout | undefined;
   /** Waiting entries per model: when every one of them is full, a pump can stop early. */
@@ -57,11 +65,12 @@ export class AdmissionQueue {
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
 
-  constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics }) {
+  constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics; keepAlive: KeepAlive }) {
     this.config = config.queue;
     this.balancer = deps.balancer;
     this.clock = deps.clock;
     this.metrics = deps.metrics;
+    this.keepAlive = deps.keepAlive;
     this.scheduler = new Scheduler(config.queue.maxSize);
     this.rates = new ServiceRates(RATE_WINDOW_MS, this.clock.now());
     this.balancer.onRelease = () => this.pump();
@@ -126,17 +135,12 @@ export class AdmissionQueue {
       const timer = setTimeout(() => {
         this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
       }, Math.max(0, until - this.serviceMs() - now));
-      const keepAlive = ctx.call?.stream === true && this.config.streamKeepaliveMs > 0
-        ? setInterval(() => {
-          startStream(ctx);
-          ctx.res.write(': queued\n\n');
-        }, this.config.streamKeepaliveMs)
-        : undefined;
+      const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
       const onGone = () => this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
       ctx.clientGone.addEventListener('abort', onGone, { once: true });
       const cleanup = () => {
         clearTimeout(timer);
-        clearInterval(keepAlive);
+        stopKeepAlive();
         ctx.clientGone.removeEventListener('abort', onGone);
         this.metrics.queueWait.observe({ priority }, (this.clock.now() - now) / 1000);
       };
@@ -167,12 +171,12 @@ export class AdmissionQueue {
     return this.grant(this.balancer.acquire(model, avoid));
   }
 
-  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   /** Leases granted through this queue (waiting or not) and not yet released. */
   get heldLeases(): number {
     return this.held;
   }
 
+  /** Interactive requests waiting (background job items are not "others waiting" for anyone: all may overtake them). */
   get depth(): number {
     return this.scheduler.size - this.scheduler.sizeOf('background');
   }
@@ -227,23 +231,17 @@ export class AdmissionQueue {
   }
 
   /**
-   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. The
-   * lease's own `release` is wrapped in place: `rest` (an account gate's refusal) releases through it too.
+   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. Its
+   * listener runs before the balancer frees the slot and pumps, so a waiter granted that slot is counted after it.
    */
   private grant(lease: Lease): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
-    const release = lease.release;
-    let released = false;
-    lease.release = (outcome, firstTokenMs) => {
-      if (!released) {
-        released = true;
-        const now = this.clock.now();
-        this.rates.holding(--this.held, now);
-        if (outcome.kind === 'ok') this.rates.served(now - start, now);
-      }
-      release(outcome, firstTokenMs);
-    };
+    lease.onRelease(({ outcome }) => {
+      const now = this.clock.now();
+      this.rates.holding(--this.held, now);
+      if (outcome.kind === 'ok') this.rates.served(now - start, now);
+    });
     return lease;
   }
 

@@ -1,4 +1,4 @@
-import { PRIORITY_RANK, type Priority } from './priority.ts';
+import { PRIORITY_RANK, type Priority } from '../priority.ts';
 
 /**
  * The deadline arithmetic of the wait queue (pure; time is passed in). The objective: finish as many requests as
@@ -44,7 +44,7 @@ const DISPLACING: Priority = 'high';
 export type Admission<W> = { ok: true; displace: W[] } | { ok: false; overMs: number };
 
 /** When the request at EDF position `k` would finish. */
-export function finishAt(k: number, pace: Pace): number {
+function finishAt(k: number, pace: Pace): number {
   return pace.now + (k + 1) * pace.slotMs + pace.serviceMs;
 }
 

@@ -1,7 +1,5 @@
 import { eligiblePrefix, positionOf, type Pace } from './deadline-plan.ts';
-import { PRIORITIES, PRIORITY_RANK, type Priority } from './priority.ts';
-
-export { PRIORITIES, type Priority } from './priority.ts';
+import { PRIORITIES, PRIORITY_RANK, type Priority } from '../priority.ts';
 
 /**
  * The order in which waiting requests get a free upstream slot (pure; time is passed in):

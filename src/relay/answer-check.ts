@@ -24,13 +24,29 @@ const FULL_PARSE_MAX_BYTES = 1024 * 1024;
  * parse also gives the usage, which was otherwise parsed from the tail alone.
  */
 export function checkAnswer(endpoint: Call['endpoint'], contentType: string | string[] | undefined, body: Buffer): AnswerCheck {
+  const key = SHAPE[endpoint];
+  const a = answerObject(contentType, body, (trimmed) => (trimmed.length > FULL_PARSE_MAX_BYTES ? checkLarge(trimmed, key) : undefined));
+  if (!('obj' in a)) return a;
+  const { obj, body: trimmed } = a;
+  const list = obj[key];
+  if (!Array.isArray(list) || list.length === 0) {
+    return { ok: false, detail: 'error' in obj ? 'an error object with status 200' : `JSON without ${key}` };
+  }
+  return { ok: true, body: trimmed, usage: usageOf(obj) };
+}
+
+/**
+ * The part every answer check shares: a JSON content-type, the busy upstream's blank lines cut off, a whole JSON
+ * object. `large` may answer for a body too large to parse (undefined: parse it).
+ */
+export function answerObject(contentType: string | string[] | undefined, body: Buffer, large?: (trimmed: Buffer) => AnswerCheck | undefined): AnswerCheck | { obj: Record<string, unknown>; body: Buffer } {
   const type = Array.isArray(contentType) ? contentType[0] : contentType;
   if (type !== undefined && !type.toLowerCase().includes('json')) return { ok: false, detail: `content-type ${type.split(';')[0]} instead of JSON` };
   const start = leadingBlankBytes(body);
   if (start === body.length) return { ok: false, detail: body.length === 0 ? 'empty body' : 'body of blank lines only' };
   const trimmed = start === 0 ? body : body.subarray(start);
-  const key = SHAPE[endpoint];
-  if (trimmed.length > FULL_PARSE_MAX_BYTES) return checkLarge(trimmed, key);
+  const early = large?.(trimmed);
+  if (early !== undefined) return early;
   let parsed: unknown;
   try {
     parsed = JSON.parse(trimmed.toString('utf8'));
@@ -38,12 +54,7 @@ export function checkAnswer(endpoint: Call['endpoint'], contentType: string | st
     return { ok: false, detail: trimmed[0] === 0x7b /* { */ ? 'truncated or invalid JSON' : 'body is not JSON' };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, detail: 'body is not a JSON object' };
-  const obj = parsed as Record<string, unknown>;
-  const list = obj[key];
-  if (!Array.isArray(list) || list.length === 0) {
-    return { ok: false, detail: 'error' in obj ? 'an error object with status 200' : `JSON without ${key}` };
-  }
-  return { ok: true, body: trimmed, usage: usageOf(obj) };
+  return { obj: parsed as Record<string, unknown>, body: trimmed };
 }
 
 /** The structural check of a large answer: an object that closes and names the endpoint's key. */

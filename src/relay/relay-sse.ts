@@ -75,7 +75,7 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
       if (held.length === 0) await write(ctx, bytes);
     }
   } catch (err) {
-    return { ok: false, outcome: failure(ctx, err, false) };
+    return { ok: false, outcome: streamFailure(ctx, err, false) };
   }
 }
 
@@ -143,7 +143,7 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
       batch = await reader.next();
     }
   } catch (err) {
-    return { outcome: failure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
+    return { outcome: streamFailure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
   return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
@@ -215,7 +215,8 @@ function isRoleOnly(ev: string): boolean {
   }
 }
 
-function failure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
+/** A thrown error while reading a stream → its outcome (the client leaving is `cancelled`). */
+export function streamFailure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
   const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
   return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted, queuedUpstream: e.queuedUpstream });
 }
@@ -240,6 +241,11 @@ async function write(ctx: RequestContext, out: Buffer | (Buffer | string)[]): Pr
   let ok = true;
   for (const piece of out) ok = res.write(piece);
   if (!ok) await drained(res);
+}
+
+/** Writes whole events given as text (the Messages relay), sending the stream's headers with them. */
+export function writeEvents(ctx: RequestContext, text: string): Promise<void> {
+  return write(ctx, text === '' ? [] : [text]);
 }
 
 /**

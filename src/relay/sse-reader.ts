@@ -46,7 +46,10 @@ export class SseReader {
       if (chunk === null) return null;
       this.att.timer.activity();
       const batch = this.text === undefined ? this.fromBytes(chunk) : this.fromText(chunk);
-      if (batch !== undefined) return batch;
+      if (batch !== undefined) {
+        this.att.timer.dataEvents(eventCount(batch.ascii));
+        return batch;
+      }
     }
   }
 
@@ -104,6 +107,13 @@ export class SseReader {
     const bytes = Buffer.from(out, 'utf8');
     return { bytes, ascii: bytes.toString('latin1') };
   }
+}
+
+/** How many events a batch holds: each ends in exactly one blank line (stray ones were taken out). */
+function eventCount(ascii: string): number {
+  let n = 0;
+  for (let i = ascii.indexOf(BLANK); i >= 0; i = ascii.indexOf(BLANK, i + 2)) n++;
+  return n;
 }
 
 /** Splits a batch into its events (each without its blank line). */

@@ -2,7 +2,7 @@ import { SpillwayError } from '../errors.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 
 /** What an upstream said in its error body, if it used OpenAI's (or DeepSeek's, the same) error shape. */
-export function upstreamErrorMessage(text: string): { message: string | undefined; code: string | undefined; param: string | undefined } {
+function upstreamErrorMessage(text: string): { message: string | undefined; code: string | undefined; param: string | undefined } {
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown; code?: unknown; param?: unknown } | string; message?: unknown };
     const e = j.error;
@@ -47,9 +47,9 @@ export function errorFromOutcome(o: Outcome, upstream: string): SpillwayError | 
     case 'cancelled':
       return undefined;
     case 'timeout':
-      return new SpillwayError('upstream_timeout', o.phase === 'deadline'
-        ? `The request deadline passed while waiting for upstream '${upstream}'.`
-        : `Upstream '${upstream}' exceeded its ${o.phase.replace('_', ' ')} timeout.`);
+      if (o.phase === 'deadline') return new SpillwayError('upstream_timeout', `The request deadline passed while waiting for upstream '${upstream}'.`);
+      if (o.phase === 'pace') return new SpillwayError('upstream_timeout', `Upstream '${upstream}' streamed too slowly to finish before the request's deadline.`);
+      return new SpillwayError('upstream_timeout', `Upstream '${upstream}' exceeded its ${o.phase.replace('_', ' ')} timeout.`);
     case 'reset':
       return new SpillwayError('upstream_error', `Connection to upstream '${upstream}' failed (${o.detail}).`);
     case 'invalid_answer':
@@ -57,7 +57,13 @@ export function errorFromOutcome(o: Outcome, upstream: string): SpillwayError | 
     case 'overloaded':
       // Only a queueing upstream's overload comes here (a 503 has its own status path): it held us on keep-alives.
       return new SpillwayError('overloaded', `Upstream '${upstream}' kept the request in its own queue (keep-alives, no first token) past its first token timeout.`);
-    default:
+    // Outcomes with an HTTP answer take the status path (errorFromUpstreamStatus); should one come here, say what we know.
+    case 'ok':
+    case 'rate_limited':
+    case 'server_error':
+    case 'client_error':
+    case 'auth_failed':
+    case 'insufficient_balance':
       return new SpillwayError('upstream_error', `Upstream '${upstream}' failed.`);
   }
 }

@@ -47,7 +47,8 @@ export function usageInJson(json: string | Buffer): Usage | undefined {
     else if (c === 123 /* { */) depth++;
     else if (c === 125 /* } */ && --depth === 0) {
       try {
-        return usageOf({ usage: JSON.parse(text.slice(open, i + 1)) });
+        const usage: unknown = JSON.parse(text.slice(open, i + 1));
+        return usageOf({ usage });
       } catch {
         return undefined;
       }

@@ -1,20 +1,22 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
-import type { Lease } from '../balance/balancer.ts';
+import type { Lease } from '../balance/lease.ts';
 import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
-import type { RequestContext, Usage } from '../server/context.ts';
+import type { Call, RequestContext, Usage } from '../server/context.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
 import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { chooseTimeouts } from '../upstream/adaptive-timeouts.ts';
+import type { PaceWatch } from '../upstream/stream-pace.ts';
 import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
 import { SseReader, type SseBatch } from '../relay/sse-reader.ts';
+import { awaitFirstMessageData, checkMessage, relayMessages } from '../relay/relay-messages.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
 
@@ -46,82 +48,127 @@ export interface AttemptDeps {
  */
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: SseBatch; span: AttemptTrace | undefined }
-  | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined };
+  // A chat stream's first content is a batch of bytes (the byte relay); a Messages stream's, its events one by one.
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: SseBatch | string[]; span: AttemptTrace | undefined; messages: boolean }
+  | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined; messages: boolean };
+
+/** How an attempt starts: cancelled by a hedge race, cut for a crawl (PaceCut), passed through as Messages. */
+export interface StartOptions {
+  cancel?: AbortSignal | undefined;
+  pace?: PaceCut | undefined;
+  messages?: boolean;
+}
 
 /**
  * Phase one of an attempt: send, classify the head, and wait for the first content (streams: the first data event;
  * non-stream: the whole answer, checked to be one). Never throws for upstream trouble. A started attempt must be
- * finished or closed.
+ * finished or closed. `opts.messages`: the Messages door's request passed through to an upstream that serves the
+ * Messages API (its answer is a Messages answer, relayed as it is: relay-messages.ts).
  */
-export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, cancel?: AbortSignal): Promise<Started> {
+export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, opts: StartOptions = {}): Promise<Started> {
+  const { cancel, pace, messages = false } = opts;
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
   const span = ctx.trace?.attempt(upstream.name, lease.route.model);
-  const failed = (outcome: Outcome, status?: number): Started => {
-    span?.end(outcome, status);
-    return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream.name), contentSent: false } };
+  const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
+  const timeouts = {
+    ...chooseTimeouts({
+      pinned: upstream.timeouts,
+      learned: deps.pools.timing.learned(upstream.name, lease.route.model, call.stream),
+      stream: call.stream,
+      remainingMs: ctx.deadlineAt - deps.clock.now(),
+      retryMayFollow,
+      maxTokens: maxTokensOf(call.body),
+    }),
+    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined,
   };
-  const timeouts = chooseTimeouts({
-    pinned: upstream.timeouts,
-    learned: deps.pools.timing.learned(upstream.name, lease.route.model, call.stream),
-    stream: call.stream,
-    remainingMs: ctx.deadlineAt - deps.clock.now(),
-    retryMayFollow: ctx.attempts + 1 < maxAttempts(deps.config, ctx),
-  });
   let att: OpenAttempt;
   try {
     att = await openAttempt(deps.pools, deps.clock, {
       upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, timeouts,
-      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers,
+      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers, messages: messages ? call.native?.headers : undefined,
     });
   } catch (err) {
     const e = err as AttemptError;
-    return failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
+    return failedStart(span, upstream.name, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
   }
-  const done = (s: Started): Started => {
-    if (s.kind === 'failed') {
-      learn(deps, lease, call.stream, att, s.result.outcome);
-      att.close();
-      ctx.upstreamMs += deps.clock.now() - att.startedAt;
-    }
-    return s;
-  };
+  const s = await firstContent(ctx, call, att, upstream.name, span, deps, messages);
+  if (s.kind === 'failed') {
+    learn(deps, lease, call.stream, att, s.result.outcome);
+    att.close();
+    ctx.upstreamMs += deps.clock.now() - att.startedAt;
+  }
+  return s;
+}
+
+/** An attempt that ended before its first content: its span ends, and the client would hear `outcome`. */
+function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: Outcome, status?: number): Started {
+  span?.end(outcome, status);
+  return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream), contentSent: false } };
+}
+
+/** The head classified, then the first content awaited; a failure here leaves closing the attempt to the caller. */
+async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, upstream: string, span: AttemptTrace | undefined, deps: AttemptDeps, messages: boolean): Promise<Started> {
   const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
   if (att.status < 200 || att.status >= 300) {
     const text = await readErrorBody(att);
     const head = classifyStatus(att.status, retryAfterMs, text);
     span?.end(head, att.status);
-    return done({ kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream.name), contentSent: false } });
+    return { kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream), contentSent: false } };
   }
   if (call.stream) {
     const type = att.headers['content-type'];
     if (!isEventStream(type)) {
       await readErrorBody(att); // read, not destroyed unread: that would raise an abort error nobody listens to
-      return done(failed({ kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status));
+      return failedStart(span, upstream, { kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status);
     }
     const reader = new SseReader(att, deps.config.server.sseComments);
-    const first = await awaitFirstData(ctx, reader);
-    return done(first.ok ? { kind: 'stream', att, reader, first: first.events, span } : failed(first.outcome, att.status));
+    const first = messages ? await awaitFirstMessageData(ctx, reader) : await awaitFirstData(ctx, reader);
+    return first.ok ? { kind: 'stream', att, reader, first: first.events, span, messages } : failedStart(span, upstream, first.outcome, att.status);
   }
   let answer: Buffer;
   try {
     answer = await readAnswer(att);
   } catch (err) {
     const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-    return done(failed(classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status));
+    return failedStart(span, upstream, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status);
   }
-  const checked = checkAnswer(call.endpoint, att.headers['content-type'], answer);
+  const checked = messages ? checkMessage(att.headers['content-type'], answer) : checkAnswer(call.endpoint, att.headers['content-type'], answer);
   if (!checked.ok) {
-    deps.log.warn({ requestId: ctx.id, upstream: upstream.name, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
-    return done(failed({ kind: 'invalid_answer', detail: checked.detail }, att.status));
+    deps.log.warn({ requestId: ctx.id, upstream, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
+    return failedStart(span, upstream, { kind: 'invalid_answer', detail: checked.detail }, att.status);
   }
-  return { kind: 'json', att, answer: checked.body, usage: checked.usage, span };
+  return { kind: 'json', att, answer: checked.body, usage: checked.usage, span, messages };
+}
+
+/**
+ * The dispatch loop's word that a too-slow stream may be cut (it could be continued exactly elsewhere), with the
+ * tokens the request may still produce (undefined: it set no `max_tokens`).
+ */
+export interface PaceCut {
+  tokensLeft: number | undefined;
+}
+
+/** What the pace cut measures this attempt against, as learned now; undefined when it may not cut. */
+function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): (() => PaceWatch | undefined) | undefined {
+  if (pace === undefined) return undefined;
+  return () => {
+    const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
+    if (learned === undefined) return undefined;
+    const usual = Math.max(1, Math.round(learned.usualEvents));
+    return { typicalGapMs: learned.typicalGapMs, expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual) };
+  };
+}
+
+/** The answer's length limit the request set, if any. */
+function maxTokensOf(body: Record<string, unknown>): number | undefined {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && v > 0 ? v : undefined;
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
-function maxAttempts(config: Config, ctx: RequestContext): number {
+export function maxAttempts(config: Config, ctx: RequestContext): number {
   const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
   return Math.max(1, config.retry.maxAttempts - clientRetries);
 }
@@ -130,30 +177,36 @@ function maxAttempts(config: Config, ctx: RequestContext): number {
  * Feeds the adaptive timeouts: any real time to first token, and the longest silence between chunks of an attempt
  * that finished well (a failed one's longest silence may be the very stall the timeout is for).
  */
-function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome): void {
+function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome, usage?: Usage): void {
   // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
   const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
-  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs });
+  const meanGapMs = outcome.kind === 'ok' && stream ? att.timer.meanGapMs : undefined;
+  const pace = meanGapMs === undefined ? undefined : { meanGapMs, events: att.timer.eventsAfterFirst + 1 };
+  const tokens = usage?.completionTokens;
+  const msPerToken = !stream && outcome.kind === 'ok' && firstTokenMs !== undefined && typeof tokens === 'number' && tokens > 0 ? firstTokenMs / tokens : undefined;
+  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs, pace, msPerToken });
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */
 export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { kind: 'failed' }>, lease: Lease, publicModel: string, stream: Omit<StreamOptions, 'rewrite'>, deps: AttemptDeps): Promise<AttemptResult> {
   const rewrite = modelRewriter(lease.route.model, publicModel);
   let result: AttemptResult | undefined;
+  // The door's response translates chat answers; a passed-through Messages answer goes out as it is.
+  ctx.call?.native?.passThrough(s.messages);
   try {
     if (s.kind === 'json') {
       writeAnswer(ctx, s.att, s.answer, s.usage, rewrite);
       result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
       return result;
     }
-    const r = await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    const r = Array.isArray(s.first) ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock) : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
     const outcome: Outcome = r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
     result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };
     return result;
   } finally {
-    learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' });
+    learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' }, s.kind === 'json' ? s.usage : undefined);
     s.span?.end(result?.outcome ?? { kind: 'cancelled' }, s.att.status);
     s.att.close();
     ctx.upstreamMs += deps.clock.now() - s.att.startedAt;
@@ -169,7 +222,8 @@ async function readErrorBody(att: OpenAttempt): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const c of att.body) {
+    // undici hands the body as Buffers (no encoding is ever set on it).
+    for await (const c of att.body as AsyncIterable<Buffer>) {
       size += c.length;
       if (size > MAX_ERROR_BODY) break;
       chunks.push(c);

@@ -21,7 +21,9 @@ export function isRetryable(o: Outcome): boolean {
       // Before the first byte reached the client any of our timers may fire (a non-stream answer can stall halfway
       // and still be retried); the request's own deadline is the one that is final.
       return !o.afterFirstByte && o.phase !== 'deadline';
-    default:
+    case 'ok':
+    case 'client_error':
+    case 'cancelled':
       return false;
   }
 }

@@ -37,12 +37,13 @@ function writeRawError(socket: Duplex, e: SpillwayError): void {
 }
 
 /** The SpillwayError for a parser or timeout error code from Node (`HPE_*` are llhttp's). */
-export function clientErrorOf(code: string | undefined): SpillwayError {
+function clientErrorOf(code: string | undefined): SpillwayError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return new SpillwayError('headers_too_large', 'The request line and headers are larger than the server accepts (16 KiB).');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new SpillwayError('request_timeout', 'The request did not arrive in time (headers, or the whole request: server.body_timeout / server.upload_timeout).');
+    case undefined:
     default:
       return new SpillwayError('invalid_request', `The HTTP request is malformed${code === undefined ? '' : ` (${code})`}.`);
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
-import type { Priority } from '../queue/scheduler.ts';
+import type { Priority } from '../priority.ts';
 import type { RequestTrace } from '../observe/tracing-types.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
@@ -22,6 +22,21 @@ export interface Call {
   body: Record<string, unknown>;
   /** The body's exact bytes, sent as they are when the upstream model name equals the public one (degrade mode may rewrite them). */
   raw: Buffer;
+  /**
+   * A Messages door request: its own body, passed through untranslated to an upstream that serves the Messages API
+   * (`upstreams[].api`), while `body` is its chat translation for every other upstream and for the stages before
+   * dispatch. Each attempt chooses by the upstream it lands on.
+   */
+  native?: NativeCall;
+}
+
+interface NativeCall {
+  /** The Messages request as the client sent it (the route's model name replaces `model`). */
+  body: Readonly<Record<string, unknown>>;
+  /** The client's headers the Messages API reads (`anthropic-version`, `anthropic-beta`). */
+  headers: Readonly<Record<string, string>>;
+  /** Switches the door's response between translating chat answers and passing a Messages answer through. */
+  passThrough(on: boolean): void;
 }
 
 export interface Usage {

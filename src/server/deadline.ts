@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Priority } from '../queue/scheduler.ts';
+import type { Priority } from '../priority.ts';
 
 /** Share of a client's own timeout kept back, at most `MAX_MARGIN_MS`: see requestDeadlineMs. */
 const MARGIN_SHARE = 0.02;

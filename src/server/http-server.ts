@@ -248,7 +248,7 @@ const LOGGED_MODEL_CHARS = 256;
  * only a configured public model becomes a label, anything else counts under `other` (and no model at all under
  * ''), so no client can grow the series count (and /metrics, and the dashboard that re-reads it) without bound.
  */
-export function modelLabel(asked: string | undefined, models: Readonly<Record<string, unknown>>): string {
+function modelLabel(asked: string | undefined, models: Readonly<Record<string, unknown>>): string {
   if (asked === undefined) return '';
   return Object.hasOwn(models, asked) ? asked : 'other';
 }

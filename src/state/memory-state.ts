@@ -25,15 +25,15 @@ import type { RateDecision, RateLimitSpec, SharedState } from './shared-state.ts
  * differences of grid values are then exact in doubles (up to year ~2250). The cost: T itself is snapped, a rate
  * error of at most 1/(2048·T) (under 1% for T ≥ 0.05 ms, i.e. up to 1.2M units a minute).
  */
-export const GRID_PER_MS = 1024;
+const GRID_PER_MS = 1024;
 
 /** Snaps to the grid; written as floor(x·1024 + 0.5) because the Lua side can only do exactly that. */
-export function snap(x: number): number {
+function snap(x: number): number {
   return Math.floor(x * GRID_PER_MS + 0.5) / GRID_PER_MS;
 }
 
 /** One GCRA step on a stored TAT (0 when absent). Returns the TAT to store and the decision. */
-export function gcra(storedTat: number, spec: RateLimitSpec, cost: number, nowMs: number): { tat: number; decision: RateDecision } {
+function gcra(storedTat: number, spec: RateLimitSpec, cost: number, nowMs: number): { tat: number; decision: RateDecision } {
   const now = snap(nowMs);
   const t = Math.max(1 / GRID_PER_MS, snap(spec.periodMs / spec.limit));
   const tau = snap(t * (spec.burst ?? spec.limit));
@@ -60,7 +60,7 @@ export class MemoryState implements SharedState {
   private readonly tats = new Map<string, number>();
   /** key → leaseId → expiresAt (ms). */
   private readonly slots = new Map<string, Map<string, number>>();
-  private readonly cooling = new Map<string, number>();
+  private readonly resting = new Map<string, number>();
   private writes = 0;
 
   async rateLimit(key: string, spec: RateLimitSpec, cost: number, nowMs: number): Promise<RateDecision> {
@@ -91,21 +91,21 @@ export class MemoryState implements SharedState {
     return this.liveSlots(key, nowMs)?.size ?? 0;
   }
 
-  async setCooling(key: string, untilMs: number): Promise<void> {
-    if (untilMs > (this.cooling.get(key) ?? 0)) this.cooling.set(key, untilMs);
+  async setRestingUntil(key: string, untilMs: number): Promise<void> {
+    if (untilMs > (this.resting.get(key) ?? 0)) this.resting.set(key, untilMs);
   }
 
-  async coolingUntil(key: string, nowMs: number): Promise<number> {
-    const until = this.cooling.get(key) ?? 0;
+  async restingUntil(key: string, nowMs: number): Promise<number> {
+    const until = this.resting.get(key) ?? 0;
     if (until > nowMs) return until;
-    this.cooling.delete(key);
+    this.resting.delete(key);
     return 0;
   }
 
   async close(): Promise<void> {
     this.tats.clear();
     this.slots.clear();
-    this.cooling.clear();
+    this.resting.clear();
   }
 
   /** The key's leases with the expired ones pruned (a lease expires when nowMs reaches expiresAt). */
@@ -122,7 +122,7 @@ export class MemoryState implements SharedState {
     if (++this.writes % SWEEP_EVERY !== 0) return;
     const now = snap(nowMs);
     for (const [k, tat] of this.tats) if (tat <= now) this.tats.delete(k);
-    for (const [k, until] of this.cooling) if (until <= nowMs) this.cooling.delete(k);
+    for (const [k, until] of this.resting) if (until <= nowMs) this.resting.delete(k);
     for (const k of this.slots.keys()) this.liveSlots(k, nowMs);
   }
 }

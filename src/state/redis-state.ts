@@ -16,7 +16,8 @@ import type { RateDecision, RateLimitSpec, SharedState } from './shared-state.ts
  * Keys (P = "spillway:" + prefix):
  *   P rate:<key>   string, the GCRA TAT in ms (exact decimal), PX = time until the limiter is full again
  *   P slots:<key>  sorted set leaseId → expiresAt (ms), PEXPIRE = the latest lease's expiry
- *   P cool:<key>   string, untilMs; expires an hour after untilMs (garbage collection only)
+ *   P cool:<key>   string, untilMs (an account's rest); expires an hour after untilMs (garbage collection only).
+ *                  The key keeps its first name: instances of two versions share it during a rolling deploy.
  */
 export interface RedisStateOptions {
   url: string;
@@ -65,8 +66,8 @@ redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - tonumbe
 return 1`;
 
 // Redis TIME appears only here, and only to garbage-collect the key an hour after it stops mattering: answers
-// compare untilMs with the caller's clock, so a skewed Redis clock cannot end a cooling early.
-const COOL_LUA = `
+// compare untilMs with the caller's clock, so a skewed Redis clock cannot end a rest early.
+const REST_LUA = `
 local untilMs = tonumber(ARGV[1])
 if untilMs > tonumber(redis.call('GET', KEYS[1]) or '0') then
   local t = redis.call('TIME')
@@ -78,7 +79,7 @@ return 1`;
 interface Scripts {
   spillwayGcra(key: string, now: string, periodMs: string, limit: string, burst: string, cost: string): Promise<[number, string, string, string]>;
   spillwayAcquire(key: string, now: string, cap: string, leaseId: string, expiresAt: string): Promise<number>;
-  spillwayCool(key: string, untilMs: string): Promise<number>;
+  spillwayRest(key: string, untilMs: string): Promise<number>;
 }
 
 export class RedisState implements SharedState {
@@ -104,7 +105,7 @@ export class RedisState implements SharedState {
     this.redis.on('error', () => {});
     this.redis.defineCommand('spillwayGcra', { numberOfKeys: 1, lua: GCRA_LUA });
     this.redis.defineCommand('spillwayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
-    this.redis.defineCommand('spillwayCool', { numberOfKeys: 1, lua: COOL_LUA });
+    this.redis.defineCommand('spillwayRest', { numberOfKeys: 1, lua: REST_LUA });
   }
 
   async rateLimit(key: string, spec: RateLimitSpec, cost: number, nowMs: number): Promise<RateDecision> {
@@ -135,11 +136,11 @@ export class RedisState implements SharedState {
     return (await this.client()).zcount(this.key('slots', key), `(${nowMs}`, '+inf');
   }
 
-  async setCooling(key: string, untilMs: number): Promise<void> {
-    await (await this.client()).spillwayCool(this.key('cool', key), String(untilMs));
+  async setRestingUntil(key: string, untilMs: number): Promise<void> {
+    await (await this.client()).spillwayRest(this.key('cool', key), String(untilMs));
   }
 
-  async coolingUntil(key: string, nowMs: number): Promise<number> {
+  async restingUntil(key: string, nowMs: number): Promise<number> {
     const v = await (await this.client()).get(this.key('cool', key));
     const until = v === null ? 0 : Number(v);
     return until > nowMs ? until : 0;

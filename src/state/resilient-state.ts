@@ -14,7 +14,7 @@ import { MemoryState } from './memory-state.ts';
  * Known approximations, accepted for availability: leases taken in Redis before the outage cannot be released
  * during it and expire by their TTL; leases taken locally stay local (and are released locally) after recovery, so
  * for as long as they are held the fleet may exceed a cap by up to their number; local rate limiters start full.
- * Cooling set locally (an account answered 429 during the outage) is written to Redis on recovery, so the other
+ * A rest set locally (an account answered 429 during the outage) is written to Redis on recovery, so the other
  * instances learn of it too.
  */
 export interface ProbedState extends SharedState {
@@ -51,8 +51,8 @@ export class ResilientState implements SharedState {
   private probing = false;
   /** Leases taken locally (as key + NUL + leaseId): they must be released where they live, even after recovery. */
   private readonly localLeases = new Set<string>();
-  /** Cooling set while degraded (key → until, epoch ms): handed to Redis when it answers again. */
-  private readonly localCooling = new Map<string, number>();
+  /** Rests set while degraded (key → until, epoch ms): handed to Redis when it answers again. */
+  private readonly localResting = new Map<string, number>();
 
   constructor(opts: ResilientStateOptions) {
     if (!(opts.localFraction > 0 && opts.localFraction <= 1)) {
@@ -96,15 +96,15 @@ export class ResilientState implements SharedState {
     return this.either(() => this.redis.slotsInUse(key, nowMs), () => this.local.slotsInUse(key, nowMs));
   }
 
-  setCooling(key: string, untilMs: number): Promise<void> {
-    return this.either(() => this.redis.setCooling(key, untilMs), () => {
-      this.localCooling.set(key, Math.max(untilMs, this.localCooling.get(key) ?? 0));
-      return this.local.setCooling(key, untilMs);
+  setRestingUntil(key: string, untilMs: number): Promise<void> {
+    return this.either(() => this.redis.setRestingUntil(key, untilMs), () => {
+      this.localResting.set(key, Math.max(untilMs, this.localResting.get(key) ?? 0));
+      return this.local.setRestingUntil(key, untilMs);
     });
   }
 
-  coolingUntil(key: string, nowMs: number): Promise<number> {
-    return this.either(() => this.redis.coolingUntil(key, nowMs), () => this.local.coolingUntil(key, nowMs));
+  restingUntil(key: string, nowMs: number): Promise<number> {
+    return this.either(() => this.redis.restingUntil(key, nowMs), () => this.local.restingUntil(key, nowMs));
   }
 
   async close(): Promise<void> {
@@ -154,10 +154,10 @@ export class ResilientState implements SharedState {
     this.degradedSince = undefined;
     this.onChange?.(false);
     const now = Date.now();
-    for (const [key, until] of this.localCooling) {
+    for (const [key, until] of this.localResting) {
       // Best effort: should Redis fail again at once, the next degrade starts from local state anyway.
-      if (until > now) this.redis.setCooling(key, until).catch(() => {});
+      if (until > now) this.redis.setRestingUntil(key, until).catch(() => {});
     }
-    this.localCooling.clear();
+    this.localResting.clear();
   }
 }

@@ -1,5 +1,5 @@
 /**
- * State that must hold across gateway instances: rate limits, account concurrency caps, account cooling.
+ * State that must hold across gateway instances: rate limits, account concurrency caps, account rests.
  * Two implementations run against one contract suite (test/contract/): in memory (the embedded default, one
  * instance) and Redis (several instances share one Redis; every operation is atomic on the server).
  *
@@ -41,8 +41,8 @@ export interface SharedState {
   /** Slots of `key` currently held (expired ones not counted). */
   slotsInUse(key: string, nowMs: number): Promise<number>;
   /** Marks `key` (an account) resting until `untilMs`; a later call can only extend it. */
-  setCooling(key: string, untilMs: number): Promise<void>;
+  setRestingUntil(key: string, untilMs: number): Promise<void>;
   /** Until when `key` rests (0 when it does not). */
-  coolingUntil(key: string, nowMs: number): Promise<number>;
+  restingUntil(key: string, nowMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { seededRandom } from './random.ts';
+import type { RequestPriority } from '../priority.ts';
 
 /**
  * The open-loop load of a storm, planned in advance: arrival times follow a non-homogeneous Poisson process whose
@@ -6,14 +7,12 @@ import { seededRandom } from './random.ts';
  * seed before the run means direct and Spillway receive exactly the same requests at the same offsets, and an
  * arrival never waits for an earlier answer (open loop: a slow target cannot slow the load down).
  */
-export type Priority = 'high' | 'normal' | 'low';
-
 export interface Mix {
   /** Probability that a request streams. */
   stream: number;
   /** Inclusive range of max_tokens, drawn uniformly. */
   maxTokens: [number, number];
-  priorities: Partial<Record<Priority, number>>;
+  priorities: Partial<Record<RequestPriority, number>>;
   /** The client's deadline, sent as x-stainless-timeout (seconds) as the official SDKs do. */
   deadlineS: number;
   /** Models to ask for, with weights (default: one model "chat"). */
@@ -25,7 +24,7 @@ export interface Arrival {
   atMs: number;
   stream: boolean;
   maxTokens: number;
-  priority: Priority;
+  priority: RequestPriority;
   model: string;
   prompt: string;
   /** A uniform draw for the direct client's choice of upstream, fixed here so it is the same in every run. */

@@ -1,7 +1,7 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions } from '../mock/options.ts';
 import { loadedTtftMs } from '../mock/pacing.ts';
-import type { Priority } from './arrivals.ts';
+import { PRIORITY_RANK, type RequestPriority } from '../priority.ts';
 import type { RequestRecord, Summary } from './summary.ts';
 
 /**
@@ -12,7 +12,9 @@ import type { RequestRecord, Summary } from './summary.ts';
  * The model (deliberately generous, so the column is an upper bound rather than a guess):
  *  - the fleet is one pool of `slots` = the sum of its upstreams' slots (queues add waiting, not throughput);
  *  - each request's service time is exact for its length, at the fleet's own throughput (see serviceTimeMs);
- *  - no faults, outages, jitter or per-key caps cost anything;
+ *  - an upstream's scheduled outages take its slots away while they last (a job on such a slot must end before the
+ *    outage starts, or start after it ends), with the windows taken from the start of the run;
+ *  - no faults, jitter or per-key caps cost anything;
  *  - whenever a slot is free, it takes the waiting request with the earliest deadline (priority, then arrival,
  *    breaking ties) that can still finish by its deadline; one that no longer can is dropped. A slot never idles
  *    while a request that can still finish waits.
@@ -24,13 +26,20 @@ export interface Job {
   /** Absolute: arrival + the client's timeout. */
   deadlineMs: number;
   serviceMs: number;
-  priority: Priority;
+  priority: RequestPriority;
 }
 
-const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/** A time window (ms from the start of the run) in which some of the pool's slots are down. */
+export interface SlotOutage {
+  /** Slot indices of the pool that are down (an upstream's). */
+  slots: readonly number[];
+  startMs: number;
+  endMs: number;
+}
 
 /** Which jobs the pooled, deadline-ordered replay finishes in time (same order as `jobs`). */
-export function bestPossible(jobs: readonly Job[], slots: number): boolean[] {
+export function bestPossible(jobs: readonly Job[], slots: number, outages: readonly SlotOutage[] = []): boolean[] {
   const served = jobs.map(() => false);
   if (slots <= 0) return served;
   const order = jobs.map((_, i) => i).sort((a, b) => (jobs[a] as Job).arrivalMs - (jobs[b] as Job).arrivalMs || a - b);
@@ -40,7 +49,7 @@ export function bestPossible(jobs: readonly Job[], slots: number): boolean[] {
   const before = (a: number, b: number): boolean => {
     const x = jobs[a] as Job;
     const y = jobs[b] as Job;
-    return x.deadlineMs !== y.deadlineMs ? x.deadlineMs < y.deadlineMs : x.priority !== y.priority ? RANK[x.priority] < RANK[y.priority] : a < b;
+    return x.deadlineMs !== y.deadlineMs ? x.deadlineMs < y.deadlineMs : x.priority !== y.priority ? PRIORITY_RANK[x.priority] < PRIORITY_RANK[y.priority] : a < b;
   };
   const enqueue = (j: number): void => {
     let lo = 0;
@@ -67,13 +76,22 @@ export function bestPossible(jobs: readonly Job[], slots: number): boolean[] {
     while (next < order.length && (jobs[order[next] as number] as Job).arrivalMs <= now) enqueue(order[next++] as number);
     // The slot that frees first only ever frees later, so a job that cannot finish now never will: drop it.
     while (waiting.length > 0) {
-      const j = waiting.shift() as number;
+      const j = waiting[0] as number;
       const job = jobs[j] as Job;
-      if (now + job.serviceMs <= job.deadlineMs) {
-        free[k] = now + job.serviceMs;
-        served[j] = true;
+      if (now + job.serviceMs > job.deadlineMs) {
+        waiting.shift();
+        continue;
+      }
+      // The slot goes down before the job would end: it is back when the outage is over (the job waits for another).
+      const down = outages.find((o) => o.slots.includes(k) && now < o.endMs && now + job.serviceMs > o.startMs);
+      if (down !== undefined) {
+        free[k] = down.endMs;
         break;
       }
+      waiting.shift();
+      free[k] = now + job.serviceMs;
+      served[j] = true;
+      break;
     }
   }
   return served;
@@ -105,6 +123,20 @@ export function serviceTimeMs(fleet: FleetSpec, tokens: number): number {
   return slots === 0 ? Infinity : slots / perMs;
 }
 
+/** The fleet's scheduled outages on the pooled slots: each upstream's slots are a run of indices, in fleet order. */
+export function fleetOutages(fleet: FleetSpec): SlotOutage[] {
+  const out: SlotOutage[] = [];
+  let first = 0;
+  for (const u of fleet.upstreams) {
+    const o = resolveOptions(u);
+    if (!Number.isFinite(o.slots)) continue;
+    const slots = Array.from({ length: o.slots }, (_, i) => first + i);
+    for (const w of o.outages) out.push({ slots, startMs: w.startMs, endMs: w.endMs });
+    first += o.slots;
+  }
+  return out;
+}
+
 /** The fleet's pooled slots: the sum of its upstreams' (finite) slots. */
 export function pooledSlots(fleet: FleetSpec): number {
   return fleet.upstreams.reduce((n, u) => {
@@ -122,9 +154,9 @@ export function bestPossibleSummary(records: readonly RequestRecord[], fleet: Fl
     const arrivalMs = r.sentAtMs ?? r.arrivalMs ?? 0;
     return { arrivalMs, deadlineMs: arrivalMs + deadlineS * 1000, serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1), priority: r.priority };
   });
-  const served = bestPossible(jobs, pooledSlots(fleet));
+  const served = bestPossible(jobs, pooledSlots(fleet), fleetOutages(fleet));
   const ok = served.filter(Boolean).length;
-  const byPriority: Partial<Record<Priority, number>> = {};
+  const byPriority: Partial<Record<RequestPriority, number>> = {};
   for (const p of ['high', 'normal', 'low'] as const) {
     const of = jobs.flatMap((j, i) => (j.priority === p ? [served[i] === true] : []));
     if (of.length > 0) byPriority[p] = (100 * of.filter(Boolean).length) / of.length;

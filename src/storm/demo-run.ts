@@ -1,5 +1,5 @@
 import { resolveConfig } from '../config/load.ts';
-import { startGateway, type Gateway } from '../gateway.ts';
+import { startGateway, type Gateway } from '../lifecycle/start-gateway.ts';
 import { startFleet, type Fleet, type FleetSpec } from '../mock/fleet.ts';
 import type { MockStats } from '../mock/stats.ts';
 import { createLogger } from '../observe/log.ts';

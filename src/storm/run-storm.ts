@@ -22,7 +22,7 @@ export interface StormOptions {
   onProgress?: (run: LoadRun) => void;
   onRecords?: (records: readonly RequestRecord[]) => void;
   /**
-   * `spillway` only: this many gateway instances sharing `redisUrl` (rate limits, account caps, cooling), the
+   * `spillway` only: this many gateway instances sharing `redisUrl` (rate limits, account caps, rests), the
    * requests spread over them round robin as a load balancer would.
    */
   instances?: number;
@@ -56,7 +56,9 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
     const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
     const label = `${typeof target === 'string' ? target : target.url}${door === undefined ? '' : ` (${door})`}`;
     opts.onRecords?.(run.records);
-    return summarize(label, run.records, received, wasted);
+    const caps = new Map(((s.gateway.upstreams ?? []) as { name?: unknown; max_concurrency?: unknown }[]).map((u) => [String(u.name), typeof u.max_concurrency === 'number' ? u.max_concurrency : undefined]));
+    const peaks = Object.keys(urls).map((upstream, i) => ({ upstream, peak: stats[i]?.peakInFlight ?? 0, cap: caps.get(upstream) }));
+    return { ...summarize(label, run.records, received, wasted), peaks };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -87,12 +89,12 @@ async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string
 }
 
 /** Each upstream's stats; an upstream down in a 'refuse' outage answers nothing, and received nothing either. */
-async function fleetStats(urls: Record<string, string>): Promise<Pick<MockStats, 'received' | 'completedAfterClientGone'>[]> {
+async function fleetStats(urls: Record<string, string>): Promise<Pick<MockStats, 'received' | 'completedAfterClientGone' | 'peakInFlight'>[]> {
   return Promise.all(Object.values(urls).map(async (u) => {
     try {
       return (await (await fetch(`${u}/mock/stats`)).json()) as MockStats;
     } catch {
-      return { received: 0, completedAfterClientGone: 0 };
+      return { received: 0, completedAfterClientGone: 0, peakInFlight: 0 };
     }
   }));
 }

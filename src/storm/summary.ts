@@ -1,9 +1,10 @@
-import type { Priority } from './arrivals.ts';
+import { percentile } from '../percentile.ts';
+import type { RequestPriority } from '../priority.ts';
 import type { Verdict } from './score.ts';
 
 /** What the load generator recorded for one request. */
 export interface RequestRecord {
-  priority: Priority;
+  priority: RequestPriority;
   stream: boolean;
   /** ms from the request's send to its end (answer read, error, or deadline). */
   latencyMs: number;
@@ -46,7 +47,7 @@ export interface Summary {
   requests: number;
   successes: number;
   successPct: number;
-  successPctByPriority: Partial<Record<Priority, number>>;
+  successPctByPriority: Partial<Record<RequestPriority, number>>;
   latencyP50Ms: number;
   latencyP99Ms: number;
   ttftP50Ms: number;
@@ -74,16 +75,22 @@ export interface Summary {
   /** SDK-like clients: retries at the advertised Retry-After, and how many got their answer. */
   retries: number;
   retriesOk: number;
+  /**
+   * Per upstream, the most requests it held at once (its own count, queued ones included) beside the cap the user's
+   * config would give it: a cap exceeded together (several instances) shows here. Absent where not measured.
+   */
+  peaks?: readonly UpstreamPeak[];
+}
+
+export interface UpstreamPeak {
+  upstream: string;
+  peak: number;
+  /** The upstream's `max_concurrency` in the scenario's config (even when the run kept it from the gateway). */
+  cap: number | undefined;
 }
 
 /** A refusal later than this is late: a client learns too late to go elsewhere (the issue's rule: ≤ 50 ms p90). */
-export const LATE_REFUSAL_MS = 1000;
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
+const LATE_REFUSAL_MS = 1000;
 
 const sortNum = (xs: number[]) => xs.sort((a, b) => a - b);
 
@@ -99,7 +106,7 @@ export function summarize(target: string, records: readonly RequestRecord[], ups
   }
   const refused = sortNum(records.flatMap((r) => (r.refusalMs === undefined ? [] : [r.refusalMs])));
   const count = (f: (r: RequestRecord) => boolean | undefined) => records.filter((r) => f(r) === true).length;
-  const byPriority: Partial<Record<Priority, number>> = {};
+  const byPriority: Partial<Record<RequestPriority, number>> = {};
   for (const p of ['high', 'normal', 'low'] as const) {
     const of = records.filter((r) => r.priority === p);
     if (of.length > 0) byPriority[p] = (100 * of.filter((r) => r.verdict.ok).length) / of.length;

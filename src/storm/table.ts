@@ -20,6 +20,7 @@ const ROWS: [string, (s: Summary) => string][] = [
   ['waited past the deadline', (s) => f0(s.pastDeadline)],
   ['amplification', (s) => f2(s.amplification)],
   ['wasted upstream answers', (s) => f0(s.wasted)],
+  ['peak in flight / cap, per upstream', (s) => s.peaks?.map((p) => `${p.upstream} ${p.peak}/${p.cap ?? '—'}`).join(', ') ?? '—'],
   ['failures', (s) => Object.entries(s.failures).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ') || '—'],
 ];
 

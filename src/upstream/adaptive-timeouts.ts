@@ -41,6 +41,11 @@ export type AdaptiveSettings = { readonly [K in keyof typeof ADAPTIVE]: number }
 export interface Learned {
   firstTokenMs: number | undefined;
   gapMs: number | undefined;
+  /**
+   * Non-stream only: the median time per completion token of its whole answers (their time over
+   * `usage.completion_tokens`), so a request's whole answer has a length-aware bound. Undefined until learned.
+   */
+  msPerToken?: number | undefined;
 }
 
 export interface TimeoutsInput {
@@ -52,6 +57,8 @@ export interface TimeoutsInput {
   remainingMs: number;
   /** Another attempt could follow this one: leave it room. */
   retryMayFollow: boolean;
+  /** The request's `max_tokens` (or `max_completion_tokens`), when it set one. */
+  maxTokens?: number | undefined;
 }
 
 export interface ChosenTimeouts {
@@ -67,11 +74,23 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
   let firstTokenMs = i.pinned.firstTokenMs;
   if (firstTokenMs === null) {
     firstTokenMs = ttft === undefined ? (i.stream ? s.coldStreamFirstTokenMs : s.coldJsonFirstTokenMs) : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
-    if (i.retryMayFollow) firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0));
+    if (i.retryMayFollow) firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0), lengthBoundMs(i, s));
   }
   const idleMs = i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, s.idleFloorMs, s.idleCeilingMs));
   const split = i.pinned.idleMs === null && i.retryMayFollow;
   return { firstTokenMs: Math.round(firstTokenMs), idleMs: Math.round(idleMs), idleSplitFloorMs: split ? Math.max(s.idleFloorMs, gap ?? 0) : undefined };
+}
+
+/**
+ * A non-stream answer's whole time, bounded by its length: the upstream's median time per token × the tokens the
+ * request allows × the factor, never under the floor. A high percentile of whole-answer times cannot cut an answer
+ * that crawls when a tenth of them crawl (the percentile is theirs); its length can. Only when a retry could follow:
+ * the bound exists to hand the request to an upstream that will answer in time. Infinity when unknown.
+ */
+function lengthBoundMs(i: TimeoutsInput, s: AdaptiveSettings): number {
+  const perToken = i.learned.msPerToken;
+  if (i.stream || perToken === undefined || i.maxTokens === undefined) return Infinity;
+  return Math.max(s.firstTokenFloorMs, perToken * i.maxTokens * s.factor);
 }
 
 /**

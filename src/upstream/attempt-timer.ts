@@ -1,5 +1,6 @@
 import type { TimeoutPhase } from './outcome.ts';
 import { boundIdleMs } from './adaptive-timeouts.ts';
+import { tooSlow, type PaceWatch } from './stream-pace.ts';
 
 /**
  * The timeouts of one attempt on a single timer: first token (keep-alive comments and blank lines do not count as
@@ -17,6 +18,11 @@ export interface AttemptTimeouts {
    * floor), so that a stall mid-answer still leaves a retry or a continuation room (adaptive-timeouts.ts).
    */
   idleSplitFloorMs?: number | undefined;
+  /**
+   * Set when a stream too slow to finish in time may be cut for a continuation elsewhere (stream-pace.ts). Asked at
+   * each data event, not once: a stream that began before its upstream's pace was learned is judged once it is.
+   */
+  pace?: (() => PaceWatch | undefined) | undefined;
 }
 
 export class AttemptTimer {
@@ -27,6 +33,7 @@ export class AttemptTimer {
   private readonly idleMs: number;
   private readonly idleSplitFloorMs: number | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
+  private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
   private gotFirstToken = false;
   private handle: NodeJS.Timeout | undefined;
@@ -37,6 +44,9 @@ export class AttemptTimer {
   keepAlives = 0;
   /** The longest silence between two chunks after the first token (ms). */
   maxGapMs = 0;
+  /** Data events after the first token, and when the last came: the attempt's pace. */
+  eventsAfterFirst = 0;
+  lastEventAt = 0;
 
   constructor(now: () => number, t: AttemptTimeouts, deadlineAt: number, onTimeout: (phase: TimeoutPhase) => void) {
     this.now = now;
@@ -46,6 +56,7 @@ export class AttemptTimer {
     this.deadlineAt = deadlineAt;
     this.idleMs = t.idleMs;
     this.idleSplitFloorMs = t.idleSplitFloorMs;
+    this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
     this.arm();
@@ -72,6 +83,25 @@ export class AttemptTimer {
     this.gotFirstToken = true;
     this.lastActivity = this.now();
     this.firstTokenSeenAt ??= this.lastActivity;
+    this.lastEventAt = this.lastActivity;
+  }
+
+  /** `n` data events arrived (stream-pace.ts judges the pace here, where it changes, not on a timer). */
+  dataEvents(n: number): void {
+    if (this.firstTokenSeenAt === undefined || this.fired !== undefined) return;
+    this.eventsAfterFirst += n;
+    this.lastEventAt = this.now();
+    const watch = this.pace?.();
+    if (watch === undefined) return;
+    if (!tooSlow(watch, { events: this.eventsAfterFirst, firstAt: this.firstTokenSeenAt, lastAt: this.lastEventAt, deadlineAt: this.deadlineAt })) return;
+    this.stop();
+    this.fired = 'pace';
+    this.onTimeout('pace');
+  }
+
+  /** The mean gap between data events after the first token, when there were some. */
+  get meanGapMs(): number | undefined {
+    return this.firstTokenSeenAt === undefined || this.eventsAfterFirst === 0 ? undefined : (this.lastEventAt - this.firstTokenSeenAt) / this.eventsAfterFirst;
   }
 
   stop(): void {

@@ -6,6 +6,7 @@ import type { TimeoutPhase } from './outcome.ts';
 import type { UpstreamPools } from './pools.ts';
 import { upstreamRequest } from './upstream-path.ts';
 import { UpstreamCall, type UpstreamHead } from './upstream-call.ts';
+import { messagesPath } from './upstream-api.ts';
 
 export interface AttemptRequest {
   upstream: UpstreamConfig;
@@ -22,6 +23,11 @@ export interface AttemptRequest {
   clientGone: AbortSignal;
   /** Aborts this attempt alone (a hedge that lost); it ends as `cancelled`, like a client that left. */
   cancel?: AbortSignal;
+  /**
+   * Set for a Messages request passed through to an upstream that serves the Messages API: it goes to that API's
+   * path (upstream-api.ts) with the key as `x-api-key`, and these headers (`anthropic-version`, `anthropic-beta`).
+   */
+  messages?: Readonly<Record<string, string>> | undefined;
   /** The attempt span's W3C trace-context headers (tracing on only). */
   traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
@@ -67,7 +73,8 @@ const ABORTED = new Error('attempt aborted by the gateway');
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
   const { pool, basePath } = pools.get(r.upstream.name);
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
-  const target = upstreamRequest(pools.kind(r.upstream.name), basePath, r.path, r.body);
+  const kind = pools.kind(r.upstream.name);
+  const target = r.messages === undefined ? upstreamRequest(kind, basePath, r.path, r.body) : { path: messagesPath(kind, basePath), body: r.body };
   const call = new UpstreamCall();
   const abort = () => call.abort(ABORTED);
   r.clientGone.addEventListener('abort', abort, { once: true });
@@ -89,7 +96,11 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     accept: 'application/json, text/event-stream',
     'x-request-id': r.requestId,
   };
-  if (r.apiKey !== undefined) headers.authorization = `Bearer ${r.apiKey}`;
+  if (r.messages !== undefined) Object.assign(headers, r.messages);
+  if (r.apiKey !== undefined) {
+    if (r.messages === undefined) headers.authorization = `Bearer ${r.apiKey}`;
+    else headers['x-api-key'] = r.apiKey; // the Messages API's own header (Anthropic's; DeepSeek's /anthropic takes it too)
+  }
   if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
   // A signal that fired before the call was made (the client left while we chose a route) aborts it at once.
   if (gone()) call.abort(ABORTED);

@@ -2,7 +2,7 @@
  * Every upstream attempt ends in exactly one Outcome. Health (and later breakers, budgets, adaptive limits) consume
  * outcomes; the request path only asks them for a permit.
  */
-export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total' | 'deadline';
+export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'pace' | 'total' | 'deadline';
 
 export type Outcome =
   /**
@@ -50,7 +50,13 @@ export function isUpstreamFailure(o: Outcome): boolean {
     case 'server_error':
     case 'invalid_answer':
       return true;
-    default:
+    case 'ok':
+    case 'overloaded':
+    case 'rate_limited':
+    case 'client_error':
+    case 'auth_failed':
+    case 'insufficient_balance':
+    case 'cancelled':
       return false;
   }
 }

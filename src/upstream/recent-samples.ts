@@ -1,4 +1,4 @@
-import { percentile } from '../storm/summary.ts';
+import { percentile } from '../percentile.ts';
 
 /**
  * The last `size` samples of a latency (a ring), and their percentiles. Sorting on every question would cost a sort

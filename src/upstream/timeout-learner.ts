@@ -1,9 +1,21 @@
 import { ADAPTIVE, type Learned } from './adaptive-timeouts.ts';
 import { RecentSamples } from './recent-samples.ts';
+import { PACE } from './stream-pace.ts';
 
 interface Series {
   firstToken: RecentSamples;
   gap: RecentSamples;
+  /** Per finished stream: its mean gap between data events, and how many it had (the pace cut's yardsticks). */
+  meanGap: RecentSamples;
+  events: RecentSamples;
+  /** Per whole non-stream answer: its time over its completion tokens. */
+  perToken: RecentSamples;
+}
+
+/** What a finished stream showed of its pace. */
+export interface PaceSample {
+  meanGapMs: number;
+  events: number;
 }
 
 /**
@@ -16,10 +28,27 @@ export class TimeoutLearner {
   private readonly series = new Map<string, Series>();
 
   /** `firstTokenMs` when the attempt had a first token; `maxGapMs` only for an attempt that finished well. */
-  observe(upstream: string, model: string, stream: boolean, m: { firstTokenMs?: number | undefined; maxGapMs?: number | undefined }): void {
+  observe(upstream: string, model: string, stream: boolean, m: { firstTokenMs?: number | undefined; maxGapMs?: number | undefined; pace?: PaceSample | undefined; msPerToken?: number | undefined }): void {
     const s = this.of(upstream, model, stream);
     if (m.firstTokenMs !== undefined) s.firstToken.add(m.firstTokenMs);
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
+    if (m.msPerToken !== undefined) s.perToken.add(m.msPerToken);
+    if (m.pace !== undefined) {
+      s.meanGap.add(m.pace.meanGapMs);
+      s.events.add(m.pace.events);
+    }
+  }
+
+  /**
+   * A stream's typical gap between data events (the median: a tenth of crawling answers must not move it) and its
+   * usual length in events (the 90th percentile: an answer longer than most is not slow for that); undefined
+   * until enough streams finished.
+   */
+  pace(upstream: string, model: string): { typicalGapMs: number; usualEvents: number } | undefined {
+    const s = this.series.get(key(upstream, model, true));
+    const typicalGapMs = s?.meanGap.percentile(50, PACE.minSamples);
+    const usualEvents = s?.events.percentile(90, PACE.minSamples);
+    return typicalGapMs === undefined || usualEvents === undefined ? undefined : { typicalGapMs, usualEvents };
   }
 
   /** Every series seen so far (for the timeout gauge). */
@@ -33,14 +62,16 @@ export class TimeoutLearner {
   learned(upstream: string, model: string, stream: boolean): Learned {
     const s = this.series.get(key(upstream, model, stream));
     if (s === undefined) return { firstTokenMs: undefined, gapMs: undefined };
-    return { firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples), gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples) };
+    const learned = { firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples), gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples) };
+    // The median: a tenth of crawling answers must not move it.
+    return stream ? learned : { ...learned, msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples) };
   }
 
   private of(upstream: string, model: string, stream: boolean): Series {
     const k = key(upstream, model, stream);
     let s = this.series.get(k);
     if (s === undefined) {
-      s = { firstToken: new RecentSamples(), gap: new RecentSamples() };
+      s = { firstToken: new RecentSamples(), gap: new RecentSamples(), meanGap: new RecentSamples(), events: new RecentSamples(), perToken: new RecentSamples() };
       this.series.set(k, s);
     }
     return s;

@@ -4,7 +4,7 @@ import { probeKind } from './kind-probe.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
 
 /** Longest one kind probe may take. Probes run in the background at startup: nothing waits on them. */
-export const KIND_PROBE_TIMEOUT_MS = 3000;
+const KIND_PROBE_TIMEOUT_MS = 3000;
 
 /**
  * The kind of each upstream as known now: the config's (set, or told by the URL) unless the config left it to a

@@ -42,7 +42,7 @@ export function upstreamRequest(kind: UpstreamKind, basePath: string, path: stri
 }
 
 /** A chat request uses a DeepSeek beta feature: prefix completion or a strict tool (pure). */
-export function needsBeta(request: Record<string, unknown>): boolean {
+function needsBeta(request: Record<string, unknown>): boolean {
   const messages = request.messages;
   if (Array.isArray(messages)) {
     const last = messages.at(-1) as { role?: unknown; prefix?: unknown } | null | undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
-import { RedisJobStore } from '../../src/jobs/redis-store.ts';
+import { RedisJobStore } from '../../src/jobs/store/redis-store.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { launchRedisServer, redisSkipReason, type RedisServer } from '../helpers/redis-server.ts';
 import { jobStoreContract } from './job-store.contract.ts';

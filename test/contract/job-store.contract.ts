@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BatchRecord, JobStore, NewItem, RequestRecord } from '../../src/jobs/job-store.ts';
+import type { BatchRecord, JobStore, NewItem, RequestRecord } from '../../src/jobs/store/job-store.ts';
 import { pollUntil } from '../helpers/jobs.ts';
 
 /**

@@ -63,7 +63,7 @@ test('RedisState keeps its keys under spillway:<prefix> with expiries', { skip }
   const now = Date.now();
   const d = await state.rateLimit('tenant', { limit: 4, periodMs: 1000 }, 1, now);
   await state.acquireSlot('acct', 2, 'lease', 30_000, now);
-  await state.setCooling('acct', now + 10_000);
+  await state.setRestingUntil('acct', now + 10_000);
   const p = `spillway:${prefix}`;
   assert.equal(Number(await raw.get(`${p}rate:tenant`)), now + d.resetMs);
   const rateTtl = await raw.pttl(`${p}rate:tenant`);
@@ -71,6 +71,6 @@ test('RedisState keeps its keys under spillway:<prefix> with expiries', { skip }
   assert.deepEqual(await raw.zrange(`${p}slots:acct`, '0', '-1', 'WITHSCORES'), ['lease', String(now + 30_000)]);
   assert.ok((await raw.pttl(`${p}slots:acct`)) > 29_000);
   assert.equal(await raw.get(`${p}cool:acct`), String(now + 10_000));
-  const coolTtl = await raw.pttl(`${p}cool:acct`);
-  assert.ok(coolTtl > 3_600_000 && coolTtl <= 3_610_000, `cooling is collected an hour after it ends (pttl ${coolTtl})`);
+  const restTtl = await raw.pttl(`${p}cool:acct`);
+  assert.ok(restTtl > 3_600_000 && restTtl <= 3_610_000, `a rest is collected an hour after it ends (pttl ${restTtl})`);
 });

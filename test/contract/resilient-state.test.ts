@@ -50,10 +50,10 @@ test('ResilientState rides out a Redis outage on scaled local limits and returns
   assert.equal(await state.acquireSlot('acct', 4, 'l2', 60_000, NOW), false, 'cap 4 × 0.5 = 2 locally');
   assert.equal(await admitted(8), 5, 'limit 10 × 0.5 = 5 locally');
   await state.releaseSlot('acct', 'r0'); // held in Redis: cannot be released now, expires by its TTL
-  await state.setCooling('acct', NOW + 1000);
-  assert.equal(await state.coolingUntil('acct', NOW), NOW + 1000);
+  await state.setRestingUntil('acct', NOW + 1000);
+  assert.equal(await state.restingUntil('acct', NOW), NOW + 1000);
   const restingUntil = Date.now() + 60_000; // an account that answered 429 during the outage, resting for a minute
-  await state.setCooling('acct-429', restingUntil);
+  await state.setRestingUntil('acct-429', restingUntil);
   assert.deepEqual(logs.map((l) => l.level), ['warn'], 'one warning however many calls failed');
   assert.deepEqual(changes, [true]);
 
@@ -63,8 +63,8 @@ test('ResilientState rides out a Redis outage on scaled local limits and returns
   assert.deepEqual(logs.map((l) => l.level), ['warn', 'info']);
   assert.deepEqual(changes, [true, false]);
   // Written to Redis right after recovery, without an event of its own: bounded polling.
-  for (let i = 0; i < 100 && (await observer.coolingUntil('acct-429', Date.now())) !== restingUntil; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(await observer.coolingUntil('acct-429', Date.now()), restingUntil, 'the other instances learn of it');
+  for (let i = 0; i < 100 && (await observer.restingUntil('acct-429', Date.now())) !== restingUntil; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await observer.restingUntil('acct-429', Date.now()), restingUntil, 'the other instances learn of it');
   await state.releaseSlot('acct', 'l0'); // taken locally: released locally
   await state.releaseSlot('acct', 'l1');
   for (let i = 0; i < 4; i++) assert.equal(await state.acquireSlot('acct', 4, `n${i}`, 60_000, NOW), true);

@@ -84,8 +84,8 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
       assert.equal((await s.rateLimit('b', spec, 1, NOW)).allowed, true);
       assert.equal(await s.acquireSlot('a', 1, 'x', 1000, NOW), true);
       assert.equal(await s.acquireSlot('b', 1, 'y', 1000, NOW), true);
-      await s.setCooling('a', NOW + 5000);
-      assert.equal(await s.coolingUntil('b', NOW), 0);
+      await s.setRestingUntil('a', NOW + 5000);
+      assert.equal(await s.restingUntil('b', NOW), 0);
       assert.equal(await s.slotsInUse('c', NOW), 0);
     });
 
@@ -123,15 +123,15 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
       assert.equal(await s.acquireSlot('acct', 1, 'b', 60_000, NOW), true);
     });
 
-    test('cooling only extends', async (t) => {
+    test('a rest only extends', async (t) => {
       const s = await fresh(t);
-      assert.equal(await s.coolingUntil('acct', NOW), 0);
-      await s.setCooling('acct', NOW + 5000);
-      await s.setCooling('acct', NOW + 3000);
-      assert.equal(await s.coolingUntil('acct', NOW), NOW + 5000);
-      await s.setCooling('acct', NOW + 8000);
-      assert.equal(await s.coolingUntil('acct', NOW + 7999), NOW + 8000);
-      assert.equal(await s.coolingUntil('acct', NOW + 8000), 0, 'over once the time is reached');
+      assert.equal(await s.restingUntil('acct', NOW), 0);
+      await s.setRestingUntil('acct', NOW + 5000);
+      await s.setRestingUntil('acct', NOW + 3000);
+      assert.equal(await s.restingUntil('acct', NOW), NOW + 5000);
+      await s.setRestingUntil('acct', NOW + 8000);
+      assert.equal(await s.restingUntil('acct', NOW + 7999), NOW + 8000);
+      assert.equal(await s.restingUntil('acct', NOW + 8000), 0, 'over once the time is reached');
     });
 
     test('200 parallel acquireSlot calls with cap 7 grant exactly 7', async (t) => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
+import { multiTurnWithSystem, prompt, streamedToolCall, toolResultTurn } from '../helpers/messages-cases.ts';
 
-const prompt = 'Tell me a story';
 
 /** The official Anthropic client pointed at the gateway's Messages door, SDK retries off. */
 async function anthropicStack(t: TestContext, opts: StackOptions = {}) {
@@ -34,37 +34,13 @@ test('messages.create through the Messages door answers the OpenAI-only upstream
 
 test('a multi-turn conversation with a system prompt reaches the upstream as chat messages, create and stream alike', async (t) => {
   const { anthropic } = await anthropicStack(t);
-  const messages: Anthropic.MessageParam[] = [
-    { role: 'user', content: 'Hi' },
-    { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] },
-    { role: 'user', content: [{ type: 'text', text: prompt }] },
-  ];
-  const expected = answerText(1, `Be brief\nHi\nHello\n${prompt}`, 20);
-  const m = await anthropic.messages.create({ model: 'chat', max_tokens: 20, system: 'Be brief', messages });
-  assert.equal(m.content[0]?.type === 'text' ? m.content[0].text : undefined, expected);
-  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 20, system: [{ type: 'text', text: 'Be brief' }], messages });
-  const events: string[] = [];
-  stream.on('streamEvent', (e) => events.push(e.type));
-  const final = await stream.finalMessage();
-  assert.equal(await stream.finalText(), expected);
-  assert.equal(final.stop_reason, 'max_tokens');
-  assert.equal(final.usage.output_tokens, 20);
-  assert.equal(events[0], 'message_start');
-  assert.deepEqual(events.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
+  const { events } = await multiTurnWithSystem(anthropic, 'chat');
   assert.ok(events.includes('content_block_delta'));
 });
 
 test('a streamed tool call\'s input_json_delta pieces parse to the arguments the upstream sent', async (t) => {
   const { anthropic, client } = await anthropicStack(t);
-  const tools: Anthropic.Tool[] = [{ name: 'lookup', description: 'find', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }];
-  const stream = anthropic.messages.stream({ model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: prompt }], tools, tool_choice: { type: 'auto' } });
-  let partial = '';
-  stream.on('inputJson', (delta) => (partial += delta));
-  const final = await stream.finalMessage();
-  assert.equal(final.stop_reason, 'tool_use');
-  const use = final.content.find((b) => b.type === 'tool_use');
-  assert.ok(use !== undefined && use.type === 'tool_use');
-  assert.equal(use.name, 'lookup');
+  const { use, partial } = await streamedToolCall(anthropic, 'chat', 8);
   // The same question on the chat door: the arguments the OpenAI-only upstream produces.
   const chat = await client.chat.completions.create({ model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: prompt }], tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] });
   const call = chat.choices[0]?.message.tool_calls?.[0];
@@ -72,18 +48,8 @@ test('a streamed tool call\'s input_json_delta pieces parse to the arguments the
   assert.deepEqual(JSON.parse(partial), args, 'the streamed pieces join to the upstream\'s arguments');
   assert.deepEqual(use.input, args);
   assert.deepEqual(args, { q: answerText(1, prompt, 8) });
-
   // The tool's result goes back as a tool message; the next answer is text again.
-  const next = await anthropic.messages.create({
-    model: 'chat', max_tokens: 5,
-    messages: [
-      { role: 'user', content: prompt },
-      { role: 'assistant', content: [{ type: 'tool_use', id: use.id, name: 'lookup', input: use.input }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'found it' }] },
-    ],
-  });
-  assert.equal(next.stop_reason, 'max_tokens');
-  assert.equal(next.content[0]?.type, 'text');
+  await toolResultTurn(anthropic, 'chat', use);
 });
 
 test('reasoning_content comes back as thinking blocks, before the text, in create and stream', async (t) => {

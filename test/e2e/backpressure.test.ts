@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 const EVENT = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta: { content: 'x'.repeat(1000) } }] })}\n\n`;

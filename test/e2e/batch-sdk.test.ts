@@ -67,6 +67,27 @@ test('a batch with an invalid line is refused naming the line, and an unknown ba
   await assert.rejects(client.files.retrieve('file-nope'), (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'file_not_found');
 });
 
+test('the Batches API refuses a body that is no JSON object in its own words, never in the admin API\'s', async (t) => {
+  const dir = tempDataDir(t);
+  const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }) });
+  const post = async (body: string) => {
+    const res = await fetch(`${gw.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, error: ((await res.json()) as { error: { code: string; message: string } }).error };
+  };
+  const cases: [body: string, code: string, message: RegExp][] = [
+    ['{"endpoint": ', 'invalid_json', /^The request body is not valid JSON/],
+    ['[1, 2]', 'invalid_request', /^The request body must be a JSON object\.$/],
+    [`${'['.repeat(200)}${']'.repeat(200)}`, 'invalid_request', /^The request body nests arrays and objects deeper than 128 levels/],
+  ];
+  for (const [body, code, message] of cases) {
+    const { status, error } = await post(body);
+    assert.equal(status, 400, body.slice(0, 20));
+    assert.equal(error.code, code, body.slice(0, 20));
+    assert.match(error.message, message);
+    assert.doesNotMatch(error.message, /admin/i);
+  }
+});
+
 test('cancelling a batch cancels its queued items; the error file names them batch_cancelled', async (t) => {
   const dir = tempDataDir(t);
   // A run window that is never open keeps every item queued until the cancel.

@@ -7,7 +7,7 @@ import { mockFor } from '../helpers/mock.ts';
 import { wordEmbedder } from '../helpers/word-embedder.ts';
 import { until } from '../helpers/until.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 const ASK = { model: 'chat', messages: [{ role: 'user' as const, content: 'Shared across instances?' }], temperature: 0 };

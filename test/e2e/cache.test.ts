@@ -192,7 +192,8 @@ test('an expired entry is served stale when every upstream fails', async (t) => 
   assert.equal(response.headers.get('x-spillway-cache'), 'stale');
   assert.equal(data.choices[0]?.message.content, first.choices[0]?.message.content);
   clock.advance(2 * 60 * 60_000);
-  await assert.rejects(s.client.chat.completions.create(ASK), (e: unknown) => e instanceof OpenAI.APIError && e.status === 502, 'past stale_for: the failure');
+  // The first failing request's attempts (retry.max_attempts) took the upstream out of rotation (health.failure_threshold).
+  await assert.rejects(s.client.chat.completions.create(ASK), (e: unknown) => e instanceof OpenAI.APIError && e.status === 503 && e.code === 'no_capacity', 'past stale_for: the failure');
 });
 
 test('tenants never see each other\'s answers unless they share a tenant group', async (t) => {

@@ -12,7 +12,7 @@ import { until } from '../helpers/until.ts';
 import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
 import { startMock } from '../../src/mock/server.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 const body = (model: string, i: number) => JSON.stringify({ model, messages: [{ role: 'user', content: `drill ${i}` }], max_tokens: 4 });

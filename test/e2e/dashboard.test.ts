@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import puppeteer, { type Page } from 'puppeteer-core';
 import { startStack } from '../helpers/stack.ts';
+import { requireTool } from '../helpers/tools.ts';
 
 /** Debian's chromium (installed by .ci/run), or CHROMIUM_PATH. */
 function chromiumPath(): string | undefined {
@@ -18,7 +19,6 @@ function chromiumPath(): string | undefined {
   }
 }
 
-const CHROMIUM = chromiumPath();
 const KEY = 'dashboard-admin-key-0001';
 /**
  * The README's screenshot is refreshed only when asked (`UPDATE_SCREENSHOT=1 npm test`): rewritten on every run, it
@@ -68,7 +68,9 @@ async function tileValue(page: Page, label: string): Promise<string> {
   return page.$$eval('.tile', (tiles, l) => tiles.find((t) => t.querySelector('.k')?.textContent === l)?.querySelector('.v')?.textContent ?? '', label);
 }
 
-test('the dashboard renders live numbers from a gateway under load, with no console errors, on desktop and phone widths', { skip: CHROMIUM === undefined ? 'chromium is not installed (apt-get install chromium; .ci/run installs it)' : false }, async (t) => {
+test('the dashboard renders live numbers from a gateway under load, with no console errors, on desktop and phone widths', async (t) => {
+  const chromium = requireTool(t, 'chromium', chromiumPath(), 'apt-get install chromium, or set CHROMIUM_PATH');
+  if (chromium === undefined) return;
   const { gw } = await startStack(t, {
     // A healthy upstream and a small busy one that refuses when full: the page has retries, a queue and sheds to show.
     mocks: [{ ttftMs: 30, tokenMs: 8, seed: 1 }, { ttftMs: 60, tokenMs: 12, slots: 3, queueSize: 0, reject: 503, seed: 2 }],
@@ -81,7 +83,7 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
     statsIntervalMs: 250,
   });
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromium,
     headless: true,
     // --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],

@@ -4,7 +4,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { mockFor } from '../helpers/mock.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';

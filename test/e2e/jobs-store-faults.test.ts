@@ -6,7 +6,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { startStack } from '../helpers/stack.ts';
 import { jobsConfig, tempDataDir } from '../helpers/jobs.ts';
 import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
-import type { Gateway } from '../../src/gateway.ts';
+import type { Gateway } from '../../src/lifecycle/start-gateway.ts';
 
 const ask = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(200_000) }], max_tokens: 2 });
 

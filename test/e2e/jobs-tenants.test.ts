@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { startStack } from '../helpers/stack.ts';
 import { mockFor } from '../helpers/mock.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, fixedUpstream } from '../helpers/stack.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
-import { SIGNATURE_HEADER, verifyWebhook } from '../../src/jobs/webhook-signature.ts';
+import { SIGNATURE_HEADER, verifyWebhook } from '../../src/jobs/run/webhook-signature.ts';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 

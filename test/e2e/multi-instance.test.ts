@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { redisSkipReason, startRedisServer } from '../helpers/redis-server.ts';
 import { startMock } from '../../src/mock/server.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import type { TestContext } from 'node:test';
 

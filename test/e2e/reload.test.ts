@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import OpenAI from 'openai';
 import { startMock, type MockServer } from '../../src/mock/server.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
-import { startGateway, type ReloadResult } from '../../src/gateway.ts';
+import { startGateway } from '../../src/lifecycle/start-gateway.ts';
+import type { ReloadResult } from '../../src/lifecycle/reload-swap.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 async function mocks(t: TestContext, n: number): Promise<MockServer[]> {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { EventEmitter, once } from 'node:events';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 import { fixedUpstream, LogCapture } from '../helpers/stack.ts';
 
@@ -308,7 +308,7 @@ async function loadsOpenTelemetry(t: TestContext, upstreamUrl: string, tracing: 
     const loaded = [];
     registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r; } });
     const { resolveConfig } = await import('./src/config/load.ts');
-    const { startGateway } = await import('./src/gateway.ts');
+    const { startGateway } = await import('./src/lifecycle/start-gateway.ts');
     const { createLogger } = await import('./src/observe/log.ts');
     const config = resolveConfig(${JSON.stringify({
       log: { level: 'silent' },

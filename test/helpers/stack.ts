@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startMock, type MockOptions, type MockServer } from '../../src/mock/server.ts';
 import { resolveConfig } from '../../src/config/load.ts';
-import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway.ts';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../src/observe/log.ts';
 
 /** Log lines a gateway wrote, parsed, for tests that read the access log. */
@@ -52,6 +55,13 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
     upstreams: urls.map((u, i) => ({ name: `mock${i}`, url: `${u}/v1` })),
     models: { chat: { routes: urls.map((_u, i) => ({ upstream: `mock${i}`, model: 'chat' })) } },
   };
+  // What the gateway keeps on disk (stored responses, jobs) goes to a directory of this stack's own, never the repo.
+  const jobs = (raw.jobs ?? {}) as Record<string, unknown>;
+  if (jobs.data_dir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'spillway-stack-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    raw.jobs = { ...jobs, data_dir: dir };
+  }
   const config = resolveConfig(raw, 'test config', {});
   const logs = new LogCapture();
   const gw = await startGateway(config, { ...opts.gateway, port: 0, log: createLogger('info', logs.stream), ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }) });

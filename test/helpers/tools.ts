@@ -32,12 +32,24 @@ export function findTool(name: string): string | undefined {
  * In CI (`CI=true`, where `.ci/run` installs every tool) a missing tool fails the test instead of hiding it.
  */
 export function needTool(t: TestContext, name: string, install: string): string | undefined {
-  const p = findTool(name);
-  if (p !== undefined) return p;
-  const why = `${name} is not installed (${install})`;
-  if (process.env.CI === 'true') throw new Error(`${why}; .ci/run should have installed it`);
-  t.skip(why);
+  return requireTool(t, name, findTool(name), install);
+}
+
+/** needTool for a tool found some other way (`found`: its path, or undefined when absent), e.g. a browser. */
+export function requireTool(t: TestContext, name: string, found: string | undefined, install: string): string | undefined {
+  if (found !== undefined) return found;
+  t.skip(missingToolReason(name, install, process.env));
   return undefined;
+}
+
+/**
+ * Why a test skips for a missing tool; in CI (`CI=true` in `env`) it throws instead, so the test fails and says
+ * what is missing and how to install it: a failed install in `.ci/run` must never pass as a green run.
+ */
+export function missingToolReason(name: string, install: string, env: NodeJS.ProcessEnv): string {
+  const why = `${name} is not installed (${install})`;
+  if (env.CI === 'true') throw new Error(`${why}; .ci/run should have installed it, and CI=true makes a missing tool a failure`);
+  return why;
 }
 
 /** Runs a tool; resolves with its output, rejects with stdout and stderr in the message when it exits non-zero. */

@@ -144,7 +144,7 @@
         upstreamRows.set(u.name, row);
       }
       const attempts = Object.entries(u.attempts).sort((a, b) => b[1] - a[1]).map(([o, r]) => `${o} ${num(r)}`).join(', ') || '—';
-      const accounts = u.accounts.map((a) => `${a.name} ${a.inFlight}/${a.maxConcurrency}${a.coolingMs > 0 ? ` resting ${Math.ceil(a.coolingMs / 1000)}s` : ''}${a.disabledMs > 0 ? ' key refused' : ''}`).join(' · ');
+      const accounts = u.accounts.map((a) => `${a.name} ${a.inFlight}/${a.maxConcurrency}${a.restingMs > 0 ? ` resting ${Math.ceil(a.restingMs / 1000)}s` : ''}${a.disabledMs > 0 ? ' key refused' : ''}`).join(' · ');
       const [name, state, load, ttft, tries, accts] = row.cells;
       name.textContent = u.name;
       state.replaceChildren(stateBadge(u));

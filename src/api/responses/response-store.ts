@@ -10,37 +10,71 @@ export interface StoredResponse {
   instructions: unknown;
 }
 
-/** How long a stored response is kept, and the most the store holds (documented in docs/doors.md). */
-export const RESPONSE_RETENTION_MS = 60 * 60 * 1000;
-export const RESPONSE_STORE_MAX_BYTES = 64 * 1024 * 1024;
-
 /**
- * Responses created with `store` (OpenAI's default) in memory, least recently used out first, for an hour at most
- * and 64 MiB in all: a client cannot make it grow without bound (every entry is counted by its JSON size). Keyed by
- * tenant as well as id, so a key never reads another tenant's conversation. Process-local: with several instances,
- * a `previous_response_id` must come back to the instance that answered (or the client sends the history itself).
+ * Where the Responses door keeps the responses it answered with `store` (OpenAI's default), by tenant and id: a key
+ * never reads another tenant's conversation. Every implementation keeps an entry for the retention and holds at most
+ * `tenantMaxBytes` per tenant (an entry's size is its JSON), pushing out that tenant's oldest first: nothing a
+ * client sends grows without bound, and the tenants are the config's. Run against one contract suite
+ * (test/contract/response-store.contract.ts): memory (this process), SQLite (a file, survives a restart) and Redis
+ * (shared by every instance).
  */
-export class ResponseStore {
-  private readonly lru: LRUCache<string, StoredResponse>;
-
-  constructor(maxBytes = RESPONSE_STORE_MAX_BYTES, ttlMs = RESPONSE_RETENTION_MS) {
-    this.lru = new LRUCache<string, StoredResponse>({
-      maxSize: maxBytes,
-      ttl: ttlMs,
-      sizeCalculation: (r, k) => JSON.stringify(r.response).length + JSON.stringify(r.messages).length + k.length,
-    });
-  }
-
-  get(id: string, tenant: string | undefined): StoredResponse | undefined {
-    return this.lru.get(key(id, tenant));
-  }
-
-  put(r: StoredResponse, tenant: string | undefined): void {
-    const id = r.response.id;
-    if (typeof id === 'string') this.lru.set(key(id, tenant), r);
-  }
+export interface ResponseStore {
+  get(id: string, tenant: string | undefined): Promise<StoredResponse | undefined>;
+  /** Keeps `r` under its response's id. An entry larger than the tenant's whole allowance is not kept. */
+  put(r: StoredResponse, tenant: string | undefined): Promise<void>;
+  close(): Promise<void>;
 }
 
-function key(id: string, tenant: string | undefined): string {
-  return `${tenant ?? ''}\u0000${id}`;
+export interface ResponseStoreLimits {
+  retentionMs: number;
+  tenantMaxBytes: number;
+  /** Wall-clock time (epoch ms; tests pass a fake clock to expire entries). */
+  now?: () => number;
+}
+
+/** An entry's size as the stores count it: its JSON's length. */
+export function entrySize(json: string, id: string): number {
+  return json.length + id.length;
+}
+
+/** The `store: memory` one: least recently used out first, per tenant; lost on restart. */
+export class MemoryResponseStore implements ResponseStore {
+  private readonly tenants = new Map<string, LRUCache<string, { r: StoredResponse; at: number }>>();
+  private readonly limits: ResponseStoreLimits;
+  private readonly now: () => number;
+
+  constructor(limits: ResponseStoreLimits) {
+    this.limits = limits;
+    this.now = limits.now ?? Date.now;
+  }
+
+  get(id: string, tenant: string | undefined): Promise<StoredResponse | undefined> {
+    const lru = this.tenants.get(tenant ?? '');
+    const e = lru?.get(id);
+    if (e === undefined) return Promise.resolve(undefined);
+    // The retention on this store's clock (the LRU's own TTL would read the real one).
+    if (this.now() - e.at >= this.limits.retentionMs) {
+      lru?.delete(id);
+      return Promise.resolve(undefined);
+    }
+    return Promise.resolve(e.r);
+  }
+
+  put(r: StoredResponse, tenant: string | undefined): Promise<void> {
+    const id = r.response.id;
+    if (typeof id !== 'string') return Promise.resolve();
+    let lru = this.tenants.get(tenant ?? '');
+    if (lru === undefined) {
+      lru = new LRUCache<string, { r: StoredResponse; at: number }>({ maxSize: this.limits.tenantMaxBytes, sizeCalculation: (v, k) => Math.max(1, entrySize(JSON.stringify(v.r), k)) });
+      this.tenants.set(tenant ?? '', lru);
+    }
+    if (entrySize(JSON.stringify(r), id) > this.limits.tenantMaxBytes) return Promise.resolve();
+    lru.set(id, { r, at: this.now() });
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.tenants.clear();
+    return Promise.resolve();
+  }
 }

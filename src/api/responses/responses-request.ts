@@ -129,6 +129,7 @@ function inputMessages(input: unknown): Json[] {
         reasoning = (reasoning ?? '') + summary;
         break;
       }
+      case undefined:
       default:
         throw invalid(`${at}: items of type ${JSON.stringify(type) ?? 'undefined'} are not supported by Spillway's Responses door.`, at);
     }

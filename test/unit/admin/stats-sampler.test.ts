@@ -14,7 +14,7 @@ function setup() {
   const metrics = new Metrics();
   const config = resolveConfig({ upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 10 }], models: { chat: { routes: [{ upstream: 'a' }] } } }, 'test', {});
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent') });
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: () => () => {} });
   let inFlight = 0;
   const sampler = new StatsSampler({
     clock, metrics, requestLog: new RequestLog(10),

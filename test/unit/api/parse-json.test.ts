@@ -5,7 +5,7 @@ import { parseCall } from '../../../src/api/parse-call.ts';
 import { SpillwayError } from '../../../src/errors.ts';
 import { cacheKey } from '../../../src/cache/cache-key.ts';
 import { estimateTokens, IMAGE_TOKENS } from '../../../src/admission/estimate-tokens.ts';
-import { parseBatchLine } from '../../../src/jobs/batch-line.ts';
+import { parseBatchLine } from '../../../src/jobs/api/batch-line.ts';
 
 const nested = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
 

@@ -14,10 +14,11 @@ function setup(keys: string[]) {
     models: { chat: { routes: [{ upstream: 'ds' }] } },
   }, 'test', {});
   const metrics = new Metrics();
-  const b = new Balancer(c, { clock: new FakeClock(0), metrics, log: createLogger('silent'), random: () => 0.5 }, undefined);
+  const clock = new FakeClock(0);
+  const b = new Balancer(c, { clock, metrics, log: createLogger('silent'), random: () => 0.5 }, undefined);
   const model = c.models.chat as NonNullable<Config['models'][string]>;
   const caps = () => Object.fromEntries((b.snapshot()[0]?.accounts ?? []).map((a) => [a.name, a.cap]));
-  return { b, model, caps, metrics };
+  return { b, model, caps, metrics, clock };
 }
 
 test('one 429 that names the account\'s limit makes it the cap at once; without one, busy answers that are most answers lower it to what was in flight', () => {
@@ -45,4 +46,16 @@ test('a 402 disables that key, counts it by reason, and the other key takes ever
   assert.ok(caps().paid !== undefined);
   const text = await metrics.registry.metrics();
   assert.match(text, /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/);
+});
+
+test('a long Retry-After rests the account for that long: the snapshot (the admin API) shows restingMs, and coolingMs by its first name', () => {
+  const { b, model, clock } = setup(['one', 'two']);
+  const lease = b.acquire(model);
+  lease.release({ kind: 'rate_limited', retryAfterMs: 10_000 });
+  const rested = () => b.snapshot()[0]?.accounts.find((a) => a.name === lease.account);
+  assert.equal(rested()?.restingMs, 10_000);
+  assert.equal(rested()?.coolingMs, 10_000);
+  for (let i = 0; i < 3; i++) assert.notEqual(b.acquire(model).account, lease.account, 'a resting account takes no request');
+  clock.advance(10_000);
+  assert.deepEqual([rested()?.restingMs, rested()?.coolingMs], [0, 0]);
 });

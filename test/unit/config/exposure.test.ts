@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadConfigFile, parseConfigText, resolveConfig } from '../../../src/config/load.ts';
 import { isLoopbackHost } from '../../../src/config/exposure.ts';
 import { ConfigError } from '../../../src/errors.ts';
-import { startGateway } from '../../../src/gateway.ts';
+import { startGateway } from '../../../src/lifecycle/start-gateway.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 
 const base = 'upstreams: [{ name: a, url: "http://127.0.0.1:9000/v1" }]\nmodels: { chat: { routes: [{ upstream: a }] } }\n';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scheduler, type Entry, type Priority } from '../../../src/queue/scheduler.ts';
+import type { Priority } from '../../../src/priority.ts';
+import { Scheduler, type Entry } from '../../../src/queue/scheduler.ts';
 
 const e = (priority: Priority, tenant: string, deadlineAt: number): Entry<string> => ({ priority, tenant, deadlineAt, item: `${priority}-${tenant}-${deadlineAt}` });
 

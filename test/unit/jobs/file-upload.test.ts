@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { receiveUpload, type UploadLimits } from '../../../src/jobs/file-upload.ts';
+import { receiveUpload, type UploadLimits } from '../../../src/jobs/api/file-upload.ts';
 import { SpillwayError } from '../../../src/errors.ts';
 import { renderError } from '../../../src/api/render-error.ts';
 import { tempDataDir } from '../../helpers/jobs.ts';

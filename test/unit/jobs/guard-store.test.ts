@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { SpillwayError } from '../../../src/errors.ts';
-import { guardStore, storeError } from '../../../src/jobs/guard-store.ts';
-import { SqliteJobStore } from '../../../src/jobs/sqlite-store.ts';
-import type { RequestRecord } from '../../../src/jobs/job-store.ts';
+import { guardStore, storeError } from '../../../src/jobs/store/guard-store.ts';
+import { SqliteJobStore } from '../../../src/jobs/store/sqlite-store.ts';
+import type { RequestRecord } from '../../../src/jobs/store/job-store.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 
 const sqliteError = (errcode: number, errstr: string) => Object.assign(new Error(errstr), { code: 'ERR_SQLITE_ERROR', errcode, errstr });

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideItem, isPushback, type RunResult } from '../../../src/jobs/item-policy.ts';
-import { inRunWindow, msUntilOpen, parseRunWindow } from '../../../src/jobs/run-window.ts';
-import { BackgroundLimit, spareRoom } from '../../../src/jobs/background-limit.ts';
-import { SlidingMax } from '../../../src/jobs/sliding-max.ts';
-import { prefixKey } from '../../../src/jobs/prefix-key.ts';
-import { signWebhook, verifyWebhook } from '../../../src/jobs/webhook-signature.ts';
-import { parseBatchLine } from '../../../src/jobs/batch-line.ts';
+import { decideItem, isPushback, type RunResult } from '../../../src/jobs/run/item-policy.ts';
+import { inRunWindow, msUntilOpen, parseRunWindow } from '../../../src/jobs/run/run-window.ts';
+import { BackgroundLimit, spareRoom } from '../../../src/jobs/run/background-limit.ts';
+import { SlidingMax } from '../../../src/jobs/run/sliding-max.ts';
+import { prefixKey } from '../../../src/jobs/run/prefix-key.ts';
+import { signWebhook, verifyWebhook } from '../../../src/jobs/run/webhook-signature.ts';
+import { parseBatchLine } from '../../../src/jobs/api/batch-line.ts';
 import { SpillwayError } from '../../../src/errors.ts';
 
 const policy = { maxAttempts: 3, backoff: { baseMs: 1000, capMs: 60_000 } };

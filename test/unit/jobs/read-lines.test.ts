@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineTooLongError, readLines } from '../../../src/jobs/read-lines.ts';
+import { LineTooLongError, readLines } from '../../../src/jobs/api/read-lines.ts';
 
 async function lines(t: TestContext, content: string | Buffer, max: number): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-lines-'));

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress, lookup as dnsLookup } from 'node:dns';
 import { Agent, request } from 'undici';
-import { isNonPublicAddress, NonPublicAddressError, webhookLookup, webhookUrlProblem } from '../../../src/jobs/webhook-target.ts';
+import { isNonPublicAddress, NonPublicAddressError, webhookLookup, webhookUrlProblem } from '../../../src/jobs/run/webhook-target.ts';
 
 test('loopback, private, link-local, unique-local, unspecified and mapped addresses are not public; others are', () => {
   const table: [string, boolean][] = [

@@ -69,3 +69,11 @@ test('fault flags override one rate of the profile and keep the others', () => {
 test('--fleet FILE is taken alone', () => {
   assert.equal(parseMockArgs(['--fleet', 'fleet.yaml']).fleet, 'fleet.yaml');
 });
+
+test('--api picks the APIs served and --reject takes 529 (Anthropic\'s overloaded); anything else is a usage error', () => {
+  const { options } = parseMockArgs(['--api', 'anthropic', '--reject', '529']);
+  assert.equal(options.api, 'anthropic');
+  assert.equal(options.reject, 529);
+  assert.throws(() => parseMockArgs(['--api', 'claude']), (e: Error) => e instanceof UsageError && e.message.includes('--api'));
+  assert.throws(() => parseMockArgs(['--reject', '500']), (e: Error) => e instanceof UsageError && e.message.includes('529'));
+});

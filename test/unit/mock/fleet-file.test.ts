@@ -60,7 +60,7 @@ upstreams:
   const expected = [
     /^upstreams\[0\]\.ttft \(line 4\): unknown key; expected one of: name, profile, .*ttft_ms/,
     /^upstreams\[0\]\.token_ms \(line 5\): got "fast", expected a whole number of milliseconds/,
-    /^upstreams\[0\]\.reject \(line 6\): got 500, expected 429 or 503$/,
+    /^upstreams\[0\]\.reject \(line 6\): got 500, expected 429, 503 or 529$/,
     /^upstreams\[0\]\.faults\.error_500 \(line 7\): got 2, expected a probability from 0 to 1$/,
     /^upstreams\[0\]\.outages\[0\]\.mode \(line 9\): got "nap", expected "refuse" or "hang"$/,
     /^upstreams\[1\]\.name \(line 10\): missing; expected a name/,

@@ -4,7 +4,7 @@ import { FakeClock } from '../../../src/clock.ts';
 import { resolveConfig } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/types.ts';
 import { Balancer } from '../../../src/balance/balancer.ts';
-import { AdmissionQueue } from '../../../src/queue/admission-queue.ts';
+import { AdmissionQueue, type KeepAlive } from '../../../src/queue/admission-queue.ts';
 import type { Lease } from '../../../src/balance/balancer.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { createLogger } from '../../../src/observe/log.ts';
@@ -12,7 +12,7 @@ import type { SpillwayError } from '../../../src/errors.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
 /** A queue in front of one upstream with `cap` slots, on a fake clock. */
-function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}) {
+function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}, keepAlive: KeepAlive = () => () => {}) {
   const config = resolveConfig({
     upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
     models: { chat: { routes: [{ upstream: 'a' }] } },
@@ -21,7 +21,7 @@ function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}
   const clock = new FakeClock(0);
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
-  const queue = new AdmissionQueue(config, { balancer, clock, metrics });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive });
   return { queue, clock, model: config.models.chat as NonNullable<Config['models'][string]>, none: new Set<string>() };
 }
 
@@ -58,14 +58,14 @@ test('low is served when the backlog allows, behind high work that arrived befor
   learnPace(queue, clock, model, none);
   let held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
   const served: string[] = [];
-  // 10 high requests with 6.8 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
+  // 10 high requests with 6.3 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
   // low one with 10 s to live: done in 6.5 s, it fits behind them.
   const waits: Promise<Lease>[] = [];
-  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_800), model, none).then((l) => (served.push('high'), l)));
+  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_300), model, none).then((l) => (served.push('high'), l)));
   waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
-  // A low request with 6.9 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
-  // of 10% of the work ahead (0.55 s): refused at once, with a Retry-After.
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_900), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
+  // A low request with 6.6 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
+  // of 4% of the work ahead (0.22 s): refused at once, with a Retry-After.
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_600), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
   while (waits.length > 0) {
     clock.advance(500);
     t.mock.timers.tick(500);
@@ -130,13 +130,34 @@ test('a client back after our Retry-After is not held to the headroom its class 
   learnPace(queue, clock, model, none);
   queue.acquireNow(model, none);
   queue.acquireNow(model, none);
-  // 16 ahead: done in 9.5 s. A low request with 10 s to live keeps 0.85 s of headroom: refused; the same
-  // request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
-  for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 10_000), model, none).catch(() => {});
+  // 16 ahead: done in 9.5 s. A low request with 9.7 s to live keeps 0.34 s of headroom (4% of the work ahead):
+  // refused; the same request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
+  for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 9_600), model, none).catch(() => {});
   clock.advance(1);
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 10_000), model, none));
-  const again = queue.lease(ctxOf(clock, 'low', 10_000, 1), model, none);
+  await assert.rejects(queue.lease(ctxOf(clock, 'low', 9_700), model, none));
+  const again = queue.lease(ctxOf(clock, 'low', 9_700, 1), model, none);
   assert.equal(queue.depth, 17);
   queue.close();
   await assert.rejects(again, (e: SpillwayError) => e.code === 'draining');
+});
+
+test('the queue asks the relay to keep a client alive for exactly as long as it waits, at queue.stream_keepalive', async () => {
+  const log: string[] = [];
+  const keepAlive: KeepAlive = (ctx, everyMs) => {
+    log.push(`start ${ctx.id} every ${everyMs}`);
+    return () => log.push(`stop ${ctx.id}`);
+  };
+  const { queue, model, none, clock } = oneUpstreamQueue(1, { stream_keepalive: '3s' }, keepAlive);
+  const named = (id: string, c: { signal: AbortSignal } = new AbortController()) => ({ ...ctxOf(clock, 'normal', 60_000), id, clientGone: c.signal });
+  const first = await queue.lease(named('served-at-once'), model, none);
+  const granted = queue.lease(named('granted-later'), model, none);
+  const leaving = new AbortController();
+  const gone = queue.lease(named('client-left', leaving), model, none).catch((e: SpillwayError) => e.code);
+  assert.deepEqual(log, ['start granted-later every 3000', 'start client-left every 3000'], 'only a request that waits is kept alive');
+  leaving.abort();
+  assert.equal(await gone, 'queue_timeout');
+  first.release({ kind: 'ok' });
+  (await granted).release({ kind: 'ok' });
+  assert.deepEqual(log.slice(2), ['stop client-left', 'stop granted-later']);
+  queue.close();
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admit, eligiblePrefix, recheck, type Pace, type Waiting } from '../../../src/queue/deadline-plan.ts';
-import type { Priority } from '../../../src/queue/priority.ts';
+import type { Priority } from '../../../src/priority.ts';
 
 /** One slot frees every 100 ms; an answer takes 1 s. */
 const pace: Pace = { now: 0, slotMs: 100, serviceMs: 1000 };

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planArrivals, rateAt } from '../../../src/storm/arrivals.ts';
-import { percentile, summarize, type RequestRecord } from '../../../src/storm/summary.ts';
+import { percentile } from '../../../src/percentile.ts';
+import { summarize, type RequestRecord } from '../../../src/storm/summary.ts';
+import { summaryTable } from '../../../src/storm/table.ts';
 
 const mix = { stream: 0.5, maxTokens: [10, 20] as [number, number], priorities: { high: 1, normal: 2, low: 1 }, deadlineS: 30 };
 
@@ -48,4 +50,10 @@ test('summaries count successes per priority, failure reasons, silent truncation
   assert.equal(s.errorP50Ms, 5);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
+});
+
+test('the table shows each upstream\'s peak in flight beside its cap, and a dash where nothing was measured', () => {
+  const base = summarize('spillway', [], 0, 0);
+  const table = summaryTable('x', [{ ...base, peaks: [{ upstream: 'a', peak: 24, cap: 24 }, { upstream: 'b', peak: 13, cap: undefined }] }, { ...base, target: 'best possible' }]);
+  assert.match(table, /\| peak in flight \/ cap, per upstream \| a 24\/24, b 13\/— \| — \|/);
 });

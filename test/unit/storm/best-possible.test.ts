@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestPossible, pooledSlots, serviceTimeMs, type Job } from '../../../src/storm/best-possible.ts';
+import { bestPossible, fleetOutages, pooledSlots, serviceTimeMs, type Job } from '../../../src/storm/best-possible.ts';
 
 const job = (arrivalMs: number, serviceMs: number, timeoutMs: number, priority: Job['priority'] = 'normal'): Job =>
   ({ arrivalMs, serviceMs, deadlineMs: arrivalMs + timeoutMs, priority });
@@ -41,4 +41,20 @@ test("service time is exact on one class and gives the pool the fleet's own thro
   assert.equal(pooledSlots({ upstreams: [big, mid] }), 36);
   assert.equal(pooledSlots({ upstreams: [{ name: 'x' }] }), 0, 'unlimited slots are no pool to count');
   assert.equal(serviceTimeMs({ upstreams: [{ name: 'x' }] }, 4), Infinity);
+});
+
+test('an outage takes its upstream\'s slots away while it lasts: a job there ends before it starts or starts after it ends', () => {
+  const down = [{ slots: [0], startMs: 5, endMs: 50 }];
+  // One slot, down from 5 to 50: A (0–4) fits before; B would run 4–14, into the outage: it starts at 50 and ends 60 ≤ 100.
+  assert.deepEqual(bestPossible([job(0, 4, 10), job(1, 10, 99)], 1, down), [true, true]);
+  // C cannot wait that long (deadline 30): refused, though without the outage it would have been served.
+  assert.deepEqual(bestPossible([job(0, 4, 10), job(1, 10, 29)], 1, down), [true, false]);
+  assert.deepEqual(bestPossible([job(0, 4, 10), job(1, 10, 29)], 1), [true, true]);
+  // Two slots, one down: the other serves.
+  assert.deepEqual(bestPossible([job(0, 10, 10), job(0, 10, 20)], 2, [{ slots: [1], startMs: 0, endMs: 1000 }]), [true, true]);
+});
+
+test('the fleet\'s outages land on its upstream\'s run of pooled slots', () => {
+  const fleet = { upstreams: [{ name: 'a', slots: 2 }, { name: 'b', slots: 3, outages: [{ startMs: 10, endMs: 20, mode: 'refuse' as const }] }] };
+  assert.deepEqual(fleetOutages(fleet), [{ slots: [2, 3, 4], startMs: 10, endMs: 20 }]);
 });

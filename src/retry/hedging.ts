@@ -1,0 +1,104 @@
+import type { Config, ModelConfig } from '../config/types.ts';
+import type { AccountGate } from '../balance/account-gate.ts';
+import type { Lease } from '../balance/lease.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { AdmissionQueue } from '../queue/admission-queue.ts';
+import type { RequestContext } from '../server/context.ts';
+import { admitLease } from './admit-lease.ts';
+import type { HedgeOffer, Launch, PreparedHedge } from './hedge.ts';
+import type { RetryBudgets } from './retry-budgets.ts';
+import { TtftTracker } from './ttft-tracker.ts';
+
+/** Samples needed before the hedge delay follows the percentile instead of max_delay. */
+const HEDGE_MIN_SAMPLES = 20;
+
+export interface HedgingDeps {
+  queue: AdmissionQueue;
+  budgets: RetryBudgets;
+  gate?: AccountGate | undefined;
+  metrics: Metrics;
+  cooldownDefaultMs: number;
+}
+
+/** What a try offers a hedge: its model, its first lease, where not to go, and how to build the body. */
+export interface HedgeRequest {
+  served: ModelConfig;
+  first: Lease;
+  /** Upstreams that failed this request (the first lease's own is avoided too). */
+  avoid: ReadonlySet<string>;
+  leaseId: string;
+  tokens: number;
+  /** What the attempt on a lease sends (stream-continuation.ts). */
+  launch: (lease: Lease) => Launch;
+}
+
+export type HedgeVerdict = 'send' | 'client_gone' | 'first_settled' | 'no_budget';
+
+/**
+ * Whether a prepared hedge (slot and gate had, both of which await) is sent now (pure). Not when the client left or
+ * the first attempt settled meanwhile: it is no longer needed. The retry budget is taken last, so only a hedge
+ * that is really sent spends one.
+ */
+export function hedgeVerdict(s: { clientGone: boolean; firstSettled: boolean; takeBudget: () => boolean }): HedgeVerdict {
+  if (s.clientGone) return 'client_gone';
+  if (s.firstSettled) return 'first_settled';
+  return s.takeBudget() ? 'send' : 'no_budget';
+}
+
+/**
+ * TTFT hedging: a first attempt still without its first token past the p-th percentile of its model's recent
+ * peers is probably stuck behind a busy upstream, so a second one goes to another upstream (hedge.ts races them).
+ * A hedge is a luxury: never with a slot another request waits for, never past the retry budget.
+ */
+export class Hedging {
+  private readonly ttfts: Map<string, TtftTracker>;
+  private readonly deps: HedgingDeps;
+
+  constructor(models: Config['models'], deps: HedgingDeps) {
+    this.ttfts = new Map(Object.keys(models).map((m) => [m, new TtftTracker()]));
+    this.deps = deps;
+  }
+
+  /** A time to first token seen on `model`: the hedge delay follows them. */
+  observe(model: ModelConfig, firstTokenMs: number | undefined): void {
+    if (firstTokenMs !== undefined) this.ttfts.get(model.name)?.add(firstTokenMs);
+  }
+
+  /** The hedge a try may send, or undefined when its model hedges not at all. */
+  offer(ctx: RequestContext, r: HedgeRequest): HedgeOffer | undefined {
+    const h = r.served.hedge;
+    if (h === null) return undefined;
+    const p = this.ttfts.get(r.served.name)?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
+    return { delayMs: Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)), prepare: () => this.prepare(ctx, r) };
+  }
+
+  /** A second lease, admitted by its gate and ready to send; undefined when no slot, no other upstream or no budget. */
+  private async prepare(ctx: RequestContext, r: HedgeRequest): Promise<PreparedHedge | undefined> {
+    const { queue, budgets, gate } = this.deps;
+    const firstOn = r.first.upstream.name;
+    if (queue.depth > 0 || !budgets.canRetry(firstOn)) return undefined;
+    let lease: Lease;
+    try {
+      lease = queue.acquireNow(r.served, new Set([...r.avoid, firstOn]));
+    } catch {
+      return undefined;
+    }
+    if (lease.upstream.name === firstOn) {
+      lease.release({ kind: 'cancelled' });
+      return undefined;
+    }
+    // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
+    if (gate !== undefined && !(await admitLease(gate, lease, r.leaseId, r.tokens, this.deps.cooldownDefaultMs)).ok) return undefined;
+    return { ...r.launch(lease), send: (firstSettled) => this.send(ctx, r, lease, firstSettled) };
+  }
+
+  private send(ctx: RequestContext, r: HedgeRequest, lease: Lease, firstSettled: boolean): boolean {
+    const verdict = hedgeVerdict({ clientGone: ctx.clientGone.aborted, firstSettled, takeBudget: () => this.deps.budgets.tryRetry(r.first.upstream.name) });
+    if (verdict !== 'send') {
+      lease.rest(0); // not needed, or the budget was spent by another request meanwhile: the slot goes back unused
+      return false;
+    }
+    this.deps.metrics.hedges.inc({ model: r.served.name });
+    return true;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Config, ModelConfig } from '../config/types.ts';
+import type { Lease } from '../balance/lease.ts';
+import { SpillwayError } from '../errors.ts';
+import { withRouteParams } from '../route/route-params.ts';
+import type { Call } from '../server/context.ts';
+import { servesOpenAi } from '../upstream/upstream-api.ts';
+
+/**
+ * Where the Messages door's passthrough changes the attempt loop: the routes an OpenAI-shaped request may take
+ * (never an upstream that serves only the Messages API), and the body a passed-through Messages request carries.
+ */
+
+/**
+ * The models whose routes change for OpenAI-shaped requests (some go to Messages-only upstreams): each with only
+ * the routes such requests may take, or null when none is left. Built once; empty when no upstream is Messages-only.
+ */
+export function openAiModels(config: Config): ReadonlyMap<string, ModelConfig | null> {
+  const messagesOnly = new Set(config.upstreams.filter((u) => !servesOpenAi(u)).map((u) => u.name));
+  const out = new Map<string, ModelConfig | null>();
+  if (messagesOnly.size === 0) return out;
+  for (const m of Object.values(config.models)) {
+    const routes = m.routes.filter((r) => !messagesOnly.has(r.upstream));
+    if (routes.length < m.routes.length) out.set(m.name, routes.length === 0 ? null : { ...m, routes });
+  }
+  return out;
+}
+
+/** A model and its fallbacks as an OpenAI-shaped request may use them; refused when only Messages-only upstreams serve it. */
+export function openAiChain(changed: ReadonlyMap<string, ModelConfig | null>, full: readonly ModelConfig[]): ModelConfig[] {
+  const chain = full.flatMap((m) => (changed.has(m.name) ? (changed.get(m.name) ?? []) : m));
+  if (chain.length === 0) {
+    const name = full[0]?.name ?? '';
+    throw new SpillwayError('messages_api_only', `The model '${name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`, { param: 'model' });
+  }
+  return chain;
+}
+
+/**
+ * A passed-through Messages request's body for a route: its model renamed, the route's params it did not set added,
+ * and degrade mode's lower `max_tokens` (set on the chat body) applied to it too.
+ */
+export function messagesBody(call: Call, lease: Lease): string {
+  const native = call.native as NonNullable<Call['native']>;
+  const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
+  const cap = call.body.max_tokens;
+  const asked = body.max_tokens;
+  const capped = typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
+  return JSON.stringify({ ...body, ...capped, model: lease.route.model });
+}

@@ -1,0 +1,104 @@
+import type { ModelConfig } from '../config/types.ts';
+import type { AccountGate } from '../balance/account-gate.ts';
+import type { Lease } from '../balance/lease.ts';
+import { SpillwayError } from '../errors.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { AdmissionQueue, LeaseMode } from '../queue/admission-queue.ts';
+import type { RequestContext } from '../server/context.ts';
+import { admitLease } from './admit-lease.ts';
+import { finishAttempt, type AttemptDeps, type AttemptResult } from './attempt.ts';
+import type { FallbackChain, Picked } from './fallback-chain.ts';
+import { startWithHedge } from './hedge.ts';
+import type { Hedging } from './hedging.ts';
+import type { RetryBudgets } from './retry-budgets.ts';
+import type { StreamContinuation } from './stream-continuation.ts';
+
+/**
+ * A safety net only: each refusal rests that account for a while, so once every account rests the request waits
+ * in the queue (bounded by its deadline) rather than spinning here.
+ */
+const MAX_GATE_REFUSALS = 1000;
+
+export interface TryDeps extends AttemptDeps {
+  queue: AdmissionQueue;
+  /** Shared account limits and caps; undefined when none apply (left out of the path). */
+  gate?: AccountGate | undefined;
+  budgets: RetryBudgets;
+  metrics: Metrics;
+  hedging: Hedging;
+}
+
+/** How one request binds its leases: how it comes to the queue, and what its account gates have said so far. */
+export interface Binding {
+  mode: LeaseMode;
+  gateRefusals: number;
+  /** The request's estimated tokens, for its accounts' token limits (0 without a gate). */
+  readonly tokens: number;
+}
+
+export interface TryPlan {
+  chain: FallbackChain;
+  continuation: StreamContinuation;
+  binding: Binding;
+  attempt: number;
+  /** The request's first try: it deposits into the retry budgets. */
+  firstOfRequest: boolean;
+}
+
+/** One try's end: what it came to, on which lease, for which model of the chain. */
+export interface Tried {
+  result: AttemptResult;
+  lease: Lease;
+  served: ModelConfig;
+  /** The answer was a passed-through Messages answer (never continued: it is not made of chat chunks). */
+  messages: boolean;
+}
+
+/**
+ * One try (Envoy's upstream request): a lease its account gate admits, the attempt sent — and hedged on a slow first
+ * token, unless it continues an answer — its answer relayed, and every lease it took released.
+ */
+export async function tryOnce(ctx: RequestContext, plan: TryPlan, deps: TryDeps): Promise<Tried | { error: SpillwayError }> {
+  const picked = await bind(ctx, plan, deps);
+  if ('error' in picked) return picked;
+  plan.chain.use(picked);
+  const served = picked.model;
+  if (plan.firstOfRequest) deps.budgets.recordFirstAttempt(picked.lease.upstream.name);
+  const launch = (lease: Lease) => plan.continuation.launch(lease, served);
+  const hedge = plan.continuation.active
+    ? undefined
+    : deps.hedging.offer(ctx, { served, first: picked.lease, avoid: plan.chain.failedUpstreams, leaseId: `${ctx.id}:${plan.attempt}:hedge`, tokens: plan.binding.tokens, launch });
+  const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
+  announce(ctx, lease, served, hedged);
+  let result: AttemptResult | undefined;
+  try {
+    result = started.kind === 'failed' ? started.result : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
+  } finally {
+    // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
+    lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
+  }
+  if (hedged && started.kind !== 'failed') deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
+  deps.hedging.observe(served, result.firstTokenMs);
+  return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
+}
+
+/** A lease the account gate admits: a refusal rests that account here too and chooses again (not an attempt). */
+async function bind(ctx: RequestContext, plan: TryPlan, deps: TryDeps): Promise<Picked | { error: SpillwayError }> {
+  const b = plan.binding;
+  for (;;) {
+    const picked = await plan.chain.pick(ctx, deps.queue, b.mode);
+    if ('error' in picked || deps.gate === undefined) return picked;
+    const g = await admitLease(deps.gate, picked.lease, `${ctx.id}:${plan.attempt}:${b.gateRefusals}`, b.tokens, deps.config.retry.cooldownDefaultMs);
+    if (g.ok) return picked;
+    if (++b.gateRefusals > MAX_GATE_REFUSALS) return { error: new SpillwayError('no_capacity', 'Every upstream account is at its limit.', { retryAfterS: Math.max(1, Math.ceil(g.restMs / 1000)) }) };
+  }
+}
+
+function announce(ctx: RequestContext, lease: Lease, served: ModelConfig, hedged: boolean): void {
+  ctx.upstream = lease.upstream.name;
+  ctx.attempts += hedged ? 2 : 1;
+  if (ctx.res.headersSent) return;
+  ctx.res.setHeader('x-spillway-upstream', lease.upstream.name);
+  ctx.res.setHeader('x-spillway-attempts', String(ctx.attempts));
+  ctx.res.setHeader('x-spillway-model', served.name);
+}

@@ -1,0 +1,50 @@
+/**
+ * The pace cut: a stream whose tokens come far slower than its upstream's usual pace is cut and continued exactly
+ * elsewhere, instead of holding its slot (and its client) for many times the usual time. No silence is long
+ * enough for the idle timeout (a token a second is "progress"), so only the pace shows it: an upstream that drops
+ * one answer to a crawl (a bad replica, a preempted sequence, a throttled account) while its other answers stream
+ * normally.
+ *
+ * Both conditions are needed, so a healthy answer is never cut:
+ *  - anomalous: the attempt's mean gap between data events is at least `factor` × the upstream's typical gap (the
+ *    median over its recent finished streams, so a tenth of slow answers does not move it) and at least `floorMs`;
+ *  - worth it: at that pace, the tokens still expected (the request's `max_tokens` left, capped by the upstream's
+ *    usual answer length) take at least `minGainMs` more, or end after the deadline. An answer about to end is left
+ *    to end.
+ * Judged only after `minEvents` data events (one late chunk is not a pace). An upstream slow for everyone is never
+ * cut: its own typical gap is slow. Pure: the caller passes every time.
+ * Hand-written: no library knows an LLM stream's pace against a deadline; it is the product's own recovery policy.
+ */
+export const PACE = {
+  factor: 20,
+  floorMs: 200,
+  minEvents: 4,
+  /** Time at the crawling pace a cut must save at least (else the answer is left to end). */
+  minGainMs: 2_000,
+  /** Finished streams before an upstream's typical gap and answer length are trusted. */
+  minSamples: 20,
+} as const;
+
+export interface PaceWatch {
+  /** The upstream's typical gap between data events (ms): the median per-attempt mean of its finished streams. */
+  typicalGapMs: number;
+  /** Data events still expected in this attempt; undefined when neither `max_tokens` nor a usual length is known. */
+  expectedEvents: number | undefined;
+}
+
+export interface PaceState {
+  /** Data events received after the first one (the first token). */
+  events: number;
+  firstAt: number;
+  lastAt: number;
+  deadlineAt: number;
+}
+
+/** Whether the attempt should be cut for its pace now. */
+export function tooSlow(w: PaceWatch, s: PaceState, p: typeof PACE = PACE): boolean {
+  if (w.expectedEvents === undefined || s.events < p.minEvents) return false;
+  const gapMs = (s.lastAt - s.firstAt) / s.events;
+  if (gapMs < Math.max(p.factor * w.typicalGapMs, p.floorMs)) return false;
+  const restMs = Math.max(0, w.expectedEvents - (s.events + 1)) * gapMs;
+  return restMs >= p.minGainMs || s.lastAt + restMs > s.deadlineAt;
+}
