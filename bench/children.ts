@@ -11,6 +11,8 @@ export interface Child {
   readonly origin: string;
   readonly pid: number;
   stats(): Promise<ChildStats>;
+  /** Starts the child's event-loop delay histogram afresh (the next `stats()` reports lag since now). */
+  resetLag(): void;
   /** Asks the child to exit (so a CPU profile gets written); kills it if it has not after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -86,6 +88,9 @@ export async function startChild(name: string, script: string, args: string[], o
         proc.on('message', onMessage);
         proc.send({ type: 'stats', id } satisfies ParentMessage);
       }),
+    resetLag: () => {
+      if (proc.connected) proc.send({ type: 'lag-reset' } satisfies ParentMessage);
+    },
     stop: async (graceMs = 5000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

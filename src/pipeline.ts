@@ -25,21 +25,32 @@ export function compose<C extends Settles>(stages: readonly Stage<C>[]): Handler
   const names = stages.map((s) => s.name);
   return function run(ctx: C): Promise<void> {
     let reached = -1;
-    const dispatch = async (i: number): Promise<void> => {
-      if (i <= reached) throw new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() more than once`);
+    const dispatch = (i: number): Promise<void> => {
+      if (i <= reached) return Promise.reject(new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() more than once`));
       reached = i;
       const stage = stages[i];
       if (stage === undefined) {
-        throw new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() but it is the last stage`);
+        return Promise.reject(new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() but it is the last stage`));
       }
       let calledNext = false;
-      await stage.run(ctx, () => {
-        calledNext = true;
-        return dispatch(i + 1);
-      });
-      if (!calledNext && !ctx.settled && ctx.clientGone?.aborted !== true) {
-        throw new PipelineError(`stage "${stage.name}" finished without answering the request and without calling next()`);
+      let done: Promise<void>;
+      try {
+        done = stage.run(ctx, () => {
+          calledNext = true;
+          return dispatch(i + 1);
+        });
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err))); // thrown before its first await
       }
+      // A stage that handed over before returning (the usual case: its work before `await next()` is synchronous)
+      // cannot have forgotten to: its promise goes back as it is, with no wrapper left suspended per stage for as
+      // long as the request lasts (thousands of open streams) and no extra hop when it ends.
+      if (calledNext) return done;
+      return done.then(() => {
+        if (!calledNext && !ctx.settled && ctx.clientGone?.aborted !== true) {
+          throw new PipelineError(`stage "${stage.name}" finished without answering the request and without calling next()`);
+        }
+      });
     };
     return dispatch(0);
   };

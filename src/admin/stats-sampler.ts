@@ -138,7 +138,7 @@ export class StatsSampler {
   private async take(): Promise<StatsFrame> {
     const { clock, metrics } = this.src;
     const now = clock.now();
-    const families = (await readRegistry(metrics.registry)).filter((f) => OWN_FAMILY.test(f.name));
+    const families = await readRegistry(metrics.registry, (name) => OWN_FAMILY.test(name));
     this.readings.push({ at: now, families });
     // Keep the oldest reading that is still at least a window old, so rates cover a full window once one has passed.
     while (this.readings.length > 2 && now - (this.readings[1]?.at ?? now) >= WINDOW_MS) this.readings.shift();

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../state/load-redis.ts';
 import type { CacheEntry, EntryKey, PurgeFilter } from './cache-entry.ts';
 import { parseEntry } from './cache-entry.ts';
 import { nearestOf, unitVector, type Nearest, type Partition, type VectorIndex } from './semantic-index.ts';
@@ -39,7 +40,7 @@ export class RedisStore {
   constructor(o: RedisStoreOptions) {
     this.base = `spillway:cache:${o.prefix}`;
     this.onError = o.onError;
-    this.redis = new Redis(o.url, {
+    this.redis = new (redisClient())(o.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

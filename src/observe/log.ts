@@ -2,8 +2,11 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-/** Log lines are written once this many bytes wait, or at the latest after FLUSH_MS, and always on exit. */
-const BATCH_BYTES = 4096;
+/**
+ * Log lines are written once this many bytes wait, or at the latest after FLUSH_MS, and always on exit. Below
+ * sonic-boom's 16 KB maxWrite; three times fewer write(2)s than 4 KB at one line per request.
+ */
+const BATCH_BYTES = 12 * 1024;
 const FLUSH_MS = 1000;
 
 /** The message of the one line per request (server/http-server.ts, through requestLineWriter). */

@@ -12,33 +12,31 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
  * lines an upstream sends while busy keep the connection alive but are not a first token: they are counted as
  * keep-alives (a first-token timeout after them is a queueing upstream) and never reach the client.
  */
-export function readAnswer(att: OpenAttempt): Promise<Buffer> {
-  // Plain 'data' events rather than async iteration: one answer is a handful of chunks, and every iterator step is
-  // a promise the hot path does not need.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let started = false;
-    const body = att.body;
-    body.on('data', (chunk: Buffer) => {
-      att.timer.activity();
-      if (!started) {
-        if (leadingBlankBytes(chunk) === chunk.length) att.timer.keepAlive();
-        else {
-          started = true;
-          att.timer.firstToken();
-        }
+export async function readAnswer(att: OpenAttempt): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let started = false;
+  const body = att.body;
+  for (;;) {
+    let chunk: Buffer | null;
+    try {
+      chunk = await body.read();
+    } catch (err) {
+      throw att.error(err);
+    }
+    if (chunk === null) return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+    att.timer.activity();
+    if (!started) {
+      if (leadingBlankBytes(chunk) === chunk.length) att.timer.keepAlive();
+      else {
+        started = true;
+        att.timer.firstToken();
       }
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) {
-        body.destroy(new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    body.once('error', (err) => reject(att.error(err)));
-  });
+    }
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) throw att.error(new Error(`upstream answer larger than ${MAX_ANSWER_BYTES} bytes`));
+    chunks.push(chunk);
+  }
 }
 
 /**

@@ -4,8 +4,17 @@ import type { OpenAttempt } from '../upstream/open-attempt.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { dataOf } from './sse-events.ts';
 import { answerObject, type AnswerCheck } from './answer-check.ts';
-import type { SseReader } from './sse-reader.ts';
-import { streamFailure, writeEvents, type FirstData, type SseResult } from './relay-sse.ts';
+import { eventsOf, type SseReader } from './sse-reader.ts';
+import { streamFailure, writeEvents, type SseResult } from './relay-sse.ts';
+
+/** The events from the first content on, or why the attempt failed before it. */
+export type FirstMessageData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
+
+/** The reader's next batch as events, one by one (this relay reads every event). */
+async function nextEvents(reader: SseReader): Promise<string[] | null> {
+  const batch = await reader.next();
+  return batch === null ? null : eventsOf(batch);
+}
 
 /**
  * A Messages stream from an upstream that serves the Anthropic Messages API, passed through event by event (the
@@ -20,11 +29,11 @@ import { streamFailure, writeEvents, type FirstData, type SseResult } from './re
  * The stall detection is the attempt's timer, as for chat streams: the reader feeds it, and a `ping` is activity
  * but never a first token. Usage is read from message_start (input) and message_delta (output).
  */
-export async function awaitFirstMessageData(ctx: RequestContext, reader: SseReader): Promise<FirstData> {
+export async function awaitFirstMessageData(ctx: RequestContext, reader: SseReader): Promise<FirstMessageData> {
   const held: string[] = [];
   try {
     for (;;) {
-      const batch = await reader.next();
+      const batch = await nextEvents(reader);
       if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       let comments = '';
       for (let k = 0; k < batch.length; k++) {
@@ -76,7 +85,7 @@ export async function relayMessages(ctx: RequestContext, reader: SseReader, att:
         }
       }
       await writeEvents(ctx, out);
-      batch = await reader.next();
+      batch = await nextEvents(reader);
     }
   } catch (err) {
     return { outcome: streamFailure(ctx, err, true), contentSent };

@@ -15,7 +15,7 @@ import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
-import { SseReader } from '../relay/sse-reader.ts';
+import { SseReader, type SseBatch } from '../relay/sse-reader.ts';
 import { awaitFirstMessageData, checkMessage, relayMessages } from '../relay/relay-messages.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
@@ -48,7 +48,8 @@ export interface AttemptDeps {
  */
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: string[]; span: AttemptTrace | undefined; messages: boolean }
+  // A chat stream's first content is a batch of bytes (the byte relay); a Messages stream's, its events one by one.
+  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: SseBatch | string[]; span: AttemptTrace | undefined; messages: boolean }
   | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined; messages: boolean };
 
 /** How an attempt starts: cancelled by a hedge race, cut for a crawl (PaceCut), passed through as Messages. */
@@ -199,7 +200,7 @@ export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { k
       result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
       return result;
     }
-    const r = s.messages ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock) : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    const r = Array.isArray(s.first) ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock) : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
     const outcome: Outcome = r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
     result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };

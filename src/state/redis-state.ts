@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from './load-redis.ts';
 import type { RateDecision, RateLimitSpec, SharedState } from './shared-state.ts';
 
 /**
@@ -90,7 +91,7 @@ export class RedisState implements SharedState {
 
   constructor(opts: RedisStateOptions) {
     this.prefix = `spillway:${opts.prefix ?? ''}`;
-    this.redis = new Redis(opts.url, {
+    this.redis = new (redisClient())(opts.url, {
       lazyConnect: true,
       // Fail fast while Redis is away instead of queueing: the caller (ResilientState) answers locally.
       enableOfflineQueue: false,

@@ -1,12 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.ts';
 import type { UpstreamConfig } from '../config/types.ts';
 import { AttemptTimer, type AttemptTimeouts } from './attempt-timer.ts';
 import type { TimeoutPhase } from './outcome.ts';
 import type { UpstreamPools } from './pools.ts';
 import { upstreamRequest } from './upstream-path.ts';
+import { UpstreamCall, type UpstreamHead } from './upstream-call.ts';
 import { messagesPath } from './upstream-api.ts';
 
 export interface AttemptRequest {
@@ -41,8 +40,8 @@ export interface AttemptRequest {
 export interface OpenAttempt {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** The upstream body as undici gives it (read directly: a wrapping generator costs a hop per chunk). */
-  readonly body: Readable;
+  /** The upstream body, read by pulling chunks (`read()`, or `for await`). */
+  readonly body: UpstreamCall;
   /** Wraps an error raised while reading `body` with what the attempt knows (our timer, the client leaving). */
   error(err: unknown): AttemptError;
   readonly timer: AttemptTimer;
@@ -66,25 +65,30 @@ export class AttemptError extends Error {
   }
 }
 
+/** Why an attempt's unread body is given up: one shared error, so closing costs no stack trace. */
+const CLOSED = new Error('attempt closed by the gateway');
+/** Why our own timer or the client leaving aborted the attempt (what the caller sees comes from the timer's phase). */
+const ABORTED = new Error('attempt aborted by the gateway');
+
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
   const { pool, basePath } = pools.get(r.upstream.name);
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
   const kind = pools.kind(r.upstream.name);
   const target = r.messages === undefined ? upstreamRequest(kind, basePath, r.path, r.body) : { path: messagesPath(kind, basePath), body: r.body };
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort();
-  r.clientGone.addEventListener('abort', onClientGone, { once: true });
-  r.cancel?.addEventListener('abort', onClientGone, { once: true });
+  const call = new UpstreamCall();
+  const abort = () => call.abort(ABORTED);
+  r.clientGone.addEventListener('abort', abort, { once: true });
+  r.cancel?.addEventListener('abort', abort, { once: true });
   const gone = () => r.clientGone.aborted || r.cancel?.aborted === true;
-  const timer = new AttemptTimer(() => clock.now(), { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs }, r.deadlineAt, () => controller.abort());
+  const timer = new AttemptTimer(() => clock.now(), { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs }, r.deadlineAt, abort);
   const startedAt = clock.now();
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     timer.stop();
-    r.clientGone.removeEventListener('abort', onClientGone);
-    r.cancel?.removeEventListener('abort', onClientGone);
+    r.clientGone.removeEventListener('abort', abort);
+    r.cancel?.removeEventListener('abort', abort);
   };
   const headers: Record<string, string> = {
     ...r.upstream.headers,
@@ -98,25 +102,27 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     else headers['x-api-key'] = r.apiKey; // the Messages API's own header (Anthropic's; DeepSeek's /anthropic takes it too)
   }
   if (r.traceHeaders !== undefined) Object.assign(headers, r.traceHeaders);
-  let res: Dispatcher.ResponseData;
+  // A signal that fired before the call was made (the client left while we chose a route) aborts it at once.
+  if (gone()) call.abort(ABORTED);
+  let head: UpstreamHead;
   try {
-    res = await pool.request({ method: 'POST', path: target.path, headers, body: target.body, signal: controller.signal });
+    pool.dispatch({ method: 'POST', path: target.path, headers, body: target.body }, call);
+    head = await call.head;
   } catch (err) {
     close();
     throw new AttemptError(err, timer.fired, gone());
   }
-  const body = res.body;
   return {
-    status: res.statusCode,
-    headers: res.headers,
-    body,
+    status: head.status,
+    headers: head.headers,
+    body: call,
     error: (err: unknown) => (err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone(), timer.queuedUpstream)),
     timer,
     startedAt,
     timeoutPhase: () => timer.fired,
     close: () => {
       close();
-      if (!body.destroyed) body.destroy();
+      call.abort(CLOSED);
     },
   };
 }

@@ -56,7 +56,11 @@ test('1,500 requests with random model names leave the /metrics size and series 
   const after = await scrape(gw.url);
   const added = [...modelSeries(after)].filter((x) => !modelSeries(before).has(x));
   assert.deepEqual(added, [], 'no new series with a model label');
-  assert.ok(after.length < before.length + 2_000, `/metrics grew from ${before.length} to ${after.length} bytes`);
+  // The size is compared without the runtime's own families (prom-client's process and Node metrics): their series
+  // appear as the process lives (a GC kind's histogram with its first collection of that kind, ~650 bytes each),
+  // whatever the clients send — under a loaded machine that alone crossed the margin.
+  const own = (text: string): number => text.split('\n').filter((l) => !/^(# (HELP|TYPE) )?spillway_(process|nodejs)_/.test(l)).join('\n').length;
+  assert.ok(own(after) < own(before) + 2_000, `/metrics (Spillway's own families) grew from ${own(before)} to ${own(after)} bytes`);
   assert.doesNotMatch(after, /m-\d+-/);
   assert.match(after, /spillway_requests_total\{model="other",upstream="",status="401",code="unauthorized"\} 760/);
 });

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../../state/load-redis.ts';
 import type { Logger } from '../../observe/log.ts';
 import { entrySize, type ResponseStore, type ResponseStoreLimits, type StoredResponse } from './response-store.ts';
 
@@ -57,7 +58,7 @@ export class RedisResponseStore implements ResponseStore {
   }
 
   static async connect(url: string, prefix: string, limits: ResponseStoreLimits, log: Logger): Promise<RedisResponseStore> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 2000 });
+    const redis = new (redisClient())(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 2000 });
     redis.on('error', (err: unknown) => log.warn({ err }, 'stored responses: redis error'));
     redis.defineCommand('responsesPut', { numberOfKeys: 4, lua: PUT_LUA });
     await redis.connect();

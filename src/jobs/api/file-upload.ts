@@ -2,7 +2,8 @@ import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSyn
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
-import busboy from 'busboy';
+import { createRequire } from 'node:module';
+import type busboy from 'busboy';
 import { SpillwayError } from '../../errors.ts';
 import { storeError } from '../store/guard-store.ts';
 
@@ -76,7 +77,7 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
       return;
     }
     try {
-      bb = busboy({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
+      bb = loadBusboy()({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
     } catch {
       fail(new SpillwayError('invalid_request', 'Upload the file as multipart/form-data with fields "purpose" and "file".'));
       return;
@@ -177,4 +178,9 @@ function discardTemp(out: WriteStream | undefined, tmp: string, done: () => void
   }
   out.once('close', remove);
   out.destroy();
+}
+
+/** busboy, loaded with the first upload: most gateways never take one, and start faster without it. */
+function loadBusboy(): typeof busboy {
+  return createRequire(import.meta.url)('busboy') as typeof busboy;
 }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../../state/load-redis.ts';
 import { SpillwayError } from '../../errors.ts';
 import type { Logger } from '../../observe/log.ts';
 import {
@@ -123,7 +124,7 @@ export class RedisJobStore implements JobStore {
   }
 
   static async connect(url: string, prefix: string, log: Logger): Promise<RedisJobStore> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 2000 });
+    const redis = new (redisClient())(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 2000 });
     redis.on('error', (err: unknown) => log.warn({ err }, 'job store: redis error'));
     redis.defineCommand('jobsTransition', { numberOfKeys: 3, lua: TRANSITION_LUA });
     redis.defineCommand('jobsTake', { numberOfKeys: 3, lua: TAKE_LUA });

@@ -50,3 +50,19 @@ test('a counter that went backwards (a restart) counts from zero instead of a ne
   const cur: MetricFamily[] = [{ name: 'x_total', help: '', type: 'counter', values: [{ value: 4, labels: {} }] }];
   assert.equal(sumRate(viewFamilies(prev, cur, 1), 'x_total'), 4);
 });
+
+test('a reading collects only the families it keeps: a dropped family\'s collect callback (process metrics listing every descriptor) never runs', async () => {
+  const r = new Registry();
+  let collected = 0;
+  new Gauge({ name: 'spillway_process_open_fds', help: 'costly to collect', registers: [r], collect() {
+    collected++;
+    this.set(1);
+  } });
+  new Counter({ name: 'spillway_requests_total', help: 'own', registers: [r] }).inc(2);
+  const families = await readRegistry(r, (name) => !name.startsWith('spillway_process_'));
+  assert.deepEqual(families.map((f) => f.name), ['spillway_requests_total']);
+  assert.equal(families[0]?.values[0]?.value, 2);
+  assert.equal(collected, 0);
+  await readRegistry(r);
+  assert.equal(collected, 1, 'kept when not filtered');
+});

@@ -1,22 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
-import { SseReader } from '../../../src/relay/sse-reader.ts';
+import { SseReader, eventsOf } from '../../../src/relay/sse-reader.ts';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 import type { OpenAttempt } from '../../../src/upstream/open-attempt.ts';
+import { bodyOf } from '../../helpers/upstream-body.ts';
 
 /** An attempt whose body is these chunks, on a stopped timer (only its counters are read). */
 function attempt(chunks: string[]): OpenAttempt {
   const clock = new FakeClock();
   const timer = new AttemptTimer(() => clock.now(), { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 }, Infinity, () => {});
   timer.stop();
-  return { body: Readable.from(chunks.map((c) => Buffer.from(c))), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
+  return { body: bodyOf(chunks.map((c) => Buffer.from(c))), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
 }
 
 async function readAll(r: SseReader): Promise<string[]> {
   const out: string[] = [];
-  for (let b = await r.next(); b !== null; b = await r.next()) out.push(...b);
+  for (let b = await r.next(); b !== null; b = await r.next()) out.push(...eventsOf(b));
   return out;
 }
 
