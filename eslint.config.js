@@ -10,12 +10,40 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', performance: 'readonly', structuredClone: 'readonly', fetch: 'readonly', Response: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        fetch: 'readonly',
+        Response: 'readonly',
+      },
     },
     rules: {
       // node:test's test()/describe() return promises the runner tracks itself.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
@@ -47,7 +75,15 @@ export default tseslint.config(
     // A hub where features meet stays readable once split: each path in a function of at most 50 lines. The areas
     // whose hubs were split (issue #16): the cache stage, the attempt loop, leases, the gateway and its lifecycle,
     // the config build.
-    files: ['src/cache/**/*.ts', 'src/queue/**/*.ts', 'src/retry/**/*.ts', 'src/balance/**/*.ts', 'src/lifecycle/**/*.ts', 'src/config/**/*.ts', 'src/gateway.ts'],
+    files: [
+      'src/cache/**/*.ts',
+      'src/queue/**/*.ts',
+      'src/retry/**/*.ts',
+      'src/balance/**/*.ts',
+      'src/lifecycle/**/*.ts',
+      'src/config/**/*.ts',
+      'src/gateway.ts',
+    ],
     rules: { 'max-lines-per-function': ['error', { max: 50 }] },
   },
   {
@@ -59,7 +95,15 @@ export default tseslint.config(
     files: ['src/admin/dashboard/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', EventSource: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly', uPlot: 'readonly' },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        EventSource: 'readonly',
+        URLSearchParams: 'readonly',
+        fetch: 'readonly',
+        uPlot: 'readonly',
+      },
     },
   },
 );

@@ -54,47 +54,97 @@ const BODIES: Record<Mode, string> = { json: JSON.stringify(ASK), stream: JSON.s
 const HERE = import.meta.dirname;
 const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
 
-const expectedS = MODES.length * (TARGETS.length * WARMUP_S + runs * TARGETS.length * (slices * SLICE_S + QUIET_WAIT_MS / 1000 * slices)) + 20;
+const expectedS =
+  MODES.length *
+    (TARGETS.length * WARMUP_S + runs * TARGETS.length * (slices * SLICE_S + (QUIET_WAIT_MS / 1000) * slices)) +
+  20;
 const taskset = availableParallelism() >= 2 && hasTaskset();
 const core = (n: number): number | null => (taskset ? n : null);
 if (taskset && !pinSelf(1)) throw new Error('taskset exists but could not pin the load generator to core 1');
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-interface Slice { requests: number; seconds: number; p50: number; p99: number; bad: number }
+interface Slice {
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  bad: number;
+}
 
 function cannon(origin: string, mode: Mode, seconds: number): Promise<Slice> {
-  const opts = { url: origin + PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode], connections, pipelining: 1, timeout: 10, duration: seconds };
-  return Promise.resolve(autocannon(opts)).then((r) => ({ requests: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, bad: r.errors + r.timeouts + r.non2xx }));
+  const opts = {
+    url: origin + PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODIES[mode],
+    connections,
+    pipelining: 1,
+    timeout: 10,
+    duration: seconds,
+  };
+  return Promise.resolve(autocannon(opts)).then((r) => ({
+    requests: r.requests.total,
+    seconds: r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    bad: r.errors + r.timeouts + r.non2xx,
+  }));
 }
 
 /** One request that must succeed; for Spillway it also stores the answer every later request hits. */
 async function check(origin: string, mode: Mode, name: string): Promise<string | null> {
-  const res = await request(origin + PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode] });
+  const res = await request(origin + PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODIES[mode],
+  });
   const text = await res.body.text();
-  const ok = res.statusCode === 200 && (mode === 'json' ? text.includes('"chat.completion"') : text.includes('data: [DONE]'));
+  const ok =
+    res.statusCode === 200 && (mode === 'json' ? text.includes('"chat.completion"') : text.includes('data: [DONE]'));
   if (!ok) throw new Error(`${name} answered a ${mode} call with ${res.statusCode}: ${text.slice(0, 300)}`);
   const label = res.headers['x-spillway-cache'];
   return typeof label === 'string' ? label : null;
 }
 
-interface Row { rps: number[]; p50: number[]; p99: number[]; bad: number }
+interface Row {
+  rps: number[];
+  p50: number[];
+  p99: number[];
+  bad: number;
+}
 
 async function main(): Promise<void> {
-  log(`bench:cache: ${runs} run(s) × ${durationS} s per target and mode, ${connections} connections, pinning: ${taskset ? 'on' : 'off'}`);
+  log(
+    `bench:cache: ${runs} run(s) × ${durationS} s per target and mode, ${connections} connections, pinning: ${taskset ? 'on' : 'off'}`,
+  );
   const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
-  const passthrough = await startChild('pass-through', join(HERE, 'servers', 'passthrough.ts'), ['--upstream', upstream.origin], { core: core(0) });
-  const gateway = await startChild('spillway', join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`, '--cache', 'on'], { core: core(0) });
+  const passthrough = await startChild(
+    'pass-through',
+    join(HERE, 'servers', 'passthrough.ts'),
+    ['--upstream', upstream.origin],
+    { core: core(0) },
+  );
+  const gateway = await startChild(
+    'spillway',
+    join(HERE, 'servers', 'gateway.ts'),
+    ['--upstream', `${upstream.origin}/v1`, '--cache', 'on'],
+    { core: core(0) },
+  );
   const servers: Record<Target, Child> = { 'pass-through': passthrough, 'spillway hit': gateway };
   for (const mode of MODES) {
     await check(passthrough.origin, mode, 'pass-through');
     await check(gateway.origin, mode, 'spillway');
     const label = await check(gateway.origin, mode, 'spillway');
-    if (label !== 'hit') throw new Error(`spillway did not answer a repeated ${mode} request from its cache (x-spillway-cache: ${label})`);
+    if (label !== 'hit')
+      throw new Error(`spillway did not answer a repeated ${mode} request from its cache (x-spillway-cache: ${label})`);
   }
   const rows = {} as Record<Mode, Record<Target, Row>>;
   const ratios = {} as Record<Mode, number[]>;
   for (const mode of MODES) {
-    rows[mode] = { 'pass-through': { rps: [], p50: [], p99: [], bad: 0 }, 'spillway hit': { rps: [], p50: [], p99: [], bad: 0 } };
+    rows[mode] = {
+      'pass-through': { rps: [], p50: [], p99: [], bad: 0 },
+      'spillway hit': { rps: [], p50: [], p99: [], bad: 0 },
+    };
     ratios[mode] = [];
     for (const t of TARGETS) await cannon(servers[t].origin, mode, WARMUP_S);
     for (let run = 0; run < runs; run++) {
@@ -115,7 +165,9 @@ async function main(): Promise<void> {
         rows[mode][t].bad += xs.reduce((a, x) => a + x.bad, 0);
       }
       ratios[mode].push(rps['spillway hit'] / rps['pass-through']);
-      log(`  run ${run + 1} ${mode.padEnd(6)} pass-through ${Math.round(rps['pass-through'])} req/s, spillway hit ${Math.round(rps['spillway hit'])} req/s`);
+      log(
+        `  run ${run + 1} ${mode.padEnd(6)} pass-through ${Math.round(rps['pass-through'])} req/s, spillway hit ${Math.round(rps['spillway hit'])} req/s`,
+      );
     }
   }
   await Promise.all([passthrough.stop(), gateway.stop(), upstream.stop()]);
@@ -138,7 +190,7 @@ async function main(): Promise<void> {
       return `| ${m} | ${pm(p.rps)} | ${pm(h.rps)} | **${pm(ratios[m], 2)}** | ${mean(p.p50).toFixed(1)} / ${mean(p.p99).toFixed(1)} | ${mean(h.p50).toFixed(1)} / ${mean(h.p99).toFixed(1)} | ${p.bad + h.bad} |`;
     }),
     '',
-    'A stream hit replays the stored answer as one write of a few SSE chunks; the pass-through relays the upstream\'s 20-chunk stream.',
+    "A stream hit replays the stored answer as one write of a few SSE chunks; the pass-through relays the upstream's 20-chunk stream.",
   ];
   const md = lines.join('\n');
   console.log(md);

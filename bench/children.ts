@@ -34,16 +34,27 @@ export function killAll(): void {
   live.clear();
 }
 
-export async function startChild(name: string, script: string, args: string[], opts: { core: number | null; nodeFlags?: string[]; readyTimeoutMs?: number }): Promise<Child> {
+export async function startChild(
+  name: string,
+  script: string,
+  args: string[],
+  opts: { core: number | null; nodeFlags?: string[]; readyTimeoutMs?: number },
+): Promise<Child> {
   const nodeArgs = [...(opts.nodeFlags ?? []), script, ...args];
-  const [cmd, argv] = opts.core === null ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(opts.core), process.execPath, ...nodeArgs]];
+  const [cmd, argv] =
+    opts.core === null
+      ? [process.execPath, nodeArgs]
+      : ['taskset', ['-c', String(opts.core), process.execPath, ...nodeArgs]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
 
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`${name}: no READY line within ${opts.readyTimeoutMs ?? 15_000} ms`)), opts.readyTimeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => fail(new Error(`${name}: no READY line within ${opts.readyTimeoutMs ?? 15_000} ms`)),
+      opts.readyTimeoutMs ?? 15_000,
+    );
     const onExit = (code: number | null): void => fail(new Error(`${name} exited (${code}) before it was ready`));
     const onData = (d: Buffer): void => {
       out += d.toString();

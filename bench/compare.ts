@@ -35,18 +35,40 @@ const modes = (flags.modes ?? 'json,stream').split(',') as ('json' | 'stream')[]
 const nodeFlags = flags['node-flags'] === undefined ? [] : flags['node-flags'].split(' ').filter((f) => f !== '');
 const HERE = import.meta.dirname;
 const PATH = '/v1/chat/completions';
-const body = (mode: 'json' | 'stream'): string => JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], ...(mode === 'stream' ? { stream: true } : {}) });
+const body = (mode: 'json' | 'stream'): string =>
+  JSON.stringify({
+    model: 'chat',
+    messages: [{ role: 'user', content: 'hi' }],
+    ...(mode === 'stream' ? { stream: true } : {}),
+  });
 
 const taskset = availableParallelism() >= 2 && hasTaskset();
 const core = (n: number): number | null => (taskset ? n : null);
 if (taskset) pinSelf(1);
 
-async function slice(target: Child, mode: 'json' | 'stream', seconds: number): Promise<{ rps: number; cpuUsPerReq: number; bad: number }> {
-  const opts = { url: target.origin + PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(mode), connections, pipelining: 1, timeout: 10, duration: seconds };
+async function slice(
+  target: Child,
+  mode: 'json' | 'stream',
+  seconds: number,
+): Promise<{ rps: number; cpuUsPerReq: number; bad: number }> {
+  const opts = {
+    url: target.origin + PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(mode),
+    connections,
+    pipelining: 1,
+    timeout: 10,
+    duration: seconds,
+  };
   const s0 = await target.stats();
   const r = await autocannon(opts);
   const s1 = await target.stats();
-  return { rps: r.requests.total / r.duration, cpuUsPerReq: (s1.cpuUs - s0.cpuUs) / Math.max(1, r.requests.total), bad: r.errors + r.timeouts + r.non2xx };
+  return {
+    rps: r.requests.total / r.duration,
+    cpuUsPerReq: (s1.cpuUs - s0.cpuUs) / Math.max(1, r.requests.total),
+    bad: r.errors + r.timeouts + r.non2xx,
+  };
 }
 
 const sd = (xs: number[]): number => {
@@ -57,9 +79,22 @@ const sd = (xs: number[]): number => {
 async function main(): Promise<void> {
   const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
   const targets: Record<string, Child> = {
-    'pass-through': await startChild('pass-through', join(HERE, 'servers', 'passthrough.ts'), ['--upstream', upstream.origin], { core: core(0) }),
-    before: await startChild('before', join(flags.before as string, 'bench', 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], { core: core(0) }),
-    after: await startChild('after', join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], { core: core(0), nodeFlags }),
+    'pass-through': await startChild(
+      'pass-through',
+      join(HERE, 'servers', 'passthrough.ts'),
+      ['--upstream', upstream.origin],
+      { core: core(0) },
+    ),
+    before: await startChild(
+      'before',
+      join(flags.before as string, 'bench', 'servers', 'gateway.ts'),
+      ['--upstream', `${upstream.origin}/v1`],
+      { core: core(0) },
+    ),
+    after: await startChild('after', join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], {
+      core: core(0),
+      nodeFlags,
+    }),
   };
   const names = Object.keys(targets);
   for (const mode of modes) {
@@ -77,12 +112,18 @@ async function main(): Promise<void> {
       }
     }
     const pt = mean(got['pass-through'] as number[]);
-    console.log(`${mode}: ${names.map((n) => `${n} ${Math.round(mean(got[n] as number[]))} ± ${Math.round(sd(got[n] as number[]))} req/s`).join(' | ')} | before/pt ${(mean(got.before as number[]) / pt).toFixed(2)} after/pt ${(mean(got.after as number[]) / pt).toFixed(2)} after/before ${(mean(got.after as number[]) / mean(got.before as number[])).toFixed(3)} (errors ${bad})`);
+    console.log(
+      `${mode}: ${names.map((n) => `${n} ${Math.round(mean(got[n] as number[]))} ± ${Math.round(sd(got[n] as number[]))} req/s`).join(' | ')} | before/pt ${(mean(got.before as number[]) / pt).toFixed(2)} after/pt ${(mean(got.after as number[]) / pt).toFixed(2)} after/before ${(mean(got.after as number[]) / mean(got.before as number[])).toFixed(3)} (errors ${bad})`,
+    );
     // Paired per slice round: the ratio within one round cancels most of the machine's drift.
     const paired = got.after?.map((a, k) => a / ((got.before as number[])[k] as number)) ?? [];
-    console.log(`  after/before per round: ${mean(paired).toFixed(3)} ± ${sd(paired).toFixed(3)} over ${paired.length} rounds`);
+    console.log(
+      `  after/before per round: ${mean(paired).toFixed(3)} ± ${sd(paired).toFixed(3)} over ${paired.length} rounds`,
+    );
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    console.log(`  server CPU µs/request (median of slices): ${names.map((n) => `${n} ${med(cpu[n] as number[]).toFixed(1)}`).join(' | ')} | after/before ${(med(cpu.after as number[]) / med(cpu.before as number[])).toFixed(3)} | pass-through/after ${(med(cpu['pass-through'] as number[]) / med(cpu.after as number[])).toFixed(3)}`);
+    console.log(
+      `  server CPU µs/request (median of slices): ${names.map((n) => `${n} ${med(cpu[n] as number[]).toFixed(1)}`).join(' | ')} | after/before ${(med(cpu.after as number[]) / med(cpu.before as number[])).toFixed(3)} | pass-through/after ${(med(cpu['pass-through'] as number[]) / med(cpu.after as number[])).toFixed(3)}`,
+    );
   }
   for (const t of Object.values(targets)) await t.stop();
   await upstream.stop();

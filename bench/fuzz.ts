@@ -41,7 +41,10 @@ function table(s: FuzzSummary): string {
     const total = Object.values(c).reduce((a, b) => a + b, 0);
     return `| ${k} | ${total} | ${classes.map((x) => c[x] ?? 0).join(' | ')} |`;
   });
-  const statuses = Object.entries(s.statuses).sort(([a], [b]) => Number(a) - Number(b)).map(([k, v]) => `${k === '0' ? 'closed' : k}: ${v}`).join(', ');
+  const statuses = Object.entries(s.statuses)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([k, v]) => `${k === '0' ? 'closed' : k}: ${v}`)
+    .join(', ');
   return [
     '| kind | inputs | 2xx | 4xx | 5xx | closed |',
     '|---|---|---|---|---|---|',
@@ -61,7 +64,14 @@ function table(s: FuzzSummary): string {
 }
 
 function passed(s: FuzzSummary): boolean {
-  return s.alive && s.inputs === count && s.failureCount === 0 && (s.statuses['500'] ?? 0) === 0 && s.errorLogLines === 0 && s.rssEndMiB - s.rssStartMiB < RSS_GROWTH_LIMIT_MIB;
+  return (
+    s.alive &&
+    s.inputs === count &&
+    s.failureCount === 0 &&
+    (s.statuses['500'] ?? 0) === 0 &&
+    s.errorLogLines === 0 &&
+    s.rssEndMiB - s.rssStartMiB < RSS_GROWTH_LIMIT_MIB
+  );
 }
 
 await runBench('bench:fuzz', 3600, async () => {
@@ -69,8 +79,15 @@ await runBench('bench:fuzz', 3600, async () => {
   try {
     console.log(`bench:fuzz: ${count} inputs, seed ${seed}, ${concurrency} connections, gateway pid ${target.pid}`);
     const s = await runFuzz(target, {
-      seed, count, concurrency, keepFailures: 20, progressEvery: 10_000,
-      onProgress: (n, cur) => console.log(`  ${n} inputs, ${cur.failureCount} bad, RSS ${(target.alive() ? target.rssBytes() / 1048576 : 0).toFixed(0)} MiB`),
+      seed,
+      count,
+      concurrency,
+      keepFailures: 20,
+      progressEvery: 10_000,
+      onProgress: (n, cur) =>
+        console.log(
+          `  ${n} inputs, ${cur.failureCount} bad, RSS ${(target.alive() ? target.rssBytes() / 1048576 : 0).toFixed(0)} MiB`,
+        ),
     });
     const ok = passed(s);
     const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
@@ -90,7 +107,8 @@ await runBench('bench:fuzz', 3600, async () => {
       process.exitCode = 1;
       return;
     }
-    if (flags['no-write'] !== true) writeDocSection(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), 'fuzz', body);
+    if (flags['no-write'] !== true)
+      writeDocSection(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), 'fuzz', body);
   } finally {
     await target.close();
   }

@@ -23,7 +23,11 @@ import { writeDocSection } from '../src/storm/doc-section.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '10' }, 'no-write': { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '10' },
+    'no-write': { type: 'boolean', default: false },
+  },
   strict: true,
 });
 const ROUNDS = Number(values.runs);
@@ -40,7 +44,10 @@ const SPARE = Number(process.env.SPARE ?? 70);
 const LAG = process.env.LAG ?? '20ms';
 const HEADROOM = process.env.HEADROOM ?? '10s';
 
-interface RunResult { summary: Summary; batchDone: number }
+interface RunResult {
+  summary: Summary;
+  batchDone: number;
+}
 
 async function runOnce(withBatch: boolean, seed: number): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-interference-'));
@@ -48,43 +55,80 @@ async function runOnce(withBatch: boolean, seed: number): Promise<RunResult> {
   try {
     // The simulator, the gateway and the load generator each in their own process, as the storm bench does: an
     // upstream is another machine, and one event loop must not slow another's.
-    const mock = await spawnSpillway([
-      'mock', '--port', '0', '--ttft-ms', String(MOCK.ttftMs), '--token-ms', String(MOCK.tokenMs),
-      '--ttft-per-inflight-ms', String(MOCK.ttftPerInFlightMs), '--slots', String(SLOTS), '--seed', String(MOCK.seed),
-    ], /listening on http/, 1, { stream: 'stdout' });
+    const mock = await spawnSpillway(
+      [
+        'mock',
+        '--port',
+        '0',
+        '--ttft-ms',
+        String(MOCK.ttftMs),
+        '--token-ms',
+        String(MOCK.tokenMs),
+        '--ttft-per-inflight-ms',
+        String(MOCK.ttftPerInFlightMs),
+        '--slots',
+        String(SLOTS),
+        '--seed',
+        String(MOCK.seed),
+      ],
+      /listening on http/,
+      1,
+      { stream: 'stdout' },
+    );
     children.push(mock);
     const mockUrl = /listening on (http:\/\/\S+)/.exec(mock.lines[0] ?? '')?.[1] ?? '';
     const configFile = join(dir, 'spillway.yaml');
-    writeFileSync(configFile, stringify({
-      log: { level: 'error', requests: false },
-      upstreams: [{ name: 'mock', url: `${mockUrl}/v1`, max_concurrency: SLOTS }],
-      models: { chat: { routes: [{ upstream: 'mock', model: 'chat' }] } },
-      jobs: { enabled: true, data_dir: dir, poll_interval: '50ms', spare_percent: SPARE, headroom_window: HEADROOM, max_event_loop_lag: LAG },
-    }));
-    const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
+    writeFileSync(
+      configFile,
+      stringify({
+        log: { level: 'error', requests: false },
+        upstreams: [{ name: 'mock', url: `${mockUrl}/v1`, max_concurrency: SLOTS }],
+        models: { chat: { routes: [{ upstream: 'mock', model: 'chat' }] } },
+        jobs: {
+          enabled: true,
+          data_dir: dir,
+          poll_interval: '50ms',
+          spare_percent: SPARE,
+          headroom_window: HEADROOM,
+          max_event_loop_lag: LAG,
+        },
+      }),
+    );
+    const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, {
+      stream: 'stderr',
+    });
     children.push(gw);
     const url = /listening on (http:\/\/\S+)/.exec(gw.lines[0] ?? '')?.[1] ?? '';
     let batchId: string | undefined;
     if (withBatch) {
-      const lines = Array.from({ length: BATCH_ITEMS }, (_, i) => JSON.stringify({
-        custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions',
-        body: { model: 'chat', messages: [{ role: 'user', content: `batch item ${i}` }], max_tokens: 16 },
-      }));
+      const lines = Array.from({ length: BATCH_ITEMS }, (_, i) =>
+        JSON.stringify({
+          custom_id: `b${i}`,
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: { model: 'chat', messages: [{ role: 'user', content: `batch item ${i}` }], max_tokens: 16 },
+        }),
+      );
       const form = new FormData();
       form.set('purpose', 'batch');
       form.set('file', new Blob([lines.join('\n')]), 'batch.jsonl');
       const file = (await (await fetch(`${url}/v1/files`, { method: 'POST', body: form })).json()) as { id: string };
-      const b = (await (await fetch(`${url}/v1/batches`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
-      })).json()) as { id: string };
+      const b = (await (
+        await fetch(`${url}/v1/batches`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+        })
+      ).json()) as { id: string };
       batchId = b.id;
       // Let the runner reach its steady share before the interactive load starts.
       await new Promise((r) => setTimeout(r, 1000));
     }
     const before = batchId === undefined ? 0 : await completed(url, batchId);
     const arrivals = planArrivals({
-      seed, curve: [[0, CAPACITY_RPS * INTERACTIVE_SHARE]], durationS: DURATION_S,
+      seed,
+      curve: [[0, CAPACITY_RPS * INTERACTIVE_SHARE]],
+      durationS: DURATION_S,
       mix: { stream: 0, maxTokens: MAX_TOKENS, priorities: { normal: 1 }, deadlineS: 30 },
     });
     const run = new LoadRun(arrivals, () => ({ baseUrl: `${url}/v1` }), { deadlineS: 30, answerSeed: MOCK.seed });
@@ -108,13 +152,20 @@ for (let round = 0; round < ROUNDS; round++) {
   // Alternate which goes first, so a drift in machine load does not favour one side.
   const order = round % 2 === 0 ? [false, true] : [true, false];
   for (const b of order) {
-    process.stderr.write(`round ${round + 1}/${ROUNDS}: interactive ${b ? 'with a batch' : 'alone'} for ${DURATION_S} s ...\n`);
+    process.stderr.write(
+      `round ${round + 1}/${ROUNDS}: interactive ${b ? 'with a batch' : 'alone'} for ${DURATION_S} s ...\n`,
+    );
     (b ? withBatch : alone).push(await runOnce(b, 1000 + round));
   }
 }
 
-const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-const cell = (xs: number[], digits = 0) => `${med(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const med = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+const cell = (xs: number[], digits = 0) =>
+  `${med(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 const col = (rs: RunResult[], f: (r: RunResult) => number, d = 0) => cell(rs.map(f), d);
 const p99Ratio = med(withBatch.map((r) => r.summary.latencyP99Ms)) / med(alone.map((r) => r.summary.latencyP99Ms));
 const table = [

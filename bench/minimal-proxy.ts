@@ -7,10 +7,25 @@ import { createServer, type Server } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'host',
+]);
 
 export function createMinimalProxy(upstreamOrigin: string): { server: Server; close(): Promise<void> } {
-  const pool = new Pool(upstreamOrigin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  const pool = new Pool(upstreamOrigin, {
+    connections: 256,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   const server = createServer(async (req, res) => {
     try {
       const headers: Record<string, string> = {};
@@ -25,5 +40,11 @@ export function createMinimalProxy(upstreamOrigin: string): { server: Server; cl
       else res.destroy();
     }
   });
-  return { server, close: async () => { server.closeAllConnections(); await pool.destroy(); } };
+  return {
+    server,
+    close: async () => {
+      server.closeAllConnections();
+      await pool.destroy();
+    },
+  };
 }

@@ -30,7 +30,19 @@ import { positive, runBench } from './run-bench.ts';
 import { machineBusyUs, waitForQuiet } from './machine-load.ts';
 import { pacedLoad, summarizeLatencies } from './paced-load.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
-import { MODES, TARGETS, renderReport, verdict, writeDocSection, type BenchReport, type MemoryRow, type Mode, type PacedSample, type SaturationSample, type Target } from './report.ts';
+import {
+  MODES,
+  TARGETS,
+  renderReport,
+  verdict,
+  writeDocSection,
+  type BenchReport,
+  type MemoryRow,
+  type Mode,
+  type PacedSample,
+  type SaturationSample,
+  type Target,
+} from './report.ts';
 import { mean } from './stats.ts';
 
 const argv = process.argv.slice(2);
@@ -81,8 +93,11 @@ const HERE = import.meta.dirname;
 const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
 
 // Bounded in time: both phases with their warm-ups, the profile phase, one retry per slice, the quiet waits.
-const perRunModeS = TARGETS.length * (warmupS + slices * (sliceS + 0.3)) + TARGETS.length * slices * (sliceS + PACED_WARMUP_MS / 1000 + 0.3);
-const expectedS = runs * MODES.length * perRunModeS + MODES.length * TARGETS.length * settleS + 2 * (settleS + durationS) + 20;
+const perRunModeS =
+  TARGETS.length * (warmupS + slices * (sliceS + 0.3)) +
+  TARGETS.length * slices * (sliceS + PACED_WARMUP_MS / 1000 + 0.3);
+const expectedS =
+  runs * MODES.length * perRunModeS + MODES.length * TARGETS.length * settleS + 2 * (settleS + durationS) + 20;
 const limitS = 2 * expectedS + maxWaitS + 120; // + the profile phase, which comes last
 
 const taskset = availableParallelism() >= 2 && hasTaskset();
@@ -95,9 +110,14 @@ const pinning = taskset
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function check(origin: string, mode: Mode, name: string): Promise<void> {
-  const res = await request(origin + PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode] });
+  const res = await request(origin + PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODIES[mode],
+  });
   const text = await res.body.text();
-  const ok = res.statusCode === 200 && (mode === 'json' ? text.includes('"chat.completion"') : text.includes('data: [DONE]'));
+  const ok =
+    res.statusCode === 200 && (mode === 'json' ? text.includes('"chat.completion"') : text.includes('data: [DONE]'));
   if (!ok) throw new Error(`${name} answered a ${mode} call with ${res.statusCode}: ${text.slice(0, 300)}`);
 }
 
@@ -164,8 +184,23 @@ interface Cannon {
 }
 
 function cannon(server: Child, mode: Mode, seconds: number): Promise<Cannon> {
-  const opts = { url: server.origin + PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode], connections, pipelining: 1, timeout: 10, duration: seconds };
-  return Promise.resolve(autocannon(opts)).then((r) => ({ requests: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, bad: r.errors + r.timeouts + r.non2xx }));
+  const opts = {
+    url: server.origin + PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODIES[mode],
+    connections,
+    pipelining: 1,
+    timeout: 10,
+    duration: seconds,
+  };
+  return Promise.resolve(autocannon(opts)).then((r) => ({
+    requests: r.requests.total,
+    seconds: r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    bad: r.errors + r.timeouts + r.non2xx,
+  }));
 }
 
 const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length] as T);
@@ -174,11 +209,17 @@ const perTarget = <T>(): Record<Target, T[]> => ({ direct: [], 'pass-through': [
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** One run of phase 1 for one mode: every target warmed up, then `slices` slices each, round-robin. */
-async function saturationRun(servers: Record<Target, Child>, upstream: Child, mode: Mode, run: number): Promise<Record<Target, SaturationSample>> {
+async function saturationRun(
+  servers: Record<Target, Child>,
+  upstream: Child,
+  mode: Mode,
+  run: number,
+): Promise<Record<Target, SaturationSample>> {
   for (const t of rotate(TARGETS, run)) await cannon(servers[t], mode, warmupS);
   const got = perTarget<Cannon & Usage>();
   for (let k = 0; k < slices; k++) {
-    for (const t of rotate(TARGETS, run + k)) got[t].push(await measured(servers[t], upstream, () => cannon(servers[t], mode, sliceS)));
+    for (const t of rotate(TARGETS, run + k))
+      got[t].push(await measured(servers[t], upstream, () => cannon(servers[t], mode, sliceS)));
   }
   const out = {} as Record<Target, SaturationSample>;
   for (const t of TARGETS) {
@@ -198,11 +239,28 @@ async function saturationRun(servers: Record<Target, Child>, upstream: Child, mo
 }
 
 /** One run of phase 2 for one mode: `slices` fixed-rate slices per target, round-robin, latencies pooled. */
-async function pacedRun(servers: Record<Target, Child>, upstream: Child, mode: Mode, run: number, rate: number): Promise<Record<Target, PacedSample>> {
+async function pacedRun(
+  servers: Record<Target, Child>,
+  upstream: Child,
+  mode: Mode,
+  run: number,
+  rate: number,
+): Promise<Record<Target, PacedSample>> {
   const got = perTarget<Awaited<ReturnType<typeof pacedLoad>> & Usage>();
   for (let k = 0; k < slices; k++) {
     for (const t of rotate(TARGETS, run + k)) {
-      got[t].push(await measured(servers[t], upstream, () => pacedLoad({ origin: servers[t].origin, path: PATH, body: BODIES[mode], rate, warmupMs: PACED_WARMUP_MS, durationMs: sliceS * 1000 })));
+      got[t].push(
+        await measured(servers[t], upstream, () =>
+          pacedLoad({
+            origin: servers[t].origin,
+            path: PATH,
+            body: BODIES[mode],
+            rate,
+            warmupMs: PACED_WARMUP_MS,
+            durationMs: sliceS * 1000,
+          }),
+        ),
+      );
     }
   }
   const out = {} as Record<Target, PacedSample>;
@@ -230,10 +288,22 @@ function cpuModel(): string {
 }
 
 async function main(): Promise<void> {
-  log(`bench:overhead: ${runs} run(s) × ${durationS} s per target and mode in ${sliceS} s slices (+${warmupS} s warm-up; ${settleS} s settling first), ${connections} connections, pinning: ${taskset ? 'on' : 'off'}; about ${Math.round(expectedS)} s on a quiet machine`);
+  log(
+    `bench:overhead: ${runs} run(s) × ${durationS} s per target and mode in ${sliceS} s slices (+${warmupS} s warm-up; ${settleS} s settling first), ${connections} connections, pinning: ${taskset ? 'on' : 'off'}; about ${Math.round(expectedS)} s on a quiet machine`,
+  );
   const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
-  const passthrough = await startChild('pass-through', join(HERE, 'servers', 'passthrough.ts'), ['--upstream', upstream.origin], { core: core(0) });
-  const gateway = await startChild('spillway', join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], { core: core(0) });
+  const passthrough = await startChild(
+    'pass-through',
+    join(HERE, 'servers', 'passthrough.ts'),
+    ['--upstream', upstream.origin],
+    { core: core(0) },
+  );
+  const gateway = await startChild(
+    'spillway',
+    join(HERE, 'servers', 'gateway.ts'),
+    ['--upstream', `${upstream.origin}/v1`],
+    { core: core(0) },
+  );
   const idle = await Promise.all([passthrough.stats(), gateway.stats(), upstream.stats()]);
   const servers: Record<Target, Child> = { direct: upstream, 'pass-through': passthrough, spillway: gateway };
   for (const t of TARGETS) for (const mode of MODES) await check(servers[t].origin, mode, t);
@@ -246,7 +316,9 @@ async function main(): Promise<void> {
       for (const t of TARGETS) {
         const s = got[t];
         saturation[mode][t].push(s);
-        log(`  run ${run + 1} ${mode.padEnd(6)} ${t.padEnd(12)} ${Math.round(s.rps)} req/s  p99 ${s.p99.toFixed(1)} ms  CPU: server ${Math.round(s.cpuServer)}%, upstream+load gen ${Math.round(s.cpuLoadSide)}%, others ${Math.round(s.cpuOthers)}%`);
+        log(
+          `  run ${run + 1} ${mode.padEnd(6)} ${t.padEnd(12)} ${Math.round(s.rps)} req/s  p99 ${s.p99.toFixed(1)} ms  CPU: server ${Math.round(s.cpuServer)}%, upstream+load gen ${Math.round(s.cpuLoadSide)}%, others ${Math.round(s.cpuOthers)}%`,
+        );
       }
     }
   }
@@ -260,7 +332,9 @@ async function main(): Promise<void> {
       for (const t of TARGETS) {
         const p = got[t];
         paced[mode][t].push(p);
-        log(`  run ${run + 1} ${mode.padEnd(6)} ${t.padEnd(12)} at ${rates[mode]} req/s: p50 ${p.p50.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  answered ${Math.round(p.achievedRate)} req/s  failed ${p.failed}  CPU: server ${Math.round(p.cpuServer)}%, others ${Math.round(p.cpuOthers)}%`);
+        log(
+          `  run ${run + 1} ${mode.padEnd(6)} ${t.padEnd(12)} at ${rates[mode]} req/s: p50 ${p.p50.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  answered ${Math.round(p.achievedRate)} req/s  failed ${p.failed}  CPU: server ${Math.round(p.cpuServer)}%, others ${Math.round(p.cpuOthers)}%`,
+        );
       }
     }
   }
@@ -278,7 +352,16 @@ async function main(): Promise<void> {
     command: `npm run bench:overhead${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     machine: { cpus: cpus().length, cpuModel: cpuModel(), node: process.version, pinning },
-    settings: { runs, durationS, sliceS, warmupS, settleS, connections, waitedS: maxWaitS - quietBudgetMs / 1000, retried },
+    settings: {
+      runs,
+      durationS,
+      sliceS,
+      warmupS,
+      settleS,
+      connections,
+      waitedS: maxWaitS - quietBudgetMs / 1000,
+      retried,
+    },
     saturation,
     rates,
     paced,
@@ -290,7 +373,12 @@ async function main(): Promise<void> {
     const reason = flags.profile ? 'Profiled on request (--profile).' : 'Spillway missed a target, so it was profiled.';
     log(`${reason} Profiling the gateway…`);
     const dir = mkdtempSync(join(tmpdir(), 'spillway-prof-'));
-    const profiled = await startChild('spillway (profiled)', join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], { core: core(0), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    const profiled = await startChild(
+      'spillway (profiled)',
+      join(HERE, 'servers', 'gateway.ts'),
+      ['--upstream', `${upstream.origin}/v1`],
+      { core: core(0), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
+    );
     const profileMode = async (mode: Mode): Promise<Cannon & Usage> => {
       await cannon(profiled, mode, settleS);
       return measured(profiled, upstream, () => cannon(profiled, mode, durationS));

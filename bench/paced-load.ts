@@ -24,12 +24,31 @@ export interface LatencySummary {
 }
 
 export function summarizeLatencies(sorted: readonly number[]): LatencySummary {
-  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? NaN,
+  };
 }
 
 /** Sends at `rate` for `warmupMs + durationMs`; only requests sent after the warm-up are measured. */
-export async function pacedLoad(opts: { origin: string; path: string; body: string; rate: number; warmupMs: number; durationMs: number; connections?: number }): Promise<PacedResult> {
-  const pool = new Pool(opts.origin, { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+export async function pacedLoad(opts: {
+  origin: string;
+  path: string;
+  body: string;
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+  connections?: number;
+}): Promise<PacedResult> {
+  const pool = new Pool(opts.origin, {
+    connections: opts.connections ?? 128,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const latencies: number[] = [];
   let failed = 0;
   let completedInWindow = 0;
@@ -49,7 +68,9 @@ export async function pacedLoad(opts: { origin: string; path: string; body: stri
         else if (measured) latencies.push(end - start);
         if (res.statusCode === 200 && end - t0 >= opts.warmupMs && end - t0 <= totalMs) completedInWindow++;
       })
-      .catch(() => { failed++; })
+      .catch(() => {
+        failed++;
+      })
       .finally(() => inflight.delete(p));
     inflight.add(p);
   };

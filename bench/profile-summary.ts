@@ -63,7 +63,9 @@ function shortUrl(url: string): string {
 
 export function newestProfile(pathOrDir: string): string {
   if (!statSync(pathOrDir).isDirectory()) return pathOrDir;
-  const files = readdirSync(pathOrDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(pathOrDir, f));
+  const files = readdirSync(pathOrDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(pathOrDir, f));
   if (files.length === 0) throw new Error(`no .cpuprofile in ${pathOrDir}`);
   return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] as string;
 }
@@ -97,7 +99,12 @@ export function summarizeProfile(file: string, top = 15, window?: { fromUs: numb
     const where = shortUrl(url);
     const name = functionName === '' ? '(anonymous)' : functionName;
     const fnKey = `${name} ${where}:${lineNumber + 1}`;
-    const fn = fns.get(fnKey) ?? { name, where: url === '' ? where : `${where}:${lineNumber + 1}`, percent: 0, count: 0 };
+    const fn = fns.get(fnKey) ?? {
+      name,
+      where: url === '' ? where : `${where}:${lineNumber + 1}`,
+      percent: 0,
+      count: 0,
+    };
     fn.count += count;
     fns.set(fnKey, fn);
     const fileKey = url === '' ? name : where;
@@ -121,7 +128,12 @@ export function summarizeProfile(file: string, top = 15, window?: { fromUs: numb
         const key = `${functionName} ${where}:${lineNumber + 1}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const row = own.get(key) ?? { name: functionName === '' ? '(anonymous)' : functionName, where: `${where}:${lineNumber + 1}`, percent: 0, count: 0 };
+        const row = own.get(key) ?? {
+          name: functionName === '' ? '(anonymous)' : functionName,
+          where: `${where}:${lineNumber + 1}`,
+          percent: 0,
+          count: 0,
+        };
         row.count += count;
         own.set(key, row);
       } else if (pkg !== undefined && !seen.has(pkg)) {
@@ -133,7 +145,10 @@ export function summarizeProfile(file: string, top = 15, window?: { fromUs: numb
     }
   }
   const rank = (m: Map<string, ProfileRow & { count: number }>, n = top): ProfileRow[] =>
-    [...m.values()].sort((a, b) => b.count - a.count).slice(0, n).map((r) => ({ name: r.name, where: r.where, percent: (100 * r.count) / busy }));
+    [...m.values()]
+      .sort((a, b) => b.count - a.count)
+      .slice(0, n)
+      .map((r) => ({ name: r.name, where: r.where, percent: (100 * r.count) / busy }));
   const wallMs = (Math.min(to, profile.endTime) - Math.max(from, profile.startTime)) / 1000;
   return {
     file,
@@ -158,7 +173,7 @@ export function profileMarkdown(s: ProfileSummary): string {
     '|---|---:|',
     ...s.byFile.map((r) => `| ${r.name} | ${r.percent.toFixed(1)} |`),
     '',
-    'Inclusive time (the function and everything it calls, as far as the synchronous stack shows it), Spillway\'s own code and each dependency:',
+    "Inclusive time (the function and everything it calls, as far as the synchronous stack shows it), Spillway's own code and each dependency:",
     '',
     '| Spillway function | where | incl. % |',
     '|---|---|---:|',

@@ -13,7 +13,10 @@ import { hasTaskset, pinSelf, startChild } from './children.ts';
 import { newestProfile, profileMarkdown, summarizeProfile } from './profile-summary.ts';
 import { positive, runBench } from './run-bench.ts';
 
-const { values: flags } = parseArgs({ args: process.argv.slice(2), options: { 'gateway-dir': { type: 'string' }, seconds: { type: 'string' }, top: { type: 'string' } } });
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: { 'gateway-dir': { type: 'string' }, seconds: { type: 'string' }, top: { type: 'string' } },
+});
 const seconds = positive('seconds', flags.seconds, 5);
 const top = Math.round(positive('top', flags.top, 15));
 const HERE = import.meta.dirname;
@@ -24,11 +27,30 @@ const core = (n: number): number | null => (taskset ? n : null);
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-prof-'));
   const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
-  const gw = await startChild('spillway (profiled)', join(flags['gateway-dir'] ?? join(HERE, '..'), 'bench', 'servers', 'gateway.ts'), ['--upstream', `${upstream.origin}/v1`], { core: core(0), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const gw = await startChild(
+    'spillway (profiled)',
+    join(flags['gateway-dir'] ?? join(HERE, '..'), 'bench', 'servers', 'gateway.ts'),
+    ['--upstream', `${upstream.origin}/v1`],
+    { core: core(0), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
+  );
   const windows: Record<string, { fromUs: number; toUs: number; rps: number }> = {};
   for (const mode of ['json', 'stream'] as const) {
-    const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], ...(mode === 'stream' ? { stream: true } : {}) });
-    const load = (duration: number) => Promise.resolve(autocannon({ url: `${gw.origin}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, duration }));
+    const body = JSON.stringify({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'hi' }],
+      ...(mode === 'stream' ? { stream: true } : {}),
+    });
+    const load = (duration: number) =>
+      Promise.resolve(
+        autocannon({
+          url: `${gw.origin}/v1/chat/completions`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          connections: 32,
+          duration,
+        }),
+      );
     await load(3);
     const s0 = await gw.stats();
     const r = await load(seconds);

@@ -27,7 +27,12 @@ export interface SaturationSample {
 }
 
 /** One run of one target at the fixed rate, its slices' latencies pooled. */
-export type PacedSample = LatencySummary & { achievedRate: number; failed: number; cpuServer: number; cpuOthers: number };
+export type PacedSample = LatencySummary & {
+  achievedRate: number;
+  failed: number;
+  cpuServer: number;
+  cpuOthers: number;
+};
 
 export interface MemoryRow {
   name: string;
@@ -40,13 +45,28 @@ export interface BenchReport {
   command: string;
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; pinning: string };
-  settings: { runs: number; durationS: number; sliceS: number; warmupS: number; settleS: number; connections: number; waitedS: number; retried: number };
+  settings: {
+    runs: number;
+    durationS: number;
+    sliceS: number;
+    warmupS: number;
+    settleS: number;
+    connections: number;
+    waitedS: number;
+    retried: number;
+  };
   saturation: Record<Mode, Record<Target, SaturationSample[]>>;
   /** Fixed rate used per mode: a quarter of the pass-through's mean max req/s (issue #18's acceptance). */
   rates: Record<Mode, number>;
   paced: Record<Mode, Record<Target, PacedSample[]>>;
   memory: MemoryRow[];
-  profile?: { reason: string; json: { rps: number; summary: ProfileSummary }; stream: { rps: number; summary: ProfileSummary } } | undefined;
+  profile?:
+    | {
+        reason: string;
+        json: { rps: number; summary: ProfileSummary };
+        stream: { rps: number; summary: ProfileSummary };
+      }
+    | undefined;
 }
 
 const MODE_LABEL: Record<Mode, string> = { json: 'non-stream', stream: 'stream' };
@@ -59,8 +79,10 @@ const CONCLUSIVE_DIRECT_P99_MS = 4;
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-const pm = (xs: number[], f: (n: number) => string): string => (xs.length > 1 ? `${f(mean(xs))} ± ${f(stdev(xs))}` : f(mean(xs)));
-const range = (xs: number[], f: (n: number) => string): string => (xs.length > 1 ? ` (${f(Math.min(...xs))}–${f(Math.max(...xs))})` : '');
+const pm = (xs: number[], f: (n: number) => string): string =>
+  xs.length > 1 ? `${f(mean(xs))} ± ${f(stdev(xs))}` : f(mean(xs));
+const range = (xs: number[], f: (n: number) => string): string =>
+  xs.length > 1 ? ` (${f(Math.min(...xs))}–${f(Math.max(...xs))})` : '';
 
 /** Per-run a/b, runs paired by index (same run, same mode). */
 function ratios(a: SaturationSample[], b: SaturationSample[]): number[] {
@@ -94,15 +116,23 @@ export function verdict(r: BenchReport): Verdict {
   const p99 = mean(p99Added(r, 'json', 'spillway', 'pass-through'));
   const directP99 = mean(r.paced.json.direct.map((x) => x.p99));
   return {
-    rpsRatio, rpsPass: rpsRatio >= TARGET_RPS.json, streamRatio, streamPass: streamRatio >= TARGET_RPS.stream,
-    p99Added: p99, p99Pass: p99 <= TARGET_P99_ADDED_MS, directP99, p99Conclusive: directP99 <= CONCLUSIVE_DIRECT_P99_MS,
+    rpsRatio,
+    rpsPass: rpsRatio >= TARGET_RPS.json,
+    streamRatio,
+    streamPass: streamRatio >= TARGET_RPS.stream,
+    p99Added: p99,
+    p99Pass: p99 <= TARGET_P99_ADDED_MS,
+    directP99,
+    p99Conclusive: directP99 <= CONCLUSIVE_DIRECT_P99_MS,
   };
 }
 
 export function renderReport(r: BenchReport): string {
   const { settings: s } = r;
   const v = verdict(r);
-  const others = MODES.flatMap((m) => TARGETS.flatMap((t) => [...r.saturation[m][t], ...r.paced[m][t]].map((x) => x.cpuOthers)));
+  const others = MODES.flatMap((m) =>
+    TARGETS.flatMap((t) => [...r.saturation[m][t], ...r.paced[m][t]].map((x) => x.cpuOthers)),
+  );
   const busiest = Math.max(...others);
   const busy = mean(others) > 25 ? ' _(measured while other processes kept the machine busy: not conclusive)_' : '';
   const out: string[] = [];
@@ -125,28 +155,40 @@ export function renderReport(r: BenchReport): string {
     '',
     'CPU columns are % of one core during the measured window: the process serving the target (the upstream itself for direct), the load side on core 1 (upstream + load generator), and everything else on the machine.',
     '',
-    '| mode | target | req/s | p50 ms | p99 ms | server CPU | upstream + load gen CPU | others\' CPU | errors |',
+    "| mode | target | req/s | p50 ms | p99 ms | server CPU | upstream + load gen CPU | others' CPU | errors |",
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const mode of MODES) {
     for (const t of TARGETS) {
       const xs = r.saturation[mode][t];
       const pct = (f: (x: SaturationSample) => number): string => `${int(mean(xs.map(f)))}%`;
-      out.push(`| ${MODE_LABEL[mode]} | ${t} | ${pm(xs.map((x) => x.rps), int)} | ${ms(mean(xs.map((x) => x.p50)))} | ${ms(mean(xs.map((x) => x.p99)))} | ${pct((x) => x.cpuServer)} | ${pct((x) => x.cpuLoadSide)} | ${pct((x) => x.cpuOthers)} | ${xs.reduce((a, x) => a + x.bad, 0)} |`);
+      out.push(
+        `| ${MODE_LABEL[mode]} | ${t} | ${pm(
+          xs.map((x) => x.rps),
+          int,
+        )} | ${ms(mean(xs.map((x) => x.p50)))} | ${ms(mean(xs.map((x) => x.p99)))} | ${pct((x) => x.cpuServer)} | ${pct((x) => x.cpuLoadSide)} | ${pct((x) => x.cpuOthers)} | ${xs.reduce((a, x) => a + x.bad, 0)} |`,
+      );
     }
-  }
-  out.push('', '| mode | Spillway / pass-through | pass-through / direct | Spillway / direct |', '|---|---:|---:|---:|');
-  const two = (n: number): string => n.toFixed(2);
-  for (const mode of MODES) {
-    const sat = r.saturation[mode];
-    const cell = (a: SaturationSample[], b: SaturationSample[]): string => `${pm(ratios(a, b), two)}${range(ratios(a, b), two)}`;
-    out.push(`| ${MODE_LABEL[mode]} | ${cell(sat.spillway, sat['pass-through'])} | ${cell(sat['pass-through'], sat.direct)} | ${cell(sat.spillway, sat.direct)} |`);
   }
   out.push(
     '',
-    '### Latency at a fixed rate (open loop, a quarter of the pass-through\'s max req/s)',
+    '| mode | Spillway / pass-through | pass-through / direct | Spillway / direct |',
+    '|---|---:|---:|---:|',
+  );
+  const two = (n: number): string => n.toFixed(2);
+  for (const mode of MODES) {
+    const sat = r.saturation[mode];
+    const cell = (a: SaturationSample[], b: SaturationSample[]): string =>
+      `${pm(ratios(a, b), two)}${range(ratios(a, b), two)}`;
+    out.push(
+      `| ${MODE_LABEL[mode]} | ${cell(sat.spillway, sat['pass-through'])} | ${cell(sat['pass-through'], sat.direct)} | ${cell(sat.spillway, sat.direct)} |`,
+    );
+  }
+  out.push(
     '',
-    '| mode | rate req/s | target | answered req/s | p50 ms | p90 ms | p99 ms | p99 added vs direct, ms | server CPU | others\' CPU | failed |',
+    "### Latency at a fixed rate (open loop, a quarter of the pass-through's max req/s)",
+    '',
+    "| mode | rate req/s | target | answered req/s | p50 ms | p90 ms | p99 ms | p99 added vs direct, ms | server CPU | others' CPU | failed |",
     '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const mode of MODES) {
@@ -154,10 +196,21 @@ export function renderReport(r: BenchReport): string {
       const xs = r.paced[mode][t];
       const added = t === 'direct' ? '—' : `${pm(p99Added(r, mode, t), ms)}${range(p99Added(r, mode, t), ms)}`;
       const pct = (f: (x: PacedSample) => number): string => `${int(mean(xs.map(f)))}%`;
-      out.push(`| ${MODE_LABEL[mode]} | ${int(r.rates[mode])} | ${t} | ${int(mean(xs.map((x) => x.achievedRate)))} | ${ms(mean(xs.map((x) => x.p50)))} | ${ms(mean(xs.map((x) => x.p90)))} | ${pm(xs.map((x) => x.p99), ms)} | ${added} | ${pct((x) => x.cpuServer)} | ${pct((x) => x.cpuOthers)} | ${xs.reduce((a, x) => a + x.failed, 0)} |`);
+      out.push(
+        `| ${MODE_LABEL[mode]} | ${int(r.rates[mode])} | ${t} | ${int(mean(xs.map((x) => x.achievedRate)))} | ${ms(mean(xs.map((x) => x.p50)))} | ${ms(mean(xs.map((x) => x.p90)))} | ${pm(
+          xs.map((x) => x.p99),
+          ms,
+        )} | ${added} | ${pct((x) => x.cpuServer)} | ${pct((x) => x.cpuOthers)} | ${xs.reduce((a, x) => a + x.failed, 0)} |`,
+      );
     }
   }
-  out.push('', '### Memory (RSS, MB)', '', '| process | idle (after start) | after the load | peak |', '|---|---:|---:|---:|');
+  out.push(
+    '',
+    '### Memory (RSS, MB)',
+    '',
+    '| process | idle (after start) | after the load | peak |',
+    '|---|---:|---:|---:|',
+  );
   for (const m of r.memory) out.push(`| ${m.name} | ${mb(m.idleRss)} | ${mb(m.loadedRss)} | ${mb(m.peakRss)} |`);
   if (r.profile !== undefined) {
     const p = r.profile;
@@ -221,6 +274,7 @@ export function writeDocSection(path: string, generated: string): void {
   const doc = existsSync(path) ? readFileSync(path, 'utf8') : INTRO;
   const a = doc.indexOf(START);
   const b = doc.indexOf(END);
-  const next = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  const next =
+    a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
 }

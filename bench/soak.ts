@@ -84,15 +84,27 @@ async function one(url: string, draw: number, n: number): Promise<void> {
   let path = '/v1/chat/completions';
   let body: Record<string, unknown>;
   if (draw < 0.45) body = { model: 'chat', messages: [{ role: 'user', content: `interactive ${n}` }], max_tokens: 16 };
-  else if (draw < 0.75) body = { model: 'chat', messages: [{ role: 'user', content: `stream ${n}` }], max_tokens: 32, stream: true };
-  else if (draw < 0.95) body = { model: 'cached', messages: [{ role: 'user', content: `cached ${n % 50}` }], max_tokens: 16, temperature: 0 };
+  else if (draw < 0.75)
+    body = { model: 'chat', messages: [{ role: 'user', content: `stream ${n}` }], max_tokens: 32, stream: true };
+  else if (draw < 0.95)
+    body = {
+      model: 'cached',
+      messages: [{ role: 'user', content: `cached ${n % 50}` }],
+      max_tokens: 16,
+      temperature: 0,
+    };
   else {
     path = '/v1/embeddings';
     body = { model: 'embed', input: `embed ${n}` };
   }
   inFlight++;
   try {
-    const r = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(DEADLINE_MS + 5_000) });
+    const r = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(DEADLINE_MS + 5_000),
+    });
     const text = await r.text();
     // A stream that failed after its first byte ends with an in-band error event instead of [DONE].
     const ok = r.ok && (body.stream !== true || text.includes('data: [DONE]'));
@@ -105,13 +117,24 @@ async function one(url: string, draw: number, n: number): Promise<void> {
 }
 
 async function batch(url: string, n: number): Promise<void> {
-  const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ custom_id: `b${n}-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'chat', messages: [{ role: 'user', content: `batch ${n} ${i}` }], max_tokens: 8 } }));
+  const lines = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({
+      custom_id: `b${n}-${i}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'chat', messages: [{ role: 'user', content: `batch ${n} ${i}` }], max_tokens: 8 },
+    }),
+  );
   try {
     const form = new FormData();
     form.set('purpose', 'batch');
     form.set('file', new Blob([`${lines.join('\n')}\n`]), 'in.jsonl');
     const f = (await (await fetch(`${url}/v1/files`, { method: 'POST', body: form })).json()) as { id?: string };
-    const b = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) });
+    const b = await fetch(`${url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
     totals.batches++;
     if (!b.ok) failures.set(`batch ${b.status}`, (failures.get(`batch ${b.status}`) ?? 0) + 1);
   } catch (err) {
@@ -126,7 +149,11 @@ async function batchesDone(url: string): Promise<number> {
 
 async function reload(g: GatewayProcess, mockUrl: string, n: number): Promise<void> {
   writeFileSync(g.configFile, stringify(configFor(mockUrl, g.dir, n % 2 === 0 ? '30s' : '29s')));
-  const r = await fetch(`${g.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const r = await fetch(`${g.url}/admin/reload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   await r.arrayBuffer();
   if (r.ok) totals.reloads++;
   else totals.reloadsFailed++;
@@ -199,7 +226,14 @@ function verdicts(samples: Sample[]): Verdict[] {
   const measured = samples.slice(Math.floor(samples.length / 5));
   const xs = measured.map((s) => s.atS);
   const span = (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0);
-  const rows: [string, string, (s: Sample) => number, (mean: number) => number, 1 | -1, 'peak' | 'trough' | 'median'][] = [
+  const rows: [
+    string,
+    string,
+    (s: Sample) => number,
+    (mean: number) => number,
+    1 | -1,
+    'peak' | 'trough' | 'median',
+  ][] = [
     ['RSS', 'MiB', (s) => s.rssMiB, (m) => Math.max(16, 0.1 * m), 1, 'peak'],
     ['heap used', 'MiB', (s) => s.heapMiB, (m) => Math.max(8, 0.15 * m), 1, 'trough'],
     ['open fds', '', (s) => s.fds, () => 8, 1, 'median'],
@@ -209,13 +243,26 @@ function verdicts(samples: Sample[]): Verdict[] {
   return rows.map(([name, unit, get, tol, bad, per]) => {
     const ys = measured.map(get);
     const parts = segments(xs, ys, per);
-    const k = slope(parts.map((p) => p[0]), parts.map((p) => p[1]));
+    const k = slope(
+      parts.map((p) => p[0]),
+      parts.map((p) => p[1]),
+    );
     const mean = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length);
     const growth = k * span;
     const tolerance = tol(mean);
     return {
-      name, unit, per, first: ys[0] ?? NaN, last: ys[ys.length - 1] ?? NaN, min: Math.min(...ys), max: Math.max(...ys),
-      perTenMinAll: slope(xs, ys) * 600, perTenMin: k * 600, growth, tolerance, pass: growth * bad <= tolerance,
+      name,
+      unit,
+      per,
+      first: ys[0] ?? NaN,
+      last: ys[ys.length - 1] ?? NaN,
+      min: Math.min(...ys),
+      max: Math.max(...ys),
+      perTenMinAll: slope(xs, ys) * 600,
+      perTenMin: k * 600,
+      growth,
+      tolerance,
+      pass: growth * bad <= tolerance,
     };
   });
 }
@@ -226,7 +273,9 @@ function segments(xs: number[], ys: number[], per: 'peak' | 'trough' | 'median')
   const size = Math.max(1, Math.floor(xs.length / SEGMENTS));
   for (let at = 0; at + size <= xs.length; at += size) {
     const part = ys.slice(at, at + size).sort((a, b) => a - b);
-    const value = (per === 'peak' ? part[part.length - 1] : per === 'trough' ? part[0] : part[Math.floor(part.length / 2)]) as number;
+    const value = (
+      per === 'peak' ? part[part.length - 1] : per === 'trough' ? part[0] : part[Math.floor(part.length / 2)]
+    ) as number;
     out.push([((xs[at] as number) + (xs[at + size - 1] as number)) / 2, value]);
   }
   return out;
@@ -237,7 +286,19 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 await runBench('bench:soak', minutes * 60 + 300, async () => {
   let mockUrl = '';
   const g = await startGatewayProcess({
-    mock: { ttftMs: 20, tokenMs: 2, slots: 512, faults: { error500: 0.02, resetBeforeHeaders: 0.01, resetMidStream: 0.01, stall: 0.002, slowTokens: 0.02, slowTokenMs: 50 } },
+    mock: {
+      ttftMs: 20,
+      tokenMs: 2,
+      slots: 512,
+      faults: {
+        error500: 0.02,
+        resetBeforeHeaders: 0.01,
+        resetMidStream: 0.01,
+        stall: 0.002,
+        slowTokens: 0.02,
+        slowTokenMs: 50,
+      },
+    },
     config: (url, dir) => {
       mockUrl = url;
       return configFor(url, dir, '30s');
@@ -274,7 +335,9 @@ await runBench('bench:soak', minutes * 60 + 300, async () => {
       await new Promise((r) => setTimeout(r, sampleS * 1000));
       const s = await sample(g, started);
       samples.push(s);
-      console.log(`  ${(s.atS / 60).toFixed(1)} min: RSS ${f1(s.rssMiB)} MiB, heap ${f1(s.heapMiB)} MiB, fds ${s.fds}, lag p99 ${f1(s.lagMs)} ms, success ${f1(s.successPct)}% of ${s.requests}`);
+      console.log(
+        `  ${(s.atS / 60).toFixed(1)} min: RSS ${f1(s.rssMiB)} MiB, heap ${f1(s.heapMiB)} MiB, fds ${s.fds}, lag p99 ${f1(s.lagMs)} ms, success ${f1(s.successPct)}% of ${s.requests}`,
+      );
     }
     clearInterval(loadTimer);
     clearInterval(minuteTimer);
@@ -284,7 +347,11 @@ await runBench('bench:soak', minutes * 60 + 300, async () => {
     const v = verdicts(samples);
     const ok = alive && samples.length >= 5 && v.every((x) => x.pass) && g.errorLines.length === 0;
     const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-    const topFailures = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, c]) => `${k || 'other'}: ${c}`).join(', ');
+    const topFailures = [...failures]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, c]) => `${k || 'other'}: ${c}`)
+      .join(', ');
     const body = [
       '## Soak — `npm run bench:soak`',
       '',
@@ -295,14 +362,18 @@ await runBench('bench:soak', minutes * 60 + 300, async () => {
       '',
       '| metric | first | last | min | max | slope per 10 min, all samples | slope per 10 min, judged (per part) | fitted growth | tolerance | flat |',
       '|---|---|---|---|---|---|---|---|---|---|',
-      ...v.map((x) => `| ${x.name}${x.unit === '' ? '' : ` (${x.unit})`} | ${f1(x.first)} | ${f1(x.last)} | ${f1(x.min)} | ${f1(x.max)} | ${f1(x.perTenMinAll)} | ${f1(x.perTenMin)} (${x.per}) | ${f1(x.growth)} | ${x.name === 'success' ? `fall ≤ ${f1(x.tolerance)}` : `≤ ${f1(x.tolerance)}`} | ${x.pass ? 'yes' : '**no**'} |`),
+      ...v.map(
+        (x) =>
+          `| ${x.name}${x.unit === '' ? '' : ` (${x.unit})`} | ${f1(x.first)} | ${f1(x.last)} | ${f1(x.min)} | ${f1(x.max)} | ${f1(x.perTenMinAll)} | ${f1(x.perTenMin)} (${x.per}) | ${f1(x.growth)} | ${x.name === 'success' ? `fall ≤ ${f1(x.tolerance)}` : `≤ ${f1(x.tolerance)}`} | ${x.pass ? 'yes' : '**no**'} |`,
+      ),
       '',
       `Requests: ${totals.ok} ok, ${totals.failed} failed (${f1((100 * totals.ok) / Math.max(1, totals.ok + totals.failed))}% success; ${topFailures || 'none'}), ${totals.skipped} not sent (over ${MAX_IN_FLIGHT} in flight). Batches: ${totals.batches} created, ${totals.batchesDone} completed by the end. Reloads: ${totals.reloads} ok, ${totals.reloadsFailed} failed. Internal errors logged: ${g.errorLines.length}.`,
     ].join('\n');
     console.log(`\n${body}\n`);
     if (g.errorLines.length > 0) console.log(g.errorLines.slice(0, 3).join('\n'));
     if (!ok) process.exitCode = 1;
-    if (flags['no-write'] !== true) writeDocSection(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), 'soak', body);
+    if (flags['no-write'] !== true)
+      writeDocSection(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), 'soak', body);
   } finally {
     await g.close();
   }

@@ -18,7 +18,10 @@ import { positive, runBench } from './run-bench.ts';
 import { mean } from './stats.ts';
 
 const argv = process.argv.slice(2);
-const { values: flags } = parseArgs({ args: argv, options: { runs: { type: 'string' }, 'no-write': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  args: argv,
+  options: { runs: { type: 'string' }, 'no-write': { type: 'boolean', default: false } },
+});
 const runs = Math.round(positive('runs', flags.runs, 5));
 const HERE = import.meta.dirname;
 const BIN = join(HERE, '..', 'bin', 'spillway.js');
@@ -38,7 +41,10 @@ function rssOf(pid: number): number {
 
 async function startOnce(config: string, env: NodeJS.ProcessEnv): Promise<Start> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'start', '--config', config, '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '--config', config, '--port', '0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     let err = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -55,7 +61,10 @@ async function startOnce(config: string, env: NodeJS.ProcessEnv): Promise<Start>
     });
     // Ready is what a load balancer waits for: the first 200 from /readyz.
     for (;;) {
-      const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       await sleep(2);
     }
@@ -71,7 +80,10 @@ async function startOnce(config: string, env: NodeJS.ProcessEnv): Promise<Start>
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-startup-'));
   const config = join(dir, 'spillway.yaml');
-  writeFileSync(config, 'upstreams:\n  - name: up\n    url: http://127.0.0.1:9/v1\n    kind: openai\nmodels:\n  chat:\n    routes:\n      - upstream: up\n');
+  writeFileSync(
+    config,
+    'upstreams:\n  - name: up\n    url: http://127.0.0.1:9/v1\n    kind: openai\nmodels:\n  chat:\n    routes:\n      - upstream: up\n',
+  );
   const rows: { name: string; starts: Start[] }[] = [];
   const base = { ...process.env };
   delete base.NODE_DISABLE_COMPILE_CACHE;
@@ -84,9 +96,14 @@ async function main(): Promise<void> {
   }
   const none: Start[] = [];
   for (let i = 0; i < runs; i++) none.push(await startOnce(config, { ...base, NODE_DISABLE_COMPILE_CACHE: '1' }));
-  rows.push({ name: 'first start (compile cache empty)', starts: cold }, { name: 'restart (compile cache warm)', starts: warm }, { name: 'no compile cache', starts: none });
+  rows.push(
+    { name: 'first start (compile cache empty)', starts: cold },
+    { name: 'restart (compile cache warm)', starts: warm },
+    { name: 'no compile cache', starts: none },
+  );
   rmSync(dir, { recursive: true, force: true });
-  const fmt = (xs: number[], d = 0): string => `${mean(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+  const fmt = (xs: number[], d = 0): string =>
+    `${mean(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const md = [
     '## Cold and idle — `npm run bench:startup`',
     '',
@@ -95,7 +112,9 @@ async function main(): Promise<void> {
     '',
     '| case | ready ms | idle RSS MB |',
     '|---|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.starts.map((s) => s.readyMs))} | ${fmt(r.starts.map((s) => s.idleRss / MB))} |`),
+    ...rows.map(
+      (r) => `| ${r.name} | ${fmt(r.starts.map((s) => s.readyMs))} | ${fmt(r.starts.map((s) => s.idleRss / MB))} |`,
+    ),
   ].join('\n');
   console.log(md);
   if (!flags['no-write']) writeDocSection(DOC, 'startup', md);

@@ -43,11 +43,13 @@ const { values } = parseArgs({
 });
 
 const instances = Number(values.instances);
-if (!Number.isInteger(instances) || instances < 1 || instances > 8) throw new Error(`--instances expects a whole number from 1 to 8, got "${values.instances}"`);
+if (!Number.isInteger(instances) || instances < 1 || instances > 8)
+  throw new Error(`--instances expects a whole number from 1 to 8, got "${values.instances}"`);
 // Several instances share their state through a Redis of their own, on a free loopback port, for this run only.
 const redis = instances > 1 ? await launchRedisServer() : undefined;
 
-if (values.caps !== undefined && values.caps !== 'known' && values.caps !== 'unknown') throw new Error(`--caps expects known or unknown, got "${values.caps}"`);
+if (values.caps !== undefined && values.caps !== 'known' && values.caps !== 'unknown')
+  throw new Error(`--caps expects known or unknown, got "${values.caps}"`);
 const HEADERS = ['stainless', 'spillway', 'both'] as const;
 const header = HEADERS.find((h) => h === values['deadline-header']);
 if (values['deadline-header'] !== undefined && header === undefined) {
@@ -55,10 +57,17 @@ if (values['deadline-header'] !== undefined && header === undefined) {
 }
 
 const dir = new URL(values.matrix ? './scenarios/matrix/' : './scenarios/', import.meta.url).pathname;
-const yamlNames = () => readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.startsWith('_')).map((f) => f.replace(/\.yaml$/, '')).sort();
+const yamlNames = () =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && !f.startsWith('_'))
+    .map((f) => f.replace(/\.yaml$/, ''))
+    .sort();
 const names = values.scenario === 'all' ? yamlNames() : [values.scenario];
-const targets: TargetKind[] = values.compare ? ['direct', 'spillway'] : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
-if (values.door !== undefined && values.door !== 'messages') throw new Error(`--door expects messages, got "${values.door}"`);
+const targets: TargetKind[] = values.compare
+  ? ['direct', 'spillway']
+  : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
+if (values.door !== undefined && values.door !== 'messages')
+  throw new Error(`--door expects messages, got "${values.door}"`);
 const door = values.door === 'messages' ? ('messages' as const) : undefined;
 const command = `npm run bench:storm -- ${process.argv.slice(2).join(' ')}`.trim();
 const machine = `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
@@ -81,20 +90,27 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
   let arrivals: readonly RequestRecord[] = [];
   for (const target of targets) {
     const label = typeof target === 'string' ? target : target.url;
-    process.stderr.write(`storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s, caps ${scenario.caps} ...\n`);
-    results.push(await runStorm(scenario, target, {
-      instances, ...(redis === undefined ? {} : { redisUrl: redis.url }), ...(door === undefined ? {} : { door }),
-      onProgress: (run) => {
-        if (process.stderr.isTTY) process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
-      },
-      onRecords: (records) => {
-        arrivals = records;
-        if (values.records === undefined) return;
-        mkdirSync(values.records, { recursive: true });
-        const file = join(values.records, `${name}-${label.replace(/[^\w.-]+/g, '_')}.jsonl`);
-        writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      },
-    }));
+    process.stderr.write(
+      `storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s, caps ${scenario.caps} ...\n`,
+    );
+    results.push(
+      await runStorm(scenario, target, {
+        instances,
+        ...(redis === undefined ? {} : { redisUrl: redis.url }),
+        ...(door === undefined ? {} : { door }),
+        onProgress: (run) => {
+          if (process.stderr.isTTY)
+            process.stderr.write(`  ${label}: ${run.requestsSent} sent, ${run.records.length} answered\r`);
+        },
+        onRecords: (records) => {
+          arrivals = records;
+          if (values.records === undefined) return;
+          mkdirSync(values.records, { recursive: true });
+          const file = join(values.records, `${name}-${label.replace(/[^\w.-]+/g, '_')}.jsonl`);
+          writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        },
+      }),
+    );
     process.stderr.write('\n');
   }
   results.push(bestPossibleSummary(arrivals, scenario.fleet, scenario.mix.deadlineS));
@@ -118,11 +134,20 @@ if (values.matrix) {
   const table = matrixTable(rows);
   process.stdout.write(`\nFault matrix\n\n${table}\n`);
   if (values.compare && !values['no-write'] && last !== undefined) {
-    writeDocSection('docs/benchmarks.md', 'storm:matrix', [
-      '### Storm: fault matrix', '',
-      'Each single fault on its own (bench/scenarios/matrix/), on a healthy fleet of three upstreams at 0.4× capacity; the gateway on defaults.', '',
-      `Command: \`${command}\` — ${machine}.`, settings(last), '', table,
-    ].join('\n'));
+    writeDocSection(
+      'docs/benchmarks.md',
+      'storm:matrix',
+      [
+        '### Storm: fault matrix',
+        '',
+        'Each single fault on its own (bench/scenarios/matrix/), on a healthy fleet of three upstreams at 0.4× capacity; the gateway on defaults.',
+        '',
+        `Command: \`${command}\` — ${machine}.`,
+        settings(last),
+        '',
+        table,
+      ].join('\n'),
+    );
   }
 } else {
   for (const name of names) {
@@ -132,11 +157,30 @@ if (values.matrix) {
     if (values.compare && !values['no-write']) {
       // A flag that changes the scenario gets its own section, so it never overwrites the scenario's own table.
       const asFiled = loadScenario(`${dir}${name}.yaml`);
-      const section = [name, scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`, instances === 1 ? '' : `-${instances}-instances`, scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
-        scenario.client.deadlineHeader === asFiled.client.deadlineHeader ? '' : `-${scenario.client.deadlineHeader}-header`, door === undefined ? '' : `-${door}-door`].join('');
-      writeDocSection('docs/benchmarks.md', `storm:${section}`, [
-        `### Storm: ${section}`, '', scenario.description, '', `Command: \`${command}\` — ${machine}.`, settings(scenario), '', table,
-      ].join('\n'));
+      const section = [
+        name,
+        scenario.caps === asFiled.caps ? '' : `-caps-${scenario.caps}`,
+        instances === 1 ? '' : `-${instances}-instances`,
+        scenario.client.sdkRetries === asFiled.client.sdkRetries ? '' : '-sdk-retries',
+        scenario.client.deadlineHeader === asFiled.client.deadlineHeader
+          ? ''
+          : `-${scenario.client.deadlineHeader}-header`,
+        door === undefined ? '' : `-${door}-door`,
+      ].join('');
+      writeDocSection(
+        'docs/benchmarks.md',
+        `storm:${section}`,
+        [
+          `### Storm: ${section}`,
+          '',
+          scenario.description,
+          '',
+          `Command: \`${command}\` — ${machine}.`,
+          settings(scenario),
+          '',
+          table,
+        ].join('\n'),
+      );
     }
   }
 }

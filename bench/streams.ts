@@ -50,7 +50,8 @@ const tokenMs = positive('token-ms', flags['token-ms'], 500);
 const tokens = Math.round(positive('tokens', flags.tokens, 20));
 const rampPerS = positive('ramp', flags.ramp, 2000);
 const queuedShare = Number(flags['queued-share'] ?? '0.1');
-const gatewayFlags = flags['gateway-flags'] === undefined ? [] : flags['gateway-flags'].split(' ').filter((f) => f !== '');
+const gatewayFlags =
+  flags['gateway-flags'] === undefined ? [] : flags['gateway-flags'].split(' ').filter((f) => f !== '');
 if (!(queuedShare >= 0 && queuedShare < 1)) throw new Error('--queued-share must be in [0, 1)');
 
 const HERE = import.meta.dirname;
@@ -81,33 +82,58 @@ interface StreamResult {
 function oneStream(agent: Agent, port: number, body: string): Promise<StreamResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const done = (problem?: string): void => resolve(problem === undefined ? { ok: true, ms: performance.now() - t0 } : { ok: false, problem, ms: performance.now() - t0 });
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        res.on('end', () => done(`status ${res.statusCode}`));
-        return;
-      }
-      res.setEncoding('utf8');
-      let pending = '';
-      let content = 0;
-      let sawDone = false;
-      let error = false;
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let end: number;
-        while ((end = pending.indexOf('\n\n')) >= 0) {
-          const ev = pending.slice(0, end);
-          pending = pending.slice(end + 2);
-          if (!ev.startsWith('data:')) continue;
-          if (ev === 'data: [DONE]') sawDone = true;
-          else if (ev.includes('"error"')) error = true;
-          else if (ev.includes('"content":"') && !ev.includes('"content":""')) content++;
+    const done = (problem?: string): void =>
+      resolve(
+        problem === undefined
+          ? { ok: true, ms: performance.now() - t0 }
+          : { ok: false, problem, ms: performance.now() - t0 },
+      );
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/chat/completions',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          res.on('end', () => done(`status ${res.statusCode}`));
+          return;
         }
-      });
-      res.on('end', () => done(error ? 'error event' : !sawDone ? 'no [DONE]' : content !== tokens ? `${content} of ${tokens} content events` : undefined));
-      res.on('error', (e) => done(`response ${e.message}`));
-    });
+        res.setEncoding('utf8');
+        let pending = '';
+        let content = 0;
+        let sawDone = false;
+        let error = false;
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let end: number;
+          while ((end = pending.indexOf('\n\n')) >= 0) {
+            const ev = pending.slice(0, end);
+            pending = pending.slice(end + 2);
+            if (!ev.startsWith('data:')) continue;
+            if (ev === 'data: [DONE]') sawDone = true;
+            else if (ev.includes('"error"')) error = true;
+            else if (ev.includes('"content":"') && !ev.includes('"content":""')) content++;
+          }
+        });
+        res.on('end', () =>
+          done(
+            error
+              ? 'error event'
+              : !sawDone
+                ? 'no [DONE]'
+                : content !== tokens
+                  ? `${content} of ${tokens} content events`
+                  : undefined,
+          ),
+        );
+        res.on('error', (e) => done(`response ${e.message}`));
+      },
+    );
     req.on('error', (e) => done(`request ${e.message}`));
     req.end(body);
   });
@@ -131,12 +157,22 @@ interface LevelResult {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function level(n: number, mock: Child): Promise<LevelResult> {
-  const gateway = await startChild(`spillway (${n} streams)`, join(HERE, 'servers', 'gateway.ts'), ['--upstream', `${mock.origin}/v1`, '--max-concurrency', String(n)], { core: core(0), nodeFlags: gatewayFlags });
+  const gateway = await startChild(
+    `spillway (${n} streams)`,
+    join(HERE, 'servers', 'gateway.ts'),
+    ['--upstream', `${mock.origin}/v1`, '--max-concurrency', String(n)],
+    { core: core(0), nodeFlags: gatewayFlags },
+  );
   try {
     await sleep(500);
     const idle = await gateway.stats();
     const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
-    const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: tokens });
+    const body = JSON.stringify({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      max_tokens: tokens,
+    });
     let peakRss = idle.rss;
     let peakHeap = idle.heapUsed;
     let sampling = true;
@@ -146,7 +182,10 @@ async function level(n: number, mock: Child): Promise<LevelResult> {
       while (sampling) {
         await sleep(1000);
         const s = await gateway.stats();
-        if (flags.timeline) log(`    t=${((performance.now() - t0) / 1000).toFixed(1)}s rss ${(s.rss / MB).toFixed(0)} MB heap ${(s.heapUsed / MB).toFixed(0)} MB cpu ${((s.cpuUs - idle.cpuUs) / 1e6).toFixed(1)} s lag p99 ${s.lagP99Ms.toFixed(0)} max ${s.lagMaxMs.toFixed(0)} ms`);
+        if (flags.timeline)
+          log(
+            `    t=${((performance.now() - t0) / 1000).toFixed(1)}s rss ${(s.rss / MB).toFixed(0)} MB heap ${(s.heapUsed / MB).toFixed(0)} MB cpu ${((s.cpuUs - idle.cpuUs) / 1e6).toFixed(1)} s lag p99 ${s.lagP99Ms.toFixed(0)} max ${s.lagMaxMs.toFixed(0)} ms`,
+          );
         peakRss = Math.max(peakRss, s.rss);
         peakHeap = Math.max(peakHeap, s.heapUsed);
       }
@@ -186,12 +225,16 @@ async function level(n: number, mock: Child): Promise<LevelResult> {
   }
 }
 
-const fmt = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const fmt = (x: number, d = 0): string =>
+  x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 function render(rows: LevelResult[], cmd: string, fds: number): string {
   const big = rows[rows.length - 1] as LevelResult;
   const small = rows[0] as LevelResult;
-  const perStreamKb = rows.length > 1 && big.streams > small.streams ? ((big.peakRss - small.peakRss) / (big.streams - small.streams)) * 1024 / MB : ((big.peakRss - big.idleRss) / big.streams) * 1024 / MB;
+  const perStreamKb =
+    rows.length > 1 && big.streams > small.streams
+      ? (((big.peakRss - small.peakRss) / (big.streams - small.streams)) * 1024) / MB
+      : (((big.peakRss - big.idleRss) / big.streams) * 1024) / MB;
   const answerS = (tokens * tokenMs) / 1000;
   const lines = [
     '## Concurrent streams on one core — `npm run bench:streams`',
@@ -202,7 +245,16 @@ function render(rows: LevelResult[], cmd: string, fds: number): string {
     '',
     '| streams | complete | wall s | stream p50 / max s | idle RSS MB | peak RSS MB | peak heap MB | gateway CPU s | CPU ms per stream | event-loop lag p99 / max ms |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${fmt(r.streams)} | ${fmt(r.complete)} (${fmt((100 * r.complete) / r.streams, 1)}%)${Object.keys(r.problems).length > 0 ? ` — ${Object.entries(r.problems).map(([k, v]) => `${v}× ${k}`).join(', ')}` : ''} | ${fmt(r.wallS, 1)} | ${fmt(r.p50S, 1)} / ${fmt(r.maxS, 1)} | ${fmt(r.idleRss / MB)} | ${fmt(r.peakRss / MB)} | ${fmt(r.peakHeap / MB)} | ${fmt(r.cpuS, 1)} | ${fmt((1000 * r.cpuS) / r.streams, 2)} | ${fmt(r.lagP99Ms, 1)} / ${fmt(r.lagMaxMs, 1)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${fmt(r.streams)} | ${fmt(r.complete)} (${fmt((100 * r.complete) / r.streams, 1)}%)${
+          Object.keys(r.problems).length > 0
+            ? ` — ${Object.entries(r.problems)
+                .map(([k, v]) => `${v}× ${k}`)
+                .join(', ')}`
+            : ''
+        } | ${fmt(r.wallS, 1)} | ${fmt(r.p50S, 1)} / ${fmt(r.maxS, 1)} | ${fmt(r.idleRss / MB)} | ${fmt(r.peakRss / MB)} | ${fmt(r.peakHeap / MB)} | ${fmt(r.cpuS, 1)} | ${fmt((1000 * r.cpuS) / r.streams, 2)} | ${fmt(r.lagP99Ms, 1)} / ${fmt(r.lagMaxMs, 1)} |`,
+    ),
     '',
     `Per stream: ~${fmt(perStreamKb)} KB of RSS (peak RSS difference between the levels over the difference in streams) and ${fmt((1000 * big.cpuS) / big.streams, 2)} ms of CPU for a ${answerS} s answer of ${tokens} events, i.e. ${fmt((big.cpuS / big.wallS) * 100)}% of a core for ${fmt(big.streams)} streams over ${fmt(big.wallS, 1)} s. ` +
       `At that rate 100,000 such streams would need ~${fmt((100_000 * perStreamKb) / 1024 / 1024, 1)} GB of memory and ~${fmt((100_000 * (big.cpuS / big.streams)) / answerS, 1)} cores (one gateway process per core, each under ${fmt(Math.floor(fds / 2))} streams by its descriptor limit).`,
@@ -213,17 +265,38 @@ function render(rows: LevelResult[], cmd: string, fds: number): string {
 async function main(): Promise<void> {
   const fds = fdLimit();
   for (const n of levels) {
-    if (Number.isFinite(fds) && 2 * n + 200 > fds) throw new Error(`${n} streams need ${2 * n + 200} descriptors in the gateway; ulimit -n is ${fds} (raise it, or lower --streams)`);
+    if (Number.isFinite(fds) && 2 * n + 200 > fds)
+      throw new Error(
+        `${n} streams need ${2 * n + 200} descriptors in the gateway; ulimit -n is ${fds} (raise it, or lower --streams)`,
+      );
   }
-  log(`bench:streams: levels ${levels.join(', ')}, ${tokens} tokens every ${tokenMs} ms, ramp ${rampPerS}/s, queued share ${queuedShare}, descriptors ${fds}, pinning ${taskset ? 'on' : 'off'}`);
+  log(
+    `bench:streams: levels ${levels.join(', ')}, ${tokens} tokens every ${tokenMs} ms, ramp ${rampPerS}/s, queued share ${queuedShare}, descriptors ${fds}, pinning ${taskset ? 'on' : 'off'}`,
+  );
   const rows: LevelResult[] = [];
   for (const n of levels) {
     const slots = Math.max(1, Math.round(n * (1 - queuedShare)));
-    const mock = await startChild('mock', join(HERE, 'servers', 'mock.ts'), ['--token-ms', String(tokenMs), '--max-tokens', String(tokens), '--slots', queuedShare === 0 ? 'unlimited' : String(slots), '--queue', String(n)], { core: core(1) });
+    const mock = await startChild(
+      'mock',
+      join(HERE, 'servers', 'mock.ts'),
+      [
+        '--token-ms',
+        String(tokenMs),
+        '--max-tokens',
+        String(tokens),
+        '--slots',
+        queuedShare === 0 ? 'unlimited' : String(slots),
+        '--queue',
+        String(n),
+      ],
+      { core: core(1) },
+    );
     try {
       const r = await level(n, mock);
       rows.push(r);
-      log(`  ${n} streams: ${r.complete} complete ${JSON.stringify(r.problems)} in ${r.wallS.toFixed(1)} s; RSS idle ${(r.idleRss / MB).toFixed(0)} MB peak ${(r.peakRss / MB).toFixed(0)} MB; heap peak ${(r.peakHeap / MB).toFixed(0)} MB; CPU ${r.cpuS.toFixed(1)} s; lag p99 ${r.lagP99Ms.toFixed(1)} ms max ${r.lagMaxMs.toFixed(1)} ms`);
+      log(
+        `  ${n} streams: ${r.complete} complete ${JSON.stringify(r.problems)} in ${r.wallS.toFixed(1)} s; RSS idle ${(r.idleRss / MB).toFixed(0)} MB peak ${(r.peakRss / MB).toFixed(0)} MB; heap peak ${(r.peakHeap / MB).toFixed(0)} MB; CPU ${r.cpuS.toFixed(1)} s; lag p99 ${r.lagP99Ms.toFixed(1)} ms max ${r.lagMaxMs.toFixed(1)} ms`,
+      );
     } finally {
       await mock.stop();
     }

@@ -3,7 +3,9 @@
 // so this shim only checks the runtime and hands argv to src/main.ts.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(`spillway: Node.js >= 22.18 is required (this is ${process.version}). Get Node 24: npm install -g --prefix /usr/local node@24\n`);
+  process.stderr.write(
+    `spillway: Node.js >= 22.18 is required (this is ${process.version}). Get Node 24: npm install -g --prefix /usr/local node@24\n`,
+  );
   process.exit(1);
 }
 // Node's compile cache (on disk, keyed by each file's contents) keeps the type-stripped sources and their V8 code:

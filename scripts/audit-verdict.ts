@@ -27,17 +27,29 @@ export function auditVerdict(stdout: string): AuditVerdict {
   }
   if (j.error !== undefined || j.metadata?.vulnerabilities === undefined) {
     const why = j.message ?? j.error?.summary ?? j.error?.code ?? 'no audit data';
-    return { result: 'skip', line: `npm audit skipped: the registry did not answer the audit request (${why.split('\n')[0] ?? ''})` };
+    return {
+      result: 'skip',
+      line: `npm audit skipped: the registry did not answer the audit request (${why.split('\n')[0] ?? ''})`,
+    };
   }
   const counts = j.metadata.vulnerabilities;
   const bad = FAILING.reduce((n, s) => n + (counts[s] ?? 0), 0);
   const deps = j.metadata.dependencies?.prod;
   if (bad === 0) {
     const low = (counts.low ?? 0) + (counts.info ?? 0);
-    return { result: 'pass', line: `npm audit: no moderate or worse advisory in production dependencies${deps === undefined ? '' : ` (${deps} packages)`}${low > 0 ? `; ${low} low/info` : ''}` };
+    return {
+      result: 'pass',
+      line: `npm audit: no moderate or worse advisory in production dependencies${deps === undefined ? '' : ` (${deps} packages)`}${low > 0 ? `; ${low} low/info` : ''}`,
+    };
   }
   const names = Object.entries(j.vulnerabilities ?? {})
     .filter(([, v]) => (FAILING as readonly string[]).includes(v.severity))
-    .map(([name, v]) => `${name} (${v.severity}${v.via.map((x) => (typeof x === 'string' ? '' : `: ${x.title ?? ''} ${x.url ?? ''}`)).join('')})`);
-  return { result: 'fail', line: `npm audit: ${bad} moderate or worse advisories in production dependencies: ${names.join('; ')}` };
+    .map(
+      ([name, v]) =>
+        `${name} (${v.severity}${v.via.map((x) => (typeof x === 'string' ? '' : `: ${x.title ?? ''} ${x.url ?? ''}`)).join('')})`,
+    );
+  return {
+    result: 'fail',
+    line: `npm audit: ${bad} moderate or worse advisories in production dependencies: ${names.join('; ')}`,
+  };
 }

@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { auditVerdict } from './audit-verdict.ts';
 
 const r = spawnSync('npm', ['audit', '--omit=dev', '--json'], { encoding: 'utf8', timeout: 120_000 });
-const verdict = r.error === undefined ? auditVerdict(r.stdout) : { result: 'skip' as const, line: `npm audit skipped: ${r.error.message}` };
+const verdict =
+  r.error === undefined
+    ? auditVerdict(r.stdout)
+    : { result: 'skip' as const, line: `npm audit skipped: ${r.error.message}` };
 process.stdout.write(`ci: ${verdict.line}\n`);
 process.exit(verdict.result === 'fail' ? 1 : 0);

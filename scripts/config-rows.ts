@@ -4,6 +4,9 @@ import { configSchema } from '../src/config/schema.ts';
 
 const prefix = process.argv[2] ?? '';
 for (const k of describeSchema(configSchema)) {
-  if (prefix !== '' && k.path !== prefix && !k.path.startsWith(`${prefix}.`) && !k.path.startsWith(`${prefix}[`)) continue;
-  process.stdout.write(`| \`${k.path}\` | ${k.type} | ${k.default === '—' ? '—' : `\`${k.default}\``} | ${k.description} |\n`);
+  if (prefix !== '' && k.path !== prefix && !k.path.startsWith(`${prefix}.`) && !k.path.startsWith(`${prefix}[`))
+    continue;
+  process.stdout.write(
+    `| \`${k.path}\` | ${k.type} | ${k.default === '—' ? '—' : `\`${k.default}\``} | ${k.description} |\n`,
+  );
 }

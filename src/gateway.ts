@@ -66,5 +66,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps): Pipeline {
 
 /** Whether a request may be passed through to a Messages upstream: the cache stands aside (its answers are chat ones). */
 function passesThrough(config: Config, deps: PipelineDeps): (ctx: RequestContext) => boolean {
-  return (ctx) => ctx.model !== undefined && mayPassThrough(ctx.call?.native !== undefined, ctx.model, config, (u) => deps.pools.kind(u));
+  return (ctx) =>
+    ctx.model !== undefined &&
+    mayPassThrough(ctx.call?.native !== undefined, ctx.model, config, (u) => deps.pools.kind(u));
 }

@@ -26,11 +26,14 @@ export function compose<C extends Settles>(stages: readonly Stage<C>[]): Handler
   return function run(ctx: C): Promise<void> {
     let reached = -1;
     const dispatch = (i: number): Promise<void> => {
-      if (i <= reached) return Promise.reject(new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() more than once`));
+      if (i <= reached)
+        return Promise.reject(new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() more than once`));
       reached = i;
       const stage = stages[i];
       if (stage === undefined) {
-        return Promise.reject(new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() but it is the last stage`));
+        return Promise.reject(
+          new PipelineError(`stage "${names[i - 1] ?? '?'}" called next() but it is the last stage`),
+        );
       }
       let calledNext = false;
       let done: Promise<void>;
@@ -48,7 +51,9 @@ export function compose<C extends Settles>(stages: readonly Stage<C>[]): Handler
       if (calledNext) return done;
       return done.then(() => {
         if (!calledNext && !ctx.settled && ctx.clientGone?.aborted !== true) {
-          throw new PipelineError(`stage "${stage.name}" finished without answering the request and without calling next()`);
+          throw new PipelineError(
+            `stage "${stage.name}" finished without answering the request and without calling next()`,
+          );
         }
       });
     };

@@ -33,7 +33,10 @@ export function serveChildProtocol(port: number, close: () => Promise<void>): vo
   const exit = (): void => {
     const timer = setTimeout(() => process.exit(0), 2000);
     timer.unref();
-    close().then(() => process.exit(0), () => process.exit(1));
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();

@@ -12,6 +12,15 @@ import { argValue, serveChildProtocol } from './child-protocol.ts';
 const cache = argValue('cache', 'off') === 'on' ? { cache: { models: ['chat'] } } : {};
 const cap = argValue('max-concurrency', '');
 const upstream = { name: 'up', url: argValue('upstream'), ...(cap === '' ? {} : { max_concurrency: Number(cap) }) };
-const config = resolveConfig({ upstreams: [upstream], models: { chat: { routes: [{ upstream: 'up' }] } }, ...cache }, 'bench', {});
-const gw = await startGateway(config, { port: Number(argValue('port', '0')), log: createLogger('info', batchedDestination('/dev/null')) });
-serveChildProtocol(gw.port, async () => { await gw.shutdown(0); });
+const config = resolveConfig(
+  { upstreams: [upstream], models: { chat: { routes: [{ upstream: 'up' }] } }, ...cache },
+  'bench',
+  {},
+);
+const gw = await startGateway(config, {
+  port: Number(argValue('port', '0')),
+  log: createLogger('info', batchedDestination('/dev/null')),
+});
+serveChildProtocol(gw.port, async () => {
+  await gw.shutdown(0);
+});

@@ -89,7 +89,13 @@ export class AdminRoutes {
     if (!open && !this.authorized(req, queryKey)) {
       req.resume();
       res.setHeader('www-authenticate', 'Bearer realm="spillway-admin"');
-      renderError(res, new SpillwayError('unauthorized', 'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>` (the dashboard: open /dashboard?key=<key>).'));
+      renderError(
+        res,
+        new SpillwayError(
+          'unauthorized',
+          'The admin API and dashboard need the admin key (admin.key) as `Authorization: Bearer <key>` (the dashboard: open /dashboard?key=<key>).',
+        ),
+      );
       return true;
     }
     const allowed: string[] = [];
@@ -113,7 +119,13 @@ export class AdminRoutes {
     req.resume();
     if (allowed.length > 0) {
       res.setHeader('allow', [...new Set(allowed)].join(', '));
-      renderError(res, new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${[...new Set(allowed)].join(' or ')}.`));
+      renderError(
+        res,
+        new SpillwayError(
+          'method_not_allowed',
+          `${req.method ?? ''} is not allowed on ${path}; use ${[...new Set(allowed)].join(' or ')}.`,
+        ),
+      );
     } else {
       renderError(res, new SpillwayError('not_found', `Unknown admin path ${path}. See docs/admin-api.md.`));
     }

@@ -21,20 +21,32 @@ export function dashboardRoutes(): AdminRoute[] {
   const assets = new Map<string, Asset>([
     ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(here('dashboard.js')) }],
     ['dashboard.css', { type: 'text/css; charset=utf-8', body: readFileSync(here('dashboard.css')) }],
-    ['uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')) }],
-    ['uPlot.min.css', { type: 'text/css; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.min.css')) }],
+    [
+      'uPlot.iife.min.js',
+      { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')) },
+    ],
+    [
+      'uPlot.min.css',
+      { type: 'text/css; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.min.css')) },
+    ],
   ]);
   const page: Asset = { type: 'text/html; charset=utf-8', body: readFileSync(here('index.html')) };
-  const serve = (a: Asset): AdminRoute['handle'] => ({ req, res }) => {
-    req.resume();
-    res.writeHead(200, {
-      'content-type': a.type, 'content-length': a.body.length, 'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
-      // Everything the page loads is its own: nothing from elsewhere may run in a page that holds the admin key.
-      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-    });
-    res.end(req.method === 'HEAD' ? undefined : a.body);
-  };
+  const serve =
+    (a: Asset): AdminRoute['handle'] =>
+    ({ req, res }) => {
+      req.resume();
+      res.writeHead(200, {
+        'content-type': a.type,
+        'content-length': a.body.length,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        // Everything the page loads is its own: nothing from elsewhere may run in a page that holds the admin key.
+        'content-security-policy':
+          "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+      });
+      res.end(req.method === 'HEAD' ? undefined : a.body);
+    };
   return [
     { method: 'GET', path: '/dashboard', queryKey: true, handle: serve(page) }, // opened as /dashboard?key=…: a navigation sends no header
     {

@@ -38,7 +38,11 @@ export function hostProblem(host: string | undefined, policy: GuardPolicy): stri
   const enforce = isLoopbackHost(policy.listenHost) || policy.allowedHosts.length > 0;
   if (!enforce || host === undefined) return null;
   const name = hostname(host);
-  const listen = hostname(policy.listenHost.includes(':') && !policy.listenHost.startsWith('[') ? `[${policy.listenHost}]` : policy.listenHost);
+  const listen = hostname(
+    policy.listenHost.includes(':') && !policy.listenHost.startsWith('[')
+      ? `[${policy.listenHost}]`
+      : policy.listenHost,
+  );
   if (isLoopbackHost(name) || name === listen || policy.allowedHosts.some((h) => h.toLowerCase() === name)) return null;
   return `Host "${name}" is not a name of this gateway (a loopback name, ${policy.listenHost}, or one of server.allowed_hosts); refused to stop DNS rebinding.`;
 }

@@ -16,7 +16,12 @@ export function statsRoutes(stats: StatsSampler): AdminRoute[] {
       path: '/admin/stats/stream',
       queryKey: true, // the dashboard's EventSource cannot send a header
       async handle({ req, res }) {
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
         send(res, 'history', { points: stats.history });
         send(res, 'frame', await stats.latest());
         const stop = stats.subscribe((f) => send(res, 'frame', f));

@@ -7,7 +7,15 @@ import type { FinishedRequest, RequestLog, RequestRecord } from '../observe/requ
 import { HoltForecast } from '../observe/forecast.ts';
 import { capacityRps } from '../observe/capacity.ts';
 import { WindowCounter } from '../window-counter.ts';
-import { ratesBy, readRegistry, sumRate, viewFamilies, type FamilyView, type MetricFamily, type Quantiles } from '../observe/metric-rates.ts';
+import {
+  ratesBy,
+  readRegistry,
+  sumRate,
+  viewFamilies,
+  type FamilyView,
+  type MetricFamily,
+  type Quantiles,
+} from '../observe/metric-rates.ts';
 
 /** Rates and percentiles are taken over this much recent time: long enough to be steady, short enough to be live. */
 const WINDOW_MS = 5_000;
@@ -18,7 +26,14 @@ const FORECAST_HORIZON_S = 60;
 /** Holt time constants: the level follows within ~5 s, the trend ignores bursts shorter than ~20 s. */
 const HOLT = { levelTauS: 5, trendTauS: 20 };
 /** Codes that mean the gateway refused the request on purpose (admission), not that something broke. */
-const SHED_CODES = new Set(['rate_limited', 'deadline_unmeetable', 'queue_full', 'queue_timeout', 'no_capacity', 'draining']);
+const SHED_CODES = new Set([
+  'rate_limited',
+  'deadline_unmeetable',
+  'queue_full',
+  'queue_timeout',
+  'no_capacity',
+  'draining',
+]);
 /** Process metrics (CPU, heap, event loop) are for Prometheus; the live view keeps to the gateway's own. */
 const OWN_FAMILY = /^spillway_(?!process_|nodejs_)/;
 
@@ -36,10 +51,23 @@ export interface StatsSources {
 export interface StatsPoint {
   t: number;
   /** Finished requests per second, and of those: admitted (not shed), ok, shed, failed; retries made. */
-  rps: number; admitted: number; ok: number; shed: number; failed: number; retried: number;
-  p50: number | null; p95: number | null; p99: number | null; ttft50: number | null; ttft95: number | null;
-  queued: number; inFlight: number; tokensPerMin: number;
-  demand: number | null; forecast: number | null; capacity: number | null;
+  rps: number;
+  admitted: number;
+  ok: number;
+  shed: number;
+  failed: number;
+  retried: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  ttft50: number | null;
+  ttft95: number | null;
+  queued: number;
+  inFlight: number;
+  tokensPerMin: number;
+  demand: number | null;
+  forecast: number | null;
+  capacity: number | null;
 }
 
 export interface StatsFrame {
@@ -61,7 +89,14 @@ export interface StatsFrame {
    * miss), since start; null until an upstream reports the split.
    */
   promptCacheHitRatio: number | null;
-  forecast: { horizonS: number; demandRps: number | null; trendPerS: number; forecastRps: number | null; capacityRps: number | null; utilization: number | null };
+  forecast: {
+    horizonS: number;
+    demandRps: number | null;
+    trendPerS: number;
+    forecastRps: number | null;
+    capacityRps: number | null;
+    utilization: number | null;
+  };
   /** Every spillway_ family, generically: counters as rates, gauges as values, histograms as quantiles. */
   families: FamilyView[];
   recent: RequestRecord[];
@@ -142,14 +177,18 @@ export class StatsSampler {
     this.readings.push({ at: now, families });
     // Keep the oldest reading that is still at least a window old, so rates cover a full window once one has passed.
     while (this.readings.length > 2 && now - (this.readings[1]?.at ?? now) >= WINDOW_MS) this.readings.shift();
-    const base = this.readings.length > 1 ? (this.readings[0] as { at: number; families: MetricFamily[] }) : { at: now, families: [] };
-    const dtS = Math.max(0.001, (now - base.at) / 1000) ;
+    const base =
+      this.readings.length > 1
+        ? (this.readings[0] as { at: number; families: MetricFamily[] })
+        : { at: now, families: [] };
+    const dtS = Math.max(0.001, (now - base.at) / 1000);
     const views = viewFamilies(base.families, families, this.readings.length > 1 ? dtS : 0);
 
     const { balancer, queue } = this.src.live();
     const inFlight = this.src.requestsInFlight();
     // Arrivals = finished + in flight (cumulative), so a storm shows up while its requests are still waiting.
-    const finished = families.find((f) => f.name === 'spillway_requests_total')?.values.reduce((s, v) => s + v.value, 0) ?? 0;
+    const finished =
+      families.find((f) => f.name === 'spillway_requests_total')?.values.reduce((s, v) => s + v.value, 0) ?? 0;
     const arrivals = finished + inFlight;
     if (this.lastArrivals !== undefined && now > this.lastArrivals.at) {
       this.demand.observe(Math.max(0, arrivals - this.lastArrivals.count) / ((now - this.lastArrivals.at) / 1000), now);
@@ -157,7 +196,9 @@ export class StatsSampler {
     this.lastArrivals = { at: now, count: arrivals };
 
     const upstreams = balancer.snapshot();
-    const capacity = capacityRps(upstreams.map((u) => ({ cap: u.cap, available: !u.drained && u.health !== 'ejected', serviceMs: u.serviceMs })));
+    const capacity = capacityRps(
+      upstreams.map((u) => ({ cap: u.cap, available: !u.drained && u.health !== 'ejected', serviceMs: u.serviceMs })),
+    );
     const demandNow = this.demand.level ?? null;
     const ahead = this.demand.forecast(FORECAST_HORIZON_S) ?? null;
     const utilization = ahead !== null && capacity !== undefined && capacity > 0 ? ahead / capacity : null;
@@ -182,11 +223,23 @@ export class StatsSampler {
     const rps = sumRate(views, 'spillway_requests_total');
     const point: StatsPoint = {
       t: Date.now(),
-      rps, admitted: Math.max(0, rps - shed), ok: codes.ok ?? 0, shed, failed, retried: sumRate(views, 'spillway_retries_total'),
-      p50: latency?.p50 ?? null, p95: latency?.p95 ?? null, p99: latency?.p99 ?? null, ttft50: ttft?.p50 ?? null, ttft95: ttft?.p95 ?? null,
-      queued: depth.high + depth.normal + depth.low, inFlight,
+      rps,
+      admitted: Math.max(0, rps - shed),
+      ok: codes.ok ?? 0,
+      shed,
+      failed,
+      retried: sumRate(views, 'spillway_retries_total'),
+      p50: latency?.p50 ?? null,
+      p95: latency?.p95 ?? null,
+      p99: latency?.p99 ?? null,
+      ttft50: ttft?.p50 ?? null,
+      ttft95: ttft?.p95 ?? null,
+      queued: depth.high + depth.normal + depth.low,
+      inFlight,
       tokensPerMin: 60 * sumRate(views, 'spillway_tokens_total', (l) => l.kind === 'prompt' || l.kind === 'completion'),
-      demand: demandNow, forecast: ahead, capacity: capacity ?? null,
+      demand: demandNow,
+      forecast: ahead,
+      capacity: capacity ?? null,
     };
     this.points.push(point);
     if (this.points.length > HISTORY) this.points.shift();
@@ -220,7 +273,14 @@ export class StatsSampler {
       retries: ratesBy(views, 'spillway_retries_total', 'outcome'),
       cacheHitRatio: looked > 0 ? hits / looked : null,
       promptCacheHitRatio: promptCacheHitRatio(views),
-      forecast: { horizonS: FORECAST_HORIZON_S, demandRps: demandNow, trendPerS: this.demand.trend, forecastRps: ahead, capacityRps: capacity ?? null, utilization },
+      forecast: {
+        horizonS: FORECAST_HORIZON_S,
+        demandRps: demandNow,
+        trendPerS: this.demand.trend,
+        forecastRps: ahead,
+        capacityRps: capacity ?? null,
+        utilization,
+      },
       families: views,
       recent: this.src.requestLog.recent({ limit: 25 }),
     };

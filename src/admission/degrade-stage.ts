@@ -15,10 +15,16 @@ const SHED_CODES = new Set(['rate_limited', 'deadline_unmeetable', 'queue_full',
  * `x-spillway-degraded` and counted in `spillway_degrade_actions_total`. Undefined (left out of the pipeline) when
  * no trigger is configured.
  */
-export function degradeStage(config: Config, deps: { queueDepth: () => number; clock: Clock; metrics: Metrics }): Stage<RequestContext> | undefined {
+export function degradeStage(
+  config: Config,
+  deps: { queueDepth: () => number; clock: Clock; metrics: Metrics },
+): Stage<RequestContext> | undefined {
   const d = config.degrade;
   if (d.queueDepth === null && d.shedPercent === null) return undefined;
-  const monitor = new DegradeMonitor({ queueDepth: d.queueDepth, shedPercent: d.shedPercent, windowMs: d.windowMs }, deps.clock.now());
+  const monitor = new DegradeMonitor(
+    { queueDepth: d.queueDepth, shedPercent: d.shedPercent, windowMs: d.windowMs },
+    deps.clock.now(),
+  );
   return {
     name: 'degrade',
     async run(ctx, next) {

@@ -27,7 +27,8 @@ export function estimateTokens(body: Record<string, unknown>): number {
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') chars += v.length;
-    else if (typeof v === 'number') tokens += 1; // a token id
+    else if (typeof v === 'number')
+      tokens += 1; // a token id
     else if (Array.isArray(v)) for (const x of v) stack.push(x);
     else if (v !== null && typeof v === 'object') {
       const o = v as Record<string, unknown>;
@@ -43,7 +44,8 @@ export function estimateTokens(body: Record<string, unknown>): number {
     if (body[k] !== undefined && body[k] !== null) chars += JSON.stringify(body[k]).length;
   }
   const max = body.max_completion_tokens ?? body.max_tokens;
-  const completion = typeof max === 'number' && max > 0 ? max : body.input !== undefined ? 0 : DEFAULT_COMPLETION_ESTIMATE;
+  const completion =
+    typeof max === 'number' && max > 0 ? max : body.input !== undefined ? 0 : DEFAULT_COMPLETION_ESTIMATE;
   return Math.ceil(chars / 4) + tokens + completion;
 }
 

@@ -22,7 +22,10 @@ interface Limiter {
  * and an exact Retry-After; one that fits carries OpenAI's `x-ratelimit-*` headers. The token estimate spent at the
  * door is corrected from the answer's usage afterwards. Undefined (left out of the pipeline) when no limit is configured.
  */
-export function rateLimitStage(config: Config, deps: { state: SharedState; clock: Clock; metrics: Metrics }): Stage<RequestContext> | undefined {
+export function rateLimitStage(
+  config: Config,
+  deps: { state: SharedState; clock: Clock; metrics: Metrics },
+): Stage<RequestContext> | undefined {
   if (!hasRateLimits(config)) return undefined;
   return {
     name: 'rate-limit',
@@ -38,13 +41,26 @@ export function rateLimitStage(config: Config, deps: { state: SharedState; clock
         const d = await deps.state.rateLimit(l.key, { limit: l.limit, periodMs: MINUTE_MS }, cost, now);
         if (!d.allowed) {
           // Give back what the limits checked before this one took: the request is not made.
-          await Promise.all(spent.map((s) => deps.state.rateLimit(s.key, { limit: s.limit, periodMs: MINUTE_MS }, -(s.kind === 'requests' ? 1 : estimate), now)));
+          await Promise.all(
+            spent.map((s) =>
+              deps.state.rateLimit(
+                s.key,
+                { limit: s.limit, periodMs: MINUTE_MS },
+                -(s.kind === 'requests' ? 1 : estimate),
+                now,
+              ),
+            ),
+          );
           deps.metrics.shed.inc({ reason: 'rate_limited', priority: ctx.priority });
           setHeaders(ctx, rateLimitHeaders(l.kind, l.limit, d));
           const why = Number.isFinite(d.retryAfterMs) ? '' : ' (this request alone is larger than the limit)';
-          throw new SpillwayError('rate_limited', `Rate limit reached for ${describe(l)}: ${l.limit} ${l.kind} per minute${why}.`, {
-            retryAfterS: Number.isFinite(d.retryAfterMs) ? Math.max(1, Math.ceil(d.retryAfterMs / 1000)) : 60,
-          });
+          throw new SpillwayError(
+            'rate_limited',
+            `Rate limit reached for ${describe(l)}: ${l.limit} ${l.kind} per minute${why}.`,
+            {
+              retryAfterS: Number.isFinite(d.retryAfterMs) ? Math.max(1, Math.ceil(d.retryAfterMs / 1000)) : 60,
+            },
+          );
         }
         spent.push(l);
         const t = tightest[l.kind];
@@ -57,7 +73,11 @@ export function rateLimitStage(config: Config, deps: { state: SharedState; clock
         const used = ctx.usage === undefined ? undefined : ctx.usage.promptTokens + ctx.usage.completionTokens;
         if (used !== undefined && used !== estimate) {
           const correction = used - estimate;
-          await Promise.all(spent.filter((l) => l.kind === 'tokens').map((l) => deps.state.rateLimit(l.key, { limit: l.limit, periodMs: MINUTE_MS }, correction, Date.now())));
+          await Promise.all(
+            spent
+              .filter((l) => l.kind === 'tokens')
+              .map((l) => deps.state.rateLimit(l.key, { limit: l.limit, periodMs: MINUTE_MS }, correction, Date.now())),
+          );
         }
       }
     },
@@ -68,8 +88,10 @@ export function rateLimitStage(config: Config, deps: { state: SharedState; clock
 function limitersFor(config: Config, ctx: RequestContext): Limiter[] {
   const out: Limiter[] = [];
   const add = (scope: string, limits: RateLimits | undefined) => {
-    if (limits?.requestsPerMinute !== undefined) out.push({ key: `${scope}:rpm`, kind: 'requests', limit: limits.requestsPerMinute });
-    if (limits?.tokensPerMinute !== undefined) out.push({ key: `${scope}:tpm`, kind: 'tokens', limit: limits.tokensPerMinute });
+    if (limits?.requestsPerMinute !== undefined)
+      out.push({ key: `${scope}:rpm`, kind: 'requests', limit: limits.requestsPerMinute });
+    if (limits?.tokensPerMinute !== undefined)
+      out.push({ key: `${scope}:tpm`, kind: 'tokens', limit: limits.tokensPerMinute });
   };
   if (ctx.gatewayKey !== undefined) add(`key:${ctx.gatewayKey.sha256.slice(0, 16)}`, ctx.gatewayKey.limits);
   if (ctx.tenant !== undefined) add(`tenant:${ctx.tenant}`, config.tenants[ctx.tenant]?.limits);
@@ -90,5 +112,9 @@ function setHeaders(ctx: RequestContext, h: Record<string, string>): void {
 /** True when any gateway-level limit is configured (the stage is left out otherwise). */
 function hasRateLimits(config: Config): boolean {
   const any = (l: RateLimits | undefined) => l?.requestsPerMinute !== undefined || l?.tokensPerMinute !== undefined;
-  return config.auth.keys.some((k) => any(k.limits)) || Object.values(config.tenants).some((t) => any(t.limits)) || Object.values(config.models).some((m) => any(m.limits));
+  return (
+    config.auth.keys.some((k) => any(k.limits)) ||
+    Object.values(config.tenants).some((t) => any(t.limits)) ||
+    Object.values(config.models).some((m) => any(m.limits))
+  );
 }

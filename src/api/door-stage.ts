@@ -30,7 +30,10 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
       const prefer = ctx.req.headers.prefer;
       // An async job runs and stores the chat call; its result would come back in chat-completions shape.
       if (typeof prefer === 'string' && /respond-async/i.test(prefer)) {
-        throw new SpillwayError('unsupported_endpoint', 'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.');
+        throw new SpillwayError(
+          'unsupported_endpoint',
+          'Async requests (Prefer: respond-async) are served on /v1/chat/completions, /v1/completions and /v1/embeddings only.',
+        );
       }
       switch (ctx.door) {
         case 'anthropic': {
@@ -38,18 +41,30 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
           const res = new TranslatingResponse(ctx.res, new MessagesTranslator());
           // Translated for the stages that read a chat body and for OpenAI-only upstreams; kept as it is for the
           // upstreams that serve the Messages API (an attempt there passes it through: retry/dispatch-stage.ts).
-          ctx.call = { ...chatCall(translateOrStandIn(config, asked)), native: { body: asked, headers: messagesHeaders(ctx.req.headers), passThrough: (on) => res.passThrough(on) } };
+          ctx.call = {
+            ...chatCall(translateOrStandIn(config, asked)),
+            native: {
+              body: asked,
+              headers: messagesHeaders(ctx.req.headers),
+              passThrough: (on) => res.passThrough(on),
+            },
+          };
           ctx.res = res as unknown as ServerResponse;
           break;
         }
         case 'anthropic_count': {
           const call = chatCall(messagesToChat(jsonObject(ctx.body), true));
           ctx.call = call;
-          if (!Object.hasOwn(config.models, call.model) || (ctx.allowedModels !== null && !ctx.allowedModels.includes(call.model))) {
+          if (
+            !Object.hasOwn(config.models, call.model) ||
+            (ctx.allowedModels !== null && !ctx.allowedModels.includes(call.model))
+          ) {
             throw new SpillwayError('model_not_found', `The model '${call.model}' does not exist.`, { param: 'model' });
           }
           const tools = call.body.tools === undefined ? 0 : Math.ceil(JSON.stringify(call.body.tools).length / 4);
-          return answer(ctx, { input_tokens: estimateTokens({ messages: call.body.messages, max_tokens: 1 }) - 1 + tools });
+          return answer(ctx, {
+            input_tokens: estimateTokens({ messages: call.body.messages, max_tokens: 1 }) - 1 + tools,
+          });
         }
         case 'responses': {
           const asked = jsonObject(ctx.body);
@@ -59,14 +74,21 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
           const turn = responsesToChat(asked, (id) => (id === previousId ? previous : undefined));
           ctx.call = chatCall(turn.chat);
           // Stored as the answer completes, before its last event is written (a SQLite put is on disk by then).
-          ctx.res = new TranslatingResponse(ctx.res, new ResponsesTranslator(asked, turn, (r) => void responses.put(r, tenant))) as unknown as ServerResponse;
+          ctx.res = new TranslatingResponse(
+            ctx.res,
+            new ResponsesTranslator(asked, turn, (r) => void responses.put(r, tenant)),
+          ) as unknown as ServerResponse;
           break;
         }
         case 'responses_get': {
           const path = (ctx.req.url ?? '').split('?')[0] ?? '';
           const id = path.slice(path.lastIndexOf('/') + 1);
           const stored = await responses.get(id, ctx.tenant);
-          if (stored === undefined) throw new SpillwayError('response_not_found', `No stored response with id '${id}' (it was not stored, belongs to another key, or has left the store).`);
+          if (stored === undefined)
+            throw new SpillwayError(
+              'response_not_found',
+              `No stored response with id '${id}' (it was not stored, belongs to another key, or has left the store).`,
+            );
           return answer(ctx, stored.response);
         }
         default:
@@ -85,7 +107,8 @@ function translateOrStandIn(config: Config, asked: Record<string, unknown>): Rec
   try {
     return messagesToChat(asked);
   } catch (err) {
-    const standIn = err instanceof SpillwayError && servedOnlyByMessages(config, asked.model) ? passthroughStandIn(asked) : undefined;
+    const standIn =
+      err instanceof SpillwayError && servedOnlyByMessages(config, asked.model) ? passthroughStandIn(asked) : undefined;
     if (standIn === undefined) throw err;
     return standIn;
   }
@@ -116,5 +139,11 @@ function jsonObject(raw: Buffer | undefined): Record<string, unknown> {
 
 /** A translated chat body as the Call the pipeline runs; its bytes are what an upstream gets when nothing renames it. */
 function chatCall(chat: Record<string, unknown>): Call {
-  return { endpoint: 'chat', model: chat.model as string, stream: chat.stream === true, body: chat, raw: Buffer.from(JSON.stringify(chat), 'utf8') };
+  return {
+    endpoint: 'chat',
+    model: chat.model as string,
+    stream: chat.stream === true,
+    body: chat,
+    raw: Buffer.from(JSON.stringify(chat), 'utf8'),
+  };
 }

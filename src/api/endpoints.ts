@@ -28,7 +28,8 @@ export function matchEndpoint(method: string, url: string): EndpointMatch {
   if (underAnthropic) path = path.slice(10);
   if (path.startsWith('/v1/')) path = path.slice(3);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-  if (STORED_RESPONSE.test(path) && !underAnthropic) return method === 'GET' ? { endpoint: 'chat', door: 'responses_get' } : { wrongMethod: 'GET' };
+  if (STORED_RESPONSE.test(path) && !underAnthropic)
+    return method === 'GET' ? { endpoint: 'chat', door: 'responses_get' } : { wrongMethod: 'GET' };
   const r = ROUTES[path];
   if (r === undefined || (underAnthropic && r.door !== 'anthropic' && r.door !== 'anthropic_count')) return undefined;
   if (r.method !== method) return { wrongMethod: r.method };

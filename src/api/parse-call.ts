@@ -3,7 +3,11 @@ import type { Call, Endpoint } from '../server/context.ts';
 import { parseClientJsonObject } from './parse-json.ts';
 
 /** The body field each endpoint cannot do without, besides `model`. */
-const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
+const REQUIRED: Record<Exclude<Endpoint, 'models'>, string> = {
+  chat: 'messages',
+  completions: 'prompt',
+  embeddings: 'input',
+};
 
 /**
  * Body bytes → a typed Call. Only what the gateway needs is checked (model, the endpoint's main field, stream);
@@ -17,7 +21,11 @@ export function parseCall(endpoint: Exclude<Endpoint, 'models'>, raw: Buffer): C
   const field = REQUIRED[endpoint];
   const main = b[field];
   if (main === undefined || main === null || (endpoint === 'chat' && (!Array.isArray(main) || main.length === 0))) {
-    throw new SpillwayError('invalid_request', endpoint === 'chat' ? "'messages' must be a non-empty array." : `Missing required parameter: '${field}'.`, { param: field });
+    throw new SpillwayError(
+      'invalid_request',
+      endpoint === 'chat' ? "'messages' must be a non-empty array." : `Missing required parameter: '${field}'.`,
+      { param: field },
+    );
   }
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') {
     throw new SpillwayError('invalid_request', "'stream' must be a boolean.", { param: 'stream' });

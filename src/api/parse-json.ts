@@ -15,7 +15,10 @@ export const MAX_JSON_DEPTH = 128;
 export function parseClientJson(raw: Buffer | string, what: string): unknown {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   if (nestingExceeds(bytes, MAX_JSON_DEPTH)) {
-    throw new SpillwayError('invalid_request', `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit.`);
+    throw new SpillwayError(
+      'invalid_request',
+      `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit.`,
+    );
   }
   try {
     return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
@@ -27,7 +30,8 @@ export function parseClientJson(raw: Buffer | string, what: string): unknown {
 /** parseClientJson for a body that must be one JSON object (`invalid_request` otherwise), named by `what`. */
 export function parseClientJsonObject(raw: Buffer | string, what: string): Record<string, unknown> {
   const v = parseClientJson(raw, what);
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SpillwayError('invalid_request', `${what} must be a JSON object.`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new SpillwayError('invalid_request', `${what} must be a JSON object.`);
   return v as Record<string, unknown>;
 }
 

@@ -6,7 +6,8 @@ import { parseCall } from './parse-call.ts';
 export const parseStage: Stage<RequestContext> = {
   name: 'parse',
   async run(ctx, next) {
-    if (ctx.endpoint !== 'models' && ctx.door === undefined) ctx.call = parseCall(ctx.endpoint, ctx.body ?? Buffer.alloc(0));
+    if (ctx.endpoint !== 'models' && ctx.door === undefined)
+      ctx.call = parseCall(ctx.endpoint, ctx.body ?? Buffer.alloc(0));
     await next();
   },
 };

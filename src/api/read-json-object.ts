@@ -7,7 +7,10 @@ import { parseClientJsonObject } from './parse-json.ts';
  * empty body is `{}`, so a command without arguments needs none. `what` names the body in the errors, in the words
  * of the API the client called ("The request body", "The admin request body").
  */
-export async function readJsonObject(req: IncomingMessage, o: { what: string; limit: number; timeoutMs: number }): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  req: IncomingMessage,
+  o: { what: string; limit: number; timeoutMs: number },
+): Promise<Record<string, unknown>> {
   const buf = await readBody(req, o.limit, o.timeoutMs);
   return buf.length === 0 ? {} : parseClientJsonObject(buf, o.what);
 }

@@ -20,19 +20,30 @@ type HeaderValue = number | string | readonly string[];
 
 /** The objects in `v` when it is an array (tool calls, parts): anything else in an upstream's answer is skipped. */
 export function objectsIn(v: unknown): Record<string, unknown>[] {
-  return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x)) : [];
+  return Array.isArray(v)
+    ? v.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x))
+    : [];
 }
 
 /**
  * Choice 0 of a chat answer or chunk (the doors answer one choice), as an object with an object `message`/`delta`
  * (empty when absent): an upstream's odd shapes must not throw in a translator.
  */
-export function firstChoice(chat: Record<string, unknown>, part: 'message' | 'delta'): { choice: Record<string, unknown>; body: Record<string, unknown> } | undefined {
+export function firstChoice(
+  chat: Record<string, unknown>,
+  part: 'message' | 'delta',
+): { choice: Record<string, unknown>; body: Record<string, unknown> } | undefined {
   const choices = Array.isArray(chat.choices) ? (chat.choices as unknown[]) : [];
-  const choice = choices.find((c): c is Record<string, unknown> => c !== null && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
+  const choice = choices.find(
+    (c): c is Record<string, unknown> =>
+      c !== null && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0,
+  );
   if (choice === undefined) return undefined;
   const body = choice[part];
-  return { choice, body: body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {} };
+  return {
+    choice,
+    body: body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {},
+  };
 }
 
 /**
@@ -152,7 +163,8 @@ export class TranslatingResponse {
     if (this.writableEnded || this.destroyed) return this;
     this.ended = true;
     if (this.streaming()) {
-      const out = chunk === undefined ? '' : this.translateEvents(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      const out =
+        chunk === undefined ? '' : this.translateEvents(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
       this.res.end(out);
       return this;
     }
@@ -214,7 +226,8 @@ export class TranslatingResponse {
       }
       if (obj === null || typeof obj !== 'object') continue;
       const o = obj as Record<string, unknown>;
-      if (o.error !== undefined && o.choices === undefined) out += this.t.error((o.error ?? {}) as Record<string, unknown>);
+      if (o.error !== undefined && o.choices === undefined)
+        out += this.t.error((o.error ?? {}) as Record<string, unknown>);
       else out += this.t.chunk(o);
     }
     return out;

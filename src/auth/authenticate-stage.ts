@@ -9,7 +9,10 @@ import type { RequestContext } from '../server/context.ts';
  * Gateway keys → tenant. Keys are looked up by their SHA-256, so the config may hold only hashes and a timing
  * difference in the lookup reveals nothing about a key. Undefined (left out of the pipeline) when no key is configured.
  */
-export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly<Record<string, TenantConfig>>): Stage<RequestContext> | undefined {
+export function authenticateStage(
+  keys: readonly GatewayKey[],
+  tenants: Readonly<Record<string, TenantConfig>>,
+): Stage<RequestContext> | undefined {
   if (keys.length === 0) return undefined;
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
   return {
@@ -17,7 +20,10 @@ export function authenticateStage(keys: readonly GatewayKey[], tenants: Readonly
     async run(ctx, next) {
       // A job item's run was already authenticated as the key that submitted it (jobs/run/job-call-stage.ts).
       if (ctx.priority === 'background' && ctx.gatewayKey !== undefined) return next();
-      const presented = bearer(ctx.req.headers.authorization) ?? header(ctx.req.headers['api-key']) ?? header(ctx.req.headers['x-api-key']);
+      const presented =
+        bearer(ctx.req.headers.authorization) ??
+        header(ctx.req.headers['api-key']) ??
+        header(ctx.req.headers['x-api-key']);
       if (presented === undefined) {
         throw new SpillwayError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
       }

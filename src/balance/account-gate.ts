@@ -27,7 +27,12 @@ export class AccountGate {
   }
 
   static needed(config: Config): boolean {
-    return config.state.redis !== null || config.upstreams.some((u) => u.accounts.some((a) => a.limits.requestsPerMinute !== undefined || a.limits.tokensPerMinute !== undefined));
+    return (
+      config.state.redis !== null ||
+      config.upstreams.some((u) =>
+        u.accounts.some((a) => a.limits.requestsPerMinute !== undefined || a.limits.tokensPerMinute !== undefined),
+      )
+    );
   }
 
   async admit(lease: Lease, leaseId: string, tokens: number): Promise<GateResult> {
@@ -46,7 +51,13 @@ export class AccountGate {
     if (!this.shared) return { ok: true, done: () => {} };
     const [until, got] = await Promise.all([
       this.state.restingUntil(key, now),
-      this.state.acquireSlot(key, account?.maxConcurrency ?? lease.upstream.maxConcurrency, leaseId, this.leaseTtlMs, now),
+      this.state.acquireSlot(
+        key,
+        account?.maxConcurrency ?? lease.upstream.maxConcurrency,
+        leaseId,
+        this.leaseTtlMs,
+        now,
+      ),
     ]);
     if (until > now || !got) {
       if (got) await this.state.releaseSlot(key, leaseId);

@@ -97,7 +97,10 @@ export class AimdLimit {
       this.refusedLevel = now < this.ceilingUntil ? Math.max(this.refusedLevel, inFlight) : inFlight;
       this.ceilingUntil = now + PROBE_HOLD_MS;
     } else if (signal === 'success') {
-      const top = now < this.ceilingUntil ? Math.min(this.s.max, Math.max(this.s.minLimit, this.refusedLevel - 1) + 0.999) : this.s.max;
+      const top =
+        now < this.ceilingUntil
+          ? Math.min(this.s.max, Math.max(this.s.minLimit, this.refusedLevel - 1) + 0.999)
+          : this.s.max;
       this.value = Math.min(top, this.value + 1 / Math.max(1, this.value));
     } else if (signal === 'overload' && now - this.lastDecrease >= this.s.decreaseIntervalMs) {
       this.value = Math.max(this.s.minLimit, this.value * this.s.decreaseFactor);

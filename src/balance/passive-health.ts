@@ -39,8 +39,13 @@ export class PassiveHealth {
         continue;
       }
       this.byName.set(n, {
-        consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, probing: false, lastEjectionEnd: 0,
-        attempts: new WindowCounter(settings.failureRateWindowMs, now), failures: new WindowCounter(settings.failureRateWindowMs, now),
+        consecutiveFailures: 0,
+        ejectedUntil: 0,
+        ejections: 0,
+        probing: false,
+        lastEjectionEnd: 0,
+        attempts: new WindowCounter(settings.failureRateWindowMs, now),
+        failures: new WindowCounter(settings.failureRateWindowMs, now),
       });
     }
   }
@@ -93,14 +98,21 @@ export class PassiveHealth {
         h.ejectedUntil = 0;
       }
       // A long healthy stretch forgives earlier ejections, so the next one starts short again.
-      if (h.ejections > 0 && h.ejectedUntil === 0 && now - h.lastEjectionEnd >= this.settings.ejectionMaxMs) h.ejections = 0;
+      if (h.ejections > 0 && h.ejectedUntil === 0 && now - h.lastEjectionEnd >= this.settings.ejectionMaxMs)
+        h.ejections = 0;
       return false;
     }
     h.consecutiveFailures++;
     const failedProbe = wasProbe && now >= h.ejectedUntil;
     const n = h.attempts.total(now);
-    const rateTripped = n >= this.settings.failureRateMinRequests && (100 * h.failures.total(now)) / n >= this.settings.failureRatePercent;
-    if ((failedProbe || rateTripped || h.consecutiveFailures >= this.settings.failureThreshold) && now >= h.ejectedUntil && this.mayEject(name, now)) {
+    const rateTripped =
+      n >= this.settings.failureRateMinRequests &&
+      (100 * h.failures.total(now)) / n >= this.settings.failureRatePercent;
+    if (
+      (failedProbe || rateTripped || h.consecutiveFailures >= this.settings.failureThreshold) &&
+      now >= h.ejectedUntil &&
+      this.mayEject(name, now)
+    ) {
       h.ejections++;
       const d = Math.min(this.settings.ejectionBaseMs * 2 ** (h.ejections - 1), this.settings.ejectionMaxMs);
       h.ejectedUntil = now + d;

@@ -41,9 +41,16 @@ export class AnswerStore {
     this.random = opts.random ?? Math.random;
     this.l1 = new MemoryStore(config.memoryMaxBytes, events);
     const r = config.redis;
-    this.l2 = r === null ? undefined : new RedisStore({
-      url: r.url, prefix: r.prefix, timeoutMs: r.timeoutMs, onError: () => events.l2Error(), onPurge: (f) => this.l1.purge(f),
-    });
+    this.l2 =
+      r === null
+        ? undefined
+        : new RedisStore({
+            url: r.url,
+            prefix: r.prefix,
+            timeoutMs: r.timeoutMs,
+            onError: () => events.l2Error(),
+            onPurge: (f) => this.l1.purge(f),
+          });
   }
 
   async lookup(key: EntryKey): Promise<Found | undefined> {
@@ -81,7 +88,11 @@ export class AnswerStore {
     try {
       return { memory, redis: await this.l2.purge(f) };
     } catch (err) {
-      throw new SpillwayError('cache_unavailable', `Purged ${memory} answers from memory, but the Redis cache level could not be reached; retry the purge.`, { cause: err, retryAfterS: 1 });
+      throw new SpillwayError(
+        'cache_unavailable',
+        `Purged ${memory} answers from memory, but the Redis cache level could not be reached; retry the purge.`,
+        { cause: err, retryAfterS: 1 },
+      );
     }
   }
 

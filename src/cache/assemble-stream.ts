@@ -6,7 +6,11 @@
  */
 type Json = Record<string, unknown>;
 
-interface ToolCall { id?: string; type?: string; function: { name: string; arguments: string } }
+interface ToolCall {
+  id?: string;
+  type?: string;
+  function: { name: string; arguments: string };
+}
 interface Choice {
   index: number;
   role: string | undefined;
@@ -52,7 +56,16 @@ export class StreamAssembler {
     const index = typeof c.index === 'number' ? c.index : 0;
     let ch = this.choices.get(index);
     if (ch === undefined) {
-      ch = { index, role: undefined, content: '', reasoning: undefined, tools: [], text: '', logprobs: undefined, finish: null };
+      ch = {
+        index,
+        role: undefined,
+        content: '',
+        reasoning: undefined,
+        tools: [],
+        text: '',
+        logprobs: undefined,
+        finish: null,
+      };
       this.choices.set(index, ch);
     }
     if (typeof c.text === 'string') ch.text += c.text;
@@ -81,8 +94,15 @@ export class StreamAssembler {
   answer(): Json | undefined {
     const h = this.head;
     if (h === undefined || !this.ok || this.choices.size === 0) return undefined;
-    const choices = [...this.choices.values()].sort((a, b) => a.index - b.index).map((c) => (this.chat ? chatChoice(c) : textChoice(c)));
-    const out: Json = { id: h.id, object: this.chat ? 'chat.completion' : 'text_completion', created: h.created, model: h.model };
+    const choices = [...this.choices.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((c) => (this.chat ? chatChoice(c) : textChoice(c)));
+    const out: Json = {
+      id: h.id,
+      object: this.chat ? 'chat.completion' : 'text_completion',
+      created: h.created,
+      model: h.model,
+    };
     if (h.system_fingerprint !== undefined) out.system_fingerprint = h.system_fingerprint;
     out.choices = choices;
     if (this.usage !== undefined) out.usage = this.usage;
@@ -91,10 +111,19 @@ export class StreamAssembler {
 }
 
 function chatChoice(c: Choice): Json {
-  const message: Json = { role: c.role ?? 'assistant', content: c.content === '' && c.tools.length > 0 ? null : c.content };
+  const message: Json = {
+    role: c.role ?? 'assistant',
+    content: c.content === '' && c.tools.length > 0 ? null : c.content,
+  };
   if (c.reasoning !== undefined) message.reasoning_content = c.reasoning;
-  if (c.tools.length > 0) message.tool_calls = c.tools.map((t) => ({ id: t.id, type: t.type ?? 'function', function: t.function }));
-  return { index: c.index, message, logprobs: c.logprobs === undefined ? null : { content: c.logprobs }, finish_reason: c.finish };
+  if (c.tools.length > 0)
+    message.tool_calls = c.tools.map((t) => ({ id: t.id, type: t.type ?? 'function', function: t.function }));
+  return {
+    index: c.index,
+    message,
+    logprobs: c.logprobs === undefined ? null : { content: c.logprobs },
+    finish_reason: c.finish,
+  };
 }
 
 function textChoice(c: Choice): Json {
@@ -108,5 +137,9 @@ function textChoice(c: Choice): Json {
 export function isCompleteAnswer(a: unknown): a is Json {
   if (a === null || typeof a !== 'object' || 'error' in a) return false;
   const choices = (a as Json).choices;
-  return Array.isArray(choices) && choices.length > 0 && choices.every((c: Json) => typeof c.finish_reason === 'string' && c.finish_reason !== '');
+  return (
+    Array.isArray(choices) &&
+    choices.length > 0 &&
+    choices.every((c: Json) => typeof c.finish_reason === 'string' && c.finish_reason !== '')
+  );
 }

@@ -31,7 +31,8 @@ export function matchesPurge(key: EntryKey, f: PurgeFilter): boolean {
 export function parseEntry(text: string): CacheEntry | undefined {
   try {
     const e = JSON.parse(text) as Partial<CacheEntry>;
-    if (typeof e.body !== 'string' || typeof e.freshUntil !== 'number' || typeof e.staleUntil !== 'number') return undefined;
+    if (typeof e.body !== 'string' || typeof e.freshUntil !== 'number' || typeof e.staleUntil !== 'number')
+      return undefined;
     // The body is served as it is (or replayed): it must be an answer, whoever wrote the key.
     if (!Array.isArray((JSON.parse(e.body) as { choices?: unknown } | null)?.choices)) return undefined;
     return { body: e.body, usage: e.usage === true, freshUntil: e.freshUntil, staleUntil: e.staleUntil };

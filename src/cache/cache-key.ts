@@ -9,7 +9,16 @@ import { MAX_JSON_DEPTH } from '../api/parse-json.ts';
  * Leaving them out lets a non-stream answer be replayed as a stream and the other way round, and lets two users of
  * one tenant share an answer. `model` is left out too: the key names the public model the gateway resolved.
  */
-const IRRELEVANT = new Set(['user', 'safety_identifier', 'metadata', 'stream', 'stream_options', 'store', 'prompt_cache_key', 'model']);
+const IRRELEVANT = new Set([
+  'user',
+  'safety_identifier',
+  'metadata',
+  'stream',
+  'stream_options',
+  'store',
+  'prompt_cache_key',
+  'model',
+]);
 
 /** The body fields that determine the answer, in their canonical JSON form (keys sorted at every depth). */
 function answerFields(body: Readonly<Record<string, unknown>>): string {
@@ -22,7 +31,11 @@ function answerFields(body: Readonly<Record<string, unknown>>): string {
     // anyway (a stack overflow) is refused rather than a 500.
     text = stringify(kept);
   } catch (err) {
-    throw new SpillwayError('invalid_request', `The request body nests deeper than ${MAX_JSON_DEPTH} levels, the limit.`, { cause: err });
+    throw new SpillwayError(
+      'invalid_request',
+      `The request body nests deeper than ${MAX_JSON_DEPTH} levels, the limit.`,
+      { cause: err },
+    );
   }
   return text ?? '{}';
 }
@@ -32,5 +45,7 @@ function answerFields(body: Readonly<Record<string, unknown>>): string {
  * tenant namespace is not in the hash: it is a separate part of the stored key so a purge can find it.
  */
 export function cacheKey(endpoint: string, model: string, body: Readonly<Record<string, unknown>>): string {
-  return createHash('sha256').update(`${endpoint}\n${model}\n${answerFields(body)}`).digest('base64url');
+  return createHash('sha256')
+    .update(`${endpoint}\n${model}\n${answerFields(body)}`)
+    .digest('base64url');
 }

@@ -36,7 +36,11 @@ export function cacheUse(
   if (own === 'off') return NO_CACHE;
   if (config.requests === 'opted_in' && own !== 'on') return NO_CACHE;
   if (!config.sampled && !isDeterministic(body)) return NO_CACHE;
-  const directives = new Set(header(headers['cache-control']).split(',').map((d) => d.trim()));
+  const directives = new Set(
+    header(headers['cache-control'])
+      .split(',')
+      .map((d) => d.trim()),
+  );
   const fresh = directives.has('no-cache');
   return { lookup: !fresh, store: !directives.has('no-store'), coalesce: config.coalesce && !fresh };
 }

@@ -23,15 +23,25 @@ export interface CacheRequest {
  * cache serves but that may neither look up, store nor coalesce (or that may be passed through to a Messages
  * upstream): no key is computed for it.
  */
-export function cacheRequestOf(ctx: RequestContext, config: CacheConfig, cache: ResponseCache, passesThrough?: (ctx: RequestContext) => boolean): CacheRequest | { bypass: string } | undefined {
+export function cacheRequestOf(
+  ctx: RequestContext,
+  config: CacheConfig,
+  cache: ResponseCache,
+  passesThrough?: (ctx: RequestContext) => boolean,
+): CacheRequest | { bypass: string } | undefined {
   const call = ctx.call;
   const model = ctx.model;
-  if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name)) return undefined;
+  if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name))
+    return undefined;
   // A Messages request that may be passed through to a Messages upstream: its answer would not be a chat one.
   if (passesThrough?.(ctx) === true) return { bypass: model.name };
   const use = cacheUse(config, call.body, ctx.req.headers);
   if (!use.lookup && !use.store && !use.coalesce) return { bypass: model.name };
-  const key: EntryKey = { ns: cache.namespaces.of(ctx.tenant), model: model.name, hash: cacheKey(call.endpoint, model.name, call.body) };
+  const key: EntryKey = {
+    ns: cache.namespaces.of(ctx.tenant),
+    model: model.name,
+    hash: cacheKey(call.endpoint, model.name, call.body),
+  };
   return { call, model: model.name, use, key, usage: wantsUsage(call.body) };
 }
 

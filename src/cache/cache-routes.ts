@@ -8,21 +8,25 @@ import type { ResponseCache } from './response-cache.ts';
  * removes stored answers from memory and Redis. Answers in flight are not stopped; they are stored when they land.
  */
 export function cacheRoutes(cache: ResponseCache): AdminRoute[] {
-  return [{
-    method: 'POST',
-    path: '/admin/cache/purge',
-    async handle({ req, res }) {
-      const body = await readAdminJson(req);
-      for (const field of ['model', 'tenant'] as const) {
-        const v = body[field];
-        if (v !== undefined && (typeof v !== 'string' || v === '')) {
-          throw new SpillwayError('invalid_request', `'${field}' must be a non-empty string when given.`, { param: field });
+  return [
+    {
+      method: 'POST',
+      path: '/admin/cache/purge',
+      async handle({ req, res }) {
+        const body = await readAdminJson(req);
+        for (const field of ['model', 'tenant'] as const) {
+          const v = body[field];
+          if (v !== undefined && (typeof v !== 'string' || v === '')) {
+            throw new SpillwayError('invalid_request', `'${field}' must be a non-empty string when given.`, {
+              param: field,
+            });
+          }
         }
-      }
-      const model = body.model as string | undefined;
-      const tenant = body.tenant as string | undefined;
-      const purged = await cache.purge({ model, tenant });
-      sendJson(res, 200, { purged, model: model ?? null, tenant: tenant ?? null });
+        const model = body.model as string | undefined;
+        const tenant = body.tenant as string | undefined;
+        const purged = await cache.purge({ model, tenant });
+        sendJson(res, 200, { purged, model: model ?? null, tenant: tenant ?? null });
+      },
     },
-  }];
+  ];
 }

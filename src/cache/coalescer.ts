@@ -47,16 +47,25 @@ export class Coalescer {
     if (landing.error !== undefined) throw landing.error;
     const answer = landing.answer;
     if (answer !== undefined && (!usage || answer.usage)) return serveCached(ctx, answer.body, 'coalesced', usage);
-    throw new SpillwayError('upstream_error', 'The upstream answer this request shared with an identical one failed or was incomplete.');
+    throw new SpillwayError(
+      'upstream_error',
+      'The upstream answer this request shared with an identical one failed or was incomplete.',
+    );
   }
 
   /** A new flight for this request, open to identical ones while it boards when coalescing is allowed. */
   private launch(ctx: RequestContext, req: CacheRequest, indexing: Indexing | undefined): Flight {
     const id = flightId(req.key);
-    const f: Flight = new Flight(ctx, req.usage, this.downstream, (answer) => this.keep(answer, req.key, f.store, indexing), (_l, clients) => {
-      if (this.cache.flights.get(id) === f) this.cache.flights.delete(id);
-      this.metrics.cacheFlightClients.observe(clients);
-    });
+    const f: Flight = new Flight(
+      ctx,
+      req.usage,
+      this.downstream,
+      (answer) => this.keep(answer, req.key, f.store, indexing),
+      (_l, clients) => {
+        if (this.cache.flights.get(id) === f) this.cache.flights.delete(id);
+        this.metrics.cacheFlightClients.observe(clients);
+      },
+    );
     if (req.use.coalesce) this.cache.flights.set(id, f);
     return f;
   }
@@ -71,7 +80,8 @@ export class Coalescer {
     if (!allowed) return stores.inc({ model: key.model, result: 'no_store' });
     // Counted once every level (and the semantic index) has it, so the count also says when it can be found.
     void this.cache.store.store(key, answer.body, answer.usage).then(async (servableMs) => {
-      if (servableMs > 0 && indexing !== undefined) await this.cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector, servableMs);
+      if (servableMs > 0 && indexing !== undefined)
+        await this.cache.semantic?.index.add(indexing.partition, key.hash, indexing.vector, servableMs);
       stores.inc({ model: key.model, result: servableMs > 0 ? 'stored' : 'too_large' });
     });
   }

@@ -15,7 +15,11 @@ export class Embedder {
   constructor(upstream: UpstreamConfig, model: string) {
     this.url = `${upstream.url}/embeddings`;
     const key = upstream.accounts[0]?.apiKey;
-    this.headers = { ...upstream.headers, 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) };
+    this.headers = {
+      ...upstream.headers,
+      'content-type': 'application/json',
+      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+    };
     this.model = model;
   }
 

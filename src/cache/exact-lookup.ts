@@ -20,9 +20,10 @@ export interface ExactLookup {
  */
 export async function lookupExact(ctx: RequestContext, req: CacheRequest, cache: ResponseCache): Promise<ExactLookup> {
   const u = ctx.undegraded;
-  const asked: EntryKey | undefined = u !== undefined && cache.models.has(u.model.name)
-    ? { ...req.key, model: u.model.name, hash: cacheKey(req.call.endpoint, u.model.name, u.body) }
-    : undefined;
+  const asked: EntryKey | undefined =
+    u !== undefined && cache.models.has(u.model.name)
+      ? { ...req.key, model: u.model.name, hash: cacheKey(req.call.endpoint, u.model.name, u.body) }
+      : undefined;
   let stale: Found | undefined;
   for (const k of asked === undefined ? [req.key] : [asked, req.key]) {
     const found = await cache.store.lookup(k);

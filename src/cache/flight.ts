@@ -58,7 +58,13 @@ export class Flight {
    * `onAnswer` hears the complete answer (or undefined) the moment the response ends, before any client sees its
    * end, so it can be stored before a client could ask again; `onLand` hears the flight's end once the loop is done.
    */
-  constructor(leader: RequestContext, includeUsage: boolean, downstream: Handler<RequestContext>, onAnswer: (a: Answer | undefined) => void, onLand: (l: Landing, clients: number) => void) {
+  constructor(
+    leader: RequestContext,
+    includeUsage: boolean,
+    downstream: Handler<RequestContext>,
+    onAnswer: (a: Answer | undefined) => void,
+    onLand: (l: Landing, clients: number) => void,
+  ) {
     this.stream = leader.call?.stream === true;
     this.includeUsage = includeUsage;
     this.res = new FlightResponse({
@@ -77,7 +83,12 @@ export class Flight {
       res: this.res as unknown as ServerResponse,
       clientGone: this.abort.signal,
       settled: false,
-      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined,
+      upstream: undefined,
+      attempts: 0,
+      upstreamMs: 0,
+      ttftMs: undefined,
+      errorCode: undefined,
+      usage: undefined,
     };
     this.landed = this.fly(downstream).then((l) => {
       this.landing = l;

@@ -16,7 +16,9 @@ export function promptText(endpoint: string, body: Readonly<Record<string, unkno
 function contentText(c: unknown): string {
   if (typeof c === 'string') return c;
   if (!Array.isArray(c)) return '';
-  return c.map((p: { type?: unknown; text?: unknown }) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+  return c
+    .map((p: { type?: unknown; text?: unknown }) => (p.type === 'text' && typeof p.text === 'string' ? p.text : ''))
+    .join('');
 }
 
 /** The body without its prompt: what must match exactly for a similar prompt's answer to be reused. */

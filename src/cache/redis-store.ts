@@ -58,12 +58,18 @@ export class RedisStore {
     this.events.on('message', (_ch: string, text: string) => {
       try {
         const f = JSON.parse(text) as { model?: unknown; ns?: unknown };
-        o.onPurge({ model: typeof f.model === 'string' ? f.model : undefined, ns: typeof f.ns === 'string' ? f.ns : undefined });
+        o.onPurge({
+          model: typeof f.model === 'string' ? f.model : undefined,
+          ns: typeof f.ns === 'string' ? f.ns : undefined,
+        });
       } catch {
         // Not ours: ignore.
       }
     });
-    this.subscribed = this.events.subscribe(this.channel).then(() => undefined, () => undefined);
+    this.subscribed = this.events.subscribe(this.channel).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Resolves once this instance hears purges announced by the others (or subscribing failed). */
@@ -127,10 +133,12 @@ export class RedisStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.redis, this.events].map(async (r) => {
-      if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
-      else r.disconnect();
-    }));
+    await Promise.all(
+      [this.redis, this.events].map(async (r) => {
+        if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+        else r.disconnect();
+      }),
+    );
   }
 
   private key(k: EntryKey): string {
@@ -188,7 +196,11 @@ class RedisVectors implements VectorIndex {
     if (v === undefined || ttlMs <= 0) return;
     const key = this.key(p);
     try {
-      const [[, size]] = (await this.redis.multi().hset(key, hash, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')).pexpire(key, Math.ceil(ttlMs)).exec()) as [[unknown, number]];
+      const [[, size]] = (await this.redis
+        .multi()
+        .hset(key, hash, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'))
+        .pexpire(key, Math.ceil(ttlMs))
+        .exec()) as [[unknown, number]];
       // Over the bound: forget one at random (a hash keeps no order; the partition renews itself as answers expire).
       if (size > 0 && (await this.redis.hlen(key)) > this.max) {
         const drop = await this.redis.hrandfield(key);

@@ -12,7 +12,12 @@ function event(obj: unknown): string {
 
 export function replayAsStream(answer: Json, includeUsage: boolean): string {
   const chat = answer.object !== 'text_completion';
-  const head: Json = { id: answer.id, object: chat ? 'chat.completion.chunk' : 'text_completion', created: answer.created, model: answer.model };
+  const head: Json = {
+    id: answer.id,
+    object: chat ? 'chat.completion.chunk' : 'text_completion',
+    created: answer.created,
+    model: answer.model,
+  };
   if (answer.system_fingerprint !== undefined) head.system_fingerprint = answer.system_fingerprint;
   const chunk = (choice: Json): string => event({ ...head, choices: [choice] });
   let out = '';

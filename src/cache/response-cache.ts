@@ -30,24 +30,34 @@ export class ResponseCache {
   constructor(config: Config, metrics: Metrics, opts: { clock?: Clock; random?: () => number } = {}) {
     this.namespaces = new TenantNamespaces(config.cache.tenantGroups);
     this.models = new Set(config.cache.models);
-    this.store = new AnswerStore(config.cache, {
-      evicted: () => metrics.cacheEvictions.inc(),
-      bytes: (n) => metrics.cacheBytes.set(n),
-      l2Error: () => metrics.cacheRedisErrors.inc(),
-    }, opts);
+    this.store = new AnswerStore(
+      config.cache,
+      {
+        evicted: () => metrics.cacheEvictions.inc(),
+        bytes: (n) => metrics.cacheBytes.set(n),
+        l2Error: () => metrics.cacheRedisErrors.inc(),
+      },
+      opts,
+    );
     const sem = config.cache.semantic;
     const upstream = sem === null ? undefined : config.upstreams.find((u) => u.name === sem.upstream);
-    this.semantic = sem === null || upstream === undefined ? undefined : {
-      // With a Redis level the vectors are shared too; otherwise each instance keeps its own.
-      index: this.store.vectors(sem.maxEntries) ?? new SemanticIndex(sem.maxEntries),
-      embedder: new Embedder(upstream, sem.model),
-      threshold: sem.threshold,
-    };
+    this.semantic =
+      sem === null || upstream === undefined
+        ? undefined
+        : {
+            // With a Redis level the vectors are shared too; otherwise each instance keeps its own.
+            index: this.store.vectors(sem.maxEntries) ?? new SemanticIndex(sem.maxEntries),
+            embedder: new Embedder(upstream, sem.model),
+            threshold: sem.threshold,
+          };
   }
 
   /** Removes stored answers of one model, one tenant's namespace, or everything; flights in progress finish. */
   purge(f: { model?: string | undefined; tenant?: string | undefined }): Promise<{ memory: number; redis: number }> {
-    const filter: PurgeFilter = { model: f.model, ns: f.tenant === undefined ? undefined : this.namespaces.of(f.tenant) };
+    const filter: PurgeFilter = {
+      model: f.model,
+      ns: f.tenant === undefined ? undefined : this.namespaces.of(f.tenant),
+    };
     return this.store.purge(filter);
   }
 

@@ -31,7 +31,11 @@ export interface VectorIndex {
  * vectors takes a few milliseconds, far below the embeddings call before it, and an approximate-nearest-neighbour
  * library (HNSW) would add a native dependency for nothing at this size.
  */
-export function nearestOf(vectors: Iterable<[string, Float32Array]>, query: Float32Array, threshold: number): Nearest | undefined {
+export function nearestOf(
+  vectors: Iterable<[string, Float32Array]>,
+  query: Float32Array,
+  threshold: number,
+): Nearest | undefined {
   let best: Nearest | undefined;
   for (const [hash, v] of vectors) {
     if (v.length !== query.length) continue;

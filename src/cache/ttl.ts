@@ -13,7 +13,13 @@ export function jitteredTtlMs(ttlMs: number, jitterPercent: number, random: () =
   return Math.max(1, Math.round(ttlMs + (2 * random() - 1) * spread));
 }
 
-export function lifetime(now: number, ttlMs: number, jitterPercent: number, staleForMs: number, random: () => number): Lifetime {
+export function lifetime(
+  now: number,
+  ttlMs: number,
+  jitterPercent: number,
+  staleForMs: number,
+  random: () => number,
+): Lifetime {
   const freshUntil = now + jitteredTtlMs(ttlMs, jitterPercent, random);
   return { freshUntil, staleUntil: freshUntil + staleForMs };
 }

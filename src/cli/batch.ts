@@ -35,11 +35,21 @@ export const command: Command = {
   summary: 'submit a JSONL batch to a running gateway, optionally waiting with a progress bar',
   help,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      wait: { type: 'boolean' }, endpoint: { type: 'string' }, window: { type: 'string' }, url: { type: 'string' }, 'api-key': { type: 'string' }, poll: { type: 'string' },
-    }, true);
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        wait: { type: 'boolean' },
+        endpoint: { type: 'string' },
+        window: { type: 'string' },
+        url: { type: 'string' },
+        'api-key': { type: 'string' },
+        poll: { type: 'string' },
+      },
+      true,
+    );
     const [sub, file, ...extra] = positionals;
-    if (sub !== 'submit') throw new UsageError(sub === undefined ? 'expects "submit FILE.jsonl"' : `unknown subcommand "${sub}" (submit)`);
+    if (sub !== 'submit')
+      throw new UsageError(sub === undefined ? 'expects "submit FILE.jsonl"' : `unknown subcommand "${sub}" (submit)`);
     if (file === undefined || extra.length > 0) throw new UsageError('submit expects exactly one FILE.jsonl');
     const pollS = values.poll === undefined ? 1 : Number(values.poll);
     if (!(pollS > 0)) throw new UsageError(`--poll expects a number of seconds, got "${values.poll ?? ''}"`);
@@ -49,22 +59,43 @@ export const command: Command = {
       form.set('purpose', 'batch');
       form.set('file', await openAsBlob(file), basename(file));
       const uploaded = (await call(t, 'POST', '/v1/files', form)) as { id: string };
-      let b = (await call(t, 'POST', '/v1/batches', JSON.stringify({
-        input_file_id: uploaded.id, endpoint: values.endpoint ?? '/v1/chat/completions', completion_window: values.window ?? '24h',
-      }), { 'content-type': 'application/json' })) as Batch;
+      let b = (await call(
+        t,
+        'POST',
+        '/v1/batches',
+        JSON.stringify({
+          input_file_id: uploaded.id,
+          endpoint: values.endpoint ?? '/v1/chat/completions',
+          completion_window: values.window ?? '24h',
+        }),
+        { 'content-type': 'application/json' },
+      )) as Batch;
       process.stdout.write(`${b.id}\n`);
       if (values.wait !== true) return 0;
       const bar = progressBar(process.stderr);
       while (!FINAL.has(b.status)) {
-        bar.draw(b.request_counts.completed + b.request_counts.failed, b.request_counts.total, `${b.request_counts.failed} failed  ${b.status}`);
+        bar.draw(
+          b.request_counts.completed + b.request_counts.failed,
+          b.request_counts.total,
+          `${b.request_counts.failed} failed  ${b.status}`,
+        );
         await new Promise((r) => setTimeout(r, pollS * 1000));
         b = (await call(t, 'GET', `/v1/batches/${b.id}`)) as Batch;
       }
-      bar.done(b.request_counts.completed + b.request_counts.failed, b.request_counts.total, `${b.request_counts.failed} failed  ${b.status}`);
+      bar.done(
+        b.request_counts.completed + b.request_counts.failed,
+        b.request_counts.total,
+        `${b.request_counts.failed} failed  ${b.status}`,
+      );
       const stem = file.replace(/\.jsonl$/, '');
-      for (const [id, suffix] of [[b.output_file_id, 'output'], [b.error_file_id, 'errors']] as const) {
+      for (const [id, suffix] of [
+        [b.output_file_id, 'output'],
+        [b.error_file_id, 'errors'],
+      ] as const) {
         if (id === null) continue;
-        const res = await fetch(`${t.url}/v1/files/${id}/content`, { headers: t.key === undefined ? {} : { authorization: `Bearer ${t.key}` } });
+        const res = await fetch(`${t.url}/v1/files/${id}/content`, {
+          headers: t.key === undefined ? {} : { authorization: `Bearer ${t.key}` },
+        });
         if (!res.ok) throw new Error(`GET /v1/files/${id}/content: ${res.status}`);
         writeFileSync(`${stem}.${suffix}.jsonl`, Buffer.from(await res.arrayBuffer()));
         process.stderr.write(`wrote ${stem}.${suffix}.jsonl\n`);

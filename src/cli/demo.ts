@@ -44,7 +44,8 @@ type DemoArgs = Omit<DemoOptions, 'out'>;
 function positiveNumber(name: string, v: string | undefined, fallback: number, max: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !(n > 0 && n <= max)) throw new UsageError(`--${name} expects a number above 0 and at most ${max}, got "${v}"`);
+  if (v.trim() === '' || !(n > 0 && n <= max))
+    throw new UsageError(`--${name} expects a number above 0 and at most ${max}, got "${v}"`);
   return n;
 }
 
@@ -53,7 +54,8 @@ function parseDemoArgs(argv: string[]): DemoArgs {
   const port = intFlag('port', v.port) ?? 0;
   if (port > 65535) throw new UsageError(`--port expects 0-65535, got "${v.port}"`);
   const logLevel = v['log-level'] ?? 'silent';
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level expects one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level expects one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   return {
     durationS: positiveNumber('duration', v.duration, 60, 3600),
     seed: intFlag('seed', v.seed) ?? 1,
@@ -76,7 +78,9 @@ export const command: Command = {
     const onSignal = (signal: NodeJS.Signals) => {
       interrupts++;
       if (interrupts === 1) {
-        process.stderr.write(`\n${signal}: stopping the traffic; waiting for the answers in flight (${signal} again quits at once)\n`);
+        process.stderr.write(
+          `\n${signal}: stopping the traffic; waiting for the answers in flight (${signal} again quits at once)\n`,
+        );
         abort.abort();
         return;
       }
@@ -95,7 +99,9 @@ export const command: Command = {
         signal: abort.signal,
         onGateway: (gw) => (gatewayUrl = gw.url),
       });
-      process.stdout.write(`\n${table}\n\nSuccess = status 200 and the complete, correct answer. How to read this: docs/storm.md\n`);
+      process.stdout.write(
+        `\n${table}\n\nSuccess = status 200 and the complete, correct answer. How to read this: docs/storm.md\n`,
+      );
       return 0;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -13,12 +13,22 @@ export function targetOf(url: string | undefined, key: string | undefined): Gate
 }
 
 /** Calls the gateway; a non-2xx answer becomes an Error carrying the gateway's own message (printed by main). */
-export async function call(t: GatewayTarget, method: string, path: string, body?: string | FormData, headers: Record<string, string> = {}): Promise<unknown> {
+export async function call(
+  t: GatewayTarget,
+  method: string,
+  path: string,
+  body?: string | FormData,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   let res: Response;
   // State-changing admin calls must be JSON (admin/request-guard.ts); an upload's multipart type is fetch's to set.
   const json = method !== 'GET' && !(body instanceof FormData) ? { 'content-type': 'application/json' } : {};
   try {
-    res = await fetch(`${t.url}${path}`, { method, body, headers: { ...json, ...headers, ...(t.key === undefined ? {} : { authorization: `Bearer ${t.key}` }) } });
+    res = await fetch(`${t.url}${path}`, {
+      method,
+      body,
+      headers: { ...json, ...headers, ...(t.key === undefined ? {} : { authorization: `Bearer ${t.key}` }) },
+    });
   } catch (err) {
     throw new Error(`cannot reach the gateway at ${t.url}: ${(err as Error).message}`, { cause: err });
   }

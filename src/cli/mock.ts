@@ -95,7 +95,8 @@ export const DEFAULT_MOCK_PORT = 9101;
 function probabilityFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const p = Number(v);
-  if (v.trim() === '' || !(p >= 0 && p <= 1)) throw new UsageError(`--${name} expects a probability from 0 to 1, got "${v}"`);
+  if (v.trim() === '' || !(p >= 0 && p <= 1))
+    throw new UsageError(`--${name} expects a probability from 0 to 1, got "${v}"`);
   return p;
 }
 
@@ -113,7 +114,8 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
   const { values: v } = parseFlags(argv, FLAGS);
   if (v.fleet !== undefined) {
     const others = Object.keys(v).filter((k) => k !== 'fleet');
-    if (others.length > 0) throw new UsageError(`--fleet takes every setting from the file; remove --${others.join(', --')}`);
+    if (others.length > 0)
+      throw new UsageError(`--fleet takes every setting from the file; remove --${others.join(', --')}`);
     return { profile: 'fast', options: {}, fleet: v.fleet };
   }
   const profile = v.profile ?? 'fast';
@@ -122,15 +124,18 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
   }
   let reject: 429 | 503 | 529 | undefined;
   if (v.reject !== undefined) {
-    if (v.reject !== '429' && v.reject !== '503' && v.reject !== '529') throw new UsageError(`--reject expects 429, 503 or 529, got "${v.reject}"`);
+    if (v.reject !== '429' && v.reject !== '503' && v.reject !== '529')
+      throw new UsageError(`--reject expects 429, 503 or 529, got "${v.reject}"`);
     reject = Number(v.reject) as 429 | 503 | 529;
   }
-  if (v.api !== undefined && v.api !== 'openai' && v.api !== 'anthropic' && v.api !== 'both') throw new UsageError(`--api expects openai, anthropic or both, got "${v.api}"`);
+  if (v.api !== undefined && v.api !== 'openai' && v.api !== 'anthropic' && v.api !== 'both')
+    throw new UsageError(`--api expects openai, anthropic or both, got "${v.api}"`);
   const api: MockApi | undefined = v.api;
   const port = intFlag('port', v.port);
   if (port !== undefined && port > 65535) throw new UsageError(`--port expects 0-65535, got "${v.port}"`);
   const jitterPct = intFlag('jitter-pct', v['jitter-pct']);
-  if (jitterPct !== undefined && jitterPct > 100) throw new UsageError(`--jitter-pct expects 0-100, got "${v['jitter-pct']}"`);
+  if (jitterPct !== undefined && jitterPct > 100)
+    throw new UsageError(`--jitter-pct expects 0-100, got "${v['jitter-pct']}"`);
   const faults = dropUndefined<FaultRates>({
     error500: probabilityFlag('fault-500', v['fault-500']),
     resetBeforeHeaders: probabilityFlag('fault-reset', v['fault-reset']),
@@ -175,7 +180,8 @@ function dropUndefined<T extends object>(o: T): T {
 
 export const command: Command = {
   name: 'mock',
-  summary: 'run the LLM simulator (profiles fast, busy, flaky, storm; or a fleet from YAML) for tests, drills and demos',
+  summary:
+    'run the LLM simulator (profiles fast, busy, flaky, storm; or a fleet from YAML) for tests, drills and demos',
   help,
   async run(argv) {
     const { profile, options, fleet } = parseMockArgs(argv);
@@ -195,7 +201,9 @@ export const command: Command = {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
         const why = e.code === 'EADDRINUSE' ? 'the port is already in use (pass --port)' : e.code;
-        process.stderr.write(`spillway mock: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port}: ${why}\n`);
+        process.stderr.write(
+          `spillway mock: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port}: ${why}\n`,
+        );
         return 1;
       }
       // Printed here rather than by main(), so the command behaves the same when run on its own (tests).

@@ -2,7 +2,10 @@
  * A one-line progress bar: redrawn in place on a terminal; on a pipe or file (CI logs), one line per change of at
  * least a tenth, so a log does not fill with carriage returns. Hand-written: it is twenty lines.
  */
-export function progressBar(out: NodeJS.WriteStream, width = 30): { draw(done: number, total: number, note: string): void; done(done: number, total: number, note: string): void } {
+export function progressBar(
+  out: NodeJS.WriteStream,
+  width = 30,
+): { draw(done: number, total: number, note: string): void; done(done: number, total: number, note: string): void } {
   let lastTenth = -1;
   const line = (done: number, total: number, note: string): string => {
     const f = total === 0 ? 1 : Math.min(1, done / total);

@@ -28,18 +28,26 @@ export const command: Command = {
   summary: 'run the gateway (no config: DeepSeek with DEEPSEEK_API_KEY, else an embedded simulator)',
   help,
   async run(argv) {
-    const { values } = parseFlags(argv, { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
+    const { values } = parseFlags(argv, {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+    });
     let mock: MockServer | undefined;
     let config: Config;
     if (values.config !== undefined) {
       config = loadConfigFile(values.config);
     } else {
-      if (!process.env.DEEPSEEK_API_KEY) mock = await startMock({ ttftMs: 150, tokenMs: 15, slots: 32, queueSize: 64, name: 'simulated' });
+      if (!process.env.DEEPSEEK_API_KEY)
+        mock = await startMock({ ttftMs: 150, tokenMs: 15, slots: 32, queueSize: 64, name: 'simulated' });
       config = resolveConfig(zeroConfig(process.env, mock?.url), values.config ?? '(built-in zero-config)');
     }
     const log = createLogger(config.log.level);
     if (mock !== undefined) {
-      log.warn({ upstream: 'simulated', url: mock.url }, 'no config file and no DEEPSEEK_API_KEY: serving from an embedded SIMULATED upstream, not a real model');
+      log.warn(
+        { upstream: 'simulated', url: mock.url },
+        'no config file and no DEEPSEEK_API_KEY: serving from an embedded SIMULATED upstream, not a real model',
+      );
     }
     const port = intFlag('port', values.port);
     let gw;
@@ -55,11 +63,15 @@ export const command: Command = {
       await mock?.close();
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE') {
-        process.stderr.write(`spillway: cannot listen on ${values.host ?? config.server.host}:${port ?? config.server.port}: the port is already in use (set server.port or pass --port)\n`);
+        process.stderr.write(
+          `spillway: cannot listen on ${values.host ?? config.server.host}:${port ?? config.server.port}: the port is already in use (set server.port or pass --port)\n`,
+        );
         return 1;
       }
       if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-        process.stderr.write(`spillway: cannot listen on ${values.host ?? config.server.host}:${port ?? config.server.port}: ${e.code}\n`);
+        process.stderr.write(
+          `spillway: cannot listen on ${values.host ?? config.server.host}:${port ?? config.server.port}: ${e.code}\n`,
+        );
         return 1;
       }
       throw err;
@@ -85,19 +97,30 @@ export const command: Command = {
         if (stopping) return;
         gw.reload().catch((err: unknown) => {
           // The admin API answers with this error; a signal has nobody to answer, so the log says it.
-          log.error({ signal: 'SIGHUP', err: (err as Error).message }, 'config reload refused; the config in force is kept');
+          log.error(
+            { signal: 'SIGHUP', err: (err as Error).message },
+            'config reload refused; the config in force is kept',
+          );
         });
       });
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
-    log.info({ url: gw.url, config: config.source, upstreams: config.upstreams.map((u) => u.name), models: Object.keys(config.models) }, 'spillway listening');
+    log.info(
+      {
+        url: gw.url,
+        config: config.source,
+        upstreams: config.upstreams.map((u) => u.name),
+        models: Object.keys(config.models),
+      },
+      'spillway listening',
+    );
     const model = Object.keys(config.models)[0] ?? 'deepseek-v4-flash';
     process.stderr.write(
       `\nSpillway is listening on ${gw.url}${mock === undefined ? '' : ' (upstream: embedded simulator)'}\n` +
-      `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
-      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
-      `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz   Dashboard: ${gw.url}/dashboard${config.admin.key === null ? '' : '?key=<admin key>'}\n\n`,
+        `Try it:\n  curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' \\\n` +
+        `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'\n` +
+        `Metrics: ${gw.url}/metrics   Health: ${gw.url}/healthz   Dashboard: ${gw.url}/dashboard${config.admin.key === null ? '' : '?key=<admin key>'}\n\n`,
     );
     return await exited;
   },

@@ -14,7 +14,10 @@ export function modelsOf(raw: RawConfig, upstreams: readonly string[], p: Proble
       name,
       routes: m.routes.map((r, i) => {
         if (!upstreams.includes(r.upstream)) {
-          p.at(['models', name, 'routes', i, 'upstream'], `got "${r.upstream}", expected the name of an upstream (one of: ${upstreams.join(', ')})`);
+          p.at(
+            ['models', name, 'routes', i, 'upstream'],
+            `got "${r.upstream}", expected the name of an upstream (one of: ${upstreams.join(', ')})`,
+          );
         }
         return { upstream: r.upstream, model: r.model ?? name, weight: r.weight, params: r.params };
       }),
@@ -33,13 +36,20 @@ export function modelsOf(raw: RawConfig, upstreams: readonly string[], p: Proble
 
 /** `degrade_to` and `fallback` name other public models of this config. */
 function checkModelNames(raw: RawConfig, p: Problems): void {
-  const others = (name: string): string => Object.keys(raw.models).filter((n) => n !== name).join(', ') || 'none';
+  const others = (name: string): string =>
+    Object.keys(raw.models)
+      .filter((n) => n !== name)
+      .join(', ') || 'none';
   for (const [name, m] of Object.entries(raw.models)) {
     if (m.degrade_to !== null && (m.degrade_to === name || !(m.degrade_to in raw.models))) {
-      p.at(['models', name, 'degrade_to'], `got "${m.degrade_to}", expected another public model (one of: ${others(name)})`);
+      p.at(
+        ['models', name, 'degrade_to'],
+        `got "${m.degrade_to}", expected another public model (one of: ${others(name)})`,
+      );
     }
     for (const [j, f] of m.fallback.entries()) {
-      if (f === name || !(f in raw.models)) p.at(['models', name, 'fallback', j], `got "${f}", expected another public model (one of: ${others(name)})`);
+      if (f === name || !(f in raw.models))
+        p.at(['models', name, 'fallback', j], `got "${f}", expected another public model (one of: ${others(name)})`);
     }
   }
 }

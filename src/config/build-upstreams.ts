@@ -28,7 +28,8 @@ export function upstreamsOf(raw: RawConfig, p: Problems): UpstreamConfig[] {
   const names = new Map<string, number>();
   return raw.upstreams.map((u, i) => {
     const prev = names.get(u.name);
-    if (prev !== undefined) p.at(['upstreams', i, 'name'], `got "${u.name}", expected a name not already used by upstreams[${prev}]`);
+    if (prev !== undefined)
+      p.at(['upstreams', i, 'name'], `got "${u.name}", expected a name not already used by upstreams[${prev}]`);
     names.set(u.name, i);
     try {
       new URL(u.url);
@@ -50,14 +51,21 @@ export function upstreamsOf(raw: RawConfig, p: Problems): UpstreamConfig[] {
       headers: u.headers,
       timeouts: resolveKeys(u.timeouts, UPSTREAM.timeouts),
       simulated: false,
-      engineMetrics: u.engine_metrics === null ? null : { url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`, intervalMs: resolveKeys(u.engine_metrics.interval, UPSTREAM.engine_metrics.properties.interval) },
+      engineMetrics:
+        u.engine_metrics === null
+          ? null
+          : {
+              url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`,
+              intervalMs: resolveKeys(u.engine_metrics.interval, UPSTREAM.engine_metrics.properties.interval),
+            },
     };
   });
 }
 
 /** One account per key of `keys`, or one for `api_key` (keyless when neither is set); labels must be unique. */
 function accountsOf(u: RawUpstream, i: number, p: Problems): AccountConfig[] {
-  if (u.api_key !== undefined && u.keys !== undefined) p.at(['upstreams', i, 'keys'], 'expected either api_key or keys, not both');
+  if (u.api_key !== undefined && u.keys !== undefined)
+    p.at(['upstreams', i, 'keys'], 'expected either api_key or keys, not both');
   const accounts = (u.keys ?? [{ key: u.api_key ?? '', name: 'default', max_concurrency: null }]).map((k, j) => ({
     name: k.name ?? `key${j + 1}`,
     apiKey: k.key === '' ? undefined : k.key,
@@ -66,7 +74,11 @@ function accountsOf(u: RawUpstream, i: number, p: Problems): AccountConfig[] {
   }));
   const labels = new Set<string>();
   for (const [j, a] of accounts.entries()) {
-    if (labels.has(a.name)) p.at(['upstreams', i, 'keys', j, 'name'], `got "${a.name}", expected a name not used by another key of this upstream`);
+    if (labels.has(a.name))
+      p.at(
+        ['upstreams', i, 'keys', j, 'name'],
+        `got "${a.name}", expected a name not used by another key of this upstream`,
+      );
     labels.add(a.name);
   }
   return accounts;

@@ -18,13 +18,23 @@ export function describeSchema(schema: S, path = ''): KeyRow[] {
 }
 
 function describeNode(s: S, path: string): KeyRow[] {
-  const own: KeyRow = { path, type: typeName(s), default: 'default' in s ? showDefault(s.default) : '—', description: typeof s.description === 'string' ? s.description : '' };
+  const own: KeyRow = {
+    path,
+    type: typeName(s),
+    default: 'default' in s ? showDefault(s.default) : '—',
+    description: typeof s.description === 'string' ? s.description : '',
+  };
   const isObject = s.type === 'object' || (Array.isArray(s.type) && s.type.includes('object'));
   if (isObject && s.properties !== undefined) {
     const inner = describeSchema(s, path);
     return own.description === '' ? inner : [own, ...inner];
   }
-  if (s.type === 'array' && typeof s.items === 'object' && s.items !== null && (s.items as S).properties !== undefined) {
+  if (
+    s.type === 'array' &&
+    typeof s.items === 'object' &&
+    s.items !== null &&
+    (s.items as S).properties !== undefined
+  ) {
     return [own, ...describeSchema(s.items as S, `${path}[]`)];
   }
   if (s.type === 'object' && typeof s.additionalProperties === 'object' && s.additionalProperties !== null) {
@@ -36,7 +46,8 @@ function describeNode(s: S, path: string): KeyRow[] {
 
 function typeName(s: S): string {
   if (Array.isArray(s.enum)) return s.enum.map(String).join(' \\| ');
-  if (typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h')) return s.pattern.includes('auto') ? 'duration \\| auto' : 'duration';
+  if (typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h'))
+    return s.pattern.includes('auto') ? 'duration \\| auto' : 'duration';
   const t = s.type;
   return Array.isArray(t) ? t.join(' \\| ') : typeof t === 'string' ? t : 'any';
 }

@@ -36,12 +36,14 @@ export function isLoopbackHost(host: string): boolean {
 export function exposureProblems(e: Exposure, where: string, line = ''): string[] {
   if (e.allowUnauthenticated || isLoopbackHost(e.host)) return [];
   const missing: string[] = [];
-  if (e.gatewayKeys === 0) missing.push('auth.keys (gateway keys: without them anyone who reaches the port spends the upstream keys)');
-  if (e.adminKey === null) missing.push('admin.key (without it anyone who reaches the port can drain, reload and read the gateway)');
+  if (e.gatewayKeys === 0)
+    missing.push('auth.keys (gateway keys: without them anyone who reaches the port spends the upstream keys)');
+  if (e.adminKey === null)
+    missing.push('admin.key (without it anyone who reaches the port can drain, reload and read the gateway)');
   if (missing.length === 0) return [];
   return [
     `${where}${line}: got "${e.host}", which is not a loopback address, so Spillway refuses to start without ${missing.join(' and ')}; ` +
-    'expected those keys to be set, or server.host: 127.0.0.1, or server.allow_unauthenticated: true to accept an open gateway',
+      'expected those keys to be set, or server.host: 127.0.0.1, or server.allow_unauthenticated: true to accept an open gateway',
   ];
 }
 
@@ -51,6 +53,14 @@ export function exposureProblems(e: Exposure, where: string, line = ''): string[
  */
 export function refuseOpenExposure(config: Config, host: string, hostOption: string | undefined): void {
   const where = hostOption === undefined ? 'server.host' : 'the --host option';
-  const problems = exposureProblems({ host, allowUnauthenticated: config.server.allowUnauthenticated, gatewayKeys: config.auth.keys.length, adminKey: config.admin.key }, where);
+  const problems = exposureProblems(
+    {
+      host,
+      allowUnauthenticated: config.server.allowUnauthenticated,
+      gatewayKeys: config.auth.keys.length,
+      adminKey: config.admin.key,
+    },
+    where,
+  );
   if (problems.length > 0) throw new ConfigError(config.source, problems);
 }

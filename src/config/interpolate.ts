@@ -14,7 +14,10 @@ export function interpolateEnv(value: unknown, env: Env, path: readonly string[]
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      report(path, `environment variable ${name} is not set (the value is "\${${name}}"); expected it to be set, or write "\${${name}:-default}"`);
+      report(
+        path,
+        `environment variable ${name} is not set (the value is "\${${name}}"); expected it to be set, or write "\${${name}:-default}"`,
+      );
       return '';
     });
   }

@@ -11,7 +11,10 @@ export function formatKeyPath(segments: readonly (string | number)[]): string {
 
 export function segmentsOf(instancePath: string): string[] {
   if (instancePath === '') return [];
-  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 export function valueAt(root: unknown, segments: readonly string[]): unknown {

@@ -31,7 +31,12 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
 }
 
 /** Validates and resolves an already-parsed config object (zero-config start, tests). */
-export function resolveConfig(input: unknown, source: string, env: Env = process.env, locate: Locate = () => ''): Config {
+export function resolveConfig(
+  input: unknown,
+  source: string,
+  env: Env = process.env,
+  locate: Locate = () => '',
+): Config {
   const problems = new Problems(locate);
   const data = interpolateEnv(input, env, [], (segs, text) => problems.at(segs, text));
   if (problems.lines.length > 0) throw new ConfigError(source, problems.lines);
@@ -53,4 +58,3 @@ function deepFreeze<T>(v: T): T {
   }
   return v;
 }
-

@@ -21,7 +21,8 @@ export function maskSecrets(value: unknown): unknown {
     for (const [k, v] of Object.entries(value) as [string, unknown][]) {
       if (isSecretKey(k) && typeof v !== 'object') out[k] = maskSecret(v);
       // Header maps (upstream extra headers, tracing export headers) carry vendor tokens under any name.
-      else if (k === 'headers' && v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = Object.fromEntries(Object.keys(v).map((h) => [h, '****']));
+      else if (k === 'headers' && v !== null && typeof v === 'object' && !Array.isArray(v))
+        out[k] = Object.fromEntries(Object.keys(v).map((h) => [h, '****']));
       else out[k] = maskSecrets(v);
     }
     return out;

@@ -8,12 +8,16 @@ import { ConfigError, SpillwayError } from '../errors.ts';
  */
 export function readConfigForReload(file: string | undefined): Config {
   if (file === undefined) {
-    throw new SpillwayError('reload_unavailable', 'This gateway was started without a config file (zero-config), so there is no file to reload; restart it with --config FILE.');
+    throw new SpillwayError(
+      'reload_unavailable',
+      'This gateway was started without a config file (zero-config), so there is no file to reload; restart it with --config FILE.',
+    );
   }
   try {
     return loadConfigFile(file);
   } catch (err) {
-    if (err instanceof ConfigError) throw new SpillwayError('config_invalid', `${err.message}\nThe config in force was kept.`, { cause: err });
+    if (err instanceof ConfigError)
+      throw new SpillwayError('config_invalid', `${err.message}\nThe config in force was kept.`, { cause: err });
     throw err;
   }
 }

@@ -3,7 +3,11 @@ import { DURATION_OR_AUTO_PATTERN, DURATION_PATTERN } from './duration.ts';
 import type { Resolved } from './schema-types.ts';
 
 /** The part of a schema node the rule reads; a node has other keywords too. */
-type Node = { readonly pattern?: string; readonly properties?: Readonly<Record<string, Node>>; readonly [keyword: string]: unknown };
+type Node = {
+  readonly pattern?: string;
+  readonly properties?: Readonly<Record<string, Node>>;
+  readonly [keyword: string]: unknown;
+};
 
 /**
  * The one renaming rule from the file's keys to the resolved config's, applied by the schema rather than written

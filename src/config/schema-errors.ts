@@ -21,7 +21,8 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], data: unkno
     } else if (e.keyword === 'required') {
       const key = String((e.params as { missingProperty: string }).missingProperty);
       path = [...segs, key];
-      const expected = (e.parentSchema as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties?.[key]?.['x-expected'];
+      const expected = (e.parentSchema as { properties?: Record<string, Record<string, unknown>> } | undefined)
+        ?.properties?.[key]?.['x-expected'];
       text = `missing; expected ${typeof expected === 'string' ? expected : 'a value'}`;
     } else {
       const raw = valueAt(data, segs);

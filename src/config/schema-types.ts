@@ -23,7 +23,9 @@ type ValueOf<T, S> = T extends 'string'
       : T extends 'null'
         ? null
         : T extends 'array'
-          ? S extends { readonly items: infer I } ? RawOf<I>[] : unknown[]
+          ? S extends { readonly items: infer I }
+            ? RawOf<I>[]
+            : unknown[]
           : T extends 'object'
             ? ObjectOf<S>
             : never;
@@ -35,9 +37,13 @@ type ObjectOf<S> = S extends { readonly properties: infer P }
     : Record<string, unknown>;
 
 /** A key with a default (the validator fills it in) or a required one is always there; any other may be absent. */
-type Present<P, R> = { [K in keyof P]: K extends R ? K : P[K] extends { readonly default: unknown } ? K : never }[keyof P];
+type Present<P, R> = {
+  [K in keyof P]: K extends R ? K : P[K] extends { readonly default: unknown } ? K : never;
+}[keyof P];
 
-type KeysOf<P, R> = Flat<{ -readonly [K in Present<P, R>]: RawOf<P[K]> } & { -readonly [K in Exclude<keyof P, Present<P, R>>]?: RawOf<P[K]> }>;
+type KeysOf<P, R> = Flat<
+  { -readonly [K in Present<P, R>]: RawOf<P[K]> } & { -readonly [K in Exclude<keyof P, Present<P, R>>]?: RawOf<P[K]> }
+>;
 
 type Flat<T> = { [K in keyof T]: T[K] };
 
@@ -54,13 +60,24 @@ export type Resolved<S> = S extends { readonly pattern: typeof DURATION_PATTERN 
   : S extends { readonly pattern: typeof DURATION_OR_AUTO_PATTERN }
     ? number | null
     : S extends { readonly properties: infer P }
-      ? ResolvedKeys<P, S extends { readonly required: readonly (infer R)[] } ? R : never> | (S extends { readonly type: readonly ['object', 'null'] } ? null : never)
+      ? | ResolvedKeys<P, S extends { readonly required: readonly (infer R)[] } ? R : never>
+        | (S extends { readonly type: readonly ['object', 'null'] } ? null : never)
       : ReadonlyDeep<RawOf<S>>;
 
 type ResolvedKeys<P, R> = Flat<
-  { [K in Present<P, R> as Renamed<K, P[K]>]: Resolved<P[K]> } & { [K in Exclude<keyof P, Present<P, R>> as Renamed<K, P[K]>]?: Resolved<P[K]> }
+  { [K in Present<P, R> as Renamed<K, P[K]>]: Resolved<P[K]> } & {
+    [K in Exclude<keyof P, Present<P, R>> as Renamed<K, P[K]>]?: Resolved<P[K]>;
+  }
 >;
 
-type Renamed<K, S> = K extends string ? (S extends { readonly pattern: typeof DURATION_PATTERN | typeof DURATION_OR_AUTO_PATTERN } ? `${Camel<K>}Ms` : Camel<K>) : never;
+type Renamed<K, S> = K extends string
+  ? S extends { readonly pattern: typeof DURATION_PATTERN | typeof DURATION_OR_AUTO_PATTERN }
+    ? `${Camel<K>}Ms`
+    : Camel<K>
+  : never;
 
-type ReadonlyDeep<T> = T extends (infer E)[] ? readonly ReadonlyDeep<E>[] : T extends object ? { readonly [K in keyof T]: ReadonlyDeep<T[K]> } : T;
+type ReadonlyDeep<T> = T extends (infer E)[]
+  ? readonly ReadonlyDeep<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: ReadonlyDeep<T[K]> }
+    : T;

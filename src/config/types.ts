@@ -21,7 +21,6 @@ export interface RateLimits {
   tokensPerMinute?: number;
 }
 
-
 /** One account (API key) on an upstream. */
 export interface AccountConfig {
   /** Label in logs and metrics; never the key. */
@@ -103,7 +102,8 @@ export interface Config {
   /** Admin API and dashboard access; a null key leaves them open. */
   admin: Section<'admin'>;
   log: {
-    level: string; requests: boolean;
+    level: string;
+    requests: boolean;
     /** Opt-in access log file; null: none. Sizes and intervals in rotating-file-stream's notation ("100M", "1d"). */
     accessFile: { path: string; maxSize: string; interval: string | null; keep: number } | null;
   };
@@ -118,7 +118,12 @@ export interface Config {
   queue: Section<'queue'>;
   health: Section<'health'>;
   /** OpenTelemetry traces; `otlpEndpoint` null leaves tracing out entirely. */
-  tracing: { otlpEndpoint: string | null; serviceName: string; sampleRatio: number; headers: Readonly<Record<string, string>> };
+  tracing: {
+    otlpEndpoint: string | null;
+    serviceName: string;
+    sampleRatio: number;
+    headers: Readonly<Record<string, string>>;
+  };
   cache: CacheConfig;
   jobs: JobsConfig;
   /** Stored responses of the Responses door (src/api/responses/create-response-store.ts). */

@@ -12,14 +12,20 @@ export function parseYamlSource(text: string, file: string): { data: unknown; lo
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.slice(0, 3).map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return `line ${pos.line}, column ${pos.col}: YAML syntax error: ${e.message.split('\n')[0] ?? ''}`;
-    }));
+    throw new ConfigError(
+      file,
+      doc.errors.slice(0, 3).map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return `line ${pos.line}, column ${pos.col}: YAML syntax error: ${e.message.split('\n')[0] ?? ''}`;
+      }),
+    );
   }
   const locate: Locate = (segments) => {
     for (let n = segments.length; n > 0; n--) {
-      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as YamlNode | undefined;
+      const node = doc.getIn(
+        segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+        true,
+      ) as YamlNode | undefined;
       if (node?.range) return ` (line ${lineCounter.linePos(node.range[0]).line})`;
     }
     return '';

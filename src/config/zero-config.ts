@@ -5,7 +5,12 @@ import type { Env } from './interpolate.ts';
  * 2026-07-24 as aliases (DeepSeek documents `deepseek-chat` as V4 Flash without thinking and `deepseek-reasoner` as
  * V4 Flash with thinking), so a client written for either needs no change.
  */
-export const ZERO_CONFIG_MODELS = ['deepseek-v4-flash', 'deepseek-v4-pro', 'deepseek-chat', 'deepseek-reasoner'] as const;
+export const ZERO_CONFIG_MODELS = [
+  'deepseek-v4-flash',
+  'deepseek-v4-pro',
+  'deepseek-chat',
+  'deepseek-reasoner',
+] as const;
 
 /** Retired public name → the model it is sent as, and the thinking mode it stands for (unless the client says). */
 const ALIASES: Readonly<Record<string, { model: string; thinking: 'enabled' | 'disabled' }>> = {
@@ -24,7 +29,10 @@ export function zeroConfig(env: Env, simulatorUrl: string | undefined): Record<s
   const models: Record<string, unknown> = {};
   for (const m of ZERO_CONFIG_MODELS) {
     const alias = ALIASES[m];
-    const route = alias === undefined ? { upstream: upstream.name, model: m } : { upstream: upstream.name, model: alias.model, params: { thinking: { type: alias.thinking } } };
+    const route =
+      alias === undefined
+        ? { upstream: upstream.name, model: m }
+        : { upstream: upstream.name, model: alias.model, params: { thinking: { type: alias.thinking } } };
     models[m] = { routes: [route] };
   }
   return { upstreams: [upstream], models };

@@ -66,8 +66,16 @@ export class Jobs {
     const wake = () => this.runner?.wake();
     this.respondAsync = asyncStage({ config: config.jobs, store, wall: this.wall, wake });
     this.api = new JobsApi({
-      config: config.jobs, bodyTimeoutMs: config.server.bodyTimeoutMs, uploadTimeoutMs: config.server.uploadTimeoutMs, bodyLimitBytes: config.server.bodyLimitBytes,
-      store, keys: deps.keys ?? (() => config.auth.keys), wall: this.wall, log: deps.log, wake, isDraining: deps.isDraining,
+      config: config.jobs,
+      bodyTimeoutMs: config.server.bodyTimeoutMs,
+      uploadTimeoutMs: config.server.uploadTimeoutMs,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      store,
+      keys: deps.keys ?? (() => config.auth.keys),
+      wall: this.wall,
+      log: deps.log,
+      wake,
+      isDraining: deps.isDraining,
     });
     this.adminRoutes = jobsAdminRoutes(store, this.wall, wake);
     this.webhookAgent = new Agent({ connect: { lookup: webhookLookup(config.jobs.webhook.allowPrivate) } });
@@ -87,8 +95,14 @@ export class Jobs {
     this.caller = new ItemCaller(loopbackUrl, this.secret, Math.max(4, this.config.jobs.concurrency));
     const lag = this.lag;
     this.runner = new JobRunner({
-      config: this.config.jobs, store: this.store, caller: this.caller, load: { ...this.deps.load, loopLagMs: () => lag.ms }, metrics: this.deps.metrics, log: this.deps.log,
-      wall: this.wall, housekeeping: () => this.housekeeping(),
+      config: this.config.jobs,
+      store: this.store,
+      caller: this.caller,
+      load: { ...this.deps.load, loopLagMs: () => lag.ms },
+      metrics: this.deps.metrics,
+      log: this.deps.log,
+      wall: this.wall,
+      housekeeping: () => this.housekeeping(),
     });
     this.runner.start();
   }
@@ -111,7 +125,9 @@ export class Jobs {
     const now = this.wall.now();
     for (const b of await this.store.toFinalize(now)) {
       // One batch that cannot be finalized now (a full disk) must not hold up the others, webhooks or the runner.
-      await finalizeBatch(this.store, b, this.config.jobs.dataDir, now).catch((err: unknown) => this.deps.log.warn({ err, batch: b.id }, 'batch finalization failed; it is tried again'));
+      await finalizeBatch(this.store, b, this.config.jobs.dataDir, now).catch((err: unknown) =>
+        this.deps.log.warn({ err, batch: b.id }, 'batch finalization failed; it is tried again'),
+      );
     }
     await sendDueWebhooks(this.store, this.config.jobs, now, this.deps.metrics, this.deps.log, this.webhookAgent);
     if (now - this.lastSweep >= SWEEP_EVERY_MS) {

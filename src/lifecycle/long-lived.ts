@@ -41,13 +41,17 @@ export interface LongLivedDeps {
 export async function openLongLived(initial: Config, deps: LongLivedDeps): Promise<LongLived> {
   const { log, metrics, isDraining, live } = deps;
   const tracing = await startTracing(initial, log, deps.tracing);
-  const cache = cacheEnabled(initial) ? new ResponseCache(initial, metrics, deps.cacheClock === undefined ? {} : { clock: deps.cacheClock }) : undefined;
-  const jobs = initial.jobs.enabled
-    ? await Jobs.open(initial, { log, metrics, isDraining, ...live })
+  const cache = cacheEnabled(initial)
+    ? new ResponseCache(initial, metrics, deps.cacheClock === undefined ? {} : { clock: deps.cacheClock })
     : undefined;
+  const jobs = initial.jobs.enabled ? await Jobs.open(initial, { log, metrics, isDraining, ...live }) : undefined;
   // Opened once (its file only on first use); outlives a reload, like the cache.
   const responsesClock = deps.responsesClock;
-  const responses = await createResponseStore(initial, log, responsesClock === undefined ? undefined : () => responsesClock.now());
+  const responses = await createResponseStore(
+    initial,
+    log,
+    responsesClock === undefined ? undefined : () => responsesClock.now(),
+  );
   const kinds = new UpstreamKinds();
   if (deps.probeKinds) void kinds.probe(initial.upstreams, log);
   return { tracing, cache, jobs, kinds, responses };
@@ -57,7 +61,11 @@ export async function openLongLived(initial: Config, deps: LongLivedDeps): Promi
  * Tracing is loaded only when it is configured: with `tracing.otlp_endpoint` null neither `tracing.ts` nor the
  * OpenTelemetry SDK is imported and the trace stage is not in the pipeline.
  */
-async function startTracing(config: Config, log: Logger, opts: TracingOptions | undefined): Promise<Tracing | undefined> {
+async function startTracing(
+  config: Config,
+  log: Logger,
+  opts: TracingOptions | undefined,
+): Promise<Tracing | undefined> {
   const endpoint = config.tracing.otlpEndpoint;
   if (endpoint === null) return undefined;
   const { Tracing } = await import('../observe/tracing.ts');

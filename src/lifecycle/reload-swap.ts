@@ -91,7 +91,8 @@ export class ReloadSwap {
     this.deps.metrics.configReloads.inc({ result: 'ok' });
     const result = { source: next.source, ...configChanges(old.config, next), inFlightOnOld: old.inFlight() };
     this.deps.log.info(result, 'config reloaded');
-    if (result.restartNeeded.length > 0) this.deps.log.warn({ keys: result.restartNeeded }, 'these settings changed but apply only after a restart');
+    if (result.restartNeeded.length > 0)
+      this.deps.log.warn({ keys: result.restartNeeded }, 'these settings changed but apply only after a restart');
     return result;
   }
 
@@ -115,12 +116,16 @@ export class ReloadSwap {
     this.waitingOld.add(old.queue);
     old.balancer.onRelease = this.pumpAll;
     fresh.balancer.onRelease = this.pumpAll;
-    const retire: Promise<void> = old.idle().then(() => old.close()).catch((err: unknown) => {
-      this.deps.log.error({ err }, 'closing the replaced pipeline failed');
-    }).finally(() => {
-      this.waitingOld.delete(old.queue);
-      this.retiring.delete(retire);
-    });
+    const retire: Promise<void> = old
+      .idle()
+      .then(() => old.close())
+      .catch((err: unknown) => {
+        this.deps.log.error({ err }, 'closing the replaced pipeline failed');
+      })
+      .finally(() => {
+        this.waitingOld.delete(old.queue);
+        this.retiring.delete(retire);
+      });
     this.retiring.add(retire);
   }
 
@@ -135,6 +140,8 @@ function refuseKeepingConfig(refuse: (next: Config) => void, next: Config): void
   try {
     refuse(next);
   } catch (err) {
-    throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, { cause: err });
+    throw new SpillwayError('config_invalid', `${(err as Error).message}\nThe config in force was kept.`, {
+      cause: err,
+    });
   }
 }

@@ -71,7 +71,12 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const inFlight = new InFlight();
   let stateHandedOn = false;
   return {
-    config, balancer, queue, pools, state, stateKey,
+    config,
+    balancer,
+    queue,
+    pools,
+    state,
+    stateKey,
     stages: pipeline.stages,
     inFlight: () => inFlight.count,
     run(ctx) {

@@ -46,17 +46,33 @@ export class Surface {
     this.requestLog = new RequestLog(initial.admin.requestLogSize);
     this.accessLog = initial.log.accessFile === null ? undefined : new AccessLog(initial.log.accessFile, log);
     // The sampler's closures run once it starts, after the listener exists.
-    this.stats = new StatsSampler({ clock, metrics, requestLog: this.requestLog, live, requestsInFlight: () => this.http.requestsInFlight, info: deps.info }, deps.statsIntervalMs);
+    this.stats = new StatsSampler(
+      {
+        clock,
+        metrics,
+        requestLog: this.requestLog,
+        live,
+        requestsInFlight: () => this.http.requestsInFlight,
+        info: deps.info,
+      },
+      deps.statsIntervalMs,
+    );
     this.guard = new RequestGuard({ listenHost: deps.host, allowedHosts: initial.server.allowedHosts });
     this.admin = new AdminRoutes(initial.admin.key, log, this.guard);
     const ops = opsRoutes(metrics, () => this.http.isDraining);
     this.http = new HttpServer({
-      config: initial, clock, log, metrics,
+      config: initial,
+      clock,
+      log,
+      metrics,
       handler: (ctx) => live().run(ctx),
       // The API (jobs' and the pipeline's) refuses a foreign Host or Origin too: on a keyless loopback gateway a
       // rebinding or cross-site page could otherwise spend the upstream keys. Probes and /metrics come first, unguarded.
       ops: (req, res, path) =>
-        ops(req, res, path) || this.admin.handle(req, res, path) || refused(req, res, () => this.guard.origin(req)) || (jobs?.api.handle(req, res, path) ?? false),
+        ops(req, res, path) ||
+        this.admin.handle(req, res, path) ||
+        refused(req, res, () => this.guard.origin(req)) ||
+        (jobs?.api.handle(req, res, path) ?? false),
       onFinished: (r, atMs) => {
         this.requestLog.push(r, atMs);
         this.accessLog?.write(r, atMs);

@@ -11,7 +11,14 @@ import { RNG_STREAM, requestRng } from './rng.ts';
  * blank lines), the pacing (TTFT grown by the load, per-token time, jitter), and plays it on `reply`.
  * `index` is the request's place in arrival order, which seeds its jitter.
  */
-export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Prepared, faults: Faults | undefined, index: number): void {
+export function answer(
+  ctx: MockContext,
+  x: Exchange,
+  reply: Reply,
+  prepared: Prepared,
+  faults: Faults | undefined,
+  index: number,
+): void {
   const { opts } = ctx;
   // This request already holds its slot: the others are the rest of the batch it joins.
   const ttftMs = loadedTtftMs(faults?.ttftMs ?? opts.ttftMs, opts.ttftPerInFlightMs, ctx.slots.inUse - 1);
@@ -24,14 +31,16 @@ export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Pr
     ctx.stats.completedAfterClientGone();
     ctx.events.emit('completed-after-client-gone', { id: x.id, path: x.path });
   };
-  const instead = faults?.blank200 === true ? 'blank_200' : faults?.wrongContentType === true ? 'wrong_content_type' : undefined;
+  const instead =
+    faults?.blank200 === true ? 'blank_200' : faults?.wrongContentType === true ? 'wrong_content_type' : undefined;
   if (instead !== undefined) {
     // After the usual wait for a first token, so from outside it looks like an answer until it is read.
     countFault(ctx, x, instead);
     reply.html = instead === 'wrong_content_type';
     const data = reply.html ? WRONG_PAGE : '\n\n\n';
     let steps = [{ delayMs: ttftMs, data }];
-    if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
+    if (opts.jitterPct > 0)
+      steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
     reply.play(steps, 'end', undefined, onGone);
     return;
   }
@@ -62,7 +71,8 @@ export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Pr
     keepAliveLine: reply.keepAliveLine,
     cutAfterTokens: cut,
   });
-  if (opts.jitterPct > 0) steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
+  if (opts.jitterPct > 0)
+    steps = jitterSteps(steps, opts.jitterPct, requestRng(opts.faultSeed, RNG_STREAM.jitter, index));
   // A cut non-stream answer still announces its full length, so the client sees a truncated body, not a short one
   // (except a clean truncation, whose length is that of the cut body: nothing at the HTTP level gives it away).
   let contentLength: number | undefined;
@@ -76,4 +86,5 @@ export function answer(ctx: MockContext, x: Exchange, reply: Reply, prepared: Pr
 }
 
 /** What a misconfigured proxy in front of an API answers with a 200: a web page. */
-const WRONG_PAGE = '<!DOCTYPE html><html><head><title>Service</title></head><body><p>Please try again later.</p></body></html>\n';
+const WRONG_PAGE =
+  '<!DOCTYPE html><html><head><title>Service</title></head><body><p>Please try again later.</p></body></html>\n';

@@ -33,7 +33,8 @@ export function readJsonBody(req: IncomingMessage): Promise<ReadBody> {
     });
     req.on('end', () => {
       if (size === 0) return finish({ kind: 'empty' });
-      const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const text =
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
       try {
         finish({ kind: 'json', value: JSON.parse(text) });
       } catch (err) {

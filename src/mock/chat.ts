@@ -1,5 +1,15 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
-import { invalid, newId, nowSeconds, readGeneration, spliceTokens, sse, SSE_DONE, type Generation, type Prepare } from './generation-request.ts';
+import {
+  invalid,
+  newId,
+  nowSeconds,
+  readGeneration,
+  spliceTokens,
+  sse,
+  SSE_DONE,
+  type Generation,
+  type Prepare,
+} from './generation-request.ts';
 import type { Frame } from './pacing.ts';
 
 /**
@@ -100,16 +110,29 @@ function bodyFrames(c: Chat): Frame[] {
 }
 
 function streamFrames(c: Chat): Frame[] {
-  const base = { id: newId('chatcmpl-'), object: 'chat.completion.chunk', created: nowSeconds(), model: c.model, system_fingerprint: 'fp_spillway_mock' };
+  const base = {
+    id: newId('chatcmpl-'),
+    object: 'chat.completion.chunk',
+    created: nowSeconds(),
+    model: c.model,
+    system_fingerprint: 'fp_spillway_mock',
+  };
   const chunk = (delta: Record<string, unknown>, finish: string | null = null): string =>
     sse({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
   const answer = pieces(c);
   const frames: Frame[] = [];
-  const toolHeader = c.tool === undefined ? undefined
-    : { index: 0, id: newId('call_'), type: 'function', function: { name: c.tool, arguments: '' } };
+  const toolHeader =
+    c.tool === undefined
+      ? undefined
+      : { index: 0, id: newId('call_'), type: 'function', function: { name: c.tool, arguments: '' } };
   // OpenAI opens a tool call in the role chunk; after reasoning it needs a chunk of its own.
   const opensTool = toolHeader !== undefined && c.reasoning.length === 0;
-  frames.push({ data: chunk(opensTool ? { role: 'assistant', content: null, tool_calls: [toolHeader] } : { role: 'assistant', content: '' }), token: false });
+  frames.push({
+    data: chunk(
+      opensTool ? { role: 'assistant', content: null, tool_calls: [toolHeader] } : { role: 'assistant', content: '' },
+    ),
+    token: false,
+  });
   for (const r of c.reasoning) frames.push({ data: chunk({ reasoning_content: r }), token: true });
   if (toolHeader !== undefined && !opensTool) frames.push({ data: chunk({ tool_calls: [toolHeader] }), token: false });
   for (const p of answer) {
@@ -117,7 +140,8 @@ function streamFrames(c: Chat): Frame[] {
     frames.push({ data: chunk(delta), token: true });
   }
   frames.push({ data: chunk({}, finishReason(c)), token: false });
-  if (c.includeUsage) frames.push({ data: sse({ ...base, choices: [], usage: usage(c, answer.length) }), token: false });
+  if (c.includeUsage)
+    frames.push({ data: sse({ ...base, choices: [], usage: usage(c, answer.length) }), token: false });
   frames.push({ data: SSE_DONE, token: false });
   return frames;
 }

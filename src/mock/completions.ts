@@ -1,5 +1,15 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
-import { invalid, newId, nowSeconds, readGeneration, spliceTokens, sse, SSE_DONE, type Generation, type Prepare } from './generation-request.ts';
+import {
+  invalid,
+  newId,
+  nowSeconds,
+  readGeneration,
+  spliceTokens,
+  sse,
+  SSE_DONE,
+  type Generation,
+  type Prepare,
+} from './generation-request.ts';
 import type { Frame } from './pacing.ts';
 
 /** POST /v1/completions: the legacy text completion shape (object "text_completion"), stream and non-stream. */
@@ -39,7 +49,8 @@ function streamFrames(g: Generation): Frame[] {
   const tokens = answerTokens(g.seed, g.prompt, g.maxTokens);
   const frames: Frame[] = tokens.map((t) => ({ data: chunk(t, null), token: true }));
   frames.push({ data: chunk('', g.truncated ? 'length' : 'stop'), token: false });
-  if (g.includeUsage) frames.push({ data: sse({ ...base, choices: [], usage: usage(g, tokens.length) }), token: false });
+  if (g.includeUsage)
+    frames.push({ data: sse({ ...base, choices: [], usage: usage(g, tokens.length) }), token: false });
   frames.push({ data: SSE_DONE, token: false });
   return frames;
 }

@@ -20,7 +20,13 @@ export interface Continuation {
   prefixTokens: number;
 }
 
-type Message = { role?: unknown; content?: unknown; prefix?: unknown; tool_calls?: unknown; reasoning_content?: unknown };
+type Message = {
+  role?: unknown;
+  content?: unknown;
+  prefix?: unknown;
+  tool_calls?: unknown;
+  reasoning_content?: unknown;
+};
 
 export function continuationOf(body: Record<string, unknown>, kind?: UpstreamKind): Continuation | undefined {
   const messages = Array.isArray(body.messages) ? (body.messages as Message[]) : [];
@@ -31,7 +37,12 @@ export function continuationOf(body: Record<string, unknown>, kind?: UpstreamKin
     return { prompt: promptText({ messages: messages.slice(0, -1) }), prefixTokens: countTokens(last.content) };
   }
   const before = messages.at(-2);
-  if (last?.role === 'user' && last.content === CONTINUE_PROMPT && before?.role === 'assistant' && typeof before.content === 'string') {
+  if (
+    last?.role === 'user' &&
+    last.content === CONTINUE_PROMPT &&
+    before?.role === 'assistant' &&
+    typeof before.content === 'string'
+  ) {
     return { prompt: promptText({ messages: messages.slice(0, -2) }), prefixTokens: countTokens(before.content) };
   }
   return undefined;
@@ -44,19 +55,33 @@ export function continuationOf(body: Record<string, unknown>, kind?: UpstreamKin
  */
 export function deepseekRefusal(api: string, body: Record<string, unknown>, beta: boolean): MockError | undefined {
   if (api === '/completions' && body.suffix !== undefined && body.suffix !== null && !beta) {
-    return badRequest('FIM completion (suffix) is a beta feature: use base_url https://api.deepseek.com/beta', 'suffix');
+    return badRequest(
+      'FIM completion (suffix) is a beta feature: use base_url https://api.deepseek.com/beta',
+      'suffix',
+    );
   }
   if (api !== '/chat/completions') return undefined;
   const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
   const last = messages.at(-1) as Message | undefined;
   if (!beta && typeof last === 'object' && last !== null && last.prefix === true) {
-    return badRequest('Chat prefix completion (prefix: true) is a beta feature: use base_url https://api.deepseek.com/beta', 'messages');
+    return badRequest(
+      'Chat prefix completion (prefix: true) is a beta feature: use base_url https://api.deepseek.com/beta',
+      'messages',
+    );
   }
   for (const [i, m] of messages.entries()) {
     if (typeof m !== 'object' || m === null) continue;
     const msg = m as Message;
-    if (msg.role === 'assistant' && Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0 && typeof msg.reasoning_content !== 'string') {
-      return badRequest(`Missing \`reasoning_content\` field in the assistant message at message index ${i}`, `messages[${i}]`);
+    if (
+      msg.role === 'assistant' &&
+      Array.isArray(msg.tool_calls) &&
+      msg.tool_calls.length > 0 &&
+      typeof msg.reasoning_content !== 'string'
+    ) {
+      return badRequest(
+        `Missing \`reasoning_content\` field in the assistant message at message index ${i}`,
+        `messages[${i}]`,
+      );
     }
   }
   return undefined;

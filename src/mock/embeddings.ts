@@ -30,7 +30,8 @@ export const prepareEmbeddings: Prepare = (body, opts) => {
   if (list === undefined) return invalid('input must be a string, an array of strings, or token arrays', 'input');
   if (body.model !== undefined && typeof body.model !== 'string') return invalid('model must be a string', 'model');
   const format = body.encoding_format ?? 'float';
-  if (format !== 'float' && format !== 'base64') return invalid('encoding_format must be "float" or "base64"', 'encoding_format');
+  if (format !== 'float' && format !== 'base64')
+    return invalid('encoding_format must be "float" or "base64"', 'encoding_format');
   const model = body.model ?? opts.model;
   return {
     stream: false,
@@ -40,10 +41,16 @@ export const prepareEmbeddings: Prepare = (body, opts) => {
         const text = inputText(item);
         tokens += estimateTokens(text);
         const vector = embeddingVector(opts.seed, text);
-        const embedding = format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        const embedding =
+          format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
         return { object: 'embedding', index, embedding };
       });
-      const json = JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+      const json = JSON.stringify({
+        object: 'list',
+        data,
+        model,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      });
       return [{ data: json, token: false }];
     },
   };

@@ -50,7 +50,13 @@ const FIELDS = {
   wrong_content_type: 'wrongContentType',
 } as const satisfies Record<string, keyof Faults>;
 
-const BOOLEAN = new Set<string>(['reset_before_headers', 'stall_after_headers', 'blank_200', 'keep_alive_forever', 'wrong_content_type']);
+const BOOLEAN = new Set<string>([
+  'reset_before_headers',
+  'stall_after_headers',
+  'blank_200',
+  'keep_alive_forever',
+  'wrong_content_type',
+]);
 
 export type ParsedFaults = { ok: true; faults: Faults | undefined } | { ok: false; message: string };
 

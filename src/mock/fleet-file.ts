@@ -40,7 +40,8 @@ export function parseFleetText(text: string, file: string): FleetSpec {
   const upstreams = ((data as Raw).upstreams as Raw[]).map((raw, i) => {
     const name = raw.name as string;
     const prev = names.get(name);
-    if (prev !== undefined) problem(['upstreams', i, 'name'], `got "${name}", expected a name not already used by upstreams[${prev}]`);
+    if (prev !== undefined)
+      problem(['upstreams', i, 'name'], `got "${name}", expected a name not already used by upstreams[${prev}]`);
     names.set(name, i);
     // Independent servers fail independently: each upstream draws its faults and jitter from its own seed.
     const spec = { ...toSpec(raw) };
@@ -83,18 +84,26 @@ function rename(raw: Raw, keys: Record<string, [string, unknown]>): Raw {
 function crossChecks(raw: Raw, spec: MockOptions, problem: (segs: (string | number)[], msg: string) => void): void {
   const outages = (raw.outages ?? []) as { start_ms: number; end_ms: number }[];
   outages.forEach((o, j) => {
-    if (o.end_ms <= o.start_ms) problem(['outages', j, 'end_ms'], `got ${o.end_ms}, expected more than start_ms (${o.start_ms})`);
+    if (o.end_ms <= o.start_ms)
+      problem(['outages', j, 'end_ms'], `got ${o.end_ms}, expected more than start_ms (${o.start_ms})`);
     const prev = outages[j - 1];
     if (prev !== undefined && o.start_ms < prev.end_ms) {
-      problem(['outages', j, 'start_ms'], `got ${o.start_ms}, expected at least the end_ms of outages[${j - 1}] (${prev.end_ms}): windows are sorted and apart`);
+      problem(
+        ['outages', j, 'start_ms'],
+        `got ${o.start_ms}, expected at least the end_ms of outages[${j - 1}] (${prev.end_ms}): windows are sorted and apart`,
+      );
     }
   });
   // Summed after merging with the profile's rates: that is what the mock will draw from.
   const rates: [string, unknown][] = Object.entries(spec.faults ?? {}).filter(([k]) => k !== 'slowTokenMs');
   const sum = Math.round(rates.reduce((s: number, [, v]) => s + (typeof v === 'number' ? v : 0), 0) * 1e6) / 1e6;
-  const withProfile = raw.profile !== undefined && (MOCK_PROFILES[raw.profile as MockProfileName].options as MockOptions).faults !== undefined;
+  const withProfile =
+    raw.profile !== undefined &&
+    (MOCK_PROFILES[raw.profile as MockProfileName].options as MockOptions).faults !== undefined;
   if (sum > 1) {
-    problem([raw.faults === undefined ? 'profile' : 'faults'], `fault rates${withProfile ? ` (with profile ${String(raw.profile)}'s)` : ''} add up to ${sum}, expected at most 1 (each request gets at most one fault)`);
+    problem(
+      [raw.faults === undefined ? 'profile' : 'faults'],
+      `fault rates${withProfile ? ` (with profile ${String(raw.profile)}'s)` : ''} add up to ${sum}, expected at most 1 (each request gets at most one fault)`,
+    );
   }
 }
-

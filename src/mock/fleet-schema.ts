@@ -18,9 +18,15 @@ const text = (expected: string): S => ({ type: 'string', minLength: 1, 'x-expect
 /** snake_case key → [MockOptions key, schema]. */
 export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   name: ['name', { ...text('a name of letters, digits, ".", "_" or "-"'), pattern: '^[A-Za-z0-9._-]+$' }],
-  profile: ['profile', { enum: Object.keys(MOCK_PROFILES), 'x-expected': `one of ${Object.keys(MOCK_PROFILES).join(', ')}` }],
+  profile: [
+    'profile',
+    { enum: Object.keys(MOCK_PROFILES), 'x-expected': `one of ${Object.keys(MOCK_PROFILES).join(', ')}` },
+  ],
   host: ['host', text('a listen address such as 127.0.0.1')],
-  port: ['port', { type: 'integer', minimum: 0, maximum: 65535, 'x-expected': 'a port from 0 to 65535 (0 picks a free one)' }],
+  port: [
+    'port',
+    { type: 'integer', minimum: 0, maximum: 65535, 'x-expected': 'a port from 0 to 65535 (0 picks a free one)' },
+  ],
   seed: ['seed', { type: 'integer', 'x-expected': 'a whole number' }],
   fault_seed: ['faultSeed', { type: 'integer', 'x-expected': 'a whole number' }],
   ttft_ms: ['ttftMs', ms],
@@ -83,7 +89,8 @@ const objectOf = (keys: Record<string, [string, S]>, required: string[], expecte
 const upstream = objectOf(UPSTREAM_KEYS, ['name'], 'a map describing one upstream');
 (upstream.properties as Record<string, S>).faults = objectOf(FAULT_KEYS, [], 'a map of fault rates');
 (upstream.properties as Record<string, S>).outages = {
-  type: 'array', 'x-expected': 'a list of outage windows',
+  type: 'array',
+  'x-expected': 'a list of outage windows',
   items: objectOf(OUTAGE_KEYS, ['start_ms', 'end_ms', 'mode'], 'a map with start_ms, end_ms and mode'),
 };
 

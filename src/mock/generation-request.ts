@@ -15,7 +15,11 @@ export interface Prepared {
 type PrepareResult = Prepared | { error: MockError };
 
 /** `promptCache`: DeepSeek's context cache, on a `deepseek` simulator only (prompt-cache.ts). */
-export type Prepare = (body: Record<string, unknown>, opts: ResolvedOptions, promptCache?: PromptCache) => PrepareResult;
+export type Prepare = (
+  body: Record<string, unknown>,
+  opts: ResolvedOptions,
+  promptCache?: PromptCache,
+) => PrepareResult;
 
 /** The fields of a chat or text completion request that shape the answer. */
 export interface Generation {
@@ -38,7 +42,10 @@ export function invalid(message: string, param: string | null): { error: MockErr
   return { error: { status: 400, message, param, code: 'invalid_request_error' } };
 }
 
-export function readGeneration(body: Record<string, unknown>, opts: ResolvedOptions): Generation | { error: MockError } {
+export function readGeneration(
+  body: Record<string, unknown>,
+  opts: ResolvedOptions,
+): Generation | { error: MockError } {
   if (body.model !== undefined && typeof body.model !== 'string') return invalid('model must be a string', 'model');
   const limit = body.max_tokens ?? body.max_completion_tokens;
   if (limit !== undefined && limit !== null) {
@@ -55,7 +62,9 @@ export function readGeneration(body: Record<string, unknown>, opts: ResolvedOpti
     maxTokens: (limit as number | null | undefined) ?? opts.defaultMaxTokens,
     truncated: limit !== undefined && limit !== null,
     stream: body.stream === true,
-    includeUsage: typeof streamOptions === 'object' && streamOptions !== null &&
+    includeUsage:
+      typeof streamOptions === 'object' &&
+      streamOptions !== null &&
       (streamOptions as { include_usage?: unknown }).include_usage === true,
     seed: opts.seed,
   };
@@ -73,7 +82,10 @@ export const SSE_DONE = 'data: [DONE]\n\n';
  * it. Building the body once and splicing keeps the non-stream answer identical to what JSON.stringify would give,
  * while each token stays a separate frame that a cut (reset/stall after N tokens) can stop at.
  */
-export function spliceTokens(json: string, segments: ReadonlyArray<{ marker: string; pieces: readonly string[]; escape: boolean }>): Frame[] {
+export function spliceTokens(
+  json: string,
+  segments: ReadonlyArray<{ marker: string; pieces: readonly string[]; escape: boolean }>,
+): Frame[] {
   const ordered = [...segments].sort((a, b) => json.indexOf(a.marker) - json.indexOf(b.marker));
   const frames: Frame[] = [];
   let rest = json;

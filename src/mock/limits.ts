@@ -17,8 +17,11 @@ export function checkLimits(ctx: MockContext, keyLabel: string): { reason: strin
       error: {
         status: 429,
         // DeepSeek names the account's limit only here, and it moves with the balance; a gateway can read it.
-        message: ctx.opts.statesConcurrencyLimit ? `Request concurrency exceeds your concurrency limit of ${cap} based on your remaining balance` : 'concurrency limit exceeded',
-        code: 'concurrency_limit_exceeded', retryAfterS: ctx.opts.retryAfterS,
+        message: ctx.opts.statesConcurrencyLimit
+          ? `Request concurrency exceeds your concurrency limit of ${cap} based on your remaining balance`
+          : 'concurrency limit exceeded',
+        code: 'concurrency_limit_exceeded',
+        retryAfterS: ctx.opts.retryAfterS,
       },
     };
   }
@@ -32,7 +35,10 @@ export function checkLimits(ctx: MockContext, keyLabel: string): { reason: strin
     const limit = byKey ? (keyRpm?.limit ?? 0) : (rpm?.limit ?? 0);
     const retryAfterS = retryAfterSeconds(Math.max(waitAll, waitKey));
     const message = `Rate limit reached on requests per min (RPM): Limit ${limit}. Please try again in ${retryAfterS}s.`;
-    return { reason: byKey ? 'key_rpm' : 'rpm', error: { status: 429, message, code: 'rate_limit_exceeded', retryAfterS } };
+    return {
+      reason: byKey ? 'key_rpm' : 'rpm',
+      error: { status: 429, message, code: 'rate_limit_exceeded', retryAfterS },
+    };
   }
   rpm?.record('', now);
   keyRpm?.record(keyLabel, now);

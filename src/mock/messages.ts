@@ -22,13 +22,21 @@ interface Message extends Generation {
 }
 
 export const prepareMessages: Prepare = (body, opts, promptCache) => {
-  if (!Array.isArray(body.messages) || body.messages.length === 0) return invalid('messages: at least one message is required', 'messages');
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    return invalid('messages: at least one message is required', 'messages');
   if (!Number.isInteger(body.max_tokens)) return invalid('max_tokens: Field required', 'max_tokens');
   const g = readGeneration(body, opts);
   if ('error' in g) return g;
   const prompt = messagesPrompt(body);
-  const thinkingOn = g.model.includes('reasoner') || (body.thinking as { type?: unknown } | undefined)?.type === 'enabled';
-  const m: Message = { ...g, prompt, thinking: thinkingOn ? answerTokens(g.seed + 1, prompt, THINKING_TOKENS) : [], tool: toolName(body), cache: undefined };
+  const thinkingOn =
+    g.model.includes('reasoner') || (body.thinking as { type?: unknown } | undefined)?.type === 'enabled';
+  const m: Message = {
+    ...g,
+    prompt,
+    thinking: thinkingOn ? answerTokens(g.seed + 1, prompt, THINKING_TOKENS) : [],
+    tool: toolName(body),
+    cache: undefined,
+  };
   const messages = body.messages;
   return {
     stream: m.stream,
@@ -44,11 +52,21 @@ function messagesPrompt(body: Record<string, unknown>): string {
   const parts: string[] = [];
   const system = body.system;
   if (typeof system === 'string' && system !== '') parts.push(system);
-  if (Array.isArray(system)) parts.push(system.map((b) => (typeof (b as { text?: unknown } | null)?.text === 'string' ? (b as { text: string }).text : '')).join('\n'));
+  if (Array.isArray(system))
+    parts.push(
+      system
+        .map((b) => (typeof (b as { text?: unknown } | null)?.text === 'string' ? (b as { text: string }).text : ''))
+        .join('\n'),
+    );
   for (const turn of body.messages as unknown[]) {
     const content = (turn as { content?: unknown } | null)?.content;
     if (typeof content === 'string') parts.push(content);
-    else if (Array.isArray(content)) parts.push(content.map((b) => (typeof (b as { text?: unknown } | null)?.text === 'string' ? (b as { text: string }).text : '')).join(''));
+    else if (Array.isArray(content))
+      parts.push(
+        content
+          .map((b) => (typeof (b as { text?: unknown } | null)?.text === 'string' ? (b as { text: string }).text : ''))
+          .join(''),
+      );
     else parts.push('');
   }
   return parts.join('\n');
@@ -75,7 +93,12 @@ function stopReason(m: Message): string {
 function usage(m: Message, output: number): Record<string, number> {
   const prompt = estimateTokens(m.prompt);
   const hit = Math.min(prompt, m.cache?.hit ?? 0);
-  return { input_tokens: prompt - hit, cache_creation_input_tokens: 0, cache_read_input_tokens: hit, output_tokens: output };
+  return {
+    input_tokens: prompt - hit,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: hit,
+    output_tokens: output,
+  };
 }
 
 function bodyFrames(m: Message): Frame[] {
@@ -85,8 +108,14 @@ function bodyFrames(m: Message): Frame[] {
   if (m.tool === undefined) content.push({ type: 'text', text: MARK_TEXT });
   else content.push({ type: 'tool_use', id: newId('toolu_'), name: m.tool, input: MARK_INPUT });
   const json = JSON.stringify({
-    id: newId('msg_'), type: 'message', role: 'assistant', model: m.model, content,
-    stop_reason: stopReason(m), stop_sequence: null, usage: usage(m, answer.length + m.thinking.length),
+    id: newId('msg_'),
+    type: 'message',
+    role: 'assistant',
+    model: m.model,
+    content,
+    stop_reason: stopReason(m),
+    stop_sequence: null,
+    usage: usage(m, answer.length + m.thinking.length),
   });
   // The tool's input is an object in a whole answer: its marker (a string) is replaced with the object's JSON.
   return spliceTokens(json, [
@@ -106,12 +135,24 @@ function streamFrames(m: Message): Frame[] {
   const push = (type: string, data: Record<string, unknown>, token = false): void => {
     frames.push({ data: event(type, data), token });
   };
-  push('message_start', { message: { id: newId('msg_'), type: 'message', role: 'assistant', model: m.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage(m, 0), output_tokens: 1 } } });
+  push('message_start', {
+    message: {
+      id: newId('msg_'),
+      type: 'message',
+      role: 'assistant',
+      model: m.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...usage(m, 0), output_tokens: 1 },
+    },
+  });
   push('ping', {});
   let index = 0;
   if (m.thinking.length > 0) {
     push('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
-    for (const t of m.thinking) push('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: t } }, true);
+    for (const t of m.thinking)
+      push('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: t } }, true);
     push('content_block_delta', { index, delta: { type: 'signature_delta', signature: 'mock-signature' } });
     push('content_block_stop', { index });
     index++;
@@ -120,12 +161,18 @@ function streamFrames(m: Message): Frame[] {
     push('content_block_start', { index, content_block: { type: 'text', text: '' } });
     for (const p of answer) push('content_block_delta', { index, delta: { type: 'text_delta', text: p } }, true);
   } else {
-    push('content_block_start', { index, content_block: { type: 'tool_use', id: newId('toolu_'), name: m.tool, input: {} } });
-    for (const p of answer) push('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: p } }, true);
+    push('content_block_start', {
+      index,
+      content_block: { type: 'tool_use', id: newId('toolu_'), name: m.tool, input: {} },
+    });
+    for (const p of answer)
+      push('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: p } }, true);
   }
   push('content_block_stop', { index });
-  push('message_delta', { delta: { stop_reason: stopReason(m), stop_sequence: null }, usage: { output_tokens: answer.length + m.thinking.length } });
+  push('message_delta', {
+    delta: { stop_reason: stopReason(m), stop_sequence: null },
+    usage: { output_tokens: answer.length + m.thinking.length },
+  });
   push('message_stop', {});
   return frames;
 }
-

@@ -16,7 +16,11 @@ export interface MockError {
 
 const BY_STATUS: Record<number, { type: string; code: string; message: string }> = {
   400: { type: 'invalid_request_error', code: 'invalid_request_error', message: 'Invalid request' },
-  401: { type: 'authentication_error', code: 'invalid_api_key', message: 'Authentication Fails, Your api key is invalid' },
+  401: {
+    type: 'authentication_error',
+    code: 'invalid_api_key',
+    message: 'Authentication Fails, Your api key is invalid',
+  },
   402: { type: 'invalid_request_error', code: 'insufficient_balance', message: 'Insufficient Balance' },
   403: { type: 'permission_error', code: 'permission_denied', message: 'Permission denied' },
   404: { type: 'invalid_request_error', code: 'not_found', message: 'Not found' },
@@ -44,8 +48,15 @@ function errorObject(e: MockError): { error: { message: string; type: string; pa
 
 /** Anthropic's error types by status, for answers on the Messages API's paths. */
 const ANTHROPIC_TYPE: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error',
-  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  529: 'overloaded_error',
 };
 
 /**

@@ -99,7 +99,17 @@ export interface MockOptions {
 
 export type MockApi = 'openai' | 'anthropic' | 'both';
 
-type Unset = 'apiKeys' | 'unpaidKeys' | 'perKeyConcurrency' | 'failEvery' | 'name' | 'rpm' | 'perKeyRpm' | 'faults' | 'kind' | 'faultSeed';
+type Unset =
+  | 'apiKeys'
+  | 'unpaidKeys'
+  | 'perKeyConcurrency'
+  | 'failEvery'
+  | 'name'
+  | 'rpm'
+  | 'perKeyRpm'
+  | 'faults'
+  | 'kind'
+  | 'faultSeed';
 export type ResolvedOptions = Required<Omit<MockOptions, Unset>> & {
   apiKeys: ReadonlySet<string> | undefined;
   unpaidKeys: ReadonlySet<string> | undefined;
@@ -153,11 +163,14 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   if (!(typeof o.jitterPct === 'number' && o.jitterPct >= 0 && o.jitterPct <= 100)) {
     problems.push(`jitterPct=${String(o.jitterPct)} is not a percentage from 0 to 100`);
   }
-  if (typeof o.continueAfterAbort !== 'boolean') problems.push(`continueAfterAbort=${String(o.continueAfterAbort)} is not true or false`);
-  if (typeof o.statesConcurrencyLimit !== 'boolean') problems.push(`statesConcurrencyLimit=${String(o.statesConcurrencyLimit)} is not true or false`);
+  if (typeof o.continueAfterAbort !== 'boolean')
+    problems.push(`continueAfterAbort=${String(o.continueAfterAbort)} is not true or false`);
+  if (typeof o.statesConcurrencyLimit !== 'boolean')
+    problems.push(`statesConcurrencyLimit=${String(o.statesConcurrencyLimit)} is not true or false`);
   for (const key of ['rpm', 'perKeyRpm'] as const) {
     const v = opts[key];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) problems.push(`${key}=${String(v)} is not a positive integer`);
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      problems.push(`${key}=${String(v)} is not a positive integer`);
   }
   if (opts.faults !== undefined) problems.push(...faultRateProblems(opts.faults));
   if (!Array.isArray(o.outages)) problems.push('outages must be a list');
@@ -170,17 +183,22 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   count('defaultMaxTokens', o.defaultMaxTokens);
   if (o.defaultMaxTokens < 1) problems.push('defaultMaxTokens must be at least 1');
   if (!Number.isInteger(o.seed)) problems.push(`seed=${String(o.seed)} is not an integer`);
-  if (opts.faultSeed !== undefined && !Number.isInteger(opts.faultSeed)) problems.push(`faultSeed=${String(opts.faultSeed)} is not an integer`);
-  if (o.reject !== 429 && o.reject !== 503 && o.reject !== 529) problems.push(`reject=${String(o.reject)} is not 429, 503 or 529`);
-  if (opts.api !== undefined && !['openai', 'anthropic', 'both'].includes(opts.api)) problems.push(`api=${String(opts.api)} is not openai, anthropic or both`);
+  if (opts.faultSeed !== undefined && !Number.isInteger(opts.faultSeed))
+    problems.push(`faultSeed=${String(opts.faultSeed)} is not an integer`);
+  if (o.reject !== 429 && o.reject !== 503 && o.reject !== 529)
+    problems.push(`reject=${String(o.reject)} is not 429, 503 or 529`);
+  if (opts.api !== undefined && !['openai', 'anthropic', 'both'].includes(opts.api))
+    problems.push(`api=${String(opts.api)} is not openai, anthropic or both`);
   if (opts.perKeyConcurrency !== undefined) count('perKeyConcurrency', opts.perKeyConcurrency);
-  if (opts.kind !== undefined && !(UPSTREAM_KINDS as readonly string[]).includes(opts.kind)) problems.push(`kind=${String(opts.kind)} is not one of ${UPSTREAM_KINDS.join(', ')}`);
+  if (opts.kind !== undefined && !(UPSTREAM_KINDS as readonly string[]).includes(opts.kind))
+    problems.push(`kind=${String(opts.kind)} is not one of ${UPSTREAM_KINDS.join(', ')}`);
   if (opts.failEvery !== undefined && !(Number.isInteger(opts.failEvery) && opts.failEvery >= 1)) {
     problems.push(`failEvery=${String(opts.failEvery)} is not a positive integer`);
   }
   for (const key of ['apiKeys', 'unpaidKeys'] as const) {
     const keys = opts[key];
-    if (keys !== undefined && !keys.every((k) => typeof k === 'string' && k.length > 0)) problems.push(`${key} must be non-empty strings`);
+    if (keys !== undefined && !keys.every((k) => typeof k === 'string' && k.length > 0))
+      problems.push(`${key} must be non-empty strings`);
   }
   if (problems.length > 0) throw new TypeError(`invalid mock options: ${problems.join('; ')}`);
   return {
@@ -195,7 +213,10 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
     kind: opts.kind,
     faultSeed: opts.faultSeed ?? o.seed,
     api: opts.api ?? (opts.kind === 'deepseek' ? 'both' : 'openai'),
-    faults: opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0) ? { ...opts.faults } : undefined,
+    faults:
+      opts.faults !== undefined && Object.entries(opts.faults).some(([k, v]) => k !== 'slowTokenMs' && v > 0)
+        ? { ...opts.faults }
+        : undefined,
     outages: o.outages.map((w) => ({ ...w })),
   };
 }

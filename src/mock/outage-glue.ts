@@ -16,7 +16,12 @@ import { countFault } from './report.ts';
  * Should listening again fail for another reason than EADDRINUSE, 'outage-error' (the error) is emitted and the
  * mock stays down.
  */
-export function runOutages(ctx: MockContext, server: Server, listen: () => Promise<void>, timers: Timers = realTimers): { stop(): Promise<void> } {
+export function runOutages(
+  ctx: MockContext,
+  server: Server,
+  listen: () => Promise<void>,
+  timers: Timers = realTimers,
+): { stop(): Promise<void> } {
   let chain = Promise.resolve();
   let stopped = false;
   const then = (step: () => void | Promise<void>): void => {

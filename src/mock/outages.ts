@@ -18,11 +18,15 @@ export function outageProblems(outages: readonly Outage[]): string[] {
   const problems: string[] = [];
   outages.forEach((o, i) => {
     const at = `outages[${i}]`;
-    if (!(Number.isInteger(o.startMs) && o.startMs >= 0)) problems.push(`${at}.startMs=${String(o.startMs)} is not a non-negative integer`);
-    if (!(Number.isInteger(o.endMs) && o.endMs > o.startMs)) problems.push(`${at}.endMs=${String(o.endMs)} is not an integer after startMs`);
-    if (o.mode !== 'refuse' && o.mode !== 'hang') problems.push(`${at}.mode=${String(o.mode)} is not "refuse" or "hang"`);
+    if (!(Number.isInteger(o.startMs) && o.startMs >= 0))
+      problems.push(`${at}.startMs=${String(o.startMs)} is not a non-negative integer`);
+    if (!(Number.isInteger(o.endMs) && o.endMs > o.startMs))
+      problems.push(`${at}.endMs=${String(o.endMs)} is not an integer after startMs`);
+    if (o.mode !== 'refuse' && o.mode !== 'hang')
+      problems.push(`${at}.mode=${String(o.mode)} is not "refuse" or "hang"`);
     const prev = outages[i - 1];
-    if (prev !== undefined && o.startMs < prev.endMs) problems.push(`${at} starts before outages[${i - 1}] ends (windows must be sorted and apart)`);
+    if (prev !== undefined && o.startMs < prev.endMs)
+      problems.push(`${at} starts before outages[${i - 1}] ends (windows must be sorted and apart)`);
   });
   return problems;
 }
@@ -105,6 +109,7 @@ export class OutageSchedule {
       if (now !== undefined) this.on.start(this.outages[now] as Outage, now);
     }
     const next = nextChange(this.outages, elapsed);
-    if (next !== undefined && !this.stopped) this.timer = this.timers.setTimeout(() => this.tick(), Math.max(1, Math.ceil(next - elapsed)));
+    if (next !== undefined && !this.stopped)
+      this.timer = this.timers.setTimeout(() => this.tick(), Math.max(1, Math.ceil(next - elapsed)));
   }
 }

@@ -86,5 +86,9 @@ export function loadedTtftMs(ttftMs: number, perInFlightMs: number, others: numb
  */
 export function jitterSteps(steps: readonly Timed[], pct: number, rng: () => number): Timed[] {
   if (pct <= 0) return steps as Timed[];
-  return steps.map((s) => (s.delayMs === 0 ? s : { delayMs: Math.max(0, Math.round(s.delayMs * (1 + (pct / 100) * (2 * rng() - 1)))), data: s.data }));
+  return steps.map((s) =>
+    s.delayMs === 0
+      ? s
+      : { delayMs: Math.max(0, Math.round(s.delayMs * (1 + (pct / 100) * (2 * rng() - 1)))), data: s.data },
+  );
 }

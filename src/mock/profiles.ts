@@ -15,7 +15,8 @@ export const MOCK_PROFILES = {
     options: { ttftMs: 0, tokenMs: 0 },
   },
   busy: {
-    description: 'a loaded DeepSeek-like server: 4 slots, 16 queued with keep-alives, ttft 300ms, 20ms/token, 503 when full',
+    description:
+      'a loaded DeepSeek-like server: 4 slots, 16 queued with keep-alives, ttft 300ms, 20ms/token, 503 when full',
     options: { slots: 4, queueSize: 16, ttftMs: 300, tokenMs: 20, reject: 503 },
   },
   flaky: {
@@ -23,12 +24,27 @@ export const MOCK_PROFILES = {
     options: { slots: 16, ttftMs: 100, tokenMs: 10, failEvery: 10 },
   },
   storm: {
-    description: 'busy + flaky + rate limited: 8 slots, 16 queued, ttft 200ms +25ms per busy slot, 15ms/token ±20%, ' +
+    description:
+      'busy + flaky + rate limited: 8 slots, 16 queued, ttft 200ms +25ms per busy slot, 15ms/token ±20%, ' +
       '600 rpm, ~10% seeded faults (500s, resets, stalls, slow tokens), keeps generating after aborts',
     options: {
-      slots: 8, queueSize: 16, ttftMs: 200, ttftPerInFlightMs: 25, tokenMs: 15, jitterPct: 20, reject: 503,
-      rpm: 600, continueAfterAbort: true,
-      faults: { error500: 0.03, resetBeforeHeaders: 0.01, resetMidStream: 0.03, stall: 0.01, slowTokens: 0.02, slowTokenMs: 150 },
+      slots: 8,
+      queueSize: 16,
+      ttftMs: 200,
+      ttftPerInFlightMs: 25,
+      tokenMs: 15,
+      jitterPct: 20,
+      reject: 503,
+      rpm: 600,
+      continueAfterAbort: true,
+      faults: {
+        error500: 0.03,
+        resetBeforeHeaders: 0.01,
+        resetMidStream: 0.03,
+        stall: 0.01,
+        slowTokens: 0.02,
+        slowTokenMs: 150,
+      },
     },
   },
 } as const satisfies Record<string, MockProfile>;

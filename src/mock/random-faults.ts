@@ -49,8 +49,19 @@ export interface FaultRates {
  * seeded draws exactly as they were.
  */
 const KINDS = [
-  'error500', 'resetBeforeHeaders', 'resetMidStream', 'stall', 'slowTokens',
-  'error429', 'error503', 'stallBeforeFirstToken', 'stallMidStream', 'blank200', 'keepAliveForever', 'truncatedBody', 'wrongContentType',
+  'error500',
+  'resetBeforeHeaders',
+  'resetMidStream',
+  'stall',
+  'slowTokens',
+  'error429',
+  'error503',
+  'stallBeforeFirstToken',
+  'stallMidStream',
+  'blank200',
+  'keepAliveForever',
+  'truncatedBody',
+  'wrongContentType',
 ] as const;
 export type FaultKind = (typeof KINDS)[number];
 
@@ -64,7 +75,8 @@ export function faultRateProblems(rates: FaultRates): string[] {
   for (const [field, v] of Object.entries(rates)) {
     if (v === undefined) continue;
     if (field === 'slowTokenMs') {
-      if (!(Number.isInteger(v) && v >= 0)) problems.push(`faults.slowTokenMs=${String(v)} is not a non-negative integer`);
+      if (!(Number.isInteger(v) && v >= 0))
+        problems.push(`faults.slowTokenMs=${String(v)} is not a non-negative integer`);
     } else if (!(KINDS as readonly string[]).includes(field)) {
       problems.push(`faults.${field} is not a fault (known: ${KINDS.join(', ')}, slowTokenMs)`);
     } else if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
@@ -92,7 +104,12 @@ export function pickFault(rates: FaultRates, u: number): FaultKind | undefined {
  * position), so the draw of a request never depends on the outcome of another. `tokens` is the answer's length;
  * `retryAfterS` goes with a drawn 429 or 503 (the mock's own Retry-After, as its real refusals carry).
  */
-export function drawFaults(rates: FaultRates, rng: Rng, tokens: number, retryAfterS = 1): { kind: FaultKind; faults: Faults } | undefined {
+export function drawFaults(
+  rates: FaultRates,
+  rng: Rng,
+  tokens: number,
+  retryAfterS = 1,
+): { kind: FaultKind; faults: Faults } | undefined {
   const kind = pickFault(rates, rng());
   const at = rng();
   const n = Math.max(1, tokens);
@@ -107,7 +124,10 @@ export function drawFaults(rates: FaultRates, rng: Rng, tokens: number, retryAft
       // 1 … n-1 tokens: always inside the answer, never a clean end (one token when the answer has only one).
       return { kind, faults: { resetAfterTokens: inside(at, n) } };
     case 'stall':
-      return { kind, faults: Math.floor(at * n) === 0 ? { stallAfterHeaders: true } : { stallAfterTokens: Math.floor(at * n) } };
+      return {
+        kind,
+        faults: Math.floor(at * n) === 0 ? { stallAfterHeaders: true } : { stallAfterTokens: Math.floor(at * n) },
+      };
     case 'slowTokens':
       return { kind, faults: { tokenMs: rates.slowTokenMs ?? DEFAULT_SLOW_TOKEN_MS, slowTokens: true } };
     case 'error429':

@@ -28,7 +28,14 @@ const GENERATION: Record<string, Prepare> = {
 };
 
 /** What each server writes as `owned_by` in its model listing (how a gateway's probe tells them apart). */
-const OWNED_BY: Record<string, string> = { deepseek: 'deepseek', vllm: 'vllm', sglang: 'sglang', ollama: 'library', openai: 'openai', none: 'spillway-mock' };
+const OWNED_BY: Record<string, string> = {
+  deepseek: 'deepseek',
+  vllm: 'vllm',
+  sglang: 'sglang',
+  ollama: 'library',
+  openai: 'openai',
+  none: 'spillway-mock',
+};
 
 export function createHandler(ctx: MockContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -68,9 +75,11 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   if (ctx.opts.apiKeys !== undefined && (key === undefined || !ctx.opts.apiKeys.has(key))) {
     return refuse(ctx, x, 'unauthorized', { status: 401 });
   }
-  if (key !== undefined && ctx.opts.unpaidKeys?.has(key) === true) return refuse(ctx, x, 'insufficient_balance', { status: 402 });
+  if (key !== undefined && ctx.opts.unpaidKeys?.has(key) === true)
+    return refuse(ctx, x, 'insufficient_balance', { status: 402 });
   if (prepare === undefined) return models(ctx, x);
-  if (notObject) return refuse(ctx, x, 'bad_request', { status: 400, message: 'the request body must be a JSON object' });
+  if (notObject)
+    return refuse(ctx, x, 'bad_request', { status: 400, message: 'the request body must be a JSON object' });
   const refusal = ctx.opts.kind === 'deepseek' && !messages ? deepseekRefusal(api, x.body, beta) : undefined;
   if (refusal !== undefined) return refuse(ctx, x, 'bad_request', refusal);
   serveGeneration(ctx, x, prepare);
@@ -79,9 +88,15 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
 function models(ctx: MockContext, x: Exchange): void {
   const body = JSON.stringify({
     object: 'list',
-    data: [{ id: ctx.opts.model, object: 'model', created: 1_700_000_000, owned_by: OWNED_BY[ctx.opts.kind ?? 'none'] }],
+    data: [
+      { id: ctx.opts.model, object: 'model', created: 1_700_000_000, owned_by: OWNED_BY[ctx.opts.kind ?? 'none'] },
+    ],
   });
-  x.res.writeHead(200, { ...ctx.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  x.res.writeHead(200, {
+    ...ctx.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   x.res.end(body);
   ctx.stats.completed();
   ctx.events.emit('completed', { id: x.id, path: x.path });

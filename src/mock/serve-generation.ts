@@ -58,7 +58,12 @@ function injectedFaults(ctx: MockContext, x: Exchange, index: number, own: Fault
   }
   const rates = ctx.opts.faults;
   if (rates === undefined) return faults;
-  const drawn = drawFaults(rates, requestRng(ctx.opts.faultSeed, RNG_STREAM.faults, index), answerLength(x.body, ctx.opts.defaultMaxTokens), ctx.opts.retryAfterS);
+  const drawn = drawFaults(
+    rates,
+    requestRng(ctx.opts.faultSeed, RNG_STREAM.faults, index),
+    answerLength(x.body, ctx.opts.defaultMaxTokens),
+    ctx.opts.retryAfterS,
+  );
   return drawn === undefined ? faults : { ...drawn.faults, ...faults };
 }
 

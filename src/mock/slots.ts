@@ -6,9 +6,7 @@
  * A released slot passes straight to the oldest waiter, so a request arriving at that moment cannot jump the queue.
  */
 export type Acquired =
-  | { readonly kind: 'granted' }
-  | { readonly kind: 'full' }
-  | { readonly kind: 'queued'; readonly cancel: () => void };
+  { readonly kind: 'granted' } | { readonly kind: 'full' } | { readonly kind: 'queued'; readonly cancel: () => void };
 
 interface Waiter {
   grant: () => void;

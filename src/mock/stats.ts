@@ -47,8 +47,17 @@ export class StatsRecorder {
 
   private static empty(): MockStats {
     return {
-      received: 0, completed: 0, inFlight: 0, peakInFlight: 0, rejected: {}, faults: {}, aborted: 0,
-      completedAfterClientGone: 0, peakPerKey: {}, byPath: {}, generatedByPrompt: {},
+      received: 0,
+      completed: 0,
+      inFlight: 0,
+      peakInFlight: 0,
+      rejected: {},
+      faults: {},
+      aborted: 0,
+      completedAfterClientGone: 0,
+      peakPerKey: {},
+      byPath: {},
+      generatedByPrompt: {},
     };
   }
 

@@ -28,7 +28,8 @@ export class AccessLog {
       ...(settings.interval === null ? {} : { interval: settings.interval as `${number}d` }),
     });
     this.stream.on('error', (err: Error) => {
-      if (!this.failed) log.error({ file, err: err.message }, 'cannot write the access log file; requests are still served');
+      if (!this.failed)
+        log.error({ file, err: err.message }, 'cannot write the access log file; requests are still served');
       this.failed = true;
     });
   }

@@ -44,7 +44,9 @@ export function requestLineWriter(log: Logger): (fields: object) => void {
   return (fields) => {
     if (!log.isLevelEnabled('info')) return;
     const json = JSON.stringify(fields);
-    stream.write(`{"level":${level},"time":${Date.now()}${bindings}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":"${REQUEST_LINE}"}\n`);
+    stream.write(
+      `{"level":${level},"time":${Date.now()}${bindings}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":"${REQUEST_LINE}"}\n`,
+    );
   };
 }
 
@@ -58,22 +60,33 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     base: { service: 'spillway' },
     redact: {
       // Exact paths only: wildcard paths are walked on every line, a measurable cost with one line per request.
-      paths: ['apiKey', 'api_key', 'authorization', 'headers.authorization', 'req.headers.authorization', 'err.headers.authorization', 'config.apiKey'],
+      paths: [
+        'apiKey',
+        'api_key',
+        'authorization',
+        'headers.authorization',
+        'req.headers.authorization',
+        'err.headers.authorization',
+        'config.apiKey',
+      ],
       censor: '[redacted]',
     },
   };
   if (destination !== undefined) return pino(options, destination);
   if (level === 'silent') return pino(options);
   const stream = batchedDestination();
-  return pino({
-    ...options,
-    hooks: {
-      // Request lines (requestLineWriter, which writes to the stream directly) wait for their batch; every line
-      // logged through pino (start-up, warnings, errors, drain) goes out at once, taking the waiting ones with it.
-      logMethod(args, method) {
-        method.apply(this, args);
-        stream.flush();
+  return pino(
+    {
+      ...options,
+      hooks: {
+        // Request lines (requestLineWriter, which writes to the stream directly) wait for their batch; every line
+        // logged through pino (start-up, warnings, errors, drain) goes out at once, taking the waiting ones with it.
+        logMethod(args, method) {
+          method.apply(this, args);
+          stream.flush();
+        },
       },
     },
-  }, stream);
+    stream,
+  );
 }

@@ -42,15 +42,35 @@ export type FamilyView =
  * work that grows with every connection (16,000 of them at 8,000 streams) and that a reader who drops them anyway
  * should not pay every second.
  */
-export async function readRegistry(registry: Pick<Registry, 'getMetricsAsArray' | 'getSingleMetric'>, keep: (name: string) => boolean = () => true): Promise<MetricFamily[]> {
-  const names = registry.getMetricsAsArray().map((m) => m.name).filter(keep);
+export async function readRegistry(
+  registry: Pick<Registry, 'getMetricsAsArray' | 'getSingleMetric'>,
+  keep: (name: string) => boolean = () => true,
+): Promise<MetricFamily[]> {
+  const names = registry
+    .getMetricsAsArray()
+    .map((m) => m.name)
+    .filter(keep);
   // `get()` is async at runtime (collect callbacks), whatever prom-client's types say.
-  const families = (await Promise.all(names.map(async (n) => registry.getSingleMetric(n)?.get()))).filter((f) => f !== undefined) as unknown as MetricFamily[];
-  return families.map((f) => ({ name: f.name, help: f.help, type: f.type, values: f.values.map((v) => ({ value: v.value, labels: { ...v.labels }, ...(v.metricName === undefined ? {} : { metricName: v.metricName }) })) }));
+  const families = (await Promise.all(names.map(async (n) => registry.getSingleMetric(n)?.get()))).filter(
+    (f) => f !== undefined,
+  ) as unknown as MetricFamily[];
+  return families.map((f) => ({
+    name: f.name,
+    help: f.help,
+    type: f.type,
+    values: f.values.map((v) => ({
+      value: v.value,
+      labels: { ...v.labels },
+      ...(v.metricName === undefined ? {} : { metricName: v.metricName }),
+    })),
+  }));
 }
 
 function labelKey(labels: Record<string, string | number>): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${String(labels[k])}`).join(',');
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${String(labels[k])}`)
+    .join(',');
 }
 
 function stringLabels(labels: Record<string, string | number>, drop?: string): Labels {
@@ -83,7 +103,12 @@ export function histogramQuantile(q: number, buckets: readonly (readonly [number
 
 function quantiles(buckets: Map<number, number>, count: number, dtS: number): Quantiles {
   const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
-  return { p50: histogramQuantile(0.5, sorted), p95: histogramQuantile(0.95, sorted), p99: histogramQuantile(0.99, sorted), perSecond: dtS > 0 ? count / dtS : 0 };
+  return {
+    p50: histogramQuantile(0.5, sorted),
+    p95: histogramQuantile(0.95, sorted),
+    p99: histogramQuantile(0.99, sorted),
+    perSecond: dtS > 0 ? count / dtS : 0,
+  };
 }
 
 /**
@@ -93,7 +118,8 @@ function quantiles(buckets: Map<number, number>, count: number, dtS: number): Qu
  */
 export function viewFamilies(prev: readonly MetricFamily[], cur: readonly MetricFamily[], dtS: number): FamilyView[] {
   const before = new Map<string, number>();
-  for (const f of prev) for (const v of f.values) before.set(`${v.metricName ?? f.name}{${labelKey(v.labels)}}`, v.value);
+  for (const f of prev)
+    for (const v of f.values) before.set(`${v.metricName ?? f.name}{${labelKey(v.labels)}}`, v.value);
   const delta = (f: MetricFamily, v: MetricSample): number => {
     const was = before.get(`${v.metricName ?? f.name}{${labelKey(v.labels)}}`) ?? 0;
     return v.value >= was ? v.value - was : v.value;
@@ -101,9 +127,23 @@ export function viewFamilies(prev: readonly MetricFamily[], cur: readonly Metric
   const out: FamilyView[] = [];
   for (const f of cur) {
     if (f.type === 'counter') {
-      out.push({ name: f.name, help: f.help, type: 'counter', series: f.values.map((v) => ({ labels: stringLabels(v.labels), perSecond: dtS > 0 ? delta(f, v) / dtS : 0, total: v.value })) });
+      out.push({
+        name: f.name,
+        help: f.help,
+        type: 'counter',
+        series: f.values.map((v) => ({
+          labels: stringLabels(v.labels),
+          perSecond: dtS > 0 ? delta(f, v) / dtS : 0,
+          total: v.value,
+        })),
+      });
     } else if (f.type === 'gauge') {
-      out.push({ name: f.name, help: f.help, type: 'gauge', series: f.values.map((v) => ({ labels: stringLabels(v.labels), value: v.value })) });
+      out.push({
+        name: f.name,
+        help: f.help,
+        type: 'gauge',
+        series: f.values.map((v) => ({ labels: stringLabels(v.labels), value: v.value })),
+      });
     } else if (f.type === 'histogram') {
       const series = new Map<string, { labels: Labels; buckets: Map<number, number>; count: number }>();
       const all = { buckets: new Map<number, number>(), count: 0 };
@@ -123,7 +163,9 @@ export function viewFamilies(prev: readonly MetricFamily[], cur: readonly Metric
         }
       }
       out.push({
-        name: f.name, help: f.help, type: 'histogram',
+        name: f.name,
+        help: f.help,
+        type: 'histogram',
         series: [...series.values()].map((s) => ({ labels: s.labels, ...quantiles(s.buckets, s.count, dtS) })),
         all: quantiles(all.buckets, all.count, dtS),
       });
@@ -133,7 +175,11 @@ export function viewFamilies(prev: readonly MetricFamily[], cur: readonly Metric
 }
 
 /** Sum of a counter family's rates over the series whose labels match `where` (every given label equal). */
-export function sumRate(views: readonly FamilyView[], name: string, where: (l: Labels) => boolean = () => true): number {
+export function sumRate(
+  views: readonly FamilyView[],
+  name: string,
+  where: (l: Labels) => boolean = () => true,
+): number {
   const f = views.find((v) => v.name === name);
   if (f?.type !== 'counter') return 0;
   let s = 0;

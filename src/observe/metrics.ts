@@ -84,8 +84,14 @@ export class Metrics {
       if (rows === undefined) return;
       this.upstreamTimeout.reset();
       for (const r of rows) {
-        this.upstreamTimeout.set({ upstream: r.upstream, model: r.model, mode: r.mode, phase: 'first_token' }, r.firstTokenMs / 1000);
-        this.upstreamTimeout.set({ upstream: r.upstream, model: r.model, mode: r.mode, phase: 'idle' }, r.idleMs / 1000);
+        this.upstreamTimeout.set(
+          { upstream: r.upstream, model: r.model, mode: r.mode, phase: 'first_token' },
+          r.firstTokenMs / 1000,
+        );
+        this.upstreamTimeout.set(
+          { upstream: r.upstream, model: r.model, mode: r.mode, phase: 'idle' },
+          r.idleMs / 1000,
+        );
       }
     },
   });
@@ -113,7 +119,8 @@ export class Metrics {
       const rows = this.inFlightSource?.();
       if (rows === undefined) return;
       this.accountInFlight.reset();
-      for (const r of rows) for (const a of r.accounts) this.accountInFlight.set({ upstream: r.upstream, account: a.name }, a.inFlight);
+      for (const r of rows)
+        for (const a of r.accounts) this.accountInFlight.set({ upstream: r.upstream, account: a.name }, a.inFlight);
     },
   });
 
@@ -244,7 +251,7 @@ export class Metrics {
 
   readonly tokens = new Counter({
     name: 'spillway_tokens_total',
-    help: 'Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit, prompt_cache_miss: DeepSeek\'s context cache, counted when the upstream reports it).',
+    help: "Tokens reported by upstream usage, by public model, upstream and kind (prompt, completion, prompt_cache_hit, prompt_cache_miss: DeepSeek's context cache, counted when the upstream reports it).",
     labelNames: ['model', 'upstream', 'kind'] as const,
     registers: [this.registry],
   });
@@ -264,7 +271,7 @@ export class Metrics {
 
   readonly cacheLookups = new Counter({
     name: 'spillway_cache_lookups_total',
-    help: 'Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request\'s upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.',
+    help: "Requests of cached models by what the cache did: hit (L1 or L2), miss (went upstream), coalesced (shared another request's upstream call), stale (expired entry served on error or while degraded), semantic_hit (the answer of a similar prompt), semantic_error (the embeddings call failed), bypass (not cacheable or opted out); level: l1, l2 or empty.",
     labelNames: ['model', 'result', 'level'] as const,
     registers: [this.registry],
   });
@@ -323,7 +330,7 @@ export class Metrics {
 
   readonly capacityRps = new Gauge({
     name: 'spillway_capacity_rps',
-    help: 'Requests per second the upstreams in rotation can serve: their learned concurrency limits over the mean service time (Little\'s law). Absent until one answer completed.',
+    help: "Requests per second the upstreams in rotation can serve: their learned concurrency limits over the mean service time (Little's law). Absent until one answer completed.",
     registers: [this.registry],
   });
 

@@ -134,11 +134,26 @@ export class RequestLog {
     const str = (k: number): string | undefined => this.strs[i * STRS + k];
     const stream = this.streams[i];
     return {
-      time: new Date(num(0) ?? 0).toISOString(), requestId: str(0) ?? '', method: str(1), path: str(2), model: str(3) ?? '',
-      stream: stream === -1 ? undefined : stream === 1, tenant: str(4), priority: str(5) ?? '', upstream: str(6),
-      attempts: num(7) ?? 0, status: num(6) ?? 0, code: str(7) ?? '', cache: str(8),
-      ms: num(1) ?? 0, ttftMs: num(2), upstreamMs: num(3) ?? 0, promptTokens: num(4), completionTokens: num(5),
-      promptCacheHitTokens: num(8), promptCacheMissTokens: num(9),
+      time: new Date(num(0) ?? 0).toISOString(),
+      requestId: str(0) ?? '',
+      method: str(1),
+      path: str(2),
+      model: str(3) ?? '',
+      stream: stream === -1 ? undefined : stream === 1,
+      tenant: str(4),
+      priority: str(5) ?? '',
+      upstream: str(6),
+      attempts: num(7) ?? 0,
+      status: num(6) ?? 0,
+      code: str(7) ?? '',
+      cache: str(8),
+      ms: num(1) ?? 0,
+      ttftMs: num(2),
+      upstreamMs: num(3) ?? 0,
+      promptTokens: num(4),
+      completionTokens: num(5),
+      promptCacheHitTokens: num(8),
+      promptCacheMissTokens: num(9),
     };
   }
 

@@ -1,7 +1,23 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Config } from '../config/types.ts';
 import type { Stage } from '../pipeline.ts';
@@ -40,11 +56,20 @@ export class Tracing {
 
   constructor(config: Config['tracing'] & { otlpEndpoint: string }, log: Logger, opts: TracingOptions = {}) {
     this.log = log;
-    const exporter = new WarningExporter(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: { ...config.headers } }), log, config.otlpEndpoint);
+    const exporter = new WarningExporter(
+      new OTLPTraceExporter({ url: config.otlpEndpoint, headers: { ...config.headers } }),
+      log,
+      config.otlpEndpoint,
+    );
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': config.serviceName }),
       sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
-      spanProcessors: [new BatchSpanProcessor({ exporter, ...(opts.scheduledDelayMs === undefined ? {} : { scheduledDelayMillis: opts.scheduledDelayMs }) })],
+      spanProcessors: [
+        new BatchSpanProcessor({
+          exporter,
+          ...(opts.scheduledDelayMs === undefined ? {} : { scheduledDelayMillis: opts.scheduledDelayMs }),
+        }),
+      ],
     });
     this.tracer = this.provider.getTracer('spillway');
   }
@@ -58,10 +83,14 @@ export class Tracing {
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
       const method = ctx.req.method ?? 'POST';
-      const span = this.tracer.startSpan(`${method} ${path}`, {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': method, 'url.path': path, 'spillway.request_id': ctx.id },
-      }, parent);
+      const span = this.tracer.startSpan(
+        `${method} ${path}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': method, 'url.path': path, 'spillway.request_id': ctx.id },
+        },
+        parent,
+      );
       ctx.trace = new SpanRequestTrace(span, this.tracer, this.propagator);
       return next();
     },
@@ -78,9 +107,16 @@ export class Tracing {
     });
     try {
       const r = await Promise.race([this.provider.shutdown(), timeout]);
-      if (r === 'timeout') this.log.warn({ waitedMs: SHUTDOWN_FLUSH_MS }, 'tracing: the collector did not take the last spans in time; exiting without them');
+      if (r === 'timeout')
+        this.log.warn(
+          { waitedMs: SHUTDOWN_FLUSH_MS },
+          'tracing: the collector did not take the last spans in time; exiting without them',
+        );
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tracing: the last spans could not be exported at shutdown');
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'tracing: the last spans could not be exported at shutdown',
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -101,10 +137,18 @@ class SpanRequestTrace implements RequestTrace {
 
   attempt(upstream: string, upstreamModel: string): AttemptTrace {
     const parent = trace.setSpan(ROOT_CONTEXT, this.span);
-    const span = this.tracer.startSpan(`attempt ${upstream}`, {
-      kind: SpanKind.CLIENT,
-      attributes: { 'spillway.upstream': upstream, 'spillway.upstream_model': upstreamModel, 'spillway.attempt': ++this.attempts },
-    }, parent);
+    const span = this.tracer.startSpan(
+      `attempt ${upstream}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'spillway.upstream': upstream,
+          'spillway.upstream_model': upstreamModel,
+          'spillway.attempt': ++this.attempts,
+        },
+      },
+      parent,
+    );
     const headers: Record<string, string> = {};
     this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, defaultTextMapSetter);
     return new SpanAttemptTrace(span, headers);
@@ -177,7 +221,10 @@ class WarningExporter implements SpanExporter {
         this.failedSinceWarn++;
         const now = Date.now();
         if (now - this.lastWarnAt >= EXPORT_WARN_INTERVAL_MS) {
-          this.log.warn({ endpoint: this.endpoint, failedBatches: this.failedSinceWarn, err: result.error?.message }, 'tracing: exporting spans failed; spans were dropped');
+          this.log.warn(
+            { endpoint: this.endpoint, failedBatches: this.failedSinceWarn, err: result.error?.message },
+            'tracing: exporting spans failed; spans were dropped',
+          );
           this.lastWarnAt = now;
           this.failedSinceWarn = 0;
         }

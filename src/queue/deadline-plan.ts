@@ -65,7 +65,12 @@ export function positionOf(edf: readonly Waiting[], deadlineAt: number): number 
  * (0 for high). Admitted as is, admitted by displacing lower-class work ahead of it, or refused with how late it
  * would finish (`overMs`).
  */
-export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, pace: Pace, headroom: number): Admission<W> {
+export function admit<W extends Waiting>(
+  edf: readonly W[],
+  newcomer: Waiting,
+  pace: Pace,
+  headroom: number,
+): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
   const headroomMs = headroom * (pos + 1) * pace.slotMs;
@@ -84,7 +89,8 @@ export function admit<W extends Waiting>(edf: readonly W[], newcomer: Waiting, p
     const rank = PRIORITY_RANK[newcomer.priority];
     for (let i = pos; i < edf.length; i++) {
       const w = edf[i] as W;
-      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace) > w.deadlineAt) return { ok: false, overMs: finishAt(i + 1, pace) - w.deadlineAt };
+      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace) > w.deadlineAt)
+        return { ok: false, overMs: finishAt(i + 1, pace) - w.deadlineAt };
     }
   }
   return { ok: true, displace };

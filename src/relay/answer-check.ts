@@ -2,10 +2,18 @@ import type { Call, Usage } from '../server/context.ts';
 import { usageInJson, usageOf } from './usage.ts';
 
 /** The top-level array every answer of an endpoint carries: no answer without it. */
-const SHAPE: Readonly<Record<Call['endpoint'], string>> = { chat: 'choices', completions: 'choices', embeddings: 'data' };
+const SHAPE: Readonly<Record<Call['endpoint'], string>> = {
+  chat: 'choices',
+  completions: 'choices',
+  embeddings: 'data',
+};
 
 export type AnswerCheck =
-  | { ok: true; /** The answer without the blank lines an upstream sent before it. */ body: Buffer; usage: Usage | undefined }
+  | {
+      ok: true;
+      /** The answer without the blank lines an upstream sent before it. */ body: Buffer;
+      usage: Usage | undefined;
+    }
   | { ok: false; detail: string };
 
 /**
@@ -23,9 +31,15 @@ const FULL_PARSE_MAX_BYTES = 1024 * 1024;
  * few kilobytes (a 2 KB answer parses in about 4 µs), and only a full parse tells a truncated object for sure; the
  * parse also gives the usage, which was otherwise parsed from the tail alone.
  */
-export function checkAnswer(endpoint: Call['endpoint'], contentType: string | string[] | undefined, body: Buffer): AnswerCheck {
+export function checkAnswer(
+  endpoint: Call['endpoint'],
+  contentType: string | string[] | undefined,
+  body: Buffer,
+): AnswerCheck {
   const key = SHAPE[endpoint];
-  const a = answerObject(contentType, body, (trimmed) => (trimmed.length > FULL_PARSE_MAX_BYTES ? checkLarge(trimmed, key) : undefined));
+  const a = answerObject(contentType, body, (trimmed) =>
+    trimmed.length > FULL_PARSE_MAX_BYTES ? checkLarge(trimmed, key) : undefined,
+  );
   if (!('obj' in a)) return a;
   const { obj, body: trimmed } = a;
   const list = obj[key];
@@ -39,11 +53,17 @@ export function checkAnswer(endpoint: Call['endpoint'], contentType: string | st
  * The part every answer check shares: a JSON content-type, the busy upstream's blank lines cut off, a whole JSON
  * object. `large` may answer for a body too large to parse (undefined: parse it).
  */
-export function answerObject(contentType: string | string[] | undefined, body: Buffer, large?: (trimmed: Buffer) => AnswerCheck | undefined): AnswerCheck | { obj: Record<string, unknown>; body: Buffer } {
+export function answerObject(
+  contentType: string | string[] | undefined,
+  body: Buffer,
+  large?: (trimmed: Buffer) => AnswerCheck | undefined,
+): AnswerCheck | { obj: Record<string, unknown>; body: Buffer } {
   const type = Array.isArray(contentType) ? contentType[0] : contentType;
-  if (type !== undefined && !type.toLowerCase().includes('json')) return { ok: false, detail: `content-type ${type.split(';')[0]} instead of JSON` };
+  if (type !== undefined && !type.toLowerCase().includes('json'))
+    return { ok: false, detail: `content-type ${type.split(';')[0]} instead of JSON` };
   const start = leadingBlankBytes(body);
-  if (start === body.length) return { ok: false, detail: body.length === 0 ? 'empty body' : 'body of blank lines only' };
+  if (start === body.length)
+    return { ok: false, detail: body.length === 0 ? 'empty body' : 'body of blank lines only' };
   const trimmed = start === 0 ? body : body.subarray(start);
   const early = large?.(trimmed);
   if (early !== undefined) return early;
@@ -53,7 +73,8 @@ export function answerObject(contentType: string | string[] | undefined, body: B
   } catch {
     return { ok: false, detail: trimmed[0] === 0x7b /* { */ ? 'truncated or invalid JSON' : 'body is not JSON' };
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, detail: 'body is not a JSON object' };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return { ok: false, detail: 'body is not a JSON object' };
   return { obj: parsed as Record<string, unknown>, body: trimmed };
 }
 

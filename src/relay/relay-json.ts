@@ -43,7 +43,13 @@ export async function readAnswer(att: OpenAttempt): Promise<Buffer> {
  * Writes a checked answer with its exact bytes (only `model` renamed in place when the names differ, and without
  * the blank lines that came before it).
  */
-export function writeAnswer(ctx: RequestContext, att: OpenAttempt, answer: Buffer, usage: Usage | undefined, rewrite: ((t: string) => string) | undefined): void {
+export function writeAnswer(
+  ctx: RequestContext,
+  att: OpenAttempt,
+  answer: Buffer,
+  usage: Usage | undefined,
+  rewrite: ((t: string) => string) | undefined,
+): void {
   ctx.usage = usage;
   const body = rewrite === undefined ? answer : Buffer.from(rewrite(answer.toString('utf8')), 'utf8');
   const res = ctx.res;

@@ -34,7 +34,8 @@ export async function awaitFirstMessageData(ctx: RequestContext, reader: SseRead
   try {
     for (;;) {
       const batch = await nextEvents(reader);
-      if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
+      if (batch === null)
+        return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       let comments = '';
       for (let k = 0; k < batch.length; k++) {
         const ev = batch[k] as string;
@@ -56,7 +57,14 @@ export async function awaitFirstMessageData(ctx: RequestContext, reader: SseRead
 }
 
 /** Relays from the first content event to message_stop, renaming the model in message_start. */
-export async function relayMessages(ctx: RequestContext, reader: SseReader, att: OpenAttempt, first: string[], rewrite: ((t: string) => string) | undefined, clock: Clock): Promise<SseResult> {
+export async function relayMessages(
+  ctx: RequestContext,
+  reader: SseReader,
+  att: OpenAttempt,
+  first: string[],
+  rewrite: ((t: string) => string) | undefined,
+  clock: Clock,
+): Promise<SseResult> {
   let contentSent = false;
   let batch: string[] | null = first;
   const usage: Usage = { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 };
@@ -159,6 +167,10 @@ export function checkMessage(contentType: string | string[] | undefined, body: B
   const a = answerObject(contentType, body);
   if (!('obj' in a)) return a;
   const obj = a.obj;
-  if (obj.type !== 'message' || !Array.isArray(obj.content)) return { ok: false, detail: obj.type === 'error' ? 'an error object with status 200' : 'JSON that is not a Messages answer' };
+  if (obj.type !== 'message' || !Array.isArray(obj.content))
+    return {
+      ok: false,
+      detail: obj.type === 'error' ? 'an error object with status 200' : 'JSON that is not a Messages answer',
+    };
   return { ok: true, body: a.body, usage: messageUsage(obj) };
 }

@@ -54,7 +54,8 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
     for (;;) {
       const batch = await reader.next();
       // A clean end with no content and no [DONE] is a blank 200, not an answer: retried, never relayed as one.
-      if (batch === null) return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
+      if (batch === null)
+        return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       const { bytes, ascii } = batch;
       for (let at = 0; at < bytes.length;) {
         const end = ascii.indexOf(BLANK, at);
@@ -63,7 +64,8 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
         // An error before any content: nothing of it reaches the client, so the loop may still retry.
         if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
         if (held.length > 0) {
-          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD) return { ok: true, events: joined([...held, slice(batch, at)]) };
+          if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD)
+            return { ok: true, events: joined([...held, slice(batch, at)]) };
           held.push(slice(batch, at, end + 2));
         } else if (info.data) {
           await write(ctx, bytes.subarray(0, at)); // the comments before it (none unless forwarded)
@@ -94,7 +96,14 @@ function joined(bs: SseBatch[]): SseBatch {
  * by searching for their markers. Events are decoded and transformed one by one only where they change on their
  * way (the `model` renamed, a continuation re-identified, the text recorded for recovery).
  */
-export async function relayStream(ctx: RequestContext, reader: SseReader, att: OpenAttempt, first: SseBatch, opts: StreamOptions, clock: Clock): Promise<SseResult> {
+export async function relayStream(
+  ctx: RequestContext,
+  reader: SseReader,
+  att: OpenAttempt,
+  first: SseBatch,
+  opts: StreamOptions,
+  clock: Clock,
+): Promise<SseResult> {
   // The first batch opens with the answer's first data event: the commit point.
   const contentSent = first.bytes.length > 0;
   if (contentSent) {
@@ -122,7 +131,11 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
         from = end + 2;
         const ev = bytes.toString('utf8', start, end);
         const info = eventInfo(ev);
-        if (info.error) return { outcome: { kind: 'server_error', status: 200 }, contentSent: contentSent || opts.continuing !== undefined };
+        if (info.error)
+          return {
+            outcome: { kind: 'server_error', status: 200 },
+            contentSent: contentSent || opts.continuing !== undefined,
+          };
         if (info.done) {
           cut(from);
           await write(ctx, out);
@@ -146,7 +159,10 @@ export async function relayStream(ctx: RequestContext, reader: SseReader, att: O
     return { outcome: streamFailure(ctx, err, true), contentSent: contentSent || opts.continuing !== undefined };
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
-  return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' }, contentSent: contentSent || opts.continuing !== undefined };
+  return {
+    outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without [DONE]' },
+    contentSent: contentSent || opts.continuing !== undefined,
+  };
 }
 
 const BLANK = '\n\n';
@@ -195,7 +211,8 @@ function transform(ev: string, opts: StreamOptions): string | undefined {
   if (opts.continuing !== undefined) {
     if (isRoleOnly(text)) return undefined;
     const id = opts.continuing.id;
-    if (id !== undefined) text = text.replace(/"id"(\s*):(\s*)"[^"]*"/, (_m, a: string, b: string) => `"id"${a}:${b}${JSON.stringify(id)}`);
+    if (id !== undefined)
+      text = text.replace(/"id"(\s*):(\s*)"[^"]*"/, (_m, a: string, b: string) => `"id"${a}:${b}${JSON.stringify(id)}`);
   }
   if (opts.track !== undefined) {
     const data = dataOf(text);
@@ -209,7 +226,12 @@ function isRoleOnly(ev: string): boolean {
   if (!ev.includes('"role"')) return false;
   try {
     const d = (JSON.parse(dataOf(ev) ?? '') as { choices?: { delta?: Record<string, unknown> }[] }).choices?.[0]?.delta;
-    return d !== undefined && (d.content === '' || d.content === undefined || d.content === null) && d.tool_calls === undefined && d.reasoning_content === undefined;
+    return (
+      d !== undefined &&
+      (d.content === '' || d.content === undefined || d.content === null) &&
+      d.tool_calls === undefined &&
+      d.reasoning_content === undefined
+    );
   } catch {
     return false;
   }
@@ -218,7 +240,12 @@ function isRoleOnly(ev: string): boolean {
 /** A thrown error while reading a stream → its outcome (the client leaving is `cancelled`). */
 export function streamFailure(ctx: RequestContext, err: unknown, afterFirstByte: boolean): Outcome {
   const e = err instanceof AttemptError ? err : new AttemptError(err, undefined, ctx.clientGone.aborted);
-  return classifyError(e.cause, { afterFirstByte, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone || ctx.clientGone.aborted, queuedUpstream: e.queuedUpstream });
+  return classifyError(e.cause, {
+    afterFirstByte,
+    timeoutPhase: e.timeoutPhase,
+    clientGone: e.clientGone || ctx.clientGone.aborted,
+    queuedUpstream: e.queuedUpstream,
+  });
 }
 
 /**

@@ -11,7 +11,10 @@ export class StreamText {
 
   /** Records one data event's JSON (not [DONE], not an error). */
   record(json: string): void {
-    let j: { id?: unknown; choices?: { delta?: { content?: unknown; reasoning_content?: unknown; tool_calls?: unknown } }[] };
+    let j: {
+      id?: unknown;
+      choices?: { delta?: { content?: unknown; reasoning_content?: unknown; tool_calls?: unknown } }[];
+    };
     try {
       j = JSON.parse(json) as typeof j;
     } catch {

@@ -15,8 +15,10 @@ export function usageOf(obj: unknown): Usage | undefined {
   };
   // The miss side only when the upstream reports a cache split at all: a server without a context cache reports
   // neither, and counting its whole prompt as misses would make every cache-hit ratio look broken.
-  if (typeof u.prompt_cache_miss_tokens === 'number' && Number.isFinite(u.prompt_cache_miss_tokens)) usage.promptCacheMissTokens = u.prompt_cache_miss_tokens;
-  else if (typeof cached === 'number' && Number.isFinite(cached)) usage.promptCacheMissTokens = Math.max(0, usage.promptTokens - cached);
+  if (typeof u.prompt_cache_miss_tokens === 'number' && Number.isFinite(u.prompt_cache_miss_tokens))
+    usage.promptCacheMissTokens = u.prompt_cache_miss_tokens;
+  else if (typeof cached === 'number' && Number.isFinite(cached))
+    usage.promptCacheMissTokens = Math.max(0, usage.promptTokens - cached);
   return usage;
 }
 

@@ -35,7 +35,11 @@ export function mayContinue(chain: readonly ModelConfig[], kindOf: (upstream: st
  * (with `auto`, the same kind of upstream; an explicit mode keeps every route). The beginning's own upstream is
  * always among them.
  */
-export function continuationRoutes(model: ModelConfig, mode: ContinuationMode, kindOf: (upstream: string) => UpstreamKind): ModelConfig {
+export function continuationRoutes(
+  model: ModelConfig,
+  mode: ContinuationMode,
+  kindOf: (upstream: string) => UpstreamKind,
+): ModelConfig {
   const routes = model.routes.filter((r) => continuationMode(model.continuation, kindOf(r.upstream)) === mode);
   return routes.length === model.routes.length ? model : { ...model, routes };
 }
@@ -43,7 +47,12 @@ export function continuationRoutes(model: ModelConfig, mode: ContinuationMode, k
 export const CONTINUE_PROMPT = 'Continue your previous answer exactly where it stopped, without repeating anything.';
 
 /** The body of the request that continues `sent` (pure). */
-export function continuationBody(original: Record<string, unknown>, upstreamModel: string, mode: Exclude<ContinuationMode, 'off'>, sent: StreamText): string {
+export function continuationBody(
+  original: Record<string, unknown>,
+  upstreamModel: string,
+  mode: Exclude<ContinuationMode, 'off'>,
+  sent: StreamText,
+): string {
   const messages = Array.isArray(original.messages) ? [...(original.messages as unknown[])] : [];
   const body: Record<string, unknown> = { ...original, model: upstreamModel, stream: true };
   if (mode === 'prefix') {
@@ -75,6 +84,12 @@ export function tokensLeft(original: Record<string, unknown>, sent: StreamText):
  * continue, so the gateway finishes it as the upstream would have (finish_reason "length", then [DONE]).
  */
 export function lengthFinish(sent: StreamText, publicModel: string): string {
-  const chunk = { id: sent.id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: publicModel, choices: [{ index: 0, delta: {}, finish_reason: 'length' }] };
+  const chunk = {
+    id: sent.id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: publicModel,
+    choices: [{ index: 0, delta: {}, finish_reason: 'length' }],
+  };
   return `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
 }

@@ -27,7 +27,11 @@ export class FallbackChain {
   private readonly pushedBy = new Set<string>();
 
   /** `only`: the chain as this request may use it, when that differs from the config's (messages-routes.ts). */
-  constructor(model: ModelConfig, models: Config['models'], only?: (full: readonly ModelConfig[]) => readonly ModelConfig[]) {
+  constructor(
+    model: ModelConfig,
+    models: Config['models'],
+    only?: (full: readonly ModelConfig[]) => readonly ModelConfig[],
+  ) {
     const full = [model, ...model.fallback.flatMap((n) => models[n] ?? [])];
     this.models = only === undefined ? full : only(full);
     this.active = this.models;

@@ -36,10 +36,19 @@ export interface PreparedHedge extends Launch {
  * not punished as broken). Without an offer this is a plain attempt. Returns the winner with its lease; every other
  * lease is released here.
  */
-export async function startWithHedge(ctx: RequestContext, first: Launch, hedge: HedgeOffer | undefined, deps: AttemptDeps): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
+export async function startWithHedge(
+  ctx: RequestContext,
+  first: Launch,
+  hedge: HedgeOffer | undefined,
+  deps: AttemptDeps,
+): Promise<{ started: Started; lease: Lease; hedged: boolean }> {
   const launch = (l: Launch): Runner => {
     const cancel = new AbortController();
-    return { lease: l.lease, cancel, promise: startAttempt(ctx, l.lease, l.body, deps, { cancel: cancel.signal, pace: l.pace, messages: l.messages }) };
+    return {
+      lease: l.lease,
+      cancel,
+      promise: startAttempt(ctx, l.lease, l.body, deps, { cancel: cancel.signal, pace: l.pace, messages: l.messages }),
+    };
   };
   const a = launch(first);
   const alone = async () => ({ started: await a.promise, lease: a.lease, hedged: false });
@@ -50,7 +59,10 @@ export async function startWithHedge(ctx: RequestContext, first: Launch, hedge: 
   };
   void a.promise.then(mark, mark);
   const stop = new AbortController();
-  const early = await Promise.race([a.promise, sleep(hedge.delayMs, AbortSignal.any([ctx.clientGone, stop.signal])).then(() => undefined)]);
+  const early = await Promise.race([
+    a.promise,
+    sleep(hedge.delayMs, AbortSignal.any([ctx.clientGone, stop.signal])).then(() => undefined),
+  ]);
   stop.abort();
   if (early !== undefined || ctx.clientGone.aborted) return alone();
   const second = await hedge.prepare();
@@ -65,7 +77,9 @@ async function race(a: Runner, b: Runner): Promise<{ started: Started; lease: Le
   // A runner that failed first is kept until the other settles: if both fail, the later failure is the answer.
   let failed: { started: Extract<Started, { kind: 'failed' }>; runner: Runner } | undefined;
   while (pending.size > 0) {
-    const { runner, started } = await Promise.race([...pending].map((r) => r.promise.then((s) => ({ runner: r, started: s }))));
+    const { runner, started } = await Promise.race(
+      [...pending].map((r) => r.promise.then((s) => ({ runner: r, started: s }))),
+    );
     pending.delete(runner);
     if (started.kind !== 'failed') {
       for (const loser of pending) cancelLoser(loser);

@@ -39,7 +39,11 @@ export type HedgeVerdict = 'send' | 'client_gone' | 'first_settled' | 'no_budget
  * the first attempt settled meanwhile: it is no longer needed. The retry budget is taken last, so only a hedge
  * that is really sent spends one.
  */
-export function hedgeVerdict(s: { clientGone: boolean; firstSettled: boolean; takeBudget: () => boolean }): HedgeVerdict {
+export function hedgeVerdict(s: {
+  clientGone: boolean;
+  firstSettled: boolean;
+  takeBudget: () => boolean;
+}): HedgeVerdict {
   if (s.clientGone) return 'client_gone';
   if (s.firstSettled) return 'first_settled';
   return s.takeBudget() ? 'send' : 'no_budget';
@@ -88,12 +92,17 @@ export class Hedging {
       return undefined;
     }
     // Its account's limits and fleet-wide cap hold for a hedge as for any attempt.
-    if (gate !== undefined && !(await admitLease(gate, lease, r.leaseId, r.tokens, this.deps.cooldownDefaultMs)).ok) return undefined;
+    if (gate !== undefined && !(await admitLease(gate, lease, r.leaseId, r.tokens, this.deps.cooldownDefaultMs)).ok)
+      return undefined;
     return { ...r.launch(lease), send: (firstSettled) => this.send(ctx, r, lease, firstSettled) };
   }
 
   private send(ctx: RequestContext, r: HedgeRequest, lease: Lease, firstSettled: boolean): boolean {
-    const verdict = hedgeVerdict({ clientGone: ctx.clientGone.aborted, firstSettled, takeBudget: () => this.deps.budgets.tryRetry(r.first.upstream.name) });
+    const verdict = hedgeVerdict({
+      clientGone: ctx.clientGone.aborted,
+      firstSettled,
+      takeBudget: () => this.deps.budgets.tryRetry(r.first.upstream.name),
+    });
     if (verdict !== 'send') {
       lease.rest(0); // not needed, or the budget was spent by another request meanwhile: the slot goes back unused
       return false;

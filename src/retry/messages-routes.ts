@@ -26,11 +26,18 @@ export function openAiModels(config: Config): ReadonlyMap<string, ModelConfig | 
 }
 
 /** A model and its fallbacks as an OpenAI-shaped request may use them; refused when only Messages-only upstreams serve it. */
-export function openAiChain(changed: ReadonlyMap<string, ModelConfig | null>, full: readonly ModelConfig[]): ModelConfig[] {
+export function openAiChain(
+  changed: ReadonlyMap<string, ModelConfig | null>,
+  full: readonly ModelConfig[],
+): ModelConfig[] {
   const chain = full.flatMap((m) => (changed.has(m.name) ? (changed.get(m.name) ?? []) : m));
   if (chain.length === 0) {
     const name = full[0]?.name ?? '';
-    throw new SpillwayError('messages_api_only', `The model '${name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`, { param: 'model' });
+    throw new SpillwayError(
+      'messages_api_only',
+      `The model '${name}' is served only by upstreams that speak the Anthropic Messages API (api: anthropic): send it to /v1/messages.`,
+      { param: 'model' },
+    );
   }
   return chain;
 }

@@ -64,12 +64,15 @@ export function nextStep(i: StepInput): Step {
     minAttemptMs: i.minAttemptMs,
     takeBudget: i.takeBudget,
   });
-  return verdict.retry ? { kind: 'retry', delayMs: verdict.delayMs, continue: i.canContinue } : { kind: 'stop', why: verdict.why, continuable: i.canContinue };
+  return verdict.retry
+    ? { kind: 'retry', delayMs: verdict.delayMs, continue: i.canContinue }
+    : { kind: 'stop', why: verdict.why, continuable: i.canContinue };
 }
 
 /** A cut that can be continued is, for the retry decision, a failure before the first byte of what is left. */
 function asRetryable(o: Outcome): Outcome {
   if (o.kind === 'reset') return { ...o, afterFirstByte: false };
-  if (o.kind === 'timeout') return { ...o, afterFirstByte: false, phase: o.phase === 'idle' || o.phase === 'pace' ? 'first_token' : o.phase };
+  if (o.kind === 'timeout')
+    return { ...o, afterFirstByte: false, phase: o.phase === 'idle' || o.phase === 'pace' ? 'first_token' : o.phase };
   return o;
 }

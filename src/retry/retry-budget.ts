@@ -39,6 +39,10 @@ export class RetryBudget {
 
   /** Whole retries left in the window. */
   available(now: number): number {
-    return Math.floor(this.s.ratio * this.requests.total(now) + (this.s.minPerSecond * this.s.windowMs) / 1000 - this.retries.total(now));
+    return Math.floor(
+      this.s.ratio * this.requests.total(now) +
+        (this.s.minPerSecond * this.s.windowMs) / 1000 -
+        this.retries.total(now),
+    );
   }
 }

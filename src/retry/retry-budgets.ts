@@ -48,6 +48,13 @@ export class RetryBudgets {
   }
 
   private make(): RetryBudget {
-    return new RetryBudget({ ratio: this.config.budgetRatio, minPerSecond: this.config.budgetMinPerSecond, windowMs: this.config.budgetWindowMs }, this.clock.now());
+    return new RetryBudget(
+      {
+        ratio: this.config.budgetRatio,
+        minPerSecond: this.config.budgetMinPerSecond,
+        windowMs: this.config.budgetWindowMs,
+      },
+      this.clock.now(),
+    );
   }
 }

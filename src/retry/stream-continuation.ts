@@ -10,7 +10,15 @@ import type { AttemptResult, PaceCut } from './attempt.ts';
 import type { Launch } from './hedge.ts';
 import { messagesBody } from './messages-routes.ts';
 import { servesMessages } from '../upstream/upstream-api.ts';
-import { continuationBody, continuationMode, continuationRoutes, lengthFinish, mayContinue, tokensLeft, type ContinuationMode } from './continuation.ts';
+import {
+  continuationBody,
+  continuationMode,
+  continuationRoutes,
+  lengthFinish,
+  mayContinue,
+  tokensLeft,
+  type ContinuationMode,
+} from './continuation.ts';
 
 /**
  * Mid-stream recovery for one request: a stream cut after content reached the client is continued where the model
@@ -26,7 +34,13 @@ export class StreamContinuation {
   /** Set once a continuation started: the id the continued answer keeps. */
   private continuing: { id: string | undefined } | undefined;
 
-  constructor(call: Call, chain: readonly ModelConfig[], kindOf: (upstream: string) => UpstreamKind, publicModel: string, metrics: Metrics) {
+  constructor(
+    call: Call,
+    chain: readonly ModelConfig[],
+    kindOf: (upstream: string) => UpstreamKind,
+    publicModel: string,
+    metrics: Metrics,
+  ) {
     this.call = call;
     this.kindOf = kindOf;
     this.count = (result) => metrics.continuations.inc({ model: publicModel, result });
@@ -57,7 +71,10 @@ export class StreamContinuation {
    * continuation never is: it continues a chat answer), else the chat body — and whether a crawl may be cut.
    */
   launch(lease: Lease, served: ModelConfig): Launch {
-    const messages = this.call.native !== undefined && this.continuing === undefined && servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
+    const messages =
+      this.call.native !== undefined &&
+      this.continuing === undefined &&
+      servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
     if (messages) return { lease, body: messagesBody(this.call, lease), messages };
     return { lease, body: this.body(lease, served), pace: this.pace(lease, served), messages };
   }
@@ -67,14 +84,21 @@ export class StreamContinuation {
     const call = this.call;
     const withParams = withRouteParams(call, lease.route.params);
     const mode = this.modeOf(served, lease);
-    if (this.continuing !== undefined && this.track !== undefined && mode !== 'off') return continuationBody(withParams ?? call.body, lease.route.model, mode, this.track);
+    if (this.continuing !== undefined && this.track !== undefined && mode !== 'off')
+      return continuationBody(withParams ?? call.body, lease.route.model, mode, this.track);
     if (withParams === undefined && lease.route.model === call.model) return call.raw;
     return JSON.stringify({ ...(withParams ?? call.body), model: lease.route.model });
   }
 
   /** Cut after its last allowed token: the answer is complete, only its finish event was lost. */
   cutAtLimit(ctx: RequestContext, result: AttemptResult): boolean {
-    return result.contentSent && this.track !== undefined && this.track.continuable && tokensLeft(this.call.body, this.track) === 0 && !ctx.res.writableEnded;
+    return (
+      result.contentSent &&
+      this.track !== undefined &&
+      this.track.continuable &&
+      tokensLeft(this.call.body, this.track) === 0 &&
+      !ctx.res.writableEnded
+    );
   }
 
   /** Ends an answer cut at its limit as the upstream would have (finish_reason "length"). */
@@ -85,7 +109,13 @@ export class StreamContinuation {
 
   /** Whether what `lease` cut after content reached the client can be continued on `served`. */
   canContinue(result: AttemptResult, served: ModelConfig, lease: Lease): boolean {
-    return result.contentSent && this.track !== undefined && this.track.continuable && this.track.events > 0 && this.modeOf(served, lease) !== 'off';
+    return (
+      result.contentSent &&
+      this.track !== undefined &&
+      this.track.continuable &&
+      this.track.events > 0 &&
+      this.modeOf(served, lease) !== 'off'
+    );
   }
 
   /** Starts continuing: the rest must come from the model that wrote the beginning, continued the same way. */

@@ -58,7 +58,11 @@ export interface Tried {
  * One try (Envoy's upstream request): a lease its account gate admits, the attempt sent — and hedged on a slow first
  * token, unless it continues an answer — its answer relayed, and every lease it took released.
  */
-export async function tryOnce(ctx: RequestContext, plan: TryPlan, deps: TryDeps): Promise<Tried | { error: SpillwayError }> {
+export async function tryOnce(
+  ctx: RequestContext,
+  plan: TryPlan,
+  deps: TryDeps,
+): Promise<Tried | { error: SpillwayError }> {
   const picked = await bind(ctx, plan, deps);
   if ('error' in picked) return picked;
   plan.chain.use(picked);
@@ -67,17 +71,28 @@ export async function tryOnce(ctx: RequestContext, plan: TryPlan, deps: TryDeps)
   const launch = (lease: Lease) => plan.continuation.launch(lease, served);
   const hedge = plan.continuation.active
     ? undefined
-    : deps.hedging.offer(ctx, { served, first: picked.lease, avoid: plan.chain.failedUpstreams, leaseId: `${ctx.id}:${plan.attempt}:hedge`, tokens: plan.binding.tokens, launch });
+    : deps.hedging.offer(ctx, {
+        served,
+        first: picked.lease,
+        avoid: plan.chain.failedUpstreams,
+        leaseId: `${ctx.id}:${plan.attempt}:hedge`,
+        tokens: plan.binding.tokens,
+        launch,
+      });
   const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
   announce(ctx, lease, served, hedged);
   let result: AttemptResult | undefined;
   try {
-    result = started.kind === 'failed' ? started.result : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
+    result =
+      started.kind === 'failed'
+        ? started.result
+        : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
   } finally {
     // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
     lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
   }
-  if (hedged && started.kind !== 'failed') deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
+  if (hedged && started.kind !== 'failed')
+    deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
   deps.hedging.observe(served, result.firstTokenMs);
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
 }
@@ -88,9 +103,20 @@ async function bind(ctx: RequestContext, plan: TryPlan, deps: TryDeps): Promise<
   for (;;) {
     const picked = await plan.chain.pick(ctx, deps.queue, b.mode);
     if ('error' in picked || deps.gate === undefined) return picked;
-    const g = await admitLease(deps.gate, picked.lease, `${ctx.id}:${plan.attempt}:${b.gateRefusals}`, b.tokens, deps.config.retry.cooldownDefaultMs);
+    const g = await admitLease(
+      deps.gate,
+      picked.lease,
+      `${ctx.id}:${plan.attempt}:${b.gateRefusals}`,
+      b.tokens,
+      deps.config.retry.cooldownDefaultMs,
+    );
     if (g.ok) return picked;
-    if (++b.gateRefusals > MAX_GATE_REFUSALS) return { error: new SpillwayError('no_capacity', 'Every upstream account is at its limit.', { retryAfterS: Math.max(1, Math.ceil(g.restMs / 1000)) }) };
+    if (++b.gateRefusals > MAX_GATE_REFUSALS)
+      return {
+        error: new SpillwayError('no_capacity', 'Every upstream account is at its limit.', {
+          retryAfterS: Math.max(1, Math.ceil(g.restMs / 1000)),
+        }),
+      };
   }
 }
 

@@ -6,7 +6,10 @@ import type { Call } from '../server/context.ts';
  * needs the mode said on every request; the client's own choice always wins. Chat completions only: the other
  * endpoints (FIM, embeddings) take none of the fields an alias sets. Pure.
  */
-export function withRouteParams(call: Call, params: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined {
+export function withRouteParams(
+  call: Call,
+  params: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> | undefined {
   if (params === undefined || call.endpoint !== 'chat') return undefined;
   const missing = Object.keys(params).filter((k) => !Object.hasOwn(call.body, k));
   if (missing.length === 0) return undefined;

@@ -25,7 +25,10 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
  */
 export function refuseConnect(socket: Duplex): void {
   socket.on('error', () => undefined);
-  writeRawError(socket, new SpillwayError('method_not_allowed', 'CONNECT is not supported: Spillway is not a forward proxy.'));
+  writeRawError(
+    socket,
+    new SpillwayError('method_not_allowed', 'CONNECT is not supported: Spillway is not a forward proxy.'),
+  );
 }
 
 /** Writes `e` as a complete HTTP/1.1 answer straight to the socket and closes it. */
@@ -40,11 +43,20 @@ function writeRawError(socket: Duplex, e: SpillwayError): void {
 function clientErrorOf(code: string | undefined): SpillwayError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new SpillwayError('headers_too_large', 'The request line and headers are larger than the server accepts (16 KiB).');
+      return new SpillwayError(
+        'headers_too_large',
+        'The request line and headers are larger than the server accepts (16 KiB).',
+      );
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new SpillwayError('request_timeout', 'The request did not arrive in time (headers, or the whole request: server.body_timeout / server.upload_timeout).');
+      return new SpillwayError(
+        'request_timeout',
+        'The request did not arrive in time (headers, or the whole request: server.body_timeout / server.upload_timeout).',
+      );
     case undefined:
     default:
-      return new SpillwayError('invalid_request', `The HTTP request is malformed${code === undefined ? '' : ` (${code})`}.`);
+      return new SpillwayError(
+        'invalid_request',
+        `The HTTP request is malformed${code === undefined ? '' : ` (${code})`}.`,
+      );
   }
 }

@@ -60,7 +60,9 @@ export class HttpServer {
     this.deps = deps;
     this.config = deps.config;
     const m = deps.metrics;
-    this.requestsCounter = labelCache((model, upstream, status, code) => m.requests.labels({ model, upstream, status, code }));
+    this.requestsCounter = labelCache((model, upstream, status, code) =>
+      m.requests.labels({ model, upstream, status, code }),
+    );
     this.durationHistogram = labelCache((model, stream) => m.requestDuration.labels({ model, stream }));
     this.ttftHistogram = labelCache((model) => m.ttft.labels({ model }));
     this.requestLine = requestLineWriter(deps.log);
@@ -69,17 +71,26 @@ export class HttpServer {
     // A request (headers and body) must arrive within the longest body allowance plus the headers' own: nothing a
     // client sends may hold a socket for ever, however slowly it trickles in.
     this.server = createServer(
-      { keepAliveTimeout: 65_000, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + Math.max(server.bodyTimeoutMs, server.uploadTimeoutMs) },
+      {
+        keepAliveTimeout: 65_000,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: HEADERS_TIMEOUT_MS + Math.max(server.bodyTimeoutMs, server.uploadTimeoutMs),
+      },
       (req, res) => this.onRequest(req, res),
     );
     this.server.maxConnections = server.maxConnections;
-    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.answering.get(socket)?.headersSent === true));
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
+      answerClientError(err, socket, this.answering.get(socket)?.headersSent === true),
+    );
     this.server.on('drop', () => m.connectionsDropped.inc());
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
     // Node answers an Expect other than 100-continue itself, with a bare 417: this one says why, as JSON.
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
       req.resume();
-      renderError(res, new SpillwayError('expectation_failed', 'Only `Expect: 100-continue` is supported.', { param: 'expect' }));
+      renderError(
+        res,
+        new SpillwayError('expectation_failed', 'Only `Expect: 100-continue` is supported.', { param: 'expect' }),
+      );
     });
   }
 
@@ -148,9 +159,18 @@ export class HttpServer {
     if (match === undefined || 'wrongMethod' in match) {
       req.resume();
       if (match !== undefined) res.setHeader('allow', match.wrongMethod);
-      renderError(res, match === undefined
-        ? new SpillwayError('not_found', `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/messages (Anthropic) and /v1/responses.`)
-        : new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`));
+      renderError(
+        res,
+        match === undefined
+          ? new SpillwayError(
+              'not_found',
+              `Unknown path ${path}. Spillway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/messages (Anthropic) and /v1/responses.`,
+            )
+          : new SpillwayError(
+              'method_not_allowed',
+              `${req.method ?? ''} is not allowed on ${path}; use ${match.wrongMethod}.`,
+            ),
+      );
       return;
     }
     const { clock } = this.deps;
@@ -158,12 +178,28 @@ export class HttpServer {
     const now = clock.now();
     const abort = new AbortController();
     const ctx: RequestContext = {
-      id, req, res, startedAt: now,
+      id,
+      req,
+      res,
+      startedAt: now,
       deadlineAt: now + requestDeadlineMs(req.headers, config.server.defaultDeadlineMs),
       clientGone: abort.signal,
-      endpoint: match.endpoint, door: match.door,
-      body: undefined, call: undefined, tenant: undefined, gatewayKey: undefined, priority: requestPriority(req.headers['x-spillway-priority']), allowedModels: null, model: undefined,
-      upstream: undefined, attempts: 0, upstreamMs: 0, ttftMs: undefined, errorCode: undefined, usage: undefined, trace: undefined,
+      endpoint: match.endpoint,
+      door: match.door,
+      body: undefined,
+      call: undefined,
+      tenant: undefined,
+      gatewayKey: undefined,
+      priority: requestPriority(req.headers['x-spillway-priority']),
+      allowedModels: null,
+      model: undefined,
+      upstream: undefined,
+      attempts: 0,
+      upstreamMs: 0,
+      ttftMs: undefined,
+      errorCode: undefined,
+      usage: undefined,
+      trace: undefined,
       settled: false,
     };
     this.inFlight++;
@@ -177,15 +213,19 @@ export class HttpServer {
       closed = true;
       finish();
     });
-    this.deps.handler(ctx).catch((err: unknown) => {
-      const e = toSpillwayError(err, this.deps.log, id);
-      if (ctx.errorCode === undefined) ctx.errorCode = e.code;
-      // Errors go to the socket's response in the door's own shape (a door's translating response wrote nothing yet).
-      if (!abort.signal.aborted) renderError(res, e, ctx.door === 'anthropic' || ctx.door === 'anthropic_count' ? 'anthropic' : 'openai');
-    }).finally(() => {
-      pipelineDone = true;
-      finish();
-    });
+    this.deps
+      .handler(ctx)
+      .catch((err: unknown) => {
+        const e = toSpillwayError(err, this.deps.log, id);
+        if (ctx.errorCode === undefined) ctx.errorCode = e.code;
+        // Errors go to the socket's response in the door's own shape (a door's translating response wrote nothing yet).
+        if (!abort.signal.aborted)
+          renderError(res, e, ctx.door === 'anthropic' || ctx.door === 'anthropic_count' ? 'anthropic' : 'openai');
+      })
+      .finally(() => {
+        pipelineDone = true;
+        finish();
+      });
   }
 
   private finish(ctx: RequestContext): void {
@@ -209,18 +249,30 @@ export class HttpServer {
     const cache = typeof cacheHeader === 'string' ? cacheHeader : undefined;
     if (ctx.trace !== undefined) {
       ctx.trace.end({
-        status, code, model: ctx.call?.model, tenant: ctx.tenant, priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts,
-        stream: ctx.call?.stream, cache,
+        status,
+        code,
+        model: ctx.call?.model,
+        tenant: ctx.tenant,
+        priority: ctx.priority,
+        upstream: ctx.upstream,
+        attempts: ctx.attempts,
+        stream: ctx.call?.stream,
+        cache,
       });
     }
     const u = ctx.usage;
     if (u !== undefined && ctx.upstream !== undefined) {
       this.tokensCounter(model, ctx.upstream, 'prompt').inc(u.promptTokens);
       this.tokensCounter(model, ctx.upstream, 'completion').inc(u.completionTokens);
-      if (u.promptCacheHitTokens > 0) this.tokensCounter(model, ctx.upstream, 'prompt_cache_hit').inc(u.promptCacheHitTokens);
-      if (u.promptCacheMissTokens !== undefined && u.promptCacheMissTokens > 0) this.tokensCounter(model, ctx.upstream, 'prompt_cache_miss').inc(u.promptCacheMissTokens);
+      if (u.promptCacheHitTokens > 0)
+        this.tokensCounter(model, ctx.upstream, 'prompt_cache_hit').inc(u.promptCacheHitTokens);
+      if (u.promptCacheMissTokens !== undefined && u.promptCacheMissTokens > 0)
+        this.tokensCounter(model, ctx.upstream, 'prompt_cache_miss').inc(u.promptCacheMissTokens);
     }
-    if (code === 'stream_interrupted' || (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')) {
+    if (
+      code === 'stream_interrupted' ||
+      (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')
+    ) {
       metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
     }
     const logLine = this.config.log.requests;
@@ -228,11 +280,25 @@ export class HttpServer {
     // One object for the log line and the record (a copy cost a few % of the gateway's throughput); the line stamps
     // its own time, the record gets the wall clock as a number.
     const line: FinishedRequest = {
-      requestId: ctx.id, method: ctx.req.method, path: ctx.req.url, model: asked === undefined ? '' : asked.slice(0, LOGGED_MODEL_CHARS), stream: ctx.call?.stream, tenant: ctx.tenant,
-      priority: ctx.priority, upstream: ctx.upstream, attempts: ctx.attempts, status, code, cache,
-      ms: round(ms), ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
-      upstreamMs: round(ctx.upstreamMs), promptTokens: u?.promptTokens, completionTokens: u?.completionTokens,
-      promptCacheHitTokens: u?.promptCacheMissTokens === undefined && u?.promptCacheHitTokens === 0 ? undefined : u?.promptCacheHitTokens,
+      requestId: ctx.id,
+      method: ctx.req.method,
+      path: ctx.req.url,
+      model: asked === undefined ? '' : asked.slice(0, LOGGED_MODEL_CHARS),
+      stream: ctx.call?.stream,
+      tenant: ctx.tenant,
+      priority: ctx.priority,
+      upstream: ctx.upstream,
+      attempts: ctx.attempts,
+      status,
+      code,
+      cache,
+      ms: round(ms),
+      ttftMs: ctx.ttftMs === undefined ? undefined : round(ctx.ttftMs),
+      upstreamMs: round(ctx.upstreamMs),
+      promptTokens: u?.promptTokens,
+      completionTokens: u?.completionTokens,
+      promptCacheHitTokens:
+        u?.promptCacheMissTokens === undefined && u?.promptCacheHitTokens === 0 ? undefined : u?.promptCacheHitTokens,
       promptCacheMissTokens: u?.promptCacheMissTokens,
     };
     if (logLine) this.requestLine(line);

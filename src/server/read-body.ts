@@ -13,7 +13,10 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => fail(new SpillwayError('request_timeout', `The request body did not arrive within ${timeoutMs} ms.`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new SpillwayError('request_timeout', `The request body did not arrive within ${timeoutMs} ms.`)),
+      timeoutMs,
+    );
     const cleanup = () => {
       clearTimeout(timer);
       req.off('data', onData);
@@ -23,7 +26,11 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
     const fail = (e: unknown) => {
       cleanup();
       req.resume();
-      reject(e instanceof SpillwayError ? e : new SpillwayError('invalid_request', 'The request body could not be read.', { cause: e }));
+      reject(
+        e instanceof SpillwayError
+          ? e
+          : new SpillwayError('invalid_request', 'The request body could not be read.', { cause: e }),
+      );
     };
     const onData = (c: Buffer) => {
       size += c.length;
@@ -41,5 +48,8 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
 }
 
 function tooLarge(limit: number): SpillwayError {
-  return new SpillwayError('body_too_large', `The request body is larger than the limit of ${limit} bytes (server.body_limit_bytes).`);
+  return new SpillwayError(
+    'body_too_large',
+    `The request body is larger than the limit of ${limit} bytes (server.body_limit_bytes).`,
+  );
 }

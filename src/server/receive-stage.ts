@@ -12,7 +12,9 @@ export function receiveStage(config: Config, isDraining: () => boolean): Stage<R
     async run(ctx, next) {
       if (isDraining()) {
         ctx.res.setHeader('connection', 'close');
-        throw new SpillwayError('draining', 'The gateway is shutting down; send the request to another instance.', { retryAfterS: 1 });
+        throw new SpillwayError('draining', 'The gateway is shutting down; send the request to another instance.', {
+          retryAfterS: 1,
+        });
       }
       if (ctx.req.method === 'POST') ctx.body = await readBody(ctx.req, bodyLimitBytes, bodyTimeoutMs);
       await next();

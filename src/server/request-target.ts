@@ -12,7 +12,10 @@ export function checkRequestTarget(url: string): SpillwayError | undefined {
     decodeURIComponent(path);
     new URL(url, 'http://gateway');
   } catch {
-    return new SpillwayError('invalid_request', 'The request path is not a valid URL (malformed percent-encoding or characters).');
+    return new SpillwayError(
+      'invalid_request',
+      'The request path is not a valid URL (malformed percent-encoding or characters).',
+    );
   }
   return undefined;
 }

@@ -33,7 +33,12 @@ function snap(x: number): number {
 }
 
 /** One GCRA step on a stored TAT (0 when absent). Returns the TAT to store and the decision. */
-function gcra(storedTat: number, spec: RateLimitSpec, cost: number, nowMs: number): { tat: number; decision: RateDecision } {
+function gcra(
+  storedTat: number,
+  spec: RateLimitSpec,
+  cost: number,
+  nowMs: number,
+): { tat: number; decision: RateDecision } {
   const now = snap(nowMs);
   const t = Math.max(1 / GRID_PER_MS, snap(spec.periodMs / spec.limit));
   const tau = snap(t * (spec.burst ?? spec.limit));

@@ -77,7 +77,14 @@ end
 return 1`;
 
 interface Scripts {
-  spillwayGcra(key: string, now: string, periodMs: string, limit: string, burst: string, cost: string): Promise<[number, string, string, string]>;
+  spillwayGcra(
+    key: string,
+    now: string,
+    periodMs: string,
+    limit: string,
+    burst: string,
+    cost: string,
+  ): Promise<[number, string, string, string]>;
   spillwayAcquire(key: string, now: string, cap: string, leaseId: string, expiresAt: string): Promise<number>;
   spillwayRest(key: string, untilMs: string): Promise<number>;
 }
@@ -112,7 +119,12 @@ export class RedisState implements SharedState {
     const r = await this.client();
     const burst = spec.burst ?? spec.limit;
     const [allowed, retry, remaining, reset] = await r.spillwayGcra(
-      this.key('rate', key), String(nowMs), String(spec.periodMs), String(spec.limit), String(burst), String(cost),
+      this.key('rate', key),
+      String(nowMs),
+      String(spec.periodMs),
+      String(spec.limit),
+      String(burst),
+      String(cost),
     );
     return {
       allowed: allowed === 1,
@@ -125,7 +137,10 @@ export class RedisState implements SharedState {
   async acquireSlot(key: string, cap: number, leaseId: string, ttlMs: number, nowMs: number): Promise<boolean> {
     const r = await this.client();
     // expiresAt is computed here, as MemoryState does, so both store the identical double.
-    return (await r.spillwayAcquire(this.key('slots', key), String(nowMs), String(cap), leaseId, String(nowMs + ttlMs))) === 1;
+    return (
+      (await r.spillwayAcquire(this.key('slots', key), String(nowMs), String(cap), leaseId, String(nowMs + ttlMs))) ===
+      1
+    );
   }
 
   async releaseSlot(key: string, leaseId: string): Promise<void> {

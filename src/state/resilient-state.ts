@@ -71,15 +71,28 @@ export class ResilientState implements SharedState {
 
   rateLimit(key: string, spec: RateLimitSpec, cost: number, nowMs: number): Promise<RateDecision> {
     const f = this.fraction;
-    const share = { limit: spec.limit * f, periodMs: spec.periodMs, burst: Math.max(1, (spec.burst ?? spec.limit) * f) };
-    return this.either(() => this.redis.rateLimit(key, spec, cost, nowMs), () => this.local.rateLimit(key, share, cost, nowMs));
+    const share = {
+      limit: spec.limit * f,
+      periodMs: spec.periodMs,
+      burst: Math.max(1, (spec.burst ?? spec.limit) * f),
+    };
+    return this.either(
+      () => this.redis.rateLimit(key, spec, cost, nowMs),
+      () => this.local.rateLimit(key, share, cost, nowMs),
+    );
   }
 
   acquireSlot(key: string, cap: number, leaseId: string, ttlMs: number, nowMs: number): Promise<boolean> {
     return this.either(
       () => this.redis.acquireSlot(key, cap, leaseId, ttlMs, nowMs),
       async () => {
-        const ok = await this.local.acquireSlot(key, Math.max(1, Math.floor(cap * this.fraction)), leaseId, ttlMs, nowMs);
+        const ok = await this.local.acquireSlot(
+          key,
+          Math.max(1, Math.floor(cap * this.fraction)),
+          leaseId,
+          ttlMs,
+          nowMs,
+        );
         if (ok) this.localLeases.add(`${key}\0${leaseId}`);
         return ok;
       },
@@ -89,22 +102,34 @@ export class ResilientState implements SharedState {
   releaseSlot(key: string, leaseId: string): Promise<void> {
     if (this.localLeases.delete(`${key}\0${leaseId}`)) return this.local.releaseSlot(key, leaseId);
     // A Redis lease that cannot be released now frees itself when its TTL runs out.
-    return this.either(() => this.redis.releaseSlot(key, leaseId), async () => {});
+    return this.either(
+      () => this.redis.releaseSlot(key, leaseId),
+      async () => {},
+    );
   }
 
   slotsInUse(key: string, nowMs: number): Promise<number> {
-    return this.either(() => this.redis.slotsInUse(key, nowMs), () => this.local.slotsInUse(key, nowMs));
+    return this.either(
+      () => this.redis.slotsInUse(key, nowMs),
+      () => this.local.slotsInUse(key, nowMs),
+    );
   }
 
   setRestingUntil(key: string, untilMs: number): Promise<void> {
-    return this.either(() => this.redis.setRestingUntil(key, untilMs), () => {
-      this.localResting.set(key, Math.max(untilMs, this.localResting.get(key) ?? 0));
-      return this.local.setRestingUntil(key, untilMs);
-    });
+    return this.either(
+      () => this.redis.setRestingUntil(key, untilMs),
+      () => {
+        this.localResting.set(key, Math.max(untilMs, this.localResting.get(key) ?? 0));
+        return this.local.setRestingUntil(key, untilMs);
+      },
+    );
   }
 
   restingUntil(key: string, nowMs: number): Promise<number> {
-    return this.either(() => this.redis.restingUntil(key, nowMs), () => this.local.restingUntil(key, nowMs));
+    return this.either(
+      () => this.redis.restingUntil(key, nowMs),
+      () => this.local.restingUntil(key, nowMs),
+    );
   }
 
   async close(): Promise<void> {
@@ -126,7 +151,10 @@ export class ResilientState implements SharedState {
   private degrade(err: unknown): void {
     if (this.degradedSince !== undefined) return; // many in-flight calls fail together: one log line
     this.degradedSince = Date.now();
-    this.log.warn({ err, localFraction: this.fraction }, 'shared state: Redis is unreachable; answering from local state with limits scaled by localFraction');
+    this.log.warn(
+      { err, localFraction: this.fraction },
+      'shared state: Redis is unreachable; answering from local state with limits scaled by localFraction',
+    );
     this.onChange?.(true);
     // unref: a pending probe must not keep the process alive on shutdown.
     this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
@@ -150,7 +178,10 @@ export class ResilientState implements SharedState {
     if (this.degradedSince === undefined || this.probeTimer === undefined) return; // closed meanwhile
     clearInterval(this.probeTimer);
     this.probeTimer = undefined;
-    this.log.info({ degradedForMs: Date.now() - this.degradedSince }, 'shared state: Redis answers again; back to shared limits');
+    this.log.info(
+      { degradedForMs: Date.now() - this.degradedSince },
+      'shared state: Redis answers again; back to shared limits',
+    );
     this.degradedSince = undefined;
     this.onChange?.(false);
     const now = Date.now();

@@ -46,7 +46,13 @@ export function rateAt(curve: RateCurve, tS: number): number {
   return (curve[curve.length - 1] as readonly [number, number])[1];
 }
 
-export function planArrivals(opts: { seed: number; curve: RateCurve; durationS: number; mix: Mix; maxRequests?: number }): Arrival[] {
+export function planArrivals(opts: {
+  seed: number;
+  curve: RateCurve;
+  durationS: number;
+  mix: Mix;
+  maxRequests?: number;
+}): Arrival[] {
   const random = seededRandom(opts.seed);
   const peak = Math.max(...opts.curve.map((p) => p[1]), 0);
   const out: Arrival[] = [];

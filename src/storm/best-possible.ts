@@ -29,7 +29,6 @@ export interface Job {
   priority: RequestPriority;
 }
 
-
 /** A time window (ms from the start of the run) in which some of the pool's slots are down. */
 export interface SlotOutage {
   /** Slot indices of the pool that are down (an upstream's). */
@@ -49,7 +48,11 @@ export function bestPossible(jobs: readonly Job[], slots: number, outages: reado
   const before = (a: number, b: number): boolean => {
     const x = jobs[a] as Job;
     const y = jobs[b] as Job;
-    return x.deadlineMs !== y.deadlineMs ? x.deadlineMs < y.deadlineMs : x.priority !== y.priority ? PRIORITY_RANK[x.priority] < PRIORITY_RANK[y.priority] : a < b;
+    return x.deadlineMs !== y.deadlineMs
+      ? x.deadlineMs < y.deadlineMs
+      : x.priority !== y.priority
+        ? PRIORITY_RANK[x.priority] < PRIORITY_RANK[y.priority]
+        : a < b;
   };
   const enqueue = (j: number): void => {
     let lo = 0;
@@ -73,7 +76,8 @@ export function bestPossible(jobs: readonly Job[], slots: number, outages: reado
       now = Math.max(now, (jobs[order[next] as number] as Job).arrivalMs);
     }
     clock = now;
-    while (next < order.length && (jobs[order[next] as number] as Job).arrivalMs <= now) enqueue(order[next++] as number);
+    while (next < order.length && (jobs[order[next] as number] as Job).arrivalMs <= now)
+      enqueue(order[next++] as number);
     // The slot that frees first only ever frees later, so a job that cannot finish now never will: drop it.
     while (waiting.length > 0) {
       const j = waiting[0] as number;
@@ -152,7 +156,12 @@ export function pooledSlots(fleet: FleetSpec): number {
 export function bestPossibleSummary(records: readonly RequestRecord[], fleet: FleetSpec, deadlineS: number): Summary {
   const jobs: Job[] = records.map((r) => {
     const arrivalMs = r.sentAtMs ?? r.arrivalMs ?? 0;
-    return { arrivalMs, deadlineMs: arrivalMs + deadlineS * 1000, serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1), priority: r.priority };
+    return {
+      arrivalMs,
+      deadlineMs: arrivalMs + deadlineS * 1000,
+      serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1),
+      priority: r.priority,
+    };
   });
   const served = bestPossible(jobs, pooledSlots(fleet), fleetOutages(fleet));
   const ok = served.filter(Boolean).length;
@@ -162,9 +171,29 @@ export function bestPossibleSummary(records: readonly RequestRecord[], fleet: Fl
     if (of.length > 0) byPriority[p] = (100 * of.filter(Boolean).length) / of.length;
   }
   return {
-    target: 'best possible', requests: jobs.length, successes: ok, successPct: jobs.length === 0 ? 0 : (100 * ok) / jobs.length,
-    successPctByPriority: byPriority, latencyP50Ms: NaN, latencyP99Ms: NaN, ttftP50Ms: NaN, ttftP99Ms: NaN, errorP50Ms: NaN,
-    errorP90Ms: NaN, failures: {}, silentTruncations: NaN, amplification: NaN, wasted: NaN, refusals: NaN, refusalP50Ms: NaN,
-    refusalP90Ms: NaN, lateRefusals: NaN, upstreamBusyRelayed: NaN, invalidBodies: NaN, pastDeadline: NaN, retries: NaN, retriesOk: NaN,
+    target: 'best possible',
+    requests: jobs.length,
+    successes: ok,
+    successPct: jobs.length === 0 ? 0 : (100 * ok) / jobs.length,
+    successPctByPriority: byPriority,
+    latencyP50Ms: NaN,
+    latencyP99Ms: NaN,
+    ttftP50Ms: NaN,
+    ttftP99Ms: NaN,
+    errorP50Ms: NaN,
+    errorP90Ms: NaN,
+    failures: {},
+    silentTruncations: NaN,
+    amplification: NaN,
+    wasted: NaN,
+    refusals: NaN,
+    refusalP50Ms: NaN,
+    refusalP90Ms: NaN,
+    lateRefusals: NaN,
+    upstreamBusyRelayed: NaN,
+    invalidBodies: NaN,
+    pastDeadline: NaN,
+    retries: NaN,
+    retriesOk: NaN,
   };
 }

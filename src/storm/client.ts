@@ -45,7 +45,10 @@ interface Attempt {
  * storm's start on performance.now()'s clock, so arrival and end times line up across requests.
  */
 export async function sendArrival(
-  dispatcher: Dispatcher, target: StormTarget, a: Arrival, opts: { deadlineS: number; answerSeed: number; t0: number; client?: ClientMode },
+  dispatcher: Dispatcher,
+  target: StormTarget,
+  a: Arrival,
+  opts: { deadlineS: number; answerSeed: number; t0: number; client?: ClientMode },
 ): Promise<RequestRecord> {
   const mode = opts.client ?? DEFAULT_CLIENT;
   const started = performance.now();
@@ -53,7 +56,12 @@ export async function sendArrival(
   let last = first;
   let retry: RequestRecord['retry'];
   const ra = first.retryAfterS;
-  if (mode.sdkRetries && (first.answer.status === 429 || first.answer.status === 503) && ra !== undefined && ra <= MAX_RETRY_AFTER_S) {
+  if (
+    mode.sdkRetries &&
+    (first.answer.status === 429 || first.answer.status === 503) &&
+    ra !== undefined &&
+    ra <= MAX_RETRY_AFTER_S
+  ) {
     await new Promise((resolve) => setTimeout(resolve, ra * 1000));
     last = await attempt(dispatcher, target, a, opts.deadlineS, mode, 1);
   }
@@ -61,7 +69,8 @@ export async function sendArrival(
   const messages = target.door === 'messages';
   const verdict = (messages ? scoreMessagesAnswer : scoreAnswer)(last.answer, expected);
   if (last !== first) retry = { afterS: ra ?? 0, ok: verdict.ok, status: last.answer.status };
-  const factsOf = (x: Answer) => (messages ? messagesAnswerFacts(x, carriesUpstreamBusy) : answerFacts(x, carriesUpstreamBusy));
+  const factsOf = (x: Answer) =>
+    messages ? messagesAnswerFacts(x, carriesUpstreamBusy) : answerFacts(x, carriesUpstreamBusy);
   const firstFacts = factsOf(first.answer);
   const facts = last === first ? firstFacts : factsOf(last.answer);
   const latencyMs = last.endedAt - started;
@@ -89,7 +98,14 @@ export async function sendArrival(
   };
 }
 
-async function attempt(dispatcher: Dispatcher, target: StormTarget, a: Arrival, deadlineS: number, mode: ClientMode, retryCount: number): Promise<Attempt> {
+async function attempt(
+  dispatcher: Dispatcher,
+  target: StormTarget,
+  a: Arrival,
+  deadlineS: number,
+  mode: ClientMode,
+  retryCount: number,
+): Promise<Attempt> {
   const started = performance.now();
   let ttftMs: number | undefined;
   let retryAfterS: number | undefined;
@@ -99,18 +115,28 @@ async function attempt(dispatcher: Dispatcher, target: StormTarget, a: Arrival, 
   if (mode.deadlineHeader !== 'stainless') headers['x-spillway-deadline-ms'] = String(Math.round(deadlineS * 1000));
   if (retryCount > 0) headers['x-stainless-retry-count'] = String(retryCount);
   if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`;
-  const body = JSON.stringify({ model: a.model, messages: [{ role: 'user', content: a.prompt }], max_tokens: a.maxTokens, stream: a.stream });
+  const body = JSON.stringify({
+    model: a.model,
+    messages: [{ role: 'user', content: a.prompt }],
+    max_tokens: a.maxTokens,
+    stream: a.stream,
+  });
   const chunks: string[] = [];
   try {
     const res = await request(`${target.baseUrl}${target.door === 'messages' ? '/messages' : '/chat/completions'}`, {
-      method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(deadlineS * 1000),
+      method: 'POST',
+      headers,
+      body,
+      dispatcher,
+      signal: AbortSignal.timeout(deadlineS * 1000),
     });
     answer.status = res.statusCode;
     const ra = Number(res.headers['retry-after']);
     if (res.headers['retry-after'] !== undefined && Number.isFinite(ra) && ra >= 0) retryAfterS = ra;
     res.body.setEncoding('utf8');
     for await (const chunk of res.body as AsyncIterable<string>) {
-      if (ttftMs === undefined && (a.stream ? /(^|\n)data:/.test(chunk) : chunk.trim() !== '')) ttftMs = performance.now() - started;
+      if (ttftMs === undefined && (a.stream ? /(^|\n)data:/.test(chunk) : chunk.trim() !== ''))
+        ttftMs = performance.now() - started;
       chunks.push(chunk);
     }
   } catch (err) {

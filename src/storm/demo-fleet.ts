@@ -40,15 +40,37 @@ export function demoFleet(seed: number, durationS: number): FleetSpec {
   return {
     upstreams: [
       {
-        ...common, name: 'a', kind: 'deepseek', slots: 6, queueSize: 6, reject: 503, ttftMs: 250, ttftPerInFlightMs: 10, tokenMs: 10,
+        ...common,
+        name: 'a',
+        kind: 'deepseek',
+        slots: 6,
+        queueSize: 6,
+        reject: 503,
+        ttftMs: 250,
+        ttftPerInFlightMs: 10,
+        tokenMs: 10,
         faults: { error500: 0.02, resetMidStream: 0.03 },
       },
       {
-        ...common, name: 'b', slots: 6, queueSize: 0, reject: 429, retryAfterS: 1, ttftMs: 200, tokenMs: 10,
+        ...common,
+        name: 'b',
+        slots: 6,
+        queueSize: 0,
+        reject: 429,
+        retryAfterS: 1,
+        ttftMs: 200,
+        tokenMs: 10,
         faults: { resetBeforeHeaders: 0.01, resetMidStream: 0.03, stall: 0.01 },
       },
       {
-        ...common, name: 'c', kind: 'vllm', slots: 4, queueSize: 4, reject: 503, ttftMs: 300, tokenMs: 12,
+        ...common,
+        name: 'c',
+        kind: 'vllm',
+        slots: 4,
+        queueSize: 4,
+        reject: 503,
+        ttftMs: 300,
+        tokenMs: 12,
         faults: { error500: 0.03, resetMidStream: 0.04, slowTokens: 0.02, slowTokenMs: 100 },
         outages: [{ ...outage, mode: 'refuse' }],
       },
@@ -76,7 +98,13 @@ export function fleetCapacityRps(fleet: FleetSpec, meanTokens: number): number {
 export function demoCurve(capacityRps: number, rateX: number, durationS: number): RateCurve {
   const base = capacityRps * rateX;
   const { startS, endS } = demoBurst(durationS);
-  return [[0, base], [startS, base], [startS, 2 * base], [endS, 2 * base], [endS, base]];
+  return [
+    [0, base],
+    [startS, base],
+    [startS, 2 * base],
+    [endS, 2 * base],
+    [endS, base],
+  ];
 }
 
 /**
@@ -87,7 +115,11 @@ export function demoCurve(capacityRps: number, rateX: number, durationS: number)
 export function demoGatewayConfig(fleet: FleetSpec, urls: Record<string, string>): Record<string, unknown> {
   return {
     log: { level: 'warn', requests: false },
-    upstreams: fleet.upstreams.map((u) => ({ name: u.name, url: `${urls[u.name] ?? ''}/v1`, max_concurrency: u.slots })),
+    upstreams: fleet.upstreams.map((u) => ({
+      name: u.name,
+      url: `${urls[u.name] ?? ''}/v1`,
+      max_concurrency: u.slots,
+    })),
     models: { chat: { routes: fleet.upstreams.map((u) => ({ upstream: u.name })) } },
   };
 }

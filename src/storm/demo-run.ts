@@ -5,7 +5,15 @@ import type { MockStats } from '../mock/stats.ts';
 import { createLogger } from '../observe/log.ts';
 import { planArrivals, type Arrival } from './arrivals.ts';
 import type { StormTarget } from './client.ts';
-import { DEMO_MIX, demoBurst, demoCurve, demoFleet, demoGatewayConfig, demoOutage, fleetCapacityRps } from './demo-fleet.ts';
+import {
+  DEMO_MIX,
+  demoBurst,
+  demoCurve,
+  demoFleet,
+  demoGatewayConfig,
+  demoOutage,
+  fleetCapacityRps,
+} from './demo-fleet.ts';
 import { plainLines, redraw, ttyFrame, type SideProgress } from './live-view.ts';
 import { LoadRun } from './load-run.ts';
 import { bestPossibleSummary } from './best-possible.ts';
@@ -64,9 +72,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.out.write(header(spec, capacity, o, gwUrl));
 
     const mix = { ...DEMO_MIX, deadlineS: o.deadlineS };
-    const arrivals = planArrivals({ seed: o.seed, curve: demoCurve(capacity, o.rateX, o.durationS), durationS: o.durationS, mix });
+    const arrivals = planArrivals({
+      seed: o.seed,
+      curve: demoCurve(capacity, o.rateX, o.durationS),
+      durationS: o.durationS,
+      mix,
+    });
     const directTargets: StormTarget[] = direct.upstreams.map((u) => ({ baseUrl: `${u.url}/v1` }));
-    const pickDirect = (a: Arrival) => directTargets[Math.min(directTargets.length - 1, Math.floor(a.pick * directTargets.length))] as StormTarget;
+    const pickDirect = (a: Arrival) =>
+      directTargets[Math.min(directTargets.length - 1, Math.floor(a.pick * directTargets.length))] as StormTarget;
     const runOpts = { deadlineS: o.deadlineS, answerSeed: o.seed };
     const runs = [
       { label: 'direct', run: new LoadRun(arrivals, pickDirect, runOpts), fleet: direct },
@@ -83,11 +97,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (o.signal?.aborted === true) stopSending();
     const sendingFor = setTimeout(stopSending, o.durationS * 1000);
 
-    const progress = (): SideProgress[] => runs.map((r) => ({
-      sent: r.run.requestsSent,
-      upstreamRequests: sum(r.fleet.stats(), (s) => s.received),
-      summary: summarize(r.label, r.run.records, 0, 0),
-    }));
+    const progress = (): SideProgress[] =>
+      runs.map((r) => ({
+        sent: r.run.requestsSent,
+        upstreamRequests: sum(r.fleet.stats(), (s) => s.received),
+        summary: summarize(r.label, r.run.records, 0, 0),
+      }));
     let frameLines = 0;
     let lastPlain = 0;
     let lastAnswered = -1;
@@ -109,7 +124,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         if (stoppedNow) announcedStop = true;
         lastPlain = elapsed;
         lastAnswered = answered;
-        if (stoppedNow && !final) o.out.write(`sending stopped; waiting up to ${o.deadlineS} s for the answers in flight\n`);
+        if (stoppedNow && !final)
+          o.out.write(`sending stopped; waiting up to ${o.deadlineS} s for the answers in flight\n`);
         o.out.write(`${plainLines(elapsed, sides).join('\n')}\n`);
       }
     };
@@ -126,7 +142,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const summaries = runs.map((r) => {
       const stats = Object.values(r.fleet.stats());
-      return summarize(r.label, r.run.records, sum(stats, (s) => s.received), sum(stats, (s) => s.completedAfterClientGone));
+      return summarize(
+        r.label,
+        r.run.records,
+        sum(stats, (s) => s.received),
+        sum(stats, (s) => s.completedAfterClientGone),
+      );
     });
     // What any scheduler could have finished on this fleet, from the same recorded arrivals (docs/storm.md).
     const best = bestPossibleSummary(runs[0]?.run.records ?? [], spec, o.deadlineS);
@@ -159,7 +180,7 @@ function header(spec: FleetSpec, capacity: number, o: DemoOptions, gwUrl: string
     `  fleet     ${ups.join(', ')}; seeded 500s, resets (some mid-stream), stalls; capacity ≈ ${capacity.toFixed(1)} req/s each`,
     `  traffic   ${o.rateX}× capacity ≈ ${rate.toFixed(0)} req/s for ${o.durationS} s, burst to ${(2 * rate).toFixed(0)} req/s at ` +
       `${s(burst.startS)}–${s(burst.endS)} s; ${DEMO_MIX.stream * 100}% streams, ${DEMO_MIX.maxTokens.join('–')} tokens, deadline ${o.deadlineS} s`,
-    '  direct    a client without a gateway: spreads over fleet 1\'s upstreams, no retries',
+    "  direct    a client without a gateway: spreads over fleet 1's upstreams, no retries",
     `  spillway  ${gwUrl}/v1 in front of fleet 2 (queue, retries, failover, continuation: prefix)`,
     `  metrics   ${gwUrl}/metrics`,
     `  dashboard ${gwUrl}/dashboard   (watch the storm live)`,

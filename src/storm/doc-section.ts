@@ -11,6 +11,9 @@ export function writeDocSection(file: string, name: string, body: string): void 
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const i = text.indexOf(start);
   const j = text.indexOf(end);
-  const next = i >= 0 && j > i ? `${text.slice(0, i)}${section}${text.slice(j + end.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  const next =
+    i >= 0 && j > i
+      ? `${text.slice(0, i)}${section}${text.slice(j + end.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, next);
 }

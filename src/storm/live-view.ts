@@ -29,15 +29,19 @@ export function errorsByReason(failures: Readonly<Record<string, number>>, max =
 export function sideStats(p: SideProgress): string {
   const s = p.summary;
   const amp = p.sent === 0 ? '—' : `×${(p.upstreamRequests / p.sent).toFixed(2)}`;
-  return `sent ${p.sent}, answered ${s.requests}, success ${pct(s.successPct, s.requests)}, p99 ${ms(s.latencyP99Ms)}, ` +
-    `silent truncations ${s.silentTruncations}, upstream requests ${amp}`;
+  return (
+    `sent ${p.sent}, answered ${s.requests}, success ${pct(s.successPct, s.requests)}, p99 ${ms(s.latencyP99Ms)}, ` +
+    `silent truncations ${s.silentTruncations}, upstream requests ${amp}`
+  );
 }
 
 /** One line per side for output that is not a terminal: "[ 12s] direct   sent …; errors: …". */
 export function plainLines(elapsedS: number, sides: readonly SideProgress[]): string[] {
   const width = Math.max(...sides.map((p) => p.summary.target.length));
   const t = `[${String(Math.round(elapsedS)).padStart(3)}s]`;
-  return sides.map((p) => `${t} ${p.summary.target.padEnd(width)}  ${sideStats(p)}; errors: ${errorsByReason(p.summary.failures)}`);
+  return sides.map(
+    (p) => `${t} ${p.summary.target.padEnd(width)}  ${sideStats(p)}; errors: ${errorsByReason(p.summary.failures)}`,
+  );
 }
 
 /**

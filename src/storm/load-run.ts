@@ -14,7 +14,11 @@ export class LoadRun {
   private stopped = false;
   private sent = 0;
 
-  constructor(arrivals: readonly Arrival[], target: (a: Arrival) => StormTarget, opts: { deadlineS: number; answerSeed: number; client?: ClientMode }) {
+  constructor(
+    arrivals: readonly Arrival[],
+    target: (a: Arrival) => StormTarget,
+    opts: { deadlineS: number; answerSeed: number; client?: ClientMode },
+  ) {
     const pending: Promise<void>[] = [];
     this.done = new Promise<void>((resolve) => {
       const start = performance.now();
@@ -22,13 +26,17 @@ export class LoadRun {
         const now = performance.now() - start;
         while (!this.stopped && this.sent < arrivals.length && (arrivals[this.sent] as Arrival).atMs <= now) {
           const a = arrivals[this.sent++] as Arrival;
-          pending.push(sendArrival(this.agent, target(a), a, { ...opts, t0: start }).then((r) => {
-            this.records.push(r);
-          }));
+          pending.push(
+            sendArrival(this.agent, target(a), a, { ...opts, t0: start }).then((r) => {
+              this.records.push(r);
+            }),
+          );
         }
         const next = arrivals[this.sent];
         if (this.stopped || next === undefined) {
-          void Promise.all(pending).then(() => this.agent.close()).then(() => resolve());
+          void Promise.all(pending)
+            .then(() => this.agent.close())
+            .then(() => resolve());
           return;
         }
         setTimeout(tick, Math.max(0, next.atMs - (performance.now() - start)));

@@ -15,8 +15,15 @@ export interface Child {
  * Runs `spillway ARGS` in its own process (the storm keeps the fleet, the gateway and the load generator apart so
  * one cannot slow another's event loop) and resolves once `count` lines of its output match `pattern`.
  */
-export async function spawnSpillway(args: string[], pattern: RegExp, count: number, opts: { stream: 'stdout' | 'stderr'; timeoutMs?: number }): Promise<Child> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', opts.stream === 'stdout' ? 'pipe' : 'ignore', opts.stream === 'stderr' ? 'pipe' : 'ignore'] });
+export async function spawnSpillway(
+  args: string[],
+  pattern: RegExp,
+  count: number,
+  opts: { stream: 'stdout' | 'stderr'; timeoutMs?: number },
+): Promise<Child> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', opts.stream === 'stdout' ? 'pipe' : 'ignore', opts.stream === 'stderr' ? 'pipe' : 'ignore'],
+  });
   const lines: string[] = [];
   let output = '';
   const out = opts.stream === 'stdout' ? child.stdout : child.stderr;
@@ -29,7 +36,10 @@ export async function spawnSpillway(args: string[], pattern: RegExp, count: numb
     clearTimeout(timer);
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`spillway ${args.join(' ')} did not start in time:\n${output}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`spillway ${args.join(' ')} did not start in time:\n${output}`)),
+      opts.timeoutMs ?? 20_000,
+    );
     out?.on('data', (c: string) => {
       output += c;
       for (const l of c.split('\n')) if (pattern.test(l)) lines.push(l);

@@ -37,12 +37,16 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
   try {
     const fleetFile = join(dir, 'fleet.yaml');
     writeFileSync(fleetFile, s.fleetYaml);
-    const fleet = await spawnSpillway(['mock', '--fleet', fleetFile], / listening on http/, s.fleet.upstreams.length, { stream: 'stdout' });
+    const fleet = await spawnSpillway(['mock', '--fleet', fleetFile], / listening on http/, s.fleet.upstreams.length, {
+      stream: 'stdout',
+    });
     children.push(fleet);
-    const urls = Object.fromEntries(fleet.lines.map((l) => {
-      const [name, , , url] = l.trim().split(' ');
-      return [name as string, url as string];
-    }));
+    const urls = Object.fromEntries(
+      fleet.lines.map((l) => {
+        const [name, , , url] = l.trim().split(' ');
+        return [name as string, url as string];
+      }),
+    );
     const picked = await targetPicker(s, target, urls, dir, children, opts);
     const door = target === 'direct' ? undefined : opts.door;
     const pickTarget = door === undefined ? picked : (a: Arrival) => ({ ...picked(a), door });
@@ -56,8 +60,17 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
     const wasted = stats.reduce((n, st) => n + st.completedAfterClientGone, 0);
     const label = `${typeof target === 'string' ? target : target.url}${door === undefined ? '' : ` (${door})`}`;
     opts.onRecords?.(run.records);
-    const caps = new Map(((s.gateway.upstreams ?? []) as { name?: unknown; max_concurrency?: unknown }[]).map((u) => [String(u.name), typeof u.max_concurrency === 'number' ? u.max_concurrency : undefined]));
-    const peaks = Object.keys(urls).map((upstream, i) => ({ upstream, peak: stats[i]?.peakInFlight ?? 0, cap: caps.get(upstream) }));
+    const caps = new Map(
+      ((s.gateway.upstreams ?? []) as { name?: unknown; max_concurrency?: unknown }[]).map((u) => [
+        String(u.name),
+        typeof u.max_concurrency === 'number' ? u.max_concurrency : undefined,
+      ]),
+    );
+    const peaks = Object.keys(urls).map((upstream, i) => ({
+      upstream,
+      peak: stats[i]?.peakInFlight ?? 0,
+      cap: caps.get(upstream),
+    }));
     return { ...summarize(label, run.records, received, wasted), peaks };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
@@ -65,20 +78,33 @@ export async function runStorm(s: Scenario, target: TargetKind, opts: StormOptio
   }
 }
 
-async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string, string>, dir: string, children: Child[], opts: StormOptions): Promise<(a: Arrival) => StormTarget> {
+async function targetPicker(
+  s: Scenario,
+  target: TargetKind,
+  urls: Record<string, string>,
+  dir: string,
+  children: Child[],
+  opts: StormOptions,
+): Promise<(a: Arrival) => StormTarget> {
   if (target === 'direct') {
-    const direct = s.fleet.upstreams.map((u) => ({ baseUrl: `${urls[u.name] ?? ''}/v1`, ...(u.apiKeys?.[0] === undefined ? {} : { apiKey: u.apiKeys[0] }) }));
+    const direct = s.fleet.upstreams.map((u) => ({
+      baseUrl: `${urls[u.name] ?? ''}/v1`,
+      ...(u.apiKeys?.[0] === undefined ? {} : { apiKey: u.apiKeys[0] }),
+    }));
     return (a) => direct[Math.min(direct.length - 1, Math.floor(a.pick * direct.length))] as StormTarget;
   }
   if (target === 'spillway') {
     const configFile = join(dir, 'spillway.yaml');
     const n = opts.instances ?? 1;
-    if (n > 1 && opts.redisUrl === undefined) throw new Error('several gateway instances need a Redis to share their state');
+    if (n > 1 && opts.redisUrl === undefined)
+      throw new Error('several gateway instances need a Redis to share their state');
     const state = n > 1 ? { state: { redis: { url: opts.redisUrl } } } : {};
     writeFileSync(configFile, stringify({ log: { level: 'warn' }, ...gatewayConfigFor(s, urls), ...state }));
     const bases: string[] = [];
     for (let i = 0; i < n; i++) {
-      const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, { stream: 'stderr' });
+      const gw = await spawnSpillway(['start', '--config', configFile, '--port', '0'], /listening on http/, 1, {
+        stream: 'stderr',
+      });
       children.push(gw);
       bases.push(`${/listening on (http:\/\/\S+)/.exec(gw.lines[0] ?? '')?.[1] ?? ''}/v1`);
     }
@@ -89,12 +115,16 @@ async function targetPicker(s: Scenario, target: TargetKind, urls: Record<string
 }
 
 /** Each upstream's stats; an upstream down in a 'refuse' outage answers nothing, and received nothing either. */
-async function fleetStats(urls: Record<string, string>): Promise<Pick<MockStats, 'received' | 'completedAfterClientGone' | 'peakInFlight'>[]> {
-  return Promise.all(Object.values(urls).map(async (u) => {
-    try {
-      return (await (await fetch(`${u}/mock/stats`)).json()) as MockStats;
-    } catch {
-      return { received: 0, completedAfterClientGone: 0, peakInFlight: 0 };
-    }
-  }));
+async function fleetStats(
+  urls: Record<string, string>,
+): Promise<Pick<MockStats, 'received' | 'completedAfterClientGone' | 'peakInFlight'>[]> {
+  return Promise.all(
+    Object.values(urls).map(async (u) => {
+      try {
+        return (await (await fetch(`${u}/mock/stats`)).json()) as MockStats;
+      } catch {
+        return { received: 0, completedAfterClientGone: 0, peakInFlight: 0 };
+      }
+    }),
+  );
 }

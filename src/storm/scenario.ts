@@ -50,7 +50,11 @@ const schema = {
     duration_s: { type: 'number', exclusiveMinimum: 0 },
     seed: { type: 'integer' },
     rate_unit: { enum: ['x_capacity', 'rps'] },
-    rate: { type: 'array', minItems: 1, items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'number', minimum: 0 } } },
+    rate: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'number', minimum: 0 } },
+    },
     mix: {
       type: 'object',
       additionalProperties: false,
@@ -58,7 +62,11 @@ const schema = {
       properties: {
         stream: { type: 'number', minimum: 0, maximum: 1 },
         max_tokens: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 1 } },
-        priorities: { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, propertyNames: { enum: ['high', 'normal', 'low'] } },
+        priorities: {
+          type: 'object',
+          additionalProperties: { type: 'number', minimum: 0 },
+          propertyNames: { enum: ['high', 'normal', 'low'] },
+        },
         deadline_s: { type: 'number', exclusiveMinimum: 0 },
       },
     },
@@ -83,24 +91,43 @@ function readRaw(file: string, seen: readonly string[] = []): Record<string, unk
   return { ...readRaw(resolve(dirname(file), base), [...seen, file]), ...own };
 }
 
-function patchFleet(fleet: Record<string, unknown>, patch: Record<string, Record<string, unknown>> | undefined, file: string): Record<string, unknown> {
+function patchFleet(
+  fleet: Record<string, unknown>,
+  patch: Record<string, Record<string, unknown>> | undefined,
+  file: string,
+): Record<string, unknown> {
   if (patch === undefined) return fleet;
-  const ups = ((fleet.upstreams ?? []) as Record<string, unknown>[]).map((u) => ({ ...u, ...patch['*'], ...patch[String(u.name)] }));
+  const ups = ((fleet.upstreams ?? []) as Record<string, unknown>[]).map((u) => ({
+    ...u,
+    ...patch['*'],
+    ...patch[String(u.name)],
+  }));
   const unknown = Object.keys(patch).filter((k) => k !== '*' && !ups.some((u) => u.name === k));
-  if (unknown.length > 0) throw new ConfigError(file, [`fleet_patch: ${unknown.join(', ')} is not an upstream of the fleet`]);
+  if (unknown.length > 0)
+    throw new ConfigError(file, [`fleet_patch: ${unknown.join(', ')} is not an upstream of the fleet`]);
   return { ...fleet, upstreams: ups };
 }
 
 export function loadScenario(file: string): Scenario {
   const raw = readRaw(file);
   if (!validate(raw)) {
-    throw new ConfigError(file, (validate.errors ?? []).map((e) => `${e.instancePath || '(top level)'}: ${e.message ?? 'invalid'}`));
+    throw new ConfigError(
+      file,
+      (validate.errors ?? []).map((e) => `${e.instancePath || '(top level)'}: ${e.message ?? 'invalid'}`),
+    );
   }
   const r = raw as unknown as {
-    description: string; duration_s: number; seed?: number; rate_unit?: 'x_capacity' | 'rps'; rate: [number, number][];
+    description: string;
+    duration_s: number;
+    seed?: number;
+    rate_unit?: 'x_capacity' | 'rps';
+    rate: [number, number][];
     mix: { stream?: number; max_tokens: [number, number]; priorities?: Mix['priorities']; deadline_s: number };
-    fleet: Record<string, unknown>; gateway: Record<string, unknown>; caps?: 'known' | 'unknown';
-    fleet_patch?: Record<string, Record<string, unknown>>; client?: { deadline_header?: ClientMode['deadlineHeader']; sdk_retries?: boolean };
+    fleet: Record<string, unknown>;
+    gateway: Record<string, unknown>;
+    caps?: 'known' | 'unknown';
+    fleet_patch?: Record<string, Record<string, unknown>>;
+    client?: { deadline_header?: ClientMode['deadlineHeader']; sdk_retries?: boolean };
   };
   const fleetYaml = stringify(patchFleet(r.fleet, r.fleet_patch, file));
   const fleet = parseFleetText(fleetYaml, `${file} (fleet)`);
@@ -113,7 +140,12 @@ export function loadScenario(file: string): Scenario {
     durationS: r.duration_s,
     seed: r.seed ?? 1,
     curve: r.rate.map(([t, x]) => [t, x * scale] as const),
-    mix: { stream: r.mix.stream ?? 0.5, maxTokens: r.mix.max_tokens, priorities: r.mix.priorities ?? { normal: 1 }, deadlineS: r.mix.deadline_s },
+    mix: {
+      stream: r.mix.stream ?? 0.5,
+      maxTokens: r.mix.max_tokens,
+      priorities: r.mix.priorities ?? { normal: 1 },
+      deadlineS: r.mix.deadline_s,
+    },
     fleetYaml,
     fleet,
     gateway: r.gateway,
@@ -140,7 +172,10 @@ export function gatewayConfigFor(s: Scenario, urls: Record<string, string>): Rec
     }
     const name = String(u.name);
     const url = urls[name];
-    if (url === undefined) throw new ConfigError(s.name, [`gateway.upstreams: "${name}" is not an upstream of the fleet (${Object.keys(urls).join(', ')})`]);
+    if (url === undefined)
+      throw new ConfigError(s.name, [
+        `gateway.upstreams: "${name}" is not an upstream of the fleet (${Object.keys(urls).join(', ')})`,
+      ]);
     u.url ??= `${url}/v1`;
     const keys = s.fleet.upstreams.find((f) => f.name === name)?.apiKeys;
     if (u.api_key === undefined && u.keys === undefined && keys !== undefined && keys.length > 0) {

@@ -27,12 +27,17 @@ function scoreJson(body: string, expected: string): Verdict {
   let text: unknown;
   try {
     const content = (JSON.parse(body) as { content?: { type?: unknown; text?: unknown }[] }).content;
-    text = content?.filter((b) => b.type === 'text').map((b) => b.text).join('');
+    text = content
+      ?.filter((b) => b.type === 'text')
+      .map((b) => b.text)
+      .join('');
   } catch {
     return fail('malformed_json', true);
   }
   if (text === expected) return { ok: true };
-  return typeof text === 'string' && expected.startsWith(text) ? fail('incomplete_answer', true) : fail('wrong_content');
+  return typeof text === 'string' && expected.startsWith(text)
+    ? fail('incomplete_answer', true)
+    : fail('wrong_content');
 }
 
 function scoreStream(body: string, expected: string): Verdict {
@@ -50,7 +55,8 @@ function scoreStream(body: string, expected: string): Verdict {
     }
     if (j.type === 'error') return fail(`error_event${typeof j.error?.type === 'string' ? `:${j.error.type}` : ''}`);
     if (j.type === 'message_stop') stopped = true;
-    if (j.type === 'content_block_delta' && j.delta?.type === 'text_delta' && typeof j.delta.text === 'string') text += j.delta.text;
+    if (j.type === 'content_block_delta' && j.delta?.type === 'text_delta' && typeof j.delta.text === 'string')
+      text += j.delta.text;
   }
   if (!expected.startsWith(text)) return fail('out_of_order');
   if (!stopped) return fail('silent_truncation', true);
@@ -64,7 +70,13 @@ function scoreStream(body: string, expected: string): Verdict {
  * the answer was a refusal (429, 503/529, or an error before any text).
  */
 export function messagesAnswerFacts(a: Answer, upstreamBusy: (text: string) => boolean): AnswerFacts {
-  const facts: AnswerFacts = { errorCode: undefined, invalidBody: undefined, silentTruncation: false, upstreamBusy: false, refusal: false };
+  const facts: AnswerFacts = {
+    errorCode: undefined,
+    invalidBody: undefined,
+    silentTruncation: false,
+    upstreamBusy: false,
+    refusal: false,
+  };
   if (a.clientError !== undefined) return facts;
   const body = a.body;
   if (a.status !== 200) {
@@ -77,7 +89,11 @@ export function messagesAnswerFacts(a: Answer, upstreamBusy: (text: string) => b
       const data = event.split('\n').find((l) => l.startsWith('data:'));
       if (data === undefined) continue;
       try {
-        const j = JSON.parse(data.slice(data.charCodeAt(5) === 32 ? 6 : 5)) as { type?: unknown; error?: { type?: unknown }; delta?: { type?: unknown } };
+        const j = JSON.parse(data.slice(data.charCodeAt(5) === 32 ? 6 : 5)) as {
+          type?: unknown;
+          error?: { type?: unknown };
+          delta?: { type?: unknown };
+        };
         if (j.type === 'message_stop') stopped = true;
         if (j.type === 'content_block_delta' && j.delta?.type === 'text_delta') text = true;
         if (j.type === 'error') {
@@ -98,7 +114,8 @@ export function messagesAnswerFacts(a: Answer, upstreamBusy: (text: string) => b
     } catch {
       j = undefined;
     }
-    if (j === undefined || j === null || typeof j !== 'object' || j.type !== 'message' || !Array.isArray(j.content)) facts.invalidBody = 'invalid_json';
+    if (j === undefined || j === null || typeof j !== 'object' || j.type !== 'message' || !Array.isArray(j.content))
+      facts.invalidBody = 'invalid_json';
   }
   facts.upstreamBusy = (a.status !== 200 || facts.errorCode !== undefined) && upstreamBusy(body);
   return facts;

@@ -12,9 +12,7 @@ export interface Answer {
   clientError?: 'deadline' | 'connection';
 }
 
-export type Verdict =
-  | { ok: true }
-  | { ok: false; reason: string; silentTruncation: boolean };
+export type Verdict = { ok: true } | { ok: false; reason: string; silentTruncation: boolean };
 
 const fail = (reason: string, silentTruncation = false): Verdict => ({ ok: false, reason, silentTruncation });
 
@@ -42,7 +40,9 @@ function scoreJson(body: string, expected: string): Verdict {
     return fail('malformed_json', true);
   }
   if (content === expected) return { ok: true };
-  return typeof content === 'string' && expected.startsWith(content) ? fail('incomplete_answer', true) : fail('wrong_content');
+  return typeof content === 'string' && expected.startsWith(content)
+    ? fail('incomplete_answer', true)
+    : fail('wrong_content');
 }
 
 function scoreStream(body: string, expected: string): Verdict {
@@ -64,7 +64,8 @@ function scoreStream(body: string, expected: string): Verdict {
       } catch {
         return fail('malformed_event', true);
       }
-      if (j.error !== undefined) return fail(`error_event${typeof j.error.code === 'string' ? `:${j.error.code}` : ''}`);
+      if (j.error !== undefined)
+        return fail(`error_event${typeof j.error.code === 'string' ? `:${j.error.code}` : ''}`);
       const c = j.choices?.[0]?.delta?.content;
       if (typeof c === 'string') text += c;
     }
@@ -95,7 +96,13 @@ export interface AnswerFacts {
 }
 
 export function answerFacts(a: Answer, upstreamBusy: (text: string) => boolean): AnswerFacts {
-  const facts: AnswerFacts = { errorCode: undefined, invalidBody: undefined, silentTruncation: false, upstreamBusy: false, refusal: false };
+  const facts: AnswerFacts = {
+    errorCode: undefined,
+    invalidBody: undefined,
+    silentTruncation: false,
+    upstreamBusy: false,
+    refusal: false,
+  };
   if (a.clientError !== undefined) return facts;
   const body = a.body;
   if (a.status !== 200) {
@@ -119,7 +126,13 @@ export function answerFacts(a: Answer, upstreamBusy: (text: string) => boolean):
       // An error written after keep-alive lines: the status was already 200, so this is the only way to say it.
       facts.errorCode = typeof j.error.code === 'string' ? j.error.code : 'error';
       facts.refusal = true;
-    } else if (j === undefined || j === null || typeof j !== 'object' || j.object !== 'chat.completion' || !Array.isArray(j.choices)) {
+    } else if (
+      j === undefined ||
+      j === null ||
+      typeof j !== 'object' ||
+      j.object !== 'chat.completion' ||
+      !Array.isArray(j.choices)
+    ) {
       facts.invalidBody = 'invalid_json';
     }
   }

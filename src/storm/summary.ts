@@ -94,7 +94,12 @@ const LATE_REFUSAL_MS = 1000;
 
 const sortNum = (xs: number[]) => xs.sort((a, b) => a - b);
 
-export function summarize(target: string, records: readonly RequestRecord[], upstreamRequests: number, wasted: number): Summary {
+export function summarize(
+  target: string,
+  records: readonly RequestRecord[],
+  upstreamRequests: number,
+  wasted: number,
+): Summary {
   const ok = records.filter((r) => r.verdict.ok);
   const failed = records.filter((r) => !r.verdict.ok);
   const failures: Record<string, number> = {};

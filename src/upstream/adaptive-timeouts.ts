@@ -73,12 +73,27 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
   const gap = i.learned.gapMs;
   let firstTokenMs = i.pinned.firstTokenMs;
   if (firstTokenMs === null) {
-    firstTokenMs = ttft === undefined ? (i.stream ? s.coldStreamFirstTokenMs : s.coldJsonFirstTokenMs) : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
-    if (i.retryMayFollow) firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0), lengthBoundMs(i, s));
+    firstTokenMs =
+      ttft === undefined
+        ? i.stream
+          ? s.coldStreamFirstTokenMs
+          : s.coldJsonFirstTokenMs
+        : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
+    if (i.retryMayFollow)
+      firstTokenMs = Math.min(
+        firstTokenMs,
+        Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0),
+        lengthBoundMs(i, s),
+      );
   }
-  const idleMs = i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, s.idleFloorMs, s.idleCeilingMs));
+  const idleMs =
+    i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, s.idleFloorMs, s.idleCeilingMs));
   const split = i.pinned.idleMs === null && i.retryMayFollow;
-  return { firstTokenMs: Math.round(firstTokenMs), idleMs: Math.round(idleMs), idleSplitFloorMs: split ? Math.max(s.idleFloorMs, gap ?? 0) : undefined };
+  return {
+    firstTokenMs: Math.round(firstTokenMs),
+    idleMs: Math.round(idleMs),
+    idleSplitFloorMs: split ? Math.max(s.idleFloorMs, gap ?? 0) : undefined,
+  };
 }
 
 /**

@@ -93,7 +93,15 @@ export class AttemptTimer {
     this.lastEventAt = this.now();
     const watch = this.pace?.();
     if (watch === undefined) return;
-    if (!tooSlow(watch, { events: this.eventsAfterFirst, firstAt: this.firstTokenSeenAt, lastAt: this.lastEventAt, deadlineAt: this.deadlineAt })) return;
+    if (
+      !tooSlow(watch, {
+        events: this.eventsAfterFirst,
+        firstAt: this.firstTokenSeenAt,
+        lastAt: this.lastEventAt,
+        deadlineAt: this.deadlineAt,
+      })
+    )
+      return;
     this.stop();
     this.fired = 'pace';
     this.onTimeout('pace');
@@ -101,7 +109,9 @@ export class AttemptTimer {
 
   /** The mean gap between data events after the first token, when there were some. */
   get meanGapMs(): number | undefined {
-    return this.firstTokenSeenAt === undefined || this.eventsAfterFirst === 0 ? undefined : (this.lastEventAt - this.firstTokenSeenAt) / this.eventsAfterFirst;
+    return this.firstTokenSeenAt === undefined || this.eventsAfterFirst === 0
+      ? undefined
+      : (this.lastEventAt - this.firstTokenSeenAt) / this.eventsAfterFirst;
   }
 
   stop(): void {

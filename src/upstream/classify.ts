@@ -30,8 +30,17 @@ export function classifyStatus(status: number, retryAfterMs: number | undefined,
 
 /** Error codes undici and node:net raise when a connection fails or dies. */
 const RESET_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 /**
@@ -40,15 +49,26 @@ const RESET_CODES = new Set([
  * (blank lines, SSE comments) when the first-token timer fired — it was holding us in its own queue, which is
  * pushback (`overloaded`), not a stall.
  */
-export function classifyError(err: unknown, ctx: { afterFirstByte: boolean; timeoutPhase: TimeoutPhase | undefined; clientGone: boolean; queuedUpstream?: boolean }): Outcome {
+export function classifyError(
+  err: unknown,
+  ctx: {
+    afterFirstByte: boolean;
+    timeoutPhase: TimeoutPhase | undefined;
+    clientGone: boolean;
+    queuedUpstream?: boolean;
+  },
+): Outcome {
   if (ctx.clientGone) return { kind: 'cancelled' };
-  if (ctx.timeoutPhase === 'first_token' && ctx.queuedUpstream === true) return { kind: 'overloaded', status: 200, retryAfterMs: undefined, queuedUpstream: true };
-  if (ctx.timeoutPhase !== undefined) return { kind: 'timeout', phase: ctx.timeoutPhase, afterFirstByte: ctx.afterFirstByte };
+  if (ctx.timeoutPhase === 'first_token' && ctx.queuedUpstream === true)
+    return { kind: 'overloaded', status: 200, retryAfterMs: undefined, queuedUpstream: true };
+  if (ctx.timeoutPhase !== undefined)
+    return { kind: 'timeout', phase: ctx.timeoutPhase, afterFirstByte: ctx.afterFirstByte };
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect', afterFirstByte: false };
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', phase: 'first_token', afterFirstByte: false };
   if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'idle', afterFirstByte: ctx.afterFirstByte };
   const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : 'unknown error';
-  if (typeof code === 'string' && RESET_CODES.has(code)) return { kind: 'reset', afterFirstByte: ctx.afterFirstByte, detail };
+  if (typeof code === 'string' && RESET_CODES.has(code))
+    return { kind: 'reset', afterFirstByte: ctx.afterFirstByte, detail };
   return { kind: 'reset', afterFirstByte: ctx.afterFirstByte, detail };
 }

@@ -27,7 +27,11 @@ export class EngineMetricsPoller {
           failing = false;
         } catch (err) {
           balancer.setEngineLoad(u.name, undefined);
-          if (!failing) log.warn({ upstream: u.name, url: m.url, err: (err as Error).message }, 'cannot read engine metrics; balancing on own counts');
+          if (!failing)
+            log.warn(
+              { upstream: u.name, url: m.url, err: (err as Error).message },
+              'cannot read engine metrics; balancing on own counts',
+            );
           failing = true;
         }
       };

@@ -15,7 +15,11 @@ export async function probeKind(upstream: UpstreamConfig, timeoutMs: number): Pr
   const headers: Record<string, string> = { ...upstream.headers, accept: 'application/json' };
   if (key !== undefined) headers.authorization = `Bearer ${key}`;
   try {
-    const res = await request(`${upstream.url}/models`, { method: 'GET', headers, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(`${upstream.url}/models`, {
+      method: 'GET',
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (res.statusCode !== 200) {
       await res.body.dump();
       return undefined;

@@ -74,13 +74,21 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   const { pool, basePath } = pools.get(r.upstream.name);
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
   const kind = pools.kind(r.upstream.name);
-  const target = r.messages === undefined ? upstreamRequest(kind, basePath, r.path, r.body) : { path: messagesPath(kind, basePath), body: r.body };
+  const target =
+    r.messages === undefined
+      ? upstreamRequest(kind, basePath, r.path, r.body)
+      : { path: messagesPath(kind, basePath), body: r.body };
   const call = new UpstreamCall();
   const abort = () => call.abort(ABORTED);
   r.clientGone.addEventListener('abort', abort, { once: true });
   r.cancel?.addEventListener('abort', abort, { once: true });
   const gone = () => r.clientGone.aborted || r.cancel?.aborted === true;
-  const timer = new AttemptTimer(() => clock.now(), { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs }, r.deadlineAt, abort);
+  const timer = new AttemptTimer(
+    () => clock.now(),
+    { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs },
+    r.deadlineAt,
+    abort,
+  );
   const startedAt = clock.now();
   let closed = false;
   const close = () => {
@@ -116,7 +124,8 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
     status: head.status,
     headers: head.headers,
     body: call,
-    error: (err: unknown) => (err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone(), timer.queuedUpstream)),
+    error: (err: unknown) =>
+      err instanceof AttemptError ? err : new AttemptError(err, timer.fired, gone(), timer.queuedUpstream),
     timer,
     startedAt,
     timeoutPhase: () => timer.fired,

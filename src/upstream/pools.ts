@@ -44,8 +44,20 @@ export class UpstreamPools {
     for (const s of this.timing.seen()) {
       const u = this.upstreams.find((x) => x.name === s.upstream);
       if (u === undefined) continue;
-      const t = chooseTimeouts({ pinned: u.timeouts, learned: this.timing.learned(s.upstream, s.model, s.stream), stream: s.stream, remainingMs: Infinity, retryMayFollow: false });
-      rows.push({ upstream: s.upstream, model: s.model, mode: s.stream ? 'stream' : 'json', firstTokenMs: t.firstTokenMs, idleMs: t.idleMs });
+      const t = chooseTimeouts({
+        pinned: u.timeouts,
+        learned: this.timing.learned(s.upstream, s.model, s.stream),
+        stream: s.stream,
+        remainingMs: Infinity,
+        retryMayFollow: false,
+      });
+      rows.push({
+        upstream: s.upstream,
+        model: s.model,
+        mode: s.stream ? 'stream' : 'json',
+        firstTokenMs: t.firstTokenMs,
+        idleMs: t.idleMs,
+      });
     }
     return rows;
   }

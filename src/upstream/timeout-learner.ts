@@ -28,7 +28,17 @@ export class TimeoutLearner {
   private readonly series = new Map<string, Series>();
 
   /** `firstTokenMs` when the attempt had a first token; `maxGapMs` only for an attempt that finished well. */
-  observe(upstream: string, model: string, stream: boolean, m: { firstTokenMs?: number | undefined; maxGapMs?: number | undefined; pace?: PaceSample | undefined; msPerToken?: number | undefined }): void {
+  observe(
+    upstream: string,
+    model: string,
+    stream: boolean,
+    m: {
+      firstTokenMs?: number | undefined;
+      maxGapMs?: number | undefined;
+      pace?: PaceSample | undefined;
+      msPerToken?: number | undefined;
+    },
+  ): void {
     const s = this.of(upstream, model, stream);
     if (m.firstTokenMs !== undefined) s.firstToken.add(m.firstTokenMs);
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
@@ -62,7 +72,10 @@ export class TimeoutLearner {
   learned(upstream: string, model: string, stream: boolean): Learned {
     const s = this.series.get(key(upstream, model, stream));
     if (s === undefined) return { firstTokenMs: undefined, gapMs: undefined };
-    const learned = { firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples), gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples) };
+    const learned = {
+      firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples),
+      gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples),
+    };
     // The median: a tenth of crawling answers must not move it.
     return stream ? learned : { ...learned, msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples) };
   }
@@ -71,7 +84,13 @@ export class TimeoutLearner {
     const k = key(upstream, model, stream);
     let s = this.series.get(k);
     if (s === undefined) {
-      s = { firstToken: new RecentSamples(), gap: new RecentSamples(), meanGap: new RecentSamples(), events: new RecentSamples(), perToken: new RecentSamples() };
+      s = {
+        firstToken: new RecentSamples(),
+        gap: new RecentSamples(),
+        meanGap: new RecentSamples(),
+        events: new RecentSamples(),
+        perToken: new RecentSamples(),
+      };
       this.series.set(k, s);
     }
     return s;

@@ -36,11 +36,18 @@ export function messagesPath(kind: UpstreamKind, basePath: string): string {
  * door request for a model (or a fallback) with a route to an upstream that serves Messages. Such an answer is in
  * Messages form, which the answer cache (it stores chat completions) cannot hold or share.
  */
-export function mayPassThrough(native: boolean, model: ModelConfig, config: Pick<Config, 'models' | 'upstreams'>, kindOf: (upstream: string) => UpstreamKind): boolean {
+export function mayPassThrough(
+  native: boolean,
+  model: ModelConfig,
+  config: Pick<Config, 'models' | 'upstreams'>,
+  kindOf: (upstream: string) => UpstreamKind,
+): boolean {
   if (!native) return false;
   const byName = new Map(config.upstreams.map((u) => [u.name, u]));
-  return [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])].some((m) => m.routes.some((r) => {
-    const u = byName.get(r.upstream);
-    return u !== undefined && servesMessages(u.api, kindOf(u.name));
-  }));
+  return [model, ...model.fallback.flatMap((n) => config.models[n] ?? [])].some((m) =>
+    m.routes.some((r) => {
+      const u = byName.get(r.upstream);
+      return u !== undefined && servesMessages(u.api, kindOf(u.name));
+    }),
+  );
 }

@@ -31,7 +31,12 @@ export function kindFromUrl(url: string): UpstreamKind | undefined {
  * (`"deepseek"`), Ollama's OpenAI layer (the model name's namespace, `"library"` for every official model).
  * OpenAI itself answers `openai`/`system`, and proxies answer anything: only these four are read as a kind.
  */
-const OWNERS: ReadonlyMap<string, UpstreamKind> = new Map([['vllm', 'vllm'], ['sglang', 'sglang'], ['deepseek', 'deepseek'], ['library', 'ollama']]);
+const OWNERS: ReadonlyMap<string, UpstreamKind> = new Map([
+  ['vllm', 'vllm'],
+  ['sglang', 'sglang'],
+  ['deepseek', 'deepseek'],
+  ['library', 'ollama'],
+]);
 
 /**
  * The kind a `GET /models` answer tells (pure): the one kind every recognised `owned_by` agrees on. Undefined for

@@ -26,14 +26,20 @@ export class UpstreamKinds {
   probe(upstreams: readonly UpstreamConfig[], log: Logger, timeoutMs = KIND_PROBE_TIMEOUT_MS): Promise<void> {
     for (const u of upstreams) {
       if (!u.kindProbe || u.simulated || this.probes.has(u.url)) continue;
-      this.probes.set(u.url, probeKind(u, timeoutMs).then((kind) => {
-        if (kind === undefined) {
-          log.info({ upstream: u.name, kind: u.kind }, 'upstream kind not told by GET /models: treated as generic OpenAI-compatible (set upstreams[].kind to change it)');
-          return;
-        }
-        this.learned.set(u.url, kind);
-        log.info({ upstream: u.name, kind }, 'upstream kind learned from GET /models');
-      }));
+      this.probes.set(
+        u.url,
+        probeKind(u, timeoutMs).then((kind) => {
+          if (kind === undefined) {
+            log.info(
+              { upstream: u.name, kind: u.kind },
+              'upstream kind not told by GET /models: treated as generic OpenAI-compatible (set upstreams[].kind to change it)',
+            );
+            return;
+          }
+          this.learned.set(u.url, kind);
+          log.info({ upstream: u.name, kind }, 'upstream kind learned from GET /models');
+        }),
+      );
     }
     return this.settled();
   }

@@ -19,7 +19,12 @@ export interface UpstreamRequest {
  * "tool_calls": about 10 µs on a 23 KB body), and a parse only when one occurs (a request that uses the feature,
  * a tool loop, or one that mentions the word).
  */
-export function upstreamRequest(kind: UpstreamKind, basePath: string, path: string, body: Buffer | string): UpstreamRequest {
+export function upstreamRequest(
+  kind: UpstreamKind,
+  basePath: string,
+  path: string,
+  body: Buffer | string,
+): UpstreamRequest {
   if (kind !== 'deepseek') return { path: basePath + path, body };
   if (path === '/completions') return { path: betaBasePath(basePath) + path, body };
   if (path !== '/chat/completions') return { path: basePath + path, body };

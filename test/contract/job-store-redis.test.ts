@@ -13,7 +13,11 @@ before(async () => {
 });
 after(() => server?.stop());
 
-jobStoreContract('RedisJobStore', async () => {
-  if (!server) throw new Error('redis-server did not start');
-  return RedisJobStore.connect(server.url, `contract-${randomUUID()}:`, createLogger('silent'));
-}, { skip });
+jobStoreContract(
+  'RedisJobStore',
+  async () => {
+    if (!server) throw new Error('redis-server did not start');
+    return RedisJobStore.connect(server.url, `contract-${randomUUID()}:`, createLogger('silent'));
+  },
+  { skip },
+);

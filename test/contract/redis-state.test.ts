@@ -29,9 +29,13 @@ test('RedisState answers exactly like MemoryState for the same calls', { skip },
   t.after(() => redis.close());
   // A seeded generator: a failure replays identically.
   let seed = 42;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-  const specs = [{ limit: 3, periodMs: 1000 }, { limit: 7, periodMs: 60_000, burst: 2 }, { limit: 9000, periodMs: 60_000 }];
+  const specs = [
+    { limit: 3, periodMs: 1000 },
+    { limit: 7, periodMs: 60_000, burst: 2 },
+    { limit: 9000, periodMs: 60_000 },
+  ];
   let now = 1_700_000_000_000;
   const seen = new Set<string>();
   for (let i = 0; i < 400; i++) {
@@ -44,7 +48,9 @@ test('RedisState answers exactly like MemoryState for the same calls', { skip },
     };
     const seedBefore = seed;
     const fromMemory = await op(memory);
-    seen.add(JSON.stringify(typeof fromMemory === 'object' ? (fromMemory as { allowed: boolean }).allowed : fromMemory));
+    seen.add(
+      JSON.stringify(typeof fromMemory === 'object' ? (fromMemory as { allowed: boolean }).allowed : fromMemory),
+    );
     seed = seedBefore; // the same random choices for the second implementation
     assert.deepEqual(await op(redis), fromMemory, `call ${i}`);
   }

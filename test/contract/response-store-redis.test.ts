@@ -14,10 +14,14 @@ before(async () => {
 });
 after(() => server?.stop());
 
-responseStoreContract('RedisResponseStore', (limits) => {
-  if (!server) throw new Error('redis-server did not start');
-  return RedisResponseStore.connect(server.url, `contract-${randomUUID()}:`, limits, createLogger('silent'));
-}, { skip });
+responseStoreContract(
+  'RedisResponseStore',
+  (limits) => {
+    if (!server) throw new Error('redis-server did not start');
+    return RedisResponseStore.connect(server.url, `contract-${randomUUID()}:`, limits, createLogger('silent'));
+  },
+  { skip },
+);
 
 test('RedisResponseStore: another connection (another instance) finds what one stored', { skip }, async () => {
   if (!server) throw new Error('redis-server did not start');
@@ -25,7 +29,11 @@ test('RedisResponseStore: another connection (another instance) finds what one s
   const limits = { retentionMs: 60_000, tenantMaxBytes: 1024 * 1024 };
   const a = await RedisResponseStore.connect(server.url, prefix, limits, createLogger('silent'));
   const b = await RedisResponseStore.connect(server.url, prefix, limits, createLogger('silent'));
-  const r = { response: { id: 'resp_shared', object: 'response' }, messages: [{ role: 'user', content: 'q' }], instructions: null };
+  const r = {
+    response: { id: 'resp_shared', object: 'response' },
+    messages: [{ role: 'user', content: 'q' }],
+    instructions: null,
+  };
   await a.put(r, 'acme');
   assert.deepEqual(await b.get('resp_shared', 'acme'), r);
   await a.close();

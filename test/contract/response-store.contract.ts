@@ -12,8 +12,16 @@ export class ManualTime {
  * The behaviour every store of the Responses door must have (memory, SQLite and Redis run this same suite): tenant
  * isolation, the retention, and a bounded size per tenant whatever clients send.
  */
-export function responseStoreContract(name: string, make: (limits: ResponseStoreLimits) => Promise<ResponseStore>, opts: { skip?: string | undefined } = {}): void {
-  const it = (title: string, limits: Omit<ResponseStoreLimits, 'now'>, fn: (s: ResponseStore, time: ManualTime) => Promise<void>): void => {
+export function responseStoreContract(
+  name: string,
+  make: (limits: ResponseStoreLimits) => Promise<ResponseStore>,
+  opts: { skip?: string | undefined } = {},
+): void {
+  const it = (
+    title: string,
+    limits: Omit<ResponseStoreLimits, 'now'>,
+    fn: (s: ResponseStore, time: ManualTime) => Promise<void>,
+  ): void => {
     test(`${name}: ${title}`, { skip: opts.skip }, async (t) => {
       const time = new ManualTime();
       const s = await make({ ...limits, now: time.now });
@@ -23,8 +31,15 @@ export function responseStoreContract(name: string, make: (limits: ResponseStore
   };
   let n = 0;
   const response = (text = 'hi', size = 0): StoredResponse => ({
-    response: { id: `resp_${String(++n).padStart(4, '0')}${Math.random().toString(36).slice(2)}`, object: 'response', output_text: text + 'x'.repeat(size) },
-    messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: text }],
+    response: {
+      id: `resp_${String(++n).padStart(4, '0')}${Math.random().toString(36).slice(2)}`,
+      object: 'response',
+      output_text: text + 'x'.repeat(size),
+    },
+    messages: [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: text },
+    ],
     instructions: null,
   });
   const idOf = (r: StoredResponse): string => r.response.id as string;
@@ -51,29 +66,37 @@ export function responseStoreContract(name: string, make: (limits: ResponseStore
     assert.equal(await s.get(idOf(r), 't'), undefined);
   });
 
-  it('a tenant holds at most its allowance: the oldest go first, other tenants keep theirs', { retentionMs: 60_000, tenantMaxBytes: 4096 }, async (s, time) => {
-    const other = response('other', 1000);
-    await s.put(other, 'b');
-    const mine: StoredResponse[] = [];
-    for (let i = 0; i < 12; i++) {
-      time.ms += 1;
-      const r = response(`r${i}`, 1000);
-      mine.push(r);
-      await s.put(r, 'a');
-    }
-    const kept = [];
-    for (const r of mine) if ((await s.get(idOf(r), 'a')) !== undefined) kept.push(r);
-    assert.ok(kept.length >= 2 && kept.length <= 4, `${kept.length} of 12 kept within 4096 bytes`);
-    assert.deepEqual(kept, mine.slice(-kept.length), 'the newest are the ones kept');
-    assert.deepEqual(await s.get(idOf(other), 'b'), other);
-  });
+  it(
+    'a tenant holds at most its allowance: the oldest go first, other tenants keep theirs',
+    { retentionMs: 60_000, tenantMaxBytes: 4096 },
+    async (s, time) => {
+      const other = response('other', 1000);
+      await s.put(other, 'b');
+      const mine: StoredResponse[] = [];
+      for (let i = 0; i < 12; i++) {
+        time.ms += 1;
+        const r = response(`r${i}`, 1000);
+        mine.push(r);
+        await s.put(r, 'a');
+      }
+      const kept = [];
+      for (const r of mine) if ((await s.get(idOf(r), 'a')) !== undefined) kept.push(r);
+      assert.ok(kept.length >= 2 && kept.length <= 4, `${kept.length} of 12 kept within 4096 bytes`);
+      assert.deepEqual(kept, mine.slice(-kept.length), 'the newest are the ones kept');
+      assert.deepEqual(await s.get(idOf(other), 'b'), other);
+    },
+  );
 
-  it('an entry larger than the whole allowance is not kept, and pushes nothing out', { retentionMs: 60_000, tenantMaxBytes: 2048 }, async (s) => {
-    const small = response('small');
-    await s.put(small, 'a');
-    const huge = response('huge', 4096);
-    await s.put(huge, 'a');
-    assert.equal(await s.get(idOf(huge), 'a'), undefined);
-    assert.deepEqual(await s.get(idOf(small), 'a'), small);
-  });
+  it(
+    'an entry larger than the whole allowance is not kept, and pushes nothing out',
+    { retentionMs: 60_000, tenantMaxBytes: 2048 },
+    async (s) => {
+      const small = response('small');
+      await s.put(small, 'a');
+      const huge = response('huge', 4096);
+      await s.put(huge, 'a');
+      assert.equal(await s.get(idOf(huge), 'a'), undefined);
+      assert.deepEqual(await s.get(idOf(small), 'a'), small);
+    },
+  );
 }

@@ -25,11 +25,30 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
     test('GCRA admits exactly the burst then one per interval', async (t) => {
       const s = await fresh(t);
       const spec = { limit: 4, periodMs: 1000, burst: 2 }; // one every 250 ms, two at once
-      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), { allowed: true, retryAfterMs: 0, remaining: 1, resetMs: 250 });
-      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), { allowed: true, retryAfterMs: 0, remaining: 0, resetMs: 500 });
-      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), { allowed: false, retryAfterMs: 250, remaining: 0, resetMs: 500 });
+      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), {
+        allowed: true,
+        retryAfterMs: 0,
+        remaining: 1,
+        resetMs: 250,
+      });
+      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), {
+        allowed: true,
+        retryAfterMs: 0,
+        remaining: 0,
+        resetMs: 500,
+      });
+      assert.deepEqual(await s.rateLimit('k', spec, 1, NOW), {
+        allowed: false,
+        retryAfterMs: 250,
+        remaining: 0,
+        resetMs: 500,
+      });
       for (let i = 1; i <= 5; i++) assert.equal(await admitted(s, 'k', spec, 3, NOW + i * 250), 1, `interval ${i}`);
-      assert.equal(await admitted(s, 'k', spec, 3, NOW + 5 * 250 + 10_000), 2, 'idle long enough: the full burst again');
+      assert.equal(
+        await admitted(s, 'k', spec, 3, NOW + 5 * 250 + 10_000),
+        2,
+        'idle long enough: the full burst again',
+      );
     });
 
     test('the burst defaults to one period and stays exact when the interval is not a whole number', async (t) => {
@@ -39,15 +58,26 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
       assert.equal(await admitted(s, 'sevenths', spec, 10, NOW), 7);
       const interval = (await s.rateLimit('sevenths', spec, 1, NOW)).retryAfterMs;
       assert.ok(Math.abs(interval - 60_000 / 7) < 0.01, `interval ${interval}`);
-      for (let i = 1; i <= 20; i++) assert.equal(await admitted(s, 'sevenths', spec, 2, NOW + i * interval), 1, `interval ${i}`);
+      for (let i = 1; i <= 20; i++)
+        assert.equal(await admitted(s, 'sevenths', spec, 2, NOW + i * interval), 1, `interval ${i}`);
     });
 
     test('a negative cost gives back tokens', async (t) => {
       const s = await fresh(t);
       const spec = { limit: 100, periodMs: 1000 }; // tokens: 10 ms each
       assert.equal((await s.rateLimit('k', spec, 60, NOW)).remaining, 40);
-      assert.deepEqual(await s.rateLimit('k', spec, -25, NOW), { allowed: true, retryAfterMs: 0, remaining: 65, resetMs: 350 });
-      assert.deepEqual(await s.rateLimit('k', spec, -1000, NOW), { allowed: true, retryAfterMs: 0, remaining: 100, resetMs: 0 });
+      assert.deepEqual(await s.rateLimit('k', spec, -25, NOW), {
+        allowed: true,
+        retryAfterMs: 0,
+        remaining: 65,
+        resetMs: 350,
+      });
+      assert.deepEqual(await s.rateLimit('k', spec, -1000, NOW), {
+        allowed: true,
+        retryAfterMs: 0,
+        remaining: 100,
+        resetMs: 0,
+      });
       assert.equal((await s.rateLimit('k', spec, 100, NOW)).allowed, true, 'never fuller than full, but full');
       assert.equal((await s.rateLimit('k', spec, 1, NOW)).allowed, false);
     });
@@ -61,7 +91,11 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
       assert.ok(refused.retryAfterMs > 600 && refused.retryAfterMs < 700, `retryAfterMs ${refused.retryAfterMs}`);
       const early = await s.rateLimit('k', spec, 2, NOW + refused.retryAfterMs - 1);
       assert.deepEqual([early.allowed, early.retryAfterMs], [false, 1], 'one ms early: refused, one ms to go');
-      assert.equal((await s.rateLimit('k', spec, 2, NOW + refused.retryAfterMs)).allowed, true, 'refusals spent nothing');
+      assert.equal(
+        (await s.rateLimit('k', spec, 2, NOW + refused.retryAfterMs)).allowed,
+        true,
+        'refusals spent nothing',
+      );
     });
 
     test('a cost above the burst is refused with an infinite retryAfterMs', async (t) => {
@@ -136,7 +170,9 @@ export function stateContract(name: string, make: () => Promise<SharedState>, op
 
     test('200 parallel acquireSlot calls with cap 7 grant exactly 7', async (t) => {
       const s = await fresh(t);
-      const got = await Promise.all(Array.from({ length: 200 }, (_v, i) => s.acquireSlot('acct', 7, `l${i}`, 60_000, NOW)));
+      const got = await Promise.all(
+        Array.from({ length: 200 }, (_v, i) => s.acquireSlot('acct', 7, `l${i}`, 60_000, NOW)),
+      );
       assert.equal(got.filter(Boolean).length, 7);
       assert.equal(await s.slotsInUse('acct', NOW), 7);
     });

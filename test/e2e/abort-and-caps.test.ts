@@ -10,7 +10,10 @@ test('a client that disconnects aborts the upstream request at once', async (t) 
   const mock = mocks[0]!;
   const aborted = nextEvent(mock.events, 'aborted');
   const controller = new AbortController();
-  const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 1000, stream: true }, { signal: controller.signal });
+  const stream = await client.chat.completions.create(
+    { model: 'chat', messages, max_tokens: 1000, stream: true },
+    { signal: controller.signal },
+  );
   let n = 0;
   try {
     for await (const _ of stream) if (++n === 3) controller.abort();
@@ -39,7 +42,10 @@ test('a non-stream client that disconnects aborts the upstream request too', asy
 
 test('max_concurrency is never exceeded under 200 concurrent requests against two capped upstreams', async (t) => {
   const { gw, mocks } = await startStack(t, {
-    mocks: [{ ttftMs: 30, tokenMs: 2 }, { ttftMs: 30, tokenMs: 2 }],
+    mocks: [
+      { ttftMs: 30, tokenMs: 2 },
+      { ttftMs: 30, tokenMs: 2 },
+    ],
     config: (urls) => ({
       upstreams: [
         { name: 'a', url: `${urls[0]}/v1`, max_concurrency: 8 },
@@ -48,14 +54,22 @@ test('max_concurrency is never exceeded under 200 concurrent requests against tw
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
     }),
   });
-  const results = await Promise.all(Array.from({ length: 200 }, async (_v, i) => {
-    const res = await request(`${gw.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 8, stream: i % 2 === 0 }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, retryAfter: res.headers['retry-after'], text };
-  }));
+  const results = await Promise.all(
+    Array.from({ length: 200 }, async (_v, i) => {
+      const res = await request(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'chat',
+          messages: [{ role: 'user', content: `q${i}` }],
+          max_tokens: 8,
+          stream: i % 2 === 0,
+        }),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, retryAfter: res.headers['retry-after'], text };
+    }),
+  );
   assert.ok(mocks[0]!.stats().peakInFlight <= 8, `a peaked at ${mocks[0]!.stats().peakInFlight}`);
   assert.ok(mocks[1]!.stats().peakInFlight <= 5, `b peaked at ${mocks[1]!.stats().peakInFlight}`);
   const ok = results.filter((r) => r.status === 200);
@@ -73,18 +87,28 @@ test('a failing upstream is taken out of rotation and traffic goes to the health
   const { gw, mocks } = await startStack(t, {
     mocks: [{}, {}],
     config: (urls) => ({
-      upstreams: [{ name: 'down', url: 'http://127.0.0.1:9/v1' }, { name: 'up', url: `${urls[1]}/v1` }],
+      upstreams: [
+        { name: 'down', url: 'http://127.0.0.1:9/v1' },
+        { name: 'up', url: `${urls[1]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'down' }, { upstream: 'up' }] } },
       health: { failure_threshold: 2, ejection_base: '1m' },
     }),
   });
   const statuses: number[] = [];
   for (let i = 0; i < 30; i++) {
-    const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages, max_tokens: 2 }) });
+    const res = await request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages, max_tokens: 2 }),
+    });
     await res.body.text();
     statuses.push(res.statusCode);
   }
-  assert.ok(statuses.filter((s) => s === 502).length <= 2, `at most threshold failures before ejection: ${statuses.join(',')}`);
+  assert.ok(
+    statuses.filter((s) => s === 502).length <= 2,
+    `at most threshold failures before ejection: ${statuses.join(',')}`,
+  );
   assert.ok(mocks[1]!.stats().completed >= 28);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /spillway_upstream_healthy\{upstream="down"\} 0/);
@@ -100,7 +124,11 @@ test('when every upstream is out of rotation the answer is an immediate 503 with
     }),
   });
   const send = async () => {
-    const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages }) });
+    const res = await request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages }),
+    });
     return { status: res.statusCode, retryAfter: res.headers['retry-after'], text: await res.body.text() };
   };
   assert.equal((await send()).status, 502);

@@ -16,8 +16,11 @@ function queueingProvider(fastFor: number) {
   return (_req: unknown, res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     if (served++ < fastFor) {
-      const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'ds', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      res.end(`${chunk({ role: 'assistant', content: '' })}${chunk({ content: 'quick' })}${chunk({}, 'stop')}data: [DONE]\n\n`);
+      const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: 'ds', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.end(
+        `${chunk({ role: 'assistant', content: '' })}${chunk({ content: 'quick' })}${chunk({}, 'stop')}data: [DONE]\n\n`,
+      );
       return;
     }
     const t = setInterval(() => res.write(': keep-alive\n\n'), 50);
@@ -30,7 +33,10 @@ test('on defaults, a provider keeping a stream in its own queue beyond its norma
   const { client, gw } = await startStack(t, {
     mocks: [{ ttftMs: 300 }],
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: `${ds.url}/v1` }, { name: 'good', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'ds', url: `${ds.url}/v1` },
+        { name: 'good', url: `${urls[0]}/v1` },
+      ],
       models: {
         // Hedging would also rescue this request; it is off here so that the timeout alone is what is tested.
         chat: { routes: [{ upstream: 'ds' }, { upstream: 'good' }], hedge: null },
@@ -49,7 +55,10 @@ test('on defaults, a provider keeping a stream in its own queue beyond its norma
   await run('via-good');
   assert.equal(ds.hits(), ADAPTIVE.minSamples);
   const started = performance.now();
-  const s = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 5, stream: true }, { headers: { 'x-spillway-deadline-ms': '30000' } });
+  const s = await client.chat.completions.create(
+    { model: 'chat', messages, max_tokens: 5, stream: true },
+    { headers: { 'x-spillway-deadline-ms': '30000' } },
+  );
   let text = '';
   for await (const c of s) text += c.choices[0]?.delta.content ?? '';
   const tookMs = performance.now() - started;
@@ -57,25 +66,49 @@ test('on defaults, a provider keeping a stream in its own queue beyond its norma
   // Learned p99 is a few ms, so the cut is the floor: far sooner than half the deadline (15 s) or the cold 60 s.
   assert.ok(tookMs < ADAPTIVE.firstTokenFloorMs + 2_000, `served after ${Math.round(tookMs)} ms`);
   const m = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.match(m, /spillway_upstream_attempts_total\{upstream="ds",outcome="overloaded"\} 1/, 'the queueing provider is pushback, not a stall');
+  assert.match(
+    m,
+    /spillway_upstream_attempts_total\{upstream="ds",outcome="overloaded"\} 1/,
+    'the queueing provider is pushback, not a stall',
+  );
   // What auto chose is visible: the floor for ds's fast first token; good, with one answer, still the cold values.
-  assert.match(m, new RegExp(`spillway_upstream_timeout_seconds\\{upstream="ds",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.firstTokenFloorMs / 1000}\n`));
-  assert.match(m, new RegExp(`spillway_upstream_timeout_seconds\\{upstream="good",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.coldStreamFirstTokenMs / 1000}\n`));
+  assert.match(
+    m,
+    new RegExp(
+      `spillway_upstream_timeout_seconds\\{upstream="ds",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.firstTokenFloorMs / 1000}\n`,
+    ),
+  );
+  assert.match(
+    m,
+    new RegExp(
+      `spillway_upstream_timeout_seconds\\{upstream="good",model="chat",mode="stream",phase="first_token"\\} ${ADAPTIVE.coldStreamFirstTokenMs / 1000}\n`,
+    ),
+  );
 });
 
 test('a pinned first_token wins over what the upstream shows', async (t) => {
   const ds = await fixedUpstream(t, queueingProvider(0));
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: `${ds.url}/v1`, weight: 1000, timeouts: { first_token: '300ms' } }, { name: 'good', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'ds', url: `${ds.url}/v1`, weight: 1000, timeouts: { first_token: '300ms' } },
+        { name: 'good', url: `${urls[0]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'ds' }, { upstream: 'good' }], hedge: null } },
     }),
   });
   const started = performance.now();
-  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages, max_tokens: 5, stream: true }) });
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'chat', messages, max_tokens: 5, stream: true }),
+  });
   const text = await res.text();
   assert.equal(res.status, 200);
   assert.ok(text.endsWith('data: [DONE]\n\n'));
-  assert.ok(performance.now() - started < ADAPTIVE.firstTokenFloorMs, 'cut at the pinned 300 ms, under the adaptive floor');
+  assert.ok(
+    performance.now() - started < ADAPTIVE.firstTokenFloorMs,
+    'cut at the pinned 300 ms, under the adaptive floor',
+  );
   assert.equal(res.headers.get('x-spillway-upstream'), 'good');
 });

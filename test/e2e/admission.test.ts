@@ -5,9 +5,15 @@ import { startStack } from '../helpers/stack.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 
-async function send(url: string, key: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) {
+async function send(
+  url: string,
+  key: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+) {
   const res = await request(`${url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
     body: JSON.stringify({ model: 'chat', messages, max_tokens: 4, ...extra }),
   });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
@@ -24,7 +30,10 @@ test('a key over its requests per minute gets 429 at once, with an exact Retry-A
   });
   const ok = [];
   for (let i = 0; i < 3; i++) ok.push(await send(gw.url, 'key-limited-0001'));
-  assert.deepEqual(ok.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(
+    ok.map((r) => r.status),
+    [200, 200, 200],
+  );
   assert.equal(ok[0]?.headers['x-ratelimit-limit-requests'], '3');
   assert.equal(ok[0]?.headers['x-ratelimit-remaining-requests'], '2');
   assert.equal(ok[2]?.headers['x-ratelimit-remaining-requests'], '0');
@@ -57,7 +66,12 @@ test("a tenant's priority is capped: asking for high gives its max", async (t) =
   const { gw, mocks } = await startStack(t, {
     mocks: [{ ttftMs: 2000 }],
     config: (urls) => ({
-      auth: { keys: [{ key: 'key-batch-00001', tenant: 'batch' }, { key: 'key-live-000001', tenant: 'live' }] },
+      auth: {
+        keys: [
+          { key: 'key-batch-00001', tenant: 'batch' },
+          { key: 'key-live-000001', tenant: 'live' },
+        ],
+      },
       tenants: { batch: { priority: 'low', max_priority: 'low' }, live: { priority: 'high' } },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1`, max_concurrency: 1 }],
       models: { chat: { routes: [{ upstream: 'm' }] } },
@@ -67,7 +81,9 @@ test("a tenant's priority is capped: asking for high gives its max", async (t) =
   const first = send(gw.url, 'key-live-000001');
   await new Promise((r) => mocks[0]!.events.once('request', r));
   const order: string[] = [];
-  const batch = send(gw.url, 'key-batch-00001', { 'x-spillway-priority': 'high' }).then((r) => order.push('batch') && r);
+  const batch = send(gw.url, 'key-batch-00001', { 'x-spillway-priority': 'high' }).then(
+    (r) => order.push('batch') && r,
+  );
   await new Promise((r) => setImmediate(r));
   const live = send(gw.url, 'key-live-000001').then((r) => order.push('live') && r);
   await Promise.all([first, batch, live]);
@@ -80,15 +96,23 @@ test('degrade mode sends low priority to the cheaper model and caps max_tokens w
   const { gw, mocks } = await startStack(t, {
     mocks: [{ ttftMs: 1500 }, {}],
     config: (urls) => ({
-      upstreams: [{ name: 'big', url: `${urls[0]}/v1`, max_concurrency: 1 }, { name: 'lite', url: `${urls[1]}/v1` }],
-      models: { chat: { routes: [{ upstream: 'big' }], degrade_to: 'chat-lite' }, 'chat-lite': { routes: [{ upstream: 'lite' }] } },
+      upstreams: [
+        { name: 'big', url: `${urls[0]}/v1`, max_concurrency: 1 },
+        { name: 'lite', url: `${urls[1]}/v1` },
+      ],
+      models: {
+        chat: { routes: [{ upstream: 'big' }], degrade_to: 'chat-lite' },
+        'chat-lite': { routes: [{ upstream: 'lite' }] },
+      },
       degrade: { queue_depth: 1, max_tokens: 3 },
     }),
   });
-  const plain = (priority: string, max: number) => request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-spillway-priority': priority },
-    body: JSON.stringify({ model: 'chat', messages, max_tokens: max }),
-  });
+  const plain = (priority: string, max: number) =>
+    request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-spillway-priority': priority },
+      body: JSON.stringify({ model: 'chat', messages, max_tokens: max }),
+    });
   const holding = plain('normal', 4);
   await new Promise((r) => mocks[0]!.events.once('request', r));
   const waiting = plain('normal', 4);
@@ -111,7 +135,12 @@ test('degrade mode sends low priority to the cheaper model and caps max_tokens w
 test('a client cannot raise itself to high unless its tenant is given it: the default cap is normal', async (t) => {
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      auth: { keys: [{ key: 'key-plain-000001', tenant: 'plain' }, { key: 'key-vip-00000001', tenant: 'vip' }] },
+      auth: {
+        keys: [
+          { key: 'key-plain-000001', tenant: 'plain' },
+          { key: 'key-vip-00000001', tenant: 'vip' },
+        ],
+      },
       tenants: { plain: {}, vip: { max_priority: 'high' } },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] } },
@@ -121,7 +150,9 @@ test('a client cannot raise itself to high unless its tenant is given it: the de
     const r = await send(gw.url, key, { 'x-spillway-priority': 'high' });
     assert.equal(r.status, 200);
   }
-  const log = (await (await fetch(`${gw.url}/admin/requests`)).json()) as { requests: { tenant: string; priority: string }[] };
+  const log = (await (await fetch(`${gw.url}/admin/requests`)).json()) as {
+    requests: { tenant: string; priority: string }[];
+  };
   const byTenant = Object.fromEntries(log.requests.map((r) => [r.tenant, r.priority]));
   assert.deepEqual(byTenant, { plain: 'normal', vip: 'high' });
 });

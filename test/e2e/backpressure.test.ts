@@ -37,12 +37,20 @@ test('a slow client makes the gateway pause the upstream instead of buffering th
     upstream.close();
   });
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
-  const config = resolveConfig({ log: { level: 'silent' }, upstreams: [{ name: 'u', url }], models: { chat: { routes: [{ upstream: 'u' }] } } }, 't', {});
+  const config = resolveConfig(
+    { log: { level: 'silent' }, upstreams: [{ name: 'u', url }], models: { chat: { routes: [{ upstream: 'u' }] } } },
+    't',
+    {},
+  );
   const gw = await startGateway(config, { port: 0, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
 
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = httpRequest(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    const req = httpRequest(
+      `${gw.url}/v1/chat/completions`,
+      { method: 'POST', headers: { 'content-type': 'application/json' } },
+      resolve,
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x' }], stream: true }));
   });

@@ -11,7 +11,10 @@ import { loadConfigFile } from '../../src/config/load.ts';
 const BIN = new URL('../../bin/spillway.js', import.meta.url).pathname;
 const baseEnv = { ...process.env, DEEPSEEK_API_KEY: '' };
 
-function run(args: string[], env: NodeJS.ProcessEnv = baseEnv): { child: ChildProcess; out: () => string; err: () => string } {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = baseEnv,
+): { child: ChildProcess; out: () => string; err: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -46,7 +49,11 @@ test('spillway start with no config and no key serves a labelled embedded simula
   assert.match(p.err(), /curl http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
   assert.match(p.out(), /SIMULATED upstream, not a real model/);
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
-  const r = await client.chat.completions.create({ model: 'deepseek-chat', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 5 });
+  const r = await client.chat.completions.create({
+    model: 'deepseek-chat',
+    messages: [{ role: 'user', content: 'Hello' }],
+    max_tokens: 5,
+  });
   assert.equal(r.model, 'deepseek-chat');
   assert.ok((r.choices[0]?.message.content ?? '').length > 0);
   p.child.kill('SIGTERM');
@@ -62,11 +69,17 @@ test('a port already in use is one clear line and exit 1', async (t) => {
   const port = (blocker.address() as AddressInfo).port;
   const p = run(['start', '--port', String(port)]);
   assert.equal(await exitCode(p.child), 1);
-  assert.equal(p.err().trim(), `spillway: cannot listen on 127.0.0.1:${port}: the port is already in use (set server.port or pass --port)`);
+  assert.equal(
+    p.err().trim(),
+    `spillway: cannot listen on 127.0.0.1:${port}: the port is already in use (set server.port or pass --port)`,
+  );
 });
 
 test('check-config prints the resolved config with secrets masked; a bad file exits 1 naming the key', async () => {
-  const ok = run(['check-config', 'examples/spillway.yaml'], { ...baseEnv, DEEPSEEK_API_KEY: 'sk-live-very-secret-123456' });
+  const ok = run(['check-config', 'examples/spillway.yaml'], {
+    ...baseEnv,
+    DEEPSEEK_API_KEY: 'sk-live-very-secret-123456',
+  });
   assert.equal(await exitCode(ok.child), 0, ok.err());
   assert.match(ok.out(), /examples\/spillway\.yaml: valid/);
   assert.match(ok.out(), /api_key: "\*\*\*\*3456"/);
@@ -74,7 +87,10 @@ test('check-config prints the resolved config with secrets masked; a bad file ex
   assert.match(ok.out(), /first_token: auto/, 'defaults are filled in');
   const bad = run(['check-config', 'examples/spillway.yaml'], baseEnv);
   assert.equal(await exitCode(bad.child), 1);
-  assert.match(bad.err(), /invalid config examples\/spillway\.yaml:\n {2}- upstreams\[0\]\.api_key \(line 9\): environment variable DEEPSEEK_API_KEY is not set/);
+  assert.match(
+    bad.err(),
+    /invalid config examples\/spillway\.yaml:\n {2}- upstreams\[0\]\.api_key \(line 9\): environment variable DEEPSEEK_API_KEY is not set/,
+  );
 });
 
 test('unknown commands and flags are usage errors with exit 2', async () => {

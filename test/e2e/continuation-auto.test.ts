@@ -22,7 +22,8 @@ function cutThenWholeSeed(): { seed: number; cutAfter: number } {
     const first = drawFaults(rates, requestRng(seed, RNG_STREAM.faults, 1), MAX_TOKENS);
     const second = drawFaults(rates, requestRng(seed, RNG_STREAM.faults, 2), MAX_TOKENS);
     const cutAfter = first?.faults.resetAfterTokens;
-    if (first?.kind === 'resetMidStream' && cutAfter !== undefined && cutAfter >= 2 && second === undefined) return { seed, cutAfter };
+    if (first?.kind === 'resetMidStream' && cutAfter !== undefined && cutAfter >= 2 && second === undefined)
+      return { seed, cutAfter };
   }
   throw new Error('no seed found');
 }
@@ -35,11 +36,19 @@ async function cutStream(t: Parameters<typeof startStack>[0], kind: UpstreamKind
   const { seed, cutAfter } = cutThenWholeSeed();
   const stack = await startStack(t, {
     mocks: [{ kind, seed, faults: rates, continueAfterAbort: true }],
-    config: (urls) => ({ upstreams: [{ name: 'up', url: baseUrl(urls[0]!) }], models: { chat: { routes: [{ upstream: 'up' }] } } }),
+    config: (urls) => ({
+      upstreams: [{ name: 'up', url: baseUrl(urls[0]!) }],
+      models: { chat: { routes: [{ upstream: 'up' }] } },
+    }),
     gateway: { probeKinds: true },
   });
   await stack.gw.kindsSettled();
-  const stream = await stack.client.chat.completions.create({ model: 'chat', messages, max_tokens: MAX_TOKENS, stream: true });
+  const stream = await stack.client.chat.completions.create({
+    model: 'chat',
+    messages,
+    max_tokens: MAX_TOKENS,
+    stream: true,
+  });
   return { ...stack, stream, seed, cutAfter };
 }
 
@@ -56,14 +65,29 @@ for (const [kind, baseUrl, path] of [
       text += c.choices[0]?.delta.content ?? '';
       ids.add(c.id);
     }
-    assert.equal(text.length, answerText(seed, promptText({ messages }), MAX_TOKENS).length, `${text} (cut after ${cutAfter})`);
+    assert.equal(
+      text.length,
+      answerText(seed, promptText({ messages }), MAX_TOKENS).length,
+      `${text} (cut after ${cutAfter})`,
+    );
     assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
     assert.equal(ids.size, 1);
     const stats = mocks[0]!.stats();
     assert.equal(stats.faults.reset_after_tokens, 1, `the first stream was cut after ${cutAfter} tokens`);
-    assert.deepEqual(stats.byPath, kind === 'deepseek' ? { '/models': 1, '/chat/completions': 1, [path]: 1 } : { '/v1/models': 1, [path]: 2 }, `the continuation went to ${path}`);
-    const last = stats.lastRequest?.body as { messages: { role: string; content: string; prefix?: boolean }[]; continue_final_message?: boolean; max_tokens: number };
-    assert.equal(last.messages.at(-1)?.content, answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''));
+    assert.deepEqual(
+      stats.byPath,
+      kind === 'deepseek' ? { '/models': 1, '/chat/completions': 1, [path]: 1 } : { '/v1/models': 1, [path]: 2 },
+      `the continuation went to ${path}`,
+    );
+    const last = stats.lastRequest?.body as {
+      messages: { role: string; content: string; prefix?: boolean }[];
+      continue_final_message?: boolean;
+      max_tokens: number;
+    };
+    assert.equal(
+      last.messages.at(-1)?.content,
+      answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''),
+    );
     assert.equal(last.max_tokens, MAX_TOKENS - cutAfter);
     if (kind === 'deepseek') assert.equal(last.messages.at(-1)?.prefix, true);
     else assert.equal(last.continue_final_message, true);
@@ -75,28 +99,50 @@ for (const [kind, baseUrl, path] of [
 test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends with the in-band error, never continued', async (t) => {
   const { stream, mocks, cutAfter, seed } = await cutStream(t, 'openai', (u) => `${u}/v1`);
   let text = '';
-  await assert.rejects(async () => {
-    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
-  }, (e: unknown) => e instanceof OpenAI.APIError && /interrupted/.test(e.message));
+  await assert.rejects(
+    async () => {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    },
+    (e: unknown) => e instanceof OpenAI.APIError && /interrupted/.test(e.message),
+  );
   assert.equal(text, answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''));
-  assert.equal(mocks[0]!.stats().byPath['/v1/chat/completions'], 1, 'no second request: nothing exact to continue with');
+  assert.equal(
+    mocks[0]!.stats().byPath['/v1/chat/completions'],
+    1,
+    'no second request: nothing exact to continue with',
+  );
 });
 
 test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
   const { seed } = cutThenWholeSeed();
   const { client, mocks, gw } = await startStack(t, {
-    mocks: [{ kind: 'deepseek', seed, faults: rates }, { kind: 'vllm', seed }],
+    mocks: [
+      { kind: 'deepseek', seed, faults: rates },
+      { kind: 'vllm', seed },
+    ],
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: urls[0]!, weight: 1000 }, { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 }],
+      upstreams: [
+        { name: 'ds', url: urls[0]!, weight: 1000 },
+        { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 },
+      ],
       models: { chat: { routes: [{ upstream: 'ds' }, { upstream: 'vl' }] } },
     }),
     gateway: { probeKinds: true },
   });
   await gw.kindsSettled();
-  const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: MAX_TOKENS, stream: true });
+  const stream = await client.chat.completions.create({
+    model: 'chat',
+    messages,
+    max_tokens: MAX_TOKENS,
+    stream: true,
+  });
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
   assert.deepEqual(mocks[0]!.stats().byPath, { '/models': 1, '/chat/completions': 1, '/beta/chat/completions': 1 });
-  assert.deepEqual(mocks[1]!.stats().byPath, { '/v1/models': 1 }, 'the vLLM route, free and never failed, was not used to continue');
+  assert.deepEqual(
+    mocks[1]!.stats().byPath,
+    { '/v1/models': 1 },
+    'the vLLM route, free and never failed, was not used to continue',
+  );
 });

@@ -13,7 +13,10 @@ function chromiumPath(): string | undefined {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
   for (const c of candidates) if (c !== undefined && c !== '' && existsSync(c)) return c;
   try {
-    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -24,10 +27,16 @@ const KEY = 'dashboard-admin-key-0001';
  * The README's screenshot is refreshed only when asked (`UPDATE_SCREENSHOT=1 npm test`): rewritten on every run, it
  * left every checkout modified. Otherwise the page is still photographed, into a temporary file, so the step runs.
  */
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? 'docs/img/dashboard.png' : join(mkdtempSync(join(tmpdir(), 'spillway-dashboard-')), 'dashboard.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? 'docs/img/dashboard.png'
+    : join(mkdtempSync(join(tmpdir(), 'spillway-dashboard-')), 'dashboard.png');
 
 /** A bounded load: `workers` clients in a loop until `maxRequests` or `maxMs`, whichever comes first. */
-function load(url: string, opts: { workers: number; maxRequests: number; maxMs: number }): { done: Promise<void>; stop: () => void; count: () => number } {
+function load(
+  url: string,
+  opts: { workers: number; maxRequests: number; maxMs: number },
+): { done: Promise<void>; stop: () => void; count: () => number } {
   let n = 0;
   let stopped = false;
   const until = Date.now() + opts.maxMs;
@@ -39,7 +48,12 @@ function load(url: string, opts: { workers: number; maxRequests: number; maxMs: 
         const res = await fetch(`${url}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-spillway-priority': priorities[(i + w) % 3] ?? 'normal' },
-          body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `dash ${i}` }], max_tokens: 8 + (i % 16), stream: i % 3 === 0 }),
+          body: JSON.stringify({
+            model: 'chat',
+            messages: [{ role: 'user', content: `dash ${i}` }],
+            max_tokens: 8 + (i % 16),
+            stream: i % 3 === 0,
+          }),
         });
         await res.text();
       } catch {
@@ -65,7 +79,11 @@ async function waitFor(page: Page, what: string, expression: string, timeout = 1
 }
 
 async function tileValue(page: Page, label: string): Promise<string> {
-  return page.$$eval('.tile', (tiles, l) => tiles.find((t) => t.querySelector('.k')?.textContent === l)?.querySelector('.v')?.textContent ?? '', label);
+  return page.$$eval(
+    '.tile',
+    (tiles, l) => tiles.find((t) => t.querySelector('.k')?.textContent === l)?.querySelector('.v')?.textContent ?? '',
+    label,
+  );
 }
 
 test('the dashboard renders live numbers from a gateway under load, with no console errors, on desktop and phone widths', async (t) => {
@@ -73,10 +91,17 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   if (chromium === undefined) return;
   const { gw } = await startStack(t, {
     // A healthy upstream and a small busy one that refuses when full: the page has retries, a queue and sheds to show.
-    mocks: [{ ttftMs: 30, tokenMs: 8, seed: 1 }, { ttftMs: 60, tokenMs: 12, slots: 3, queueSize: 0, reject: 503, seed: 2 }],
+    mocks: [
+      { ttftMs: 30, tokenMs: 8, seed: 1 },
+      { ttftMs: 60, tokenMs: 12, slots: 3, queueSize: 0, reject: 503, seed: 2 },
+    ],
     config: (urls) => ({
       admin: { key: KEY },
-      upstreams: urls.map((url, i) => ({ name: i === 0 ? 'steady' : 'busy', url: `${url}/v1`, max_concurrency: i === 0 ? 6 : 8 })),
+      upstreams: urls.map((url, i) => ({
+        name: i === 0 ? 'steady' : 'busy',
+        url: `${url}/v1`,
+        max_concurrency: i === 0 ? 6 : 8,
+      })),
       models: { chat: { routes: urls.map((_u, i) => ({ upstream: i === 0 ? 'steady' : 'busy' })) } },
       queue: { max_size: 8 },
     }),
@@ -97,7 +122,8 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
   page.on('requestfailed', (r) => {
     // The SSE request is cut when the page closes; anything else failing is a problem.
-    if (!r.url().includes('/admin/stats/stream')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
+    if (!r.url().includes('/admin/stats/stream'))
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
   });
   page.on('dialog', (d) => {
     problems.push(`dialog: ${d.message()}`);
@@ -108,7 +134,11 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   const traffic = load(gw.url, { workers: 10, maxRequests: 600, maxMs: 10_000 });
   // Two requests certain to fail (whether the busy upstream sheds in this run or not), for the errors-only view.
   for (const model of ['no-such-model', 'nor-this-one']) {
-    const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }) });
+    const r = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
+    });
     assert.equal(r.status, 404);
     await r.text();
   }
@@ -120,17 +150,26 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   const firstRps = await tileValue(page, 'requests / s');
   const firstFrames = await frames();
   // Live: more frames arrive and the request rate moves as the load runs.
-  await waitFor(page, 'the request rate to change', `Number(document.body.dataset.frames) >= ${firstFrames + 4} &&
+  await waitFor(
+    page,
+    'the request rate to change',
+    `Number(document.body.dataset.frames) >= ${firstFrames + 4} &&
     Array.from(document.querySelectorAll('.tile')).some((t) => t.querySelector('.k')?.textContent === 'requests / s' &&
-      !['0', '—', ${JSON.stringify(firstRps)}].includes(t.querySelector('.v')?.textContent))`);
-  assert.ok(await frames() > firstFrames);
+      !['0', '—', ${JSON.stringify(firstRps)}].includes(t.querySelector('.v')?.textContent))`,
+  );
+  assert.ok((await frames()) > firstFrames);
   assert.equal(await page.$eval('#conn', (e) => e.textContent), 'live');
 
-  const upstreams = await page.evaluate("Array.from(document.querySelectorAll('#upstreams tbody tr'), (r) => Array.from(r.querySelectorAll('td'), (c) => c.textContent).slice(0, 2))") as string[][];
-  assert.deepEqual(upstreams.map((u) => u[0]), ['steady', 'busy']);
+  const upstreams = (await page.evaluate(
+    "Array.from(document.querySelectorAll('#upstreams tbody tr'), (r) => Array.from(r.querySelectorAll('td'), (c) => c.textContent).slice(0, 2))",
+  )) as string[][];
+  assert.deepEqual(
+    upstreams.map((u) => u[0]),
+    ['steady', 'busy'],
+  );
   assert.ok(upstreams.every((u) => /healthy|ejected|half-open|drained/.test(u[1] ?? '')));
-  assert.ok(await page.$$eval('#recent tbody tr', (rows) => rows.length) > 0, 'recent requests are listed');
-  assert.ok(await page.$$eval('#families details', (d) => d.length) >= 10, 'every metric family is listed');
+  assert.ok((await page.$$eval('#recent tbody tr', (rows) => rows.length)) > 0, 'recent requests are listed');
+  assert.ok((await page.$$eval('#families details', (d) => d.length)) >= 10, 'every metric family is listed');
   // Each chart drew a canvas.
   assert.equal(await page.$$eval('.chart canvas', (c) => c.length), 5);
   await waitFor(page, 'a chart legend', "document.querySelector('#chart-rps .u-legend') !== null");
@@ -142,19 +181,30 @@ test('the dashboard renders live numbers from a gateway under load, with no cons
   // Drain from the page: the upstream shows as drained.
   // A real click: the rows are updated in place, so the button survives the frames arriving meanwhile.
   await page.click('#upstreams tbody tr:nth-child(2) button');
-  await waitFor(page, 'busy to show as drained', "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === true");
+  await waitFor(
+    page,
+    'busy to show as drained',
+    "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === true",
+  );
   assert.equal(gw.runtime.balancer.snapshot()[1]?.drained, true);
   await page.click('#upstreams tbody tr:nth-child(2) button');
-  await waitFor(page, 'busy to be back in rotation', "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === false");
+  await waitFor(
+    page,
+    'busy to be back in rotation',
+    "document.querySelector('#upstreams tbody tr:nth-child(2)')?.textContent.includes('drained') === false",
+  );
   assert.equal(gw.runtime.balancer.snapshot()[1]?.drained, false);
-
 
   // The request log view, errors only: every row shown is a refusal or a failure, read from GET /admin/requests.
   await page.click('#errors-only');
-  await waitFor(page, 'error rows only', `(() => {
+  await waitFor(
+    page,
+    'error rows only',
+    `(() => {
     const s = Array.from(document.querySelectorAll('#recent tbody tr td:nth-child(2)'), (c) => Number(c.textContent));
     return s.length > 0 && s.every((x) => x >= 400);
-  })()`);
+  })()`,
+  );
 
   // A phone: nothing wider than the screen except inside the tables' own scroll boxes.
   await page.setViewport({ width: 390, height: 844, isMobile: true });

@@ -14,7 +14,11 @@ test('a deeply nested JSON body answers 400 invalid_request naming the depth lim
   const depth = 100_000;
   for (const field of ['x', 'tools', 'messages_extra']) {
     const body = `{"model":"chat","messages":[{"role":"user","content":"hi"}],"${field}":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-    const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const r = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const text = await r.text();
     assert.equal(r.status, 400, text);
     assert.ok(isOpenAIError(text));

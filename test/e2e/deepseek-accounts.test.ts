@@ -5,24 +5,42 @@ import { startStack } from '../helpers/stack.ts';
 
 const K1 = 'sk-account-one-0001';
 const K2 = 'sk-account-two-0002';
-const body = (i: number) => JSON.stringify({ model: 'deepseek-v4-flash', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 4 });
+const body = (i: number) =>
+  JSON.stringify({ model: 'deepseek-v4-flash', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 4 });
 
 async function send(url: string, i: number) {
-  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(i),
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-test('the concurrency limit a DeepSeek 429 names becomes the key\'s cap, and every request is still served', async (t) => {
+test("the concurrency limit a DeepSeek 429 names becomes the key's cap, and every request is still served", async (t) => {
   const { gw, mocks, logs } = await startStack(t, {
     // No max_concurrency: the gateway does not know the account's limit; DeepSeek tells it only in the 429 body.
-    mocks: [{ kind: 'deepseek', apiKeys: [K1], perKeyConcurrency: 5, statesConcurrencyLimit: true, ttftMs: 50, retryAfterS: 0 }],
+    mocks: [
+      {
+        kind: 'deepseek',
+        apiKeys: [K1],
+        perKeyConcurrency: 5,
+        statesConcurrencyLimit: true,
+        ttftMs: 50,
+        retryAfterS: 0,
+      },
+    ],
     config: (urls) => ({
       upstreams: [{ name: 'ds', url: urls[0]!, kind: 'deepseek', keys: [{ key: K1, name: 'one' }] }],
       models: { 'deepseek-v4-flash': { routes: [{ upstream: 'ds' }] } },
     }),
   });
   const results = await Promise.all(Array.from({ length: 30 }, (_v, i) => send(gw.url, i)));
-  assert.deepEqual(results.filter((r) => r.status !== 200), [], 'refusals were pushback: every request waited and was served');
+  assert.deepEqual(
+    results.filter((r) => r.status !== 200),
+    [],
+    'refusals were pushback: every request waited and was served',
+  );
   const account = gw.runtime.balancer.snapshot()[0]?.accounts[0];
   assert.equal(account?.cap, 5, 'the stated limit is the cap');
   assert.ok((mocks[0]!.stats().rejected.key_concurrency ?? 0) > 0, 'the limit was refused at least once');
@@ -35,7 +53,17 @@ test('a key out of balance (402) is disabled with an error line and a metric; th
   const { gw, mocks, logs } = await startStack(t, {
     mocks: [{ kind: 'deepseek', apiKeys: [K1, K2], unpaidKeys: [K1] }],
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: urls[0]!, kind: 'deepseek', keys: [{ key: K1, name: 'unpaid' }, { key: K2, name: 'paid' }] }],
+      upstreams: [
+        {
+          name: 'ds',
+          url: urls[0]!,
+          kind: 'deepseek',
+          keys: [
+            { key: K1, name: 'unpaid' },
+            { key: K2, name: 'paid' },
+          ],
+        },
+      ],
       models: { 'deepseek-v4-flash': { routes: [{ upstream: 'ds' }] } },
     }),
   });
@@ -46,11 +74,14 @@ test('a key out of balance (402) is disabled with an error line and a metric; th
   assert.equal(line?.level, 50);
   assert.ok(!logs.lines.join('\n').includes(K1), 'the key itself is never logged');
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.match(metrics, /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/);
+  assert.match(
+    metrics,
+    /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/,
+  );
   assert.match(metrics, /spillway_upstream_attempts_total\{upstream="ds",outcome="insufficient_balance"\} 1/);
 });
 
-test('with no key left that can pay, the client hears a 502 naming the balance, not the upstream\'s 402', async (t) => {
+test("with no key left that can pay, the client hears a 502 naming the balance, not the upstream's 402", async (t) => {
   const { gw } = await startStack(t, {
     mocks: [{ kind: 'deepseek', apiKeys: [K1], unpaidKeys: [K1] }],
     config: (urls) => ({

@@ -26,7 +26,10 @@ test('spillway demo runs offline, prints per-side progress and a direct / spillw
   assert.match(out, /spillway {2}http:\/\/127\.0\.0\.1:\d+\/v1 in front of fleet 2/);
   assert.match(out, /metrics {3}http:\/\/127\.0\.0\.1:\d+\/metrics/);
   assert.ok(!out.includes('\x1b['), 'no cursor movement when stdout is not a terminal');
-  assert.match(out, /^\[ {2}\ds\] direct {4}sent \d+, answered \d+, success [\d.]+%, p99 .+, silent truncations \d+, upstream requests .+; errors: .+$/m);
+  assert.match(
+    out,
+    /^\[ {2}\ds\] direct {4}sent \d+, answered \d+, success [\d.]+%, p99 .+, silent truncations \d+, upstream requests .+; errors: .+$/m,
+  );
   assert.match(out, /^\[ {2}\ds\] spillway {2}sent \d+, answered \d+, success [\d.]+%, p99 .+; errors: .+$/m);
   assert.match(out, /^\| demo \| direct \| spillway \| best possible \|$/m);
   const requests = /^\| requests \| (\d+) \| (\d+) \| (\d+) \|$/m.exec(out);

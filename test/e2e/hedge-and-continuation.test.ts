@@ -9,7 +9,9 @@ import { CONTINUE_PROMPT } from '../../src/retry/continuation.ts';
 const PROMPT = 'Tell me a long story';
 const messages = [{ role: 'user' as const, content: PROMPT }];
 
-interface Seen { body: Record<string, unknown> }
+interface Seen {
+  body: Record<string, unknown>;
+}
 
 /**
  * An SSE upstream that answers the deterministic text, understands the three continuation forms, and cuts its
@@ -30,7 +32,8 @@ function continuingUpstream(cutAfter: number | undefined, seen: Seen[]) {
     assert.equal(all.slice(0, prefixTokens).join(''), prefix, 'the continuation prefix is exactly what the client had');
     const rest = all.slice(prefixTokens);
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: `up-${seen.length}`, object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: `up-${seen.length}`, object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     let out = chunk({ role: 'assistant', content: '' });
     for (let i = 0; i < rest.length; i++) {
       if (cutAfter !== undefined && i === cutAfter) {
@@ -57,7 +60,10 @@ for (const mode of ['prefix', 'continue_final_message', 'prompt'] as const) {
     const { client, gw } = await startStack(t, {
       mocks: [],
       config: () => ({
-        upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${b.url}/v1` }],
+        upstreams: [
+          { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+          { name: 'b', url: `${b.url}/v1` },
+        ],
         models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], continuation: mode } },
       }),
     });
@@ -89,7 +95,10 @@ test('a stream cut after its last allowed token is finished by the gateway, neve
   const { client } = await startStack(t, {
     mocks: [],
     config: () => ({
-      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${b.url}/v1` }],
+      upstreams: [
+        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'b', url: `${b.url}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], continuation: 'prefix' } },
     }),
   });
@@ -109,13 +118,19 @@ test('without continuation a cut stream ends with the in-band error, never a cle
   const a = await fixedUpstream(t, continuingUpstream(5, []));
   const { client } = await startStack(t, {
     mocks: [],
-    config: () => ({ upstreams: [{ name: 'a', url: `${a.url}/v1` }], models: { chat: { routes: [{ upstream: 'a' }] } } }),
+    config: () => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }] } },
+    }),
   });
   const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 40, stream: true });
   let text = '';
-  await assert.rejects(async () => {
-    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
-  }, (e: unknown) => e instanceof OpenAI.APIError && /interrupted/.test(e.message));
+  await assert.rejects(
+    async () => {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    },
+    (e: unknown) => e instanceof OpenAI.APIError && /interrupted/.test(e.message),
+  );
   assert.equal(text, answerTokens(1, PROMPT, 40).slice(0, 5).join(''));
 });
 
@@ -123,8 +138,16 @@ test('a late first token is hedged on another upstream; the first to answer wins
   const { client, gw, mocks } = await startStack(t, {
     mocks: [{ ttftMs: 20_000 }, { ttftMs: 0 }],
     config: (urls) => ({
-      upstreams: [{ name: 'slow', url: `${urls[0]}/v1`, weight: 1000 }, { name: 'fast', url: `${urls[1]}/v1` }],
-      models: { chat: { routes: [{ upstream: 'slow' }, { upstream: 'fast' }], hedge: { min_delay: '100ms', max_delay: '100ms' } } },
+      upstreams: [
+        { name: 'slow', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'fast', url: `${urls[1]}/v1` },
+      ],
+      models: {
+        chat: {
+          routes: [{ upstream: 'slow' }, { upstream: 'fast' }],
+          hedge: { min_delay: '100ms', max_delay: '100ms' },
+        },
+      },
     }),
   });
   const aborted = nextEvent(mocks[0]!.events, 'aborted');
@@ -139,12 +162,20 @@ test('a late first token is hedged on another upstream; the first to answer wins
   assert.match(m, /spillway_upstream_attempts_total\{upstream="slow",outcome="cancelled"\} 1/);
 });
 
-test('a hedge obeys its account\'s limits: with the fast account\'s one request a minute spent, the next request is not hedged', async (t) => {
+test("a hedge obeys its account's limits: with the fast account's one request a minute spent, the next request is not hedged", async (t) => {
   const { client, gw, mocks } = await startStack(t, {
     mocks: [{ ttftMs: 600 }, { ttftMs: 0 }],
     config: (urls) => ({
-      upstreams: [{ name: 'slow', url: `${urls[0]}/v1`, weight: 1000 }, { name: 'fast', url: `${urls[1]}/v1`, requests_per_minute: 1 }],
-      models: { chat: { routes: [{ upstream: 'slow' }, { upstream: 'fast' }], hedge: { min_delay: '100ms', max_delay: '100ms' } } },
+      upstreams: [
+        { name: 'slow', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'fast', url: `${urls[1]}/v1`, requests_per_minute: 1 },
+      ],
+      models: {
+        chat: {
+          routes: [{ upstream: 'slow' }, { upstream: 'fast' }],
+          hedge: { min_delay: '100ms', max_delay: '100ms' },
+        },
+      },
       retry: { budget_ratio: 10 },
     }),
   });
@@ -165,7 +196,10 @@ test('the simulator continues its own answer: a stream cut by a fleet fault is c
   const { client, mocks } = await startStack(t, {
     mocks: [{ faults: { resetMidStream: 1 } }, {}],
     config: (urls) => ({
-      upstreams: [{ name: 'cutting', url: `${urls[0]}/v1`, weight: 1000 }, { name: 'whole', url: `${urls[1]}/v1` }],
+      upstreams: [
+        { name: 'cutting', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'whole', url: `${urls[1]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'cutting' }, { upstream: 'whole' }], continuation: 'prefix' } },
     }),
   });

@@ -24,9 +24,18 @@ test('a hedge that cannot be sent spends no retry budget: a later real retry sti
         { name: 'spare', url: `${urls[2]}/v1` },
       ],
       models: {
-        chat: { routes: [{ upstream: 'slow' }, { upstream: 'fast' }], hedge: { min_delay: '100ms', max_delay: '100ms' } },
+        chat: {
+          routes: [{ upstream: 'slow' }, { upstream: 'fast' }],
+          hedge: { min_delay: '100ms', max_delay: '100ms' },
+        },
         'via-fast': { routes: [{ upstream: 'fast', model: 'chat' }] },
-        flaky: { routes: [{ upstream: 'busy', model: 'chat' }, { upstream: 'spare', model: 'chat' }], hedge: null },
+        flaky: {
+          routes: [
+            { upstream: 'busy', model: 'chat' },
+            { upstream: 'spare', model: 'chat' },
+          ],
+          hedge: null,
+        },
       },
       // A budget of exactly one retry in the window (no ratio, a floor of 0.1/s over 10 s).
       retry: { budget_ratio: 0, budget_min_per_second: 0.1, budget_window: '10s', backoff_base: '1ms' },

@@ -8,7 +8,13 @@ import { startStack } from '../helpers/stack.ts';
 import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
-interface Job { id: string; object: string; status: string; response: { status_code: number; body: { choices: { message: { content: string } }[] } } | null; error: unknown }
+interface Job {
+  id: string;
+  object: string;
+  status: string;
+  response: { status_code: number; body: { choices: { message: { content: string } }[] } } | null;
+  error: unknown;
+}
 
 async function submit(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
@@ -21,7 +27,11 @@ async function submit(url: string, body: unknown, headers: Record<string, string
 test('Prefer: respond-async stores the request before answering 202 with Location, and the job completes with the answer', async (t) => {
   const dir = tempDataDir(t);
   const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }) });
-  const res = await submit(gw.url, { model: 'chat', messages: [{ role: 'user', content: 'hello async' }], max_tokens: 5 });
+  const res = await submit(gw.url, {
+    model: 'chat',
+    messages: [{ role: 'user', content: 'hello async' }],
+    max_tokens: 5,
+  });
   assert.equal(res.status, 202);
   assert.equal(res.headers.get('preference-applied'), 'respond-async');
   const job = (await res.json()) as Job;
@@ -32,7 +42,10 @@ test('Prefer: respond-async stores the request before answering 202 with Locatio
   const row = db.prepare('SELECT id FROM requests WHERE id = ?').get(job.id);
   db.close();
   assert.ok(row !== undefined, 'the job row exists when the 202 arrives');
-  const done = await pollUntil(async () => (await (await fetch(`${gw.url}${res.headers.get('location') ?? ''}`)).json()) as Job, (j) => j.status === 'completed');
+  const done = await pollUntil(
+    async () => (await (await fetch(`${gw.url}${res.headers.get('location') ?? ''}`)).json()) as Job,
+    (j) => j.status === 'completed',
+  );
   assert.equal(done.status, 'completed');
   assert.equal(done.response?.status_code, 200);
   assert.equal(done.response?.body.choices[0]?.message.content, answerText(1, 'hello async', 5));
@@ -72,21 +85,31 @@ test('without jobs enabled, Prefer: respond-async is ignored and the answer come
 
 test('an upload that stalls is refused with 408 after server.body_timeout of silence, and leaves no partial file', async (t) => {
   const dir = tempDataDir(t);
-  const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }, { server: { body_timeout: '300ms' } }) });
+  const { gw } = await startStack(t, {
+    config: (urls) => jobsConfig(urls, { data_dir: dir }, { server: { body_timeout: '300ms' } }),
+  });
   const boundary = 'spillway-test-boundary';
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = httpRequest(`${gw.url}/v1/files`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }, resolve);
+    const req = httpRequest(
+      `${gw.url}/v1/files`,
+      { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } },
+      resolve,
+    );
     req.on('error', reject);
     // The purpose field and the start of the file, then nothing more: the connection stays open, silent.
-    req.write(`--${boundary}\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="in.jsonl"\r\ncontent-type: application/jsonl\r\n\r\n{"custom_id":"a",`);
+    req.write(
+      `--${boundary}\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="in.jsonl"\r\ncontent-type: application/jsonl\r\n\r\n{"custom_id":"a",`,
+    );
   });
   assert.equal(res.statusCode, 408);
-  const body = JSON.parse(await new Promise<string>((resolve) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => (text += c));
-    res.on('end', () => resolve(text));
-  })) as { error: { code: string; message: string } };
+  const body = JSON.parse(
+    await new Promise<string>((resolve) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    }),
+  ) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'request_timeout');
   assert.match(body.error.message, /server\.body_timeout/);
   const files = join(dir, 'files');

@@ -10,7 +10,10 @@ import { jobsConfig, pollUntil, tempDataDir } from '../helpers/jobs.ts';
 const BIN = new URL('../../bin/spillway.js', import.meta.url).pathname;
 
 async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPILLWAY_URL: '', SPILLWAY_ADMIN_KEY: '' } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SPILLWAY_URL: '', SPILLWAY_ADMIN_KEY: '' },
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -23,25 +26,57 @@ test('spillway batch submit --wait uploads, shows progress, and writes the outpu
   const dir = tempDataDir(t);
   const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dir }) });
   const input = join(dir, 'work.jsonl');
-  writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify({ custom_id: `w${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'chat', messages: [{ role: 'user', content: `w${i}` }], max_tokens: 2 } })).join('\n'));
+  writeFileSync(
+    input,
+    Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({
+        custom_id: `w${i}`,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'chat', messages: [{ role: 'user', content: `w${i}` }], max_tokens: 2 },
+      }),
+    ).join('\n'),
+  );
   const r = await cli(['batch', 'submit', input, '--wait', '--poll', '0.1', '--url', gw.url]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^batch_\w+\n$/);
   assert.match(r.err, /\[#{30}\] 20\/20 100% {2}0 failed {2}completed/);
   const lines = readFileSync(join(dir, 'work.output.jsonl'), 'utf8').trim().split('\n');
-  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id).sort(), Array.from({ length: 20 }, (_, i) => `w${i}`).sort());
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id).sort(),
+    Array.from({ length: 20 }, (_, i) => `w${i}`).sort(),
+  );
 });
 
 test('spillway jobs ls, show, retry and purge work on the dead-letter list', async (t) => {
   const dir = tempDataDir(t);
-  const upstream = await fixedUpstream(t, (_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"always broken","type":"server_error","code":null}}'));
-  const { gw } = await startStack(t, { config: () => jobsConfig([upstream.url], { data_dir: dir, max_attempts: 1 }, { retry: { max_attempts: 1 }, admin: { key: 'admin-key-123' } }) });
+  const upstream = await fixedUpstream(t, (_req, res) =>
+    res
+      .writeHead(500, { 'content-type': 'application/json' })
+      .end('{"error":{"message":"always broken","type":"server_error","code":null}}'),
+  );
+  const { gw } = await startStack(t, {
+    config: () =>
+      jobsConfig(
+        [upstream.url],
+        { data_dir: dir, max_attempts: 1 },
+        { retry: { max_attempts: 1 }, admin: { key: 'admin-key-123' } },
+      ),
+  });
   for (const n of [1, 2]) {
-    await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `d${n}` }] }) });
+    await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `d${n}` }] }),
+    });
   }
   const target = ['--url', gw.url, '--admin-key', 'admin-key-123'];
   const auth = { authorization: 'Bearer admin-key-123' };
-  const listed = await pollUntil(async () => (await (await fetch(`${gw.url}/admin/jobs/dead`, { headers: auth })).json()) as { data: { id: string }[] }, (d) => d.data.length === 2);
+  const listed = await pollUntil(
+    async () =>
+      (await (await fetch(`${gw.url}/admin/jobs/dead`, { headers: auth })).json()) as { data: { id: string }[] },
+    (d) => d.data.length === 2,
+  );
   const dead = listed.data;
   assert.equal(dead.length, 2);
   const table = await cli(['jobs', 'ls', ...target]);

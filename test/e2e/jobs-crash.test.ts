@@ -7,7 +7,17 @@ test('kill -9 mid-batch (SQLite): after a restart every one of 2,000 items compl
   await crashDrill(t, tempDataDir(t), 2000, { store: 'sqlite' });
 });
 
-test('kill -9 mid-batch (Redis): a new instance takes over the dead one\'s items; every one of 2,000 completes once, none generated more than twice', { skip: redisSkipReason() }, async (t) => {
-  const redis = await startRedisServer(t);
-  await crashDrill(t, tempDataDir(t), 2000, { store: 'redis' }, { state: { redis: { url: redis.url, prefix: 'crash:' } } });
-});
+test(
+  "kill -9 mid-batch (Redis): a new instance takes over the dead one's items; every one of 2,000 completes once, none generated more than twice",
+  { skip: redisSkipReason() },
+  async (t) => {
+    const redis = await startRedisServer(t);
+    await crashDrill(
+      t,
+      tempDataDir(t),
+      2000,
+      { store: 'redis' },
+      { state: { redis: { url: redis.url, prefix: 'crash:' } } },
+    );
+  },
+);

@@ -7,22 +7,48 @@ import OpenAI from 'openai';
 import { startStack } from '../helpers/stack.ts';
 import { jobsConfig, tempDataDir } from '../helpers/jobs.ts';
 
-const line = (i: number, content = `item ${i}`) => JSON.stringify({ custom_id: `r${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'chat', messages: [{ role: 'user', content }], max_tokens: 2 } });
+const line = (i: number, content = `item ${i}`) =>
+  JSON.stringify({
+    custom_id: `r${i}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'chat', messages: [{ role: 'user', content }], max_tokens: 2 },
+  });
 
 async function upload(url: string, key: string, text: string): Promise<{ status: number; code?: string; id?: string }> {
   const form = new FormData();
   form.append('purpose', 'batch');
   form.append('file', new Blob([text]), 'in.jsonl');
-  const res = await fetch(`${url}/v1/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${key}` } });
+  const res = await fetch(`${url}/v1/files`, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${key}` },
+  });
   const body = (await res.json()) as { id?: string; error?: { code: string } };
-  return { status: res.status, ...(body.error === undefined ? {} : { code: body.error.code }), ...(body.id === undefined ? {} : { id: body.id }) };
+  return {
+    status: res.status,
+    ...(body.error === undefined ? {} : { code: body.error.code }),
+    ...(body.id === undefined ? {} : { id: body.id }),
+  };
 }
 
-const keyed = (dir: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) => (urls: string[]) => jobsConfig(urls, { data_dir: dir, ...jobs }, {
-  auth: { keys: [{ key: 'key-alpha-000001', tenant: 'alpha' }, { key: 'key-beta-0000001', tenant: 'beta' }] },
-  tenants: { alpha: {}, beta: {} },
-  ...extra,
-});
+const keyed =
+  (dir: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  (urls: string[]) =>
+    jobsConfig(
+      urls,
+      { data_dir: dir, ...jobs },
+      {
+        auth: {
+          keys: [
+            { key: 'key-alpha-000001', tenant: 'alpha' },
+            { key: 'key-beta-0000001', tenant: 'beta' },
+          ],
+        },
+        tenants: { alpha: {}, beta: {} },
+        ...extra,
+      },
+    );
 
 test('a tenant past jobs.tenant_max_files gets 507 upload_quota_exceeded; another tenant still uploads; deleting frees a slot', async (t) => {
   const dir = tempDataDir(t);
@@ -30,7 +56,10 @@ test('a tenant past jobs.tenant_max_files gets 507 upload_quota_exceeded; anothe
   const first = await upload(gw.url, 'key-alpha-000001', `${line(1)}\n`);
   assert.equal(first.status, 200);
   assert.equal((await upload(gw.url, 'key-alpha-000001', `${line(2)}\n`)).status, 200);
-  assert.deepEqual(await upload(gw.url, 'key-alpha-000001', `${line(3)}\n`), { status: 507, code: 'upload_quota_exceeded' });
+  assert.deepEqual(await upload(gw.url, 'key-alpha-000001', `${line(3)}\n`), {
+    status: 507,
+    code: 'upload_quota_exceeded',
+  });
   assert.equal((await upload(gw.url, 'key-beta-0000001', `${line(4)}\n`)).status, 200, 'the quota is per tenant');
   const alpha = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'key-alpha-000001', maxRetries: 0 });
   await alpha.files.delete(first.id ?? '');
@@ -42,11 +71,17 @@ test('a tenant past jobs.tenant_max_stored_bytes gets 507 upload_quota_exceeded,
   const { gw } = await startStack(t, { config: keyed(dir, { tenant_max_stored_bytes: 4096 }) });
   assert.equal((await upload(gw.url, 'key-alpha-000001', `${line(1, 'a'.repeat(3000))}\n`)).status, 200);
   // Declared larger than what is left: refused before it is read.
-  assert.deepEqual(await upload(gw.url, 'key-alpha-000001', `${line(2, 'b'.repeat(3000))}\n`), { status: 507, code: 'upload_quota_exceeded' });
+  assert.deepEqual(await upload(gw.url, 'key-alpha-000001', `${line(2, 'b'.repeat(3000))}\n`), {
+    status: 507,
+    code: 'upload_quota_exceeded',
+  });
   assert.equal((await upload(gw.url, 'key-beta-0000001', `${line(3, 'c'.repeat(3000))}\n`)).status, 200);
   const files = readdirSync(join(dir, 'files'));
   assert.equal(files.length, 2, `one file per tenant: ${files.join(', ')}`);
-  assert.ok(files.every((f) => !f.endsWith('.part')), 'nothing half-written');
+  assert.ok(
+    files.every((f) => !f.endsWith('.part')),
+    'nothing half-written',
+  );
 });
 
 test('a batch input line longer than server.body_limit_bytes is refused at creation with its line number', async (t) => {
@@ -55,7 +90,8 @@ test('a batch input line longer than server.body_limit_bytes is refused at creat
   const up = await upload(gw.url, 'key-alpha-000001', `${line(1)}\n${line(2, 'z'.repeat(4000))}\n${line(3)}\n`);
   assert.equal(up.status, 200);
   const res = await fetch(`${gw.url}/v1/batches`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer key-alpha-000001' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer key-alpha-000001' },
     body: JSON.stringify({ input_file_id: up.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
   });
   assert.equal(res.status, 400);
@@ -71,12 +107,22 @@ test('a chunked upload (no content-length) is cut at the quota while it streams:
   const boundary = 'quota-boundary-1234';
   const head = `--${boundary}\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="in.jsonl"\r\ncontent-type: application/octet-stream\r\n\r\n`;
   const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(`${gw.url}/v1/files`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: 'Bearer key-alpha-000001' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      `${gw.url}/v1/files`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          authorization: 'Bearer key-alpha-000001',
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.write(head);
     for (let i = 0; i < 8; i++) req.write(`${line(i, 'q'.repeat(900))}\n`);

@@ -5,10 +5,15 @@ import { startStack } from '../helpers/stack.ts';
 
 const K1 = 'sk-account-one-0001';
 const K2 = 'sk-account-two-0002';
-const body = (i: number) => JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 4 });
+const body = (i: number) =>
+  JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 4 });
 
 async function send(url: string, i: number) {
-  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(i),
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -16,7 +21,16 @@ test("requests spread over an upstream's keys and never exceed each key's cap", 
   const { gw, mocks } = await startStack(t, {
     mocks: [{ apiKeys: [K1, K2], ttftMs: 30, tokenMs: 2 }],
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: `${urls[0]}/v1`, keys: [{ key: K1, name: 'one', max_concurrency: 3 }, { key: K2, name: 'two', max_concurrency: 5 }] }],
+      upstreams: [
+        {
+          name: 'ds',
+          url: `${urls[0]}/v1`,
+          keys: [
+            { key: K1, name: 'one', max_concurrency: 3 },
+            { key: K2, name: 'two', max_concurrency: 5 },
+          ],
+        },
+      ],
       models: { chat: { routes: [{ upstream: 'ds' }] } },
     }),
   });
@@ -34,7 +48,16 @@ test('a refused key is disabled with a loud log line and the other key serves', 
   const { gw, mocks, logs } = await startStack(t, {
     mocks: [{ apiKeys: [K2] }],
     config: (urls) => ({
-      upstreams: [{ name: 'ds', url: `${urls[0]}/v1`, keys: [{ key: K1, name: 'revoked' }, { key: K2, name: 'good' }] }],
+      upstreams: [
+        {
+          name: 'ds',
+          url: `${urls[0]}/v1`,
+          keys: [
+            { key: K1, name: 'revoked' },
+            { key: K2, name: 'good' },
+          ],
+        },
+      ],
       models: { chat: { routes: [{ upstream: 'ds' }] } },
     }),
   });
@@ -51,7 +74,16 @@ test('a 429 rests one key while the other keeps serving', async (t) => {
     mocks: [{ apiKeys: [K1, K2], perKeyConcurrency: 1, ttftMs: 200 }],
     config: (urls) => ({
       // The gateway believes each key can take 4 at once; the upstream allows 1: the 429s teach it otherwise.
-      upstreams: [{ name: 'ds', url: `${urls[0]}/v1`, keys: [{ key: K1, name: 'one', max_concurrency: 4 }, { key: K2, name: 'two', max_concurrency: 4 }] }],
+      upstreams: [
+        {
+          name: 'ds',
+          url: `${urls[0]}/v1`,
+          keys: [
+            { key: K1, name: 'one', max_concurrency: 4 },
+            { key: K2, name: 'two', max_concurrency: 4 },
+          ],
+        },
+      ],
       models: { chat: { routes: [{ upstream: 'ds' }] } },
       retry: { cooldown_default: '30s' },
     }),

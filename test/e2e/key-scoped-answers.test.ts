@@ -10,7 +10,12 @@ test('model_not_found lists only the models the key may use, and /admin/config m
   const digest = createHash('sha256').update(limited).digest('hex');
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      auth: { keys: [{ key_sha256: digest, tenant: 'beta', models: ['chat'] }, { key: 'gw-key-all-1234567', tenant: 'alpha' }] },
+      auth: {
+        keys: [
+          { key_sha256: digest, tenant: 'beta', models: ['chat'] },
+          { key: 'gw-key-all-1234567', tenant: 'alpha' },
+        ],
+      },
       tenants: { alpha: {}, beta: {} },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] }, 'secret-model': { routes: [{ upstream: 'm' }] } },
@@ -18,7 +23,8 @@ test('model_not_found lists only the models the key may use, and /admin/config m
   });
   const ask = async (key: string) => {
     const r = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ model: 'nope', messages }),
     });
     assert.equal(r.status, 404);

@@ -9,14 +9,34 @@ import { isOpenAIError, rawRequest } from '../helpers/raw-http.ts';
 const CASES: [string, string, number, string][] = [
   ['a garbage request line', 'GARBAGE\r\n\r\n', 400, 'invalid_request'],
   ['an unknown method', 'FOO / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'invalid_request'],
-  ['a header without a colon', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBroken header\r\n\r\n', 400, 'invalid_request'],
-  ['a non-numeric content-length', 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n', 400, 'invalid_request'],
-  ['a bad chunk size', 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'invalid_request'],
+  [
+    'a header without a colon',
+    'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBroken header\r\n\r\n',
+    400,
+    'invalid_request',
+  ],
+  [
+    'a non-numeric content-length',
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n',
+    400,
+    'invalid_request',
+  ],
+  [
+    'a bad chunk size',
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    400,
+    'invalid_request',
+  ],
   ['HTTP/2.0 on an HTTP/1 port', 'GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n', 400, 'invalid_request'],
-  ['headers over the size limit', `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+  [
+    'headers over the size limit',
+    `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    431,
+    'headers_too_large',
+  ],
 ];
 
-test('malformed HTTP gets an OpenAI-style JSON error, not Node\'s bare 400', async (t) => {
+test("malformed HTTP gets an OpenAI-style JSON error, not Node's bare 400", async (t) => {
   const { gw } = await startStack(t);
   for (const [name, bytes, status, code] of CASES) {
     const a = await rawRequest(gw.port, bytes);
@@ -39,10 +59,18 @@ async function openIdle(port: number): Promise<Socket> {
 }
 
 test('connections beyond server.max_connections are closed as they arrive, and counted', async (t) => {
-  const { gw } = await startStack(t, { config: (urls) => ({ server: { max_connections: 2 }, upstreams: [{ name: 'm', url: `${urls[0]}/v1` }], models: { chat: { routes: [{ upstream: 'm' }] } } }) });
+  const { gw } = await startStack(t, {
+    config: (urls) => ({
+      server: { max_connections: 2 },
+      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'm' }] } },
+    }),
+  });
   const held = [await openIdle(gw.port), await openIdle(gw.port)];
   t.after(() => held.forEach((s) => s.destroy()));
-  const refused = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { timeoutMs: 5_000 });
+  const refused = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', {
+    timeoutMs: 5_000,
+  });
   assert.equal(refused.empty, true, refused.raw);
   const text = await gw.metrics.registry.getSingleMetricAsString('spillway_connections_dropped_total');
   assert.match(text, /spillway_connections_dropped_total 1/);
@@ -50,17 +78,21 @@ test('connections beyond server.max_connections are closed as they arrive, and c
   await once(held[0] as Socket, 'close');
   // The server sees the close a moment later; a bounded retry waits for it.
   let ok = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-  for (let i = 0; i < 50 && ok.status !== 200; i++) ok = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  for (let i = 0; i < 50 && ok.status !== 200; i++)
+    ok = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
   assert.equal(ok.status, 200);
 });
 
 test('an upload trickling in faster than body_timeout is cut by server.upload_timeout with a JSON 408', async (t) => {
   const dataDir = tempDataDir(t);
-  const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: dataDir }, { server: { body_timeout: '10s', upload_timeout: '400ms' } }) });
+  const { gw } = await startStack(t, {
+    config: (urls) =>
+      jobsConfig(urls, { data_dir: dataDir }, { server: { body_timeout: '10s', upload_timeout: '400ms' } }),
+  });
   const B = 'drip';
   const form = `--${B}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n${'x'.repeat(200)}\r\n--${B}--\r\n`;
   const head = `POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${form.length}\r\n\r\n`;
-  const a = await rawRequest(gw.port, [head, ...form.match(/.{1,4}/gs) ?? []], { gapMs: 25, timeoutMs: 10_000 });
+  const a = await rawRequest(gw.port, [head, ...(form.match(/.{1,4}/gs) ?? [])], { gapMs: 25, timeoutMs: 10_000 });
   assert.equal(a.status, 408, a.raw);
   assert.ok(isOpenAIError(a.body));
   assert.match(a.body, /server\.upload_timeout/);

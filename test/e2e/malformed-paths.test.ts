@@ -22,7 +22,10 @@ test('malformed percent-encoding in any path answers 400 invalid_request and the
   const { gw } = await startStack(t, { config: (urls) => jobsConfig(urls, { data_dir: tempDataDir(t) }) });
   for (const path of BAD_PATHS) {
     for (const method of ['GET', 'POST', 'DELETE']) {
-      const a = await rawRequest(gw.port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const a = await rawRequest(
+        gw.port,
+        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       assert.equal(a.status, 400, `${method} ${path}: ${a.raw}`);
       assert.ok(isOpenAIError(a.body), `${method} ${path}: ${a.body}`);
       assert.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'invalid_request');

@@ -7,30 +7,51 @@ import { answerText, promptText } from '../../src/mock/answer-text.ts';
 import { embeddingVector } from '../../src/mock/embeddings.ts';
 import { mockFor, errorOf } from '../helpers/mock.ts';
 
-
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** The `data:` payloads of an SSE body, parsed; "[DONE]" kept as the string. */
 function sseData(text: string): unknown[] {
-  return text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => {
-    const d = e.slice('data: '.length);
-    return d === '[DONE]' ? d : JSON.parse(d);
-  });
+  return text
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: '))
+    .map((e) => {
+      const d = e.slice('data: '.length);
+      return d === '[DONE]' ? d : JSON.parse(d);
+    });
 }
 
-type ChatJson = ChatCompletion & { choices: Array<{ message: ChatCompletionMessage & { reasoning_content?: string } }> };
+type ChatJson = ChatCompletion & {
+  choices: Array<{ message: ChatCompletionMessage & { reasoning_content?: string } }>;
+};
 
 async function chatJson(res: Response): Promise<ChatJson> {
   return (await res.json()) as ChatJson;
 }
 
-interface ToolCallDelta { index: number; id?: string; type?: string; function: { name?: string; arguments: string } }
+interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: string;
+  function: { name?: string; arguments: string };
+}
 
-interface Chunk { choices: Array<{ delta: Record<string, unknown>; finish_reason: string | null }>; usage?: Record<string, number>; object: string }
+interface Chunk {
+  choices: Array<{ delta: Record<string, unknown>; finish_reason: string | null }>;
+  usage?: Record<string, number>;
+  object: string;
+}
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'deepseek-chat', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'deepseek-chat',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 test('the answer is deterministic and recomputable from seed, prompt and max_tokens', async (t) => {
   const mock = await mockFor(t, { seed: 42 });
@@ -44,7 +65,13 @@ test('the answer is deterministic and recomputable from seed, prompt and max_tok
   assert.equal(first.object, 'chat.completion');
   assert.match(first.id, /^chatcmpl-/);
   assert.equal(first.model, 'deepseek-chat');
-  assert.deepEqual(Object.keys(first.usage ?? {}).sort(), ['completion_tokens', 'prompt_cache_hit_tokens', 'prompt_cache_miss_tokens', 'prompt_tokens', 'total_tokens']);
+  assert.deepEqual(Object.keys(first.usage ?? {}).sort(), [
+    'completion_tokens',
+    'prompt_cache_hit_tokens',
+    'prompt_cache_miss_tokens',
+    'prompt_tokens',
+    'total_tokens',
+  ]);
   assert.equal(first.usage?.completion_tokens, 7);
 });
 
@@ -72,7 +99,10 @@ test('a stream sends the role, every token in order, the finish reason, then [DO
 
 test('include_usage adds a final chunk with no choices and the usage', async (t) => {
   const mock = await mockFor(t);
-  const res = await post(`${mock.url}/v1/chat/completions`, chat('u', { stream: true, max_tokens: 3, stream_options: { include_usage: true } }));
+  const res = await post(
+    `${mock.url}/v1/chat/completions`,
+    chat('u', { stream: true, max_tokens: 3, stream_options: { include_usage: true } }),
+  );
   const events = sseData(await res.text());
   const usage = events.at(-2) as Chunk;
   assert.deepEqual(usage.choices, []);
@@ -86,17 +116,26 @@ test('a reasoner model thinks first: reasoning_content before the content', asyn
   const whole = await chatJson(await post(`${mock.url}/v1/chat/completions`, body));
   assert.equal(whole.choices[0]?.message.reasoning_content, answerText(2, 'think', 4));
   assert.equal(whole.choices[0]?.message.content, answerText(1, 'think', 3));
-  const chunks = sseData(await (await post(`${mock.url}/v1/chat/completions`, { ...body, stream: true })).text()).slice(0, -1) as Chunk[];
+  const chunks = sseData(await (await post(`${mock.url}/v1/chat/completions`, { ...body, stream: true })).text()).slice(
+    0,
+    -1,
+  ) as Chunk[];
   const deltas = chunks.map((c) => c.choices[0]?.delta ?? {});
   const firstContent = deltas.findIndex((d) => typeof d.content === 'string' && d.content !== '');
   const lastReasoning = deltas.findLastIndex((d) => d.reasoning_content !== undefined);
   assert.ok(lastReasoning >= 0 && lastReasoning < firstContent);
-  assert.equal(deltas.map((d) => (typeof d.reasoning_content === 'string' ? d.reasoning_content : '')).join(''), answerText(2, 'think', 4));
+  assert.equal(
+    deltas.map((d) => (typeof d.reasoning_content === 'string' ? d.reasoning_content : '')).join(''),
+    answerText(2, 'think', 4),
+  );
 });
 
 test('with tools the answer is a call to the first tool, its arguments streamed in pieces', async (t) => {
   const mock = await mockFor(t);
-  const tools = [{ type: 'function', function: { name: 'search', parameters: { type: 'object' } } }, { type: 'function', function: { name: 'other' } }];
+  const tools = [
+    { type: 'function', function: { name: 'search', parameters: { type: 'object' } } },
+    { type: 'function', function: { name: 'other' } },
+  ];
   const body = chat('find it', { tools, max_tokens: 4 });
   const whole = await chatJson(await post(`${mock.url}/v1/chat/completions`, body));
   const call = whole.choices[0]?.message.tool_calls?.[0];
@@ -105,7 +144,10 @@ test('with tools the answer is a call to the first tool, its arguments streamed 
   assert.equal(call.function.name, 'search');
   assert.deepEqual(JSON.parse(call.function.arguments), { q: answerText(1, 'find it', 4) });
 
-  const chunks = sseData(await (await post(`${mock.url}/v1/chat/completions`, { ...body, stream: true })).text()).slice(0, -1) as Chunk[];
+  const chunks = sseData(await (await post(`${mock.url}/v1/chat/completions`, { ...body, stream: true })).text()).slice(
+    0,
+    -1,
+  ) as Chunk[];
   const calls = chunks.flatMap((c) => (c.choices[0]?.delta.tool_calls as ToolCallDelta[] | undefined) ?? []);
   assert.ok(calls.length > 2, 'arguments split over several chunks');
   assert.equal(calls[0]?.index, 0);
@@ -119,21 +161,36 @@ test('with tools the answer is a call to the first tool, its arguments streamed 
 
 test('text completions answer in the text_completion shape, stream and non-stream', async (t) => {
   const mock = await mockFor(t);
-  const whole = (await (await post(`${mock.url}/v1/completions`, { model: 'm', prompt: 'once', max_tokens: 4 })).json()) as Completion;
+  const whole = (await (
+    await post(`${mock.url}/v1/completions`, { model: 'm', prompt: 'once', max_tokens: 4 })
+  ).json()) as Completion;
   assert.equal(whole.object, 'text_completion');
   assert.equal(whole.choices[0]?.text, answerText(1, 'once', 4));
-  const events = sseData(await (await post(`${mock.url}/completions`, { model: 'm', prompt: 'once', max_tokens: 4, stream: true })).text());
+  const events = sseData(
+    await (await post(`${mock.url}/completions`, { model: 'm', prompt: 'once', max_tokens: 4, stream: true })).text(),
+  );
   assert.equal(events.at(-1), '[DONE]');
-  const texts = (events.slice(0, -1) as Array<{ choices: Array<{ text: string }> }>).map((e) => e.choices[0]?.text).join('');
+  const texts = (events.slice(0, -1) as Array<{ choices: Array<{ text: string }> }>)
+    .map((e) => e.choices[0]?.text)
+    .join('');
   assert.equal(texts, answerText(1, 'once', 4));
 });
 
 test('the official OpenAI SDK works against it: chat, stream, embeddings, models', async (t) => {
   const mock = await mockFor(t, { model: 'deepseek-chat' });
   const client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-  const whole = await client.chat.completions.create({ model: 'deepseek-chat', messages: [{ role: 'user', content: 'sdk' }], max_tokens: 5 });
+  const whole = await client.chat.completions.create({
+    model: 'deepseek-chat',
+    messages: [{ role: 'user', content: 'sdk' }],
+    max_tokens: 5,
+  });
   assert.equal(whole.choices[0]?.message.content, answerText(1, 'sdk', 5));
-  const stream = await client.chat.completions.create({ model: 'deepseek-chat', messages: [{ role: 'user', content: 'sdk' }], max_tokens: 5, stream: true });
+  const stream = await client.chat.completions.create({
+    model: 'deepseek-chat',
+    messages: [{ role: 'user', content: 'sdk' }],
+    max_tokens: 5,
+    stream: true,
+  });
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, answerText(1, 'sdk', 5));
@@ -145,7 +202,10 @@ test('the official OpenAI SDK works against it: chat, stream, embeddings, models
   assert.deepEqual(floats.data[0]?.embedding, embeddingVector(1, 'a'));
   assert.equal(embeddingVector(1, 'a').length, 8);
   const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => m.id), ['deepseek-chat']);
+  assert.deepEqual(
+    models.data.map((m) => m.id),
+    ['deepseek-chat'],
+  );
 });
 
 test('unknown paths get 404 and bad JSON 400, both as OpenAI errors', async (t) => {

@@ -5,14 +5,22 @@ import { answerText } from '../../src/mock/answer-text.ts';
 import { keyLabel, type MockServer, type MockStats } from '../../src/mock/server.ts';
 import { mockFor, errorOf } from '../helpers/mock.ts';
 
-
 function post(url: string, body: unknown, init: { key?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (init.key !== undefined) headers.authorization = `Bearer ${init.key}`;
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body), signal: init.signal });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    signal: init.signal,
+  });
 }
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 const stalled = chat('hold the slot', { mock: { stall_after_headers: true } });
 
 /** Occupies one slot with a request that never finishes; abort() frees it. */
@@ -89,7 +97,14 @@ test('a queued stream gets ": keep-alive" comments before its first token', asyn
 });
 
 test('a queued request that waits too long is refused like a full server', async (t) => {
-  const mock = await mockFor(t, { slots: 1, queueSize: 1, keepAliveMs: 0, queueTimeoutMs: 20, reject: 429, retryAfterS: 2 });
+  const mock = await mockFor(t, {
+    slots: 1,
+    queueSize: 1,
+    keepAliveMs: 0,
+    queueTimeoutMs: 20,
+    reject: 429,
+    retryAfterS: 2,
+  });
   const holder = await holdSlot(mock);
   t.after(() => holder.abort());
   const res = await post(mock.url, chat('late'));
@@ -102,7 +117,10 @@ test('a queue timeout after keep-alives started ends the answer with an in-band 
   const mock = await mockFor(t, { slots: 1, queueSize: 2, keepAliveMs: 5, queueTimeoutMs: 40 });
   const holder = await holdSlot(mock);
   t.after(() => holder.abort());
-  const [plain, stream] = await Promise.all([post(mock.url, chat('late')), post(mock.url, chat('late', { stream: true }))]);
+  const [plain, stream] = await Promise.all([
+    post(mock.url, chat('late')),
+    post(mock.url, chat('late', { stream: true })),
+  ]);
   assert.equal(plain.status, 200);
   const plainText = await plain.text();
   assert.match(plainText, /^\n+\{"error":/);
@@ -147,7 +165,13 @@ test('with apiKeys set, a missing or wrong key gets 401 invalid_api_key', async 
 test('/mock/stats counts requests by path and outcome, and /mock/reset zeroes them', async (t) => {
   const mock = await mockFor(t);
   await (await post(mock.url, chat('a'))).text();
-  await (await fetch(`${mock.url}/chat/completions`, { method: 'POST', body: JSON.stringify({ ...chat('b'), user: 'u1' }), headers: { 'x-pass': 'through' } })).text();
+  await (
+    await fetch(`${mock.url}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ ...chat('b'), user: 'u1' }),
+      headers: { 'x-pass': 'through' },
+    })
+  ).text();
   await (await fetch(`${mock.url}/v1/models`)).text();
   const stats = (await (await fetch(`${mock.url}/mock/stats`)).json()) as MockStats;
   assert.equal(stats.received, 3);
@@ -164,7 +188,13 @@ test('/mock/stats counts requests by path and outcome, and /mock/reset zeroes th
 test('lastRequest holds the headers and body the upstream received', async (t) => {
   const mock = await mockFor(t);
   const body = { ...chat('pass'), user: 'u1', custom_field: { a: 1 } };
-  await (await fetch(`${mock.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body), headers: { 'x-pass': 'through' } })).text();
+  await (
+    await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'x-pass': 'through' },
+    })
+  ).text();
   const last = mock.stats().lastRequest;
   assert.equal(last?.headers['x-pass'], 'through');
   assert.deepEqual(last?.body, body);

@@ -11,10 +11,13 @@ import { startMock } from '../../src/mock/server.ts';
 
 // Runs the command module directly (not bin/spillway.js), so this test depends only on the mock's own files.
 const COMMAND = fileURLToPath(new URL('../../src/cli/mock.ts', import.meta.url));
-const RUNNER = 'const { command } = await import(process.argv[1]); process.exitCode = await command.run(process.argv.slice(2));';
+const RUNNER =
+  'const { command } = await import(process.argv[1]); process.exitCode = await command.run(process.argv.slice(2));';
 
 function spawnMock(t: { after: (fn: () => void) => void }, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, COMMAND, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, COMMAND, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -34,7 +37,10 @@ test('spillway mock prints one listening line, serves, and exits 0 on SIGTERM', 
   const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
   const m = /^spillway mock listening on (http:\/\/127\.0\.0\.1:\d+) \(profile busy\)$/.exec(line);
   assert.ok(m, line);
-  const res = await fetch(`${m[1]}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'cli' }] }) });
+  const res = await fetch(`${m[1]}/v1/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'cli' }] }),
+  });
   assert.equal(res.status, 200);
   await res.text();
   child.kill('SIGTERM');
@@ -49,7 +55,10 @@ test('spillway mock on a port in use says so in one line and exits 1', async (t)
   const stderr = collect(child.stderr);
   const [code] = await once(child, 'exit');
   assert.equal(code, 1);
-  assert.match(stderr(), /^spillway mock: cannot listen on 127\.0\.0\.1:\d+: the port is already in use \(pass --port\)\n$/);
+  assert.match(
+    stderr(),
+    /^spillway mock: cannot listen on 127\.0\.0\.1:\d+: the port is already in use \(pass --port\)\n$/,
+  );
 });
 
 function fleetFile(t: { after: (fn: () => void) => void }, yaml: string): string {
@@ -61,7 +70,10 @@ function fleetFile(t: { after: (fn: () => void) => void }, yaml: string): string
 }
 
 test('spillway mock --fleet starts every upstream of the YAML file and prints one line each', async (t) => {
-  const file = fleetFile(t, 'upstreams:\n  - { name: main, profile: busy, ttft_ms: 0, token_ms: 0 }\n  - { name: spare, fail_every: 1 }\n');
+  const file = fleetFile(
+    t,
+    'upstreams:\n  - { name: main, profile: busy, ttft_ms: 0, token_ms: 0 }\n  - { name: spare, fail_every: 1 }\n',
+  );
   const child = spawnMock(t, ['--fleet', file]);
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
@@ -74,7 +86,10 @@ test('spillway mock --fleet starts every upstream of the YAML file and prints on
   }
   assert.deepEqual(Object.keys(urls), ['main', 'spare']);
   const status = async (url: string | undefined) => {
-    const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'f' }] }) });
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'f' }] }),
+    });
     await res.text();
     return res.status;
   };

@@ -5,12 +5,20 @@ import { request } from 'undici';
 import { answerTokens } from '../../src/mock/answer-text.ts';
 import { mockFor, errorOf } from '../helpers/mock.ts';
 
-
 function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 /** Reads a body until it ends or breaks; returns what arrived and the error, if any. */
 async function readUntilBreak(res: Response): Promise<{ text: string; error: unknown }> {
@@ -18,7 +26,8 @@ async function readUntilBreak(res: Response): Promise<{ text: string; error: unk
   const decoder = new TextDecoder();
   let text = '';
   try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      text += decoder.decode(r.value, { stream: true });
     return { text, error: undefined };
   } catch (error) {
     return { text, error };
@@ -40,10 +49,14 @@ async function readUntil(res: Response, enough: (text: string) => boolean): Prom
 
 function contentTokens(sse: string): string[] {
   // Only complete events: the last piece is "" for a whole body, or an event still arriving.
-  return sse.split('\n\n').slice(0, -1).filter((e) => e.startsWith('data: {')).flatMap((e) => {
-    const content = JSON.parse(e.slice(6)).choices[0]?.delta?.content;
-    return typeof content === 'string' && content !== '' ? [content] : [];
-  });
+  return sse
+    .split('\n\n')
+    .slice(0, -1)
+    .filter((e) => e.startsWith('data: {'))
+    .flatMap((e) => {
+      const content = JSON.parse(e.slice(6)).choices[0]?.delta?.content;
+      return typeof content === 'string' && content !== '' ? [content] : [];
+    });
 }
 
 test('a status fault answers that error as OpenAI JSON, with Retry-After when asked', async (t) => {
@@ -126,7 +139,10 @@ test('blank_lines_before sends keep-alive lines before the answer', async (t) =>
 test('ttft_ms delays the answer of this request', async (t) => {
   const mock = await mockFor(t);
   const started = performance.now();
-  const res = await request(`${mock.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat('x', { stream: true, mock: { ttft_ms: 30 } })) });
+  const res = await request(`${mock.url}/v1/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify(chat('x', { stream: true, mock: { ttft_ms: 30 } })),
+  });
   assert.equal(res.statusCode, 200);
   const text = await res.body.text();
   assert.ok(performance.now() - started >= 25, 'the answer cannot arrive before its TTFT');

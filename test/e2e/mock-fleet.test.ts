@@ -6,7 +6,11 @@ import { startMock } from '../../src/mock/server.ts';
 const chat = { model: 'm', messages: [{ role: 'user', content: 'fleet' }] };
 
 function post(url: string): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat) });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(chat),
+  });
 }
 
 test('startFleet runs several simulated upstreams on their own ports, each with its own behaviour and stats', async (t) => {
@@ -18,7 +22,10 @@ test('startFleet runs several simulated upstreams on their own ports, each with 
     ],
   });
   t.after(() => fleet.close());
-  assert.deepEqual(fleet.upstreams.map((u) => u.name), ['healthy', 'broken', 'limited']);
+  assert.deepEqual(
+    fleet.upstreams.map((u) => u.name),
+    ['healthy', 'broken', 'limited'],
+  );
   assert.equal(new Set(fleet.upstreams.map((u) => u.url)).size, 3, 'one port each');
   const statuses: Record<string, number[]> = {};
   for (const u of fleet.upstreams) {
@@ -46,8 +53,14 @@ test('a fleet that cannot start fully names the upstream and closes the ones alr
   const freePort = probe.port;
   await probe.close();
   await assert.rejects(
-    startFleet({ upstreams: [{ name: 'first', port: freePort }, { name: 'second', port: taken.port }] }),
-    (e: Error) => e instanceof FleetError && /fleet upstream "second" did not start: port \d+ is already in use/.test(e.message),
+    startFleet({
+      upstreams: [
+        { name: 'first', port: freePort },
+        { name: 'second', port: taken.port },
+      ],
+    }),
+    (e: Error) =>
+      e instanceof FleetError && /fleet upstream "second" did not start: port \d+ is already in use/.test(e.message),
   );
   await assert.rejects(post(`http://127.0.0.1:${freePort}`), 'the first upstream was closed again');
   await assert.rejects(

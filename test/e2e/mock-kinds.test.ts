@@ -9,12 +9,27 @@ function post(url: string, body: unknown): Promise<Response> {
 
 const user = { role: 'user', content: 'Write a poem' };
 const words = answerTokens(1, promptText({ messages: [user] }), 10);
-const prefixed = { model: 'deepseek-chat', messages: [user, { role: 'assistant', content: words.slice(0, 4).join(''), prefix: true }], max_tokens: 6 };
-const final = { model: 'm', messages: [user, { role: 'assistant', content: words.slice(0, 4).join('') }], continue_final_message: true, add_generation_prompt: false, max_tokens: 6 };
+const prefixed = {
+  model: 'deepseek-chat',
+  messages: [user, { role: 'assistant', content: words.slice(0, 4).join(''), prefix: true }],
+  max_tokens: 6,
+};
+const final = {
+  model: 'm',
+  messages: [user, { role: 'assistant', content: words.slice(0, 4).join('') }],
+  continue_final_message: true,
+  add_generation_prompt: false,
+  max_tokens: 6,
+};
 const fim = { model: 'deepseek-chat', prompt: 'def fib(a):', suffix: '    return fib(a-1) + fib(a-2)', max_tokens: 5 };
 const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"q":"x"}' } };
 const toolLoop = (assistant: Record<string, unknown>) => ({
-  model: 'deepseek-chat', messages: [user, { role: 'assistant', content: null, tool_calls: [call], ...assistant }, { role: 'tool', tool_call_id: 'call_1', content: 'sunny' }],
+  model: 'deepseek-chat',
+  messages: [
+    user,
+    { role: 'assistant', content: null, tool_calls: [call], ...assistant },
+    { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+  ],
 });
 
 async function text(res: Response): Promise<string> {
@@ -33,11 +48,18 @@ test('a deepseek-kind simulator serves prefix completion and FIM only under /bet
   assert.equal(await text(inside), words.slice(4).join(''), 'the prefix is continued, not repeated');
   assert.equal((await post(`${mock.url}/v1/completions`, fim)).status, 400);
   assert.equal((await post(`${mock.url}/beta/completions`, fim)).status, 200);
-  assert.equal((await post(`${mock.url}/beta/chat/completions`, { model: 'deepseek-chat', messages: [user] })).status, 200, 'plain chat works under /beta too');
+  assert.equal(
+    (await post(`${mock.url}/beta/chat/completions`, { model: 'deepseek-chat', messages: [user] })).status,
+    200,
+    'plain chat works under /beta too',
+  );
   const models = (await (await fetch(`${mock.url}/v1/models`)).json()) as { data: { owned_by: string }[] };
   assert.equal(models.data[0]?.owned_by, 'deepseek');
   // continue_final_message is not DeepSeek's: the answer starts afresh.
-  assert.equal(await text(await post(`${mock.url}/v1/chat/completions`, final)), answerTokens(1, promptText(final), 6).join(''));
+  assert.equal(
+    await text(await post(`${mock.url}/v1/chat/completions`, final)),
+    answerTokens(1, promptText(final), 6).join(''),
+  );
 });
 
 test('a deepseek-kind simulator refuses a tool loop whose tool-call turn lost its reasoning_content', async (t) => {
@@ -57,6 +79,10 @@ test('vLLM and SGLang simulators continue only with continue_final_message and n
   }
   const generic = await mockFor(t, {});
   assert.equal((await post(`${generic.url}/beta/chat/completions`, prefixed)).status, 404);
-  assert.equal((await post(`${generic.url}/v1/chat/completions`, prefixed)).status, 200, 'a generic simulator understands every form');
+  assert.equal(
+    (await post(`${generic.url}/v1/chat/completions`, prefixed)).status,
+    200,
+    'a generic simulator understands every form',
+  );
   assert.equal((await post(`${generic.url}/v1/chat/completions`, toolLoop({}))).status, 200);
 });

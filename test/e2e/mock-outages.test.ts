@@ -5,11 +5,19 @@ import { connect } from 'node:net';
 import { startMock } from '../../src/mock/server.ts';
 import { mockFor } from '../helpers/mock.ts';
 
-
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
 /** What a fresh TCP connection to the port meets: 'connected', or the error code (ECONNREFUSED). */
@@ -32,10 +40,17 @@ test("a 'refuse' outage refuses connections and resets open ones during its wind
   const ended = once(mock.events, 'outage-end');
   const ac = new AbortController();
   t.after(() => ac.abort());
-  const open = await post(mock.url, chat('in flight', { stream: true, mock: { stall_after_headers: true } }), ac.signal);
+  const open = await post(
+    mock.url,
+    chat('in flight', { stream: true, mock: { stall_after_headers: true } }),
+    ac.signal,
+  );
   assert.equal(open.status, 200);
   // Settled into a value at once: the cut may come before the test gets to look at it.
-  const openBody = open.text().then(() => 'ended', () => 'cut');
+  const openBody = open.text().then(
+    () => 'ended',
+    () => 'cut',
+  );
 
   const [start] = (await started) as [{ index: number; mode: string; startMs: number; endMs: number }];
   assert.deepEqual(start, { index: 0, mode: 'refuse', startMs: 400, endMs: 900 });
@@ -62,10 +77,12 @@ test("a 'hang' outage accepts requests and never answers them; at its end they a
   const held = once(mock.events, 'fault');
   let settledAt: 'during' | 'after' | undefined;
   let over = false;
-  const pending = post(mock.url, chat('hung')).then(
-    async (r) => ({ status: r.status, text: await r.text() }),
-    (error: unknown) => ({ error }),
-  ).finally(() => (settledAt = over ? 'after' : 'during'));
+  const pending = post(mock.url, chat('hung'))
+    .then(
+      async (r) => ({ status: r.status, text: await r.text() }),
+      (error: unknown) => ({ error }),
+    )
+    .finally(() => (settledAt = over ? 'after' : 'during'));
   const [fault] = (await held) as [{ kind: string }];
   assert.equal(fault.kind, 'outage_hang');
   const stats = await fetch(`${mock.url}/mock/stats`);

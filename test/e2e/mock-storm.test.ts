@@ -6,14 +6,22 @@ import { RNG_STREAM, requestRng } from '../../src/mock/rng.ts';
 import { keyLabel } from '../../src/mock/server.ts';
 import { mockFor } from '../helpers/mock.ts';
 
-
 function post(url: string, body: unknown, init: { key?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (init.key !== undefined) headers.authorization = `Bearer ${init.key}`;
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body), signal: init.signal });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    signal: init.signal,
+  });
 }
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 /** Status, or 'reset' when the connection broke (before the headers, or while reading the body). */
 async function outcome(res: Promise<Response>): Promise<number | 'reset'> {
@@ -27,10 +35,13 @@ async function outcome(res: Promise<Response>): Promise<number | 'reset'> {
 }
 
 function contentTokens(sse: string): number {
-  return sse.split('\n\n').filter((e) => e.startsWith('data: {') && e.endsWith('}')).filter((e) => {
-    const c = JSON.parse(e.slice(6)).choices[0]?.delta?.content;
-    return typeof c === 'string' && c !== '';
-  }).length;
+  return sse
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: {') && e.endsWith('}'))
+    .filter((e) => {
+      const c = JSON.parse(e.slice(6)).choices[0]?.delta?.content;
+      return typeof c === 'string' && c !== '';
+    }).length;
 }
 
 test('seeded fault rates: the server fails exactly the requests the pure draw predicts, near the configured rate', async (t) => {
@@ -40,9 +51,14 @@ test('seeded fault rates: the server fails exactly the requests the pure draw pr
   const outcomes: Array<number | 'reset'> = [];
   // In waves of 10: arrival order inside a wave varies, but the set of request indexes (1..n) does not.
   for (let i = 0; i < n; i += 10) {
-    outcomes.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => outcome(post(mock.url, chat(`r${i + j}`)))))));
+    outcomes.push(
+      ...(await Promise.all(Array.from({ length: 10 }, (_, j) => outcome(post(mock.url, chat(`r${i + j}`)))))),
+    );
   }
-  const predicted = Array.from({ length: n }, (_, i) => drawFaults(rates, requestRng(3, RNG_STREAM.faults, i + 1), 16)?.kind);
+  const predicted = Array.from(
+    { length: n },
+    (_, i) => drawFaults(rates, requestRng(3, RNG_STREAM.faults, i + 1), 16)?.kind,
+  );
   const want500 = predicted.filter((k) => k === 'error500').length;
   const wantReset = predicted.filter((k) => k === 'resetBeforeHeaders').length;
   assert.equal(outcomes.filter((o) => o === 500).length, want500);
@@ -62,7 +78,8 @@ test('a seeded mid-stream reset cuts each stream after the predicted number of t
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     await assert.rejects(async () => {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        text += decoder.decode(r.value, { stream: true });
     });
     const cut = drawFaults(rates, requestRng(11, RNG_STREAM.faults, i), 8)?.faults.resetAfterTokens;
     assert.equal(contentTokens(text), cut, `request ${i}`);
@@ -109,12 +126,16 @@ test('per-key concurrency caps hold under 50 concurrent requests: 3 per key in f
   const ac = new AbortController();
   t.after(() => ac.abort());
   const keys = ['sk-key-1111', 'sk-key-2222'];
-  const responses = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    post(mock.url, chat(`c${i}`, { mock: { stall_after_headers: true } }), { key: keys[i % 2], signal: ac.signal })));
+  const responses = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      post(mock.url, chat(`c${i}`, { mock: { stall_after_headers: true } }), { key: keys[i % 2], signal: ac.signal }),
+    ),
+  );
   const byStatus = (s: number) => responses.filter((r) => r.status === s);
   assert.equal(byStatus(200).length, 6, 'three per key, admitted or queued (queued ones got keep-alive headers)');
   assert.equal(byStatus(429).length, 44);
-  for (const r of byStatus(429)) assert.equal(((await r.json()) as { error: { message: string } }).error.message, 'concurrency limit exceeded');
+  for (const r of byStatus(429))
+    assert.equal(((await r.json()) as { error: { message: string } }).error.message, 'concurrency limit exceeded');
   const s = mock.stats();
   assert.deepEqual(s.peakPerKey, { [keyLabel('sk-key-1111')]: 3, [keyLabel('sk-key-2222')]: 3 });
   assert.equal(s.rejected.key_concurrency, 44);

@@ -5,10 +5,19 @@ import { carriesUpstreamBusy } from '../../src/mock/busy-text.ts';
 import { mockFor } from '../helpers/mock.ts';
 
 function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 test('blank_200 answers 200 with a body of only blank lines, stream or not', async (t) => {
   const mock = await mockFor(t, { ttftMs: 5 });
@@ -46,7 +55,11 @@ test('end_after_tokens ends cleanly mid-answer: a stream without [DONE], a JSON 
   const s = await post(mock.url, chat('cut', { stream: true, max_tokens: 8, mock: { end_after_tokens: 3 } }));
   const text = await s.text();
   assert.ok(!text.includes('[DONE]'));
-  const got = text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content).filter((c) => c);
+  const got = text
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: {'))
+    .map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content)
+    .filter((c) => c);
   assert.deepEqual(got, answerTokens(1, 'cut', 8).slice(0, 3));
   const j = await post(mock.url, chat('cut', { max_tokens: 8, mock: { end_after_tokens: 2 } }));
   const body = await j.text();

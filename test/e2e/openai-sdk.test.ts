@@ -37,7 +37,8 @@ test('the raw stream ends with data: [DONE] and carries the public model name', 
     }),
   });
   const res = await fetch(`${gw.url}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'public-name', messages, max_tokens: 3, stream: true }),
   });
   assert.equal(res.status, 200);
@@ -52,9 +53,18 @@ test('the raw stream ends with data: [DONE] and carries the public model name', 
 
 test('reasoning_content deltas and include_usage come back untouched', async (t) => {
   const { client } = await startStack(t, {
-    config: (urls) => ({ upstreams: [{ name: 'm', url: `${urls[0]}/v1` }], models: { 'deepseek-reasoner': { routes: [{ upstream: 'm' }] } } }),
+    config: (urls) => ({
+      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
+      models: { 'deepseek-reasoner': { routes: [{ upstream: 'm' }] } },
+    }),
   });
-  const stream = await client.chat.completions.create({ model: 'deepseek-reasoner', messages, max_tokens: 5, stream: true, stream_options: { include_usage: true } });
+  const stream = await client.chat.completions.create({
+    model: 'deepseek-reasoner',
+    messages,
+    max_tokens: 5,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let reasoning = '';
   let content = '';
   let usage: OpenAI.CompletionUsage | undefined | null;
@@ -67,13 +77,25 @@ test('reasoning_content deltas and include_usage come back untouched', async (t)
   }
   assert.ok(reasoning.length > 0, 'reasoning_content arrived');
   assert.equal(content, answerText(1, prompt, 5));
-  assert.ok((usage?.completion_tokens ?? 0) >= 5, 'completion tokens include the reasoning tokens, as DeepSeek counts them');
+  assert.ok(
+    (usage?.completion_tokens ?? 0) >= 5,
+    'completion tokens include the reasoning tokens, as DeepSeek counts them',
+  );
   assert.equal(typeof (usage as unknown as Record<string, unknown>).prompt_cache_hit_tokens, 'number');
 });
 
 test('tool-call deltas come back intact and the tools field reaches the upstream untouched', async (t) => {
   const { client, mocks } = await startStack(t);
-  const tools = [{ type: 'function' as const, function: { name: 'lookup', description: 'find', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+  const tools = [
+    {
+      type: 'function' as const,
+      function: {
+        name: 'lookup',
+        description: 'find',
+        parameters: { type: 'object', properties: { q: { type: 'string' } } },
+      },
+    },
+  ];
   const stream = await client.chat.completions.create({ model: 'chat', messages, tools, stream: true, user: 'u-1' });
   const calls: Record<number, { name: string; args: string }> = {};
   let finish: string | null | undefined;
@@ -100,7 +122,10 @@ test('completions, embeddings and the model list are served', async (t) => {
   const e = await client.embeddings.create({ model: 'chat', input: ['a', 'b'] });
   assert.equal(e.data.length, 2);
   const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => m.id), ['chat']);
+  assert.deepEqual(
+    models.data.map((m) => m.id),
+    ['chat'],
+  );
 });
 
 test('a client configured with DeepSeek-style base URL (no /v1) works', async (t) => {

@@ -16,11 +16,18 @@ const rates = { slowTokens: 0.1, slowTokenMs: 300 };
  * from the simulator's own seeded draw, so the test never depends on luck.
  */
 function warmThenCrawlSeed(): number {
-  const slow = (seed: number, n: number) => drawFaults(rates, requestRng(seed, RNG_STREAM.faults, n), MAX_TOKENS)?.kind === 'slowTokens';
+  const slow = (seed: number, n: number) =>
+    drawFaults(rates, requestRng(seed, RNG_STREAM.faults, n), MAX_TOKENS)?.kind === 'slowTokens';
   for (let seed = 1; seed < 100_000; seed++) {
     let ok = true;
-    for (let n = 1; n <= WARM && ok; n++) ok = !slow(seed, n) && drawFaults(rates, requestRng(seed, RNG_STREAM.faults, n), MAX_TOKENS) === undefined;
-    if (ok && slow(seed, WARM + 1) && drawFaults(rates, requestRng(seed, RNG_STREAM.faults, WARM + 2), MAX_TOKENS) === undefined) return seed;
+    for (let n = 1; n <= WARM && ok; n++)
+      ok = !slow(seed, n) && drawFaults(rates, requestRng(seed, RNG_STREAM.faults, n), MAX_TOKENS) === undefined;
+    if (
+      ok &&
+      slow(seed, WARM + 1) &&
+      drawFaults(rates, requestRng(seed, RNG_STREAM.faults, WARM + 2), MAX_TOKENS) === undefined
+    )
+      return seed;
   }
   throw new Error('no seed found');
 }
@@ -29,11 +36,17 @@ test('on defaults, a stream crawling too slowly to meet its deadline is cut and 
   const seed = warmThenCrawlSeed();
   const { client, mocks } = await startStack(t, {
     mocks: [{ kind: 'vllm', seed, faults: rates, ttftMs: 5, tokenMs: 2, continueAfterAbort: true }],
-    config: (urls) => ({ upstreams: [{ name: 'up', url: `${urls[0]!}/v1`, kind: 'vllm' }], models: { chat: { routes: [{ upstream: 'up' }] } } }),
+    config: (urls) => ({
+      upstreams: [{ name: 'up', url: `${urls[0]!}/v1`, kind: 'vllm' }],
+      models: { chat: { routes: [{ upstream: 'up' }] } },
+    }),
   });
   const messages = [{ role: 'user' as const, content: 'Tell me a long story' }];
   const read = async (deadlineS: number): Promise<string> => {
-    const stream = await client.chat.completions.create({ model: 'chat', messages, max_tokens: MAX_TOKENS, stream: true }, { headers: { 'x-stainless-timeout': String(deadlineS) } });
+    const stream = await client.chat.completions.create(
+      { model: 'chat', messages, max_tokens: MAX_TOKENS, stream: true },
+      { headers: { 'x-stainless-timeout': String(deadlineS) } },
+    );
     let text = '';
     for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
     return text;

@@ -3,11 +3,16 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startStack } from '../helpers/stack.ts';
 
-const body = (i: number) => JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 8 });
+const body = (i: number) =>
+  JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 8 });
 
 async function send(url: string, i: number) {
   // As the official SDKs send it: a 30 s timeout, in seconds.
-  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stainless-timeout': '30' }, body: body(i) });
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-stainless-timeout': '30' },
+    body: body(i),
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -23,7 +28,11 @@ test('with no max_concurrency configured, upstream "busy" answers are absorbed: 
     }),
   });
   const results = await Promise.all(Array.from({ length: 80 }, (_v, i) => send(gw.url, i)));
-  assert.deepEqual(results.filter((r) => r.status !== 200).map((r) => r.text), [], 'no client heard an upstream "busy"');
+  assert.deepEqual(
+    results.filter((r) => r.status !== 200).map((r) => r.text),
+    [],
+    'no client heard an upstream "busy"',
+  );
   const [a, b] = mocks.map((m) => m.stats());
   assert.ok((a?.peakInFlight ?? 0) >= 4 && (b?.peakInFlight ?? 0) >= 3, 'both upstreams were used to their real caps');
   const m = await (await fetch(`${gw.url}/metrics`)).text();

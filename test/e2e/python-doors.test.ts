@@ -5,28 +5,43 @@ import { startStack, type StackOptions } from '../helpers/stack.ts';
 import { pythonAnthropicSkip } from '../helpers/python-openai.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
-const both = (urls: string[]) => ({ upstreams: [{ name: 'm', url: urls[0], api: 'both' }], models: { chat: { routes: [{ upstream: 'm' }] } } });
+const both = (urls: string[]) => ({
+  upstreams: [{ name: 'm', url: urls[0], api: 'both' }],
+  models: { chat: { routes: [{ upstream: 'm' }] } },
+});
 
-const cases: [string, StackOptions][] = [['translated for an OpenAI-only upstream', {}], ['passed through to an upstream that serves both APIs', { mocks: [{ api: 'both' }], config: both }]];
+const cases: [string, StackOptions][] = [
+  ['translated for an OpenAI-only upstream', {}],
+  ['passed through to an upstream that serves both APIs', { mocks: [{ api: 'both' }], config: both }],
+];
 for (const [how, opts] of cases) {
-  test(`the official Python anthropic and openai packages work through the Messages and Responses doors, Messages ${how}`, { skip: pythonAnthropicSkip }, async (t) => {
-    const { gw, mocks } = await startStack(t, opts);
-    const paths: string[] = [];
-    mocks[0]?.events.on('request', (r: { path: string }) => paths.push(r.path));
-    const prompt = 'Tell me a story';
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile('python3', ['test/compat/python_doors.py', gw.url, answerText(1, prompt, 12), answerText(1, prompt, 16)], { timeout: 60_000 }, (err, out, errOut) => {
-        if (err) reject(new Error(`${err.message}\n${errOut}`));
-        else resolve(out);
+  test(
+    `the official Python anthropic and openai packages work through the Messages and Responses doors, Messages ${how}`,
+    { skip: pythonAnthropicSkip },
+    async (t) => {
+      const { gw, mocks } = await startStack(t, opts);
+      const paths: string[] = [];
+      mocks[0]?.events.on('request', (r: { path: string }) => paths.push(r.path));
+      const prompt = 'Tell me a story';
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          'python3',
+          ['test/compat/python_doors.py', gw.url, answerText(1, prompt, 12), answerText(1, prompt, 16)],
+          { timeout: 60_000 },
+          (err, out, errOut) => {
+            if (err) reject(new Error(`${err.message}\n${errOut}`));
+            else resolve(out);
+          },
+        );
       });
-    });
-    assert.deepEqual(JSON.parse(stdout), {
-      messages_create: true,
-      messages_stream: true,
-      messages_error: 'NotFoundError:404:not_found_error',
-      responses_create: true,
-      responses_stream: true,
-    });
-    assert.equal(paths.includes('/v1/messages'), how.startsWith('passed'), paths.join(', '));
-  });
+      assert.deepEqual(JSON.parse(stdout), {
+        messages_create: true,
+        messages_stream: true,
+        messages_error: 'NotFoundError:404:not_found_error',
+        responses_create: true,
+        responses_stream: true,
+      });
+      assert.equal(paths.includes('/v1/messages'), how.startsWith('passed'), paths.join(', '));
+    },
+  );
 }

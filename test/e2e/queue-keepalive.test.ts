@@ -4,7 +4,8 @@ import { request } from 'undici';
 import { startStack } from '../helpers/stack.ts';
 import { until } from '../helpers/until.ts';
 
-const chat = (stream: boolean, q: string) => JSON.stringify({ model: 'chat', stream, max_tokens: 3, messages: [{ role: 'user', content: q }] });
+const chat = (stream: boolean, q: string) =>
+  JSON.stringify({ model: 'chat', stream, max_tokens: 3, messages: [{ role: 'user', content: q }] });
 
 test('a stream waiting in the queue gets its 200 and a ": queued" comment every queue.stream_keepalive (server.sse_comments off), then its answer; a waiting non-stream hears nothing before its JSON', async (t) => {
   const { gw, mocks } = await startStack(t, {
@@ -16,7 +17,12 @@ test('a stream waiting in the queue gets its 200 and a ": queued" comment every 
       queue: { stream_keepalive: '100ms' },
     }),
   });
-  const post = (stream: boolean, q: string) => request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chat(stream, q) });
+  const post = (stream: boolean, q: string) =>
+    request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chat(stream, q),
+    });
   const holder = post(false, 'holds the only slot');
   await until(() => mocks[0]!.stats().inFlight === 1, 'the first request to hold the slot');
   const [waitingStream, waitingJson] = [post(true, 'waits, streaming'), post(false, 'waits, not streaming')];
@@ -27,7 +33,11 @@ test('a stream waiting in the queue gets its 200 and a ": queued" comment every 
   const text = await s.body.text();
   const firstData = text.indexOf('data: ');
   const before = text.slice(0, firstData);
-  assert.match(before, /^(: queued\n\n){2,}$/, `keep-alives, and only keep-alives, before the first event: ${JSON.stringify(before)}`);
+  assert.match(
+    before,
+    /^(: queued\n\n){2,}$/,
+    `keep-alives, and only keep-alives, before the first event: ${JSON.stringify(before)}`,
+  );
   assert.match(text, /data: \[DONE\]\n\n$/);
 
   const j = await waitingJson;

@@ -6,10 +6,15 @@ import { fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
-const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'chat', messages, max_tokens: 6, ...extra });
+const body = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'chat', messages, max_tokens: 6, ...extra });
 
 async function send(url: string, b: string, headers: Record<string, string> = {}) {
-  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: b,
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
@@ -20,7 +25,10 @@ const failing = () => (_req: unknown, res: ServerResponse) => {
 };
 
 const overloaded = (retryAfter?: string) => (_req: unknown, res: ServerResponse) => {
-  res.writeHead(503, { 'content-type': 'application/json', ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }) });
+  res.writeHead(503, {
+    'content-type': 'application/json',
+    ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+  });
   res.end('{"error":{"message":"Server is busy, please try again later","type":"server_error","code":"overloaded"}}');
 };
 
@@ -28,7 +36,10 @@ test('fails over to B when A resets before headers', async (t) => {
   const { gw, mocks } = await startStack(t, {
     mocks: [{}],
     config: (urls) => ({
-      upstreams: [{ name: 'a', url: 'http://127.0.0.1:9/v1', weight: 100 }, { name: 'b', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'a', url: 'http://127.0.0.1:9/v1', weight: 100 },
+        { name: 'b', url: `${urls[0]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
     }),
   });
@@ -44,7 +55,10 @@ test('fails over when A is overloaded, and a stream that fails before its first 
   const a = await fixedUpstream(t, overloaded('1'));
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'b', url: `${urls[0]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
     }),
   });
@@ -90,13 +104,19 @@ test('a request that is already an SDK retry gets fewer gateway retries', async 
     }),
   });
   await send(gw.url, body(), { 'x-stainless-retry-count': '2' });
-  assert.equal(ups.reduce((s, u) => s + u.hits(), 0), 1);
+  assert.equal(
+    ups.reduce((s, u) => s + u.hits(), 0),
+    1,
+  );
 });
 
 test('Retry-After is honoured on the only upstream, but never slept past the deadline', async (t) => {
   const a = await fixedUpstream(t, overloaded('30'));
   const { gw } = await startStack(t, {
-    config: () => ({ upstreams: [{ name: 'a', url: `${a.url}/v1` }], models: { chat: { routes: [{ upstream: 'a' }] } } }),
+    config: () => ({
+      upstreams: [{ name: 'a', url: `${a.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'a' }] } },
+    }),
   });
   const r = await send(gw.url, body(), { 'x-spillway-deadline-ms': '2000' });
   assert.equal(r.status, 503);
@@ -109,7 +129,10 @@ test('when the retry budget is spent, failures are answered at once without retr
   const b = await fixedUpstream(t, failing());
   const { gw } = await startStack(t, {
     config: () => ({
-      upstreams: [{ name: 'a', url: `${a.url}/v1` }, { name: 'b', url: `${b.url}/v1` }],
+      upstreams: [
+        { name: 'a', url: `${a.url}/v1` },
+        { name: 'b', url: `${b.url}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
       retry: { budget_ratio: 0, budget_min_per_second: 0.2, budget_window: '10s', backoff_base: '1ms' },
       health: { failure_threshold: 1000 },
@@ -126,7 +149,10 @@ test('when the retry budget is spent, failures are answered at once without retr
 test('a model falls back to another public model when none of its routes can serve, and says so', async (t) => {
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      upstreams: [{ name: 'down', url: 'http://127.0.0.1:9/v1' }, { name: 'm', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'down', url: 'http://127.0.0.1:9/v1' },
+        { name: 'm', url: `${urls[0]}/v1` },
+      ],
       models: {
         'deepseek-reasoner': { routes: [{ upstream: 'down' }], fallback: ['deepseek-chat'] },
         'deepseek-chat': { routes: [{ upstream: 'm' }] },
@@ -142,11 +168,16 @@ test('a model falls back to another public model when none of its routes can ser
 
 test('a 429 rests that account: the next request goes elsewhere without trying it', async (t) => {
   const a = await fixedUpstream(t, (_req, res) => {
-    res.writeHead(429, { 'retry-after': '20', 'content-type': 'application/json' }).end('{"error":{"message":"Rate limit reached"}}');
+    res
+      .writeHead(429, { 'retry-after': '20', 'content-type': 'application/json' })
+      .end('{"error":{"message":"Rate limit reached"}}');
   });
   const { gw, mocks } = await startStack(t, {
     config: (urls) => ({
-      upstreams: [{ name: 'a', url: `${a.url}/v1`, weight: 1000 }, { name: 'b', url: `${urls[0]}/v1` }],
+      upstreams: [
+        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'b', url: `${urls[0]}/v1` },
+      ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
     }),
   });
@@ -157,7 +188,9 @@ test('a 429 rests that account: the next request goes elsewhere without trying i
 
 test("a self-hosted engine's own queue, read from its /metrics, steers traffic away from it", async (t) => {
   const metrics = (waiting: number) => (_req: unknown, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(`vllm:num_requests_waiting{model_name="m"} ${waiting}\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n`);
+    res
+      .writeHead(200, { 'content-type': 'text/plain' })
+      .end(`vllm:num_requests_waiting{model_name="m"} ${waiting}\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n`);
   };
   const busyMetrics = await fixedUpstream(t, metrics(50));
   const idleMetrics = await fixedUpstream(t, metrics(0));
@@ -172,7 +205,8 @@ test("a self-hosted engine's own queue, read from its /metrics, steers traffic a
     }),
   });
   // Bounded wait until each engine was read twice: the first reading has surely reached the balancer.
-  for (let i = 0; i < 200 && (busyMetrics.hits() < 2 || idleMetrics.hits() < 2); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && (busyMetrics.hits() < 2 || idleMetrics.hits() < 2); i++)
+    await new Promise((r) => setTimeout(r, 10));
   for (let i = 0; i < 20; i++) assert.equal((await send(gw.url, body())).status, 200);
   assert.equal(mocks[0]!.stats().completed, 0, 'the engine with 50 queued requests got none');
   assert.equal(mocks[1]!.stats().completed, 20);

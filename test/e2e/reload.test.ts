@@ -32,7 +32,12 @@ function configYaml(urls: string[], variant: number): string {
   const used = variant % 3 === 2 ? urls.slice(0, 1) : urls; // every third config drops an upstream that has requests in flight
   return stringify({
     admin: { request_log_size: 50 + variant },
-    upstreams: used.map((url, i) => ({ name: `mock${i}`, url: `${url}/v1`, max_concurrency: 3 + (variant % 3), weight: 1 + ((i + variant) % 3) })),
+    upstreams: used.map((url, i) => ({
+      name: `mock${i}`,
+      url: `${url}/v1`,
+      max_concurrency: 3 + (variant % 3),
+      weight: 1 + ((i + variant) % 3),
+    })),
     models: { chat: { routes: used.map((_u, i) => ({ upstream: `mock${i}` })) } },
   });
 }
@@ -56,11 +61,20 @@ test('reloading the config repeatedly under load loses no request, and replaced 
       const i = started++;
       try {
         if (i % 2 === 0) {
-          const r = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: `r${i}` }], max_tokens: 12 });
+          const r = await client.chat.completions.create({
+            model: 'chat',
+            messages: [{ role: 'user', content: `r${i}` }],
+            max_tokens: 12,
+          });
           assert.ok((r.choices[0]?.message.content ?? '').length > 0);
           assert.equal(r.choices[0]?.finish_reason, 'length');
         } else {
-          const s = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: `r${i}` }], max_tokens: 12, stream: true });
+          const s = await client.chat.completions.create({
+            model: 'chat',
+            messages: [{ role: 'user', content: `r${i}` }],
+            max_tokens: 12,
+            stream: true,
+          });
           let text = '';
           let finish: string | null | undefined;
           for await (const c of s) {
@@ -83,16 +97,22 @@ test('reloading the config repeatedly under load loses no request, and replaced 
     const mark = completed;
     while (completed < mark + 8 && started < TOTAL) await new Promise((r) => setImmediate(r));
     writeFileSync(file, configYaml(urls, v));
-    const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${gw.url}/admin/reload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200, await res.clone().text());
-    results.push(await res.json() as ReloadResult);
+    results.push((await res.json()) as ReloadResult);
   }
   await load;
 
   assert.deepEqual(failures, [], 'every request succeeded');
   assert.equal(completed, TOTAL);
   assert.ok(results.length >= 5, `${results.length} reloads happened during the load`);
-  assert.ok(results.some((r) => r.inFlightOnOld > 0), 'some reload swapped pipelines with requests in flight on the old one');
+  assert.ok(
+    results.some((r) => r.inFlightOnOld > 0),
+    'some reload swapped pipelines with requests in flight on the old one',
+  );
   assert.ok(results.some((r) => r.changed.includes('upstreams')));
   // The last config is in force.
   assert.equal(gw.config.admin.requestLogSize, 50 + results.length);
@@ -115,16 +135,28 @@ test('an invalid config file is refused with the precise config error and the co
   writeFileSync(file, configYaml([ms[0]?.url ?? ''], 0));
   const gw = await startGateway(loadConfigFile(file), { port: 0, configFile: file, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
-  writeFileSync(file, 'upstreams:\n  - name: mock0\n    url: http://127.0.0.1:1/v1\n    max_concurrency: -3\nmodels:\n  chat:\n    routes: [{ upstream: mock0 }]\n');
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+  writeFileSync(
+    file,
+    'upstreams:\n  - name: mock0\n    url: http://127.0.0.1:1/v1\n    max_concurrency: -3\nmodels:\n  chat:\n    routes: [{ upstream: mock0 }]\n',
+  );
+  const res = await fetch(`${gw.url}/admin/reload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(res.status, 422);
-  const body = await res.json() as { error: { code: string; message: string } };
+  const body = (await res.json()) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'config_invalid');
   assert.match(body.error.message, /upstreams\[0\]\.max_concurrency \(line 4\): got -3/);
   assert.match(body.error.message, /config in force was kept/);
-  const config = await (await fetch(`${gw.url}/admin/config`)).json() as { upstreams: { url: string; max_concurrency: number }[] };
+  const config = (await (await fetch(`${gw.url}/admin/config`)).json()) as {
+    upstreams: { url: string; max_concurrency: number }[];
+  };
   assert.equal(config.upstreams[0]?.max_concurrency, 3, 'the old config is still in force');
-  const ok = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'still served' }] }) });
+  const ok = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'still served' }] }),
+  });
   assert.equal(ok.status, 200);
   assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_config_reloads_total\{result="invalid"\} 1/);
 });
@@ -135,16 +167,23 @@ test('a gateway started without a config file answers a reload with reload_unava
   writeFileSync(file, configYaml([ms[0]?.url ?? ''], 0));
   const gw = await startGateway(loadConfigFile(file), { port: 0, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`${gw.url}/admin/reload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(res.status, 409);
-  assert.equal((await res.json() as { error: { code: string } }).error.code, 'reload_unavailable');
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'reload_unavailable');
 });
 
 test('spillway start reloads its config file on SIGHUP, and keeps it when the new file is invalid', async (t) => {
   const ms = await mocks(t, 1);
   const file = tempFile(t);
   writeFileSync(file, configYaml([ms[0]?.url ?? ''], 0));
-  const child = spawn(process.execPath, [new URL('../../bin/spillway.js', import.meta.url).pathname, 'start', '--config', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEEPSEEK_API_KEY: '' } });
+  const child = spawn(
+    process.execPath,
+    [new URL('../../bin/spillway.js', import.meta.url).pathname, 'start', '--config', file, '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEEPSEEK_API_KEY: '' } },
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -152,7 +191,12 @@ test('spillway start reloads its config file on SIGHUP, and keeps it when the ne
   const lines: string[] = [];
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
-    lines.push(...c.toString().split('\n').filter((l) => l !== ''));
+    lines.push(
+      ...c
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -163,34 +207,38 @@ test('spillway start reloads its config file on SIGHUP, and keeps it when the ne
     });
     child.once('exit', (code) => reject(new Error(`exited ${String(code)}: ${err}`)));
   });
-  const logged = (msg: string) => new Promise<void>((resolve) => {
-    const check = () => {
-      if (out.includes(`"msg":"${msg}"`)) {
-        child.stdout.off('data', check);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    check();
-  });
+  const logged = (msg: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (out.includes(`"msg":"${msg}"`)) {
+          child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+    });
 
   writeFileSync(file, configYaml([ms[0]?.url ?? ''], 4));
   const reloaded = logged('config reloaded');
   child.kill('SIGHUP');
   await reloaded;
-  const after = await (await fetch(`${url}/admin/config`)).json() as { admin: { request_log_size: number } };
+  const after = (await (await fetch(`${url}/admin/config`)).json()) as { admin: { request_log_size: number } };
   assert.equal(after.admin.request_log_size, 54);
 
   writeFileSync(file, 'upstreams: []\n');
   const refused = logged('config reload refused; the config in force is kept');
   child.kill('SIGHUP');
   await refused;
-  const still = await (await fetch(`${url}/admin/config`)).json() as { admin: { request_log_size: number } };
+  const still = (await (await fetch(`${url}/admin/config`)).json()) as { admin: { request_log_size: number } };
   assert.equal(still.admin.request_log_size, 54);
-  assert.ok(lines.some((l) => l.includes('config_invalid') || l.includes('invalid config')), 'the log says why');
+  assert.ok(
+    lines.some((l) => l.includes('config_invalid') || l.includes('invalid config')),
+    'the log says why',
+  );
 
   child.kill('SIGTERM');
-  const [code] = await once(child, 'exit') as [number | null];
+  const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0);
 });
 
@@ -198,17 +246,29 @@ test('a reload applies a new admin key at once and reports settings that need a 
   const ms = await mocks(t, 1);
   const file = tempFile(t);
   const url = ms[0]?.url ?? '';
-  const base = { upstreams: [{ name: 'mock0', url: `${url}/v1` }], models: { chat: { routes: [{ upstream: 'mock0' }] } } };
+  const base = {
+    upstreams: [{ name: 'mock0', url: `${url}/v1` }],
+    models: { chat: { routes: [{ upstream: 'mock0' }] } },
+  };
   writeFileSync(file, stringify({ ...base, admin: { key: 'first-admin-key-1' } }));
   const gw = await startGateway(loadConfigFile(file), { port: 0, configFile: file, log: createLogger('silent') });
   t.after(() => gw.shutdown(0));
   writeFileSync(file, stringify({ ...base, server: { port: 1 }, admin: { key: 'second-admin-key-2' } }));
-  const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer first-admin-key-1' } });
+  const res = await fetch(`${gw.url}/admin/reload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer first-admin-key-1' },
+  });
   assert.equal(res.status, 200);
-  const result = await res.json() as ReloadResult;
+  const result = (await res.json()) as ReloadResult;
   assert.deepEqual(result.restartNeeded, ['server.port']);
   assert.deepEqual(result.changed.sort(), ['admin', 'server']);
-  assert.equal((await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer first-admin-key-1' } })).status, 401);
-  assert.equal((await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer second-admin-key-2' } })).status, 200);
+  assert.equal(
+    (await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer first-admin-key-1' } })).status,
+    401,
+  );
+  assert.equal(
+    (await fetch(`${gw.url}/admin/config`, { headers: { authorization: 'Bearer second-admin-key-2' } })).status,
+    200,
+  );
   assert.ok(gw.url.endsWith(`:${gw.port}`), 'still listening where it was');
 });

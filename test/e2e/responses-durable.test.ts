@@ -18,8 +18,16 @@ import { launchRedisServer, redisSkipReason } from '../helpers/redis-server.ts';
  */
 const prompt = 'Tell me a story';
 
-async function gatewayOn(t: TestContext, raw: Record<string, unknown>, clock?: FakeClock): Promise<{ gw: Gateway; client: OpenAI }> {
-  const gw = await startGateway(resolveConfig(raw, 'test config', {}), { port: 0, log: createLogger('silent'), ...(clock === undefined ? {} : { responsesClock: clock }) });
+async function gatewayOn(
+  t: TestContext,
+  raw: Record<string, unknown>,
+  clock?: FakeClock,
+): Promise<{ gw: Gateway; client: OpenAI }> {
+  const gw = await startGateway(resolveConfig(raw, 'test config', {}), {
+    port: 0,
+    log: createLogger('silent'),
+    ...(clock === undefined ? {} : { responsesClock: clock }),
+  });
   t.after(() => gw.shutdown(0));
   return { gw, client: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 }) };
 }
@@ -29,21 +37,35 @@ async function setUp(t: TestContext) {
   t.after(() => mock.close());
   const dir = mkdtempSync(join(tmpdir(), 'spillway-responses-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const raw = { upstreams: [{ name: 'm', url: `${mock.url}/v1` }], models: { chat: { routes: [{ upstream: 'm' }] } }, jobs: { data_dir: dir } };
+  const raw = {
+    upstreams: [{ name: 'm', url: `${mock.url}/v1` }],
+    models: { chat: { routes: [{ upstream: 'm' }] } },
+    jobs: { data_dir: dir },
+  };
   return { raw };
 }
 
 test('after a restart, previous_response_id still continues the conversation and GET /v1/responses/{id} still answers', async (t) => {
   const { raw } = await setUp(t);
   const first = await gatewayOn(t, raw);
-  const r1 = await first.client.responses.create({ model: 'chat', input: prompt, instructions: 'Be brief', max_output_tokens: 6 });
+  const r1 = await first.client.responses.create({
+    model: 'chat',
+    input: prompt,
+    instructions: 'Be brief',
+    max_output_tokens: 6,
+  });
   await first.gw.shutdown(0);
 
   const second = await gatewayOn(t, raw);
   const got = await second.client.responses.retrieve(r1.id);
   assert.equal(got.id, r1.id);
   assert.equal(got.output_text, r1.output_text);
-  const r2 = await second.client.responses.create({ model: 'chat', previous_response_id: r1.id, input: 'And then?', max_output_tokens: 6 });
+  const r2 = await second.client.responses.create({
+    model: 'chat',
+    previous_response_id: r1.id,
+    input: 'And then?',
+    max_output_tokens: 6,
+  });
   // The stored conversation (without the old instructions, as OpenAI does) came back from the file.
   assert.equal(r2.output_text, answerText(1, `${prompt}\n${r1.output_text}\nAnd then?`, 6));
   assert.equal(r2.previous_response_id, r1.id);
@@ -73,6 +95,11 @@ test('with state.redis, one instance finds what another stored', { skip: redisSk
   const b = await gatewayOn(t, shared);
   const r1 = await a.client.responses.create({ model: 'chat', input: prompt, max_output_tokens: 4 });
   assert.equal((await b.client.responses.retrieve(r1.id)).output_text, r1.output_text);
-  const r2 = await b.client.responses.create({ model: 'chat', previous_response_id: r1.id, input: 'More', max_output_tokens: 4 });
+  const r2 = await b.client.responses.create({
+    model: 'chat',
+    previous_response_id: r1.id,
+    input: 'More',
+    max_output_tokens: 4,
+  });
   assert.equal(r2.output_text, answerText(1, `${prompt}\n${r1.output_text}\nMore`, 4));
 });

@@ -13,7 +13,7 @@ const reasonerConfig = (urls: string[]) => ({
   models: { chat: { routes: [{ upstream: 'm' }] }, 'deepseek-reasoner': { routes: [{ upstream: 'm' }] } },
 });
 
-test('responses.create answers text input with the upstream\'s exact text, instructions as the system prompt', async (t) => {
+test("responses.create answers text input with the upstream's exact text, instructions as the system prompt", async (t) => {
   const { client, mocks } = await startStack(t);
   const r = await client.responses.create({ model: 'chat', input: prompt, instructions: 'Be brief' });
   assert.equal(r.object, 'response');
@@ -22,13 +22,17 @@ test('responses.create answers text input with the upstream\'s exact text, instr
   assert.equal(r.output_text, answerText(1, `Be brief\n${prompt}`, DEFAULT_TOKENS));
   assert.equal(r.usage?.output_tokens, DEFAULT_TOKENS);
   assert.equal(mocks[0]?.stats().completed, 1);
-  const cut = await client.responses.create({ model: 'chat', input: [{ role: 'user', content: [{ type: 'input_text', text: prompt }] }], max_output_tokens: 5 });
+  const cut = await client.responses.create({
+    model: 'chat',
+    input: [{ role: 'user', content: [{ type: 'input_text', text: prompt }] }],
+    max_output_tokens: 5,
+  });
   assert.equal(cut.status, 'incomplete');
   assert.equal(cut.incomplete_details?.reason, 'max_output_tokens');
   assert.equal(cut.output_text, answerText(1, prompt, 5));
 });
 
-test('a streamed response brings created, item, text delta and completed events, and the SDK\'s final response', async (t) => {
+test("a streamed response brings created, item, text delta and completed events, and the SDK's final response", async (t) => {
   const { client } = await startStack(t);
   const stream = await client.responses.create({ model: 'chat', input: prompt, stream: true });
   const types: string[] = [];
@@ -43,7 +47,13 @@ test('a streamed response brings created, item, text delta and completed events,
   assert.ok(types.includes('response.output_item.added'));
   assert.equal(types.at(-1), 'response.completed');
   assert.equal(text, answerText(1, prompt, DEFAULT_TOKENS));
-  assert.equal(completed?.output_text ?? (completed?.output[0]?.type === 'message' && completed.output[0].content[0]?.type === 'output_text' ? completed.output[0].content[0].text : ''), text);
+  assert.equal(
+    completed?.output_text ??
+      (completed?.output[0]?.type === 'message' && completed.output[0].content[0]?.type === 'output_text'
+        ? completed.output[0].content[0].text
+        : ''),
+    text,
+  );
   const helper = client.responses.stream({ model: 'chat', input: prompt });
   const final = await helper.finalResponse();
   assert.equal(final.output_text, text);
@@ -51,15 +61,33 @@ test('a streamed response brings created, item, text delta and completed events,
 
 test('a function call round trip: streamed arguments, then function_call_output back, as items and by previous_response_id', async (t) => {
   const { client } = await startStack(t);
-  const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'lookup', description: 'find', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false }];
-  const stream = await client.responses.create({ model: 'chat', input: prompt, tools, stream: true, max_output_tokens: 6 });
+  const tools: OpenAI.Responses.FunctionTool[] = [
+    {
+      type: 'function',
+      name: 'lookup',
+      description: 'find',
+      parameters: { type: 'object', properties: { q: { type: 'string' } } },
+      strict: false,
+    },
+  ];
+  const stream = await client.responses.create({
+    model: 'chat',
+    input: prompt,
+    tools,
+    stream: true,
+    max_output_tokens: 6,
+  });
   let args = '';
   let done: OpenAI.Responses.Response | undefined;
   for await (const e of stream) {
     if (e.type === 'response.function_call_arguments.delta') args += e.delta;
     if (e.type === 'response.completed' || e.type === 'response.incomplete') done = e.response;
   }
-  assert.deepEqual(JSON.parse(args), { q: answerText(1, prompt, 6) }, 'the streamed argument pieces join to the upstream\'s arguments');
+  assert.deepEqual(
+    JSON.parse(args),
+    { q: answerText(1, prompt, 6) },
+    "the streamed argument pieces join to the upstream's arguments",
+  );
   const call = done?.output.find((o) => o.type === 'function_call');
   assert.ok(call !== undefined && call.type === 'function_call');
   assert.equal(call.name, 'lookup');
@@ -68,11 +96,23 @@ test('a function call round trip: streamed arguments, then function_call_output 
   // Round trip with the items sent back by the client.
   const byItems = await client.responses.create({
     model: 'chat',
-    input: [{ role: 'user', content: prompt }, { type: 'function_call', call_id: call.call_id, name: 'lookup', arguments: call.arguments }, { type: 'function_call_output', call_id: call.call_id, output: 'found it' }],
+    input: [
+      { role: 'user', content: prompt },
+      { type: 'function_call', call_id: call.call_id, name: 'lookup', arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: 'found it' },
+    ],
   });
-  assert.equal(byItems.output_text, answerText(1, `${prompt}\n\nfound it`, DEFAULT_TOKENS), 'the assistant turn (a tool call only) is an empty line of the mock prompt');
+  assert.equal(
+    byItems.output_text,
+    answerText(1, `${prompt}\n\nfound it`, DEFAULT_TOKENS),
+    'the assistant turn (a tool call only) is an empty line of the mock prompt',
+  );
   // The same turn by previous_response_id: the stored conversation stands in for the items.
-  const byId = await client.responses.create({ model: 'chat', previous_response_id: done?.id ?? '', input: [{ type: 'function_call_output', call_id: call.call_id, output: 'found it' }] });
+  const byId = await client.responses.create({
+    model: 'chat',
+    previous_response_id: done?.id ?? '',
+    input: [{ type: 'function_call_output', call_id: call.call_id, output: 'found it' }],
+  });
   assert.equal(byId.output_text, byItems.output_text);
   assert.equal(byId.previous_response_id, done?.id);
 });
@@ -92,13 +132,19 @@ test('previous_response_id continues a stored conversation; GET /v1/responses/{i
     assert.equal((e.error as { code: string }).code, 'response_not_found');
     return true;
   });
-  await assert.rejects(client.responses.create({ model: 'chat', input: 'Hi', previous_response_id: unstored.id }), OpenAI.NotFoundError);
+  await assert.rejects(
+    client.responses.create({ model: 'chat', input: 'Hi', previous_response_id: unstored.id }),
+    OpenAI.NotFoundError,
+  );
 });
 
 test('reasoning_content becomes a reasoning item with its summary, before the message', async (t) => {
   const { client } = await startStack(t, { config: reasonerConfig });
   const r = await client.responses.create({ model: 'deepseek-reasoner', input: prompt });
-  assert.deepEqual(r.output.map((o) => o.type), ['reasoning', 'message']);
+  assert.deepEqual(
+    r.output.map((o) => o.type),
+    ['reasoning', 'message'],
+  );
   const reasoning = r.output[0];
   assert.ok(reasoning?.type === 'reasoning');
   assert.equal(reasoning.summary[0]?.text, answerText(2, prompt, 4));
@@ -108,23 +154,47 @@ test('reasoning_content becomes a reasoning item with its summary, before the me
   assert.equal(summary, reasoning.summary[0]?.text);
 });
 
-test('a cut stream ends with an in-band error event the SDK raises; malformed requests are 400s in OpenAI\'s shape', async (t) => {
+test("a cut stream ends with an in-band error event the SDK raises; malformed requests are 400s in OpenAI's shape", async (t) => {
   const { client, gw } = await startStack(t);
-  const stream = await client.responses.create({ model: 'chat', input: prompt, stream: true, mock: { reset_after_tokens: 3 } } as OpenAI.Responses.ResponseCreateParamsStreaming);
+  const stream = await client.responses.create({
+    model: 'chat',
+    input: prompt,
+    stream: true,
+    mock: { reset_after_tokens: 3 },
+  } as OpenAI.Responses.ResponseCreateParamsStreaming);
   let text = '';
-  await assert.rejects(async () => {
-    for await (const e of stream) if (e.type === 'response.output_text.delta') text += e.delta;
-  }, (e: unknown) => {
-    assert.ok(e instanceof OpenAI.APIError, `got ${String(e)}`);
-    assert.match(e.message, /interrupted/);
-    return true;
-  });
+  await assert.rejects(
+    async () => {
+      for await (const e of stream) if (e.type === 'response.output_text.delta') text += e.delta;
+    },
+    (e: unknown) => {
+      assert.ok(e instanceof OpenAI.APIError, `got ${String(e)}`);
+      assert.match(e.message, /interrupted/);
+      return true;
+    },
+  );
   assert.ok(text.length > 0);
-  const bodies = ['', '[]', '{}', '{"model":"chat"}', '{"model":"chat","input":5}', '{"model":"chat","input":[1]}', '{"model":"chat","input":[{"type":"file_search_call"}]}',
-    '{"model":"chat","input":"hi","tools":[{"type":"web_search"}]}', '{"model":"chat","input":"hi","max_output_tokens":0}', '{"model":"chat","input":"hi","previous_response_id":5}',
-    '{"model":"chat","input":[{"role":"user","content":[{"type":"input_file"}]}]}', '{"model":"chat","input":"hi","tool_choice":7}', '{"model":"chat","input":"hi","stream":1}'];
+  const bodies = [
+    '',
+    '[]',
+    '{}',
+    '{"model":"chat"}',
+    '{"model":"chat","input":5}',
+    '{"model":"chat","input":[1]}',
+    '{"model":"chat","input":[{"type":"file_search_call"}]}',
+    '{"model":"chat","input":"hi","tools":[{"type":"web_search"}]}',
+    '{"model":"chat","input":"hi","max_output_tokens":0}',
+    '{"model":"chat","input":"hi","previous_response_id":5}',
+    '{"model":"chat","input":[{"role":"user","content":[{"type":"input_file"}]}]}',
+    '{"model":"chat","input":"hi","tool_choice":7}',
+    '{"model":"chat","input":"hi","stream":1}',
+  ];
   for (const body of bodies) {
-    const r = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const r = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     assert.equal(r.status, 400, body);
     const json = (await r.json()) as { error: { type: string; message: string } };
     assert.equal(json.error.type, 'invalid_request_error', body);

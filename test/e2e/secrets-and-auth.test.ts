@@ -21,7 +21,11 @@ test('the upstream API key appears in no response, log line or metric', async (t
   });
   const bodies: string[] = [];
   const send = async (path: string, body?: unknown, method = 'POST') => {
-    const res = await fetch(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     bodies.push(JSON.stringify([...res.headers]), await res.text());
   };
   await send('/v1/chat/completions', { model: 'chat', messages });
@@ -44,21 +48,38 @@ test('with gateway keys configured, a missing or wrong key gets 401 and a right 
   const hashed = 'gw-key-beta-654321';
   const { gw } = await startStack(t, {
     config: (urls) => ({
-      auth: { keys: [{ key: plain, tenant: 'alpha' }, { key_sha256: createHash('sha256').update(hashed).digest('hex'), tenant: 'beta', models: ['chat'] }] },
+      auth: {
+        keys: [
+          { key: plain, tenant: 'alpha' },
+          { key_sha256: createHash('sha256').update(hashed).digest('hex'), tenant: 'beta', models: ['chat'] },
+        ],
+      },
       tenants: { alpha: {}, beta: {} },
       upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
       models: { chat: { routes: [{ upstream: 'm' }] }, secret: { routes: [{ upstream: 'm' }] } },
     }),
   });
   const client = (key: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
-  await assert.rejects(client('wrong-key-000000').chat.completions.create({ model: 'chat', messages }), OpenAI.AuthenticationError);
-  const noKey = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'chat', messages }) });
+  await assert.rejects(
+    client('wrong-key-000000').chat.completions.create({ model: 'chat', messages }),
+    OpenAI.AuthenticationError,
+  );
+  const noKey = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'chat', messages }),
+  });
   assert.equal(noKey.status, 401);
   assert.equal(((await noKey.json()) as { error: { code: string } }).error.code, 'unauthorized');
   assert.ok(await client(plain).chat.completions.create({ model: 'secret', messages }));
   assert.ok(await client(hashed).chat.completions.create({ model: 'chat', messages }));
-  await assert.rejects(client(hashed).chat.completions.create({ model: 'secret', messages }), OpenAI.PermissionDeniedError);
-  assert.deepEqual((await client(hashed).models.list()).data.map((m) => m.id), ['chat']);
+  await assert.rejects(
+    client(hashed).chat.completions.create({ model: 'secret', messages }),
+    OpenAI.PermissionDeniedError,
+  );
+  assert.deepEqual(
+    (await client(hashed).models.list()).data.map((m) => m.id),
+    ['chat'],
+  );
   const health = await fetch(`${gw.url}/healthz`);
   assert.equal(health.status, 200, 'probes need no key');
 });

@@ -5,14 +5,26 @@ import type { Arrival } from '../../src/storm/arrivals.ts';
 import { sendArrival } from '../../src/storm/client.ts';
 import { mockFor } from '../helpers/mock.ts';
 
-const arrival = (index: number, stream = false): Arrival =>
-  ({ index, atMs: 0, stream, maxTokens: 4, priority: 'low', model: 'chat', prompt: `p${index}`, pick: 0 });
+const arrival = (index: number, stream = false): Arrival => ({
+  index,
+  atMs: 0,
+  stream,
+  maxTokens: 4,
+  priority: 'low',
+  model: 'chat',
+  prompt: `p${index}`,
+  pick: 0,
+});
 
 test('the storm client sends the SDK timeout header and the priority, and records a whole answer as complete', async (t) => {
   const mock = await mockFor(t, { ttftMs: 5, tokenMs: 1 });
   const agent = new Agent();
   t.after(() => agent.close());
-  const r = await sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(1, true), { deadlineS: 30, answerSeed: 1, t0: performance.now() });
+  const r = await sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(1, true), {
+    deadlineS: 30,
+    answerSeed: 1,
+    t0: performance.now(),
+  });
   const headers = mock.stats().lastRequest?.headers ?? {};
   assert.equal(headers['x-stainless-timeout'], '30');
   assert.equal(headers['x-spillway-priority'], 'low');
@@ -20,7 +32,12 @@ test('the storm client sends the SDK timeout header and the priority, and record
   assert.equal(r.complete, true);
   assert.equal(r.status, 200);
   assert.ok((r.endMs ?? 0) >= (r.arrivalMs ?? Infinity));
-  const both = await sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(2), { deadlineS: 2, answerSeed: 1, t0: 0, client: { deadlineHeader: 'spillway', sdkRetries: false } });
+  const both = await sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(2), {
+    deadlineS: 2,
+    answerSeed: 1,
+    t0: 0,
+    client: { deadlineHeader: 'spillway', sdkRetries: false },
+  });
   assert.equal(both.complete, true);
   assert.equal(mock.stats().lastRequest?.headers['x-spillway-deadline-ms'], '2000');
   assert.equal(mock.stats().lastRequest?.headers['x-stainless-timeout'], undefined);
@@ -32,7 +49,11 @@ test('an SDK-like client retries a 429 once at its Retry-After and records wheth
   const agent = new Agent();
   t.after(() => agent.close());
   const client = { deadlineHeader: 'stainless' as const, sdkRetries: true };
-  const rs = await Promise.all([1, 2].map((i) => sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(i), { deadlineS: 10, answerSeed: 1, t0: 0, client })));
+  const rs = await Promise.all(
+    [1, 2].map((i) =>
+      sendArrival(agent, { baseUrl: `${mock.url}/v1` }, arrival(i), { deadlineS: 10, answerSeed: 1, t0: 0, client }),
+    ),
+  );
   const retried = rs.find((r) => r.retry !== undefined);
   assert.ok(retried !== undefined, 'one request was refused and retried');
   assert.deepEqual(retried.retry, { afterS: 1, ok: true, status: 200 });

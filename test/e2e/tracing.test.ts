@@ -34,7 +34,9 @@ async function otlpReceiver(t: TestContext) {
       assert.equal(req.url, '/v1/traces');
       assert.match(req.headers['content-type'] ?? '', /application\/json/);
       exportHeaders.push(req.headers);
-      const payload = JSON.parse(body) as { resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+      const payload = JSON.parse(body) as {
+        resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+      };
       for (const rs of payload.resourceSpans) {
         const service = String(rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue);
         for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
@@ -75,7 +77,10 @@ function attr(s: OtlpSpan, key: string): unknown {
 }
 
 const CHAT_ANSWER = JSON.stringify({
-  id: 'c1', object: 'chat.completion', created: 1, model: 'up-model',
+  id: 'c1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'up-model',
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 });
@@ -86,13 +91,19 @@ async function recordingUpstream(t: TestContext, opts: { failFirst: boolean }) {
   const up = await fixedUpstream(t, (req, res, body) => {
     seen.push({ path: req.url ?? '', headers: req.headers });
     if (opts.failFirst && seen.length === 1) {
-      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"Server busy, please try again later"}}');
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"Server busy, please try again later"}}');
       return;
     }
     if ((JSON.parse(body) as { stream?: boolean }).stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
+      );
+      res.write(
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+      );
       res.end('data: [DONE]\n\n');
       return;
     }
@@ -105,17 +116,38 @@ async function recordingUpstream(t: TestContext, opts: { failFirst: boolean }) {
  * A gateway with two routes to `upstreamUrl` (upstreams a and b). Spans are batched for 5 ms unless `batchDefault`
  * keeps the SDK's delay. `stop()` shuts it down from the test; otherwise the cleanup does.
  */
-async function gateway(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined, opts: { log?: Writable; batchDefault?: boolean; auth?: unknown; tenants?: unknown } = {}): Promise<Gateway & { stop(): Promise<boolean> }> {
-  const config = resolveConfig({
-    log: { requests: false },
-    ...(opts.auth === undefined ? {} : { auth: opts.auth }),
-    ...(opts.tenants === undefined ? {} : { tenants: opts.tenants }),
-    upstreams: [{ name: 'a', url: `${upstreamUrl}/a` }, { name: 'b', url: `${upstreamUrl}/b` }],
-    models: { chat: { routes: [{ upstream: 'a', model: 'up-model' }, { upstream: 'b', model: 'up-model' }] } },
-    ...(tracing === undefined ? {} : { tracing }),
-  }, 'test config', {});
+async function gateway(
+  t: TestContext,
+  upstreamUrl: string,
+  tracing: Record<string, unknown> | undefined,
+  opts: { log?: Writable; batchDefault?: boolean; auth?: unknown; tenants?: unknown } = {},
+): Promise<Gateway & { stop(): Promise<boolean> }> {
+  const config = resolveConfig(
+    {
+      log: { requests: false },
+      ...(opts.auth === undefined ? {} : { auth: opts.auth }),
+      ...(opts.tenants === undefined ? {} : { tenants: opts.tenants }),
+      upstreams: [
+        { name: 'a', url: `${upstreamUrl}/a` },
+        { name: 'b', url: `${upstreamUrl}/b` },
+      ],
+      models: {
+        chat: {
+          routes: [
+            { upstream: 'a', model: 'up-model' },
+            { upstream: 'b', model: 'up-model' },
+          ],
+        },
+      },
+      ...(tracing === undefined ? {} : { tracing }),
+    },
+    'test config',
+    {},
+  );
   const gw = await startGateway(config, {
-    port: 0, log: createLogger('info', opts.log ?? new LogCapture().stream), ...(opts.batchDefault === true ? {} : { tracing: { scheduledDelayMs: 5 } }),
+    port: 0,
+    log: createLogger('info', opts.log ?? new LogCapture().stream),
+    ...(opts.batchDefault === true ? {} : { tracing: { scheduledDelayMs: 5 } }),
   });
   let stopped = false;
   t.after(() => (stopped ? undefined : gw.shutdown(0)));
@@ -140,7 +172,11 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
 test('exports a request span under the client traceparent and one child span per attempt, each sent upstream as traceparent', async (t) => {
   const otlp = await otlpReceiver(t);
   const up = await recordingUpstream(t, { failFirst: true });
-  const gw = await gateway(t, up.url, { otlp_endpoint: otlp.url, service_name: 'spillway-test', headers: { authorization: 'Bearer collector-token' } });
+  const gw = await gateway(t, up.url, {
+    otlp_endpoint: otlp.url,
+    service_name: 'spillway-test',
+    headers: { authorization: 'Bearer collector-token' },
+  });
   const clientTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
   const clientSpan = '00f067aa0ba902b7';
   const res = await chat(gw, { traceparent: `00-${clientTrace}-${clientSpan}-01`, 'x-spillway-priority': 'high' });
@@ -150,7 +186,9 @@ test('exports a request span under the client traceparent and one child span per
 
   await otlp.until((s) => s.some((x) => x.kind === 2));
   const server = otlp.spans.filter((s) => s.kind === 2);
-  const attempts = otlp.spans.filter((s) => s.kind === 3).sort((x, y) => Number(attr(x, 'spillway.attempt')) - Number(attr(y, 'spillway.attempt')));
+  const attempts = otlp.spans
+    .filter((s) => s.kind === 3)
+    .sort((x, y) => Number(attr(x, 'spillway.attempt')) - Number(attr(y, 'spillway.attempt')));
   assert.equal(server.length, 1, 'one request span');
   const req = server[0] as OtlpSpan & { service: string };
   assert.equal(req.traceId, clientTrace, 'the client trace is continued');
@@ -177,7 +215,11 @@ test('exports a request span under the client traceparent and one child span per
   assert.equal(attr(second, 'spillway.outcome'), 'ok');
   assert.equal(attr(second, 'http.response.status_code'), 200);
   assert.equal(attr(second, 'spillway.upstream'), res.headers.get('x-spillway-upstream'));
-  assert.notEqual(attr(first, 'spillway.upstream'), attr(second, 'spillway.upstream'), 'the retry went to the other upstream');
+  assert.notEqual(
+    attr(first, 'spillway.upstream'),
+    attr(second, 'spillway.upstream'),
+    'the retry went to the other upstream',
+  );
 
   // What each upstream request carried: the trace id, and its own attempt span as the parent.
   assert.equal(up.seen.length, 2);
@@ -187,7 +229,11 @@ test('exports a request span under the client traceparent and one child span per
     assert.equal(m[1], clientTrace);
     assert.equal(m[2], a.spanId);
     assert.equal(m[3], '01');
-    assert.equal(up.seen[i]?.path.startsWith(`/${String(attr(a, 'spillway.upstream'))}/`), true, 'the span names the upstream that was called');
+    assert.equal(
+      up.seen[i]?.path.startsWith(`/${String(attr(a, 'spillway.upstream'))}/`),
+      true,
+      'the span names the upstream that was called',
+    );
   }
   assert.equal(otlp.exportHeaders[0]?.authorization, 'Bearer collector-token', 'tracing.headers go with every export');
 });
@@ -195,7 +241,12 @@ test('exports a request span under the client traceparent and one child span per
 test('starts a new trace for a streamed request without traceparent, the attempt span parenting the upstream call', async (t) => {
   const otlp = await otlpReceiver(t);
   const up = await recordingUpstream(t, { failFirst: false });
-  const gw = await gateway(t, up.url, { otlp_endpoint: `${otlp.url}/v1/traces` }, { auth: { keys: [{ key: 'team-a-gateway-key', tenant: 'team-a' }] }, tenants: { 'team-a': {} } });
+  const gw = await gateway(
+    t,
+    up.url,
+    { otlp_endpoint: `${otlp.url}/v1/traces` },
+    { auth: { keys: [{ key: 'team-a-gateway-key', tenant: 'team-a' }] }, tenants: { 'team-a': {} } },
+  );
   const res = await chat(gw, { authorization: 'Bearer team-a-gateway-key' }, true);
   assert.equal(res.status, 200);
   assert.match(await res.text(), /data: \[DONE\]/);
@@ -232,7 +283,11 @@ test('with sample_ratio 0 exports no span of a new trace yet still propagates it
   await sampled.text();
   // Spans are exported in the order they end: once the sampled request's span is in, the unsampled one would be.
   await otlp.until((s) => s.some((x) => x.kind === 2));
-  assert.deepEqual(new Set(otlp.spans.map((s) => s.traceId)), new Set([clientTrace]), 'only the client-sampled trace was exported');
+  assert.deepEqual(
+    new Set(otlp.spans.map((s) => s.traceId)),
+    new Set([clientTrace]),
+    'only the client-sampled trace was exported',
+  );
   assert.equal(otlp.spans.length, 2);
 });
 
@@ -242,7 +297,11 @@ test('sends no traceparent upstream when tracing is off', async (t) => {
   const res = await chat(gw, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
   assert.equal(res.status, 200);
   await res.text();
-  assert.equal(up.seen[0]?.headers.traceparent, undefined, "the client's traceparent is not forwarded as if it were ours");
+  assert.equal(
+    up.seen[0]?.headers.traceparent,
+    undefined,
+    "the client's traceparent is not forwarded as if it were ours",
+  );
   assert.equal(gw.config.tracing.otlpEndpoint, null);
 });
 
@@ -294,7 +353,9 @@ test('a collector that never answers holds up shutdown for at most a few seconds
   const tookMs = performance.now() - started;
   assert.ok(tookMs < 4_500, `shutdown took ${Math.round(tookMs)} ms`);
   assert.ok(collector.hits() >= 1, 'the last spans were offered to the collector');
-  assert.ok(logs.records().some((r) => String(r.msg).startsWith('tracing: the collector did not take the last spans in time')));
+  assert.ok(
+    logs.records().some((r) => String(r.msg).startsWith('tracing: the collector did not take the last spans in time')),
+  );
 });
 
 /**
@@ -302,7 +363,11 @@ test('a collector that never answers holds up shutdown for at most a few seconds
  * Spillway's tracing code or the OpenTelemetry SDK was among them (the API package does not count: prom-client
  * loads it for exemplars). A child, because this test process has loaded them already.
  */
-async function loadsOpenTelemetry(t: TestContext, upstreamUrl: string, tracing: Record<string, unknown> | undefined): Promise<boolean> {
+async function loadsOpenTelemetry(
+  t: TestContext,
+  upstreamUrl: string,
+  tracing: Record<string, unknown> | undefined,
+): Promise<boolean> {
   const script = `
     import { registerHooks } from 'node:module';
     const loaded = [];
@@ -322,7 +387,9 @@ async function loadsOpenTelemetry(t: TestContext, upstreamUrl: string, tracing: 
     await gw.shutdown(0);
     process.stdout.write(JSON.stringify({ status: res.status, otel: loaded.filter((u) => u.endsWith('/src/observe/tracing.ts') || /@opentelemetry\\/(?!api\\/)/.test(u)).length }));
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => child.kill());
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));

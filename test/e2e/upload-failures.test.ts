@@ -7,7 +7,8 @@ import { jobsConfig, tempDataDir } from '../helpers/jobs.ts';
 import { isOpenAIError, rawRequest } from '../helpers/raw-http.ts';
 
 const B = 'bNdRy';
-const head = (len: number) => `POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${len}\r\n\r\n`;
+const head = (len: number) =>
+  `POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${len}\r\n\r\n`;
 const cutForm = `--${B}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n{"custom_id":"1"}\n`;
 
 test('an upload cut before its closing boundary answers 400, keeps the gateway up and leaves no file', async (t) => {

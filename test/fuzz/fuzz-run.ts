@@ -132,9 +132,17 @@ function isOpenAIError(text: string): boolean {
 
 function judge(input: FuzzInput, index: number, buf: Buffer, why: 'complete' | 'closed' | 'timeout'): Observation {
   const problems: string[] = [];
-  const obs = (status: number): Observation => ({ index, kind: input.kind, status, problems, excerpt: buf.subarray(0, 300).toString('latin1') });
+  const obs = (status: number): Observation => ({
+    index,
+    kind: input.kind,
+    status,
+    problems,
+    excerpt: buf.subarray(0, 300).toString('latin1'),
+  });
   if (buf.length === 0) {
-    problems.push(why === 'timeout' ? `no answer within ${ANSWER_TIMEOUT_MS} ms` : 'connection closed without an answer');
+    problems.push(
+      why === 'timeout' ? `no answer within ${ANSWER_TIMEOUT_MS} ms` : 'connection closed without an answer',
+    );
     return obs(0);
   }
   const h = parseHead(buf);
@@ -157,7 +165,8 @@ function judge(input: FuzzInput, index: number, buf: Buffer, why: 'complete' | '
       if (body === null) problems.push('broken chunked framing');
       else if (body === undefined) problems.push(`chunked body not terminated (${why})`);
     } else if (why !== 'closed') problems.push('no content-length, no chunked framing, and not closed');
-    if (h.status >= 400 && body !== null && body !== undefined && !isOpenAIError(body.toString('utf8'))) problems.push(`${h.status} without an OpenAI-style JSON error body`);
+    if (h.status >= 400 && body !== null && body !== undefined && !isOpenAIError(body.toString('utf8')))
+      problems.push(`${h.status} without an OpenAI-style JSON error body`);
   }
   return obs(h.status);
 }
@@ -168,11 +177,31 @@ const MIB = 1024 * 1024;
  * Sends `count` inputs of `seed` (kinds in turn) with `concurrency` connections at once and summarises. The target
  * is checked alive and its RSS sampled as it goes; `onProgress` is called every `progressEvery` inputs.
  */
-export async function runFuzz(target: FuzzTarget, opts: { seed: number; count: number; concurrency: number; keepFailures?: number; onProgress?: (done: number, s: FuzzSummary) => void; progressEvery?: number }): Promise<FuzzSummary> {
+export async function runFuzz(
+  target: FuzzTarget,
+  opts: {
+    seed: number;
+    count: number;
+    concurrency: number;
+    keepFailures?: number;
+    onProgress?: (done: number, s: FuzzSummary) => void;
+    progressEvery?: number;
+  },
+): Promise<FuzzSummary> {
   const started = performance.now();
   const s: FuzzSummary = {
-    seed: opts.seed, inputs: 0, seconds: 0, byKind: Object.fromEntries(KINDS.map((k) => [k, {}])), statuses: {}, failures: [], failureCount: 0,
-    rssStartMiB: target.rssBytes() / MIB, rssEndMiB: 0, rssPeakMiB: 0, alive: true, errorLogLines: 0,
+    seed: opts.seed,
+    inputs: 0,
+    seconds: 0,
+    byKind: Object.fromEntries(KINDS.map((k) => [k, {}])),
+    statuses: {},
+    failures: [],
+    failureCount: 0,
+    rssStartMiB: target.rssBytes() / MIB,
+    rssEndMiB: 0,
+    rssPeakMiB: 0,
+    alive: true,
+    errorLogLines: 0,
   };
   let next = 0;
   const worker = async () => {
@@ -208,5 +237,10 @@ export async function runFuzz(target: FuzzTarget, opts: { seed: number; count: n
 
 /** One line per failure: enough to replay it (seed, index) and see what came back. */
 export function describeFailures(s: FuzzSummary): string {
-  return s.failures.map((f) => `#${f.index} (${f.kind}, seed ${s.seed}): ${f.problems.join('; ')} :: ${JSON.stringify(f.excerpt).slice(0, 240)}`).join('\n');
+  return s.failures
+    .map(
+      (f) =>
+        `#${f.index} (${f.kind}, seed ${s.seed}): ${f.problems.join('; ')} :: ${JSON.stringify(f.excerpt).slice(0, 240)}`,
+    )
+    .join('\n');
 }

@@ -22,8 +22,15 @@ test('3,000 malformed requests: the gateway stays up, answers well-formed HTTP w
   assert.equal(s.failureCount, 0, `${s.failureCount} bad answers:\n${describeFailures(s)}`);
   assert.equal(s.statuses['500'] ?? 0, 0);
   assert.equal(s.errorLogLines, 0, `internal errors logged:\n${target.errorLines.slice(0, 3).join('\n')}`);
-  for (const k of KINDS) assert.ok(Object.values(s.byKind[k] ?? {}).reduce((a, b) => a + b, 0) >= COUNT / KINDS.length - 1, `${k} inputs were sent`);
-  assert.ok(s.rssEndMiB - s.rssStartMiB < 96, `RSS grew from ${s.rssStartMiB.toFixed(0)} to ${s.rssEndMiB.toFixed(0)} MiB`);
+  for (const k of KINDS)
+    assert.ok(
+      Object.values(s.byKind[k] ?? {}).reduce((a, b) => a + b, 0) >= COUNT / KINDS.length - 1,
+      `${k} inputs were sent`,
+    );
+  assert.ok(
+    s.rssEndMiB - s.rssStartMiB < 96,
+    `RSS grew from ${s.rssStartMiB.toFixed(0)} to ${s.rssEndMiB.toFixed(0)} MiB`,
+  );
   const health = await fetch(`${target.url}/healthz`);
   assert.equal(health.status, 200);
 });

@@ -41,7 +41,11 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   const config = opts.config(mock.url, dir);
   const configFile = join(dir, 'spillway.yaml');
   writeFileSync(configFile, stringify(config));
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), BIN, 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeFlags ?? []), BIN, 'start', '--config', configFile, '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   // Never outlive the process that started it (a bench's watchdog or Ctrl-C exits without a close()).
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
@@ -74,7 +78,14 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   });
   const pid = child.pid as number;
   return {
-    url, port: Number(new URL(url).port), pid, child, mock, configFile, dir, errorLines,
+    url,
+    port: Number(new URL(url).port),
+    pid,
+    child,
+    mock,
+    configFile,
+    dir,
+    errorLines,
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     openFds: () => {
       try {

@@ -11,7 +11,11 @@ export function tempDataDir(t: TestContext): string {
 }
 
 /** The default test config (one model "chat" on every mock) with jobs on. */
-export function jobsConfig(urls: string[], jobs: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function jobsConfig(
+  urls: string[],
+  jobs: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     upstreams: urls.map((u, i) => ({ name: `mock${i}`, url: `${u}/v1`, max_concurrency: 64 })),
     models: { chat: { routes: urls.map((_u, i) => ({ upstream: `mock${i}`, model: 'chat' })) } },
@@ -21,7 +25,12 @@ export function jobsConfig(urls: string[], jobs: Record<string, unknown>, extra:
 }
 
 /** Polls `read` until `done` says so, at most `maxTries` times `everyMs` apart (job status is polled, as clients do). */
-export async function pollUntil<T>(read: () => Promise<T>, done: (v: T) => boolean, maxTries = 600, everyMs = 50): Promise<T> {
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  maxTries = 600,
+  everyMs = 50,
+): Promise<T> {
   let v = await read();
   for (let i = 0; i < maxTries && !done(v); i++) {
     await new Promise((r) => setTimeout(r, everyMs));

@@ -14,7 +14,10 @@ export const prompt = 'Tell me a story';
  * `messages.stream` (system as text blocks): the exact text both times. Returns the stream's event types and its
  * final message, for what each door checks beyond that.
  */
-export async function multiTurnWithSystem(anthropic: Anthropic, model: string): Promise<{ events: string[]; final: Anthropic.Message }> {
+export async function multiTurnWithSystem(
+  anthropic: Anthropic,
+  model: string,
+): Promise<{ events: string[]; final: Anthropic.Message }> {
   const messages: Anthropic.MessageParam[] = [
     { role: 'user', content: 'Hi' },
     { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] },
@@ -23,7 +26,12 @@ export async function multiTurnWithSystem(anthropic: Anthropic, model: string): 
   const expected = answerText(1, `Be brief\nHi\nHello\n${prompt}`, 20);
   const m = await anthropic.messages.create({ model, max_tokens: 20, system: 'Be brief', messages });
   assert.equal(m.content[0]?.type === 'text' ? m.content[0].text : undefined, expected);
-  const stream = anthropic.messages.stream({ model, max_tokens: 20, system: [{ type: 'text', text: 'Be brief' }], messages });
+  const stream = anthropic.messages.stream({
+    model,
+    max_tokens: 20,
+    system: [{ type: 'text', text: 'Be brief' }],
+    messages,
+  });
   const events: string[] = [];
   stream.on('streamEvent', (e) => events.push(e.type));
   const final = await stream.finalMessage();
@@ -36,9 +44,21 @@ export async function multiTurnWithSystem(anthropic: Anthropic, model: string): 
 }
 
 /** A streamed call of the tool `lookup`: the final message, its tool_use block, and the joined input_json_delta pieces. */
-export async function streamedToolCall(anthropic: Anthropic, model: string, maxTokens: number): Promise<{ use: Anthropic.ToolUseBlock; partial: string }> {
-  const tools: Anthropic.Tool[] = [{ name: 'lookup', description: 'find', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }];
-  const stream = anthropic.messages.stream({ model, max_tokens: maxTokens, messages: [{ role: 'user', content: prompt }], tools, tool_choice: { type: 'auto' } });
+export async function streamedToolCall(
+  anthropic: Anthropic,
+  model: string,
+  maxTokens: number,
+): Promise<{ use: Anthropic.ToolUseBlock; partial: string }> {
+  const tools: Anthropic.Tool[] = [
+    { name: 'lookup', description: 'find', input_schema: { type: 'object', properties: { q: { type: 'string' } } } },
+  ];
+  const stream = anthropic.messages.stream({
+    model,
+    max_tokens: maxTokens,
+    messages: [{ role: 'user', content: prompt }],
+    tools,
+    tool_choice: { type: 'auto' },
+  });
   let partial = '';
   stream.on('inputJson', (delta) => (partial += delta));
   const final = await stream.finalMessage();
@@ -52,7 +72,8 @@ export async function streamedToolCall(anthropic: Anthropic, model: string, maxT
 /** The tool's result sent back as a tool_result block: the next answer is text again. */
 export async function toolResultTurn(anthropic: Anthropic, model: string, use: Anthropic.ToolUseBlock): Promise<void> {
   const next = await anthropic.messages.create({
-    model, max_tokens: 5,
+    model,
+    max_tokens: 5,
     messages: [
       { role: 'user', content: prompt },
       { role: 'assistant', content: [{ type: 'tool_use', id: use.id, name: 'lookup', input: use.input }] },

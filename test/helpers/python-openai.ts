@@ -15,8 +15,12 @@ function pythonHas(module: string): boolean {
  * must never skip; elsewhere the test says why it did not run instead of failing.
  */
 export const pythonOpenAISkip: string | false =
-  !pythonHas('openai') && process.env.CI !== 'true' ? 'python3 with the openai package is not installed (pip install openai)' : false;
+  !pythonHas('openai') && process.env.CI !== 'true'
+    ? 'python3 with the openai package is not installed (pip install openai)'
+    : false;
 
 /** The same for tests that also drive the official Python anthropic package (the Messages door). */
 export const pythonAnthropicSkip: string | false =
-  !(pythonHas('openai') && pythonHas('anthropic')) && process.env.CI !== 'true' ? 'python3 with the openai and anthropic packages is not installed (pip install openai anthropic)' : false;
+  !(pythonHas('openai') && pythonHas('anthropic')) && process.env.CI !== 'true'
+    ? 'python3 with the openai and anthropic packages is not installed (pip install openai anthropic)'
+    : false;

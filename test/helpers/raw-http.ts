@@ -15,7 +15,11 @@ export interface RawAnswer {
  * the headers) and reads until the server closes, or `timeoutMs` passes (then the connection is closed by us).
  * Pieces in `bytes` are written with `gapMs` between them when given (a slow or cut-short client).
  */
-export function rawRequest(port: number, bytes: string | Buffer | (string | Buffer)[], opts: { timeoutMs?: number; gapMs?: number; endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  bytes: string | Buffer | (string | Buffer)[],
+  opts: { timeoutMs?: number; gapMs?: number; endAfterWrite?: boolean } = {},
+): Promise<RawAnswer> {
   const pieces = Array.isArray(bytes) ? bytes : [bytes];
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');

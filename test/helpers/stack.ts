@@ -64,9 +64,19 @@ export async function startStack(t: TestContext, opts: StackOptions = {}): Promi
   }
   const config = resolveConfig(raw, 'test config', {});
   const logs = new LogCapture();
-  const gw = await startGateway(config, { ...opts.gateway, port: 0, log: createLogger('info', logs.stream), ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }) });
+  const gw = await startGateway(config, {
+    ...opts.gateway,
+    port: 0,
+    log: createLogger('info', logs.stream),
+    ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }),
+  });
   t.after(() => gw.shutdown(0));
-  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
+  const client = new OpenAI({
+    baseURL: `${gw.url}/v1`,
+    apiKey: opts.apiKey ?? 'unused',
+    maxRetries: 0,
+    timeout: 30_000,
+  });
   return { gw, mocks, logs, client };
 }
 
@@ -76,7 +86,10 @@ export function nextEvent(emitter: NodeJS.EventEmitter, name: string): Promise<u
 }
 
 /** A tiny upstream that answers every request with `handler` (for failures the simulator should not have to fake). */
-export async function fixedUpstream(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; hits: () => number }> {
+export async function fixedUpstream(
+  t: TestContext,
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     hits++;

@@ -36,7 +36,12 @@ export function needTool(t: TestContext, name: string, install: string): string 
 }
 
 /** needTool for a tool found some other way (`found`: its path, or undefined when absent), e.g. a browser. */
-export function requireTool(t: TestContext, name: string, found: string | undefined, install: string): string | undefined {
+export function requireTool(
+  t: TestContext,
+  name: string,
+  found: string | undefined,
+  install: string,
+): string | undefined {
   if (found !== undefined) return found;
   t.skip(missingToolReason(name, install, process.env));
   return undefined;
@@ -48,12 +53,17 @@ export function requireTool(t: TestContext, name: string, found: string | undefi
  */
 export function missingToolReason(name: string, install: string, env: NodeJS.ProcessEnv): string {
   const why = `${name} is not installed (${install})`;
-  if (env.CI === 'true') throw new Error(`${why}; .ci/run should have installed it, and CI=true makes a missing tool a failure`);
+  if (env.CI === 'true')
+    throw new Error(`${why}; .ci/run should have installed it, and CI=true makes a missing tool a failure`);
   return why;
 }
 
 /** Runs a tool; resolves with its output, rejects with stdout and stderr in the message when it exits non-zero. */
-export async function runTool(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+export async function runTool(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stdout: string; stderr: string }> {
   try {
     return await run(file, args, { cwd: opts.cwd, env: opts.env, maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {

@@ -7,9 +7,14 @@ import { fixedUpstream } from './stack.ts';
  */
 export async function wordEmbedder(t: TestContext): Promise<{ url: string; hits: () => number }> {
   return fixedUpstream(t, (_req, res, body) => {
-    const words = String((JSON.parse(body) as { input: string }).input).toLowerCase().match(/[a-z]+/g) ?? [];
+    const words =
+      String((JSON.parse(body) as { input: string }).input)
+        .toLowerCase()
+        .match(/[a-z]+/g) ?? [];
     const v = Array.from({ length: 16 }, () => 0);
     for (const w of words) v[[...w].reduce((a, ch) => (a * 31 + ch.charCodeAt(0)) % 16, 7)]! += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ index: 0, embedding: v }] }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ object: 'list', data: [{ index: 0, embedding: v }] }));
   });
 }

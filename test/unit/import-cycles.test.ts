@@ -5,7 +5,9 @@ import { dirname, join, normalize } from 'node:path';
 
 /** Every .ts file under `dir`, as a path relative to the repo root. */
 function sources(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 }
 
 /**
@@ -41,19 +43,32 @@ test('src/ has no import cycle, type-only imports included', () => {
   const graph = new Map(files.map((f) => [f, importsOf(f)]));
   const edges = [...graph.values()].reduce((n, e) => n + e.length, 0);
   assert.ok(files.length > 100 && edges > 300, `walked ${files.length} files and ${edges} imports`);
-  for (const targets of graph.values()) for (const t of targets) assert.ok(graph.has(t), `an import of ${t}, which is not a file of src/`);
-  assert.deepEqual(cycles(graph).map((c) => c.join(' → ')), []);
+  for (const targets of graph.values())
+    for (const t of targets) assert.ok(graph.has(t), `an import of ${t}, which is not a file of src/`);
+  assert.deepEqual(
+    cycles(graph).map((c) => c.join(' → ')),
+    [],
+  );
 });
 
 test('the cycle check finds a cycle through a type-only import', () => {
-  const graph = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+  const graph = new Map([
+    ['a.ts', ['b.ts']],
+    ['b.ts', ['c.ts']],
+    ['c.ts', ['a.ts']],
+    ['d.ts', ['a.ts']],
+  ]);
   assert.deepEqual(cycles(graph), [['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
-  const text = "import type { X } from './b.ts';\nexport { y } from '../c.ts';\nimport {\n  z,\n} from './d.ts';\nimport './e.ts';\n";
+  const text =
+    "import type { X } from './b.ts';\nexport { y } from '../c.ts';\nimport {\n  z,\n} from './d.ts';\nimport './e.ts';\n";
   assert.deepEqual(parseImports(text, 'src/x/a.ts'), ['src/x/b.ts', 'src/c.ts', 'src/x/d.ts', 'src/x/e.ts']);
 });
 
 /** The relative specifiers of static imports and re-exports in `text`, resolved against `file`'s folder. */
 function parseImports(text: string, file: string): string[] {
-  const specs = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)'/gms), ...text.matchAll(/^\s*import\s+'(\.{1,2}\/[^']+)'/gm)];
+  const specs = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)'/gms),
+    ...text.matchAll(/^\s*import\s+'(\.{1,2}\/[^']+)'/gm),
+  ];
   return specs.map((m) => normalize(join(dirname(file), m[1] as string)));
 }

@@ -44,5 +44,7 @@ export function anthropicErrorEvent(status: number, message: string): string {
 
 /** The status behind an error code the chat stream carried in-band (an upstream's own code: a server error). */
 export function statusOfCode(code: unknown): number {
-  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as keyof typeof ERROR_CODES].status : 500;
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code)
+    ? ERROR_CODES[code as keyof typeof ERROR_CODES].status
+    : 500;
 }

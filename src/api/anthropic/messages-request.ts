@@ -6,7 +6,25 @@ type Json = Record<string, unknown>;
  * Fields the Messages API defines. Any other top-level field is a vendor extension and passes through as it is, as
  * on the chat door (e.g. an upstream's own switches, or the simulator's `mock` fault field).
  */
-const MESSAGES_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_k', 'top_p', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers', 'context_management']);
+const MESSAGES_FIELDS = new Set([
+  'model',
+  'messages',
+  'system',
+  'max_tokens',
+  'metadata',
+  'stop_sequences',
+  'stream',
+  'temperature',
+  'top_k',
+  'top_p',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'service_tier',
+  'container',
+  'mcp_servers',
+  'context_management',
+]);
 
 /**
  * An Anthropic Messages request → the chat-completions body the pipeline runs (and an OpenAI-compatible upstream
@@ -28,8 +46,10 @@ export function messagesToChat(b: Json, countOnly = false): Json {
   if (!countOnly && (typeof b.max_tokens !== 'number' || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)) {
     throw invalid('max_tokens: Field required (a positive integer)', 'max_tokens');
   }
-  if (!Array.isArray(b.messages) || b.messages.length === 0) throw invalid('messages: at least one message is required', 'messages');
-  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw invalid('stream: must be a boolean', 'stream');
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    throw invalid('messages: at least one message is required', 'messages');
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean')
+    throw invalid('stream: must be a boolean', 'stream');
   const messages: Json[] = [];
   const system = systemText(b.system);
   if (system !== undefined) messages.push({ role: 'system', content: system });
@@ -48,7 +68,8 @@ export function messagesToChat(b: Json, countOnly = false): Json {
     chat[k] = b[k];
   }
   if (b.stop_sequences !== undefined && b.stop_sequences !== null) {
-    if (!Array.isArray(b.stop_sequences) || !b.stop_sequences.every((s) => typeof s === 'string')) throw invalid('stop_sequences: must be an array of strings', 'stop_sequences');
+    if (!Array.isArray(b.stop_sequences) || !b.stop_sequences.every((s) => typeof s === 'string'))
+      throw invalid('stop_sequences: must be an array of strings', 'stop_sequences');
     if (b.stop_sequences.length > 0) chat.stop = b.stop_sequences;
   }
   if (b.tools !== undefined && b.tools !== null) {
@@ -62,7 +83,8 @@ export function messagesToChat(b: Json, countOnly = false): Json {
   }
   const thinking = b.thinking as Json | null | undefined;
   if (thinking !== undefined && thinking !== null) {
-    if (typeof thinking !== 'object' || (thinking.type !== 'enabled' && thinking.type !== 'disabled')) throw invalid("thinking: type must be 'enabled' or 'disabled'", 'thinking');
+    if (typeof thinking !== 'object' || (thinking.type !== 'enabled' && thinking.type !== 'disabled'))
+      throw invalid("thinking: type must be 'enabled' or 'disabled'", 'thinking');
     chat.thinking = { type: thinking.type };
   }
   const user = (b.metadata as Json | null | undefined)?.user_id;
@@ -83,7 +105,8 @@ function systemText(system: unknown): string | undefined {
   if (typeof system === 'string') return system === '' ? undefined : system;
   if (!Array.isArray(system)) throw invalid('system: must be a string or an array of text blocks', 'system');
   const texts = system.map((blk, i) => {
-    if (!isObject(blk) || blk.type !== 'text' || typeof blk.text !== 'string') throw invalid(`system.${i}: must be a text block`, 'system');
+    if (!isObject(blk) || blk.type !== 'text' || typeof blk.text !== 'string')
+      throw invalid(`system.${i}: must be a text block`, 'system');
     return blk.text;
   });
   return texts.length === 0 ? undefined : texts.join('\n');
@@ -92,11 +115,14 @@ function systemText(system: unknown): string | undefined {
 /** One Messages turn → one or more chat messages. */
 function turn(m: unknown, i: number): Json[] {
   const where = `messages.${i}`;
-  if (!isObject(m) || (m.role !== 'user' && m.role !== 'assistant')) throw invalid(`${where}.role: must be 'user' or 'assistant'`, where);
+  if (!isObject(m) || (m.role !== 'user' && m.role !== 'assistant'))
+    throw invalid(`${where}.role: must be 'user' or 'assistant'`, where);
   if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
-  if (!Array.isArray(m.content)) throw invalid(`${where}.content: must be a string or an array of content blocks`, where);
+  if (!Array.isArray(m.content))
+    throw invalid(`${where}.content: must be a string or an array of content blocks`, where);
   const blocks = m.content.map((blk, j) => {
-    if (!isObject(blk) || typeof blk.type !== 'string') throw invalid(`${where}.content.${j}: must be a content block with a type`, where);
+    if (!isObject(blk) || typeof blk.type !== 'string')
+      throw invalid(`${where}.content.${j}: must be a content block with a type`, where);
     return blk;
   });
   return m.role === 'user' ? userTurn(blocks, where) : [assistantTurn(blocks, where)];
@@ -118,11 +144,18 @@ function userTurn(blocks: Json[], where: string): Json[] {
       case 'tool_result': {
         if (typeof blk.tool_use_id !== 'string') throw invalid(`${at}.tool_use_id: must be a string`, at);
         const text = resultText(blk.content, at);
-        tools.push({ role: 'tool', tool_call_id: blk.tool_use_id, content: blk.is_error === true ? `Error: ${text}` : text });
+        tools.push({
+          role: 'tool',
+          tool_call_id: blk.tool_use_id,
+          content: blk.is_error === true ? `Error: ${text}` : text,
+        });
         break;
       }
       default:
-        throw invalid(`${at}: content blocks of type '${blk.type as string}' are not supported by Spillway's Messages door`, at);
+        throw invalid(
+          `${at}: content blocks of type '${blk.type as string}' are not supported by Spillway's Messages door`,
+          at,
+        );
     }
   });
   // A chat tool message must follow the assistant turn that called the tool: results first, then the rest.
@@ -150,11 +183,19 @@ function assistantTurn(blocks: Json[], where: string): Json {
       case 'redacted_thinking':
         break; // opaque to any other upstream: nothing to send back
       case 'tool_use':
-        if (typeof blk.id !== 'string' || typeof blk.name !== 'string') throw invalid(`${at}: tool_use needs an id and a name`, at);
-        calls.push({ id: blk.id, type: 'function', function: { name: blk.name, arguments: JSON.stringify(blk.input ?? {}) } });
+        if (typeof blk.id !== 'string' || typeof blk.name !== 'string')
+          throw invalid(`${at}: tool_use needs an id and a name`, at);
+        calls.push({
+          id: blk.id,
+          type: 'function',
+          function: { name: blk.name, arguments: JSON.stringify(blk.input ?? {}) },
+        });
         break;
       default:
-        throw invalid(`${at}: content blocks of type '${blk.type as string}' are not supported in an assistant turn`, at);
+        throw invalid(
+          `${at}: content blocks of type '${blk.type as string}' are not supported in an assistant turn`,
+          at,
+        );
     }
   });
   const msg: Json = { role: 'assistant', content: calls.length > 0 && text === '' ? null : text };
@@ -165,7 +206,8 @@ function assistantTurn(blocks: Json[], where: string): Json {
 
 function imageUrl(source: unknown, at: string): string {
   if (isObject(source)) {
-    if (source.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string') return `data:${source.media_type};base64,${source.data}`;
+    if (source.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string')
+      return `data:${source.media_type};base64,${source.data}`;
     if (source.type === 'url' && typeof source.url === 'string') return source.url;
   }
   throw invalid(`${at}.source: must be a base64 or url image source`, at);
@@ -182,9 +224,15 @@ function tool(t: unknown, i: number): Json {
   const at = `tools.${i}`;
   if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw invalid(`${at}.name: Field required`, at);
   if (t.type !== undefined && t.type !== null && t.type !== 'custom') {
-    throw invalid(`${at}: server tools (${JSON.stringify(t.type)}) are not supported by Spillway's Messages door; only client tools with an input_schema`, at);
+    throw invalid(
+      `${at}: server tools (${JSON.stringify(t.type)}) are not supported by Spillway's Messages door; only client tools with an input_schema`,
+      at,
+    );
   }
-  const fn: Json = { name: t.name, parameters: isObject(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
+  const fn: Json = {
+    name: t.name,
+    parameters: isObject(t.input_schema) ? t.input_schema : { type: 'object', properties: {} },
+  };
   if (typeof t.description === 'string') fn.description = t.description;
   return { type: 'function', function: fn };
 }

@@ -36,7 +36,8 @@ function usageOf(u: unknown): Json {
 }
 
 function messageId(chatId: unknown): string {
-  const id = typeof chatId === 'string' && chatId !== '' ? chatId.replace(/^chatcmpl-/, '') : `${Date.now().toString(36)}`;
+  const id =
+    typeof chatId === 'string' && chatId !== '' ? chatId.replace(/^chatcmpl-/, '') : `${Date.now().toString(36)}`;
   return `msg_${id}`;
 }
 
@@ -59,15 +60,22 @@ export function chatToMessage(chat: Json): Json {
   const choice = first?.choice ?? {};
   const m = first?.body ?? {};
   const content: Json[] = [];
-  if (typeof m.reasoning_content === 'string' && m.reasoning_content !== '') content.push({ type: 'thinking', thinking: m.reasoning_content, signature: '' });
+  if (typeof m.reasoning_content === 'string' && m.reasoning_content !== '')
+    content.push({ type: 'thinking', thinking: m.reasoning_content, signature: '' });
   if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
   for (const t of objectsIn(m.tool_calls)) {
     const fn = (t.function ?? {}) as Json;
     content.push({ type: 'tool_use', id: t.id, name: fn.name, input: toolInput(fn.arguments) });
   }
   return {
-    id: messageId(chat.id), type: 'message', role: 'assistant', model: chat.model, content,
-    stop_reason: stopReason(choice.finish_reason) ?? 'end_turn', stop_sequence: null, usage: usageOf(chat.usage),
+    id: messageId(chat.id),
+    type: 'message',
+    role: 'assistant',
+    model: chat.model,
+    content,
+    stop_reason: stopReason(choice.finish_reason) ?? 'end_turn',
+    stop_sequence: null,
+    usage: usageOf(chat.usage),
   };
 }
 
@@ -98,7 +106,16 @@ export class MessagesTranslator implements AnswerTranslator {
     if (!this.started) {
       this.started = true;
       out += event('message_start', {
-        message: { id: messageId(c.id), type: 'message', role: 'assistant', model: c.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } },
+        message: {
+          id: messageId(c.id),
+          type: 'message',
+          role: 'assistant',
+          model: c.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 0, output_tokens: 0 },
+        },
       });
       out += event('ping', {});
     }
@@ -108,7 +125,10 @@ export class MessagesTranslator implements AnswerTranslator {
     const { choice, body: d } = first;
     if (typeof d.reasoning_content === 'string' && d.reasoning_content !== '') {
       out += this.openBlock('thinking', undefined, { type: 'thinking', thinking: '', signature: '' });
-      out += event('content_block_delta', { index: this.index, delta: { type: 'thinking_delta', thinking: d.reasoning_content } });
+      out += event('content_block_delta', {
+        index: this.index,
+        delta: { type: 'thinking_delta', thinking: d.reasoning_content },
+      });
     }
     if (typeof d.content === 'string' && d.content !== '') {
       out += this.openBlock('text', undefined, { type: 'text', text: '' });
@@ -118,13 +138,22 @@ export class MessagesTranslator implements AnswerTranslator {
       const i = typeof t.index === 'number' ? t.index : 0;
       const fn = (t.function ?? {}) as Json;
       if (this.open?.kind !== 'tool' || this.open.tool !== i) {
-        out += this.openBlock('tool', i, { type: 'tool_use', id: typeof t.id === 'string' ? t.id : `toolu_${i}`, name: typeof fn.name === 'string' ? fn.name : '', input: {} });
+        out += this.openBlock('tool', i, {
+          type: 'tool_use',
+          id: typeof t.id === 'string' ? t.id : `toolu_${i}`,
+          name: typeof fn.name === 'string' ? fn.name : '',
+          input: {},
+        });
       }
       if (typeof fn.arguments === 'string' && fn.arguments !== '') {
-        out += event('content_block_delta', { index: this.index, delta: { type: 'input_json_delta', partial_json: fn.arguments } });
+        out += event('content_block_delta', {
+          index: this.index,
+          delta: { type: 'input_json_delta', partial_json: fn.arguments },
+        });
       }
     }
-    if (choice.finish_reason !== undefined && choice.finish_reason !== null) this.stop = stopReason(choice.finish_reason);
+    if (choice.finish_reason !== undefined && choice.finish_reason !== null)
+      this.stop = stopReason(choice.finish_reason);
     return out;
   }
 

@@ -14,10 +14,12 @@ export function servedOnlyByMessages(config: Pick<Config, 'models' | 'upstreams'
   const m = config.models[model];
   if (m === undefined) return false;
   const byName = new Map(config.upstreams.map((u) => [u.name, u]));
-  return [m, ...m.fallback.flatMap((n) => config.models[n] ?? [])].every((x) => x.routes.every((r) => {
-    const u = byName.get(r.upstream);
-    return u !== undefined && servesMessages(u.api, u.kindProbe ? 'openai' : u.kind);
-  }));
+  return [m, ...m.fallback.flatMap((n) => config.models[n] ?? [])].every((x) =>
+    x.routes.every((r) => {
+      const u = byName.get(r.upstream);
+      return u !== undefined && servesMessages(u.api, u.kindProbe ? 'openai' : u.kind);
+    }),
+  );
 }
 
 /**
@@ -32,5 +34,10 @@ export function passthroughStandIn(b: Json): Json | undefined {
   if (!Array.isArray(b.messages) || b.messages.length === 0) return undefined;
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return undefined;
   const text = JSON.stringify([b.system ?? null, b.messages, b.tools ?? null]);
-  return { model: b.model, max_tokens: b.max_tokens, stream: b.stream === true, messages: [{ role: 'user', content: text }] };
+  return {
+    model: b.model,
+    max_tokens: b.max_tokens,
+    stream: b.stream === true,
+    messages: [{ role: 'user', content: text }],
+  };
 }

@@ -8,7 +8,11 @@ import { RedisResponseStore } from './redis-response-store.ts';
 /** The configured store of the Responses door (`responses.store`, `auto` resolved by the loader). */
 export async function createResponseStore(config: Config, log: Logger, now?: () => number): Promise<ResponseStore> {
   const r = config.responses;
-  const limits: ResponseStoreLimits = { retentionMs: r.retentionMs, tenantMaxBytes: r.tenantMaxBytes, ...(now === undefined ? {} : { now }) };
+  const limits: ResponseStoreLimits = {
+    retentionMs: r.retentionMs,
+    tenantMaxBytes: r.tenantMaxBytes,
+    ...(now === undefined ? {} : { now }),
+  };
   if (r.store === 'memory') return guardResponses(new MemoryResponseStore(limits), log);
   if (r.store === 'sqlite') return guardResponses(new SqliteResponseStore(config.jobs.dataDir, limits), log);
   const redis = config.state.redis;
@@ -28,7 +32,10 @@ function guardResponses(store: ResponseStore, log: Logger): ResponseStore {
         return await store.get(id, tenant);
       } catch (err) {
         log.warn({ err }, 'stored responses: lookup failed');
-        throw new SpillwayError('store_unavailable', 'The store of responses could not be read; try again shortly.', { retryAfterS: 1, cause: err });
+        throw new SpillwayError('store_unavailable', 'The store of responses could not be read; try again shortly.', {
+          retryAfterS: 1,
+          cause: err,
+        });
       }
     },
     put(r, tenant) {

@@ -57,7 +57,12 @@ export class RedisResponseStore implements ResponseStore {
     this.now = limits.now ?? Date.now;
   }
 
-  static async connect(url: string, prefix: string, limits: ResponseStoreLimits, log: Logger): Promise<RedisResponseStore> {
+  static async connect(
+    url: string,
+    prefix: string,
+    limits: ResponseStoreLimits,
+    log: Logger,
+  ): Promise<RedisResponseStore> {
     const redis = new (redisClient())(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 2000 });
     redis.on('error', (err: unknown) => log.warn({ err }, 'stored responses: redis error'));
     redis.defineCommand('responsesPut', { numberOfKeys: 4, lua: PUT_LUA });
@@ -86,8 +91,19 @@ export class RedisResponseStore implements ResponseStore {
     if (bytes > this.limits.tenantMaxBytes) return;
     const prefix = `${this.tenantKey('d', tenant)}:`;
     const now = this.now();
-    await this.redis.responsesPut(this.tenantKey('i', tenant), this.tenantKey('s', tenant), prefix + id, this.tenantKey('b', tenant),
-      id, `${now}\n${data}`, bytes, now, this.limits.retentionMs, this.limits.tenantMaxBytes, prefix);
+    await this.redis.responsesPut(
+      this.tenantKey('i', tenant),
+      this.tenantKey('s', tenant),
+      prefix + id,
+      this.tenantKey('b', tenant),
+      id,
+      `${now}\n${data}`,
+      bytes,
+      now,
+      this.limits.retentionMs,
+      this.limits.tenantMaxBytes,
+      prefix,
+    );
   }
 
   async close(): Promise<void> {

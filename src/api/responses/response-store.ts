@@ -65,7 +65,10 @@ export class MemoryResponseStore implements ResponseStore {
     if (typeof id !== 'string') return Promise.resolve();
     let lru = this.tenants.get(tenant ?? '');
     if (lru === undefined) {
-      lru = new LRUCache<string, { r: StoredResponse; at: number }>({ maxSize: this.limits.tenantMaxBytes, sizeCalculation: (v, k) => Math.max(1, entrySize(JSON.stringify(v.r), k)) });
+      lru = new LRUCache<string, { r: StoredResponse; at: number }>({
+        maxSize: this.limits.tenantMaxBytes,
+        sizeCalculation: (v, k) => Math.max(1, entrySize(JSON.stringify(v.r), k)),
+      });
       this.tenants.set(tenant ?? '', lru);
     }
     if (entrySize(JSON.stringify(r), id) > this.limits.tenantMaxBytes) return Promise.resolve();

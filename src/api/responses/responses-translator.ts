@@ -32,9 +32,13 @@ function usageOf(u: Json | undefined): Json | null {
   const output = num(u.completion_tokens);
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: num(u.prompt_cache_hit_tokens ?? (u.prompt_tokens_details as Json | undefined)?.cached_tokens) },
+    input_tokens_details: {
+      cached_tokens: num(u.prompt_cache_hit_tokens ?? (u.prompt_tokens_details as Json | undefined)?.cached_tokens),
+    },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: num((u.completion_tokens_details as Json | undefined)?.reasoning_tokens) },
+    output_tokens_details: {
+      reasoning_tokens: num((u.completion_tokens_details as Json | undefined)?.reasoning_tokens),
+    },
     total_tokens: num(u.total_tokens) || input + output,
   };
 }
@@ -57,7 +61,14 @@ export class ResponsesTranslator implements AnswerTranslator {
   private readonly save: (r: StoredResponse) => void;
   private readonly id: string;
   private readonly createdAt = Math.floor(Date.now() / 1000);
-  private readonly said: Said = { reasoning: '', text: '', calls: [], finish: null, usage: undefined, model: undefined };
+  private readonly said: Said = {
+    reasoning: '',
+    text: '',
+    calls: [],
+    finish: null,
+    usage: undefined,
+    model: undefined,
+  };
   private seq = 0;
   private started = false;
   private finished = false;
@@ -90,7 +101,12 @@ export class ResponsesTranslator implements AnswerTranslator {
     }
     for (const t of objectsIn(m.tool_calls)) {
       const fn = (t.function ?? {}) as Json;
-      this.said.calls.push({ id: this.itemId('fc', this.said.calls.length), callId: typeof t.id === 'string' ? t.id : `call_${this.said.calls.length}`, name: typeof fn.name === 'string' ? fn.name : '', args: typeof fn.arguments === 'string' ? fn.arguments : '' });
+      this.said.calls.push({
+        id: this.itemId('fc', this.said.calls.length),
+        callId: typeof t.id === 'string' ? t.id : `call_${this.said.calls.length}`,
+        name: typeof fn.name === 'string' ? fn.name : '',
+        args: typeof fn.arguments === 'string' ? fn.arguments : '',
+      });
       this.order.push({ kind: 'call', call: this.said.calls.length - 1 });
     }
     return this.finalResponse();
@@ -112,18 +128,30 @@ export class ResponsesTranslator implements AnswerTranslator {
     if (typeof d.reasoning_content === 'string' && d.reasoning_content !== '') {
       out += this.openItem('reasoning');
       this.said.reasoning += d.reasoning_content;
-      out += this.event('response.reasoning_summary_text.delta', { item_id: this.itemId('rs', 0), output_index: this.outputIndex, summary_index: 0, delta: d.reasoning_content });
+      out += this.event('response.reasoning_summary_text.delta', {
+        item_id: this.itemId('rs', 0),
+        output_index: this.outputIndex,
+        summary_index: 0,
+        delta: d.reasoning_content,
+      });
     }
     if (typeof d.content === 'string' && d.content !== '') {
       out += this.openItem('message');
       this.said.text += d.content;
-      out += this.event('response.output_text.delta', { item_id: this.itemId('msg', 0), output_index: this.outputIndex, content_index: 0, delta: d.content, logprobs: [] });
+      out += this.event('response.output_text.delta', {
+        item_id: this.itemId('msg', 0),
+        output_index: this.outputIndex,
+        content_index: 0,
+        delta: d.content,
+        logprobs: [],
+      });
     }
     for (const t of objectsIn(d.tool_calls)) {
       const i = typeof t.index === 'number' ? t.index : 0;
       const fn = (t.function ?? {}) as Json;
       if (this.open?.kind !== 'call' || this.open.call !== i) {
-        while (this.said.calls.length <= i) this.said.calls.push({ id: this.itemId('fc', this.said.calls.length), callId: '', name: '', args: '' });
+        while (this.said.calls.length <= i)
+          this.said.calls.push({ id: this.itemId('fc', this.said.calls.length), callId: '', name: '', args: '' });
         const call = this.said.calls[i] as Call;
         if (typeof t.id === 'string') call.callId = t.id;
         if (typeof fn.name === 'string') call.name = fn.name;
@@ -132,7 +160,11 @@ export class ResponsesTranslator implements AnswerTranslator {
       const call = this.said.calls[i] as Call;
       if (typeof fn.arguments === 'string' && fn.arguments !== '') {
         call.args += fn.arguments;
-        out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: this.outputIndex, delta: fn.arguments });
+        out += this.event('response.function_call_arguments.delta', {
+          item_id: call.id,
+          output_index: this.outputIndex,
+          delta: fn.arguments,
+        });
       }
     }
     if (typeof choice.finish_reason === 'string') this.said.finish = choice.finish_reason;
@@ -151,7 +183,11 @@ export class ResponsesTranslator implements AnswerTranslator {
   error(err: Json): string {
     this.finished = true;
     const message = typeof err.message === 'string' ? err.message : 'The stream failed.';
-    return this.event('error', { code: typeof err.code === 'string' ? err.code : 'stream_interrupted', message, param: err.param ?? null });
+    return this.event('error', {
+      code: typeof err.code === 'string' ? err.code : 'stream_interrupted',
+      message,
+      param: err.param ?? null,
+    });
   }
 
   private event(type: string, data: Json): string {
@@ -170,8 +206,20 @@ export class ResponsesTranslator implements AnswerTranslator {
     this.order.push({ kind, ...(call === undefined ? {} : { call }) });
     const item = this.item(kind, call, 'in_progress');
     out += this.event('response.output_item.added', { output_index: this.outputIndex, item });
-    if (kind === 'message') out += this.event('response.content_part.added', { item_id: item.id, output_index: this.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
-    if (kind === 'reasoning') out += this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: this.outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } });
+    if (kind === 'message')
+      out += this.event('response.content_part.added', {
+        item_id: item.id,
+        output_index: this.outputIndex,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      });
+    if (kind === 'reasoning')
+      out += this.event('response.reasoning_summary_part.added', {
+        item_id: item.id,
+        output_index: this.outputIndex,
+        summary_index: 0,
+        part: { type: 'summary_text', text: '' },
+      });
     return out;
   }
 
@@ -184,10 +232,18 @@ export class ResponsesTranslator implements AnswerTranslator {
     let out = '';
     if (o.kind === 'message') {
       out += this.event('response.output_text.done', { ...at, content_index: 0, text: this.said.text, logprobs: [] });
-      out += this.event('response.content_part.done', { ...at, content_index: 0, part: { type: 'output_text', text: this.said.text, annotations: [], logprobs: [] } });
+      out += this.event('response.content_part.done', {
+        ...at,
+        content_index: 0,
+        part: { type: 'output_text', text: this.said.text, annotations: [], logprobs: [] },
+      });
     } else if (o.kind === 'reasoning') {
       out += this.event('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: this.said.reasoning });
-      out += this.event('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: this.said.reasoning } });
+      out += this.event('response.reasoning_summary_part.done', {
+        ...at,
+        summary_index: 0,
+        part: { type: 'summary_text', text: this.said.reasoning },
+      });
     } else {
       const call = this.said.calls[o.call ?? 0] as Call;
       out += this.event('response.function_call_arguments.done', { ...at, name: call.name, arguments: call.args });
@@ -195,11 +251,26 @@ export class ResponsesTranslator implements AnswerTranslator {
     return out + this.event('response.output_item.done', { output_index: o.index, item });
   }
 
-  private item(kind: 'reasoning' | 'message' | 'call', call: number | undefined, status: 'in_progress' | 'completed'): Json {
+  private item(
+    kind: 'reasoning' | 'message' | 'call',
+    call: number | undefined,
+    status: 'in_progress' | 'completed',
+  ): Json {
     const done = status === 'completed';
-    if (kind === 'reasoning') return { type: 'reasoning', id: this.itemId('rs', 0), summary: done ? [{ type: 'summary_text', text: this.said.reasoning }] : [] };
+    if (kind === 'reasoning')
+      return {
+        type: 'reasoning',
+        id: this.itemId('rs', 0),
+        summary: done ? [{ type: 'summary_text', text: this.said.reasoning }] : [],
+      };
     if (kind === 'message') {
-      return { type: 'message', id: this.itemId('msg', 0), status, role: 'assistant', content: done ? [{ type: 'output_text', text: this.said.text, annotations: [], logprobs: [] }] : [] };
+      return {
+        type: 'message',
+        id: this.itemId('msg', 0),
+        status,
+        role: 'assistant',
+        content: done ? [{ type: 'output_text', text: this.said.text, annotations: [], logprobs: [] }] : [],
+      };
     }
     const c = this.said.calls[call ?? 0] as Call;
     return { type: 'function_call', id: c.id, call_id: c.callId, name: c.name, arguments: done ? c.args : '', status };
@@ -208,13 +279,29 @@ export class ResponsesTranslator implements AnswerTranslator {
   private response(status: string, output: Json[]): Json {
     const a = this.asked;
     return {
-      id: this.id, object: 'response', created_at: this.createdAt, status, error: null,
+      id: this.id,
+      object: 'response',
+      created_at: this.createdAt,
+      status,
+      error: null,
       incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
-      instructions: a.instructions ?? null, max_output_tokens: a.max_output_tokens ?? null, model: this.said.model ?? a.model,
-      output, parallel_tool_calls: a.parallel_tool_calls ?? true, previous_response_id: this.turn.previousId ?? null,
-      reasoning: { effort: null, summary: null }, store: a.store !== false, temperature: a.temperature ?? null,
-      text: a.text ?? { format: { type: 'text' } }, tool_choice: a.tool_choice ?? 'auto', tools: a.tools ?? [], top_p: a.top_p ?? null,
-      truncation: 'disabled', usage: usageOf(this.said.usage), user: a.user ?? null, metadata: a.metadata ?? {},
+      instructions: a.instructions ?? null,
+      max_output_tokens: a.max_output_tokens ?? null,
+      model: this.said.model ?? a.model,
+      output,
+      parallel_tool_calls: a.parallel_tool_calls ?? true,
+      previous_response_id: this.turn.previousId ?? null,
+      reasoning: { effort: null, summary: null },
+      store: a.store !== false,
+      temperature: a.temperature ?? null,
+      text: a.text ?? { format: { type: 'text' } },
+      tool_choice: a.tool_choice ?? 'auto',
+      tools: a.tools ?? [],
+      top_p: a.top_p ?? null,
+      truncation: 'disabled',
+      usage: usageOf(this.said.usage),
+      user: a.user ?? null,
+      metadata: a.metadata ?? {},
     };
   }
 
@@ -223,9 +310,17 @@ export class ResponsesTranslator implements AnswerTranslator {
     const output = this.order.map((p) => this.item(p.kind, p.call, 'completed'));
     const r = this.response(this.said.finish === 'length' ? 'incomplete' : 'completed', output);
     if (this.asked.store !== false) {
-      const answer: Json = { role: 'assistant', content: this.said.text === '' && this.said.calls.length > 0 ? null : this.said.text };
+      const answer: Json = {
+        role: 'assistant',
+        content: this.said.text === '' && this.said.calls.length > 0 ? null : this.said.text,
+      };
       if (this.said.reasoning !== '') answer.reasoning_content = this.said.reasoning;
-      if (this.said.calls.length > 0) answer.tool_calls = this.said.calls.map((c) => ({ id: c.callId, type: 'function', function: { name: c.name, arguments: c.args } }));
+      if (this.said.calls.length > 0)
+        answer.tool_calls = this.said.calls.map((c) => ({
+          id: c.callId,
+          type: 'function',
+          function: { name: c.name, arguments: c.args },
+        }));
       this.save({ response: r, messages: [...this.turn.history, answer], instructions: this.asked.instructions });
     }
     return r;

@@ -46,7 +46,9 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   get(id: string, tenant: string | undefined): Promise<StoredResponse | undefined> {
-    const row = this.open().prepare('SELECT data FROM responses WHERE tenant = ? AND id = ? AND created_at > ?').get(tenant ?? '', id, this.now() - this.limits.retentionMs) as { data: string } | undefined;
+    const row = this.open()
+      .prepare('SELECT data FROM responses WHERE tenant = ? AND id = ? AND created_at > ?')
+      .get(tenant ?? '', id, this.now() - this.limits.retentionMs) as { data: string } | undefined;
     return Promise.resolve(row === undefined ? undefined : (JSON.parse(row.data) as StoredResponse));
   }
 
@@ -59,20 +61,34 @@ export class SqliteResponseStore implements ResponseStore {
     const db = this.open();
     const now = this.now();
     const t = tenant ?? '';
-    const count = db.prepare('INSERT INTO response_bytes (tenant, bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + excluded.bytes');
+    const count = db.prepare(
+      'INSERT INTO response_bytes (tenant, bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + excluded.bytes',
+    );
     const drop = db.prepare('DELETE FROM responses WHERE tenant = ? AND id = ? RETURNING bytes');
     db.exec('BEGIN IMMEDIATE');
     try {
       if (now - this.sweptAt >= SWEEP_EVERY_MS) {
-        const gone = db.prepare('DELETE FROM responses WHERE created_at <= ? RETURNING tenant, bytes').all(now - this.limits.retentionMs) as { tenant: string; bytes: number }[];
+        const gone = db
+          .prepare('DELETE FROM responses WHERE created_at <= ? RETURNING tenant, bytes')
+          .all(now - this.limits.retentionMs) as { tenant: string; bytes: number }[];
         for (const g of gone) count.run(g.tenant, -g.bytes);
         this.sweptAt = now;
       }
       const replaced = drop.get(t, id) as { bytes: number } | undefined;
-      db.prepare('INSERT INTO responses (tenant, id, data, bytes, created_at) VALUES (?, ?, ?, ?, ?)').run(t, id, data, bytes, now);
+      db.prepare('INSERT INTO responses (tenant, id, data, bytes, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        t,
+        id,
+        data,
+        bytes,
+        now,
+      );
       count.run(t, bytes - (replaced?.bytes ?? 0));
-      let held = Number((db.prepare('SELECT bytes FROM response_bytes WHERE tenant = ?').get(t) as { bytes: number }).bytes);
-      const oldest = db.prepare('SELECT id FROM responses WHERE tenant = ? AND id != ? ORDER BY created_at, id LIMIT 32');
+      let held = Number(
+        (db.prepare('SELECT bytes FROM response_bytes WHERE tenant = ?').get(t) as { bytes: number }).bytes,
+      );
+      const oldest = db.prepare(
+        'SELECT id FROM responses WHERE tenant = ? AND id != ? ORDER BY created_at, id LIMIT 32',
+      );
       while (held > this.limits.tenantMaxBytes) {
         const rows = oldest.all(t, id) as { id: string }[];
         if (rows.length === 0) break;

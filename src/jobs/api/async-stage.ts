@@ -33,23 +33,51 @@ export function asyncStage(deps: AsyncDeps): Stage<RequestContext> {
       if (prefer === undefined || !/(^|[,;\s])respond-async($|[,;\s=])/i.test(prefer)) return next();
       const call = ctx.call;
       if (call === undefined) throw new Error('respond-async needs a parsed call');
-      if (call.stream) throw new SpillwayError('unsupported_endpoint', 'An async request cannot be streamed: drop "stream": true or the Prefer: respond-async header.', { param: 'stream' });
+      if (call.stream)
+        throw new SpillwayError(
+          'unsupported_endpoint',
+          'An async request cannot be streamed: drop "stream": true or the Prefer: respond-async header.',
+          { param: 'stream' },
+        );
       const webhookUrl = one(ctx.req.headers['x-spillway-webhook-url']) ?? null;
       const refused = webhookUrl === null ? null : webhookUrlProblem(webhookUrl, deps.config.webhook);
-      if (refused !== null) throw new SpillwayError('webhook_not_allowed', refused, { param: 'x-spillway-webhook-url' });
+      if (refused !== null)
+        throw new SpillwayError('webhook_not_allowed', refused, { param: 'x-spillway-webhook-url' });
       const key = one(ctx.req.headers['idempotency-key']) ?? null;
-      if (key !== null && (key.length === 0 || key.length > 255)) throw new SpillwayError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
+      if (key !== null && (key.length === 0 || key.length > 255))
+        throw new SpillwayError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.', {
+          param: 'Idempotency-Key',
+        });
       const nowMs = deps.wall.now();
       const body = call.raw.toString('utf8');
       const record: RequestRecord = {
-        id: newId('job', nowMs), tenant: ctx.tenant ?? '', endpoint: call.endpoint, model: call.model, createdAt: Math.floor(nowMs / 1000),
-        idempotencyKey: key, bodyHash: createHash('sha256').update(call.raw).digest('hex'), webhookUrl,
+        id: newId('job', nowMs),
+        tenant: ctx.tenant ?? '',
+        endpoint: call.endpoint,
+        model: call.model,
+        createdAt: Math.floor(nowMs / 1000),
+        idempotencyKey: key,
+        bodyHash: createHash('sha256').update(call.raw).digest('hex'),
+        webhookUrl,
       };
-      const { record: job, created } = await deps.store.createRequest(record, ctx.gatewayKey?.sha256 ?? null, {
-        seq: 0, customId: record.id, endpoint: call.endpoint, body, prefixKey: prefixKey(call.body, deps.config.prefixChars),
-      }, deps.config.maxItems);
+      const { record: job, created } = await deps.store.createRequest(
+        record,
+        ctx.gatewayKey?.sha256 ?? null,
+        {
+          seq: 0,
+          customId: record.id,
+          endpoint: call.endpoint,
+          body,
+          prefixKey: prefixKey(call.body, deps.config.prefixChars),
+        },
+        deps.config.maxItems,
+      );
       if (!created && job.bodyHash !== record.bodyHash) {
-        throw new SpillwayError('idempotency_key_reused', `Idempotency-Key "${key ?? ''}" was used for a different request (job ${job.id}).`, { param: 'Idempotency-Key' });
+        throw new SpillwayError(
+          'idempotency_key_reused',
+          `Idempotency-Key "${key ?? ''}" was used for a different request (job ${job.id}).`,
+          { param: 'Idempotency-Key' },
+        );
       }
       if (created) deps.wake();
       const item = await deps.store.item(`${job.id}.0`);

@@ -20,8 +20,10 @@ export interface BatchLine {
  * fails the whole batch at creation (OpenAI validates the file the same way), naming its line number.
  */
 export function parseBatchLine(text: string, lineNo: number, endpoint: string): BatchLine {
-  const bad = (why: string): SpillwayError => new SpillwayError('invalid_batch_line', `Line ${lineNo} of the input file ${why}.`, { param: `line ${lineNo}` });
-  if (nestingExceeds(Buffer.from(text, 'utf8'), MAX_JSON_DEPTH)) throw bad(`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit`);
+  const bad = (why: string): SpillwayError =>
+    new SpillwayError('invalid_batch_line', `Line ${lineNo} of the input file ${why}.`, { param: `line ${lineNo}` });
+  if (nestingExceeds(Buffer.from(text, 'utf8'), MAX_JSON_DEPTH))
+    throw bad(`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit`);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -31,10 +33,15 @@ export function parseBatchLine(text: string, lineNo: number, endpoint: string): 
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('is not a JSON object');
   const o = v as Record<string, unknown>;
   if (typeof o.custom_id !== 'string' || o.custom_id === '') throw bad('has no custom_id (a non-empty string)');
-  if (o.method !== undefined && o.method !== 'POST') throw bad(`has method ${JSON.stringify(o.method)}; only POST is supported`);
+  if (o.method !== undefined && o.method !== 'POST')
+    throw bad(`has method ${JSON.stringify(o.method)}; only POST is supported`);
   if (typeof o.url !== 'string') throw bad('has no url');
   if (!(o.url in BATCH_ENDPOINTS)) {
-    throw new SpillwayError('unsupported_endpoint', `Line ${lineNo} of the input file has url ${JSON.stringify(o.url)}; Spillway batches support ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`, { param: `line ${lineNo}` });
+    throw new SpillwayError(
+      'unsupported_endpoint',
+      `Line ${lineNo} of the input file has url ${JSON.stringify(o.url)}; Spillway batches support ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`,
+      { param: `line ${lineNo}` },
+    );
   }
   if (o.url !== endpoint) throw bad(`has url ${o.url} but the batch's endpoint is ${endpoint}`);
   const body = o.body;

@@ -1,4 +1,13 @@
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  type WriteStream,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
@@ -32,7 +41,12 @@ export interface UploadLimits {
  * the open create it again): a form cut before its closing boundary (400), a file over the size limit or a write
  * error (507 for a full disk, 503 for a directory that cannot be written), a client too slow (408) or gone.
  */
-export function receiveUpload(req: IncomingMessage, dir: string, name: string, limits: UploadLimits): Promise<Uploaded> {
+export function receiveUpload(
+  req: IncomingMessage,
+  dir: string,
+  name: string,
+  limits: UploadLimits,
+): Promise<Uploaded> {
   const path = join(dir, name);
   const tmp = `${path}.part`;
   return new Promise((resolveUpload, rejectUpload) => {
@@ -61,13 +75,32 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
     };
     const rearm = () => {
       clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => fail(new SpillwayError('request_timeout', `The upload paused for more than ${limits.idleTimeoutMs} ms (server.body_timeout).`)), limits.idleTimeoutMs);
+      idleTimer = setTimeout(
+        () =>
+          fail(
+            new SpillwayError(
+              'request_timeout',
+              `The upload paused for more than ${limits.idleTimeoutMs} ms (server.body_timeout).`,
+            ),
+          ),
+        limits.idleTimeoutMs,
+      );
     };
     const onClientGone = () => {
-      if (!req.complete) fail(new SpillwayError('invalid_request', 'The client closed the connection before the upload was complete.'));
+      if (!req.complete)
+        fail(new SpillwayError('invalid_request', 'The client closed the connection before the upload was complete.'));
     };
     rearm();
-    const totalTimer = setTimeout(() => fail(new SpillwayError('request_timeout', `The upload took longer than ${limits.totalTimeoutMs} ms (server.upload_timeout).`)), limits.totalTimeoutMs);
+    const totalTimer = setTimeout(
+      () =>
+        fail(
+          new SpillwayError(
+            'request_timeout',
+            `The upload took longer than ${limits.totalTimeoutMs} ms (server.upload_timeout).`,
+          ),
+        ),
+      limits.totalTimeoutMs,
+    );
     req.on('data', rearm);
     req.on('close', onClientGone);
     try {
@@ -77,9 +110,17 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
       return;
     }
     try {
-      bb = loadBusboy()({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
+      bb = loadBusboy()({
+        headers: req.headers,
+        limits: { fileSize: limits.maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 },
+      });
     } catch {
-      fail(new SpillwayError('invalid_request', 'Upload the file as multipart/form-data with fields "purpose" and "file".'));
+      fail(
+        new SpillwayError(
+          'invalid_request',
+          'Upload the file as multipart/form-data with fields "purpose" and "file".',
+        ),
+      );
       return;
     }
     let purpose = '';
@@ -98,7 +139,14 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
       const file = createWriteStream(tmp);
       out = file;
       stream.on('data', (c: Buffer) => (bytes += c.length));
-      stream.on('limit', () => fail(new SpillwayError('job_storage_full', `The file is larger than jobs.max_file_bytes (${limits.maxBytes} bytes).`)));
+      stream.on('limit', () =>
+        fail(
+          new SpillwayError(
+            'job_storage_full',
+            `The file is larger than jobs.max_file_bytes (${limits.maxBytes} bytes).`,
+          ),
+        ),
+      );
       // pipeline() handles an error on either side (a cut form, a full disk) and destroys both streams.
       wrote = pipeline(stream, file);
       wrote.catch((err: unknown) => {
@@ -107,19 +155,34 @@ export function receiveUpload(req: IncomingMessage, dir: string, name: string, l
         if (isSystemError(err)) fail(writeFailed(err));
       });
     });
-    bb.on('error', () => fail(new SpillwayError('invalid_request', 'The multipart upload could not be read (it ended before its closing boundary, or is not valid multipart/form-data).')));
+    bb.on('error', () =>
+      fail(
+        new SpillwayError(
+          'invalid_request',
+          'The multipart upload could not be read (it ended before its closing boundary, or is not valid multipart/form-data).',
+        ),
+      ),
+    );
     bb.on('close', () => {
       if (settled) return;
       void (async () => {
         try {
-          if (wrote === undefined) throw new SpillwayError('invalid_request', 'The upload has no "file" part.', { param: 'file' });
+          if (wrote === undefined)
+            throw new SpillwayError('invalid_request', 'The upload has no "file" part.', { param: 'file' });
           try {
             await wrote;
           } catch (err) {
-            throw isSystemError(err) ? writeFailed(err) : new SpillwayError('invalid_request', 'The multipart upload could not be read.');
+            throw isSystemError(err)
+              ? writeFailed(err)
+              : new SpillwayError('invalid_request', 'The multipart upload could not be read.');
           }
           if (settled) return;
-          if (purpose !== 'batch') throw new SpillwayError('invalid_request', `purpose must be "batch" (got ${JSON.stringify(purpose)}): Spillway stores batch input files only.`, { param: 'purpose' });
+          if (purpose !== 'batch')
+            throw new SpillwayError(
+              'invalid_request',
+              `purpose must be "batch" (got ${JSON.stringify(purpose)}): Spillway stores batch input files only.`,
+              { param: 'purpose' },
+            );
           try {
             // On disk before the file id is handed out, like the job store's own commits.
             const fd = openSync(tmp, 'r');
@@ -155,7 +218,11 @@ function writeFailed(err: unknown): SpillwayError {
   const mapped = storeError(err);
   if (mapped instanceof SpillwayError) return mapped;
   const code = err instanceof Error && 'code' in err ? String(err.code) : 'unknown';
-  return new SpillwayError('store_unavailable', `The upload could not be written under jobs.data_dir (${code}); nothing was kept, retry later.`, { retryAfterS: 5, cause: err });
+  return new SpillwayError(
+    'store_unavailable',
+    `The upload could not be written under jobs.data_dir (${code}); nothing was kept, retry later.`,
+    { retryAfterS: 5, cause: err },
+  );
 }
 
 function isSystemError(err: unknown): boolean {

@@ -1,19 +1,49 @@
 import { readFileSync } from 'node:fs';
 import { UPSTREAM_PATH } from '../../api/endpoints.ts';
-import type { BatchRecord, FileRecord, ItemResult, ItemView, RequestCounts, RequestRecord } from '../store/job-store.ts';
+import type {
+  BatchRecord,
+  FileRecord,
+  ItemResult,
+  ItemView,
+  RequestCounts,
+  RequestRecord,
+} from '../store/job-store.ts';
 
 /** OpenAI's file object. */
 export function fileObject(f: FileRecord): Record<string, unknown> {
-  return { id: f.id, object: 'file', bytes: f.bytes, created_at: f.createdAt, filename: f.filename, purpose: f.purpose, status: 'processed', status_details: null };
+  return {
+    id: f.id,
+    object: 'file',
+    bytes: f.bytes,
+    created_at: f.createdAt,
+    filename: f.filename,
+    purpose: f.purpose,
+    status: 'processed',
+    status_details: null,
+  };
 }
 
 /** OpenAI's batch object. */
 export function batchObject(b: BatchRecord, counts: RequestCounts): Record<string, unknown> {
   return {
-    id: b.id, object: 'batch', endpoint: b.endpoint, errors: null, input_file_id: b.inputFileId, completion_window: b.completionWindow,
-    status: b.status, output_file_id: b.outputFileId, error_file_id: b.errorFileId, created_at: b.createdAt, in_progress_at: b.inProgressAt,
-    expires_at: b.expiresAt, finalizing_at: b.finalizingAt, completed_at: b.completedAt, failed_at: b.failedAt, expired_at: b.expiredAt,
-    cancelling_at: b.cancellingAt, cancelled_at: b.cancelledAt,
+    id: b.id,
+    object: 'batch',
+    endpoint: b.endpoint,
+    errors: null,
+    input_file_id: b.inputFileId,
+    completion_window: b.completionWindow,
+    status: b.status,
+    output_file_id: b.outputFileId,
+    error_file_id: b.errorFileId,
+    created_at: b.createdAt,
+    in_progress_at: b.inProgressAt,
+    expires_at: b.expiresAt,
+    finalizing_at: b.finalizingAt,
+    completed_at: b.completedAt,
+    failed_at: b.failedAt,
+    expired_at: b.expiredAt,
+    cancelling_at: b.cancellingAt,
+    cancelled_at: b.cancelledAt,
     request_counts: { total: counts.total, completed: counts.completed, failed: counts.failed },
     metadata: b.metadata,
   };
@@ -34,13 +64,20 @@ function bodyValue(text: string): unknown {
 }
 
 const JOB_STATUS: Record<ItemView['state'], string> = {
-  queued: 'queued', running: 'in_progress', done: 'completed', failed: 'failed', dead: 'failed', cancelled: 'cancelled', expired: 'expired',
+  queued: 'queued',
+  running: 'in_progress',
+  done: 'completed',
+  failed: 'failed',
+  dead: 'failed',
+  cancelled: 'cancelled',
+  expired: 'expired',
 };
 
 /** An async request as `GET /v1/jobs/{id}` and its webhook show it. */
 export function jobObject(r: RequestRecord, item: ItemView): Record<string, unknown> {
   const res = item.result;
-  const failedWithout = res === null && (item.state === 'dead' || item.state === 'cancelled' || item.state === 'expired');
+  const failedWithout =
+    res === null && (item.state === 'dead' || item.state === 'cancelled' || item.state === 'expired');
   return {
     id: r.id,
     object: 'job',
@@ -50,8 +87,14 @@ export function jobObject(r: RequestRecord, item: ItemView): Record<string, unkn
     created_at: r.createdAt,
     completed_at: res === null && !failedWithout ? null : Math.floor(item.updatedAt / 1000),
     attempts: item.attempts,
-    response: res === null ? null : { status_code: res.status, request_id: res.requestId, body: bodyValue(resultText(res)) },
-    error: failedWithout ? { code: item.state === 'dead' ? 'max_attempts_exceeded' : `job_${item.state}`, message: item.lastError ?? item.state } : null,
+    response:
+      res === null ? null : { status_code: res.status, request_id: res.requestId, body: bodyValue(resultText(res)) },
+    error: failedWithout
+      ? {
+          code: item.state === 'dead' ? 'max_attempts_exceeded' : `job_${item.state}`,
+          message: item.lastError ?? item.state,
+        }
+      : null,
   };
 }
 
@@ -67,9 +110,18 @@ export function outputLine(item: ItemView): { file: 'output' | 'error'; line: st
     return { file: r.status >= 200 && r.status < 300 ? 'output' : 'error', line };
   }
   if (item.state === 'queued' || item.state === 'running') return undefined;
-  const code = item.state === 'dead' ? 'max_attempts_exceeded' : item.state === 'expired' ? 'batch_expired' : 'batch_cancelled';
-  const message = item.state === 'dead' ? `Failed after ${item.attempts} attempts: ${item.lastError ?? 'unknown error'}` : item.state === 'expired' ? 'This request could not be executed before the completion window expired.' : 'The batch was cancelled before this request ran.';
-  return { file: 'error', line: JSON.stringify({ id, custom_id: item.customId, response: null, error: { code, message } }) };
+  const code =
+    item.state === 'dead' ? 'max_attempts_exceeded' : item.state === 'expired' ? 'batch_expired' : 'batch_cancelled';
+  const message =
+    item.state === 'dead'
+      ? `Failed after ${item.attempts} attempts: ${item.lastError ?? 'unknown error'}`
+      : item.state === 'expired'
+        ? 'This request could not be executed before the completion window expired.'
+        : 'The batch was cancelled before this request ran.';
+  return {
+    file: 'error',
+    line: JSON.stringify({ id, custom_id: item.customId, response: null, error: { code, message } }),
+  };
 }
 
 /** Embeds an answer's JSON text as is (no re-serialisation of large answers); anything else as a JSON string. */

@@ -65,12 +65,28 @@ export class JobsApi {
       { method: 'POST', pattern: /^\/files$/, handle: (req, res, c) => this.uploadFile(req, res, c) },
       { method: 'GET', pattern: /^\/files$/, handle: (_q, res, c, _p, url) => this.listFiles(res, c, url) },
       { method: 'GET', pattern: /^\/files\/([^/]+)$/, handle: (_q, res, c, p) => this.getFile(res, c, p[0] as string) },
-      { method: 'DELETE', pattern: /^\/files\/([^/]+)$/, handle: (_q, res, c, p) => this.deleteFile(res, c, p[0] as string) },
-      { method: 'GET', pattern: /^\/files\/([^/]+)\/content$/, handle: (_q, res, c, p) => this.fileContent(res, c, p[0] as string) },
+      {
+        method: 'DELETE',
+        pattern: /^\/files\/([^/]+)$/,
+        handle: (_q, res, c, p) => this.deleteFile(res, c, p[0] as string),
+      },
+      {
+        method: 'GET',
+        pattern: /^\/files\/([^/]+)\/content$/,
+        handle: (_q, res, c, p) => this.fileContent(res, c, p[0] as string),
+      },
       { method: 'POST', pattern: /^\/batches$/, handle: (req, res, c) => this.createBatch(req, res, c) },
       { method: 'GET', pattern: /^\/batches$/, handle: (_q, res, c, _p, url) => this.listBatches(res, c, url) },
-      { method: 'GET', pattern: /^\/batches\/([^/]+)$/, handle: (_q, res, c, p) => this.getBatch(res, c, p[0] as string) },
-      { method: 'POST', pattern: /^\/batches\/([^/]+)\/cancel$/, handle: (_q, res, c, p) => this.cancelBatch(res, c, p[0] as string) },
+      {
+        method: 'GET',
+        pattern: /^\/batches\/([^/]+)$/,
+        handle: (_q, res, c, p) => this.getBatch(res, c, p[0] as string),
+      },
+      {
+        method: 'POST',
+        pattern: /^\/batches\/([^/]+)\/cancel$/,
+        handle: (_q, res, c, p) => this.cancelBatch(res, c, p[0] as string),
+      },
       { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, handle: (_q, res, c, p) => this.getJob(res, c, p[0] as string) },
     ];
   }
@@ -91,9 +107,13 @@ export class JobsApi {
       const url = new URL(req.url ?? '/', 'http://gateway');
       Promise.resolve()
         .then(() => {
-          if (req.method === 'POST' && this.d.isDraining()) throw new SpillwayError('draining', 'The gateway is shutting down and takes no new jobs.', { retryAfterS: 1 });
+          if (req.method === 'POST' && this.d.isDraining())
+            throw new SpillwayError('draining', 'The gateway is shutting down and takes no new jobs.', {
+              retryAfterS: 1,
+            });
           const params = m.slice(1).map(decodeSegment);
-          if (params.includes(undefined)) throw new SpillwayError('invalid_request', 'The request path is not valid percent-encoding.');
+          if (params.includes(undefined))
+            throw new SpillwayError('invalid_request', 'The request path is not valid percent-encoding.');
           return r.handle(req, res, this.caller(req), params as string[], url);
         })
         .catch((err: unknown) => {
@@ -106,7 +126,13 @@ export class JobsApi {
     req.resume();
     if (allowed.length > 0) {
       res.setHeader('allow', allowed.join(', '));
-      renderError(res, new SpillwayError('method_not_allowed', `${req.method ?? ''} is not allowed on ${rawPath}; use ${allowed.join(' or ')}.`));
+      renderError(
+        res,
+        new SpillwayError(
+          'method_not_allowed',
+          `${req.method ?? ''} is not allowed on ${rawPath}; use ${allowed.join(' or ')}.`,
+        ),
+      );
     } else {
       renderError(res, new SpillwayError('not_found', `Unknown path ${rawPath}.`));
     }
@@ -125,7 +151,8 @@ export class JobsApi {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
     const presented = m?.[1] ?? one(req.headers['api-key']) ?? one(req.headers['x-api-key']);
-    if (presented === undefined) throw new SpillwayError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
+    if (presented === undefined)
+      throw new SpillwayError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
     const key = byHash.get(createHash('sha256').update(presented).digest('hex'));
     if (key === undefined) throw new SpillwayError('unauthorized', 'Incorrect API key provided.');
     return { tenant: key.tenant, keySha: key.sha256 };
@@ -138,14 +165,37 @@ export class JobsApi {
     let f;
     try {
       // Called inside a promise so a synchronous throw (the files directory cannot be created) is classified too.
-      const up = await Promise.resolve().then(() => receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, { maxBytes: limit, idleTimeoutMs: this.d.bodyTimeoutMs, totalTimeoutMs: this.d.uploadTimeoutMs })).catch((err: unknown) => {
-        // receiveUpload knows one bound; when the quota was the tighter one, say so.
-        if (limit < this.d.config.maxFileBytes && err instanceof SpillwayError && err.code === 'job_storage_full' && err.message.includes(`(${limit} bytes)`)) {
-          throw quotaError(`the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`);
-        }
-        throw storeError(err); // a full disk while writing it: 507 disk_full, as the store's own
-      });
-      f = { id, tenant: c.tenant, purpose: up.purpose, filename: up.filename, bytes: up.bytes, createdAt: Math.floor(nowMs / 1000), path: up.path };
+      const up = await Promise.resolve()
+        .then(() =>
+          receiveUpload(req, join(this.d.config.dataDir, 'files'), `${id}.jsonl`, {
+            maxBytes: limit,
+            idleTimeoutMs: this.d.bodyTimeoutMs,
+            totalTimeoutMs: this.d.uploadTimeoutMs,
+          }),
+        )
+        .catch((err: unknown) => {
+          // receiveUpload knows one bound; when the quota was the tighter one, say so.
+          if (
+            limit < this.d.config.maxFileBytes &&
+            err instanceof SpillwayError &&
+            err.code === 'job_storage_full' &&
+            err.message.includes(`(${limit} bytes)`)
+          ) {
+            throw quotaError(
+              `the file would take tenant storage past jobs.tenant_max_stored_bytes (${this.d.config.tenantMaxStoredBytes} bytes)`,
+            );
+          }
+          throw storeError(err); // a full disk while writing it: 507 disk_full, as the store's own
+        });
+      f = {
+        id,
+        tenant: c.tenant,
+        purpose: up.purpose,
+        filename: up.filename,
+        bytes: up.bytes,
+        createdAt: Math.floor(nowMs / 1000),
+        path: up.path,
+      };
       const stored = f;
       // A file the store could not record is nobody's: removed, so a full disk or an outage leaves nothing behind.
       await this.d.store.addFile(stored).catch((err: unknown) => {
@@ -168,13 +218,17 @@ export class JobsApi {
     const held = await this.d.store.listFiles(tenant, null, cfg.tenantMaxFiles + 1);
     const busy = this.uploading.get(tenant) ?? { files: 0, bytes: 0 };
     if (held.length + busy.files >= cfg.tenantMaxFiles) {
-      throw quotaError(`the tenant holds ${held.length} files${busy.files > 0 ? ` (and ${busy.files} uploading)` : ''}, jobs.tenant_max_files is ${cfg.tenantMaxFiles}`);
+      throw quotaError(
+        `the tenant holds ${held.length} files${busy.files > 0 ? ` (and ${busy.files} uploading)` : ''}, jobs.tenant_max_files is ${cfg.tenantMaxFiles}`,
+      );
     }
     const used = held.reduce((sum, f) => sum + f.bytes, 0) + busy.bytes;
     const limit = Math.min(cfg.maxFileBytes, cfg.tenantMaxStoredBytes - used);
     // The multipart body is a little larger than the file: only a body that cannot fit is refused before reading.
     if (limit <= 0 || (limit < cfg.maxFileBytes && declaredBytes > limit + 64 * 1024)) {
-      throw quotaError(`the tenant's files take ${used} of jobs.tenant_max_stored_bytes (${cfg.tenantMaxStoredBytes} bytes)`);
+      throw quotaError(
+        `the tenant's files take ${used} of jobs.tenant_max_stored_bytes (${cfg.tenantMaxStoredBytes} bytes)`,
+      );
     }
     this.uploading.set(tenant, { files: busy.files + 1, bytes: busy.bytes + limit });
     return limit;
@@ -189,7 +243,8 @@ export class JobsApi {
 
   private async fileOf(c: Caller, id: string) {
     const f = await this.d.store.getFile(id);
-    if (f === undefined || f.tenant !== c.tenant) throw new SpillwayError('file_not_found', `No such file: ${id}.`, { param: 'file_id' });
+    if (f === undefined || f.tenant !== c.tenant)
+      throw new SpillwayError('file_not_found', `No such file: ${id}.`, { param: 'file_id' });
     return f;
   }
 
@@ -202,7 +257,13 @@ export class JobsApi {
     const purpose = url.searchParams.get('purpose');
     const page = await this.d.store.listFiles(c.tenant, url.searchParams.get('after'), limit + 1);
     const shown = page.slice(0, limit).filter((f) => purpose === null || f.purpose === purpose);
-    sendJson(res, 200, { object: 'list', data: shown.map(fileObject), first_id: shown[0]?.id ?? null, last_id: shown[shown.length - 1]?.id ?? null, has_more: page.length > limit });
+    sendJson(res, 200, {
+      object: 'list',
+      data: shown.map(fileObject),
+      first_id: shown[0]?.id ?? null,
+      last_id: shown[shown.length - 1]?.id ?? null,
+      has_more: page.length > limit,
+    });
   }
 
   /** Forgets the file and deletes its bytes; a batch already created from it keeps its items. */
@@ -216,29 +277,59 @@ export class JobsApi {
   private async fileContent(res: ServerResponse, c: Caller, id: string): Promise<void> {
     const f = await this.fileOf(c, id);
     res.writeHead(200, { 'content-type': 'application/jsonl', 'content-length': f.bytes });
-    createReadStream(f.path).on('error', () => res.destroy()).pipe(res);
+    createReadStream(f.path)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   private async createBatch(req: IncomingMessage, res: ServerResponse, c: Caller): Promise<void> {
-    const body = await readJsonObject(req, { what: 'The request body', limit: 1024 * 1024, timeoutMs: this.d.bodyTimeoutMs });
+    const body = await readJsonObject(req, {
+      what: 'The request body',
+      limit: 1024 * 1024,
+      timeoutMs: this.d.bodyTimeoutMs,
+    });
     const endpoint = body.endpoint;
     if (typeof endpoint !== 'string' || !(endpoint in BATCH_ENDPOINTS)) {
-      throw new SpillwayError('unsupported_endpoint', `endpoint must be one of ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`, { param: 'endpoint' });
+      throw new SpillwayError(
+        'unsupported_endpoint',
+        `endpoint must be one of ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`,
+        { param: 'endpoint' },
+      );
     }
-    if (typeof body.input_file_id !== 'string') throw new SpillwayError('invalid_request', 'input_file_id is required.', { param: 'input_file_id' });
+    if (typeof body.input_file_id !== 'string')
+      throw new SpillwayError('invalid_request', 'input_file_id is required.', { param: 'input_file_id' });
     const window = body.completion_window ?? '24h';
     const windowMs = typeof window === 'string' ? parseDuration(window) : undefined;
-    if (windowMs === undefined || windowMs <= 0) throw new SpillwayError('invalid_request', 'completion_window must be a duration such as "24h".', { param: 'completion_window' });
+    if (windowMs === undefined || windowMs <= 0)
+      throw new SpillwayError('invalid_request', 'completion_window must be a duration such as "24h".', {
+        param: 'completion_window',
+      });
     const metadata = body.metadata ?? null;
-    if (metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) throw new SpillwayError('invalid_request', 'metadata must be an object of strings.', { param: 'metadata' });
+    if (metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata)))
+      throw new SpillwayError('invalid_request', 'metadata must be an object of strings.', { param: 'metadata' });
     const file = await this.fileOf(c, body.input_file_id);
     const items = await this.readItems(file.path, endpoint);
     const nowMs = this.d.wall.now();
     const nowS = Math.floor(nowMs / 1000);
     const b: BatchRecord = {
-      id: newId('batch', nowMs), tenant: c.tenant, endpoint, inputFileId: file.id, completionWindow: window as string, status: 'in_progress',
-      outputFileId: null, errorFileId: null, metadata: metadata as Record<string, string> | null, createdAt: nowS, inProgressAt: nowS,
-      expiresAt: nowS + Math.ceil(windowMs / 1000), finalizingAt: null, completedAt: null, failedAt: null, expiredAt: null, cancellingAt: null, cancelledAt: null,
+      id: newId('batch', nowMs),
+      tenant: c.tenant,
+      endpoint,
+      inputFileId: file.id,
+      completionWindow: window as string,
+      status: 'in_progress',
+      outputFileId: null,
+      errorFileId: null,
+      metadata: metadata as Record<string, string> | null,
+      createdAt: nowS,
+      inProgressAt: nowS,
+      expiresAt: nowS + Math.ceil(windowMs / 1000),
+      finalizingAt: null,
+      completedAt: null,
+      failedAt: null,
+      expiredAt: null,
+      cancellingAt: null,
+      cancelledAt: null,
     };
     await this.d.store.createBatch(b, c.keySha, items, this.d.config.maxItems);
     this.d.wake();
@@ -258,25 +349,47 @@ export class JobsApi {
         next = await lines.next();
       } catch (err) {
         if (!(err instanceof LineTooLongError)) throw err;
-        throw new SpillwayError('invalid_batch_line', `Line ${err.lineNo} of the input file is longer than server.body_limit_bytes (${this.d.bodyLimitBytes} bytes), the largest request a line may be.`, { param: `line ${err.lineNo}` });
+        throw new SpillwayError(
+          'invalid_batch_line',
+          `Line ${err.lineNo} of the input file is longer than server.body_limit_bytes (${this.d.bodyLimitBytes} bytes), the largest request a line may be.`,
+          { param: `line ${err.lineNo}` },
+        );
       }
       if (next.done === true) break;
       const text = next.value;
       lineNo++;
       if (text.trim() === '') continue;
       const l = parseBatchLine(text, lineNo, endpoint);
-      if (seen.has(l.customId)) throw new SpillwayError('invalid_batch_line', `Line ${lineNo} of the input file repeats custom_id ${JSON.stringify(l.customId)}; each must be unique.`, { param: `line ${lineNo}` });
+      if (seen.has(l.customId))
+        throw new SpillwayError(
+          'invalid_batch_line',
+          `Line ${lineNo} of the input file repeats custom_id ${JSON.stringify(l.customId)}; each must be unique.`,
+          { param: `line ${lineNo}` },
+        );
       seen.add(l.customId);
-      if (items.length >= this.d.config.maxBatchItems) throw new SpillwayError('invalid_batch_line', `The input file has more than jobs.max_batch_items (${this.d.config.maxBatchItems}) lines.`, { param: `line ${lineNo}` });
-      items.push({ seq: items.length, customId: l.customId, endpoint: kind, body: JSON.stringify(l.body), prefixKey: prefixKey(l.body, this.d.config.prefixChars) });
+      if (items.length >= this.d.config.maxBatchItems)
+        throw new SpillwayError(
+          'invalid_batch_line',
+          `The input file has more than jobs.max_batch_items (${this.d.config.maxBatchItems}) lines.`,
+          { param: `line ${lineNo}` },
+        );
+      items.push({
+        seq: items.length,
+        customId: l.customId,
+        endpoint: kind,
+        body: JSON.stringify(l.body),
+        prefixKey: prefixKey(l.body, this.d.config.prefixChars),
+      });
     }
-    if (items.length === 0) throw new SpillwayError('invalid_batch_line', 'The input file has no request lines.', { param: 'input_file_id' });
+    if (items.length === 0)
+      throw new SpillwayError('invalid_batch_line', 'The input file has no request lines.', { param: 'input_file_id' });
     return items;
   }
 
   private async batchOf(c: Caller, id: string): Promise<BatchRecord> {
     const b = await this.d.store.getBatch(id);
-    if (b === undefined || b.tenant !== c.tenant) throw new SpillwayError('batch_not_found', `No such batch: ${id}.`, { param: 'batch_id' });
+    if (b === undefined || b.tenant !== c.tenant)
+      throw new SpillwayError('batch_not_found', `No such batch: ${id}.`, { param: 'batch_id' });
     return b;
   }
 
@@ -291,7 +404,13 @@ export class JobsApi {
     const page = await this.d.store.listBatches(c.tenant, after, limit + 1);
     const shown = page.slice(0, limit);
     const data = await Promise.all(shown.map(async (b) => batchObject(b, await this.d.store.counts(b.id))));
-    sendJson(res, 200, { object: 'list', data, first_id: shown[0]?.id ?? null, last_id: shown[shown.length - 1]?.id ?? null, has_more: page.length > limit });
+    sendJson(res, 200, {
+      object: 'list',
+      data,
+      first_id: shown[0]?.id ?? null,
+      last_id: shown[shown.length - 1]?.id ?? null,
+      has_more: page.length > limit,
+    });
   }
 
   private async cancelBatch(res: ServerResponse, c: Caller, id: string): Promise<void> {
@@ -305,13 +424,17 @@ export class JobsApi {
   private async getJob(res: ServerResponse, c: Caller, id: string): Promise<void> {
     const r = await this.d.store.getRequest(id);
     const item = r === undefined ? undefined : await this.d.store.item(`${id}.0`);
-    if (r === undefined || item === undefined || r.tenant !== c.tenant) throw new SpillwayError('job_not_found', `No such job: ${id}.`, { param: 'job_id' });
+    if (r === undefined || item === undefined || r.tenant !== c.tenant)
+      throw new SpillwayError('job_not_found', `No such job: ${id}.`, { param: 'job_id' });
     sendJson(res, 200, jobObject(r, item));
   }
 }
 
 function quotaError(why: string): SpillwayError {
-  return new SpillwayError('upload_quota_exceeded', `Upload refused: ${why}. Delete files (DELETE /v1/files/{id}) or wait for jobs.retention to remove finished ones.`);
+  return new SpillwayError(
+    'upload_quota_exceeded',
+    `Upload refused: ${why}. Delete files (DELETE /v1/files/{id}) or wait for jobs.retention to remove finished ones.`,
+  );
 }
 
 function one(v: string | string[] | undefined): string | undefined {

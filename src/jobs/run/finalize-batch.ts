@@ -38,10 +38,21 @@ export async function finalizeBatch(store: JobStore, b: BatchRecord, dataDir: st
     err.discard();
     throw e;
   }
-  const status: BatchStatus = b.status === 'cancelling' || b.cancellingAt !== null ? 'cancelled' : expired || b.expiredAt !== null || b.expiresAt * 1000 < nowMs ? 'expired' : 'completed';
+  const status: BatchStatus =
+    b.status === 'cancelling' || b.cancellingAt !== null
+      ? 'cancelled'
+      : expired || b.expiredAt !== null || b.expiresAt * 1000 < nowMs
+        ? 'expired'
+        : 'completed';
   await store.setBatch(b.id, {
-    status, outputFileId, errorFileId,
-    ...(status === 'completed' ? { completedAt: nowS } : status === 'cancelled' ? { cancelledAt: nowS } : { expiredAt: nowS }),
+    status,
+    outputFileId,
+    errorFileId,
+    ...(status === 'completed'
+      ? { completedAt: nowS }
+      : status === 'cancelled'
+        ? { cancelledAt: nowS }
+        : { expiredAt: nowS }),
   });
 }
 
@@ -92,10 +103,20 @@ class FileSink {
     const path = this.path;
     // Not recorded (the store is full or away): removed, so no file the store does not know stays on disk; the
     // next finalize writes it again.
-    await store.addFile({ id, tenant, purpose: 'batch_output', filename: path.slice(path.lastIndexOf('/') + 1), bytes: statSync(path).size, createdAt: nowS, path }).catch((e: unknown) => {
-      rmSync(path, { force: true });
-      throw e;
-    });
+    await store
+      .addFile({
+        id,
+        tenant,
+        purpose: 'batch_output',
+        filename: path.slice(path.lastIndexOf('/') + 1),
+        bytes: statSync(path).size,
+        createdAt: nowS,
+        path,
+      })
+      .catch((e: unknown) => {
+        rmSync(path, { force: true });
+        throw e;
+      });
     return id;
   }
 }

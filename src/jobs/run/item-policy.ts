@@ -11,13 +11,17 @@ import { backoffDelayMs, type BackoffSettings } from '../../retry/backoff.ts';
  *   client error (other 4xx: the request itself is wrong) ─▶ failed at once (retrying cannot help)
  */
 export type ItemVerdict =
-  | { kind: 'done' }
-  | { kind: 'failed' }
-  | { kind: 'dead' }
-  | { kind: 'retry'; atMs: number; counted: boolean };
+  { kind: 'done' } | { kind: 'failed' } | { kind: 'dead' } | { kind: 'retry'; atMs: number; counted: boolean };
 
 /** The gateway's own codes that mean "no room for background work now", not "this item failed". */
-const PUSHBACK_CODES: ReadonlySet<string> = new Set(['rate_limited', 'queue_full', 'queue_timeout', 'no_capacity', 'deadline_unmeetable', 'draining']);
+const PUSHBACK_CODES: ReadonlySet<string> = new Set([
+  'rate_limited',
+  'queue_full',
+  'queue_timeout',
+  'no_capacity',
+  'deadline_unmeetable',
+  'draining',
+]);
 
 export interface RunResult {
   /** HTTP status of the gateway's answer; 0 when the gateway could not be reached at all. */
@@ -39,11 +43,21 @@ export function isPushback(r: RunResult): boolean {
 }
 
 /** `attempts` counts this run. */
-export function decideItem(r: RunResult, attempts: number, p: ItemPolicy, now: number, random: () => number): ItemVerdict {
+export function decideItem(
+  r: RunResult,
+  attempts: number,
+  p: ItemPolicy,
+  now: number,
+  random: () => number,
+): ItemVerdict {
   if (r.status >= 200 && r.status < 300) return { kind: 'done' };
   const retryAfterMs = r.retryAfterS === undefined ? undefined : r.retryAfterS * 1000;
   if (isPushback(r)) {
-    return { kind: 'retry', atMs: now + backoffDelayMs(Math.max(0, attempts - 1), p.backoff, random, retryAfterMs), counted: false };
+    return {
+      kind: 'retry',
+      atMs: now + backoffDelayMs(Math.max(0, attempts - 1), p.backoff, random, retryAfterMs),
+      counted: false,
+    };
   }
   if (r.status >= 400 && r.status < 500 && r.status !== 408) return { kind: 'failed' };
   if (attempts >= p.maxAttempts) return { kind: 'dead' };

@@ -27,14 +27,16 @@ export function jobCallStage(secret: string, keys: readonly GatewayKey[]): Stage
       const given = one(ctx.req.headers[JOB_HEADERS.secret]);
       if (given === undefined) return next();
       const b = Buffer.from(given);
-      if (b.length !== expected.length || !timingSafeEqual(b, expected)) throw new SpillwayError('unauthorized', 'Invalid job secret.');
+      if (b.length !== expected.length || !timingSafeEqual(b, expected))
+        throw new SpillwayError('unauthorized', 'Invalid job secret.');
       ctx.priority = 'background';
       const tenant = one(ctx.req.headers[JOB_HEADERS.tenant]);
       ctx.tenant = tenant === undefined || tenant === '' ? undefined : tenant;
       const sha = one(ctx.req.headers[JOB_HEADERS.key]);
       if (keys.length > 0) {
         const key = sha === undefined ? undefined : byHash.get(sha);
-        if (key === undefined) throw new SpillwayError('unauthorized', 'The gateway key that submitted this job is no longer configured.');
+        if (key === undefined)
+          throw new SpillwayError('unauthorized', 'The gateway key that submitted this job is no longer configured.');
         ctx.gatewayKey = key;
         ctx.allowedModels = key.models;
       }

@@ -69,7 +69,10 @@ export class JobRunner {
   constructor(deps: RunnerDeps) {
     this.d = deps;
     this.limit = new BackgroundLimit(deps.config.concurrency);
-    this.policy = { maxAttempts: deps.config.maxAttempts, backoff: { baseMs: deps.config.backoffBaseMs, capMs: deps.config.backoffCapMs } };
+    this.policy = {
+      maxAttempts: deps.config.maxAttempts,
+      backoff: { baseMs: deps.config.backoffBaseMs, capMs: deps.config.backoffCapMs },
+    };
     this.windows = deps.config.runWindows.map(parseRunWindow);
     this.random = deps.random ?? Math.random;
     this.interactivePeak = new SlidingMax(deps.config.headroomWindowMs);
@@ -135,7 +138,13 @@ export class JobRunner {
         const n = this.room();
         if (n <= 0) break;
         const skip = this.fullTenants();
-        const items = await this.d.store.lease(this.owner, this.d.config.tenantConcurrency === null ? n : 1, this.d.wall.now(), this.d.wall.now() + this.d.config.leaseMs, skip);
+        const items = await this.d.store.lease(
+          this.owner,
+          this.d.config.tenantConcurrency === null ? n : 1,
+          this.d.wall.now(),
+          this.d.wall.now() + this.d.config.leaseMs,
+          skip,
+        );
         if (items.length === 0) break;
         for (const it of items) this.launch(it);
       }
@@ -161,8 +170,15 @@ export class JobRunner {
     const now = this.d.wall.now();
     this.interactivePeak.add(now, Math.max(0, inFlight - this.running.size));
     const n = spareRoom({
-      running: this.running.size, limit: this.limit.limit, interactiveWaiting: this.d.load.interactiveWaiting(),
-      inFlight, capacity, interactivePeak: this.interactivePeak.max(now), sparePercent: this.d.config.sparePercent, loopLagMs: this.d.load.loopLagMs(), maxLoopLagMs: this.d.config.maxEventLoopLagMs,
+      running: this.running.size,
+      limit: this.limit.limit,
+      interactiveWaiting: this.d.load.interactiveWaiting(),
+      inFlight,
+      capacity,
+      interactivePeak: this.interactivePeak.max(now),
+      sparePercent: this.d.config.sparePercent,
+      loopLagMs: this.d.load.loopLagMs(),
+      maxLoopLagMs: this.d.config.maxEventLoopLagMs,
     });
     return Math.min(LEASE_BATCH, n);
   }
@@ -192,7 +208,13 @@ export class JobRunner {
     const answer = await this.d.caller.run(it, config.itemTimeoutMs);
     const code = answer.status >= 400 || answer.status === 0 ? errorCodeOf(answer.body) : undefined;
     const now = this.d.wall.now();
-    const verdict = decideItem({ status: answer.status, code, retryAfterS: answer.retryAfterS }, it.attempts, this.policy, now, this.random);
+    const verdict = decideItem(
+      { status: answer.status, code, retryAfterS: answer.retryAfterS },
+      it.attempts,
+      this.policy,
+      now,
+      this.random,
+    );
     if (verdict.kind === 'done' || verdict.kind === 'failed') {
       if (verdict.kind === 'done') this.limit.success();
       const recorded = await store.complete(it.id, this.result(it, answer.status, answer.body, answer.requestId), now);
@@ -202,7 +224,14 @@ export class JobRunner {
       metrics.jobRuns.inc({ result: 'dead' });
     } else {
       if (!verdict.counted) this.limit.pushback(now);
-      await store.retryLater(it.id, this.owner, errorMessageOf(answer.status, answer.body), verdict.atMs, verdict.counted, now);
+      await store.retryLater(
+        it.id,
+        this.owner,
+        errorMessageOf(answer.status, answer.body),
+        verdict.atMs,
+        verdict.counted,
+        now,
+      );
       metrics.jobRuns.inc({ result: verdict.counted ? 'retry' : 'pushback' });
     }
     metrics.jobBackgroundLimit.set(this.limit.limit);
@@ -210,7 +239,8 @@ export class JobRunner {
 
   /** Small answers go into the store; large ones to a file, so neither the database nor memory holds them. */
   private result(it: LeasedItem, status: number, body: Buffer, requestId: string): ItemResult {
-    if (body.length <= this.d.config.inlineResultMaxBytes) return { status, body: body.toString('utf8'), bodyPath: null, requestId };
+    if (body.length <= this.d.config.inlineResultMaxBytes)
+      return { status, body: body.toString('utf8'), bodyPath: null, requestId };
     const dir = join(this.d.config.dataDir, 'results');
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${it.id}.json`);

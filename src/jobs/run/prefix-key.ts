@@ -20,5 +20,8 @@ export function prefixKey(body: Record<string, unknown>, chars: number): string 
   } else if (body.input !== undefined) {
     text = JSON.stringify(body.input);
   }
-  return createHash('sha1').update(`${String(body.model)}\u0000${text.slice(0, chars)}`).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(`${String(body.model)}\u0000${text.slice(0, chars)}`)
+    .digest('hex')
+    .slice(0, 16);
 }

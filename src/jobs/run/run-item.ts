@@ -57,7 +57,12 @@ export class ItemCaller {
         chunks.push(c as Buffer);
       }
       const ra = Number(res.headers['retry-after']);
-      return { status: res.statusCode, body: Buffer.concat(chunks), requestId, retryAfterS: Number.isFinite(ra) && ra > 0 ? ra : undefined };
+      return {
+        status: res.statusCode,
+        body: Buffer.concat(chunks),
+        requestId,
+        retryAfterS: Number.isFinite(ra) && ra > 0 ? ra : undefined,
+      };
     } catch {
       return { status: 0, body: Buffer.alloc(0), requestId, retryAfterS: undefined };
     }
@@ -81,9 +86,12 @@ export function errorCodeOf(body: Buffer): string | undefined {
 export function errorMessageOf(status: number, body: Buffer): string {
   try {
     const v = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown; code?: unknown } };
-    if (typeof v.error?.message === 'string') return `${status} ${typeof v.error.code === 'string' ? v.error.code : ''}: ${v.error.message}`.slice(0, 1000);
+    if (typeof v.error?.message === 'string')
+      return `${status} ${typeof v.error.code === 'string' ? v.error.code : ''}: ${v.error.message}`.slice(0, 1000);
   } catch {
     // not JSON: fall through
   }
-  return status === 0 ? 'the gateway could not be reached (shutting down)' : `${status}: ${body.toString('utf8').slice(0, 500)}`;
+  return status === 0
+    ? 'the gateway could not be reached (shutting down)'
+    : `${status}: ${body.toString('utf8').slice(0, 500)}`;
 }

@@ -23,7 +23,11 @@ const DAY_MIN = 24 * 60;
 export function inRunWindow(wallMs: number, windows: readonly RunWindow[]): boolean {
   if (windows.length === 0) return true;
   const min = Math.floor(wallMs / 60_000) % DAY_MIN;
-  return windows.some((w) => (w.startMin === w.endMin) || (w.startMin < w.endMin ? min >= w.startMin && min < w.endMin : min >= w.startMin || min < w.endMin));
+  return windows.some(
+    (w) =>
+      w.startMin === w.endMin ||
+      (w.startMin < w.endMin ? min >= w.startMin && min < w.endMin : min >= w.startMin || min < w.endMin),
+  );
 }
 
 /** Milliseconds until the next window opens (0 when inside one): how long the runner may sleep. */

@@ -11,12 +11,14 @@ export class SlidingMax {
   }
 
   add(now: number, v: number): void {
-    while (this.samples.length > 0 && (this.samples[this.samples.length - 1] as { v: number }).v <= v) this.samples.pop();
+    while (this.samples.length > 0 && (this.samples[this.samples.length - 1] as { v: number }).v <= v)
+      this.samples.pop();
     this.samples.push({ at: now, v });
   }
 
   max(now: number): number {
-    while (this.samples.length > 0 && (this.samples[0] as { at: number }).at <= now - this.windowMs) this.samples.shift();
+    while (this.samples.length > 0 && (this.samples[0] as { at: number }).at <= now - this.windowMs)
+      this.samples.shift();
     return this.samples[0]?.v ?? 0;
   }
 }

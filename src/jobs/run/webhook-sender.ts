@@ -17,31 +17,57 @@ import { NonPublicAddressError, webhookUrlProblem } from './webhook-target.ts';
  * the POST to a place the allow-list refuses. A destination refused now (allow-list changed, or it resolves to a
  * private address) is given up at once.
  */
-export async function sendDueWebhooks(store: JobStore, config: JobsConfig, nowMs: number, metrics: Metrics, log: Logger, dispatcher: Dispatcher): Promise<void> {
+export async function sendDueWebhooks(
+  store: JobStore,
+  config: JobsConfig,
+  nowMs: number,
+  metrics: Metrics,
+  log: Logger,
+  dispatcher: Dispatcher,
+): Promise<void> {
   const due = await store.webhooksDue(nowMs, 16);
-  await Promise.all(due.map(async (w) => {
-    const r = await store.getRequest(w.requestId);
-    const item = await store.item(`${w.requestId}.0`);
-    if (r === undefined || item === undefined) return;
-    const body = JSON.stringify(jobObject(r, item));
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'spillway-webhook' };
-    if (config.webhook.secret !== null) headers[SIGNATURE_HEADER] = signWebhook(config.webhook.secret, body, nowMs / 1000);
-    let ok = false;
-    let refused = webhookUrlProblem(w.url, config.webhook) !== null;
-    if (refused) log.warn({ job: w.requestId, why: webhookUrlProblem(w.url, config.webhook) }, 'webhook destination refused; not sent');
-    else {
-      try {
-        const res = await request(w.url, { method: 'POST', headers, body, headersTimeout: config.webhook.timeoutMs, bodyTimeout: config.webhook.timeoutMs, dispatcher });
-        await res.body.dump();
-        ok = res.statusCode >= 200 && res.statusCode < 300;
-      } catch (err) {
-        refused = err instanceof NonPublicAddressError || (err as { cause?: unknown }).cause instanceof NonPublicAddressError;
-        log.warn({ err, job: w.requestId }, refused ? 'webhook destination resolves to a non-public address; not sent' : 'webhook delivery failed');
+  await Promise.all(
+    due.map(async (w) => {
+      const r = await store.getRequest(w.requestId);
+      const item = await store.item(`${w.requestId}.0`);
+      if (r === undefined || item === undefined) return;
+      const body = JSON.stringify(jobObject(r, item));
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'spillway-webhook' };
+      if (config.webhook.secret !== null)
+        headers[SIGNATURE_HEADER] = signWebhook(config.webhook.secret, body, nowMs / 1000);
+      let ok = false;
+      let refused = webhookUrlProblem(w.url, config.webhook) !== null;
+      if (refused)
+        log.warn(
+          { job: w.requestId, why: webhookUrlProblem(w.url, config.webhook) },
+          'webhook destination refused; not sent',
+        );
+      else {
+        try {
+          const res = await request(w.url, {
+            method: 'POST',
+            headers,
+            body,
+            headersTimeout: config.webhook.timeoutMs,
+            bodyTimeout: config.webhook.timeoutMs,
+            dispatcher,
+          });
+          await res.body.dump();
+          ok = res.statusCode >= 200 && res.statusCode < 300;
+        } catch (err) {
+          refused =
+            err instanceof NonPublicAddressError || (err as { cause?: unknown }).cause instanceof NonPublicAddressError;
+          log.warn(
+            { err, job: w.requestId },
+            refused ? 'webhook destination resolves to a non-public address; not sent' : 'webhook delivery failed',
+          );
+        }
       }
-    }
-    const last = refused || w.attempts + 1 >= config.webhook.maxAttempts;
-    const next = ok || last ? null : nowMs + backoffDelayMs(w.attempts, { baseMs: 1000, capMs: 300_000 }, Math.random, 1000);
-    await store.webhookDone(w.requestId, ok, next);
-    metrics.jobWebhooks.inc({ result: ok ? 'delivered' : last ? 'failed' : 'retry' });
-  }));
+      const last = refused || w.attempts + 1 >= config.webhook.maxAttempts;
+      const next =
+        ok || last ? null : nowMs + backoffDelayMs(w.attempts, { baseMs: 1000, capMs: 300_000 }, Math.random, 1000);
+      await store.webhookDone(w.requestId, ok, next);
+      metrics.jobWebhooks.inc({ result: ok ? 'delivered' : last ? 'failed' : 'retry' });
+    }),
+  );
 }

@@ -14,12 +14,20 @@ export function signWebhook(secret: string, body: string, nowS: number): string 
 
 export type Verification = { ok: true } | { ok: false; why: 'malformed' | 'too_old' | 'mismatch' };
 
-export function verifyWebhook(secret: string, header: string | undefined, body: string, nowS: number, toleranceS = 300): Verification {
+export function verifyWebhook(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  nowS: number,
+  toleranceS = 300,
+): Verification {
   if (header === undefined) return { ok: false, why: 'malformed' };
-  const parts = new Map(header.split(',').map((p) => {
-    const i = p.indexOf('=');
-    return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
-  }));
+  const parts = new Map(
+    header.split(',').map((p) => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
+    }),
+  );
   const t = Number(parts.get('t'));
   const v1 = parts.get('v1');
   if (!Number.isInteger(t) || v1 === undefined || !/^[0-9a-f]{64}$/.test(v1)) return { ok: false, why: 'malformed' };

@@ -19,15 +19,36 @@ export interface WebhookPolicy {
 /** Not public: unspecified, loopback, private, shared (CGNAT), link-local, benchmarking, multicast, reserved. */
 const NOT_PUBLIC = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['2001:db8::', 32],
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+  ['2001:db8::', 32],
   // Translation prefixes embed an IPv4 address that may be private: refused whole.
-  ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16],
-] as const) NOT_PUBLIC.addSubnet(net, bits, 'ipv6');
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+] as const)
+  NOT_PUBLIC.addSubnet(net, bits, 'ipv6');
 
 /** True when `ip` (an address, not a name) is not a public unicast address. IPv4-mapped IPv6 is judged as IPv4. */
 export function isNonPublicAddress(ip: string): boolean {
@@ -52,7 +73,8 @@ function allowedHost(host: string, allowed: readonly string[]): boolean {
  * when it is sent). Pure: the request path calls it before storing the job.
  */
 export function webhookUrlProblem(url: string, policy: WebhookPolicy): string | null {
-  if (policy.allowedHosts.length === 0) return 'Webhooks are off: jobs.webhook.allowed_hosts is empty (the operator lists the hosts webhooks may go to).';
+  if (policy.allowedHosts.length === 0)
+    return 'Webhooks are off: jobs.webhook.allowed_hosts is empty (the operator lists the hosts webhooks may go to).';
   let u: URL;
   try {
     u = new URL(url);
@@ -62,8 +84,10 @@ export function webhookUrlProblem(url: string, policy: WebhookPolicy): string | 
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'x-spillway-webhook-url must be an http(s) URL.';
   if (u.username !== '' || u.password !== '') return 'x-spillway-webhook-url must not carry credentials.';
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (!allowedHost(host, policy.allowedHosts)) return `The webhook host "${host}" is not in jobs.webhook.allowed_hosts.`;
-  if (isIP(host) !== 0 && !policy.allowPrivate && isNonPublicAddress(host)) return `The webhook address ${host} is not a public address.`;
+  if (!allowedHost(host, policy.allowedHosts))
+    return `The webhook host "${host}" is not in jobs.webhook.allowed_hosts.`;
+  if (isIP(host) !== 0 && !policy.allowPrivate && isNonPublicAddress(host))
+    return `The webhook address ${host} is not a public address.`;
   return null;
 }
 

@@ -6,9 +6,19 @@ import type { JobStore } from './job-store.ts';
 const RETRY_AFTER_S = 5;
 
 /** SQLite primary result codes (the low byte of node:sqlite's `errcode`) that mean "not now", not "never". */
-const SQLITE_UNAVAILABLE = new Set([5 /* BUSY */, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 11 /* CORRUPT */, 14 /* CANTOPEN */, 26 /* NOTADB */]);
+const SQLITE_UNAVAILABLE = new Set([
+  5 /* BUSY */, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 11 /* CORRUPT */, 14 /* CANTOPEN */, 26 /* NOTADB */,
+]);
 const SQLITE_FULL = 13;
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** Redis replies that mean the server cannot take writes now (loading, failing over, out of memory). */
 const REDIS_UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|OOM|NOREPLICAS)\b/;
 
@@ -29,20 +39,34 @@ export function storeError(err: unknown): unknown {
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return diskFull(e);
   // The data directory cannot be written (read-only, permissions, a path that is not a directory): an operator
   // has to act, and until then nothing is accepted; said as an outage so clients retry.
-  if (e.code === 'EIO' || e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOTDIR') return unavailable(`${e.code} under jobs.data_dir`, e);
-  if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable/.test(e.message) || (e.code !== undefined && NET_CODES.has(e.code))) {
+  if (e.code === 'EIO' || e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOTDIR')
+    return unavailable(`${e.code} under jobs.data_dir`, e);
+  if (
+    e.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable/.test(e.message) ||
+    (e.code !== undefined && NET_CODES.has(e.code))
+  ) {
     return unavailable('Redis is unreachable', e);
   }
-  if (e.name === 'ReplyError' && REDIS_UNAVAILABLE.test(e.message)) return unavailable(`Redis: ${e.message.split(' ')[0] ?? ''}`, e);
+  if (e.name === 'ReplyError' && REDIS_UNAVAILABLE.test(e.message))
+    return unavailable(`Redis: ${e.message.split(' ')[0] ?? ''}`, e);
   return err;
 }
 
 function diskFull(cause: Error): SpillwayError {
-  return new SpillwayError('disk_full', 'The disk under jobs.data_dir is full: nothing was stored. Retry once space is freed.', { cause });
+  return new SpillwayError(
+    'disk_full',
+    'The disk under jobs.data_dir is full: nothing was stored. Retry once space is freed.',
+    { cause },
+  );
 }
 
 function unavailable(why: string, cause: Error): SpillwayError {
-  return new SpillwayError('store_unavailable', `The job store is unavailable (${why}); nothing was changed, retry later.`, { retryAfterS: RETRY_AFTER_S, cause });
+  return new SpillwayError(
+    'store_unavailable',
+    `The job store is unavailable (${why}); nothing was changed, retry later.`,
+    { retryAfterS: RETRY_AFTER_S, cause },
+  );
 }
 
 /**
@@ -52,7 +76,8 @@ function unavailable(why: string, cause: Error): SpillwayError {
 export function guardStore(store: JobStore, log: Logger): JobStore {
   const rethrow = (method: string, err: unknown): never => {
     const mapped = storeError(err);
-    if (mapped instanceof SpillwayError && mapped !== err) log.warn({ err, method, code: mapped.code }, 'job store failure');
+    if (mapped instanceof SpillwayError && mapped !== err)
+      log.warn({ err, method, code: mapped.code }, 'job store failure');
     throw mapped;
   };
   return new Proxy(store, {

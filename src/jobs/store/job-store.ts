@@ -16,9 +16,18 @@ import type { Call } from '../../server/context.ts';
  * Times are wall-clock Unix milliseconds (they outlive a process and are compared between instances).
  */
 export type ItemState = 'queued' | 'running' | 'done' | 'failed' | 'dead' | 'cancelled' | 'expired';
-export const ITEM_STATES: readonly ItemState[] = ['queued', 'running', 'done', 'failed', 'dead', 'cancelled', 'expired'];
+export const ITEM_STATES: readonly ItemState[] = [
+  'queued',
+  'running',
+  'done',
+  'failed',
+  'dead',
+  'cancelled',
+  'expired',
+];
 
-export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type BatchStatus =
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 export interface FileRecord {
   id: string;
@@ -153,7 +162,12 @@ export interface JobStore {
   items(jobId: string): AsyncIterable<ItemView>;
 
   /** Creates an async request, or returns the one created earlier with the same idempotency key (created false). */
-  createRequest(r: RequestRecord, keySha: string | null, item: NewItem, maxItems: number): Promise<{ record: RequestRecord; created: boolean }>;
+  createRequest(
+    r: RequestRecord,
+    keySha: string | null,
+    item: NewItem,
+    maxItems: number,
+  ): Promise<{ record: RequestRecord; created: boolean }>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
   item(id: string): Promise<ItemView | undefined>;
 
@@ -164,7 +178,13 @@ export interface JobStore {
    * Every owner leases for the same duration (jobs.lease, shared by instances with one config): the Redis store
    * takes an item over once its stream entry has been idle that long.
    */
-  lease(owner: string, n: number, nowMs: number, leaseUntil: number, skipTenants: readonly string[]): Promise<LeasedItem[]>;
+  lease(
+    owner: string,
+    n: number,
+    nowMs: number,
+    leaseUntil: number,
+    skipTenants: readonly string[],
+  ): Promise<LeasedItem[]>;
   /** Extends the leases of items this owner is still running (a heartbeat). */
   renew(owner: string, ids: readonly string[], leaseUntil: number): Promise<void>;
   /**

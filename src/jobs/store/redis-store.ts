@@ -3,8 +3,19 @@ import { redisClient } from '../../state/load-redis.ts';
 import { SpillwayError } from '../../errors.ts';
 import type { Logger } from '../../observe/log.ts';
 import {
-  ITEM_STATES, type BatchRecord, type FileRecord, type ItemResult, type ItemState, type ItemView, type JobCounts, type JobStore,
-  type LeasedItem, type NewItem, type RequestCounts, type RequestRecord, type WebhookDue,
+  ITEM_STATES,
+  type BatchRecord,
+  type FileRecord,
+  type ItemResult,
+  type ItemState,
+  type ItemView,
+  type JobCounts,
+  type JobStore,
+  type LeasedItem,
+  type NewItem,
+  type RequestCounts,
+  type RequestRecord,
+  type WebhookDue,
 } from './job-store.ts';
 
 /**
@@ -103,7 +114,14 @@ return n`;
 type Arg = string | number;
 interface Scripts {
   jobsTransition(k1: string, k2: string, k3: string, ...args: Arg[]): Promise<string | null>;
-  jobsTake(k1: string, k2: string, k3: string, owner: string, now: Arg, reclaimed: string): Promise<(string | null)[] | null>;
+  jobsTake(
+    k1: string,
+    k2: string,
+    k3: string,
+    owner: string,
+    now: Arg,
+    reclaimed: string,
+  ): Promise<(string | null)[] | null>;
   jobsComplete(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, ...args: Arg[]): Promise<number>;
   jobsPromote(k1: string, k2: string, k3: string, now: Arg, limit: Arg): Promise<number>;
   jobsReserve(k1: string, adding: Arg, max: Arg): Promise<number>;
@@ -151,17 +169,42 @@ export class RedisJobStore implements JobStore {
     return itemId.slice(0, itemId.lastIndexOf('.'));
   }
 
-  private transition(itemId: string, from: string, to: ItemState, nowMs: number, ...fields: Arg[]): Promise<string | null> {
-    return this.redis.jobsTransition(this.k('item', itemId), this.k('counts', this.jobOf(itemId)), this.k('stats'), from, to, nowMs, ...fields);
+  private transition(
+    itemId: string,
+    from: string,
+    to: ItemState,
+    nowMs: number,
+    ...fields: Arg[]
+  ): Promise<string | null> {
+    return this.redis.jobsTransition(
+      this.k('item', itemId),
+      this.k('counts', this.jobOf(itemId)),
+      this.k('stats'),
+      from,
+      to,
+      nowMs,
+      ...fields,
+    );
   }
 
   async addFile(f: FileRecord): Promise<void> {
-    await this.redis.multi().set(this.k('file', f.id), JSON.stringify(f)).zadd(this.k('files', f.tenant), 0, fileMember(f)).exec();
+    await this.redis
+      .multi()
+      .set(this.k('file', f.id), JSON.stringify(f))
+      .zadd(this.k('files', f.tenant), 0, fileMember(f))
+      .exec();
   }
 
   async listFiles(tenant: string, after: string | null, limit: number): Promise<FileRecord[]> {
     const prev = after === null ? undefined : await this.getFile(after);
-    const members = await this.redis.zrevrangebylex(this.k('files', tenant), prev === undefined ? '+' : `(${fileMember(prev)}`, '-', 'LIMIT', 0, limit);
+    const members = await this.redis.zrevrangebylex(
+      this.k('files', tenant),
+      prev === undefined ? '+' : `(${fileMember(prev)}`,
+      '-',
+      'LIMIT',
+      0,
+      limit,
+    );
     const out: FileRecord[] = [];
     for (const m of members) {
       const f = await this.getFile(m.slice(m.indexOf('|') + 1));
@@ -172,7 +215,8 @@ export class RedisJobStore implements JobStore {
 
   async deleteFile(id: string): Promise<FileRecord | undefined> {
     const f = await this.getFile(id);
-    if (f !== undefined) await this.redis.multi().del(this.k('file', id)).zrem(this.k('files', f.tenant), fileMember(f)).exec();
+    if (f !== undefined)
+      await this.redis.multi().del(this.k('file', id)).zrem(this.k('files', f.tenant), fileMember(f)).exec();
     return f;
   }
 
@@ -184,13 +228,41 @@ export class RedisJobStore implements JobStore {
   private async reserve(adding: number, maxItems: number): Promise<void> {
     const n = await this.redis.jobsReserve(this.k('itemcount'), adding, maxItems);
     if (n < 0) {
-      throw new SpillwayError('job_storage_full', `The job store holds ${-n - 1} items and takes at most ${maxItems} (jobs.max_items); finished jobs are removed after jobs.retention.`, { retryAfterS: 60 });
+      throw new SpillwayError(
+        'job_storage_full',
+        `The job store holds ${-n - 1} items and takes at most ${maxItems} (jobs.max_items); finished jobs are removed after jobs.retention.`,
+        { retryAfterS: 60 },
+      );
     }
   }
 
   private itemFields(jobId: string, tenant: string, keySha: string | null, it: NewItem, nowMs: number): Arg[] {
-    return ['job_id', jobId, 'seq', it.seq, 'custom_id', it.customId, 'tenant', tenant, 'key_sha', keySha ?? '', 'endpoint', it.endpoint,
-      'body', it.body, 'state', 'queued', 'attempts', 0, 'enqueued_at', nowMs, 'updated_at', nowMs, 'last_error', ''];
+    return [
+      'job_id',
+      jobId,
+      'seq',
+      it.seq,
+      'custom_id',
+      it.customId,
+      'tenant',
+      tenant,
+      'key_sha',
+      keySha ?? '',
+      'endpoint',
+      it.endpoint,
+      'body',
+      it.body,
+      'state',
+      'queued',
+      'attempts',
+      0,
+      'enqueued_at',
+      nowMs,
+      'updated_at',
+      nowMs,
+      'last_error',
+      '',
+    ];
   }
 
   async createBatch(b: BatchRecord, keySha: string | null, items: readonly NewItem[], maxItems: number): Promise<void> {
@@ -203,9 +275,12 @@ export class RedisJobStore implements JobStore {
     m.set(this.k('total', b.id), items.length);
     m.hset(this.k('counts', b.id), 'queued', items.length);
     m.hincrby(this.k('stats'), 'queued', items.length);
-    for (const it of items) m.hset(this.k('item', `${b.id}.${it.seq}`), ...this.itemFields(b.id, b.tenant, keySha, it, now));
+    for (const it of items)
+      m.hset(this.k('item', `${b.id}.${it.seq}`), ...this.itemFields(b.id, b.tenant, keySha, it, now));
     // Stream order is run order: grouped by prompt prefix, then input order.
-    const order = [...items].sort((x, y) => (x.prefixKey < y.prefixKey ? -1 : x.prefixKey > y.prefixKey ? 1 : x.seq - y.seq));
+    const order = [...items].sort((x, y) =>
+      x.prefixKey < y.prefixKey ? -1 : x.prefixKey > y.prefixKey ? 1 : x.seq - y.seq,
+    );
     for (const it of order) m.xadd(this.k('s1'), '*', 'item', `${b.id}.${it.seq}`);
     await m.exec();
   }
@@ -216,7 +291,14 @@ export class RedisJobStore implements JobStore {
   }
 
   async listBatches(tenant: string, after: string | null, limit: number): Promise<BatchRecord[]> {
-    const ids = await this.redis.zrevrangebylex(this.k('batches', tenant), after === null ? '+' : `(${after}`, '-', 'LIMIT', 0, limit);
+    const ids = await this.redis.zrevrangebylex(
+      this.k('batches', tenant),
+      after === null ? '+' : `(${after}`,
+      '-',
+      'LIMIT',
+      0,
+      limit,
+    );
     const out: BatchRecord[] = [];
     for (const id of ids) {
       const b = await this.getBatch(id);
@@ -243,7 +325,12 @@ export class RedisJobStore implements JobStore {
     if (b === undefined) return;
     const next = { ...b, ...patch };
     const m = this.redis.multi().set(this.k('batch', id), JSON.stringify(next));
-    if (next.status === 'completed' || next.status === 'cancelled' || next.status === 'expired' || next.status === 'failed') {
+    if (
+      next.status === 'completed' ||
+      next.status === 'cancelled' ||
+      next.status === 'expired' ||
+      next.status === 'failed'
+    ) {
       m.srem(this.k('open'), id).zadd(this.k('done'), Date.now(), id);
     } else {
       m.sadd(this.k('open'), id).zrem(this.k('done'), id);
@@ -252,7 +339,7 @@ export class RedisJobStore implements JobStore {
   }
 
   private async eachItemId(jobId: string, fn: (ids: string[]) => Promise<void>): Promise<void> {
-    const total = Number(await this.redis.get(this.k('total', jobId)) ?? 0);
+    const total = Number((await this.redis.get(this.k('total', jobId))) ?? 0);
     for (let from = 0; from < total; from += 500) {
       await fn(Array.from({ length: Math.min(500, total - from) }, (_, i) => `${jobId}.${from + i}`));
     }
@@ -269,7 +356,11 @@ export class RedisJobStore implements JobStore {
 
   private async endQueued(jobId: string, to: 'cancelled' | 'expired', nowMs: number): Promise<void> {
     await this.eachItemId(jobId, async (ids) => {
-      await Promise.all(ids.map((i) => this.transition(i, 'queued', to, nowMs, 'last_error', to === 'cancelled' ? 'cancelled' : 'batch_expired')));
+      await Promise.all(
+        ids.map((i) =>
+          this.transition(i, 'queued', to, nowMs, 'last_error', to === 'cancelled' ? 'cancelled' : 'batch_expired'),
+        ),
+      );
     });
   }
 
@@ -288,7 +379,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async *items(jobId: string): AsyncIterable<ItemView> {
-    const total = Number(await this.redis.get(this.k('total', jobId)) ?? 0);
+    const total = Number((await this.redis.get(this.k('total', jobId))) ?? 0);
     for (let from = 0; from < total; from += 500) {
       const ids = Array.from({ length: Math.min(500, total - from) }, (_, i) => `${jobId}.${from + i}`);
       const views = await this.views(ids);
@@ -305,14 +396,26 @@ export class RedisJobStore implements JobStore {
       const r = rs[2 * i + 1]?.[1] as string | null | undefined;
       if (h === undefined || h.state === undefined) return undefined;
       return {
-        id, jobId: h.job_id ?? '', customId: h.custom_id ?? '', tenant: h.tenant ?? '', state: h.state as ItemState, attempts: Number(h.attempts),
-        lastError: h.last_error === '' || h.last_error === undefined ? null : h.last_error, enqueuedAt: Number(h.enqueued_at), updatedAt: Number(h.updated_at),
+        id,
+        jobId: h.job_id ?? '',
+        customId: h.custom_id ?? '',
+        tenant: h.tenant ?? '',
+        state: h.state as ItemState,
+        attempts: Number(h.attempts),
+        lastError: h.last_error === '' || h.last_error === undefined ? null : h.last_error,
+        enqueuedAt: Number(h.enqueued_at),
+        updatedAt: Number(h.updated_at),
         result: r === null || r === undefined ? null : (JSON.parse(r) as ItemResult),
       };
     });
   }
 
-  async createRequest(r: RequestRecord, keySha: string | null, item: NewItem, maxItems: number): Promise<{ record: RequestRecord; created: boolean }> {
+  async createRequest(
+    r: RequestRecord,
+    keySha: string | null,
+    item: NewItem,
+    maxItems: number,
+  ): Promise<{ record: RequestRecord; created: boolean }> {
     if (r.idempotencyKey !== null) {
       const idem = this.k('idem', r.tenant, r.idempotencyKey);
       // Claim the key first; a claim left behind by a crash before the request was written is taken over.
@@ -325,7 +428,8 @@ export class RedisJobStore implements JobStore {
     }
     await this.reserve(1, maxItems);
     const now = r.createdAt * 1000;
-    await this.redis.multi()
+    await this.redis
+      .multi()
       .set(this.k('req', r.id), JSON.stringify(r))
       .set(this.k('total', r.id), 1)
       .hset(this.k('counts', r.id), 'queued', 1)
@@ -345,27 +449,60 @@ export class RedisJobStore implements JobStore {
     return (await this.views([id]))[0];
   }
 
-  async lease(owner: string, n: number, nowMs: number, _leaseUntil: number, skipTenants: readonly string[]): Promise<LeasedItem[]> {
+  async lease(
+    owner: string,
+    n: number,
+    nowMs: number,
+    _leaseUntil: number,
+    skipTenants: readonly string[],
+  ): Promise<LeasedItem[]> {
     if (n <= 0) return [];
     await this.redis.jobsPromote(this.k('delayed'), this.k('s0'), this.k('s1'), nowMs, 1000);
     const leaseMs = Math.max(1, _leaseUntil - nowMs);
     const got: LeasedItem[] = [];
     for (const stream of [this.k('s0'), this.k('s1')]) {
       // Abandoned deliveries first: their instance stopped renewing them.
-      const claimed = (await this.redis.xautoclaim(stream, GROUP, owner, leaseMs, '0-0', 'COUNT', n - got.length)) as [string, StreamEntries];
+      const claimed = (await this.redis.xautoclaim(stream, GROUP, owner, leaseMs, '0-0', 'COUNT', n - got.length)) as [
+        string,
+        StreamEntries,
+      ];
       await this.take(stream, claimed[1], owner, nowMs, true, skipTenants, got);
       if (got.length >= n) break;
-      const fresh = (await this.redis.xreadgroup('GROUP', GROUP, owner, 'COUNT', n - got.length, 'STREAMS', stream, '>')) as [string, StreamEntries][] | null;
+      const fresh = (await this.redis.xreadgroup(
+        'GROUP',
+        GROUP,
+        owner,
+        'COUNT',
+        n - got.length,
+        'STREAMS',
+        stream,
+        '>',
+      )) as [string, StreamEntries][] | null;
       await this.take(stream, fresh?.[0]?.[1] ?? [], owner, nowMs, false, skipTenants, got);
       if (got.length >= n) break;
     }
     return got;
   }
 
-  private async take(stream: string, entries: StreamEntries, owner: string, nowMs: number, reclaimed: boolean, skipTenants: readonly string[], got: LeasedItem[]): Promise<void> {
+  private async take(
+    stream: string,
+    entries: StreamEntries,
+    owner: string,
+    nowMs: number,
+    reclaimed: boolean,
+    skipTenants: readonly string[],
+    got: LeasedItem[],
+  ): Promise<void> {
     for (const [entryId, fields] of entries) {
       const id = fields[1] ?? '';
-      const v = await this.redis.jobsTake(this.k('item', id), this.k('counts', this.jobOf(id)), this.k('stats'), owner, nowMs, reclaimed ? '1' : '0');
+      const v = await this.redis.jobsTake(
+        this.k('item', id),
+        this.k('counts', this.jobOf(id)),
+        this.k('stats'),
+        owner,
+        nowMs,
+        reclaimed ? '1' : '0',
+      );
       if (v === null) {
         // Already ended (cancelled, done by a takeover, purged): drop the stale entry.
         await this.redis.multi().xack(stream, GROUP, entryId).xdel(stream, entryId).exec();
@@ -374,7 +511,16 @@ export class RedisJobStore implements JobStore {
       const [jobId, customId, tenant, keySha, endpoint, body, attempts] = v as string[];
       this.entries.set(id, { stream, id: entryId });
       this.owners.set(id, owner);
-      const it: LeasedItem = { id, jobId: jobId ?? '', customId: customId ?? '', tenant: tenant ?? '', keySha: keySha === '' || keySha === undefined ? null : keySha, endpoint: endpoint as LeasedItem['endpoint'], body: body ?? '', attempts: Number(attempts) };
+      const it: LeasedItem = {
+        id,
+        jobId: jobId ?? '',
+        customId: customId ?? '',
+        tenant: tenant ?? '',
+        keySha: keySha === '' || keySha === undefined ? null : keySha,
+        endpoint: endpoint as LeasedItem['endpoint'],
+        body: body ?? '',
+        attempts: Number(attempts),
+      };
       if (skipTenants.includes(it.tenant)) {
         // The tenant is at its job concurrency here: back to the queue shortly, the attempt not counted.
         await this.retryLater(id, owner, 'tenant at its job concurrency', nowMs + 200, false, nowMs);
@@ -395,7 +541,8 @@ export class RedisJobStore implements JobStore {
     const byStream = new Map<string, string[]>();
     for (const id of ids) {
       const e = this.entries.get(id);
-      if (e !== undefined && this.owners.get(id) === owner) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
+      if (e !== undefined && this.owners.get(id) === owner)
+        byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
     }
     // XCLAIM by the same consumer resets the entries' idle time: the lease goes on.
     for (const [stream, entryIds] of byStream) await this.redis.xclaim(stream, GROUP, owner, 0, ...entryIds, 'JUSTID');
@@ -406,18 +553,48 @@ export class RedisJobStore implements JobStore {
     const state: ItemState = result.status >= 200 && result.status < 300 ? 'done' : 'failed';
     const req = await this.getRequest(jobId);
     const first = await this.redis.jobsComplete(
-      this.k('result', id), this.k('item', id), this.k('counts', jobId), this.k('stats'), this.k('done'), this.k('webhooks'),
-      JSON.stringify(result), state, nowMs, jobId, req === undefined ? '' : req.webhookUrl === null ? '0' : '1',
+      this.k('result', id),
+      this.k('item', id),
+      this.k('counts', jobId),
+      this.k('stats'),
+      this.k('done'),
+      this.k('webhooks'),
+      JSON.stringify(result),
+      state,
+      nowMs,
+      jobId,
+      req === undefined ? '' : req.webhookUrl === null ? '0' : '1',
     );
     await this.ack(id);
     return first === 1;
   }
 
-  async retryLater(id: string, owner: string, error: string, atMs: number, counted: boolean, nowMs: number): Promise<void> {
+  async retryLater(
+    id: string,
+    owner: string,
+    error: string,
+    atMs: number,
+    counted: boolean,
+    nowMs: number,
+  ): Promise<void> {
     const h = await this.redis.hmget(this.k('item', id), 'owner', 'attempts');
     if (h[0] !== owner) return;
-    const prev = await this.transition(id, 'running', 'queued', nowMs, 'last_error', error, 'attempts', Math.max(0, Number(h[1]) - (counted ? 0 : 1)));
-    if (prev !== null) await this.redis.zadd(this.k('delayed'), atMs, `${this.entries.get(id)?.stream === this.k('s0') ? '0' : '1'}|${id}`);
+    const prev = await this.transition(
+      id,
+      'running',
+      'queued',
+      nowMs,
+      'last_error',
+      error,
+      'attempts',
+      Math.max(0, Number(h[1]) - (counted ? 0 : 1)),
+    );
+    if (prev !== null)
+      await this.redis.zadd(
+        this.k('delayed'),
+        atMs,
+        `${this.entries.get(id)?.stream === this.k('s0') ? '0' : '1'}|${id}`,
+      );
     await this.ack(id);
   }
 
@@ -438,7 +615,14 @@ export class RedisJobStore implements JobStore {
   }
 
   async deadLetters(limit: number, after: string | null): Promise<ItemView[]> {
-    const ids = await this.redis.zrangebylex(this.k('dead'), after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit);
+    const ids = await this.redis.zrangebylex(
+      this.k('dead'),
+      after === null ? '-' : `(${after}`,
+      '+',
+      'LIMIT',
+      0,
+      limit,
+    );
     return (await this.views(ids)).filter((v): v is ItemView => v !== undefined);
   }
 
@@ -447,18 +631,37 @@ export class RedisJobStore implements JobStore {
     if (prev === null) return false;
     const jobId = this.jobOf(id);
     const req = await this.getRequest(jobId);
-    await this.redis.multi().zrem(this.k('dead'), id).zrem(this.k('done'), jobId).zrem(this.k('webhooks'), jobId).xadd(this.k(req === undefined ? 's1' : 's0'), '*', 'item', id).exec();
+    await this.redis
+      .multi()
+      .zrem(this.k('dead'), id)
+      .zrem(this.k('done'), jobId)
+      .zrem(this.k('webhooks'), jobId)
+      .xadd(this.k(req === undefined ? 's1' : 's0'), '*', 'item', id)
+      .exec();
     const b = await this.getBatch(jobId);
-    if (b !== undefined && b.status !== 'in_progress') await this.setBatch(jobId, { status: 'in_progress', completedAt: null, finalizingAt: null });
+    if (b !== undefined && b.status !== 'in_progress')
+      await this.setBatch(jobId, { status: 'in_progress', completedAt: null, finalizingAt: null });
     return true;
   }
 
   async purgeDead(id: string | null): Promise<number> {
-    const ids = id === null ? await this.redis.zrange(this.k('dead'), '0', '-1') : (await this.redis.zscore(this.k('dead'), id)) === null ? [] : [id];
+    const ids =
+      id === null
+        ? await this.redis.zrange(this.k('dead'), '0', '-1')
+        : (await this.redis.zscore(this.k('dead'), id)) === null
+          ? []
+          : [id];
     for (const i of ids) {
       const prev = await this.transition(i, 'dead', 'dead', Date.now());
       if (prev === null) continue;
-      await this.redis.multi().del(this.k('item', i)).zrem(this.k('dead'), i).hincrby(this.k('counts', this.jobOf(i)), 'dead', -1).hincrby(this.k('stats'), 'dead', -1).decr(this.k('itemcount')).exec();
+      await this.redis
+        .multi()
+        .del(this.k('item', i))
+        .zrem(this.k('dead'), i)
+        .hincrby(this.k('counts', this.jobOf(i)), 'dead', -1)
+        .hincrby(this.k('stats'), 'dead', -1)
+        .decr(this.k('itemcount'))
+        .exec();
     }
     return ids.length;
   }
@@ -482,7 +685,11 @@ export class RedisJobStore implements JobStore {
     for (const id of ids) {
       const r = await this.getRequest(id);
       if (r?.webhookUrl === null || r === undefined) continue;
-      out.push({ requestId: id, url: r.webhookUrl, attempts: Number(await this.redis.hget(this.k('whatt'), id) ?? 0) });
+      out.push({
+        requestId: id,
+        url: r.webhookUrl,
+        attempts: Number((await this.redis.hget(this.k('whatt'), id)) ?? 0),
+      });
     }
     return out;
   }
@@ -497,7 +704,7 @@ export class RedisJobStore implements JobStore {
   async sweep(olderThanMs: number): Promise<string[]> {
     const paths: string[] = [];
     for (const jobId of await this.redis.zrangebyscore(this.k('done'), '-inf', olderThanMs)) {
-      const total = Number(await this.redis.get(this.k('total', jobId)) ?? 0);
+      const total = Number((await this.redis.get(this.k('total', jobId))) ?? 0);
       const b = await this.getBatch(jobId);
       await this.eachItemId(jobId, async (ids) => {
         for (const v of await this.views(ids)) if (v?.result?.bodyPath) paths.push(v.result.bodyPath);
@@ -506,7 +713,11 @@ export class RedisJobStore implements JobStore {
         await m.exec();
       });
       const counts = await this.redis.hgetall(this.k('counts', jobId));
-      const m = this.redis.multi().del(this.k('total', jobId), this.k('counts', jobId), this.k('batch', jobId), this.k('req', jobId)).zrem(this.k('done'), jobId).decrby(this.k('itemcount'), total);
+      const m = this.redis
+        .multi()
+        .del(this.k('total', jobId), this.k('counts', jobId), this.k('batch', jobId), this.k('req', jobId))
+        .zrem(this.k('done'), jobId)
+        .decrby(this.k('itemcount'), total);
       for (const [st, n] of Object.entries(counts)) m.hincrby(this.k('stats'), st, -Number(n));
       if (b !== undefined) {
         m.zrem(this.k('batches', b.tenant), jobId);

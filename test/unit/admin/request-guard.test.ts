@@ -5,17 +5,28 @@ import { contentTypeProblem, hostProblem, originProblem } from '../../../src/adm
 test('on a loopback listener only loopback names, the listen address and server.allowed_hosts are answered', () => {
   const loop = { listenHost: '127.0.0.1', allowedHosts: ['spillway.local'] };
   const table: [string | undefined, { listenHost: string; allowedHosts: string[] }, boolean][] = [
-    ['127.0.0.1:8080', loop, true], ['localhost:8080', loop, true], ['LOCALHOST', loop, true], ['[::1]:8080', loop, true],
-    ['spillway.local:8080', loop, true], [undefined, loop, true],
-    ['evil.example:8080', loop, false], ['evil.example', loop, false], ['10.0.0.5:8080', loop, false], ['127.0.0.1.evil.example', loop, false],
+    ['127.0.0.1:8080', loop, true],
+    ['localhost:8080', loop, true],
+    ['LOCALHOST', loop, true],
+    ['[::1]:8080', loop, true],
+    ['spillway.local:8080', loop, true],
+    [undefined, loop, true],
+    ['evil.example:8080', loop, false],
+    ['evil.example', loop, false],
+    ['10.0.0.5:8080', loop, false],
+    ['127.0.0.1.evil.example', loop, false],
     // A wildcard listener without allowed_hosts: the keys (mandatory there) protect it, any name is answered.
     ['gw.corp:8080', { listenHost: '0.0.0.0', allowedHosts: [] }, true],
     ['gw.corp:8080', { listenHost: '0.0.0.0', allowedHosts: ['gw.internal'] }, false],
     ['gw.internal:8080', { listenHost: '0.0.0.0', allowedHosts: ['gw.internal'] }, true],
     ['[::1]:9', { listenHost: '::1', allowedHosts: [] }, true],
   ];
-  for (const [host, policy, ok] of table) assert.equal(hostProblem(host, policy) === null, ok, `${String(host)} on ${policy.listenHost}`);
-  assert.match(hostProblem('evil.example:1', loop) ?? '', /Host "evil\.example" is not a name of this gateway.*DNS rebinding/);
+  for (const [host, policy, ok] of table)
+    assert.equal(hostProblem(host, policy) === null, ok, `${String(host)} on ${policy.listenHost}`);
+  assert.match(
+    hostProblem('evil.example:1', loop) ?? '',
+    /Host "evil\.example" is not a name of this gateway.*DNS rebinding/,
+  );
 });
 
 test('an Origin must be the origin the request was sent to; no Origin is not a cross-site browser request', () => {
@@ -27,12 +38,20 @@ test('an Origin must be the origin the request was sent to; no Origin is not a c
     ['null', '127.0.0.1:8080', false],
     ['http://localhost:8080', '127.0.0.1:8080', false],
   ];
-  for (const [origin, host, ok] of table) assert.equal(originProblem(origin, host) === null, ok, `${String(origin)} → ${String(host)}`);
+  for (const [origin, host, ok] of table)
+    assert.equal(originProblem(origin, host) === null, ok, `${String(origin)} → ${String(host)}`);
 });
 
 test('state-changing admin requests are JSON only: form and text types a cross-site page can send are refused', () => {
-  for (const ct of ['application/json', 'application/json; charset=utf-8', 'Application/JSON']) assert.equal(contentTypeProblem(ct), null, ct);
-  for (const ct of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain; a=application/json']) {
+  for (const ct of ['application/json', 'application/json; charset=utf-8', 'Application/JSON'])
+    assert.equal(contentTypeProblem(ct), null, ct);
+  for (const ct of [
+    undefined,
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'text/plain; a=application/json',
+  ]) {
     assert.match(contentTypeProblem(ct) ?? '', /need "content-type: application\/json"/, String(ct));
   }
 });

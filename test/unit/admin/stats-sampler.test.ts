@@ -12,17 +12,27 @@ import { StatsSampler } from '../../../src/admin/stats-sampler.ts';
 function setup() {
   const clock = new FakeClock(0);
   const metrics = new Metrics();
-  const config = resolveConfig({ upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 10 }], models: { chat: { routes: [{ upstream: 'a' }] } } }, 'test', {});
+  const config = resolveConfig(
+    {
+      upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 10 }],
+      models: { chat: { routes: [{ upstream: 'a' }] } },
+    },
+    'test',
+    {},
+  );
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent') });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: () => () => {} });
   let inFlight = 0;
   const sampler = new StatsSampler({
-    clock, metrics, requestLog: new RequestLog(10),
+    clock,
+    metrics,
+    requestLog: new RequestLog(10),
     live: () => ({ config, balancer, queue }),
     requestsInFlight: () => inFlight,
     info: () => ({ source: 'test', loadedAt: 'now', reloads: 0, replacedStillFinishing: 0 }),
   });
-  const finish = (n: number, code = 'ok', status = '200') => metrics.requests.inc({ model: 'chat', upstream: 'a', status, code }, n);
+  const finish = (n: number, code = 'ok', status = '200') =>
+    metrics.requests.inc({ model: 'chat', upstream: 'a', status, code }, n);
   return { clock, metrics, balancer, sampler, finish, setInFlight: (n: number) => (inFlight = n) };
 }
 
@@ -49,7 +59,11 @@ test('rates are split into ok, shed (refused on purpose) and failed, over the re
 
 test('a rising arrival rate gives a rising forecast, exported as metrics; capacity follows the measured service time', async () => {
   const { clock, metrics, balancer, sampler, finish, setInFlight } = setup();
-  const c = resolveConfig({ upstreams: [{ name: 'a', url: 'http://a.invalid/v1' }], models: { chat: { routes: [{ upstream: 'a' }] } } }, 'test', {});
+  const c = resolveConfig(
+    { upstreams: [{ name: 'a', url: 'http://a.invalid/v1' }], models: { chat: { routes: [{ upstream: 'a' }] } } },
+    'test',
+    {},
+  );
   // One answer that held its slot 500 ms: 10 slots / 0.5 s = 20 requests per second.
   const lease = balancer.acquire(c.models.chat as NonNullable<(typeof c.models)[string]>);
   clock.advance(500);
@@ -75,7 +89,11 @@ test('a rising arrival rate gives a rising forecast, exported as metrics; capaci
 
 test('a drained upstream adds no capacity', async () => {
   const { clock, balancer, sampler } = setup();
-  const c = resolveConfig({ upstreams: [{ name: 'a', url: 'http://a.invalid/v1' }], models: { chat: { routes: [{ upstream: 'a' }] } } }, 'test', {});
+  const c = resolveConfig(
+    { upstreams: [{ name: 'a', url: 'http://a.invalid/v1' }], models: { chat: { routes: [{ upstream: 'a' }] } } },
+    'test',
+    {},
+  );
   const lease = balancer.acquire(c.models.chat as NonNullable<(typeof c.models)[string]>);
   clock.advance(1000);
   lease.release({ kind: 'ok' }, 100);

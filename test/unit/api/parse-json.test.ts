@@ -21,22 +21,36 @@ test('nesting depth: brackets inside strings and escaped quotes do not count; th
     [`["\\\\",${nested(3)}]`, 3, true],
     [`{"x":"${'{'.repeat(500)}","y":${nested(5, '{"a":', '}')}}`, 6, false],
   ];
-  for (const [json, max, want] of cases) assert.equal(nestingExceeds(Buffer.from(json), max), want, `${json.slice(0, 40)} / ${max}`);
+  for (const [json, max, want] of cases)
+    assert.equal(nestingExceeds(Buffer.from(json), max), want, `${json.slice(0, 40)} / ${max}`);
 });
 
 test('a body nested deeper than the limit is refused with invalid_request naming the limit', () => {
   const body = `{"model":"m","messages":[{"role":"user","content":"hi"}],"x":${nested(MAX_JSON_DEPTH + 10)}}`;
-  assert.throws(() => parseCall('chat', Buffer.from(body)), (e: unknown) => e instanceof SpillwayError && e.code === 'invalid_request' && e.message.includes(String(MAX_JSON_DEPTH)));
+  assert.throws(
+    () => parseCall('chat', Buffer.from(body)),
+    (e: unknown) =>
+      e instanceof SpillwayError && e.code === 'invalid_request' && e.message.includes(String(MAX_JSON_DEPTH)),
+  );
   const deep = nested(1_000_000);
-  assert.throws(() => parseClientJson(deep, 'The body'), (e: unknown) => e instanceof SpillwayError && e.status === 400);
+  assert.throws(
+    () => parseClientJson(deep, 'The body'),
+    (e: unknown) => e instanceof SpillwayError && e.status === 400,
+  );
   const ok = `{"model":"m","messages":[{"role":"user","content":"hi"}],"x":${nested(MAX_JSON_DEPTH - 3)}}`;
   assert.equal(parseCall('chat', Buffer.from(ok)).model, 'm');
-  assert.throws(() => parseClientJson('{"a":', 'The body'), (e: unknown) => e instanceof SpillwayError && e.code === 'invalid_json');
+  assert.throws(
+    () => parseClientJson('{"a":', 'The body'),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'invalid_json',
+  );
 });
 
 test('a batch line nested deeper than the limit fails that line, naming it', () => {
   const line = `{"custom_id":"1","method":"POST","url":"/v1/chat/completions","body":{"model":"m","x":${nested(MAX_JSON_DEPTH + 1)}}}`;
-  assert.throws(() => parseBatchLine(line, 7, '/v1/chat/completions'), (e: unknown) => e instanceof SpillwayError && e.code === 'invalid_batch_line' && e.param === 'line 7');
+  assert.throws(
+    () => parseBatchLine(line, 7, '/v1/chat/completions'),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'invalid_batch_line' && e.param === 'line 7',
+  );
 });
 
 test('the cache key of a body at the depth limit is computed, and one deeper than the stack allows is a 400, not a crash', () => {
@@ -44,18 +58,92 @@ test('the cache key of a body at the depth limit is computed, and one deeper tha
   assert.equal(typeof cacheKey('chat', 'm', atLimit), 'string');
   let deep: unknown = 1;
   for (let i = 0; i < 200_000; i++) deep = [deep];
-  assert.throws(() => cacheKey('chat', 'm', { x: deep }), (e: unknown) => e instanceof SpillwayError && e.status === 400);
+  assert.throws(
+    () => cacheKey('chat', 'm', { x: deep }),
+    (e: unknown) => e instanceof SpillwayError && e.status === 400,
+  );
 });
 
 test('token estimate counts token-id prompts, tools, tool-call arguments and images', () => {
   const cases: [string, Record<string, unknown>, number][] = [
     ['token ids', { prompt: Array.from({ length: 500 }, (_, i) => i), max_tokens: 1 }, 501],
-    ['batched token ids', { prompt: [[1, 2, 3], [4, 5]], max_tokens: 1 }, 6],
-    ['embedding token ids', { input: [[1, 2], [3, 4, 5, 6]] }, 6],
-    ['tools', { messages: [{ role: 'user', content: '' }], tools: [{ type: 'function', function: { name: 'f', parameters: { description: 'x'.repeat(400) } } }], max_tokens: 1 }, 1 + Math.ceil(JSON.stringify([{ type: 'function', function: { name: 'f', parameters: { description: 'x'.repeat(400) } } }]).length / 4)],
-    ['tool call arguments', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'ab', arguments: 'x'.repeat(398) } }] }], max_tokens: 1 }, 101],
-    ['image, high detail', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }] }], max_tokens: 1 }, IMAGE_TOKENS.high + 1],
-    ['image, low detail', { messages: [{ role: 'user', content: [{ type: 'text', text: 'abcd' }, { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } }] }], max_tokens: 1 }, 1 + IMAGE_TOKENS.low + 1],
+    [
+      'batched token ids',
+      {
+        prompt: [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        max_tokens: 1,
+      },
+      6,
+    ],
+    [
+      'embedding token ids',
+      {
+        input: [
+          [1, 2],
+          [3, 4, 5, 6],
+        ],
+      },
+      6,
+    ],
+    [
+      'tools',
+      {
+        messages: [{ role: 'user', content: '' }],
+        tools: [{ type: 'function', function: { name: 'f', parameters: { description: 'x'.repeat(400) } } }],
+        max_tokens: 1,
+      },
+      1 +
+        Math.ceil(
+          JSON.stringify([{ type: 'function', function: { name: 'f', parameters: { description: 'x'.repeat(400) } } }])
+            .length / 4,
+        ),
+    ],
+    [
+      'tool call arguments',
+      {
+        messages: [
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'c1', type: 'function', function: { name: 'ab', arguments: 'x'.repeat(398) } }],
+          },
+        ],
+        max_tokens: 1,
+      },
+      101,
+    ],
+    [
+      'image, high detail',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }],
+          },
+        ],
+        max_tokens: 1,
+      },
+      IMAGE_TOKENS.high + 1,
+    ],
+    [
+      'image, low detail',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'abcd' },
+              { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } },
+            ],
+          },
+        ],
+        max_tokens: 1,
+      },
+      1 + IMAGE_TOKENS.low + 1,
+    ],
   ];
   for (const [name, body, want] of cases) assert.equal(estimateTokens(body), want, name);
 });

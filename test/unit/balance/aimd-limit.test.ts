@@ -7,7 +7,7 @@ const settings = { max: 20, minLimit: 2, decreaseFactor: 0.5, decreaseIntervalMs
 test('AIMD: overload halves the limit once per interval, successes climb back additively, within bounds', () => {
   const l = new AimdLimit(settings);
   assert.equal(l.limit, 20);
-  const steps: [('success' | 'overload' | 'neutral'), number, number][] = [
+  const steps: ['success' | 'overload' | 'neutral', number, number][] = [
     ['overload', 0, 10],
     ['overload', 500, 10], // same moment of overload: counted once
     ['overload', 1000, 5],
@@ -84,7 +84,7 @@ test('a limit the upstream stated becomes the limit at once, up or down, held fo
   }
   l.stated(39, 0, 100);
   for (let i = 0; i < 500; i++) l.record('success', PROBE_HOLD_MS + i);
-  assert.equal(l.limit, 39, 'held past a plain pushback\'s hold');
+  assert.equal(l.limit, 39, "held past a plain pushback's hold");
   for (let i = 0; i < 40; i++) l.record('success', STATED_HOLD_MS + i);
   assert.equal(l.limit, 40, 'then it probes upward again (the limit follows the balance)');
 });

@@ -9,10 +9,14 @@ import { createLogger } from '../../../src/observe/log.ts';
 import type { Outcome } from '../../../src/upstream/outcome.ts';
 
 function setup(keys: string[]) {
-  const c = resolveConfig({
-    upstreams: [{ name: 'ds', url: 'http://ds.invalid', keys: keys.map((k) => ({ key: `sk-${k}`, name: k })) }],
-    models: { chat: { routes: [{ upstream: 'ds' }] } },
-  }, 'test', {});
+  const c = resolveConfig(
+    {
+      upstreams: [{ name: 'ds', url: 'http://ds.invalid', keys: keys.map((k) => ({ key: `sk-${k}`, name: k })) }],
+      models: { chat: { routes: [{ upstream: 'ds' }] } },
+    },
+    'test',
+    {},
+  );
   const metrics = new Metrics();
   const clock = new FakeClock(0);
   const b = new Balancer(c, { clock, metrics, log: createLogger('silent'), random: () => 0.5 }, undefined);
@@ -21,7 +25,7 @@ function setup(keys: string[]) {
   return { b, model, caps, metrics, clock };
 }
 
-test('one 429 that names the account\'s limit makes it the cap at once; without one, busy answers that are most answers lower it to what was in flight', () => {
+test("one 429 that names the account's limit makes it the cap at once; without one, busy answers that are most answers lower it to what was in flight", () => {
   const rows: [name: string, outcome: Outcome, refusals: number, cap: number][] = [
     ['stated', { kind: 'rate_limited', retryAfterMs: 0, limit: 5 }, 1, 5],
     ['not stated, once', { kind: 'rate_limited', retryAfterMs: 0 }, 1, 256],
@@ -45,7 +49,10 @@ test('a 402 disables that key, counts it by reason, and the other key takes ever
   assert.ok((b.snapshot()[0]?.accounts.find((a) => a.name === 'unpaid')?.disabledMs ?? 0) > 0);
   assert.ok(caps().paid !== undefined);
   const text = await metrics.registry.metrics();
-  assert.match(text, /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/);
+  assert.match(
+    text,
+    /spillway_account_disabled_total\{upstream="ds",account="unpaid",reason="insufficient_balance"\} 1/,
+  );
 });
 
 test('a long Retry-After rests the account for that long: the snapshot (the admin API) shows restingMs, and coolingMs by its first name', () => {
@@ -55,7 +62,8 @@ test('a long Retry-After rests the account for that long: the snapshot (the admi
   const rested = () => b.snapshot()[0]?.accounts.find((a) => a.name === lease.account);
   assert.equal(rested()?.restingMs, 10_000);
   assert.equal(rested()?.coolingMs, 10_000);
-  for (let i = 0; i < 3; i++) assert.notEqual(b.acquire(model).account, lease.account, 'a resting account takes no request');
+  for (let i = 0; i < 3; i++)
+    assert.notEqual(b.acquire(model).account, lease.account, 'a resting account takes no request');
   clock.advance(10_000);
   assert.deepEqual([rested()?.restingMs, rested()?.coolingMs], [0, 0]);
 });

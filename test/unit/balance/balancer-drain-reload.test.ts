@@ -9,10 +9,14 @@ import { createLogger } from '../../../src/observe/log.ts';
 import { SpillwayError } from '../../../src/errors.ts';
 
 function config(cap: number, names = ['a', 'b']): Config {
-  return resolveConfig({
-    upstreams: names.map((n) => ({ name: n, url: `http://${n}.invalid/v1`, max_concurrency: cap })),
-    models: { chat: { routes: names.map((n) => ({ upstream: n })) } },
-  }, 'test', {});
+  return resolveConfig(
+    {
+      upstreams: names.map((n) => ({ name: n, url: `http://${n}.invalid/v1`, max_concurrency: cap })),
+      models: { chat: { routes: names.map((n) => ({ upstream: n })) } },
+    },
+    'test',
+    {},
+  );
 }
 
 function balancer(c: Config, previous?: Balancer, metrics = new Metrics(), clock = new FakeClock(0)): Balancer {
@@ -27,9 +31,18 @@ test('a drained upstream is never picked; with every route drained the answer is
   assert.equal(b.setDrained('a', true), true);
   for (let i = 0; i < 8; i++) assert.equal(b.acquire(model(c)).upstream.name, 'b');
   assert.equal(b.setDrained('b', true), true);
-  assert.throws(() => b.acquire(model(c)), (e: unknown) => e instanceof SpillwayError && e.code === 'no_capacity' && e.detail === 'down');
+  assert.throws(
+    () => b.acquire(model(c)),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'no_capacity' && e.detail === 'down',
+  );
   assert.equal(b.setDrained('nope', true), false);
-  assert.deepEqual(b.snapshot().map((u) => [u.name, u.drained, u.inFlight]), [['a', true, 0], ['b', true, 8]]);
+  assert.deepEqual(
+    b.snapshot().map((u) => [u.name, u.drained, u.inFlight]),
+    [
+      ['a', true, 0],
+      ['b', true, 8],
+    ],
+  );
 });
 
 test('undraining wakes whoever waits for capacity', () => {
@@ -53,10 +66,19 @@ test('a balancer built by a reload shares in-flight counts with the one it repla
   old.setDrained('b', true);
   const c2 = config(2);
   const fresh = balancer(c2, old, metrics);
-  assert.deepEqual(fresh.snapshot().map((u) => [u.name, u.inFlight, u.drained]), [['a', onA.length, false], ['b', onB.length, true]]);
+  assert.deepEqual(
+    fresh.snapshot().map((u) => [u.name, u.inFlight, u.drained]),
+    [
+      ['a', onA.length, false],
+      ['b', onB.length, true],
+    ],
+  );
   // Between both balancers a has 2 - onA slots left; b is drained (the drain carried over).
   for (let i = 0; i < 2 - onA.length; i++) assert.equal(fresh.acquire(model(c2)).upstream.name, 'a');
-  assert.throws(() => fresh.acquire(model(c2)), (e: unknown) => e instanceof SpillwayError && e.code === 'no_capacity');
+  assert.throws(
+    () => fresh.acquire(model(c2)),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'no_capacity',
+  );
   // A lease of the old balancer ending frees a slot the new one can use.
   onA[0]?.release({ kind: 'ok' }, 10);
   assert.equal(fresh.acquire(model(c2)).upstream.name, 'a');
@@ -72,7 +94,10 @@ test('an upstream removed by a reload leaves no stale metric series; a changed c
   for (const l of leases) l.release({ kind: 'ok' }, 5); // the old balancer's last requests end after the swap
   const text = await metrics.registry.metrics();
   // Gauges describe the present: b's are gone. (Counters such as attempts keep its history.)
-  assert.doesNotMatch(text, /spillway_(upstream_(in_flight|concurrency_limit|max_concurrency|healthy|drained)|account_in_flight)\{[^}]*upstream="b"/);
+  assert.doesNotMatch(
+    text,
+    /spillway_(upstream_(in_flight|concurrency_limit|max_concurrency|healthy|drained)|account_in_flight)\{[^}]*upstream="b"/,
+  );
   assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 0/);
   assert.match(text, /spillway_upstream_max_concurrency\{upstream="a"\} 6/);
 });

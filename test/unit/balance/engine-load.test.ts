@@ -14,7 +14,8 @@ test('engine metrics are read from vLLM and SGLang exposition text', () => {
     'process_cpu_seconds_total 12.5',
   ].join('\n');
   assert.deepEqual(parseEngineMetrics(vllm), { waiting: 10, running: 12, kvUsage: 0.97 });
-  const sglang = 'sglang:num_queue_reqs{model_name="x"} 4\nsglang:num_running_reqs{model_name="x"} 2\nsglang:token_usage{model_name="x"} 0.5\n';
+  const sglang =
+    'sglang:num_queue_reqs{model_name="x"} 4\nsglang:num_running_reqs{model_name="x"} 2\nsglang:token_usage{model_name="x"} 0.5\n';
   assert.deepEqual(parseEngineMetrics(sglang), { waiting: 4, running: 2, kvUsage: 0.5 });
   assert.equal(parseEngineMetrics('process_cpu_seconds_total 1\n'), undefined, 'not an engine');
   assert.equal(parseEngineMetrics('vllm:num_requests_waiting garbage\n'), undefined);

@@ -17,7 +17,10 @@ function leaseWithLog() {
     misuse: (_lease, what) => log.push(`misuse: ${what}`),
   };
   const upstream = { name: 'u' } as UpstreamConfig;
-  const lease = new Lease({ route: { upstream: 'u', model: 'm' } as RouteConfig, upstream, account: 'a', apiKey: undefined }, owner);
+  const lease = new Lease(
+    { route: { upstream: 'u', model: 'm' } as RouteConfig, upstream, account: 'a', apiKey: undefined },
+    owner,
+  );
   return { lease, log };
 }
 
@@ -42,7 +45,13 @@ test('a second release runs no listener and no settle again: it is reported to t
   lease.release({ kind: 'ok' });
   lease.release({ kind: 'server_error', status: 500 });
   lease.rest(1_000);
-  assert.deepEqual(log, ['listener', 'settle ok', 'misuse: released twice', 'rest 1000', 'misuse: rested after its release']);
+  assert.deepEqual(log, [
+    'listener',
+    'settle ok',
+    'misuse: released twice',
+    'rest 1000',
+    'misuse: rested after its release',
+  ]);
 });
 
 test('rest rests the account first, then ends the lease unused, through the listeners', () => {
@@ -77,7 +86,10 @@ test('a listener that throws skips neither the listeners after it nor the settle
     try {
       lease.release({ kind: 'ok' });
     } catch (err) {
-      rethrown = err instanceof AggregateError ? `AggregateError: ${err.errors.map((e: Error) => e.message).join(', ')}` : String(err);
+      rethrown =
+        err instanceof AggregateError
+          ? `AggregateError: ${err.errors.map((e: Error) => e.message).join(', ')}`
+          : String(err);
     }
     assert.deepEqual(log, ['listener 0', 'listener 1', 'listener 2', 'settle ok'], c.name);
     assert.equal(rethrown, c.rethrown, c.name);
@@ -85,7 +97,14 @@ test('a listener that throws skips neither the listeners after it nor the settle
 });
 
 test('a lease the balancer granted frees its slot once however often it is released, and the second release is logged', () => {
-  const config = resolveConfig({ upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 1 }], models: { chat: { routes: [{ upstream: 'a' }] } } }, 'test', {});
+  const config = resolveConfig(
+    {
+      upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: 1 }],
+      models: { chat: { routes: [{ upstream: 'a' }] } },
+    },
+    'test',
+    {},
+  );
   const lines: string[] = [];
   const log = pino({ level: 'error' }, { write: (s: string) => lines.push(s) });
   const b = new Balancer(config, { clock: new FakeClock(0), metrics: new Metrics(), log, random: () => 0.5 });

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassiveHealth } from '../../../src/balance/passive-health.ts';
 
-const settings = { failureThreshold: 3, failureRatePercent: 50, failureRateMinRequests: 10, failureRateWindowMs: 10_000, ejectionBaseMs: 1000, ejectionMaxMs: 8000, maxEjectedPercent: 50 };
+const settings = {
+  failureThreshold: 3,
+  failureRatePercent: 50,
+  failureRateMinRequests: 10,
+  failureRateWindowMs: 10_000,
+  ejectionBaseMs: 1000,
+  ejectionMaxMs: 8000,
+  maxEjectedPercent: 50,
+};
 
 test('an upstream is ejected after consecutive failures and probed back after the ejection time', () => {
   const h = new PassiveHealth(['a', 'b'], settings);

@@ -18,6 +18,12 @@ test('an entry read from Redis is accepted only when it is a whole entry holding
 
 test('purge filters: an absent field matches every value', () => {
   const k = { ns: 't:a', model: 'm', hash: 'h' };
-  const rows: [Parameters<typeof matchesPurge>[1], boolean][] = [[{}, true], [{ model: 'm' }, true], [{ model: 'n' }, false], [{ ns: 't:a', model: 'm' }, true], [{ ns: 't:b' }, false]];
+  const rows: [Parameters<typeof matchesPurge>[1], boolean][] = [
+    [{}, true],
+    [{ model: 'm' }, true],
+    [{ model: 'n' }, false],
+    [{ ns: 't:a', model: 'm' }, true],
+    [{ ns: 't:b' }, false],
+  ];
   for (const [f, want] of rows) assert.equal(matchesPurge(k, f), want, JSON.stringify(f));
 });

@@ -23,7 +23,12 @@ test('semantic index: the nearest vector above the threshold, by cosine (length 
 test('semantic index: partitions (namespace, model, other fields) never answer for each other', async () => {
   const ix = new SemanticIndex(100);
   await ix.add(P, 'a', [1, 0]);
-  for (const other of [{ ...P, ns: 't:b' }, { ...P, model: 'x' }, { ...P, shape: 's2' }]) assert.equal(await ix.nearest(other, [1, 0], 0.5), undefined);
+  for (const other of [
+    { ...P, ns: 't:b' },
+    { ...P, model: 'x' },
+    { ...P, shape: 's2' },
+  ])
+    assert.equal(await ix.nearest(other, [1, 0], 0.5), undefined);
   assert.equal((await ix.nearest(P, [1, 0], 0.5))?.hash, 'a');
 });
 
@@ -40,7 +45,22 @@ test('semantic index: bounded by count, the oldest forgotten first; delete forge
 });
 
 test('prompt text: roles and text parts of chat messages; the prompt of completions', () => {
-  assert.equal(promptText('chat', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'Hi ' }, { type: 'image_url', image_url: {} }, { type: 'text', text: 'there' }] }] }), 'system: Be brief.\nuser: Hi there');
+  assert.equal(
+    promptText('chat', {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Hi ' },
+            { type: 'image_url', image_url: {} },
+            { type: 'text', text: 'there' },
+          ],
+        },
+      ],
+    }),
+    'system: Be brief.\nuser: Hi there',
+  );
   assert.equal(promptText('completions', { prompt: 'Once' }), 'Once');
   assert.deepEqual(withoutPrompt({ messages: [], prompt: 'x', temperature: 0 }), { temperature: 0 });
 });

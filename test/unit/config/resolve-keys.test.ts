@@ -12,7 +12,15 @@ const schema = {
     idle: { type: 'string', pattern: DURATION_OR_AUTO_PATTERN, default: 'auto' },
     tenant_groups: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, default: {} },
     allowed_hosts: { type: 'array', items: { type: 'string' }, default: [] },
-    redis: { type: ['object', 'null'], default: null, required: ['local_fraction'], properties: { local_fraction: { type: 'number' }, timeout: { type: 'string', pattern: DURATION_PATTERN, default: '1s' } } },
+    redis: {
+      type: ['object', 'null'],
+      default: null,
+      required: ['local_fraction'],
+      properties: {
+        local_fraction: { type: 'number' },
+        timeout: { type: 'string', pattern: DURATION_PATTERN, default: '1s' },
+      },
+    },
     semantic: { type: ['object', 'null'], default: null, properties: { max_entries: { type: 'integer', default: 1 } } },
   },
 } as const;
@@ -30,9 +38,14 @@ test('the renaming rule: camelCase keys, durations in ms with Ms appended, auto 
   };
   // The rule's type, Resolved<S>, is checked here too: this assignment compiles only if it gives these keys these types.
   const resolved: {
-    bodyLimitBytes: number; drainGraceMs: number; firstTokenMs: number | null; idleMs: number | null;
-    tenantGroups: Readonly<Record<string, readonly string[]>>; allowedHosts: readonly string[];
-    redis: { localFraction: number; timeoutMs: number } | null; semantic: { maxEntries: number } | null;
+    bodyLimitBytes: number;
+    drainGraceMs: number;
+    firstTokenMs: number | null;
+    idleMs: number | null;
+    tenantGroups: Readonly<Record<string, readonly string[]>>;
+    allowedHosts: readonly string[];
+    redis: { localFraction: number; timeoutMs: number } | null;
+    semantic: { maxEntries: number } | null;
   } = resolveKeys(raw, schema);
   assert.deepEqual(resolved, {
     bodyLimitBytes: 10,

@@ -13,9 +13,11 @@ import { isOpenAIError, rawRequest } from '../../helpers/raw-http.ts';
 const BOUNDARY = 'xYzZY';
 
 function form(content: string, closed = true): string {
-  return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n`
-    + `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n${content}`
-    + (closed ? `\r\n--${BOUNDARY}--\r\n` : '');
+  return (
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n` +
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n${content}` +
+    (closed ? `\r\n--${BOUNDARY}--\r\n` : '')
+  );
 }
 
 function post(body: string, contentLength = Buffer.byteLength(body)): string {
@@ -27,16 +29,18 @@ async function uploadServer(t: TestContext, dir: string, limits: Partial<UploadL
   const outcomes: (Error | string)[] = [];
   const waiters: (() => void)[] = [];
   const server = createServer((req, res) => {
-    receiveUpload(req, dir, 'f.jsonl', { maxBytes: 1024, idleTimeoutMs: 5_000, totalTimeoutMs: 5_000, ...limits }).then(
-      (u) => {
-        outcomes.push(u.path);
-        res.end('ok');
-      },
-      (e: unknown) => {
-        outcomes.push(e as Error);
-        renderError(res, e instanceof SpillwayError ? e : new SpillwayError('internal_error', String(e)));
-      },
-    ).finally(() => waiters.shift()?.());
+    receiveUpload(req, dir, 'f.jsonl', { maxBytes: 1024, idleTimeoutMs: 5_000, totalTimeoutMs: 5_000, ...limits })
+      .then(
+        (u) => {
+          outcomes.push(u.path);
+          res.end('ok');
+        },
+        (e: unknown) => {
+          outcomes.push(e as Error);
+          renderError(res, e instanceof SpillwayError ? e : new SpillwayError('internal_error', String(e)));
+        },
+      )
+      .finally(() => waiters.shift()?.());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));

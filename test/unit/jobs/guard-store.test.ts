@@ -10,8 +10,10 @@ import { SqliteJobStore } from '../../../src/jobs/store/sqlite-store.ts';
 import type { RequestRecord } from '../../../src/jobs/store/job-store.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 
-const sqliteError = (errcode: number, errstr: string) => Object.assign(new Error(errstr), { code: 'ERR_SQLITE_ERROR', errcode, errstr });
-const named = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name }, extra);
+const sqliteError = (errcode: number, errstr: string) =>
+  Object.assign(new Error(errstr), { code: 'ERR_SQLITE_ERROR', errcode, errstr });
+const named = (name: string, message: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(message), { name }, extra);
 
 test('job-store failures are classified: a full disk is 507 disk_full, an outage 503 store_unavailable with Retry-After, a bug stays a bug', () => {
   const table: [unknown, string | null][] = [
@@ -22,7 +24,10 @@ test('job-store failures are classified: a full disk is 507 disk_full, an outage
     [Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'store_unavailable'],
     [sqliteError(266, 'disk I/O error'), 'store_unavailable'], // SQLITE_IOERR_READ: judged by its primary code
     [sqliteError(8, 'attempt to write a readonly database'), 'store_unavailable'],
-    [named('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 2).'), 'store_unavailable'],
+    [
+      named('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 2).'),
+      'store_unavailable',
+    ],
     [new Error('Connection is closed.'), 'store_unavailable'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }), 'store_unavailable'],
     [named('ReplyError', 'LOADING Redis is loading the dataset in memory'), 'store_unavailable'],
@@ -56,8 +61,23 @@ function openStore(t: TestContext): { store: SqliteJobStore; db: DatabaseSync } 
 }
 
 let n = 0;
-const request = (): RequestRecord => ({ id: `job_${++n}`, tenant: 't', endpoint: 'chat', model: 'm', createdAt: 1, idempotencyKey: null, bodyHash: 'h', webhookUrl: null });
-const item = (r: RequestRecord, size = 64) => ({ seq: 0, customId: r.id, endpoint: 'chat' as const, body: 'x'.repeat(size), prefixKey: 'p' });
+const request = (): RequestRecord => ({
+  id: `job_${++n}`,
+  tenant: 't',
+  endpoint: 'chat',
+  model: 'm',
+  createdAt: 1,
+  idempotencyKey: null,
+  bodyHash: 'h',
+  webhookUrl: null,
+});
+const item = (r: RequestRecord, size = 64) => ({
+  seq: 0,
+  customId: r.id,
+  endpoint: 'chat' as const,
+  body: 'x'.repeat(size),
+  prefixKey: 'p',
+});
 
 test('a full SQLite file (SQLITE_FULL) is reported as disk full, not "cannot rollback", and the store works again once there is room', async (t) => {
   const { store, db } = openStore(t);
@@ -71,7 +91,10 @@ test('a full SQLite file (SQLITE_FULL) is reported as disk full, not "cannot rol
     assert.equal((e.errcode ?? 0) & 0xff, 13, e.message);
     return true;
   });
-  await assert.rejects(guarded.createRequest(r, null, item(r, 200_000), 1000), (e: unknown) => e instanceof SpillwayError && e.code === 'disk_full' && e.status === 507);
+  await assert.rejects(
+    guarded.createRequest(r, null, item(r, 200_000), 1000),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'disk_full' && e.status === 507,
+  );
   assert.equal(db.isTransaction, false, 'no transaction left open');
   assert.equal(await store.getRequest(r.id), undefined, 'nothing half-written');
   db.exec('PRAGMA max_page_count=1073741823');
@@ -79,7 +102,7 @@ test('a full SQLite file (SQLITE_FULL) is reported as disk full, not "cannot rol
   assert.equal(created, true, 'the same write succeeds once there is room');
 });
 
-test('a COMMIT that fails after SQLite rolled the transaction back itself rolls back cleanly and reports the commit\'s error', async (t) => {
+test("a COMMIT that fails after SQLite rolled the transaction back itself rolls back cleanly and reports the commit's error", async (t) => {
   const { store, db } = openStore(t);
   const exec = db.exec.bind(db);
   let failCommit = true;
@@ -94,7 +117,14 @@ test('a COMMIT that fails after SQLite rolled the transaction back itself rolls 
   };
   const guarded = guardStore(store, createLogger('silent'));
   const r = request();
-  await assert.rejects(guarded.createRequest(r, null, item(r), 1000), (e: unknown) => e instanceof SpillwayError && e.code === 'disk_full');
+  await assert.rejects(
+    guarded.createRequest(r, null, item(r), 1000),
+    (e: unknown) => e instanceof SpillwayError && e.code === 'disk_full',
+  );
   assert.equal(await store.getRequest(r.id), undefined, 'the failed commit left nothing');
-  assert.equal((await guarded.createRequest(r, null, item(r), 1000)).created, true, 'the next transaction starts cleanly');
+  assert.equal(
+    (await guarded.createRequest(r, null, item(r), 1000)).created,
+    true,
+    'the next transaction starts cleanly',
+  );
 });

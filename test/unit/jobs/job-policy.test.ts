@@ -23,11 +23,18 @@ test('item verdicts: done on 2xx, failed at once on a client error, retried with
     [r(502, 'upstream_error'), 3, { kind: 'dead' }],
     [r(408, 'request_timeout'), 1, { kind: 'retry', atMs: 10_500, counted: true }],
   ];
-  for (const [res, attempts, want] of rows) assert.deepEqual(decideItem(res, attempts, policy, 10_000, half), want, JSON.stringify(res));
+  for (const [res, attempts, want] of rows)
+    assert.deepEqual(decideItem(res, attempts, policy, 10_000, half), want, JSON.stringify(res));
 });
 
 test('pushback (no spare room) is retried without counting the attempt, at least after Retry-After, even past max_attempts', () => {
-  for (const res of [r(429, 'rate_limited', 7), r(503, 'queue_full', 7), r(503, 'no_capacity', 7), r(429, 'deadline_unmeetable', 7), r(0, undefined, 7)]) {
+  for (const res of [
+    r(429, 'rate_limited', 7),
+    r(503, 'queue_full', 7),
+    r(503, 'no_capacity', 7),
+    r(429, 'deadline_unmeetable', 7),
+    r(0, undefined, 7),
+  ]) {
     assert.equal(isPushback(res), true);
     assert.deepEqual(decideItem(res, 3, policy, 0, half), { kind: 'retry', atMs: 7000, counted: false });
   }
@@ -51,18 +58,44 @@ test('run windows: inside, outside, wrapping past midnight, and the wait until t
 });
 
 test('spare room: nothing while interactive requests wait or the event loop runs late; otherwise up to the spare share minus interactive load, within the AIMD limit', () => {
-  const base = { running: 0, limit: 100, interactiveWaiting: 0, inFlight: 0, interactivePeak: 0, capacity: 100, sparePercent: 70, loopLagMs: 0, maxLoopLagMs: 20 };
+  const base = {
+    running: 0,
+    limit: 100,
+    interactiveWaiting: 0,
+    inFlight: 0,
+    interactivePeak: 0,
+    capacity: 100,
+    sparePercent: 70,
+    loopLagMs: 0,
+    maxLoopLagMs: 20,
+  };
   assert.equal(spareRoom(base), 70);
   assert.equal(spareRoom({ ...base, interactiveWaiting: 1 }), 0);
-  assert.equal(spareRoom({ ...base, loopLagMs: 25 }), 0, 'the gateway\'s event loop is late: its CPU is taken');
+  assert.equal(spareRoom({ ...base, loopLagMs: 25 }), 0, "the gateway's event loop is late: its CPU is taken");
   assert.equal(spareRoom({ ...base, loopLagMs: 15 }), 70);
   assert.equal(spareRoom({ ...base, inFlight: 50 }), 20, '50 interactive in flight leave 20 of the 70');
-  assert.equal(spareRoom({ ...base, inFlight: 50, running: 10 }), 20, 'our own 10 are not interactive load: 40 interactive leave 30, 10 of them taken');
-  assert.equal(spareRoom({ ...base, inFlight: 0, running: 10 }), 60, 'items not yet at an upstream still count as ours');
+  assert.equal(
+    spareRoom({ ...base, inFlight: 50, running: 10 }),
+    20,
+    'our own 10 are not interactive load: 40 interactive leave 30, 10 of them taken',
+  );
+  assert.equal(
+    spareRoom({ ...base, inFlight: 0, running: 10 }),
+    60,
+    'items not yet at an upstream still count as ours',
+  );
   assert.equal(spareRoom({ ...base, limit: 4 }), 4);
   assert.equal(spareRoom({ ...base, inFlight: 95 }), 0);
-  assert.equal(spareRoom({ ...base, inFlight: 20, interactivePeak: 50 }), 20, 'room is left for the recent interactive peak, not only the current load');
-  assert.equal(spareRoom({ ...base, inFlight: 60, interactivePeak: 50 }), 10, 'the current load when it is above the peak');
+  assert.equal(
+    spareRoom({ ...base, inFlight: 20, interactivePeak: 50 }),
+    20,
+    'room is left for the recent interactive peak, not only the current load',
+  );
+  assert.equal(
+    spareRoom({ ...base, inFlight: 60, interactivePeak: 50 }),
+    10,
+    'the current load when it is above the peak',
+  );
 });
 
 test('background limit: halves on pushback (once per interval), grows back on success, stays within 1..max', () => {
@@ -84,12 +117,24 @@ test('prefix key: same leading prompt → same key; a different prefix or model 
   const sys = { role: 'system', content: 'A long shared system prompt. '.repeat(100) };
   const a = prefixKey({ model: 'm', messages: [sys, { role: 'user', content: 'one' }] }, 1024);
   const b = prefixKey({ model: 'm', messages: [sys, { role: 'user', content: 'two' }] }, 1024);
-  const c = prefixKey({ model: 'm', messages: [{ role: 'system', content: 'other' }, { role: 'user', content: 'one' }] }, 1024);
+  const c = prefixKey(
+    {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'other' },
+        { role: 'user', content: 'one' },
+      ],
+    },
+    1024,
+  );
   const d = prefixKey({ model: 'n', messages: [sys, { role: 'user', content: 'one' }] }, 1024);
   assert.equal(a, b);
   assert.notEqual(a, c);
   assert.notEqual(a, d);
-  assert.equal(prefixKey({ model: 'm', prompt: 'x'.repeat(50) + 'a' }, 50), prefixKey({ model: 'm', prompt: 'x'.repeat(50) + 'b' }, 50));
+  assert.equal(
+    prefixKey({ model: 'm', prompt: 'x'.repeat(50) + 'a' }, 50),
+    prefixKey({ model: 'm', prompt: 'x'.repeat(50) + 'b' }, 50),
+  );
 });
 
 test('webhook signatures verify with the secret and fail when tampered, malformed or too old', () => {
@@ -97,28 +142,54 @@ test('webhook signatures verify with the secret and fail when tampered, malforme
   const h = signWebhook('s3cret', body, 1_700_000_000);
   assert.match(h, /^t=1700000000,v1=[0-9a-f]{64}$/);
   assert.deepEqual(verifyWebhook('s3cret', h, body, 1_700_000_010), { ok: true });
-  assert.deepEqual(verifyWebhook('s3cret', h, body.replace('completed', 'failed'), 1_700_000_010), { ok: false, why: 'mismatch' });
-  assert.deepEqual(verifyWebhook('s3cret', h.replace('t=1700000000', 't=1700000001'), body, 1_700_000_010), { ok: false, why: 'mismatch' });
+  assert.deepEqual(verifyWebhook('s3cret', h, body.replace('completed', 'failed'), 1_700_000_010), {
+    ok: false,
+    why: 'mismatch',
+  });
+  assert.deepEqual(verifyWebhook('s3cret', h.replace('t=1700000000', 't=1700000001'), body, 1_700_000_010), {
+    ok: false,
+    why: 'mismatch',
+  });
   assert.deepEqual(verifyWebhook('s3cret', h, body, 1_700_000_301), { ok: false, why: 'too_old' });
   assert.deepEqual(verifyWebhook('s3cret', 'v1=abc', body, 1_700_000_000), { ok: false, why: 'malformed' });
   assert.deepEqual(verifyWebhook('s3cret', undefined, body, 1_700_000_000), { ok: false, why: 'malformed' });
 });
 
 test('batch lines: a valid line parses; each kind of bad line is refused naming its line number', () => {
-  const ok = parseBatchLine('{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}', 1, '/v1/chat/completions');
+  const ok = parseBatchLine(
+    '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}',
+    1,
+    '/v1/chat/completions',
+  );
   assert.equal(ok.customId, 'a');
   const bad: [string, string, RegExp][] = [
     ['{nope', 'invalid_batch_line', /Line 7 .*not valid JSON/],
     ['[]', 'invalid_batch_line', /Line 7 .*not a JSON object/],
     ['{"url":"/v1/chat/completions","body":{"model":"m"}}', 'invalid_batch_line', /custom_id/],
-    ['{"custom_id":"a","method":"GET","url":"/v1/chat/completions","body":{"model":"m"}}', 'invalid_batch_line', /only POST/],
+    [
+      '{"custom_id":"a","method":"GET","url":"/v1/chat/completions","body":{"model":"m"}}',
+      'invalid_batch_line',
+      /only POST/,
+    ],
     ['{"custom_id":"a","url":"/v1/responses","body":{"model":"m"}}', 'unsupported_endpoint', /\/v1\/responses/],
-    ['{"custom_id":"a","url":"/v1/embeddings","body":{"model":"m"}}', 'invalid_batch_line', /batch's endpoint is \/v1\/chat\/completions/],
+    [
+      '{"custom_id":"a","url":"/v1/embeddings","body":{"model":"m"}}',
+      'invalid_batch_line',
+      /batch's endpoint is \/v1\/chat\/completions/,
+    ],
     ['{"custom_id":"a","url":"/v1/chat/completions","body":{"messages":[]}}', 'invalid_batch_line', /without a model/],
-    ['{"custom_id":"a","url":"/v1/chat/completions","body":{"model":"m","stream":true}}', 'invalid_batch_line', /stream/],
+    [
+      '{"custom_id":"a","url":"/v1/chat/completions","body":{"model":"m","stream":true}}',
+      'invalid_batch_line',
+      /stream/,
+    ],
   ];
   for (const [line, code, msg] of bad) {
-    assert.throws(() => parseBatchLine(line, 7, '/v1/chat/completions'), (e: unknown) => e instanceof SpillwayError && e.code === code && msg.test(e.message) && e.param === 'line 7', line);
+    assert.throws(
+      () => parseBatchLine(line, 7, '/v1/chat/completions'),
+      (e: unknown) => e instanceof SpillwayError && e.code === code && msg.test(e.message) && e.param === 'line 7',
+      line,
+    );
   }
 });
 

@@ -25,10 +25,19 @@ test('lines split on \\n and \\r\\n, the last without a newline included, empty 
 
 test('a line of exactly the bound passes (its \\r not counted); one byte more fails with its line number', async (t) => {
   assert.deepEqual(await lines(t, `${'x'.repeat(8)}\r\n`, 8), ['x'.repeat(8)]);
-  await assert.rejects(lines(t, `ok\n${'x'.repeat(9)}\nok\n`, 8), (e: unknown) => e instanceof LineTooLongError && e.lineNo === 2);
-  await assert.rejects(lines(t, `ok\n${'x'.repeat(9)}`, 8), (e: unknown) => e instanceof LineTooLongError && e.lineNo === 2);
+  await assert.rejects(
+    lines(t, `ok\n${'x'.repeat(9)}\nok\n`, 8),
+    (e: unknown) => e instanceof LineTooLongError && e.lineNo === 2,
+  );
+  await assert.rejects(
+    lines(t, `ok\n${'x'.repeat(9)}`, 8),
+    (e: unknown) => e instanceof LineTooLongError && e.lineNo === 2,
+  );
 });
 
 test('a file that is one huge line without a newline is refused as line 1', async (t) => {
-  await assert.rejects(lines(t, Buffer.alloc(4 * 1024 * 1024, 0x61), 1024 * 1024), (e: unknown) => e instanceof LineTooLongError && e.lineNo === 1);
+  await assert.rejects(
+    lines(t, Buffer.alloc(4 * 1024 * 1024, 0x61), 1024 * 1024),
+    (e: unknown) => e instanceof LineTooLongError && e.lineNo === 1,
+  );
 });

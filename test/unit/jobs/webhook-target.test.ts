@@ -4,15 +4,41 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress, lookup as dnsLookup } from 'node:dns';
 import { Agent, request } from 'undici';
-import { isNonPublicAddress, NonPublicAddressError, webhookLookup, webhookUrlProblem } from '../../../src/jobs/run/webhook-target.ts';
+import {
+  isNonPublicAddress,
+  NonPublicAddressError,
+  webhookLookup,
+  webhookUrlProblem,
+} from '../../../src/jobs/run/webhook-target.ts';
 
 test('loopback, private, link-local, unique-local, unspecified and mapped addresses are not public; others are', () => {
   const table: [string, boolean][] = [
-    ['127.0.0.1', true], ['127.9.9.9', true], ['10.1.2.3', true], ['172.16.0.1', true], ['172.31.255.255', true], ['192.168.1.1', true],
-    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['224.0.0.1', true], ['255.255.255.255', true],
-    ['::1', true], ['::', true], ['fe80::1', true], ['fd00::1', true], ['fc12::3', true], ['::ffff:127.0.0.1', true], ['::ffff:169.254.169.254', true],
-    ['[::1]', true], ['64:ff9b::a9fe:a9fe', true], ['not-an-ip', true],
-    ['8.8.8.8', false], ['1.1.1.1', false], ['172.32.0.1', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
+    ['127.0.0.1', true],
+    ['127.9.9.9', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.31.255.255', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['255.255.255.255', true],
+    ['::1', true],
+    ['::', true],
+    ['fe80::1', true],
+    ['fd00::1', true],
+    ['fc12::3', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:169.254.169.254', true],
+    ['[::1]', true],
+    ['64:ff9b::a9fe:a9fe', true],
+    ['not-an-ip', true],
+    ['8.8.8.8', false],
+    ['1.1.1.1', false],
+    ['172.32.0.1', false],
+    ['2606:4700:4700::1111', false],
+    ['::ffff:8.8.8.8', false],
   ];
   for (const [ip, nonPublic] of table) assert.equal(isNonPublicAddress(ip), nonPublic, ip);
 });
@@ -38,8 +64,15 @@ test('a webhook URL is accepted only for an allow-listed host, and never for a n
     if (says === null) assert.equal(got, null, url);
     else assert.match(got ?? '(accepted)', says, url);
   }
-  assert.match(webhookUrlProblem('https://hooks.example.com/x', { allowedHosts: [], allowPrivate: true }) ?? '', /Webhooks are off: jobs\.webhook\.allowed_hosts is empty/);
-  assert.equal(webhookUrlProblem('http://127.0.0.1:9/x', { ...policy, allowPrivate: true }), null, 'allow_private lets a listed private host through');
+  assert.match(
+    webhookUrlProblem('https://hooks.example.com/x', { allowedHosts: [], allowPrivate: true }) ?? '',
+    /Webhooks are off: jobs\.webhook\.allowed_hosts is empty/,
+  );
+  assert.equal(
+    webhookUrlProblem('http://127.0.0.1:9/x', { ...policy, allowPrivate: true }),
+    null,
+    'allow_private lets a listed private host through',
+  );
 });
 
 /** A resolver standing in for DNS: every name resolves to the given addresses. */
@@ -47,12 +80,18 @@ function resolver(addresses: string[]) {
   let calls = 0;
   const fn = ((_host: string, _opts: unknown, cb: (e: NodeJS.ErrnoException | null, a: LookupAddress[]) => void) => {
     calls++;
-    cb(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    cb(
+      null,
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
   }) as unknown as typeof dnsLookup;
   return { fn, calls: () => calls };
 }
 
-function lookupOnce(lookup: ReturnType<typeof webhookLookup>, all: boolean): Promise<{ err: Error | null; address: unknown }> {
+function lookupOnce(
+  lookup: ReturnType<typeof webhookLookup>,
+  all: boolean,
+): Promise<{ err: Error | null; address: unknown }> {
   return new Promise((resolve) => lookup('hooks.example.com', { all }, (err, address) => resolve({ err, address })));
 }
 
@@ -61,7 +100,10 @@ test('the connection lookup refuses a name with any non-public address, and pass
   assert.equal(pub.err, null);
   assert.equal(pub.address, '93.184.216.34');
   const all = await lookupOnce(webhookLookup(false, resolver(['93.184.216.34', '2606:2800::1']).fn), true);
-  assert.deepEqual((all.address as LookupAddress[]).map((a) => a.address), ['93.184.216.34', '2606:2800::1']);
+  assert.deepEqual(
+    (all.address as LookupAddress[]).map((a) => a.address),
+    ['93.184.216.34', '2606:2800::1'],
+  );
   for (const addresses of [['169.254.169.254'], ['93.184.216.34', '10.0.0.7'], ['::1'], ['fe80::1']]) {
     const r = await lookupOnce(webhookLookup(false, resolver(addresses).fn), false);
     assert.ok(r.err instanceof NonPublicAddressError, addresses.join(','));
@@ -89,9 +131,15 @@ test('the webhook agent connects to the address its own lookup checked (no secon
   assert.equal(loopback.calls(), 1);
   const guarded = new Agent({ connect: { lookup: webhookLookup(false, resolver(['127.0.0.1']).fn) } });
   t.after(() => guarded.close());
-  await assert.rejects(request(`http://hooks.rebind.test:${port}/`, { method: 'POST', body: '{}', dispatcher: guarded }), (e: Error) => {
-    assert.ok(e instanceof NonPublicAddressError || (e as { cause?: unknown }).cause instanceof NonPublicAddressError, String(e));
-    return true;
-  });
+  await assert.rejects(
+    request(`http://hooks.rebind.test:${port}/`, { method: 'POST', body: '{}', dispatcher: guarded }),
+    (e: Error) => {
+      assert.ok(
+        e instanceof NonPublicAddressError || (e as { cause?: unknown }).cause instanceof NonPublicAddressError,
+        String(e),
+      );
+      return true;
+    },
+  );
   assert.equal(hits, 1, 'the refused connection never reached the receiver');
 });

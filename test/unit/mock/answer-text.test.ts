@@ -28,11 +28,21 @@ test('the prompt of a chat is its message texts, string contents and text parts,
   const body = {
     messages: [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: [{ type: 'text', text: 'hello ' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'world' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'hello ' },
+          { type: 'image_url', image_url: { url: 'x' } },
+          { type: 'text', text: 'world' },
+        ],
+      },
     ],
   };
   assert.equal(promptText(body), 'be brief\nhello world');
-  assert.notEqual(promptText({ messages: [{ content: 'ab' }, { content: 'c' }] }), promptText({ messages: [{ content: 'a' }, { content: 'bc' }] }));
+  assert.notEqual(
+    promptText({ messages: [{ content: 'ab' }, { content: 'c' }] }),
+    promptText({ messages: [{ content: 'a' }, { content: 'bc' }] }),
+  );
 });
 
 test('the prompt of a completion is its prompt, arrays joined by lines', () => {

@@ -25,7 +25,10 @@ test('--api-key may be repeated', () => {
 });
 
 test('an unknown flag is a usage error that names it', () => {
-  assert.throws(() => parseMockArgs(['--slot', '3']), (e: Error) => e instanceof UsageError && e.message.includes('--slot'));
+  assert.throws(
+    () => parseMockArgs(['--slot', '3']),
+    (e: Error) => e instanceof UsageError && e.message.includes('--slot'),
+  );
 });
 
 test('bad values are usage errors that name the flag and the value', () => {
@@ -41,14 +44,35 @@ test('bad values are usage errors that name the flag and the value', () => {
     [['--fleet', 'f.yaml', '--port', '1'], /--fleet .*--port/],
   ] as const;
   for (const [argv, message] of cases) {
-    assert.throws(() => parseMockArgs([...argv]), (e: Error) => e instanceof UsageError && message.test(e.message));
+    assert.throws(
+      () => parseMockArgs([...argv]),
+      (e: Error) => e instanceof UsageError && message.test(e.message),
+    );
   }
 });
 
 test('the storm-lab flags become options', () => {
   const { options } = parseMockArgs([
-    '--rpm', '60', '--per-key-rpm', '10', '--ttft-per-inflight-ms', '25', '--jitter-pct', '20', '--fault-500', '0.1',
-    '--fault-reset', '0.02', '--fault-reset-mid', '0.05', '--fault-stall', '0.01', '--fault-slow', '0.2', '--slow-token-ms', '90',
+    '--rpm',
+    '60',
+    '--per-key-rpm',
+    '10',
+    '--ttft-per-inflight-ms',
+    '25',
+    '--jitter-pct',
+    '20',
+    '--fault-500',
+    '0.1',
+    '--fault-reset',
+    '0.02',
+    '--fault-reset-mid',
+    '0.05',
+    '--fault-stall',
+    '0.01',
+    '--fault-slow',
+    '0.2',
+    '--slow-token-ms',
+    '90',
     '--continue-after-abort',
   ]);
   assert.equal(options.rpm, 60);
@@ -56,7 +80,14 @@ test('the storm-lab flags become options', () => {
   assert.equal(options.ttftPerInFlightMs, 25);
   assert.equal(options.jitterPct, 20);
   assert.equal(options.continueAfterAbort, true);
-  assert.deepEqual(options.faults, { error500: 0.1, resetBeforeHeaders: 0.02, resetMidStream: 0.05, stall: 0.01, slowTokens: 0.2, slowTokenMs: 90 });
+  assert.deepEqual(options.faults, {
+    error500: 0.1,
+    resetBeforeHeaders: 0.02,
+    resetMidStream: 0.05,
+    stall: 0.01,
+    slowTokens: 0.2,
+    slowTokenMs: 90,
+  });
 });
 
 test('fault flags override one rate of the profile and keep the others', () => {
@@ -70,10 +101,16 @@ test('--fleet FILE is taken alone', () => {
   assert.equal(parseMockArgs(['--fleet', 'fleet.yaml']).fleet, 'fleet.yaml');
 });
 
-test('--api picks the APIs served and --reject takes 529 (Anthropic\'s overloaded); anything else is a usage error', () => {
+test("--api picks the APIs served and --reject takes 529 (Anthropic's overloaded); anything else is a usage error", () => {
   const { options } = parseMockArgs(['--api', 'anthropic', '--reject', '529']);
   assert.equal(options.api, 'anthropic');
   assert.equal(options.reject, 529);
-  assert.throws(() => parseMockArgs(['--api', 'claude']), (e: Error) => e instanceof UsageError && e.message.includes('--api'));
-  assert.throws(() => parseMockArgs(['--reject', '500']), (e: Error) => e instanceof UsageError && e.message.includes('529'));
+  assert.throws(
+    () => parseMockArgs(['--api', 'claude']),
+    (e: Error) => e instanceof UsageError && e.message.includes('--api'),
+  );
+  assert.throws(
+    () => parseMockArgs(['--reject', '500']),
+    (e: Error) => e instanceof UsageError && e.message.includes('529'),
+  );
 });

@@ -7,10 +7,19 @@ test('no mock field means no faults', () => {
 });
 
 test('snake_case fields become fault settings', () => {
-  assert.deepEqual(parseFaults({ status: 503, retry_after_s: 2, reset_after_tokens: 3, stall_after_headers: true, blank_lines_before: 4 }), {
-    ok: true,
-    faults: { status: 503, retryAfterS: 2, resetAfterTokens: 3, stallAfterHeaders: true, blankLinesBefore: 4 },
-  });
+  assert.deepEqual(
+    parseFaults({
+      status: 503,
+      retry_after_s: 2,
+      reset_after_tokens: 3,
+      stall_after_headers: true,
+      blank_lines_before: 4,
+    }),
+    {
+      ok: true,
+      faults: { status: 503, retryAfterS: 2, resetAfterTokens: 3, stallAfterHeaders: true, blankLinesBefore: 4 },
+    },
+  );
 });
 
 test('unknown fields, wrong types and non-error statuses are refused with a message naming the field', () => {

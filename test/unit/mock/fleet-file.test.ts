@@ -47,15 +47,29 @@ test('a fleet file becomes one MockOptions per upstream, snake_case keys mapped,
   assert.deepEqual(busy?.outages, [{ startMs: 10000, endMs: 15000, mode: 'refuse' }]);
   // Each upstream draws its faults and jitter from its own seed (its position past the answers' seed).
   assert.equal(busy?.faultSeed, 1);
-  assert.deepEqual(local, { name: 'local', ttftMs: 5, perKeyConcurrency: 2, continueAfterAbort: true, faults: undefined, faultSeed: 2 });
+  assert.deepEqual(local, {
+    name: 'local',
+    ttftMs: 5,
+    perKeyConcurrency: 2,
+    continueAfterAbort: true,
+    faults: undefined,
+    faultSeed: 2,
+  });
 });
 
 test('upstreams of one fleet fail independently: their fault draws differ, their answers do not', () => {
-  const spec = parseFleetText('upstreams:\n  - { name: a, faults: { error_500: 0.5 } }\n  - { name: b, faults: { error_500: 0.5 } }\n  - { name: c, fault_seed: 9, faults: { error_500: 0.5 } }\n', 'fleet.yaml');
+  const spec = parseFleetText(
+    'upstreams:\n  - { name: a, faults: { error_500: 0.5 } }\n  - { name: b, faults: { error_500: 0.5 } }\n  - { name: c, fault_seed: 9, faults: { error_500: 0.5 } }\n',
+    'fleet.yaml',
+  );
   const [a, b, c] = spec.upstreams.map((u) => resolveOptions(u));
   assert.equal(a?.seed, b?.seed, 'the same answers');
   assert.deepEqual([a?.faultSeed, b?.faultSeed, c?.faultSeed], [1, 2, 9]);
-  const draws = (seed: number) => Array.from({ length: 40 }, (_, i) => drawFaults({ error500: 0.5 }, requestRng(seed, RNG_STREAM.faults, i + 1), 16)?.kind ?? '-').join(',');
+  const draws = (seed: number) =>
+    Array.from(
+      { length: 40 },
+      (_, i) => drawFaults({ error500: 0.5 }, requestRng(seed, RNG_STREAM.faults, i + 1), 16)?.kind ?? '-',
+    ).join(',');
   assert.notEqual(draws(a?.faultSeed ?? 0), draws(b?.faultSeed ?? 0));
 });
 
@@ -79,7 +93,11 @@ upstreams:
     /^upstreams\[0\]\.outages\[0\]\.mode \(line 9\): got "nap", expected "refuse" or "hang"$/,
     /^upstreams\[1\]\.name \(line 10\): missing; expected a name/,
   ];
-  for (const re of expected) assert.ok(problems.some((p) => re.test(p)), `${re}\nin:\n${problems.join('\n')}`);
+  for (const re of expected)
+    assert.ok(
+      problems.some((p) => re.test(p)),
+      `${re}\nin:\n${problems.join('\n')}`,
+    );
 });
 
 test('what the schema cannot see is checked too: duplicate names, window order, rates adding up over 1', () => {
@@ -98,13 +116,19 @@ upstreams:
     /^upstreams\[0\]\.faults \(line 4\): fault rates add up to 1\.2, expected at most 1/,
     /^upstreams\[1\]\.name \(line 8\): got "a", expected a name not already used by upstreams\[0\]/,
   ];
-  for (const re of expected) assert.ok(problems.some((p) => re.test(p)), `${re}\nin:\n${problems.join('\n')}`);
+  for (const re of expected)
+    assert.ok(
+      problems.some((p) => re.test(p)),
+      `${re}\nin:\n${problems.join('\n')}`,
+    );
 });
 
 test('a YAML syntax error, an empty file and a missing list are clear too', () => {
   assert.match(problemsOf('upstreams: [\n').join(), /line \d+, column \d+: YAML syntax error/);
   assert.deepEqual(problemsOf(''), ['upstreams: missing; expected a list of at least one upstream']);
-  assert.deepEqual(problemsOf('upstreams: []'), ['upstreams (line 1): got [], expected a list of at least one upstream']);
+  assert.deepEqual(problemsOf('upstreams: []'), [
+    'upstreams (line 1): got [], expected a list of at least one upstream',
+  ]);
 });
 
 test('docs/mock.md names every fleet key, and its example fleet file is valid', () => {
@@ -116,5 +140,8 @@ test('docs/mock.md names every fleet key, and its example fleet file is valid', 
   const example = /```yml\n([\s\S]*?)```/.exec(doc)?.[1];
   assert.ok(example !== undefined, 'a yaml example');
   const spec = parseFleetText(example, 'docs/mock.md');
-  assert.deepEqual(spec.upstreams.map((u) => u.name), ['deepseek-busy', 'sglang-local', 'spare']);
+  assert.deepEqual(
+    spec.upstreams.map((u) => u.name),
+    ['deepseek-busy', 'sglang-local', 'spare'],
+  );
 });

@@ -33,14 +33,25 @@ test('every profile resolves to valid options', () => {
 
 test('the storm-lab options are checked too: rpm, jitter, fault rates, outages', () => {
   assert.throws(
-    () => resolveOptions({
-      rpm: 0, perKeyRpm: 1.5, jitterPct: 101, ttftPerInFlightMs: -1,
-      faults: { error500: 0.7, stall: 0.7 }, outages: [{ startMs: 10, endMs: 5, mode: 'refuse' }],
-    }),
-    (e: Error) => ['rpm=0', 'perKeyRpm=1.5', 'jitterPct=101', 'ttftPerInFlightMs=-1', 'add up to 1.4', 'outages[0].endMs=5']
-      .every((s) => e.message.includes(s)),
+    () =>
+      resolveOptions({
+        rpm: 0,
+        perKeyRpm: 1.5,
+        jitterPct: 101,
+        ttftPerInFlightMs: -1,
+        faults: { error500: 0.7, stall: 0.7 },
+        outages: [{ startMs: 10, endMs: 5, mode: 'refuse' }],
+      }),
+    (e: Error) =>
+      ['rpm=0', 'perKeyRpm=1.5', 'jitterPct=101', 'ttftPerInFlightMs=-1', 'add up to 1.4', 'outages[0].endMs=5'].every(
+        (s) => e.message.includes(s),
+      ),
   );
-  const o = resolveOptions({ rpm: 10, faults: { error500: 0, slowTokenMs: 5 }, outages: [{ startMs: 0, endMs: 5, mode: 'hang' }] });
+  const o = resolveOptions({
+    rpm: 10,
+    faults: { error500: 0, slowTokenMs: 5 },
+    outages: [{ startMs: 0, endMs: 5, mode: 'hang' }],
+  });
   assert.equal(o.rpm, 10);
   assert.equal(o.faults, undefined, 'all rates 0: no draw per request');
   assert.equal(o.continueAfterAbort, false);

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OutageSchedule, nextChange, outageAt, outageProblems, type Outage, type Timers } from '../../../src/mock/outages.ts';
+import {
+  OutageSchedule,
+  nextChange,
+  outageAt,
+  outageProblems,
+  type Outage,
+  type Timers,
+} from '../../../src/mock/outages.ts';
 
 const WINDOWS: Outage[] = [
   { startMs: 100, endMs: 300, mode: 'refuse' },
@@ -51,9 +58,26 @@ function record(timers: FakeTimers, outages: Outage[]): { log: string[]; schedul
 }
 
 test('the outage in force at each moment: windows are half-open [startMs, endMs)', () => {
-  const table: [number, number | undefined][] = [[0, undefined], [99, undefined], [100, 0], [299, 0], [300, 1], [399, 1], [400, undefined], [1000, 2], [1500, undefined]];
+  const table: [number, number | undefined][] = [
+    [0, undefined],
+    [99, undefined],
+    [100, 0],
+    [299, 0],
+    [300, 1],
+    [399, 1],
+    [400, undefined],
+    [1000, 2],
+    [1500, undefined],
+  ];
   for (const [t, want] of table) assert.equal(outageAt(WINDOWS, t), want, `t=${t}`);
-  const changes: [number, number | undefined][] = [[0, 100], [100, 300], [300, 400], [400, 1000], [1200, 1500], [1500, undefined]];
+  const changes: [number, number | undefined][] = [
+    [0, 100],
+    [100, 300],
+    [300, 400],
+    [400, 1000],
+    [1200, 1500],
+    [1500, undefined],
+  ];
   for (const [t, want] of changes) assert.equal(nextChange(WINDOWS, t), want, `after ${t}`);
 });
 
@@ -62,7 +86,14 @@ test('outages start and end on time on a fake clock, back-to-back windows includ
   const { log, schedule } = record(timers, WINDOWS);
   schedule.start();
   timers.advanceTo(2000);
-  assert.deepEqual(log, ['100 start 0 refuse', '300 end 0', '300 start 1 hang', '400 end 1', '1000 start 2 refuse', '1500 end 2']);
+  assert.deepEqual(log, [
+    '100 start 0 refuse',
+    '300 end 0',
+    '300 start 1 hang',
+    '400 end 1',
+    '1000 start 2 refuse',
+    '1500 end 2',
+  ]);
   assert.equal(timers.scheduled, 0, 'nothing left to wake for');
 });
 

@@ -45,7 +45,10 @@ test('a cut keeps frames up to the Nth token and drops the end of the answer', (
   assert.equal(cutIndex(frames, 2), 3);
   assert.equal(cutIndex(frames, 99), 4, 'more tokens than the answer has: cut after the last, before the finish');
   const steps = schedule(frames, { ttftMs: 0, tokenMs: 5, buffered: false, cutAfterTokens: 2 });
-  assert.deepEqual(steps.map((s) => s.data), ['R', 'a', 'b']);
+  assert.deepEqual(
+    steps.map((s) => s.data),
+    ['R', 'a', 'b'],
+  );
   assert.deepEqual(schedule(frames, { ttftMs: 0, tokenMs: 0, buffered: false, cutAfterTokens: 0 }), []);
 });
 
@@ -58,7 +61,8 @@ test('TTFT grows with load: base plus the per-request cost of every other reques
     [200, 25, 8, 400],
     [0, 10, 3, 30],
   ];
-  for (const [base, per, others, want] of table) assert.equal(loadedTtftMs(base, per, others), want, `${base}+${per}x${others}`);
+  for (const [base, per, others, want] of table)
+    assert.equal(loadedTtftMs(base, per, others), want, `${base}+${per}x${others}`);
   assert.ok(loadedTtftMs(100, 10, 5) > loadedTtftMs(100, 10, 4), 'strictly more with more load');
 });
 
@@ -68,6 +72,9 @@ test('jitter keeps each delay within ±pct, varies it, leaves zero delays alone,
   assert.deepEqual(jitterSteps(steps, 20, createRng(5)), a);
   assert.ok(a.every((s, i) => (steps[i]?.delayMs === 0 ? s.delayMs === 0 : s.delayMs >= 80 && s.delayMs <= 120)));
   assert.ok(new Set(a.map((s) => s.delayMs)).size > 10, 'the delays differ');
-  assert.deepEqual(a.map((s) => s.data), steps.map((s) => s.data));
+  assert.deepEqual(
+    a.map((s) => s.data),
+    steps.map((s) => s.data),
+  );
   assert.equal(jitterSteps(steps, 0, createRng(5)), steps, 'no jitter: the same steps');
 });

@@ -1,9 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { drawFaults, faultRateProblems, pickFault, type FaultKind, type FaultRates } from '../../../src/mock/random-faults.ts';
+import {
+  drawFaults,
+  faultRateProblems,
+  pickFault,
+  type FaultKind,
+  type FaultRates,
+} from '../../../src/mock/random-faults.ts';
 import { RNG_STREAM, createRng, requestRng } from '../../../src/mock/rng.ts';
 
-const RATES: FaultRates = { error500: 0.1, resetBeforeHeaders: 0.05, resetMidStream: 0.1, stall: 0.05, slowTokens: 0.2 };
+const RATES: FaultRates = {
+  error500: 0.1,
+  resetBeforeHeaders: 0.05,
+  resetMidStream: 0.1,
+  stall: 0.05,
+  slowTokens: 0.2,
+};
 
 /** Draws for requests 1..n exactly as the mock does (one generator per request index). */
 function draws(rates: FaultRates, n: number, seed = 1, tokens = 16) {
@@ -37,7 +49,10 @@ test('the same seed gives the same faults to the same requests; another seed giv
 
 test('a reset mid-stream comes after at least one token and before the last, at seeded varied positions', () => {
   const cuts = draws({ resetMidStream: 1 }, 500, 3, 10).map((d) => d?.faults.resetAfterTokens as number);
-  assert.ok(cuts.every((c) => c >= 1 && c <= 9), 'inside the answer');
+  assert.ok(
+    cuts.every((c) => c >= 1 && c <= 9),
+    'inside the answer',
+  );
   assert.deepEqual(new Set(cuts), new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]), 'every position occurs');
   assert.deepEqual(drawFaults({ resetMidStream: 1 }, createRng(1), 1)?.faults, { resetAfterTokens: 1 });
 });
@@ -45,21 +60,40 @@ test('a reset mid-stream comes after at least one token and before the last, at 
 test('a stall is after the headers or after some tokens, never after the whole answer', () => {
   const stalls = draws({ stall: 1 }, 300, 4, 5).map((d) => d?.faults);
   assert.ok(stalls.some((f) => f?.stallAfterHeaders === true));
-  assert.ok(stalls.every((f) => f?.stallAfterHeaders === true || ((f?.stallAfterTokens ?? 0) >= 1 && (f?.stallAfterTokens ?? 0) <= 4)));
+  assert.ok(
+    stalls.every(
+      (f) => f?.stallAfterHeaders === true || ((f?.stallAfterTokens ?? 0) >= 1 && (f?.stallAfterTokens ?? 0) <= 4),
+    ),
+  );
 });
 
 test('slow tokens use slowTokenMs, 200 by default; a 500 and a reset before headers are plain faults', () => {
-  assert.deepEqual(drawFaults({ slowTokens: 1, slowTokenMs: 80 }, createRng(1), 4)?.faults, { tokenMs: 80, slowTokens: true });
+  assert.deepEqual(drawFaults({ slowTokens: 1, slowTokenMs: 80 }, createRng(1), 4)?.faults, {
+    tokenMs: 80,
+    slowTokens: true,
+  });
   assert.deepEqual(drawFaults({ slowTokens: 1 }, createRng(1), 4)?.faults, { tokenMs: 200, slowTokens: true });
   assert.deepEqual(drawFaults({ error500: 1 }, createRng(1), 4), { kind: 'error500', faults: { status: 500 } });
   assert.deepEqual(drawFaults({ resetBeforeHeaders: 1 }, createRng(1), 4)?.faults, { resetBeforeHeaders: true });
 });
 
 test('one draw picks at most one kind: the rates are consecutive slices of [0, 1)', () => {
-  const rates: FaultRates = { error500: 0.1, resetBeforeHeaders: 0.1, resetMidStream: 0.1, stall: 0.1, slowTokens: 0.1 };
+  const rates: FaultRates = {
+    error500: 0.1,
+    resetBeforeHeaders: 0.1,
+    resetMidStream: 0.1,
+    stall: 0.1,
+    slowTokens: 0.1,
+  };
   const table: [number, FaultKind | undefined][] = [
-    [0, 'error500'], [0.0999, 'error500'], [0.1, 'resetBeforeHeaders'], [0.25, 'resetMidStream'],
-    [0.35, 'stall'], [0.45, 'slowTokens'], [0.5, undefined], [0.999, undefined],
+    [0, 'error500'],
+    [0.0999, 'error500'],
+    [0.1, 'resetBeforeHeaders'],
+    [0.25, 'resetMidStream'],
+    [0.35, 'stall'],
+    [0.45, 'slowTokens'],
+    [0.5, undefined],
+    [0.999, undefined],
   ];
   for (const [u, kind] of table) assert.equal(pickFault(rates, u), kind, String(u));
   assert.equal(pickFault({}, 0), undefined);
@@ -67,7 +101,9 @@ test('one draw picks at most one kind: the rates are consecutive slices of [0, 1
 
 test('rate problems name the field: not a probability, unknown, or a sum above 1', () => {
   assert.deepEqual(faultRateProblems(RATES), []);
-  const problems = faultRateProblems({ error500: 1.5, stall: -0.1, slowTokenMs: 1.5, bogus: 0.1 } as FaultRates).join('\n');
+  const problems = faultRateProblems({ error500: 1.5, stall: -0.1, slowTokenMs: 1.5, bogus: 0.1 } as FaultRates).join(
+    '\n',
+  );
   assert.match(problems, /faults.error500=1.5 is not a probability/);
   assert.match(problems, /faults.stall=-0.1/);
   assert.match(problems, /faults.slowTokenMs=1.5/);
@@ -100,5 +136,7 @@ test('new kinds were appended: a fleet with only the old kinds draws exactly as 
     if (d !== undefined) assert.deepEqual(b[i], d, `request ${i + 1}`);
     else assert.ok(b[i] === undefined || b[i]?.kind === 'blank200');
   });
-  assert.deepEqual(faultRateProblems({ blank200: 0.6, truncatedBody: 0.6 }), ['faults rates add up to 1.2, more than 1']);
+  assert.deepEqual(faultRateProblems({ blank200: 0.6, truncatedBody: 0.6 }), [
+    'faults rates add up to 1.2, more than 1',
+  ]);
 });

@@ -48,7 +48,14 @@ test('refused requests do not use up places, and keys are counted apart', () => 
 });
 
 test('Retry-After is whole seconds, rounded up, never 0', () => {
-  const table: [number, number][] = [[0, 1], [1, 1], [999, 1], [1000, 1], [1001, 2], [59_500, 60]];
+  const table: [number, number][] = [
+    [0, 1],
+    [1, 1],
+    [999, 1],
+    [1000, 1],
+    [1001, 2],
+    [59_500, 60],
+  ];
   for (const [ms, s] of table) assert.equal(retryAfterSeconds(ms), s, String(ms));
   assert.throws(() => new SlidingWindowLimiter(0), /limit=0/);
 });

@@ -10,9 +10,25 @@ import type { FinishedRequest, RequestRecord } from '../../../src/observe/reques
 
 function rec(i: number): FinishedRequest {
   return {
-    requestId: `req-${i}`, method: 'POST', path: '/v1/chat/completions', model: 'chat', stream: false,
-    tenant: undefined, priority: 'normal', upstream: 'a', attempts: 1, status: 200, code: 'ok', cache: 'miss',
-    ms: 12.5, ttftMs: undefined, upstreamMs: 11, promptTokens: 3, completionTokens: 9, promptCacheHitTokens: 1, promptCacheMissTokens: 2,
+    requestId: `req-${i}`,
+    method: 'POST',
+    path: '/v1/chat/completions',
+    model: 'chat',
+    stream: false,
+    tenant: undefined,
+    priority: 'normal',
+    upstream: 'a',
+    attempts: 1,
+    status: 200,
+    code: 'ok',
+    cache: 'miss',
+    ms: 12.5,
+    ttftMs: undefined,
+    upstreamMs: 11,
+    promptTokens: 3,
+    completionTokens: 9,
+    promptCacheHitTokens: 1,
+    promptCacheMissTokens: 2,
   };
 }
 
@@ -31,19 +47,31 @@ test('the access log writes one JSON line per request and rotates by size, keepi
   log.write(rec(i++), Date.UTC(2026, 10, 24, 3, 30));
   await log.close();
   const files = readdirSync(dir).sort();
-  assert.deepEqual(files, ['access.log', 'access.log.1', 'access.log.2'], 'the current file and access_file_keep rotated ones');
+  assert.deepEqual(
+    files,
+    ['access.log', 'access.log.1', 'access.log.2'],
+    'the current file and access_file_keep rotated ones',
+  );
   // Oldest first: the kept lines are consecutive requests ending with the last one written; nothing lost in between.
-  const lines = ['access.log.2', 'access.log.1', 'access.log'].flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+  const lines = ['access.log.2', 'access.log.1', 'access.log'].flatMap((f) =>
+    readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+  );
   const got = lines.map((l) => (JSON.parse(l) as RequestRecord).requestId);
   const first = Number(got[0]?.slice(4));
-  assert.deepEqual(got, Array.from({ length: got.length }, (_, k) => `req-${first + k}`));
+  assert.deepEqual(
+    got,
+    Array.from({ length: got.length }, (_, k) => `req-${first + k}`),
+  );
   assert.equal(got.at(-1), `req-${i - 1}`);
   assert.ok(first > 0, 'the oldest lines were rotated out');
   const last = JSON.parse(lines.at(-1) ?? '{}') as RequestRecord;
   assert.equal(Object.keys(last)[0], 'time', 'the time comes first, once');
   assert.equal(last.time, '2026-11-24T03:30:00.000Z');
   assert.equal(last.ms, 12.5);
-  for (const f of files) assert.ok(readFileSync(join(dir, f)).length <= 1024 + 400, `${f} stays near access_file_max_size`);
+  for (const f of files)
+    assert.ok(readFileSync(join(dir, f)).length <= 1024 + 400, `${f} stays near access_file_max_size`);
 });
 
 test('same() tells whether a reload can keep the open access log', () => {

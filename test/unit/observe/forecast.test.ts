@@ -5,7 +5,12 @@ import { capacityRps } from '../../../src/observe/capacity.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
 /** Feeds `series(tS)` every `stepMs` for `seconds` on a fake clock and returns the model. */
-function run(series: (tS: number) => number, seconds: number, stepMs = 1000, opts = { levelTauS: 5, trendTauS: 15 }): HoltForecast {
+function run(
+  series: (tS: number) => number,
+  seconds: number,
+  stepMs = 1000,
+  opts = { levelTauS: 5, trendTauS: 15 },
+): HoltForecast {
   const clock = new FakeClock(0);
   const h = new HoltForecast(opts);
   for (let t = 0; t <= seconds * 1000; t += stepMs) {
@@ -15,11 +20,50 @@ function run(series: (tS: number) => number, seconds: number, stepMs = 1000, opt
   return h;
 }
 
-const cases: { name: string; series: (tS: number) => number; seconds: number; horizonS: number; expect: number; within: number; trendSign?: number }[] = [
-  { name: 'a steady rate forecasts itself with no trend', series: () => 40, seconds: 120, horizonS: 60, expect: 40, within: 0.01, trendSign: 0 },
-  { name: 'a linear ramp is extrapolated without the EWMA lag', series: (t) => 10 + 2 * t, seconds: 120, horizonS: 60, expect: 10 + 2 * 180, within: 15, trendSign: 1 },
-  { name: 'a falling rate forecasts lower, never below zero', series: (t) => Math.max(0, 100 - t), seconds: 90, horizonS: 600, expect: 0, within: 0, trendSign: -1 },
-  { name: 'a step up is followed within a few time constants', series: (t) => (t < 60 ? 10 : 50), seconds: 120, horizonS: 0, expect: 50, within: 1 },
+const cases: {
+  name: string;
+  series: (tS: number) => number;
+  seconds: number;
+  horizonS: number;
+  expect: number;
+  within: number;
+  trendSign?: number;
+}[] = [
+  {
+    name: 'a steady rate forecasts itself with no trend',
+    series: () => 40,
+    seconds: 120,
+    horizonS: 60,
+    expect: 40,
+    within: 0.01,
+    trendSign: 0,
+  },
+  {
+    name: 'a linear ramp is extrapolated without the EWMA lag',
+    series: (t) => 10 + 2 * t,
+    seconds: 120,
+    horizonS: 60,
+    expect: 10 + 2 * 180,
+    within: 15,
+    trendSign: 1,
+  },
+  {
+    name: 'a falling rate forecasts lower, never below zero',
+    series: (t) => Math.max(0, 100 - t),
+    seconds: 90,
+    horizonS: 600,
+    expect: 0,
+    within: 0,
+    trendSign: -1,
+  },
+  {
+    name: 'a step up is followed within a few time constants',
+    series: (t) => (t < 60 ? 10 : 50),
+    seconds: 120,
+    horizonS: 0,
+    expect: 50,
+    within: 1,
+  },
 ];
 
 for (const c of cases) {
@@ -55,11 +99,40 @@ test('Holt forecast: nothing is forecast before the first observation; repeated 
   assert.throws(() => new HoltForecast({ levelTauS: 0, trendTauS: 1 }), /positive/);
 });
 
-const capacityCases: { name: string; upstreams: { cap: number; available: boolean; serviceMs: number }[]; expect: number | undefined }[] = [
-  { name: 'slots over service time, per upstream (Little\'s law)', upstreams: [{ cap: 10, available: true, serviceMs: 2000 }, { cap: 30, available: true, serviceMs: 500 }], expect: 5 + 60 },
-  { name: 'drained or ejected upstreams add nothing', upstreams: [{ cap: 10, available: true, serviceMs: 500 }, { cap: 30, available: false, serviceMs: 500 }], expect: 20 },
-  { name: 'an upstream with no answer yet counts at the mean service time of the others', upstreams: [{ cap: 10, available: true, serviceMs: 1000 }, { cap: 10, available: true, serviceMs: 0 }], expect: 20 },
-  { name: 'unknown until a service time was measured', upstreams: [{ cap: 10, available: true, serviceMs: 0 }], expect: undefined },
+const capacityCases: {
+  name: string;
+  upstreams: { cap: number; available: boolean; serviceMs: number }[];
+  expect: number | undefined;
+}[] = [
+  {
+    name: "slots over service time, per upstream (Little's law)",
+    upstreams: [
+      { cap: 10, available: true, serviceMs: 2000 },
+      { cap: 30, available: true, serviceMs: 500 },
+    ],
+    expect: 5 + 60,
+  },
+  {
+    name: 'drained or ejected upstreams add nothing',
+    upstreams: [
+      { cap: 10, available: true, serviceMs: 500 },
+      { cap: 30, available: false, serviceMs: 500 },
+    ],
+    expect: 20,
+  },
+  {
+    name: 'an upstream with no answer yet counts at the mean service time of the others',
+    upstreams: [
+      { cap: 10, available: true, serviceMs: 1000 },
+      { cap: 10, available: true, serviceMs: 0 },
+    ],
+    expect: 20,
+  },
+  {
+    name: 'unknown until a service time was measured',
+    upstreams: [{ cap: 10, available: true, serviceMs: 0 }],
+    expect: undefined,
+  },
 ];
 for (const c of capacityCases) {
   test(`capacity estimate: ${c.name}`, () => assert.equal(capacityRps(c.upstreams), c.expect));

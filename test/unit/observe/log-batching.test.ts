@@ -10,7 +10,15 @@ const LOG = new URL('../../../src/observe/log.ts', import.meta.url).href;
 
 /** A process that logs to stdout with the default destination; `script` gets `log` and `request` (request lines). */
 function logger(script: string) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger, requestLineWriter } from '${LOG}'; const log = createLogger('info'); const request = requestLineWriter(log); ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createLogger, requestLineWriter } from '${LOG}'; const log = createLogger('info'); const request = requestLineWriter(log); ${script}`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines: Record<string, unknown>[] = [];
   const waiting: { msg: string; resolve: () => void }[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
@@ -18,10 +26,11 @@ function logger(script: string) {
     lines.push(line);
     for (const w of waiting.filter((x) => x.msg === line.msg)) w.resolve();
   });
-  const seen = (msg: string) => new Promise<void>((resolve) => {
-    if (lines.some((l) => l.msg === msg)) resolve();
-    else waiting.push({ msg, resolve });
-  });
+  const seen = (msg: string) =>
+    new Promise<void>((resolve) => {
+      if (lines.some((l) => l.msg === msg)) resolve();
+      else waiting.push({ msg, resolve });
+    });
   /** Resolves with the exit code once the process has exited and its stdout is read to the end. */
   const closed = once(child, 'close').then(([code]) => code as number);
   return { child, lines, seen, closed };
@@ -32,7 +41,14 @@ test('request lines wait for a batch; any other line goes out at once and takes 
   const p = logger(`request({ n: 1 }); request({ n: 2 }); log.warn('upstream down'); process.stdin.resume();`);
   t.after(() => p.child.kill('SIGKILL'));
   await p.seen('upstream down');
-  assert.deepEqual(p.lines.map((l) => [l.msg, l.n]), [['request', 1], ['request', 2], ['upstream down', undefined]]);
+  assert.deepEqual(
+    p.lines.map((l) => [l.msg, l.n]),
+    [
+      ['request', 1],
+      ['request', 2],
+      ['upstream down', undefined],
+    ],
+  );
 });
 
 test('a lone request line is written within the flush interval, and every waiting line is written on exit', async () => {
@@ -41,13 +57,33 @@ test('a lone request line is written within the flush interval, and every waitin
   lone.child.kill('SIGKILL');
   const exiting = logger(`for (let n = 0; n < 500; n++) request({ n });`); // exits at once, lines in its buffer
   assert.equal(await exiting.closed, 0);
-  assert.deepEqual(exiting.lines.map((l) => l.n), Array.from({ length: 500 }, (_v, n) => n));
+  assert.deepEqual(
+    exiting.lines.map((l) => l.n),
+    Array.from({ length: 500 }, (_v, n) => n),
+  );
 });
 
 test('the request line written by hand is the line pino writes for the same fields, key for key and in order', () => {
   const out: string[] = [];
-  const log = createLogger('info', new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk.toString()); cb(); } }));
-  const fields = { requestId: 'r1', model: 'chat', stream: true, tenant: undefined, status: 200, code: 'ok', ms: 12.5, note: 'quote " and \\ and ✓' };
+  const log = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
+  const fields = {
+    requestId: 'r1',
+    model: 'chat',
+    stream: true,
+    tenant: undefined,
+    status: 200,
+    code: 'ok',
+    ms: 12.5,
+    note: 'quote " and \\ and ✓',
+  };
   log.info(fields, 'request');
   requestLineWriter(log)(fields);
   requestLineWriter(log)({});

@@ -12,12 +12,20 @@ import type { SpillwayError } from '../../../src/errors.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
 /** A queue in front of one upstream with `cap` slots, on a fake clock. */
-function oneUpstreamQueue(cap: number, queueConfig: Record<string, unknown> = {}, keepAlive: KeepAlive = () => () => {}) {
-  const config = resolveConfig({
-    upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
-    models: { chat: { routes: [{ upstream: 'a' }] } },
-    queue: queueConfig,
-  }, 'test', {});
+function oneUpstreamQueue(
+  cap: number,
+  queueConfig: Record<string, unknown> = {},
+  keepAlive: KeepAlive = () => () => {},
+) {
+  const config = resolveConfig(
+    {
+      upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
+      models: { chat: { routes: [{ upstream: 'a' }] } },
+      queue: queueConfig,
+    },
+    'test',
+    {},
+  );
   const clock = new FakeClock(0);
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
@@ -38,15 +46,30 @@ test('every way a lease ends gives its slot back to the queue’s count of held 
   queue.close();
 });
 
-function ctxOf(clock: FakeClock, priority: 'high' | 'normal' | 'low', deadlineMs: number, retryCount = 0): RequestContext {
+function ctxOf(
+  clock: FakeClock,
+  priority: 'high' | 'normal' | 'low',
+  deadlineMs: number,
+  retryCount = 0,
+): RequestContext {
   return {
-    priority, tenant: '', id: 'test', deadlineAt: clock.now() + deadlineMs, call: undefined, clientGone: new AbortController().signal,
+    priority,
+    tenant: '',
+    id: 'test',
+    deadlineAt: clock.now() + deadlineMs,
+    call: undefined,
+    clientGone: new AbortController().signal,
     req: { headers: retryCount > 0 ? { 'x-stainless-retry-count': String(retryCount) } : {} },
   } as unknown as RequestContext;
 }
 
 /** Both slots busy for a second, then released: the queue learns one slot frees every 500 ms, answers take 1 s. */
-function learnPace(queue: AdmissionQueue, clock: FakeClock, model: NonNullable<Config['models'][string]>, none: Set<string>) {
+function learnPace(
+  queue: AdmissionQueue,
+  clock: FakeClock,
+  model: NonNullable<Config['models'][string]>,
+  none: Set<string>,
+) {
   const leases = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
   clock.advance(1000);
   for (const l of leases) l.release({ kind: 'ok' });
@@ -61,11 +84,15 @@ test('low is served when the backlog allows, behind high work that arrived befor
   // 10 high requests with 6.3 s to live wait (one slot per 500 ms, 1 s answers: the last is done in 6 s), then a
   // low one with 10 s to live: done in 6.5 s, it fits behind them.
   const waits: Promise<Lease>[] = [];
-  for (let i = 0; i < 10; i++) waits.push(queue.lease(ctxOf(clock, 'high', 6_300), model, none).then((l) => (served.push('high'), l)));
+  for (let i = 0; i < 10; i++)
+    waits.push(queue.lease(ctxOf(clock, 'high', 6_300), model, none).then((l) => (served.push('high'), l)));
   waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
   // A low request with 6.6 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
   // of 4% of the work ahead (0.22 s): refused at once, with a Retry-After.
-  await assert.rejects(queue.lease(ctxOf(clock, 'low', 6_600), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1);
+  await assert.rejects(
+    queue.lease(ctxOf(clock, 'low', 6_600), model, none),
+    (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1,
+  );
   while (waits.length > 0) {
     clock.advance(500);
     t.mock.timers.tick(500);
@@ -87,7 +114,9 @@ test('a waiting request is dropped as soon as the drain rate makes it hopeless, 
   queue.lease(ctxOf(clock, 'normal', 20_000), model, none).catch(() => {});
   queue.lease(ctxOf(clock, 'normal', 20_000), model, none).then(
     () => assert.fail('served although no answer ever finished'),
-    (e: SpillwayError) => { outcome = { code: e.code, atMs: clock.now() - start }; },
+    (e: SpillwayError) => {
+      outcome = { code: e.code, atMs: clock.now() - start };
+    },
   );
   // Now answers take ever longer (the upstream slows down): held leases never end; the service time the queue
   // knows grows with the age of the oldest held lease only when one completes, so complete one slow answer.
@@ -115,7 +144,10 @@ test('pushback comes back to its place without being tested at the door again', 
   for (let i = 0; i < 30; i++) queue.lease(ctxOf(clock, 'normal', 10_000), model, none).catch(() => {});
   // At one slot per 500 ms the door lets in 17 of them (done in 9.5 s, inside 10 s with 5% of the work ahead as headroom): a new
   // request with 10 s left is refused; the one pushed back is not.
-  await assert.rejects(queue.lease(ctxOf(clock, 'normal', 10_000), model, none), (e: SpillwayError) => e.code === 'deadline_unmeetable');
+  await assert.rejects(
+    queue.lease(ctxOf(clock, 'normal', 10_000), model, none),
+    (e: SpillwayError) => e.code === 'deadline_unmeetable',
+  );
   const back = queue.lease(pushedBack, model, none, 'pushback');
   held.release({ kind: 'ok' });
   const lease = await back;
@@ -148,12 +180,20 @@ test('the queue asks the relay to keep a client alive for exactly as long as it 
     return () => log.push(`stop ${ctx.id}`);
   };
   const { queue, model, none, clock } = oneUpstreamQueue(1, { stream_keepalive: '3s' }, keepAlive);
-  const named = (id: string, c: { signal: AbortSignal } = new AbortController()) => ({ ...ctxOf(clock, 'normal', 60_000), id, clientGone: c.signal });
+  const named = (id: string, c: { signal: AbortSignal } = new AbortController()) => ({
+    ...ctxOf(clock, 'normal', 60_000),
+    id,
+    clientGone: c.signal,
+  });
   const first = await queue.lease(named('served-at-once'), model, none);
   const granted = queue.lease(named('granted-later'), model, none);
   const leaving = new AbortController();
   const gone = queue.lease(named('client-left', leaving), model, none).catch((e: SpillwayError) => e.code);
-  assert.deepEqual(log, ['start granted-later every 3000', 'start client-left every 3000'], 'only a request that waits is kept alive');
+  assert.deepEqual(
+    log,
+    ['start granted-later every 3000', 'start client-left every 3000'],
+    'only a request that waits is kept alive',
+  );
   leaving.abort();
   assert.equal(await gone, 'queue_timeout');
   first.release({ kind: 'ok' });

@@ -5,7 +5,11 @@ import type { Priority } from '../../../src/priority.ts';
 
 /** One slot frees every 100 ms; an answer takes 1 s. */
 const pace: Pace = { now: 0, slotMs: 100, serviceMs: 1000 };
-const w = (priority: Priority, deadlineAt: number): Waiting & { name: string } => ({ priority, deadlineAt, name: `${priority}@${deadlineAt}` });
+const w = (priority: Priority, deadlineAt: number): Waiting & { name: string } => ({
+  priority,
+  deadlineAt,
+  name: `${priority}@${deadlineAt}`,
+});
 /** `n` entries of class `p`, all with deadline `at`. */
 const many = (n: number, p: Priority, at: number) => Array.from({ length: n }, () => w(p, at));
 
@@ -26,9 +30,17 @@ test('a newcomer is refused at the door iff the work ahead of it cannot finish b
 
 test('low is served when the backlog allows: no guess about later arrivals, only its headroom', () => {
   const backlog = many(150, 'high', 17_000); // 15 s of work ahead, all of it high
-  assert.equal(admit(backlog, w('low', 30_000), pace, 0.1).ok, true, '16.1 s of work and 10% of it as headroom fit 30 s');
+  assert.equal(
+    admit(backlog, w('low', 30_000), pace, 0.1).ok,
+    true,
+    '16.1 s of work and 10% of it as headroom fit 30 s',
+  );
   assert.equal(admit(backlog, w('low', 17_000), pace, 0.1).ok, false, '16.1 s and 1.51 s of headroom do not fit 17 s');
-  assert.equal(admit(backlog, w('low', 17_000), pace, 0).ok, true, 'without headroom (a client back after our Retry-After) it fits');
+  assert.equal(
+    admit(backlog, w('low', 17_000), pace, 0).ok,
+    true,
+    'without headroom (a client back after our Retry-After) it fits',
+  );
 });
 
 test('an entry with a later deadline does not stand ahead of a newcomer', () => {
@@ -44,7 +56,11 @@ test('a high request that cannot finish in time displaces the least urgent lower
   // 91 ahead: finishes at 10 200, 200 ms late: two slots to free, from one normal and two lows.
   const got = admit(queue, w('high', 10_000), pace, 0);
   assert.ok(got.ok);
-  assert.deepEqual(got.displace.map((x) => x.name), [lowB.name, lowA.name], 'the lowest class first, the latest deadline first');
+  assert.deepEqual(
+    got.displace.map((x) => x.name),
+    [lowB.name, lowA.name],
+    'the lowest class first, the latest deadline first',
+  );
   // Only high displaces: a normal newcomer that does not fit is refused at the door, the admitted lows keep their place.
   assert.equal(admit(queue, w('normal', 10_000), pace, 0).ok, false);
   // Nor does a request let itself in by displacing when it only misses its headroom.
@@ -55,9 +71,17 @@ test('a high request that cannot finish in time displaces the least urgent lower
 
 test('a newcomer with a shorter deadline is refused rather than cost an admitted peer of its class its deadline', () => {
   const peers = [w('normal', 1_190), w('normal', 2_200)];
-  assert.equal(admit(peers, w('normal', 1_150), pace, 0).ok, false, 'the peer with deadline 1 190 would finish at 1 200');
+  assert.equal(
+    admit(peers, w('normal', 1_150), pace, 0).ok,
+    false,
+    'the peer with deadline 1 190 would finish at 1 200',
+  );
   assert.equal(admit([w('high', 1_190)], w('high', 1_150), pace, 0).ok, false, 'the same holds in any class');
-  assert.equal(admit(peers, w('high', 1_150), pace, 0).ok, true, 'a higher class goes ahead: the lower one behind is the re-check\'s to displace');
+  assert.equal(
+    admit(peers, w('high', 1_150), pace, 0).ok,
+    true,
+    "a higher class goes ahead: the lower one behind is the re-check's to displace",
+  );
 });
 
 test('priority goes first only while nobody ahead in deadline order loses their deadline by it', () => {
@@ -67,8 +91,20 @@ test('priority goes first only while nobody ahead in deadline order loses their 
     [[1_200, 1_250, 10_000], 2], // the second (50 ms of slack) may overtake the first (100 ms), not be overtaken
     [[], 0],
   ];
-  for (const [deadlines, eligible] of rows) assert.equal(eligiblePrefix(deadlines.map((d) => w('low', d)), pace), eligible, deadlines.join(','));
-  assert.equal(eligiblePrefix([w('low', 1_100), w('low', 1_100)], { ...pace, slotMs: 0 }), 2, 'an unknown drain rate: strict priority');
+  for (const [deadlines, eligible] of rows)
+    assert.equal(
+      eligiblePrefix(
+        deadlines.map((d) => w('low', d)),
+        pace,
+      ),
+      eligible,
+      deadlines.join(','),
+    );
+  assert.equal(
+    eligiblePrefix([w('low', 1_100), w('low', 1_100)], { ...pace, slotMs: 0 }),
+    2,
+    'an unknown drain rate: strict priority',
+  );
 });
 
 test('the re-check drops what the drain rate no longer allows, the lower class in place of a late higher one', () => {
@@ -79,9 +115,16 @@ test('the re-check drops what the drain rate no longer allows, the lower class i
   assert.deepEqual(recheck(edf, pace, 1), [], 'one slot per 100 ms: everyone fits');
   // One slot per 800 ms now: positions finish at 1 800, 2 600, 3 400.
   const slow = { ...pace, slotMs: 800 };
-  assert.deepEqual(recheck(edf, slow, 1).map((d) => [d.entry, d.reason]), [[low, 'displaced']], 'high would be late: the low ahead of it goes');
+  assert.deepEqual(
+    recheck(edf, slow, 1).map((d) => [d.entry, d.reason]),
+    [[low, 'displaced']],
+    'high would be late: the low ahead of it goes',
+  );
   assert.deepEqual(recheck(edf, slow, 1.25), [], 'within the margin nobody is dropped');
-  assert.deepEqual(recheck([w('high', 1_000)], slow, 1).map((d) => d.reason), ['deadline_unmeetable']);
+  assert.deepEqual(
+    recheck([w('high', 1_000)], slow, 1).map((d) => d.reason),
+    ['deadline_unmeetable'],
+  );
   assert.deepEqual(recheck(edf, { ...slow, slotMs: 0 }, 1), [], 'unknown drain rate: nobody is dropped on a guess');
 });
 

@@ -3,27 +3,46 @@ import assert from 'node:assert/strict';
 import type { Priority } from '../../../src/priority.ts';
 import { Scheduler, type Entry } from '../../../src/queue/scheduler.ts';
 
-const e = (priority: Priority, tenant: string, deadlineAt: number, item = `${priority}-${tenant}-${deadlineAt}`): Entry<string> => ({ priority, tenant, deadlineAt, item });
+const e = (
+  priority: Priority,
+  tenant: string,
+  deadlineAt: number,
+  item = `${priority}-${tenant}-${deadlineAt}`,
+): Entry<string> => ({ priority, tenant, deadlineAt, item });
 /** One slot frees every 100 ms, an answer takes 1 s: the entry at position k finishes at (k + 1) × 100 + 1000. */
 const pace = { now: 0, slotMs: 100, serviceMs: 1000 };
 const order = (s: Scheduler<string>, p: typeof pace | undefined = pace) => [...s.inOrder(p)].map((x) => x.item);
 
 test('with slack to spare, higher classes go first; the deadline order stands where it has none', () => {
   const s = new Scheduler<string>(100);
-  for (const x of [e('low', 'a', 1_100), e('normal', 'a', 50_000), e('normal', 'a', 10_000), e('high', 'a', 60_000)]) s.offer(x);
-  assert.deepEqual(s.byDeadline.map((x) => x.item), ['low-a-1100', 'normal-a-10000', 'normal-a-50000', 'high-a-60000']);
+  for (const x of [e('low', 'a', 1_100), e('normal', 'a', 50_000), e('normal', 'a', 10_000), e('high', 'a', 60_000)])
+    s.offer(x);
+  assert.deepEqual(
+    s.byDeadline.map((x) => x.item),
+    ['low-a-1100', 'normal-a-10000', 'normal-a-50000', 'high-a-60000'],
+  );
   // The low request has no slot of slack: nobody may overtake it. Behind it everyone has slack.
   assert.deepEqual(order(s), ['low-a-1100', 'normal-a-10000', 'normal-a-50000', 'high-a-60000']);
   s.served(s.byDeadline[0] as Entry<string>);
   assert.deepEqual(order(s), ['high-a-60000', 'normal-a-10000', 'normal-a-50000']);
-  assert.deepEqual(order(s, undefined), ['high-a-60000', 'normal-a-10000', 'normal-a-50000'], 'no pace known: strict priority');
+  assert.deepEqual(
+    order(s, undefined),
+    ['high-a-60000', 'normal-a-10000', 'normal-a-50000'],
+    'no pace known: strict priority',
+  );
 });
 
 test('tenants of one class take turns, so none starves another', () => {
   const s = new Scheduler<string>(100);
   for (let i = 0; i < 4; i++) s.offer(e('normal', 'big', 10_000 + i));
   s.offer(e('normal', 'small', 20_000));
-  assert.deepEqual(order(s), ['normal-big-10000', 'normal-small-20000', 'normal-big-10001', 'normal-big-10002', 'normal-big-10003']);
+  assert.deepEqual(order(s), [
+    'normal-big-10000',
+    'normal-small-20000',
+    'normal-big-10001',
+    'normal-big-10002',
+    'normal-big-10003',
+  ]);
 });
 
 test('serving passes the turn to the next tenant', () => {
@@ -57,5 +76,8 @@ test('a full queue refuses a newcomer unless it outranks someone, who is then di
 test('equal deadlines keep their arrival order', () => {
   const s = new Scheduler<string>(100);
   for (const t of ['a', 'b', 'c']) s.offer(e('normal', t, 5_000, t));
-  assert.deepEqual(s.byDeadline.map((x) => x.item), ['a', 'b', 'c']);
+  assert.deepEqual(
+    s.byDeadline.map((x) => x.item),
+    ['a', 'b', 'c'],
+  );
 });

@@ -36,17 +36,39 @@ class Recorded {
   off(): void {}
 }
 
-async function relay(chunks: Buffer[], rewrite?: (t: string) => string): Promise<{ text: string; usage: Usage | undefined; outcome: Outcome; keepAlives: number }> {
+async function relay(
+  chunks: Buffer[],
+  rewrite?: (t: string) => string,
+): Promise<{ text: string; usage: Usage | undefined; outcome: Outcome; keepAlives: number }> {
   const clock = new FakeClock();
-  const timer = new AttemptTimer(() => clock.now(), { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 }, Infinity, () => {});
+  const timer = new AttemptTimer(
+    () => clock.now(),
+    { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 },
+    Infinity,
+    () => {},
+  );
   timer.stop();
   const att = { body: bodyOf(chunks), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
   const res = new Recorded();
-  const ctx = { res, clientGone: new AbortController().signal, startedAt: 0, ttftMs: undefined, usage: undefined, settled: false } as unknown as RequestContext;
+  const ctx = {
+    res,
+    clientGone: new AbortController().signal,
+    startedAt: 0,
+    ttftMs: undefined,
+    usage: undefined,
+    settled: false,
+  } as unknown as RequestContext;
   const reader = new SseReader(att, false);
   const first = await awaitFirstData(ctx, reader);
   if (!first.ok) return { text: res.text, usage: ctx.usage, outcome: first.outcome, keepAlives: timer.keepAlives };
-  const r = await relayStream(ctx, reader, att, first.events, { rewrite, track: undefined, continuing: undefined }, clock);
+  const r = await relayStream(
+    ctx,
+    reader,
+    att,
+    first.events,
+    { rewrite, track: undefined, continuing: undefined },
+    clock,
+  );
   return { text: res.text, usage: ctx.usage, outcome: r.outcome, keepAlives: timer.keepAlives };
 }
 
@@ -70,17 +92,47 @@ function reference(stream: string, rewrite?: (t: string) => string): { text: str
   return { text, usage };
 }
 
-const chunk = (delta: object, extra = ''): string => `data: {"id":"c1","object":"chat.completion.chunk","model":"up-model","choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]${extra}}\n\n`;
+const chunk = (delta: object, extra = ''): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","model":"up-model","choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]${extra}}\n\n`;
 const usage = 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}\n\n';
 
 const STREAMS: Record<string, string> = {
-  'plain answer': chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hello' }) + chunk({ content: ' world' }) + usage + 'data: [DONE]\n\n',
-  'multi-byte text': chunk({ role: 'assistant', content: '' }) + chunk({ content: 'héllo ✓ 中文 🙂' }) + chunk({ content: 'ñ' }) + usage + 'data: [DONE]\n\n',
-  'keep-alives before and between events': ': keep-alive\n\n\n\n' + chunk({ role: 'assistant', content: '' }) + ': keep-alive\n\n' + chunk({ content: 'a' }) + '\n' + chunk({ content: 'b' }) + 'data: [DONE]\n\n',
-  'CRLF line ends': (chunk({ role: 'assistant', content: '' }) + chunk({ content: 'x' }) + usage + 'data: [DONE]\n\n').replace(/\n/g, '\r\n'),
-  '"usage":null on every chunk, the object last': chunk({ content: 'a' }, ',"usage":null') + chunk({ content: 'b' }, ',"usage": null') + usage + 'data: [DONE]\n\n',
-  'text that looks like markers': chunk({ content: 'say [DONE] and "error" and "usage":{}' }) + chunk({ content: '\\"error\\": {}' }) + 'data:[DONE]\n\n',
-  'a comment line inside a data event': `: note\n${chunk({ content: 'a' })}` + `data: {"id":"c1","choices":[{"delta":{"content":"b"}}]}\n: trailing\n\n` + 'data: [DONE]\n\n',
+  'plain answer':
+    chunk({ role: 'assistant', content: '' }) +
+    chunk({ content: 'Hello' }) +
+    chunk({ content: ' world' }) +
+    usage +
+    'data: [DONE]\n\n',
+  'multi-byte text':
+    chunk({ role: 'assistant', content: '' }) +
+    chunk({ content: 'héllo ✓ 中文 🙂' }) +
+    chunk({ content: 'ñ' }) +
+    usage +
+    'data: [DONE]\n\n',
+  'keep-alives before and between events':
+    ': keep-alive\n\n\n\n' +
+    chunk({ role: 'assistant', content: '' }) +
+    ': keep-alive\n\n' +
+    chunk({ content: 'a' }) +
+    '\n' +
+    chunk({ content: 'b' }) +
+    'data: [DONE]\n\n',
+  'CRLF line ends': (
+    chunk({ role: 'assistant', content: '' }) +
+    chunk({ content: 'x' }) +
+    usage +
+    'data: [DONE]\n\n'
+  ).replace(/\n/g, '\r\n'),
+  '"usage":null on every chunk, the object last':
+    chunk({ content: 'a' }, ',"usage":null') + chunk({ content: 'b' }, ',"usage": null') + usage + 'data: [DONE]\n\n',
+  'text that looks like markers':
+    chunk({ content: 'say [DONE] and "error" and "usage":{}' }) +
+    chunk({ content: '\\"error\\": {}' }) +
+    'data:[DONE]\n\n',
+  'a comment line inside a data event':
+    `: note\n${chunk({ content: 'a' })}` +
+    `data: {"id":"c1","choices":[{"delta":{"content":"b"}}]}\n: trailing\n\n` +
+    'data: [DONE]\n\n',
   'events after [DONE] are not relayed': chunk({ content: 'a' }) + 'data: [DONE]\n\n' + chunk({ content: 'late' }),
 };
 
@@ -107,7 +159,12 @@ test('the byte relay sends exactly what the event-by-event rule says, however th
 });
 
 test('an error event mid-stream ends the relay as a server error and is never relayed', async () => {
-  const stream = chunk({ role: 'assistant', content: '' }) + chunk({ content: 'a' }) + 'data: {"error":{"message":"overloaded"}}\n\n' + chunk({ content: 'b' }) + 'data: [DONE]\n\n';
+  const stream =
+    chunk({ role: 'assistant', content: '' }) +
+    chunk({ content: 'a' }) +
+    'data: {"error":{"message":"overloaded"}}\n\n' +
+    chunk({ content: 'b' }) +
+    'data: [DONE]\n\n';
   for (const chunks of cuts(Buffer.from(stream))) {
     const got = await relay(chunks);
     assert.equal(got.outcome.kind, 'server_error', `${chunks.length} chunk(s)`);

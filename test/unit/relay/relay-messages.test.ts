@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { checkMessage, messageUsage } from '../../../src/relay/relay-messages.ts';
 
 test('a Messages answer is checked before it is relayed: only a whole message object with content passes', () => {
-  const message = '{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":5,"output_tokens":2}}';
+  const message =
+    '{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":5,"output_tokens":2}}';
   const rows: [string | undefined, string, string | true][] = [
     ['application/json', message, true],
     ['application/json', `\n\n${message}`, true],
@@ -25,9 +26,22 @@ test('a Messages answer is checked before it is relayed: only a whole message ob
   }
 });
 
-test('Anthropic usage becomes the gateway\'s: cache reads and writes are part of the prompt, reads are hits', () => {
-  assert.deepEqual(messageUsage({ usage: { input_tokens: 10, output_tokens: 4 } }), { promptTokens: 10, completionTokens: 4, promptCacheHitTokens: 0 });
-  assert.deepEqual(messageUsage({ usage: { input_tokens: 10, cache_read_input_tokens: 30, cache_creation_input_tokens: 5, output_tokens: 4 } }), { promptTokens: 45, completionTokens: 4, promptCacheHitTokens: 30, promptCacheMissTokens: 15 });
+test("Anthropic usage becomes the gateway's: cache reads and writes are part of the prompt, reads are hits", () => {
+  assert.deepEqual(messageUsage({ usage: { input_tokens: 10, output_tokens: 4 } }), {
+    promptTokens: 10,
+    completionTokens: 4,
+    promptCacheHitTokens: 0,
+  });
+  assert.deepEqual(
+    messageUsage({
+      usage: { input_tokens: 10, cache_read_input_tokens: 30, cache_creation_input_tokens: 5, output_tokens: 4 },
+    }),
+    { promptTokens: 45, completionTokens: 4, promptCacheHitTokens: 30, promptCacheMissTokens: 15 },
+  );
   assert.deepEqual(messageUsage({}), { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 });
-  assert.deepEqual(messageUsage({ usage: { input_tokens: 'x' } }), { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 });
+  assert.deepEqual(messageUsage({ usage: { input_tokens: 'x' } }), {
+    promptTokens: 0,
+    completionTokens: 0,
+    promptCacheHitTokens: 0,
+  });
 });

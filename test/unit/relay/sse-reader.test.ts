@@ -9,7 +9,12 @@ import { bodyOf } from '../../helpers/upstream-body.ts';
 /** An attempt whose body is these chunks, on a stopped timer (only its counters are read). */
 function attempt(chunks: string[]): OpenAttempt {
   const clock = new FakeClock();
-  const timer = new AttemptTimer(() => clock.now(), { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 }, Infinity, () => {});
+  const timer = new AttemptTimer(
+    () => clock.now(),
+    { firstTokenMs: 1000, idleMs: 1000, totalMs: 1000 },
+    Infinity,
+    () => {},
+  );
   timer.stop();
   return { body: bodyOf(chunks.map((c) => Buffer.from(c))), timer, error: (e: unknown) => e } as unknown as OpenAttempt;
 }
@@ -26,7 +31,12 @@ test('comment-only events and stray blank lines are keep-alives: counted, and pa
   assert.deepEqual(await readAll(new SseReader(dropped, false)), ['data: {"a":1}', 'data: [DONE]']);
   assert.equal(dropped.timer.keepAlives, 3, 'two comment events and one blank line; the data events are none');
   const kept = attempt(chunks);
-  assert.deepEqual(await readAll(new SseReader(kept, true)), [': keep-alive', ': ping\n: pong', 'data: {"a":1}', 'data: [DONE]']);
+  assert.deepEqual(await readAll(new SseReader(kept, true)), [
+    ': keep-alive',
+    ': ping\n: pong',
+    'data: {"a":1}',
+    'data: [DONE]',
+  ]);
 });
 
 test('a data event is never a keep-alive, however the chunks are cut', async () => {

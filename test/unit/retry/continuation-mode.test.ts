@@ -16,28 +16,44 @@ test('auto continues exactly where the kind allows it; an explicit mode wins on 
     ['prefix', 'vllm', 'prefix'],
     ['continue_final_message', 'deepseek', 'continue_final_message'],
   ];
-  for (const [setting, kind, mode] of cases) assert.equal(continuationMode(setting, kind), mode, `${setting} on ${kind}`);
+  for (const [setting, kind, mode] of cases)
+    assert.equal(continuationMode(setting, kind), mode, `${setting} on ${kind}`);
 });
 
 const kinds: Record<string, UpstreamKind> = { ds: 'deepseek', ds2: 'deepseek', vl: 'vllm', sg: 'sglang', oa: 'openai' };
 const kindOf = (u: string): UpstreamKind => kinds[u] ?? 'openai';
 const model = (continuation: ModelConfig['continuation'], ...upstreams: string[]): ModelConfig => ({
-  name: 'chat', routes: upstreams.map((upstream) => ({ upstream, model: 'm', weight: 1 })), fallback: [], continuation,
-  limits: {}, degradeTo: null, hedge: null,
+  name: 'chat',
+  routes: upstreams.map((upstream) => ({ upstream, model: 'm', weight: 1 })),
+  fallback: [],
+  continuation,
+  limits: {},
+  degradeTo: null,
+  hedge: null,
 });
 
 test('the text sent is tracked only when some route of the chain could continue it', () => {
   assert.equal(mayContinue([model('auto', 'oa')], kindOf), false);
   assert.equal(mayContinue([model('auto', 'oa', 'vl')], kindOf), true);
   assert.equal(mayContinue([model('off', 'ds'), model('auto', 'oa')], kindOf), false);
-  assert.equal(mayContinue([model('off', 'ds'), model('auto', 'sg')], kindOf), true, 'a fallback that can continue counts');
+  assert.equal(
+    mayContinue([model('off', 'ds'), model('auto', 'sg')], kindOf),
+    true,
+    'a fallback that can continue counts',
+  );
   assert.equal(mayContinue([model('prompt', 'oa')], kindOf), true);
 });
 
 test('a continuation stays on routes that continue the same way as the one that wrote the beginning', () => {
   const m = model('auto', 'ds', 'vl', 'ds2', 'oa', 'sg');
-  assert.deepEqual(continuationRoutes(m, 'prefix', kindOf).routes.map((r) => r.upstream), ['ds', 'ds2']);
-  assert.deepEqual(continuationRoutes(m, 'continue_final_message', kindOf).routes.map((r) => r.upstream), ['vl', 'sg']);
+  assert.deepEqual(
+    continuationRoutes(m, 'prefix', kindOf).routes.map((r) => r.upstream),
+    ['ds', 'ds2'],
+  );
+  assert.deepEqual(
+    continuationRoutes(m, 'continue_final_message', kindOf).routes.map((r) => r.upstream),
+    ['vl', 'sg'],
+  );
   const explicit = model('prompt', 'ds', 'oa');
   assert.equal(continuationRoutes(explicit, 'prompt', kindOf), explicit, 'an explicit mode keeps every route');
 });

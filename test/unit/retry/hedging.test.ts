@@ -13,34 +13,87 @@ import type { RequestContext } from '../../../src/server/context.ts';
 
 /** Two upstreams for one hedged model, and a retry budget of exactly one retry in the window. */
 function setup() {
-  const config = resolveConfig({
-    upstreams: [{ name: 'a', url: 'http://a.invalid/v1' }, { name: 'b', url: 'http://b.invalid/v1' }],
-    models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], hedge: { min_delay: '100ms', max_delay: '100ms' } } },
-    retry: { budget_ratio: 0, budget_min_per_second: 0.1, budget_window: '10s' },
-  }, 'test', {});
+  const config = resolveConfig(
+    {
+      upstreams: [
+        { name: 'a', url: 'http://a.invalid/v1' },
+        { name: 'b', url: 'http://b.invalid/v1' },
+      ],
+      models: {
+        chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], hedge: { min_delay: '100ms', max_delay: '100ms' } },
+      },
+      retry: { budget_ratio: 0, budget_min_per_second: 0.1, budget_window: '10s' },
+    },
+    'test',
+    {},
+  );
   const clock = new FakeClock(0);
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0 });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: () => () => {} });
   const budgets = new RetryBudgets(config.retry, clock);
-  const hedging = new Hedging(config.models, { queue, budgets, metrics, cooldownDefaultMs: config.retry.cooldownDefaultMs });
+  const hedging = new Hedging(config.models, {
+    queue,
+    budgets,
+    metrics,
+    cooldownDefaultMs: config.retry.cooldownDefaultMs,
+  });
   const model = config.models.chat as NonNullable<Config['models'][string]>;
   return { clock, queue, budgets, hedging, model, metrics, balancer };
 }
 
 test('a prepared hedge spends the retry budget only when it is sent: table on a fake clock', () => {
-  const rows: { name: string; clientGone: boolean; firstSettled: boolean; budgetLeft: boolean; want: HedgeVerdict; leftAfter: boolean }[] = [
-    { name: 'the first attempt still waits: sent, one retry spent', clientGone: false, firstSettled: false, budgetLeft: true, want: 'send', leftAfter: false },
-    { name: 'the first attempt settled while the hedge got its slot: not needed', clientGone: false, firstSettled: true, budgetLeft: true, want: 'first_settled', leftAfter: true },
-    { name: 'the client left meanwhile', clientGone: true, firstSettled: false, budgetLeft: true, want: 'client_gone', leftAfter: true },
+  const rows: {
+    name: string;
+    clientGone: boolean;
+    firstSettled: boolean;
+    budgetLeft: boolean;
+    want: HedgeVerdict;
+    leftAfter: boolean;
+  }[] = [
+    {
+      name: 'the first attempt still waits: sent, one retry spent',
+      clientGone: false,
+      firstSettled: false,
+      budgetLeft: true,
+      want: 'send',
+      leftAfter: false,
+    },
+    {
+      name: 'the first attempt settled while the hedge got its slot: not needed',
+      clientGone: false,
+      firstSettled: true,
+      budgetLeft: true,
+      want: 'first_settled',
+      leftAfter: true,
+    },
+    {
+      name: 'the client left meanwhile',
+      clientGone: true,
+      firstSettled: false,
+      budgetLeft: true,
+      want: 'client_gone',
+      leftAfter: true,
+    },
     { name: 'both', clientGone: true, firstSettled: true, budgetLeft: true, want: 'client_gone', leftAfter: true },
-    { name: 'another request spent the budget meanwhile', clientGone: false, firstSettled: false, budgetLeft: false, want: 'no_budget', leftAfter: false },
+    {
+      name: 'another request spent the budget meanwhile',
+      clientGone: false,
+      firstSettled: false,
+      budgetLeft: false,
+      want: 'no_budget',
+      leftAfter: false,
+    },
   ];
   for (const r of rows) {
     const { budgets, clock } = setup();
     clock.set(1_000);
     if (!r.budgetLeft) assert.equal(budgets.tryRetry('a'), true);
-    const verdict = hedgeVerdict({ clientGone: r.clientGone, firstSettled: r.firstSettled, takeBudget: () => budgets.tryRetry('a') });
+    const verdict = hedgeVerdict({
+      clientGone: r.clientGone,
+      firstSettled: r.firstSettled,
+      takeBudget: () => budgets.tryRetry('a'),
+    });
     assert.equal(verdict, r.want, r.name);
     assert.equal(budgets.canRetry('a'), r.leftAfter, `${r.name}: budget left`);
   }
@@ -50,7 +103,14 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
   const { queue, budgets, hedging, model, metrics, balancer } = setup();
   const ctx = { id: 'r1', clientGone: new AbortController().signal } as unknown as RequestContext;
   const first = queue.acquireNow(model, new Set());
-  const offer = hedging.offer(ctx, { served: model, first, avoid: new Set(), leaseId: 'r1:1:hedge', tokens: 0, launch: (lease) => ({ lease, body: '{}', messages: false }) });
+  const offer = hedging.offer(ctx, {
+    served: model,
+    first,
+    avoid: new Set(),
+    leaseId: 'r1:1:hedge',
+    tokens: 0,
+    launch: (lease) => ({ lease, body: '{}', messages: false }),
+  });
   assert.equal(offer?.delayMs, 100, 'max_delay until 20 samples are known');
   const unneeded = await offer.prepare();
   assert.notEqual(unneeded, undefined);
@@ -65,6 +125,9 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
   assert.match(await metrics.registry.metrics(), /spillway_hedges_total\{model="chat"\} 1\n/);
   sent?.lease.release({ kind: 'cancelled' });
   first.release({ kind: 'ok' });
-  assert.deepEqual(balancer.snapshot().map((u) => u.inFlight), [0, 0]);
+  assert.deepEqual(
+    balancer.snapshot().map((u) => u.inFlight),
+    [0, 0],
+  );
   queue.close();
 });

@@ -18,7 +18,12 @@ test('full-jitter backoff: table over retries, the cap, and Retry-After as a flo
     { retry: 0, random: 0.5, retryAfter: 2000, want: 2000 },
     { retry: 9, random: 0.9, retryAfter: 100, want: 18_000 },
   ];
-  for (const c of cases) assert.equal(backoffDelayMs(c.retry, s, () => c.random, c.retryAfter), c.want, JSON.stringify(c));
+  for (const c of cases)
+    assert.equal(
+      backoffDelayMs(c.retry, s, () => c.random, c.retryAfter),
+      c.want,
+      JSON.stringify(c),
+    );
 });
 
 test('retry budget: retries are bounded by ratio × requests plus the floor, over a sliding window', () => {
@@ -58,7 +63,16 @@ test('what is retryable: table', () => {
 });
 
 test('retry decision: the first reason to stop wins, and only a real retry spends the budget', () => {
-  const base = { outcome: { kind: 'overloaded', status: 503, retryAfterMs: undefined } as Outcome, committed: false, attempt: 1, maxAttempts: 3, delayMs: 100, now: 0, deadlineAt: 10_000, minAttemptMs: 50 };
+  const base = {
+    outcome: { kind: 'overloaded', status: 503, retryAfterMs: undefined } as Outcome,
+    committed: false,
+    attempt: 1,
+    maxAttempts: 3,
+    delayMs: 100,
+    now: 0,
+    deadlineAt: 10_000,
+    minAttemptMs: 50,
+  };
   let spent = 0;
   const take = (ok: boolean) => () => {
     spent++;
@@ -76,12 +90,27 @@ test('retry decision: the first reason to stop wins, and only a real retry spend
     spent = 0;
     const v = decideRetry({ ...base, ...c.over, takeBudget: take(c.budget) });
     assert.equal(v.retry ? 'retry' : v.why, c.want, JSON.stringify(c.over));
-    assert.equal(spent, c.want === 'retry' || c.want === 'budget' ? 1 : 0, `budget touched only when deciding: ${c.want}`);
+    assert.equal(
+      spent,
+      c.want === 'retry' || c.want === 'budget' ? 1 : 0,
+      `budget touched only when deciding: ${c.want}`,
+    );
   }
 });
 
 test('asking whether a retry fits the budgets takes nothing; taking one does', () => {
-  const b = new RetryBudgets({ maxAttempts: 3, backoffBaseMs: 50, backoffCapMs: 20_000, budgetRatio: 0, budgetMinPerSecond: 0.1, budgetWindowMs: 10_000, cooldownDefaultMs: 1000 }, new FakeClock());
+  const b = new RetryBudgets(
+    {
+      maxAttempts: 3,
+      backoffBaseMs: 50,
+      backoffCapMs: 20_000,
+      budgetRatio: 0,
+      budgetMinPerSecond: 0.1,
+      budgetWindowMs: 10_000,
+      cooldownDefaultMs: 1000,
+    },
+    new FakeClock(),
+  );
   for (let i = 0; i < 5; i++) assert.equal(b.canRetry('a'), true);
   assert.equal(b.tryRetry('a'), true, 'the one retry of the floor is still there');
   assert.equal(b.canRetry('a'), false);

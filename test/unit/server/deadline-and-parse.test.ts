@@ -33,15 +33,44 @@ test('parseCall: refusals name the field and keep unknown fields untouched', () 
     return 'none';
   };
   const b = (s: string) => Buffer.from(s);
-  assert.equal(code(() => parseCall('chat', b('{'))), 'invalid_json:');
-  assert.equal(code(() => parseCall('chat', b('[1]'))), 'invalid_request:');
-  assert.equal(code(() => parseCall('chat', b('{"messages":[{"role":"user","content":"x"}]}'))), 'invalid_request:model');
-  assert.equal(code(() => parseCall('chat', b('{"model":"m"}'))), 'invalid_request:messages');
-  assert.equal(code(() => parseCall('chat', b('{"model":"m","messages":[]}'))), 'invalid_request:messages');
-  assert.equal(code(() => parseCall('chat', b('{"model":"m","messages":[{}],"stream":"yes"}'))), 'invalid_request:stream');
-  assert.equal(code(() => parseCall('completions', b('{"model":"m"}'))), 'invalid_request:prompt');
-  assert.equal(code(() => parseCall('embeddings', b('{"model":"m"}'))), 'invalid_request:input');
-  const call = parseCall('chat', b('{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"tools":[{"type":"function"}],"thinking":{"type":"enabled"}}'));
+  assert.equal(
+    code(() => parseCall('chat', b('{'))),
+    'invalid_json:',
+  );
+  assert.equal(
+    code(() => parseCall('chat', b('[1]'))),
+    'invalid_request:',
+  );
+  assert.equal(
+    code(() => parseCall('chat', b('{"messages":[{"role":"user","content":"x"}]}'))),
+    'invalid_request:model',
+  );
+  assert.equal(
+    code(() => parseCall('chat', b('{"model":"m"}'))),
+    'invalid_request:messages',
+  );
+  assert.equal(
+    code(() => parseCall('chat', b('{"model":"m","messages":[]}'))),
+    'invalid_request:messages',
+  );
+  assert.equal(
+    code(() => parseCall('chat', b('{"model":"m","messages":[{}],"stream":"yes"}'))),
+    'invalid_request:stream',
+  );
+  assert.equal(
+    code(() => parseCall('completions', b('{"model":"m"}'))),
+    'invalid_request:prompt',
+  );
+  assert.equal(
+    code(() => parseCall('embeddings', b('{"model":"m"}'))),
+    'invalid_request:input',
+  );
+  const call = parseCall(
+    'chat',
+    b(
+      '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"tools":[{"type":"function"}],"thinking":{"type":"enabled"}}',
+    ),
+  );
   assert.equal(call.stream, true);
   assert.deepEqual(call.body.thinking, { type: 'enabled' });
 });

@@ -9,24 +9,145 @@ const auto = { firstTokenMs: null, idleMs: null };
 const none = { firstTokenMs: undefined, gapMs: undefined };
 
 test('first-token and idle timeouts: table', () => {
-  const base: TimeoutsInput = { pinned: auto, learned: none, stream: true, remainingMs: 600_000, retryMayFollow: false };
+  const base: TimeoutsInput = {
+    pinned: auto,
+    learned: none,
+    stream: true,
+    remainingMs: 600_000,
+    retryMayFollow: false,
+  };
   const cases: { name: string; over: Partial<TimeoutsInput>; first: number; idle: number; split?: number }[] = [
-    { name: 'cold stream: conservative values', over: {}, first: ADAPTIVE.coldStreamFirstTokenMs, idle: ADAPTIVE.coldIdleMs },
-    { name: 'cold non-stream: the whole answer is the first byte', over: { stream: false }, first: ADAPTIVE.coldJsonFirstTokenMs, idle: ADAPTIVE.coldIdleMs },
+    {
+      name: 'cold stream: conservative values',
+      over: {},
+      first: ADAPTIVE.coldStreamFirstTokenMs,
+      idle: ADAPTIVE.coldIdleMs,
+    },
+    {
+      name: 'cold non-stream: the whole answer is the first byte',
+      over: { stream: false },
+      first: ADAPTIVE.coldJsonFirstTokenMs,
+      idle: ADAPTIVE.coldIdleMs,
+    },
     { name: 'learned: p99 × 3', over: { learned: { firstTokenMs: 2_000, gapMs: 4_000 } }, first: 6_000, idle: 12_000 },
-    { name: 'learned, tiny: the floors', over: { learned: { firstTokenMs: 5, gapMs: 2 } }, first: ADAPTIVE.firstTokenFloorMs, idle: ADAPTIVE.idleFloorMs },
-    { name: 'learned, huge: the ceilings', over: { learned: { firstTokenMs: 400_000, gapMs: 400_000 } }, first: ADAPTIVE.firstTokenCeilingMs, idle: ADAPTIVE.idleCeilingMs },
-    { name: 'a retry may follow: cut at half of what is left', over: { remainingMs: 30_000, retryMayFollow: true }, first: 15_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'a retry may follow, little left: never under the floor', over: { remainingMs: 2_000, retryMayFollow: true }, first: ADAPTIVE.firstTokenFloorMs, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'a retry may follow, slow model: never before its own normal p99', over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 20_000, gapMs: undefined } }, first: 20_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'a retry may follow, learned is shorter than half: learned wins', over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 1_000, gapMs: 6_000 } }, first: 3_000, idle: 18_000, split: 6_000 },
-    { name: 'pinned wins, and is not split', over: { pinned: { firstTokenMs: 120_000, idleMs: 90_000 }, remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 1_000, gapMs: 1_000 } }, first: 120_000, idle: 90_000 },
-    { name: 'non-stream, a tenth crawls so p99 is long: its length bounds it (median 20 ms/token × 48 × 3)', over: { stream: false, remainingMs: 30_000, retryMayFollow: true, maxTokens: 48, learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 } }, first: ADAPTIVE.firstTokenFloorMs, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'non-stream, a long answer allowed: the length bound is above the others', over: { stream: false, remainingMs: 30_000, retryMayFollow: true, maxTokens: 4096, learned: { firstTokenMs: 2_000, gapMs: undefined, msPerToken: 20 } }, first: 6_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'non-stream, no max_tokens: no length bound', over: { stream: false, remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 } }, first: 28_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'non-stream, last attempt: no length bound (nothing to hand it to)', over: { stream: false, remainingMs: 30_000, maxTokens: 48, learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 } }, first: 84_000, idle: ADAPTIVE.coldIdleMs },
-    { name: 'stream: the length bound is the pace cut\'s business, not this one', over: { remainingMs: 30_000, retryMayFollow: true, maxTokens: 48, learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 } }, first: 28_000, idle: ADAPTIVE.coldIdleMs, split: ADAPTIVE.idleFloorMs },
-    { name: 'only idle pinned', over: { pinned: { firstTokenMs: null, idleMs: 1_000 }, learned: { firstTokenMs: 2_000, gapMs: 9_000 } }, first: 6_000, idle: 1_000 },
+    {
+      name: 'learned, tiny: the floors',
+      over: { learned: { firstTokenMs: 5, gapMs: 2 } },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'learned, huge: the ceilings',
+      over: { learned: { firstTokenMs: 400_000, gapMs: 400_000 } },
+      first: ADAPTIVE.firstTokenCeilingMs,
+      idle: ADAPTIVE.idleCeilingMs,
+    },
+    {
+      name: 'a retry may follow: cut at half of what is left',
+      over: { remainingMs: 30_000, retryMayFollow: true },
+      first: 15_000,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'a retry may follow, little left: never under the floor',
+      over: { remainingMs: 2_000, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'a retry may follow, slow model: never before its own normal p99',
+      over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 20_000, gapMs: undefined } },
+      first: 20_000,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'a retry may follow, learned is shorter than half: learned wins',
+      over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 1_000, gapMs: 6_000 } },
+      first: 3_000,
+      idle: 18_000,
+      split: 6_000,
+    },
+    {
+      name: 'pinned wins, and is not split',
+      over: {
+        pinned: { firstTokenMs: 120_000, idleMs: 90_000 },
+        remainingMs: 30_000,
+        retryMayFollow: true,
+        learned: { firstTokenMs: 1_000, gapMs: 1_000 },
+      },
+      first: 120_000,
+      idle: 90_000,
+    },
+    {
+      name: 'non-stream, a tenth crawls so p99 is long: its length bounds it (median 20 ms/token × 48 × 3)',
+      over: {
+        stream: false,
+        remainingMs: 30_000,
+        retryMayFollow: true,
+        maxTokens: 48,
+        learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 },
+      },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'non-stream, a long answer allowed: the length bound is above the others',
+      over: {
+        stream: false,
+        remainingMs: 30_000,
+        retryMayFollow: true,
+        maxTokens: 4096,
+        learned: { firstTokenMs: 2_000, gapMs: undefined, msPerToken: 20 },
+      },
+      first: 6_000,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'non-stream, no max_tokens: no length bound',
+      over: {
+        stream: false,
+        remainingMs: 30_000,
+        retryMayFollow: true,
+        learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 },
+      },
+      first: 28_000,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'non-stream, last attempt: no length bound (nothing to hand it to)',
+      over: {
+        stream: false,
+        remainingMs: 30_000,
+        maxTokens: 48,
+        learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 },
+      },
+      first: 84_000,
+      idle: ADAPTIVE.coldIdleMs,
+    },
+    {
+      name: "stream: the length bound is the pace cut's business, not this one",
+      over: {
+        remainingMs: 30_000,
+        retryMayFollow: true,
+        maxTokens: 48,
+        learned: { firstTokenMs: 28_000, gapMs: undefined, msPerToken: 20 },
+      },
+      first: 28_000,
+      idle: ADAPTIVE.coldIdleMs,
+      split: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'only idle pinned',
+      over: { pinned: { firstTokenMs: null, idleMs: 1_000 }, learned: { firstTokenMs: 2_000, gapMs: 9_000 } },
+      first: 6_000,
+      idle: 1_000,
+    },
   ];
   for (const c of cases) {
     const t = chooseTimeouts({ ...base, ...c.over });
@@ -41,7 +162,12 @@ test('first-token and idle timeouts: table', () => {
 
 /** Drives the real AttemptTimer (its pure `due`) on a fake clock with the chosen timeouts. */
 function attemptOn(clock: FakeClock, input: TimeoutsInput, deadlineAt: number): AttemptTimer {
-  const t = new AttemptTimer(() => clock.now(), { ...chooseTimeouts(input), totalMs: 600_000 }, deadlineAt, () => {});
+  const t = new AttemptTimer(
+    () => clock.now(),
+    { ...chooseTimeouts(input), totalMs: 600_000 },
+    deadlineAt,
+    () => {},
+  );
   t.stop();
   return t;
 }
@@ -65,7 +191,11 @@ test('a stall is cut while a retry still fits: cold, warm, and a provider queuei
   ];
   for (const c of cases) {
     const clock = new FakeClock();
-    const first = attemptOn(clock, { pinned: auto, learned: c.learned, stream: true, remainingMs: deadlineMs, retryMayFollow: true }, deadlineMs);
+    const first = attemptOn(
+      clock,
+      { pinned: auto, learned: c.learned, stream: true, remainingMs: deadlineMs, retryMayFollow: true },
+      deadlineMs,
+    );
     for (let i = 0; i < 10; i++) first.keepAlive(); // the provider holds us on `: keep-alive`
     const cut = cutAt(clock, first, deadlineMs);
     assert.equal(cut.phase, 'first_token', c.name);
@@ -74,7 +204,11 @@ test('a stall is cut while a retry still fits: cold, warm, and a provider queuei
     // The retry, on what is left, still has at least half the deadline, and is itself bounded by the deadline.
     const left = deadlineMs - clock.now();
     assert.ok(left >= deadlineMs / 2, `${c.name}: ${left} ms left for the retry`);
-    const retry = attemptOn(clock, { pinned: auto, learned: c.learned, stream: true, remainingMs: left, retryMayFollow: false }, deadlineMs);
+    const retry = attemptOn(
+      clock,
+      { pinned: auto, learned: c.learned, stream: true, remainingMs: left, retryMayFollow: false },
+      deadlineMs,
+    );
     const end = cutAt(clock, retry, deadlineMs);
     assert.ok(clock.now() <= deadlineMs, `${c.name}: nothing waits past the deadline`);
     assert.ok(end.phase === 'first_token' || end.phase === 'deadline', c.name);
@@ -83,7 +217,17 @@ test('a stall is cut while a retry still fits: cold, warm, and a provider queuei
 
 test('a stall mid-answer leaves the retry (or continuation) half of what is left', () => {
   const clock = new FakeClock();
-  const t = attemptOn(clock, { pinned: auto, learned: { firstTokenMs: 500, gapMs: 200 }, stream: true, remainingMs: 30_000, retryMayFollow: true }, 30_000);
+  const t = attemptOn(
+    clock,
+    {
+      pinned: auto,
+      learned: { firstTokenMs: 500, gapMs: 200 },
+      stream: true,
+      remainingMs: 30_000,
+      retryMayFollow: true,
+    },
+    30_000,
+  );
   clock.advance(500);
   t.firstToken();
   for (let i = 0; i < 40; i++) {
@@ -97,8 +241,13 @@ test('a stall mid-answer leaves the retry (or continuation) half of what is left
 
 test('the learner keeps streams and non-stream answers apart, and needs enough samples', () => {
   const l = new TimeoutLearner();
-  for (let i = 1; i <= ADAPTIVE.minSamples - 1; i++) l.observe('ds', 'deepseek-chat', true, { firstTokenMs: i * 10, maxGapMs: i });
-  assert.deepEqual(l.learned('ds', 'deepseek-chat', true), { firstTokenMs: undefined, gapMs: undefined }, 'too few samples');
+  for (let i = 1; i <= ADAPTIVE.minSamples - 1; i++)
+    l.observe('ds', 'deepseek-chat', true, { firstTokenMs: i * 10, maxGapMs: i });
+  assert.deepEqual(
+    l.learned('ds', 'deepseek-chat', true),
+    { firstTokenMs: undefined, gapMs: undefined },
+    'too few samples',
+  );
   l.observe('ds', 'deepseek-chat', true, { firstTokenMs: 1_000 });
   assert.equal(l.learned('ds', 'deepseek-chat', true).firstTokenMs, 1_000, 'p99 of 20 samples is the largest');
   assert.equal(l.learned('ds', 'deepseek-chat', true).gapMs, undefined, 'gaps have 19 samples');

@@ -6,7 +6,12 @@ import { FakeClock } from '../../../src/clock.ts';
 const timeouts = { firstTokenMs: 100, idleMs: 50, totalMs: 1000 };
 
 function timer(clock: FakeClock, deadlineAt = Infinity) {
-  const t = new AttemptTimer(() => clock.now(), timeouts, deadlineAt, () => {});
+  const t = new AttemptTimer(
+    () => clock.now(),
+    timeouts,
+    deadlineAt,
+    () => {},
+  );
   t.stop(); // only the pure `due` logic is exercised here; no real timer runs
   return t;
 }
@@ -88,7 +93,12 @@ test('the longest gap between chunks after the first token is measured (what the
 
 test('with a split floor, a silence is cut at half of what is left before the deadline, never under the floor', () => {
   const c = new FakeClock();
-  const t = new AttemptTimer(() => c.now(), { firstTokenMs: 100, idleMs: 10_000, totalMs: 100_000, idleSplitFloorMs: 500 }, 4_000, () => {});
+  const t = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 100, idleMs: 10_000, totalMs: 100_000, idleSplitFloorMs: 500 },
+    4_000,
+    () => {},
+  );
   t.stop();
   t.firstToken(); // at 0: 4000 left, so a silence is cut after 2000 (not the 10 s idle)
   c.advance(1_999);

@@ -18,13 +18,18 @@ async function server(t: TestContext, handler: (req: IncomingMessage, res: Serve
 }
 
 function upstreams(urls: string[], extra: Record<string, unknown> = {}) {
-  return resolveConfig({
-    upstreams: urls.map((url, i) => ({ name: `u${i}`, url, api_key: 'sk-probe', ...extra })),
-    models: { chat: { routes: urls.map((_u, i) => ({ upstream: `u${i}` })) } },
-  }, 'test', {}).upstreams;
+  return resolveConfig(
+    {
+      upstreams: urls.map((url, i) => ({ name: `u${i}`, url, api_key: 'sk-probe', ...extra })),
+      models: { chat: { routes: urls.map((_u, i) => ({ upstream: `u${i}` })) } },
+    },
+    'test',
+    {},
+  ).upstreams;
 }
 
-const listing = (owner: string) => JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model', owned_by: owner }] });
+const listing = (owner: string) =>
+  JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model', owned_by: owner }] });
 
 test('the probe asks GET {url}/models with the key and reads the kind from the listing', async (t) => {
   const seen: { method?: string; url?: string; auth?: string }[] = [];
@@ -55,7 +60,9 @@ test('a probe that fails in any way is "not known", never an error', async (t) =
     write();
   });
   const started = Date.now();
-  const kinds = await Promise.all(upstreams([slow, refused, garbage, huge, 'http://127.0.0.1:9/v1']).map((u) => probeKind(u, 300)));
+  const kinds = await Promise.all(
+    upstreams([slow, refused, garbage, huge, 'http://127.0.0.1:9/v1']).map((u) => probeKind(u, 300)),
+  );
   assert.deepEqual(kinds, [undefined, undefined, undefined, undefined, undefined]);
   assert.ok(Date.now() - started < 5000, 'bounded by its timeout');
 });
@@ -66,7 +73,9 @@ test('kinds: the probe upgrades only upstreams neither config nor URL told, in t
     probes++;
     res.writeHead(200).end(listing('sglang'));
   });
-  const [probed, set] = upstreams([sglang, sglang]).map((u, i) => (i === 1 ? { ...u, kind: 'vllm' as const, kindProbe: false } : u));
+  const [probed, set] = upstreams([sglang, sglang]).map((u, i) =>
+    i === 1 ? { ...u, kind: 'vllm' as const, kindProbe: false } : u,
+  );
   const kinds = new UpstreamKinds();
   assert.equal(kinds.of(probed!), 'openai', 'openai until the probe answers');
   await kinds.probe([probed!, set!], createLogger('silent'));

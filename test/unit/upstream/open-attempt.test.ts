@@ -10,21 +10,33 @@ import { AttemptError, openAttempt, type AttemptRequest } from '../../../src/ups
 
 /** A pool in front of `url`, and an attempt request for it with the client's signal `gone`. */
 function setup(url: string, gone: AbortSignal): { pools: UpstreamPools; request: AttemptRequest } {
-  const config = resolveConfig({ upstreams: [{ name: 'u', url: `${url}/v1` }], models: { chat: { routes: [{ upstream: 'u' }] } } }, 'test', {});
+  const config = resolveConfig(
+    { upstreams: [{ name: 'u', url: `${url}/v1` }], models: { chat: { routes: [{ upstream: 'u' }] } } },
+    'test',
+    {},
+  );
   const upstream = config.upstreams[0];
   if (upstream === undefined) throw new Error('no upstream');
   const pools = new UpstreamPools(config.upstreams);
   return {
     pools,
     request: {
-      upstream, apiKey: undefined, path: '/chat/completions', body: '{}', requestId: 'r1', deadlineAt: Date.now() + 10_000,
-      timeouts: { firstTokenMs: 5_000, idleMs: 5_000 }, clientGone: gone,
+      upstream,
+      apiKey: undefined,
+      path: '/chat/completions',
+      body: '{}',
+      requestId: 'r1',
+      deadlineAt: Date.now() + 10_000,
+      timeouts: { firstTokenMs: 5_000, idleMs: 5_000 },
+      clientGone: gone,
     },
   };
 }
 
-test('openAttempt resolves once with the head; close() is idempotent, stops the timer and lets go of the client\'s signal', async (t) => {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+test("openAttempt resolves once with the head; close() is idempotent, stops the timer and lets go of the client's signal", async (t) => {
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
   const gone = new AbortController();
@@ -48,6 +60,9 @@ test('openAttempt rejects once, with an AttemptError, when the upstream cannot b
   // Port 9 (discard) on loopback: nothing listens there, the connection is refused at once.
   const { pools, request } = setup('http://127.0.0.1:9', gone.signal);
   t.after(() => pools.close());
-  await assert.rejects(openAttempt(pools, realClock, request), (e: unknown) => e instanceof AttemptError && e.timeoutPhase === undefined && !e.clientGone);
+  await assert.rejects(
+    openAttempt(pools, realClock, request),
+    (e: unknown) => e instanceof AttemptError && e.timeoutPhase === undefined && !e.clientGone,
+  );
   assert.equal(getEventListeners(gone.signal, 'abort').length, 0);
 });

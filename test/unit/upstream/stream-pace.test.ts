@@ -20,19 +20,44 @@ const rows: [string, number, number, number, number | undefined, number, boolean
 ];
 for (const [name, typicalGapMs, events, elapsed, expectedEvents, deadline, cut] of rows) {
   test(`pace cut: ${name}`, () => {
-    assert.equal(tooSlow({ typicalGapMs, expectedEvents }, { events, firstAt: 0, lastAt: elapsed, deadlineAt: deadline }), cut);
+    assert.equal(
+      tooSlow({ typicalGapMs, expectedEvents }, { events, firstAt: 0, lastAt: elapsed, deadlineAt: deadline }),
+      cut,
+    );
   });
 }
 
 test('the factor and floor both guard: a gap must beat factor × typical and the floor', () => {
-  assert.equal(tooSlow({ typicalGapMs: 1, expectedEvents: 1000 }, { events: 10, firstAt: 0, lastAt: (PACE.floorMs - 1) * 10, deadlineAt: 100 }), false);
-  assert.equal(tooSlow({ typicalGapMs: 1, expectedEvents: 1000 }, { events: 10, firstAt: 0, lastAt: PACE.floorMs * 10, deadlineAt: 100 }), true);
+  assert.equal(
+    tooSlow(
+      { typicalGapMs: 1, expectedEvents: 1000 },
+      { events: 10, firstAt: 0, lastAt: (PACE.floorMs - 1) * 10, deadlineAt: 100 },
+    ),
+    false,
+  );
+  assert.equal(
+    tooSlow(
+      { typicalGapMs: 1, expectedEvents: 1000 },
+      { events: 10, firstAt: 0, lastAt: PACE.floorMs * 10, deadlineAt: 100 },
+    ),
+    true,
+  );
 });
 
 test('the timer fires the pace phase on the data event that shows the crawl, once', () => {
   const c = new FakeClock();
   const fired: string[] = [];
-  const t = new AttemptTimer(() => c.now(), { firstTokenMs: 100_000, idleMs: 100_000, totalMs: 1_000_000, pace: () => ({ typicalGapMs: 10, expectedEvents: 48 }) }, 30_000, (p) => fired.push(p));
+  const t = new AttemptTimer(
+    () => c.now(),
+    {
+      firstTokenMs: 100_000,
+      idleMs: 100_000,
+      totalMs: 1_000_000,
+      pace: () => ({ typicalGapMs: 10, expectedEvents: 48 }),
+    },
+    30_000,
+    (p) => fired.push(p),
+  );
   t.stop();
   t.firstToken();
   for (let i = 0; i < 6; i++) {
@@ -45,7 +70,12 @@ test('the timer fires the pace phase on the data event that shows the crawl, onc
 
 test('without a pace watch the timer only measures: the mean gap is what the learner records', () => {
   const c = new FakeClock();
-  const t = new AttemptTimer(() => c.now(), { firstTokenMs: 100_000, idleMs: 100_000, totalMs: 1_000_000 }, 30_000, () => assert.fail('must not fire'));
+  const t = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 100_000, idleMs: 100_000, totalMs: 1_000_000 },
+    30_000,
+    () => assert.fail('must not fire'),
+  );
   t.stop();
   t.firstToken();
   for (let i = 0; i < 5; i++) {
@@ -59,7 +89,8 @@ test('without a pace watch the timer only measures: the mean gap is what the lea
 test('the learner takes the median gap (a tenth of crawls does not move it) and the 90th percentile length', () => {
   const l = new TimeoutLearner();
   assert.equal(l.pace('u', 'm'), undefined);
-  for (let i = 0; i < 30; i++) l.observe('u', 'm', true, { pace: { meanGapMs: i % 10 === 0 ? 1000 : 10, events: 20 + i } });
+  for (let i = 0; i < 30; i++)
+    l.observe('u', 'm', true, { pace: { meanGapMs: i % 10 === 0 ? 1000 : 10, events: 20 + i } });
   const p = l.pace('u', 'm');
   assert.equal(p?.typicalGapMs, 10);
   assert.ok(p !== undefined && p.usualEvents >= 45 && p.usualEvents <= 49);

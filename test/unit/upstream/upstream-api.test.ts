@@ -4,15 +4,19 @@ import { messagesPath, servesMessages, servesOpenAi } from '../../../src/upstrea
 
 test('which upstreams serve the Messages API: anthropic and both always, auto only on a deepseek kind', () => {
   const rows: [Parameters<typeof servesMessages>[0], Parameters<typeof servesMessages>[1], boolean][] = [
-    ['auto', 'deepseek', true], ['auto', 'openai', false], ['auto', 'vllm', false],
-    ['openai', 'deepseek', false], ['anthropic', 'openai', true], ['both', 'vllm', true],
+    ['auto', 'deepseek', true],
+    ['auto', 'openai', false],
+    ['auto', 'vllm', false],
+    ['openai', 'deepseek', false],
+    ['anthropic', 'openai', true],
+    ['both', 'vllm', true],
   ];
   for (const [api, kind, want] of rows) assert.equal(servesMessages(api, kind), want, `${api} ${kind}`);
   assert.equal(servesOpenAi({ api: 'anthropic' }), false);
   for (const api of ['auto', 'openai', 'both'] as const) assert.equal(servesOpenAi({ api }), true);
 });
 
-test('the Messages path under an OpenAI or an Anthropic base URL; DeepSeek\'s under /anthropic', () => {
+test("the Messages path under an OpenAI or an Anthropic base URL; DeepSeek's under /anthropic", () => {
   const rows: [Parameters<typeof messagesPath>[0], string, string][] = [
     ['deepseek', '', '/anthropic/v1/messages'],
     ['deepseek', '/v1', '/anthropic/v1/messages'],

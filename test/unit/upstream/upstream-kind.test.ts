@@ -21,10 +21,29 @@ test('the URL tells DeepSeek and Ollama, and nothing else', () => {
 });
 
 test('a model listing tells the server by the owned_by it writes for itself', () => {
-  const list = (...owners: unknown[]) => ({ object: 'list', data: owners.map((o, i) => ({ id: `m${i}`, object: 'model', owned_by: o })) });
+  const list = (...owners: unknown[]) => ({
+    object: 'list',
+    data: owners.map((o, i) => ({ id: `m${i}`, object: 'model', owned_by: o })),
+  });
   const cases: [unknown, string | undefined, string][] = [
     [list('vllm'), 'vllm', 'vLLM'],
-    [{ object: 'list', data: [{ id: 'facebook/opt-125m', object: 'model', owned_by: 'vllm', root: 'facebook/opt-125m', max_model_len: 2048, permission: [] }] }, 'vllm', 'vLLM, full card'],
+    [
+      {
+        object: 'list',
+        data: [
+          {
+            id: 'facebook/opt-125m',
+            object: 'model',
+            owned_by: 'vllm',
+            root: 'facebook/opt-125m',
+            max_model_len: 2048,
+            permission: [],
+          },
+        ],
+      },
+      'vllm',
+      'vLLM, full card',
+    ],
     [list('sglang'), 'sglang', 'SGLang'],
     [list('deepseek', 'deepseek'), 'deepseek', 'DeepSeek'],
     [list('library', 'library'), 'ollama', 'Ollama official models'],
