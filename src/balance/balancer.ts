@@ -85,7 +85,12 @@ export interface UpstreamSnapshot {
   engine: EngineLoad | undefined;
   /** `cap`: what the account may have in flight now (its learned limit, never above maxConcurrency). */
   accounts: {
-    name: string; inFlight: number; cap: number; maxConcurrency: number; restingMs: number; disabledMs: number;
+    name: string;
+    inFlight: number;
+    cap: number;
+    maxConcurrency: number;
+    restingMs: number;
+    disabledMs: number;
     /** @deprecated The admin API's first name for restingMs, kept for its clients (CHANGELOG). */
     coolingMs: number;
   }[];
@@ -114,55 +119,91 @@ export class Balancer {
    * latency estimate and their breaker state. Learned limits restart when max_concurrency or adaptive concurrency
    * changed.
    */
-  constructor(config: Config, deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number }, previous?: Balancer) {
+  constructor(
+    config: Config,
+    deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number },
+    previous?: Balancer,
+  ) {
     this.clock = deps.clock;
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.random = deps.random ?? Math.random;
     this.cooldownDefaultMs = config.retry.cooldownDefaultMs;
     const now = this.clock.now();
-    const sameLimits = previous !== undefined && JSON.stringify(previous.adaptive) === JSON.stringify(config.adaptiveConcurrency);
+    const sameLimits =
+      previous !== undefined && JSON.stringify(previous.adaptive) === JSON.stringify(config.adaptiveConcurrency);
     this.adaptive = config.adaptiveConcurrency;
     for (const u of config.upstreams) {
-      const old = previous?.upstreams.get(u.name);
-      const a = config.adaptiveConcurrency;
-      const learn = (max: number) => (a.enabled ? new AimdLimit({ max, minLimit: Math.min(a.minLimit, max), decreaseFactor: a.decreaseFactor, decreaseIntervalMs: a.decreaseIntervalMs }) : undefined);
-      const accounts = u.accounts.map((ac): Account => {
-        const was = old?.accounts.find((o) => o.config.name === ac.name);
-        const sameKey = was?.config.apiKey === ac.apiKey;
-        const keep = sameLimits && sameKey && was?.config.maxConcurrency === ac.maxConcurrency;
-        return {
-          config: ac, slots: was?.slots ?? { inFlight: 0 }, limit: keep ? was?.limit : learn(ac.maxConcurrency),
-          restingUntil: sameKey ? (was?.restingUntil ?? 0) : 0, disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
-        };
-      });
-      const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
-      const limit = keepLimit ? old?.limit : learn(u.maxConcurrency);
-      const gauges = {
-        limit: this.metrics.upstreamLimit.labels({ upstream: u.name }),
-        healthy: this.metrics.upstreamHealthy.labels({ upstream: u.name }),
-        drained: this.metrics.upstreamDrained.labels({ upstream: u.name }),
-      };
-      const attempts = labelCache((outcome) => this.metrics.upstreamAttempts.labels({ upstream: u.name, outcome }));
-      const state: UpstreamState = {
-        config: u, accounts, slots: old?.slots ?? { inFlight: 0 }, drained: old?.drained ?? false, latency: old?.latency ?? new PeakEwma(EWMA_TAU_MS, now),
-        limit, engine: undefined, gauges, attempts, healthy: old?.healthy ?? 1, shownLimit: limit?.limit ?? u.maxConcurrency,
-        serviceMs: old?.serviceMs ?? 0,
-      };
+      const state = this.upstreamState(u, previous?.upstreams.get(u.name), sameLimits, now);
       this.upstreams.set(u.name, state);
-      gauges.limit.set(state.shownLimit);
+      state.gauges.limit.set(state.shownLimit);
       this.metrics.upstreamMaxConcurrency.set({ upstream: u.name }, u.maxConcurrency);
-      gauges.healthy.set(state.healthy);
-      gauges.drained.set(state.drained ? 1 : 0);
+      state.gauges.healthy.set(state.healthy);
+      state.gauges.drained.set(state.drained ? 1 : 0);
     }
+    this.forgetGone(previous);
+    this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now, previous?.health);
+  }
+
+  /**
+   * An upstream's state under this config: what `old` (the same upstream before a reload) had is kept — in-flight
+   * counters, rests, drain, latency, health — and its learned limits too while their settings did not change.
+   */
+  private upstreamState(
+    u: UpstreamConfig,
+    old: UpstreamState | undefined,
+    sameLimits: boolean,
+    now: number,
+  ): UpstreamState {
+    const a = this.adaptive;
+    const accounts = u.accounts.map((ac): Account => {
+      const was = old?.accounts.find((o) => o.config.name === ac.name);
+      const sameKey = was?.config.apiKey === ac.apiKey;
+      const keep = sameLimits && sameKey && was?.config.maxConcurrency === ac.maxConcurrency;
+      return {
+        config: ac,
+        slots: was?.slots ?? { inFlight: 0 },
+        limit: keep ? was?.limit : limitFor(a, ac.maxConcurrency),
+        restingUntil: sameKey ? (was?.restingUntil ?? 0) : 0,
+        disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+      };
+    });
+    const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
+    const limit = keepLimit ? old?.limit : limitFor(a, u.maxConcurrency);
+    const m = this.metrics;
+    return {
+      config: u,
+      accounts,
+      slots: old?.slots ?? { inFlight: 0 },
+      drained: old?.drained ?? false,
+      latency: old?.latency ?? new PeakEwma(EWMA_TAU_MS, now),
+      limit,
+      engine: undefined,
+      gauges: {
+        limit: m.upstreamLimit.labels({ upstream: u.name }),
+        healthy: m.upstreamHealthy.labels({ upstream: u.name }),
+        drained: m.upstreamDrained.labels({ upstream: u.name }),
+      },
+      attempts: labelCache((outcome) => m.upstreamAttempts.labels({ upstream: u.name, outcome })),
+      healthy: old?.healthy ?? 1,
+      shownLimit: limit?.limit ?? u.maxConcurrency,
+      serviceMs: old?.serviceMs ?? 0,
+    };
+  }
+
+  /**
+   * Upstreams gone from the config: their series would otherwise show a stale value forever, and the old
+   * balancer's last releases must not bring them back.
+   */
+  private forgetGone(previous: Balancer | undefined): void {
+    const m = this.metrics;
     for (const [name, gone] of previous?.upstreams ?? []) {
       if (this.upstreams.has(name)) continue;
-      // Gone from the config: its series would otherwise show a stale value forever, and the old balancer's last
-      // releases must not bring them back.
       gone.gauges = { limit: NO_GAUGE, healthy: NO_GAUGE, drained: NO_GAUGE };
-      for (const g of [this.metrics.upstreamLimit, this.metrics.upstreamMaxConcurrency, this.metrics.upstreamHealthy, this.metrics.upstreamDrained]) g.remove({ upstream: name });
+      for (const g of [m.upstreamLimit, m.upstreamMaxConcurrency, m.upstreamHealthy, m.upstreamDrained]) {
+        g.remove({ upstream: name });
+      }
     }
-    this.health = new PassiveHealth([...this.upstreams.keys()], config.health, now, previous?.health);
   }
 
   /** Takes an upstream out of rotation (true) or puts it back (false); false when no upstream has that name. */
@@ -171,7 +212,10 @@ export class Balancer {
     if (u === undefined) return false;
     u.drained = drained;
     u.gauges.drained.set(drained ? 1 : 0);
-    this.log.info({ upstream: name, drained }, drained ? 'upstream drained by an operator: no new attempts' : 'upstream back in rotation');
+    this.log.info(
+      { upstream: name, drained },
+      drained ? 'upstream drained by an operator: no new attempts' : 'upstream back in rotation',
+    );
     // Undraining frees capacity for requests waiting in line.
     if (!drained) this.onRelease?.();
     return true;
@@ -201,8 +245,13 @@ export class Balancer {
       serviceMs: u.serviceMs,
       engine: u.engine,
       accounts: u.accounts.map((a) => ({
-        name: a.config.name, inFlight: a.slots.inFlight, cap: accountCap(a), maxConcurrency: a.config.maxConcurrency,
-        restingMs: Math.max(0, a.restingUntil - now), disabledMs: Math.max(0, a.disabledUntil - now), coolingMs: Math.max(0, a.restingUntil - now),
+        name: a.config.name,
+        inFlight: a.slots.inFlight,
+        cap: accountCap(a),
+        maxConcurrency: a.config.maxConcurrency,
+        restingMs: Math.max(0, a.restingUntil - now),
+        disabledMs: Math.max(0, a.disabledUntil - now),
+        coolingMs: Math.max(0, a.restingUntil - now),
       })),
     }));
   }
@@ -220,11 +269,18 @@ export class Balancer {
       latencyMs: u.latency.get(),
       engineQueued: u.engine?.waiting ?? 0,
       kvFull: (u.engine?.kvUsage ?? 0) >= KV_FULL,
-      available: !u.drained && u.slots.inFlight < capOf(u) && this.health.available(u.config.name, now) && freeAccount(u, now) !== undefined,
+      available:
+        !u.drained &&
+        u.slots.inFlight < capOf(u) &&
+        this.health.available(u.config.name, now) &&
+        freeAccount(u, now) !== undefined,
     }));
     let i = -1;
     if (avoid !== undefined && avoid.size > 0) {
-      i = pickRoute(loads.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)), this.random);
+      i = pickRoute(
+        loads.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)),
+        this.random,
+      );
     }
     if (i < 0) i = pickRoute(loads, this.random);
     const route = model.routes[i];
@@ -237,21 +293,29 @@ export class Balancer {
   private lease(route: RouteConfig, u: UpstreamState, account: Account, now: number): Lease {
     this.health.onSend(u.config.name, now);
     this.adjust(u, account, +1);
-    return new Lease({ route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey }, {
-      rest: (ms) => {
-        account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
+    return new Lease(
+      { route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey },
+      {
+        rest: (ms) => {
+          account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
+        },
+        settle: (end) => this.settle(u, account, now, end),
+        misuse: (lease, what) => {
+          // A bug in a caller, not in the request: logged with where it happened, and nothing is freed twice.
+          const at = new Error(what).stack;
+          this.log.error({ upstream: lease.upstream.name, account: lease.account, at }, `a lease was ${what}: ignored`);
+        },
       },
-      settle: (end) => this.settle(u, account, now, end),
-      misuse: (lease, what) => {
-        // A bug in a caller, not in the request: logged with where it happened, and nothing is freed twice.
-        const at = new Error(what).stack;
-        this.log.error({ upstream: lease.upstream.name, account: lease.account, at }, `a lease was ${what}: ignored`);
-      },
-    });
+    );
   }
 
   /** A lease ended (its listeners have run): the slot is free, what the attempt showed is learned, waiters woken. */
-  private settle(u: UpstreamState, account: Account, leasedAt: number, { outcome, firstTokenMs, unused }: LeaseEnd): void {
+  private settle(
+    u: UpstreamState,
+    account: Account,
+    leasedAt: number,
+    { outcome, firstTokenMs, unused }: LeaseEnd,
+  ): void {
     this.adjust(u, account, -1);
     if (!unused) u.attempts(outcome.kind).inc();
     // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
@@ -261,7 +325,13 @@ export class Balancer {
   }
 
   /** What an attempt's outcome teaches: latency and service time, learned limits, rests, disabled keys, health. */
-  private learn(u: UpstreamState, account: Account, leasedAt: number, outcome: Outcome, firstTokenMs: number | undefined): void {
+  private learn(
+    u: UpstreamState,
+    account: Account,
+    leasedAt: number,
+    outcome: Outcome,
+    firstTokenMs: number | undefined,
+  ): void {
     const t = this.clock.now();
     if (outcome.kind === 'ok') {
       if (firstTokenMs !== undefined) u.latency.observe(firstTokenMs, t);
@@ -269,7 +339,8 @@ export class Balancer {
     }
     this.learnLimits(u, account, outcome, t);
     this.restIfBusy(u, account, outcome, t);
-    if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance') this.disable(u.config.name, account, outcome, t);
+    if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance')
+      this.disable(u.config.name, account, outcome, t);
     this.learnHealth(u, outcome, t);
   }
 
@@ -304,7 +375,11 @@ export class Balancer {
    */
   private restIfBusy(u: UpstreamState, account: Account, outcome: Outcome, t: number): void {
     if (outcome.kind !== 'rate_limited' && outcome.kind !== 'overloaded') return;
-    const restMs = busyRestMs(outcome.retryAfterMs, outcome.kind === 'rate_limited' ? account.limit : u.limit, this.cooldownDefaultMs);
+    const restMs = busyRestMs(
+      outcome.retryAfterMs,
+      outcome.kind === 'rate_limited' ? account.limit : u.limit,
+      this.cooldownDefaultMs,
+    );
     if (restMs <= 0) return;
     account.restingUntil = t + restMs;
     this.metrics.accountCooldowns.inc({ upstream: u.config.name, account: account.config.name });
@@ -316,7 +391,10 @@ export class Balancer {
     const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
     if (ejected) {
       this.metrics.upstreamEjections.inc({ upstream: name });
-      this.log.warn({ upstream: name, outcome: outcome.kind }, 'upstream taken out of rotation after repeated failures');
+      this.log.warn(
+        { upstream: name, outcome: outcome.kind },
+        'upstream taken out of rotation after repeated failures',
+      );
     }
     const healthy = this.health.state(name, t) === 'ejected' ? 0 : 1;
     if (healthy !== u.healthy) u.gauges.healthy.set((u.healthy = healthy));
@@ -326,10 +404,19 @@ export class Balancer {
    * A key the upstream refused (401/403) or that has no balance left (402) is out for DISABLED_MS, then one request
    * tries it again (a fixed key or a top-up brings it back without a restart). Other keys carry the traffic meanwhile.
    */
-  private disable(upstream: string, account: Account, outcome: Extract<Outcome, { kind: 'auth_failed' | 'insufficient_balance' }>, now: number): void {
+  private disable(
+    upstream: string,
+    account: Account,
+    outcome: Extract<Outcome, { kind: 'auth_failed' | 'insufficient_balance' }>,
+    now: number,
+  ): void {
     account.disabledUntil = now + DISABLED_MS;
     const balance = outcome.kind === 'insufficient_balance';
-    this.metrics.accountDisabled.inc({ upstream, account: account.config.name, reason: balance ? 'insufficient_balance' : 'auth_failed' });
+    this.metrics.accountDisabled.inc({
+      upstream,
+      account: account.config.name,
+      reason: balance ? 'insufficient_balance' : 'auth_failed',
+    });
     this.log.error(
       { upstream, account: account.config.name, status: outcome.status },
       balance
@@ -343,17 +430,28 @@ export class Balancer {
     const before = account.limit?.limit;
     account.limit?.stated(limit, now, inFlight);
     const after = account.limit?.limit;
-    if (after !== before) this.log.info({ upstream, account: account.config.name, stated: limit, limit: after }, 'upstream stated this account\'s concurrency limit in a 429: using it as the cap');
+    if (after !== before)
+      this.log.info(
+        { upstream, account: account.config.name, stated: limit, limit: after },
+        "upstream stated this account's concurrency limit in a 429: using it as the cap",
+      );
   }
 
   private noCapacity(model: ModelConfig, states: readonly UpstreamState[], now: number): SpillwayError {
     const names = states.map((s) => s.config.name);
-    const restMs = Math.min(...states.map((s) => Math.min(...s.accounts.map((a) => Math.max(0, a.restingUntil - now, a.disabledUntil - now)))));
+    const restMs = Math.min(
+      ...states.map((s) =>
+        Math.min(...s.accounts.map((a) => Math.max(0, a.restingUntil - now, a.disabledUntil - now))),
+      ),
+    );
     const waitMs = Math.max(this.health.retryInMs(names, now), Number.isFinite(restMs) ? restMs : 0);
     // Busy: the upstream, or every one of its accounts, is at its concurrency cap.
     // A drained upstream is out until an operator puts it back: like a down one, nothing to wait for.
     const inRotation = (s: UpstreamState) => !s.drained && this.health.available(s.config.name, now);
-    const atCap = states.some((s) => inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))));
+    const atCap = states.some(
+      (s) =>
+        inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))),
+    );
     const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.restingUntil));
     return new SpillwayError(
       'no_capacity',
@@ -436,4 +534,11 @@ function freeAccount(u: UpstreamState, now: number): Account | undefined {
 /** Requests the account may have in flight now: its learned limit, never above its max_concurrency. */
 function accountCap(a: Account): number {
   return Math.min(a.config.maxConcurrency, a.limit?.limit ?? Infinity);
+}
+
+/** A learned concurrency limit up to `max` (AIMD), or none when adaptive concurrency is off. */
+function limitFor(a: Config['adaptiveConcurrency'], max: number): AimdLimit | undefined {
+  if (!a.enabled) return undefined;
+  const { decreaseFactor, decreaseIntervalMs } = a;
+  return new AimdLimit({ max, minLimit: Math.min(a.minLimit, max), decreaseFactor, decreaseIntervalMs });
 }

@@ -25,17 +25,19 @@ import { lookupSimilar, type SimilarLookup } from './similar-lookup.ts';
  * be shared. Requests the cache may not touch go to `next()` unchanged. Undefined (left out of the pipeline) when no
  * model is cached (`cache` undefined).
  */
-export function cacheStage(config: Config, cache: ResponseCache | undefined, deps: { metrics: Metrics; passesThrough?: (ctx: RequestContext) => boolean }, downstream: Handler<RequestContext>): Stage<RequestContext> | undefined {
+export function cacheStage(
+  config: Config,
+  cache: ResponseCache | undefined,
+  deps: { metrics: Metrics; passesThrough?: (ctx: RequestContext) => boolean },
+  downstream: Handler<RequestContext>,
+): Stage<RequestContext> | undefined {
   if (cache === undefined) return undefined;
-  const [c, { metrics }] = [config.cache, deps];
-  const count = (model: string, result: string, level = ''): void => metrics.cacheLookups.inc({ model, result, level });
+  const c = config.cache;
+  const { metrics } = deps;
+  const count: Count = (model, result, level = '') => metrics.cacheLookups.inc({ model, result, level });
   const flights = new Coalescer(cache, metrics, downstream);
-
-  /** A stored answer, as the label it is served under, counted as the lookup result it was. */
-  const serve = (ctx: RequestContext, req: CacheRequest, found: Found, result: 'hit' | 'stale' | 'semantic_hit'): void => {
-    count(req.model, result, found.level);
-    serveCached(ctx, found.entry.body, result === 'stale' ? 'stale' : 'hit', req.usage);
-  };
+  const serve = (ctx: RequestContext, req: CacheRequest, found: Found, result: Served) =>
+    serveFound(ctx, req, found, result, count);
 
   return {
     name: 'cache',
@@ -58,9 +60,7 @@ export function cacheStage(config: Config, cache: ResponseCache | undefined, dep
         ctx.res.setHeader('x-spillway-degraded', 'stale_cache');
         return serve(ctx, req, stale, 'stale');
       }
-      // An identical request in flight answers sooner than an embeddings call could find a similar one.
-      const sem = cache.semantic;
-      const similar: SimilarLookup | undefined = sem !== undefined && use.lookup && flights.joinable(req) === undefined ? await lookupSimilar(ctx, req, sem, cache) : undefined;
+      const similar = await findSimilar(ctx, req, cache, flights);
       if (similar?.kind === 'embed_failed') count(req.model, 'semantic_error');
       if (similar?.kind === 'hit') {
         ctx.res.setHeader('x-spillway-cache-similarity', similar.similarity.toFixed(4));
@@ -76,7 +76,31 @@ export function cacheStage(config: Config, cache: ResponseCache | undefined, dep
   };
 }
 
+type Count = (model: string, result: string, level?: string) => void;
+type Served = 'hit' | 'stale' | 'semantic_hit';
+
+/** A stored answer, as the label it is served under, counted as the lookup result it was. */
+function serveFound(ctx: RequestContext, req: CacheRequest, found: Found, result: Served, count: Count): void {
+  count(req.model, result, found.level);
+  serveCached(ctx, found.entry.body, result === 'stale' ? 'stale' : 'hit', req.usage);
+}
+
+/** A similar prompt's answer (semantic cache); not looked for when an identical request in flight answers sooner. */
+async function findSimilar(
+  ctx: RequestContext,
+  req: CacheRequest,
+  cache: ResponseCache,
+  flights: Coalescer,
+): Promise<SimilarLookup | undefined> {
+  const sem = cache.semantic;
+  if (sem === undefined || !req.use.lookup || flights.joinable(req) !== undefined) return undefined;
+  return lookupSimilar(ctx, req, sem, cache);
+}
+
 /** Failures after which a stale answer is better than none: upstreams down, overloaded, limiting or too slow. */
 function upstreamsFailed(err: unknown): boolean {
-  return err instanceof SpillwayError && (err.status >= 500 || err.code === 'rate_limited' || err.code === 'deadline_unmeetable');
+  return (
+    err instanceof SpillwayError &&
+    (err.status >= 500 || err.code === 'rate_limited' || err.code === 'deadline_unmeetable')
+  );
 }

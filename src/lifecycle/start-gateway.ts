@@ -99,32 +99,80 @@ export async function startGateway(initial: Config, opts: GatewayOptions = {}): 
   // The closures below run only once requests arrive, after `swap` and `surface` exist.
   const live = (): Runtime => swap.live;
   const isDraining = (): boolean => surface.http.isDraining;
-  const jobsView = { keys: () => live().config.auth.keys, load: { interactiveWaiting: () => live().queue.depth, load: () => live().balancer.load() } };
-  const features = await openLongLived(initial, { log, metrics, isDraining, live: jobsView, probeKinds, cacheClock: opts.cacheClock, responsesClock: opts.responsesClock, tracing: opts.tracing });
+  const jobsView = {
+    keys: () => live().config.auth.keys,
+    load: { interactiveWaiting: () => live().queue.depth, load: () => live().balancer.load() },
+  };
+  const features = await openLongLived(initial, {
+    log,
+    metrics,
+    isDraining,
+    live: jobsView,
+    probeKinds,
+    cacheClock: opts.cacheClock,
+    responsesClock: opts.responsesClock,
+    tracing: opts.tracing,
+  });
   const shared: RuntimeShared = { ...features, clock, log, metrics, isDraining, cacheConfig: initial.cache };
   const read = (): Config => readConfigForReload(opts.configFile);
-  const swap = new ReloadSwap(buildRuntime(initial, shared), { shared, log, metrics, read, refuse, probeKinds, reconfigure: (next, old) => surface.reconfigure(next, old) });
-  // Whichever runtime is live: kept upstreams share their slot counters with the runtime they replaced.
-  metrics.inFlightSource = () => live().balancer.inFlightRows();
-  metrics.timeoutSource = () => live().pools.timeoutRows();
-  const info = () => ({ source: live().config.source, loadedAt: swap.loadedAt, reloads: swap.reloads, replacedStillFinishing: swap.stillFinishing });
-  const surface = new Surface(initial, { host, clock, log, metrics, live, info, jobs: features.jobs, statsIntervalMs: opts.statsIntervalMs });
-  const parts: GatewayParts = { features, swap, surface };
+  const swap = new ReloadSwap(buildRuntime(initial, shared), {
+    shared,
+    log,
+    metrics,
+    read,
+    refuse,
+    probeKinds,
+    reconfigure: (next, old) => surface.reconfigure(next, old),
+  });
+  const info = watchLive(metrics, swap);
+  const surface = new Surface(initial, {
+    host,
+    clock,
+    log,
+    metrics,
+    live,
+    info,
+    jobs: features.jobs,
+    statsIntervalMs: opts.statsIntervalMs,
+  });
+  return serve({ features, swap, surface }, opts.port ?? initial.server.port, host, { metrics, log });
+}
+
+/** Metrics read whichever runtime is live; the returned function says where the live config came from. */
+function watchLive(metrics: Metrics, swap: ReloadSwap) {
+  // Kept upstreams share their slot counters with the runtime they replaced.
+  metrics.inFlightSource = () => swap.live.balancer.inFlightRows();
+  metrics.timeoutSource = () => swap.live.pools.timeoutRows();
+  return () => ({
+    source: swap.live.config.source,
+    loadedAt: swap.loadedAt,
+    reloads: swap.reloads,
+    replacedStillFinishing: swap.stillFinishing,
+  });
+}
+
+/** The admin routes added, the listener bound (a port in use closes what was opened), background work started. */
+async function serve(parts: GatewayParts, port: number, host: string, tools: { metrics: Metrics; log: Logger }) {
+  const { features, surface } = parts;
   addAdminRoutes(parts);
-  const port = await listen(surface.http.server, opts.port ?? initial.server.port, host).catch(async (err: unknown) => {
+  const bound = await listen(surface.http.server, port, host).catch(async (err: unknown) => {
     await features.jobs?.close(); // the job store is open already: a port in use must not leave it locked
     await features.responses.close();
     throw err;
   });
   surface.stats.start();
-  features.jobs?.start(`http://${loopbackHost(host)}:${port}`);
-  return gatewayOf(parts, `http://${urlHost(host)}:${port}`, port, { metrics, log });
+  features.jobs?.start(`http://${loopbackHost(host)}:${bound}`);
+  return gatewayOf(parts, `http://${urlHost(host)}:${bound}`, bound, tools);
 }
 
 /** The admin API's routes; features add their own (the cache's, the jobs'). */
 function addAdminRoutes({ features, swap, surface }: GatewayParts): void {
   surface.admin.add(
-    { method: 'GET', path: '/admin/config', handle: ({ res }) => sendJson(res, 200, maskSecrets(swap.live.config.raw)) },
+    {
+      method: 'GET',
+      path: '/admin/config',
+      handle: ({ res }) => sendJson(res, 200, maskSecrets(swap.live.config.raw)),
+    },
     ...upstreamRoutes(() => swap.live.balancer),
     ...reloadRoutes(() => swap.reload()),
     ...requestRoutes(surface.requestLog),

@@ -107,7 +107,10 @@ export class AdmissionQueue {
       }
     }
     // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
-    if (!this.config.enabled || full?.detail === 'down') return Promise.reject(full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }));
+    if (!this.config.enabled || full?.detail === 'down')
+      return Promise.reject(
+        full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }),
+      );
     const admitted = this.door({ ctx, model, priority, mode, now, full });
     if (admitted instanceof SpillwayError) return Promise.reject(admitted);
     return new Promise<Lease>((resolve, reject) => this.wait({ ctx, model, avoid, resolve, reject }, admitted, now));
@@ -118,48 +121,107 @@ export class AdmissionQueue {
    * behind the work ahead (with its class's headroom), accounts rest past its deadline, or the queue is nearly full
    * for its class. A pushback comes back to its place untested: it was admitted, and the upstream's "busy" is ours.
    */
-  private door(a: { ctx: RequestContext; model: ModelConfig; priority: Priority; mode: LeaseMode; now: number; full: SpillwayError | undefined }): Admitted | SpillwayError {
+  private door(a: {
+    ctx: RequestContext;
+    model: ModelConfig;
+    priority: Priority;
+    mode: LeaseMode;
+    now: number;
+    full: SpillwayError | undefined;
+  }): Admitted | SpillwayError {
     const { ctx, model, priority, mode, now, full } = a;
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const entry: Entry<Waiter> = { priority, tenant: ctx.tenant ?? '', deadlineAt: until, reserveMs: RESERVE * (until - now), item: undefined as unknown as Waiter };
+    const entry: Entry<Waiter> = {
+      priority,
+      tenant: ctx.tenant ?? '',
+      deadlineAt: until,
+      reserveMs: RESERVE * (until - now),
+      item: undefined as unknown as Waiter,
+    };
     // Only the re-check can still drop a pushback, as it can any waiting request.
-    const verdict = mode === 'pushback' ? { ok: true as const, displace: [] } : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
+    const verdict =
+      mode === 'pushback'
+        ? { ok: true as const, displace: [] }
+        : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
     // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
     const overMs = verdict.ok ? now + restingMs + pace.serviceMs - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
     }
-    // The same headroom in places: a lower class stops short of a full queue, so a higher one never has to
-    // displace it to get in.
-    if (mode !== 'pushback' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize && priority !== 'high') {
+    if (mode !== 'pushback' && this.nearlyFull(priority)) {
       this.metrics.shed.inc({ reason: 'queue_full', priority });
-      return new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`, { retryAfterS: this.retryAfterS(pace.slotMs * this.scheduler.size * HEADROOM[priority], pace, full?.retryAfterS) });
+      const retryAfterS = this.retryAfterS(
+        pace.slotMs * this.scheduler.size * HEADROOM[priority],
+        pace,
+        full?.retryAfterS,
+      );
+      return new SpillwayError(
+        'queue_full',
+        `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`,
+        { retryAfterS },
+      );
     }
-    return { entry, displace: verdict.displace, until, retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS) };
+    return {
+      entry,
+      displace: verdict.displace,
+      until,
+      retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS),
+    };
+  }
+
+  /**
+   * The same headroom in places: a lower class stops short of a full queue, so a higher one never has to displace
+   * it to get in.
+   */
+  private nearlyFull(priority: Priority): boolean {
+    return priority !== 'high' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize;
   }
 
   /** An admitted request waits in its place: until a slot frees for it, its deadline, or its client leaves. */
   private wait(waiter: Waiter, a: Admitted, now: number): void {
-    const { ctx, model } = waiter;
+    const { model } = waiter;
     const { entry, retryAfterS } = a;
     entry.item = waiter;
     for (const victim of a.displace) this.drop(victim, 'displaced', displaced(retryAfterS));
     const offer = this.scheduler.offer(entry);
     if (!offer.ok) {
       this.metrics.shed.inc({ reason: 'queue_full', priority: entry.priority });
-      waiter.reject(new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, { retryAfterS }));
+      waiter.reject(
+        new SpillwayError('queue_full', `Every upstream of '${model.name}' is busy and the wait queue is full.`, {
+          retryAfterS,
+        }),
+      );
       return;
     }
     this.waitingModels.set(model, (this.waitingModels.get(model) ?? 0) + 1);
     if (offer.displaced !== undefined) this.drop(offer.displaced, 'displaced', displaced(retryAfterS));
-    const timer = setTimeout(() => {
-      this.drop(entry, 'queue_timeout', new SpillwayError('queue_timeout', `No upstream of '${model.name}' became free before this request's deadline.`, { retryAfterS }));
-    }, Math.max(0, a.until - this.serviceMs() - now));
+    this.watch(waiter, entry, a.until, now, retryAfterS);
+    this.updateDepth();
+    this.startTicker();
+    this.pump();
+  }
+
+  /**
+   * What ends a wait other than a slot: its deadline (less the service time it still needs) and its client leaving;
+   * meanwhile a stream is kept alive. All of it is undone when the wait ends, however it ends.
+   */
+  private watch(waiter: Waiter, entry: Entry<Waiter>, until: number, now: number, retryAfterS: number): void {
+    const { ctx, model } = waiter;
+    const late = new SpillwayError(
+      'queue_timeout',
+      `No upstream of '${model.name}' became free before this request's deadline.`,
+      { retryAfterS },
+    );
+    const timer = setTimeout(
+      () => this.drop(entry, 'queue_timeout', late),
+      Math.max(0, until - this.serviceMs() - now),
+    );
     const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
-    const onGone = () => this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
+    const onGone = () =>
+      this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));
     ctx.clientGone.addEventListener('abort', onGone, { once: true });
     const cleanup = () => {
       clearTimeout(timer);
@@ -176,9 +238,6 @@ export class AdmissionQueue {
       cleanup();
       reject(e);
     };
-    this.updateDepth();
-    this.startTicker();
-    this.pump();
   }
 
   /**
@@ -206,7 +265,11 @@ export class AdmissionQueue {
 
   /** Requests waiting, by priority class (the dashboard, the admin API). */
   depthByPriority(): Record<'high' | 'normal' | 'low', number> {
-    return { high: this.scheduler.sizeOf('high'), normal: this.scheduler.sizeOf('normal'), low: this.scheduler.sizeOf('low') };
+    return {
+      high: this.scheduler.sizeOf('high'),
+      normal: this.scheduler.sizeOf('normal'),
+      low: this.scheduler.sizeOf('low'),
+    };
   }
 
   /** Hands freed slots to waiters in the scheduler's order. */
@@ -242,7 +305,8 @@ export class AdmissionQueue {
 
   close(): void {
     clearInterval(this.ticker);
-    for (const entry of [...this.scheduler.inOrder()]) this.drop(entry, 'shutdown', new SpillwayError('draining', 'The gateway is shutting down.', { retryAfterS: 1 }));
+    for (const entry of [...this.scheduler.inOrder()])
+      this.drop(entry, 'shutdown', new SpillwayError('draining', 'The gateway is shutting down.', { retryAfterS: 1 }));
   }
 
   private drop(entry: Entry<Waiter>, reason: string, e: SpillwayError): void {
@@ -303,7 +367,13 @@ export class AdmissionQueue {
     const pace = this.pace(this.clock.now());
     const retryAfterS = this.retryAfterS(pace.slotMs, pace, undefined);
     for (const { entry, reason } of recheck(this.scheduler.byDeadline, pace, this.config.recheckMargin)) {
-      this.drop(entry, reason, reason === 'displaced' ? displaced(retryAfterS) : unmeetable(entry.item.model, entry.deadlineAt - pace.now, retryAfterS));
+      this.drop(
+        entry,
+        reason,
+        reason === 'displaced'
+          ? displaced(retryAfterS)
+          : unmeetable(entry.item.model, entry.deadlineAt - pace.now, retryAfterS),
+      );
     }
   }
 
@@ -335,9 +405,17 @@ function headroomShare(p: Priority, ctx: RequestContext): number {
 }
 
 function displaced(retryAfterS: number): SpillwayError {
-  return new SpillwayError('queue_full', 'A higher-priority request that could not otherwise finish in time took this request\'s place in the wait queue.', { retryAfterS });
+  return new SpillwayError(
+    'queue_full',
+    "A higher-priority request that could not otherwise finish in time took this request's place in the wait queue.",
+    { retryAfterS },
+  );
 }
 
 function unmeetable(model: ModelConfig, overMs: number, retryAfterS: number): SpillwayError {
-  return new SpillwayError('deadline_unmeetable', `Every upstream of '${model.name}' is busy and the work queued ahead would finish this request about ${Math.max(1, Math.round(overMs))} ms after its deadline.`, { retryAfterS });
+  return new SpillwayError(
+    'deadline_unmeetable',
+    `Every upstream of '${model.name}' is busy and the work queued ahead would finish this request about ${Math.max(1, Math.round(overMs))} ms after its deadline.`,
+    { retryAfterS },
+  );
 }

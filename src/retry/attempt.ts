@@ -49,8 +49,22 @@ export interface AttemptDeps {
 export type Started =
   | { kind: 'failed'; result: AttemptResult }
   // A chat stream's first content is a batch of bytes (the byte relay); a Messages stream's, its events one by one.
-  | { kind: 'stream'; att: OpenAttempt; reader: SseReader; first: SseBatch | string[]; span: AttemptTrace | undefined; messages: boolean }
-  | { kind: 'json'; att: OpenAttempt; answer: Buffer; usage: Usage | undefined; span: AttemptTrace | undefined; messages: boolean };
+  | {
+      kind: 'stream';
+      att: OpenAttempt;
+      reader: SseReader;
+      first: SseBatch | string[];
+      span: AttemptTrace | undefined;
+      messages: boolean;
+    }
+  | {
+      kind: 'json';
+      att: OpenAttempt;
+      answer: Buffer;
+      usage: Usage | undefined;
+      span: AttemptTrace | undefined;
+      messages: boolean;
+    };
 
 /** How an attempt starts: cancelled by a hedge race, cut for a crawl (PaceCut), passed through as Messages. */
 export interface StartOptions {
@@ -65,35 +79,43 @@ export interface StartOptions {
  * finished or closed. `opts.messages`: the Messages door's request passed through to an upstream that serves the
  * Messages API (its answer is a Messages answer, relayed as it is: relay-messages.ts).
  */
-export async function startAttempt(ctx: RequestContext, lease: Lease, body: Buffer | string, deps: AttemptDeps, opts: StartOptions = {}): Promise<Started> {
+export async function startAttempt(
+  ctx: RequestContext,
+  lease: Lease,
+  body: Buffer | string,
+  deps: AttemptDeps,
+  opts: StartOptions = {},
+): Promise<Started> {
   const { cancel, pace, messages = false } = opts;
   const call = ctx.call;
   if (call === undefined) throw new Error('an attempt needs a call');
   const { upstream } = lease;
   const span = ctx.trace?.attempt(upstream.name, lease.route.model);
-  const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
-  const timeouts = {
-    ...chooseTimeouts({
-      pinned: upstream.timeouts,
-      learned: deps.pools.timing.learned(upstream.name, lease.route.model, call.stream),
-      stream: call.stream,
-      remainingMs: ctx.deadlineAt - deps.clock.now(),
-      retryMayFollow,
-      maxTokens: maxTokensOf(call.body),
-    }),
-    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined,
-  };
+  const timeouts = attemptTimeouts(ctx, call, lease, deps, pace);
   let att: OpenAttempt;
   try {
     att = await openAttempt(deps.pools, deps.clock, {
-      upstream, apiKey: lease.apiKey, path: UPSTREAM_PATH[call.endpoint], body, requestId: ctx.id, deadlineAt: ctx.deadlineAt, timeouts,
-      clientGone: ctx.clientGone, cancel, traceHeaders: span?.headers, messages: messages ? call.native?.headers : undefined,
+      upstream,
+      apiKey: lease.apiKey,
+      path: UPSTREAM_PATH[call.endpoint],
+      body,
+      requestId: ctx.id,
+      deadlineAt: ctx.deadlineAt,
+      timeouts,
+      clientGone: ctx.clientGone,
+      cancel,
+      traceHeaders: span?.headers,
+      messages: messages ? call.native?.headers : undefined,
     });
   } catch (err) {
     const e = err as AttemptError;
-    return failedStart(span, upstream.name, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }));
+    return failedStart(
+      span,
+      upstream.name,
+      classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone }),
+    );
   }
-  const s = await firstContent(ctx, call, att, upstream.name, span, deps, messages);
+  const s = await firstContent({ ctx, call, att, upstream: upstream.name, span, deps, messages });
   if (s.kind === 'failed') {
     learn(deps, lease, call.stream, att, s.result.outcome);
     att.close();
@@ -108,36 +130,83 @@ function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: 
   return { kind: 'failed', result: { outcome, error: errorFromOutcome(outcome, upstream), contentSent: false } };
 }
 
+/** This attempt's timeouts: learned or pinned, bounded by the deadline, and the pace watch where it may cut. */
+function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: AttemptDeps, pace: PaceCut | undefined) {
+  const { upstream, route } = lease;
+  const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
+  const chosen = chooseTimeouts({
+    pinned: upstream.timeouts,
+    learned: deps.pools.timing.learned(upstream.name, route.model, call.stream),
+    stream: call.stream,
+    remainingMs: ctx.deadlineAt - deps.clock.now(),
+    retryMayFollow,
+    maxTokens: maxTokensOf(call.body),
+  });
+  return { ...chosen, pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined };
+}
+
+/** An attempt whose head has come, as its first content is awaited. */
+interface Opened {
+  ctx: RequestContext;
+  call: Call;
+  att: OpenAttempt;
+  upstream: string;
+  span: AttemptTrace | undefined;
+  deps: AttemptDeps;
+  messages: boolean;
+}
+
 /** The head classified, then the first content awaited; a failure here leaves closing the attempt to the caller. */
-async function firstContent(ctx: RequestContext, call: Call, att: OpenAttempt, upstream: string, span: AttemptTrace | undefined, deps: AttemptDeps, messages: boolean): Promise<Started> {
-  const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
+async function firstContent(o: Opened): Promise<Started> {
+  const { att, span, upstream } = o;
   if (att.status < 200 || att.status >= 300) {
+    const retryAfterMs = parseRetryAfter(att.headers['retry-after'], Date.now());
     const text = await readErrorBody(att);
     const head = classifyStatus(att.status, retryAfterMs, text);
     span?.end(head, att.status);
-    return { kind: 'failed', result: { outcome: head, error: errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream), contentSent: false } };
+    const error = errorFromUpstreamStatus(att.status, text, retryAfterMs, upstream);
+    return { kind: 'failed', result: { outcome: head, error, contentSent: false } };
   }
-  if (call.stream) {
-    const type = att.headers['content-type'];
-    if (!isEventStream(type)) {
-      await readErrorBody(att); // read, not destroyed unread: that would raise an abort error nobody listens to
-      return failedStart(span, upstream, { kind: 'invalid_answer', detail: `content-type ${String(type).split(';')[0]} instead of text/event-stream` }, att.status);
-    }
-    const reader = new SseReader(att, deps.config.server.sseComments);
-    const first = messages ? await awaitFirstMessageData(ctx, reader) : await awaitFirstData(ctx, reader);
-    return first.ok ? { kind: 'stream', att, reader, first: first.events, span, messages } : failedStart(span, upstream, first.outcome, att.status);
+  return o.call.stream ? firstEvents(o) : wholeAnswer(o);
+}
+
+/** A stream's first content event (a role-only opening is not content yet: relay-sse.ts). */
+async function firstEvents(o: Opened): Promise<Started> {
+  const { ctx, att, span, upstream, messages } = o;
+  const type = att.headers['content-type'];
+  if (!isEventStream(type)) {
+    await readErrorBody(att); // read, not destroyed unread: that would raise an abort error nobody listens to
+    const detail = `content-type ${String(type).split(';')[0]} instead of text/event-stream`;
+    return failedStart(span, upstream, { kind: 'invalid_answer', detail }, att.status);
   }
+  const reader = new SseReader(att, o.deps.config.server.sseComments);
+  const first = messages ? await awaitFirstMessageData(ctx, reader) : await awaitFirstData(ctx, reader);
+  return first.ok
+    ? { kind: 'stream', att, reader, first: first.events, span, messages }
+    : failedStart(span, upstream, first.outcome, att.status);
+}
+
+/** A non-stream answer, whole, checked to be one before anything of it is relayed. */
+async function wholeAnswer(o: Opened): Promise<Started> {
+  const { ctx, att, span, upstream, messages } = o;
   let answer: Buffer;
   try {
     answer = await readAnswer(att);
   } catch (err) {
     const e = err instanceof AttemptError ? err : new AttemptError(err, att.timeoutPhase(), ctx.clientGone.aborted);
-    return failedStart(span, upstream, classifyError(e.cause, { afterFirstByte: false, timeoutPhase: e.timeoutPhase, clientGone: e.clientGone, queuedUpstream: e.queuedUpstream }), att.status);
+    const { timeoutPhase, clientGone, queuedUpstream } = e;
+    const outcome = classifyError(e.cause, { afterFirstByte: false, timeoutPhase, clientGone, queuedUpstream });
+    return failedStart(span, upstream, outcome, att.status);
   }
-  const checked = messages ? checkMessage(att.headers['content-type'], answer) : checkAnswer(call.endpoint, att.headers['content-type'], answer);
+  const type = att.headers['content-type'];
+  const checked = messages ? checkMessage(type, answer) : checkAnswer(o.call.endpoint, type, answer);
   if (!checked.ok) {
-    deps.log.warn({ requestId: ctx.id, upstream, problem: checked.detail }, 'upstream answered 200 with something that is not an answer; not relayed');
-    return failedStart(span, upstream, { kind: 'invalid_answer', detail: checked.detail }, att.status);
+    const problem = checked.detail;
+    o.deps.log.warn(
+      { requestId: ctx.id, upstream, problem },
+      'upstream answered 200 with something that is not an answer; not relayed',
+    );
+    return failedStart(span, upstream, { kind: 'invalid_answer', detail: problem }, att.status);
   }
   return { kind: 'json', att, answer: checked.body, usage: checked.usage, span, messages };
 }
@@ -151,13 +220,20 @@ export interface PaceCut {
 }
 
 /** What the pace cut measures this attempt against, as learned now; undefined when it may not cut. */
-function paceWatch(deps: AttemptDeps, lease: Lease, pace: PaceCut | undefined): (() => PaceWatch | undefined) | undefined {
+function paceWatch(
+  deps: AttemptDeps,
+  lease: Lease,
+  pace: PaceCut | undefined,
+): (() => PaceWatch | undefined) | undefined {
   if (pace === undefined) return undefined;
   return () => {
     const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
     if (learned === undefined) return undefined;
     const usual = Math.max(1, Math.round(learned.usualEvents));
-    return { typicalGapMs: learned.typicalGapMs, expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual) };
+    return {
+      typicalGapMs: learned.typicalGapMs,
+      expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual),
+    };
   };
 }
 
@@ -177,19 +253,42 @@ export function maxAttempts(config: Config, ctx: RequestContext): number {
  * Feeds the adaptive timeouts: any real time to first token, and the longest silence between chunks of an attempt
  * that finished well (a failed one's longest silence may be the very stall the timeout is for).
  */
-function learn(deps: AttemptDeps, lease: Lease, stream: boolean, att: OpenAttempt, outcome: Outcome, usage?: Usage): void {
+function learn(
+  deps: AttemptDeps,
+  lease: Lease,
+  stream: boolean,
+  att: OpenAttempt,
+  outcome: Outcome,
+  usage?: Usage,
+): void {
   // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
   const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
   const meanGapMs = outcome.kind === 'ok' && stream ? att.timer.meanGapMs : undefined;
   const pace = meanGapMs === undefined ? undefined : { meanGapMs, events: att.timer.eventsAfterFirst + 1 };
   const tokens = usage?.completionTokens;
-  const msPerToken = !stream && outcome.kind === 'ok' && firstTokenMs !== undefined && typeof tokens === 'number' && tokens > 0 ? firstTokenMs / tokens : undefined;
-  if (firstTokenMs !== undefined || maxGapMs !== undefined) deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, { firstTokenMs, maxGapMs, pace, msPerToken });
+  const msPerToken =
+    !stream && outcome.kind === 'ok' && firstTokenMs !== undefined && typeof tokens === 'number' && tokens > 0
+      ? firstTokenMs / tokens
+      : undefined;
+  if (firstTokenMs !== undefined || maxGapMs !== undefined)
+    deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, {
+      firstTokenMs,
+      maxGapMs,
+      pace,
+      msPerToken,
+    });
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */
-export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { kind: 'failed' }>, lease: Lease, publicModel: string, stream: Omit<StreamOptions, 'rewrite'>, deps: AttemptDeps): Promise<AttemptResult> {
+export async function finishAttempt(
+  ctx: RequestContext,
+  s: Exclude<Started, { kind: 'failed' }>,
+  lease: Lease,
+  publicModel: string,
+  stream: Omit<StreamOptions, 'rewrite'>,
+  deps: AttemptDeps,
+): Promise<AttemptResult> {
   const rewrite = modelRewriter(lease.route.model, publicModel);
   let result: AttemptResult | undefined;
   // The door's response translates chat answers; a passed-through Messages answer goes out as it is.
@@ -200,13 +299,28 @@ export async function finishAttempt(ctx: RequestContext, s: Exclude<Started, { k
       result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
       return result;
     }
-    const r = Array.isArray(s.first) ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock) : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    const r = Array.isArray(s.first)
+      ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock)
+      : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
-    const outcome: Outcome = r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
-    result = { outcome, error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name), contentSent: r.contentSent, firstTokenMs: firstTokenMsOf(s.att) };
+    const outcome: Outcome =
+      r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;
+    result = {
+      outcome,
+      error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name),
+      contentSent: r.contentSent,
+      firstTokenMs: firstTokenMsOf(s.att),
+    };
     return result;
   } finally {
-    learn(deps, lease, s.kind === 'stream', s.att, result?.outcome ?? { kind: 'cancelled' }, s.kind === 'json' ? s.usage : undefined);
+    learn(
+      deps,
+      lease,
+      s.kind === 'stream',
+      s.att,
+      result?.outcome ?? { kind: 'cancelled' },
+      s.kind === 'json' ? s.usage : undefined,
+    );
     s.span?.end(result?.outcome ?? { kind: 'cancelled' }, s.att.status);
     s.att.close();
     ctx.upstreamMs += deps.clock.now() - s.att.startedAt;

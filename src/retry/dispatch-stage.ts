@@ -59,8 +59,7 @@ interface Policy {
  */
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const { config, metrics } = deps;
-  const policy: Policy = { clock: deps.clock, budgets: deps.budgets, backoff: { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs }, random: deps.random ?? Math.random };
-  const tryDeps: TryDeps = { ...deps, hedging: new Hedging(config.models, { ...deps, cooldownDefaultMs: config.retry.cooldownDefaultMs }) };
+  const { policy, tryDeps } = loopParts(deps);
   const kindOf = (upstream: string) => deps.pools.kind(upstream);
   // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
   const openAi = openAiModels(config);
@@ -108,6 +107,19 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   };
 }
 
+/** What the loop decides with (clock, budgets, backoff) and what one try runs on (with hedging). */
+function loopParts(deps: DispatchDeps): { policy: Policy; tryDeps: TryDeps } {
+  const { config } = deps;
+  const policy: Policy = {
+    clock: deps.clock,
+    budgets: deps.budgets,
+    backoff: { baseMs: config.retry.backoffBaseMs, capMs: config.retry.backoffCapMs },
+    random: deps.random ?? Math.random,
+  };
+  const hedging = new Hedging(config.models, { ...deps, cooldownDefaultMs: config.retry.cooldownDefaultMs });
+  return { policy, tryDeps: { ...deps, hedging } };
+}
+
 /** One request's standing in the loop: where it may go, what it has sent, how it binds, what it may still spend. */
 interface RequestState {
   chain: FallbackChain;
@@ -119,11 +131,22 @@ interface RequestState {
   maxPushbacks: number;
 }
 
-function begin(ctx: RequestContext, config: Config, kindOf: (upstream: string) => UpstreamKind, metrics: Metrics, gated: boolean, openAi: ReadonlyMap<string, ModelConfig | null>): RequestState {
+function begin(
+  ctx: RequestContext,
+  config: Config,
+  kindOf: (upstream: string) => UpstreamKind,
+  metrics: Metrics,
+  gated: boolean,
+  openAi: ReadonlyMap<string, ModelConfig | null>,
+): RequestState {
   const { call, model } = ctx;
   if (call === undefined || model === undefined) throw new Error('dispatch needs a call and a model');
   // Requests other than the Messages door's never go to an upstream that serves only the Messages API.
-  const chain = new FallbackChain(model, config.models, call.native === undefined && openAi.size > 0 ? (full) => openAiChain(openAi, full) : undefined);
+  const chain = new FallbackChain(
+    model,
+    config.models,
+    call.native === undefined && openAi.size > 0 ? (full) => openAiChain(openAi, full) : undefined,
+  );
   return {
     chain,
     continuation: new StreamContinuation(call, chain.models, kindOf, model.name, metrics),
@@ -152,7 +175,8 @@ function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: numb
     deadlineAt: ctx.deadlineAt,
     minAttemptMs: MIN_ATTEMPT_MS,
     // An upstream's Retry-After is a floor only when no other route is left: otherwise the retry goes elsewhere.
-    delayMs: () => backoffDelayMs(attempt - 1, p.backoff, p.random, r.chain.hasAlternativeTo(upstream) ? undefined : retryAfterMs),
+    delayMs: () =>
+      backoffDelayMs(attempt - 1, p.backoff, p.random, r.chain.hasAlternativeTo(upstream) ? undefined : retryAfterMs),
     takeBudget: () => p.budgets.tryRetry(upstream),
   };
 }
@@ -170,5 +194,11 @@ function finish(ctx: RequestContext, last: AttemptResult | undefined, noAttempt:
   if (error === undefined) return; // the client left: nobody to tell
   if (!ctx.res.headersSent) throw error;
   const why = error.message.replace(/\.$/, '');
-  endStreamWithError(ctx, new SpillwayError('stream_interrupted', `The stream was interrupted: ${why}. The answer is ${last?.contentSent === true ? 'incomplete' : 'missing'}.`));
+  endStreamWithError(
+    ctx,
+    new SpillwayError(
+      'stream_interrupted',
+      `The stream was interrupted: ${why}. The answer is ${last?.contentSent === true ? 'incomplete' : 'missing'}.`,
+    ),
+  );
 }
