@@ -4,7 +4,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
-import { multiTurnWithSystem, prompt, streamedToolCall, toolResultTurn } from '../helpers/messages-cases.ts';
+import {
+  isOverloaded529,
+  multiTurnWithSystem,
+  prompt,
+  streamedToolCall,
+  toolResultTurn,
+} from '../helpers/messages-cases.ts';
 
 /**
  * The Messages door passed through to upstreams that serve the Messages API themselves (`api: anthropic`, or a
@@ -179,13 +185,7 @@ test("when every native upstream is busy the client hears 529 overloaded_error w
       { model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] },
       { headers: { 'x-spillway-deadline-ms': '1500' } },
     ),
-    (e: unknown) => {
-      assert.ok(e instanceof Anthropic.APIError, `got ${String(e)}`);
-      assert.equal(e.status, 529);
-      assert.equal((e.error as { error: { type: string } }).error.type, 'overloaded_error');
-      assert.ok(Number(e.headers?.get('retry-after')) >= 1);
-      return true;
-    },
+    isOverloaded529,
   );
 });
 

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
-import { multiTurnWithSystem, prompt, streamedToolCall, toolResultTurn } from '../helpers/messages-cases.ts';
+import {
+  isOverloaded529,
+  multiTurnWithSystem,
+  prompt,
+  streamedToolCall,
+  toolResultTurn,
+} from '../helpers/messages-cases.ts';
 
 /** The official Anthropic client pointed at the gateway's Messages door, SDK retries off. */
 async function anthropicStack(t: TestContext, opts: StackOptions = {}) {
@@ -217,13 +223,7 @@ test('an overloaded upstream is 529 overloaded_error with retry-after; a rate li
       } as Anthropic.MessageCreateParamsNonStreaming,
       { headers: { 'x-spillway-deadline-ms': '3000' } },
     ),
-    (e: unknown) => {
-      assert.ok(e instanceof Anthropic.APIError, `got ${String(e)}`);
-      assert.equal(e.status, 529);
-      assert.equal((e.error as { error: { type: string } }).error.type, 'overloaded_error');
-      assert.ok(Number(e.headers?.get('retry-after')) >= 1);
-      return true;
-    },
+    isOverloaded529,
   );
 });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type Anthropic from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 /**
@@ -82,4 +82,13 @@ export async function toolResultTurn(anthropic: Anthropic, model: string, use: A
   });
   assert.equal(next.stop_reason, 'max_tokens');
   assert.equal(next.content[0]?.type, 'text');
+}
+
+/** An SDK error in Anthropic's overloaded shape: 529 `overloaded_error`, with a `retry-after` a client can wait on. */
+export function isOverloaded529(e: unknown): boolean {
+  assert.ok(e instanceof Anthropic.APIError, `got ${String(e)}`);
+  assert.equal(e.status, 529);
+  assert.equal((e.error as { error: { type: string } }).error.type, 'overloaded_error');
+  assert.ok(Number(e.headers?.get('retry-after')) >= 1);
+  return true;
 }
