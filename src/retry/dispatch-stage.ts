@@ -63,48 +63,68 @@ export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const kindOf = (upstream: string) => deps.pools.kind(upstream);
   // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
   const openAi = openAiModels(config);
+  const loop: Loop = { policy, tryDeps, metrics };
   return {
     name: 'dispatch',
     async run(ctx) {
       const r = begin(ctx, config, kindOf, metrics, deps.gate !== undefined, openAi);
-      let last: AttemptResult | undefined;
-      for (let attempt = 1; ; attempt++) {
-        const t = await tryOnce(ctx, { ...r, attempt, firstOfRequest: attempt === 1 && r.pushbacks === 0 }, tryDeps);
-        if ('error' in t) return finish(ctx, last, t.error);
-        last = t.result;
-        const upstream = t.lease.upstream.name;
-        const step = nextStep(stepInput(ctx, t, r, attempt, policy));
-        switch (step.kind) {
-          case 'answered':
-            return r.continuation.succeeded();
-          case 'cancelled':
-            return;
-          case 'end_at_limit':
-            return r.continuation.endAtLimit(ctx, t.served);
-          case 'stop':
-            metrics.retryStops.inc({ why: step.why });
-            r.continuation.stopped(step.continuable);
-            return finish(ctx, { ...t.result, contentSent: t.result.contentSent || r.continuation.active }, undefined);
-          case 'pushback':
-            // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a long
-            // Retry-After rests that account, never this request: balancer.ts). The deadline bounds the wait.
-            metrics.pushbacks.inc({ upstream });
-            r.chain.pushedBackBy(upstream);
-            r.pushbacks++;
-            attempt--;
-            if (r.binding.mode === 'new') r.binding.mode = 'pushback';
-            continue;
-          case 'retry':
-            r.chain.failedOn(upstream);
-            r.binding.mode = 'retry';
-            if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease));
-            metrics.retries.inc({ upstream, outcome: t.result.outcome.kind });
-            await sleep(step.delayMs, ctx.clientGone);
-            if (ctx.clientGone.aborted) return;
-        }
+      try {
+        await attempts(ctx, r, loop);
+      } finally {
+        // Its first attempt's deposit in the retry budgets holds while the request lasts (retry-budgets.ts).
+        if (r.binding.deposited !== undefined) deps.budgets.requestEnded(r.binding.deposited);
       }
     },
   };
+}
+
+interface Loop {
+  policy: Policy;
+  tryDeps: TryDeps;
+  metrics: Metrics;
+}
+
+/**
+ * The attempt loop: one try, then the decision (next-step.ts) — answered, stopped, back to the queue on "busy", or
+ * a retry (perhaps continuing the answer) after its backoff.
+ */
+async function attempts(ctx: RequestContext, r: RequestState, { policy, tryDeps, metrics }: Loop): Promise<void> {
+  let last: AttemptResult | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const t = await tryOnce(ctx, { ...r, attempt, firstOfRequest: attempt === 1 && r.pushbacks === 0 }, tryDeps);
+    if ('error' in t) return finish(ctx, last, t.error);
+    last = t.result;
+    const upstream = t.lease.upstream.name;
+    const step = nextStep(stepInput(ctx, t, r, attempt, policy));
+    switch (step.kind) {
+      case 'answered':
+        return r.continuation.succeeded();
+      case 'cancelled':
+        return;
+      case 'end_at_limit':
+        return r.continuation.endAtLimit(ctx, t.served);
+      case 'stop':
+        metrics.retryStops.inc({ why: step.why });
+        r.continuation.stopped(step.continuable);
+        return finish(ctx, { ...t.result, contentSent: t.result.contentSent || r.continuation.active }, undefined);
+      case 'pushback':
+        // Busy is not failure: back to the queue in its place, no attempt or retry budget spent, no sleep (a long
+        // Retry-After rests that account, never this request: balancer.ts). The deadline bounds the wait.
+        metrics.pushbacks.inc({ upstream });
+        r.chain.pushedBackBy(upstream);
+        r.pushbacks++;
+        attempt--;
+        if (r.binding.mode === 'new') r.binding.mode = 'pushback';
+        continue;
+      case 'retry':
+        r.chain.failedOn(upstream);
+        r.binding.mode = 'retry';
+        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease));
+        metrics.retries.inc({ upstream, outcome: t.result.outcome.kind });
+        await sleep(step.delayMs, ctx.clientGone);
+        if (ctx.clientGone.aborted) return;
+    }
+  }
 }
 
 /** What the loop decides with (clock, budgets, backoff) and what one try runs on (with hedging). */

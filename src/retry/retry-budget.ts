@@ -30,19 +30,18 @@ export class RetryBudget {
     this.requests.add(now);
   }
 
-  /** Takes one retry from the budget if there is one. */
-  tryRetry(now: number): boolean {
-    if (this.available(now) < 1) return false;
+  /** Takes one retry from the budget if there is one (`open`: requests still open, see `available`). */
+  tryRetry(now: number, open = 0): boolean {
+    if (this.available(now, open) < 1) return false;
     this.retries.add(now);
     return true;
   }
 
-  /** Whole retries left in the window. */
-  available(now: number): number {
+  /** Whole retries left in the window; `open` requests still in flight count as deposits once the window forgot them. */
+  available(now: number, open = 0): number {
+    const deposits = Math.max(this.requests.total(now), open);
     return Math.floor(
-      this.s.ratio * this.requests.total(now) +
-        (this.s.minPerSecond * this.s.windowMs) / 1000 -
-        this.retries.total(now),
+      this.s.ratio * deposits + (this.s.minPerSecond * this.s.windowMs) / 1000 - this.retries.total(now),
     );
   }
 }

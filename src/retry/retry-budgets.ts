@@ -4,11 +4,16 @@ import { RetryBudget } from './retry-budget.ts';
 
 /**
  * The budgets a retry must fit: one for the whole gateway and one per upstream (charged to the upstream whose
- * failure causes the retry, so one sick upstream cannot spend everyone's retries).
+ * failure causes the retry, so one sick upstream cannot spend everyone's retries). A request still open keeps its
+ * deposit past the window: a stall is found seconds after the first attempt, and when arrivals stop (the end of a
+ * burst) the window would otherwise have forgotten the very requests whose retries are now due.
  */
 export class RetryBudgets {
   private readonly global: RetryBudget;
   private readonly perUpstream = new Map<string, RetryBudget>();
+  /** Requests still open, by the upstream their first attempt deposited into. */
+  private readonly open = new Map<string, number>();
+  private openTotal = 0;
   private readonly clock: Clock;
   private readonly config: RetryConfig;
 
@@ -23,19 +28,35 @@ export class RetryBudgets {
     const now = this.clock.now();
     this.global.recordRequest(now);
     this.of(upstream).recordRequest(now);
+    this.open.set(upstream, (this.open.get(upstream) ?? 0) + 1);
+    this.openTotal++;
+  }
+
+  /** A request whose first attempt went to `upstream` has ended: its deposit is left to the window. */
+  requestEnded(upstream: string): void {
+    const n = this.open.get(upstream) ?? 0;
+    if (n <= 1) this.open.delete(upstream);
+    else this.open.set(upstream, n - 1);
+    if (n > 0) this.openTotal--;
   }
 
   /** Whether a retry caused by `failedUpstream` would fit both budgets now (takes nothing). */
   canRetry(failedUpstream: string): boolean {
     const now = this.clock.now();
-    return this.of(failedUpstream).available(now) >= 1 && this.global.available(now) >= 1;
+    return (
+      this.of(failedUpstream).available(now, this.open.get(failedUpstream) ?? 0) >= 1 &&
+      this.global.available(now, this.openTotal) >= 1
+    );
   }
 
   /** Takes a retry caused by `failedUpstream` from both budgets, or neither. */
   tryRetry(failedUpstream: string): boolean {
     if (!this.canRetry(failedUpstream)) return false;
     const now = this.clock.now();
-    return this.of(failedUpstream).tryRetry(now) && this.global.tryRetry(now);
+    return (
+      this.of(failedUpstream).tryRetry(now, this.open.get(failedUpstream) ?? 0) &&
+      this.global.tryRetry(now, this.openTotal)
+    );
   }
 
   private of(name: string): RetryBudget {

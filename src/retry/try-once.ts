@@ -34,6 +34,8 @@ export interface Binding {
   gateRefusals: number;
   /** The request's estimated tokens, for its accounts' token limits (0 without a gate). */
   readonly tokens: number;
+  /** The upstream its first attempt deposited into the retry budgets: given back when the request ends. */
+  deposited?: string;
 }
 
 export interface TryPlan {
@@ -67,7 +69,10 @@ export async function tryOnce(
   if ('error' in picked) return picked;
   plan.chain.use(picked);
   const served = picked.model;
-  if (plan.firstOfRequest) deps.budgets.recordFirstAttempt(picked.lease.upstream.name);
+  if (plan.firstOfRequest) {
+    plan.binding.deposited = picked.lease.upstream.name;
+    deps.budgets.recordFirstAttempt(plan.binding.deposited);
+  }
   const launch = (lease: Lease) => plan.continuation.launch(lease, served);
   const hedge = plan.continuation.active
     ? undefined

@@ -117,3 +117,27 @@ test('asking whether a retry fits the budgets takes nothing; taking one does', (
   assert.equal(b.canRetry('b'), false, 'the global budget is spent too');
   assert.equal(b.tryRetry('b'), false);
 });
+
+test('a request still open keeps its deposit once the window has forgotten it: its late retry still fits', () => {
+  const clock = new FakeClock();
+  const b = new RetryBudgets(
+    {
+      maxAttempts: 5,
+      backoffBaseMs: 50,
+      backoffCapMs: 20_000,
+      budgetRatio: 0.2,
+      budgetMinPerSecond: 0,
+      budgetWindowMs: 10_000,
+      cooldownDefaultMs: 1000,
+    },
+    clock,
+  );
+  for (let i = 0; i < 10; i++) b.recordFirstAttempt('a'); // ten requests: two retries' worth
+  clock.advance(15_000); // arrivals stopped; the window has forgotten them, the requests are still open (stalled)
+  assert.equal(b.tryRetry('a'), true, 'the open requests still back a retry');
+  assert.equal(b.tryRetry('a'), true);
+  assert.equal(b.tryRetry('a'), false, 'no more than their ratio');
+  for (let i = 0; i < 10; i++) b.requestEnded('a');
+  clock.advance(15_000);
+  assert.equal(b.canRetry('a'), false, 'once they ended, nothing is left to back a retry');
+});
