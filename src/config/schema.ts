@@ -584,11 +584,12 @@ export const configSchema = {
           'Retry budget: retries may be at most this share of first attempts over the window, per upstream and overall.',
         'x-expected': 'a number from 0 to 10',
       },
-      // So a quiet gateway, with few first attempts, can still retry.
+      // So a quiet gateway, with few first attempts, can still retry, and the end of a burst (arrivals gone, retries
+      // of its last requests still due) is not refused by the ratio alone (docs/recovery.md#retry-budget).
       budget_min_per_second: {
         type: 'number',
         minimum: 0,
-        default: 1,
+        default: 3,
         description: 'Retries per second always allowed on top of the ratio.',
         'x-expected': 'a number ≥ 0',
       },
