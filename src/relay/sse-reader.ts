@@ -21,6 +21,12 @@ export interface SseBatch {
  * or a carriage return (CRLF line ends are normalised to LF, so the text path takes over for good). Only then is
  * the text decoded and split into events. The cut falls on an ASCII newline, so no UTF-8 character is ever split.
  */
+/**
+ * The largest SSE event held while waiting for its end. A chat chunk is a few hundred bytes and a whole answer in one
+ * event rarely a megabyte; past this the upstream is not sending events at all.
+ */
+const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
 export class SseReader {
   private readonly att: OpenAttempt;
   private readonly forwardComments: boolean;
@@ -46,11 +52,19 @@ export class SseReader {
       if (chunk === null) return null;
       this.att.timer.activity();
       const batch = this.text === undefined ? this.fromBytes(chunk) : this.fromText(chunk);
+      // An upstream that never ends an event would otherwise grow this buffer (and its copies) without bound.
+      if (this.heldBytes() > MAX_EVENT_BYTES)
+        throw this.att.error(new Error(`an SSE event over ${MAX_EVENT_BYTES} bytes`));
       if (batch !== undefined) {
         this.att.timer.dataEvents(eventCount(batch.ascii));
         return batch;
       }
     }
+  }
+
+  /** Bytes (or, in text mode, characters) of the event not complete yet. */
+  private heldBytes(): number {
+    return this.text === undefined ? (this.pending?.length ?? 0) : this.text.splitter.rest().length;
   }
 
   private fromBytes(chunk: Buffer): SseBatch | undefined {

@@ -44,3 +44,14 @@ test('a data event is never a keep-alive, however the chunks are cut', async () 
   assert.deepEqual(await readAll(new SseReader(a, false)), ['data: {"a":1}', 'data: {"b":2}']);
   assert.equal(a.timer.keepAlives, 0);
 });
+
+test('an upstream that never ends an event is given up past 16 MiB, in byte mode and in text mode, not buffered forever', async () => {
+  const mib = 'x'.repeat(1024 * 1024);
+  for (const [mode, head] of [
+    ['bytes', 'data: '],
+    ['text', 'data: {"a":1}\r\n\r\ndata: '],
+  ] as const) {
+    const chunks = [head, ...Array.from({ length: 17 }, () => mib)];
+    await assert.rejects(readAll(new SseReader(attempt(chunks), false)), /an SSE event over 16777216 bytes/, mode);
+  }
+});
