@@ -2,8 +2,8 @@ import { request, type Dispatcher } from 'undici';
 import { answerText } from '../mock/answer-text.ts';
 import { carriesUpstreamBusy } from '../mock/busy-text.ts';
 import type { Arrival } from './arrivals.ts';
-import { answerFacts, scoreAnswer, type Answer } from './score.ts';
-import { messagesAnswerFacts, scoreMessagesAnswer } from './score-messages.ts';
+import { answerFacts, CHAT, scoreAnswer, type Answer } from './score.ts';
+import { MESSAGES } from './score-messages.ts';
 import type { RequestRecord } from './summary.ts';
 
 export interface StormTarget {
@@ -66,11 +66,10 @@ export async function sendArrival(
     last = await attempt(dispatcher, target, a, opts.deadlineS, mode, 1);
   }
   const expected = answerText(opts.answerSeed, a.prompt, a.maxTokens);
-  const messages = target.door === 'messages';
-  const verdict = (messages ? scoreMessagesAnswer : scoreAnswer)(last.answer, expected);
+  const format = target.door === 'messages' ? MESSAGES : CHAT;
+  const verdict = scoreAnswer(last.answer, expected, format);
   if (last !== first) retry = { afterS: ra ?? 0, ok: verdict.ok, status: last.answer.status };
-  const factsOf = (x: Answer) =>
-    messages ? messagesAnswerFacts(x, carriesUpstreamBusy) : answerFacts(x, carriesUpstreamBusy);
+  const factsOf = (x: Answer) => answerFacts(x, carriesUpstreamBusy, format);
   const firstFacts = factsOf(first.answer);
   const facts = last === first ? firstFacts : factsOf(last.answer);
   const latencyMs = last.endedAt - started;
