@@ -226,14 +226,18 @@ function paceWatch(
   pace: PaceCut | undefined,
 ): (() => PaceWatch | undefined) | undefined {
   if (pace === undefined) return undefined;
+  // Asked on every data batch: once learned, the yardstick is kept for the rest of the attempt (it drifts slowly).
+  let watch: PaceWatch | undefined;
   return () => {
+    if (watch !== undefined) return watch;
     const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
     if (learned === undefined) return undefined;
     const usual = Math.max(1, Math.round(learned.usualEvents));
-    return {
+    watch = {
       typicalGapMs: learned.typicalGapMs,
       expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual),
     };
+    return watch;
   };
 }
 
