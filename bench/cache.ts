@@ -15,8 +15,8 @@
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { request } from 'undici';
+import { cannon, type Slice } from './cannon.ts';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { waitForQuiet } from './machine-load.ts';
@@ -63,32 +63,8 @@ const core = (n: number): number | null => (taskset ? n : null);
 if (taskset && !pinSelf(1)) throw new Error('taskset exists but could not pin the load generator to core 1');
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-interface Slice {
-  requests: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-  bad: number;
-}
-
-function cannon(origin: string, mode: Mode, seconds: number): Promise<Slice> {
-  const opts = {
-    url: origin + PATH,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODIES[mode],
-    connections,
-    pipelining: 1,
-    timeout: 10,
-    duration: seconds,
-  };
-  return Promise.resolve(autocannon(opts)).then((r) => ({
-    requests: r.requests.total,
-    seconds: r.duration,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    bad: r.errors + r.timeouts + r.non2xx,
-  }));
+function cannonAt(origin: string, mode: Mode, seconds: number): Promise<Slice> {
+  return cannon(origin + PATH, BODIES[mode], connections, seconds);
 }
 
 /** One request that must succeed; for Spillway it also stores the answer every later request hits. */
@@ -146,13 +122,13 @@ async function main(): Promise<void> {
       'spillway hit': { rps: [], p50: [], p99: [], bad: 0 },
     };
     ratios[mode] = [];
-    for (const t of TARGETS) await cannon(servers[t].origin, mode, WARMUP_S);
+    for (const t of TARGETS) await cannonAt(servers[t].origin, mode, WARMUP_S);
     for (let run = 0; run < runs; run++) {
       const got: Record<Target, Slice[]> = { 'pass-through': [], 'spillway hit': [] };
       for (let k = 0; k < slices; k++) {
         for (const t of (run + k) % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
           await waitForQuiet(QUIET_PERCENT, QUIET_WAIT_MS);
-          got[t].push(await cannon(servers[t].origin, mode, SLICE_S));
+          got[t].push(await cannonAt(servers[t].origin, mode, SLICE_S));
         }
       }
       const rps = {} as Record<Target, number>;

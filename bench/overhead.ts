@@ -23,8 +23,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { request } from 'undici';
+import { cannon, type Slice } from './cannon.ts';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { machineBusyUs, waitForQuiet } from './machine-load.ts';
@@ -175,32 +175,8 @@ async function measureOnce<T>(server: Child, upstream: Child, load: () => Promis
   };
 }
 
-interface Cannon {
-  requests: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-  bad: number;
-}
-
-function cannon(server: Child, mode: Mode, seconds: number): Promise<Cannon> {
-  const opts = {
-    url: server.origin + PATH,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODIES[mode],
-    connections,
-    pipelining: 1,
-    timeout: 10,
-    duration: seconds,
-  };
-  return Promise.resolve(autocannon(opts)).then((r) => ({
-    requests: r.requests.total,
-    seconds: r.duration,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    bad: r.errors + r.timeouts + r.non2xx,
-  }));
+function cannonAt(server: Child, mode: Mode, seconds: number): Promise<Slice> {
+  return cannon(server.origin + PATH, BODIES[mode], connections, seconds);
 }
 
 const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length] as T);
@@ -215,11 +191,11 @@ async function saturationRun(
   mode: Mode,
   run: number,
 ): Promise<Record<Target, SaturationSample>> {
-  for (const t of rotate(TARGETS, run)) await cannon(servers[t], mode, warmupS);
-  const got = perTarget<Cannon & Usage>();
+  for (const t of rotate(TARGETS, run)) await cannonAt(servers[t], mode, warmupS);
+  const got = perTarget<Slice & Usage>();
   for (let k = 0; k < slices; k++) {
     for (const t of rotate(TARGETS, run + k))
-      got[t].push(await measured(servers[t], upstream, () => cannon(servers[t], mode, sliceS)));
+      got[t].push(await measured(servers[t], upstream, () => cannonAt(servers[t], mode, sliceS)));
   }
   const out = {} as Record<Target, SaturationSample>;
   for (const t of TARGETS) {
@@ -307,7 +283,7 @@ async function main(): Promise<void> {
   const idle = await Promise.all([passthrough.stats(), gateway.stats(), upstream.stats()]);
   const servers: Record<Target, Child> = { direct: upstream, 'pass-through': passthrough, spillway: gateway };
   for (const t of TARGETS) for (const mode of MODES) await check(servers[t].origin, mode, t);
-  for (const mode of MODES) for (const t of TARGETS) await cannon(servers[t], mode, settleS);
+  for (const mode of MODES) for (const t of TARGETS) await cannonAt(servers[t], mode, settleS);
 
   const saturation = perMode(perTarget<SaturationSample>);
   for (let run = 0; run < runs; run++) {
@@ -379,9 +355,9 @@ async function main(): Promise<void> {
       ['--upstream', `${upstream.origin}/v1`],
       { core: core(0), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
     );
-    const profileMode = async (mode: Mode): Promise<Cannon & Usage> => {
-      await cannon(profiled, mode, settleS);
-      return measured(profiled, upstream, () => cannon(profiled, mode, durationS));
+    const profileMode = async (mode: Mode): Promise<Slice & Usage> => {
+      await cannonAt(profiled, mode, settleS);
+      return measured(profiled, upstream, () => cannonAt(profiled, mode, durationS));
     };
     const json = await profileMode('json');
     const stream = await profileMode('stream');
