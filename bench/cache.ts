@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { cannon, type Slice } from './cannon.ts';
-import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
+import { hasTaskset, pinSelf, startTrio, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { waitForQuiet } from './machine-load.ts';
 import { mean, stdev } from './stats.ts';
@@ -93,19 +93,7 @@ async function main(): Promise<void> {
   log(
     `bench:cache: ${runs} run(s) × ${durationS} s per target and mode, ${connections} connections, pinning: ${taskset ? 'on' : 'off'}`,
   );
-  const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
-  const passthrough = await startChild(
-    'pass-through',
-    join(HERE, 'servers', 'passthrough.ts'),
-    ['--upstream', upstream.origin],
-    { core: core(0) },
-  );
-  const gateway = await startChild(
-    'spillway',
-    join(HERE, 'servers', 'gateway.ts'),
-    ['--upstream', `${upstream.origin}/v1`, '--cache', 'on'],
-    { core: core(0) },
-  );
+  const { upstream, passthrough, gateway } = await startTrio({ upstream: core(1), front: core(0) }, ['--cache', 'on']);
   const servers: Record<Target, Child> = { 'pass-through': passthrough, 'spillway hit': gateway };
   for (const mode of MODES) {
     await check(passthrough.origin, mode, 'pass-through');

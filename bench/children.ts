@@ -3,6 +3,7 @@
  * exists. Every child is registered at once so that an error, SIGINT or the watchdog can kill them all.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { ChildStats, ParentMessage } from './servers/child-protocol.ts';
 
 export interface Child {
@@ -111,4 +112,32 @@ export async function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The three servers every gateway-versus-proxy bench compares: the simulated upstream (on the load side's core
+ * `upstreamCore`), and in front of it the minimal pass-through and Spillway (`gatewayArgs` added), both on
+ * `frontCore`.
+ */
+export async function startTrio(
+  cores: { upstream: number | null; front: number | null },
+  gatewayArgs: string[] = [],
+): Promise<{ upstream: Child; passthrough: Child; gateway: Child }> {
+  const servers = join(import.meta.dirname, 'servers');
+  const upstream = await startChild('upstream', join(servers, 'upstream.ts'), [], { core: cores.upstream });
+  const passthrough = await startChild(
+    'pass-through',
+    join(servers, 'passthrough.ts'),
+    ['--upstream', upstream.origin],
+    {
+      core: cores.front,
+    },
+  );
+  const gateway = await startChild(
+    'spillway',
+    join(servers, 'gateway.ts'),
+    ['--upstream', `${upstream.origin}/v1`, ...gatewayArgs],
+    { core: cores.front },
+  );
+  return { upstream, passthrough, gateway };
 }

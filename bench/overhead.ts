@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { cannon, type Slice } from './cannon.ts';
-import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
+import { hasTaskset, pinSelf, startChild, startTrio, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { machineBusyUs, waitForQuiet } from './machine-load.ts';
 import { pacedLoad, summarizeLatencies } from './paced-load.ts';
@@ -267,19 +267,7 @@ async function main(): Promise<void> {
   log(
     `bench:overhead: ${runs} run(s) × ${durationS} s per target and mode in ${sliceS} s slices (+${warmupS} s warm-up; ${settleS} s settling first), ${connections} connections, pinning: ${taskset ? 'on' : 'off'}; about ${Math.round(expectedS)} s on a quiet machine`,
   );
-  const upstream = await startChild('upstream', join(HERE, 'servers', 'upstream.ts'), [], { core: core(1) });
-  const passthrough = await startChild(
-    'pass-through',
-    join(HERE, 'servers', 'passthrough.ts'),
-    ['--upstream', upstream.origin],
-    { core: core(0) },
-  );
-  const gateway = await startChild(
-    'spillway',
-    join(HERE, 'servers', 'gateway.ts'),
-    ['--upstream', `${upstream.origin}/v1`],
-    { core: core(0) },
-  );
+  const { upstream, passthrough, gateway } = await startTrio({ upstream: core(1), front: core(0) });
   const idle = await Promise.all([passthrough.stats(), gateway.stats(), upstream.stats()]);
   const servers: Record<Target, Child> = { direct: upstream, 'pass-through': passthrough, spillway: gateway };
   for (const t of TARGETS) for (const mode of MODES) await check(servers[t].origin, mode, t);
