@@ -606,8 +606,8 @@ export const configSchema = {
       ),
       failure_rate_min_requests: int(20, 1, '...counted once it has had this many attempts in the window.'),
       failure_rate_window: duration('30s', 'Window of the failure-rate trigger.'),
-      ejection_base: duration('30s', 'First time out; doubles with each further ejection.'),
-      ejection_max: duration('5m', 'Cap on the time out.'),
+      ejection_base: duration('1s', 'First time out; doubles with each further ejection (each failed probe).'),
+      ejection_max: duration('1m', 'Cap on the time out; this long healthy forgives earlier ejections.'),
       max_ejected_percent: int(
         50,
         0,

@@ -25,22 +25,34 @@ export function continuationMode(setting: ModelConfig['continuation'], kind: Ups
   return 'off';
 }
 
+/** Whether some route of `model` continues an answer: exactly (with `auto`) or in the mode the config names. */
+export function continuesSomewhere(model: ModelConfig, kindOf: (upstream: string) => UpstreamKind): boolean {
+  return model.routes.some((r) => continuationMode(model.continuation, kindOf(r.upstream)) !== 'off');
+}
+
 /** Whether a stream served by `chain` could be continued on some route: only then is the text sent tracked. */
 export function mayContinue(chain: readonly ModelConfig[], kindOf: (upstream: string) => UpstreamKind): boolean {
-  return chain.some((m) => m.routes.some((r) => continuationMode(m.continuation, kindOf(r.upstream)) !== 'off'));
+  return chain.some((m) => continuesSomewhere(m, kindOf));
 }
 
 /**
- * The routes of `model` that may continue an answer begun in `mode`: those whose upstream continues the same way
- * (with `auto`, the same kind of upstream; an explicit mode keeps every route). The beginning's own upstream is
- * always among them.
+ * The routes of `model` that may continue an answer begun on an upstream whose mode is `begun` (the mode of the
+ * route that was cut):
+ * - begun where it could be continued: the routes that continue the same way (with `auto`, the same kind of
+ *   upstream; an explicit mode keeps every route) — the beginning's own upstream is always among them;
+ * - begun where it could not (a generic OpenAI-compatible host, Ollama): every route that continues exactly. A
+ *   model's routes serve the same model (another model is a fallback, and a continuation never leaves the model
+ *   that wrote the beginning), so an exact continuation on any of them carries on from the very tokens sent —
+ *   and the client gets its whole answer instead of a cut one.
+ * Each attempt's body then uses its own upstream's mode.
  */
 export function continuationRoutes(
   model: ModelConfig,
-  mode: ContinuationMode,
+  begun: ContinuationMode,
   kindOf: (upstream: string) => UpstreamKind,
 ): ModelConfig {
-  const routes = model.routes.filter((r) => continuationMode(model.continuation, kindOf(r.upstream)) === mode);
+  const fits = (m: ContinuationMode) => (begun === 'off' ? m !== 'off' : m === begun);
+  const routes = model.routes.filter((r) => fits(continuationMode(model.continuation, kindOf(r.upstream))));
   return routes.length === model.routes.length ? model : { ...model, routes };
 }
 

@@ -188,7 +188,7 @@ function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: numb
     maxPushbacks: r.maxPushbacks,
     // A passed-through Messages stream is not continued: its events are not the chat chunks a continuation extends.
     cutAtLimit: !t.messages && r.continuation.cutAtLimit(ctx, t.result),
-    canContinue: !t.messages && r.continuation.canContinue(t.result, t.served, t.lease),
+    canContinue: !t.messages && r.continuation.canContinue(t.result, t.served),
     attempt,
     maxAttempts: r.maxAttempts,
     now: p.clock.now(),

@@ -14,6 +14,7 @@ import {
   continuationBody,
   continuationMode,
   continuationRoutes,
+  continuesSomewhere,
   lengthFinish,
   mayContinue,
   tokensLeft,
@@ -61,8 +62,8 @@ export class StreamContinuation {
    * Whether the attempt on `lease` may be cut for a crawling pace, with the tokens the request may still produce:
    * only where its continuation is exact — elsewhere the cut would end the stream broken.
    */
-  private pace(lease: Lease, served: ModelConfig): PaceCut | undefined {
-    if (this.track === undefined || this.modeOf(served, lease) === 'off') return undefined;
+  private pace(served: ModelConfig): PaceCut | undefined {
+    if (this.track === undefined || !continuesSomewhere(served, this.kindOf)) return undefined;
     return { tokensLeft: tokensLeft(this.call.body, this.track) };
   }
 
@@ -76,7 +77,7 @@ export class StreamContinuation {
       this.continuing === undefined &&
       servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
     if (messages) return { lease, body: messagesBody(this.call, lease), messages };
-    return { lease, body: this.body(lease, served), pace: this.pace(lease, served), messages };
+    return { lease, body: this.body(lease, served), pace: this.pace(served), messages };
   }
 
   /** The body for an attempt: the client's bytes when nothing changes, renamed (with the route's params), or a continuation. */
@@ -107,18 +108,18 @@ export class StreamContinuation {
     this.count('completed');
   }
 
-  /** Whether what `lease` cut after content reached the client can be continued on `served`. */
-  canContinue(result: AttemptResult, served: ModelConfig, lease: Lease): boolean {
+  /** Whether what an attempt cut after content reached the client can be continued on some route of `served`. */
+  canContinue(result: AttemptResult, served: ModelConfig): boolean {
     return (
       result.contentSent &&
       this.track !== undefined &&
       this.track.continuable &&
       this.track.events > 0 &&
-      this.modeOf(served, lease) !== 'off'
+      continuesSomewhere(served, this.kindOf)
     );
   }
 
-  /** Starts continuing: the rest must come from the model that wrote the beginning, continued the same way. */
+  /** Starts continuing: the rest must come from the model that wrote the beginning, on a route that continues it. */
   start(served: ModelConfig, lease: Lease): ModelConfig {
     this.continuing = { id: this.track?.id };
     this.count('started');

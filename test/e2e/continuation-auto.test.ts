@@ -146,3 +146,46 @@ test('a model with routes of several kinds continues a cut answer on the same ki
     'the vLLM route, free and never failed, was not used to continue',
   );
 });
+
+test('a stream cut on a generic OpenAI-compatible upstream is continued exactly on a vLLM route of the same model', async (t) => {
+  const { seed, cutAfter } = cutThenWholeSeed();
+  const { client, mocks, gw } = await startStack(t, {
+    mocks: [
+      { kind: 'openai', seed, faults: rates },
+      { kind: 'vllm', seed },
+    ],
+    config: (urls) => ({
+      upstreams: [
+        { name: 'oa', url: `${urls[0]!}/v1`, weight: 1000 },
+        { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 },
+      ],
+      models: { chat: { routes: [{ upstream: 'oa' }, { upstream: 'vl' }] } },
+    }),
+    gateway: { probeKinds: true },
+  });
+  await gw.kindsSettled();
+  const stream = await client.chat.completions.create({
+    model: 'chat',
+    messages,
+    max_tokens: MAX_TOKENS,
+    stream: true,
+  });
+  let text = '';
+  const ids = new Set<string>();
+  for await (const c of stream) {
+    text += c.choices[0]?.delta.content ?? '';
+    ids.add(c.id);
+  }
+  assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS), `cut after ${cutAfter} tokens`);
+  assert.equal(ids.size, 1, 'one answer, one id');
+  assert.equal(mocks[0]!.stats().byPath['/v1/chat/completions'], 1, 'the generic host is not asked to continue');
+  const last = mocks[1]!.stats().lastRequest?.body as {
+    messages: { content: string }[];
+    continue_final_message?: boolean;
+  };
+  assert.equal(last.continue_final_message, true);
+  assert.equal(
+    last.messages.at(-1)?.content,
+    answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''),
+  );
+});

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelConfig } from '../../../src/config/types.ts';
-import { continuationMode, continuationRoutes, mayContinue } from '../../../src/retry/continuation.ts';
+import {
+  continuationMode,
+  continuationRoutes,
+  continuesSomewhere,
+  mayContinue,
+} from '../../../src/retry/continuation.ts';
 import type { UpstreamKind } from '../../../src/upstream/upstream-kind.ts';
 
 test('auto continues exactly where the kind allows it; an explicit mode wins on every kind', () => {
@@ -56,4 +61,16 @@ test('a continuation stays on routes that continue the same way as the one that 
   );
   const explicit = model('prompt', 'ds', 'oa');
   assert.equal(continuationRoutes(explicit, 'prompt', kindOf), explicit, 'an explicit mode keeps every route');
+});
+
+test('an answer begun where it cannot be continued goes on on any route of the model that continues exactly', () => {
+  const m = model('auto', 'ds', 'vl', 'oa', 'sg');
+  assert.deepEqual(
+    continuationRoutes(m, 'off', kindOf).routes.map((r) => r.upstream),
+    ['ds', 'vl', 'sg'],
+    'the generic host that cut it cannot continue exactly; every exact route may',
+  );
+  assert.equal(continuesSomewhere(model('auto', 'oa', 'vl'), kindOf), true, 'a cut on "oa" is continued on "vl"');
+  assert.equal(continuesSomewhere(model('auto', 'oa'), kindOf), false, 'nowhere to continue: the in-band error');
+  assert.equal(continuesSomewhere(model('off', 'ds'), kindOf), false);
 });
