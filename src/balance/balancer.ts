@@ -341,7 +341,7 @@ export class Balancer {
     this.restIfBusy(u, account, outcome, t);
     if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance')
       this.disable(u.config.name, account, outcome, t);
-    this.learnHealth(u, outcome, t);
+    this.learnHealth(u, outcome, t, t - leasedAt);
   }
 
   /** Feeds the account's and the upstream's learned concurrency limits (aimd-limit.ts). */
@@ -386,9 +386,9 @@ export class Balancer {
   }
 
   /** Passive health: repeated failures take the upstream out of rotation (passive-health.ts). */
-  private learnHealth(u: UpstreamState, outcome: Outcome, t: number): void {
+  private learnHealth(u: UpstreamState, outcome: Outcome, t: number, costMs: number): void {
     const name = u.config.name;
-    const ejected = this.health.record(name, isUpstreamFailure(outcome), t);
+    const ejected = this.health.record(name, isUpstreamFailure(outcome), t, costMs);
     if (ejected) {
       this.metrics.upstreamEjections.inc({ upstream: name });
       this.log.warn(

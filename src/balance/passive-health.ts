@@ -17,10 +17,19 @@ interface UpstreamHealth {
 export type HealthState = 'healthy' | 'ejected' | 'half_open';
 
 /**
+ * A failed probe that took less than this cost its client nothing worth counting (a refused connection, a reset
+ * before headers, a quick 500: the request went elsewhere at once), so the next time out does not grow: an upstream
+ * whose outage ends is then back within one base time out, not within the doubled one. A probe that hung (a stall,
+ * a timeout) cost its client seconds: the time out doubles, as it always did.
+ */
+export const CHEAP_PROBE_MS = 250;
+
+/**
  * Passive health (outlier ejection, a circuit breaker per upstream): an upstream that fails `failureThreshold`
  * times in a row, or whose recent attempts failed at `failureRatePercent` or more (once there were
- * `failureRateMinRequests` of them in the window), is taken out of rotation for ejectionBase × 2^(n-1) (capped at ejectionMax), then half-open: one probe request at a time until a
- * success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
+ * `failureRateMinRequests` of them in the window), is taken out of rotation for ejectionBase × 2^(n-1) (capped at
+ * ejectionMax; n grows with every costly failed probe, not with a cheap one), then half-open: one probe request
+ * at a time until a success puts it back. Never more than maxEjectedPercent of the upstreams are out at once (at least one may be),
  * so a fleet-wide storm spreads load instead of emptying the pool.
  *
  * Hand-written: this is the product's own admission policy, pure and clock-driven so it is tested as a table.
@@ -84,8 +93,11 @@ export class PassiveHealth {
     this.get(name).probing = false;
   }
 
-  /** Records an attempt's result. Returns true when this call ejected the upstream. */
-  record(name: string, failure: boolean, now: number): boolean {
+  /**
+   * Records an attempt's result; `costMs` is how long the attempt took (unknown: counted as costly). Returns true
+   * when this call ejected the upstream.
+   */
+  record(name: string, failure: boolean, now: number, costMs = Infinity): boolean {
     const h = this.get(name);
     const wasProbe = h.probing;
     h.probing = false;
@@ -113,7 +125,8 @@ export class PassiveHealth {
       now >= h.ejectedUntil &&
       this.mayEject(name, now)
     ) {
-      h.ejections++;
+      // A cheap failed probe keeps the time out it had (see CHEAP_PROBE_MS); anything else doubles it.
+      if (!(failedProbe && costMs < CHEAP_PROBE_MS && h.ejections > 0)) h.ejections++;
       const d = Math.min(this.settings.ejectionBaseMs * 2 ** (h.ejections - 1), this.settings.ejectionMaxMs);
       h.ejectedUntil = now + d;
       h.consecutiveFailures = 0;

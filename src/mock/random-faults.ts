@@ -65,7 +65,8 @@ const KINDS = [
 ] as const;
 export type FaultKind = (typeof KINDS)[number];
 
-const DEFAULT_SLOW_TOKEN_MS = 200;
+/** Time between tokens of a slowTokens request when `slowTokenMs` is not set. */
+export const DEFAULT_SLOW_TOKEN_MS = 200;
 
 /** Problems with a rates object, each naming the field (empty when valid). */
 export function faultRateProblems(rates: FaultRates): string[] {

@@ -1,6 +1,7 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions } from '../mock/options.ts';
 import { loadedTtftMs } from '../mock/pacing.ts';
+import { expectedFaultCostMs } from './fault-cost.ts';
 import { PRIORITY_RANK, type RequestPriority } from '../priority.ts';
 import type { RequestRecord, Summary } from './summary.ts';
 
@@ -14,7 +15,8 @@ import type { RequestRecord, Summary } from './summary.ts';
  *  - each request's service time is exact for its length, at the fleet's own throughput (see serviceTimeMs);
  *  - an upstream's scheduled outages take its slots away while they last (a job on such a slot must end before the
  *    outage starts, or start after it ends), with the windows taken from the start of the run;
- *  - no faults, jitter or per-key caps cost anything;
+ *  - a fault costs its least slot time (fault-cost.ts: what any scheduler must pay, with no time to notice it), as
+ *    an expected cost per request of its upstream's class; jitter and per-key caps cost nothing;
  *  - whenever a slot is free, it takes the waiting request with the earliest deadline (priority, then arrival,
  *    breaking ties) that can still finish by its deadline; one that no longer can is dropped. A slot never idles
  *    while a request that can still finish waits.
@@ -114,13 +116,14 @@ export function bestPossible(jobs: readonly Job[], slots: number, outages: reado
  * than its slots give; what the pool leaves out is only that one answer may take a few hundred ms more or less
  * on another class — small beside the storms' 15–60 s deadlines.
  */
-export function serviceTimeMs(fleet: FleetSpec, tokens: number): number {
+export function serviceTimeMs(fleet: FleetSpec, tokens: number, stream = true): number {
   let slots = 0;
   let perMs = 0;
   for (const u of fleet.upstreams) {
     const o = resolveOptions(u);
     if (!Number.isFinite(o.slots) || o.slots === 0) continue;
-    const ms = loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1) + Math.max(0, tokens - 1) * o.tokenMs;
+    const pace = { ttftMs: loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1), tokenMs: o.tokenMs };
+    const ms = pace.ttftMs + Math.max(0, tokens - 1) * o.tokenMs + expectedFaultCostMs(o.faults, tokens, stream, pace);
     slots += o.slots;
     perMs += o.slots / Math.max(ms, 1e-9);
   }
@@ -159,7 +162,7 @@ export function bestPossibleSummary(records: readonly RequestRecord[], fleet: Fl
     return {
       arrivalMs,
       deadlineMs: arrivalMs + deadlineS * 1000,
-      serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1),
+      serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1, r.stream),
       priority: r.priority,
     };
   });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassiveHealth } from '../../../src/balance/passive-health.ts';
+import { CHEAP_PROBE_MS, PassiveHealth } from '../../../src/balance/passive-health.ts';
 
 const settings = {
   failureThreshold: 3,
@@ -92,4 +92,24 @@ test('the failure rate only counts attempts inside its window', () => {
   const h = new PassiveHealth(['a', 'b'], settings);
   for (let i = 0; i < 8; i++) h.record('a', i % 2 === 0, 0);
   assert.equal(h.record('a', true, 20_000), false, 'the old attempts have left the window');
+});
+
+test('a probe that fails cheaply keeps the time out short; a costly one doubles it', () => {
+  const h = new PassiveHealth(['a', 'b'], settings);
+  for (let i = 0; i < 3; i++) h.record('a', true, 0, 1);
+  assert.equal(h.retryInMs(['a'], 0), 1000);
+  const rows: { costMs: number; want: number }[] = [
+    { costMs: 2, want: 1000 }, // connection refused: the outage may end any moment, probe again in 1 s
+    { costMs: CHEAP_PROBE_MS - 1, want: 1000 },
+    { costMs: 3000, want: 2000 }, // the probe hung until its timeout: back off
+    { costMs: 1, want: 2000 }, // cheap again: stays where it is, does not shrink
+    { costMs: CHEAP_PROBE_MS, want: 4000 },
+  ];
+  let t = 1000;
+  for (const { costMs, want } of rows) {
+    h.onSend('a', t);
+    assert.equal(h.record('a', true, t, costMs), true, `a failed probe (${costMs} ms) ejects again`);
+    assert.equal(h.retryInMs(['a'], t), want, `after a probe of ${costMs} ms`);
+    t += want;
+  }
 });
