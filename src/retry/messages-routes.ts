@@ -53,10 +53,25 @@ export function messagesBody(call: Call, lease: Lease): string {
 function messagesObject(call: Call, lease: Lease): Record<string, unknown> {
   const native = call.native as NonNullable<Call['native']>;
   const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
-  const cap = call.body.max_tokens;
+  return { ...body, ...cappedBy(call.body, body), model: lease.route.model };
+}
+
+/**
+ * A passed-through Messages request's own body with degrade mode's lower `max_tokens` (set on `chat`, its chat
+ * body) applied: what every attempt asks, before the route's model and params (the cache's key).
+ */
+export function nativeBody(call: Call, chat: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const native = (call.native as NonNullable<Call['native']>).body;
+  return { ...native, ...cappedBy(chat, native) };
+}
+
+function cappedBy(
+  chat: Readonly<Record<string, unknown>>,
+  body: Readonly<Record<string, unknown>>,
+): { max_tokens?: number } {
+  const cap = chat.max_tokens;
   const asked = body.max_tokens;
-  const capped = typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
-  return { ...body, ...capped, model: lease.route.model };
+  return typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
 }
 
 /**

@@ -10,7 +10,11 @@ import type { Lease } from '../../../src/balance/lease.ts';
 type Json = Record<string, unknown>;
 
 /** Events as an upstream writes them, with their type and parsed data. */
-const ev = (type: string, data: Json = {}) => ({ type, text: event(type, data).slice(0, -2), data: { type, ...data } });
+const ev = (type: string, data: Json = {}): { type: string; text: string; data: Json } => ({
+  type,
+  text: event(type, data).slice(0, -2),
+  data: { type, ...data },
+});
 const textStart = (index: number) => ev('content_block_start', { index, content_block: { type: 'text', text: '' } });
 const textDelta = (index: number, text: string) =>
   ev('content_block_delta', { index, delta: { type: 'text_delta', text } });
