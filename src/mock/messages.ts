@@ -9,7 +9,8 @@ import { countTokens } from './continuation.ts';
  * system prompt, then every turn's text, joined with "\n", as a translation to chat would send it), thinking blocks
  * first when thinking is enabled or the model name contains "reasoner", a `tool_use` block calling the first tool
  * (input `{"q":"<tokens>"}`, streamed as input_json_delta pieces) when tools are given. Errors are in Anthropic's
- * shape (openai-error.ts). Faults, pacing, busy answers and limits are the same as for chat.
+ * shape (openai-error.ts). A last assistant turn is a prefill: the answer continues after its tokens. Faults,
+ * pacing, busy answers and limits are the same as for chat.
  */
 const THINKING_TOKENS = 4;
 const MARK_THINKING = '\u0001thinking\u0001';
