@@ -64,7 +64,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps): Pipeline {
   return { run: compose(present), stages: present.map((s) => s.name) };
 }
 
-/** Whether a request may be passed through to a Messages upstream: the cache stands aside (its answers are chat ones). */
+/** Whether a request may be passed through to a Messages upstream: the cache keeps its answers in Messages form. */
 function passesThrough(config: Config, deps: PipelineDeps): (ctx: RequestContext) => boolean {
   return (ctx) =>
     ctx.model !== undefined &&

@@ -18,7 +18,8 @@ import type { ResponseStore } from './responses/response-store.ts';
  * looked up as the tenant's own: a Messages or Responses request becomes the chat-completions Call every later stage
  * runs unchanged, and the response the pipeline writes into becomes a TranslatingResponse that answers in the door's
  * protocol. So admission, queue, retries, pushback, continuation, cache and coalescing apply to these doors as they
- * are; the cache even shares answers between doors (its key is the chat body). Two answers need no upstream and are
+ * are; the cache even shares answers between doors (its key is the chat body) — except a Messages request that may
+ * be passed through to a Messages upstream, which is cached in Messages form under its own body (cache-request.ts). Two answers need no upstream and are
  * given here: `count_tokens` (an estimate: the gateway has no tokenizer of the upstream's model) and a stored
  * response (`GET /v1/responses/{id}`, only to the tenant that created it).
  */
@@ -47,6 +48,10 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
               body: asked,
               headers: messagesHeaders(ctx.req.headers),
               passThrough: (on) => res.passThrough(on),
+              door: (under) => {
+                const own = new TranslatingResponse(under, new MessagesTranslator());
+                return { res: own as unknown as ServerResponse, passThrough: (on) => own.passThrough(on) };
+              },
             },
           };
           ctx.res = res as unknown as ServerResponse;

@@ -1,4 +1,5 @@
 import type { Lifetime } from './ttl.ts';
+import { isCompleteMessage } from './messages-answer.ts';
 
 /** Where an entry lives: the tenant namespace, the public model and the request's key. */
 export interface EntryKey {
@@ -33,8 +34,10 @@ export function parseEntry(text: string): CacheEntry | undefined {
     const e = JSON.parse(text) as Partial<CacheEntry>;
     if (typeof e.body !== 'string' || typeof e.freshUntil !== 'number' || typeof e.staleUntil !== 'number')
       return undefined;
-    // The body is served as it is (or replayed): it must be an answer, whoever wrote the key.
-    if (!Array.isArray((JSON.parse(e.body) as { choices?: unknown } | null)?.choices)) return undefined;
+    // The body is served as it is (or replayed): it must be an answer, whoever wrote the key — a chat one, or a
+    // Messages one (its key is apart: cache-request.ts).
+    const answer = JSON.parse(e.body) as { choices?: unknown } | null;
+    if (!Array.isArray(answer?.choices) && !isCompleteMessage(answer)) return undefined;
     return { body: e.body, usage: e.usage === true, freshUntil: e.freshUntil, staleUntil: e.staleUntil };
   } catch {
     return undefined;

@@ -2,6 +2,7 @@ import type { CacheConfig } from '../config/types.ts';
 import type { Call, RequestContext } from '../server/context.ts';
 import type { EntryKey } from './cache-entry.ts';
 import { cacheKey } from './cache-key.ts';
+import { nativeBody } from '../retry/messages-routes.ts';
 import { cacheUse, type CacheUse } from './cache-policy.ts';
 import type { ResponseCache } from './response-cache.ts';
 import { wantsUsage } from './serve-cached.ts';
@@ -15,13 +16,18 @@ export interface CacheRequest {
   key: EntryKey;
   /** A stream asking for a usage chunk: only an answer stored with usage can serve it. */
   usage: boolean;
+  /**
+   * Its answers are in Messages form (messages-answer.ts): a Messages door request that may be passed through to a
+   * Messages upstream, keyed on its own body. Every other request's answers are chat completions, keyed on the chat
+   * body — a Messages request only ever translated shares them with the chat door.
+   */
+  messages: boolean;
 }
 
 /**
  * The cache's view of a request. Undefined for one it may not touch: no parsed call or model yet, embeddings
  * (vectors are not worth keeping), or a model the cache does not serve. `bypass` (the public model) for one the
- * cache serves but that may neither look up, store nor coalesce (or that may be passed through to a Messages
- * upstream): no key is computed for it.
+ * cache serves but that may neither look up, store nor coalesce: no key is computed for it.
  */
 export function cacheRequestOf(
   ctx: RequestContext,
@@ -33,16 +39,35 @@ export function cacheRequestOf(
   const model = ctx.model;
   if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name))
     return undefined;
-  // A Messages request that may be passed through to a Messages upstream: its answer would not be a chat one.
-  if (passesThrough?.(ctx) === true) return { bypass: model.name };
-  const use = cacheUse(config, call.body, ctx.req.headers);
+  // A Messages request that may be passed through to a Messages upstream: its answer is a Messages one.
+  const messages = call.native !== undefined && passesThrough?.(ctx) === true;
+  const use = cacheUse(
+    config,
+    messages ? (call.native as { body: Record<string, unknown> }).body : call.body,
+    ctx.req.headers,
+  );
   if (!use.lookup && !use.store && !use.coalesce) return { bypass: model.name };
   const key: EntryKey = {
     ns: cache.namespaces.of(ctx.tenant),
     model: model.name,
-    hash: cacheKey(call.endpoint, model.name, call.body),
+    hash: requestHash(call, messages, model.name, call.body),
   };
-  return { call, model: model.name, use, key, usage: wantsUsage(call.body) };
+  return { call, model: model.name, use, key, usage: !messages && wantsUsage(call.body), messages };
+}
+
+/**
+ * The exact-match hash of a request for `model` whose chat body is `body` (degrade mode may have lowered its model
+ * or `max_tokens`): for a Messages-form request, its own body with that `max_tokens` (the body every attempt sends:
+ * retry/messages-routes.ts), under an endpoint of its own so no chat answer is ever found for it.
+ */
+export function requestHash(
+  call: Call,
+  messages: boolean,
+  model: string,
+  body: Readonly<Record<string, unknown>>,
+): string {
+  if (!messages || call.native === undefined) return cacheKey(call.endpoint, model, body);
+  return cacheKey('messages', model, nativeBody(call, body));
 }
 
 /** The key of identical requests, to find their flight. */

@@ -82,7 +82,7 @@ type Served = 'hit' | 'stale' | 'semantic_hit';
 /** A stored answer, as the label it is served under, counted as the lookup result it was. */
 function serveFound(ctx: RequestContext, req: CacheRequest, found: Found, result: Served, count: Count): void {
   count(req.model, result, found.level);
-  serveCached(ctx, found.entry.body, result === 'stale' ? 'stale' : 'hit', req.usage);
+  serveCached(ctx, found.entry.body, result === 'stale' ? 'stale' : 'hit', req);
 }
 
 /** A similar prompt's answer (semantic cache); not looked for when an identical request in flight answers sooner. */
@@ -93,7 +93,8 @@ async function findSimilar(
   flights: Coalescer,
 ): Promise<SimilarLookup | undefined> {
   const sem = cache.semantic;
-  if (sem === undefined || !req.use.lookup || flights.joinable(req) !== undefined) return undefined;
+  // Similar prompts' answers are chat ones (the index is keyed on chat prompts): a Messages-form request has none.
+  if (sem === undefined || req.messages || !req.use.lookup || flights.joinable(req) !== undefined) return undefined;
   return lookupSimilar(ctx, req, sem, cache);
 }
 

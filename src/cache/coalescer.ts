@@ -46,7 +46,7 @@ export class Coalescer {
     if (landing === undefined || ctx.clientGone.aborted) return;
     if (landing.error !== undefined) throw landing.error;
     const answer = landing.answer;
-    if (answer !== undefined && (!usage || answer.usage)) return serveCached(ctx, answer.body, 'coalesced', usage);
+    if (answer !== undefined && (!usage || answer.usage)) return serveCached(ctx, answer.body, 'coalesced', req);
     throw new SpillwayError(
       'upstream_error',
       'The upstream answer this request shared with an identical one failed or was incomplete.',
@@ -58,7 +58,7 @@ export class Coalescer {
     const id = flightId(req.key);
     const f: Flight = new Flight(
       ctx,
-      req.usage,
+      req,
       this.downstream,
       (answer) => this.keep(answer, req.key, f.store, indexing),
       (_l, clients) => {

@@ -1,8 +1,7 @@
 import type { RequestContext } from '../server/context.ts';
 import type { Found } from './answer-store.ts';
 import type { EntryKey } from './cache-entry.ts';
-import { cacheKey } from './cache-key.ts';
-import type { CacheRequest } from './cache-request.ts';
+import { requestHash, type CacheRequest } from './cache-request.ts';
 import type { ResponseCache } from './response-cache.ts';
 
 /** What the stored answers hold for a request: a fresh one to serve, else a stale one to keep in reserve. */
@@ -22,7 +21,7 @@ export async function lookupExact(ctx: RequestContext, req: CacheRequest, cache:
   const u = ctx.undegraded;
   const asked: EntryKey | undefined =
     u !== undefined && cache.models.has(u.model.name)
-      ? { ...req.key, model: u.model.name, hash: cacheKey(req.call.endpoint, u.model.name, u.body) }
+      ? { ...req.key, model: u.model.name, hash: requestHash(req.call, req.messages, u.model.name, u.body) }
       : undefined;
   let stale: Found | undefined;
   for (const k of asked === undefined ? [req.key] : [asked, req.key]) {

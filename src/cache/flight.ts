@@ -3,6 +3,7 @@ import type { Handler } from '../pipeline.ts';
 import type { RequestContext } from '../server/context.ts';
 import { FlightResponse } from './flight-response.ts';
 import { landedAnswer, type Answer } from './landed-answer.ts';
+import { landedMessage } from './messages-answer.ts';
 
 /** One client sharing a flight. */
 export interface Passenger {
@@ -39,11 +40,16 @@ interface Seat {
  * The flight runs the rest of the pipeline on a context of its own whose abort signal fires only when every
  * passenger has left, so a client that goes away does not cancel the answer for the others. A passenger that
  * joins late first gets what was already written.
+ *
+ * A Messages-form flight (a Messages door request that may be passed through) writes through a door response of
+ * its own in front of the FlightResponse, so what it records and shares is a Messages answer whether an attempt
+ * was passed through or translated; each passenger's own door response then passes it on untranslated.
  */
 export class Flight {
   readonly ctx: RequestContext;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  private readonly messages: boolean;
   /** Some passenger may have the answer stored (`cache-control: no-store` forbids it only for its own request). */
   store = false;
   private readonly res: FlightResponse;
@@ -60,18 +66,20 @@ export class Flight {
    */
   constructor(
     leader: RequestContext,
-    includeUsage: boolean,
+    form: { usage: boolean; messages: boolean },
     downstream: Handler<RequestContext>,
     onAnswer: (a: Answer | undefined) => void,
     onLand: (l: Landing, clients: number) => void,
   ) {
     this.stream = leader.call?.stream === true;
-    this.includeUsage = includeUsage;
+    this.includeUsage = form.usage;
+    this.messages = form.messages;
+    const land = form.messages ? landedMessage : landedAnswer;
     this.res = new FlightResponse({
-      head: () => this.each((s) => startLive(s.p, this.res)),
+      head: () => this.each((s) => this.startLive(s.p)),
       write: (chunk) => this.each((s) => writeLive(s.p, chunk)),
       end: () => {
-        this.answer = landedAnswer(this.res.statusCode, this.res.text(), this.stream);
+        this.answer = land(this.res.statusCode, this.res.text(), this.stream);
         onAnswer(this.answer);
         this.each((s) => endLive(s));
       },
@@ -79,8 +87,7 @@ export class Flight {
     });
     this.ctx = {
       ...leader,
-      // The loop and relay use only the FlightResponse's part of ServerResponse (see that class).
-      res: this.res as unknown as ServerResponse,
+      ...this.ownDoor(leader),
       clientGone: this.abort.signal,
       settled: false,
       upstream: undefined,
@@ -119,7 +126,7 @@ export class Flight {
     const s = seat as Seat;
     if (p.live && this.res.headersSent) {
       // A late joiner catches up on what the others already have.
-      startLive(p, this.res);
+      this.startLive(p);
       for (const chunk of this.res.recorded) writeLive(p, chunk);
       if (this.res.writableEnded) endLive(s);
     }
@@ -129,6 +136,27 @@ export class Flight {
     this.report(p);
     if (l === undefined || (p.live && l.error === undefined && p.ctx.res.headersSent)) return undefined;
     return l;
+  }
+
+  /**
+   * The response and call the flight's pipeline writes to: the FlightResponse (the loop and relay use only its part
+   * of ServerResponse: see that class), behind a door response of the flight's own for a Messages-form flight.
+   */
+  private ownDoor(leader: RequestContext): Pick<RequestContext, 'res' | 'call'> {
+    const res = this.res as unknown as ServerResponse;
+    const native = leader.call?.native;
+    if (!this.messages || leader.call === undefined || native === undefined) return { res, call: leader.call };
+    const own = native.door(res);
+    return {
+      res: own.res,
+      call: { ...leader.call, native: { ...native, passThrough: (on: boolean) => own.passThrough(on) } },
+    };
+  }
+
+  /** A live passenger's response starts: a Messages-form flight's bytes are Messages already (passed on as they are). */
+  private startLive(p: Passenger): void {
+    if (this.messages) p.ctx.call?.native?.passThrough(true);
+    startLive(p, this.res);
   }
 
   private leave(s: Seat): void {

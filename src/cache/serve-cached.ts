@@ -1,25 +1,35 @@
 import type { RequestContext } from '../server/context.ts';
 import { replayAsStream } from './replay-stream.ts';
+import { replayMessageStream } from './messages-answer.ts';
 
 export type CacheLabel = 'hit' | 'coalesced' | 'stale';
 
 /**
  * Answers a request from a stored answer (its non-stream JSON text): as it is for a non-stream request, replayed
- * as SSE chunks for a stream. No upstream is involved, so nothing here can fail after the headers.
+ * as SSE chunks for a stream (`as.usage`: with a usage chunk). No upstream is involved, so nothing here can fail
+ * after the headers. A Messages-form answer (`as.messages`) is replayed as Messages events and goes through the
+ * door's response untranslated.
  */
-export function serveCached(ctx: RequestContext, body: string, label: CacheLabel, includeUsage: boolean): void {
+export function serveCached(
+  ctx: RequestContext,
+  body: string,
+  label: CacheLabel,
+  as: { usage: boolean; messages: boolean },
+): void {
   const res = ctx.res;
   if (res.headersSent || res.destroyed) return;
   res.statusCode = 200;
   res.setHeader('x-spillway-cache', label);
   ctx.settled = true;
+  if (as.messages) ctx.call?.native?.passThrough(true);
   if (ctx.call?.stream !== true) {
     res.setHeader('content-type', 'application/json');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(body);
     return;
   }
-  const text = replayAsStream(JSON.parse(body) as Record<string, unknown>, includeUsage);
+  const answer = JSON.parse(body) as Record<string, unknown>;
+  const text = as.messages ? replayMessageStream(answer) : replayAsStream(answer, as.usage);
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no');

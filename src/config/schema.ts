@@ -476,7 +476,7 @@ export const configSchema = {
             enum: ['auto', 'off', 'prefix', 'continue_final_message', 'prompt'],
             default: 'auto',
             description:
-              'Mid-stream recovery: how a stream cut after its first token is continued (`auto`: by the kind of upstream that wrote it — `prefix` on deepseek, `continue_final_message` on vllm/sglang, off elsewhere; `prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); `off` ends it with an in-band error.',
+              'Mid-stream recovery: how a stream cut after its first token is continued (`auto`: by the kind of upstream that wrote it — `prefix` on deepseek, `continue_final_message` on vllm/sglang, off elsewhere; `prefix`: DeepSeek chat prefix completion, `continue_final_message`: vLLM/SGLang, `prompt`: any server); a passed-through Messages stream is continued by a prefill on a Messages upstream (`auto`: deepseek only; any other mode: every Messages upstream); `off` ends it with an in-band error.',
             'x-expected': 'one of auto, off, prefix, continue_final_message, prompt',
           },
           hedge: {

@@ -92,6 +92,6 @@ function badRequest(message: string, param: string): MockError {
 }
 
 /** The simulator's tokens are space-separated words, each carrying its index. */
-function countTokens(text: string): number {
+export function countTokens(text: string): number {
   return text.split(' ').filter((t) => t !== '').length;
 }

@@ -1,6 +1,7 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
 import { invalid, newId, readGeneration, spliceTokens, type Generation, type Prepare } from './generation-request.ts';
 import type { Frame } from './pacing.ts';
+import { countTokens } from './continuation.ts';
 
 /**
  * POST /v1/messages (and DeepSeek's /anthropic/v1/messages) in the Anthropic Messages API's shapes, on a simulator
@@ -8,7 +9,8 @@ import type { Frame } from './pacing.ts';
  * system prompt, then every turn's text, joined with "\n", as a translation to chat would send it), thinking blocks
  * first when thinking is enabled or the model name contains "reasoner", a `tool_use` block calling the first tool
  * (input `{"q":"<tokens>"}`, streamed as input_json_delta pieces) when tools are given. Errors are in Anthropic's
- * shape (openai-error.ts). Faults, pacing, busy answers and limits are the same as for chat.
+ * shape (openai-error.ts). A last assistant turn is a prefill: the answer continues after its tokens. Faults,
+ * pacing, busy answers and limits are the same as for chat.
  */
 const THINKING_TOKENS = 4;
 const MARK_THINKING = '\u0001thinking\u0001';
@@ -27,7 +29,12 @@ export const prepareMessages: Prepare = (body, opts, promptCache) => {
   if (!Number.isInteger(body.max_tokens)) return invalid('max_tokens: Field required', 'max_tokens');
   const g = readGeneration(body, opts);
   if ('error' in g) return g;
-  const prompt = messagesPrompt(body);
+  // A last assistant turn is a prefill: the answer continues it (the Messages API's way to continue an answer), so
+  // the simulator goes on with its deterministic answer after the prefill's tokens.
+  const prefill = prefillText(body.messages.at(-1));
+  const turns = prefill === undefined ? body : { ...body, messages: body.messages.slice(0, -1) };
+  const prompt = messagesPrompt(turns);
+  if (prefill !== undefined) g.skip = countTokens(prefill);
   const thinkingOn =
     g.model.includes('reasoner') || (body.thinking as { type?: unknown } | undefined)?.type === 'enabled';
   const m: Message = {
@@ -70,6 +77,17 @@ function messagesPrompt(body: Record<string, unknown>): string {
     else parts.push('');
   }
   return parts.join('\n');
+}
+
+/** The text of a prefill (a last assistant turn of text), else undefined. */
+function prefillText(turn: unknown): string | undefined {
+  const t = turn as { role?: unknown; content?: unknown } | null;
+  if (t?.role !== 'assistant') return undefined;
+  if (typeof t.content === 'string') return t.content;
+  if (!Array.isArray(t.content)) return undefined;
+  return t.content
+    .map((b) => (typeof (b as { text?: unknown } | null)?.text === 'string' ? (b as { text: string }).text : ''))
+    .join('');
 }
 
 function toolName(body: Record<string, unknown>): string | undefined {

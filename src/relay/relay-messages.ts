@@ -5,6 +5,8 @@ import type { Outcome } from '../upstream/outcome.ts';
 import { dataOf } from './sse-events.ts';
 import { answerObject, type AnswerCheck } from './answer-check.ts';
 import { eventsOf, type SseReader } from './sse-reader.ts';
+import { MessagesSplice } from './messages-splice.ts';
+import type { MessagesText } from './messages-text.ts';
 import { streamFailure, writeEvents, type SseResult } from './relay-sse.ts';
 
 /** The events from the first content on, or why the attempt failed before it. */
@@ -56,16 +58,30 @@ export async function awaitFirstMessageData(ctx: RequestContext, reader: SseRead
   }
 }
 
+/**
+ * Mid-stream recovery for a passed-through Messages stream (retry/stream-continuation.ts decides): `track` records
+ * what reaches the client, and on a continuation (`continuing`) the upstream's events are spliced into the client's
+ * message (messages-splice.ts) rather than passed on as they are.
+ */
+export interface MessagesStreamOptions {
+  track: MessagesText | undefined;
+  continuing: boolean;
+}
+
 /** Relays from the first content event to message_stop, renaming the model in message_start. */
 export async function relayMessages(
   ctx: RequestContext,
   reader: SseReader,
   att: OpenAttempt,
   first: string[],
-  rewrite: ((t: string) => string) | undefined,
+  opts: MessagesStreamOptions & { rewrite: ((t: string) => string) | undefined },
   clock: Clock,
 ): Promise<SseResult> {
+  const { rewrite, track } = opts;
+  // A continuation has sent content before this attempt: a cut of it is a cut after content.
   let contentSent = false;
+  const sent = (): boolean => contentSent || opts.continuing;
+  const splice = opts.continuing && track !== undefined ? new MessagesSplice(track) : undefined;
   let batch: string[] | null = first;
   const usage: Usage = { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 };
   try {
@@ -73,18 +89,27 @@ export async function relayMessages(
       let out = '';
       for (const ev of batch) {
         const type = eventType(ev);
-        if (type === 'error') return { outcome: errorOutcome(ev), contentSent };
+        if (type === 'error') return { outcome: errorOutcome(ev), contentSent: sent() };
         if (type !== undefined && CONTENT.has(type) && !contentSent) {
           contentSent = true;
           att.timer.firstToken();
           ctx.ttftMs ??= clock.now() - ctx.startedAt;
         }
-        let text = ev;
+        let text = `${ev}\n\n`;
+        // Parsed only where read: usage, and every event of a stream that may be continued.
+        const data =
+          type === 'message_start' || type === 'message_delta' || (track !== undefined && type !== undefined)
+            ? json(ev)
+            : undefined;
         if (type === 'message_start') {
-          if (rewrite !== undefined) text = rewrite(ev);
-          addUsage(usage, (json(ev)?.message as Record<string, unknown> | undefined)?.usage);
-        } else if (type === 'message_delta') addUsage(usage, json(ev)?.usage);
-        out += `${text}\n\n`;
+          if (rewrite !== undefined) text = `${rewrite(ev)}\n\n`;
+          addUsage(usage, (data?.message as Record<string, unknown> | undefined)?.usage);
+        } else if (type === 'message_delta') addUsage(usage, data?.usage);
+        if (type !== undefined && type !== '') {
+          if (splice !== undefined) text = splice.map(type, ev, data);
+          if (track !== undefined) recordEach(track, text, splice === undefined ? data : undefined);
+        }
+        out += text;
         if (type === 'message_stop') {
           ctx.usage = usage;
           await writeEvents(ctx, out);
@@ -96,10 +121,25 @@ export async function relayMessages(
       batch = await nextEvents(reader);
     }
   } catch (err) {
-    return { outcome: streamFailure(ctx, err, true), contentSent };
+    return { outcome: streamFailure(ctx, err, true), contentSent: sent() };
   }
-  if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
-  return { outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without message_stop' }, contentSent };
+  if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent: sent() };
+  return {
+    outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without message_stop' },
+    contentSent: sent(),
+  };
+}
+
+/**
+ * Records the events that went to the client for one upstream event: itself (its data already parsed), or, on a
+ * continuation, what the splice made of it (none, one or two events, parsed again: a continuation is rare).
+ */
+function recordEach(track: MessagesText, text: string, parsed: Record<string, unknown> | undefined): void {
+  for (const ev of text.split('\n\n')) {
+    if (ev === '') continue;
+    const type = eventType(ev);
+    if (type !== undefined) track.record(type, parsed ?? json(ev));
+  }
 }
 
 /** Events that carry the answer (the ones before them only announce it). */

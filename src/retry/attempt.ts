@@ -16,7 +16,12 @@ import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-err
 import { readAnswer, writeAnswer } from '../relay/relay-json.ts';
 import { awaitFirstData, relayStream, type StreamOptions } from '../relay/relay-sse.ts';
 import { SseReader, type SseBatch } from '../relay/sse-reader.ts';
-import { awaitFirstMessageData, checkMessage, relayMessages } from '../relay/relay-messages.ts';
+import {
+  awaitFirstMessageData,
+  checkMessage,
+  relayMessages,
+  type MessagesStreamOptions,
+} from '../relay/relay-messages.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
 
@@ -290,7 +295,7 @@ export async function finishAttempt(
   s: Exclude<Started, { kind: 'failed' }>,
   lease: Lease,
   publicModel: string,
-  stream: Omit<StreamOptions, 'rewrite'>,
+  stream: Omit<StreamOptions, 'rewrite'> & { messages: MessagesStreamOptions },
   deps: AttemptDeps,
 ): Promise<AttemptResult> {
   const rewrite = modelRewriter(lease.route.model, publicModel);
@@ -304,7 +309,7 @@ export async function finishAttempt(
       return result;
     }
     const r = Array.isArray(s.first)
-      ? await relayMessages(ctx, s.reader, s.att, s.first, rewrite, deps.clock)
+      ? await relayMessages(ctx, s.reader, s.att, s.first, { ...stream.messages, rewrite }, deps.clock)
       : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
     const outcome: Outcome =

@@ -1,6 +1,8 @@
 import type { ModelConfig } from '../config/types.ts';
 import type { StreamText } from '../relay/stream-text.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
+import type { UpstreamApi } from '../upstream/upstream-apis.ts';
+import { servesMessages } from '../upstream/upstream-api.ts';
 
 /**
  * How an upstream continues an answer from a given prefix:
@@ -28,6 +30,39 @@ export function continuationMode(setting: ModelConfig['continuation'], kind: Ups
 /** Whether some route of `model` continues an answer: exactly (with `auto`) or in the mode the config names. */
 export function continuesSomewhere(model: ModelConfig, kindOf: (upstream: string) => UpstreamKind): boolean {
   return model.routes.some((r) => continuationMode(model.continuation, kindOf(r.upstream)) !== 'off');
+}
+
+/**
+ * Whether a passed-through Messages answer may be continued on an upstream of `kind` (pure): by a prefill, the
+ * Messages API's own way to continue an answer. `auto` picks DeepSeek's `/anthropic` only, which documents it;
+ * elsewhere (Anthropic's own API refuses a prefill that ends in whitespace, and a translating server may start a new
+ * turn after it) only an explicit mode turns it on.
+ */
+export function continuesMessages(setting: ModelConfig['continuation'], kind: UpstreamKind): boolean {
+  return setting === 'auto' ? kind === 'deepseek' : setting !== 'off';
+}
+
+/** How the gateway sees an upstream's APIs and kind, for the routes a Messages continuation may take. */
+export interface RouteApis {
+  kindOf: (upstream: string) => UpstreamKind;
+  apiOf: (upstream: string) => UpstreamApi;
+}
+
+/** Whether a route of `model` may continue a passed-through Messages answer: it serves Messages and allows it. */
+function continuesMessagesOn(model: ModelConfig, upstream: string, u: RouteApis): boolean {
+  const kind = u.kindOf(upstream);
+  return servesMessages(u.apiOf(upstream), kind) && continuesMessages(model.continuation, kind);
+}
+
+/** Whether a passed-through Messages stream served by `chain` could be continued on some route (then it is tracked). */
+export function mayContinueMessages(chain: readonly ModelConfig[], u: RouteApis): boolean {
+  return chain.some((m) => m.routes.some((r) => continuesMessagesOn(m, r.upstream, u)));
+}
+
+/** The routes of `model` that may continue a passed-through Messages answer (the cut one's among them). */
+export function messagesContinuationRoutes(model: ModelConfig, u: RouteApis): ModelConfig {
+  const routes = model.routes.filter((r) => continuesMessagesOn(model, r.upstream, u));
+  return routes.length === model.routes.length ? model : { ...model, routes };
 }
 
 /** Whether a stream served by `chain` could be continued on some route: only then is the text sent tracked. */
@@ -86,7 +121,7 @@ export function continuationBody(
 }
 
 /** Tokens the original request may still produce (undefined when it set no limit). */
-export function tokensLeft(original: Record<string, unknown>, sent: StreamText): number | undefined {
+export function tokensLeft(original: Record<string, unknown>, sent: { events: number }): number | undefined {
   const v = original.max_completion_tokens ?? original.max_tokens;
   return typeof v === 'number' ? v - sent.events : undefined;
 }

@@ -6,7 +6,6 @@ import type { Stage } from '../pipeline.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { RequestContext } from '../server/context.ts';
-import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import { endStreamWithError } from '../relay/relay-sse.ts';
@@ -22,6 +21,7 @@ import type { AccountGate } from '../balance/account-gate.ts';
 import { estimateTokens } from '../admission/estimate-tokens.ts';
 import { sleep } from './sleep.ts';
 import { StreamContinuation } from './stream-continuation.ts';
+import type { RouteApis } from './continuation.ts';
 import { openAiChain, openAiModels } from './messages-routes.ts';
 import { tryOnce, type Binding, type Tried, type TryDeps } from './try-once.ts';
 
@@ -60,14 +60,19 @@ interface Policy {
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const { config, metrics } = deps;
   const { policy, tryDeps } = loopParts(deps);
-  const kindOf = (upstream: string) => deps.pools.kind(upstream);
+  const byName = new Map(config.upstreams.map((u) => [u.name, u.api]));
+  const apis: RouteApis = {
+    kindOf: (upstream) => deps.pools.kind(upstream),
+    // Every route names a configured upstream (config validation); 'openai' would only be a safe answer otherwise.
+    apiOf: (upstream) => byName.get(upstream) ?? 'openai',
+  };
   // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
   const openAi = openAiModels(config);
   const loop: Loop = { policy, tryDeps, metrics };
   return {
     name: 'dispatch',
     async run(ctx) {
-      const r = begin(ctx, config, kindOf, metrics, deps.gate !== undefined, openAi);
+      const r = begin(ctx, config, apis, metrics, deps.gate !== undefined, openAi);
       try {
         await attempts(ctx, r, loop);
       } finally {
@@ -102,7 +107,7 @@ async function attempts(ctx: RequestContext, r: RequestState, { policy, tryDeps,
       case 'cancelled':
         return;
       case 'end_at_limit':
-        return r.continuation.endAtLimit(ctx, t.served);
+        return r.continuation.endAtLimit(ctx, t.served, t.messages);
       case 'stop':
         metrics.retryStops.inc({ why: step.why });
         r.continuation.stopped(step.continuable);
@@ -119,7 +124,7 @@ async function attempts(ctx: RequestContext, r: RequestState, { policy, tryDeps,
       case 'retry':
         r.chain.failedOn(upstream);
         r.binding.mode = 'retry';
-        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease));
+        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease, t.messages));
         metrics.retries.inc({ upstream, outcome: t.result.outcome.kind });
         await sleep(step.delayMs, ctx.clientGone);
         if (ctx.clientGone.aborted) return;
@@ -154,7 +159,7 @@ interface RequestState {
 function begin(
   ctx: RequestContext,
   config: Config,
-  kindOf: (upstream: string) => UpstreamKind,
+  apis: RouteApis,
   metrics: Metrics,
   gated: boolean,
   openAi: ReadonlyMap<string, ModelConfig | null>,
@@ -169,7 +174,7 @@ function begin(
   );
   return {
     chain,
-    continuation: new StreamContinuation(call, chain.models, kindOf, model.name, metrics),
+    continuation: new StreamContinuation(call, chain.models, apis, model.name, metrics),
     binding: { mode: 'new', gateRefusals: 0, tokens: gated ? estimateTokens(call.body) : 0 },
     maxAttempts: maxAttempts(config, ctx),
     pushbacks: 0,
@@ -186,9 +191,9 @@ function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: numb
     contentSent: t.result.contentSent,
     pushbacks: r.pushbacks,
     maxPushbacks: r.maxPushbacks,
-    // A passed-through Messages stream is not continued: its events are not the chat chunks a continuation extends.
-    cutAtLimit: !t.messages && r.continuation.cutAtLimit(ctx, t.result),
-    canContinue: !t.messages && r.continuation.canContinue(t.result, t.served),
+    // A passed-through Messages stream is continued in its own form (a prefill), a chat stream in chat's.
+    cutAtLimit: r.continuation.cutAtLimit(ctx, t.result, t.messages),
+    canContinue: r.continuation.canContinue(t.result, t.served, t.lease, t.messages),
     attempt,
     maxAttempts: r.maxAttempts,
     now: p.clock.now(),

@@ -47,10 +47,67 @@ export function openAiChain(
  * and degrade mode's lower `max_tokens` (set on the chat body) applied to it too.
  */
 export function messagesBody(call: Call, lease: Lease): string {
+  return JSON.stringify(messagesObject(call, lease));
+}
+
+function messagesObject(call: Call, lease: Lease): Record<string, unknown> {
   const native = call.native as NonNullable<Call['native']>;
   const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
-  const cap = call.body.max_tokens;
+  return { ...body, ...cappedBy(call.body, body), model: lease.route.model };
+}
+
+/**
+ * A passed-through Messages request's own body with degrade mode's lower `max_tokens` (set on `chat`, its chat
+ * body) applied: what every attempt asks, before the route's model and params (the cache's key).
+ */
+export function nativeBody(call: Call, chat: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const native = (call.native as NonNullable<Call['native']>).body;
+  return { ...native, ...cappedBy(chat, native) };
+}
+
+function cappedBy(
+  chat: Readonly<Record<string, unknown>>,
+  body: Readonly<Record<string, unknown>>,
+): { max_tokens?: number } {
+  const cap = chat.max_tokens;
   const asked = body.max_tokens;
-  const capped = typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
-  return JSON.stringify({ ...body, ...capped, model: lease.route.model });
+  return typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
+}
+
+/**
+ * The body of the Messages request that continues a passed-through answer cut mid-stream (pure): the request as it
+ * was, with the text the client has as a prefill — a last assistant turn, which the Messages API continues (DeepSeek's
+ * `/anthropic` documents it) — and only the tokens the original may still produce. A prefill the client sent itself
+ * (its own last assistant turn) comes first: the answer continues it too.
+ */
+export function messagesContinuationBody(call: Call, lease: Lease, sent: { text: string; events: number }): string {
+  const body = messagesObject(call, lease);
+  const messages = Array.isArray(body.messages) ? [...(body.messages as unknown[])] : [];
+  const own = clientPrefill(messages);
+  if (typeof own === 'string') messages.pop();
+  messages.push({ role: 'assistant', content: (own ?? '') + sent.text });
+  const max = body.max_tokens;
+  return JSON.stringify({
+    ...body,
+    messages,
+    stream: true,
+    ...(typeof max === 'number' ? { max_tokens: Math.max(1, max - sent.events) } : {}), // 0 left: ended, not continued
+  });
+}
+
+/**
+ * The text of the client's own prefill (a last assistant turn of text only); undefined when its last turn is not an
+ * assistant one; null when it is one with other blocks (those cannot be extended with text: not continued).
+ */
+export function clientPrefill(messages: readonly unknown[]): string | undefined | null {
+  const last = messages.at(-1) as { role?: unknown; content?: unknown } | null | undefined;
+  if (last?.role !== 'assistant') return undefined;
+  if (typeof last.content === 'string') return last.content;
+  if (!Array.isArray(last.content)) return null;
+  let text = '';
+  for (const b of last.content as ({ type?: unknown; text?: unknown } | null)[]) {
+    if (b?.type !== 'text' || typeof b.text !== 'string') return null;
+    text += b.text;
+  }
+  return text;
 }

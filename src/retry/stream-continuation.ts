@@ -8,44 +8,60 @@ import type { Call, RequestContext } from '../server/context.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { AttemptResult, PaceCut } from './attempt.ts';
 import type { Launch } from './hedge.ts';
-import { messagesBody } from './messages-routes.ts';
+import { clientPrefill, messagesBody, messagesContinuationBody } from './messages-routes.ts';
 import { servesMessages } from '../upstream/upstream-api.ts';
+import { MessagesText } from '../relay/messages-text.ts';
+import type { MessagesStreamOptions } from '../relay/relay-messages.ts';
 import {
   continuationBody,
   continuationMode,
   continuationRoutes,
   continuesSomewhere,
+  continuesMessages,
   lengthFinish,
   mayContinue,
+  mayContinueMessages,
+  messagesContinuationRoutes,
   tokensLeft,
   type ContinuationMode,
+  type RouteApis,
 } from './continuation.ts';
 
 /**
  * Mid-stream recovery for one request: a stream cut after content reached the client is continued where the model
  * allows it (continuation.ts says how), from the text tracked as it was relayed. Before its first byte an attempt
  * is retried like any other; after it, only a continuation can still complete the answer.
+ *
+ * Two kinds of answer are continued: a chat stream (chat chunks, StreamText) and a Messages door's stream passed
+ * through to a Messages upstream (Messages events, MessagesText), which is continued by a prefill on a Messages
+ * upstream and spliced into the client's message (relay/messages-splice.ts). Each is continued in its own form.
  */
 export class StreamContinuation {
   private readonly call: Call;
   private readonly kindOf: (upstream: string) => UpstreamKind;
+  private readonly apis: RouteApis;
   private readonly count: (result: 'started' | 'completed' | 'gave_up') => void;
   /** The text sent so far, tracked only when some route of the chain could continue it. */
   private readonly track: StreamText | undefined;
-  /** Set once a continuation started: the id the continued answer keeps. */
-  private continuing: { id: string | undefined } | undefined;
+  /** The same for a passed-through Messages stream. */
+  private readonly messagesTrack: MessagesText | undefined;
+  /** Set once a continuation started: the id the continued answer keeps, and which kind of answer it continues. */
+  private continuing: { id: string | undefined; messages: boolean } | undefined;
 
-  constructor(
-    call: Call,
-    chain: readonly ModelConfig[],
-    kindOf: (upstream: string) => UpstreamKind,
-    publicModel: string,
-    metrics: Metrics,
-  ) {
+  constructor(call: Call, chain: readonly ModelConfig[], apis: RouteApis, publicModel: string, metrics: Metrics) {
     this.call = call;
-    this.kindOf = kindOf;
+    this.kindOf = apis.kindOf;
+    this.apis = apis;
     this.count = (result) => metrics.continuations.inc({ model: publicModel, result });
-    this.track = call.stream && mayContinue(chain, kindOf) ? new StreamText() : undefined;
+    this.track = call.stream && mayContinue(chain, apis.kindOf) ? new StreamText() : undefined;
+    const native = call.native;
+    this.messagesTrack =
+      call.stream &&
+      native !== undefined &&
+      mayContinueMessages(chain, apis) &&
+      clientPrefill(Array.isArray(native.body.messages) ? native.body.messages : []) !== null
+        ? new MessagesText()
+        : undefined;
   }
 
   /** Whether the attempts now continue an answer already begun (no hedging then: one writer per answer). */
@@ -53,9 +69,13 @@ export class StreamContinuation {
     return this.continuing !== undefined;
   }
 
-  /** What the relay needs to track the text and keep the answer's id. */
-  get relay(): Pick<StreamOptions, 'track' | 'continuing'> {
-    return { track: this.track, continuing: this.continuing };
+  /** What the relay needs to track the text and keep the answer's id (a chat stream), or splice it (Messages). */
+  get relay(): Pick<StreamOptions, 'track' | 'continuing'> & { messages: MessagesStreamOptions } {
+    return {
+      track: this.track,
+      continuing: this.continuing,
+      messages: { track: this.messagesTrack, continuing: this.continuing?.messages === true },
+    };
   }
 
   /**
@@ -64,7 +84,7 @@ export class StreamContinuation {
    */
   private pace(served: ModelConfig): PaceCut | undefined {
     if (this.track === undefined || !continuesSomewhere(served, this.kindOf)) return undefined;
-    return { tokensLeft: tokensLeft(this.call.body, this.track) };
+    return this.paceFor(this.track);
   }
 
   /**
@@ -74,10 +94,22 @@ export class StreamContinuation {
   launch(lease: Lease, served: ModelConfig): Launch {
     const messages =
       this.call.native !== undefined &&
-      this.continuing === undefined &&
+      this.continuing?.messages !== false &&
       servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
-    if (messages) return { lease, body: messagesBody(this.call, lease), messages };
-    return { lease, body: this.body(lease, served), pace: this.pace(served), messages };
+    if (!messages) return { lease, body: this.body(lease, served), pace: this.pace(served), messages };
+    const sent = this.messagesTrack;
+    const pace = this.continuesMessagesOn(served, lease) && sent !== undefined ? this.paceFor(sent) : undefined;
+    if (this.continuing?.messages === true && sent !== undefined)
+      return { lease, body: messagesContinuationBody(this.call, lease, sent), pace, messages };
+    return { lease, body: messagesBody(this.call, lease), pace, messages };
+  }
+
+  private paceFor(sent: { events: number }): PaceCut {
+    return { tokensLeft: tokensLeft(this.call.body, sent) };
+  }
+
+  private continuesMessagesOn(served: ModelConfig, lease: Lease): boolean {
+    return continuesMessages(served.continuation, this.kindOf(lease.upstream.name));
   }
 
   /** The body for an attempt: the client's bytes when nothing changes, renamed (with the route's params), or a continuation. */
@@ -91,39 +123,47 @@ export class StreamContinuation {
     return JSON.stringify({ ...(withParams ?? call.body), model: lease.route.model });
   }
 
-  /** Cut after its last allowed token: the answer is complete, only its finish event was lost. */
-  cutAtLimit(ctx: RequestContext, result: AttemptResult): boolean {
-    return (
-      result.contentSent &&
-      this.track !== undefined &&
-      this.track.continuable &&
-      tokensLeft(this.call.body, this.track) === 0 &&
-      !ctx.res.writableEnded
-    );
+  /**
+   * Cut after its last allowed token (or, a Messages stream, after its `message_delta`): the answer is complete,
+   * only its end was lost. `messages`: the cut attempt was a passed-through Messages stream.
+   */
+  cutAtLimit(ctx: RequestContext, result: AttemptResult, messages: boolean): boolean {
+    if (!result.contentSent || ctx.res.writableEnded) return false;
+    const sent = messages ? this.messagesTrack : this.track;
+    if (sent === undefined || !sent.continuable) return false;
+    return tokensLeft(this.call.body, sent) === 0 || (messages && (sent as MessagesText).finished);
   }
 
-  /** Ends an answer cut at its limit as the upstream would have (finish_reason "length"). */
-  endAtLimit(ctx: RequestContext, served: ModelConfig): void {
-    ctx.res.end(lengthFinish(this.track as StreamText, served.name));
+  /** Ends an answer cut at its limit as the upstream would have (finish_reason "length", stop_reason "max_tokens"). */
+  endAtLimit(ctx: RequestContext, served: ModelConfig, messages: boolean): void {
+    ctx.res.end(
+      messages ? (this.messagesTrack as MessagesText).closing() : lengthFinish(this.track as StreamText, served.name),
+    );
     this.count('completed');
   }
 
-  /** Whether what an attempt cut after content reached the client can be continued on some route of `served`. */
-  canContinue(result: AttemptResult, served: ModelConfig): boolean {
+  /**
+   * Whether what `lease` cut after content reached the client can be continued on `served`: a chat answer on any
+   * route that continues it (continuation.ts), a passed-through Messages answer on a Messages route that allows it.
+   */
+  canContinue(result: AttemptResult, served: ModelConfig, lease: Lease, messages: boolean): boolean {
+    const sent = messages ? this.messagesTrack : this.track;
     return (
       result.contentSent &&
-      this.track !== undefined &&
-      this.track.continuable &&
-      this.track.events > 0 &&
-      continuesSomewhere(served, this.kindOf)
+      sent !== undefined &&
+      sent.continuable &&
+      sent.events > 0 &&
+      (messages ? this.continuesMessagesOn(served, lease) : continuesSomewhere(served, this.kindOf))
     );
   }
 
-  /** Starts continuing: the rest must come from the model that wrote the beginning, on a route that continues it. */
-  start(served: ModelConfig, lease: Lease): ModelConfig {
-    this.continuing = { id: this.track?.id };
+  /** Starts continuing: the rest must come from the model that wrote the beginning, continued the same way. */
+  start(served: ModelConfig, lease: Lease, messages: boolean): ModelConfig {
+    this.continuing = { id: this.track?.id, messages };
     this.count('started');
-    return continuationRoutes(served, this.modeOf(served, lease), this.kindOf);
+    return messages
+      ? messagesContinuationRoutes(served, this.apis)
+      : continuationRoutes(served, this.modeOf(served, lease), this.kindOf);
   }
 
   /** The request's answer is complete: a continuation, if one ran, succeeded. */

@@ -37,6 +37,11 @@ interface NativeCall {
   headers: Readonly<Record<string, string>>;
   /** Switches the door's response between translating chat answers and passing a Messages answer through. */
   passThrough(on: boolean): void;
+  /**
+   * A response of the door's own in front of `res`, with its switch: the answer cache's shared flight writes through
+   * one, so what it records and shares is a Messages answer whichever way each attempt went (cache/flight.ts).
+   */
+  door(res: ServerResponse): { res: ServerResponse; passThrough(on: boolean): void };
 }
 
 export interface Usage {

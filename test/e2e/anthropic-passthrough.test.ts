@@ -6,6 +6,7 @@ import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 import {
   isOverloaded529,
+  nativeFirstThenOpenAi,
   multiTurnWithSystem,
   prompt,
   streamedToolCall,
@@ -239,20 +240,7 @@ test('a passed-through stream that stalls before its first content is given up b
 test('a mixed route: Messages requests pass through on the native upstream and are translated on the OpenAI-only one; chat requests never reach the native one', async (t) => {
   const { anthropic, client, mocks } = await anthropicStack(t, {
     mocks: [{ api: 'anthropic', slots: 0, reject: 529 }, {}],
-    config: (urls) => ({
-      upstreams: [
-        { name: 'native', url: urls[0], api: 'anthropic' },
-        { name: 'openai', url: `${urls[1]}/v1` },
-      ],
-      models: {
-        chat: {
-          routes: [
-            { upstream: 'native', weight: 1000 },
-            { upstream: 'openai', weight: 1 },
-          ],
-        },
-      },
-    }),
+    config: nativeFirstThenOpenAi,
   });
   const native = paths(mocks[0] as MockServer);
   const openai = paths(mocks[1] as MockServer);
@@ -358,25 +346,6 @@ test('a deepseek upstream takes Messages requests on its /anthropic path, with x
   });
   assert.deepEqual(translated, ['/chat/completions']);
   assert.equal(t2.content[0]?.type === 'text' ? t2.content[0].text : '', answerText(1, prompt, 5));
-});
-
-test('the answer cache stands aside for a Messages request that may be passed through (its answer is not a chat one)', async (t) => {
-  const { anthropic, mocks } = await anthropicStack(t, {
-    mocks: [{ api: 'anthropic' }],
-    config: (urls) => ({ ...nativeOnly(urls), cache: { models: ['chat'] } }),
-  });
-  const ask = {
-    model: 'chat',
-    max_tokens: 7,
-    temperature: 0,
-    messages: [{ role: 'user', content: prompt }],
-  } as Anthropic.MessageCreateParamsNonStreaming;
-  for (let i = 0; i < 2; i++) {
-    const r = await anthropic.messages.create(ask).withResponse();
-    assert.equal(r.data.content[0]?.type === 'text' ? r.data.content[0].text : '', answerText(1, prompt, 7));
-    assert.equal(r.response.headers.get('x-spillway-cache'), null);
-  }
-  assert.equal(mocks[0]?.stats().completed, 2);
 });
 
 test('a request the translation cannot carry (a document block, a server tool) still passes through when only Messages upstreams serve the model', async (t) => {

@@ -9,6 +9,24 @@ import { answerText } from '../../src/mock/answer-text.ts';
  */
 export const prompt = 'Tell me a story';
 
+/** Model "chat" on a Messages-only upstream first (weight 1000), then an OpenAI-only one (the mocks' URLs in order). */
+export function nativeFirstThenOpenAi(urls: string[]): Record<string, unknown> {
+  return {
+    upstreams: [
+      { name: 'native', url: urls[0], api: 'anthropic' },
+      { name: 'openai', url: `${urls[1]}/v1` },
+    ],
+    models: {
+      chat: {
+        routes: [
+          { upstream: 'native', weight: 1000 },
+          { upstream: 'openai', weight: 1 },
+        ],
+      },
+    },
+  };
+}
+
 /**
  * A multi-turn conversation with a system prompt, once with `messages.create` (system as a string) and once with
  * `messages.stream` (system as text blocks): the exact text both times. Returns the stream's event types and its

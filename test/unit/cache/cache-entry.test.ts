@@ -11,6 +11,23 @@ test('an entry read from Redis is accepted only when it is a whole entry holding
     { text: JSON.stringify({ body: '{"error":{}}', freshUntil: 1, staleUntil: 2 }), ok: false },
     { text: JSON.stringify({ body: 'not json', freshUntil: 1, staleUntil: 2 }), ok: false },
     { text: 'garbage', ok: false },
+    // A Messages answer (the Messages door's passed-through requests are stored in their own form).
+    {
+      text: JSON.stringify({
+        body: '{"type":"message","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}',
+        freshUntil: 1,
+        staleUntil: 2,
+      }),
+      ok: true,
+    },
+    {
+      text: JSON.stringify({
+        body: '{"type":"message","content":[],"stop_reason":null}',
+        freshUntil: 1,
+        staleUntil: 2,
+      }),
+      ok: false,
+    },
   ];
   for (const r of rows) assert.equal(parseEntry(r.text) !== undefined, r.ok, r.text);
   assert.deepEqual(parseEntry(rows[0]!.text), { body, usage: true, freshUntil: 1, staleUntil: 2 });
