@@ -20,6 +20,17 @@ export class WindowCounter {
     this.counts[this.current] = (this.counts[this.current] ?? 0) + n;
   }
 
+  /**
+   * Counts an event that belongs to an earlier time `at` (≤ now): it leaves the window when `at` does. One older
+   * than the window counts in its oldest bucket, so it is never free.
+   */
+  addAt(now: number, at: number, n = 1): void {
+    this.roll(now);
+    const back = at >= this.bucketStart ? 0 : Math.min(BUCKETS - 1, Math.ceil((this.bucketStart - at) / this.bucketMs));
+    const i = (this.current - back + BUCKETS) % BUCKETS;
+    this.counts[i] = (this.counts[i] ?? 0) + n;
+  }
+
   total(now: number): number {
     this.roll(now);
     let t = 0;

@@ -202,7 +202,7 @@ function stepInput(ctx: RequestContext, t: Tried, r: RequestState, attempt: numb
     // An upstream's Retry-After is a floor only when no other route is left: otherwise the retry goes elsewhere.
     delayMs: () =>
       backoffDelayMs(attempt - 1, p.backoff, p.random, r.chain.hasAlternativeTo(upstream) ? undefined : retryAfterMs),
-    takeBudget: () => p.budgets.tryRetry(upstream),
+    takeBudget: () => p.budgets.tryRetry(upstream, r.binding.depositedAt),
   };
 }
 

@@ -27,6 +27,8 @@ export interface HedgeRequest {
   /** Upstreams that failed this request (the first lease's own is avoided too). */
   avoid: ReadonlySet<string>;
   leaseId: string;
+  /** When the request's first attempt deposited into the retry budgets: a hedge is charged to it too. */
+  depositedAt?: number;
   tokens: number;
   /** What the attempt on a lease sends (stream-continuation.ts). */
   launch: (lease: Lease) => Launch;
@@ -101,7 +103,7 @@ export class Hedging {
     const verdict = hedgeVerdict({
       clientGone: ctx.clientGone.aborted,
       firstSettled,
-      takeBudget: () => this.deps.budgets.tryRetry(r.first.upstream.name),
+      takeBudget: () => this.deps.budgets.tryRetry(r.first.upstream.name, r.depositedAt),
     });
     if (verdict !== 'send') {
       lease.rest(0); // not needed, or the budget was spent by another request meanwhile: the slot goes back unused

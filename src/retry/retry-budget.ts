@@ -30,10 +30,16 @@ export class RetryBudget {
     this.requests.add(now);
   }
 
-  /** Takes one retry from the budget if there is one (`open`: requests still open, see `available`). */
-  tryRetry(now: number, open = 0): boolean {
+  /**
+   * Takes one retry from the budget if there is one (`open`: requests still open, see `available`). The retry is
+   * charged to `depositedAt`, when its request made its first attempt (default: now): a retry counts against the
+   * deposits of its own cohort, so retries due seconds after their requests began (a stall found by its idle
+   * timeout, a continuation's own stall) are not weighed against the deposits of a later, smaller cohort — at the end
+   * of a burst, when arrivals stop, that mismatch refused exactly the retries the burst's last requests needed.
+   */
+  tryRetry(now: number, open = 0, depositedAt = now): boolean {
     if (this.available(now, open) < 1) return false;
-    this.retries.add(now);
+    this.retries.addAt(now, Math.min(now, depositedAt));
     return true;
   }
 

@@ -23,13 +23,14 @@ export class RetryBudgets {
     this.global = this.make();
   }
 
-  /** A first attempt: deposits into the global budget and the upstream's. */
-  recordFirstAttempt(upstream: string): void {
+  /** A first attempt: deposits into the global budget and the upstream's. Returns when (its retries' cohort). */
+  recordFirstAttempt(upstream: string): number {
     const now = this.clock.now();
     this.global.recordRequest(now);
     this.of(upstream).recordRequest(now);
     this.open.set(upstream, (this.open.get(upstream) ?? 0) + 1);
     this.openTotal++;
+    return now;
   }
 
   /** A request whose first attempt went to `upstream` has ended: its deposit is left to the window. */
@@ -49,13 +50,16 @@ export class RetryBudgets {
     );
   }
 
-  /** Takes a retry caused by `failedUpstream` from both budgets, or neither. */
-  tryRetry(failedUpstream: string): boolean {
+  /**
+   * Takes a retry caused by `failedUpstream` from both budgets, or neither; it is charged to `depositedAt`, when its
+   * request's first attempt deposited (retry-budget.ts says why).
+   */
+  tryRetry(failedUpstream: string, depositedAt?: number): boolean {
     if (!this.canRetry(failedUpstream)) return false;
     const now = this.clock.now();
     return (
-      this.of(failedUpstream).tryRetry(now, this.open.get(failedUpstream) ?? 0) &&
-      this.global.tryRetry(now, this.openTotal)
+      this.of(failedUpstream).tryRetry(now, this.open.get(failedUpstream) ?? 0, depositedAt) &&
+      this.global.tryRetry(now, this.openTotal, depositedAt)
     );
   }
 

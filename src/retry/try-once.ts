@@ -36,6 +36,8 @@ export interface Binding {
   readonly tokens: number;
   /** The upstream its first attempt deposited into the retry budgets: given back when the request ends. */
   deposited?: string;
+  /** When it deposited: its retries are charged to that time (retry-budget.ts). */
+  depositedAt?: number;
 }
 
 export interface TryPlan {
@@ -71,7 +73,7 @@ export async function tryOnce(
   const served = picked.model;
   if (plan.firstOfRequest) {
     plan.binding.deposited = picked.lease.upstream.name;
-    deps.budgets.recordFirstAttempt(plan.binding.deposited);
+    plan.binding.depositedAt = deps.budgets.recordFirstAttempt(plan.binding.deposited);
   }
   const launch = (lease: Lease) => plan.continuation.launch(lease, served);
   const hedge = plan.continuation.active
@@ -81,6 +83,7 @@ export async function tryOnce(
         first: picked.lease,
         avoid: plan.chain.failedUpstreams,
         leaseId: `${ctx.id}:${plan.attempt}:hedge`,
+        depositedAt: plan.binding.depositedAt,
         tokens: plan.binding.tokens,
         launch,
       });

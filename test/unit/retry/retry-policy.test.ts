@@ -141,3 +141,35 @@ test('a request still open keeps its deposit once the window has forgotten it: i
   clock.advance(15_000);
   assert.equal(b.canRetry('a'), false, 'once they ended, nothing is left to back a retry');
 });
+
+test("a retry is charged to its request's cohort: retries due after arrivals slowed are weighed against their own requests' deposits", () => {
+  const clock = new FakeClock();
+  const b = new RetryBudgets(
+    {
+      maxAttempts: 5,
+      backoffBaseMs: 50,
+      backoffCapMs: 20_000,
+      budgetRatio: 0.5,
+      budgetMinPerSecond: 0,
+      budgetWindowMs: 10_000,
+      cooldownDefaultMs: 1000,
+    },
+    clock,
+  );
+  // A burst of ten at 0 s: five retries' worth. Their stalls are found at 5 s, and each takes its retry.
+  const burstAt = clock.now();
+  for (let i = 0; i < 10; i++) assert.equal(burstAt, b.recordFirstAttempt('a'));
+  clock.advance(5_000);
+  for (let i = 0; i < 5; i++) assert.equal(b.tryRetry('a', burstAt), true, `burst retry ${i + 1}`);
+  assert.equal(b.tryRetry('a', burstAt), false, 'the burst spent its own deposits');
+  for (let i = 0; i < 10; i++) b.requestEnded('a');
+  // The last ten arrive at 9 s; their stalls are found at 10.5 s, when the burst has left the window: its deposits
+  // AND the retries charged to them. (Charged when they were made, at 5 s, those five would still count and leave
+  // these ten requests no retry at all.)
+  clock.advance(4_000);
+  const lateAt = b.recordFirstAttempt('a');
+  for (let i = 0; i < 9; i++) b.recordFirstAttempt('a');
+  clock.advance(1_500);
+  for (let i = 0; i < 5; i++) assert.equal(b.tryRetry('a', lateAt), true, `late retry ${i + 1}`);
+  assert.equal(b.tryRetry('a', lateAt), false, 'still no more than their ratio');
+});
