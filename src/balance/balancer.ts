@@ -453,13 +453,20 @@ export class Balancer {
         inRotation(s) && (s.slots.inFlight >= capOf(s) || s.accounts.every((a) => a.slots.inFlight >= accountCap(a))),
     );
     const resting = states.some((s) => inRotation(s) && s.accounts.some((a) => now < a.restingUntil));
+    // Taken out by passive health (not drained): it is probed again after its time out, so an admitted request
+    // (a retry, a continuation) may wait for that within its deadline; a newcomer is still refused at once.
+    const ejected = states.some((s) => !s.drained && !this.health.available(s.config.name, now));
     return new SpillwayError(
       'no_capacity',
       atCap
         ? `Every upstream of model '${model.name}' is at its concurrency limit; try again later.`
         : `No upstream of model '${model.name}' can take a request now (failing, or resting after a rate limit); try again later.`,
-      // busy: slots will free as answers finish; resting: accounts wake up at Retry-After; down: nothing to wait for.
-      { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)), detail: atCap ? 'busy' : resting ? 'resting' : 'down' },
+      // busy: slots will free as answers finish; resting: accounts wake up at Retry-After; ejected: probed again in
+      // `waitMs`; down: nothing to wait for.
+      {
+        retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)),
+        detail: atCap ? 'busy' : resting ? 'resting' : ejected ? 'ejected' : 'down',
+      },
     );
   }
 

@@ -106,8 +106,15 @@ export class AdmissionQueue {
         full = err;
       }
     }
-    // Waiting helps when slots will free or resting accounts wake up; not when every route is down.
-    if (!this.config.enabled || full?.detail === 'down')
+    // Waiting helps when slots will free or resting accounts wake up; not when every route is down. Routes out of
+    // rotation by passive health are probed again soon (1 s at first): a request already admitted — a failover, a
+    // continuation of a stream its client is reading — waits for that when its deadline allows, rather than lose
+    // the work spent on it; a newcomer to a fleet out of rotation is refused at once, with the probe time to retry.
+    if (
+      !this.config.enabled ||
+      full?.detail === 'down' ||
+      (full?.detail === 'ejected' && !this.mayAwaitProbe(ctx, mode, full, now))
+    )
       return Promise.reject(
         full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }),
       );
@@ -132,7 +139,7 @@ export class AdmissionQueue {
     const { ctx, model, priority, mode, now, full } = a;
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
-    const restingMs = full?.detail === 'resting' ? (full.retryAfterS ?? 0) * 1000 : 0;
+    const restingMs = full?.detail === 'resting' || full?.detail === 'ejected' ? (full.retryAfterS ?? 0) * 1000 : 0;
     const entry: Entry<Waiter> = {
       priority,
       tenant: ctx.tenant ?? '',
@@ -170,6 +177,11 @@ export class AdmissionQueue {
       until,
       retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS),
     };
+  }
+
+  /** Whether an admitted request (a retry) has time to wait for an ejected route's probe (`full.retryAfterS`). */
+  private mayAwaitProbe(ctx: RequestContext, mode: LeaseMode, full: SpillwayError, now: number): boolean {
+    return mode === 'retry' && now + (full.retryAfterS ?? 1) * 1000 < ctx.deadlineAt;
   }
 
   /**

@@ -16,12 +16,14 @@ function oneUpstreamQueue(
   cap: number,
   queueConfig: Record<string, unknown> = {},
   keepAlive: KeepAlive = () => () => {},
+  more: Record<string, unknown> = {},
 ) {
   const config = resolveConfig(
     {
       upstreams: [{ name: 'a', url: 'http://a.invalid/v1', max_concurrency: cap }],
       models: { chat: { routes: [{ upstream: 'a' }] } },
       queue: queueConfig,
+      ...more,
     },
     'test',
     {},
@@ -200,4 +202,39 @@ test('the queue asks the relay to keep a client alive for exactly as long as it 
   (await granted).release({ kind: 'ok' });
   assert.deepEqual(log.slice(2), ['stop client-left', 'stop granted-later']);
   queue.close();
+});
+
+test('a retry waits for its only route to be probed again after an ejection; a newcomer is refused at once', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2, {}, undefined, { health: { failure_threshold: 1 } });
+  t.after(() => queue.close());
+  queue.acquireNow(model, none).release({ kind: 'reset', afterFirstByte: true, detail: 'ECONNRESET' }); // out for 1 s
+  await assert.rejects(
+    queue.lease(ctxOf(clock, 'normal', 10_000), model, none),
+    (e: SpillwayError) => e.code === 'no_capacity' && e.retryAfterS === 1,
+    'a newcomer is told at once when to come back',
+  );
+  await assert.rejects(
+    queue.lease(ctxOf(clock, 'high', 900), model, none, 'retry'),
+    (e: SpillwayError) => e.code === 'no_capacity',
+    'a retry whose deadline ends before the probe is not kept waiting for nothing',
+  );
+  let got: Lease | undefined;
+  let refused: unknown;
+  queue.lease(ctxOf(clock, 'normal', 10_000), model, none, 'retry').then(
+    (l) => (got = l),
+    (e: unknown) => (refused = e),
+  );
+  const settle = () => new Promise((r) => setImmediate(r));
+  clock.advance(500);
+  t.mock.timers.tick(500);
+  await settle();
+  assert.equal(refused, undefined, 'an admitted retry waits for the probe instead of failing');
+  assert.equal(got, undefined, 'still out of rotation');
+  clock.advance(600);
+  t.mock.timers.tick(600);
+  await settle();
+  const probe = got as Lease | undefined;
+  assert.ok(probe !== undefined, 'the retry is the probe once the time out is over');
+  probe.release({ kind: 'ok' });
 });
