@@ -238,3 +238,67 @@ test('a passed-through stream cut mid-answer ends with an in-band error event th
   assert.equal(text, answerTokens(1, prompt, DEFAULT_TOKENS).slice(0, 3).join(''));
   assert.ok(!types.includes('response.completed'));
 });
+
+test("an upstream's in-band error or response.failed before content, or a 200 that is not a response, is retried elsewhere", async (t) => {
+  const created = (seq: number): string =>
+    `event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: seq, response: { id: 'resp_up', object: 'response', status: 'in_progress', output: [] } })}\n\n`;
+  const answers = [
+    // A stream that fails before its first content, the Responses API's two ways.
+    `${created(0)}event: error\ndata: {"type":"error","sequence_number":1,"code":"server_error","message":"boom"}\n\n`,
+    `${created(0)}event: response.failed\ndata: {"type":"response.failed","sequence_number":1,"response":{"id":"resp_up","object":"response","status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}}\n\n`,
+  ];
+  let n = 0;
+  const broken = await fixedUpstream(t, (req, res) => {
+    const stream = !req.url?.includes('json');
+    if (stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(answers[n++ % answers.length]);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"object":"chat.completion","choices":[]}');
+    }
+  });
+  const { client, mocks } = await stack(t, {
+    config: (urls) => ({
+      upstreams: [
+        { name: 'native', url: `${broken.url}/v1`, api: 'responses' },
+        { name: 'json', url: `${broken.url}/json/v1`, api: 'responses' },
+        { name: 'plain', url: `${urls[0]}/v1` },
+      ],
+      models: {
+        chat: { routes: [{ upstream: 'native' }], fallback: ['chat-plain'] },
+        json: { routes: [{ upstream: 'json' }], fallback: ['chat-plain'] },
+        'chat-plain': { routes: [{ upstream: 'plain' }] },
+      },
+    }),
+  });
+  for (let i = 0; i < answers.length; i++) {
+    const s = await client.responses.create({ model: 'chat', input: prompt, stream: true }).withResponse();
+    let text = '';
+    for await (const e of s.data) if (e.type === 'response.output_text.delta') text += e.delta;
+    assert.equal(text, answerText(1, prompt, DEFAULT_TOKENS), `answer ${i}`);
+    assert.equal(s.response.headers.get('x-spillway-upstream'), 'plain');
+  }
+  const r = await client.responses.create({ model: 'json', input: prompt }).withResponse();
+  assert.equal(r.data.output_text, answerText(1, prompt, DEFAULT_TOKENS));
+  assert.equal(r.response.headers.get('x-spillway-upstream'), 'plain');
+  assert.equal(broken.hits(), answers.length + 1);
+  assert.equal(mocks[0]?.stats().completed, answers.length + 1);
+});
+
+test("a model served only by chat upstreams translates Responses requests (auto passes through only OpenAI's own API)", async (t) => {
+  const { client, mocks } = await stack(t, {
+    mocks: [{ responses: true, kind: 'vllm' }],
+    config: (urls) => ({
+      upstreams: [{ name: 'vllm', url: `${urls[0]}/v1`, kind: 'vllm' }],
+      models: { chat: { routes: [{ upstream: 'vllm' }] } },
+    }),
+  });
+  const asked = seen(mocks[0] as MockServer);
+  const r = await client.responses.create({ model: 'chat', input: prompt });
+  assert.equal(r.output_text, answerText(1, prompt, DEFAULT_TOKENS));
+  assert.deepEqual(
+    asked.map((a) => a.path),
+    ['/v1/chat/completions'],
+  );
+});
