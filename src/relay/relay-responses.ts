@@ -106,7 +106,7 @@ function errorOutcome(data: Json | undefined): Outcome {
 }
 
 /** Responses usage → ours (cached input tokens are inside `input_tokens`, as chat's prompt tokens hold them). */
-export function responseUsage(r: Json): Usage {
+function responseUsage(r: Json): Usage {
   const u = (r.usage ?? {}) as Json;
   const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   const input = n(u.input_tokens);

@@ -65,7 +65,10 @@ export function nativeBody(call: Call, chat: Readonly<Record<string, unknown>>):
   return { ...native.body, ...cappedBy(chat, native.body, native.api) };
 }
 
-/** The chat body's lower limit on the native body's own limit field (`max_output_tokens` in the Responses API). */
+/**
+ * The chat body's lower limit on the native body's own limit field (`max_output_tokens` in the Responses API). A
+ * chat limit the native body lacks can only be degrade mode's (a translation carries the client's over): it applies.
+ */
 function cappedBy(
   chat: Readonly<Record<string, unknown>>,
   body: Readonly<Record<string, unknown>>,
@@ -74,7 +77,7 @@ function cappedBy(
   const field = api === 'responses' ? 'max_output_tokens' : 'max_tokens';
   const cap = chat.max_tokens;
   const asked = body[field];
-  return typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { [field]: cap } : {};
+  return typeof cap === 'number' && (typeof asked !== 'number' || cap < asked) ? { [field]: cap } : {};
 }
 
 /**

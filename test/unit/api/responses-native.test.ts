@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { answerMessage, chatToItems, nativeResponsesBody } from '../../../src/api/responses/responses-native.ts';
 import { responsesToChat } from '../../../src/api/responses/responses-request.ts';
 import type { StoredResponse } from '../../../src/api/responses/response-store.ts';
+import { nativeBody } from '../../../src/retry/messages-routes.ts';
+import type { Call } from '../../../src/server/context.ts';
 
 type Json = Record<string, unknown>;
 
@@ -87,4 +89,18 @@ test('a passed-through answer is kept as the chat message a translated one is: t
     content: null,
     tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
   });
+});
+
+test("degrade mode's lower max_tokens caps a passed-through Responses request's max_output_tokens, or sets it", () => {
+  const call = (asked: Json): Call =>
+    ({ body: {}, native: { api: 'responses', body: asked, headers: {} } }) as unknown as Call;
+  const rows: [Json, Json, unknown][] = [
+    [{ max_output_tokens: 100 }, { max_tokens: 10 }, 10],
+    [{ max_output_tokens: 5 }, { max_tokens: 5 }, 5],
+    [{}, { max_tokens: 10 }, 10],
+    [{}, {}, undefined],
+  ];
+  for (const [asked, chat, want] of rows)
+    assert.equal(nativeBody(call(asked), chat).max_output_tokens, want, JSON.stringify([asked, chat]));
+  assert.equal(nativeBody(call({}), { max_tokens: 10 }).max_tokens, undefined, "the Responses field, not chat's");
 });
