@@ -67,6 +67,5 @@ export function buildPipeline(config: Config, deps: PipelineDeps): Pipeline {
 /** Whether a request may be passed through to a Messages upstream: the cache keeps its answers in Messages form. */
 function passesThrough(config: Config, deps: PipelineDeps): (ctx: RequestContext) => boolean {
   return (ctx) =>
-    ctx.model !== undefined &&
-    mayPassThrough(ctx.call?.native !== undefined, ctx.model, config, (u) => deps.pools.kind(u));
+    ctx.model !== undefined && mayPassThrough(ctx.call?.native?.api, ctx.model, config, (u) => deps.pools.kind(u));
 }

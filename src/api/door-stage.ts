@@ -11,6 +11,7 @@ import { parseClientJsonObject } from './parse-json.ts';
 import { TranslatingResponse } from './translating-response.ts';
 import { responsesToChat } from './responses/responses-request.ts';
 import { ResponsesTranslator } from './responses/responses-translator.ts';
+import { nativeResponsesBody } from './responses/responses-native.ts';
 import type { ResponseStore } from './responses/response-store.ts';
 
 /**
@@ -45,6 +46,7 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
           ctx.call = {
             ...chatCall(translateOrStandIn(config, asked)),
             native: {
+              api: 'anthropic',
               body: asked,
               headers: messagesHeaders(ctx.req.headers),
               passThrough: (on) => res.passThrough(on),
@@ -77,12 +79,27 @@ export function doorStage(config: Config, responses: ResponseStore): Stage<Reque
           const previousId = asked.previous_response_id;
           const previous = typeof previousId === 'string' ? await responses.get(previousId, tenant) : undefined;
           const turn = responsesToChat(asked, (id) => (id === previousId ? previous : undefined));
-          ctx.call = chatCall(turn.chat);
           // Stored as the answer completes, before its last event is written (a SQLite put is on disk by then).
-          ctx.res = new TranslatingResponse(
-            ctx.res,
-            new ResponsesTranslator(asked, turn, (r) => void responses.put(r, tenant)),
-          ) as unknown as ServerResponse;
+          const translator = (save: boolean): ResponsesTranslator =>
+            new ResponsesTranslator(asked, turn, save ? (r) => void responses.put(r, tenant) : () => {});
+          const res = new TranslatingResponse(ctx.res, translator(true));
+          // Translated for OpenAI-only upstreams; passed through, stateless, to one that serves the Responses API
+          // (responses-native.ts): Spillway's store keeps the conversation either way.
+          ctx.call = {
+            ...chatCall(turn.chat),
+            native: {
+              api: 'responses',
+              body: nativeResponsesBody(asked, previous),
+              headers: {},
+              passThrough: (on) => res.passThrough(on),
+              // A cache flight's own door: what it records is a Responses answer; the client's own door stores it.
+              door: (under) => {
+                const own = new TranslatingResponse(under, translator(false));
+                return { res: own as unknown as ServerResponse, passThrough: (on) => own.passThrough(on) };
+              },
+            },
+          };
+          ctx.res = res as unknown as ServerResponse;
           break;
         }
         case 'responses_get': {

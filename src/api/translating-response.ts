@@ -14,6 +14,13 @@ export interface AnswerTranslator {
   done(): string;
   /** An in-band error the chat stream ended with (OpenAI's `{"error":{…}}` object) → the door's error event. */
   error(err: Record<string, unknown>): string;
+  /**
+   * An answer already in the door's protocol (passed through), as it goes to the client: one stream event (its data
+   * parsed; returns the event's text) or a whole answer. Absent: it goes out as it came. The Responses door uses it
+   * to give the answer Spillway's id and keep it in Spillway's store.
+   */
+  passedEvent?(ev: string, data: Record<string, unknown>): string;
+  passedAnswer?(answer: Record<string, unknown>): Record<string, unknown>;
 }
 
 type HeaderValue = number | string | readonly string[];
@@ -170,7 +177,7 @@ export class TranslatingResponse {
     }
     if (chunk !== undefined) this.held.push(chunk);
     const raw = Buffer.concat(this.held.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
-    const body = this.statusCode === 200 && !this.passing ? this.translateAnswer(raw) : raw;
+    const body = this.statusCode !== 200 ? raw : this.passing ? this.passedAnswer(raw) : this.translateAnswer(raw);
     this.res.setHeader('content-length', body.length);
     this.res.end(body);
     return this;
@@ -187,15 +194,16 @@ export class TranslatingResponse {
   }
 
   private translateAnswer(raw: Buffer): Buffer {
-    let chat: unknown;
-    try {
-      chat = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return raw; // answers are checked before they are written (relay/answer-check.ts): not reached in practice
-    }
-    if (chat === null || typeof chat !== 'object' || Array.isArray(chat)) return raw;
+    const chat = objectOf(raw.toString('utf8'));
+    if (chat === undefined) return raw; // answers are checked before they are written (relay/answer-check.ts)
     this.res.setHeader('content-type', 'application/json');
-    return Buffer.from(JSON.stringify(this.t.answer(chat as Record<string, unknown>)), 'utf8');
+    return Buffer.from(JSON.stringify(this.t.answer(chat)), 'utf8');
+  }
+
+  private passedAnswer(raw: Buffer): Buffer {
+    if (this.t.passedAnswer === undefined) return raw;
+    const answer = objectOf(raw.toString('utf8'));
+    return answer === undefined ? raw : Buffer.from(JSON.stringify(this.t.passedAnswer(answer)), 'utf8');
   }
 
   /** Whole chat SSE events → the door's events. Comments (`: keep-alive`, `: queued`) pass as they are. */
@@ -211,25 +219,32 @@ export class TranslatingResponse {
         continue;
       }
       if (this.passing && !data.startsWith('{"error"')) {
-        out += `${ev}\n\n`;
+        const hook = this.t.passedEvent?.bind(this.t);
+        const passed = hook === undefined ? undefined : objectOf(data);
+        out += hook === undefined || passed === undefined ? `${ev}\n\n` : hook(ev, passed);
         continue;
       }
       if (data === '[DONE]') {
         out += this.t.done();
         continue;
       }
-      let obj: unknown;
-      try {
-        obj = JSON.parse(data);
-      } catch {
-        continue; // the relay passes only events the upstream sent whole; a broken one carries nothing to translate
-      }
-      if (obj === null || typeof obj !== 'object') continue;
-      const o = obj as Record<string, unknown>;
+      // The relay passes only events the upstream sent whole; a broken one carries nothing to translate.
+      const o = objectOf(data);
+      if (o === undefined) continue;
       if (o.error !== undefined && o.choices === undefined)
         out += this.t.error((o.error ?? {}) as Record<string, unknown>);
       else out += this.t.chunk(o);
     }
     return out;
+  }
+}
+
+/** The JSON object in `text`, or undefined when it is not one. */
+function objectOf(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

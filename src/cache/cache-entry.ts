@@ -1,5 +1,6 @@
 import type { Lifetime } from './ttl.ts';
 import { isCompleteMessage } from './messages-answer.ts';
+import { isCompleteResponse } from './responses-answer.ts';
 
 /** Where an entry lives: the tenant namespace, the public model and the request's key. */
 export interface EntryKey {
@@ -35,9 +36,9 @@ export function parseEntry(text: string): CacheEntry | undefined {
     if (typeof e.body !== 'string' || typeof e.freshUntil !== 'number' || typeof e.staleUntil !== 'number')
       return undefined;
     // The body is served as it is (or replayed): it must be an answer, whoever wrote the key — a chat one, or a
-    // Messages one (its key is apart: cache-request.ts).
+    // Messages or Responses one (their keys are apart: cache-request.ts).
     const answer = JSON.parse(e.body) as { choices?: unknown } | null;
-    if (!Array.isArray(answer?.choices) && !isCompleteMessage(answer)) return undefined;
+    if (!Array.isArray(answer?.choices) && !isCompleteMessage(answer) && !isCompleteResponse(answer)) return undefined;
     return { body: e.body, usage: e.usage === true, freshUntil: e.freshUntil, staleUntil: e.staleUntil };
   } catch {
     return undefined;

@@ -17,9 +17,10 @@ export interface CacheRequest {
   /** A stream asking for a usage chunk: only an answer stored with usage can serve it. */
   usage: boolean;
   /**
-   * Its answers are in Messages form (messages-answer.ts): a Messages door request that may be passed through to a
-   * Messages upstream, keyed on its own body. Every other request's answers are chat completions, keyed on the chat
-   * body — a Messages request only ever translated shares them with the chat door.
+   * Its answers are in its door's form: Messages (messages-answer.ts) for a Messages door request that may be passed
+   * through to a Messages upstream, Responses (responses-answer.ts) for a Responses door request that may be passed
+   * through to a Responses upstream, keyed on its own body. Every other request's answers are chat completions,
+   * keyed on the chat body — a Messages or Responses request only ever translated shares them with the chat door.
    */
   messages: boolean;
 }
@@ -39,7 +40,7 @@ export function cacheRequestOf(
   const model = ctx.model;
   if (call === undefined || model === undefined || call.endpoint === 'embeddings' || !cache.models.has(model.name))
     return undefined;
-  // A Messages request that may be passed through to a Messages upstream: its answer is a Messages one.
+  // A Messages (Responses) request that may be passed through: its answer is a Messages (Responses) one.
   const messages = call.native !== undefined && passesThrough?.(ctx) === true;
   const use = cacheUse(
     config,
@@ -57,8 +58,8 @@ export function cacheRequestOf(
 
 /**
  * The exact-match hash of a request for `model` whose chat body is `body` (degrade mode may have lowered its model
- * or `max_tokens`): for a Messages-form request, its own body with that `max_tokens` (the body every attempt sends:
- * retry/messages-routes.ts), under an endpoint of its own so no chat answer is ever found for it.
+ * or `max_tokens`): for a Messages- or Responses-form request, its own body with that limit (the body every attempt
+ * sends: retry/messages-routes.ts), under an endpoint of its own so no chat answer is ever found for it.
  */
 export function requestHash(
   call: Call,
@@ -67,7 +68,7 @@ export function requestHash(
   body: Readonly<Record<string, unknown>>,
 ): string {
   if (!messages || call.native === undefined) return cacheKey(call.endpoint, model, body);
-  return cacheKey('messages', model, nativeBody(call, body));
+  return cacheKey(call.native.api === 'responses' ? 'responses' : 'messages', model, nativeBody(call, body));
 }
 
 /** The key of identical requests, to find their flight. */

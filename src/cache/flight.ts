@@ -4,6 +4,7 @@ import type { RequestContext } from '../server/context.ts';
 import { FlightResponse } from './flight-response.ts';
 import { landedAnswer, type Answer } from './landed-answer.ts';
 import { landedMessage } from './messages-answer.ts';
+import { landedResponse } from './responses-answer.ts';
 
 /** One client sharing a flight. */
 export interface Passenger {
@@ -43,7 +44,8 @@ interface Seat {
  *
  * A Messages-form flight (a Messages door request that may be passed through) writes through a door response of
  * its own in front of the FlightResponse, so what it records and shares is a Messages answer whether an attempt
- * was passed through or translated; each passenger's own door response then passes it on untranslated.
+ * was passed through or translated; each passenger's own door response then passes it on untranslated. A
+ * Responses-form flight (a Responses door request that may be passed through) does the same with Responses answers.
  */
 export class Flight {
   readonly ctx: RequestContext;
@@ -74,7 +76,11 @@ export class Flight {
     this.stream = leader.call?.stream === true;
     this.includeUsage = form.usage;
     this.messages = form.messages;
-    const land = form.messages ? landedMessage : landedAnswer;
+    const land = !form.messages
+      ? landedAnswer
+      : leader.call?.native?.api === 'responses'
+        ? landedResponse
+        : landedMessage;
     this.res = new FlightResponse({
       head: () => this.each((s) => this.startLive(s.p)),
       write: (chunk) => this.each((s) => writeLive(s.p, chunk)),

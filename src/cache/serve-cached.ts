@@ -1,14 +1,15 @@
 import type { RequestContext } from '../server/context.ts';
 import { replayAsStream } from './replay-stream.ts';
 import { replayMessageStream } from './messages-answer.ts';
+import { replayResponseStream } from './responses-answer.ts';
 
 export type CacheLabel = 'hit' | 'coalesced' | 'stale';
 
 /**
  * Answers a request from a stored answer (its non-stream JSON text): as it is for a non-stream request, replayed
  * as SSE chunks for a stream (`as.usage`: with a usage chunk). No upstream is involved, so nothing here can fail
- * after the headers. A Messages-form answer (`as.messages`) is replayed as Messages events and goes through the
- * door's response untranslated.
+ * after the headers. A Messages-form answer (`as.messages`) is replayed as Messages events (a Responses-form one as
+ * Responses events) and goes through the door's response untranslated.
  */
 export function serveCached(
   ctx: RequestContext,
@@ -29,7 +30,11 @@ export function serveCached(
     return;
   }
   const answer = JSON.parse(body) as Record<string, unknown>;
-  const text = as.messages ? replayMessageStream(answer) : replayAsStream(answer, as.usage);
+  const text = !as.messages
+    ? replayAsStream(answer, as.usage)
+    : ctx.call?.native?.api === 'responses'
+      ? replayResponseStream(answer)
+      : replayMessageStream(answer);
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no');

@@ -37,6 +37,7 @@ Options:
   --keep-alive-ms N      keep-alive interval while waiting, 0 = none (default 1000)
   --reject 429|503|529   status when slots and queue are full (default 503; 529: Anthropic's overloaded)
   --api openai|anthropic|both  APIs served: chat completions, the Messages API (/v1/messages), or both
+  --responses            serve the OpenAI Responses API (/v1/responses) too
   --retry-after S        Retry-After seconds sent with refusals (default 1)
   --rpm N                requests per sliding minute, all keys (429 with the exact Retry-After)
   --per-key-rpm N        requests per sliding minute per API key
@@ -88,6 +89,7 @@ const FLAGS = {
   'fault-slow': { type: 'string' },
   'slow-token-ms': { type: 'string' },
   'continue-after-abort': { type: 'boolean' },
+  responses: { type: 'boolean' },
 } as const;
 
 export const DEFAULT_MOCK_PORT = 9101;
@@ -168,6 +170,7 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
     apiKeys: v['api-key'],
     perKeyConcurrency: intFlag('per-key-concurrency', v['per-key-concurrency']),
     continueAfterAbort: v['continue-after-abort'],
+    responses: v.responses,
     faults: Object.keys(faults).length === 0 ? undefined : { ...base.faults, ...faults },
     name: `mock-${profile}`,
   });

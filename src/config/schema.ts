@@ -335,7 +335,7 @@ export const configSchema = {
             enum: [...UPSTREAM_APIS],
             default: 'auto',
             description:
-              'The APIs it serves: `auto` (chat completions, plus the Anthropic Messages API when the kind is deepseek, which serves it under `/anthropic`), `openai` (chat completions only), `anthropic` (the Messages API only, at `{url}/v1/messages`), `both`. A Messages request is passed through, untranslated, to an upstream that serves Messages; chat completions, completions, embeddings and Responses requests never go to an `anthropic` one.',
+              'The APIs it serves: `auto` (chat completions, plus the Anthropic Messages API when the kind is deepseek, which serves it under `/anthropic`, and the OpenAI Responses API when the kind is openai at api.openai.com), `openai` (chat completions only), `anthropic` (the Messages API only, at `{url}/v1/messages`), `both` (chat completions and Messages), `responses` (chat completions and the Responses API, at `{url}/responses`: a recent vLLM), `all` (the three). A Messages or Responses request is passed through, untranslated, to an upstream that serves its API, and translated to chat completions for any other; chat completions, completions, embeddings and Responses requests never go to an `anthropic` one.',
             'x-expected': `one of ${UPSTREAM_APIS.join(', ')}`,
           },
           keys: {

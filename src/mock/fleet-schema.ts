@@ -53,6 +53,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   outages: ['outages', { type: 'array', 'x-expected': 'a list of outage windows' }],
   kind: ['kind', { enum: [...UPSTREAM_KINDS], 'x-expected': `one of ${UPSTREAM_KINDS.join(', ')}` }],
   api: ['api', { enum: ['openai', 'anthropic', 'both'], 'x-expected': 'openai, anthropic or both' }],
+  responses: ['responses', { type: 'boolean', 'x-expected': 'true or false' }],
 };
 
 export const FAULT_KEYS: Record<string, [string, S]> = {

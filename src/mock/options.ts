@@ -95,6 +95,11 @@ export interface MockOptions {
    * simulator (DeepSeek serves Messages under `/anthropic`), else `openai`.
    */
   api?: MockApi;
+  /**
+   * Serve OpenAI's Responses API too (`POST /v1/responses`, mock/responses.ts), beside chat completions, as OpenAI's
+   * own API and recent vLLM versions do. Default false (most OpenAI-compatible servers do not).
+   */
+  responses?: boolean;
 }
 
 export type MockApi = 'openai' | 'anthropic' | 'both';
@@ -135,6 +140,7 @@ export const MOCK_DEFAULTS = {
   continueAfterAbort: false,
   statesConcurrencyLimit: false,
   countPrompts: false,
+  responses: false,
   outages: [],
   slots: Infinity,
   queueSize: 0,
@@ -165,6 +171,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   }
   if (typeof o.continueAfterAbort !== 'boolean')
     problems.push(`continueAfterAbort=${String(o.continueAfterAbort)} is not true or false`);
+  if (typeof o.responses !== 'boolean') problems.push(`responses=${String(o.responses)} is not true or false`);
   if (typeof o.statesConcurrencyLimit !== 'boolean')
     problems.push(`statesConcurrencyLimit=${String(o.statesConcurrencyLimit)} is not true or false`);
   for (const key of ['rpm', 'perKeyRpm'] as const) {

@@ -13,12 +13,14 @@ import { refuse } from './report.ts';
 import { serveGeneration } from './serve-generation.ts';
 import { prepareMessages } from './messages.ts';
 import { isMessagesPath } from './messages-path.ts';
+import { prepareResponses } from './responses.ts';
 
 /**
  * Paths, served with and without the /v1 prefix (DeepSeek's documented base URL has none):
  *   POST /v1/chat/completions   POST /v1/completions   POST /v1/embeddings   GET /v1/models
  *   POST /beta/chat/completions   POST /beta/completions   (kind deepseek only, as DeepSeek's beta base URL)
  *   POST /v1/messages, also under /anthropic (the Anthropic Messages API: `api` anthropic or both, mock/messages.ts)
+ *   POST /v1/responses          (OpenAI's Responses API: the `responses` option, mock/responses.ts)
  *   GET /mock/stats             POST /mock/reset        (control paths: not counted, no API key needed)
  */
 const GENERATION: Record<string, Prepare> = {
@@ -66,7 +68,15 @@ function route(ctx: MockContext, x: Exchange, method: string, key: string | unde
   const messages = isMessagesPath(x.path);
   // Each path exists only where the simulated server serves its API (`api` option).
   const served = messages ? ctx.opts.api !== 'openai' : ctx.opts.api !== 'anthropic';
-  const prepare = !served ? undefined : messages ? prepareMessages : GENERATION[api];
+  const prepare = !served
+    ? undefined
+    : messages
+      ? prepareMessages
+      : api === '/responses'
+        ? ctx.opts.responses
+          ? prepareResponses
+          : undefined
+        : GENERATION[api];
   const known = prepare !== undefined || (served && api === '/models');
   if (!known) return refuse(ctx, x, 'not_found', { status: 404, message: `Unknown path ${x.path}` });
   if (method !== (prepare === undefined ? 'GET' : 'POST')) {

@@ -13,7 +13,7 @@ import { streamFailure, writeEvents, type SseResult } from './relay-sse.ts';
 export type FirstMessageData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
 
 /** The reader's next batch as events, one by one (this relay reads every event). */
-async function nextEvents(reader: SseReader): Promise<string[] | null> {
+export async function nextEvents(reader: SseReader): Promise<string[] | null> {
   const batch = await reader.next();
   return batch === null ? null : eventsOf(batch);
 }
@@ -31,7 +31,11 @@ async function nextEvents(reader: SseReader): Promise<string[] | null> {
  * The stall detection is the attempt's timer, as for chat streams: the reader feeds it, and a `ping` is activity
  * but never a first token. Usage is read from message_start (input) and message_delta (output).
  */
-export async function awaitFirstMessageData(ctx: RequestContext, reader: SseReader): Promise<FirstMessageData> {
+export async function awaitFirstMessageData(
+  ctx: RequestContext,
+  reader: SseReader,
+  protocol: NativeEvents = MESSAGES_EVENTS,
+): Promise<FirstMessageData> {
   const held: string[] = [];
   try {
     for (;;) {
@@ -46,8 +50,10 @@ export async function awaitFirstMessageData(ctx: RequestContext, reader: SseRead
           comments += `${ev}\n\n`;
           continue;
         }
-        if (type === 'error') return { ok: false, outcome: errorOutcome(ev) };
-        if (CONTENT.has(type) || held.length >= MAX_HELD) return { ok: true, events: [...held, ...batch.slice(k)] };
+        const failed = protocol.failure(type, ev);
+        if (failed !== undefined) return { ok: false, outcome: failed };
+        if (protocol.content(type) || held.length >= MAX_HELD)
+          return { ok: true, events: [...held, ...batch.slice(k)] };
         held.push(ev);
       }
       // Comments (keep-alives) are passed on as they come, like the chat relay's: they are not the answer.
@@ -99,7 +105,7 @@ export async function relayMessages(
         // Parsed only where read: usage, and every event of a stream that may be continued.
         const data =
           type === 'message_start' || type === 'message_delta' || (track !== undefined && type !== undefined)
-            ? json(ev)
+            ? eventObject(ev)
             : undefined;
         if (type === 'message_start') {
           if (rewrite !== undefined) text = `${rewrite(ev)}\n\n`;
@@ -138,26 +144,41 @@ function recordEach(track: MessagesText, text: string, parsed: Record<string, un
   for (const ev of text.split('\n\n')) {
     if (ev === '') continue;
     const type = eventType(ev);
-    if (type !== undefined) track.record(type, parsed ?? json(ev));
+    if (type !== undefined) track.record(type, parsed ?? eventObject(ev));
   }
 }
 
 /** Events that carry the answer (the ones before them only announce it). */
 const CONTENT = new Set(['content_block_delta', 'message_delta', 'message_stop']);
+
+/**
+ * How a passed-through stream's events read, for the wait for its first content (this file's Messages one, and
+ * relay-responses.ts's): which types carry the answer, and which say the attempt failed (its outcome).
+ */
+export interface NativeEvents {
+  content(type: string): boolean;
+  failure(type: string, ev: string): Outcome | undefined;
+}
+
+const MESSAGES_EVENTS: NativeEvents = {
+  content: (type) => CONTENT.has(type),
+  failure: (type, ev) => (type === 'error' ? errorOutcome(ev) : undefined),
+};
 /** Announcing events held before content before they are let through anyway (bounds a hostile upstream). */
 const MAX_HELD = 64;
 
 /** The event's type: its `event:` line, else its data's `type` (undefined for a comment). */
-function eventType(ev: string): string | undefined {
+export function eventType(ev: string): string | undefined {
   if (ev.startsWith('event:')) {
     const end = ev.indexOf('\n');
     return ev.slice(6, end < 0 ? undefined : end).trim();
   }
-  const t = json(ev)?.type;
+  const t = eventObject(ev)?.type;
   return typeof t === 'string' ? t : dataOf(ev) === undefined ? undefined : '';
 }
 
-function json(ev: string): Record<string, unknown> | undefined {
+/** The event's data as a JSON object (undefined for a comment or data that is not one). */
+export function eventObject(ev: string): Record<string, unknown> | undefined {
   const data = dataOf(ev);
   if (data === undefined) return undefined;
   try {
@@ -170,7 +191,7 @@ function json(ev: string): Record<string, unknown> | undefined {
 
 /** An in-band error event: Anthropic's `overloaded_error` is the upstream saying busy (pushback), anything else a failure. */
 function errorOutcome(ev: string): Outcome {
-  const type = (json(ev)?.error as { type?: unknown } | undefined)?.type;
+  const type = (eventObject(ev)?.error as { type?: unknown } | undefined)?.type;
   if (type === 'overloaded_error') return { kind: 'overloaded', status: 529, retryAfterMs: undefined };
   return { kind: 'server_error', status: 200 };
 }

@@ -22,6 +22,7 @@ import {
   relayMessages,
   type MessagesStreamOptions,
 } from '../relay/relay-messages.ts';
+import { awaitFirstResponsesData, checkResponse, relayResponses } from '../relay/relay-responses.ts';
 import { modelRewriter } from '../relay/rewrite-model.ts';
 import type { AttemptTrace } from '../observe/tracing-types.ts';
 
@@ -81,8 +82,8 @@ export interface StartOptions {
 /**
  * Phase one of an attempt: send, classify the head, and wait for the first content (streams: the first data event;
  * non-stream: the whole answer, checked to be one). Never throws for upstream trouble. A started attempt must be
- * finished or closed. `opts.messages`: the Messages door's request passed through to an upstream that serves the
- * Messages API (its answer is a Messages answer, relayed as it is: relay-messages.ts).
+ * finished or closed. `opts.messages`: the door's request passed through to an upstream that serves the door's API
+ * (its answer is in that API, relayed as it is: relay-messages.ts for Messages, relay-responses.ts for Responses).
  */
 export async function startAttempt(
   ctx: RequestContext,
@@ -110,7 +111,8 @@ export async function startAttempt(
       clientGone: ctx.clientGone,
       cancel,
       traceHeaders: span?.headers,
-      messages: messages ? call.native?.headers : undefined,
+      messages: messages && call.native?.api === 'anthropic' ? call.native.headers : undefined,
+      responses: messages && call.native?.api === 'responses',
     });
   } catch (err) {
     const e = err as AttemptError;
@@ -185,7 +187,11 @@ async function firstEvents(o: Opened): Promise<Started> {
     return failedStart(span, upstream, { kind: 'invalid_answer', detail }, att.status);
   }
   const reader = new SseReader(att, o.deps.config.server.sseComments);
-  const first = messages ? await awaitFirstMessageData(ctx, reader) : await awaitFirstData(ctx, reader);
+  const first = !messages
+    ? await awaitFirstData(ctx, reader)
+    : o.call.native?.api === 'responses'
+      ? await awaitFirstResponsesData(ctx, reader)
+      : await awaitFirstMessageData(ctx, reader);
   return first.ok
     ? { kind: 'stream', att, reader, first: first.events, span, messages }
     : failedStart(span, upstream, first.outcome, att.status);
@@ -204,7 +210,11 @@ async function wholeAnswer(o: Opened): Promise<Started> {
     return failedStart(span, upstream, outcome, att.status);
   }
   const type = att.headers['content-type'];
-  const checked = messages ? checkMessage(type, answer) : checkAnswer(o.call.endpoint, type, answer);
+  const checked = !messages
+    ? checkAnswer(o.call.endpoint, type, answer)
+    : o.call.native?.api === 'responses'
+      ? checkResponse(type, answer)
+      : checkMessage(type, answer);
   if (!checked.ok) {
     const problem = checked.detail;
     o.deps.log.warn(
@@ -308,9 +318,11 @@ export async function finishAttempt(
       result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
       return result;
     }
-    const r = Array.isArray(s.first)
-      ? await relayMessages(ctx, s.reader, s.att, s.first, { ...stream.messages, rewrite }, deps.clock)
-      : await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock);
+    const r = !Array.isArray(s.first)
+      ? await relayStream(ctx, s.reader, s.att, s.first, { ...stream, rewrite }, deps.clock)
+      : ctx.call?.native?.api === 'responses'
+        ? await relayResponses(ctx, s.reader, s.att, s.first, deps.clock)
+        : await relayMessages(ctx, s.reader, s.att, s.first, { ...stream.messages, rewrite }, deps.clock);
     // Only a stream's keep-alives say "queued": a non-stream answer's blank lines may last its whole generation.
     const outcome: Outcome =
       r.outcome.kind === 'ok' && s.att.timer.keepAlives > 0 ? { kind: 'ok', queuedUpstream: true } : r.outcome;

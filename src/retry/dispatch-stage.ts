@@ -60,11 +60,11 @@ interface Policy {
 export function dispatchStage(deps: DispatchDeps): Stage<RequestContext> {
   const { config, metrics } = deps;
   const { policy, tryDeps } = loopParts(deps);
-  const byName = new Map(config.upstreams.map((u) => [u.name, u.api]));
+  const byName = new Map(config.upstreams.map((u) => [u.name, u]));
   const apis: RouteApis = {
     kindOf: (upstream) => deps.pools.kind(upstream),
     // Every route names a configured upstream (config validation); 'openai' would only be a safe answer otherwise.
-    apiOf: (upstream) => byName.get(upstream) ?? 'openai',
+    apiOf: (upstream) => byName.get(upstream)?.api ?? 'openai',
   };
   // Models as requests other than the Messages door's see them: without routes to Messages-only upstreams.
   const openAi = openAiModels(config);
@@ -170,7 +170,7 @@ function begin(
   const chain = new FallbackChain(
     model,
     config.models,
-    call.native === undefined && openAi.size > 0 ? (full) => openAiChain(openAi, full) : undefined,
+    call.native?.api !== 'anthropic' && openAi.size > 0 ? (full) => openAiChain(openAi, full) : undefined,
   );
   return {
     chain,

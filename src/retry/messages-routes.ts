@@ -3,7 +3,7 @@ import type { Lease } from '../balance/lease.ts';
 import { SpillwayError } from '../errors.ts';
 import { withRouteParams } from '../route/route-params.ts';
 import type { Call } from '../server/context.ts';
-import { servesOpenAi } from '../upstream/upstream-api.ts';
+import { servesOpenAi, type NativeApi } from '../upstream/upstream-api.ts';
 
 /**
  * Where the Messages door's passthrough changes the attempt loop: the routes an OpenAI-shaped request may take
@@ -43,8 +43,8 @@ export function openAiChain(
 }
 
 /**
- * A passed-through Messages request's body for a route: its model renamed, the route's params it did not set added,
- * and degrade mode's lower `max_tokens` (set on the chat body) applied to it too.
+ * A passed-through (Messages or Responses) request's body for a route: its model renamed, the route's params it did
+ * not set added, and degrade mode's lower `max_tokens` (set on the chat body) applied to its own limit too.
  */
 export function messagesBody(call: Call, lease: Lease): string {
   return JSON.stringify(messagesObject(call, lease));
@@ -53,25 +53,31 @@ export function messagesBody(call: Call, lease: Lease): string {
 function messagesObject(call: Call, lease: Lease): Record<string, unknown> {
   const native = call.native as NonNullable<Call['native']>;
   const body = withRouteParams({ ...call, body: { ...native.body } }, lease.route.params) ?? native.body;
-  return { ...body, ...cappedBy(call.body, body), model: lease.route.model };
+  return { ...body, ...cappedBy(call.body, body, native.api), model: lease.route.model };
 }
 
 /**
- * A passed-through Messages request's own body with degrade mode's lower `max_tokens` (set on `chat`, its chat
- * body) applied: what every attempt asks, before the route's model and params (the cache's key).
+ * A passed-through request's own body with degrade mode's lower `max_tokens` (set on `chat`, its chat body)
+ * applied: what every attempt asks, before the route's model and params (the cache's key).
  */
 export function nativeBody(call: Call, chat: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const native = (call.native as NonNullable<Call['native']>).body;
-  return { ...native, ...cappedBy(chat, native) };
+  const native = call.native as NonNullable<Call['native']>;
+  return { ...native.body, ...cappedBy(chat, native.body, native.api) };
 }
 
+/**
+ * The chat body's lower limit on the native body's own limit field (`max_output_tokens` in the Responses API). A
+ * chat limit the native body lacks can only be degrade mode's (a translation carries the client's over): it applies.
+ */
 function cappedBy(
   chat: Readonly<Record<string, unknown>>,
   body: Readonly<Record<string, unknown>>,
-): { max_tokens?: number } {
+  api: NativeApi,
+): Record<string, number> {
+  const field = api === 'responses' ? 'max_output_tokens' : 'max_tokens';
   const cap = chat.max_tokens;
-  const asked = body.max_tokens;
-  return typeof cap === 'number' && typeof asked === 'number' && cap < asked ? { max_tokens: cap } : {};
+  const asked = body[field];
+  return typeof cap === 'number' && (typeof asked !== 'number' || cap < asked) ? { [field]: cap } : {};
 }
 
 /**

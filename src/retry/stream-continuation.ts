@@ -9,7 +9,7 @@ import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import type { AttemptResult, PaceCut } from './attempt.ts';
 import type { Launch } from './hedge.ts';
 import { clientPrefill, messagesBody, messagesContinuationBody } from './messages-routes.ts';
-import { servesMessages } from '../upstream/upstream-api.ts';
+import { servesNative } from '../upstream/upstream-api.ts';
 import { MessagesText } from '../relay/messages-text.ts';
 import type { MessagesStreamOptions } from '../relay/relay-messages.ts';
 import {
@@ -55,9 +55,10 @@ export class StreamContinuation {
     this.count = (result) => metrics.continuations.inc({ model: publicModel, result });
     this.track = call.stream && mayContinue(chain, apis.kindOf) ? new StreamText() : undefined;
     const native = call.native;
+    // A passed-through Responses stream is not continued: a cut one ends with an in-band error event.
     this.messagesTrack =
       call.stream &&
-      native !== undefined &&
+      native?.api === 'anthropic' &&
       mayContinueMessages(chain, apis) &&
       clientPrefill(Array.isArray(native.body.messages) ? native.body.messages : []) !== null
         ? new MessagesText()
@@ -88,14 +89,16 @@ export class StreamContinuation {
   }
 
   /**
-   * What an attempt on `lease` sends: a Messages request as it is to an upstream that serves the Messages API (a
-   * continuation never is: it continues a chat answer), else the chat body — and whether a crawl may be cut.
+   * What an attempt on `lease` sends: a Messages (Responses) request in its own API to an upstream that serves it (a
+   * continuation of a chat answer never is), else the chat body — and whether a crawl may be cut. `messages` in the
+   * launch says the attempt is passed through in the door's own protocol, whichever door.
    */
   launch(lease: Lease, served: ModelConfig): Launch {
+    const native = this.call.native;
     const messages =
-      this.call.native !== undefined &&
+      native !== undefined &&
       this.continuing?.messages !== false &&
-      servesMessages(lease.upstream.api, this.kindOf(lease.upstream.name));
+      servesNative(native.api, lease.upstream, this.kindOf(lease.upstream.name));
     if (!messages) return { lease, body: this.body(lease, served), pace: this.pace(served), messages };
     const sent = this.messagesTrack;
     const pace = this.continuesMessagesOn(served, lease) && sent !== undefined ? this.paceFor(sent) : undefined;

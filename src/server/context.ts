@@ -3,6 +3,7 @@ import type { GatewayKey, ModelConfig } from '../config/types.ts';
 import type { Settles } from '../pipeline.ts';
 import type { Priority } from '../priority.ts';
 import type { RequestTrace } from '../observe/tracing-types.ts';
+import type { NativeApi } from '../upstream/upstream-api.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models';
 
@@ -23,17 +24,22 @@ export interface Call {
   /** The body's exact bytes, sent as they are when the upstream model name equals the public one (degrade mode may rewrite them). */
   raw: Buffer;
   /**
-   * A Messages door request: its own body, passed through untranslated to an upstream that serves the Messages API
-   * (`upstreams[].api`), while `body` is its chat translation for every other upstream and for the stages before
+   * A Messages or Responses door request: its own body, passed through untranslated to an upstream that serves its
+   * API (`upstreams[].api`), while `body` is its chat translation for every other upstream and for the stages before
    * dispatch. Each attempt chooses by the upstream it lands on.
    */
   native?: NativeCall;
 }
 
 interface NativeCall {
-  /** The Messages request as the client sent it (the route's model name replaces `model`). */
+  /** The door's protocol: the Anthropic Messages API or OpenAI's Responses API. */
+  api: NativeApi;
+  /**
+   * The request as an upstream of that API gets it (the route's model name replaces `model`): a Messages request as
+   * the client sent it; a Responses one with its `previous_response_id` expanded from Spillway's store into `input`.
+   */
   body: Readonly<Record<string, unknown>>;
-  /** The client's headers the Messages API reads (`anthropic-version`, `anthropic-beta`). */
+  /** The client's headers the API reads (`anthropic-version`, `anthropic-beta`; none for Responses). */
   headers: Readonly<Record<string, string>>;
   /** Switches the door's response between translating chat answers and passing a Messages answer through. */
   passThrough(on: boolean): void;

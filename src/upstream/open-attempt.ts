@@ -28,6 +28,8 @@ export interface AttemptRequest {
    * path (upstream-api.ts) with the key as `x-api-key`, and these headers (`anthropic-version`, `anthropic-beta`).
    */
   messages?: Readonly<Record<string, string>> | undefined;
+  /** Set for a Responses request passed through to an upstream that serves that API: it goes to `{url}/responses`. */
+  responses?: boolean;
   /** The attempt span's W3C trace-context headers (tracing on only). */
   traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
@@ -75,9 +77,11 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
   const kind = pools.kind(r.upstream.name);
   const target =
-    r.messages === undefined
-      ? upstreamRequest(kind, basePath, r.path, r.body)
-      : { path: messagesPath(kind, basePath), body: r.body };
+    r.messages !== undefined
+      ? { path: messagesPath(kind, basePath), body: r.body }
+      : r.responses === true
+        ? { path: `${basePath}/responses`, body: r.body }
+        : upstreamRequest(kind, basePath, r.path, r.body);
   const call = new UpstreamCall();
   const abort = () => call.abort(ABORTED);
   r.clientGone.addEventListener('abort', abort, { once: true });

@@ -10,9 +10,18 @@ const both = (urls: string[]) => ({
   models: { chat: { routes: [{ upstream: 'm' }] } },
 });
 
+const all = (urls: string[]) => ({
+  upstreams: [{ name: 'm', url: `${urls[0]}/v1`, api: 'all' }],
+  models: { chat: { routes: [{ upstream: 'm' }] } },
+});
+
 const cases: [string, StackOptions][] = [
   ['translated for an OpenAI-only upstream', {}],
   ['passed through to an upstream that serves both APIs', { mocks: [{ api: 'both' }], config: both }],
+  [
+    'passed through, and Responses too, to an upstream that serves all three APIs',
+    { mocks: [{ api: 'both', responses: true }], config: all },
+  ],
 ];
 for (const [how, opts] of cases) {
   test(
@@ -42,6 +51,7 @@ for (const [how, opts] of cases) {
         responses_stream: true,
       });
       assert.equal(paths.includes('/v1/messages'), how.startsWith('passed'), paths.join(', '));
+      assert.equal(paths.includes('/v1/responses'), how.includes('Responses too'), paths.join(', '));
     },
   );
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { firstChoice, objectsIn, type AnswerTranslator } from '../translating-response.ts';
 import type { StoredResponse } from './response-store.ts';
 import type { ResponsesTurn } from './responses-request.ts';
+import { answerMessage } from './responses-native.ts';
 
 type Json = Record<string, unknown>;
 
@@ -54,6 +55,11 @@ function usageOf(u: Json | undefined): Json | null {
  *   [DONE] ─▶ response.completed (response.incomplete when max_output_tokens cut it), with the whole response
  *
  * Every event carries a `sequence_number`; item ids are the same in the events and in the final response.
+ *
+ * An answer passed through from an upstream that serves the Responses API (responses-native.ts) goes out as the
+ * upstream wrote it, except its response objects: they get Spillway's id (ids are the gateway's, whichever route
+ * answered, so `GET /v1/responses/{id}` finds them), the public model, and the client's `previous_response_id` and
+ * `store` (the upstream saw a stateless request). The completed one is stored like a translated answer.
  */
 export class ResponsesTranslator implements AnswerTranslator {
   private readonly asked: Json;
@@ -177,6 +183,39 @@ export class ResponsesTranslator implements AnswerTranslator {
     let out = this.closeItem();
     const r = this.finalResponse();
     out += this.event(r.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: r });
+    return out;
+  }
+
+  passedEvent(ev: string, data: Json): string {
+    if (typeof data.sequence_number === 'number' && data.sequence_number >= this.seq)
+      this.seq = data.sequence_number + 1;
+    const r = data.response;
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) return `${ev}\n\n`;
+    const response = this.passedResponse(
+      r as Json,
+      data.type === 'response.completed' || data.type === 'response.incomplete',
+    );
+    if (data.type === 'response.completed' || data.type === 'response.incomplete') this.finished = true;
+    const lines = ev.split('\n').filter((l) => !l.startsWith('data:'));
+    return `${[...lines, `data: ${JSON.stringify({ ...data, response })}`].join('\n')}\n\n`;
+  }
+
+  passedAnswer(answer: Json): Json {
+    return answer.object === 'response' ? this.passedResponse(answer, true) : answer;
+  }
+
+  /** A passed-through response object as the client gets it; stored when it is the whole answer. */
+  private passedResponse(r: Json, whole: boolean): Json {
+    const a = this.asked;
+    const out: Json = {
+      ...r,
+      id: this.id,
+      model: a.model,
+      previous_response_id: this.turn.previousId ?? null,
+      store: a.store !== false,
+    };
+    if (whole && a.store !== false)
+      this.save({ response: out, messages: [...this.turn.history, answerMessage(out)], instructions: a.instructions });
     return out;
   }
 
