@@ -113,29 +113,48 @@ test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends w
   );
 });
 
-test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
-  const { seed } = cutThenWholeSeed();
-  const { client, mocks, gw } = await startStack(t, {
+/**
+ * Two upstreams of a model, the first cutting its first stream mid-answer and weighted so it is drawn first, the
+ * second whole: a stream through the default config, the kinds learned from GET /models.
+ */
+async function cutOnFirstOfTwo(
+  t: Parameters<typeof startStack>[0],
+  first: { name: string; kind: UpstreamKind; url: (u: string) => string },
+  second: { name: string; kind: UpstreamKind; url: (u: string) => string },
+) {
+  const { seed, cutAfter } = cutThenWholeSeed();
+  const stack = await startStack(t, {
     mocks: [
-      { kind: 'deepseek', seed, faults: rates },
-      { kind: 'vllm', seed },
+      { kind: first.kind, seed, faults: rates },
+      { kind: second.kind, seed },
     ],
     config: (urls) => ({
       upstreams: [
-        { name: 'ds', url: urls[0]!, weight: 1000 },
-        { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 },
+        { name: first.name, url: first.url(urls[0]!), weight: 1000 },
+        { name: second.name, url: second.url(urls[1]!), weight: 1 },
       ],
-      models: { chat: { routes: [{ upstream: 'ds' }, { upstream: 'vl' }] } },
+      models: { chat: { routes: [{ upstream: first.name }, { upstream: second.name }] } },
     }),
     gateway: { probeKinds: true },
   });
-  await gw.kindsSettled();
-  const stream = await client.chat.completions.create({
+  await stack.gw.kindsSettled();
+  const stream = await stack.client.chat.completions.create({
     model: 'chat',
     messages,
     max_tokens: MAX_TOKENS,
     stream: true,
   });
+  return { ...stack, stream, seed, cutAfter };
+}
+
+const v1 = (u: string) => `${u}/v1`;
+
+test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
+  const { stream, mocks, seed } = await cutOnFirstOfTwo(
+    t,
+    { name: 'ds', kind: 'deepseek', url: (u) => u },
+    { name: 'vl', kind: 'vllm', url: v1 },
+  );
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
@@ -148,28 +167,11 @@ test('a model with routes of several kinds continues a cut answer on the same ki
 });
 
 test('a stream cut on a generic OpenAI-compatible upstream is continued exactly on a vLLM route of the same model', async (t) => {
-  const { seed, cutAfter } = cutThenWholeSeed();
-  const { client, mocks, gw } = await startStack(t, {
-    mocks: [
-      { kind: 'openai', seed, faults: rates },
-      { kind: 'vllm', seed },
-    ],
-    config: (urls) => ({
-      upstreams: [
-        { name: 'oa', url: `${urls[0]!}/v1`, weight: 1000 },
-        { name: 'vl', url: `${urls[1]!}/v1`, weight: 1 },
-      ],
-      models: { chat: { routes: [{ upstream: 'oa' }, { upstream: 'vl' }] } },
-    }),
-    gateway: { probeKinds: true },
-  });
-  await gw.kindsSettled();
-  const stream = await client.chat.completions.create({
-    model: 'chat',
-    messages,
-    max_tokens: MAX_TOKENS,
-    stream: true,
-  });
+  const { stream, mocks, seed, cutAfter } = await cutOnFirstOfTwo(
+    t,
+    { name: 'oa', kind: 'openai', url: v1 },
+    { name: 'vl', kind: 'vllm', url: v1 },
+  );
   let text = '';
   const ids = new Set<string>();
   for await (const c of stream) {

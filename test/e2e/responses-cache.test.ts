@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { startStack } from '../helpers/stack.ts';
+import { coalescedPair } from '../helpers/responses-cases.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 /**
@@ -46,16 +46,8 @@ test('two identical Responses requests in flight at once share one upstream call
   const { client, mocks } = await startStack(t, { mocks: [{ tokenMs: 15 }], config: cached });
   const mock = mocks[0];
   assert.ok(mock !== undefined);
-  const asked = once(mock.events, 'request');
-  const leader = client.responses.create(ask).withResponse();
-  await asked;
-  const joiner = client.responses.create(ask).withResponse();
-  const [a, b] = await Promise.all([leader, joiner]);
-  assert.deepEqual(
-    [a.response.headers.get('x-spillway-cache'), b.response.headers.get('x-spillway-cache')],
-    ['miss', 'coalesced'],
-  );
-  assert.equal(a.data.output_text, answerText(1, prompt, 9));
-  assert.equal(b.data.output_text, a.data.output_text);
+  const [a, b] = await coalescedPair(client, mock, ask);
+  assert.equal(a.output_text, answerText(1, prompt, 9));
+  assert.equal(b.output_text, a.output_text);
   assert.equal(mock.stats().received, 1);
 });

@@ -2,6 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
+import { streamLookupCall } from '../helpers/responses-cases.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 
@@ -106,27 +107,7 @@ test("a passed-through stream is relayed event by event with the exact text, und
 test('a function call round trip through passthrough: streamed arguments, then function_call_output by previous_response_id', async (t) => {
   const { client, mocks } = await stack(t, { mocks: [{ responses: true }], config: responsesOnly });
   const asked = seen(mocks[0] as MockServer);
-  const tools: OpenAI.Responses.FunctionTool[] = [
-    {
-      type: 'function',
-      name: 'lookup',
-      parameters: { type: 'object', properties: { q: { type: 'string' } } },
-      strict: false,
-    },
-  ];
-  const stream = await client.responses.create({
-    model: 'chat',
-    input: prompt,
-    tools,
-    stream: true,
-    max_output_tokens: 6,
-  });
-  let args = '';
-  let done: OpenAI.Responses.Response | undefined;
-  for await (const e of stream) {
-    if (e.type === 'response.function_call_arguments.delta') args += e.delta;
-    if (e.type === 'response.completed') done = e.response;
-  }
+  const { args, done } = await streamLookupCall(client, prompt, 6);
   assert.deepEqual(JSON.parse(args), { q: answerText(1, prompt, 6) });
   const call = done?.output.find((o) => o.type === 'function_call');
   assert.ok(call?.type === 'function_call');

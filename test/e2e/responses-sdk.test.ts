@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startStack } from '../helpers/stack.ts';
+import { streamLookupCall } from '../helpers/responses-cases.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 const prompt = 'Tell me a story';
@@ -61,28 +62,7 @@ test("a streamed response brings created, item, text delta and completed events,
 
 test('a function call round trip: streamed arguments, then function_call_output back, as items and by previous_response_id', async (t) => {
   const { client } = await startStack(t);
-  const tools: OpenAI.Responses.FunctionTool[] = [
-    {
-      type: 'function',
-      name: 'lookup',
-      description: 'find',
-      parameters: { type: 'object', properties: { q: { type: 'string' } } },
-      strict: false,
-    },
-  ];
-  const stream = await client.responses.create({
-    model: 'chat',
-    input: prompt,
-    tools,
-    stream: true,
-    max_output_tokens: 6,
-  });
-  let args = '';
-  let done: OpenAI.Responses.Response | undefined;
-  for await (const e of stream) {
-    if (e.type === 'response.function_call_arguments.delta') args += e.delta;
-    if (e.type === 'response.completed' || e.type === 'response.incomplete') done = e.response;
-  }
+  const { args, done } = await streamLookupCall(client, prompt, 6);
   assert.deepEqual(
     JSON.parse(args),
     { q: answerText(1, prompt, 6) },
