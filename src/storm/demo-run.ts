@@ -181,7 +181,7 @@ function header(spec: FleetSpec, capacity: number, o: DemoOptions, gwUrl: string
     `  traffic   ${o.rateX}× capacity ≈ ${rate.toFixed(0)} req/s for ${o.durationS} s, burst to ${(2 * rate).toFixed(0)} req/s at ` +
       `${s(burst.startS)}–${s(burst.endS)} s; ${DEMO_MIX.stream * 100}% streams, ${DEMO_MIX.maxTokens.join('–')} tokens, deadline ${o.deadlineS} s`,
     "  direct    a client without a gateway: spreads over fleet 1's upstreams, no retries",
-    `  spillway  ${gwUrl}/v1 in front of fleet 2 (queue, retries, failover, continuation: prefix)`,
+    `  spillway  ${gwUrl}/v1 in front of fleet 2 (default config: deadline-first queue, retries, failover, continuation: auto)`,
     `  metrics   ${gwUrl}/metrics`,
     `  dashboard ${gwUrl}/dashboard   (watch the storm live)`,
     '',
