@@ -3,7 +3,7 @@ import { zeroConfig } from '../config/zero-config.ts';
 import type { Config } from '../config/types.ts';
 import { startGateway } from '../lifecycle/start-gateway.ts';
 import { createLogger } from '../observe/log.ts';
-import { startMock, type MockServer } from '../mock/server.ts';
+import type { MockServer } from '../mock/server.ts';
 import type { Command } from './command.ts';
 import { intFlag, parseFlags } from './args.ts';
 
@@ -38,8 +38,11 @@ export const command: Command = {
     if (values.config !== undefined) {
       config = loadConfigFile(values.config);
     } else {
-      if (!process.env.DEEPSEEK_API_KEY)
+      // The simulator is loaded only when it is used: a gateway in front of real upstreams never needs it.
+      if (!process.env.DEEPSEEK_API_KEY) {
+        const { startMock } = await import('../mock/server.ts');
         mock = await startMock({ ttftMs: 150, tokenMs: 15, slots: 32, queueSize: 64, name: 'simulated' });
+      }
       config = resolveConfig(zeroConfig(process.env, mock?.url), values.config ?? '(built-in zero-config)');
     }
     const log = createLogger(config.log.level);
