@@ -2,6 +2,7 @@ import { loadConfigFile, resolveConfig } from '../config/load.ts';
 import { zeroConfig } from '../config/zero-config.ts';
 import type { Config } from '../config/types.ts';
 import { startGateway } from '../lifecycle/start-gateway.ts';
+import { collectStartupGarbage } from '../lifecycle/collect-startup-garbage.ts';
 import { createLogger } from '../observe/log.ts';
 import type { MockServer } from '../mock/server.ts';
 import type { Command } from './command.ts';
@@ -79,6 +80,7 @@ export const command: Command = {
       }
       throw err;
     }
+    collectStartupGarbage();
     // Signal handlers go in before the banner: whoever reads it may signal at once (a SIGHUP with no handler kills).
     const exited = new Promise<number>((resolve) => {
       let stopping = false;
