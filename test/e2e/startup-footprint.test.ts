@@ -101,7 +101,7 @@ test('without the install step, the first start strips types (what the install s
   assert.equal(stripperLoaded(f), true);
 });
 
-test('a start in front of real upstreams loads no simulator, no demo, no schema compiler and not Node’s own fetch', async (t) => {
+test('a start in front of real upstreams loads no simulator, no demo, no schema compiler, no fetch of undici or Node', async (t) => {
   const dir = scratch(t);
   writeFileSync(join(dir, 'spillway.yaml'), TYPICAL);
   for (const args of [['--config', join(dir, 'spillway.yaml')], []]) {
@@ -119,6 +119,12 @@ test('a start in front of real upstreams loads no simulator, no demo, no schema 
       f.urls.filter((u) => u.includes('/ajv/dist/compile/')),
       [],
       'ajv compiled a schema at startup',
+    );
+    // undici's Pool and Agent only, not its index (fetch, WebSocket, mocks): upstream/undici-dispatchers.ts.
+    assert.deepEqual(
+      f.urls.filter((u) => u.endsWith('/undici/index.js')),
+      [],
+      'undici was loaded whole',
     );
     // Node's bundled undici (fetch, WebSocket) is what an ES import of node:http drags in (server/http-server.ts).
     assert.equal(
