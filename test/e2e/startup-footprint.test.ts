@@ -114,6 +114,17 @@ test('a start in front of real upstreams loads no simulator, no demo, no schema 
       [],
       `${args.join(' ') || 'zero-config'}: simulator or demo modules loaded`,
     );
+    // Features that are off are not loaded: no cached model, no Redis.
+    const off = [
+      'src/cache/response-cache.ts',
+      'src/jobs/store/redis-store.ts',
+      'src/api/responses/redis-response-store.ts',
+    ];
+    assert.deepEqual(
+      src.filter((p) => off.includes(p)),
+      [],
+      'modules of features that are off',
+    );
     // The config validator is generated ahead of time (src/config/config-validator-source.ts): no ajv compiler.
     assert.deepEqual(
       f.urls.filter((u) => u.includes('/ajv/dist/compile/')),
