@@ -14,6 +14,7 @@
  * - `zero-key`: no config file with DEEPSEEK_API_KEY set (the zero-config start, DESIGN §1), after install;
  * - `zero-sim`: no config file and no key (the embedded simulator), after install.
  *
+ * --long-idle-s N (30; 0: off): the first case's last start idles N s more and its RSS then is reported too.
  * --before DIR measures another checkout's `bin/spillway.js` too (same cases, starts alternated with this one's),
  * so one run gives a change's before and after. Prints a markdown table; --no-write leaves docs/benchmarks.md alone.
  */
@@ -34,11 +35,13 @@ const { values: flags } = parseArgs({
     cases: { type: 'string' },
     before: { type: 'string' },
     'settle-ms': { type: 'string' },
+    'long-idle-s': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
 const runs = Math.round(positive('runs', flags.runs, 5));
 const settleMs = positive('settle-ms', flags['settle-ms'], 3000);
+const longIdleS = flags['long-idle-s'] === '0' ? 0 : positive('long-idle-s', flags['long-idle-s'], 30);
 const HERE = import.meta.dirname;
 const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
 const MB = 1024 * 1024;
@@ -84,6 +87,8 @@ const CASES: Case[] = [
 interface Start {
   readyMs: number;
   idleRss: number;
+  /** RSS after --long-idle-s of idling (one start per checkout): what the idle process settles at. */
+  longIdleRss?: number;
 }
 
 interface Checkout {
@@ -103,7 +108,13 @@ function rssOf(pid: number): number {
   return m === null ? NaN : Number(m[1]) * 1024;
 }
 
-async function startOnce(co: Checkout, args: string[], env: NodeJS.ProcessEnv, measure: boolean): Promise<Start> {
+async function startOnce(
+  co: Checkout,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  measure: boolean,
+  longIdle = false,
+): Promise<Start> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [join(co.root, 'bin', 'spillway.js'), 'start', ...args, '--port', '0'], {
     env,
@@ -134,7 +145,10 @@ async function startOnce(co: Checkout, args: string[], env: NodeJS.ProcessEnv, m
     }
     const readyMs = performance.now() - t0;
     if (measure) await sleep(settleMs);
-    return { readyMs, idleRss: rssOf(child.pid as number) };
+    const idleRss = rssOf(child.pid as number);
+    if (!longIdle) return { readyMs, idleRss };
+    await sleep(longIdleS * 1000 - settleMs);
+    return { readyMs, idleRss, longIdleRss: rssOf(child.pid as number) };
   } finally {
     // SIGTERM drains and exits normally, which is when Node writes the compile cache (the restart case needs it).
     child.kill('SIGTERM');
@@ -142,7 +156,14 @@ async function startOnce(co: Checkout, args: string[], env: NodeJS.ProcessEnv, m
   }
 }
 
-async function measureCase(co: Checkout, c: Case, dir: string, config: string, i: number): Promise<Start> {
+async function measureCase(
+  co: Checkout,
+  c: Case,
+  dir: string,
+  config: string,
+  i: number,
+  longIdle: boolean,
+): Promise<Start> {
   const cacheDir = join(dir, `cache-${co.name}-${c.id}-${i}`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...c.env, NODE_COMPILE_CACHE: cacheDir };
   delete env.NODE_DISABLE_COMPILE_CACHE;
@@ -157,7 +178,7 @@ async function measureCase(co: Checkout, c: Case, dir: string, config: string, i
     if (r.status !== 0) throw new Error(`${co.name}: postinstall failed (${r.status})`);
   }
   if (c.cache === 'restart') await startOnce(co, args, env, false);
-  return await startOnce(co, args, env, true);
+  return await startOnce(co, args, env, true, longIdle);
 }
 
 async function main(): Promise<void> {
@@ -177,7 +198,9 @@ async function main(): Promise<void> {
     for (const c of cases) {
       for (const co of checkouts) {
         const key = `${co.name}/${c.id}`;
-        results.set(key, [...(results.get(key) ?? []), await measureCase(co, c, dir, config, i)]);
+        // The first case's last start also idles for --long-idle-s: the RSS a long-idle process settles at.
+        const longIdle = longIdleS > 0 && c === cases[0] && i === runs - 1;
+        results.set(key, [...(results.get(key) ?? []), await measureCase(co, c, dir, config, i, longIdle)]);
       }
     }
   }
@@ -201,9 +224,20 @@ async function main(): Promise<void> {
     `| case | ${head.join(' | ')} |`,
     `|---|${head.map(() => '---:').join('|')}|`,
     ...cases.map((c) => `| ${c.label} | ${checkouts.flatMap((co) => cells(co, c)).join(' | ')} |`),
+    ...(longIdleS > 0
+      ? [
+          '',
+          `After ${longIdleS} s of idling (${cases[0]?.label ?? ''}, its last start): RSS ${checkouts
+            .map((co) => {
+              const v = results.get(`${co.name}/${cases[0]?.id ?? ''}`)?.at(-1)?.longIdleRss;
+              return `${v === undefined ? '?' : (v / MB).toFixed(0)} MB${checkouts.length > 1 ? ` (${co.name})` : ''}`;
+            })
+            .join(', ')} (timers, the stats sampler and V8's page pool add to the first seconds' figure).`,
+        ]
+      : []),
   ].join('\n');
   console.log(md);
   if (!flags['no-write']) writeDocSection(DOC, 'startup', md);
 }
 
-await runBench('bench:startup', 60 + runs * CASES.length * 2 * 12, main);
+await runBench('bench:startup', 60 + longIdleS * 2 + runs * CASES.length * 2 * 12, main);
