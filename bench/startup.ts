@@ -174,7 +174,7 @@ async function measureCase(
   }
   const args = c.config ? ['--config', config] : [];
   if (c.cache === 'install' && co.postinstall !== null) {
-    const r = spawnSync('sh', ['-c', co.postinstall], { cwd: co.root, env, stdio: 'inherit' });
+    const r = spawnSync('sh', ['-c', co.postinstall], { cwd: co.root, env, stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`${co.name}: postinstall failed (${r.status})`);
   }
   if (c.cache === 'restart') await startOnce(co, args, env, false);
