@@ -30,7 +30,7 @@ export function configValidatorSource(): string {
     // ASCII only: one non-ASCII character (≥, —) makes V8 hold the whole source as two bytes per character.
     code
       .replace(/^"use strict";/, '')
-      .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
     '',
   ].join('\n');
 }
