@@ -1,4 +1,4 @@
-import { ShardedPool } from './sharded-pool.ts';
+import { Pool } from './undici-dispatchers.ts';
 import type { UpstreamConfig } from '../config/types.ts';
 import type { TimeoutRow } from '../observe/metrics.ts';
 import { TimeoutLearner } from './timeout-learner.ts';
@@ -6,13 +6,12 @@ import { chooseTimeouts } from './adaptive-timeouts.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
 
 /**
- * One pool per upstream (undici Pools, sharded: sharded-pool.ts): keep-alive connections, no pipelining (an LLM
- * answer can take minutes; a request queued behind it on the same socket would wait for nothing), a connection cap,
- * and the connect timeout.
+ * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
+ * queued behind it on the same socket would wait for nothing), a connection cap, and the connect timeout.
  * Our own AttemptTimer owns first-token/idle/total, so undici's header and body timeouts are turned off.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, { pool: ShardedPool; basePath: string; upstream: UpstreamConfig }>();
+  private readonly pools = new Map<string, { pool: Pool; basePath: string; upstream: UpstreamConfig }>();
   /**
    * What the attempts through these pools showed (times to first token, gaps between chunks), for the adaptive
    * timeouts. Kept beside the pools because both are per upstream and live as long as one config.
@@ -27,7 +26,8 @@ export class UpstreamPools {
     this.kindOf = kindOf;
     for (const u of upstreams) {
       const url = new URL(u.url);
-      const pool = new ShardedPool(url.origin, u.connections, {
+      const pool = new Pool(url.origin, {
+        connections: u.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: 0,
@@ -62,7 +62,7 @@ export class UpstreamPools {
     return rows;
   }
 
-  get(name: string): { pool: ShardedPool; basePath: string } {
+  get(name: string): { pool: Pool; basePath: string } {
     const p = this.pools.get(name);
     if (p === undefined) throw new Error(`no pool for upstream ${name}`);
     return p;

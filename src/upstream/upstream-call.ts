@@ -29,24 +29,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterable<B
   private ended = false;
   private failure: Error | undefined;
   private waiter: { resolve: (c: Buffer | null) => void; reject: (e: Error) => void } | undefined;
-  private settled: (() => void) | undefined;
 
   constructor() {
     this.head = new Promise((resolve, reject) => {
       this.settleHead = { resolve, reject };
     });
-  }
-
-  /** `fn` runs once, when the call ends (its body read to the end, or failed, aborted or refused). */
-  onSettled(fn: () => void): void {
-    this.settled = fn;
-  }
-
-  /** Runs the onSettled callback, once. */
-  settle(): void {
-    const fn = this.settled;
-    this.settled = undefined;
-    fn?.();
   }
 
   /** True once the body ended, failed or was aborted: nothing more will come. */
@@ -106,14 +93,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterable<B
 
   onResponseEnd(): void {
     this.ended = true;
-    this.settle();
     const w = this.waiter;
     this.waiter = undefined;
     w?.resolve(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.settle();
     const e = this.abortReason ?? err;
     if (this.settleHead !== undefined) {
       this.settleHead.reject(e);
