@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', 'deploy/', 'docs/'] },
+  { ignores: ['node_modules/', 'coverage/', 'deploy/', 'docs/', 'src/config/config-validator.generated.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -65,8 +65,3 @@ export class ResponseCache {
     return this.store.close();
   }
 }
-
-/** True when at least one model is cached: otherwise the cache stage is left out of the pipeline. */
-export function cacheEnabled(config: Config): boolean {
-  return config.cache.models.length > 0;
-}

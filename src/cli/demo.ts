@@ -1,4 +1,4 @@
-import { runDemo, type DemoOptions } from '../storm/demo-run.ts';
+import type { DemoOptions } from '../storm/demo-run.ts';
 import { intFlag, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -93,6 +93,8 @@ export const command: Command = {
     process.on('SIGTERM', onSignal);
     let gatewayUrl = '';
     try {
+      // Loaded when the demo runs: the storm machinery is no part of the other commands.
+      const { runDemo } = await import('../storm/demo-run.ts');
       const { table } = await runDemo({
         ...args,
         out: process.stdout,

@@ -1,8 +1,6 @@
 import { ConfigError } from '../errors.ts';
-import { FleetError, startFleet } from '../mock/fleet.ts';
-import { loadFleetFile } from '../mock/fleet-file.ts';
 import { MOCK_PROFILES, isProfileName, type MockProfileName } from '../mock/profiles.ts';
-import { startMock, type FaultRates, type MockOptions } from '../mock/server.ts';
+import type { FaultRates, MockOptions } from '../mock/server.ts';
 import type { MockApi } from '../mock/options.ts';
 import { intFlag, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
@@ -188,10 +186,16 @@ export const command: Command = {
   help,
   async run(argv) {
     const { profile, options, fleet } = parseMockArgs(argv);
+    // Loaded when the command runs, not when the CLI starts: `spillway start` lists this command but never runs it.
+    const [{ FleetError, startFleet }, { startMock }] = await Promise.all([
+      import('../mock/fleet.ts'),
+      import('../mock/server.ts'),
+    ]);
     let close: () => Promise<void>;
     let lines: string[];
     try {
       if (fleet !== undefined) {
+        const { loadFleetFile } = await import('../mock/fleet-file.ts');
         const started = await startFleet(loadFleetFile(fleet));
         close = () => started.close();
         lines = started.upstreams.map((u) => `${u.name} listening on ${u.url}`);

@@ -2,8 +2,9 @@ import { loadConfigFile, resolveConfig } from '../config/load.ts';
 import { zeroConfig } from '../config/zero-config.ts';
 import type { Config } from '../config/types.ts';
 import { startGateway } from '../lifecycle/start-gateway.ts';
+import { collectStartupGarbage } from '../lifecycle/collect-startup-garbage.ts';
 import { createLogger } from '../observe/log.ts';
-import { startMock, type MockServer } from '../mock/server.ts';
+import type { MockServer } from '../mock/server.ts';
 import type { Command } from './command.ts';
 import { intFlag, parseFlags } from './args.ts';
 
@@ -38,8 +39,11 @@ export const command: Command = {
     if (values.config !== undefined) {
       config = loadConfigFile(values.config);
     } else {
-      if (!process.env.DEEPSEEK_API_KEY)
+      // The simulator is loaded only when it is used: a gateway in front of real upstreams never needs it.
+      if (!process.env.DEEPSEEK_API_KEY) {
+        const { startMock } = await import('../mock/server.ts');
         mock = await startMock({ ttftMs: 150, tokenMs: 15, slots: 32, queueSize: 64, name: 'simulated' });
+      }
       config = resolveConfig(zeroConfig(process.env, mock?.url), values.config ?? '(built-in zero-config)');
     }
     const log = createLogger(config.log.level);
@@ -76,6 +80,7 @@ export const command: Command = {
       }
       throw err;
     }
+    collectStartupGarbage();
     // Signal handlers go in before the banner: whoever reads it may signal at once (a SIGHUP with no handler kills).
     const exited = new Promise<number>((resolve) => {
       let stopping = false;

@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { parseYamlSource, type Locate } from './yaml-source.ts';
 import { describeSchemaErrors } from './schema-errors.ts';
 import { ConfigError } from '../errors.ts';
-import { configSchema, type RawConfig } from './schema.ts';
+import type { RawConfig } from './schema.ts';
+import { validate as generatedValidate } from './config-validator.generated.js';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { showValue } from './key-path.ts';
 import { Problems } from './problems.ts';
 import { buildConfig } from './build-config.ts';
 import type { Config } from './types.ts';
 
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true, strict: true });
-ajv.addVocabulary(['x-expected']);
-const validate = ajv.compile(configSchema);
+// ajv's validator for configSchema, generated ahead of time (config-validator-source.ts says why).
+const validate = generatedValidate as unknown as ValidateFunction<RawConfig>;
 
 /** Reads, interpolates, validates and resolves a YAML config file. Throws ConfigError naming every problem. */
 export function loadConfigFile(file: string, env: Env = process.env): Config {
@@ -46,7 +46,7 @@ export function resolveConfig(
   if (!validate(data)) {
     throw new ConfigError(source, describeSchemaErrors(validate.errors ?? [], data, locate));
   }
-  const config = buildConfig(data as RawConfig, source, problems);
+  const config = buildConfig(data, source, problems);
   if (problems.lines.length > 0) throw new ConfigError(source, problems.lines);
   return deepFreeze(config);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'undici';
+import { Agent } from '../upstream/undici-dispatchers.ts';
 import { rmSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
 import type { Config, GatewayKey } from '../config/types.ts';

@@ -3,7 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Tracing, TracingOptions } from '../observe/tracing.ts';
-import { ResponseCache, cacheEnabled } from '../cache/response-cache.ts';
+import type { ResponseCache } from '../cache/response-cache.ts';
 import type { ResponseStore } from '../api/responses/response-store.ts';
 import { createResponseStore } from '../api/responses/create-response-store.ts';
 import { Jobs, type JobsDeps } from '../jobs/jobs.ts';
@@ -41,9 +41,7 @@ export interface LongLivedDeps {
 export async function openLongLived(initial: Config, deps: LongLivedDeps): Promise<LongLived> {
   const { log, metrics, isDraining, live } = deps;
   const tracing = await startTracing(initial, log, deps.tracing);
-  const cache = cacheEnabled(initial)
-    ? new ResponseCache(initial, metrics, deps.cacheClock === undefined ? {} : { clock: deps.cacheClock })
-    : undefined;
+  const cache = await openCache(initial, metrics, deps.cacheClock);
   const jobs = initial.jobs.enabled ? await Jobs.open(initial, { log, metrics, isDraining, ...live }) : undefined;
   // Opened once (its file only on first use); outlives a reload, like the cache.
   const responsesClock = deps.responsesClock;
@@ -55,6 +53,20 @@ export async function openLongLived(initial: Config, deps: LongLivedDeps): Promi
   const kinds = new UpstreamKinds();
   if (deps.probeKinds) void kinds.probe(initial.upstreams, log);
   return { tracing, cache, jobs, kinds, responses };
+}
+
+/**
+ * The answer cache, when at least one model is cached (otherwise the cache stage is left out of the pipeline). Its
+ * modules (two-level store, Redis L2, semantic index, embedder) are loaded only then, like tracing's.
+ */
+async function openCache(
+  config: Config,
+  metrics: Metrics,
+  clock: Clock | undefined,
+): Promise<ResponseCache | undefined> {
+  if (config.cache.models.length === 0) return undefined;
+  const { ResponseCache } = await import('../cache/response-cache.ts');
+  return new ResponseCache(config, metrics, clock === undefined ? {} : { clock });
 }
 
 /**

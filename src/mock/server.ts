@@ -1,6 +1,6 @@
 import { PromptCache } from './prompt-cache.ts';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MockContext } from './context.ts';
 import { resolveOptions, type MockOptions } from './options.ts';
@@ -9,6 +9,9 @@ import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createHandler } from './router.ts';
 import { SlotPool } from './slots.ts';
 import { StatsRecorder, type MockStats } from './stats.ts';
+
+// Not `import`ed: an ES import of node:http loads Node's bundled undici (see server/http-server.ts).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export type { MockOptions, FaultRates } from './options.ts';
 export type { MockStats } from './stats.ts';

@@ -1,7 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SpillwayError } from '../errors.ts';
 import { errorBody } from '../api/render-error.ts';
+
+// Not `import`ed: an ES import of node:http loads Node's bundled undici (see server/http-server.ts).
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /**
  * Node's HTTP parser refuses a malformed request (bad request line, bad header, headers too large, a request that

@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { Config } from '../config/types.ts';
 import type { Balancer } from '../balance/balancer.ts';
 import { parseEngineMetrics } from '../balance/engine-load.ts';
@@ -19,6 +18,8 @@ export class EngineMetricsPoller {
       let failing = false;
       const scrape = async () => {
         try {
+          // Loaded when an engine is polled (undici-dispatchers.ts says why not at startup).
+          const { request } = await import('undici');
           const res = await request(m.url, { headersTimeout: m.intervalMs, bodyTimeout: m.intervalMs });
           const text = await res.body.text();
           if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);

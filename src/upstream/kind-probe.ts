@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
 import { kindFromModels, type UpstreamKind } from './upstream-kind.ts';
 
@@ -15,6 +14,8 @@ export async function probeKind(upstream: UpstreamConfig, timeoutMs: number): Pr
   const headers: Record<string, string> = { ...upstream.headers, accept: 'application/json' };
   if (key !== undefined) headers.authorization = `Bearer ${key}`;
   try {
+    // Loaded when a probe runs (undici-dispatchers.ts says why not at startup).
+    const { request } = await import('undici');
     const res = await request(`${upstream.url}/models`, {
       method: 'GET',
       headers,

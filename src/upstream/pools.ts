@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from './undici-dispatchers.ts';
 import type { UpstreamConfig } from '../config/types.ts';
 import type { TimeoutRow } from '../observe/metrics.ts';
 import { TimeoutLearner } from './timeout-learner.ts';

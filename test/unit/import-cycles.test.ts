@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 
-/** Every .ts file under `dir`, as a path relative to the repo root. */
+/** Every module under `dir` (.ts, and .js: generated code, browser scripts), as a path relative to the repo root. */
 function sources(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => f.endsWith('.ts') || f.endsWith('.js'))
     .map((f) => join(dir, f));
 }
 

@@ -2,10 +2,8 @@ import type { Config } from '../../config/types.ts';
 import { SpillwayError } from '../../errors.ts';
 import type { Logger } from '../../observe/log.ts';
 import { MemoryResponseStore, type ResponseStore, type ResponseStoreLimits } from './response-store.ts';
-import { SqliteResponseStore } from './sqlite-response-store.ts';
-import { RedisResponseStore } from './redis-response-store.ts';
 
-/** The configured store of the Responses door (`responses.store`, `auto` resolved by the loader). */
+/** The configured store of the Responses door (`responses.store`, `auto` resolved by the loader); only it is loaded. */
 export async function createResponseStore(config: Config, log: Logger, now?: () => number): Promise<ResponseStore> {
   const r = config.responses;
   const limits: ResponseStoreLimits = {
@@ -14,9 +12,13 @@ export async function createResponseStore(config: Config, log: Logger, now?: () 
     ...(now === undefined ? {} : { now }),
   };
   if (r.store === 'memory') return guardResponses(new MemoryResponseStore(limits), log);
-  if (r.store === 'sqlite') return guardResponses(new SqliteResponseStore(config.jobs.dataDir, limits), log);
+  if (r.store === 'sqlite') {
+    const { SqliteResponseStore } = await import('./sqlite-response-store.ts');
+    return guardResponses(new SqliteResponseStore(config.jobs.dataDir, limits), log);
+  }
   const redis = config.state.redis;
   if (redis === null) throw new Error('responses.store redis needs state.redis (the config loader checks this)');
+  const { RedisResponseStore } = await import('./redis-response-store.ts');
   return guardResponses(await RedisResponseStore.connect(redis.url, redis.prefix, limits, log), log);
 }
 

@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from '../../upstream/undici-dispatchers.ts';
 import { UPSTREAM_PATH } from '../../api/endpoints.ts';
 import { JOB_HEADERS } from './job-call-stage.ts';
 import type { LeasedItem } from '../store/job-store.ts';

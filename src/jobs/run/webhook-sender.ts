@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { JobsConfig } from '../../config/types.ts';
 import type { Logger } from '../../observe/log.ts';
 import type { Metrics } from '../../observe/metrics.ts';
@@ -44,6 +44,8 @@ export async function sendDueWebhooks(
         );
       else {
         try {
+          // Loaded when a webhook is sent (upstream/undici-dispatchers.ts says why not at startup).
+          const { request } = await import('undici');
           const res = await request(w.url, {
             method: 'POST',
             headers,
