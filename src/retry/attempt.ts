@@ -148,6 +148,8 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
     remainingMs: ctx.deadlineAt - deps.clock.now(),
     retryMayFollow,
     maxTokens: maxTokensOf(call.body),
+    // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
+    exactRecovery: pace !== undefined && retryMayFollow,
   });
   return { ...chosen, pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined };
 }

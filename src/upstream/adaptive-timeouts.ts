@@ -27,6 +27,12 @@ export const ADAPTIVE = {
   firstTokenFloorMs: 3_000,
   firstTokenCeilingMs: 300_000,
   idleFloorMs: 5_000,
+  /**
+   * The idle floor of a stream whose cut is continued exactly elsewhere (`exactRecovery`): a silence cut too early
+   * there costs a time to first token, not the answer, while a real stall left to the 5 s floor holds a slot and,
+   * for a request served near its deadline, its last chance of a retry.
+   */
+  recoverableIdleFloorMs: 2_000,
   idleCeilingMs: 60_000,
   /** Cold first token of a stream: long enough for a slow model's first answer, short of a client's patience. */
   coldStreamFirstTokenMs: 60_000,
@@ -59,6 +65,8 @@ export interface TimeoutsInput {
   retryMayFollow: boolean;
   /** The request's `max_tokens` (or `max_completion_tokens`), when it set one. */
   maxTokens?: number | undefined;
+  /** A stream cut now would be continued exactly on some route: the lower idle floor applies. */
+  exactRecovery?: boolean;
 }
 
 export interface ChosenTimeouts {
@@ -86,13 +94,14 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
         lengthBoundMs(i, s),
       );
   }
+  const idleFloorMs = i.stream && i.exactRecovery === true ? s.recoverableIdleFloorMs : s.idleFloorMs;
   const idleMs =
-    i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, s.idleFloorMs, s.idleCeilingMs));
+    i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, idleFloorMs, s.idleCeilingMs));
   const split = i.pinned.idleMs === null && i.retryMayFollow;
   return {
     firstTokenMs: Math.round(firstTokenMs),
     idleMs: Math.round(idleMs),
-    idleSplitFloorMs: split ? Math.max(s.idleFloorMs, gap ?? 0) : undefined,
+    idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
   };
 }
 

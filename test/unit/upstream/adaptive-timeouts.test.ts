@@ -37,6 +37,19 @@ test('first-token and idle timeouts: table', () => {
       idle: ADAPTIVE.idleFloorMs,
     },
     {
+      name: 'learned, tiny, a stream continued exactly if cut: the lower idle floor',
+      over: { learned: { firstTokenMs: 5, gapMs: 2 }, exactRecovery: true, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.recoverableIdleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
+    },
+    {
+      name: 'a non-stream answer is never continued: the usual idle floor',
+      over: { stream: false, learned: { firstTokenMs: 5, gapMs: 2 }, exactRecovery: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.idleFloorMs,
+    },
+    {
       name: 'learned, huge: the ceilings',
       over: { learned: { firstTokenMs: 400_000, gapMs: 400_000 } },
       first: ADAPTIVE.firstTokenCeilingMs,
