@@ -145,6 +145,7 @@ export class AdmissionQueue {
       tenant: ctx.tenant ?? '',
       deadlineAt: until,
       reserveMs: RESERVE * (until - now),
+      promised: isClientRetry(ctx),
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.
@@ -158,25 +159,30 @@ export class AdmissionQueue {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
     }
-    if (mode !== 'pushback' && this.nearlyFull(priority)) {
-      this.metrics.shed.inc({ reason: 'queue_full', priority });
-      const retryAfterS = this.retryAfterS(
-        pace.slotMs * this.scheduler.size * HEADROOM[priority],
-        pace,
-        full?.retryAfterS,
-      );
-      return new SpillwayError(
-        'queue_full',
-        `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`,
-        { retryAfterS },
-      );
-    }
+    if (mode !== 'pushback' && this.nearlyFull(priority)) return this.nearlyFullRefusal(model, priority, pace, full);
     return {
       entry,
       displace: verdict.displace,
       until,
       retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS),
     };
+  }
+
+  /** The refusal of a newcomer whose class stops short of a full queue (`nearlyFull`). */
+  private nearlyFullRefusal(model: ModelConfig, priority: Priority, pace: Pace, full: SpillwayError | undefined) {
+    this.metrics.shed.inc({ reason: 'queue_full', priority });
+    const retryAfterS = this.retryAfterS(
+      pace.slotMs * this.scheduler.size * HEADROOM[priority],
+      pace,
+      full?.retryAfterS,
+    );
+    return new SpillwayError(
+      'queue_full',
+      `Every upstream of '${model.name}' is busy and the wait queue is nearly full.`,
+      {
+        retryAfterS,
+      },
+    );
   }
 
   /** Whether an admitted request (a retry) has time to wait for an ejected route's probe (`full.retryAfterS`). */
@@ -410,10 +416,15 @@ export class AdmissionQueue {
 
 /** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */
 function headroomShare(p: Priority, ctx: RequestContext): number {
-  // The official SDKs count their retries: a client back after our Retry-After was told to come back, and its
-  // second refusal would make that advice a lie.
-  const clientRetry = Number(ctx.req.headers['x-stainless-retry-count']) > 0;
-  return clientRetry ? 0 : HEADROOM[p];
+  return isClientRetry(ctx) ? 0 : HEADROOM[p];
+}
+
+/**
+ * A client back after our Retry-After: the official SDKs count their retries. Its second refusal would make that
+ * advice a lie, so it leaves no headroom and is the last to be displaced.
+ */
+function isClientRetry(ctx: RequestContext): boolean {
+  return Number(ctx.req.headers['x-stainless-retry-count']) > 0;
 }
 
 function displaced(retryAfterS: number): SpillwayError {

@@ -28,6 +28,12 @@ export interface Waiting {
   deadlineAt: number;
   /** Slack kept out of reach of higher classes going first: the estimate's noise margin (ms; 0 when absent). */
   reserveMs?: number;
+  /**
+   * A client back at the time our Retry-After told it (its SDK's retry): displaced only when no other lower-class
+   * work can make room. It came last, so it has the latest deadline, and without this it would be the first victim
+   * of the next high arrival — making the Retry-After it was given a lie.
+   */
+  promised?: boolean;
 }
 
 export interface Pace {
@@ -140,9 +146,17 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   return drops;
 }
 
-/** Up to `n` entries of a class below `rank`: the lowest class first, the least urgent (latest deadline) first. */
+/**
+ * Up to `n` entries of a class below `rank`: requests not promised a place first (see `promised`), then the lowest
+ * class first, the least urgent (latest deadline) first.
+ */
 function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number): W[] {
   const lower = ahead.filter((w) => PRIORITY_RANK[w.priority] > rank);
-  lower.sort((a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.deadlineAt - a.deadlineAt);
+  lower.sort(
+    (a, b) =>
+      Number(a.promised === true) - Number(b.promised === true) ||
+      PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
+      b.deadlineAt - a.deadlineAt,
+  );
   return lower.slice(0, n);
 }

@@ -22,6 +22,8 @@ export interface Entry<T> {
   deadlineAt: number;
   /** Slack higher classes may not take from it (deadline-plan.ts `eligiblePrefix`). */
   reserveMs?: number;
+  /** A client's own retry at our Retry-After: the last to be displaced (deadline-plan.ts `Waiting.promised`). */
+  promised?: boolean;
   item: T;
 }
 

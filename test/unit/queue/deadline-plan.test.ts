@@ -135,3 +135,26 @@ test('a waiting request keeps its reserve of slack: higher classes stop going fi
   // ...but not once the slack beyond its reserve is under a slot.
   assert.equal(eligiblePrefix([low, w('high', 60_000)], { ...pace, now: 2_850 }), 1);
 });
+
+test('a client back at our Retry-After is displaced last: other lower-class work makes room first', () => {
+  const low = w('low', 9_000);
+  const normal = w('normal', 9_500);
+  const retried = { ...w('low', 9_900), promised: true }; // came last: the latest deadline of all
+  const queue = [...many(88, 'high', 9_000), low, normal, retried];
+  // 91 ahead: finishes at 10 200, 200 ms late: two slots to free.
+  const got = admit(queue, w('high', 10_000), pace, 0);
+  assert.ok(got.ok);
+  assert.deepEqual(
+    got.displace.map((x) => x.name),
+    [low.name, normal.name],
+    'the unpromised low and normal go, though the retried low has the later deadline',
+  );
+  const onlyPromised = [...many(89, 'high', 9_000), normal, retried];
+  const forced = admit(onlyPromised, w('high', 10_000), pace, 0);
+  assert.ok(forced.ok);
+  assert.deepEqual(
+    forced.displace.map((x) => x.name),
+    [normal.name, retried.name],
+    'a promised one is still displaced when nothing else can make room',
+  );
+});
