@@ -85,9 +85,18 @@ export function admit<W extends Waiting>(
   if (overMs > 0) {
     // Headroom is room a class leaves to others: a request beyond it is refused, never let in by displacing.
     const lateMs = finishAt(pos, pace) - newcomer.deadlineAt;
-    if (newcomer.priority !== DISPLACING || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
+    const promised = newcomer.promised === true;
+    if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
     const needed = Math.ceil(lateMs / pace.slotMs);
-    displace = victims(edf.slice(0, pos), PRIORITY_RANK[newcomer.priority], needed);
+    // High takes the place of lower classes; a client back at our Retry-After, of its own class too: the place it
+    // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited least).
+    const rank = PRIORITY_RANK[newcomer.priority];
+    displace = victims(
+      edf.slice(0, pos),
+      promised && newcomer.priority !== DISPLACING ? rank - 1 : rank,
+      needed,
+      promised,
+    );
     if (displace.length < needed) return { ok: false, overMs };
   }
   // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
@@ -150,8 +159,8 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
  * Up to `n` entries of a class below `rank`: requests not promised a place first (see `promised`), then the lowest
  * class first, the least urgent (latest deadline) first.
  */
-function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number): W[] {
-  const lower = ahead.filter((w) => PRIORITY_RANK[w.priority] > rank);
+function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number, unpromisedOnly = false): W[] {
+  const lower = ahead.filter((w) => PRIORITY_RANK[w.priority] > rank && !(unpromisedOnly && w.promised === true));
   lower.sort(
     (a, b) =>
       Number(a.promised === true) - Number(b.promised === true) ||

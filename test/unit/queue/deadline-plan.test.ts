@@ -158,3 +158,23 @@ test('a client back at our Retry-After is displaced last: other lower-class work
     'a promised one is still displaced when nothing else can make room',
   );
 });
+
+test('a client back at our Retry-After takes the place it was promised from the newest unpromised arrivals of its class', () => {
+  const older = w('low', 9_000);
+  const newest = w('low', 9_600);
+  const otherRetry = { ...w('low', 9_700), promised: true };
+  const queue = [...many(88, 'high', 9_000), older, newest, otherRetry];
+  // 91 ahead: finishes at 10 200, 200 ms late: two places to free, from unpromised lows only.
+  const back = { ...w('low', 10_000), promised: true };
+  assert.equal(admit(queue, back, pace, 0).ok, true);
+  const got = admit(queue, back, pace, 0);
+  assert.ok(got.ok);
+  assert.deepEqual(
+    got.displace.map((x) => x.name),
+    [newest.name, older.name],
+    'never another promised one',
+  );
+  assert.equal(admit(queue, w('low', 10_000), pace, 0).ok, false, 'an unpromised low is refused at the door');
+  const tooFew = [...many(89, 'high', 9_000), newest, otherRetry];
+  assert.equal(admit(tooFew, back, pace, 0).ok, false, 'without enough unpromised work of its class, refused');
+});
