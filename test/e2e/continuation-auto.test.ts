@@ -28,17 +28,36 @@ function cutThenWholeSeed(): { seed: number; cutAfter: number } {
   throw new Error('no seed found');
 }
 
+/** One simulator behind the gateway: its name, kind, how its base URL is written, and any mock option of its own. */
+interface Upstream {
+  name: string;
+  kind: UpstreamKind;
+  url: (u: string) => string;
+  continueAfterAbort?: boolean;
+}
+
 /**
- * The default config — upstreams and routes only, no kind, no continuation setting — in front of one simulator of
- * `kind` that cuts its first stream mid-answer. The gateway learns the kind from its GET /models at startup.
+ * The default config — upstreams and routes only, no kind, no continuation setting — in front of simulators of the
+ * given kinds, the first of which cuts its first stream mid-answer (and, with several, is weighted so it is drawn
+ * first; the others are whole). The gateway learns the kinds from their GET /models at startup.
  */
-async function cutStream(t: Parameters<typeof startStack>[0], kind: UpstreamKind, baseUrl: (url: string) => string) {
+async function cutStream(t: Parameters<typeof startStack>[0], upstreams: readonly Upstream[]) {
   const { seed, cutAfter } = cutThenWholeSeed();
+  const several = upstreams.length > 1;
   const stack = await startStack(t, {
-    mocks: [{ kind, seed, faults: rates, continueAfterAbort: true }],
+    mocks: upstreams.map((u, i) => ({
+      kind: u.kind,
+      seed,
+      ...(i === 0 ? { faults: rates } : {}),
+      ...(u.continueAfterAbort === true ? { continueAfterAbort: true } : {}),
+    })),
     config: (urls) => ({
-      upstreams: [{ name: 'up', url: baseUrl(urls[0]!) }],
-      models: { chat: { routes: [{ upstream: 'up' }] } },
+      upstreams: upstreams.map((u, i) => ({
+        name: u.name,
+        url: u.url(urls[i]!),
+        ...(several ? { weight: i === 0 ? 1000 : 1 } : {}),
+      })),
+      models: { chat: { routes: upstreams.map((u) => ({ upstream: u.name })) } },
     }),
     gateway: { probeKinds: true },
   });
@@ -52,13 +71,17 @@ async function cutStream(t: Parameters<typeof startStack>[0], kind: UpstreamKind
   return { ...stack, stream, seed, cutAfter };
 }
 
+const v1 = (u: string) => `${u}/v1`;
+
 for (const [kind, baseUrl, path] of [
   ['deepseek', (u: string) => u, '/beta/chat/completions'], //        DeepSeek's own base URL form: no /v1
   ['vllm', (u: string) => `${u}/v1`, '/v1/chat/completions'],
   ['sglang', (u: string) => `${u}/v1`, '/v1/chat/completions'],
 ] as const) {
   test(`on defaults, a ${kind} stream cut mid-answer is continued: the client gets the exact whole answer once`, async (t) => {
-    const { stream, mocks, gw, seed, cutAfter } = await cutStream(t, kind, baseUrl);
+    const { stream, mocks, gw, seed, cutAfter } = await cutStream(t, [
+      { name: 'up', kind, url: baseUrl, continueAfterAbort: true },
+    ]);
     let text = '';
     const ids = new Set<string>();
     for await (const c of stream) {
@@ -97,7 +120,9 @@ for (const [kind, baseUrl, path] of [
 }
 
 test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends with the in-band error, never continued', async (t) => {
-  const { stream, mocks, cutAfter, seed } = await cutStream(t, 'openai', (u) => `${u}/v1`);
+  const { stream, mocks, cutAfter, seed } = await cutStream(t, [
+    { name: 'up', kind: 'openai', url: v1, continueAfterAbort: true },
+  ]);
   let text = '';
   await assert.rejects(
     async () => {
@@ -113,48 +138,11 @@ test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends w
   );
 });
 
-/**
- * Two upstreams of a model, the first cutting its first stream mid-answer and weighted so it is drawn first, the
- * second whole: a stream through the default config, the kinds learned from GET /models.
- */
-async function cutOnFirstOfTwo(
-  t: Parameters<typeof startStack>[0],
-  first: { name: string; kind: UpstreamKind; url: (u: string) => string },
-  second: { name: string; kind: UpstreamKind; url: (u: string) => string },
-) {
-  const { seed, cutAfter } = cutThenWholeSeed();
-  const stack = await startStack(t, {
-    mocks: [
-      { kind: first.kind, seed, faults: rates },
-      { kind: second.kind, seed },
-    ],
-    config: (urls) => ({
-      upstreams: [
-        { name: first.name, url: first.url(urls[0]!), weight: 1000 },
-        { name: second.name, url: second.url(urls[1]!), weight: 1 },
-      ],
-      models: { chat: { routes: [{ upstream: first.name }, { upstream: second.name }] } },
-    }),
-    gateway: { probeKinds: true },
-  });
-  await stack.gw.kindsSettled();
-  const stream = await stack.client.chat.completions.create({
-    model: 'chat',
-    messages,
-    max_tokens: MAX_TOKENS,
-    stream: true,
-  });
-  return { ...stack, stream, seed, cutAfter };
-}
-
-const v1 = (u: string) => `${u}/v1`;
-
 test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
-  const { stream, mocks, seed } = await cutOnFirstOfTwo(
-    t,
+  const { stream, mocks, seed } = await cutStream(t, [
     { name: 'ds', kind: 'deepseek', url: (u) => u },
     { name: 'vl', kind: 'vllm', url: v1 },
-  );
+  ]);
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
@@ -167,11 +155,10 @@ test('a model with routes of several kinds continues a cut answer on the same ki
 });
 
 test('a stream cut on a generic OpenAI-compatible upstream is continued exactly on a vLLM route of the same model', async (t) => {
-  const { stream, mocks, seed, cutAfter } = await cutOnFirstOfTwo(
-    t,
+  const { stream, mocks, seed, cutAfter } = await cutStream(t, [
     { name: 'oa', kind: 'openai', url: v1 },
     { name: 'vl', kind: 'vllm', url: v1 },
-  );
+  ]);
   let text = '';
   const ids = new Set<string>();
   for await (const c of stream) {
