@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Handler } from '../pipeline.ts';
-import type { RequestContext } from '../server/context.ts';
+import { unserved, type RequestContext } from '../server/context.ts';
 import { FlightResponse } from './flight-response.ts';
 import { landedAnswer, type Answer } from './landed-answer.ts';
 import { landedMessage } from './messages-answer.ts';
@@ -95,13 +95,7 @@ export class Flight {
       ...leader,
       ...this.ownDoor(leader),
       clientGone: this.abort.signal,
-      settled: false,
-      upstream: undefined,
-      attempts: 0,
-      upstreamMs: 0,
-      ttftMs: undefined,
-      errorCode: undefined,
-      usage: undefined,
+      ...unserved(),
     };
     this.landed = this.fly(downstream).then((l) => {
       this.landing = l;

@@ -104,3 +104,22 @@ export interface RequestContext extends Settles {
   trace: RequestTrace | undefined;
   settled: boolean;
 }
+
+/**
+ * What serving fills in, before anything is served: a request as it arrives, and a shared cache flight that serves
+ * a leader's request again on its own account (cache/flight.ts), both start from this.
+ */
+export function unserved(): Pick<
+  RequestContext,
+  'upstream' | 'attempts' | 'upstreamMs' | 'ttftMs' | 'errorCode' | 'usage' | 'settled'
+> {
+  return {
+    upstream: undefined,
+    attempts: 0,
+    upstreamMs: 0,
+    ttftMs: undefined,
+    errorCode: undefined,
+    usage: undefined,
+    settled: false,
+  };
+}

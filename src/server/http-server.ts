@@ -9,7 +9,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { matchEndpoint } from '../api/endpoints.ts';
 import { renderError, toSpillwayError } from '../api/render-error.ts';
-import type { RequestContext } from './context.ts';
+import { unserved, type RequestContext } from './context.ts';
 import { checkRequestTarget } from './request-target.ts';
 import { answerClientError, refuseConnect } from './client-error.ts';
 import type { Duplex } from 'node:stream';
@@ -198,14 +198,8 @@ export class HttpServer {
       priority: requestPriority(req.headers['x-spillway-priority']),
       allowedModels: null,
       model: undefined,
-      upstream: undefined,
-      attempts: 0,
-      upstreamMs: 0,
-      ttftMs: undefined,
-      errorCode: undefined,
-      usage: undefined,
       trace: undefined,
-      settled: false,
+      ...unserved(),
     };
     this.inFlight++;
     let pipelineDone = false;
