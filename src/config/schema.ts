@@ -38,6 +38,22 @@ function int<const D extends number | null>(def: D, min: number, description: st
     'x-expected': `a whole number ≥ ${min}${max === undefined ? '' : ` and ≤ ${max}`}${def === null ? ' (or null)' : ''}`,
   };
 }
+/** Where a Redis is and the key prefix that lets deployments share it (the shared state's, the job store's). */
+const redisTarget = (urlDescription: string) =>
+  ({
+    url: {
+      type: 'string',
+      pattern: '^rediss?://',
+      description: urlDescription,
+      'x-expected': 'a redis:// or rediss:// URL',
+    },
+    prefix: {
+      type: 'string',
+      default: '',
+      description: 'Key prefix, to share one Redis between deployments.',
+      'x-expected': 'a string',
+    },
+  }) as const;
 /** A section: its keys and nothing else, each with its default when the section is absent. */
 const obj = <const P extends Record<string, object>>(properties: P) =>
   ({
@@ -273,18 +289,7 @@ export const configSchema = {
           'Share rate limits, account concurrency caps and account rests between instances through Redis (null: this instance alone).',
         'x-expected': 'null or { url, prefix, local_fraction }',
         properties: {
-          url: {
-            type: 'string',
-            pattern: '^rediss?://',
-            description: 'Redis URL, e.g. `redis://127.0.0.1:6379`.',
-            'x-expected': 'a redis:// or rediss:// URL',
-          },
-          prefix: {
-            type: 'string',
-            default: '',
-            description: 'Key prefix, to share one Redis between deployments.',
-            'x-expected': 'a string',
-          },
+          ...redisTarget('Redis URL, e.g. `redis://127.0.0.1:6379`.'),
           local_fraction: {
             type: 'number',
             exclusiveMinimum: 0,
@@ -717,18 +722,7 @@ export const configSchema = {
         'Second cache level (L2) in Redis, shared by every instance (null: memory only).',
         'null or { url, prefix, timeout }',
         {
-          url: {
-            type: 'string',
-            pattern: '^rediss?://',
-            description: 'Redis URL; may be the same Redis as `state.redis`.',
-            'x-expected': 'a redis:// or rediss:// URL',
-          },
-          prefix: {
-            type: 'string',
-            default: '',
-            description: 'Key prefix, to share one Redis between deployments.',
-            'x-expected': 'a string',
-          },
+          ...redisTarget('Redis URL; may be the same Redis as `state.redis`.'),
           timeout: duration(
             '200ms',
             'A Redis command slower than this is given up on; the request goes on without L2.',
