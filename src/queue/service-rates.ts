@@ -1,5 +1,10 @@
 import { WindowCounter } from '../window-counter.ts';
 
+/**
+ * How far the short window's drain rate must move from the long window's before it is believed at once: beyond the
+ * noise of a few seconds' completions (±3% measured at ~50 answers/s with max_tokens varying threefold).
+ */
+const CHANGE_SHARE = 0.1;
 /** Saturated time (someone waiting) in the window from which the measured drain rate is trusted. */
 const MIN_BUSY_MS = 1_000;
 /** ...and answers completed in it. */
@@ -29,11 +34,16 @@ export class ServiceRates {
   /** Saturated time and the answers completed in it, over the window. */
   private readonly busyMs: WindowCounter;
   private readonly busyCompleted: WindowCounter;
+  /** The same over the long window (see `slotMs`). */
+  private readonly longBusyMs: WindowCounter;
+  private readonly longBusyCompleted: WindowCounter;
   /** While saturated: the time up to which busy time has been counted. */
   private busyMark: number | undefined;
 
-  constructor(windowMs: number, now: number) {
+  constructor(windowMs: number, now: number, longWindowMs = 4 * windowMs) {
     this.windowMs = windowMs;
+    this.longBusyMs = new WindowCounter(longWindowMs, now);
+    this.longBusyCompleted = new WindowCounter(longWindowMs, now);
     this.heldMs = new WindowCounter(windowMs, now);
     this.completed = new WindowCounter(windowMs, now);
     this.arrivals = new WindowCounter(windowMs, now);
@@ -63,6 +73,7 @@ export class ServiceRates {
     if (this.busyMark !== undefined) {
       this.countBusy(now);
       this.busyCompleted.add(now);
+      this.longBusyCompleted.add(now);
     }
     this.lastServiceMs = this.serviceMs(now);
   }
@@ -88,12 +99,19 @@ export class ServiceRates {
   /**
    * Mean time (ms) between two slots freeing when every held lease is busy: measured over saturated time when there
    * is enough of it, else from Little's law; 0 until an answer has completed.
+   *
+   * Two windows: the door predicts when a backlog of many seconds drains, which the long window's rate foretells
+   * better than the short one's (a few seconds of completions wander ±3%, and each wobble moved the whole backlog's
+   * finish past a high request's deadline: it then displaced lower work admitted a moment before, a late refusal).
+   * The short window wins as soon as it moves beyond that noise: an upstream failed or came back.
    */
   slotMs(now: number): number {
     this.countBusy(now);
-    const busyMs = this.busyMs.total(now);
-    const done = this.busyCompleted.total(now);
-    if (busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS) return busyMs / done;
+    const short = measured(this.busyMs.total(now), this.busyCompleted.total(now));
+    if (short !== undefined) {
+      const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now));
+      return long === undefined || Math.abs(short - long) > CHANGE_SHARE * long ? short : long;
+    }
     const service = this.serviceMs(now);
     if (service === 0 || this.peakInFlight <= 0) return 0;
     return service / this.peakInFlight;
@@ -102,6 +120,7 @@ export class ServiceRates {
   private countBusy(now: number): void {
     if (this.busyMark === undefined || now <= this.busyMark) return;
     this.busyMs.add(now, now - this.busyMark);
+    this.longBusyMs.add(now, now - this.busyMark);
     this.busyMark = now;
   }
 
@@ -111,4 +130,9 @@ export class ServiceRates {
     const spanS = Math.min(this.windowMs, Math.max(1000, now - this.since)) / 1000;
     return this.arrivals.total(now) / spanS;
   }
+}
+
+/** Time between two slots freeing, from saturated time and the answers completed in it, once there is enough. */
+function measured(busyMs: number, done: number): number | undefined {
+  return busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS ? busyMs / done : undefined;
 }

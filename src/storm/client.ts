@@ -19,7 +19,8 @@ export interface StormTarget {
  *   deadlineHeader  `stainless`: the timeout as `x-stainless-timeout` in seconds (what the official OpenAI SDKs
  *                   send; the default), `spillway`: as `x-spillway-deadline-ms`, `both`
  *   sdkRetries      on a 429/503 with `Retry-After` (≤ 60 s, as the SDKs cap it), retry once at the advertised
- *                   time with `x-stainless-retry-count: 1` and a fresh timeout, as the official SDKs do
+ *                   time with `x-stainless-retry-count: 1` and a fresh timeout, as the official SDKs do (they
+ *                   send `x-stainless-retry-count: 0` on the first try; clients that never retry send none)
  */
 export interface ClientMode {
   deadlineHeader: 'stainless' | 'spillway' | 'both';
@@ -112,7 +113,8 @@ async function attempt(
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-spillway-priority': a.priority };
   if (mode.deadlineHeader !== 'spillway') headers['x-stainless-timeout'] = String(deadlineS);
   if (mode.deadlineHeader !== 'stainless') headers['x-spillway-deadline-ms'] = String(Math.round(deadlineS * 1000));
-  if (retryCount > 0) headers['x-stainless-retry-count'] = String(retryCount);
+  // The official SDKs count every try, the first as 0; clients that never retry (the default mode) send none.
+  if (mode.sdkRetries) headers['x-stainless-retry-count'] = String(retryCount);
   if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`;
   const body = JSON.stringify({
     model: a.model,

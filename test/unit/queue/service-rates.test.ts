@@ -36,3 +36,23 @@ test('arrivals per second over the window', () => {
   for (let i = 0; i < 50; i++) r.arrival(i * 100);
   assert.ok(Math.abs(r.arrivalRate(4_999) - 10) < 0.01);
 });
+
+/** Saturated from 0: answers complete every 100 ms for 3 s, then every `thenMs` for a second. Returns the rate read. */
+function drainRead(longWindowMs: number, thenMs: number): number {
+  const r = new ServiceRates(1_000, 0, longWindowMs);
+  r.saturated(true, 0);
+  for (let t = 100; t <= 3_000; t += 100) r.served(500, t);
+  for (let t = 3_000 + thenMs; t <= 4_000; t += thenMs) r.served(500, t);
+  return r.slotMs(4_000);
+}
+
+test('a steady drain is read over the long window: a second that wanders within the noise does not move it', () => {
+  const shortOnly = drainRead(1_000, 105);
+  const both = drainRead(4_000, 105);
+  assert.ok(shortOnly >= 105, `the last second alone reads ${shortOnly}`);
+  assert.ok(both < 103, `the long window reads ${both}`);
+});
+
+test('a drain that changes beyond the noise (an upstream failed) is followed at once', () => {
+  assert.equal(drainRead(4_000, 150), drainRead(1_000, 150), 'the short window is believed');
+});
