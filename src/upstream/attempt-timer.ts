@@ -37,6 +37,8 @@ export class AttemptTimer {
   private lastActivity: number;
   private gotFirstToken = false;
   private handle: NodeJS.Timeout | undefined;
+  /** A silence found due, waiting for the I/O that may already be in (see `check`). */
+  private confirming: NodeJS.Immediate | undefined;
   fired: TimeoutPhase | undefined;
   /** Clock time of the first real token, once it came. */
   firstTokenSeenAt: number | undefined;
@@ -80,10 +82,16 @@ export class AttemptTimer {
   }
 
   firstToken(): void {
+    // The timer was armed for the first-token timeout; the idle limit after it may be due much sooner.
+    const rearm = !this.gotFirstToken && this.handle !== undefined;
     this.gotFirstToken = true;
     this.lastActivity = this.now();
     this.firstTokenSeenAt ??= this.lastActivity;
     this.lastEventAt = this.lastActivity;
+    if (rearm) {
+      this.stop();
+      this.arm();
+    }
   }
 
   /** `n` data events arrived (stream-pace.ts judges the pace here, where it changes, not on a timer). */
@@ -117,6 +125,8 @@ export class AttemptTimer {
   stop(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
+    if (this.confirming !== undefined) clearImmediate(this.confirming);
+    this.confirming = undefined;
   }
 
   /** The phase that is due at `now`, if any: pure, so the order of checks is testable. */
@@ -145,13 +155,25 @@ export class AttemptTimer {
     this.handle.unref();
   }
 
-  private check(): void {
+  /**
+   * A silence (no first token, or idle) is judged only after yielding to I/O once: on a busy event loop the timer
+   * can fire after the upstream's next bytes came in but before they were read, and a stall found that way would be
+   * the gateway's own lag. The I/O phase runs before the immediate, so bytes already there are heard first.
+   */
+  private check(heard = false): void {
+    this.handle = undefined;
     const phase = this.due(this.now());
     if (phase === undefined) {
       this.arm();
       return;
     }
-    this.handle = undefined;
+    if (!heard && (phase === 'first_token' || phase === 'idle')) {
+      this.confirming = setImmediate(() => {
+        this.confirming = undefined;
+        this.check(true);
+      });
+      return;
+    }
     this.fired = phase;
     this.onTimeout(phase);
   }

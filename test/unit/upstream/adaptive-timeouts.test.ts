@@ -50,6 +50,20 @@ test('first-token and idle timeouts: table', () => {
       idle: ADAPTIVE.idleFloorMs,
     },
     {
+      name: 'a non-stream body begun, a retry may follow: the lower idle floor (a body is written whole)',
+      over: { stream: false, learned: { firstTokenMs: 5, gapMs: 2 }, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.recoverableIdleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
+    },
+    {
+      name: 'the lower floor is a floor: an upstream whose own gaps are longer is judged by them',
+      over: { learned: { firstTokenMs: 5, gapMs: 400 }, exactRecovery: true, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: 1_200,
+      split: 500,
+    },
+    {
       name: 'learned, huge: the ceilings',
       over: { learned: { firstTokenMs: 400_000, gapMs: 400_000 } },
       first: ADAPTIVE.firstTokenCeilingMs,
@@ -105,7 +119,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: ADAPTIVE.firstTokenFloorMs,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, a long answer allowed: the length bound is above the others',
@@ -118,7 +132,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: 6_000,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, no max_tokens: no length bound',
@@ -130,7 +144,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: 28_000,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, last attempt: no length bound (nothing to hand it to)',

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
@@ -113,4 +115,63 @@ test('with a split floor, a silence is cut at half of what is left before the de
   assert.equal(t.due(c.now()), undefined);
   c.advance(1);
   assert.equal(t.due(c.now()), 'idle');
+});
+
+test('a silence is judged after the I/O already in: bytes that came while the event loop was busy are no stall', async (t) => {
+  const server = net.createServer();
+  t.after(() => server.close());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect(port, '127.0.0.1');
+  t.after(() => client.destroy());
+  const [upstream] = (await once(server, 'connection')) as [net.Socket];
+  t.after(() => upstream.destroy());
+  await once(client, 'connect');
+  const fired: string[] = [];
+  let bytes = 0;
+  const limits = { firstTokenMs: 3, idleMs: 3, totalMs: 10_000 };
+  // Each cut says how many of the upstream's bytes had been heard when it was made.
+  const timer = new AttemptTimer(
+    () => performance.now(),
+    limits,
+    Infinity,
+    (p) => fired.push(`${p}:${bytes}`),
+  );
+  t.after(() => timer.stop());
+  timer.firstToken();
+  client.on('data', () => {
+    bytes++;
+    timer.activity();
+  });
+  // From the check phase the loop goes to the timers (the idle timer is due by then), and only then to I/O: the
+  // upstream's byte is in the socket before the idle timer fires, but read after it.
+  setImmediate(() => {
+    upstream.write('x');
+    const until = performance.now() + 30;
+    while (performance.now() < until); // a busy event loop
+  });
+  const phase = await new Promise((resolve) => {
+    const seen = setInterval(() => {
+      if (fired.length > 0) resolve(fired[0]);
+    }, 1);
+    t.after(() => clearInterval(seen));
+  });
+  assert.equal(phase, 'idle:1', 'the byte is heard before the silence is judged; the silence after it is cut');
+  assert.equal(fired.length, 1);
+});
+
+test('after the first token the idle limit is what the timer waits for, not the rest of the first-token timeout', async () => {
+  const started = performance.now();
+  const phase = await new Promise<string>((resolve) => {
+    const t = new AttemptTimer(
+      () => performance.now(),
+      { firstTokenMs: 5_000, idleMs: 20, totalMs: 60_000 },
+      Infinity,
+      resolve,
+    );
+    t.firstToken();
+  });
+  assert.equal(phase, 'idle');
+  assert.ok(performance.now() - started < 2_000, 'a stall after the first token is cut at its idle limit');
 });
