@@ -23,15 +23,25 @@ export interface AttemptTimeouts {
    * each data event, not once: a stream that began before its upstream's pace was learned is judged once it is.
    */
   pace?: (() => PaceWatch | undefined) | undefined;
+  /**
+   * Set when the idle timeout is the cold one (the upstream had not shown enough answers when the attempt began):
+   * asked again at most every `COLD_RECHECK_MS` until it answers, so an attempt begun in the gateway's first second
+   * is held to what its upstream has shown since, not to the cold 30 s.
+   */
+  learnedIdle?: (() => { idleMs: number; idleSplitFloorMs: number | undefined } | undefined) | undefined;
 }
+
+/** How often a cold idle timeout asks whether the upstream's gaps are known yet (ms). */
+const COLD_RECHECK_MS = 500;
 
 export class AttemptTimer {
   private readonly now: () => number;
   private readonly firstTokenAt: number;
   private readonly totalAt: number;
   private readonly deadlineAt: number;
-  private readonly idleMs: number;
-  private readonly idleSplitFloorMs: number | undefined;
+  private idleMs: number;
+  private idleSplitFloorMs: number | undefined;
+  private learnedIdle: AttemptTimeouts['learnedIdle'];
   private readonly onTimeout: (phase: TimeoutPhase) => void;
   private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
@@ -58,6 +68,7 @@ export class AttemptTimer {
     this.deadlineAt = deadlineAt;
     this.idleMs = t.idleMs;
     this.idleSplitFloorMs = t.idleSplitFloorMs;
+    this.learnedIdle = t.learnedIdle;
     this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
@@ -140,13 +151,20 @@ export class AttemptTimer {
 
   /** The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to. */
   private idleLimit(): number {
+    const learned = this.learnedIdle?.();
+    if (learned !== undefined) {
+      this.learnedIdle = undefined;
+      this.idleMs = learned.idleMs;
+      this.idleSplitFloorMs = learned.idleSplitFloorMs;
+    }
     const floor = this.idleSplitFloorMs;
     return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - this.lastActivity);
   }
 
   private nextCheck(): number {
     const phaseAt = this.gotFirstToken ? this.lastActivity + this.idleLimit() : this.firstTokenAt;
-    return Math.min(phaseAt, this.totalAt, this.deadlineAt);
+    const relearnAt = this.gotFirstToken && this.learnedIdle !== undefined ? this.now() + COLD_RECHECK_MS : Infinity;
+    return Math.min(phaseAt, relearnAt, this.totalAt, this.deadlineAt);
   }
 
   private arm(): void {

@@ -175,3 +175,23 @@ test('after the first token the idle limit is what the timer waits for, not the 
   assert.equal(phase, 'idle');
   assert.ok(performance.now() - started < 2_000, 'a stall after the first token is cut at its idle limit');
 });
+
+test('a cold idle timeout gives way to the learned one once the upstream has shown its gaps', async (t) => {
+  let known = false;
+  const learnedIdle = () => (known ? { idleMs: 20, idleSplitFloorMs: undefined } : undefined);
+  const started = performance.now();
+  const learnt = setTimeout(() => (known = true), 50);
+  t.after(() => clearTimeout(learnt));
+  const phase = await new Promise<string>((resolve) => {
+    const timer = new AttemptTimer(
+      () => performance.now(),
+      { firstTokenMs: 60_000, idleMs: 30_000, totalMs: 60_000, learnedIdle },
+      Infinity,
+      resolve,
+    );
+    t.after(() => timer.stop());
+    timer.firstToken();
+  });
+  assert.equal(phase, 'idle');
+  assert.ok(performance.now() - started < 5_000, 'cut at the learned limit, not after the cold 30 s');
+});
