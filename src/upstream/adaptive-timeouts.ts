@@ -36,6 +36,12 @@ export const ADAPTIVE = {
    * The timer hears a silence only after yielding to I/O (attempt-timer.ts), so a busy event loop is not a stall.
    */
   recoverableIdleFloorMs: 500,
+  /**
+   * The floor that applies instead while no other attempt on the same upstream has sent a byte since this one went
+   * silent: then the silence may be the upstream's as a whole (a starved process, the network) rather than one
+   * stalled answer, and a cut would only start a continuation while the first one generates on.
+   */
+  quietUpstreamIdleFloorMs: 2_000,
   idleCeilingMs: 60_000,
   /** Cold first token of a stream: long enough for a slow model's first answer, short of a client's patience. */
   coldStreamFirstTokenMs: 60_000,
@@ -80,6 +86,8 @@ export interface ChosenTimeouts {
   idleMs: number;
   /** Set when a silence must also leave room for another attempt (see boundIdleMs). */
   idleSplitFloorMs: number | undefined;
+  /** Set where the lower floor applies: the floor while the whole upstream is quiet (see attempt-timer.ts). */
+  quietIdleFloorMs?: number | undefined;
 }
 
 export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
@@ -109,6 +117,7 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
     firstTokenMs: Math.round(firstTokenMs),
     idleMs: Math.round(idleMs),
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
+    quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
   };
 }
 

@@ -29,7 +29,22 @@ export interface AttemptTimeouts {
    * is held to what its upstream has shown since, not to the cold 30 s.
    */
   learnedIdle?: (() => { idleMs: number; idleSplitFloorMs: number | undefined } | undefined) | undefined;
+  /**
+   * With `upstream`, the least silence cut while no other attempt on the same upstream has sent a byte since this
+   * one's last: a stall is one answer gone silent while its upstream's others go on. A silence the whole upstream
+   * shares (a starved process, the network, our own loop) waits this long instead of the lower floor.
+   */
+  quietIdleFloorMs?: number | undefined;
+  /** When any attempt on this upstream last received bytes (shared by its attempts; pools.ts `heard`). */
+  upstream?: UpstreamHeard | undefined;
 }
+
+export interface UpstreamHeard {
+  lastByteAt: number;
+}
+
+/** While a silence waits only because its upstream is quiet, how often to look whether another attempt spoke (ms). */
+const QUIET_RECHECK_MS = 100;
 
 /** How often a cold idle timeout asks whether the upstream's gaps are known yet (ms). */
 const COLD_RECHECK_MS = 500;
@@ -42,6 +57,8 @@ export class AttemptTimer {
   private idleMs: number;
   private idleSplitFloorMs: number | undefined;
   private learnedIdle: AttemptTimeouts['learnedIdle'];
+  private readonly quietIdleFloorMs: number | undefined;
+  private readonly upstream: UpstreamHeard | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
   private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
@@ -69,6 +86,8 @@ export class AttemptTimer {
     this.idleMs = t.idleMs;
     this.idleSplitFloorMs = t.idleSplitFloorMs;
     this.learnedIdle = t.learnedIdle;
+    this.quietIdleFloorMs = t.quietIdleFloorMs;
+    this.upstream = t.upstream;
     this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
@@ -80,6 +99,7 @@ export class AttemptTimer {
     const now = this.now();
     if (this.gotFirstToken && now - this.lastActivity > this.maxGapMs) this.maxGapMs = now - this.lastActivity;
     this.lastActivity = now;
+    if (this.upstream !== undefined) this.upstream.lastByteAt = now;
   }
 
   /** A keep-alive (blank line, SSE comment): no progress; before the first token, a sign of a queueing upstream. */
@@ -151,6 +171,16 @@ export class AttemptTimer {
 
   /** The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to. */
   private idleLimit(): number {
+    const limit = this.ownIdleLimit();
+    const quiet = this.quietIdleFloorMs;
+    if (quiet === undefined || this.upstream === undefined || this.upstream.lastByteAt > this.lastActivity)
+      return limit;
+    // Nobody on this upstream spoke since this answer went silent; near the deadline a retry must still fit.
+    return Math.max(limit, Math.min(quiet, (this.deadlineAt - this.lastActivity) / 2));
+  }
+
+  /** The silence allowed after the last chunk, as learned and bounded by the deadline, whatever the others do. */
+  private ownIdleLimit(): number {
     const learned = this.learnedIdle?.();
     if (learned !== undefined) {
       this.learnedIdle = undefined;
@@ -162,9 +192,16 @@ export class AttemptTimer {
   }
 
   private nextCheck(): number {
-    const phaseAt = this.gotFirstToken ? this.lastActivity + this.idleLimit() : this.firstTokenAt;
+    const phaseAt = this.gotFirstToken ? this.idleAt() : this.firstTokenAt;
     const relearnAt = this.gotFirstToken && this.learnedIdle !== undefined ? this.now() + COLD_RECHECK_MS : Infinity;
     return Math.min(phaseAt, relearnAt, this.totalAt, this.deadlineAt);
+  }
+
+  /** When the silence would be cut; while only the upstream's quiet holds it back, soon again to look. */
+  private idleAt(): number {
+    const at = this.lastActivity + this.idleLimit();
+    const own = this.lastActivity + this.ownIdleLimit();
+    return at > own ? Math.min(at, Math.max(own, this.now() + QUIET_RECHECK_MS)) : at;
   }
 
   private arm(): void {

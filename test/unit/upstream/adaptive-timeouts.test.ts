@@ -8,6 +8,24 @@ import { FakeClock } from '../../../src/clock.ts';
 const auto = { firstTokenMs: null, idleMs: null };
 const none = { firstTokenMs: undefined, gapMs: undefined };
 
+test('where the lower idle floor applies, a silence the whole upstream shares keeps the quiet floor', () => {
+  const base: TimeoutsInput = {
+    pinned: auto,
+    learned: { firstTokenMs: 5, gapMs: 2 },
+    stream: true,
+    remainingMs: 30_000,
+    retryMayFollow: true,
+  };
+  assert.equal(chooseTimeouts({ ...base, exactRecovery: true }).quietIdleFloorMs, ADAPTIVE.quietUpstreamIdleFloorMs);
+  assert.equal(chooseTimeouts({ ...base, stream: false }).quietIdleFloorMs, ADAPTIVE.quietUpstreamIdleFloorMs);
+  assert.equal(chooseTimeouts(base).quietIdleFloorMs, undefined, 'a cut that would end the stream: 5 s anyway');
+  assert.equal(
+    chooseTimeouts({ ...base, exactRecovery: true, pinned: { firstTokenMs: null, idleMs: 300 } }).quietIdleFloorMs,
+    undefined,
+    'a pinned idle timeout is used as it is',
+  );
+});
+
 test('first-token and idle timeouts: table', () => {
   const base: TimeoutsInput = {
     pinned: auto,

@@ -195,3 +195,34 @@ test('a cold idle timeout gives way to the learned one once the upstream has sho
   assert.equal(phase, 'idle');
   assert.ok(performance.now() - started < 5_000, 'cut at the learned limit, not after the cold 30 s');
 });
+
+test('a silence its whole upstream shares waits for the quiet floor; one answer silent while the others go on is cut', () => {
+  const c = new FakeClock();
+  const upstream = { lastByteAt: -Infinity };
+  const t = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 1_000, idleMs: 500, totalMs: 60_000, quietIdleFloorMs: 2_000, upstream },
+    Infinity,
+    () => {},
+  );
+  t.stop(); // the pure `due` logic only
+  t.firstToken();
+  t.activity();
+  c.advance(600);
+  assert.equal(t.due(c.now()), undefined, 'nobody on the upstream spoke since: maybe the upstream, not this answer');
+  upstream.lastByteAt = c.now(); // another attempt on the same upstream received bytes
+  assert.equal(t.due(c.now()), 'idle', 'the others go on: this answer stalled');
+  const t2 = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 1_000, idleMs: 500, totalMs: 60_000, quietIdleFloorMs: 2_000, upstream },
+    Infinity,
+    () => {},
+  );
+  t2.stop();
+  t2.firstToken();
+  t2.activity();
+  c.advance(1_999);
+  assert.equal(t2.due(c.now()), undefined);
+  c.advance(1);
+  assert.equal(t2.due(c.now()), 'idle', 'a silence the whole upstream shares is cut at the quiet floor');
+});
