@@ -146,6 +146,7 @@ export class AdmissionQueue {
       deadlineAt: until,
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
+      admitted: mode === 'retry',
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.

@@ -34,6 +34,13 @@ export interface Waiting {
    * of the next high arrival — making the Retry-After it was given a lie.
    */
   promised?: boolean;
+  /**
+   * Work admitted before and failed over (a retry, a continuation of a stream its client is reading): it takes its
+   * place by its deadline — the earliest, as it came first — without the peer test. Each peer behind it loses one
+   * slot, well inside the estimate's noise (the re-check still drops one made hopeless); refused, the request is
+   * lost for certain, with the work already spent on it.
+   */
+  admitted?: boolean;
 }
 
 export interface Pace {
@@ -100,7 +107,7 @@ export function admit<W extends Waiting>(
     if (displace.length < needed) return { ok: false, overMs };
   }
   // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
-  if (displace.length === 0) {
+  if (displace.length === 0 && newcomer.admitted !== true) {
     const rank = PRIORITY_RANK[newcomer.priority];
     for (let i = pos; i < edf.length; i++) {
       const w = edf[i] as W;

@@ -24,6 +24,8 @@ export interface Entry<T> {
   reserveMs?: number;
   /** A client's own retry at our Retry-After: the last to be displaced (deadline-plan.ts `Waiting.promised`). */
   promised?: boolean;
+  /** Work admitted before and failed over (deadline-plan.ts `Waiting.admitted`). */
+  admitted?: boolean;
   item: T;
 }
 

@@ -141,17 +141,27 @@ function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: 
 function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: AttemptDeps, pace: PaceCut | undefined) {
   const { upstream, route } = lease;
   const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
-  const chosen = chooseTimeouts({
+  const learnedNow = () => deps.pools.timing.learned(upstream.name, route.model, call.stream);
+  const input = {
     pinned: upstream.timeouts,
-    learned: deps.pools.timing.learned(upstream.name, route.model, call.stream),
+    learned: learnedNow(),
     stream: call.stream,
     remainingMs: ctx.deadlineAt - deps.clock.now(),
     retryMayFollow,
     maxTokens: maxTokensOf(call.body),
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
-  });
-  return { ...chosen, pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined };
+  };
+  const chosen = chooseTimeouts(input);
+  // A cold idle timeout is asked again while the attempt runs: its upstream's gaps may be known by its first stall.
+  const cold = upstream.timeouts.idleMs === null && input.learned.gapMs === undefined;
+  const learnedIdle = !cold
+    ? undefined
+    : () => {
+        const learned = learnedNow();
+        return learned.gapMs === undefined ? undefined : chooseTimeouts({ ...input, learned });
+      };
+  return { ...chosen, learnedIdle, pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined };
 }
 
 /** An attempt whose head has come, as its first content is awaited. */

@@ -123,7 +123,8 @@ export function serviceTimeMs(fleet: FleetSpec, tokens: number, stream = true): 
     const o = resolveOptions(u);
     if (!Number.isFinite(o.slots) || o.slots === 0) continue;
     const pace = { ttftMs: loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1), tokenMs: o.tokenMs };
-    const ms = pace.ttftMs + Math.max(0, tokens - 1) * o.tokenMs + expectedFaultCostMs(o.faults, tokens, stream, pace);
+    const faultMs = expectedFaultCostMs(o.faults, tokens, stream, pace, o.continueAfterAbort);
+    const ms = pace.ttftMs + Math.max(0, tokens - 1) * o.tokenMs + faultMs;
     slots += o.slots;
     perMs += o.slots / Math.max(ms, 1e-9);
   }

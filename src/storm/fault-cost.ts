@@ -14,7 +14,10 @@ export interface ClassPace {
  *   time spent noticing (a real detector needs more). A stream is continued exactly from token k, so what is lost
  *   is the continuation's own time to first token; a non-stream answer has no continuation, so the partial work
  *   is lost too. The cut point is uniform over the answer: k ≈ tokens / 2;
- * - crawling tokens: noticed after one slow gap, then continued elsewhere: one slow gap and a time to first token;
+ * - crawling tokens: noticed after one slow gap, then continued elsewhere: one slow gap and a time to first token —
+ *   on an upstream that stops generating when its client leaves. One that generates on (`continueAfterAbort`) holds
+ *   the slot for the whole slow answer whoever leaves it, so the least cost there is letting it end: each of its
+ *   gaps' extra time (a cut would add the continuation's work on top);
  * - a blank or wrong 200, keep-alives forever: counted as free (their cost depends on when a gateway gives up).
  */
 export function leastFaultCostMs(
@@ -23,6 +26,7 @@ export function leastFaultCostMs(
   stream: boolean,
   pace: ClassPace,
   slowTokenMs: number,
+  generatesOn = false,
 ): number {
   const partialMs = pace.ttftMs + Math.max(0, tokens / 2 - 1) * pace.tokenMs;
   switch (kind) {
@@ -42,7 +46,9 @@ export function leastFaultCostMs(
     case 'truncatedBody':
       return stream ? pace.ttftMs : partialMs;
     case 'slowTokens':
-      return slowTokenMs + pace.ttftMs;
+      return generatesOn
+        ? Math.max(0, tokens - 1) * Math.max(0, slowTokenMs - pace.tokenMs)
+        : slowTokenMs + pace.ttftMs;
   }
 }
 
@@ -52,12 +58,14 @@ export function expectedFaultCostMs(
   tokens: number,
   stream: boolean,
   pace: ClassPace,
+  generatesOn = false,
 ): number {
   if (rates === undefined) return 0;
   let ms = 0;
   for (const [kind, rate] of Object.entries(rates)) {
     if (kind === 'slowTokenMs' || typeof rate !== 'number' || rate <= 0) continue;
-    ms += rate * leastFaultCostMs(kind as FaultKind, tokens, stream, pace, rates.slowTokenMs ?? DEFAULT_SLOW_TOKEN_MS);
+    const slowMs = rates.slowTokenMs ?? DEFAULT_SLOW_TOKEN_MS;
+    ms += rate * leastFaultCostMs(kind as FaultKind, tokens, stream, pace, slowMs, generatesOn);
   }
   return ms;
 }

@@ -28,11 +28,20 @@ export const ADAPTIVE = {
   firstTokenCeilingMs: 300_000,
   idleFloorMs: 5_000,
   /**
-   * The idle floor of a stream whose cut is continued exactly elsewhere (`exactRecovery`): a silence cut too early
-   * there costs a time to first token, not the answer, while a real stall left to the 5 s floor holds a slot and,
-   * for a request served near its deadline, its last chance of a retry.
+   * The idle floor where a cut costs little (`exactRecovery` on a stream; a non-stream body already begun, when a
+   * retry may follow): the upstream's own gaps (p99 × factor) decide above it. A stream cut too early is continued
+   * exactly (it costs a time to first token, not the answer); a non-stream body is written whole at the end of its
+   * generation, so a silence inside it is no pause of the model. A real stall left to a 2 s floor held a slot for
+   * 2 s and took the last retry of a request served near its deadline (`spillway demo`: ~1.2 s left at service).
+   * The timer hears a silence only after yielding to I/O (attempt-timer.ts), so a busy event loop is not a stall.
    */
-  recoverableIdleFloorMs: 2_000,
+  recoverableIdleFloorMs: 500,
+  /**
+   * The floor that applies instead while no other attempt on the same upstream has sent a byte since this one went
+   * silent: then the silence may be the upstream's as a whole (a starved process, the network) rather than one
+   * stalled answer, and a cut would only start a continuation while the first one generates on.
+   */
+  quietUpstreamIdleFloorMs: 2_000,
   idleCeilingMs: 60_000,
   /** Cold first token of a stream: long enough for a slow model's first answer, short of a client's patience. */
   coldStreamFirstTokenMs: 60_000,
@@ -65,7 +74,10 @@ export interface TimeoutsInput {
   retryMayFollow: boolean;
   /** The request's `max_tokens` (or `max_completion_tokens`), when it set one. */
   maxTokens?: number | undefined;
-  /** A stream cut now would be continued exactly on some route: the lower idle floor applies. */
+  /**
+   * A stream cut now would be continued exactly on some route: the lower idle floor applies (to a non-stream body,
+   * whenever a retry may follow).
+   */
   exactRecovery?: boolean;
 }
 
@@ -74,6 +86,8 @@ export interface ChosenTimeouts {
   idleMs: number;
   /** Set when a silence must also leave room for another attempt (see boundIdleMs). */
   idleSplitFloorMs: number | undefined;
+  /** Set where the lower floor applies: the floor while the whole upstream is quiet (see attempt-timer.ts). */
+  quietIdleFloorMs?: number | undefined;
 }
 
 export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
@@ -94,7 +108,8 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
         lengthBoundMs(i, s),
       );
   }
-  const idleFloorMs = i.stream && i.exactRecovery === true ? s.recoverableIdleFloorMs : s.idleFloorMs;
+  const cheapCut = i.stream ? i.exactRecovery === true : i.retryMayFollow;
+  const idleFloorMs = cheapCut ? s.recoverableIdleFloorMs : s.idleFloorMs;
   const idleMs =
     i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, idleFloorMs, s.idleCeilingMs));
   const split = i.pinned.idleMs === null && i.retryMayFollow;
@@ -102,6 +117,7 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
     firstTokenMs: Math.round(firstTokenMs),
     idleMs: Math.round(idleMs),
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
+    quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
   };
 }
 

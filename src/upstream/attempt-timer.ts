@@ -23,20 +23,49 @@ export interface AttemptTimeouts {
    * each data event, not once: a stream that began before its upstream's pace was learned is judged once it is.
    */
   pace?: (() => PaceWatch | undefined) | undefined;
+  /**
+   * Set when the idle timeout is the cold one (the upstream had not shown enough answers when the attempt began):
+   * asked again at most every `COLD_RECHECK_MS` until it answers, so an attempt begun in the gateway's first second
+   * is held to what its upstream has shown since, not to the cold 30 s.
+   */
+  learnedIdle?: (() => { idleMs: number; idleSplitFloorMs: number | undefined } | undefined) | undefined;
+  /**
+   * With `upstream`, the least silence cut while no other attempt on the same upstream has sent a byte since this
+   * one's last: a stall is one answer gone silent while its upstream's others go on. A silence the whole upstream
+   * shares (a starved process, the network, our own loop) waits this long instead of the lower floor.
+   */
+  quietIdleFloorMs?: number | undefined;
+  /** When any attempt on this upstream last received bytes (shared by its attempts; pools.ts `heard`). */
+  upstream?: UpstreamHeard | undefined;
 }
+
+export interface UpstreamHeard {
+  lastByteAt: number;
+}
+
+/** While a silence waits only because its upstream is quiet, how often to look whether another attempt spoke (ms). */
+const QUIET_RECHECK_MS = 100;
+
+/** How often a cold idle timeout asks whether the upstream's gaps are known yet (ms). */
+const COLD_RECHECK_MS = 500;
 
 export class AttemptTimer {
   private readonly now: () => number;
   private readonly firstTokenAt: number;
   private readonly totalAt: number;
   private readonly deadlineAt: number;
-  private readonly idleMs: number;
-  private readonly idleSplitFloorMs: number | undefined;
+  private idleMs: number;
+  private idleSplitFloorMs: number | undefined;
+  private learnedIdle: AttemptTimeouts['learnedIdle'];
+  private readonly quietIdleFloorMs: number | undefined;
+  private readonly upstream: UpstreamHeard | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
   private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
   private gotFirstToken = false;
   private handle: NodeJS.Timeout | undefined;
+  /** A silence found due, waiting for the I/O that may already be in (see `check`). */
+  private confirming: NodeJS.Immediate | undefined;
   fired: TimeoutPhase | undefined;
   /** Clock time of the first real token, once it came. */
   firstTokenSeenAt: number | undefined;
@@ -56,6 +85,9 @@ export class AttemptTimer {
     this.deadlineAt = deadlineAt;
     this.idleMs = t.idleMs;
     this.idleSplitFloorMs = t.idleSplitFloorMs;
+    this.learnedIdle = t.learnedIdle;
+    this.quietIdleFloorMs = t.quietIdleFloorMs;
+    this.upstream = t.upstream;
     this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
@@ -67,6 +99,7 @@ export class AttemptTimer {
     const now = this.now();
     if (this.gotFirstToken && now - this.lastActivity > this.maxGapMs) this.maxGapMs = now - this.lastActivity;
     this.lastActivity = now;
+    if (this.upstream !== undefined) this.upstream.lastByteAt = now;
   }
 
   /** A keep-alive (blank line, SSE comment): no progress; before the first token, a sign of a queueing upstream. */
@@ -80,10 +113,16 @@ export class AttemptTimer {
   }
 
   firstToken(): void {
+    // The timer was armed for the first-token timeout; the idle limit after it may be due much sooner.
+    const rearm = !this.gotFirstToken && this.handle !== undefined;
     this.gotFirstToken = true;
     this.lastActivity = this.now();
     this.firstTokenSeenAt ??= this.lastActivity;
     this.lastEventAt = this.lastActivity;
+    if (rearm) {
+      this.stop();
+      this.arm();
+    }
   }
 
   /** `n` data events arrived (stream-pace.ts judges the pace here, where it changes, not on a timer). */
@@ -117,6 +156,8 @@ export class AttemptTimer {
   stop(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
+    if (this.confirming !== undefined) clearImmediate(this.confirming);
+    this.confirming = undefined;
   }
 
   /** The phase that is due at `now`, if any: pure, so the order of checks is testable. */
@@ -130,13 +171,37 @@ export class AttemptTimer {
 
   /** The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to. */
   private idleLimit(): number {
+    const limit = this.ownIdleLimit();
+    const quiet = this.quietIdleFloorMs;
+    if (quiet === undefined || this.upstream === undefined || this.upstream.lastByteAt > this.lastActivity)
+      return limit;
+    // Nobody on this upstream spoke since this answer went silent; near the deadline a retry must still fit.
+    return Math.max(limit, Math.min(quiet, (this.deadlineAt - this.lastActivity) / 2));
+  }
+
+  /** The silence allowed after the last chunk, as learned and bounded by the deadline, whatever the others do. */
+  private ownIdleLimit(): number {
+    const learned = this.learnedIdle?.();
+    if (learned !== undefined) {
+      this.learnedIdle = undefined;
+      this.idleMs = learned.idleMs;
+      this.idleSplitFloorMs = learned.idleSplitFloorMs;
+    }
     const floor = this.idleSplitFloorMs;
     return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - this.lastActivity);
   }
 
   private nextCheck(): number {
-    const phaseAt = this.gotFirstToken ? this.lastActivity + this.idleLimit() : this.firstTokenAt;
-    return Math.min(phaseAt, this.totalAt, this.deadlineAt);
+    const phaseAt = this.gotFirstToken ? this.idleAt() : this.firstTokenAt;
+    const relearnAt = this.gotFirstToken && this.learnedIdle !== undefined ? this.now() + COLD_RECHECK_MS : Infinity;
+    return Math.min(phaseAt, relearnAt, this.totalAt, this.deadlineAt);
+  }
+
+  /** When the silence would be cut; while only the upstream's quiet holds it back, soon again to look. */
+  private idleAt(): number {
+    const at = this.lastActivity + this.idleLimit();
+    const own = this.lastActivity + this.ownIdleLimit();
+    return at > own ? Math.min(at, Math.max(own, this.now() + QUIET_RECHECK_MS)) : at;
   }
 
   private arm(): void {
@@ -145,13 +210,25 @@ export class AttemptTimer {
     this.handle.unref();
   }
 
-  private check(): void {
+  /**
+   * A silence (no first token, or idle) is judged only after yielding to I/O once: on a busy event loop the timer
+   * can fire after the upstream's next bytes came in but before they were read, and a stall found that way would be
+   * the gateway's own lag. The I/O phase runs before the immediate, so bytes already there are heard first.
+   */
+  private check(heard = false): void {
+    this.handle = undefined;
     const phase = this.due(this.now());
     if (phase === undefined) {
       this.arm();
       return;
     }
-    this.handle = undefined;
+    if (!heard && (phase === 'first_token' || phase === 'idle')) {
+      this.confirming = setImmediate(() => {
+        this.confirming = undefined;
+        this.check(true);
+      });
+      return;
+    }
     this.fired = phase;
     this.onTimeout(phase);
   }

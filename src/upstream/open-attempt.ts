@@ -73,7 +73,7 @@ const CLOSED = new Error('attempt closed by the gateway');
 const ABORTED = new Error('attempt aborted by the gateway');
 
 export async function openAttempt(pools: UpstreamPools, clock: Clock, r: AttemptRequest): Promise<OpenAttempt> {
-  const { pool, basePath } = pools.get(r.upstream.name);
+  const { pool, basePath, heard } = pools.get(r.upstream.name);
   // The upstream's kind may move the request (DeepSeek's /beta features) or mend its body (upstream-path.ts).
   const kind = pools.kind(r.upstream.name);
   const target =
@@ -89,7 +89,7 @@ export async function openAttempt(pools: UpstreamPools, clock: Clock, r: Attempt
   const gone = () => r.clientGone.aborted || r.cancel?.aborted === true;
   const timer = new AttemptTimer(
     () => clock.now(),
-    { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs },
+    { ...r.timeouts, totalMs: r.upstream.timeouts.totalMs, upstream: heard },
     r.deadlineAt,
     abort,
   );

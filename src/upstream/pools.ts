@@ -4,6 +4,7 @@ import type { TimeoutRow } from '../observe/metrics.ts';
 import { TimeoutLearner } from './timeout-learner.ts';
 import { chooseTimeouts } from './adaptive-timeouts.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
+import type { UpstreamHeard } from './attempt-timer.ts';
 
 /**
  * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
@@ -11,7 +12,10 @@ import type { UpstreamKind } from './upstream-kind.ts';
  * Our own AttemptTimer owns first-token/idle/total, so undici's header and body timeouts are turned off.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, { pool: Pool; basePath: string; upstream: UpstreamConfig }>();
+  private readonly pools = new Map<
+    string,
+    { pool: Pool; basePath: string; upstream: UpstreamConfig; heard: UpstreamHeard }
+  >();
   /**
    * What the attempts through these pools showed (times to first token, gaps between chunks), for the adaptive
    * timeouts. Kept beside the pools because both are per upstream and live as long as one config.
@@ -34,7 +38,8 @@ export class UpstreamPools {
         bodyTimeout: 0,
         connect: { timeout: u.timeouts.connectMs },
       });
-      this.pools.set(u.name, { pool, basePath: url.pathname.replace(/\/+$/, ''), upstream: u });
+      const basePath = url.pathname.replace(/\/+$/, '');
+      this.pools.set(u.name, { pool, basePath, upstream: u, heard: { lastByteAt: -Infinity } });
     }
   }
 
@@ -62,7 +67,7 @@ export class UpstreamPools {
     return rows;
   }
 
-  get(name: string): { pool: Pool; basePath: string } {
+  get(name: string): { pool: Pool; basePath: string; heard: UpstreamHeard } {
     const p = this.pools.get(name);
     if (p === undefined) throw new Error(`no pool for upstream ${name}`);
     return p;

@@ -84,6 +84,18 @@ test('a newcomer with a shorter deadline is refused rather than cost an admitted
   );
 });
 
+test('a retry of admitted work takes its place by its deadline: the peers behind it lose a slot, it is not refused', () => {
+  const peers = [w('high', 1_190), w('high', 2_200)];
+  const retry = { ...w('high', 1_150), admitted: true };
+  assert.equal(admit(peers, retry, pace, 0).ok, true, 'refused, the request and the work spent on it are lost');
+  assert.deepEqual(admit(peers, retry, pace, 0), { ok: true, displace: [] }, 'nobody is displaced for it');
+  assert.equal(
+    admit(peers, { ...retry, deadlineAt: 1_050 }, pace, 0).ok,
+    false,
+    'a retry that cannot finish in time itself is still refused at once',
+  );
+});
+
 test('priority goes first only while nobody ahead in deadline order loses their deadline by it', () => {
   const rows: [deadlines: number[], eligible: number][] = [
     [[10_000, 10_000, 10_000], 3], // plenty of slack: anyone may go first

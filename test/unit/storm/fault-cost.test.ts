@@ -23,6 +23,17 @@ test('a fault costs the slot time any scheduler must pay, and nothing for notici
     assert.equal(leastFaultCostMs(kind, 20, stream, pace, 100), want, `${kind} ${stream ? 'stream' : 'json'}: ${why}`);
 });
 
+test('on an upstream that generates on after its client leaves, a crawl holds its slot to its end whoever cuts it', () => {
+  assert.equal(leastFaultCostMs('slowTokens', 20, true, pace, 100, true), 19 * 90, 'every gap 90 ms longer than usual');
+  assert.equal(leastFaultCostMs('slowTokens', 20, false, pace, 100, true), 19 * 90, 'a JSON answer the same');
+  assert.equal(leastFaultCostMs('resetMidStream', 20, true, pace, 100, true), 300, 'a reset frees the slot anyway');
+  const generatesOn = { name: 'u', slots: 4, ttftMs: 300, tokenMs: 10, continueAfterAbort: true };
+  assert.equal(
+    serviceTimeMs({ upstreams: [{ ...generatesOn, faults: { slowTokens: 0.1, slowTokenMs: 100 } }] }, 21, true),
+    500 + 0.1 * 20 * 90,
+  );
+});
+
 test('the expected cost is the rates times their costs; no faults cost nothing', () => {
   assert.equal(expectedFaultCostMs(undefined, 20, true, pace), 0);
   const rates = { error500: 0.1, resetMidStream: 0.05, slowTokens: 0.02, slowTokenMs: 100 };

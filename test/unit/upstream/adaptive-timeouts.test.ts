@@ -8,6 +8,24 @@ import { FakeClock } from '../../../src/clock.ts';
 const auto = { firstTokenMs: null, idleMs: null };
 const none = { firstTokenMs: undefined, gapMs: undefined };
 
+test('where the lower idle floor applies, a silence the whole upstream shares keeps the quiet floor', () => {
+  const base: TimeoutsInput = {
+    pinned: auto,
+    learned: { firstTokenMs: 5, gapMs: 2 },
+    stream: true,
+    remainingMs: 30_000,
+    retryMayFollow: true,
+  };
+  assert.equal(chooseTimeouts({ ...base, exactRecovery: true }).quietIdleFloorMs, ADAPTIVE.quietUpstreamIdleFloorMs);
+  assert.equal(chooseTimeouts({ ...base, stream: false }).quietIdleFloorMs, ADAPTIVE.quietUpstreamIdleFloorMs);
+  assert.equal(chooseTimeouts(base).quietIdleFloorMs, undefined, 'a cut that would end the stream: 5 s anyway');
+  assert.equal(
+    chooseTimeouts({ ...base, exactRecovery: true, pinned: { firstTokenMs: null, idleMs: 300 } }).quietIdleFloorMs,
+    undefined,
+    'a pinned idle timeout is used as it is',
+  );
+});
+
 test('first-token and idle timeouts: table', () => {
   const base: TimeoutsInput = {
     pinned: auto,
@@ -48,6 +66,20 @@ test('first-token and idle timeouts: table', () => {
       over: { stream: false, learned: { firstTokenMs: 5, gapMs: 2 }, exactRecovery: true },
       first: ADAPTIVE.firstTokenFloorMs,
       idle: ADAPTIVE.idleFloorMs,
+    },
+    {
+      name: 'a non-stream body begun, a retry may follow: the lower idle floor (a body is written whole)',
+      over: { stream: false, learned: { firstTokenMs: 5, gapMs: 2 }, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: ADAPTIVE.recoverableIdleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
+    },
+    {
+      name: 'the lower floor is a floor: an upstream whose own gaps are longer is judged by them',
+      over: { learned: { firstTokenMs: 5, gapMs: 400 }, exactRecovery: true, retryMayFollow: true },
+      first: ADAPTIVE.firstTokenFloorMs,
+      idle: 1_200,
+      split: 500,
     },
     {
       name: 'learned, huge: the ceilings',
@@ -105,7 +137,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: ADAPTIVE.firstTokenFloorMs,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, a long answer allowed: the length bound is above the others',
@@ -118,7 +150,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: 6_000,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, no max_tokens: no length bound',
@@ -130,7 +162,7 @@ test('first-token and idle timeouts: table', () => {
       },
       first: 28_000,
       idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
+      split: ADAPTIVE.recoverableIdleFloorMs,
     },
     {
       name: 'non-stream, last attempt: no length bound (nothing to hand it to)',

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
@@ -113,4 +115,114 @@ test('with a split floor, a silence is cut at half of what is left before the de
   assert.equal(t.due(c.now()), undefined);
   c.advance(1);
   assert.equal(t.due(c.now()), 'idle');
+});
+
+test('a silence is judged after the I/O already in: bytes that came while the event loop was busy are no stall', async (t) => {
+  const server = net.createServer();
+  t.after(() => server.close());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect(port, '127.0.0.1');
+  t.after(() => client.destroy());
+  const [upstream] = (await once(server, 'connection')) as [net.Socket];
+  t.after(() => upstream.destroy());
+  await once(client, 'connect');
+  const fired: string[] = [];
+  let bytes = 0;
+  const limits = { firstTokenMs: 3, idleMs: 3, totalMs: 10_000 };
+  // Each cut says how many of the upstream's bytes had been heard when it was made.
+  const timer = new AttemptTimer(
+    () => performance.now(),
+    limits,
+    Infinity,
+    (p) => fired.push(`${p}:${bytes}`),
+  );
+  t.after(() => timer.stop());
+  timer.firstToken();
+  client.on('data', () => {
+    bytes++;
+    timer.activity();
+  });
+  // From the check phase the loop goes to the timers (the idle timer is due by then), and only then to I/O: the
+  // upstream's byte is in the socket before the idle timer fires, but read after it.
+  setImmediate(() => {
+    upstream.write('x');
+    const until = performance.now() + 30;
+    while (performance.now() < until); // a busy event loop
+  });
+  const phase = await new Promise((resolve) => {
+    const seen = setInterval(() => {
+      if (fired.length > 0) resolve(fired[0]);
+    }, 1);
+    t.after(() => clearInterval(seen));
+  });
+  assert.equal(phase, 'idle:1', 'the byte is heard before the silence is judged; the silence after it is cut');
+  assert.equal(fired.length, 1);
+});
+
+test('after the first token the idle limit is what the timer waits for, not the rest of the first-token timeout', async () => {
+  const started = performance.now();
+  const phase = await new Promise<string>((resolve) => {
+    const t = new AttemptTimer(
+      () => performance.now(),
+      { firstTokenMs: 5_000, idleMs: 20, totalMs: 60_000 },
+      Infinity,
+      resolve,
+    );
+    t.firstToken();
+  });
+  assert.equal(phase, 'idle');
+  assert.ok(performance.now() - started < 2_000, 'a stall after the first token is cut at its idle limit');
+});
+
+test('a cold idle timeout gives way to the learned one once the upstream has shown its gaps', async (t) => {
+  let known = false;
+  const learnedIdle = () => (known ? { idleMs: 20, idleSplitFloorMs: undefined } : undefined);
+  const started = performance.now();
+  const learnt = setTimeout(() => (known = true), 50);
+  t.after(() => clearTimeout(learnt));
+  const phase = await new Promise<string>((resolve) => {
+    const timer = new AttemptTimer(
+      () => performance.now(),
+      { firstTokenMs: 60_000, idleMs: 30_000, totalMs: 60_000, learnedIdle },
+      Infinity,
+      resolve,
+    );
+    t.after(() => timer.stop());
+    timer.firstToken();
+  });
+  assert.equal(phase, 'idle');
+  assert.ok(performance.now() - started < 5_000, 'cut at the learned limit, not after the cold 30 s');
+});
+
+test('a silence its whole upstream shares waits for the quiet floor; one answer silent while the others go on is cut', () => {
+  const c = new FakeClock();
+  const upstream = { lastByteAt: -Infinity };
+  const t = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 1_000, idleMs: 500, totalMs: 60_000, quietIdleFloorMs: 2_000, upstream },
+    Infinity,
+    () => {},
+  );
+  t.stop(); // the pure `due` logic only
+  t.firstToken();
+  t.activity();
+  c.advance(600);
+  assert.equal(t.due(c.now()), undefined, 'nobody on the upstream spoke since: maybe the upstream, not this answer');
+  upstream.lastByteAt = c.now(); // another attempt on the same upstream received bytes
+  assert.equal(t.due(c.now()), 'idle', 'the others go on: this answer stalled');
+  const t2 = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 1_000, idleMs: 500, totalMs: 60_000, quietIdleFloorMs: 2_000, upstream },
+    Infinity,
+    () => {},
+  );
+  t2.stop();
+  t2.firstToken();
+  t2.activity();
+  c.advance(1_999);
+  assert.equal(t2.due(c.now()), undefined);
+  c.advance(1);
+  assert.equal(t2.due(c.now()), 'idle', 'a silence the whole upstream shares is cut at the quiet floor');
 });
