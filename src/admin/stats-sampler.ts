@@ -140,7 +140,7 @@ export class StatsSampler {
   start(): void {
     if (this.timer !== undefined) return;
     void this.sample();
-    this.timer = setInterval(() => this.beat(), this.intervalMs);
+    this.timer = setInterval(() => void this.beat(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -175,10 +175,13 @@ export class StatsSampler {
     return this.latestFrame !== undefined && this.frameBeat === this.beats ? this.latestFrame : await this.sample();
   }
 
-  /** One beat of the sampler's clock (the interval timer calls it): a full sample, or a quiet one (sample-kind.ts). */
-  beat(): void {
+  /**
+   * One beat of the sampler's clock (the interval timer calls it): a full sample (its frame is returned), or a quiet
+   * one (sample-kind.ts; returns nothing: no promise is made on an idle gateway's beat).
+   */
+  beat(): Promise<StatsFrame> | undefined {
     this.beats++;
-    if (this.running !== undefined) return; // a slow registry read is not stacked
+    if (this.running !== undefined) return this.running; // a slow registry read is not stacked
     const { balancer, queue } = this.src.live();
     const depth = queue.depthByPriority();
     const kind = sampleKind({
@@ -189,8 +192,9 @@ export class StatsSampler {
       last: this.points.at(-1),
     });
     this.finishedAtBeat = this.finished;
-    if (kind === 'full') void this.sample();
-    else this.quiet(balancer.snapshot());
+    if (kind === 'full') return this.sample();
+    this.quiet(balancer.snapshot());
+    return undefined;
   }
 
   /** Takes one sample now (one at a time: a slow registry read is not stacked). */
