@@ -232,7 +232,7 @@ async function main(): Promise<void> {
               const v = results.get(`${co.name}/${cases[0]?.id ?? ''}`)?.at(-1)?.longIdleRss;
               return `${v === undefined ? '?' : (v / MB).toFixed(0)} MB${checkouts.length > 1 ? ` (${co.name})` : ''}`;
             })
-            .join(', ')} (timers, the stats sampler and V8's page pool add to the first seconds' figure).`,
+            .join(', ')} (what idling adds to, or takes from, the first seconds' figure).`,
         ]
       : []),
   ].join('\n');

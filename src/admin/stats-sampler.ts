@@ -7,6 +7,7 @@ import type { FinishedRequest, RequestLog, RequestRecord } from '../observe/requ
 import { HoltForecast } from '../observe/forecast.ts';
 import { capacityRps } from '../observe/capacity.ts';
 import { WindowCounter } from '../window-counter.ts';
+import { sampleKind } from './sample-kind.ts';
 import {
   ratesBy,
   readRegistry,
@@ -106,6 +107,11 @@ export interface StatsFrame {
  * Once a second (and on demand), reads the Prometheus registry and the live gateway objects and builds one frame for
  * the dashboard and GET /admin/stats; keeps the recent points for the charts; feeds the demand forecast and sets its
  * gauges (so they exist for Prometheus and an autoscaler whether or not anyone watches the dashboard).
+ *
+ * While the gateway is quiet and no one watches (sample-kind.ts), a beat skips the registry: it carries the last
+ * reading forward, adds the all-zero chart point a full sample would have given and feeds the forecast. The first
+ * request, or the first viewer, brings full samples back at the next beat; GET /admin/stats samples afresh when
+ * the latest frame is older than the last beat.
  */
 export class StatsSampler {
   private readonly src: StatsSources;
@@ -119,6 +125,12 @@ export class StatsSampler {
   private readonly listeners = new Set<(f: StatsFrame) => void>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<StatsFrame> | undefined;
+  /** Requests finished so far, and at the previous beat: a request that came and went between beats is seen. */
+  private finished = 0;
+  private finishedAtBeat = 0;
+  /** Beats so far, and the beat whose state the latest frame shows (a quiet beat builds no frame). */
+  private beats = 0;
+  private frameBeat = -1;
 
   constructor(src: StatsSources, intervalMs = 1000) {
     this.src = src;
@@ -128,7 +140,7 @@ export class StatsSampler {
   start(): void {
     if (this.timer !== undefined) return;
     void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.timer = setInterval(() => void this.beat(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -140,6 +152,7 @@ export class StatsSampler {
 
   /** Counts what the cache said about a finished request (the hit ratio works whatever the cache's metrics are). */
   noteRequest(r: FinishedRequest): void {
+    this.finished++;
     if (r.cache === undefined) return;
     const now = this.src.clock.now();
     let c = this.cache.get(r.cache);
@@ -157,9 +170,31 @@ export class StatsSampler {
     return this.points;
   }
 
-  /** The latest frame, or a fresh one when none was taken yet. */
+  /** The latest frame, or a fresh one when none was taken since the last beat (a quiet beat builds none). */
   async latest(): Promise<StatsFrame> {
-    return this.latestFrame ?? (await this.sample());
+    return this.latestFrame !== undefined && this.frameBeat === this.beats ? this.latestFrame : await this.sample();
+  }
+
+  /**
+   * One beat of the sampler's clock (the interval timer calls it): a full sample (its frame is returned), or a quiet
+   * one (sample-kind.ts; returns nothing: no promise is made on an idle gateway's beat).
+   */
+  beat(): Promise<StatsFrame> | undefined {
+    this.beats++;
+    if (this.running !== undefined) return this.running; // a slow registry read is not stacked
+    const { balancer, queue } = this.src.live();
+    const depth = queue.depthByPriority();
+    const kind = sampleKind({
+      viewers: this.listeners.size,
+      inFlight: this.src.requestsInFlight(),
+      queued: depth.high + depth.normal + depth.low,
+      finished: this.finished !== this.finishedAtBeat,
+      last: this.points.at(-1),
+    });
+    this.finishedAtBeat = this.finished;
+    if (kind === 'full') return this.sample();
+    this.quiet(balancer.snapshot());
+    return undefined;
   }
 
   /** Takes one sample now (one at a time: a slow registry read is not stacked). */
@@ -170,32 +205,59 @@ export class StatsSampler {
     return this.running;
   }
 
-  private async take(): Promise<StatsFrame> {
-    const { clock, metrics } = this.src;
-    const now = clock.now();
-    const families = await readRegistry(metrics.registry, (name) => OWN_FAMILY.test(name));
-    this.readings.push({ at: now, families });
-    // Keep the oldest reading that is still at least a window old, so rates cover a full window once one has passed.
-    while (this.readings.length > 2 && now - (this.readings[1]?.at ?? now) >= WINDOW_MS) this.readings.shift();
-    const base =
-      this.readings.length > 1
-        ? (this.readings[0] as { at: number; families: MetricFamily[] })
-        : { at: now, families: [] };
-    const dtS = Math.max(0.001, (now - base.at) / 1000);
-    const views = viewFamilies(base.families, families, this.readings.length > 1 ? dtS : 0);
+  /**
+   * A quiet beat: nothing request-driven moved since the last reading (sample-kind.ts), so that reading holds now too
+   * and every rate over the window is zero; the forecast sees no arrivals. No registry read, no frame.
+   */
+  private quiet(upstreams: UpstreamSnapshot[]): void {
+    const now = this.src.clock.now();
+    const last = this.readings.at(-1);
+    if (last !== undefined) this.remember(now, last.families);
+    const f = this.forecastAt(now, this.lastArrivals?.count ?? 0, upstreams);
+    this.keep({
+      t: Date.now(),
+      rps: 0,
+      admitted: 0,
+      ok: 0,
+      shed: 0,
+      failed: 0,
+      retried: 0,
+      p50: null,
+      p95: null,
+      p99: null,
+      ttft50: null,
+      ttft95: null,
+      queued: 0,
+      inFlight: 0,
+      tokensPerMin: 0,
+      demand: f.demandRps,
+      forecast: f.forecastRps,
+      capacity: f.capacityRps,
+    });
+  }
 
-    const { balancer, queue } = this.src.live();
-    const inFlight = this.src.requestsInFlight();
-    // Arrivals = finished + in flight (cumulative), so a storm shows up while its requests are still waiting.
-    const finished =
-      families.find((f) => f.name === 'spillway_requests_total')?.values.reduce((s, v) => s + v.value, 0) ?? 0;
-    const arrivals = finished + inFlight;
+  /** Adds a reading; returns the one rates are taken from (the oldest still at least a window old, once one is). */
+  private remember(now: number, families: MetricFamily[]): { at: number; families: MetricFamily[] } | undefined {
+    this.readings.push({ at: now, families });
+    while (this.readings.length > 2 && now - (this.readings[1]?.at ?? now) >= WINDOW_MS) this.readings.shift();
+    return this.readings.length > 1 ? this.readings[0] : undefined;
+  }
+
+  private keep(point: StatsPoint): void {
+    this.points.push(point);
+    if (this.points.length > HISTORY) this.points.shift();
+  }
+
+  /**
+   * Feeds the demand forecast with the arrivals since the last beat (finished + in flight, cumulative, so a storm
+   * shows up while its requests are still waiting) and sets its gauges.
+   */
+  private forecastAt(now: number, arrivals: number, upstreams: readonly UpstreamSnapshot[]): StatsFrame['forecast'] {
+    const { metrics } = this.src;
     if (this.lastArrivals !== undefined && now > this.lastArrivals.at) {
       this.demand.observe(Math.max(0, arrivals - this.lastArrivals.count) / ((now - this.lastArrivals.at) / 1000), now);
     }
     this.lastArrivals = { at: now, count: arrivals };
-
-    const upstreams = balancer.snapshot();
     const capacity = capacityRps(
       upstreams.map((u) => ({ cap: u.cap, available: !u.drained && u.health !== 'ejected', serviceMs: u.serviceMs })),
     );
@@ -206,6 +268,30 @@ export class StatsSampler {
     if (ahead !== null) metrics.demandForecastRps.set({ horizon_seconds: String(FORECAST_HORIZON_S) }, ahead);
     if (capacity !== undefined) metrics.capacityRps.set(capacity);
     if (utilization !== null) metrics.forecastUtilization.set(utilization);
+    return {
+      horizonS: FORECAST_HORIZON_S,
+      demandRps: demandNow,
+      trendPerS: this.demand.trend,
+      forecastRps: ahead,
+      capacityRps: capacity ?? null,
+      utilization,
+    };
+  }
+
+  private async take(): Promise<StatsFrame> {
+    const { clock, metrics } = this.src;
+    const now = clock.now();
+    const families = await readRegistry(metrics.registry, (name) => OWN_FAMILY.test(name));
+    const base = this.remember(now, families);
+    const dtS = Math.max(0.001, (now - (base?.at ?? now)) / 1000);
+    const views = viewFamilies(base?.families ?? [], families, base === undefined ? 0 : dtS);
+
+    const { balancer, queue } = this.src.live();
+    const inFlight = this.src.requestsInFlight();
+    const finished =
+      families.find((f) => f.name === 'spillway_requests_total')?.values.reduce((s, v) => s + v.value, 0) ?? 0;
+    const upstreams = balancer.snapshot();
+    const forecast = this.forecastAt(now, finished + inFlight, upstreams);
 
     const codes = ratesBy(views, 'spillway_requests_total', 'code');
     const failures: Record<string, number> = {};
@@ -237,12 +323,11 @@ export class StatsSampler {
       queued: depth.high + depth.normal + depth.low,
       inFlight,
       tokensPerMin: 60 * sumRate(views, 'spillway_tokens_total', (l) => l.kind === 'prompt' || l.kind === 'completion'),
-      demand: demandNow,
-      forecast: ahead,
-      capacity: capacity ?? null,
+      demand: forecast.demandRps,
+      forecast: forecast.forecastRps,
+      capacity: forecast.capacityRps,
     };
-    this.points.push(point);
-    if (this.points.length > HISTORY) this.points.shift();
+    this.keep(point);
 
     const attempts = new Map<string, Record<string, number>>();
     const av = views.find((v) => v.name === 'spillway_upstream_attempts_total');
@@ -273,18 +358,12 @@ export class StatsSampler {
       retries: ratesBy(views, 'spillway_retries_total', 'outcome'),
       cacheHitRatio: looked > 0 ? hits / looked : null,
       promptCacheHitRatio: promptCacheHitRatio(views),
-      forecast: {
-        horizonS: FORECAST_HORIZON_S,
-        demandRps: demandNow,
-        trendPerS: this.demand.trend,
-        forecastRps: ahead,
-        capacityRps: capacity ?? null,
-        utilization,
-      },
+      forecast,
       families: views,
       recent: this.src.requestLog.recent({ limit: 25 }),
     };
     this.latestFrame = frame;
+    this.frameBeat = this.beats;
     for (const fn of this.listeners) fn(frame);
     return frame;
   }
