@@ -42,7 +42,9 @@ export class HoltForecast {
     const alpha = 1 - Math.exp(-dtS / this.opts.levelTauS);
     const beta = 1 - Math.exp(-dtS / this.opts.trendTauS);
     const predicted = this.levelV + this.trendV * dtS;
-    const level = alpha * value + (1 - alpha) * predicted;
+    // The series is a rate: after a fall to zero the trend would carry the level below it (a negative demand on the
+    // dashboard); it stops at zero, and the trend then decays from there.
+    const level = Math.max(0, alpha * value + (1 - alpha) * predicted);
     this.trendV = beta * ((level - this.levelV) / dtS) + (1 - beta) * this.trendV;
     this.levelV = level;
   }

@@ -137,3 +137,15 @@ const capacityCases: {
 for (const c of capacityCases) {
   test(`capacity estimate: ${c.name}`, () => assert.equal(capacityRps(c.upstreams), c.expect));
 }
+
+test('Holt forecast: when traffic stops after a ramp, the level falls to zero and no further', () => {
+  const f = new HoltForecast({ levelTauS: 5, trendTauS: 15 });
+  for (let t = 0; t <= 30; t++) f.observe(t * 10, t * 1000); // a ramp to 300 req/s
+  let lowest = Infinity;
+  for (let t = 31; t <= 120; t++) {
+    f.observe(0, t * 1000); // traffic stops
+    lowest = Math.min(lowest, f.level as number);
+  }
+  assert.equal(lowest, 0, 'it reaches zero');
+  assert.ok((f.level as number) >= 0);
+});
