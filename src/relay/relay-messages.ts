@@ -13,7 +13,7 @@ import { streamFailure, writeEvents, type SseResult } from './relay-sse.ts';
 export type FirstMessageData = { ok: true; events: string[] } | { ok: false; outcome: Outcome };
 
 /** The reader's next batch as events, one by one (this relay reads every event). */
-export async function nextEvents(reader: SseReader): Promise<string[] | null> {
+async function nextEvents(reader: SseReader): Promise<string[] | null> {
   const batch = await reader.next();
   return batch === null ? null : eventsOf(batch);
 }
@@ -74,50 +74,59 @@ export interface MessagesStreamOptions {
   continuing: boolean;
 }
 
-/** Relays from the first content event to message_stop, renaming the model in message_start. */
-export async function relayMessages(
+/**
+ * What a passed-through stream's relay does with each event after the first content (`relayNative`): the door's
+ * event protocol, and per event the text that goes to the client (usage read on the way).
+ */
+export interface NativeRelay extends NativeEvents {
+  /** The text sent for an event (`type` undefined: a comment), with its separator. */
+  pass(type: string | undefined, ev: string): string;
+  /** Whether the event ends the answer. */
+  end(type: string): boolean;
+  /** The answer's usage, once its end event `ev` is in. */
+  usage(ev: string): Usage;
+  /** Why a body that ends without the end event was cut. */
+  cutDetail: string;
+}
+
+/**
+ * The passthrough relays' loop (Messages here, Responses in relay-responses.ts): from the first content event to the
+ * end event, a batch of events written as one. An upstream failure event ends the attempt with what came before it
+ * in its batch delivered, as `pass` has already recorded it for a continuation. `continuing`: content was sent
+ * before this attempt, so a cut of it is a cut after content.
+ */
+export async function relayNative(
   ctx: RequestContext,
   reader: SseReader,
   att: OpenAttempt,
   first: string[],
-  opts: MessagesStreamOptions & { rewrite: ((t: string) => string) | undefined },
+  relay: NativeRelay,
   clock: Clock,
+  continuing = false,
 ): Promise<SseResult> {
-  const { rewrite, track } = opts;
-  // A continuation has sent content before this attempt: a cut of it is a cut after content.
   let contentSent = false;
-  const sent = (): boolean => contentSent || opts.continuing;
-  const splice = opts.continuing && track !== undefined ? new MessagesSplice(track) : undefined;
+  const sent = (): boolean => contentSent || continuing;
   let batch: string[] | null = first;
-  const usage: Usage = { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 };
   try {
     while (batch !== null) {
       let out = '';
       for (const ev of batch) {
         const type = eventType(ev);
-        if (type === 'error') return { outcome: errorOutcome(ev), contentSent: sent() };
-        if (type !== undefined && CONTENT.has(type) && !contentSent) {
-          contentSent = true;
-          att.timer.firstToken();
-          ctx.ttftMs ??= clock.now() - ctx.startedAt;
+        if (type !== undefined) {
+          const failed = relay.failure(type, ev);
+          if (failed !== undefined) {
+            await writeEvents(ctx, out);
+            return { outcome: failed, contentSent: sent() };
+          }
+          if (!contentSent && relay.content(type)) {
+            contentSent = true;
+            att.timer.firstToken();
+            ctx.ttftMs ??= clock.now() - ctx.startedAt;
+          }
         }
-        let text = `${ev}\n\n`;
-        // Parsed only where read: usage, and every event of a stream that may be continued.
-        const data =
-          type === 'message_start' || type === 'message_delta' || (track !== undefined && type !== undefined)
-            ? eventObject(ev)
-            : undefined;
-        if (type === 'message_start') {
-          if (rewrite !== undefined) text = `${rewrite(ev)}\n\n`;
-          addUsage(usage, (data?.message as Record<string, unknown> | undefined)?.usage);
-        } else if (type === 'message_delta') addUsage(usage, data?.usage);
-        if (type !== undefined && type !== '') {
-          if (splice !== undefined) text = splice.map(type, ev, data);
-          if (track !== undefined) recordEach(track, text, splice === undefined ? data : undefined);
-        }
-        out += text;
-        if (type === 'message_stop') {
-          ctx.usage = usage;
+        out += relay.pass(type, ev);
+        if (type !== undefined && relay.end(type)) {
+          ctx.usage = relay.usage(ev);
           await writeEvents(ctx, out);
           ctx.res.end();
           return { outcome: { kind: 'ok' }, contentSent: true };
@@ -130,10 +139,45 @@ export async function relayMessages(
     return { outcome: streamFailure(ctx, err, true), contentSent: sent() };
   }
   if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent: sent() };
-  return {
-    outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without message_stop' },
-    contentSent: sent(),
+  return { outcome: { kind: 'reset', afterFirstByte: true, detail: relay.cutDetail }, contentSent: sent() };
+}
+
+/** Relays from the first content event to message_stop, renaming the model in message_start. */
+export function relayMessages(
+  ctx: RequestContext,
+  reader: SseReader,
+  att: OpenAttempt,
+  first: string[],
+  opts: MessagesStreamOptions & { rewrite: ((t: string) => string) | undefined },
+  clock: Clock,
+): Promise<SseResult> {
+  const { rewrite, track } = opts;
+  const splice = opts.continuing && track !== undefined ? new MessagesSplice(track) : undefined;
+  const usage: Usage = { promptTokens: 0, completionTokens: 0, promptCacheHitTokens: 0 };
+  const relay: NativeRelay = {
+    ...MESSAGES_EVENTS,
+    pass: (type, ev) => {
+      let text = `${ev}\n\n`;
+      // Parsed only where read: usage, and every event of a stream that may be continued.
+      const data =
+        type === 'message_start' || type === 'message_delta' || (track !== undefined && type !== undefined)
+          ? eventObject(ev)
+          : undefined;
+      if (type === 'message_start') {
+        if (rewrite !== undefined) text = `${rewrite(ev)}\n\n`;
+        addUsage(usage, (data?.message as Record<string, unknown> | undefined)?.usage);
+      } else if (type === 'message_delta') addUsage(usage, data?.usage);
+      if (type !== undefined && type !== '') {
+        if (splice !== undefined) text = splice.map(type, ev, data);
+        if (track !== undefined) recordEach(track, text, splice === undefined ? data : undefined);
+      }
+      return text;
+    },
+    end: (type) => type === 'message_stop',
+    usage: () => usage,
+    cutDetail: 'stream ended without message_stop',
   };
+  return relayNative(ctx, reader, att, first, relay, clock, opts.continuing);
 }
 
 /**
@@ -168,7 +212,7 @@ const MESSAGES_EVENTS: NativeEvents = {
 const MAX_HELD = 64;
 
 /** The event's type: its `event:` line, else its data's `type` (undefined for a comment). */
-export function eventType(ev: string): string | undefined {
+function eventType(ev: string): string | undefined {
   if (ev.startsWith('event:')) {
     const end = ev.indexOf('\n');
     return ev.slice(6, end < 0 ? undefined : end).trim();

@@ -6,13 +6,13 @@ import { answerObject, type AnswerCheck } from './answer-check.ts';
 import {
   awaitFirstMessageData,
   eventObject,
-  eventType,
-  nextEvents,
+  relayNative,
   type FirstMessageData,
   type NativeEvents,
+  type NativeRelay,
 } from './relay-messages.ts';
 import type { SseReader } from './sse-reader.ts';
-import { streamFailure, writeEvents, type SseResult } from './relay-sse.ts';
+import type { SseResult } from './relay-sse.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,52 +44,23 @@ const RESPONSES_EVENTS: NativeEvents = {
 };
 
 /** Relays from the first content event to the final `response.completed` (or `response.incomplete`). */
-export async function relayResponses(
+export function relayResponses(
   ctx: RequestContext,
   reader: SseReader,
   att: OpenAttempt,
   first: string[],
   clock: Clock,
 ): Promise<SseResult> {
-  let contentSent = false;
-  let batch: string[] | null = first;
-  try {
-    while (batch !== null) {
-      let out = '';
-      for (const ev of batch) {
-        const type = eventType(ev);
-        if (type !== undefined) {
-          const failed = RESPONSES_EVENTS.failure(type, ev);
-          if (failed !== undefined) {
-            await writeEvents(ctx, out); // what came before the failure is the client's
-            return { outcome: failed, contentSent };
-          }
-          if (!contentSent && RESPONSES_EVENTS.content(type)) {
-            contentSent = true;
-            att.timer.firstToken();
-            ctx.ttftMs ??= clock.now() - ctx.startedAt;
-          }
-        }
-        out += `${ev}\n\n`;
-        if (type !== undefined && END.has(type)) {
-          ctx.usage = responseUsage((eventObject(ev)?.response ?? {}) as Json);
-          await writeEvents(ctx, out);
-          ctx.res.end();
-          return { outcome: { kind: 'ok' }, contentSent: true };
-        }
-      }
-      await writeEvents(ctx, out);
-      batch = await nextEvents(reader);
-    }
-  } catch (err) {
-    return { outcome: streamFailure(ctx, err, true), contentSent };
-  }
-  if (ctx.clientGone.aborted) return { outcome: { kind: 'cancelled' }, contentSent };
-  return {
-    outcome: { kind: 'reset', afterFirstByte: true, detail: 'stream ended without response.completed' },
-    contentSent,
-  };
+  return relayNative(ctx, reader, att, first, RESPONSES_RELAY, clock);
 }
+
+const RESPONSES_RELAY: NativeRelay = {
+  ...RESPONSES_EVENTS,
+  pass: (_type, ev) => `${ev}\n\n`,
+  end: (type) => END.has(type),
+  usage: (ev) => responseUsage((eventObject(ev)?.response ?? {}) as Json),
+  cutDetail: 'stream ended without response.completed',
+};
 
 /**
  * An in-band `error` event (`{code, message}`) or a `response.failed` (its `response.error`) → the attempt's outcome:
