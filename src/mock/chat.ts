@@ -1,5 +1,7 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
 import {
+  REASONING_TOKENS,
+  MARK,
   invalid,
   newId,
   nowSeconds,
@@ -17,10 +19,6 @@ import type { Frame } from './pacing.ts';
  * `prompt_cache_miss_tokens` (hits only on a `deepseek` simulator, which remembers prompts: prompt-cache.ts), and `reasoning_content` before the answer when the model name contains "reasoner".
  * With `tools` (and tool_choice not "none") the answer is a call to the first tool, as OpenAI streams it.
  */
-const REASONING_TOKENS = 4;
-const MARK_REASONING = '\u0001reasoning\u0001';
-const MARK_CONTENT = '\u0001content\u0001';
-const MARK_ARGS = '\u0001arguments\u0001';
 
 interface Chat extends Generation {
   reasoning: string[];
@@ -88,10 +86,12 @@ function finishReason(c: Chat): string {
 function bodyFrames(c: Chat): Frame[] {
   const answer = pieces(c);
   const message: Record<string, unknown> = { role: 'assistant' };
-  if (c.reasoning.length > 0) message.reasoning_content = MARK_REASONING;
-  message.content = c.tool === undefined ? MARK_CONTENT : null;
+  if (c.reasoning.length > 0) message.reasoning_content = MARK.reasoning;
+  message.content = c.tool === undefined ? MARK.content : null;
   if (c.tool !== undefined) {
-    message.tool_calls = [{ id: newId('call_'), type: 'function', function: { name: c.tool, arguments: MARK_ARGS } }];
+    message.tool_calls = [
+      { id: newId('call_'), type: 'function', function: { name: c.tool, arguments: MARK.arguments } },
+    ];
   }
   const json = JSON.stringify({
     id: newId('chatcmpl-'),
@@ -103,9 +103,9 @@ function bodyFrames(c: Chat): Frame[] {
     usage: usage(c, answer.length),
   });
   return spliceTokens(json, [
-    { marker: JSON.stringify(MARK_REASONING).slice(1, -1), pieces: c.reasoning, escape: false },
-    { marker: JSON.stringify(MARK_CONTENT).slice(1, -1), pieces: answer, escape: false },
-    { marker: JSON.stringify(MARK_ARGS).slice(1, -1), pieces: answer, escape: true },
+    { marker: JSON.stringify(MARK.reasoning).slice(1, -1), pieces: c.reasoning, escape: false },
+    { marker: JSON.stringify(MARK.content).slice(1, -1), pieces: answer, escape: false },
+    { marker: JSON.stringify(MARK.arguments).slice(1, -1), pieces: answer, escape: true },
   ]);
 }
 

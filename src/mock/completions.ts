@@ -1,5 +1,6 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
 import {
+  MARK,
   invalid,
   newId,
   nowSeconds,
@@ -13,7 +14,6 @@ import {
 import type { Frame } from './pacing.ts';
 
 /** POST /v1/completions: the legacy text completion shape (object "text_completion"), stream and non-stream. */
-const MARK_TEXT = '\u0001text\u0001';
 
 export const prepareCompletion: Prepare = (body, opts) => {
   const p = body.prompt;
@@ -36,10 +36,10 @@ function bodyFrames(g: Generation): Frame[] {
     object: 'text_completion',
     created: nowSeconds(),
     model: g.model,
-    choices: [{ text: MARK_TEXT, index: 0, logprobs: null, finish_reason: g.truncated ? 'length' : 'stop' }],
+    choices: [{ text: MARK.text, index: 0, logprobs: null, finish_reason: g.truncated ? 'length' : 'stop' }],
     usage: usage(g, tokens.length),
   });
-  return spliceTokens(json, [{ marker: JSON.stringify(MARK_TEXT).slice(1, -1), pieces: tokens, escape: false }]);
+  return spliceTokens(json, [{ marker: JSON.stringify(MARK.text).slice(1, -1), pieces: tokens, escape: false }]);
 }
 
 function streamFrames(g: Generation): Frame[] {

@@ -78,6 +78,22 @@ export function sse(payload: unknown): string {
 export const SSE_DONE = 'data: [DONE]\n\n';
 
 /**
+ * Placeholders the simulators' answer bodies hold where `spliceTokens` puts the token pieces, one per kind of text
+ * (control characters: no answer text contains them).
+ */
+export const MARK = {
+  reasoning: '\u0001reasoning\u0001',
+  text: '\u0001text\u0001',
+  content: '\u0001content\u0001',
+  arguments: '\u0001arguments\u0001',
+  thinking: '\u0001thinking\u0001',
+  input: '\u0001input\u0001',
+} as const;
+
+/** Reasoning tokens a "reasoner" model's answer starts with (chat completions and Responses alike). */
+export const REASONING_TOKENS = 4;
+
+/**
  * Turns a pre-serialised JSON body into frames, replacing each marker string with the token pieces that stand for
  * it. Building the body once and splicing keeps the non-stream answer identical to what JSON.stringify would give,
  * while each token stays a separate frame that a cut (reset/stall after N tokens) can stop at.

@@ -1,5 +1,13 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
-import { invalid, newId, readGeneration, spliceTokens, type Generation, type Prepare } from './generation-request.ts';
+import {
+  MARK,
+  invalid,
+  newId,
+  readGeneration,
+  spliceTokens,
+  type Generation,
+  type Prepare,
+} from './generation-request.ts';
 import type { Frame } from './pacing.ts';
 import { countTokens } from './continuation.ts';
 
@@ -13,9 +21,6 @@ import { countTokens } from './continuation.ts';
  * pacing, busy answers and limits are the same as for chat.
  */
 const THINKING_TOKENS = 4;
-const MARK_THINKING = '\u0001thinking\u0001';
-const MARK_TEXT = '\u0001text\u0001';
-const MARK_INPUT = '\u0001input\u0001';
 
 interface Message extends Generation {
   thinking: string[];
@@ -122,9 +127,9 @@ function usage(m: Message, output: number): Record<string, number> {
 function bodyFrames(m: Message): Frame[] {
   const answer = pieces(m);
   const content: Record<string, unknown>[] = [];
-  if (m.thinking.length > 0) content.push({ type: 'thinking', thinking: MARK_THINKING, signature: 'mock-signature' });
-  if (m.tool === undefined) content.push({ type: 'text', text: MARK_TEXT });
-  else content.push({ type: 'tool_use', id: newId('toolu_'), name: m.tool, input: MARK_INPUT });
+  if (m.thinking.length > 0) content.push({ type: 'thinking', thinking: MARK.thinking, signature: 'mock-signature' });
+  if (m.tool === undefined) content.push({ type: 'text', text: MARK.text });
+  else content.push({ type: 'tool_use', id: newId('toolu_'), name: m.tool, input: MARK.input });
   const json = JSON.stringify({
     id: newId('msg_'),
     type: 'message',
@@ -137,9 +142,9 @@ function bodyFrames(m: Message): Frame[] {
   });
   // The tool's input is an object in a whole answer: its marker (a string) is replaced with the object's JSON.
   return spliceTokens(json, [
-    { marker: JSON.stringify(MARK_THINKING).slice(1, -1), pieces: m.thinking, escape: false },
-    { marker: JSON.stringify(MARK_TEXT).slice(1, -1), pieces: answer, escape: false },
-    { marker: JSON.stringify(MARK_INPUT), pieces: answer, escape: false },
+    { marker: JSON.stringify(MARK.thinking).slice(1, -1), pieces: m.thinking, escape: false },
+    { marker: JSON.stringify(MARK.text).slice(1, -1), pieces: answer, escape: false },
+    { marker: JSON.stringify(MARK.input), pieces: answer, escape: false },
   ]);
 }
 

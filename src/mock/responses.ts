@@ -1,5 +1,7 @@
 import { answerTokens, estimateTokens } from './answer-text.ts';
 import {
+  REASONING_TOKENS,
+  MARK,
   invalid,
   newId,
   nowSeconds,
@@ -20,10 +22,6 @@ import type { Frame } from './pacing.ts';
  * `previous_response_id` is refused: this simulator keeps no responses (`store` is accepted and ignored), the way a
  * server that keeps none would answer, so a test proves the gateway resolved it itself.
  */
-const REASONING_TOKENS = 4;
-const MARK_REASONING = '\u0001reasoning\u0001';
-const MARK_TEXT = '\u0001text\u0001';
-const MARK_ARGS = '\u0001arguments\u0001';
 
 type Json = Record<string, unknown>;
 
@@ -180,13 +178,13 @@ function items(t: Turn, text: string, args: string, reasoning: string): Items {
 
 function bodyFrames(t: Turn): Frame[] {
   const answer = pieces(t);
-  const it = items(t, MARK_TEXT, MARK_ARGS, MARK_REASONING);
+  const it = items(t, MARK.text, MARK.arguments, MARK.reasoning);
   const output = it.reasoning === undefined ? [it.answer] : [it.reasoning, it.answer];
   const json = JSON.stringify(response(t, newId('resp_'), finalStatus(t), output, usage(t, answer.length)));
   return spliceTokens(json, [
-    { marker: JSON.stringify(MARK_REASONING).slice(1, -1), pieces: t.reasoning, escape: false },
-    { marker: JSON.stringify(MARK_TEXT).slice(1, -1), pieces: answer, escape: false },
-    { marker: JSON.stringify(MARK_ARGS).slice(1, -1), pieces: answer, escape: true },
+    { marker: JSON.stringify(MARK.reasoning).slice(1, -1), pieces: t.reasoning, escape: false },
+    { marker: JSON.stringify(MARK.text).slice(1, -1), pieces: answer, escape: false },
+    { marker: JSON.stringify(MARK.arguments).slice(1, -1), pieces: answer, escape: true },
   ]);
 }
 
