@@ -1,8 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
-import { streamLookupCall } from '../helpers/responses-cases.ts';
+import { readCutStream, streamLookupCall } from '../helpers/responses-cases.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 
@@ -195,27 +195,7 @@ test('a failing Responses upstream fails over to a translated route before the f
 
 test('a passed-through stream cut mid-answer ends with an in-band error event the SDK raises', async (t) => {
   const { client } = await stack(t, { mocks: [{ responses: true }], config: responsesOnly });
-  const stream = await client.responses.create({
-    model: 'chat',
-    input: prompt,
-    stream: true,
-    mock: { reset_after_tokens: 3 },
-  } as OpenAI.Responses.ResponseCreateParamsStreaming);
-  let text = '';
-  const types: string[] = [];
-  await assert.rejects(
-    async () => {
-      for await (const e of stream) {
-        types.push(e.type);
-        if (e.type === 'response.output_text.delta') text += e.delta;
-      }
-    },
-    (e: unknown) => {
-      assert.ok(e instanceof OpenAI.APIError, `got ${String(e)}`);
-      assert.match(e.message, /interrupted/);
-      return true;
-    },
-  );
+  const { text, types } = await readCutStream(client, prompt);
   assert.equal(text, answerTokens(1, prompt, DEFAULT_TOKENS).slice(0, 3).join(''));
   assert.ok(!types.includes('response.completed'));
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import type { MockServer } from '../../src/mock/server.ts';
 
 /** The function tool the Responses tests call: the mock answers it with `{ q: <its seeded text> }`. */
@@ -31,6 +31,35 @@ export async function streamLookupCall(
     if (e.type === 'response.completed' || e.type === 'response.incomplete') done = e.response;
   }
   return { args, done };
+}
+
+/**
+ * Streams an answer the mock cuts after 3 tokens, and checks the SDK raises the gateway's in-band error for it.
+ * Returns the text that came before, and every event type seen.
+ */
+export async function readCutStream(client: OpenAI, input: string): Promise<{ text: string; types: string[] }> {
+  const stream = await client.responses.create({
+    model: 'chat',
+    input,
+    stream: true,
+    mock: { reset_after_tokens: 3 },
+  } as OpenAI.Responses.ResponseCreateParamsStreaming);
+  let text = '';
+  const types: string[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const e of stream) {
+        types.push(e.type);
+        if (e.type === 'response.output_text.delta') text += e.delta;
+      }
+    },
+    (e: unknown) => {
+      assert.ok(e instanceof OpenAI.APIError, `got ${String(e)}`);
+      assert.match(e.message, /interrupted/);
+      return true;
+    },
+  );
+  return { text, types };
 }
 
 /**
