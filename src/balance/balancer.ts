@@ -3,7 +3,7 @@ import type { AccountConfig, Config, ModelConfig, RouteConfig, UpstreamConfig } 
 import { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { InFlightRow, Metrics } from '../observe/metrics.ts';
-import { isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
+import { isHealthEvidence, isUpstreamFailure, type Outcome } from '../upstream/outcome.ts';
 import { PassiveHealth, type HealthState } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
@@ -258,9 +258,11 @@ export class Balancer {
 
   /**
    * A lease on the best route of the model, or a no_capacity error to answer at once (never a wait). Upstreams in
-   * `avoid` (those that just failed this request) are passed over while any other route can serve.
+   * `avoid` (those that just failed this request) are passed over while any other route can serve. `withinMs`: the
+   * time the request has left; routes whose mean service time is longer are passed over while one that is shorter
+   * exists — free or not: when only slower ones are free, no_capacity with detail `too_slow` (see `fitting`).
    */
-  acquire(model: ModelConfig, avoid?: ReadonlySet<string>): Lease {
+  acquire(model: ModelConfig, avoid?: ReadonlySet<string>, withinMs = Infinity): Lease {
     const now = this.clock.now();
     const states = model.routes.map((r) => this.state(r.upstream));
     const loads: RouteLoad[] = states.map((u, j) => ({
@@ -275,14 +277,20 @@ export class Balancer {
         this.health.available(u.config.name, now) &&
         freeAccount(u, now) !== undefined,
     }));
+    const fits = fitting(states, loads, withinMs);
     let i = -1;
     if (avoid !== undefined && avoid.size > 0) {
       i = pickRoute(
-        loads.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)),
+        fits.map((l, j) => (avoid.has(model.routes[j]?.upstream ?? '') ? { ...l, available: false } : l)),
         this.random,
       );
     }
-    if (i < 0) i = pickRoute(loads, this.random);
+    if (i < 0) i = pickRoute(fits, this.random);
+    if (i < 0 && fits !== loads && loads.some((l) => l.available))
+      throw new SpillwayError('no_capacity', `Only upstreams too slow for this request's time left are free.`, {
+        retryAfterS: 1,
+        detail: 'too_slow',
+      });
     const route = model.routes[i];
     const state = states[i];
     const account = state === undefined ? undefined : freeAccount(state, now);
@@ -388,6 +396,10 @@ export class Balancer {
   /** Passive health: repeated failures take the upstream out of rotation (passive-health.ts). */
   private learnHealth(u: UpstreamState, outcome: Outcome, t: number, costMs: number): void {
     const name = u.config.name;
+    if (!isHealthEvidence(outcome)) {
+      this.health.cancelProbe(name);
+      return;
+    }
     const ejected = this.health.record(name, isUpstreamFailure(outcome), t, costMs);
     if (ejected) {
       this.metrics.upstreamEjections.inc({ upstream: name });
@@ -548,4 +560,19 @@ function limitFor(a: Config['adaptiveConcurrency'], max: number): AimdLimit | un
   if (!a.enabled) return undefined;
   const { decreaseFactor, decreaseIntervalMs } = a;
   return new AimdLimit({ max, minLimit: Math.min(a.minLimit, max), decreaseFactor, decreaseIntervalMs });
+}
+
+/**
+ * The routes a request with `withinMs` left can be given: those whose mean service time fits it, when some do and
+ * some do not (all of them when none is known to be slower, or none fits: then any is its best chance). The wait
+ * queue serves in deadline order, so when it runs behind its plan the requests at its head have less time left
+ * than a slow upstream's answer takes; given the slow upstream's free slot, each was cut at its deadline — the slot
+ * wasted, the request lost — and the cuts in a row took that upstream out of rotation (`spillway demo`, seed 3).
+ * Passed over, the slot goes to the next request that fits, and the urgent one takes the next faster slot.
+ */
+function fitting(states: readonly UpstreamState[], loads: RouteLoad[], withinMs: number): RouteLoad[] {
+  if (withinMs === Infinity) return loads;
+  const slow = states.map((u) => u.serviceMs > withinMs);
+  if (!slow.some(Boolean) || slow.every(Boolean)) return loads;
+  return loads.map((l, j) => (slow[j] === true ? { ...l, available: false } : l));
 }

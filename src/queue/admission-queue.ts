@@ -298,14 +298,17 @@ export class AdmissionQueue {
     try {
       const blocked = new Set<ModelConfig>();
       const grants: [Entry<Waiter>, Lease][] = [];
-      for (const entry of this.scheduler.inOrder(this.pace(this.clock.now()))) {
+      const now = this.clock.now();
+      for (const entry of this.scheduler.inOrder(this.pace(now))) {
         const w = entry.item;
         // Background work never takes a slot while an interactive request still waits (for any model).
         if (entry.priority === 'background' && blocked.size > 0) break;
         if (blocked.has(w.model)) continue;
         try {
-          grants.push([entry, this.balancer.acquire(w.model, w.avoid)]);
-        } catch {
+          grants.push([entry, this.balancer.acquire(w.model, w.avoid, entry.deadlineAt - now)]);
+        } catch (err) {
+          // Only slower upstreams are free: the next request may fit them; this one waits for a faster slot.
+          if (err instanceof SpillwayError && err.detail === 'too_slow') continue;
           blocked.add(w.model);
           // Every model that has waiters is full: nobody further down can be served either.
           if (blocked.size === this.waitingModels.size) break;

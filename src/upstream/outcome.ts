@@ -37,6 +37,17 @@ export type Outcome =
   | { kind: 'cancelled' };
 
 /**
+ * Whether an attempt's end tells anything about its upstream's health. One cut at its client's deadline does not: it
+ * ran out of the client's time, not the upstream's (a hung upstream is caught by its own first-token or idle
+ * timeout, which fire before the deadline while a retry still fits). Counted as failures, the deadline cuts of a
+ * queue served close to its deadlines took a healthy upstream out of rotation for seconds, and its slots idled while
+ * the queue was full (`spillway demo`, seed 3: upstream `c`, 6.5 s near the end of the run).
+ */
+export function isHealthEvidence(o: Outcome): boolean {
+  return !(o.kind === 'timeout' && o.phase === 'deadline');
+}
+
+/**
  * Outcomes that say the upstream itself is unwell (feeds passive health). Rate limits and client errors do not, and
  * neither does "busy" (503, keep-alive queueing): that is pushback, which the learned concurrency limit answers —
  * ejecting an upstream for saying it is full would throw away the capacity it still has (with no max_concurrency

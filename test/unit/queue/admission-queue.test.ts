@@ -238,3 +238,46 @@ test('a retry waits for its only route to be probed again after an ejection; a n
   assert.ok(probe !== undefined, 'the retry is the probe once the time out is over');
   probe.release({ kind: 'ok' });
 });
+
+test('a waiting request with less time left than the slow upstream takes lets the next one have its slot, and takes the fast one', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const config = resolveConfig(
+    {
+      upstreams: ['fast', 'slow'].map((n) => ({ name: n, url: `http://${n}.invalid/v1`, max_concurrency: 1 })),
+      models: { chat: { routes: [{ upstream: 'fast' }, { upstream: 'slow' }] } },
+    },
+    'test',
+    {},
+  );
+  const clock = new FakeClock(0);
+  const metrics = new Metrics();
+  const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: () => () => {} });
+  const model = config.models.chat as NonNullable<Config['models'][string]>;
+  const on = (name: string) => queue.acquireNow(model, new Set([name === 'fast' ? 'slow' : 'fast']));
+  // Answers take 300 ms on "fast" and 600 ms on "slow".
+  const learn = [on('fast'), on('slow')];
+  clock.advance(300);
+  learn[0]?.release({ kind: 'ok' });
+  clock.advance(300);
+  learn[1]?.release({ kind: 'ok' });
+  const fast = on('fast');
+  const slow = on('slow');
+  const served: [string, string][] = [];
+  const urgent = queue.lease(ctxOf(clock, 'normal', 700), model, new Set());
+  const later = queue.lease(ctxOf(clock, 'normal', 5_000), model, new Set());
+  void urgent.then((l) => served.push(['urgent', l.upstream.name]));
+  void later.then((l) => served.push(['later', l.upstream.name]));
+  clock.advance(150); // the urgent one has 550 ms left: less than "slow" takes
+  slow.release({ kind: 'ok' });
+  await later;
+  assert.deepEqual(served, [['later', 'slow']]);
+  clock.advance(50);
+  fast.release({ kind: 'ok' });
+  await urgent;
+  assert.deepEqual(served, [
+    ['later', 'slow'],
+    ['urgent', 'fast'],
+  ]);
+  queue.close();
+});
