@@ -57,6 +57,9 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
       if (batch === null)
         return { ok: false, outcome: { kind: 'invalid_answer', detail: 'stream ended before its first content' } };
       const { bytes, ascii } = batch;
+      // Where in this batch the held events begin, while they all come from it (the usual case: the opening chunk
+      // and the content after it in one read): they are then passed on as one view of the batch, not copied.
+      let heldFrom = -1;
       for (let at = 0; at < bytes.length;) {
         const end = ascii.indexOf(BLANK, at);
         const ev = bytes.toString('utf8', at, end);
@@ -65,12 +68,13 @@ export async function awaitFirstData(ctx: RequestContext, reader: SseReader): Pr
         if (info.error) return { ok: false, outcome: { kind: 'server_error', status: 200 } };
         if (held.length > 0) {
           if ((info.data && !isRoleOnly(ev)) || held.length >= MAX_HELD)
-            return { ok: true, events: joined([...held, slice(batch, at)]) };
+            return { ok: true, events: heldFrom >= 0 ? slice(batch, heldFrom) : joined([...held, slice(batch, at)]) };
           held.push(slice(batch, at, end + 2));
         } else if (info.data) {
           await write(ctx, bytes.subarray(0, at)); // the comments before it (none unless forwarded)
           if (info.done || !isRoleOnly(ev)) return { ok: true, events: at === 0 ? batch : slice(batch, at) };
           held.push(slice(batch, at, end + 2));
+          heldFrom = at;
         }
         at = end + 2;
       }

@@ -38,12 +38,20 @@ function payload(line: string): string {
 
 /** The payload of an event's first `data:` line, if it has one. */
 export function dataOf(event: string): string | undefined {
+  // The usual event is one `data:` line: no split.
+  if (!event.includes('\n')) return event.startsWith('data:') ? payload(event) : undefined;
   const line = event.split('\n').find((l) => l.startsWith('data:'));
   return line === undefined ? undefined : payload(line);
 }
 
 /** Classifies one event (text without its trailing blank line). */
 export function eventInfo(event: string): EventInfo {
+  // The usual event is one line: classified without splitting it.
+  if (!event.includes('\n')) {
+    if (!event.startsWith('data:')) return { data: false, done: false, error: false };
+    const v = payload(event);
+    return { data: true, done: v === '[DONE]', error: v !== '[DONE]' && isErrorPayload(v) };
+  }
   let data = false;
   let done = false;
   let error = false;
@@ -52,9 +60,13 @@ export function eventInfo(event: string): EventInfo {
     data = true;
     const v = payload(line);
     if (v === '[DONE]') done = true;
-    else if (v.startsWith('{"error"') || (v.includes('"error"') && isErrorObject(v))) error = true;
+    else if (isErrorPayload(v)) error = true;
   }
   return { data, done, error };
+}
+
+function isErrorPayload(v: string): boolean {
+  return v.startsWith('{"error"') || (v.includes('"error"') && isErrorObject(v));
 }
 
 function isErrorObject(v: string): boolean {

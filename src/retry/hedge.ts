@@ -50,9 +50,15 @@ export async function startWithHedge(
       promise: startAttempt(ctx, l.lease, l.body, deps, { cancel: cancel.signal, pace: l.pace, messages: l.messages }),
     };
   };
+  // Without a hedge nothing can cancel this attempt alone: no controller for it (the client leaving still aborts it).
+  if (hedge === undefined)
+    return {
+      started: await startAttempt(ctx, first.lease, first.body, deps, { pace: first.pace, messages: first.messages }),
+      lease: first.lease,
+      hedged: false,
+    };
   const a = launch(first);
   const alone = async () => ({ started: await a.promise, lease: a.lease, hedged: false });
-  if (hedge === undefined) return alone();
   let settled = false;
   const mark = () => {
     settled = true;

@@ -6,6 +6,7 @@ import { SpillwayError } from '../errors.ts';
  * hostile byte sequence throwing inside a handler. Returns the refusal to answer, or undefined when it is usable.
  */
 export function checkRequestTarget(url: string): SpillwayError | undefined {
+  if (PLAIN_PATH.test(url)) return undefined; // the usual target: nothing in it can fail either parse
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   try {
@@ -19,6 +20,12 @@ export function checkRequestTarget(url: string): SpillwayError | undefined {
   }
   return undefined;
 }
+
+/**
+ * A path of unreserved characters and slashes, not opening with `//` (that would be an authority): it has nothing
+ * to decode and is always a valid URL path, so the two parses below (about 1% of a request's CPU) are skipped.
+ */
+const PLAIN_PATH = /^\/(?:[\w\-.~][\w\-.~/]*)?$/;
 
 /** decodeURIComponent for one path segment that never throws: undefined when it is not valid percent-encoding. */
 export function decodeSegment(segment: string): string | undefined {

@@ -1,39 +1,57 @@
 import { percentile } from '../percentile.ts';
 
 /**
- * The last `size` samples of a latency (a ring), and their percentiles. Sorting on every question would cost a sort
- * of `size` numbers per request; the sorted copy is refreshed only once a twentieth of the samples are new, which moves
- * a high percentile of 200 samples by at most the 10 newest — well inside what a timeout's factor absorbs.
+ * The last `size` samples of a latency (a ring), and their percentiles. A sorted copy is kept up to date as samples
+ * come and go (the one leaving the ring taken out, the new one put in, each found by binary search and moved by one
+ * `copyWithin`), so a percentile is a lookup: cheaper than re-sorting a copy every few samples, which cost about 2%
+ * of the gateway's CPU per stream request, and never stale.
  */
 export class RecentSamples {
-  private readonly samples: number[] = [];
+  private readonly ring: Float64Array;
+  private readonly sorted: Float64Array;
+  private n = 0;
   private next = 0;
-  private readonly size: number;
-  private sorted: number[] = [];
-  private fresh = 0;
 
   constructor(size = 200) {
-    this.size = size;
+    this.ring = new Float64Array(size);
+    this.sorted = new Float64Array(size);
   }
 
   get count(): number {
-    return this.samples.length;
+    return this.n;
   }
 
   add(ms: number): void {
-    if (this.samples.length < this.size) this.samples.push(ms);
-    else this.samples[this.next] = ms;
-    this.next = (this.next + 1) % this.size;
-    this.fresh++;
+    if (Number.isNaN(ms)) return; // no place in the order: it would break the binary searches
+    const sorted = this.sorted;
+    if (this.n === this.ring.length) {
+      const gone = lowerBound(sorted, this.n, this.ring[this.next] as number);
+      sorted.copyWithin(gone, gone + 1, this.n);
+      this.n--;
+    }
+    const at = lowerBound(sorted, this.n, ms);
+    sorted.copyWithin(at + 1, at, this.n);
+    sorted[at] = ms;
+    this.n++;
+    this.ring[this.next] = ms;
+    this.next = (this.next + 1) % this.ring.length;
   }
 
   /** The p-th percentile, or undefined with fewer than `minSamples` samples. */
   percentile(p: number, minSamples: number): number | undefined {
-    if (this.samples.length < minSamples || this.samples.length === 0) return undefined;
-    if (this.fresh > 0 && this.fresh * 20 >= this.samples.length) {
-      this.sorted = [...this.samples].sort((a, b) => a - b);
-      this.fresh = 0;
-    }
-    return percentile(this.sorted, p);
+    if (this.n < minSamples || this.n === 0) return undefined;
+    return percentile(this.sorted.subarray(0, this.n), p);
   }
+}
+
+/** The first index in `sorted[0, n)` whose value is not below `v`. */
+function lowerBound(sorted: Float64Array, n: number, v: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

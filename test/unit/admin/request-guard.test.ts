@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentTypeProblem, hostProblem, originProblem } from '../../../src/admin/request-guard.ts';
+import type { IncomingMessage } from 'node:http';
+import { contentTypeProblem, hostProblem, originProblem, RequestGuard } from '../../../src/admin/request-guard.ts';
+import type { SpillwayError } from '../../../src/errors.ts';
 
 test('on a loopback listener only loopback names, the listen address and server.allowed_hosts are answered', () => {
   const loop = { listenHost: '127.0.0.1', allowedHosts: ['spillway.local'] };
@@ -54,4 +56,23 @@ test('state-changing admin requests are JSON only: form and text types a cross-s
   ]) {
     assert.match(contentTypeProblem(ct) ?? '', /need "content-type: application\/json"/, String(ct));
   }
+});
+
+test('the guard answers each Host as hostProblem does, request after request, and follows a reload of allowed_hosts', () => {
+  const guard = new RequestGuard({ listenHost: '127.0.0.1', allowedHosts: [] });
+  const check = (host: string | undefined): boolean => {
+    try {
+      guard.origin({ headers: host === undefined ? {} : { host } } as IncomingMessage);
+      return true;
+    } catch (err) {
+      assert.equal((err as SpillwayError).code, 'host_not_allowed');
+      return false;
+    }
+  };
+  const hosts = ['127.0.0.1:8080', '127.0.0.1:8080', 'gw.local', 'gw.local', undefined, 'localhost', 'gw.local'];
+  assert.deepEqual(hosts.map(check), [true, true, false, false, true, true, false]);
+  guard.setAllowedHosts(['gw.local']);
+  assert.deepEqual(hosts.map(check), [true, true, true, true, true, true, true]);
+  guard.setAllowedHosts([]);
+  assert.equal(check('gw.local'), false);
 });

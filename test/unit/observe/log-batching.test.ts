@@ -96,3 +96,19 @@ test('the request line written by hand is the line pino writes for the same fiel
   requestLineWriter(log)(fields);
   assert.equal(out.length, 3, 'nothing below the level in force');
 });
+
+test('lines written as bytes over several batches arrive whole and in order, text beyond ASCII included', async () => {
+  const text = 'модель ✓ 🚀 "quoted" \\';
+  const p = logger(
+    `for (let n = 0; n < 1000; n++) { request({ n, text: ${JSON.stringify(text)} }); if (n === 500) log.warn(${JSON.stringify(text)}); }`,
+  );
+  assert.equal(await p.closed, 0);
+  assert.deepEqual(
+    p.lines.map((l) => (l.msg === 'request' ? [l.n, l.text] : [l.msg])),
+    [
+      ...Array.from({ length: 501 }, (_v, n) => [n, text]),
+      [text],
+      ...Array.from({ length: 499 }, (_v, n) => [n + 501, text]),
+    ],
+  );
+});

@@ -180,3 +180,21 @@ test('keep-alive comments are counted, not relayed, in byte mode as in text mode
     assert.equal(got.text, chunk({ content: 'a' }) + 'data: [DONE]\n\n');
   }
 });
+
+test('role-only openings are held, then relayed whole with what follows, in one read or cut across reads', async () => {
+  const opening = chunk({ role: 'assistant', content: '' });
+  for (const held of [1, 3, 70]) {
+    // 70 is past the held limit (64): the openings are let through anyway, every one of them, in order.
+    const stream = opening.repeat(held) + chunk({ content: 'a' }) + usage + 'data: [DONE]\n\n';
+    const want = reference(stream);
+    const bytes = Buffer.from(stream);
+    const at = [1, opening.length, opening.length + 5, Math.floor(bytes.length / 2), bytes.length - 3];
+    for (const chunks of [[bytes], ...at.map((i) => [bytes.subarray(0, i), bytes.subarray(i)])]) {
+      const got = await relay(chunks);
+      const label = `${held} opening(s), ${chunks.map((c) => c.length).join('+')} bytes`;
+      assert.equal(got.outcome.kind, 'ok', label);
+      assert.equal(got.text, want.text, label);
+      assert.deepEqual(got.usage, want.usage, label);
+    }
+  }
+});

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { ADAPTIVE, boundIdleMs, chooseTimeouts, type TimeoutsInput } from '../../../src/upstream/adaptive-timeouts.ts';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { TimeoutLearner } from '../../../src/upstream/timeout-learner.ts';
+import { RecentSamples } from '../../../src/upstream/recent-samples.ts';
+import { percentile } from '../../../src/percentile.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
 const auto = { firstTokenMs: null, idleMs: null };
@@ -311,4 +313,34 @@ test('recent samples: the percentile follows the newest samples as the ring turn
   // The sorted copy is refreshed once a twentieth of the samples are new (10 of 200): never staler than that.
   for (let i = 0; i < 10; i++) l.observe('u', 'm', true, { firstTokenMs: 50 });
   assert.equal(l.learned('u', 'm', true).firstTokenMs, 50);
+});
+
+test('recent samples: percentiles are numeric nearest-rank over the ring, whatever the order samples came in', () => {
+  const r = new RecentSamples(8);
+  for (const ms of [100, 9, 1_000, 2.5, 10, 30]) r.add(ms);
+  assert.equal(r.count, 6);
+  assert.equal(r.percentile(50, 6), 10, 'numeric order (2.5, 9, 10, 30, 100, 1000), not text order');
+  assert.equal(r.percentile(100, 6), 1_000);
+  assert.equal(r.percentile(1, 6), 2.5);
+  assert.equal(r.percentile(50, 7), undefined, 'too few samples');
+  for (const ms of [1, 2, 3, 4, 5, 6]) r.add(ms); // the ring of 8 now holds 10, 30, 1, 2, 3, 4, 5, 6
+  assert.equal(r.count, 8);
+  assert.equal(r.percentile(100, 1), 30);
+  assert.equal(r.percentile(50, 1), 4);
+});
+
+test('recent samples: every percentile is the one of the last `size` samples sorted, as samples come and go', () => {
+  const r = new RecentSamples(50);
+  const all: number[] = [];
+  let seed = 7;
+  const next = () => (seed = (seed * 48271) % 2147483647); // deterministic, with repeats (values mod 40)
+  for (let i = 0; i < 1_000; i++) {
+    const ms = next() % 40;
+    r.add(ms);
+    all.push(ms);
+    const last = all.slice(-50).sort((a, b) => a - b);
+    for (const p of [1, 50, 90, 99, 100]) assert.equal(r.percentile(p, 1), percentile(last, p), `sample ${i}, p${p}`);
+  }
+  r.add(NaN);
+  assert.equal(r.count, 50, 'a NaN is not a sample');
 });
