@@ -84,6 +84,17 @@ export class AimdLimit {
     this.ceilingUntil = now + STATED_HOLD_MS;
   }
 
+  /**
+   * A refusal explained by an attempt we cut a moment ago, which the upstream still counted: step just below what was
+   * in flight, so the next request does not meet the same refusal, but hold no ceiling — the cap did not fall, and the
+   * additive increase is back within a round of answers. (Held like a pushback, a known cap of 6 stayed at 5 for
+   * `PROBE_HOLD_MS`.)
+   */
+  stepDown(now: number, inFlight: number): void {
+    this.value = Math.max(this.s.minLimit, Math.min(this.value, inFlight - 1));
+    this.lastDecrease = now;
+  }
+
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
   record(signal: Signal, now: number, inFlight = Infinity): void {
     if (signal === 'pushback' || signal === 'success') this.answers.add(now);

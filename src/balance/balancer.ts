@@ -26,6 +26,15 @@ const SERVICE_EWMA = 0.9;
 const KV_FULL = 0.95;
 /** Decay of the latency estimate: slow answers count at once, fast ones over about this long. */
 const EWMA_TAU_MS = 10_000;
+/**
+ * How long an attempt we cut (a timeout of ours, a client gone, a hedge's loser) may still count at the upstream:
+ * it frees its slot only when it notices the closed connection. A busy answer that soon after is explained by our
+ * own cut, not by a lower cap: the learned limit steps below what was in flight without holding there
+ * (`AimdLimit.stepDown`). Taken as a plain pushback, it held a known cap one below for `PROBE_HOLD_MS` (`spillway
+ * demo`: a stall cut on `b`, then a 429 from `b` at 6 of 6, and `b` served at 5 for 10 s). Busy answers after it
+ * are pushback as ever: an upstream that generates on after a cut (zombie work) really has fewer free slots.
+ */
+const CUT_NOTICE_MS = 1_000;
 
 /**
  * Requests in flight on one upstream or account. A separate object so a config reload can hand the same counter to
@@ -44,6 +53,8 @@ interface Account {
   restingUntil: number;
   /** A refused key is out until then. */
   disabledUntil: number;
+  /** When we last cut an attempt on this account (see CUT_NOTICE_MS). */
+  cutAt: number;
 }
 
 interface UpstreamState {
@@ -64,6 +75,8 @@ interface UpstreamState {
   shownLimit: number;
   /** Mean time a successful attempt held its slot (ms, EWMA; 0 before one): the capacity estimate's service time. */
   serviceMs: number;
+  /** When we last cut an attempt on this upstream (see CUT_NOTICE_MS). */
+  cutAt: number;
 }
 
 /** One upstream as the admin API and the dashboard show it. */
@@ -166,6 +179,7 @@ export class Balancer {
         limit: keep ? was?.limit : limitFor(a, ac.maxConcurrency),
         restingUntil: sameKey ? (was?.restingUntil ?? 0) : 0,
         disabledUntil: sameKey ? (was?.disabledUntil ?? 0) : 0,
+        cutAt: was?.cutAt ?? -Infinity,
       };
     });
     const keepLimit = sameLimits && old?.config.maxConcurrency === u.maxConcurrency;
@@ -188,6 +202,7 @@ export class Balancer {
       healthy: old?.healthy ?? 1,
       shownLimit: limit?.limit ?? u.maxConcurrency,
       serviceMs: old?.serviceMs ?? 0,
+      cutAt: old?.cutAt ?? -Infinity,
     };
   }
 
@@ -326,6 +341,7 @@ export class Balancer {
   ): void {
     this.adjust(u, account, -1);
     if (!unused) u.attempts(outcome.kind).inc();
+    if (!unused && cutByUs(outcome)) account.cutAt = u.cutAt = this.clock.now();
     // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
     if (outcome.kind === 'cancelled') this.health.cancelProbe(u.config.name);
     else this.learn(u, account, leasedAt, outcome, firstTokenMs);
@@ -359,14 +375,17 @@ export class Balancer {
     const atAccount = account.slots.inFlight + 1;
     if (outcome.kind === 'rate_limited' && account.limit !== undefined) {
       // A 429 is about the account (DeepSeek: its concurrency limit, which depends on its balance): learn its cap,
-      // at once when the body said it.
-      if (outcome.limit === undefined) account.limit.record('pushback', t, atAccount);
-      else this.learnStated(u.config.name, account, outcome.limit, t, atAccount);
+      // at once when the body said it; one that follows our own cut closely says nothing of it (CUT_NOTICE_MS).
+      if (outcome.limit !== undefined) this.learnStated(u.config.name, account, outcome.limit, t, atAccount);
+      else if (t - account.cutAt < CUT_NOTICE_MS) account.limit.stepDown(t, atAccount);
+      else account.limit.record('pushback', t, atAccount);
     } else if (account.limit !== undefined && outcome.kind === 'ok') {
       account.limit.record('success', t);
     }
     if (u.limit !== undefined) {
-      u.limit.record(signalOf(outcome), t, atUpstream);
+      const signal = signalOf(outcome);
+      if (signal === 'pushback' && t - u.cutAt < CUT_NOTICE_MS) u.limit.stepDown(t, atUpstream);
+      else u.limit.record(signal, t, atUpstream);
       if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
     }
   }
@@ -532,6 +551,11 @@ function signalOf(o: Outcome): Signal {
   if (o.kind === 'overloaded') return 'pushback';
   if (o.kind === 'timeout' && (o.phase === 'first_token' || o.phase === 'connect')) return 'overload';
   return 'neutral';
+}
+
+/** An attempt we ended ourselves, which the upstream had begun (a connect timeout never reached it). */
+function cutByUs(o: Outcome): boolean {
+  return o.kind === 'cancelled' || (o.kind === 'timeout' && o.phase !== 'connect');
 }
 
 /** The account with the most room relative to its cap that is neither resting nor disabled. */

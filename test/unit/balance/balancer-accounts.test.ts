@@ -67,3 +67,38 @@ test('a long Retry-After rests the account for that long: the snapshot (the admi
   clock.advance(10_000);
   assert.deepEqual([rested()?.restingMs, rested()?.coolingMs], [0, 0]);
 });
+
+test('a 429 at the cap just after we cut an attempt steps the limit down without holding it there; one with no cut before it holds', () => {
+  const rows: [name: string, cutFirst: boolean, capAfterARound: number][] = [
+    ['after our own cut (the upstream still counted it)', true, 6],
+    ['with no cut before it (the cap is lower)', false, 5],
+  ];
+  for (const [name, cutFirst, capAfterARound] of rows) {
+    const c = resolveConfig(
+      {
+        upstreams: [{ name: 'b', url: 'http://b.invalid/v1', max_concurrency: 6 }],
+        models: { chat: { routes: [{ upstream: 'b' }] } },
+      },
+      'test',
+      {},
+    );
+    const clock = new FakeClock(0);
+    const b = new Balancer(c, { clock, metrics: new Metrics(), log: createLogger('silent'), random: () => 0.5 });
+    const model = c.models.chat as NonNullable<Config['models'][string]>;
+    const cap = () => b.snapshot()[0]?.accounts[0]?.cap;
+    const leases: Lease[] = Array.from({ length: 6 }, () => b.acquire(model));
+    if (cutFirst) {
+      leases[0]?.release({ kind: 'timeout', phase: 'idle', afterFirstByte: true });
+      leases[0] = b.acquire(model);
+    }
+    clock.advance(10);
+    leases[1]?.release({ kind: 'rate_limited', retryAfterMs: 1_000 }); // 6 of 6 in flight
+    assert.equal(cap(), 5, `${name}: the next request does not meet the same refusal`);
+    for (const l of leases) if (l?.released === false) l.release({ kind: 'ok' });
+    for (let i = 0; i < 6; i++) {
+      clock.advance(50);
+      b.acquire(model).release({ kind: 'ok' });
+    }
+    assert.equal(cap(), capAfterARound, name);
+  }
+});
