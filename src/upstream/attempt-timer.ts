@@ -169,9 +169,11 @@ export class AttemptTimer {
     return undefined;
   }
 
-  /** The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to. */
-  private idleLimit(): number {
-    const limit = this.ownIdleLimit();
+  /**
+   * The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to.
+   * `limit`: this attempt's own limit, when the caller has it already (`ownIdleLimit`).
+   */
+  private idleLimit(limit = this.ownIdleLimit()): number {
     const quiet = this.quietIdleFloorMs;
     if (quiet === undefined || this.upstream === undefined || this.upstream.lastByteAt > this.lastActivity)
       return limit;
@@ -199,8 +201,9 @@ export class AttemptTimer {
 
   /** When the silence would be cut; while only the upstream's quiet holds it back, soon again to look. */
   private idleAt(): number {
-    const at = this.lastActivity + this.idleLimit();
-    const own = this.lastActivity + this.ownIdleLimit();
+    const ownLimit = this.ownIdleLimit();
+    const at = this.lastActivity + this.idleLimit(ownLimit);
+    const own = this.lastActivity + ownLimit;
     return at > own ? Math.min(at, Math.max(own, this.now() + QUIET_RECHECK_MS)) : at;
   }
 
