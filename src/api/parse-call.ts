@@ -32,3 +32,9 @@ export function parseCall(endpoint: Exclude<Endpoint, 'models'>, raw: Buffer): C
   }
   return { endpoint, model: b.model, stream: b.stream === true, body: b, raw };
 }
+
+/** The answer's length limit a request set (`max_completion_tokens`, else `max_tokens`), if any. */
+export function maxTokensOf(body: Readonly<Record<string, unknown>>): number | undefined {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}

@@ -8,12 +8,16 @@ import type { RequestContext } from '../server/context.ts';
 import { PRIORITIES, type Priority } from '../priority.ts';
 import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
+import { ServiceByLength } from './service-by-length.ts';
+import { maxTokensOf } from '../api/parse-call.ts';
 import { admit, recheck, type Pace } from './deadline-plan.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
 /** The window over which the service time, the drain rate and the arrival rate are measured. */
 const RATE_WINDOW_MS = 5_000;
+/** The window of answers that tell how hold times follow length limits (the drain rate's long window). */
+const LENGTH_WINDOW_MS = 20_000;
 /**
  * Share of the work ahead of it a class leaves free at the door for the classes above it (and of the queue's places).
  * When the backlog nears the deadline horizon, lower classes stop being admitted a little before high does, so a
@@ -61,6 +65,7 @@ interface Waiter {
 export class AdmissionQueue {
   private readonly scheduler: Scheduler<Waiter>;
   private readonly rates: ServiceRates;
+  private readonly lengths: ServiceByLength;
   private readonly config: Config['queue'];
   private readonly balancer: Balancer;
   private readonly clock: Clock;
@@ -81,6 +86,7 @@ export class AdmissionQueue {
     this.keepAlive = deps.keepAlive;
     this.scheduler = new Scheduler(config.queue.maxSize);
     this.rates = new ServiceRates(RATE_WINDOW_MS, this.clock.now());
+    this.lengths = new ServiceByLength(LENGTH_WINDOW_MS, this.clock.now());
     this.balancer.onRelease = () => this.pump();
   }
 
@@ -100,7 +106,7 @@ export class AdmissionQueue {
     // is overtaken by anyone).
     if (this.depth === 0) {
       try {
-        return Promise.resolve(this.grant(this.balancer.acquire(model, avoid)));
+        return Promise.resolve(this.grant(this.balancer.acquire(model, avoid), ctx));
       } catch (err) {
         if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
         full = err;
@@ -147,6 +153,7 @@ export class AdmissionQueue {
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
       admitted: mode === 'retry',
+      lengthFactor: this.lengths.factor(requestMaxTokens(ctx), now),
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.
@@ -236,7 +243,7 @@ export class AdmissionQueue {
     );
     const timer = setTimeout(
       () => this.drop(entry, 'queue_timeout', late),
-      Math.max(0, until - this.serviceMs() - now),
+      Math.max(0, until - this.serviceMs() * (entry.lengthFactor ?? 1) - now),
     );
     const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
     const onGone = () =>
@@ -268,8 +275,8 @@ export class AdmissionQueue {
   }
 
   /** A slot on `model` now, without waiting (throws `no_capacity`); held and timed like every lease. */
-  acquireNow(model: ModelConfig, avoid: ReadonlySet<string>): Lease {
-    return this.grant(this.balancer.acquire(model, avoid));
+  acquireNow(model: ModelConfig, avoid: ReadonlySet<string>, ctx?: RequestContext): Lease {
+    return this.grant(this.balancer.acquire(model, avoid), ctx);
   }
 
   /** Leases granted through this queue (waiting or not) and not yet released. */
@@ -317,7 +324,7 @@ export class AdmissionQueue {
       for (const [entry, lease] of grants) {
         this.scheduler.served(entry);
         this.left(entry);
-        entry.item.resolve(this.grant(lease));
+        entry.item.resolve(this.grant(lease, entry.item.ctx));
       }
     } finally {
       this.pumping = false;
@@ -340,16 +347,19 @@ export class AdmissionQueue {
   }
 
   /**
-   * Counts the lease while it is held and times it, so the queue learns its drain rate and the service time. Its
-   * listener runs before the balancer frees the slot and pumps, so a waiter granted that slot is counted after it.
+   * Counts the lease while it is held and times it, so the queue learns its drain rate, the service time and how
+   * that follows length limits. Its listener runs before the balancer frees the slot and pumps, so a waiter granted
+   * that slot is counted after it.
    */
-  private grant(lease: Lease): Lease {
+  private grant(lease: Lease, ctx: RequestContext | undefined): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
     lease.onRelease(({ outcome }) => {
       const now = this.clock.now();
       this.rates.holding(--this.held, now);
-      if (outcome.kind === 'ok') this.rates.served(now - start, now);
+      if (outcome.kind !== 'ok') return;
+      this.rates.served(now - start, now);
+      this.lengths.add(ctx === undefined ? undefined : requestMaxTokens(ctx), now - start, now);
     });
     return lease;
   }
@@ -416,6 +426,11 @@ export class AdmissionQueue {
     }, PUMP_INTERVAL_MS);
     this.ticker.unref();
   }
+}
+
+/** The length limit of the request's answer, when it set one (its chat form, for the Messages door too). */
+function requestMaxTokens(ctx: RequestContext): number | undefined {
+  return ctx.call === undefined ? undefined : maxTokensOf(ctx.call.body);
 }
 
 /** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */

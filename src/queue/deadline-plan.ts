@@ -4,9 +4,10 @@ import { PRIORITY_RANK, type Priority } from '../priority.ts';
  * The deadline arithmetic of the wait queue (pure; time is passed in). The objective: finish as many requests as
  * their deadlines allow. Waiting requests stand in earliest-deadline-first (EDF) order; one finishes, on average,
  * every `slotMs` (the measured drain rate's inverse), so the request at position k (0-based) starts in about
- * (k + 1) × slotMs and finishes `serviceMs` later:
+ * (k + 1) × slotMs and finishes its own service time later (the mean `serviceMs`, scaled by its length limit where
+ * that predicts answer lengths: service-by-length.ts):
  *
- *   finish(k) = now + (k + 1) × slotMs + serviceMs            slack(k) = deadline(k) − finish(k)
+ *   finish(k) = now + (k + 1) × slotMs + service(k)           slack(k) = deadline(k) − finish(k)
  *
  * - At the door a newcomer takes its EDF position and is admitted iff it finishes in time there, with its class's
  *   headroom: a share of the work ahead of it kept as room for higher classes that may come. (A share of the work,
@@ -26,6 +27,11 @@ import { PRIORITY_RANK, type Priority } from '../priority.ts';
 export interface Waiting {
   priority: Priority;
   deadlineAt: number;
+  /**
+   * This request's expected hold time as a multiple of the mean `serviceMs` (its length limit's: service-by-length.ts);
+   * 1 when absent.
+   */
+  lengthFactor?: number;
   /** Slack kept out of reach of higher classes going first: the estimate's noise margin (ms; 0 when absent). */
   reserveMs?: number;
   /**
@@ -56,9 +62,14 @@ const DISPLACING: Priority = 'high';
 
 export type Admission<W> = { ok: true; displace: W[] } | { ok: false; overMs: number };
 
-/** When the request at EDF position `k` would finish. */
-function finishAt(k: number, pace: Pace): number {
-  return pace.now + (k + 1) * pace.slotMs + pace.serviceMs;
+/** The time `w` holds its slot once it has one. */
+function serviceOf(w: Waiting, pace: Pace): number {
+  return pace.serviceMs * (w.lengthFactor ?? 1);
+}
+
+/** When the request `w` at EDF position `k` would finish. */
+function finishAt(k: number, pace: Pace, w: Waiting): number {
+  return pace.now + (k + 1) * pace.slotMs + serviceOf(w, pace);
 }
 
 /** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
@@ -87,11 +98,11 @@ export function admit<W extends Waiting>(
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
   const headroomMs = headroom * (pos + 1) * pace.slotMs;
-  const overMs = finishAt(pos, pace) - (newcomer.deadlineAt - headroomMs);
+  const overMs = finishAt(pos, pace, newcomer) - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
   if (overMs > 0) {
     // Headroom is room a class leaves to others: a request beyond it is refused, never let in by displacing.
-    const lateMs = finishAt(pos, pace) - newcomer.deadlineAt;
+    const lateMs = finishAt(pos, pace, newcomer) - newcomer.deadlineAt;
     const promised = newcomer.promised === true;
     if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
     const needed = Math.ceil(lateMs / pace.slotMs);
@@ -111,8 +122,8 @@ export function admit<W extends Waiting>(
     const rank = PRIORITY_RANK[newcomer.priority];
     for (let i = pos; i < edf.length; i++) {
       const w = edf[i] as W;
-      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace) > w.deadlineAt)
-        return { ok: false, overMs: finishAt(i + 1, pace) - w.deadlineAt };
+      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace, w) > w.deadlineAt)
+        return { ok: false, overMs: finishAt(i + 1, pace, w) - w.deadlineAt };
     }
   }
   return { ok: true, displace };
@@ -129,7 +140,7 @@ export function eligiblePrefix(edf: readonly Waiting[], pace: Pace): number {
   if (pace.slotMs <= 0) return edf.length;
   for (let i = 0; i < edf.length; i++) {
     const w = edf[i] as Waiting;
-    if (w.deadlineAt - finishAt(i, pace) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
+    if (w.deadlineAt - finishAt(i, pace, w) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
   }
   return edf.length;
 }
@@ -149,7 +160,8 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   const kept: W[] = [];
   const drops: Drop<W>[] = [];
   for (const w of edf) {
-    const late = (): boolean => (kept.length + 1) * pace.slotMs + pace.serviceMs > margin * (w.deadlineAt - pace.now);
+    const late = (): boolean =>
+      (kept.length + 1) * pace.slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
     while (late() && w.priority === DISPLACING) {
       const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
       if (victim === undefined) break;

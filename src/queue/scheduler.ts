@@ -26,6 +26,8 @@ export interface Entry<T> {
   promised?: boolean;
   /** Work admitted before and failed over (deadline-plan.ts `Waiting.admitted`). */
   admitted?: boolean;
+  /** Its expected hold time over the mean one (deadline-plan.ts `Waiting.lengthFactor`). */
+  lengthFactor?: number;
   item: T;
 }
 

@@ -5,6 +5,7 @@ import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Call, RequestContext, Usage } from '../server/context.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
+import { maxTokensOf } from '../api/parse-call.ts';
 import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
@@ -266,12 +267,6 @@ function paceWatch(
     };
     return watch;
   };
-}
-
-/** The answer's length limit the request set, if any. */
-function maxTokensOf(body: Record<string, unknown>): number | undefined {
-  const v = body.max_completion_tokens ?? body.max_tokens;
-  return typeof v === 'number' && v > 0 ? v : undefined;
 }
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */

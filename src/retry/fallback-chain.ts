@@ -86,7 +86,7 @@ export class FallbackChain {
       first ??= link;
       if (queue.depth > 0) break; // others are already waiting: no overtaking them
       try {
-        return { lease: queue.acquireNow(m, avoid), link, model: m };
+        return { lease: queue.acquireNow(m, avoid, ctx), link, model: m };
       } catch (err) {
         if (!(err instanceof SpillwayError) || err.code !== 'no_capacity') throw err;
       }

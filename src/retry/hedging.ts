@@ -85,7 +85,7 @@ export class Hedging {
     if (queue.depth > 0 || !budgets.canRetry(firstOn)) return undefined;
     let lease: Lease;
     try {
-      lease = queue.acquireNow(r.served, new Set([...r.avoid, firstOn]));
+      lease = queue.acquireNow(r.served, new Set([...r.avoid, firstOn]), ctx);
     } catch {
       return undefined;
     }

@@ -190,3 +190,30 @@ test('a client back at our Retry-After takes the place it was promised from the 
   const tooFew = [...many(89, 'high', 9_000), newest, otherRetry];
   assert.equal(admit(tooFew, back, pace, 0).ok, false, 'without enough unpromised work of its class, refused');
 });
+
+test("a newcomer's own expected service time decides at the edge: the long answer is refused, the short one admitted", () => {
+  // 89 ahead: the slot comes at 9 000 ms; the mean answer (1 s) just fits a 10 000 ms deadline.
+  const ahead = many(89, 'normal', 5_000);
+  const rows: [lengthFactor: number | undefined, ok: boolean][] = [
+    [undefined, true], // the mean: finishes at 10 000
+    [1, true],
+    [0.5, true], // 9 500
+    [1.2, false], // 10 200: 200 ms late
+  ];
+  for (const [lengthFactor, ok] of rows) {
+    const got = admit(ahead, { ...w('normal', 10_000), lengthFactor }, pace, 0);
+    assert.equal(got.ok, ok, `factor ${String(lengthFactor)}`);
+    if (!got.ok) assert.equal(Math.round(got.overMs), 200);
+  }
+});
+
+test('a waiting request is re-checked with its own service time', () => {
+  // Two ahead of it: its slot at 300 ms; a 1 s answer ends at 1 300, a 2.5 s one at 2 800.
+  const edf = [w('high', 5_000), w('high', 5_000), { ...w('high', 2_000), lengthFactor: 2.5 }];
+  edf.sort((a, b) => a.deadlineAt - b.deadlineAt);
+  assert.deepEqual(
+    recheck(edf, pace, 1).map((d) => d.reason),
+    ['deadline_unmeetable'],
+  );
+  assert.deepEqual(recheck([{ ...w('high', 2_000), lengthFactor: 1 }], pace, 1), []);
+});
