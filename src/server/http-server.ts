@@ -268,9 +268,11 @@ export class HttpServer {
       if (u.promptCacheMissTokens !== undefined && u.promptCacheMissTokens > 0)
         this.tokensCounter(model, ctx.upstream, 'prompt_cache_miss').inc(u.promptCacheMissTokens);
     }
+    // Only a stream whose 200 went out can be interrupted: a refused one got its own status (the response is sent
+    // by now, so `headersSent` alone would count every refusal of a stream as a cut stream).
     if (
       code === 'stream_interrupted' ||
-      (ctx.call?.stream === true && ctx.res.headersSent && code !== 'ok' && code !== 'client_closed')
+      (ctx.call?.stream === true && status === 200 && code !== 'ok' && code !== 'client_closed')
     ) {
       metrics.streamsInterrupted.inc({ model, upstream: ctx.upstream ?? '' });
     }

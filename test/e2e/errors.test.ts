@@ -9,6 +9,10 @@ type Params = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 const withFault = (fault: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   ({ model: 'chat', messages, max_tokens: 30, mock: fault, ...extra }) as unknown as Params;
 
+async function metricsText(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}, method = 'POST') {
   const res = await fetch(url, {
     method,
@@ -85,6 +89,7 @@ test('the in-band error event is the last thing on the wire, with a stable code'
   const last = JSON.parse((events.at(-1) ?? '').replace(/^data: /, '')) as { error: { code: string } };
   assert.equal(last.error.code, 'stream_interrupted');
   assert.doesNotMatch(r.text, /\[DONE\]/);
+  assert.match(await metricsText(gw.url), /spillway_streams_interrupted_total\{model="chat",upstream="mock0"\} 1\n/);
 });
 
 test('an upstream that stalls before its first token times out with 504 upstream_timeout', async (t) => {
@@ -133,6 +138,8 @@ test('keep-alive comments on a stream do not count as a first token, and by defa
   assert.equal(r.json?.error.code, 'overloaded');
   assert.doesNotMatch(r.text, /^: keep-alive/m, 'no upstream comment was relayed');
   await aborted;
+  // A stream refused with an HTTP error was never interrupted: its client got a status, not a cut stream.
+  assert.doesNotMatch(await metricsText(gw.url), /^spillway_streams_interrupted_total\{/m);
 });
 
 test('with server.sse_comments on, keep-alive comments are relayed and still do not count as a first token', async (t) => {
