@@ -377,7 +377,12 @@ export class AdmissionQueue {
 
   /** Where the queue stands now: the drain rate's slot time and the service time (deadline-plan.ts). */
   private pace(now: number): Pace {
-    return { now, slotMs: this.rates.slotMs(now), serviceMs: this.serviceMs() };
+    return {
+      now,
+      slotMs: this.rates.slotMs(now),
+      serviceMs: this.serviceMs(),
+      recentSlotMs: this.rates.recentSlotMs(now),
+    };
   }
 
   /**

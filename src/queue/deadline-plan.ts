@@ -55,12 +55,24 @@ export interface Pace {
   slotMs: number;
   /** Mean time an answer holds its slot (ms). */
   serviceMs: number;
+  /**
+   * The last few seconds' drain rate alone (ms between slots), when measured. A late refusal (displacing admitted
+   * work, dropping a waiting request as hopeless) needs it to agree with `slotMs`: a long window that still holds an
+   * outage now over reads the drain slower than it is, and the newest evidence says the admitted work will finish.
+   */
+  recentSlotMs?: number;
 }
 
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
 const DISPLACING: Priority = 'high';
 
 export type Admission<W> = { ok: true; displace: W[] } | { ok: false; overMs: number };
+
+/** The pace on the last seconds' drain rate alone, when it reads faster than the pace's own. */
+function latest(pace: Pace): Pace | undefined {
+  const r = pace.recentSlotMs;
+  return r !== undefined && r > 0 && r < pace.slotMs ? { ...pace, slotMs: r } : undefined;
+}
 
 /** The time `w` holds its slot once it has one. */
 function serviceOf(w: Waiting, pace: Pace): number {
@@ -105,6 +117,9 @@ export function admit<W extends Waiting>(
     const lateMs = finishAt(pos, pace, newcomer) - newcomer.deadlineAt;
     const promised = newcomer.promised === true;
     if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
+    const recent = latest(pace);
+    if (recent !== undefined && finishAt(pos, recent, newcomer) <= newcomer.deadlineAt)
+      return { ok: true, displace: [] };
     const needed = Math.ceil(lateMs / pace.slotMs);
     // High takes the place of lower classes; a client back at our Retry-After, of its own class too: the place it
     // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited least).
@@ -157,11 +172,12 @@ export interface Drop<W> {
  */
 export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin: number): Drop<W>[] {
   if (pace.slotMs <= 0) return [];
+  // Hopeless on the newest evidence too (see `Pace.recentSlotMs`).
+  const slotMs = Math.min(pace.slotMs, latest(pace)?.slotMs ?? Infinity);
   const kept: W[] = [];
   const drops: Drop<W>[] = [];
   for (const w of edf) {
-    const late = (): boolean =>
-      (kept.length + 1) * pace.slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
+    const late = (): boolean => (kept.length + 1) * slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
     while (late() && w.priority === DISPLACING) {
       const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
       if (victim === undefined) break;

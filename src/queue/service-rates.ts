@@ -5,6 +5,13 @@ import { WindowCounter } from '../window-counter.ts';
  * noise of a few seconds' completions (±3% measured at ~50 answers/s with max_tokens varying threefold).
  */
 const CHANGE_SHARE = 0.1;
+/**
+ * Up to this far apart the long window is believed; between this and `CHANGE_SHARE` the two are blended. A switch
+ * at one threshold was a step: when the short window came back within 10% of a long one still holding an outage,
+ * the whole backlog's finish moved 10% at once, and the next high request displaced as many lower ones as that
+ * step needed, 12–46 at one instant (`spillway demo`, the late refusals of its burst).
+ */
+const NOISE_SHARE = 0.05;
 /** Saturated time (someone waiting) in the window from which the measured drain rate is trusted. */
 const MIN_BUSY_MS = 1_000;
 /** ...and answers completed in it. */
@@ -103,18 +110,28 @@ export class ServiceRates {
    * Two windows: the door predicts when a backlog of many seconds drains, which the long window's rate foretells
    * better than the short one's (a few seconds of completions wander ±3%, and each wobble moved the whole backlog's
    * finish past a high request's deadline: it then displaced lower work admitted a moment before, a late refusal).
-   * The short window wins as soon as it moves beyond that noise: an upstream failed or came back.
+   * The short window wins as soon as it moves beyond that noise: an upstream failed or came back. Between the noise
+   * and a change the two are blended, so the estimate never jumps when the short window crosses a threshold.
    */
   slotMs(now: number): number {
     this.countBusy(now);
     const short = measured(this.busyMs.total(now), this.busyCompleted.total(now));
     if (short !== undefined) {
       const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now));
-      return long === undefined || Math.abs(short - long) > CHANGE_SHARE * long ? short : long;
+      if (long === undefined) return short;
+      const moved = Math.abs(short - long) / long;
+      const shortShare = Math.min(1, Math.max(0, (moved - NOISE_SHARE) / (CHANGE_SHARE - NOISE_SHARE)));
+      return long + shortShare * (short - long);
     }
     const service = this.serviceMs(now);
     if (service === 0 || this.peakInFlight <= 0) return 0;
     return service / this.peakInFlight;
+  }
+
+  /** The short window's drain rate alone (ms between slots freeing), once it has enough saturated time. */
+  recentSlotMs(now: number): number | undefined {
+    this.countBusy(now);
+    return measured(this.busyMs.total(now), this.busyCompleted.total(now));
   }
 
   private countBusy(now: number): void {

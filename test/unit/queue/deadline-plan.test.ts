@@ -217,3 +217,27 @@ test('a waiting request is re-checked with its own service time', () => {
   );
   assert.deepEqual(recheck([{ ...w('high', 2_000), lengthFactor: 1 }], pace, 1), []);
 });
+
+test('a late refusal needs the last seconds to agree: a slower long-window rate alone displaces and drops nobody', () => {
+  const lowA = w('low', 9_000);
+  const lowB = w('low', 9_500);
+  const queue = [...many(88, 'high', 9_000), lowA, lowB];
+  // On 100 ms a slot, a high newcomer at 10 000 finishes at 10 100: late, so it displaces a low.
+  assert.equal(admit(queue, w('high', 10_000), pace, 0).ok, true);
+  assert.equal((admit(queue, w('high', 10_000), pace, 0) as { displace: unknown[] }).displace.length, 1);
+  // The last seconds drain a slot every 95 ms (an upstream came back): it finishes at 9 645, nobody is displaced.
+  assert.deepEqual(admit(queue, w('high', 10_000), { ...pace, recentSlotMs: 95 }, 0), { ok: true, displace: [] });
+  // Slower last seconds are no reason either way: the door's own pace decides, as before.
+  assert.equal(
+    (admit(queue, w('high', 10_000), { ...pace, recentSlotMs: 120 }, 0) as { displace: unknown[] }).displace.length,
+    1,
+  );
+  // A normal newcomer is still refused at the door on the door's pace: a fast refusal costs nobody their wait.
+  assert.equal(admit(queue, w('normal', 10_000), { ...pace, recentSlotMs: 95 }, 0).ok, false);
+
+  // The re-check: hopeless on 800 ms a slot, not on the last seconds' 100.
+  const edf = [w('low', 2_900), w('normal', 2_950), w('high', 3_000)];
+  const slow = { ...pace, slotMs: 800 };
+  assert.equal(recheck(edf, slow, 1).length, 1);
+  assert.deepEqual(recheck(edf, { ...slow, recentSlotMs: 100 }, 1), []);
+});

@@ -37,22 +37,44 @@ test('arrivals per second over the window', () => {
   assert.ok(Math.abs(r.arrivalRate(4_999) - 10) < 0.01);
 });
 
-/** Saturated from 0: answers complete every 100 ms for 3 s, then every `thenMs` for a second. Returns the rate read. */
+/**
+ * Saturated from 0: answers complete every 10 ms for 6 s, then every `thenMs` for 2 s (the short window). Returns the
+ * rate read at 8 s with a long window of `longWindowMs`.
+ */
 function drainRead(longWindowMs: number, thenMs: number): number {
-  const r = new ServiceRates(1_000, 0, longWindowMs);
+  const r = new ServiceRates(2_000, 0, longWindowMs);
   r.saturated(true, 0);
-  for (let t = 100; t <= 3_000; t += 100) r.served(500, t);
-  for (let t = 3_000 + thenMs; t <= 4_000; t += thenMs) r.served(500, t);
-  return r.slotMs(4_000);
+  for (let t = 10; t <= 6_000; t += 10) r.served(500, t);
+  for (let t = 6_000 + thenMs; t <= 8_000; t += thenMs) r.served(500, t);
+  return r.slotMs(8_000);
 }
 
 test('a steady drain is read over the long window: a second that wanders within the noise does not move it', () => {
-  const shortOnly = drainRead(1_000, 105);
-  const both = drainRead(4_000, 105);
-  assert.ok(shortOnly >= 105, `the last second alone reads ${shortOnly}`);
-  assert.ok(both < 103, `the long window reads ${both}`);
+  const shortOnly = drainRead(2_000, 10.3);
+  const both = drainRead(8_000, 10.3);
+  assert.ok(shortOnly >= 10.3, `the last second alone reads ${shortOnly}`);
+  assert.ok(both < 10.1, `the long window reads ${both}`);
 });
 
 test('a drain that changes beyond the noise (an upstream failed) is followed at once', () => {
-  assert.equal(drainRead(4_000, 150), drainRead(1_000, 150), 'the short window is believed');
+  assert.equal(drainRead(8_000, 15), drainRead(2_000, 15), 'the short window is believed');
+});
+
+test('between the noise and a change the two windows are blended: the drain rate read never jumps', () => {
+  // The last 2 s drain every 10 ms + x: the read moves with the short window, at most three times as fast as it,
+  // where one threshold made a 10% step.
+  let last = drainRead(8_000, 10);
+  let lastShort = drainRead(2_000, 10);
+  for (let x = 0.1; x <= 5; x += 0.1) {
+    const read = drainRead(8_000, 10 + x);
+    const short = drainRead(2_000, 10 + x);
+    assert.ok((read - last) * (short - lastShort) >= -1e-9, `+${x.toFixed(1)}: ${read} after ${last}`);
+    assert.ok(
+      Math.abs(read - last) <= 3 * Math.abs(short - lastShort) + 1e-9,
+      `+${x.toFixed(1)}: a step from ${last} to ${read}`,
+    );
+    last = read;
+    lastShort = short;
+  }
+  assert.equal(last, drainRead(2_000, 15), 'far apart, the short window is believed');
 });
