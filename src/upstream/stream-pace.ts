@@ -12,7 +12,13 @@
  *    usual answer length) take at least `minGainMs` more, or end after the deadline. An answer about to end is left
  *    to end.
  * Judged only after `minEvents` data events (one late chunk is not a pace). An upstream slow for everyone is never
- * cut: its own typical gap is slow. Pure: the caller passes every time.
+ * cut: its own typical gap is slow.
+ *
+ * A crawl short of that factor is cut only where it decides the request's fate: at its pace the answer would end
+ * after the deadline (`missFactor` × the typical gap at least), while continued elsewhere — a time to first token
+ * (`resumeMs`, the upstream's own high percentile) and the rest at the usual pace — it would end in time. A
+ * request served close to its deadline on an upstream that slowed one answer eightfold was otherwise a 504.
+ * Pure: the caller passes every time.
  * Hand-written: no library knows an LLM stream's pace against a deadline; it is the product's own recovery policy.
  */
 export const PACE = {
@@ -23,6 +29,10 @@ export const PACE = {
   minGainMs: 2_000,
   /** Finished streams before an upstream's typical gap and answer length are trusted. */
   minSamples: 20,
+  /** A crawl that would miss the deadline: this many times the typical gap... */
+  missFactor: 3,
+  /** ...and at least this gap (ms). */
+  missFloorMs: 30,
 } as const;
 
 export interface PaceWatch {
@@ -30,6 +40,8 @@ export interface PaceWatch {
   typicalGapMs: number;
   /** Data events still expected in this attempt; undefined when neither `max_tokens` nor a usual length is known. */
   expectedEvents: number | undefined;
+  /** What a continuation needs before its first token (ms), when known: the deadline rule's yardstick. */
+  resumeMs?: number | undefined;
 }
 
 export interface PaceState {
@@ -44,7 +56,9 @@ export interface PaceState {
 export function tooSlow(w: PaceWatch, s: PaceState, p: typeof PACE = PACE): boolean {
   if (w.expectedEvents === undefined || s.events < p.minEvents) return false;
   const gapMs = (s.lastAt - s.firstAt) / s.events;
-  if (gapMs < Math.max(p.factor * w.typicalGapMs, p.floorMs)) return false;
-  const restMs = Math.max(0, w.expectedEvents - (s.events + 1)) * gapMs;
-  return restMs >= p.minGainMs || s.lastAt + restMs > s.deadlineAt;
+  const left = Math.max(0, w.expectedEvents - (s.events + 1));
+  const late = s.lastAt + left * gapMs > s.deadlineAt;
+  if (gapMs >= Math.max(p.factor * w.typicalGapMs, p.floorMs)) return left * gapMs >= p.minGainMs || late;
+  if (!late || w.resumeMs === undefined || gapMs < Math.max(p.missFactor * w.typicalGapMs, p.missFloorMs)) return false;
+  return s.lastAt + w.resumeMs + left * w.typicalGapMs <= s.deadlineAt;
 }

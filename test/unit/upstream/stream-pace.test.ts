@@ -95,3 +95,24 @@ test('the learner takes the median gap (a tenth of crawls does not move it) and 
   assert.equal(p?.typicalGapMs, 10);
   assert.ok(p !== undefined && p.usualEvents >= 45 && p.usualEvents <= 49);
 });
+
+// Each row: ms since the first token after 4 events, tokens expected, deadline (ms from the first token), the time
+// a continuation needs to its first token → cut? The upstream's typical gap is 12 ms (the demo's vLLM upstream).
+const deadlineRows: [string, number, number, number, number | undefined, boolean][] = [
+  ['8× slower, would miss the deadline, fits continued elsewhere: cut', 400, 16, 1_200, 300, true],
+  ['8× slower but ends in time: left to end', 400, 16, 2_000, 300, false],
+  ['8× slower, would miss it, and would miss it continued too: left alone', 400, 16, 750, 300, false],
+  ['no time to first token known yet: left alone', 400, 16, 1_200, undefined, false],
+  ['under 3× the typical gap: a wobble, not a crawl', 140, 60, 1_000, 100, false],
+];
+for (const [name, elapsed, expectedEvents, deadline, resumeMs, cut] of deadlineRows) {
+  test(`pace cut at the deadline: ${name}`, () => {
+    assert.equal(
+      tooSlow(
+        { typicalGapMs: 12, expectedEvents, resumeMs },
+        { events: 4, firstAt: 0, lastAt: elapsed, deadlineAt: deadline },
+      ),
+      cut,
+    );
+  });
+}
