@@ -88,3 +88,22 @@ test('a limit the upstream stated becomes the limit at once, up or down, held fo
   for (let i = 0; i < 40; i++) l.record('success', STATED_HOLD_MS + i);
   assert.equal(l.limit, 40, 'then it probes upward again (the limit follows the balance)');
 });
+
+test('a refusal just after our own cut steps down without a hold at the limit, and below it weighs like any pushback', () => {
+  const rows: [name: string, inFlight: number, limitAfter: number][] = [
+    ['at the limit: just below what was in flight', 20, 19],
+    ['below the limit, among good answers: nothing moves', 12, 20],
+  ];
+  for (const [name, inFlight, limitAfter] of rows) {
+    const l = new AimdLimit(settings);
+    for (let i = 0; i < 20; i++) l.record('success', 0);
+    l.stepDown(100, inFlight);
+    assert.equal(l.limit, limitAfter, name);
+  }
+  // Most recent answers busy below the limit: the pushback rule takes it to what the upstream took, and holds it.
+  const l = new AimdLimit(settings);
+  for (let i = 0; i < 3; i++) l.stepDown(100 + i, 12);
+  assert.equal(l.limit, 11);
+  for (let i = 0; i < 100; i++) l.record('success', 200);
+  assert.equal(l.limit, 11, 'held below the refused level, as any pushback');
+});
