@@ -359,7 +359,7 @@ export class AdmissionQueue {
       this.rates.holding(--this.held, now);
       if (outcome.kind !== 'ok') return;
       this.rates.served(now - start, now);
-      this.lengths.add(ctx === undefined ? undefined : requestMaxTokens(ctx), now - start, now);
+      this.lengths.add(requestMaxTokens(ctx), now - start, now);
     });
     return lease;
   }
@@ -434,8 +434,8 @@ export class AdmissionQueue {
 }
 
 /** The length limit of the request's answer, when it set one (its chat form, for the Messages door too). */
-function requestMaxTokens(ctx: RequestContext): number | undefined {
-  return ctx.call === undefined ? undefined : maxTokensOf(ctx.call.body);
+function requestMaxTokens(ctx: RequestContext | undefined): number | undefined {
+  return ctx?.call === undefined ? undefined : maxTokensOf(ctx.call.body);
 }
 
 /** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */

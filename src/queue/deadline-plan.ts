@@ -110,11 +110,12 @@ export function admit<W extends Waiting>(
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
   const headroomMs = headroom * (pos + 1) * pace.slotMs;
-  const overMs = finishAt(pos, pace, newcomer) - (newcomer.deadlineAt - headroomMs);
+  const finish = finishAt(pos, pace, newcomer);
+  const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
   if (overMs > 0) {
     // Headroom is room a class leaves to others: a request beyond it is refused, never let in by displacing.
-    const lateMs = finishAt(pos, pace, newcomer) - newcomer.deadlineAt;
+    const lateMs = finish - newcomer.deadlineAt;
     const promised = newcomer.promised === true;
     if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
     const recent = latest(pace);
@@ -173,7 +174,7 @@ export interface Drop<W> {
 export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin: number): Drop<W>[] {
   if (pace.slotMs <= 0) return [];
   // Hopeless on the newest evidence too (see `Pace.recentSlotMs`).
-  const slotMs = Math.min(pace.slotMs, latest(pace)?.slotMs ?? Infinity);
+  const slotMs = latest(pace)?.slotMs ?? pace.slotMs;
   const kept: W[] = [];
   const drops: Drop<W>[] = [];
   for (const w of edf) {

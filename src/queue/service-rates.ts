@@ -114,8 +114,7 @@ export class ServiceRates {
    * and a change the two are blended, so the estimate never jumps when the short window crosses a threshold.
    */
   slotMs(now: number): number {
-    this.countBusy(now);
-    const short = measured(this.busyMs.total(now), this.busyCompleted.total(now));
+    const short = this.recentSlotMs(now);
     if (short !== undefined) {
       const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now));
       if (long === undefined) return short;
