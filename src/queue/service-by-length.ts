@@ -38,7 +38,7 @@ export class ServiceByLength {
 
   /** An answer of a request with this limit completed after holding its slot `heldMs`. */
   add(maxTokens: number | undefined, heldMs: number, now: number): void {
-    if (maxTokens === undefined) return;
+    if (!usable(maxTokens)) return;
     this.n.add(now);
     this.sx.add(now, maxTokens);
     this.sy.add(now, heldMs);
@@ -48,7 +48,7 @@ export class ServiceByLength {
 
   /** A request with this limit holds its slot about this multiple of the mean hold time (1 when nothing is known). */
   factor(maxTokens: number | undefined, now: number): number {
-    if (maxTokens === undefined) return 1;
+    if (!usable(maxTokens)) return 1;
     const n = this.n.total(now);
     if (n < MIN_SAMPLES) return 1;
     const mx = this.sx.total(now) / n;
@@ -60,4 +60,13 @@ export class ServiceByLength {
     const predicted = my + (cov / varX) * (maxTokens - mx);
     return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, predicted / my));
   }
+}
+
+/**
+ * A limit the line may use: an integer whose square still sums exactly. A client's `max_tokens` of 1e308 (valid JSON,
+ * and an upstream that ignores limits answers it) squared is Infinity: learned, it made every factor NaN for the
+ * window, and a NaN service time admits everyone and times every waiting request out at once.
+ */
+function usable(maxTokens: number | undefined): maxTokens is number {
+  return maxTokens !== undefined && Number.isSafeInteger(maxTokens);
 }

@@ -40,3 +40,12 @@ test('a limit far outside what was seen is bounded, and old answers leave the wi
   assert.equal(s.factor(1, 1_000), 0.25);
   assert.equal(s.factor(8, 30_000), 1, 'after the 20 s window, nothing is known');
 });
+
+test('a limit no integer can be (1e308, 2.5) is neither learned nor scaled: every factor stays a number', () => {
+  const s = fed(39, [8, 16, 24], (l) => 200 + 10 * l);
+  s.add(1e308, 500, 1_000);
+  s.add(2.5, 500, 1_000);
+  assert.ok(Math.abs(s.factor(24, 1_000) - 440 / 360) < 1e-9, 'the line is as before');
+  assert.equal(s.factor(1e308, 1_000), 1);
+  assert.equal(s.factor(Number.POSITIVE_INFINITY, 1_000), 1);
+});
