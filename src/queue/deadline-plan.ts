@@ -113,33 +113,37 @@ export function admit<W extends Waiting>(
   const finish = finishAt(pos, pace, newcomer);
   const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
+  // The pace the peer test below judges by: the last seconds' when they alone let a late high newcomer in.
+  let judged = pace;
   if (overMs > 0) {
     // Headroom is room a class leaves to others: a request beyond it is refused, never let in by displacing.
     const lateMs = finish - newcomer.deadlineAt;
     const promised = newcomer.promised === true;
     if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
     const recent = latest(pace);
-    if (recent !== undefined && finishAt(pos, recent, newcomer) <= newcomer.deadlineAt)
-      return { ok: true, displace: [] };
-    const needed = Math.ceil(lateMs / pace.slotMs);
-    // High takes the place of lower classes; a client back at our Retry-After, of its own class too: the place it
-    // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited least).
-    const rank = PRIORITY_RANK[newcomer.priority];
-    displace = victims(
-      edf.slice(0, pos),
-      promised && newcomer.priority !== DISPLACING ? rank - 1 : rank,
-      needed,
-      promised,
-    );
-    if (displace.length < needed) return { ok: false, overMs };
+    if (recent !== undefined && finishAt(pos, recent, newcomer) <= newcomer.deadlineAt) judged = recent;
+    else {
+      const needed = Math.ceil(lateMs / pace.slotMs);
+      // High takes the place of lower classes; a client back at our Retry-After, of its own class too: the place it
+      // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited
+      // least).
+      const rank = PRIORITY_RANK[newcomer.priority];
+      displace = victims(
+        edf.slice(0, pos),
+        promised && newcomer.priority !== DISPLACING ? rank - 1 : rank,
+        needed,
+        promised,
+      );
+      if (displace.length < needed) return { ok: false, overMs };
+    }
   }
   // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
   if (displace.length === 0 && newcomer.admitted !== true) {
     const rank = PRIORITY_RANK[newcomer.priority];
     for (let i = pos; i < edf.length; i++) {
       const w = edf[i] as W;
-      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, pace, w) > w.deadlineAt)
-        return { ok: false, overMs: finishAt(i + 1, pace, w) - w.deadlineAt };
+      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, judged, w) > w.deadlineAt)
+        return { ok: false, overMs: finishAt(i + 1, judged, w) - w.deadlineAt };
     }
   }
   return { ok: true, displace };

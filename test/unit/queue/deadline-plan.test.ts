@@ -232,6 +232,14 @@ test('a late refusal needs the last seconds to agree: a slower long-window rate 
     (admit(queue, w('high', 10_000), { ...pace, recentSlotMs: 120 }, 0) as { displace: unknown[] }).displace.length,
     1,
   );
+  // Let in on the last seconds' pace, a high newcomer with a shorter deadline than a high peer still may not cost
+  // it its deadline: on 95 ms a slot the newcomer at 9 700 finishes at 9 645 (in time), and the peer at 9 720
+  // behind it at 9 740 instead of 9 645 (late).
+  assert.deepEqual(admit([...queue, w('high', 9_720)], w('high', 9_700), { ...pace, recentSlotMs: 95 }, 0), {
+    ok: false,
+    overMs: 20,
+  });
+  assert.equal(admit([...queue, w('high', 9_800)], w('high', 9_700), { ...pace, recentSlotMs: 95 }, 0).ok, true);
   // A normal newcomer is still refused at the door on the door's pace: a fast refusal costs nobody their wait.
   assert.equal(admit(queue, w('normal', 10_000), { ...pace, recentSlotMs: 95 }, 0).ok, false);
 
