@@ -10,7 +10,7 @@ import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { ServiceByLength } from './service-by-length.ts';
 import { maxTokensOf } from '../api/parse-call.ts';
-import { admit, recheck, type Pace } from './deadline-plan.ts';
+import { admit, CLASS_HEADROOM, recheck, type Pace } from './deadline-plan.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
@@ -18,13 +18,6 @@ const MIN_SERVICE_MS = 50;
 const RATE_WINDOW_MS = 5_000;
 /** The window of answers that tell how hold times follow length limits (the drain rate's long window). */
 const LENGTH_WINDOW_MS = 20_000;
-/**
- * Share of the work ahead of it a class leaves free at the door for the classes above it (and of the queue's places).
- * When the backlog nears the deadline horizon, lower classes stop being admitted a little before high does, so a
- * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
- * client than a fast one), also when the drain rate turns out a little lower than measured.
- */
-const HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
@@ -180,7 +173,7 @@ export class AdmissionQueue {
   private nearlyFullRefusal(model: ModelConfig, priority: Priority, pace: Pace, full: SpillwayError | undefined) {
     this.metrics.shed.inc({ reason: 'queue_full', priority });
     const retryAfterS = this.retryAfterS(
-      pace.slotMs * this.scheduler.size * HEADROOM[priority],
+      pace.slotMs * this.scheduler.size * CLASS_HEADROOM[priority],
       pace,
       full?.retryAfterS,
     );
@@ -203,7 +196,7 @@ export class AdmissionQueue {
    * it to get in.
    */
   private nearlyFull(priority: Priority): boolean {
-    return priority !== 'high' && this.scheduler.size >= (1 - HEADROOM[priority]) * this.config.maxSize;
+    return priority !== 'high' && this.scheduler.size >= (1 - CLASS_HEADROOM[priority]) * this.config.maxSize;
   }
 
   /** An admitted request waits in its place: until a slot frees for it, its deadline, or its client leaves. */
@@ -440,7 +433,7 @@ function requestMaxTokens(ctx: RequestContext | undefined): number | undefined {
 
 /** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */
 function headroomShare(p: Priority, ctx: RequestContext): number {
-  return isClientRetry(ctx) ? 0 : HEADROOM[p];
+  return isClientRetry(ctx) ? 0 : CLASS_HEADROOM[p];
 }
 
 /**

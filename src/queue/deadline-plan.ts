@@ -63,6 +63,13 @@ export interface Pace {
   recentSlotMs?: number;
 }
 
+/**
+ * Share of the work ahead of it a class leaves free at the door for the classes above it (and of the queue's places).
+ * When the backlog nears the deadline horizon, lower classes stop being admitted a little before high does, so a
+ * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
+ * client than a fast one), also when the drain rate turns out a little lower than measured.
+ */
+export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
 const DISPLACING: Priority = 'high';
 

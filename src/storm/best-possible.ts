@@ -153,12 +153,9 @@ export function pooledSlots(fleet: FleetSpec): number {
   }, 0);
 }
 
-/**
- * The best-possible column of a table, from one run's records (every target gets the same planned arrivals, so any
- * run's records will do): success overall and per priority; the other rows do not apply (NaN prints as —).
- */
-export function bestPossibleSummary(records: readonly RequestRecord[], fleet: FleetSpec, deadlineS: number): Summary {
-  const jobs: Job[] = records.map((r) => {
+/** The recorded requests as the column's jobs: sent at their time, due `deadlineS` later, at the pool's pace. */
+export function jobsOf(records: readonly RequestRecord[], fleet: FleetSpec, deadlineS: number): Job[] {
+  return records.map((r) => {
     const arrivalMs = r.sentAtMs ?? r.arrivalMs ?? 0;
     return {
       arrivalMs,
@@ -167,6 +164,14 @@ export function bestPossibleSummary(records: readonly RequestRecord[], fleet: Fl
       priority: r.priority,
     };
   });
+}
+
+/**
+ * The best-possible column of a table, from one run's records (every target gets the same planned arrivals, so any
+ * run's records will do): success overall and per priority; the other rows do not apply (NaN prints as —).
+ */
+export function bestPossibleSummary(records: readonly RequestRecord[], fleet: FleetSpec, deadlineS: number): Summary {
+  const jobs = jobsOf(records, fleet, deadlineS);
   const served = bestPossible(jobs, pooledSlots(fleet), fleetOutages(fleet));
   const ok = served.filter(Boolean).length;
   const byPriority: Partial<Record<RequestPriority, number>> = {};

@@ -17,7 +17,7 @@ import {
 import { plainLines, redraw, ttyFrame, type SideProgress } from './live-view.ts';
 import { LoadRun } from './load-run.ts';
 import { bestPossibleSummary } from './best-possible.ts';
-import { summarize, type Summary } from './summary.ts';
+import { summarize, type RequestRecord, type Summary } from './summary.ts';
 import { summaryTable } from './table.ts';
 
 export interface DemoOptions {
@@ -42,6 +42,8 @@ export interface DemoOptions {
 export interface DemoResult {
   summaries: Summary[];
   table: string;
+  /** Every request's record, by side ('direct', 'spillway'), for analyses of the run (bench/demo-ceiling.ts). */
+  records: Record<string, readonly RequestRecord[]>;
 }
 
 /** Plain output prints the sides every this many seconds (and once when sending stops), to keep logs short. */
@@ -151,7 +153,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     });
     // What any scheduler could have finished on this fleet, from the same recorded arrivals (docs/storm.md).
     const best = bestPossibleSummary(runs[0]?.run.records ?? [], spec, o.deadlineS);
-    return { summaries, table: summaryTable('demo', [...summaries, best]) };
+    const records = Object.fromEntries(runs.map((r) => [r.label, r.run.records]));
+    return { summaries, table: summaryTable('demo', [...summaries, best]), records };
   } finally {
     await gw?.shutdown(1000);
     await Promise.all(fleets.map((f) => f.close()));
