@@ -501,6 +501,17 @@ export class Balancer {
     );
   }
 
+  /**
+   * Upstreams taking no new requests now: drained by an operator, or out of rotation by passive health (ejected, or
+   * half-open until a probe succeeds). The wait queue leaves their part out of its drain rate.
+   */
+  outOfRotation(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const u of this.upstreams.values())
+      if (u.drained || this.health.state(u.config.name, now) !== 'healthy') out.add(u.config.name);
+    return out;
+  }
+
   /** Requests in flight and the room for them, summed over every upstream (async jobs use only the spare part). */
   load(): { inFlight: number; capacity: number } {
     let inFlight = 0;

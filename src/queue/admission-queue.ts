@@ -351,7 +351,7 @@ export class AdmissionQueue {
       const now = this.clock.now();
       this.rates.holding(--this.held, now);
       if (outcome.kind !== 'ok') return;
-      this.rates.served(now - start, now);
+      this.rates.served(now - start, now, lease.upstream.name);
       this.lengths.add(requestMaxTokens(ctx), now - start, now);
     });
     return lease;
@@ -370,6 +370,7 @@ export class AdmissionQueue {
 
   /** Where the queue stands now: the drain rate's slot time and the service time (deadline-plan.ts). */
   private pace(now: number): Pace {
+    this.rates.outOfRotation(this.balancer.outOfRotation(now), now);
     return {
       now,
       slotMs: this.rates.slotMs(now),

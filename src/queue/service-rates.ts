@@ -17,6 +17,14 @@ const MIN_BUSY_MS = 1_000;
 /** ...and answers completed in it. */
 const MIN_BUSY_COMPLETIONS = 5;
 
+/** One upstream's part of the drain, over both windows: its answers, and the saturated time it was out of rotation. */
+interface UpstreamDrain {
+  done: WindowCounter;
+  outMs: WindowCounter;
+  longDone: WindowCounter;
+  longOutMs: WindowCounter;
+}
+
 /**
  * What the queue knows about its drain rate μ. While requests wait, every freed slot is handed on at once, so the
  * answers completed per second of saturated time ARE the drain rate: that is measured first, and it stays honest
@@ -25,6 +33,13 @@ const MIN_BUSY_COMPLETIONS = 5;
  * the mean time a lease is held. (A count of all past completions would measure demand, not capacity: before a
  * burst the upstreams were half idle, and the rate says so for a whole window after the burst has filled every
  * slot.) Arrivals are counted too, so a refusal can say when trying again is worth it.
+ *
+ * The drain is the sum of each upstream's: its answers over the saturated time it was in rotation. An upstream
+ * taken out of rotation (passive health ejected it, an operator drained it) leaves the sum at once, and comes back
+ * into it at its own measured rate when it returns. A pooled rate followed the loss only as its window filled with
+ * the outage, and the return as the window emptied of it: in between the door admitted for seconds on a fleet it
+ * no longer had, and refused for seconds on one it had again (`spillway demo`: upstream `c` down for 8 s, late
+ * refusals of work admitted at its loss).
  *
  * Pure: time is passed in.
  */
@@ -46,9 +61,19 @@ export class ServiceRates {
   private readonly longBusyCompleted: WindowCounter;
   /** While saturated: the time up to which busy time has been counted. */
   private busyMark: number | undefined;
+  private readonly longWindowMs: number;
+  /** Each upstream's part, by name (an answer with no upstream named counts under ''). */
+  private readonly upstreams = new Map<string, UpstreamDrain>();
+  /** Upstreams out of rotation now. */
+  private out: ReadonlySet<string> = new Set();
+
+  /** When the windows began: an upstream's counters share their buckets with the saturated time's. */
+  private readonly origin: number;
 
   constructor(windowMs: number, now: number, longWindowMs = 4 * windowMs) {
     this.windowMs = windowMs;
+    this.longWindowMs = longWindowMs;
+    this.origin = now;
     this.longBusyMs = new WindowCounter(longWindowMs, now);
     this.longBusyCompleted = new WindowCounter(longWindowMs, now);
     this.heldMs = new WindowCounter(windowMs, now);
@@ -64,6 +89,16 @@ export class ServiceRates {
     this.busyMark = busy ? now : undefined;
   }
 
+  /**
+   * The upstreams out of rotation from now on (the queue says so whenever it reads the pace). An upstream not named
+   * here, and one never heard of, is in rotation.
+   */
+  outOfRotation(names: ReadonlySet<string>, now: number): void {
+    if (names.size === this.out.size && [...names].every((n) => this.out.has(n))) return;
+    this.countBusy(now);
+    this.out = names;
+  }
+
   /** A new request (not a retry) started looking for a slot. */
   arrival(now: number): void {
     this.since ??= now;
@@ -74,13 +109,16 @@ export class ServiceRates {
    * An answer completed after its lease was held `ms`. The mean over a window, not a per-answer EWMA: with dozens
    * of answers a second and max_tokens that differ threefold, an EWMA wanders ±15% from one tick to the next.
    */
-  served(ms: number, now: number): void {
+  served(ms: number, now: number, upstream = ''): void {
     this.heldMs.add(now, ms);
     this.completed.add(now);
     if (this.busyMark !== undefined) {
       this.countBusy(now);
       this.busyCompleted.add(now);
       this.longBusyCompleted.add(now);
+      const u = this.drainOf(upstream);
+      u.done.add(now);
+      u.longDone.add(now);
     }
     this.lastServiceMs = this.serviceMs(now);
   }
@@ -116,7 +154,9 @@ export class ServiceRates {
   slotMs(now: number): number {
     const short = this.recentSlotMs(now);
     if (short !== undefined) {
-      const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now));
+      const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now))
+        ? this.drainSlotMs(now, 'long')
+        : undefined;
       if (long === undefined) return short;
       const moved = Math.abs(short - long) / long;
       const shortShare = Math.min(1, Math.max(0, (moved - NOISE_SHARE) / (CHANGE_SHARE - NOISE_SHARE)));
@@ -130,13 +170,52 @@ export class ServiceRates {
   /** The short window's drain rate alone (ms between slots freeing), once it has enough saturated time. */
   recentSlotMs(now: number): number | undefined {
     this.countBusy(now);
-    return measured(this.busyMs.total(now), this.busyCompleted.total(now));
+    return measured(this.busyMs.total(now), this.busyCompleted.total(now)) ? this.drainSlotMs(now, 'short') : undefined;
+  }
+
+  /**
+   * Time between two slots freeing on the upstreams in rotation now: the inverse of the sum of their drain rates,
+   * each its answers over the saturated time it was in rotation; undefined when none of them drained anything. An
+   * upstream back in rotation too recently for the short window counts at its long window's rate: the rate it had.
+   */
+  private drainSlotMs(now: number, window: 'short' | 'long'): number | undefined {
+    const busyMs = this.busyMs.total(now);
+    const longBusyMs = this.longBusyMs.total(now);
+    let perMs = 0;
+    for (const [name, u] of this.upstreams) {
+      if (this.out.has(name)) continue;
+      const inMs = busyMs - u.outMs.total(now);
+      const longInMs = longBusyMs - u.longOutMs.total(now);
+      if (window === 'short' && inMs >= MIN_BUSY_MS) perMs += u.done.total(now) / inMs;
+      else if (longInMs >= MIN_BUSY_MS) perMs += u.longDone.total(now) / longInMs;
+    }
+    return perMs > 0 ? 1 / perMs : undefined;
+  }
+
+  private drainOf(name: string): UpstreamDrain {
+    let u = this.upstreams.get(name);
+    if (u === undefined) {
+      u = {
+        done: new WindowCounter(this.windowMs, this.origin),
+        outMs: new WindowCounter(this.windowMs, this.origin),
+        longDone: new WindowCounter(this.longWindowMs, this.origin),
+        longOutMs: new WindowCounter(this.longWindowMs, this.origin),
+      };
+      this.upstreams.set(name, u);
+    }
+    return u;
   }
 
   private countBusy(now: number): void {
     if (this.busyMark === undefined || now <= this.busyMark) return;
-    this.busyMs.add(now, now - this.busyMark);
-    this.longBusyMs.add(now, now - this.busyMark);
+    const ms = now - this.busyMark;
+    this.busyMs.add(now, ms);
+    this.longBusyMs.add(now, ms);
+    for (const name of this.out) {
+      const u = this.drainOf(name);
+      u.outMs.add(now, ms);
+      u.longOutMs.add(now, ms);
+    }
     this.busyMark = now;
   }
 
@@ -148,7 +227,7 @@ export class ServiceRates {
   }
 }
 
-/** Time between two slots freeing, from saturated time and the answers completed in it, once there is enough. */
-function measured(busyMs: number, done: number): number | undefined {
-  return busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS ? busyMs / done : undefined;
+/** Whether a window holds enough saturated time, and answers completed in it, to measure the drain rate. */
+function measured(busyMs: number, done: number): boolean {
+  return busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS;
 }

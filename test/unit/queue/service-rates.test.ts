@@ -78,3 +78,38 @@ test('between the noise and a change the two windows are blended: the drain rate
   }
   assert.equal(last, drainRead(2_000, 15), 'far apart, the short window is believed');
 });
+
+test('an upstream out of rotation leaves the drain rate at once, and comes back into it at its own rate', () => {
+  // Saturated from 0: `a` answers every 10 ms, `b` every 30 ms: together a slot every 7.5 ms.
+  const r = new ServiceRates(2_000, 0, 8_000);
+  r.saturated(true, 0);
+  const run = (from: number, to: number, withB: boolean) => {
+    for (let t = from + 10; t <= to; t += 10) {
+      r.served(500, t, 'a');
+      if (withB && t % 30 === 0) r.served(500, t, 'b');
+    }
+  };
+  run(0, 6_000, true);
+  assert.ok(Math.abs(r.slotMs(6_000) - 7.5) < 0.1, `both: ${r.slotMs(6_000)}`);
+  // Passive health ejects `b`: the drain is `a`'s alone from that moment, not as the window fills with the outage.
+  r.outOfRotation(new Set(['b']), 6_000);
+  assert.ok(Math.abs(r.slotMs(6_000) - 10) < 0.1, `b out: ${r.slotMs(6_000)}`);
+  run(6_000, 9_000, false);
+  assert.ok(Math.abs(r.slotMs(9_000) - 10) < 0.1, `b still out: ${r.slotMs(9_000)}`);
+  // `b` is back: its rate is the one it had in rotation, the 3 s it was out do not dilute it.
+  r.outOfRotation(new Set(), 9_000);
+  assert.ok(Math.abs(r.slotMs(9_000) - 7.5) < 0.1, `b back: ${r.slotMs(9_000)}`);
+  assert.ok(Math.abs((r.recentSlotMs(9_000) ?? 0) - 7.5) < 0.1, `b back, last seconds: ${r.recentSlotMs(9_000)}`);
+});
+
+test('with every upstream in rotation the drain rate is the pooled one', () => {
+  const pooled = new ServiceRates(2_000, 0, 8_000);
+  const split = new ServiceRates(2_000, 0, 8_000);
+  for (const r of [pooled, split]) r.saturated(true, 0);
+  for (let t = 7; t <= 8_000; t += 7) {
+    pooled.served(500, t);
+    split.served(500, t, t % 3 === 0 ? 'a' : 'b');
+  }
+  assert.ok(Math.abs(pooled.slotMs(8_000) - split.slotMs(8_000)) < 1e-9);
+  assert.ok(Math.abs((pooled.recentSlotMs(8_000) ?? 0) - (split.recentSlotMs(8_000) ?? 0)) < 1e-9);
+});
