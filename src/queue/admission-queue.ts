@@ -88,9 +88,16 @@ export class AdmissionQueue {
    * (a failover or a continuation of a stream the client is already reading) waits in the high class: it was
    * admitted once, and the work already spent on it is lost if it waits behind new arrivals. A `pushback` (an
    * upstream answered busy) comes back to its place, untested: it was admitted, and the upstream's "busy" is ours
-   * to absorb while its deadline allows.
+   * to absorb while its deadline allows. `maxTokens`: the length limit of what this lease must still produce (a
+   * continuation's is what the answer has left; undefined: the request's own), which its service time follows.
    */
-  lease(ctx: RequestContext, model: ModelConfig, avoid: ReadonlySet<string>, mode: LeaseMode = 'new'): Promise<Lease> {
+  lease(
+    ctx: RequestContext,
+    model: ModelConfig,
+    avoid: ReadonlySet<string>,
+    mode: LeaseMode = 'new',
+    maxTokens = requestMaxTokens(ctx),
+  ): Promise<Lease> {
     const now = this.clock.now();
     // A background job's retry stays background: its work is never worth an interactive request's slot.
     const priority = mode === 'retry' && ctx.priority !== 'background' ? 'high' : ctx.priority;
@@ -117,7 +124,7 @@ export class AdmissionQueue {
       return Promise.reject(
         full ?? new SpillwayError('no_capacity', `Every upstream of '${model.name}' is busy.`, { retryAfterS: 1 }),
       );
-    const admitted = this.door({ ctx, model, priority, mode, now, full });
+    const admitted = this.door({ ctx, model, priority, mode, now, full, maxTokens });
     if (admitted instanceof SpillwayError) return Promise.reject(admitted);
     return new Promise<Lease>((resolve, reject) => this.wait({ ctx, model, avoid, resolve, reject }, admitted, now));
   }
@@ -134,6 +141,7 @@ export class AdmissionQueue {
     mode: LeaseMode;
     now: number;
     full: SpillwayError | undefined;
+    maxTokens: number | undefined;
   }): Admitted | SpillwayError {
     const { ctx, model, priority, mode, now, full } = a;
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
@@ -146,7 +154,7 @@ export class AdmissionQueue {
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
       admitted: mode === 'retry',
-      lengthFactor: this.lengths.factor(requestMaxTokens(ctx), now),
+      lengthFactor: this.lengths.factor(a.maxTokens, now),
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.
@@ -155,7 +163,7 @@ export class AdmissionQueue {
         ? { ok: true as const, displace: [] }
         : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
     // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
-    const overMs = verdict.ok ? now + restingMs + pace.serviceMs - until : verdict.overMs;
+    const overMs = verdict.ok ? now + restingMs + pace.serviceMs * (entry.lengthFactor ?? 1) - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
       return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));

@@ -73,9 +73,15 @@ export class FallbackChain {
 
   /**
    * The next lease: the current link while it has a route that has not failed, else the next link. When every
-   * link is busy, the request waits in line for its first eligible link (late binding).
+   * link is busy, the request waits in line for its first eligible link (late binding). `tokensLeft`: what a
+   * continuation may still produce, which the queue judges its service time by (else the request's own limit).
    */
-  async pick(ctx: RequestContext, queue: AdmissionQueue, mode: LeaseMode): Promise<Picked | { error: SpillwayError }> {
+  async pick(
+    ctx: RequestContext,
+    queue: AdmissionQueue,
+    mode: LeaseMode,
+    tokensLeft?: number,
+  ): Promise<Picked | { error: SpillwayError }> {
     const chain = this.active;
     let first: number | undefined;
     const avoid = this.pushedBy.size === 0 ? this.failed : new Set([...this.failed, ...this.pushedBy]);
@@ -94,7 +100,7 @@ export class FallbackChain {
     const link = first ?? chain.length - 1;
     const model = chain[link] as ModelConfig;
     try {
-      return { lease: await queue.lease(ctx, model, avoid, mode), link, model };
+      return { lease: await queue.lease(ctx, model, avoid, mode, tokensLeft), link, model };
     } catch (err) {
       if (err instanceof SpillwayError) return { error: err };
       throw err;

@@ -70,6 +70,12 @@ export class StreamContinuation {
     return this.continuing !== undefined;
   }
 
+  /** While continuing: the tokens the answer may still produce (undefined when it set no `max_tokens`). */
+  get tokensLeft(): number | undefined {
+    const sent = this.continuing?.messages === true ? this.messagesTrack : this.track;
+    return this.continuing === undefined || sent === undefined ? undefined : tokensLeft(this.call.body, sent);
+  }
+
   /** What the relay needs to track the text and keep the answer's id (a chat stream), or splice it (Messages). */
   get relay(): Pick<StreamOptions, 'track' | 'continuing'> & { messages: MessagesStreamOptions } {
     return {

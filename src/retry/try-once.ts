@@ -109,7 +109,7 @@ export async function tryOnce(
 async function bind(ctx: RequestContext, plan: TryPlan, deps: TryDeps): Promise<Picked | { error: SpillwayError }> {
   const b = plan.binding;
   for (;;) {
-    const picked = await plan.chain.pick(ctx, deps.queue, b.mode);
+    const picked = await plan.chain.pick(ctx, deps.queue, b.mode, plan.continuation.tokensLeft);
     if ('error' in picked || deps.gate === undefined) return picked;
     const g = await admitLease(
       deps.gate,

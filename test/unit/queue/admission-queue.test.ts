@@ -281,3 +281,26 @@ test('a waiting request with less time left than the slow upstream takes lets th
   ]);
   queue.close();
 });
+
+test('a continuation is judged by the tokens it has left to produce, not by the whole answer', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2);
+  const limited = (maxTokens: number, deadlineMs = 60_000): RequestContext =>
+    ({ ...ctxOf(clock, 'normal', deadlineMs), call: { body: { max_tokens: maxTokens } } }) as unknown as RequestContext;
+  // The queue learns that answers hold their slot 10 ms per token of their limit.
+  for (let i = 0; i < 40; i++) {
+    const tokens = i % 2 === 0 ? 10 : 50;
+    const lease = queue.acquireNow(model, none, limited(tokens));
+    clock.advance(tokens * 10);
+    lease.release({ kind: 'ok' });
+  }
+  queue.acquireNow(model, none);
+  queue.acquireNow(model, none);
+  // A stream of 50 tokens cut with 450 ms left: the whole answer (500 ms) no longer fits, its last 10 tokens do.
+  const cut = limited(50, 450);
+  await assert.rejects(queue.lease(cut, model, none, 'retry'), (e: SpillwayError) => e.code === 'deadline_unmeetable');
+  const rest = queue.lease(cut, model, none, 'retry', 10);
+  assert.equal(queue.depth, 1, 'the continuation waits for the next slot');
+  queue.close();
+  await assert.rejects(rest, (e: SpillwayError) => e.code === 'draining');
+});
