@@ -17,7 +17,8 @@
  * A crawl short of that factor is cut only where it decides the request's fate: at its pace the answer would end
  * after the deadline (`missFactor` × the typical gap at least), while continued elsewhere — a time to first token
  * (`resumeMs`, the upstream's own high percentile) and the rest at the usual pace — it would end in time. A
- * request served close to its deadline on an upstream that slowed one answer eightfold was otherwise a 504.
+ * request served close to its deadline on an upstream that slowed one answer eightfold was otherwise a 504. This
+ * one is judged after `missMinEvents` data events.
  * Pure: the caller passes every time.
  * Hand-written: no library knows an LLM stream's pace against a deadline; it is the product's own recovery policy.
  */
@@ -29,6 +30,13 @@ export const PACE = {
   minGainMs: 2_000,
   /** Finished streams before an upstream's typical gap and answer length are trusted. */
   minSamples: 20,
+  /**
+   * Data events that show a crawl which would miss the deadline: fewer than `minEvents`, because near a deadline
+   * the time spent gathering evidence is the time a continuation needs (`spillway demo`: a crawl on `c` judged after
+   * 4 of its 100 ms gaps had under 0.5 s left, too little to continue it elsewhere). The cut must still leave the
+   * continuation time to end within the deadline, so a false alarm costs a continuation's work, not the answer.
+   */
+  missMinEvents: 2,
   /** A crawl that would miss the deadline: this many times the typical gap... */
   missFactor: 3,
   /** ...and at least this gap (ms). */
@@ -54,11 +62,12 @@ export interface PaceState {
 
 /** Whether the attempt should be cut for its pace now. */
 export function tooSlow(w: PaceWatch, s: PaceState, p: typeof PACE = PACE): boolean {
-  if (w.expectedEvents === undefined || s.events < p.minEvents) return false;
+  if (w.expectedEvents === undefined || s.events < Math.min(p.minEvents, p.missMinEvents)) return false;
   const gapMs = (s.lastAt - s.firstAt) / s.events;
   const left = Math.max(0, w.expectedEvents - (s.events + 1));
   const late = s.lastAt + left * gapMs > s.deadlineAt;
-  if (gapMs >= Math.max(p.factor * w.typicalGapMs, p.floorMs)) return left * gapMs >= p.minGainMs || late;
+  if (s.events >= p.minEvents && gapMs >= Math.max(p.factor * w.typicalGapMs, p.floorMs))
+    return left * gapMs >= p.minGainMs || late;
   if (!late || w.resumeMs === undefined || gapMs < Math.max(p.missFactor * w.typicalGapMs, p.missFloorMs)) return false;
   return s.lastAt + w.resumeMs + left * w.typicalGapMs <= s.deadlineAt;
 }

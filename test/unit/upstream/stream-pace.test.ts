@@ -116,3 +116,24 @@ for (const [name, elapsed, expectedEvents, deadline, resumeMs, cut] of deadlineR
     );
   });
 }
+
+test('a crawl that would miss its deadline is judged after two data events, while a continuation still fits', () => {
+  const watch = { typicalGapMs: 12, expectedEvents: 16, resumeMs: 300 };
+  const after = (events: number, lastAt: number, deadlineAt: number) =>
+    tooSlow(watch, { events, firstAt: 0, lastAt, deadlineAt });
+  // Two 100 ms gaps, 0.9 s to the deadline: 13 tokens at that pace need 1.3 s; continued, 0.3 s + 13 × 12 ms fit.
+  assert.equal(after(2, 200, 900), true);
+  assert.equal(after(1, 100, 900), false, 'one gap is no pace');
+  // Waiting for the fourth event left 0.5 s: the continuation (0.3 s + 11 × 12 ms after 0.4 s) no longer fits.
+  assert.equal(after(4, 400, 800), false);
+  // Far from the deadline, a crawl short of 20× is left to end; 20× and more is judged after four events only.
+  assert.equal(after(2, 200, 30_000), false);
+  assert.equal(
+    tooSlow({ ...watch, expectedEvents: 48 }, { events: 2, firstAt: 0, lastAt: 2_000, deadlineAt: 60_000 }),
+    false,
+  );
+  assert.equal(
+    tooSlow({ ...watch, expectedEvents: 48 }, { events: 4, firstAt: 0, lastAt: 4_000, deadlineAt: 60_000 }),
+    true,
+  );
+});
