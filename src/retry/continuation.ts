@@ -71,23 +71,16 @@ export function mayContinue(chain: readonly ModelConfig[], kindOf: (upstream: st
 }
 
 /**
- * The routes of `model` that may continue an answer begun on an upstream whose mode is `begun` (the mode of the
- * route that was cut):
- * - begun where it could be continued: the routes that continue the same way (with `auto`, the same kind of
- *   upstream; an explicit mode keeps every route) — the beginning's own upstream is always among them;
- * - begun where it could not (a generic OpenAI-compatible host, Ollama): every route that continues exactly. A
- *   model's routes serve the same model (another model is a fallback, and a continuation never leaves the model
- *   that wrote the beginning), so an exact continuation on any of them carries on from the very tokens sent —
- *   and the client gets its whole answer instead of a cut one.
- * Each attempt's body then uses its own upstream's mode.
+ * The routes of `model` that may continue an answer, wherever it began: every route that continues exactly, each the
+ * way its own upstream does (a DeepSeek prefix, vLLM's `continue_final_message`; with an explicit mode, every route
+ * that mode's way). A model's routes serve the same model (another model is a fallback, and a continuation never
+ * leaves the model that wrote the beginning), so an exact continuation on any of them carries on from the very
+ * tokens sent — and the client gets its whole answer instead of a cut one. Keeping an answer on upstreams of its
+ * own kind left it nowhere to go when that kind's one upstream was down or crawling (`spillway demo`: streams begun
+ * on the vLLM upstream `c` ended broken while `a`, a DeepSeek, had slots).
  */
-export function continuationRoutes(
-  model: ModelConfig,
-  begun: ContinuationMode,
-  kindOf: (upstream: string) => UpstreamKind,
-): ModelConfig {
-  const fits = (m: ContinuationMode) => (begun === 'off' ? m !== 'off' : m === begun);
-  const routes = model.routes.filter((r) => fits(continuationMode(model.continuation, kindOf(r.upstream))));
+export function continuationRoutes(model: ModelConfig, kindOf: (upstream: string) => UpstreamKind): ModelConfig {
+  const routes = model.routes.filter((r) => continuationMode(model.continuation, kindOf(r.upstream)) !== 'off');
   return routes.length === model.routes.length ? model : { ...model, routes };
 }
 

@@ -124,7 +124,7 @@ async function attempts(ctx: RequestContext, r: RequestState, { policy, tryDeps,
       case 'retry':
         r.chain.failedOn(upstream);
         r.binding.mode = 'retry';
-        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.lease, t.messages));
+        if (step.continue) r.chain.narrowTo(r.continuation.start(t.served, t.messages));
         metrics.retries.inc({ upstream, outcome: t.result.outcome.kind });
         await sleep(step.delayMs, ctx.clientGone);
         if (ctx.clientGone.aborted) return;

@@ -166,13 +166,11 @@ export class StreamContinuation {
     );
   }
 
-  /** Starts continuing: the rest must come from the model that wrote the beginning, continued the same way. */
-  start(served: ModelConfig, lease: Lease, messages: boolean): ModelConfig {
+  /** Starts continuing: the rest must come from the model that wrote the beginning, on a route that continues it. */
+  start(served: ModelConfig, messages: boolean): ModelConfig {
     this.continuing = { id: this.track?.id, messages };
     this.count('started');
-    return messages
-      ? messagesContinuationRoutes(served, this.apis)
-      : continuationRoutes(served, this.modeOf(served, lease), this.kindOf);
+    return messages ? messagesContinuationRoutes(served, this.apis) : continuationRoutes(served, this.kindOf);
   }
 
   /** The request's answer is complete: a continuation, if one ran, succeeded. */

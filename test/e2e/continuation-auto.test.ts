@@ -138,19 +138,27 @@ test('on defaults, a cut stream from a generic OpenAI-compatible upstream ends w
   );
 });
 
-test('a model with routes of several kinds continues a cut answer on the same kind, never on another', async (t) => {
-  const { stream, mocks, seed } = await cutStream(t, [
+test("a model with routes of several kinds continues a cut answer exactly on another kind, in that upstream's way", async (t) => {
+  const { stream, mocks, seed, cutAfter } = await cutStream(t, [
     { name: 'ds', kind: 'deepseek', url: (u) => u },
     { name: 'vl', kind: 'vllm', url: v1 },
   ]);
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, answerText(seed, promptText({ messages }), MAX_TOKENS));
-  assert.deepEqual(mocks[0]!.stats().byPath, { '/models': 1, '/chat/completions': 1, '/beta/chat/completions': 1 });
   assert.deepEqual(
-    mocks[1]!.stats().byPath,
-    { '/v1/models': 1 },
-    'the vLLM route, free and never failed, was not used to continue',
+    mocks[0]!.stats().byPath,
+    { '/models': 1, '/chat/completions': 1 },
+    'the DeepSeek that cut the answer is not asked again while another route continues it',
+  );
+  const last = mocks[1]!.stats().lastRequest?.body as {
+    messages: { content: string }[];
+    continue_final_message?: boolean;
+  };
+  assert.equal(last.continue_final_message, true, "the vLLM route continues the DeepSeek's answer its own way");
+  assert.equal(
+    last.messages.at(-1)?.content,
+    answerTokens(seed, promptText({ messages }), MAX_TOKENS).slice(0, cutAfter).join(''),
   );
 });
 

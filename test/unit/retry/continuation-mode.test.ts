@@ -49,24 +49,21 @@ test('the text sent is tracked only when some route of the chain could continue 
   assert.equal(mayContinue([model('prompt', 'oa')], kindOf), true);
 });
 
-test('a continuation stays on routes that continue the same way as the one that wrote the beginning', () => {
+test('a continuation goes on on every route of the model that continues exactly, whichever way it began', () => {
   const m = model('auto', 'ds', 'vl', 'ds2', 'oa', 'sg');
   assert.deepEqual(
-    continuationRoutes(m, 'prefix', kindOf).routes.map((r) => r.upstream),
-    ['ds', 'ds2'],
-  );
-  assert.deepEqual(
-    continuationRoutes(m, 'continue_final_message', kindOf).routes.map((r) => r.upstream),
-    ['vl', 'sg'],
+    continuationRoutes(m, kindOf).routes.map((r) => r.upstream),
+    ['ds', 'vl', 'ds2', 'sg'],
+    'an answer begun on a DeepSeek may go on on vLLM or SGLang, and one begun on vLLM on a DeepSeek',
   );
   const explicit = model('prompt', 'ds', 'oa');
-  assert.equal(continuationRoutes(explicit, 'prompt', kindOf), explicit, 'an explicit mode keeps every route');
+  assert.equal(continuationRoutes(explicit, kindOf), explicit, 'an explicit mode keeps every route');
 });
 
 test('an answer begun where it cannot be continued goes on on any route of the model that continues exactly', () => {
   const m = model('auto', 'ds', 'vl', 'oa', 'sg');
   assert.deepEqual(
-    continuationRoutes(m, 'off', kindOf).routes.map((r) => r.upstream),
+    continuationRoutes(m, kindOf).routes.map((r) => r.upstream),
     ['ds', 'vl', 'sg'],
     'the generic host that cut it cannot continue exactly; every exact route may',
   );
