@@ -264,7 +264,7 @@ function paceWatch(
     watch = {
       typicalGapMs: learned.typicalGapMs,
       expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual),
-      resumeMs: deps.pools.timing.learned(lease.upstream.name, lease.route.model, true).firstTokenMs,
+      resumeMs: learned.typicalFirstTokenMs,
     };
     return watch;
   };

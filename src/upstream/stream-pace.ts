@@ -16,7 +16,7 @@
  *
  * A crawl short of that factor is cut only where it decides the request's fate: at its pace the answer would end
  * after the deadline (`missFactor` × the typical gap at least), while continued elsewhere — a time to first token
- * (`resumeMs`, the upstream's own high percentile) and the rest at the usual pace — it would end in time. A
+ * (`resumeMs`, the upstream's typical one) and the rest at the usual pace — it would end in time. A
  * request served close to its deadline on an upstream that slowed one answer eightfold was otherwise a 504. This
  * one is judged after `missMinEvents` data events.
  * Pure: the caller passes every time.
@@ -48,7 +48,12 @@ export interface PaceWatch {
   typicalGapMs: number;
   /** Data events still expected in this attempt; undefined when neither `max_tokens` nor a usual length is known. */
   expectedEvents: number | undefined;
-  /** What a continuation needs before its first token (ms), when known: the deadline rule's yardstick. */
+  /**
+   * What a continuation needs before its first token (ms), when known: the deadline rule's yardstick. The median,
+   * not a high percentile: left alone the crawl misses its deadline for certain, so a continuation that will
+   * typically end in time is the better bet (the p99, inflated by the storm's slowest moments to twice the median,
+   * let crawls with a second left run into their deadline).
+   */
   resumeMs?: number | undefined;
 }
 

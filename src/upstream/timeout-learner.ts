@@ -50,15 +50,21 @@ export class TimeoutLearner {
   }
 
   /**
-   * A stream's typical gap between data events (the median: a tenth of crawling answers must not move it) and its
-   * usual length in events (the 90th percentile: an answer longer than most is not slow for that); undefined
-   * until enough streams finished.
+   * A stream's typical gap between data events (the median: a tenth of crawling answers must not move it), its
+   * usual length in events (the 90th percentile: an answer longer than most is not slow for that) and its typical
+   * time to first token (the median); undefined until enough streams finished.
    */
-  pace(upstream: string, model: string): { typicalGapMs: number; usualEvents: number } | undefined {
+  pace(
+    upstream: string,
+    model: string,
+  ): { typicalGapMs: number; usualEvents: number; typicalFirstTokenMs: number | undefined } | undefined {
     const s = this.series.get(key(upstream, model, true));
     const typicalGapMs = s?.meanGap.percentile(50, PACE.minSamples);
     const usualEvents = s?.events.percentile(90, PACE.minSamples);
-    return typicalGapMs === undefined || usualEvents === undefined ? undefined : { typicalGapMs, usualEvents };
+    const typicalFirstTokenMs = s?.firstToken.percentile(50, ADAPTIVE.minSamples);
+    return typicalGapMs === undefined || usualEvents === undefined
+      ? undefined
+      : { typicalGapMs, usualEvents, typicalFirstTokenMs };
   }
 
   /** Every series seen so far (for the timeout gauge). */

@@ -86,13 +86,18 @@ test('without a pace watch the timer only measures: the mean gap is what the lea
   assert.equal(t.fired, undefined);
 });
 
-test('the learner takes the median gap (a tenth of crawls does not move it) and the 90th percentile length', () => {
+test('the learner takes the median gap and time to first token (a tenth of slow ones does not move them) and the 90th percentile length', () => {
   const l = new TimeoutLearner();
   assert.equal(l.pace('u', 'm'), undefined);
   for (let i = 0; i < 30; i++)
-    l.observe('u', 'm', true, { pace: { meanGapMs: i % 10 === 0 ? 1000 : 10, events: 20 + i } });
+    l.observe('u', 'm', true, {
+      pace: { meanGapMs: i % 10 === 0 ? 1000 : 10, events: 20 + i },
+      firstTokenMs: i % 10 === 0 ? 2000 : 300,
+    });
   const p = l.pace('u', 'm');
   assert.equal(p?.typicalGapMs, 10);
+  assert.equal(p?.typicalFirstTokenMs, 300);
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 2000, 'the p99 the timeouts use is the slow tenth');
   assert.ok(p !== undefined && p.usualEvents >= 45 && p.usualEvents <= 49);
 });
 
