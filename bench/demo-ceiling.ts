@@ -83,8 +83,10 @@ for (const seed of seeds) {
   lines[0]?.cells.push(cell(jobs, bestPossible(jobs, slots, outages)));
   rules.forEach(([, rule], i) => lines[i + 1]?.cells.push(cell(jobs, doorCeiling(jobs, slots, outages, rule))));
   const ok = records.map((r) => r.outcome === 'ok');
-  const late = result.summaries.find((s) => s.target === 'spillway')?.lateRefusals ?? NaN;
-  measured.cells.push(`${cell(jobs, ok)}, late refusals ${late}`);
+  const summary = result.summaries.find((s) => s.target === 'spillway');
+  // Admitted and then lost: neither an answer nor a refusal (cut streams, 504s, 502s).
+  const lost = summary === undefined ? NaN : summary.requests - summary.successes - summary.refusals;
+  measured.cells.push(`${cell(jobs, ok)}, late refusals ${summary?.lateRefusals ?? NaN}, lost after admission ${lost}`);
 }
 
 const table = [
