@@ -77,3 +77,17 @@ test('attempts cut at their client deadline say nothing of the upstream: they ne
     assert.equal(slow?.health === 'ejected', ejected, `${outcome.kind}:${'phase' in outcome ? outcome.phase : ''}`);
   }
 });
+
+test('the upstreams out of rotation are those passive health ejected (until a probe succeeds) and those drained', () => {
+  const { b, serve, clock } = setup();
+  assert.deepEqual([...b.outOfRotation(clock.now())], []);
+  const reset: Outcome = { kind: 'reset', afterFirstByte: false };
+  for (let i = 0; i < 5; i++) serve('slow', 10, reset);
+  assert.deepEqual([...b.outOfRotation(clock.now())], ['slow'], 'ejected');
+  clock.advance(60_000);
+  assert.deepEqual([...b.outOfRotation(clock.now())], ['slow'], 'half-open: out until its probe succeeds');
+  serve('slow', 10);
+  assert.deepEqual([...b.outOfRotation(clock.now())], [], 'the probe succeeded');
+  b.setDrained('fast', true);
+  assert.deepEqual([...b.outOfRotation(clock.now())], ['fast'], 'drained by an operator');
+});
