@@ -7,11 +7,11 @@
  * finished attempt, its longest silence between chunks; the timeout is a high percentile of those times a factor,
  * never under a floor (a fast upstream's 5 ms p99 × 3 would cut on a GC pause) nor over a ceiling. Before enough
  * samples a conservative cold value applies. Then the request's own deadline bounds it: when another attempt could
- * follow, a stall is cut once half of what was left has passed — but never before the upstream's own normal p99
- * (before one is learned, the floor), because a retry of an attempt that is merely slow would not fit either.
+ * follow, a stall is cut once half of what was left has passed — but never before the upstream's own normal p99,
+ * because a retry of an attempt that is merely slow would not fit either.
  *
  *   first token = pinned  ??  min( clamp(p99(ttft) × factor, floor, ceiling) or cold,
- *                                  max(remaining / 2, p99(ttft) or floor) if another attempt could follow )
+ *                                  max(remaining / 2, floor, p99(ttft)) if another attempt could follow )
  *   idle        = pinned  ??  clamp(p99(max gap) × factor, floor, ceiling) or cold,
  *                            and, if another attempt could follow, at most max(left / 2, floor, p99(max gap))
  *                            of what is left at the last chunk
@@ -101,12 +101,10 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
           ? s.coldStreamFirstTokenMs
           : s.coldJsonFirstTokenMs
         : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
-    // Near the deadline the floor gives way to what this upstream has shown: a stalled answer with 1.2 s left, held
-    // to a 3 s floor, took the whole deadline where a retry elsewhere after 0.6 s would have answered in time.
     if (i.retryMayFollow)
       firstTokenMs = Math.min(
         firstTokenMs,
-        Math.max(i.remainingMs / 2, ttft ?? s.firstTokenFloorMs),
+        Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0),
         lengthBoundMs(i, s),
       );
   }

@@ -104,20 +104,6 @@ test('first-token and idle timeouts: table', () => {
       split: ADAPTIVE.idleFloorMs,
     },
     {
-      name: 'a retry may follow, little left, learned: half of what is left, not the floor',
-      over: { remainingMs: 1_200, retryMayFollow: true, learned: { firstTokenMs: 400, gapMs: undefined } },
-      first: 600,
-      idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
-    },
-    {
-      name: 'a retry may follow, little left, learned: never before its own normal p99',
-      over: { remainingMs: 700, retryMayFollow: true, learned: { firstTokenMs: 400, gapMs: undefined } },
-      first: 400,
-      idle: ADAPTIVE.coldIdleMs,
-      split: ADAPTIVE.idleFloorMs,
-    },
-    {
       name: 'a retry may follow, slow model: never before its own normal p99',
       over: { remainingMs: 30_000, retryMayFollow: true, learned: { firstTokenMs: 20_000, gapMs: undefined } },
       first: 20_000,
