@@ -81,7 +81,7 @@ test('attempts cut at their client deadline say nothing of the upstream: they ne
 test('the upstreams out of rotation are those passive health ejected (until a probe succeeds) and those drained', () => {
   const { b, serve, clock } = setup();
   assert.deepEqual([...b.outOfRotation(clock.now())], []);
-  const reset: Outcome = { kind: 'reset', afterFirstByte: false };
+  const reset: Outcome = { kind: 'reset', afterFirstByte: false, detail: 'ECONNRESET' };
   for (let i = 0; i < 5; i++) serve('slow', 10, reset);
   assert.deepEqual([...b.outOfRotation(clock.now())], ['slow'], 'ejected');
   clock.advance(60_000);
