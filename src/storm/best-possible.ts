@@ -39,11 +39,26 @@ export interface SlotOutage {
   endMs: number;
 }
 
+/** The indices of `jobs` in arrival order (ties: the order given). */
+export function arrivalOrder(jobs: readonly Job[]): number[] {
+  return jobs.map((_, i) => i).sort((a, b) => (jobs[a] as Job).arrivalMs - (jobs[b] as Job).arrivalMs || a - b);
+}
+
+/** The outage that takes pooled slot `slot` down while a job of `serviceMs` started at `atMs` would run on it. */
+export function outageDuring(
+  outages: readonly SlotOutage[],
+  slot: number,
+  atMs: number,
+  serviceMs: number,
+): SlotOutage | undefined {
+  return outages.find((o) => o.slots.includes(slot) && atMs < o.endMs && atMs + serviceMs > o.startMs);
+}
+
 /** Which jobs the pooled, deadline-ordered replay finishes in time (same order as `jobs`). */
 export function bestPossible(jobs: readonly Job[], slots: number, outages: readonly SlotOutage[] = []): boolean[] {
   const served = jobs.map(() => false);
   if (slots <= 0) return served;
-  const order = jobs.map((_, i) => i).sort((a, b) => (jobs[a] as Job).arrivalMs - (jobs[b] as Job).arrivalMs || a - b);
+  const order = arrivalOrder(jobs);
   const free: number[] = Array.from({ length: slots }, () => -Infinity);
   // Waiting jobs, sorted by (deadline, priority, arrival index): the head is the next to serve.
   const waiting: number[] = [];
@@ -89,7 +104,7 @@ export function bestPossible(jobs: readonly Job[], slots: number, outages: reado
         continue;
       }
       // The slot goes down before the job would end: it is back when the outage is over (the job waits for another).
-      const down = outages.find((o) => o.slots.includes(k) && now < o.endMs && now + job.serviceMs > o.startMs);
+      const down = outageDuring(outages, k, now, job.serviceMs);
       if (down !== undefined) {
         free[k] = down.endMs;
         break;

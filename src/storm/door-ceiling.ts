@@ -1,5 +1,5 @@
 import type { RequestPriority } from '../priority.ts';
-import type { Job, SlotOutage } from './best-possible.ts';
+import { arrivalOrder, outageDuring, type Job, type SlotOutage } from './best-possible.ts';
 
 /**
  * The door's ceiling: how many of a storm's requests a gateway that answers every newcomer AT THE DOOR could finish,
@@ -39,8 +39,7 @@ export function doorCeiling(
   if (slots <= 0 || jobs.length === 0) return served;
   const meanMs = jobs.reduce((ms, j) => ms + j.serviceMs, 0) / jobs.length;
   const free: number[] = Array.from({ length: slots }, () => -Infinity);
-  const order = jobs.map((_, i) => i).sort((a, b) => (jobs[a] as Job).arrivalMs - (jobs[b] as Job).arrivalMs || a - b);
-  for (const j of order) {
+  for (const j of arrivalOrder(jobs)) {
     const job = jobs[j] as Job;
     const { slot, startMs } = firstStart(free, job, outages);
     const judgedMs = rule.knowsLengths ? job.serviceMs : meanMs;
@@ -62,7 +61,7 @@ function firstStart(
   let startMs = Infinity;
   free.forEach((freeAt, k) => {
     let at = Math.max(freeAt, job.arrivalMs);
-    const down = outages.find((o) => o.slots.includes(k) && at < o.endMs && at + job.serviceMs > o.startMs);
+    const down = outageDuring(outages, k, at, job.serviceMs);
     if (down !== undefined) at = down.endMs;
     if (at < startMs) [slot, startMs] = [k, at];
   });
