@@ -94,7 +94,7 @@ export class ServiceRates {
    * here, and one never heard of, is in rotation.
    */
   outOfRotation(names: ReadonlySet<string>, now: number): void {
-    if (names.size === this.out.size && [...names].every((n) => this.out.has(n))) return;
+    if (names.size === this.out.size && sameMembers(names, this.out)) return;
     this.countBusy(now);
     this.out = names;
   }
@@ -152,19 +152,23 @@ export class ServiceRates {
    * and a change the two are blended, so the estimate never jumps when the short window crosses a threshold.
    */
   slotMs(now: number): number {
+    return this.drain(now).slotMs;
+  }
+
+  /** `slotMs` and `recentSlotMs` at once: the short window is read once for both (the queue asks on every pump). */
+  drain(now: number): { slotMs: number; recentSlotMs: number | undefined } {
     const short = this.recentSlotMs(now);
     if (short !== undefined) {
       const long = measured(this.longBusyMs.total(now), this.longBusyCompleted.total(now))
         ? this.drainSlotMs(now, 'long')
         : undefined;
-      if (long === undefined) return short;
+      if (long === undefined) return { slotMs: short, recentSlotMs: short };
       const moved = Math.abs(short - long) / long;
       const shortShare = Math.min(1, Math.max(0, (moved - NOISE_SHARE) / (CHANGE_SHARE - NOISE_SHARE)));
-      return long + shortShare * (short - long);
+      return { slotMs: long + shortShare * (short - long), recentSlotMs: short };
     }
     const service = this.serviceMs(now);
-    if (service === 0 || this.peakInFlight <= 0) return 0;
-    return service / this.peakInFlight;
+    return { slotMs: service === 0 || this.peakInFlight <= 0 ? 0 : service / this.peakInFlight, recentSlotMs: short };
   }
 
   /** The short window's drain rate alone (ms between slots freeing), once it has enough saturated time. */
@@ -230,4 +234,10 @@ export class ServiceRates {
 /** Whether a window holds enough saturated time, and answers completed in it, to measure the drain rate. */
 function measured(busyMs: number, done: number): boolean {
   return busyMs >= MIN_BUSY_MS && done >= MIN_BUSY_COMPLETIONS;
+}
+
+/** Whether every member of `a` is in `b` (with equal sizes: the same set). */
+function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
 }
