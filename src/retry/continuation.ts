@@ -27,9 +27,14 @@ export function continuationMode(setting: ModelConfig['continuation'], kind: Ups
   return 'off';
 }
 
+/** Whether a route of `model` to `upstream` continues an answer: exactly (with `auto`) or as the config names. */
+function continuesOn(model: ModelConfig, upstream: string, kindOf: (upstream: string) => UpstreamKind): boolean {
+  return continuationMode(model.continuation, kindOf(upstream)) !== 'off';
+}
+
 /** Whether some route of `model` continues an answer: exactly (with `auto`) or in the mode the config names. */
 export function continuesSomewhere(model: ModelConfig, kindOf: (upstream: string) => UpstreamKind): boolean {
-  return model.routes.some((r) => continuationMode(model.continuation, kindOf(r.upstream)) !== 'off');
+  return model.routes.some((r) => continuesOn(model, r.upstream, kindOf));
 }
 
 /**
@@ -80,7 +85,7 @@ export function mayContinue(chain: readonly ModelConfig[], kindOf: (upstream: st
  * on the vLLM upstream `c` ended broken while `a`, a DeepSeek, had slots).
  */
 export function continuationRoutes(model: ModelConfig, kindOf: (upstream: string) => UpstreamKind): ModelConfig {
-  const routes = model.routes.filter((r) => continuationMode(model.continuation, kindOf(r.upstream)) !== 'off');
+  const routes = model.routes.filter((r) => continuesOn(model, r.upstream, kindOf));
   return routes.length === model.routes.length ? model : { ...model, routes };
 }
 
