@@ -198,6 +198,11 @@ export const ERROR_CODES = {
     when: 'Admin cache purge only: the Redis cache level (`cache.redis`) could not be reached. Memory was purged, Redis was not: retry the purge.',
   },
   draining: { status: 503, type: 'server_error', when: 'The gateway is shutting down and takes no new requests.' },
+  too_many_connections: {
+    status: 503,
+    type: 'server_error',
+    when: 'The gateway already holds `server.max_connections` client connections: this one is answered as it arrives, before its request is read, and closed. `Retry-After` is set.',
+  },
   upstream_timeout: {
     status: 504,
     type: 'server_error',

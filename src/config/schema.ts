@@ -133,7 +133,11 @@ export const configSchema = {
         'Longest time a whole `/v1/files` upload may take, however steadily it trickles in; slower gets 408. Also bounds how long any request may take to arrive.',
       ),
       // A flood of connections must not exhaust file descriptors.
-      max_connections: int(8192, 1, 'Client connections open at once; a connection beyond it is closed as it arrives.'),
+      max_connections: int(
+        8192,
+        1,
+        'Client connections open at once; a connection beyond it is answered 503 `too_many_connections` as it arrives, and closed.',
+      ),
       allowed_hosts: {
         type: 'array',
         items: {

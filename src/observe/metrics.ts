@@ -265,7 +265,7 @@ export class Metrics {
 
   readonly connectionsDropped = new Counter({
     name: 'spillway_connections_dropped_total',
-    help: 'Client connections closed as they arrived because server.max_connections were already open.',
+    help: 'Client connections refused as they arrived (503 too_many_connections, or dropped unanswered in a flood) because server.max_connections were already open.',
     registers: [this.registry],
   });
 

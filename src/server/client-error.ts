@@ -34,10 +34,11 @@ export function refuseConnect(socket: Duplex): void {
 }
 
 /** Writes `e` as a complete HTTP/1.1 answer straight to the socket and closes it. */
-function writeRawError(socket: Duplex, e: SpillwayError): void {
+export function writeRawError(socket: Duplex, e: SpillwayError): void {
   const body = errorBody(e);
+  const retryAfter = e.retryAfterS === undefined ? '' : `retry-after: ${Math.max(1, Math.ceil(e.retryAfterS))}\r\n`;
   socket.end(
-    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${retryAfter}connection: close\r\n\r\n${body}`,
   );
 }
 

@@ -12,6 +12,7 @@ import { renderError, toSpillwayError } from '../api/render-error.ts';
 import { unserved, type RequestContext } from './context.ts';
 import { checkRequestTarget } from './request-target.ts';
 import { answerClientError, refuseConnect } from './client-error.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 import type { Duplex } from 'node:stream';
 import { requestDeadlineMs, requestPriority } from './deadline.ts';
 import type { FinishedRequest } from '../observe/request-log.ts';
@@ -60,6 +61,7 @@ export class HttpServer {
    */
   private readonly answering = new WeakMap<Duplex, ServerResponse>();
   private readonly requestLine: (fields: object) => void;
+  private readonly connections: ConnectionLimit;
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
@@ -83,11 +85,15 @@ export class HttpServer {
       },
       (req, res) => this.onRequest(req, res),
     );
-    this.server.maxConnections = server.maxConnections;
+    // Not Node's `maxConnections`: it drops a connection beyond the cap without a word; this answers it (a 503).
+    this.connections = new ConnectionLimit(
+      this.server,
+      () => this.config.server.maxConnections,
+      () => m.connectionsDropped.inc(),
+    );
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
       answerClientError(err, socket, this.answering.get(socket)?.headersSent === true),
     );
-    this.server.on('drop', () => m.connectionsDropped.inc());
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
     // Node answers an Expect other than 100-continue itself, with a bare 417: this one says why, as JSON.
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -102,7 +108,6 @@ export class HttpServer {
   /** Applies a reloaded config to requests that arrive from now on. */
   reconfigure(config: Config): void {
     this.config = config;
-    this.server.maxConnections = config.server.maxConnections;
   }
 
   get isDraining(): boolean {
@@ -131,6 +136,11 @@ export class HttpServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A connection over the cap was answered as it arrived; a request read off it afterwards gets nothing more.
+    if (this.connections.isRefused(req.socket)) {
+      req.resume();
+      return;
+    }
     try {
       this.route(req, res);
     } catch (err) {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startStack } from '../helpers/stack.ts';
 import { jobsConfig, tempDataDir } from '../helpers/jobs.ts';
 import { isOpenAIError, rawRequest } from '../helpers/raw-http.ts';
@@ -58,7 +59,7 @@ async function openIdle(port: number): Promise<Socket> {
   return s;
 }
 
-test('connections beyond server.max_connections are closed as they arrive, and counted', async (t) => {
+test('a connection beyond server.max_connections gets a JSON 503 with Retry-After as it arrives, and is counted', async (t) => {
   const { gw } = await startStack(t, {
     config: (urls) => ({
       server: { max_connections: 2 },
@@ -71,7 +72,13 @@ test('connections beyond server.max_connections are closed as they arrive, and c
   const refused = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', {
     timeoutMs: 5_000,
   });
-  assert.equal(refused.empty, true, refused.raw);
+  assert.equal(refused.status, 503, refused.raw);
+  assert.ok(isOpenAIError(refused.body), refused.body);
+  assert.equal((JSON.parse(refused.body) as { error: { code: string } }).error.code, 'too_many_connections');
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.equal(refused.headers.connection, 'close');
+  // Only one answer: the request read off the refused connection was not served as well.
+  assert.equal(refused.raw.split('HTTP/1.1').length, 2, refused.raw);
   const text = await gw.metrics.registry.getSingleMetricAsString('spillway_connections_dropped_total');
   assert.match(text, /spillway_connections_dropped_total 1/);
   held[0]?.destroy();
@@ -81,6 +88,38 @@ test('connections beyond server.max_connections are closed as they arrive, and c
   for (let i = 0; i < 50 && ok.status !== 200; i++)
     ok = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
   assert.equal(ok.status, 200);
+});
+
+test('a refused connection that never closes is let go after its linger, and meanwhile a flood beyond twice the cap is dropped unanswered', async (t) => {
+  const { gw } = await startStack(t, {
+    config: (urls) => ({
+      server: { max_connections: 1 },
+      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
+      models: { chat: { routes: [{ upstream: 'm' }] } },
+    }),
+  });
+  const held = await openIdle(gw.port);
+  t.after(() => held.destroy());
+  // A client that reads the 503 but keeps its own end open.
+  const lingering = connect({ port: gw.port, host: '127.0.0.1', allowHalfOpen: true });
+  t.after(() => lingering.destroy());
+  const chunks: Buffer[] = [];
+  lingering.on('data', (c: Buffer) => chunks.push(c));
+  await once(lingering, 'end');
+  assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 503 /);
+  // While it lingers, the next one over the cap is dropped without an answer (at most twice the cap in sockets).
+  const request = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  const dropped = await rawRequest(gw.port, request, { timeoutMs: 5_000 });
+  assert.equal(dropped.empty, true, dropped.raw);
+  // Once the gateway has let the lingering one go, a connection over the cap is answered again.
+  let answered = await rawRequest(gw.port, request, { timeoutMs: 5_000 });
+  for (let i = 0; i < 60 && answered.status !== 503; i++) {
+    await delay(50);
+    answered = await rawRequest(gw.port, request, { timeoutMs: 5_000 });
+  }
+  assert.equal(answered.status, 503, answered.raw);
+  const text = await gw.metrics.registry.getSingleMetricAsString('spillway_connections_dropped_total');
+  assert.match(text, /spillway_connections_dropped_total \d+/);
 });
 
 test('an upload trickling in faster than body_timeout is cut by server.upload_timeout with a JSON 408', async (t) => {
