@@ -68,6 +68,13 @@ export class AdmissionQueue {
   private ticker: NodeJS.Timeout | undefined;
   /** Waiting entries per model: when every one of them is full, a pump can stop early. */
   private readonly waitingModels = new Map<ModelConfig, number>();
+  /**
+   * Requests the door has let in. One that comes back as new — its lease handed back unused because the account's
+   * fleet-wide cap was full when asked (account-gate.ts: another instance holds the slots) — is a pushback, not a
+   * newcomer: tested again, it was refused seconds after admission, behind the work admitted since (a late
+   * refusal; `overload --instances 3` on a loaded machine: 22–92 of them in one run in 4 to 9).
+   */
+  private readonly letIn = new WeakSet<RequestContext>();
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
 
@@ -88,8 +95,9 @@ export class AdmissionQueue {
    * (a failover or a continuation of a stream the client is already reading) waits in the high class: it was
    * admitted once, and the work already spent on it is lost if it waits behind new arrivals. A `pushback` (an
    * upstream answered busy) comes back to its place, untested: it was admitted, and the upstream's "busy" is ours
-   * to absorb while its deadline allows. `maxTokens`: the length limit of what this lease must still produce (a
-   * continuation's is what the answer has left; undefined: the request's own), which its service time follows.
+   * to absorb while its deadline allows; so does a request the door let in before and that asks again as new.
+   * `maxTokens`: the length limit of what this lease must still produce (a continuation's is what the answer has
+   * left; undefined: the request's own), which its service time follows.
    */
   lease(
     ctx: RequestContext,
@@ -99,6 +107,7 @@ export class AdmissionQueue {
     maxTokens = requestMaxTokens(ctx),
   ): Promise<Lease> {
     const now = this.clock.now();
+    if (mode === 'new' && this.letIn.has(ctx)) mode = 'pushback';
     // A background job's retry stays background: its work is never worth an interactive request's slot.
     const priority = mode === 'retry' && ctx.priority !== 'background' ? 'high' : ctx.priority;
     let full: SpillwayError | undefined;
@@ -169,6 +178,7 @@ export class AdmissionQueue {
       return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
     }
     if (mode !== 'pushback' && this.nearlyFull(priority)) return this.nearlyFullRefusal(model, priority, pace, full);
+    this.letIn.add(ctx);
     return {
       entry,
       displace: verdict.displace,

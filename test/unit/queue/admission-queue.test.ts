@@ -158,6 +158,37 @@ test('pushback comes back to its place without being tested at the door again', 
   queue.close();
 });
 
+test('a request the door let in that asks again as new (its account full fleet-wide) keeps its place, untested', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { queue, model, none, clock } = oneUpstreamQueue(2);
+  learnPace(queue, clock, model, none);
+  const held = queue.acquireNow(model, none);
+  queue.acquireNow(model, none);
+  const first = ctxOf(clock, 'normal', 9_950); // due 50 ms before those that come after it
+  const granted = queue.lease(first, model, none);
+  clock.advance(100);
+  for (let i = 0; i < 30; i++) queue.lease(ctxOf(clock, 'normal', 9_900), model, none).catch(() => {});
+  held.release({ kind: 'cancelled' }); // frees the slot without teaching the queue a pace
+  // The slot is handed back unused, as when the shared state says another instance holds the account's slots.
+  (await granted).rest(100);
+  // Meanwhile a newcomer takes the room it left, and the next one is refused: the line is full again.
+  queue.lease(ctxOf(clock, 'normal', 9_900), model, none).catch(() => {});
+  await assert.rejects(
+    queue.lease(ctxOf(clock, 'normal', 9_900), model, none),
+    (e: SpillwayError) => e.code === 'deadline_unmeetable',
+  );
+  // Tested as new it would be refused too; it was let in, so it comes back in its place.
+  const depth = queue.depth;
+  const back = queue.lease(first, model, none);
+  assert.equal(queue.depth, depth + 1, 'it waits again');
+  clock.advance(200);
+  t.mock.timers.tick(200);
+  const lease = await back;
+  assert.equal(lease.upstream.name, 'a');
+  assert.equal(queue.depth, depth, 'served first: its deadline is the earliest');
+  queue.close();
+});
+
 test('a client back after our Retry-After is not held to the headroom its class keeps for others', async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   const { queue, model, none, clock } = oneUpstreamQueue(2);
