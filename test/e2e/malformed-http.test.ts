@@ -50,6 +50,15 @@ test("malformed HTTP gets an OpenAI-style JSON error, not Node's bare 400", asyn
   assert.ok(gw.http.server.headersTimeout > 0, 'headersTimeout is set');
 });
 
+/** One upstream and its model, with at most `n` client connections open. */
+function cappedAt(n: number, urls: string[]): Record<string, unknown> {
+  return {
+    server: { max_connections: n },
+    upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
+    models: { chat: { routes: [{ upstream: 'm' }] } },
+  };
+}
+
 async function openIdle(port: number): Promise<Socket> {
   const s = connect(port, '127.0.0.1');
   await once(s, 'connect');
@@ -60,13 +69,7 @@ async function openIdle(port: number): Promise<Socket> {
 }
 
 test('a connection beyond server.max_connections gets a JSON 503 with Retry-After as it arrives, and is counted', async (t) => {
-  const { gw } = await startStack(t, {
-    config: (urls) => ({
-      server: { max_connections: 2 },
-      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
-      models: { chat: { routes: [{ upstream: 'm' }] } },
-    }),
-  });
+  const { gw } = await startStack(t, { config: (urls) => cappedAt(2, urls) });
   const held = [await openIdle(gw.port), await openIdle(gw.port)];
   t.after(() => held.forEach((s) => s.destroy()));
   const refused = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', {
@@ -91,13 +94,7 @@ test('a connection beyond server.max_connections gets a JSON 503 with Retry-Afte
 });
 
 test('a refused connection that never closes is let go after its linger, and meanwhile a flood beyond twice the cap is dropped unanswered', async (t) => {
-  const { gw } = await startStack(t, {
-    config: (urls) => ({
-      server: { max_connections: 1 },
-      upstreams: [{ name: 'm', url: `${urls[0]}/v1` }],
-      models: { chat: { routes: [{ upstream: 'm' }] } },
-    }),
-  });
+  const { gw } = await startStack(t, { config: (urls) => cappedAt(1, urls) });
   const held = await openIdle(gw.port);
   t.after(() => held.destroy());
   // A client that reads the 503 but keeps its own end open.
