@@ -71,8 +71,8 @@ export class AdmissionQueue {
   /**
    * Requests the door has let in. One that comes back as new — its lease handed back unused because the account's
    * fleet-wide cap was full when asked (account-gate.ts: another instance holds the slots) — is a pushback, not a
-   * newcomer: tested again, it was refused seconds after admission, behind the work admitted since (a late
-   * refusal; `overload --instances 3` on a loaded machine: 22–92 of them in one run in 4 to 9).
+   * newcomer: tested again, it was refused seconds after admission, behind the work admitted since (late
+   * refusals; `overload --instances 3` on a loaded machine: 22–92 of them in 3 runs of 20).
    */
   private readonly letIn = new WeakSet<RequestContext>();
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */

@@ -56,7 +56,7 @@ export class ServiceRates {
   /** Saturated time and the answers completed in it, over the window. */
   private readonly busyMs: WindowCounter;
   private readonly busyCompleted: WindowCounter;
-  /** The same over the long window (see `slotMs`). */
+  /** The same over the long window (see `drain`). */
   private readonly longBusyMs: WindowCounter;
   private readonly longBusyCompleted: WindowCounter;
   /** While saturated: the time up to which busy time has been counted. */
@@ -142,8 +142,9 @@ export class ServiceRates {
   }
 
   /**
-   * Mean time (ms) between two slots freeing when every held lease is busy: measured over saturated time when there
-   * is enough of it, else from Little's law; 0 until an answer has completed.
+   * `slotMs`: the mean time (ms) between two slots freeing when every held lease is busy: measured over saturated
+   * time when there is enough of it, else from Little's law; 0 until an answer has completed. `recentSlotMs`: the
+   * short window's alone, once measured (the queue reads both on every pump, the short window once).
    *
    * Two windows: the door predicts when a backlog of many seconds drains, which the long window's rate foretells
    * better than the short one's (a few seconds of completions wander ±3%, and each wobble moved the whole backlog's
@@ -151,11 +152,6 @@ export class ServiceRates {
    * The short window wins as soon as it moves beyond that noise: an upstream failed or came back. Between the noise
    * and a change the two are blended, so the estimate never jumps when the short window crosses a threshold.
    */
-  slotMs(now: number): number {
-    return this.drain(now).slotMs;
-  }
-
-  /** `slotMs` and `recentSlotMs` at once: the short window is read once for both (the queue asks on every pump). */
   drain(now: number): { slotMs: number; recentSlotMs: number | undefined } {
     const short = this.recentSlotMs(now);
     if (short !== undefined) {
@@ -172,7 +168,7 @@ export class ServiceRates {
   }
 
   /** The short window's drain rate alone (ms between slots freeing), once it has enough saturated time. */
-  recentSlotMs(now: number): number | undefined {
+  private recentSlotMs(now: number): number | undefined {
     this.countBusy(now);
     return measured(this.busyMs.total(now), this.busyCompleted.total(now)) ? this.drainSlotMs(now, 'short') : undefined;
   }

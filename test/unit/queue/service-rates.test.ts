@@ -4,12 +4,12 @@ import { ServiceRates } from '../../../src/queue/service-rates.ts';
 
 test('a slot frees every service time over the leases held (Little), unknown until an answer completed', () => {
   const r = new ServiceRates(10_000, 0);
-  assert.equal(r.slotMs(0), 0, 'nothing measured: nobody is refused on a guess');
+  assert.equal(r.drain(0).slotMs, 0, 'nothing measured: nobody is refused on a guess');
   r.holding(5, 9_000);
   r.served(500, 9_000);
-  assert.equal(r.slotMs(9_000), 100); // 5 leases of 500 ms: one frees every 100 ms
+  assert.equal(r.drain(9_000).slotMs, 100); // 5 leases of 500 ms: one frees every 100 ms
   r.holding(10, 9_100);
-  assert.equal(r.slotMs(9_100), 50, 'twice the slots, twice the drain');
+  assert.equal(r.drain(9_100).slotMs, 50, 'twice the slots, twice the drain');
 });
 
 test('the drain rate keeps the peak held over its window: a short rest does not halve it', () => {
@@ -17,10 +17,10 @@ test('the drain rate keeps the peak held over its window: a short rest does not 
   r.holding(10, 1_000);
   r.served(1_000, 1_000);
   r.holding(5, 2_000); // half the slots rest for a Retry-After
-  assert.equal(r.slotMs(2_000), 100);
+  assert.equal(r.drain(2_000).slotMs, 100);
   r.holding(5, 12_000); // past the window the lower peak is the truth
   r.served(1_000, 12_000);
-  assert.equal(r.slotMs(12_000), 200);
+  assert.equal(r.drain(12_000).slotMs, 200);
 });
 
 test('the service time is the mean over the window, the last known one after a quiet spell', () => {
@@ -46,7 +46,7 @@ function drainRead(longWindowMs: number, thenMs: number): number {
   r.saturated(true, 0);
   for (let t = 10; t <= 6_000; t += 10) r.served(500, t);
   for (let t = 6_000 + thenMs; t <= 8_000; t += thenMs) r.served(500, t);
-  return r.slotMs(8_000);
+  return r.drain(8_000).slotMs;
 }
 
 test('a steady drain is read over the long window: a second that wanders within the noise does not move it', () => {
@@ -90,16 +90,19 @@ test('an upstream out of rotation leaves the drain rate at once, and comes back 
     }
   };
   run(0, 6_000, true);
-  assert.ok(Math.abs(r.slotMs(6_000) - 7.5) < 0.1, `both: ${r.slotMs(6_000)}`);
+  assert.ok(Math.abs(r.drain(6_000).slotMs - 7.5) < 0.1, `both: ${r.drain(6_000).slotMs}`);
   // Passive health ejects `b`: the drain is `a`'s alone from that moment, not as the window fills with the outage.
   r.outOfRotation(new Set(['b']), 6_000);
-  assert.ok(Math.abs(r.slotMs(6_000) - 10) < 0.1, `b out: ${r.slotMs(6_000)}`);
+  assert.ok(Math.abs(r.drain(6_000).slotMs - 10) < 0.1, `b out: ${r.drain(6_000).slotMs}`);
   run(6_000, 9_000, false);
-  assert.ok(Math.abs(r.slotMs(9_000) - 10) < 0.1, `b still out: ${r.slotMs(9_000)}`);
+  assert.ok(Math.abs(r.drain(9_000).slotMs - 10) < 0.1, `b still out: ${r.drain(9_000).slotMs}`);
   // `b` is back: its rate is the one it had in rotation, the 3 s it was out do not dilute it.
   r.outOfRotation(new Set(), 9_000);
-  assert.ok(Math.abs(r.slotMs(9_000) - 7.5) < 0.1, `b back: ${r.slotMs(9_000)}`);
-  assert.ok(Math.abs((r.recentSlotMs(9_000) ?? 0) - 7.5) < 0.1, `b back, last seconds: ${r.recentSlotMs(9_000)}`);
+  assert.ok(Math.abs(r.drain(9_000).slotMs - 7.5) < 0.1, `b back: ${r.drain(9_000).slotMs}`);
+  assert.ok(
+    Math.abs((r.drain(9_000).recentSlotMs ?? 0) - 7.5) < 0.1,
+    `b back, last seconds: ${r.drain(9_000).recentSlotMs}`,
+  );
 });
 
 test('with every upstream in rotation the drain rate is the pooled one', () => {
@@ -110,6 +113,6 @@ test('with every upstream in rotation the drain rate is the pooled one', () => {
     pooled.served(500, t);
     split.served(500, t, t % 3 === 0 ? 'a' : 'b');
   }
-  assert.ok(Math.abs(pooled.slotMs(8_000) - split.slotMs(8_000)) < 1e-9);
-  assert.ok(Math.abs((pooled.recentSlotMs(8_000) ?? 0) - (split.recentSlotMs(8_000) ?? 0)) < 1e-9);
+  assert.ok(Math.abs(pooled.drain(8_000).slotMs - split.drain(8_000).slotMs) < 1e-9);
+  assert.ok(Math.abs((pooled.drain(8_000).recentSlotMs ?? 0) - (split.drain(8_000).recentSlotMs ?? 0)) < 1e-9);
 });
