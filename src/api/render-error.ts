@@ -37,8 +37,12 @@ export function renderError(res: ServerResponse, e: SpillwayError, shape: ErrorS
   res.statusCode = shape === 'anthropic' ? anthropicStatus(e.status) : e.status;
   res.setHeader('content-type', 'application/json');
   res.setHeader('content-length', Buffer.byteLength(body));
-  if (e.status === 429 || e.status === 503) {
-    res.setHeader('retry-after', String(Math.max(1, Math.ceil(e.retryAfterS ?? 1))));
-  }
+  const retryAfter = retryAfterOf(e);
+  if (retryAfter !== undefined) res.setHeader('retry-after', retryAfter);
   res.end(body);
+}
+
+/** The `Retry-After` (whole seconds, at least 1) a 429 or 503 carries; undefined for any other status. */
+export function retryAfterOf(e: SpillwayError): string | undefined {
+  return e.status === 429 || e.status === 503 ? String(Math.max(1, Math.ceil(e.retryAfterS ?? 1))) : undefined;
 }

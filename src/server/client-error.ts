@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { SpillwayError } from '../errors.ts';
-import { errorBody } from '../api/render-error.ts';
+import { errorBody, retryAfterOf } from '../api/render-error.ts';
 
 // Not `import`ed: an ES import of node:http loads Node's bundled undici (see server/http-server.ts).
 const { STATUS_CODES } = process.getBuiltinModule('node:http');
@@ -36,7 +36,8 @@ export function refuseConnect(socket: Duplex): void {
 /** Writes `e` as a complete HTTP/1.1 answer straight to the socket and closes it. */
 export function writeRawError(socket: Duplex, e: SpillwayError): void {
   const body = errorBody(e);
-  const retryAfter = e.retryAfterS === undefined ? '' : `retry-after: ${Math.max(1, Math.ceil(e.retryAfterS))}\r\n`;
+  const seconds = retryAfterOf(e);
+  const retryAfter = seconds === undefined ? '' : `retry-after: ${seconds}\r\n`;
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${retryAfter}connection: close\r\n\r\n${body}`,
   );
