@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 import { ADAPTIVE } from '../../src/upstream/adaptive-timeouts.ts';
 
@@ -91,7 +91,7 @@ test('a pinned first_token wins over what the upstream shows', async (t) => {
   const { gw } = await startStack(t, {
     config: (urls) => ({
       upstreams: [
-        { name: 'ds', url: `${ds.url}/v1`, weight: 1000, timeouts: { first_token: '300ms' } },
+        { name: 'ds', url: `${ds.url}/v1`, weight: FIRST_CHOICE, timeouts: { first_token: '300ms' } },
         { name: 'good', url: `${urls[0]}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'ds' }, { upstream: 'good' }], hedge: null } },

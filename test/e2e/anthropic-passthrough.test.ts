@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 import {
@@ -156,7 +156,7 @@ test('a native upstream answering 529 is pushback: the request fails over to ano
       models: {
         chat: {
           routes: [
-            { upstream: 'busy', weight: 1000 },
+            { upstream: 'busy', weight: FIRST_CHOICE },
             { upstream: 'free', weight: 1 },
           ],
         },
@@ -220,7 +220,7 @@ test('a passed-through stream that stalls before its first content is given up b
       models: {
         chat: {
           routes: [
-            { upstream: 'stalls', weight: 1000 },
+            { upstream: 'stalls', weight: FIRST_CHOICE },
             { upstream: 'works', weight: 1 },
           ],
         },
@@ -280,7 +280,7 @@ test('a mixed route the other way: the OpenAI-only upstream busy, a Messages req
       models: {
         chat: {
           routes: [
-            { upstream: 'openai', weight: 1000 },
+            { upstream: 'openai', weight: FIRST_CHOICE },
             { upstream: 'native', weight: 1 },
           ],
         },
@@ -422,7 +422,7 @@ test('an in-band overloaded_error before any content is pushback: the stream is 
       models: {
         chat: {
           routes: [
-            { upstream: 'busy', weight: 1000 },
+            { upstream: 'busy', weight: FIRST_CHOICE },
             { upstream: 'free', weight: 1 },
           ],
         },
@@ -461,7 +461,7 @@ test("a native upstream's 200 that is not a Messages answer is retried elsewhere
       models: {
         chat: {
           routes: [
-            { upstream: 'broken', weight: 1000 },
+            { upstream: 'broken', weight: FIRST_CHOICE },
             { upstream: 'works', weight: 1 },
           ],
         },

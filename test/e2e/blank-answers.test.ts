@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
-import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -69,7 +69,7 @@ for (const c of blank200s) {
     const { gw } = await startStack(t, {
       config: (urls) => ({
         upstreams: [
-          { name: 'bad', url: `${bad.url}/v1`, weight: 1000 },
+          { name: 'bad', url: `${bad.url}/v1`, weight: FIRST_CHOICE },
           { name: 'good', url: `${urls[0]}/v1` },
         ],
         models: { chat: { routes: [{ upstream: 'bad' }, { upstream: 'good' }] } },

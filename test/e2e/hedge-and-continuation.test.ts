@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import OpenAI from 'openai';
-import { fixedUpstream, nextEvent, startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, nextEvent, startStack } from '../helpers/stack.ts';
 import { answerTokens, answerText } from '../../src/mock/answer-text.ts';
 import { CONTINUE_PROMPT } from '../../src/retry/continuation.ts';
 
@@ -61,7 +61,7 @@ for (const mode of ['prefix', 'continue_final_message', 'prompt'] as const) {
       mocks: [],
       config: () => ({
         upstreams: [
-          { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+          { name: 'a', url: `${a.url}/v1`, weight: FIRST_CHOICE },
           { name: 'b', url: `${b.url}/v1` },
         ],
         models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], continuation: mode } },
@@ -96,7 +96,7 @@ test('a stream cut after its last allowed token is finished by the gateway, neve
     mocks: [],
     config: () => ({
       upstreams: [
-        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'a', url: `${a.url}/v1`, weight: FIRST_CHOICE },
         { name: 'b', url: `${b.url}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], continuation: 'prefix' } },
@@ -139,7 +139,7 @@ test('a late first token is hedged on another upstream; the first to answer wins
     mocks: [{ ttftMs: 20_000 }, { ttftMs: 0 }],
     config: (urls) => ({
       upstreams: [
-        { name: 'slow', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'slow', url: `${urls[0]}/v1`, weight: FIRST_CHOICE },
         { name: 'fast', url: `${urls[1]}/v1` },
       ],
       models: {
@@ -167,7 +167,7 @@ test("a hedge obeys its account's limits: with the fast account's one request a 
     mocks: [{ ttftMs: 600 }, { ttftMs: 0 }],
     config: (urls) => ({
       upstreams: [
-        { name: 'slow', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'slow', url: `${urls[0]}/v1`, weight: FIRST_CHOICE },
         { name: 'fast', url: `${urls[1]}/v1`, requests_per_minute: 1 },
       ],
       models: {
@@ -197,7 +197,7 @@ test('the simulator continues its own answer: a stream cut by a fleet fault is c
     mocks: [{ faults: { resetMidStream: 1 } }, {}],
     config: (urls) => ({
       upstreams: [
-        { name: 'cutting', url: `${urls[0]}/v1`, weight: 1000 },
+        { name: 'cutting', url: `${urls[0]}/v1`, weight: FIRST_CHOICE },
         { name: 'whole', url: `${urls[1]}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'cutting' }, { upstream: 'whole' }], continuation: 'prefix' } },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -20,7 +20,7 @@ test('a hedge that cannot be sent spends no retry budget: a later real retry sti
         { name: 'slow', url: `${urls[0]}/v1` },
         // One request a minute: once spent, its account gate refuses every hedge.
         { name: 'fast', url: `${urls[1]}/v1`, requests_per_minute: 1 },
-        { name: 'busy', url: `${busy.url}/v1`, weight: 1000 },
+        { name: 'busy', url: `${busy.url}/v1`, weight: FIRST_CHOICE },
         { name: 'spare', url: `${urls[2]}/v1` },
       ],
       models: {

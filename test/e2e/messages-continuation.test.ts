@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { startStack, type StackOptions } from '../helpers/stack.ts';
+import { FIRST_CHOICE, startStack, type StackOptions } from '../helpers/stack.ts';
 import { answerText, answerTokens } from '../../src/mock/answer-text.ts';
 import type { MockServer } from '../../src/mock/server.ts';
 import { prompt } from '../helpers/messages-cases.ts';
@@ -37,7 +37,7 @@ function cuttingPair(opts: { continuation?: string } = {}): StackOptions {
       models: {
         chat: {
           routes: [
-            { upstream: 'cutting', model: 'deepseek-v4-flash', weight: 1000 },
+            { upstream: 'cutting', model: 'deepseek-v4-flash', weight: FIRST_CHOICE },
             { upstream: 'whole', model: 'deepseek-v4-flash', weight: 1 },
           ],
           ...(opts.continuation === undefined ? {} : { continuation: opts.continuation }),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
-import { fixedUpstream, startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -37,7 +37,7 @@ test('fails over to B when A resets before headers', async (t) => {
     mocks: [{}],
     config: (urls) => ({
       upstreams: [
-        { name: 'a', url: 'http://127.0.0.1:9/v1', weight: 100 },
+        { name: 'a', url: 'http://127.0.0.1:9/v1', weight: FIRST_CHOICE },
         { name: 'b', url: `${urls[0]}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
@@ -56,7 +56,7 @@ test('fails over when A is overloaded, and a stream that fails before its first 
   const { gw } = await startStack(t, {
     config: (urls) => ({
       upstreams: [
-        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'a', url: `${a.url}/v1`, weight: FIRST_CHOICE },
         { name: 'b', url: `${urls[0]}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
@@ -175,7 +175,7 @@ test('a 429 rests that account: the next request goes elsewhere without trying i
   const { gw, mocks } = await startStack(t, {
     config: (urls) => ({
       upstreams: [
-        { name: 'a', url: `${a.url}/v1`, weight: 1000 },
+        { name: 'a', url: `${a.url}/v1`, weight: FIRST_CHOICE },
         { name: 'b', url: `${urls[0]}/v1` },
       ],
       models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from '../helpers/stack.ts';
+import { FIRST_CHOICE, startStack } from '../helpers/stack.ts';
 import { coalescedPair } from '../helpers/responses-cases.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 
@@ -100,7 +100,7 @@ test('an answer translated on an OpenAI-only route of the same model is stored i
       models: {
         chat: {
           routes: [
-            { upstream: 'native', weight: 1000 },
+            { upstream: 'native', weight: FIRST_CHOICE },
             { upstream: 'plain', weight: 1 },
           ],
         },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { answerText } from '../../src/mock/answer-text.ts';
+import { FIRST_CHOICE } from './stack.ts';
 
 /**
  * Cases the Messages door must pass the same way whether the request is translated for an OpenAI-only upstream
@@ -9,7 +10,7 @@ import { answerText } from '../../src/mock/answer-text.ts';
  */
 export const prompt = 'Tell me a story';
 
-/** Model "chat" on a Messages-only upstream first (weight 1000), then an OpenAI-only one (the mocks' URLs in order). */
+/** Model "chat" on a Messages-only upstream first (FIRST_CHOICE), then an OpenAI-only one (the mocks' URLs in order). */
 export function nativeFirstThenOpenAi(urls: string[]): Record<string, unknown> {
   return {
     upstreams: [
@@ -19,7 +20,7 @@ export function nativeFirstThenOpenAi(urls: string[]): Record<string, unknown> {
     models: {
       chat: {
         routes: [
-          { upstream: 'native', weight: 1000 },
+          { upstream: 'native', weight: FIRST_CHOICE },
           { upstream: 'openai', weight: 1 },
         ],
       },
