@@ -20,6 +20,14 @@ export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
 const NOT_TEXT = new Set(['type', 'role', 'image_url', 'url', 'detail', 'input_audio', 'data', 'file_data', 'id']);
 
 export function estimateTokens(body: Record<string, unknown>): number {
+  const max = body.max_completion_tokens ?? body.max_tokens;
+  const completion =
+    typeof max === 'number' && max > 0 ? max : body.input !== undefined ? 0 : DEFAULT_COMPLETION_ESTIMATE;
+  return estimatePromptTokens(body) + completion;
+}
+
+/** The prompt's part of `estimateTokens`: what the model reads before its first token (its prefill). */
+function estimatePromptTokens(body: Record<string, unknown>): number {
   let chars = 0;
   let tokens = 0;
   // Iterative walk with an explicit stack: a hostile body must not be able to overflow the call stack here.
@@ -43,10 +51,7 @@ export function estimateTokens(body: Record<string, unknown>): number {
     // Definitions reach the model as text: their JSON length is a fair stand-in (depth is bounded at parse).
     if (body[k] !== undefined && body[k] !== null) chars += JSON.stringify(body[k]).length;
   }
-  const max = body.max_completion_tokens ?? body.max_tokens;
-  const completion =
-    typeof max === 'number' && max > 0 ? max : body.input !== undefined ? 0 : DEFAULT_COMPLETION_ESTIMATE;
-  return Math.ceil(chars / 4) + tokens + completion;
+  return Math.ceil(chars / 4) + tokens;
 }
 
 function isImagePart(o: Record<string, unknown>): boolean {
@@ -56,4 +61,16 @@ function isImagePart(o: Record<string, unknown>): boolean {
 function imageDetail(o: Record<string, unknown>): unknown {
   const inner = o.image_url;
   return inner !== null && typeof inner === 'object' ? (inner as Record<string, unknown>).detail : o.detail;
+}
+
+const promptMemo = new WeakMap<Record<string, unknown>, number>();
+
+/** `estimatePromptTokens`, walked once per request body: every attempt's timeouts and samples ask for it. */
+export function promptTokensOf(body: Record<string, unknown>): number {
+  let n = promptMemo.get(body);
+  if (n === undefined) {
+    n = estimatePromptTokens(body);
+    promptMemo.set(body, n);
+  }
+  return n;
 }

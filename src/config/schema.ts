@@ -422,7 +422,7 @@ export const configSchema = {
             // `auto`'s floors and ceilings: upstream/adaptive-timeouts.ts.
             first_token: durationOrAuto(
               'auto',
-              'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3, and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.',
+              'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3 (times the prompt size over the sizes learned on, for a longer prompt), and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.',
             ),
             idle: durationOrAuto(
               'auto',

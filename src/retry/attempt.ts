@@ -10,7 +10,8 @@ import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-at
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
-import { chooseTimeouts } from '../upstream/adaptive-timeouts.ts';
+import { chooseTimeouts, promptSizeFactor } from '../upstream/adaptive-timeouts.ts';
+import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import type { PaceWatch } from '../upstream/stream-pace.ts';
 import { checkAnswer, isEventStream } from '../relay/answer-check.ts';
 import { errorFromOutcome, errorFromUpstreamStatus } from '../relay/upstream-error.ts';
@@ -125,7 +126,7 @@ export async function startAttempt(
   }
   const s = await firstContent({ ctx, call, att, upstream: upstream.name, span, deps, messages });
   if (s.kind === 'failed') {
-    learn(deps, lease, call.stream, att, s.result.outcome);
+    learn(deps, lease, call, att, s.result.outcome);
     att.close();
     ctx.upstreamMs += deps.clock.now() - att.startedAt;
   }
@@ -150,6 +151,7 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
     remainingMs: ctx.deadlineAt - deps.clock.now(),
     retryMayFollow,
     maxTokens: maxTokensOf(call.body),
+    promptTokens: promptTokensOf(call.body),
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
   };
@@ -162,7 +164,13 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
         const learned = learnedNow();
         return learned.gapMs === undefined ? undefined : chooseTimeouts({ ...input, learned });
       };
-  return { ...chosen, learnedIdle, pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace) : undefined };
+  // A continuation elsewhere prefills the prompt again: its first token is as much slower as the prompt is longer.
+  const resumeFactor = promptSizeFactor(input.promptTokens, input.learned.promptTokens);
+  return {
+    ...chosen,
+    learnedIdle,
+    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace, resumeFactor) : undefined,
+  };
 }
 
 /** An attempt whose head has come, as its first content is awaited. */
@@ -252,6 +260,7 @@ function paceWatch(
   deps: AttemptDeps,
   lease: Lease,
   pace: PaceCut | undefined,
+  resumeFactor: number,
 ): (() => PaceWatch | undefined) | undefined {
   if (pace === undefined) return undefined;
   // Asked on every data batch: once learned, the yardstick is kept for the rest of the attempt (it drifts slowly).
@@ -264,7 +273,7 @@ function paceWatch(
     watch = {
       typicalGapMs: learned.typicalGapMs,
       expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual),
-      resumeMs: learned.typicalFirstTokenMs,
+      resumeMs: learned.typicalFirstTokenMs === undefined ? undefined : learned.typicalFirstTokenMs * resumeFactor,
     };
     return watch;
   };
@@ -283,11 +292,12 @@ export function maxAttempts(config: Config, ctx: RequestContext): number {
 function learn(
   deps: AttemptDeps,
   lease: Lease,
-  stream: boolean,
+  call: { stream: boolean; body?: Record<string, unknown> | undefined },
   att: OpenAttempt,
   outcome: Outcome,
   usage?: Usage,
 ): void {
+  const stream = call.stream;
   // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
   const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
@@ -304,6 +314,7 @@ function learn(
       maxGapMs,
       pace,
       msPerToken,
+      promptTokens: call.body === undefined ? undefined : promptTokensOf(call.body),
     });
 }
 
@@ -345,7 +356,7 @@ export async function finishAttempt(
     learn(
       deps,
       lease,
-      s.kind === 'stream',
+      { stream: s.kind === 'stream', body: ctx.call?.body },
       s.att,
       result?.outcome ?? { kind: 'cancelled' },
       s.kind === 'json' ? s.usage : undefined,

@@ -30,6 +30,12 @@ export interface HedgeRequest {
   /** When the request's first attempt deposited into the retry budgets: a hedge is charged to it too. */
   depositedAt?: number;
   tokens: number;
+  /**
+   * How many times longer than the prompts the first tokens were learned on this one is (adaptive-timeouts.ts
+   * `promptSizeFactor`): its prefill alone takes that much longer, so its hedge waits that much longer too — sent at
+   * the short prompts' percentile, it would only prefill the long prompt twice.
+   */
+  sizeFactor?: number;
   /** What the attempt on a lease sends (stream-continuation.ts). */
   launch: (lease: Lease) => Launch;
 }
@@ -75,7 +81,8 @@ export class Hedging {
     const h = r.served.hedge;
     if (h === null) return undefined;
     const p = this.ttfts.get(r.served.name)?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
-    return { delayMs: Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)), prepare: () => this.prepare(ctx, r) };
+    const delayMs = Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)) * (r.sizeFactor ?? 1);
+    return { delayMs, prepare: () => this.prepare(ctx, r) };
   }
 
   /** A second lease, admitted by its gate and ready to send; undefined when no slot, no other upstream or no budget. */

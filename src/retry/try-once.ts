@@ -10,6 +10,8 @@ import { finishAttempt, type AttemptDeps, type AttemptResult } from './attempt.t
 import type { FallbackChain, Picked } from './fallback-chain.ts';
 import { startWithHedge } from './hedge.ts';
 import type { Hedging } from './hedging.ts';
+import { promptSizeFactor } from '../upstream/adaptive-timeouts.ts';
+import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import type { StreamContinuation } from './stream-continuation.ts';
 
@@ -85,6 +87,7 @@ export async function tryOnce(
         leaseId: `${ctx.id}:${plan.attempt}:hedge`,
         depositedAt: plan.binding.depositedAt,
         tokens: plan.binding.tokens,
+        sizeFactor: hedgeSizeFactor(ctx, picked.lease, deps),
         launch,
       });
   const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
@@ -103,6 +106,14 @@ export async function tryOnce(
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
   deps.hedging.observe(served, result.firstTokenMs);
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
+}
+
+/** How many times longer than the prompts its upstream's first tokens were learned on this request's prompt is. */
+function hedgeSizeFactor(ctx: RequestContext, lease: Lease, deps: TryDeps): number {
+  const call = ctx.call;
+  if (call === undefined) return 1;
+  const learned = deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream);
+  return promptSizeFactor(promptTokensOf(call.body), learned.promptTokens);
 }
 
 /** A lease the account gate admits: a refusal rests that account here too and chooses again (not an attempt). */

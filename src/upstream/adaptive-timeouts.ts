@@ -16,6 +16,13 @@
  *                            and, if another attempt could follow, at most max(left / 2, floor, p99(max gap))
  *                            of what is left at the last chunk
  *
+ * The first token also waits on the prompt's prefill, which grows with its length: times learned on short prompts
+ * say nothing of a prompt ten times longer than any of them. So a prompt beyond the size the times were learned on
+ * (the 90th percentile of those prompts, never under `promptReferenceTokens`) has every first-token value above (the
+ * learned p99, the floor, the cold value, the length bound) scaled by how many times longer it is (`promptSizeFactor`).
+ * Without it, a 25k-token prompt whose first token takes 5 s, on an upstream that answers short prompts in 150 ms,
+ * was cut at the 3 s floor on every attempt and answered 504 after five prefills, where a direct call succeeded.
+ *
  * A value pinned in the config (`timeouts.first_token`, `timeouts.idle`) is used as it is: the operator knows
  * better (the request deadline still ends every attempt). Pure: no clock, no I/O; tested as tables.
  */
@@ -48,6 +55,12 @@ export const ADAPTIVE = {
   /** A non-stream answer's first byte comes when the whole answer is written: as long as the old fixed default. */
   coldJsonFirstTokenMs: 300_000,
   coldIdleMs: 30_000,
+  /**
+   * Prompts up to this size (estimated tokens) are taken to fit the first-token times learned, whatever prompts
+   * those were learned on: their prefill is well inside the 3 s floor on any server (a slow one prefills a thousand
+   * tokens a second). A prompt above both this and the learned prompts' 90th percentile scales its first-token values.
+   */
+  promptReferenceTokens: 2_000,
 } as const;
 
 export type AdaptiveSettings = { readonly [K in keyof typeof ADAPTIVE]: number };
@@ -61,6 +74,8 @@ export interface Learned {
    * `usage.completion_tokens`), so a request's whole answer has a length-aware bound. Undefined until learned.
    */
   msPerToken?: number | undefined;
+  /** The 90th percentile of the prompts' sizes (estimated tokens) the first-token times were learned on. */
+  promptTokens?: number | undefined;
 }
 
 export interface TimeoutsInput {
@@ -74,6 +89,8 @@ export interface TimeoutsInput {
   retryMayFollow: boolean;
   /** The request's `max_tokens` (or `max_completion_tokens`), when it set one. */
   maxTokens?: number | undefined;
+  /** The size of the request's prompt (estimated tokens: estimate-tokens.ts), when known. */
+  promptTokens?: number | undefined;
   /**
    * A stream cut now would be continued exactly on some route: the lower idle floor applies (to a non-stream body,
    * whenever a retry may follow).
@@ -91,21 +108,21 @@ export interface ChosenTimeouts {
 }
 
 export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
-  const ttft = i.learned.firstTokenMs;
+  const size = promptSizeFactor(i.promptTokens, i.learned.promptTokens, s);
+  const ttft = i.learned.firstTokenMs === undefined ? undefined : i.learned.firstTokenMs * size;
+  const firstTokenFloorMs = s.firstTokenFloorMs * size;
   const gap = i.learned.gapMs;
   let firstTokenMs = i.pinned.firstTokenMs;
   if (firstTokenMs === null) {
     firstTokenMs =
       ttft === undefined
-        ? i.stream
-          ? s.coldStreamFirstTokenMs
-          : s.coldJsonFirstTokenMs
-        : clamp(ttft * s.factor, s.firstTokenFloorMs, s.firstTokenCeilingMs);
+        ? Math.min((i.stream ? s.coldStreamFirstTokenMs : s.coldJsonFirstTokenMs) * size, s.firstTokenCeilingMs)
+        : clamp(ttft * s.factor, firstTokenFloorMs, s.firstTokenCeilingMs);
     if (i.retryMayFollow)
       firstTokenMs = Math.min(
         firstTokenMs,
-        Math.max(i.remainingMs / 2, s.firstTokenFloorMs, ttft ?? 0),
-        lengthBoundMs(i, s),
+        Math.max(i.remainingMs / 2, firstTokenFloorMs, ttft ?? 0),
+        lengthBoundMs(i, s) * size,
       );
   }
   const cheapCut = i.stream ? i.exactRecovery === true : i.retryMayFollow;
@@ -119,6 +136,22 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
     quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
   };
+}
+
+/**
+ * How many times longer than the prompts its first-token times were learned on (their 90th percentile, or
+ * `promptReferenceTokens` when that is larger) this prompt is; 1 when it is not longer, or its size is unknown.
+ * Linear in the size, as prefill is (attention's quadratic part only makes a long prompt slower still, and the
+ * learned times include the queue and the network, which do not grow with it): generous on purpose, as a prompt
+ * cut for being long is cut again on every retry.
+ */
+export function promptSizeFactor(
+  promptTokens: number | undefined,
+  learnedPromptTokens: number | undefined,
+  s: Pick<AdaptiveSettings, 'promptReferenceTokens'> = ADAPTIVE,
+): number {
+  if (promptTokens === undefined || !(promptTokens > 0)) return 1;
+  return Math.max(1, promptTokens / Math.max(s.promptReferenceTokens, learnedPromptTokens ?? 0));
 }
 
 /**

@@ -2,8 +2,16 @@ import { ADAPTIVE, type Learned } from './adaptive-timeouts.ts';
 import { RecentSamples } from './recent-samples.ts';
 import { PACE } from './stream-pace.ts';
 
+/**
+ * The prompt size the learned first-token times are taken to hold for: most of the prompts they were learned on (a
+ * few long ones among many short ones do not make every long prompt's timeout the short ones').
+ */
+const PROMPT_PERCENTILE = 90;
+
 interface Series {
   firstToken: RecentSamples;
+  /** The prompt sizes (estimated tokens) of the attempts in `firstToken`: what its times hold for. */
+  promptTokens: RecentSamples;
   gap: RecentSamples;
   /** Per finished stream: its mean gap between data events, and how many it had (the pace cut's yardsticks). */
   meanGap: RecentSamples;
@@ -37,10 +45,15 @@ export class TimeoutLearner {
       maxGapMs?: number | undefined;
       pace?: PaceSample | undefined;
       msPerToken?: number | undefined;
+      promptTokens?: number | undefined;
     },
   ): void {
     const s = this.of(upstream, model, stream);
-    if (m.firstTokenMs !== undefined) s.firstToken.add(m.firstTokenMs);
+    if (m.firstTokenMs !== undefined) {
+      s.firstToken.add(m.firstTokenMs);
+      // Unknown sizes count as small: the learned times then hold for no more than the reference size.
+      s.promptTokens.add(m.promptTokens ?? 0);
+    }
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
     if (m.msPerToken !== undefined) s.perToken.add(m.msPerToken);
     if (m.pace !== undefined) {
@@ -81,6 +94,7 @@ export class TimeoutLearner {
     const learned = {
       firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples),
       gapMs: s.gap.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples),
+      promptTokens: s.promptTokens.percentile(PROMPT_PERCENTILE, ADAPTIVE.minSamples),
     };
     // The median: a tenth of crawling answers must not move it.
     return stream ? learned : { ...learned, msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples) };
@@ -92,6 +106,7 @@ export class TimeoutLearner {
     if (s === undefined) {
       s = {
         firstToken: new RecentSamples(),
+        promptTokens: new RecentSamples(),
         gap: new RecentSamples(),
         meanGap: new RecentSamples(),
         events: new RecentSamples(),

@@ -112,3 +112,42 @@ test('a pinned first_token wins over what the upstream shows', async (t) => {
   );
   assert.equal(res.headers.get('x-spillway-upstream'), 'good');
 });
+
+test('on defaults, a prompt far longer than those the first-token timeout was learned on is not cut for its prefill', async (t) => {
+  // An upstream whose first token takes 150 ms for a short prompt and 3.5 s (its prefill) for one of 25k tokens:
+  // above the 3 s floor the short prompts teach, so without the prompt's size the long one was cut on every attempt.
+  const upstream = await fixedUpstream(t, (_req, res, body) => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const timer = setTimeout(
+      () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`${chunk({ role: 'assistant', content: 'read it' })}${chunk({}, 'stop')}data: [DONE]\n\n`);
+      },
+      body.length > 50_000 ? 3_500 : 150,
+    );
+    res.on('close', () => clearTimeout(timer));
+  });
+  const { client } = await startStack(t, {
+    config: () => ({
+      upstreams: [{ name: 'u', url: `${upstream.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'u' }] } },
+    }),
+  });
+  for (let i = 0; i < ADAPTIVE.minSamples; i++) {
+    const short = await client.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: `q${i}` }],
+      stream: true,
+    });
+    for await (const _c of short);
+  }
+  const { data, response } = await client.chat.completions
+    .create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(100_000) }], stream: true })
+    .withResponse();
+  let text = '';
+  for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+  assert.equal(text, 'read it');
+  assert.equal(response.headers.get('x-spillway-attempts'), '1');
+  assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one prefill of the long prompt, no retry, no hedge');
+});

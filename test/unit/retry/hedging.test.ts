@@ -131,3 +131,23 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
   );
   queue.close();
 });
+
+test('a prompt longer than those its first tokens were learned on waits as many times longer for its hedge', () => {
+  const { queue, hedging, model } = setup();
+  const ctx = { id: 'r1', clientGone: new AbortController().signal } as unknown as RequestContext;
+  const first = queue.acquireNow(model, new Set());
+  const offer = (sizeFactor: number | undefined) =>
+    hedging.offer(ctx, {
+      served: model,
+      first,
+      avoid: new Set(),
+      leaseId: 'r1:1:hedge',
+      tokens: 0,
+      ...(sizeFactor === undefined ? {} : { sizeFactor }),
+      launch: (lease) => ({ lease, body: '{}', messages: false }),
+    })?.delayMs;
+  assert.equal(offer(undefined), 100);
+  assert.equal(offer(1), 100);
+  assert.equal(offer(12.5), 1_250, "sent at the short prompts' delay, it would only prefill the long one twice");
+  first.release({ kind: 'ok' });
+});

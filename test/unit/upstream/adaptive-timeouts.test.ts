@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADAPTIVE, boundIdleMs, chooseTimeouts, type TimeoutsInput } from '../../../src/upstream/adaptive-timeouts.ts';
+import {
+  ADAPTIVE,
+  boundIdleMs,
+  chooseTimeouts,
+  promptSizeFactor,
+  type TimeoutsInput,
+} from '../../../src/upstream/adaptive-timeouts.ts';
 import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
 import { TimeoutLearner } from '../../../src/upstream/timeout-learner.ts';
 import { RecentSamples } from '../../../src/upstream/recent-samples.ts';
@@ -286,13 +292,94 @@ test('a stall mid-answer leaves the retry (or continuation) half of what is left
   assert.ok(cut.at <= ADAPTIVE.idleFloorMs, `cut after ${cut.at} ms of silence`);
 });
 
+test('a prompt longer than those the first tokens were learned on: every first-token value scaled by its size', () => {
+  const ref = ADAPTIVE.promptReferenceTokens;
+  const cases: { name: string; prompt: number | undefined; learnedOn: number | undefined; factor: number }[] = [
+    { name: 'size unknown', prompt: undefined, learnedOn: 100, factor: 1 },
+    { name: 'within the reference size, learned on tiny prompts', prompt: ref, learnedOn: 50, factor: 1 },
+    { name: 'shorter than those learned on', prompt: 10_000, learnedOn: 30_000, factor: 1 },
+    { name: 'ten times the reference, learned on tiny prompts', prompt: 10 * ref, learnedOn: 50, factor: 10 },
+    { name: 'nothing learned yet: against the reference', prompt: 4 * ref, learnedOn: undefined, factor: 4 },
+    { name: 'twice the prompts learned on', prompt: 60_000, learnedOn: 30_000, factor: 2 },
+  ];
+  for (const c of cases) assert.equal(promptSizeFactor(c.prompt, c.learnedOn), c.factor, c.name);
+
+  const base: TimeoutsInput = {
+    pinned: auto,
+    learned: { firstTokenMs: 150, gapMs: 20, promptTokens: 50 },
+    stream: true,
+    remainingMs: 60_000,
+    retryMayFollow: true,
+    exactRecovery: true,
+  };
+  const short = chooseTimeouts({ ...base, promptTokens: 40 });
+  assert.equal(short.firstTokenMs, ADAPTIVE.firstTokenFloorMs, 'a short prompt: the floor, as before');
+  // 25k tokens (100k characters): 12.5 × the reference; its prefill is what the first token waits on.
+  const long = chooseTimeouts({ ...base, promptTokens: 25_000 });
+  assert.equal(long.firstTokenMs, ADAPTIVE.firstTokenFloorMs * 12.5, 'the floor scaled, above half of what is left');
+  assert.equal(long.idleMs, short.idleMs, 'the gaps between tokens do not depend on the prompt');
+  assert.equal(
+    chooseTimeouts({ ...base, promptTokens: 25_000, learned: { ...base.learned, promptTokens: 25_000 } }).firstTokenMs,
+    ADAPTIVE.firstTokenFloorMs,
+    'learned on prompts of its size: not scaled',
+  );
+  assert.equal(
+    chooseTimeouts({ ...base, promptTokens: 25_000, learned: { firstTokenMs: 4_000, gapMs: 20, promptTokens: 50 } })
+      .firstTokenMs,
+    50_000,
+    'never before its own normal p99, scaled: a retry would wait as long',
+  );
+  assert.equal(
+    chooseTimeouts({
+      ...base,
+      remainingMs: 100_000,
+      promptTokens: 25_000,
+      learned: { firstTokenMs: 2_000, gapMs: 20, promptTokens: 50 },
+    }).firstTokenMs,
+    50_000,
+    'p99 × 3 scaled past half of what is left: half of what is left, where a retry still fits',
+  );
+  assert.equal(
+    chooseTimeouts({ ...base, promptTokens: 20_000, learned: { firstTokenMs: undefined, gapMs: undefined } })
+      .firstTokenMs,
+    30_000,
+    'cold: 60 s × 10 bounded by the ceiling, then by half of what is left',
+  );
+  assert.equal(
+    chooseTimeouts({
+      ...base,
+      retryMayFollow: false,
+      promptTokens: 20_000,
+      learned: { firstTokenMs: undefined, gapMs: undefined },
+    }).firstTokenMs,
+    ADAPTIVE.firstTokenCeilingMs,
+    'cold, last attempt: never above the ceiling',
+  );
+  assert.equal(
+    chooseTimeouts({ ...base, promptTokens: 25_000, pinned: { firstTokenMs: 2_000, idleMs: null } }).firstTokenMs,
+    2_000,
+    'a pinned value is used as it is',
+  );
+});
+
+test('the learner keeps the sizes of the prompts its first tokens came from: their 90th percentile', () => {
+  const l = new TimeoutLearner();
+  for (let i = 0; i < 18; i++) l.observe('u', 'm', true, { firstTokenMs: 100, promptTokens: 50 });
+  l.observe('u', 'm', true, { firstTokenMs: 3_000, promptTokens: 30_000 });
+  l.observe('u', 'm', true, { maxGapMs: 5, promptTokens: 99_999 });
+  assert.equal(l.learned('u', 'm', true).promptTokens, undefined, '19 first tokens: not yet');
+  l.observe('u', 'm', true, { firstTokenMs: 100 });
+  assert.equal(l.learned('u', 'm', true).promptTokens, 50, 'one long prompt in twenty does not move the 90th');
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 3_000);
+});
+
 test('the learner keeps streams and non-stream answers apart, and needs enough samples', () => {
   const l = new TimeoutLearner();
   for (let i = 1; i <= ADAPTIVE.minSamples - 1; i++)
     l.observe('ds', 'deepseek-chat', true, { firstTokenMs: i * 10, maxGapMs: i });
   assert.deepEqual(
     l.learned('ds', 'deepseek-chat', true),
-    { firstTokenMs: undefined, gapMs: undefined },
+    { firstTokenMs: undefined, gapMs: undefined, promptTokens: undefined },
     'too few samples',
   );
   l.observe('ds', 'deepseek-chat', true, { firstTokenMs: 1_000 });
