@@ -10,7 +10,8 @@
  * follow, a stall is cut once half of what was left has passed — but never before the upstream's own normal p99,
  * because a retry of an attempt that is merely slow would not fit either.
  *
- *   first token = pinned  ??  min( clamp(p99(ttft) × factor, floor, ceiling) or cold,
+ *   first token = pinned  ??  min( clamp(p99(ttft) × factor, floor, ceiling) or cold
+ *                                    (a non-stream answer: by its length, wholeAnswerMs),
  *                                  max(remaining / 2, floor, p99(ttft)) if another attempt could follow )
  *   idle        = pinned  ??  clamp(p99(max gap) × factor, floor, ceiling) or cold,
  *                            and, if another attempt could follow, at most max(left / 2, floor, p99(max gap))
@@ -114,16 +115,16 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
   const gap = i.learned.gapMs;
   let firstTokenMs = i.pinned.firstTokenMs;
   if (firstTokenMs === null) {
-    firstTokenMs =
+    const learnedMs =
       ttft === undefined
         ? Math.min((i.stream ? s.coldStreamFirstTokenMs : s.coldJsonFirstTokenMs) * size, s.firstTokenCeilingMs)
         : clamp(ttft * s.factor, firstTokenFloorMs, s.firstTokenCeilingMs);
+    // A non-stream "first token" is the whole answer: how long it may take is its length's business, not the
+    // recent answers' (whose p99 says nothing of one ten times longer).
+    const whole = i.stream ? undefined : wholeAnswerMs(i, s, size);
+    firstTokenMs = whole === undefined ? learnedMs : i.retryMayFollow ? whole : Math.max(learnedMs, whole);
     if (i.retryMayFollow)
-      firstTokenMs = Math.min(
-        firstTokenMs,
-        Math.max(i.remainingMs / 2, firstTokenFloorMs, ttft ?? 0),
-        lengthBoundMs(i, s) * size,
-      );
+      firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, firstTokenFloorMs, ttft ?? 0));
   }
   const cheapCut = i.stream ? i.exactRecovery === true : i.retryMayFollow;
   const idleFloorMs = cheapCut ? s.recoverableIdleFloorMs : s.idleFloorMs;
@@ -155,15 +156,20 @@ export function promptSizeFactor(
 }
 
 /**
- * A non-stream answer's whole time, bounded by its length: the upstream's median time per token × the tokens the
- * request allows × the factor, never under the floor. A high percentile of whole-answer times cannot cut an answer
- * that crawls when a tenth of them crawl (the percentile is theirs); its length can. Only when a retry could follow:
- * the bound exists to hand the request to an upstream that will answer in time. Infinity when unknown.
+ * How long a non-stream answer may take, all of it: the upstream's median time per token × the tokens the request
+ * allows × the factor (× the prompt's size factor), never under the floor — when both are known. Its length decides
+ * both ways: a high percentile of recent whole-answer times cuts an answer longer than they were (600 tokens on an
+ * upstream whose answers had 10 were cut at 3 s on every attempt and answered 504, where a direct call took 6 s), and
+ * cannot cut one that crawls when a tenth of them crawl (the percentile is theirs). A request without `max_tokens`
+ * may be answered at any length, and an upstream that reports no `usage` tells no time per token: then nothing
+ * short of the cold value (and the deadline split) bounds the answer, as a non-stream answer shows no progress that
+ * would tell a long answer from a stalled one.
  */
-function lengthBoundMs(i: TimeoutsInput, s: AdaptiveSettings): number {
+function wholeAnswerMs(i: TimeoutsInput, s: AdaptiveSettings, size: number): number {
   const perToken = i.learned.msPerToken;
-  if (i.stream || perToken === undefined || i.maxTokens === undefined) return Infinity;
-  return Math.max(s.firstTokenFloorMs, perToken * i.maxTokens * s.factor);
+  if (perToken === undefined || i.maxTokens === undefined)
+    return Math.min(s.coldJsonFirstTokenMs * size, s.firstTokenCeilingMs);
+  return clamp(perToken * i.maxTokens * s.factor * size, s.firstTokenFloorMs * size, s.firstTokenCeilingMs);
 }
 
 /**

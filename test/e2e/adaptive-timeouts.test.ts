@@ -151,3 +151,20 @@ test('on defaults, a prompt far longer than those the first-token timeout was le
   assert.equal(response.headers.get('x-spillway-attempts'), '1');
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one prefill of the long prompt, no retry, no hedge');
 });
+
+test('on defaults, a non-stream answer far longer than the recent ones is not cut at their p99', async (t) => {
+  // Twenty answers of 10 tokens (~0.15 s each), then one allowed 400 (~4 s): above the 3 s floor their p99 teaches.
+  const { client, mocks } = await startStack(t, { mocks: [{ ttftMs: 50, tokenMs: 10 }] });
+  for (let i = 0; i < ADAPTIVE.minSamples; i++)
+    await client.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: `q${i}` }],
+      max_tokens: 10,
+    });
+  const { data, response } = await client.chat.completions
+    .create({ model: 'chat', messages, max_tokens: 400 })
+    .withResponse();
+  assert.equal(data.choices[0]?.message.content, answerText(1, 'hi', 400));
+  assert.equal(response.headers.get('x-spillway-attempts'), '1');
+  assert.equal(mocks[0]!.stats().received, ADAPTIVE.minSamples + 1, 'one generation of the long answer, no retry');
+});
