@@ -315,6 +315,7 @@ function learn(
       pace,
       msPerToken,
       promptTokens: call.body === undefined ? undefined : promptTokensOf(call.body),
+      answerTokens: msPerToken === undefined ? undefined : tokens,
     });
 }
 

@@ -8,6 +8,7 @@ import { admitLease } from './admit-lease.ts';
 import type { HedgeOffer, Launch, PreparedHedge } from './hedge.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import { TtftTracker } from './ttft-tracker.ts';
+import { promptSizeFactor, type Learned } from '../upstream/adaptive-timeouts.ts';
 
 /** Samples needed before the hedge delay follows the percentile instead of max_delay. */
 const HEDGE_MIN_SAMPLES = 20;
@@ -30,17 +31,43 @@ export interface HedgeRequest {
   /** When the request's first attempt deposited into the retry budgets: a hedge is charged to it too. */
   depositedAt?: number;
   tokens: number;
-  /**
-   * How many times longer than the prompts the first tokens were learned on this one is (adaptive-timeouts.ts
-   * `promptSizeFactor`): its prefill alone takes that much longer, so its hedge waits that much longer too — sent at
-   * the short prompts' percentile, it would only prefill the long prompt twice.
-   */
-  sizeFactor?: number;
+  /** A stream (its first token is a first token) or a non-stream answer (its "first token" is the whole answer). */
+  stream: boolean;
+  /** How much later than its peers' percentile this request's hedge goes (`hedgeScale`); as its peers when absent. */
+  scale?: HedgeScale;
   /** What the attempt on a lease sends (stream-continuation.ts). */
   launch: (lease: Lease) => Launch;
 }
 
 export type HedgeVerdict = 'send' | 'client_gone' | 'first_settled' | 'no_budget';
+
+export interface HedgeScale {
+  /** The delay's multiple. */
+  factor: number;
+  /** False for a non-stream answer of unknown length: its peers' times say nothing of it, so it waits max_delay. */
+  lengthKnown: boolean;
+}
+
+/**
+ * How much later than its peers' percentile a request is late (pure). A prompt longer than those its upstream's
+ * first tokens were learned on waits for its prefill (adaptive-timeouts.ts `promptSizeFactor`): hedged at the short
+ * prompts' percentile, it would only be prefilled twice. A non-stream answer's first byte is its whole answer, so it
+ * is also as much later as it may be longer than the answers there usually are (its `max_tokens` over their 90th
+ * percentile): a long answer is not late for being long. Without `max_tokens`, or before its upstream has reported
+ * the lengths of 20 answers, its length is unknown.
+ */
+export function hedgeScale(r: {
+  stream: boolean;
+  promptTokens: number;
+  maxTokens: number | undefined;
+  learned: Learned;
+}): HedgeScale {
+  const factor = promptSizeFactor(r.promptTokens, r.learned.promptTokens);
+  if (r.stream) return { factor, lengthKnown: true };
+  const usual = r.learned.answerTokens;
+  if (r.maxTokens === undefined || usual === undefined || !(usual > 0)) return { factor, lengthKnown: false };
+  return { factor: factor * Math.max(1, r.maxTokens / usual), lengthKnown: true };
+}
 
 /**
  * Whether a prepared hedge (slot and gate had, both of which await) is sent now (pure). Not when the client left or
@@ -63,25 +90,33 @@ export function hedgeVerdict(s: {
  * A hedge is a luxury: never with a slot another request waits for, never past the retry budget.
  */
 export class Hedging {
+  /** By model and stream or not: a non-stream "first token" is a whole answer, no peer of a stream's. */
   private readonly ttfts: Map<string, TtftTracker>;
   private readonly deps: HedgingDeps;
 
   constructor(models: Config['models'], deps: HedgingDeps) {
-    this.ttfts = new Map(Object.keys(models).map((m) => [m, new TtftTracker()]));
+    this.ttfts = new Map(
+      Object.keys(models).flatMap((m) => [
+        [trackerKey(m, true), new TtftTracker()],
+        [trackerKey(m, false), new TtftTracker()],
+      ]),
+    );
     this.deps = deps;
   }
 
-  /** A time to first token seen on `model`: the hedge delay follows them. */
-  observe(model: ModelConfig, firstTokenMs: number | undefined): void {
-    if (firstTokenMs !== undefined) this.ttfts.get(model.name)?.add(firstTokenMs);
+  /** A time to first token seen on `model` (a whole answer's time, not streamed): the hedge delay follows them. */
+  observe(model: ModelConfig, stream: boolean, firstTokenMs: number | undefined): void {
+    if (firstTokenMs !== undefined) this.ttfts.get(trackerKey(model.name, stream))?.add(firstTokenMs);
   }
 
   /** The hedge a try may send, or undefined when its model hedges not at all. */
   offer(ctx: RequestContext, r: HedgeRequest): HedgeOffer | undefined {
     const h = r.served.hedge;
     if (h === null) return undefined;
-    const p = this.ttfts.get(r.served.name)?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
-    const delayMs = Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)) * (r.sizeFactor ?? 1);
+    const scale = r.scale ?? { factor: 1, lengthKnown: true };
+    const peers = scale.lengthKnown ? this.ttfts.get(trackerKey(r.served.name, r.stream)) : undefined;
+    const p = peers?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
+    const delayMs = Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)) * scale.factor;
     return { delayMs, prepare: () => this.prepare(ctx, r) };
   }
 
@@ -119,4 +154,8 @@ export class Hedging {
     this.deps.metrics.hedges.inc({ model: r.served.name });
     return true;
   }
+}
+
+function trackerKey(model: string, stream: boolean): string {
+  return `${model}\u0000${stream ? 's' : 'j'}`;
 }

@@ -9,8 +9,8 @@ import { admitLease } from './admit-lease.ts';
 import { finishAttempt, type AttemptDeps, type AttemptResult } from './attempt.ts';
 import type { FallbackChain, Picked } from './fallback-chain.ts';
 import { startWithHedge } from './hedge.ts';
-import type { Hedging } from './hedging.ts';
-import { promptSizeFactor } from '../upstream/adaptive-timeouts.ts';
+import { hedgeScale, type Hedging, type HedgeScale } from './hedging.ts';
+import { maxTokensOf } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import type { StreamContinuation } from './stream-continuation.ts';
@@ -87,7 +87,8 @@ export async function tryOnce(
         leaseId: `${ctx.id}:${plan.attempt}:hedge`,
         depositedAt: plan.binding.depositedAt,
         tokens: plan.binding.tokens,
-        sizeFactor: hedgeSizeFactor(ctx, picked.lease, deps),
+        stream: ctx.call?.stream ?? true,
+        scale: hedgeScaleOf(ctx, picked.lease, deps),
         launch,
       });
   const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
@@ -104,16 +105,20 @@ export async function tryOnce(
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
-  deps.hedging.observe(served, result.firstTokenMs);
+  deps.hedging.observe(served, ctx.call?.stream ?? true, result.firstTokenMs);
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
 }
 
-/** How many times longer than the prompts its upstream's first tokens were learned on this request's prompt is. */
-function hedgeSizeFactor(ctx: RequestContext, lease: Lease, deps: TryDeps): number {
+/** How much later than its peers this request's hedge goes, from what its first lease's upstream has shown. */
+function hedgeScaleOf(ctx: RequestContext, lease: Lease, deps: TryDeps): HedgeScale | undefined {
   const call = ctx.call;
-  if (call === undefined) return 1;
-  const learned = deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream);
-  return promptSizeFactor(promptTokensOf(call.body), learned.promptTokens);
+  if (call === undefined) return undefined;
+  return hedgeScale({
+    stream: call.stream,
+    promptTokens: promptTokensOf(call.body),
+    maxTokens: maxTokensOf(call.body),
+    learned: deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream),
+  });
 }
 
 /** A lease the account gate admits: a refusal rests that account here too and chooses again (not an attempt). */

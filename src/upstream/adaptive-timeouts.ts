@@ -77,6 +77,8 @@ export interface Learned {
   msPerToken?: number | undefined;
   /** The 90th percentile of the prompts' sizes (estimated tokens) the first-token times were learned on. */
   promptTokens?: number | undefined;
+  /** Non-stream only: the 90th percentile of the completion tokens of its whole answers, when reported. */
+  answerTokens?: number | undefined;
 }
 
 export interface TimeoutsInput {

@@ -8,6 +8,9 @@ import { PACE } from './stream-pace.ts';
  */
 const PROMPT_PERCENTILE = 90;
 
+/** The answer length (completion tokens) the learned non-stream times are taken to hold for, as for prompts. */
+const ANSWER_PERCENTILE = 90;
+
 interface Series {
   firstToken: RecentSamples;
   /** The prompt sizes (estimated tokens) of the attempts in `firstToken`: what its times hold for. */
@@ -18,6 +21,8 @@ interface Series {
   events: RecentSamples;
   /** Per whole non-stream answer: its time over its completion tokens. */
   perToken: RecentSamples;
+  /** Per whole non-stream answer: its completion tokens (how long answers here usually are). */
+  answerTokens: RecentSamples;
 }
 
 /** What a finished stream showed of its pace. */
@@ -46,6 +51,7 @@ export class TimeoutLearner {
       pace?: PaceSample | undefined;
       msPerToken?: number | undefined;
       promptTokens?: number | undefined;
+      answerTokens?: number | undefined;
     },
   ): void {
     const s = this.of(upstream, model, stream);
@@ -56,6 +62,7 @@ export class TimeoutLearner {
     }
     if (m.maxGapMs !== undefined) s.gap.add(m.maxGapMs);
     if (m.msPerToken !== undefined) s.perToken.add(m.msPerToken);
+    if (m.answerTokens !== undefined) s.answerTokens.add(m.answerTokens);
     if (m.pace !== undefined) {
       s.meanGap.add(m.pace.meanGapMs);
       s.events.add(m.pace.events);
@@ -97,7 +104,12 @@ export class TimeoutLearner {
       promptTokens: s.promptTokens.percentile(PROMPT_PERCENTILE, ADAPTIVE.minSamples),
     };
     // The median: a tenth of crawling answers must not move it.
-    return stream ? learned : { ...learned, msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples) };
+    if (stream) return learned;
+    return {
+      ...learned,
+      msPerToken: s.perToken.percentile(50, ADAPTIVE.minSamples),
+      answerTokens: s.answerTokens.percentile(ANSWER_PERCENTILE, ADAPTIVE.minSamples),
+    };
   }
 
   private of(upstream: string, model: string, stream: boolean): Series {
@@ -111,6 +123,7 @@ export class TimeoutLearner {
         meanGap: new RecentSamples(),
         events: new RecentSamples(),
         perToken: new RecentSamples(),
+        answerTokens: new RecentSamples(),
       };
       this.series.set(k, s);
     }

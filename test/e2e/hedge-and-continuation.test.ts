@@ -209,3 +209,32 @@ test('the simulator continues its own answer: a stream cut by a fleet fault is c
   assert.equal(text, answerText(1, PROMPT, 30));
   assert.equal(mocks[1]!.stats().completed, 1);
 });
+
+test('on defaults, a non-stream answer allowed far more tokens than the recent ones is not hedged for its length', async (t) => {
+  // Thirty answers of 10 tokens (~0.15 s; at least 20 on each upstream's learner is what the test needs, and the
+  // balancer spreads them), then one allowed 200 (~2 s): past its peers' p95 many times over, yet not late —
+  // hedged, it would be generated twice.
+  const { client, gw, mocks } = await startStack(t, {
+    mocks: [
+      { ttftMs: 50, tokenMs: 10 },
+      { ttftMs: 50, tokenMs: 10 },
+    ],
+    config: (urls) => ({
+      upstreams: [
+        { name: 'a', url: `${urls[0]}/v1`, weight: FIRST_CHOICE },
+        { name: 'b', url: `${urls[1]}/v1` },
+      ],
+      models: { chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }] } },
+    }),
+  });
+  for (let i = 0; i < 30; i++)
+    await client.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: `q${i}` }],
+      max_tokens: 10,
+    });
+  const r = await client.chat.completions.create({ model: 'chat', messages, max_tokens: 200 });
+  assert.equal(r.choices[0]?.message.content, answerText(1, PROMPT, 200));
+  assert.equal(mocks[0]!.stats().received + mocks[1]!.stats().received, 31, 'one generation of the long answer');
+  assert.doesNotMatch(await (await fetch(`${gw.url}/metrics`)).text(), /spillway_hedges_total\{model="chat"\} [1-9]/);
+});

@@ -7,12 +7,13 @@ import { Balancer } from '../../../src/balance/balancer.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 import { AdmissionQueue } from '../../../src/queue/admission-queue.ts';
-import { Hedging, hedgeVerdict, type HedgeVerdict } from '../../../src/retry/hedging.ts';
+import { Hedging, hedgeScale, hedgeVerdict, type HedgeScale, type HedgeVerdict } from '../../../src/retry/hedging.ts';
+import type { Learned } from '../../../src/upstream/adaptive-timeouts.ts';
 import { RetryBudgets } from '../../../src/retry/retry-budgets.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
 /** Two upstreams for one hedged model, and a retry budget of exactly one retry in the window. */
-function setup() {
+function setup(hedge: Record<string, unknown> = { min_delay: '100ms', max_delay: '100ms' }) {
   const config = resolveConfig(
     {
       upstreams: [
@@ -20,7 +21,7 @@ function setup() {
         { name: 'b', url: 'http://b.invalid/v1' },
       ],
       models: {
-        chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], hedge: { min_delay: '100ms', max_delay: '100ms' } },
+        chat: { routes: [{ upstream: 'a' }, { upstream: 'b' }], hedge },
       },
       retry: { budget_ratio: 0, budget_min_per_second: 0.1, budget_window: '10s' },
     },
@@ -109,6 +110,7 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
     avoid: new Set(),
     leaseId: 'r1:1:hedge',
     tokens: 0,
+    stream: true,
     launch: (lease) => ({ lease, body: '{}', messages: false }),
   });
   assert.equal(offer?.delayMs, 100, 'max_delay until 20 samples are known');
@@ -132,22 +134,81 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
   queue.close();
 });
 
-test('a prompt longer than those its first tokens were learned on waits as many times longer for its hedge', () => {
-  const { queue, hedging, model } = setup();
+test("a hedge waits as much longer as its prompt and, not streamed, its allowed answer are longer than its peers'", () => {
+  const learned = (over: Partial<Learned>): Learned => ({ firstTokenMs: 100, gapMs: 5, ...over });
+  const rows: { name: string; args: Parameters<typeof hedgeScale>[0]; want: HedgeScale }[] = [
+    {
+      name: 'a stream of a short prompt: as its peers',
+      args: { stream: true, promptTokens: 50, maxTokens: 4_000, learned: learned({ promptTokens: 50 }) },
+      want: { factor: 1, lengthKnown: true },
+    },
+    {
+      name: 'a stream of a prompt 12.5 x the reference: 12.5 x later (its answer length is no part of a first token)',
+      args: { stream: true, promptTokens: 25_000, maxTokens: 4_000, learned: learned({ promptTokens: 50 }) },
+      want: { factor: 12.5, lengthKnown: true },
+    },
+    {
+      name: 'not streamed, allowed 600 tokens where answers had 10: 60 x later',
+      args: { stream: false, promptTokens: 50, maxTokens: 600, learned: learned({ answerTokens: 10 }) },
+      want: { factor: 60, lengthKnown: true },
+    },
+    {
+      name: 'not streamed, allowed fewer tokens than answers usually have: as its peers',
+      args: { stream: false, promptTokens: 50, maxTokens: 8, learned: learned({ answerTokens: 10 }) },
+      want: { factor: 1, lengthKnown: true },
+    },
+    {
+      name: 'not streamed, answer lengths not (yet) reported by its upstream: its length unknown',
+      args: { stream: false, promptTokens: 50, maxTokens: 600, learned: learned({}) },
+      want: { factor: 1, lengthKnown: false },
+    },
+    {
+      name: 'not streamed, no max_tokens: its length unknown',
+      args: { stream: false, promptTokens: 50, maxTokens: undefined, learned: learned({ answerTokens: 10 }) },
+      want: { factor: 1, lengthKnown: false },
+    },
+  ];
+  for (const r of rows) assert.deepEqual(hedgeScale(r.args), r.want, r.name);
+});
+
+/** The hedge delay `hedging` offers a first attempt of `model` (on a slot it holds for the question). */
+function delayOf(s: ReturnType<typeof setup>, stream: boolean, scale?: HedgeScale): number | undefined {
   const ctx = { id: 'r1', clientGone: new AbortController().signal } as unknown as RequestContext;
-  const first = queue.acquireNow(model, new Set());
-  const offer = (sizeFactor: number | undefined) =>
-    hedging.offer(ctx, {
-      served: model,
+  const first = s.queue.acquireNow(s.model, new Set());
+  try {
+    return s.hedging.offer(ctx, {
+      served: s.model,
       first,
       avoid: new Set(),
       leaseId: 'r1:1:hedge',
       tokens: 0,
-      ...(sizeFactor === undefined ? {} : { sizeFactor }),
+      stream,
+      ...(scale === undefined ? {} : { scale }),
       launch: (lease) => ({ lease, body: '{}', messages: false }),
     })?.delayMs;
-  assert.equal(offer(undefined), 100);
-  assert.equal(offer(1), 100);
-  assert.equal(offer(12.5), 1_250, "sent at the short prompts' delay, it would only prefill the long one twice");
-  first.release({ kind: 'ok' });
+  } finally {
+    first.release({ kind: 'ok' });
+  }
+}
+
+test('the hedge delay: peers of the same kind, scaled; a non-stream answer of unknown length waits max_delay', () => {
+  const s = setup();
+  // min_delay and max_delay are both 100 ms in this model's config: what moves is the scale.
+  assert.equal(delayOf(s, true), 100);
+  assert.equal(
+    delayOf(s, true, { factor: 12.5, lengthKnown: true }),
+    1_250,
+    "at its peers' delay a long prompt would only be prefilled twice",
+  );
+  assert.equal(delayOf(s, false, { factor: 3, lengthKnown: false }), 300);
+});
+
+test("whole non-stream answers are no peers of a stream's first token, nor the other way round", () => {
+  const s = setup({ min_delay: '10ms', max_delay: '10s' });
+  for (let i = 0; i < 20; i++) {
+    s.hedging.observe(s.model, true, 200);
+    s.hedging.observe(s.model, false, 5_000);
+  }
+  assert.equal(delayOf(s, true), 200, "a stream's first token: its peers' p95");
+  assert.equal(delayOf(s, false), 5_000, "a whole answer: its peers' p95");
 });

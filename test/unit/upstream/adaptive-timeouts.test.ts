@@ -456,3 +456,11 @@ test('recent samples: every percentile is the one of the last `size` samples sor
   r.add(NaN);
   assert.equal(r.count, 50, 'a NaN is not a sample');
 });
+
+test('the learner keeps how long whole non-stream answers are: the 90th percentile of their completion tokens', () => {
+  const l = new TimeoutLearner();
+  for (let i = 1; i <= ADAPTIVE.minSamples; i++)
+    l.observe('u', 'm', false, { firstTokenMs: 100 + i, msPerToken: 10, answerTokens: i });
+  assert.equal(l.learned('u', 'm', false).answerTokens, 18);
+  assert.equal(l.learned('u', 'm', true).answerTokens, undefined, 'streams: no such thing is learned');
+});
