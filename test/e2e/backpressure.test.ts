@@ -18,12 +18,14 @@ test('a slow client makes the gateway pause the upstream instead of buffering th
   const upstream = createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // One wait for the close, not one per pause: a listener per pause is a leak Node warns about.
+    const closed = once(res, 'close').then(() => 'closed');
     void (async () => {
       for (let i = 0; i < TOTAL_EVENTS; i++) {
         written += EVENT.length;
         if (!res.write(EVENT)) {
-          const closed = once(res, 'close').then(() => 'closed');
-          if ((await Promise.race([once(res, 'drain').then(() => 'drain'), closed])) === 'closed') return;
+          const drained = new Promise<string>((resolve) => res.once('drain', () => resolve('drain')));
+          if ((await Promise.race([drained, closed])) === 'closed') return;
         }
       }
       res.end('data: [DONE]\n\n');
