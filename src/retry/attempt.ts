@@ -152,6 +152,7 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
     retryMayFollow,
     maxTokens: maxTokensOf(call.body),
     promptTokens: promptTokensOf(call.body),
+    quietForMs: deps.clock.now() - deps.pools.get(upstream.name).heard.lastByteAt,
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
   };

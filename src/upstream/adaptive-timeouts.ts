@@ -62,6 +62,14 @@ export const ADAPTIVE = {
    * tokens a second). A prompt above both this and the learned prompts' 90th percentile scales its first-token values.
    */
   promptReferenceTokens: 2_000,
+  /**
+   * An upstream that has sent nothing for this long may have gone cold: Ollama unloads a model after 5 minutes idle
+   * (its `keep_alive`), serverless GPU endpoints scale to zero within a minute or less, and the next first token
+   * then waits for the model to load, seconds to a minute. Its learned first-token times describe it warm, so its
+   * next attempt is judged by the cold values (within the deadline split), not cut at a warm p99 × 3 and retried
+   * into the same load.
+   */
+  staleAfterMs: 60_000,
 } as const;
 
 export type AdaptiveSettings = { readonly [K in keyof typeof ADAPTIVE]: number };
@@ -94,6 +102,8 @@ export interface TimeoutsInput {
   maxTokens?: number | undefined;
   /** The size of the request's prompt (estimated tokens: estimate-tokens.ts), when known. */
   promptTokens?: number | undefined;
+  /** How long the upstream has sent no byte to any attempt (Infinity: never); beyond `staleAfterMs` it may be cold. */
+  quietForMs?: number | undefined;
   /**
    * A stream cut now would be continued exactly on some route: the lower idle floor applies (to a non-stream body,
    * whenever a retry may follow).
@@ -110,7 +120,8 @@ export interface ChosenTimeouts {
   quietIdleFloorMs?: number | undefined;
 }
 
-export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
+export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
+  const i = (input.quietForMs ?? 0) > s.staleAfterMs ? asCold(input) : input;
   const size = promptSizeFactor(i.promptTokens, i.learned.promptTokens, s);
   const ttft = i.learned.firstTokenMs === undefined ? undefined : i.learned.firstTokenMs * size;
   const firstTokenFloorMs = s.firstTokenFloorMs * size;
@@ -139,6 +150,11 @@ export function chooseTimeouts(i: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE)
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
     quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
   };
+}
+
+/** An upstream quiet long enough to have gone cold: what it showed warm of its first tokens no longer holds. */
+function asCold(i: TimeoutsInput): TimeoutsInput {
+  return { ...i, learned: { ...i.learned, firstTokenMs: undefined, msPerToken: undefined } };
 }
 
 /**

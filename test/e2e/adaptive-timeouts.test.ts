@@ -168,3 +168,44 @@ test('on defaults, a non-stream answer far longer than the recent ones is not cu
   assert.equal(response.headers.get('x-spillway-attempts'), '1');
   assert.equal(mocks[0]!.stats().received, ADAPTIVE.minSamples + 1, 'one generation of the long answer, no retry');
 });
+
+test('an upstream quiet long enough to have unloaded its model gets the cold first-token timeout, not the warm one', async (t) => {
+  // Ollama unloads a model after 5 minutes idle; here "a while" is shortened to 1 s for the test (restored after).
+  const settings = ADAPTIVE as { staleAfterMs: number };
+  const staleAfterMs = settings.staleAfterMs;
+  settings.staleAfterMs = 1_000;
+  t.after(() => (settings.staleAfterMs = staleAfterMs));
+  let lastAt = Date.now();
+  const upstream = await fixedUpstream(t, (_req, res) => {
+    // The model loads (3.5 s) when nothing came for over a second; warm, the first token takes 100 ms.
+    const loadMs = Date.now() - lastAt > 1_000 ? 3_500 : 100;
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const timer = setTimeout(() => {
+      lastAt = Date.now();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${chunk({ role: 'assistant', content: 'ready' })}${chunk({}, 'stop')}data: [DONE]\n\n`);
+    }, loadMs);
+    res.on('close', () => clearTimeout(timer));
+  });
+  const { client } = await startStack(t, {
+    config: () => ({
+      upstreams: [{ name: 'u', url: `${upstream.url}/v1` }],
+      models: { chat: { routes: [{ upstream: 'u' }] } },
+    }),
+  });
+  const ask = async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'chat', messages, stream: true })
+      .withResponse();
+    let text = '';
+    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+    return { text, attempts: response.headers.get('x-spillway-attempts') };
+  };
+  lastAt = Date.now();
+  for (let i = 0; i < ADAPTIVE.minSamples; i++) await ask();
+  // Idle: the behaviour under test is what a quiet second does.
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  assert.deepEqual(await ask(), { text: 'ready', attempts: '1' }, 'one attempt, waited out as the model loaded');
+  assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1);
+});

@@ -387,6 +387,53 @@ test('a prompt longer than those the first tokens were learned on: every first-t
   );
 });
 
+test('an upstream quiet for over a minute may have gone cold: its first token is judged by the cold values', () => {
+  const warm: TimeoutsInput = {
+    pinned: auto,
+    learned: { firstTokenMs: 150, gapMs: 20, msPerToken: 15 },
+    stream: true,
+    remainingMs: 30_000,
+    retryMayFollow: true,
+    maxTokens: 10,
+  };
+  const cases: { name: string; over: Partial<TimeoutsInput>; first: number }[] = [
+    { name: 'a stream, heard from a second ago: the learned floor', over: { quietForMs: 1_000 }, first: 3_000 },
+    {
+      name: 'a stream, heard from a minute ago: still warm',
+      over: { quietForMs: ADAPTIVE.staleAfterMs },
+      first: 3_000,
+    },
+    {
+      name: 'a stream, quiet for over a minute (Ollama unloads after 5): cold, within half of what is left',
+      over: { quietForMs: ADAPTIVE.staleAfterMs + 1 },
+      first: 15_000,
+    },
+    { name: 'never heard from: cold', over: { quietForMs: Infinity }, first: 15_000 },
+    {
+      name: 'quiet, the last attempt: the cold value itself',
+      over: { quietForMs: Infinity, retryMayFollow: false },
+      first: ADAPTIVE.coldStreamFirstTokenMs,
+    },
+    { name: 'a non-stream answer, heard from lately: its length bound', over: { stream: false }, first: 3_000 },
+    {
+      name: 'a non-stream answer, quiet: cold, within half of what is left',
+      over: { stream: false, quietForMs: Infinity },
+      first: 15_000,
+    },
+    {
+      name: 'a pinned value is used as it is',
+      over: { quietForMs: Infinity, pinned: { firstTokenMs: 2_000, idleMs: null } },
+      first: 2_000,
+    },
+  ];
+  for (const c of cases) assert.equal(chooseTimeouts({ ...warm, ...c.over }).firstTokenMs, c.first, c.name);
+  assert.equal(
+    chooseTimeouts({ ...warm, quietForMs: Infinity }).idleMs,
+    chooseTimeouts(warm).idleMs,
+    'the gaps between tokens still hold once it answers',
+  );
+});
+
 test('the learner keeps the sizes of the prompts its first tokens came from: their 90th percentile', () => {
   const l = new TimeoutLearner();
   for (let i = 0; i < 18; i++) l.observe('u', 'm', true, { firstTokenMs: 100, promptTokens: 50 });
