@@ -38,3 +38,12 @@ export function maxTokensOf(body: Readonly<Record<string, unknown>>): number | u
   const v = body.max_completion_tokens ?? body.max_tokens;
   return typeof v === 'number' && v > 0 ? v : undefined;
 }
+
+/**
+ * The request offers the model tools it may call (`tools`, or the legacy `functions`, not switched off by
+ * `tool_choice: "none"`): its stream may then fall silent while the engine writes a call whole before sending it.
+ */
+export function offersTools(body: Readonly<Record<string, unknown>>): boolean {
+  const tools = body.tools ?? body.functions;
+  return Array.isArray(tools) && tools.length > 0 && body.tool_choice !== 'none' && body.function_call !== 'none';
+}

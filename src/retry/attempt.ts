@@ -5,7 +5,7 @@ import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Call, RequestContext, Usage } from '../server/context.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
-import { maxTokensOf } from '../api/parse-call.ts';
+import { maxTokensOf, offersTools } from '../api/parse-call.ts';
 import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
@@ -153,6 +153,8 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
     maxTokens: maxTokensOf(call.body),
     promptTokens: promptTokensOf(call.body),
     quietForMs: deps.clock.now() - deps.pools.get(upstream.name).heard.lastByteAt,
+    offersTools: offersTools(call.body),
+    tokenGapMs: call.stream ? deps.pools.timing.pace(upstream.name, route.model)?.typicalGapMs : undefined,
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
   };

@@ -104,6 +104,10 @@ export interface TimeoutsInput {
   promptTokens?: number | undefined;
   /** How long the upstream has sent no byte to any attempt (Infinity: never); beyond `staleAfterMs` it may be cold. */
   quietForMs?: number | undefined;
+  /** The request offers tools (parse-call.ts `offersTools`): a stream may fall silent while a call is written whole. */
+  offersTools?: boolean | undefined;
+  /** The upstream's typical time between a stream's events (its tokens), when learned (timeout-learner.ts `pace`). */
+  tokenGapMs?: number | undefined;
   /**
    * A stream cut now would be continued exactly on some route: the lower idle floor applies (to a non-stream body,
    * whenever a retry may follow).
@@ -139,10 +143,13 @@ export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPT
     if (i.retryMayFollow)
       firstTokenMs = Math.min(firstTokenMs, Math.max(i.remainingMs / 2, firstTokenFloorMs, ttft ?? 0));
   }
-  const cheapCut = i.stream ? i.exactRecovery === true : i.retryMayFollow;
+  // A stream that may be writing a tool call whole: its silence may be the call, lost whole if cut.
+  const toolSilence = i.stream && i.offersTools === true;
+  const cheapCut = i.stream ? i.exactRecovery === true && !toolSilence : i.retryMayFollow;
   const idleFloorMs = cheapCut ? s.recoverableIdleFloorMs : s.idleFloorMs;
-  const idleMs =
+  let idleMs =
     i.pinned.idleMs ?? (gap === undefined ? s.coldIdleMs : clamp(gap * s.factor, idleFloorMs, s.idleCeilingMs));
+  if (toolSilence && i.pinned.idleMs === null) idleMs = Math.max(idleMs, toolCallSilenceMs(i, s));
   const split = i.pinned.idleMs === null && i.retryMayFollow;
   return {
     firstTokenMs: Math.round(firstTokenMs),
@@ -150,6 +157,19 @@ export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPT
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
     quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
   };
+}
+
+/**
+ * The silence a stream that offers tools may keep: some engines hold a tool call until it closes and send it whole
+ * (vLLM's GLM-4.5 parser; Kimi's held a 17.5k-character argument 32 s, an array argument 2.3 s even once fixed), so a
+ * silence there can be as long as writing the rest of the answer: the typical time between tokens × `max_tokens` ×
+ * the factor, between the usual 5 s floor and the 60 s ceiling; the cold 30 s when either is unknown. Learned gaps
+ * say nothing of it where such calls are rarer than the percentile, and a cut loses the whole call, so the cheap-cut
+ * floor never applies. The deadline split still leaves a retry room.
+ */
+function toolCallSilenceMs(i: TimeoutsInput, s: AdaptiveSettings): number {
+  if (i.tokenGapMs === undefined || i.maxTokens === undefined) return s.coldIdleMs;
+  return clamp(i.tokenGapMs * i.maxTokens * s.factor, s.idleFloorMs, s.idleCeilingMs);
 }
 
 /** An upstream quiet long enough to have gone cold: what it showed warm of its first tokens no longer holds. */

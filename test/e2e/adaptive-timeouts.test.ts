@@ -209,3 +209,51 @@ test('an upstream quiet long enough to have unloaded its model gets the cold fir
   assert.deepEqual(await ask(), { text: 'ready', attempts: '1' }, 'one attempt, waited out as the model loaded');
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1);
 });
+
+test('on defaults, a stream that offers tools is not cut while the engine writes a tool call whole', async (t) => {
+  // A vLLM (continued exactly if cut: the 0.5 s idle floor, 2 s while the whole upstream is quiet) whose plain
+  // answers stream every few ms, and whose tool calls are held until complete (3 s of silence), as some parsers do.
+  const upstream = await fixedUpstream(t, (_req, res, body) => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk({ role: 'assistant', content: 'ok' }));
+    const call = {
+      index: 0,
+      id: 'call_1',
+      type: 'function',
+      function: { name: 'write_file', arguments: '{"path":"a"}' },
+    };
+    const withTools = (JSON.parse(body) as { tools?: unknown }).tools !== undefined;
+    const timer = setTimeout(
+      () =>
+        res.end(
+          withTools
+            ? `${chunk({ tool_calls: [call] })}${chunk({}, 'tool_calls')}data: [DONE]\n\n`
+            : `${chunk({ content: '.' })}${chunk({}, 'stop')}data: [DONE]\n\n`,
+        ),
+      withTools ? 3_000 : 5,
+    );
+    res.on('close', () => clearTimeout(timer));
+  });
+  const { client } = await startStack(t, {
+    config: () => ({
+      upstreams: [{ name: 'u', url: `${upstream.url}/v1`, kind: 'vllm' }],
+      models: { chat: { routes: [{ upstream: 'u' }] } },
+    }),
+  });
+  for (let i = 0; i < ADAPTIVE.minSamples; i++) {
+    const plain = await client.chat.completions.create({ model: 'chat', messages, stream: true });
+    for await (const _c of plain);
+  }
+  const tools = [{ type: 'function' as const, function: { name: 'write_file', parameters: { type: 'object' } } }];
+  const { data, response } = await client.chat.completions
+    .create({ model: 'chat', messages, tools, stream: true })
+    .withResponse();
+  const names: string[] = [];
+  for await (const c of data)
+    for (const tc of c.choices[0]?.delta.tool_calls ?? []) names.push(tc.function?.name ?? '');
+  assert.deepEqual(names, ['write_file']);
+  assert.equal(response.headers.get('x-spillway-attempts'), '1');
+  assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one generation of the call');
+});

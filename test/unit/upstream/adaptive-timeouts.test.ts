@@ -434,6 +434,77 @@ test('an upstream quiet for over a minute may have gone cold: its first token is
   );
 });
 
+test('a stream that offers tools may fall silent while a call is written whole: its silence is not cut as a stall', () => {
+  const base: TimeoutsInput = {
+    pinned: auto,
+    learned: { firstTokenMs: 150, gapMs: 20 },
+    stream: true,
+    remainingMs: 600_000,
+    retryMayFollow: false,
+    exactRecovery: true,
+  };
+  const cases: { name: string; over: Partial<TimeoutsInput>; idle: number; quiet: number | undefined }[] = [
+    {
+      name: 'no tools, continued exactly if cut: the cheap-cut floor',
+      over: {},
+      idle: ADAPTIVE.recoverableIdleFloorMs,
+      quiet: ADAPTIVE.quietUpstreamIdleFloorMs,
+    },
+    {
+      name: 'tools, length unknown: the cold idle value, and no cheap cut (the call is lost whole)',
+      over: { offersTools: true },
+      idle: ADAPTIVE.coldIdleMs,
+      quiet: undefined,
+    },
+    {
+      name: 'tools, 10 ms a token × 400 allowed × 3',
+      over: { offersTools: true, maxTokens: 400, tokenGapMs: 10 },
+      idle: 12_000,
+      quiet: undefined,
+    },
+    {
+      name: 'tools, a short answer allowed: the usual 5 s floor',
+      over: { offersTools: true, maxTokens: 50, tokenGapMs: 10 },
+      idle: ADAPTIVE.idleFloorMs,
+      quiet: undefined,
+    },
+    {
+      name: 'tools, a long answer allowed: the 60 s ceiling',
+      over: { offersTools: true, maxTokens: 8_192, tokenGapMs: 10 },
+      idle: ADAPTIVE.idleCeilingMs,
+      quiet: undefined,
+    },
+    {
+      name: 'tools, the upstream learned longer silences still: what it learned',
+      over: { offersTools: true, maxTokens: 50, tokenGapMs: 10, learned: { firstTokenMs: 150, gapMs: 4_000 } },
+      idle: 12_000,
+      quiet: undefined,
+    },
+    {
+      name: 'tools, idle pinned: as pinned',
+      over: { offersTools: true, pinned: { firstTokenMs: null, idleMs: 700 } },
+      idle: 700,
+      quiet: undefined,
+    },
+    {
+      name: 'tools on a non-stream answer: nothing changes (its silence is the whole answer already)',
+      over: { offersTools: true, stream: false },
+      idle: ADAPTIVE.idleFloorMs,
+      quiet: undefined,
+    },
+  ];
+  for (const c of cases) {
+    const t = chooseTimeouts({ ...base, ...c.over });
+    assert.equal(t.idleMs, c.idle, `${c.name}: idle`);
+    assert.equal(t.quietIdleFloorMs, c.quiet, `${c.name}: quiet floor`);
+  }
+  assert.equal(
+    chooseTimeouts({ ...base, offersTools: true, retryMayFollow: true, remainingMs: 30_000 }).idleSplitFloorMs,
+    ADAPTIVE.idleFloorMs,
+    'a retry may follow: the split still leaves it room, from the usual floor',
+  );
+});
+
 test('the learner keeps the sizes of the prompts its first tokens came from: their 90th percentile', () => {
   const l = new TimeoutLearner();
   for (let i = 0; i < 18; i++) l.observe('u', 'm', true, { firstTokenMs: 100, promptTokens: 50 });
