@@ -49,12 +49,15 @@ export class UpstreamPools {
     for (const s of this.timing.seen()) {
       const u = this.upstreams.find((x) => x.name === s.upstream);
       if (u === undefined) continue;
+      const learned = this.timing.learned(s.upstream, s.model, s.stream);
       const t = chooseTimeouts({
         pinned: u.timeouts,
-        learned: this.timing.learned(s.upstream, s.model, s.stream),
+        learned,
         stream: s.stream,
         remainingMs: Infinity,
         retryMayFollow: false,
+        // A non-stream answer's bound is its length's: shown for an answer of the usual length here.
+        maxTokens: s.stream ? undefined : learned.answerTokens,
       });
       rows.push({
         upstream: s.upstream,
