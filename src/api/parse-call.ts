@@ -1,3 +1,4 @@
+import type { RequestShape } from '../upstream/timeout-learner.ts';
 import { SpillwayError } from '../errors.ts';
 import type { Call, Endpoint } from '../server/context.ts';
 import { parseClientJsonObject } from './parse-json.ts';
@@ -46,4 +47,26 @@ export function maxTokensOf(body: Readonly<Record<string, unknown>>): number | u
 export function offersTools(body: Readonly<Record<string, unknown>>): boolean {
   const tools = body.tools ?? body.functions;
   return Array.isArray(tools) && tools.length > 0 && body.tool_choice !== 'none' && body.function_call !== 'none';
+}
+
+/** Fields by which a request has a grammar constrain its output (vLLM's and SGLang's extensions). */
+const GRAMMAR_FIELDS = [
+  'guided_json',
+  'guided_regex',
+  'guided_choice',
+  'guided_grammar',
+  'structured_outputs',
+  'regex',
+  'ebnf',
+];
+
+/**
+ * Whether a grammar constrains the request's output: `response_format` other than text (JSON mode, a JSON schema), or
+ * a grammar field of vLLM or SGLang. Such answers have their own times (timeout-learner.ts `RequestShape`).
+ */
+export function requestShape(body: Readonly<Record<string, unknown>>): RequestShape {
+  const format = body.response_format;
+  const type = format !== null && typeof format === 'object' ? (format as { type?: unknown }).type : undefined;
+  if (type !== undefined && type !== 'text') return 'structured';
+  return GRAMMAR_FIELDS.some((f) => body[f] !== undefined && body[f] !== null) ? 'structured' : 'plain';
 }

@@ -4,7 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface TimeoutRow {
   upstream: string;
   model: string;
-  mode: 'stream' | 'json';
+  /** Streams or whole answers; `_structured`: requests whose output a grammar constrains (learned apart). */
+  mode: 'stream' | 'json' | 'stream_structured' | 'json_structured';
   firstTokenMs: number;
   idleMs: number;
 }

@@ -5,7 +5,8 @@ import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Call, RequestContext, Usage } from '../server/context.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
-import { maxTokensOf, offersTools } from '../api/parse-call.ts';
+import { maxTokensOf, offersTools, requestShape } from '../api/parse-call.ts';
+import type { RequestShape } from '../upstream/timeout-learner.ts';
 import { AttemptError, openAttempt, type OpenAttempt } from '../upstream/open-attempt.ts';
 import { classifyError, classifyStatus, parseRetryAfter } from '../upstream/classify.ts';
 import type { Outcome } from '../upstream/outcome.ts';
@@ -143,7 +144,8 @@ function failedStart(span: AttemptTrace | undefined, upstream: string, outcome: 
 function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: AttemptDeps, pace: PaceCut | undefined) {
   const { upstream, route } = lease;
   const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
-  const learnedNow = () => deps.pools.timing.learned(upstream.name, route.model, call.stream);
+  const shape = requestShape(call.body);
+  const learnedNow = () => deps.pools.timing.learned(upstream.name, route.model, call.stream, shape);
   const input = {
     pinned: upstream.timeouts,
     learned: learnedNow(),
@@ -154,7 +156,7 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
     promptTokens: promptTokensOf(call.body),
     quietForMs: deps.clock.now() - deps.pools.get(upstream.name).heard.lastByteAt,
     offersTools: offersTools(call.body),
-    tokenGapMs: call.stream ? deps.pools.timing.pace(upstream.name, route.model)?.typicalGapMs : undefined,
+    tokenGapMs: call.stream ? deps.pools.timing.pace(upstream.name, route.model, shape)?.typicalGapMs : undefined,
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
   };
@@ -172,7 +174,7 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
   return {
     ...chosen,
     learnedIdle,
-    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace, resumeFactor) : undefined,
+    pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace, { resumeFactor, shape }) : undefined,
   };
 }
 
@@ -263,20 +265,20 @@ function paceWatch(
   deps: AttemptDeps,
   lease: Lease,
   pace: PaceCut | undefined,
-  resumeFactor: number,
+  of: { resumeFactor: number; shape: RequestShape },
 ): (() => PaceWatch | undefined) | undefined {
   if (pace === undefined) return undefined;
   // Asked on every data batch: once learned, the yardstick is kept for the rest of the attempt (it drifts slowly).
   let watch: PaceWatch | undefined;
   return () => {
     if (watch !== undefined) return watch;
-    const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model);
+    const learned = deps.pools.timing.pace(lease.upstream.name, lease.route.model, of.shape);
     if (learned === undefined) return undefined;
     const usual = Math.max(1, Math.round(learned.usualEvents));
     watch = {
       typicalGapMs: learned.typicalGapMs,
       expectedEvents: pace.tokensLeft === undefined ? usual : Math.min(pace.tokensLeft, usual),
-      resumeMs: learned.typicalFirstTokenMs === undefined ? undefined : learned.typicalFirstTokenMs * resumeFactor,
+      resumeMs: learned.typicalFirstTokenMs === undefined ? undefined : learned.typicalFirstTokenMs * of.resumeFactor,
     };
     return watch;
   };
@@ -312,14 +314,20 @@ function learn(
       ? firstTokenMs / tokens
       : undefined;
   if (firstTokenMs !== undefined || maxGapMs !== undefined)
-    deps.pools.timing.observe(lease.upstream.name, lease.route.model, stream, {
-      firstTokenMs,
-      maxGapMs,
-      pace,
-      msPerToken,
-      promptTokens: call.body === undefined ? undefined : promptTokensOf(call.body),
-      answerTokens: msPerToken === undefined ? undefined : tokens,
-    });
+    deps.pools.timing.observe(
+      lease.upstream.name,
+      lease.route.model,
+      stream,
+      {
+        firstTokenMs,
+        maxGapMs,
+        pace,
+        msPerToken,
+        promptTokens: call.body === undefined ? undefined : promptTokensOf(call.body),
+        answerTokens: msPerToken === undefined ? undefined : tokens,
+      },
+      call.body === undefined ? 'plain' : requestShape(call.body),
+    );
 }
 
 /** Phase two: deliver a started attempt's answer to the client. */

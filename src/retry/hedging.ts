@@ -9,6 +9,7 @@ import type { HedgeOffer, Launch, PreparedHedge } from './hedge.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import { TtftTracker } from './ttft-tracker.ts';
 import { promptSizeFactor, type Learned } from '../upstream/adaptive-timeouts.ts';
+import type { RequestShape } from '../upstream/timeout-learner.ts';
 
 /** Samples needed before the hedge delay follows the percentile instead of max_delay. */
 const HEDGE_MIN_SAMPLES = 20;
@@ -33,6 +34,8 @@ export interface HedgeRequest {
   tokens: number;
   /** A stream (its first token is a first token) or a non-stream answer (its "first token" is the whole answer). */
   stream: boolean;
+  /** Structured output (a grammar compiled before its first token) has its own peers; plain when absent. */
+  shape?: RequestShape;
   /** How much later than its peers' percentile this request's hedge goes (`hedgeScale`); as its peers when absent. */
   scale?: HedgeScale;
   /** What the attempt on a lease sends (stream-continuation.ts). */
@@ -96,17 +99,16 @@ export class Hedging {
 
   constructor(models: Config['models'], deps: HedgingDeps) {
     this.ttfts = new Map(
-      Object.keys(models).flatMap((m) => [
-        [trackerKey(m, true), new TtftTracker()],
-        [trackerKey(m, false), new TtftTracker()],
-      ]),
+      Object.keys(models).flatMap((m) =>
+        KINDS.map((k): [string, TtftTracker] => [trackerKey(m, k), new TtftTracker()]),
+      ),
     );
     this.deps = deps;
   }
 
   /** A time to first token seen on `model` (a whole answer's time, not streamed): the hedge delay follows them. */
-  observe(model: ModelConfig, stream: boolean, firstTokenMs: number | undefined): void {
-    if (firstTokenMs !== undefined) this.ttfts.get(trackerKey(model.name, stream))?.add(firstTokenMs);
+  observe(model: ModelConfig, kind: PeerKind, firstTokenMs: number | undefined): void {
+    if (firstTokenMs !== undefined) this.ttfts.get(trackerKey(model.name, kind))?.add(firstTokenMs);
   }
 
   /** The hedge a try may send, or undefined when its model hedges not at all. */
@@ -114,7 +116,8 @@ export class Hedging {
     const h = r.served.hedge;
     if (h === null) return undefined;
     const scale = r.scale ?? { factor: 1, lengthKnown: true };
-    const peers = scale.lengthKnown ? this.ttfts.get(trackerKey(r.served.name, r.stream)) : undefined;
+    const kind = { stream: r.stream, shape: r.shape ?? 'plain' };
+    const peers = scale.lengthKnown ? this.ttfts.get(trackerKey(r.served.name, kind)) : undefined;
     const p = peers?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
     const delayMs = Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)) * scale.factor;
     return { delayMs, prepare: () => this.prepare(ctx, r) };
@@ -156,6 +159,16 @@ export class Hedging {
   }
 }
 
-function trackerKey(model: string, stream: boolean): string {
-  return `${model}\u0000${stream ? 's' : 'j'}`;
+/** Whose first tokens are a request's peers: streams or whole answers, plain or structured. */
+interface PeerKind {
+  stream: boolean;
+  shape: RequestShape;
+}
+
+const KINDS: readonly PeerKind[] = [true, false].flatMap((stream) =>
+  (['plain', 'structured'] as const).map((shape) => ({ stream, shape })),
+);
+
+function trackerKey(model: string, k: PeerKind): string {
+  return `${model}\u0000${k.stream ? 's' : 'j'}\u0000${k.shape}`;
 }

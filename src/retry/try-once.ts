@@ -10,7 +10,7 @@ import { finishAttempt, type AttemptDeps, type AttemptResult } from './attempt.t
 import type { FallbackChain, Picked } from './fallback-chain.ts';
 import { startWithHedge } from './hedge.ts';
 import { hedgeScale, type Hedging, type HedgeScale } from './hedging.ts';
-import { maxTokensOf } from '../api/parse-call.ts';
+import { maxTokensOf, requestShape } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
 import type { StreamContinuation } from './stream-continuation.ts';
@@ -88,6 +88,7 @@ export async function tryOnce(
         depositedAt: plan.binding.depositedAt,
         tokens: plan.binding.tokens,
         stream: ctx.call?.stream ?? true,
+        shape: ctx.call === undefined ? 'plain' : requestShape(ctx.call.body),
         scale: hedgeScaleOf(ctx, picked.lease, deps),
         launch,
       });
@@ -105,7 +106,11 @@ export async function tryOnce(
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
-  deps.hedging.observe(served, ctx.call?.stream ?? true, result.firstTokenMs);
+  deps.hedging.observe(
+    served,
+    { stream: ctx.call?.stream ?? true, shape: ctx.call === undefined ? 'plain' : requestShape(ctx.call.body) },
+    result.firstTokenMs,
+  );
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
 }
 
@@ -117,7 +122,7 @@ function hedgeScaleOf(ctx: RequestContext, lease: Lease, deps: TryDeps): HedgeSc
     stream: call.stream,
     promptTokens: promptTokensOf(call.body),
     maxTokens: maxTokensOf(call.body),
-    learned: deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream),
+    learned: deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream, requestShape(call.body)),
   });
 }
 

@@ -49,7 +49,7 @@ export class UpstreamPools {
     for (const s of this.timing.seen()) {
       const u = this.upstreams.find((x) => x.name === s.upstream);
       if (u === undefined) continue;
-      const learned = this.timing.learned(s.upstream, s.model, s.stream);
+      const learned = this.timing.learned(s.upstream, s.model, s.stream, s.shape);
       const t = chooseTimeouts({
         pinned: u.timeouts,
         learned,
@@ -62,7 +62,7 @@ export class UpstreamPools {
       rows.push({
         upstream: s.upstream,
         model: s.model,
-        mode: s.stream ? 'stream' : 'json',
+        mode: `${s.stream ? 'stream' : 'json'}${s.shape === 'structured' ? '_structured' : ''}`,
         firstTokenMs: t.firstTokenMs,
         idleMs: t.idleMs,
       });

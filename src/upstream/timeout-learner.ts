@@ -37,6 +37,14 @@ export interface PaceSample {
  * "first token" is the whole answer. Keys come from the config's routes only (never from a client), so the map is
  * bounded. Pure: callers pass what an attempt measured.
  */
+/**
+ * Requests whose output a grammar constrains (`response_format` JSON, vLLM's `guided_*`, SGLang's `regex`) are their
+ * own series: an engine compiles the grammar before their first token (4–38 s measured in vLLM's issues, against
+ * 0.2 s unconstrained) and masks every token after it (160 ms a token against 20 under load), so the times of plain
+ * answers say nothing of them, nor theirs of plain ones.
+ */
+export type RequestShape = 'plain' | 'structured';
+
 export class TimeoutLearner {
   private readonly series = new Map<string, Series>();
 
@@ -53,8 +61,9 @@ export class TimeoutLearner {
       promptTokens?: number | undefined;
       answerTokens?: number | undefined;
     },
+    shape: RequestShape = 'plain',
   ): void {
-    const s = this.of(upstream, model, stream);
+    const s = this.of(upstream, model, stream, shape);
     if (m.firstTokenMs !== undefined) {
       s.firstToken.add(m.firstTokenMs);
       // Unknown sizes count as small: the learned times then hold for no more than the reference size.
@@ -77,8 +86,9 @@ export class TimeoutLearner {
   pace(
     upstream: string,
     model: string,
+    shape: RequestShape = 'plain',
   ): { typicalGapMs: number; usualEvents: number; typicalFirstTokenMs: number | undefined } | undefined {
-    const s = this.series.get(key(upstream, model, true));
+    const s = this.series.get(key(upstream, model, true, shape));
     const typicalGapMs = s?.meanGap.percentile(50, PACE.minSamples);
     const usualEvents = s?.events.percentile(90, PACE.minSamples);
     const typicalFirstTokenMs = s?.firstToken.percentile(50, ADAPTIVE.minSamples);
@@ -88,15 +98,15 @@ export class TimeoutLearner {
   }
 
   /** Every series seen so far (for the timeout gauge). */
-  *seen(): Iterable<{ upstream: string; model: string; stream: boolean }> {
+  *seen(): Iterable<{ upstream: string; model: string; stream: boolean; shape: RequestShape }> {
     for (const k of this.series.keys()) {
-      const [upstream = '', model = '', mode] = k.split('\u0000');
-      yield { upstream, model, stream: mode === 's' };
+      const [upstream = '', model = '', mode, shape] = k.split('\u0000');
+      yield { upstream, model, stream: mode === 's', shape: shape === 'structured' ? 'structured' : 'plain' };
     }
   }
 
-  learned(upstream: string, model: string, stream: boolean): Learned {
-    const s = this.series.get(key(upstream, model, stream));
+  learned(upstream: string, model: string, stream: boolean, shape: RequestShape = 'plain'): Learned {
+    const s = this.series.get(key(upstream, model, stream, shape));
     if (s === undefined) return { firstTokenMs: undefined, gapMs: undefined };
     const learned = {
       firstTokenMs: s.firstToken.percentile(ADAPTIVE.percentile, ADAPTIVE.minSamples),
@@ -112,8 +122,8 @@ export class TimeoutLearner {
     };
   }
 
-  private of(upstream: string, model: string, stream: boolean): Series {
-    const k = key(upstream, model, stream);
+  private of(upstream: string, model: string, stream: boolean, shape: RequestShape): Series {
+    const k = key(upstream, model, stream, shape);
     let s = this.series.get(k);
     if (s === undefined) {
       s = {
@@ -131,6 +141,6 @@ export class TimeoutLearner {
   }
 }
 
-function key(upstream: string, model: string, stream: boolean): string {
-  return `${upstream}\u0000${model}\u0000${stream ? 's' : 'j'}`;
+function key(upstream: string, model: string, stream: boolean, shape: RequestShape): string {
+  return `${upstream}\u0000${model}\u0000${stream ? 's' : 'j'}\u0000${shape}`;
 }

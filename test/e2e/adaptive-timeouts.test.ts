@@ -1,6 +1,8 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import type OpenAI from 'openai';
+import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { FIRST_CHOICE, fixedUpstream, startStack } from '../helpers/stack.ts';
 import { answerText } from '../../src/mock/answer-text.ts';
 import { ADAPTIVE } from '../../src/upstream/adaptive-timeouts.ts';
@@ -113,42 +115,63 @@ test('a pinned first_token wins over what the upstream shows', async (t) => {
   assert.equal(res.headers.get('x-spillway-upstream'), 'good');
 });
 
-test('on defaults, a prompt far longer than those the first-token timeout was learned on is not cut for its prefill', async (t) => {
-  // An upstream whose first token takes 150 ms for a short prompt and 3.5 s (its prefill) for one of 25k tokens:
-  // above the 3 s floor the short prompts teach, so without the prompt's size the long one was cut on every attempt.
-  const upstream = await fixedUpstream(t, (_req, res, body) => {
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const timer = setTimeout(
-      () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(`${chunk({ role: 'assistant', content: 'read it' })}${chunk({}, 'stop')}data: [DONE]\n\n`);
-      },
-      body.length > 50_000 ? 3_500 : 150,
-    );
-    res.on('close', () => clearTimeout(timer));
-  });
-  const { client } = await startStack(t, {
+/** One chunk of a chat stream. */
+function sseChunk(delta: Record<string, unknown>, finish: string | null = null): string {
+  return `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+}
+
+/** Answers a stream with `content` after `ms` (its first token's wait), unless the client left first. */
+function answerAfter(res: ServerResponse, ms: number, content: string, onAnswer?: () => void): void {
+  const timer = setTimeout(() => {
+    onAnswer?.();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(`${sseChunk({ role: 'assistant', content })}${sseChunk({}, 'stop')}data: [DONE]\n\n`);
+  }, ms);
+  res.on('close', () => clearTimeout(timer));
+}
+
+/** A gateway on defaults in front of one upstream `u` (with `extra` settings on it). */
+function oneUpstream(t: TestContext, url: string, extra: Record<string, unknown> = {}) {
+  return startStack(t, {
     config: () => ({
-      upstreams: [{ name: 'u', url: `${upstream.url}/v1` }],
+      upstreams: [{ name: 'u', url: `${url}/v1`, ...extra }],
       models: { chat: { routes: [{ upstream: 'u' }] } },
     }),
   });
-  for (let i = 0; i < ADAPTIVE.minSamples; i++) {
-    const short = await client.chat.completions.create({
-      model: 'chat',
-      messages: [{ role: 'user', content: `q${i}` }],
-      stream: true,
-    });
-    for await (const _c of short);
-  }
+}
+
+type StreamParams = Omit<ChatCompletionCreateParamsStreaming, 'model' | 'stream'>;
+
+/** A stream read to its end: its text, the tool calls it named, and the attempts the gateway made. */
+async function streamOf(client: OpenAI, params: StreamParams = { messages }) {
   const { data, response } = await client.chat.completions
-    .create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(100_000) }], stream: true })
+    .create({ model: 'chat', stream: true, ...params })
     .withResponse();
   let text = '';
-  for await (const c of data) text += c.choices[0]?.delta.content ?? '';
-  assert.equal(text, 'read it');
-  assert.equal(response.headers.get('x-spillway-attempts'), '1');
+  const calls: string[] = [];
+  for await (const c of data) {
+    text += c.choices[0]?.delta.content ?? '';
+    for (const tc of c.choices[0]?.delta.tool_calls ?? []) calls.push(tc.function?.name ?? '');
+  }
+  return { text, calls, attempts: response.headers.get('x-spillway-attempts') };
+}
+
+/** Enough plain, short streams for the adaptive timeouts to learn from. */
+async function warmUp(client: OpenAI): Promise<void> {
+  for (let i = 0; i < ADAPTIVE.minSamples; i++)
+    await streamOf(client, { messages: [{ role: 'user', content: `q${i}` }] });
+}
+
+test('on defaults, a prompt far longer than those the first-token timeout was learned on is not cut for its prefill', async (t) => {
+  // An upstream whose first token takes 150 ms for a short prompt and 3.5 s (its prefill) for one of 25k tokens:
+  // above the 3 s floor the short prompts teach, so without the prompt's size the long one was cut on every attempt.
+  const upstream = await fixedUpstream(t, (_req, res, body) =>
+    answerAfter(res, body.length > 50_000 ? 3_500 : 150, 'read it'),
+  );
+  const { client } = await oneUpstream(t, upstream.url);
+  await warmUp(client);
+  const long = await streamOf(client, { messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
+  assert.deepEqual([long.text, long.attempts], ['read it', '1']);
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one prefill of the long prompt, no retry, no hedge');
 });
 
@@ -176,37 +199,17 @@ test('an upstream quiet long enough to have unloaded its model gets the cold fir
   settings.staleAfterMs = 1_000;
   t.after(() => (settings.staleAfterMs = staleAfterMs));
   let lastAt = Date.now();
-  const upstream = await fixedUpstream(t, (_req, res) => {
-    // The model loads (3.5 s) when nothing came for over a second; warm, the first token takes 100 ms.
-    const loadMs = Date.now() - lastAt > 1_000 ? 3_500 : 100;
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const timer = setTimeout(() => {
-      lastAt = Date.now();
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(`${chunk({ role: 'assistant', content: 'ready' })}${chunk({}, 'stop')}data: [DONE]\n\n`);
-    }, loadMs);
-    res.on('close', () => clearTimeout(timer));
-  });
-  const { client } = await startStack(t, {
-    config: () => ({
-      upstreams: [{ name: 'u', url: `${upstream.url}/v1` }],
-      models: { chat: { routes: [{ upstream: 'u' }] } },
-    }),
-  });
-  const ask = async () => {
-    const { data, response } = await client.chat.completions
-      .create({ model: 'chat', messages, stream: true })
-      .withResponse();
-    let text = '';
-    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
-    return { text, attempts: response.headers.get('x-spillway-attempts') };
-  };
+  // The model loads (3.5 s) when nothing came for over a second; warm, the first token takes 100 ms.
+  const upstream = await fixedUpstream(t, (_req, res) =>
+    answerAfter(res, Date.now() - lastAt > 1_000 ? 3_500 : 100, 'ready', () => (lastAt = Date.now())),
+  );
+  const { client } = await oneUpstream(t, upstream.url);
   lastAt = Date.now();
-  for (let i = 0; i < ADAPTIVE.minSamples; i++) await ask();
+  await warmUp(client);
   // Idle: the behaviour under test is what a quiet second does.
   await new Promise((resolve) => setTimeout(resolve, 1_200));
-  assert.deepEqual(await ask(), { text: 'ready', attempts: '1' }, 'one attempt, waited out as the model loaded');
+  const after = await streamOf(client);
+  assert.deepEqual([after.text, after.attempts], ['ready', '1'], 'one attempt, waited out as the model loaded');
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1);
 });
 
@@ -214,46 +217,38 @@ test('on defaults, a stream that offers tools is not cut while the engine writes
   // A vLLM (continued exactly if cut: the 0.5 s idle floor, 2 s while the whole upstream is quiet) whose plain
   // answers stream every few ms, and whose tool calls are held until complete (3 s of silence), as some parsers do.
   const upstream = await fixedUpstream(t, (_req, res, body) => {
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(chunk({ role: 'assistant', content: 'ok' }));
-    const call = {
-      index: 0,
-      id: 'call_1',
-      type: 'function',
-      function: { name: 'write_file', arguments: '{"path":"a"}' },
-    };
+    res.write(sseChunk({ role: 'assistant', content: 'ok' }));
+    const call = { index: 0, id: 'c1', type: 'function', function: { name: 'write_file', arguments: '{"path":"a"}' } };
     const withTools = (JSON.parse(body) as { tools?: unknown }).tools !== undefined;
-    const timer = setTimeout(
-      () =>
-        res.end(
-          withTools
-            ? `${chunk({ tool_calls: [call] })}${chunk({}, 'tool_calls')}data: [DONE]\n\n`
-            : `${chunk({ content: '.' })}${chunk({}, 'stop')}data: [DONE]\n\n`,
-        ),
-      withTools ? 3_000 : 5,
-    );
+    const end = withTools
+      ? `${sseChunk({ tool_calls: [call] })}${sseChunk({}, 'tool_calls')}data: [DONE]\n\n`
+      : `${sseChunk({ content: '.' })}${sseChunk({}, 'stop')}data: [DONE]\n\n`;
+    const timer = setTimeout(() => res.end(end), withTools ? 3_000 : 5);
     res.on('close', () => clearTimeout(timer));
   });
-  const { client } = await startStack(t, {
-    config: () => ({
-      upstreams: [{ name: 'u', url: `${upstream.url}/v1`, kind: 'vllm' }],
-      models: { chat: { routes: [{ upstream: 'u' }] } },
-    }),
-  });
-  for (let i = 0; i < ADAPTIVE.minSamples; i++) {
-    const plain = await client.chat.completions.create({ model: 'chat', messages, stream: true });
-    for await (const _c of plain);
-  }
+  const { client } = await oneUpstream(t, upstream.url, { kind: 'vllm' });
+  await warmUp(client);
   const tools = [{ type: 'function' as const, function: { name: 'write_file', parameters: { type: 'object' } } }];
-  const { data, response } = await client.chat.completions
-    .create({ model: 'chat', messages, tools, stream: true })
-    .withResponse();
-  const names: string[] = [];
-  for await (const c of data)
-    for (const tc of c.choices[0]?.delta.tool_calls ?? []) names.push(tc.function?.name ?? '');
-  assert.deepEqual(names, ['write_file']);
-  assert.equal(response.headers.get('x-spillway-attempts'), '1');
+  const withTools = await streamOf(client, { messages, tools });
+  assert.deepEqual([withTools.calls, withTools.attempts], [['write_file'], '1']);
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one generation of the call');
+});
+
+test("on defaults, the first structured-output request is not cut at the plain answers' first-token timeout", async (t) => {
+  // An engine whose plain answers start in 100 ms and which compiles a JSON schema's grammar (3.5 s) before a
+  // structured answer's first token: above the 3 s floor the plain answers teach.
+  const upstream = await fixedUpstream(t, (_req, res, body) => {
+    const structured = (JSON.parse(body) as { response_format?: unknown }).response_format !== undefined;
+    answerAfter(res, structured ? 3_500 : 100, structured ? '{"a":1}' : 'ok');
+  });
+  const { client } = await oneUpstream(t, upstream.url);
+  await warmUp(client);
+  const schema = { name: 'a', schema: { type: 'object', properties: { a: { type: 'integer' } } } };
+  const structured = await streamOf(client, {
+    messages,
+    response_format: { type: 'json_schema', json_schema: schema },
+  });
+  assert.deepEqual([structured.text, structured.attempts], ['{"a":1}', '1']);
+  assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one compile, one answer');
 });

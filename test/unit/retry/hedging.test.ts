@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/observe/log.ts';
 import { AdmissionQueue } from '../../../src/queue/admission-queue.ts';
 import { Hedging, hedgeScale, hedgeVerdict, type HedgeScale, type HedgeVerdict } from '../../../src/retry/hedging.ts';
 import type { Learned } from '../../../src/upstream/adaptive-timeouts.ts';
+import type { RequestShape } from '../../../src/upstream/timeout-learner.ts';
 import { RetryBudgets } from '../../../src/retry/retry-budgets.ts';
 import type { RequestContext } from '../../../src/server/context.ts';
 
@@ -172,7 +173,12 @@ test("a hedge waits as much longer as its prompt and, not streamed, its allowed 
 });
 
 /** The hedge delay `hedging` offers a first attempt of `model` (on a slot it holds for the question). */
-function delayOf(s: ReturnType<typeof setup>, stream: boolean, scale?: HedgeScale): number | undefined {
+function delayOf(
+  s: ReturnType<typeof setup>,
+  stream: boolean,
+  scale?: HedgeScale,
+  shape: RequestShape = 'plain',
+): number | undefined {
   const ctx = { id: 'r1', clientGone: new AbortController().signal } as unknown as RequestContext;
   const first = s.queue.acquireNow(s.model, new Set());
   try {
@@ -183,6 +189,7 @@ function delayOf(s: ReturnType<typeof setup>, stream: boolean, scale?: HedgeScal
       leaseId: 'r1:1:hedge',
       tokens: 0,
       stream,
+      shape,
       ...(scale === undefined ? {} : { scale }),
       launch: (lease) => ({ lease, body: '{}', messages: false }),
     })?.delayMs;
@@ -206,9 +213,11 @@ test('the hedge delay: peers of the same kind, scaled; a non-stream answer of un
 test("whole non-stream answers are no peers of a stream's first token, nor the other way round", () => {
   const s = setup({ min_delay: '10ms', max_delay: '10s' });
   for (let i = 0; i < 20; i++) {
-    s.hedging.observe(s.model, true, 200);
-    s.hedging.observe(s.model, false, 5_000);
+    s.hedging.observe(s.model, { stream: true, shape: 'plain' }, 200);
+    s.hedging.observe(s.model, { stream: false, shape: 'plain' }, 5_000);
+    s.hedging.observe(s.model, { stream: true, shape: 'structured' }, 9_000);
   }
   assert.equal(delayOf(s, true), 200, "a stream's first token: its peers' p95");
   assert.equal(delayOf(s, false), 5_000, "a whole answer: its peers' p95");
+  assert.equal(delayOf(s, true, undefined, 'structured'), 9_000, 'structured output: its own peers (its grammar)');
 });

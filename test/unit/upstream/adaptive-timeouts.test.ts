@@ -505,6 +505,28 @@ test('a stream that offers tools may fall silent while a call is written whole: 
   );
 });
 
+test('the learner keeps structured output apart: a grammar compiled before the first token is no plain answer', () => {
+  const l = new TimeoutLearner();
+  for (let i = 0; i < ADAPTIVE.minSamples; i++) {
+    l.observe('u', 'm', true, { firstTokenMs: 100, maxGapMs: 10, pace: { meanGapMs: 10, events: 20 } });
+    l.observe(
+      'u',
+      'm',
+      true,
+      { firstTokenMs: 4_000, maxGapMs: 160, pace: { meanGapMs: 160, events: 20 } },
+      'structured',
+    );
+  }
+  assert.equal(l.learned('u', 'm', true).firstTokenMs, 100);
+  assert.equal(l.learned('u', 'm', true, 'structured').firstTokenMs, 4_000);
+  assert.equal(l.pace('u', 'm')?.typicalGapMs, 10);
+  assert.equal(l.pace('u', 'm', 'structured')?.typicalGapMs, 160);
+  assert.deepEqual(
+    [...l.seen()].map((r) => r.shape),
+    ['plain', 'structured'],
+  );
+});
+
 test('the learner keeps the sizes of the prompts its first tokens came from: their 90th percentile', () => {
   const l = new TimeoutLearner();
   for (let i = 0; i < 18; i++) l.observe('u', 'm', true, { firstTokenMs: 100, promptTokens: 50 });
