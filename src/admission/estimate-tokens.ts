@@ -23,7 +23,7 @@ export function estimateTokens(body: Record<string, unknown>): number {
   const max = body.max_completion_tokens ?? body.max_tokens;
   const completion =
     typeof max === 'number' && max > 0 ? max : body.input !== undefined ? 0 : DEFAULT_COMPLETION_ESTIMATE;
-  return estimatePromptTokens(body) + completion;
+  return promptTokensOf(body) + completion;
 }
 
 /** The prompt's part of `estimateTokens`: what the model reads before its first token (its prefill). */
@@ -65,7 +65,10 @@ function imageDetail(o: Record<string, unknown>): unknown {
 
 const promptMemo = new WeakMap<Record<string, unknown>, number>();
 
-/** `estimatePromptTokens`, walked once per request body: every attempt's timeouts and samples ask for it. */
+/**
+ * `estimatePromptTokens`, walked once per request body: the rate limits, the account gate, and every attempt's
+ * timeouts and samples ask for it.
+ */
 export function promptTokensOf(body: Record<string, unknown>): number {
   let n = promptMemo.get(body);
   if (n === undefined) {

@@ -146,17 +146,20 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
   const retryMayFollow = ctx.attempts + 1 < maxAttempts(deps.config, ctx);
   const shape = requestShape(call.body);
   const learnedNow = () => deps.pools.timing.learned(upstream.name, route.model, call.stream, shape);
+  const now = deps.clock.now();
+  const tools = call.stream && offersTools(call.body);
   const input = {
     pinned: upstream.timeouts,
     learned: learnedNow(),
     stream: call.stream,
-    remainingMs: ctx.deadlineAt - deps.clock.now(),
+    remainingMs: ctx.deadlineAt - now,
     retryMayFollow,
     maxTokens: maxTokensOf(call.body),
     promptTokens: promptTokensOf(call.body),
-    quietForMs: deps.clock.now() - deps.pools.get(upstream.name).heard.lastByteAt,
-    offersTools: offersTools(call.body),
-    tokenGapMs: call.stream ? deps.pools.timing.pace(upstream.name, route.model, shape)?.typicalGapMs : undefined,
+    quietForMs: now - deps.pools.get(upstream.name).heard.lastByteAt,
+    offersTools: tools,
+    // Read only where it is used: a stream that may fall silent while a tool call is written whole.
+    tokenGapMs: tools ? deps.pools.timing.pace(upstream.name, route.model, shape)?.typicalGapMs : undefined,
     // The continuation stage passes a pace watch only where a cut is continued exactly (stream-continuation.ts).
     exactRecovery: pace !== undefined && retryMayFollow,
   };

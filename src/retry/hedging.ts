@@ -32,10 +32,8 @@ export interface HedgeRequest {
   /** When the request's first attempt deposited into the retry budgets: a hedge is charged to it too. */
   depositedAt?: number;
   tokens: number;
-  /** A stream (its first token is a first token) or a non-stream answer (its "first token" is the whole answer). */
-  stream: boolean;
-  /** Structured output (a grammar compiled before its first token) has its own peers; plain when absent. */
-  shape?: RequestShape;
+  /** Whose first tokens are its peers (`PeerKind`). */
+  kind: PeerKind;
   /** How much later than its peers' percentile this request's hedge goes (`hedgeScale`); as its peers when absent. */
   scale?: HedgeScale;
   /** What the attempt on a lease sends (stream-continuation.ts). */
@@ -116,8 +114,7 @@ export class Hedging {
     const h = r.served.hedge;
     if (h === null) return undefined;
     const scale = r.scale ?? { factor: 1, lengthKnown: true };
-    const kind = { stream: r.stream, shape: r.shape ?? 'plain' };
-    const peers = scale.lengthKnown ? this.ttfts.get(trackerKey(r.served.name, kind)) : undefined;
+    const peers = scale.lengthKnown ? this.ttfts.get(trackerKey(r.served.name, r.kind)) : undefined;
     const p = peers?.percentile(h.percentile, HEDGE_MIN_SAMPLES) ?? h.maxDelayMs;
     const delayMs = Math.min(h.maxDelayMs, Math.max(h.minDelayMs, p)) * scale.factor;
     return { delayMs, prepare: () => this.prepare(ctx, r) };
@@ -159,8 +156,11 @@ export class Hedging {
   }
 }
 
-/** Whose first tokens are a request's peers: streams or whole answers, plain or structured. */
-interface PeerKind {
+/**
+ * Whose first tokens are a request's peers: a stream's (its first token) or a non-stream answer's (the whole
+ * answer), plain or structured (a grammar compiled before the first token).
+ */
+export interface PeerKind {
   stream: boolean;
   shape: RequestShape;
 }

@@ -9,7 +9,7 @@ import { admitLease } from './admit-lease.ts';
 import { finishAttempt, type AttemptDeps, type AttemptResult } from './attempt.ts';
 import type { FallbackChain, Picked } from './fallback-chain.ts';
 import { startWithHedge } from './hedge.ts';
-import { hedgeScale, type Hedging, type HedgeScale } from './hedging.ts';
+import { hedgeScale, type Hedging, type HedgeScale, type PeerKind } from './hedging.ts';
 import { maxTokensOf, requestShape } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import type { RetryBudgets } from './retry-budgets.ts';
@@ -78,6 +78,10 @@ export async function tryOnce(
     plan.binding.depositedAt = deps.budgets.recordFirstAttempt(plan.binding.deposited);
   }
   const launch = (lease: Lease) => plan.continuation.launch(lease, served);
+  const kind: PeerKind = {
+    stream: ctx.call?.stream ?? true,
+    shape: ctx.call === undefined ? 'plain' : requestShape(ctx.call.body),
+  };
   const hedge = plan.continuation.active
     ? undefined
     : deps.hedging.offer(ctx, {
@@ -87,9 +91,8 @@ export async function tryOnce(
         leaseId: `${ctx.id}:${plan.attempt}:hedge`,
         depositedAt: plan.binding.depositedAt,
         tokens: plan.binding.tokens,
-        stream: ctx.call?.stream ?? true,
-        shape: ctx.call === undefined ? 'plain' : requestShape(ctx.call.body),
-        scale: hedgeScaleOf(ctx, picked.lease, deps),
+        kind,
+        scale: hedgeScaleOf(ctx, picked.lease, kind, deps),
         launch,
       });
   const { started, lease, hedged } = await startWithHedge(ctx, launch(picked.lease), hedge, deps);
@@ -106,23 +109,19 @@ export async function tryOnce(
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
-  deps.hedging.observe(
-    served,
-    { stream: ctx.call?.stream ?? true, shape: ctx.call === undefined ? 'plain' : requestShape(ctx.call.body) },
-    result.firstTokenMs,
-  );
+  deps.hedging.observe(served, kind, result.firstTokenMs);
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
 }
 
 /** How much later than its peers this request's hedge goes, from what its first lease's upstream has shown. */
-function hedgeScaleOf(ctx: RequestContext, lease: Lease, deps: TryDeps): HedgeScale | undefined {
+function hedgeScaleOf(ctx: RequestContext, lease: Lease, kind: PeerKind, deps: TryDeps): HedgeScale | undefined {
   const call = ctx.call;
   if (call === undefined) return undefined;
   return hedgeScale({
-    stream: call.stream,
+    stream: kind.stream,
     promptTokens: promptTokensOf(call.body),
     maxTokens: maxTokensOf(call.body),
-    learned: deps.pools.timing.learned(lease.upstream.name, lease.route.model, call.stream, requestShape(call.body)),
+    learned: deps.pools.timing.learned(lease.upstream.name, lease.route.model, kind.stream, kind.shape),
   });
 }
 

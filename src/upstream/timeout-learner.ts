@@ -32,12 +32,6 @@ export interface PaceSample {
 }
 
 /**
- * What each (upstream, upstream model, stream or not) has shown: recent times to first token and, per finished
- * attempt, the longest silence between its chunks. Streams and non-stream answers are apart because a non-stream
- * "first token" is the whole answer. Keys come from the config's routes only (never from a client), so the map is
- * bounded. Pure: callers pass what an attempt measured.
- */
-/**
  * Requests whose output a grammar constrains (`response_format` JSON, vLLM's `guided_*`, SGLang's `regex`) are their
  * own series: an engine compiles the grammar before their first token (4–38 s measured in vLLM's issues, against
  * 0.2 s unconstrained) and masks every token after it (160 ms a token against 20 under load), so the times of plain
@@ -45,6 +39,12 @@ export interface PaceSample {
  */
 export type RequestShape = 'plain' | 'structured';
 
+/**
+ * What each (upstream, upstream model, stream or not, request shape) has shown: recent times to first token (with
+ * their prompts' sizes) and, per finished attempt, the longest silence between its chunks. Streams and non-stream
+ * answers are apart because a non-stream "first token" is the whole answer. Keys come from the config's routes and
+ * the two shapes only (never from a client), so the map is bounded. Pure: callers pass what an attempt measured.
+ */
 export class TimeoutLearner {
   private readonly series = new Map<string, Series>();
 

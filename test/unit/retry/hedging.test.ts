@@ -111,7 +111,7 @@ test('a hedge no longer needed once its slot is had gives the slot back unused a
     avoid: new Set(),
     leaseId: 'r1:1:hedge',
     tokens: 0,
-    stream: true,
+    kind: { stream: true, shape: 'plain' },
     launch: (lease) => ({ lease, body: '{}', messages: false }),
   });
   assert.equal(offer?.delayMs, 100, 'max_delay until 20 samples are known');
@@ -188,8 +188,7 @@ function delayOf(
       avoid: new Set(),
       leaseId: 'r1:1:hedge',
       tokens: 0,
-      stream,
-      shape,
+      kind: { stream, shape },
       ...(scale === undefined ? {} : { scale }),
       launch: (lease) => ({ lease, body: '{}', messages: false }),
     })?.delayMs;
