@@ -174,8 +174,18 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
       };
   // A continuation elsewhere prefills the prompt again: its first token is as much slower as the prompt is longer.
   const resumeFactor = promptSizeFactor(input.promptTokens, input.learned.promptTokens);
+  // How long this prompt may keep its upstream reading it (the answers in flight there wait that long: attempt-timer.ts):
+  // a stream's first token; for a whole answer, the first token a stream of the same prompt would be allowed.
+  const prefillMs = call.stream
+    ? chosen.firstTokenMs
+    : chooseTimeouts({
+        ...input,
+        stream: true,
+        learned: deps.pools.timing.learned(upstream.name, route.model, true, shape),
+      }).firstTokenMs;
   return {
     ...chosen,
+    prefillMs,
     learnedIdle,
     pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace, { resumeFactor, shape }) : undefined,
   };

@@ -122,6 +122,11 @@ export interface ChosenTimeouts {
   idleSplitFloorMs: number | undefined;
   /** Set where the lower floor applies: the floor while the whole upstream is quiet (see attempt-timer.ts). */
   quietIdleFloorMs?: number | undefined;
+  /**
+   * The idle timeout is adaptive (not pinned): a silence the whole upstream shares while it prefills a request sent
+   * as it fell quiet, or has shared and ended, is not this answer's stall (attempt-timer.ts).
+   */
+  excuseSharedSilence?: boolean;
 }
 
 export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
@@ -156,6 +161,7 @@ export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPT
     idleMs: Math.round(idleMs),
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
     quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
+    excuseSharedSilence: i.pinned.idleMs === null,
   };
 }
 

@@ -35,12 +35,36 @@ export interface AttemptTimeouts {
    * shares (a starved process, the network, our own loop) waits this long instead of the lower floor.
    */
   quietIdleFloorMs?: number | undefined;
-  /** When any attempt on this upstream last received bytes (shared by its attempts; pools.ts `heard`). */
+  /**
+   * With `upstream`: a silence the whole upstream shares is not held against this answer while the upstream prefills
+   * a request sent as it fell quiet (until that request's first token is due), nor once it has ended. Engines that
+   * run a prompt's prefill between decode steps (llama.cpp and Ollama on a CPU or a small GPU, SGLang without mixed
+   * chunks) pause every stream while a long prompt is read: seconds, past the 5 s idle floor, so a rare long prompt
+   * cut every answer in flight there (in-band errors where no exact continuation exists). Off where idle is pinned.
+   */
+  excuseSharedSilence?: boolean | undefined;
+  /**
+   * How long this attempt's prompt may take to prefill (its stream's first-token timeout): while it does, the
+   * upstream's silence is excused for the answers in flight there (`excuseSharedSilence`).
+   */
+  prefillMs?: number | undefined;
+  /** What the attempts on this upstream heard (shared by its attempts; pools.ts `heard`). */
   upstream?: UpstreamHeard | undefined;
 }
 
+/** What every attempt on one upstream shares: when bytes last came from it, its last silence, its prefills. */
 export interface UpstreamHeard {
+  /** When any attempt on this upstream last received bytes. */
   lastByteAt: number;
+  /** The latest silence of the whole upstream (no byte to any attempt) of at least `SHARED_SILENCE_MS`, once ended. */
+  lastSilence?: { from: number; to: number } | undefined;
+  /** Attempts whose prompt may be prefilling there now: when each was sent and when its prefill is due. */
+  prefilling?: Set<Prefill> | undefined;
+}
+
+interface Prefill {
+  sentAt: number;
+  dueAt: number;
 }
 
 /** While a silence waits only because its upstream is quiet, how often to look whether another attempt spoke (ms). */
@@ -48,6 +72,19 @@ const QUIET_RECHECK_MS = 100;
 
 /** How often a cold idle timeout asks whether the upstream's gaps are known yet (ms). */
 const COLD_RECHECK_MS = 500;
+
+/**
+ * A silence of the whole upstream shorter than this is its normal rhythm between tokens, not a pause worth
+ * remembering (each one remembered replaces the last: see `countedFrom`).
+ */
+const SHARED_SILENCE_MS = 200;
+
+/**
+ * A prefill explains an upstream falling quiet if its request was sent before, or this soon after, the last byte
+ * anyone heard there: an engine finishes the decode step under way, then reads the new prompt. A request sent later
+ * into a silence cannot have caused it, so a hung upstream still receiving requests is not excused for ever.
+ */
+const PREFILL_SLACK_MS = 500;
 
 export class AttemptTimer {
   private readonly now: () => number;
@@ -58,7 +95,10 @@ export class AttemptTimer {
   private idleSplitFloorMs: number | undefined;
   private learnedIdle: AttemptTimeouts['learnedIdle'];
   private readonly quietIdleFloorMs: number | undefined;
+  private readonly excuseSharedSilence: boolean;
   private readonly upstream: UpstreamHeard | undefined;
+  /** This attempt's own prefill, while it is registered with its upstream's. */
+  private prefill: Prefill | undefined;
   private readonly onTimeout: (phase: TimeoutPhase) => void;
   private readonly pace: (() => PaceWatch | undefined) | undefined;
   private lastActivity: number;
@@ -87,10 +127,15 @@ export class AttemptTimer {
     this.idleSplitFloorMs = t.idleSplitFloorMs;
     this.learnedIdle = t.learnedIdle;
     this.quietIdleFloorMs = t.quietIdleFloorMs;
+    this.excuseSharedSilence = t.excuseSharedSilence === true;
     this.upstream = t.upstream;
     this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
+    if (t.prefillMs !== undefined && t.upstream?.prefilling !== undefined) {
+      this.prefill = { sentAt: start, dueAt: start + t.prefillMs };
+      t.upstream.prefilling.add(this.prefill);
+    }
     this.arm();
   }
 
@@ -99,7 +144,10 @@ export class AttemptTimer {
     const now = this.now();
     if (this.gotFirstToken && now - this.lastActivity > this.maxGapMs) this.maxGapMs = now - this.lastActivity;
     this.lastActivity = now;
-    if (this.upstream !== undefined) this.upstream.lastByteAt = now;
+    const u = this.upstream;
+    if (u === undefined) return;
+    if (now - u.lastByteAt >= SHARED_SILENCE_MS) u.lastSilence = { from: u.lastByteAt, to: now };
+    u.lastByteAt = now;
   }
 
   /** A keep-alive (blank line, SSE comment): no progress; before the first token, a sign of a queueing upstream. */
@@ -116,6 +164,7 @@ export class AttemptTimer {
     // The timer was armed for the first-token timeout; the idle limit after it may be due much sooner.
     const rearm = !this.gotFirstToken && this.handle !== undefined;
     this.gotFirstToken = true;
+    this.prefilled();
     this.lastActivity = this.now();
     this.firstTokenSeenAt ??= this.lastActivity;
     this.lastEventAt = this.lastActivity;
@@ -154,6 +203,7 @@ export class AttemptTimer {
   }
 
   stop(): void {
+    this.prefilled();
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
     if (this.confirming !== undefined) clearImmediate(this.confirming);
@@ -165,24 +215,56 @@ export class AttemptTimer {
     if (now >= this.deadlineAt && this.deadlineAt <= this.totalAt) return 'deadline';
     if (now >= this.totalAt) return 'total';
     if (!this.gotFirstToken && now >= this.firstTokenAt) return 'first_token';
-    if (this.gotFirstToken && now - this.lastActivity >= this.idleLimit()) return 'idle';
+    if (this.gotFirstToken && now >= this.idleDueAt()) return 'idle';
     return undefined;
   }
 
-  /**
-   * The silence allowed after the last chunk: the idle timeout, bounded so a retry still fits when asked to.
-   * `limit`: this attempt's own limit, when the caller has it already (`ownIdleLimit`).
-   */
-  private idleLimit(limit = this.ownIdleLimit()): number {
-    const quiet = this.quietIdleFloorMs;
-    if (quiet === undefined || this.upstream === undefined || this.upstream.lastByteAt > this.lastActivity)
-      return limit;
-    // Nobody on this upstream spoke since this answer went silent; near the deadline a retry must still fit.
-    return Math.max(limit, Math.min(quiet, (this.deadlineAt - this.lastActivity) / 2));
+  /** When the silence since the last chunk is cut: its own limit, or later while its upstream's quiet holds it. */
+  private idleDueAt(own = this.ownIdleDueAt()): number {
+    return Math.max(own, this.quietHoldUntil());
   }
 
-  /** The silence allowed after the last chunk, as learned and bounded by the deadline, whatever the others do. */
-  private ownIdleLimit(): number {
+  /** When this answer's own limit ends, counted without the silence its upstream shared and ended meanwhile. */
+  private ownIdleDueAt(): number {
+    const from = this.countedFrom();
+    return from + this.ownIdleLimit(from);
+  }
+
+  /**
+   * Where this answer's silence starts to count: its last chunk, later by the silence its whole upstream shared
+   * since and has ended (an engine that paused every stream, then went on). Were it counted, the answers paused
+   * longer than their own limit would be cut the moment the first of them spoke again.
+   */
+  private countedFrom(): number {
+    const shared = this.upstream?.lastSilence;
+    // A silence that ended after this answer's last chunk began after it too: that chunk would have ended it.
+    if (!this.excuseSharedSilence || shared === undefined || shared.to <= this.lastActivity) return this.lastActivity;
+    return this.lastActivity + (shared.to - Math.max(shared.from, this.lastActivity));
+  }
+
+  /**
+   * While nobody on its upstream has spoken since this answer's last chunk, the silence may be the upstream's as a
+   * whole: it is cut no sooner than the quiet floor (where the lower floor applies), nor while a prefill that
+   * explains it is under way; near the deadline, a retry must still fit. -Infinity: no hold.
+   */
+  private quietHoldUntil(): number {
+    const u = this.upstream;
+    if (u === undefined || u.lastByteAt > this.lastActivity) return -Infinity;
+    const split = this.lastActivity + (this.deadlineAt - this.lastActivity) / 2;
+    let until =
+      this.quietIdleFloorMs === undefined ? -Infinity : Math.min(this.lastActivity + this.quietIdleFloorMs, split);
+    if (this.excuseSharedSilence && u.prefilling !== undefined) {
+      const prefill = prefillDueAt(u.prefilling, this.lastActivity + PREFILL_SLACK_MS);
+      until = Math.max(until, this.idleSplitFloorMs === undefined ? prefill : Math.min(prefill, split));
+    }
+    return until;
+  }
+
+  /**
+   * The silence allowed from `from` (where it counts): the idle timeout, bounded so a retry still fits when asked
+   * to, whatever the others on the upstream do.
+   */
+  private ownIdleLimit(from: number): number {
     const learned = this.learnedIdle?.();
     if (learned !== undefined) {
       this.learnedIdle = undefined;
@@ -190,7 +272,14 @@ export class AttemptTimer {
       this.idleSplitFloorMs = learned.idleSplitFloorMs;
     }
     const floor = this.idleSplitFloorMs;
-    return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - this.lastActivity);
+    return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - from);
+  }
+
+  /** This attempt's prompt is read (its first token came), or it ended: it explains no silence of its upstream now. */
+  private prefilled(): void {
+    if (this.prefill === undefined) return;
+    this.upstream?.prefilling?.delete(this.prefill);
+    this.prefill = undefined;
   }
 
   private nextCheck(): number {
@@ -201,9 +290,8 @@ export class AttemptTimer {
 
   /** When the silence would be cut; while only the upstream's quiet holds it back, soon again to look. */
   private idleAt(): number {
-    const ownLimit = this.ownIdleLimit();
-    const at = this.lastActivity + this.idleLimit(ownLimit);
-    const own = this.lastActivity + ownLimit;
+    const own = this.ownIdleDueAt();
+    const at = this.idleDueAt(own);
     return at > own ? Math.min(at, Math.max(own, this.now() + QUIET_RECHECK_MS)) : at;
   }
 
@@ -233,6 +321,14 @@ export class AttemptTimer {
       return;
     }
     this.fired = phase;
+    this.prefilled();
     this.onTimeout(phase);
   }
+}
+
+/** When the last prefill sent by `sentBy` there is due (-Infinity: none is under way). */
+function prefillDueAt(prefilling: ReadonlySet<Prefill>, sentBy: number): number {
+  let due = -Infinity;
+  for (const p of prefilling) if (p.sentAt <= sentBy && p.dueAt > due) due = p.dueAt;
+  return due;
 }

@@ -39,7 +39,7 @@ export class UpstreamPools {
         connect: { timeout: u.timeouts.connectMs },
       });
       const basePath = url.pathname.replace(/\/+$/, '');
-      this.pools.set(u.name, { pool, basePath, upstream: u, heard: { lastByteAt: -Infinity } });
+      this.pools.set(u.name, { pool, basePath, upstream: u, heard: { lastByteAt: -Infinity, prefilling: new Set() } });
     }
   }
 

@@ -252,3 +252,63 @@ test("on defaults, the first structured-output request is not cut at the plain a
   assert.deepEqual([structured.text, structured.attempts], ['{"a":1}', '1']);
   assert.equal(upstream.hits(), ADAPTIVE.minSamples + 1, 'one compile, one answer');
 });
+
+/**
+ * An engine that reads a new prompt between its decode steps (llama.cpp or Ollama on a CPU, SGLang without mixed
+ * chunks): while a long prompt is read, every stream in flight pauses. Short prompts are read at once; a stream
+ * writes one token every 20 ms while no prompt is being read, `tokens` of them (its `max_tokens`).
+ */
+function pausingEngine(pauseMs: number) {
+  let readingUntil = 0;
+  return (_req: unknown, res: ServerResponse, body: string) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (body.length > 50_000) {
+      readingUntil = Date.now() + pauseMs;
+      answerAfterReading(res, pauseMs);
+      return;
+    }
+    const tokens = (JSON.parse(body) as { max_tokens?: number }).max_tokens ?? 3;
+    let sent = 0;
+    const tick = setInterval(() => {
+      if (Date.now() < readingUntil) return;
+      res.write(sseChunk(sent === 0 ? { role: 'assistant', content: 't0' } : { content: ` t${sent}` }));
+      if (++sent < tokens) return;
+      clearInterval(tick);
+      res.end(`${sseChunk({}, 'stop')}data: [DONE]\n\n`);
+    }, 20);
+    res.on('close', () => clearInterval(tick));
+  };
+}
+
+/** The long prompt's answer, once it is read. */
+function answerAfterReading(res: ServerResponse, ms: number): void {
+  const timer = setTimeout(
+    () => res.end(`${sseChunk({ role: 'assistant', content: 'read it' })}${sseChunk({}, 'stop')}data: [DONE]\n\n`),
+    ms,
+  );
+  res.on('close', () => clearTimeout(timer));
+}
+
+for (const kind of ['openai', 'vllm'] as const)
+  test(`on defaults, a long prompt that pauses every stream of its engine cuts none of them (${kind})`, async (t) => {
+    // The pause outlasts the 5 s idle floor (and the 2 s floor of a whole-upstream silence where a cut stream would
+    // be continued exactly, on a vLLM); the streams' learned gaps are ~20 ms. Cut, a stream without an exact
+    // continuation ended in an in-band error, and one with it was continued into the same pause, again and again.
+    const pauseMs = ADAPTIVE.idleFloorMs + 1_000;
+    const upstream = await fixedUpstream(t, pausingEngine(pauseMs));
+    const { client } = await oneUpstream(t, upstream.url, { kind });
+    await warmUp(client);
+    const { data, response } = await client.chat.completions
+      .create({ model: 'chat', messages, max_tokens: 40, stream: true })
+      .withResponse();
+    const chunks = data[Symbol.asyncIterator]();
+    let text = (await chunks.next()).value?.choices[0]?.delta.content ?? '';
+    // The long prompt arrives while the stream is under way.
+    const long = streamOf(client, { messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
+    for (let c = await chunks.next(); c.done !== true; c = await chunks.next())
+      text += c.value.choices[0]?.delta.content ?? '';
+    assert.equal(text, Array.from({ length: 40 }, (_, i) => `t${i}`).join(' '));
+    assert.equal(response.headers.get('x-spillway-attempts'), '1', 'never cut, so never continued');
+    assert.deepEqual(Object.values(await long).slice(0, 1), ['read it']);
+    assert.equal(upstream.hits(), ADAPTIVE.minSamples + 2, 'one generation each');
+  });

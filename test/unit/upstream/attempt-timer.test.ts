@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { AttemptTimer } from '../../../src/upstream/attempt-timer.ts';
+import { AttemptTimer, type AttemptTimeouts, type UpstreamHeard } from '../../../src/upstream/attempt-timer.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
 const timeouts = { firstTokenMs: 100, idleMs: 50, totalMs: 1000 };
@@ -225,4 +225,91 @@ test('a silence its whole upstream shares waits for the quiet floor; one answer 
   assert.equal(t2.due(c.now()), undefined);
   c.advance(1);
   assert.equal(t2.due(c.now()), 'idle', 'a silence the whole upstream shares is cut at the quiet floor');
+});
+
+/** An attempt on `upstream` whose due logic is read on the fake clock (no real timer runs). */
+function onUpstream(
+  c: FakeClock,
+  upstream: UpstreamHeard,
+  t: Partial<AttemptTimeouts> = {},
+  deadlineAt = Infinity,
+): AttemptTimer {
+  const timer = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 1_000, idleMs: 500, totalMs: 600_000, excuseSharedSilence: true, upstream, ...t },
+    deadlineAt,
+    () => {},
+  );
+  // Only the due logic is read here; `stop()` would also end the attempt's prefill, which these tests need kept.
+  clearTimeout((timer as unknown as { handle: NodeJS.Timeout }).handle);
+  return timer;
+}
+
+/** A stream under way: its first token came, then a chunk now. */
+function streaming(c: FakeClock, upstream: UpstreamHeard, t: Partial<AttemptTimeouts> = {}, deadlineAt = Infinity) {
+  const a = onUpstream(c, upstream, t, deadlineAt);
+  a.activity();
+  a.firstToken();
+  return a;
+}
+
+test('a silence the whole upstream shares while it reads a prompt sent as it fell quiet lasts until that prompt is due', () => {
+  const c = new FakeClock();
+  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const a = streaming(c, upstream);
+  c.advance(100);
+  const long = onUpstream(c, upstream, { prefillMs: 8_000 }); // sent 100 ms after a's last chunk
+  c.advance(7_000);
+  assert.equal(a.due(c.now()), undefined, 'the engine is reading the long prompt: every stream there waits');
+  c.advance(1_100);
+  assert.equal(a.due(c.now()), 'idle', 'past the prompt’s own first-token time the upstream is stuck: cut');
+  long.stop();
+  assert.equal(upstream.prefilling?.size, 0, 'an attempt that ended explains no silence');
+});
+
+test('a prompt sent long after the upstream fell quiet does not excuse its silence', () => {
+  const c = new FakeClock();
+  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const a = streaming(c, upstream);
+  c.advance(400);
+  assert.equal(a.due(c.now()), undefined);
+  c.advance(200); // 600 ms of silence: past a's own 500 ms, and a request sent now came after the silence began
+  onUpstream(c, upstream, { prefillMs: 8_000 });
+  assert.equal(a.due(c.now()), 'idle', 'a hung upstream still sent requests is not excused for ever');
+});
+
+test('a prompt whose first token came no longer holds the others, and a silence shared and ended is not counted', () => {
+  const c = new FakeClock();
+  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const a = streaming(c, upstream);
+  const long = onUpstream(c, upstream, { prefillMs: 8_000 });
+  c.advance(6_000);
+  long.activity(); // the long prompt's first token: the upstream speaks again
+  long.firstToken();
+  assert.equal(upstream.prefilling?.size, 0);
+  assert.equal(a.due(c.now()), undefined, 'paused with the whole upstream, not stalled: its own limit starts now');
+  c.advance(499);
+  assert.equal(a.due(c.now()), undefined);
+  c.advance(1);
+  assert.equal(a.due(c.now()), 'idle', 'the upstream goes on and this answer does not: a stall');
+});
+
+test('a pinned idle timeout excuses no silence of the whole upstream', () => {
+  const c = new FakeClock();
+  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const a = streaming(c, upstream, { excuseSharedSilence: false });
+  onUpstream(c, upstream, { prefillMs: 8_000 });
+  c.advance(500);
+  assert.equal(a.due(c.now()), 'idle');
+});
+
+test('the wait for a prefill still leaves a retry room before the deadline', () => {
+  const c = new FakeClock();
+  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const a = streaming(c, upstream, { idleSplitFloorMs: 500 }, 10_000);
+  onUpstream(c, upstream, { prefillMs: 8_000 });
+  c.advance(4_999);
+  assert.equal(a.due(c.now()), undefined);
+  c.advance(1);
+  assert.equal(a.due(c.now()), 'idle', 'cut at half of what was left, not at the prefill’s 8 s');
 });
