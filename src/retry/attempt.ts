@@ -186,6 +186,7 @@ function attemptTimeouts(ctx: RequestContext, call: Call, lease: Lease, deps: At
   return {
     ...chosen,
     prefillMs,
+    wholeAnswer: !call.stream,
     learnedIdle,
     pace: call.stream && retryMayFollow ? paceWatch(deps, lease, pace, { resumeFactor, shape }) : undefined,
   };
@@ -316,8 +317,10 @@ function learn(
   usage?: Usage,
 ): void {
   const stream = call.stream;
-  // A stream held in the upstream's queue (keep-alives before its first token) shows the queue, not the upstream.
-  const firstTokenMs = stream && att.timer.keepAlives > 0 ? undefined : firstTokenMsOf(att);
+  // An attempt held in the upstream's queue (keep-alives before a stream's first token, or found waiting its turn
+  // there: attempt-timer.ts) shows the queue, not the upstream.
+  const queued = (stream && att.timer.keepAlives > 0) || att.timer.queuedSilently;
+  const firstTokenMs = queued ? undefined : firstTokenMsOf(att);
   const maxGapMs = outcome.kind === 'ok' ? att.timer.maxGapMs : undefined;
   const meanGapMs = outcome.kind === 'ok' && stream ? att.timer.meanGapMs : undefined;
   const pace = meanGapMs === undefined ? undefined : { meanGapMs, events: att.timer.eventsAfterFirst + 1 };

@@ -127,6 +127,12 @@ export interface ChosenTimeouts {
    * as it fell quiet, or has shared and ended, is not this answer's stall (attempt-timer.ts).
    */
   excuseSharedSilence?: boolean;
+  /**
+   * Where the first-token timeout is adaptive: how long the attempt may wait for its first token while it waits its
+   * turn in the upstream's own queue (attempt-timer.ts `waitsInQueue`): half of what is left where another attempt
+   * could follow, else all of it; never less than the first-token timeout.
+   */
+  queueHoldMs?: number | undefined;
 }
 
 export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPTIVE): ChosenTimeouts {
@@ -162,6 +168,10 @@ export function chooseTimeouts(input: TimeoutsInput, s: AdaptiveSettings = ADAPT
     idleSplitFloorMs: split ? Math.max(idleFloorMs, gap ?? 0) : undefined,
     quietIdleFloorMs: cheapCut && i.pinned.idleMs === null ? s.quietUpstreamIdleFloorMs : undefined,
     excuseSharedSilence: i.pinned.idleMs === null,
+    queueHoldMs:
+      i.pinned.firstTokenMs === null
+        ? Math.round(Math.max(firstTokenMs, i.retryMayFollow ? i.remainingMs / 2 : i.remainingMs))
+        : undefined,
   };
 }
 

@@ -48,6 +48,13 @@ export interface AttemptTimeouts {
    * upstream's silence is excused for the answers in flight there (`excuseSharedSilence`).
    */
   prefillMs?: number | undefined;
+  /**
+   * Set for an attempt whose first-token timeout is adaptive: how long after it was sent it may wait for its first
+   * token while found waiting its turn in the upstream's own queue (see `waitsInQueue`), instead of being cut.
+   */
+  queueHoldMs?: number | undefined;
+  /** The first token is the whole answer (a non-stream request): it shows nothing of when the answer started. */
+  wholeAnswer?: boolean | undefined;
   /** What the attempts on this upstream heard (shared by its attempts; pools.ts `heard`). */
   upstream?: UpstreamHeard | undefined;
 }
@@ -60,6 +67,8 @@ export interface UpstreamHeard {
   lastSilence?: { from: number; to: number } | undefined;
   /** Attempts whose prompt may be prefilling there now: when each was sent and when its prefill is due. */
   prefilling?: Set<Prefill> | undefined;
+  /** Recent first tokens there, oldest first: when each attempt was sent and when it started (`waitsInQueue`). */
+  starts?: { sentAt: number; at: number }[] | undefined;
 }
 
 interface Prefill {
@@ -69,6 +78,9 @@ interface Prefill {
 
 /** While a silence waits only because its upstream is quiet, how often to look whether another attempt spoke (ms). */
 const QUIET_RECHECK_MS = 100;
+
+/** An upstream that sent some attempt a byte this recently is alive (as the whole-upstream quiet floor: 2 s). */
+const QUEUE_ALIVE_MS = 2_000;
 
 /** How often a cold idle timeout asks whether the upstream's gaps are known yet (ms). */
 const COLD_RECHECK_MS = 500;
@@ -80,6 +92,15 @@ const COLD_RECHECK_MS = 500;
 const SHARED_SILENCE_MS = 200;
 
 /**
+ * An attempt sent this much later than one still waiting for its first token, and started first, passed it over:
+ * engines start requests in the order they came, and within this the order two connections deliver them may differ.
+ */
+const OVERTAKE_SLACK_MS = 250;
+
+/** First tokens remembered per upstream (`UpstreamHeard.starts`): seconds of them under load. */
+const STARTS_KEPT = 512;
+
+/**
  * A prefill explains an upstream falling quiet if its request was sent before, or this soon after, the last byte
  * anyone heard there: an engine finishes the decode step under way, then reads the new prompt. A request sent later
  * into a silence cannot have caused it, so a hung upstream still receiving requests is not excused for ever.
@@ -88,7 +109,11 @@ const PREFILL_SLACK_MS = 500;
 
 export class AttemptTimer {
   private readonly now: () => number;
+  private readonly sentAt: number;
   private readonly firstTokenAt: number;
+  /** Until when a first token waiting its turn in the upstream's queue may wait (undefined: it may not). */
+  private readonly queueHoldUntil: number | undefined;
+  private readonly wholeAnswer: boolean;
   private readonly totalAt: number;
   private readonly deadlineAt: number;
   private idleMs: number;
@@ -111,6 +136,8 @@ export class AttemptTimer {
   firstTokenSeenAt: number | undefined;
   /** Keep-alives (blank lines, SSE comments) received before the first token. */
   keepAlives = 0;
+  /** Found waiting past its first-token time in its upstream's own queue (see `waitsInQueue`). */
+  queuedSilently = false;
   /** The longest silence between two chunks after the first token (ms). */
   maxGapMs = 0;
   /** Data events after the first token, and when the last came: the attempt's pace. */
@@ -120,7 +147,10 @@ export class AttemptTimer {
   constructor(now: () => number, t: AttemptTimeouts, deadlineAt: number, onTimeout: (phase: TimeoutPhase) => void) {
     this.now = now;
     const start = now();
+    this.sentAt = start;
     this.firstTokenAt = start + t.firstTokenMs;
+    this.queueHoldUntil = t.queueHoldMs === undefined ? undefined : start + t.queueHoldMs;
+    this.wholeAnswer = t.wholeAnswer === true;
     this.totalAt = start + t.totalMs;
     this.deadlineAt = deadlineAt;
     this.idleMs = t.idleMs;
@@ -166,6 +196,7 @@ export class AttemptTimer {
     this.gotFirstToken = true;
     this.prefilled();
     this.lastActivity = this.now();
+    if (this.firstTokenSeenAt === undefined) this.started(this.lastActivity);
     this.firstTokenSeenAt ??= this.lastActivity;
     this.lastEventAt = this.lastActivity;
     if (rearm) {
@@ -214,9 +245,29 @@ export class AttemptTimer {
   due(now: number): TimeoutPhase | undefined {
     if (now >= this.deadlineAt && this.deadlineAt <= this.totalAt) return 'deadline';
     if (now >= this.totalAt) return 'total';
-    if (!this.gotFirstToken && now >= this.firstTokenAt) return 'first_token';
+    if (!this.gotFirstToken && now >= this.firstTokenAt && !this.waitsInQueue(now)) return 'first_token';
     if (this.gotFirstToken && now >= this.idleDueAt()) return 'idle';
     return undefined;
+  }
+
+  /**
+   * Past its first-token time, whether the attempt waits its turn in the upstream's own queue rather than stalled:
+   * a self-hosted engine (vLLM, SGLang, llama.cpp, Ollama) queues what it cannot run yet, without a word, so the wait
+   * is part of the time to first token. It is, while (within its hold) no keep-alive came (a provider that says it
+   * queues us is pushback: classify.ts), the upstream is alive (some attempt there heard within the quiet floor), and
+   * no attempt sent well after this one has started (engines start requests in order: one passed over is stalled).
+   * Cut there, it lost its place, and its retry queued again at the back, on every attempt until the deadline.
+   */
+  private waitsInQueue(now: number): boolean {
+    const u = this.upstream;
+    const hold = this.queueHoldUntil;
+    if (hold === undefined || u?.starts === undefined || this.keepAlives > 0 || now >= hold) return false;
+    if (now - u.lastByteAt >= QUEUE_ALIVE_MS) return false;
+    if (!this.wholeAnswer) return startedAfter(u.starts, this.sentAt + OVERTAKE_SLACK_MS) === undefined;
+    // A whole answer shows nothing until it is written: it started when the first attempt sent with or after it
+    // did (engines start in order), and has its first-token time from then.
+    const started = startedAfter(u.starts, this.sentAt);
+    return started === undefined || now < started + (this.firstTokenAt - this.sentAt);
   }
 
   /** When the silence since the last chunk is cut: its own limit, or later while its upstream's quiet holds it. */
@@ -275,6 +326,14 @@ export class AttemptTimer {
     return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - from);
   }
 
+  /** Its first token came at `at`: the upstream started it (what `waitsInQueue` judges order by). */
+  private started(at: number): void {
+    const starts = this.upstream?.starts;
+    if (starts === undefined) return;
+    starts.push({ sentAt: this.sentAt, at });
+    if (starts.length > STARTS_KEPT) starts.shift();
+  }
+
   /** This attempt's prompt is read (its first token came), or it ended: it explains no silence of its upstream now. */
   private prefilled(): void {
     if (this.prefill === undefined) return;
@@ -283,7 +342,11 @@ export class AttemptTimer {
   }
 
   private nextCheck(): number {
-    const phaseAt = this.gotFirstToken ? this.idleAt() : this.firstTokenAt;
+    const phaseAt = this.gotFirstToken
+      ? this.idleAt()
+      : this.queuedSilently
+        ? Math.min(this.now() + QUIET_RECHECK_MS, this.queueHoldUntil ?? Infinity)
+        : this.firstTokenAt;
     const relearnAt = this.gotFirstToken && this.learnedIdle !== undefined ? this.now() + COLD_RECHECK_MS : Infinity;
     return Math.min(phaseAt, relearnAt, this.totalAt, this.deadlineAt);
   }
@@ -308,8 +371,11 @@ export class AttemptTimer {
    */
   private check(heard = false): void {
     this.handle = undefined;
-    const phase = this.due(this.now());
+    const now = this.now();
+    const phase = this.due(now);
     if (phase === undefined) {
+      // Past its first-token time and not cut: it waits its turn in the upstream's queue.
+      if (!this.gotFirstToken && now >= this.firstTokenAt) this.queuedSilently = true;
       this.arm();
       return;
     }
@@ -324,6 +390,12 @@ export class AttemptTimer {
     this.prefilled();
     this.onTimeout(phase);
   }
+}
+
+/** When the first attempt sent at `sentBy` or later started, among those remembered (undefined: none has). */
+function startedAfter(starts: readonly { sentAt: number; at: number }[], sentBy: number): number | undefined {
+  for (const s of starts) if (s.sentAt >= sentBy) return s.at;
+  return undefined;
 }
 
 /** When the last prefill sent by `sentBy` there is due (-Infinity: none is under way). */

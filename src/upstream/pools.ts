@@ -39,7 +39,12 @@ export class UpstreamPools {
         connect: { timeout: u.timeouts.connectMs },
       });
       const basePath = url.pathname.replace(/\/+$/, '');
-      this.pools.set(u.name, { pool, basePath, upstream: u, heard: { lastByteAt: -Infinity, prefilling: new Set() } });
+      this.pools.set(u.name, {
+        pool,
+        basePath,
+        upstream: u,
+        heard: { lastByteAt: -Infinity, prefilling: new Set(), starts: [] },
+      });
     }
   }
 

@@ -312,3 +312,26 @@ for (const kind of ['openai', 'vllm'] as const)
     assert.deepEqual(Object.values(await long).slice(0, 1), ['read it']);
     assert.equal(upstream.hits(), ADAPTIVE.minSamples + 2, 'one generation each');
   });
+
+test('on defaults, a request waiting its turn in a self-hosted engine’s own queue is not cut for it', async (t) => {
+  // An engine with two slots that queues the rest without a word (vLLM, SGLang, Ollama: no 503, no keep-alive), and
+  // no max_concurrency in the config. Its first tokens come in 50 ms when it is free, so the first-token timeout is
+  // the 3 s floor; twelve streams of ~1 s sent at once keep the last ones queued for ~5 s. Cut at 3 s, each lost its
+  // place and queued again at the back (a direct client waited and got every answer).
+  const { client, mocks } = await startStack(t, {
+    mocks: [{ slots: 2, queueSize: 100, keepAliveMs: 0, queueTimeoutMs: 60_000, ttftMs: 50, tokenMs: 20 }],
+  });
+  await warmUp(client);
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      streamOf(client, { messages: [{ role: 'user', content: `w${i}` }], max_tokens: 50 }),
+    ),
+  );
+  answers.forEach((a, i) => assert.equal(a.text, answerText(1, `w${i}`, 50)));
+  assert.deepEqual(
+    answers.map((a) => a.attempts),
+    answers.map(() => '1'),
+    'each waited its turn once',
+  );
+  assert.equal(mocks[0]!.stats().received, ADAPTIVE.minSamples + 12);
+});

@@ -313,3 +313,81 @@ test('the wait for a prefill still leaves a retry room before the deadline', () 
   c.advance(1);
   assert.equal(a.due(c.now()), 'idle', 'cut at half of what was left, not at the prefill’s 8 s');
 });
+
+/** An upstream some attempt heard from just now, with no first token yet. */
+function aliveUpstream(c: FakeClock): UpstreamHeard {
+  return { lastByteAt: c.now(), prefilling: new Set(), starts: [] };
+}
+
+/** Another attempt on `upstream`, sent now, that has its first token at once. */
+function startsNow(c: FakeClock, upstream: UpstreamHeard): void {
+  const other = onUpstream(c, upstream);
+  other.activity();
+  other.firstToken();
+}
+
+const queued = { firstTokenMs: 3_000, queueHoldMs: 15_000 };
+
+test('past its first-token time, a stream waiting its turn in an alive upstream is not cut until passed over', () => {
+  const c = new FakeClock();
+  const upstream = aliveUpstream(c);
+  const a = onUpstream(c, upstream, queued);
+  c.advance(3_000);
+  upstream.lastByteAt = c.now(); // the streams running there go on
+  assert.equal(a.due(c.now()), undefined, 'nobody sent after it has started: it waits in the engine’s queue');
+  c.advance(1_000);
+  upstream.lastByteAt = c.now();
+  startsNow(c, upstream); // sent 4 s after it, started before it
+  assert.equal(a.due(c.now()), 'first_token', 'passed over: stalled');
+});
+
+test('a stream sent just after it and started first does not count as passing it over', () => {
+  const c = new FakeClock();
+  const upstream = aliveUpstream(c);
+  const a = onUpstream(c, upstream, queued);
+  c.advance(100);
+  startsNow(c, upstream); // two connections may deliver in either order
+  c.advance(2_900);
+  upstream.lastByteAt = c.now();
+  assert.equal(a.due(c.now()), undefined);
+});
+
+test('a first token waited for in a queue is still cut when the upstream falls quiet, at the hold, or where pinned', () => {
+  const c = new FakeClock();
+  const upstream = aliveUpstream(c);
+  const quiet = onUpstream(c, upstream, queued);
+  c.advance(3_000); // nothing heard there for 3 s
+  assert.equal(quiet.due(c.now()), 'first_token', 'a silent upstream is not queueing us: it is stuck');
+  const held = onUpstream(c, upstream, queued);
+  for (let ms = 0; ms < 15_000; ms += 1_000) {
+    upstream.lastByteAt = c.now();
+    if (ms >= 3_000) assert.equal(held.due(c.now()), undefined);
+    c.advance(1_000);
+  }
+  upstream.lastByteAt = c.now();
+  assert.equal(held.due(c.now()), 'first_token', 'its hold (the deadline split) is over');
+  const pinned = onUpstream(c, upstream, { firstTokenMs: 3_000 });
+  c.advance(3_000);
+  upstream.lastByteAt = c.now();
+  assert.equal(pinned.due(c.now()), 'first_token', 'a pinned first_token is used as it is');
+  const said = onUpstream(c, upstream, queued);
+  said.keepAlive();
+  c.advance(3_000);
+  upstream.lastByteAt = c.now();
+  assert.equal(said.due(c.now()), 'first_token', 'a provider that says it queues us (keep-alives) is pushback');
+});
+
+test('a whole answer waits its turn, then has its first-token time from when it started', () => {
+  const c = new FakeClock();
+  const upstream = aliveUpstream(c);
+  const a = onUpstream(c, upstream, { ...queued, wholeAnswer: true });
+  c.advance(5_000);
+  upstream.lastByteAt = c.now();
+  assert.equal(a.due(c.now()), undefined, 'nobody sent with or after it has started: it is still queued');
+  startsNow(c, upstream); // the engine reaches the requests sent after it: it started about now
+  c.advance(2_999);
+  upstream.lastByteAt = c.now();
+  assert.equal(a.due(c.now()), undefined);
+  c.advance(1);
+  assert.equal(a.due(c.now()), 'first_token', '3 s after it started, its answer is late');
+});
