@@ -1,13 +1,16 @@
 import type { TimeoutPhase } from './outcome.ts';
 import { boundIdleMs } from './adaptive-timeouts.ts';
 import { tooSlow, type PaceWatch } from './stream-pace.ts';
+import type { Prefill, UpstreamHeard } from './upstream-heard.ts';
 
 /**
  * The timeouts of one attempt on a single timer: first token (keep-alive comments and blank lines do not count as
  * a token), idle between chunks after the first token, total, and the request's own deadline. Progress only
  * records a timestamp; the timer checks lazily when it fires, so a stream of thousands of chunks costs no timer
  * churn. It also counts what the attempt showed: keep-alives before the first token (a provider queueing us) and
- * the longest gap between chunks after it (what the idle timeout learns from).
+ * the longest gap between chunks after it (what the idle timeout learns from). A silence or a late first token that
+ * its upstream as a whole explains — a pause of every answer there, a long prompt it reads, its own queue — is not
+ * held against the attempt: what the attempts on one upstream share is in upstream-heard.ts.
  */
 export interface AttemptTimeouts {
   firstTokenMs: number;
@@ -59,23 +62,6 @@ export interface AttemptTimeouts {
   upstream?: UpstreamHeard | undefined;
 }
 
-/** What every attempt on one upstream shares: when bytes last came from it, its last silence, its prefills. */
-export interface UpstreamHeard {
-  /** When any attempt on this upstream last received bytes. */
-  lastByteAt: number;
-  /** The latest silence of the whole upstream (no byte to any attempt) of at least `SHARED_SILENCE_MS`, once ended. */
-  lastSilence?: { from: number; to: number } | undefined;
-  /** Attempts whose prompt may be prefilling there now: when each was sent and when its prefill is due. */
-  prefilling?: Set<Prefill> | undefined;
-  /** Recent first tokens there, oldest first: when each attempt was sent and when it started (`waitsInQueue`). */
-  starts?: { sentAt: number; at: number }[] | undefined;
-}
-
-interface Prefill {
-  sentAt: number;
-  dueAt: number;
-}
-
 /** While a silence waits only because its upstream is quiet, how often to look whether another attempt spoke (ms). */
 const QUIET_RECHECK_MS = 100;
 
@@ -86,19 +72,10 @@ const QUEUE_ALIVE_MS = 2_000;
 const COLD_RECHECK_MS = 500;
 
 /**
- * A silence of the whole upstream shorter than this is its normal rhythm between tokens, not a pause worth
- * remembering (each one remembered replaces the last: see `countedFrom`).
- */
-const SHARED_SILENCE_MS = 200;
-
-/**
  * An attempt sent this much later than one still waiting for its first token, and started first, passed it over:
  * engines start requests in the order they came, and within this the order two connections deliver them may differ.
  */
 const OVERTAKE_SLACK_MS = 250;
-
-/** First tokens remembered per upstream (`UpstreamHeard.starts`): seconds of them under load. */
-const STARTS_KEPT = 512;
 
 /**
  * A prefill explains an upstream falling quiet if its request was sent before, or this soon after, the last byte
@@ -162,10 +139,7 @@ export class AttemptTimer {
     this.pace = t.pace;
     this.lastActivity = start;
     this.onTimeout = onTimeout;
-    if (t.prefillMs !== undefined && t.upstream?.prefilling !== undefined) {
-      this.prefill = { sentAt: start, dueAt: start + t.prefillMs };
-      t.upstream.prefilling.add(this.prefill);
-    }
+    if (t.prefillMs !== undefined) this.prefill = t.upstream?.prefill(start, start + t.prefillMs);
     this.arm();
   }
 
@@ -174,10 +148,7 @@ export class AttemptTimer {
     const now = this.now();
     if (this.gotFirstToken && now - this.lastActivity > this.maxGapMs) this.maxGapMs = now - this.lastActivity;
     this.lastActivity = now;
-    const u = this.upstream;
-    if (u === undefined) return;
-    if (now - u.lastByteAt >= SHARED_SILENCE_MS) u.lastSilence = { from: u.lastByteAt, to: now };
-    u.lastByteAt = now;
+    this.upstream?.bytes(now);
   }
 
   /** A keep-alive (blank line, SSE comment): no progress; before the first token, a sign of a queueing upstream. */
@@ -196,7 +167,7 @@ export class AttemptTimer {
     this.gotFirstToken = true;
     this.prefilled();
     this.lastActivity = this.now();
-    if (this.firstTokenSeenAt === undefined) this.started(this.lastActivity);
+    if (this.firstTokenSeenAt === undefined) this.upstream?.started(this.sentAt, this.lastActivity);
     this.firstTokenSeenAt ??= this.lastActivity;
     this.lastEventAt = this.lastActivity;
     if (rearm) {
@@ -261,12 +232,12 @@ export class AttemptTimer {
   private waitsInQueue(now: number): boolean {
     const u = this.upstream;
     const hold = this.queueHoldUntil;
-    if (hold === undefined || u?.starts === undefined || this.keepAlives > 0 || now >= hold) return false;
+    if (hold === undefined || u === undefined || this.keepAlives > 0 || now >= hold) return false;
     if (now - u.lastByteAt >= QUEUE_ALIVE_MS) return false;
-    if (!this.wholeAnswer) return startedAfter(u.starts, this.sentAt + OVERTAKE_SLACK_MS) === undefined;
+    if (!this.wholeAnswer) return u.startedAfter(this.sentAt + OVERTAKE_SLACK_MS) === undefined;
     // A whole answer shows nothing until it is written: it started when the first attempt sent with or after it
     // did (engines start in order), and has its first-token time from then.
-    const started = startedAfter(u.starts, this.sentAt);
+    const started = u.startedAfter(this.sentAt);
     return started === undefined || now < started + (this.firstTokenAt - this.sentAt);
   }
 
@@ -304,8 +275,8 @@ export class AttemptTimer {
     const split = this.lastActivity + (this.deadlineAt - this.lastActivity) / 2;
     let until =
       this.quietIdleFloorMs === undefined ? -Infinity : Math.min(this.lastActivity + this.quietIdleFloorMs, split);
-    if (this.excuseSharedSilence && u.prefilling !== undefined) {
-      const prefill = prefillDueAt(u.prefilling, this.lastActivity + PREFILL_SLACK_MS);
+    if (this.excuseSharedSilence) {
+      const prefill = u.prefillDueAt(this.lastActivity + PREFILL_SLACK_MS);
       until = Math.max(until, this.idleSplitFloorMs === undefined ? prefill : Math.min(prefill, split));
     }
     return until;
@@ -326,18 +297,10 @@ export class AttemptTimer {
     return floor === undefined ? this.idleMs : boundIdleMs(this.idleMs, floor, this.deadlineAt - from);
   }
 
-  /** Its first token came at `at`: the upstream started it (what `waitsInQueue` judges order by). */
-  private started(at: number): void {
-    const starts = this.upstream?.starts;
-    if (starts === undefined) return;
-    starts.push({ sentAt: this.sentAt, at });
-    if (starts.length > STARTS_KEPT) starts.shift();
-  }
-
   /** This attempt's prompt is read (its first token came), or it ended: it explains no silence of its upstream now. */
   private prefilled(): void {
     if (this.prefill === undefined) return;
-    this.upstream?.prefilling?.delete(this.prefill);
+    this.upstream?.prefilled(this.prefill);
     this.prefill = undefined;
   }
 
@@ -390,17 +353,4 @@ export class AttemptTimer {
     this.prefilled();
     this.onTimeout(phase);
   }
-}
-
-/** When the first attempt sent at `sentBy` or later started, among those remembered (undefined: none has). */
-function startedAfter(starts: readonly { sentAt: number; at: number }[], sentBy: number): number | undefined {
-  for (const s of starts) if (s.sentAt >= sentBy) return s.at;
-  return undefined;
-}
-
-/** When the last prefill sent by `sentBy` there is due (-Infinity: none is under way). */
-function prefillDueAt(prefilling: ReadonlySet<Prefill>, sentBy: number): number {
-  let due = -Infinity;
-  for (const p of prefilling) if (p.sentAt <= sentBy && p.dueAt > due) due = p.dueAt;
-  return due;
 }

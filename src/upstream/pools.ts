@@ -4,7 +4,7 @@ import type { TimeoutRow } from '../observe/metrics.ts';
 import { TimeoutLearner } from './timeout-learner.ts';
 import { chooseTimeouts } from './adaptive-timeouts.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
-import type { UpstreamHeard } from './attempt-timer.ts';
+import { UpstreamHeard } from './upstream-heard.ts';
 
 /**
  * One undici pool per upstream: keep-alive connections, no pipelining (an LLM answer can take minutes; a request
@@ -43,7 +43,7 @@ export class UpstreamPools {
         pool,
         basePath,
         upstream: u,
-        heard: { lastByteAt: -Infinity, prefilling: new Set(), starts: [] },
+        heard: new UpstreamHeard(),
       });
     }
   }

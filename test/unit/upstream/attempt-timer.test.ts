@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { AttemptTimer, type AttemptTimeouts, type UpstreamHeard } from '../../../src/upstream/attempt-timer.ts';
+import { AttemptTimer, type AttemptTimeouts } from '../../../src/upstream/attempt-timer.ts';
+import { UpstreamHeard } from '../../../src/upstream/upstream-heard.ts';
 import { FakeClock } from '../../../src/clock.ts';
 
 const timeouts = { firstTokenMs: 100, idleMs: 50, totalMs: 1000 };
@@ -198,7 +199,7 @@ test('a cold idle timeout gives way to the learned one once the upstream has sho
 
 test('a silence its whole upstream shares waits for the quiet floor; one answer silent while the others go on is cut', () => {
   const c = new FakeClock();
-  const upstream = { lastByteAt: -Infinity };
+  const upstream = new UpstreamHeard();
   const t = new AttemptTimer(
     () => c.now(),
     { firstTokenMs: 1_000, idleMs: 500, totalMs: 60_000, quietIdleFloorMs: 2_000, upstream },
@@ -255,7 +256,7 @@ function streaming(c: FakeClock, upstream: UpstreamHeard, t: Partial<AttemptTime
 
 test('a silence the whole upstream shares while it reads a prompt sent as it fell quiet lasts until that prompt is due', () => {
   const c = new FakeClock();
-  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const upstream = new UpstreamHeard();
   const a = streaming(c, upstream);
   c.advance(100);
   const long = onUpstream(c, upstream, { prefillMs: 8_000 }); // sent 100 ms after a's last chunk
@@ -264,12 +265,12 @@ test('a silence the whole upstream shares while it reads a prompt sent as it fel
   c.advance(1_100);
   assert.equal(a.due(c.now()), 'idle', 'past the prompt’s own first-token time the upstream is stuck: cut');
   long.stop();
-  assert.equal(upstream.prefilling?.size, 0, 'an attempt that ended explains no silence');
+  assert.equal(upstream.prefillDueAt(Infinity), -Infinity, 'an attempt that ended explains no silence');
 });
 
 test('a prompt sent long after the upstream fell quiet does not excuse its silence', () => {
   const c = new FakeClock();
-  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const upstream = new UpstreamHeard();
   const a = streaming(c, upstream);
   c.advance(400);
   assert.equal(a.due(c.now()), undefined);
@@ -280,13 +281,13 @@ test('a prompt sent long after the upstream fell quiet does not excuse its silen
 
 test('a prompt whose first token came no longer holds the others, and a silence shared and ended is not counted', () => {
   const c = new FakeClock();
-  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const upstream = new UpstreamHeard();
   const a = streaming(c, upstream);
   const long = onUpstream(c, upstream, { prefillMs: 8_000 });
   c.advance(6_000);
   long.activity(); // the long prompt's first token: the upstream speaks again
   long.firstToken();
-  assert.equal(upstream.prefilling?.size, 0);
+  assert.equal(upstream.prefillDueAt(Infinity), -Infinity, 'its prompt is read');
   assert.equal(a.due(c.now()), undefined, 'paused with the whole upstream, not stalled: its own limit starts now');
   c.advance(499);
   assert.equal(a.due(c.now()), undefined);
@@ -296,7 +297,7 @@ test('a prompt whose first token came no longer holds the others, and a silence 
 
 test('a pinned idle timeout excuses no silence of the whole upstream', () => {
   const c = new FakeClock();
-  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const upstream = new UpstreamHeard();
   const a = streaming(c, upstream, { excuseSharedSilence: false });
   onUpstream(c, upstream, { prefillMs: 8_000 });
   c.advance(500);
@@ -305,7 +306,7 @@ test('a pinned idle timeout excuses no silence of the whole upstream', () => {
 
 test('the wait for a prefill still leaves a retry room before the deadline', () => {
   const c = new FakeClock();
-  const upstream: UpstreamHeard = { lastByteAt: -Infinity, prefilling: new Set() };
+  const upstream = new UpstreamHeard();
   const a = streaming(c, upstream, { idleSplitFloorMs: 500 }, 10_000);
   onUpstream(c, upstream, { prefillMs: 8_000 });
   c.advance(4_999);
@@ -316,7 +317,9 @@ test('the wait for a prefill still leaves a retry room before the deadline', () 
 
 /** An upstream some attempt heard from just now, with no first token yet. */
 function aliveUpstream(c: FakeClock): UpstreamHeard {
-  return { lastByteAt: c.now(), prefilling: new Set(), starts: [] };
+  const upstream = new UpstreamHeard();
+  upstream.lastByteAt = c.now();
+  return upstream;
 }
 
 /** Another attempt on `upstream`, sent now, that has its first token at once. */
