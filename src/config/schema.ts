@@ -422,11 +422,11 @@ export const configSchema = {
             // `auto`'s floors and ceilings: upstream/adaptive-timeouts.ts.
             first_token: durationOrAuto(
               'auto',
-              'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3 (times the prompt size over the sizes learned on, for a longer prompt), and at most half the time left before the deadline when a retry could follow (see recovery.md); a duration pins it.',
+              'Until the first real token; keep-alive comments and blank lines do not count. `auto`: a high percentile of what this upstream and model showed, times 3 (times the prompt size over the sizes learned on, for a longer prompt), and at most half the time left before the deadline when a retry could follow (see recovery.md); past it, a request found waiting its turn in the queue of a self-hosted engine (no keep-alive, the upstream alive, nobody sent after it started first) waits on within that bound. A duration pins it, and a pinned value cuts at once, queue or not.',
             ),
             idle: durationOrAuto(
               'auto',
-              'Longest silence between chunks once the answer has started. `auto`: learned like `first_token` from the longest gaps between chunks; a duration pins it.',
+              'Longest silence between chunks once the answer has started. `auto`: learned like `first_token` from the longest gaps between chunks; a silence the whole upstream shares while it reads a prompt sent as it fell quiet, or shared and ended, is not counted (see recovery.md). A duration pins it, with neither exception.',
             ),
             total: duration('10m', 'Longest a single upstream attempt may take.'),
           }),
