@@ -102,6 +102,25 @@ export class AimdLimit {
     this.lastDecrease = now;
   }
 
+  /**
+   * The upstream queues what we send beyond what it runs, without a word (a self-hosted engine's waiting queue, as
+   * its /metrics tell: balancer.ts `setEngineLoad`): it runs at most `runs` of ours. The limit falls to that at once
+   * and is held there like a pushback's level (`PROBE_HOLD_MS`), then probes up again; the requests beyond it wait
+   * in our queue, in deadline order, where priorities and the door's honest refusals apply, not in the engine's,
+   * first come first served, until the client's deadline. Nothing else lowers it there: the engine never refuses,
+   * and a request waiting in its queue is no timeout (attempt-timer.ts `waitsInQueue`).
+   */
+  queued(now: number, runs: number): void {
+    const level = Math.max(this.s.minLimit, Math.min(this.s.max, runs));
+    if (level >= this.value) return;
+    this.value = level;
+    this.lastDecrease = now;
+    // The lowest level found queueing is what it runs: the climb stops below it (where a pushback keeps the highest
+    // level refused, a queued request is no overshoot of ours but what the engine itself runs).
+    this.refusedLevel = now < this.ceilingUntil ? Math.min(this.refusedLevel, level + 1) : level + 1;
+    this.ceilingUntil = now + PROBE_HOLD_MS;
+  }
+
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
   record(signal: Signal, now: number, inFlight = Infinity): void {
     if (signal === 'pushback' || signal === 'success') this.answers.add(now);

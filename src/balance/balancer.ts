@@ -524,10 +524,34 @@ export class Balancer {
     return { inFlight, capacity };
   }
 
-  /** A self-hosted engine's reported load (undefined when its /metrics could not be read). */
+  /**
+   * A self-hosted engine's reported load (undefined when its /metrics could not be read). An engine with requests
+   * waiting in its own queue runs no more than what it runs: the waiting ones are ours beyond it (or others' — then
+   * ours would only wait behind them). The upstream's limit falls to our in-flight less that queue (aimd-limit.ts
+   * `queued`), so the requests beyond it wait in Spillway's queue, in deadline order, where the door refuses at once
+   * what cannot finish — not in the engine's, first come first served, until the client's deadline.
+   */
   setEngineLoad(name: string, load: EngineLoad | undefined): void {
     const u = this.upstreams.get(name);
-    if (u !== undefined) u.engine = load;
+    if (u === undefined) return;
+    u.engine = load;
+    if (load === undefined || load.waiting <= 0 || u.limit === undefined) return;
+    u.limit.queued(this.clock.now(), u.slots.inFlight - load.waiting);
+    if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
+  }
+
+  /**
+   * Attempts in flight beyond their upstream's limit now, over the upstreams in rotation: a learned limit that came
+   * down under what had been sent (an engine's own queue, a pushback). Each must finish before a slot frees there for
+   * a waiting request (deadline-plan.ts `Pace.overLimit`).
+   */
+  overLimit(now: number): number {
+    let over = 0;
+    for (const u of this.upstreams.values()) {
+      if (u.drained || this.health.state(u.config.name, now) !== 'healthy') continue;
+      over += Math.max(0, u.slots.inFlight - capOf(u));
+    }
+    return over;
   }
 
   private adjust(u: UpstreamState, a: Account, delta: number): void {

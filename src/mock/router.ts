@@ -9,6 +9,7 @@ import type { Prepare } from './generation-request.ts';
 import { bearerKey, keyLabel } from './keys.ts';
 import { sendError } from './openai-error.ts';
 import { hang } from './outage-glue.ts';
+import { engineMetrics, servesEngineMetrics } from './engine-metrics.ts';
 import { refuse } from './report.ts';
 import { serveGeneration } from './serve-generation.ts';
 import { prepareMessages } from './messages.ts';
@@ -46,6 +47,7 @@ export function createHandler(ctx: MockContext): (req: IncomingMessage, res: Ser
     const path = q < 0 ? (req.url ?? '/') : (req.url ?? '/').slice(0, q);
     if (path.startsWith('/mock/')) return control(ctx, path, req, res);
     if (ctx.outage === 'hang') return hang(ctx, req, res, path);
+    if (path === '/metrics' && req.method === 'GET' && servesEngineMetrics(ctx)) return engineMetrics(ctx, res);
     void readJsonBody(req).then((read) => {
       if (read.kind === 'gone') return;
       const body = read.kind === 'json' ? read.value : undefined;

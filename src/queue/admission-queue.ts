@@ -389,7 +389,7 @@ export class AdmissionQueue {
   /** Where the queue stands now: the drain rate's slot time and the service time (deadline-plan.ts). */
   private pace(now: number): Pace {
     this.rates.outOfRotation(this.balancer.outOfRotation(now), now);
-    return { now, serviceMs: this.serviceMs(), ...this.rates.drain(now) };
+    return { now, serviceMs: this.serviceMs(), ...this.rates.drain(now), overLimit: this.balancer.overLimit(now) };
   }
 
   /**

@@ -61,6 +61,12 @@ export interface Pace {
    * outage now over reads the drain slower than it is, and the newest evidence says the admitted work will finish.
    */
   recentSlotMs?: number;
+  /**
+   * Attempts in flight beyond the upstreams' limits now (a learned limit that came down under what had been sent: an
+   * engine found queueing our requests, a pushback): each of them finishes before a slot frees for a waiting request,
+   * so the whole queue starts that many slots later. 0 when absent.
+   */
+  overLimit?: number;
 }
 
 /**
@@ -88,7 +94,7 @@ function serviceOf(w: Waiting, pace: Pace): number {
 
 /** When the request `w` at EDF position `k` would finish. */
 function finishAt(k: number, pace: Pace, w: Waiting): number {
-  return pace.now + (k + 1) * pace.slotMs + serviceOf(w, pace);
+  return pace.now + (k + 1 + (pace.overLimit ?? 0)) * pace.slotMs + serviceOf(w, pace);
 }
 
 /** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
@@ -116,7 +122,7 @@ export function admit<W extends Waiting>(
 ): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
-  const headroomMs = headroom * (pos + 1) * pace.slotMs;
+  const headroomMs = headroom * (pos + 1 + (pace.overLimit ?? 0)) * pace.slotMs;
   const finish = finishAt(pos, pace, newcomer);
   const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
@@ -186,10 +192,12 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   if (pace.slotMs <= 0) return [];
   // Hopeless on the newest evidence too (see `Pace.recentSlotMs`).
   const slotMs = latest(pace)?.slotMs ?? pace.slotMs;
+  const ahead = 1 + (pace.overLimit ?? 0);
   const kept: W[] = [];
   const drops: Drop<W>[] = [];
   for (const w of edf) {
-    const late = (): boolean => (kept.length + 1) * slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
+    const late = (): boolean =>
+      (kept.length + ahead) * slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
     while (late() && w.priority === DISPLACING) {
       const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
       if (victim === undefined) break;

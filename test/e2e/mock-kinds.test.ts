@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerTokens, promptText } from '../../src/mock/answer-text.ts';
 import { mockFor } from '../helpers/mock.ts';
+import { parseEngineMetrics, type EngineLoad } from '../../src/balance/engine-load.ts';
 
 function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -85,4 +86,24 @@ test('vLLM and SGLang simulators continue only with continue_final_message and n
     'a generic simulator understands every form',
   );
   assert.equal((await post(`${generic.url}/v1/chat/completions`, toolLoop({}))).status, 200);
+});
+
+test('vLLM and SGLang simulators serve their /metrics under their own names, which the gateway reads', async (t) => {
+  for (const kind of ['vllm', 'sglang'] as const) {
+    const mock = await mockFor(t, { kind, slots: 1, queueSize: 5, keepAliveMs: 0, ttftMs: 300 });
+    const held = [post(`${mock.url}/v1/chat/completions`, final), post(`${mock.url}/v1/chat/completions`, final)];
+    // Bounded wait until both reached it: one runs, one waits.
+    let load: EngineLoad | undefined;
+    for (let i = 0; i < 100 && (load?.running !== 1 || load.waiting !== 1); i++) {
+      const res = await fetch(`${mock.url}/metrics`);
+      assert.equal(res.status, 200);
+      const body = await res.text();
+      assert.match(body, kind === 'vllm' ? /^vllm:num_requests_waiting\{/m : /^sglang:num_queue_reqs\{/m);
+      load = parseEngineMetrics(body);
+      if (load?.waiting !== 1) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(load, { running: 1, waiting: 1, kvUsage: 1 });
+    await Promise.all(held);
+  }
+  assert.equal((await fetch(`${(await mockFor(t, {})).url}/metrics`)).status, 404, 'no engine, no /metrics');
 });

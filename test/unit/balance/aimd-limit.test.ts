@@ -107,3 +107,19 @@ test('a refusal just after our own cut steps down without a hold at the limit, a
   for (let i = 0; i < 100; i++) l.record('success', 200);
   assert.equal(l.limit, 11, 'held below the refused level, as any pushback');
 });
+
+test('an engine with its own queue sets the limit to what it runs of ours, held like a pushback', () => {
+  const l = new AimdLimit({ max: Infinity, minLimit: 1, decreaseFactor: 0.8, decreaseIntervalMs: 1000 });
+  l.queued(0, 40);
+  assert.equal(l.limit, 40, 'no cap known: the first reading of its queue says at once what it runs of ours');
+  l.queued(100, 55);
+  assert.equal(l.limit, 40, 'a later reading of more never raises it');
+  l.queued(200, 18);
+  assert.equal(l.limit, 18, 'each lower one refines it downward');
+  l.queued(300, 0);
+  assert.equal(l.limit, 1, 'never below min_limit');
+  for (let i = 0; i < 100; i++) l.record('success', 400);
+  assert.equal(l.limit, 1, 'held at the queued level while the probe hold lasts');
+  for (let i = 0; i < 3; i++) l.record('success', 300 + PROBE_HOLD_MS);
+  assert.ok(l.limit > 1, 'then it probes upward again: an engine can grow');
+});

@@ -249,3 +249,21 @@ test('a late refusal needs the last seconds to agree: a slower long-window rate 
   assert.equal(recheck(edf, slow, 1).length, 1);
   assert.deepEqual(recheck(edf, { ...slow, recentSlotMs: 100 }, 1), []);
 });
+
+test('attempts in flight beyond the upstreams’ limits delay the whole queue: the door and the re-check count them', () => {
+  // 20 sent before an engine was found queueing them: each finishes before a waiting request gets a slot.
+  const over = { ...pace, overLimit: 20 };
+  const rows: [ahead: number, deadlineAt: number, ok: boolean][] = [
+    [69, 10_000, true], // (69 + 1 + 20) × 100 + 1000 = 10 000: just in time
+    [70, 10_000, false],
+  ];
+  for (const [ahead, deadlineAt, ok] of rows)
+    assert.equal(admit(many(ahead, 'normal', 5_000), w('normal', deadlineAt), over, 0).ok, ok, `${ahead} ahead`);
+  const edf = [w('normal', 3_000), w('normal', 3_050)];
+  assert.deepEqual(recheck(edf, pace, 1), []);
+  assert.deepEqual(
+    recheck(edf, over, 1).map((d) => d.reason),
+    ['deadline_unmeetable', 'deadline_unmeetable'],
+    'each would start after 21 slots and finish at 3 100 ms: neither fits',
+  );
+});
