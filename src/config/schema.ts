@@ -398,7 +398,7 @@ export const configSchema = {
             additionalProperties: false,
             default: null,
             description:
-              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer (null: not read).",
+              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer, and a queue there brings the upstream's learned limit down to what the engine runs (null: not read; set it for a vLLM or SGLang whose caps you do not know).",
             'x-expected': 'null or { url, interval }',
             properties: {
               url: {
