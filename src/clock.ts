@@ -8,6 +8,12 @@ export interface Clock {
 
 export const realClock: Clock = { now: () => performance.now() };
 
+/**
+ * The longest delay a Node timer holds (2^31 − 1 ms, about 24.8 days): beyond it, or at Infinity, Node fires after
+ * 1 ms instead. A wait that long must mean "never", not "now": every timer that may be given one caps it here.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class FakeClock implements Clock {
   private t: number;
   constructor(start = 0) {

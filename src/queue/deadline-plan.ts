@@ -92,9 +92,14 @@ function serviceOf(w: Waiting, pace: Pace): number {
   return pace.serviceMs * (w.lengthFactor ?? 1);
 }
 
+/** Slots that free before the head of the queue gets one: its own, after every attempt in flight beyond a limit. */
+function headSlot(pace: Pace): number {
+  return 1 + (pace.overLimit ?? 0);
+}
+
 /** When the request `w` at EDF position `k` would finish. */
 function finishAt(k: number, pace: Pace, w: Waiting): number {
-  return pace.now + (k + 1 + (pace.overLimit ?? 0)) * pace.slotMs + serviceOf(w, pace);
+  return pace.now + (k + headSlot(pace)) * pace.slotMs + serviceOf(w, pace);
 }
 
 /** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
@@ -122,7 +127,7 @@ export function admit<W extends Waiting>(
 ): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
-  const headroomMs = headroom * (pos + 1 + (pace.overLimit ?? 0)) * pace.slotMs;
+  const headroomMs = headroom * (pos + headSlot(pace)) * pace.slotMs;
   const finish = finishAt(pos, pace, newcomer);
   const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
@@ -192,7 +197,7 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   if (pace.slotMs <= 0) return [];
   // Hopeless on the newest evidence too (see `Pace.recentSlotMs`).
   const slotMs = latest(pace)?.slotMs ?? pace.slotMs;
-  const ahead = 1 + (pace.overLimit ?? 0);
+  const ahead = headSlot(pace);
   const kept: W[] = [];
   const drops: Drop<W>[] = [];
   for (const w of edf) {

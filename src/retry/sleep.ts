@@ -1,10 +1,9 @@
-/**
- * The longest delay a Node timer holds (2^31 − 1 ms, about 24.8 days): beyond it, or at Infinity, Node fires after
- * 1 ms instead. A hedge delay scaled by a client's `max_tokens` of 1e12 is that long, and must mean "never", not "now".
- */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../clock.ts';
 
-/** Waits `ms`, or less if the client leaves: a backoff never outlives the request it serves. */
+/**
+ * Waits `ms`, or less if the client leaves: a backoff never outlives the request it serves. A wait longer than a
+ * timer holds (a hedge delay scaled by a client's `max_tokens` of 1e12) waits as long as one can, never 1 ms.
+ */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   ms = Math.min(ms, MAX_TIMER_MS);

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../clock.ts';
 import type { TimeoutPhase } from './outcome.ts';
 import { boundIdleMs } from './adaptive-timeouts.ts';
 import { tooSlow, type PaceWatch } from './stream-pace.ts';
@@ -323,7 +324,7 @@ export class AttemptTimer {
 
   private arm(): void {
     const delay = Math.max(1, Math.ceil(this.nextCheck() - this.now()));
-    this.handle = setTimeout(() => this.check(), Math.min(delay, 2_147_483_647));
+    this.handle = setTimeout(() => this.check(), Math.min(delay, MAX_TIMER_MS));
     this.handle.unref();
   }
 
