@@ -77,6 +77,8 @@ interface UpstreamState {
   serviceMs: number;
   /** When we last cut an attempt on this upstream (see CUT_NOTICE_MS). */
   cutAt: number;
+  /** When an attempt was last sent here (clock ms): an engine is scraped only while it is in use. */
+  leasedAt: number;
 }
 
 /** One upstream as the admin API and the dashboard show it. */
@@ -203,6 +205,7 @@ export class Balancer {
       shownLimit: limit?.limit ?? u.maxConcurrency,
       serviceMs: old?.serviceMs ?? 0,
       cutAt: old?.cutAt ?? -Infinity,
+      leasedAt: old?.leasedAt ?? -Infinity,
     };
   }
 
@@ -316,6 +319,7 @@ export class Balancer {
   private lease(route: RouteConfig, u: UpstreamState, account: Account, now: number): Lease {
     this.health.onSend(u.config.name, now);
     this.adjust(u, account, +1);
+    u.leasedAt = now;
     return new Lease(
       { route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey },
       {
@@ -538,6 +542,12 @@ export class Balancer {
     if (load === undefined || load.waiting <= 0 || u.limit === undefined) return;
     u.limit.queued(this.clock.now(), u.slots.inFlight - load.waiting);
     if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
+  }
+
+  /** Whether the upstream had an attempt in flight at any time since `since` (clock ms). */
+  inUseSince(name: string, since: number): boolean {
+    const u = this.upstreams.get(name);
+    return u !== undefined && (u.slots.inFlight > 0 || u.leasedAt >= since);
   }
 
   /**

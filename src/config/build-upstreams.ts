@@ -51,15 +51,21 @@ export function upstreamsOf(raw: RawConfig, p: Problems): UpstreamConfig[] {
       headers: u.headers,
       timeouts: resolveKeys(u.timeouts, UPSTREAM.timeouts),
       simulated: false,
-      engineMetrics:
-        u.engine_metrics === null
-          ? null
-          : {
-              url: u.engine_metrics.url ?? `${originOf(u.url)}/metrics`,
-              intervalMs: resolveKeys(u.engine_metrics.interval, UPSTREAM.engine_metrics.properties.interval),
-            },
+      engineMetrics: engineMetricsOf(u),
     };
   });
+}
+
+function engineMetricsOf(u: RawUpstream): UpstreamConfig['engineMetrics'] {
+  const m = u.engine_metrics;
+  if (m === null || m === 'off') return null;
+  const set = typeof m === 'object';
+  const interval = (set ? m.interval : undefined) ?? UPSTREAM.engine_metrics.properties.interval.default;
+  return {
+    url: (set ? m.url : undefined) ?? `${originOf(u.url)}/metrics`,
+    intervalMs: resolveKeys(interval, UPSTREAM.engine_metrics.properties.interval),
+    auto: !set,
+  };
 }
 
 /** One account per key of `keys`, or one for `api_key` (keyless when neither is set); labels must be unique. */

@@ -48,8 +48,13 @@ function typeName(s: S): string {
   if (Array.isArray(s.enum)) return s.enum.map(String).join(' \\| ');
   if (typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h'))
     return s.pattern.includes('auto') ? 'duration \\| auto' : 'duration';
+  // A string that may only be one of a few words (beside an object, say) is shown as those words.
+  const words = typeof s.pattern === 'string' ? /^\^\(([a-z_|]+)\)\$$/.exec(s.pattern)?.[1]?.split('|') : undefined;
   const t = s.type;
-  return Array.isArray(t) ? t.join(' \\| ') : typeof t === 'string' ? t : 'any';
+  const types = (Array.isArray(t) ? t : typeof t === 'string' ? [t] : ['any']).flatMap((x: unknown) =>
+    x === 'string' && words !== undefined ? words : [String(x)],
+  );
+  return types.join(' \\| ');
 }
 
 function showDefault(v: unknown): string {

@@ -394,12 +394,14 @@ export const configSchema = {
           connections: int(null, 1, 'HTTP connection cap of the pool; null means `max_concurrency`.'),
           ...rateLimits('for each account of this upstream (unless the key sets its own)'),
           engine_metrics: {
-            type: ['object', 'null'],
+            type: ['object', 'string', 'null'],
+            // Applies to the string form only: `auto` or `off`.
+            pattern: '^(auto|off)$',
             additionalProperties: false,
-            default: null,
+            default: 'auto',
             description:
-              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer, and a queue there brings the upstream's learned limit down to what the engine runs (null: not read; set it for a vLLM or SGLang whose caps you do not know).",
-            'x-expected': 'null or { url, interval }',
+              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer, and a queue there brings the upstream's learned limit down to what the engine runs. `auto`: read at the upstream origin + `/metrics` every 2 s while requests go to an upstream whose kind (set, told by the URL or probed) is vllm or sglang, and no longer once three reads in a row fail (tried again 10 minutes later); `off` (or null): never read; `{ url, interval }`: always read, there.",
+            'x-expected': 'auto, off, null or { url, interval }',
             properties: {
               url: {
                 type: 'string',

@@ -55,8 +55,11 @@ export interface UpstreamConfig {
   timeouts: UpstreamTimeouts;
   /** True for the embedded simulator of the zero-config start. */
   simulated: boolean;
-  /** A self-hosted engine's /metrics, read for its queue depth and KV-cache use. */
-  engineMetrics: { url: string; intervalMs: number } | null;
+  /**
+   * A self-hosted engine's /metrics, read for its queue depth and KV-cache use. `auto`: the default, read only while
+   * the upstream is in use and its kind is vllm or sglang, and left alone for a while when it serves none.
+   */
+  engineMetrics: { url: string; intervalMs: number; auto: boolean } | null;
 }
 
 export interface RouteConfig {

@@ -62,7 +62,7 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const state = previous?.stateKey === stateKey ? previous.state : createState(config, log, metrics);
   const pools = new UpstreamPools(config.upstreams, (u) => shared.kinds.of(u));
   const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
-  const engines = new EngineMetricsPoller(config, balancer, log);
+  const engines = new EngineMetricsPoller(config, { balancer, clock, log, kindOf: (u) => shared.kinds.of(u) });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: keepQueuedClientAlive });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };

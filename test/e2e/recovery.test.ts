@@ -192,8 +192,8 @@ test("a self-hosted engine's own queue, read from its /metrics, steers traffic a
       .writeHead(200, { 'content-type': 'text/plain' })
       .end(`vllm:num_requests_waiting{model_name="m"} ${waiting}\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n`);
   };
-  const busyMetrics = await fixedUpstream(t, metrics(50));
-  const idleMetrics = await fixedUpstream(t, metrics(0));
+  const busyMetrics = await fixedUpstream(t, metrics(50), { metrics: true });
+  const idleMetrics = await fixedUpstream(t, metrics(0), { metrics: true });
   const { gw, mocks, logs } = await startStack(t, {
     mocks: [{}, {}],
     config: (urls) => ({

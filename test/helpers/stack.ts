@@ -93,13 +93,22 @@ export function nextEvent(emitter: NodeJS.EventEmitter, name: string): Promise<u
   return new Promise((resolve) => emitter.once(name, (...args: unknown[]) => resolve(args)));
 }
 
-/** A tiny upstream that answers every request with `handler` (for failures the simulator should not have to fake). */
+/**
+ * A tiny upstream that answers every request with `handler` (for failures the simulator should not have to fake).
+ * Unless `metrics` says it serves them, GET /metrics is not one of them: 404, not counted in `hits`, like an engine
+ * started without metrics, so that a `vllm` or `sglang` kind read by `engine_metrics: auto` stays what the test wrote.
+ */
 export async function fixedUpstream(
   t: TestContext,
   handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+  { metrics = false } = {},
 ): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
+    if (!metrics && req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
     hits++;
     let body = '';
     req.setEncoding('utf8');
