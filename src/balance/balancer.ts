@@ -7,7 +7,7 @@ import { isHealthEvidence, isUpstreamFailure, type Outcome } from '../upstream/o
 import { PassiveHealth, type HealthState } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
-import type { EngineLoad } from './engine-load.ts';
+import { engineQueues, ourRunsOn, type EngineLoad } from './engine-load.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 import { Lease, type LeaseEnd } from './lease.ts';
@@ -531,16 +531,17 @@ export class Balancer {
   /**
    * A self-hosted engine's reported load (undefined when its /metrics could not be read). An engine with requests
    * waiting in its own queue runs no more than what it runs: the waiting ones are ours beyond it (or others' — then
-   * ours would only wait behind them). The upstream's limit falls to our in-flight less that queue (aimd-limit.ts
-   * `queued`), so the requests beyond it wait in Spillway's queue, in deadline order, where the door refuses at once
+   * ours would only wait behind them). The upstream's limit falls to what it runs of ours (engine-load.ts
+   * `ourRunsOn`; aimd-limit.ts `queued`), so the requests beyond it wait in Spillway's queue, in deadline order, where the door refuses at once
    * what cannot finish — not in the engine's, first come first served, until the client's deadline.
    */
   setEngineLoad(name: string, load: EngineLoad | undefined): void {
     const u = this.upstreams.get(name);
     if (u === undefined) return;
+    const previous = u.engine;
     u.engine = load;
-    if (load === undefined || load.waiting <= 0 || u.limit === undefined) return;
-    u.limit.queued(this.clock.now(), u.slots.inFlight - load.waiting);
+    if (load === undefined || u.limit === undefined || !engineQueues(load, previous)) return;
+    u.limit.queued(this.clock.now(), ourRunsOn(load, u.slots.inFlight));
     if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
   }
 

@@ -38,3 +38,26 @@ export function parseEngineMetrics(text: string): EngineLoad | undefined {
   }
   return seen ? { waiting, running, kvUsage: kv } : undefined;
 }
+
+/**
+ * How many of our requests an engine with a queue runs, when `ours` of ours are in flight there: its running
+ * requests (what it can run now: its batch, or fewer when its KV cache is full), in proportion to our share of
+ * everything it holds (running and waiting; others may use it too). Our count and its gauges are read at different
+ * moments: requests sent or finished in between make `ours − waiting` jitter around the truth, and a queue of one,
+ * caught as a slot freed, read as a slot less. Its own running count does not. An engine that does not report it:
+ * ours less its queue.
+ */
+export function ourRunsOn(load: EngineLoad, ours: number): number {
+  const held = load.running + load.waiting;
+  if (load.running <= 0 || held <= 0) return ours - load.waiting;
+  return Math.round(load.running * Math.min(1, ours / held));
+}
+
+/**
+ * Whether an engine's queue says it is full. A request that reached it after its last scheduling step waits there
+ * until the next one (milliseconds), with a slot about to free: a queue of one, read once, is that; read twice in a
+ * row, or longer, it is a queue.
+ */
+export function engineQueues(load: EngineLoad, previous: EngineLoad | undefined): boolean {
+  return load.waiting >= 2 || (load.waiting > 0 && (previous?.waiting ?? 0) > 0);
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseEngineMetrics } from '../../../src/balance/engine-load.ts';
+import { engineQueues, ourRunsOn, parseEngineMetrics } from '../../../src/balance/engine-load.ts';
 
 test('engine metrics are read from vLLM and SGLang exposition text', () => {
   const vllm = [
@@ -19,4 +19,37 @@ test('engine metrics are read from vLLM and SGLang exposition text', () => {
   assert.deepEqual(parseEngineMetrics(sglang), { waiting: 4, running: 2, kvUsage: 0.5 });
   assert.equal(parseEngineMetrics('process_cpu_seconds_total 1\n'), undefined, 'not an engine');
   assert.equal(parseEngineMetrics('vllm:num_requests_waiting garbage\n'), undefined);
+});
+
+test('what an engine with a queue runs of ours is its running count, in proportion to our share of what it holds', () => {
+  const rows: [running: number, waiting: number, ours: number, runs: number, why: string][] = [
+    [16, 24, 40, 16, 'ours alone: it runs its batch'],
+    [16, 24, 43, 16, 'three more sent since it was read'],
+    [16, 24, 39, 16, 'one finished since it was read'],
+    [16, 24, 37, 15, 'three finished since it was read: a slot less'],
+    [16, 48, 32, 8, 'half of what it holds is ours: half of its batch'],
+    [12, 4, 16, 12, 'a KV cache that runs fewer than the batch'],
+    [0, 5, 20, 15, 'no running count: ours less its queue'],
+  ];
+  for (const [running, waiting, ours, runs, why] of rows)
+    assert.equal(ourRunsOn({ running, waiting, kvUsage: 0 }, ours), runs, why);
+});
+
+test('a queue of one read once is a request between two scheduling steps, not a full engine', () => {
+  const at = (waiting: number) => ({ running: 15, waiting, kvUsage: 0 });
+  const rows: [waiting: number, before: number | undefined, queues: boolean][] = [
+    [0, undefined, false],
+    [1, undefined, false],
+    [1, 0, false],
+    [1, 1, true],
+    [1, 3, true],
+    [2, undefined, true],
+    [24, 0, true],
+  ];
+  for (const [waiting, before, queues] of rows)
+    assert.equal(
+      engineQueues(at(waiting), before === undefined ? undefined : at(before)),
+      queues,
+      `${waiting} after ${before}`,
+    );
 });
