@@ -4,9 +4,12 @@ import type { Balancer } from '../balance/balancer.ts';
 import { parseEngineMetrics } from '../balance/engine-load.ts';
 import type { Logger } from '../observe/log.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
+import type { Dispatcher } from 'undici';
 
 /** The kinds whose engines serve their queue on /metrics (vLLM by default; SGLang with `--enable-metrics`). */
 const ENGINE_KINDS: ReadonlySet<UpstreamKind> = new Set(['vllm', 'sglang']);
+/** The largest metrics page read: a vLLM's is tens to hundreds of KiB; anything past this is not one to parse. */
+const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** Failed reads in a row after which `auto` takes it that the engine serves no metrics there. */
 const AUTO_FAILURES = 3;
 /** How long `auto` then leaves it alone: it may be restarted with metrics on, or the kind was a guess. */
@@ -43,6 +46,7 @@ interface Engine {
  */
 export class EngineMetricsPoller {
   private readonly stops: (() => void)[] = [];
+  private agent: Promise<Dispatcher> | undefined;
   private readonly clock: Clock;
   private readonly balancer: Pick<Balancer, 'inUseSince' | 'setEngineLoad'>;
   private readonly log: Logger;
@@ -82,6 +86,16 @@ export class EngineMetricsPoller {
 
   stop(): void {
     for (const stop of this.stops) stop();
+    void this.agent?.then((a) => a.close());
+  }
+
+  /**
+   * The reads' own connections, with a bound on a page's size (an oversized one fails the read, not the process).
+   * Loaded when an engine is first read (undici-dispatchers.ts says why not at startup).
+   */
+  private dispatcher(): Promise<Dispatcher> {
+    this.agent ??= import('undici').then(({ Agent }) => new Agent({ maxResponseSize: MAX_PAGE_BYTES, connections: 1 }));
+    return this.agent;
   }
 
   private async tick(e: Engine): Promise<void> {
@@ -100,11 +114,20 @@ export class EngineMetricsPoller {
   private async read(e: Engine): Promise<void> {
     e.reading = true;
     try {
-      // Loaded when an engine is polled (undici-dispatchers.ts says why not at startup).
-      const { request } = await import('undici');
-      const res = await request(e.url, { headersTimeout: e.intervalMs, bodyTimeout: e.intervalMs });
+      const res = await (
+        await this.dispatcher()
+      ).request({
+        origin: new URL(e.url).origin,
+        path: pathOf(e.url),
+        method: 'GET',
+        headersTimeout: e.intervalMs,
+        bodyTimeout: e.intervalMs,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`status ${res.statusCode}`);
+      }
       const text = await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       const load = parseEngineMetrics(text);
       if (load === undefined) throw new Error('no vLLM or SGLang queue gauges in it');
       this.show(e, load);
@@ -146,4 +169,9 @@ function everyMs(ms: number, task: () => Promise<void>, atOnce: boolean): () => 
   const t = setInterval(() => void task(), ms);
   t.unref();
   return () => clearInterval(t);
+}
+
+function pathOf(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
 }

@@ -213,33 +213,41 @@ test("a self-hosted engine's own queue, read from its /metrics, steers traffic a
   assert.ok(!logs.lines.some((l) => /cannot read engine metrics/.test(l)));
 });
 
-test("an engine's own queue, read from its /metrics, brings its learned limit down to what it runs", async (t) => {
-  // A vLLM with two slots that queues the rest without a word, no max_concurrency: the twelve streams sent at once
-  // reach it before its queue is read; once read, what waits there tells what it runs of ours, and the limit holds
-  // there, so the next burst would wait in Spillway's queue (deadline order, the door's honest refusals).
-  const { client, gw } = await startStack(t, {
-    mocks: [
-      { kind: 'vllm', slots: 2, queueSize: 100, keepAliveMs: 0, queueTimeoutMs: 60_000, ttftMs: 50, tokenMs: 20 },
-    ],
-    config: (urls) => ({
-      upstreams: [{ name: 'engine', url: `${urls[0]}/v1`, engine_metrics: { interval: '100ms' } }],
-      models: { chat: { routes: [{ upstream: 'engine' }] } },
-    }),
+// Configured (read every 100 ms) and on defaults (`auto`: read every 2 s while requests go there, its kind probed).
+for (const [how, engineMetrics, streams] of [
+  ['configured', { interval: '100ms' }, 12],
+  ['on defaults', undefined, 20],
+] as const)
+  test(`${how}, an engine's own queue, read from its /metrics, brings its learned limit down to what it runs`, async (t) => {
+    // A vLLM with two slots that queues the rest without a word, no max_concurrency: the streams sent at once reach
+    // it before its queue is read; once read, what waits there tells what it runs of ours, and the limit holds there,
+    // so the next burst would wait in Spillway's queue (deadline order, the door's honest refusals). On defaults the
+    // first read comes 2 s after requests start: 20 streams of 0.5 s on two slots keep it queueing past that.
+    const { client, gw } = await startStack(t, {
+      mocks: [
+        { kind: 'vllm', slots: 2, queueSize: 100, keepAliveMs: 0, queueTimeoutMs: 60_000, ttftMs: 50, tokenMs: 20 },
+      ],
+      config: (urls) => ({
+        upstreams: [{ name: 'engine', url: `${urls[0]}/v1`, ...(engineMetrics && { engine_metrics: engineMetrics }) }],
+        models: { chat: { routes: [{ upstream: 'engine' }] } },
+      }),
+      gateway: { probeKinds: true },
+    });
+    await gw.kindsSettled();
+    const answers = await Promise.all(
+      Array.from({ length: streams }, async (_, i) => {
+        const s = await client.chat.completions.create({
+          model: 'chat',
+          messages: [{ role: 'user', content: `w${i}` }],
+          max_tokens: 25,
+          stream: true,
+        });
+        let text = '';
+        for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+        return text;
+      }),
+    );
+    answers.forEach((a, i) => assert.equal(a, answerText(1, `w${i}`, 25)));
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} 2\n/);
   });
-  const answers = await Promise.all(
-    Array.from({ length: 12 }, async (_, i) => {
-      const s = await client.chat.completions.create({
-        model: 'chat',
-        messages: [{ role: 'user', content: `w${i}` }],
-        max_tokens: 25,
-        stream: true,
-      });
-      let text = '';
-      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
-      return text;
-    }),
-  );
-  answers.forEach((a, i) => assert.equal(a, answerText(1, `w${i}`, 25)));
-  const m = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} 2\n/);
-});

@@ -147,3 +147,12 @@ test('a page without vLLM or SGLang queue gauges is a failed read, not an empty 
   assert.equal(metrics.hits(), 3, 'given up like a 404');
   assert.deepEqual(state.loads, []);
 });
+
+test('a metrics page past 8 MiB is a failed read, dropped there, not held in memory whole', async (t) => {
+  const metrics = await metricsServer(t, `${'# padding\n'.repeat(900_000)}${VLLM_METRICS}`);
+  const { state, tick } = pollerOf(t, configOf(metrics.url), 'vllm');
+  state.inUse = true;
+  for (let i = 0; i < 3; i++) await tick();
+  assert.equal(metrics.hits(), 3, 'given up like a 404');
+  assert.deepEqual(state.loads, [], 'its gauges at the end were never read');
+});
