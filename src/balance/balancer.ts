@@ -532,8 +532,9 @@ export class Balancer {
    * A self-hosted engine's reported load (undefined when its /metrics could not be read). An engine with requests
    * waiting in its own queue runs no more than what it runs: the waiting ones are ours beyond it (or others' — then
    * ours would only wait behind them). The upstream's limit falls to what it runs of ours (engine-load.ts
-   * `ourRunsOn`; aimd-limit.ts `queued`), so the requests beyond it wait in Spillway's queue, in deadline order, where the door refuses at once
-   * what cannot finish — not in the engine's, first come first served, until the client's deadline.
+   * `ourRunsOn`; aimd-limit.ts `queued`), so the requests beyond it wait in Spillway's queue, in deadline order,
+   * where the door refuses at once what cannot finish — not in the engine's, first come first served, until the
+   * client's deadline. A queue of one read once is no queue (`engineQueues`).
    */
   setEngineLoad(name: string, load: EngineLoad | undefined): void {
     const u = this.upstreams.get(name);

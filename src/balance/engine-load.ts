@@ -43,9 +43,8 @@ export function parseEngineMetrics(text: string): EngineLoad | undefined {
  * How many of our requests an engine with a queue runs, when `ours` of ours are in flight there: its running
  * requests (what it can run now: its batch, or fewer when its KV cache is full), in proportion to our share of
  * everything it holds (running and waiting; others may use it too). Our count and its gauges are read at different
- * moments: requests sent or finished in between make `ours − waiting` jitter around the truth, and a queue of one,
- * caught as a slot freed, read as a slot less. Its own running count does not. An engine that does not report it:
- * ours less its queue.
+ * moments: requests sent or finished in between make `ours − waiting` jitter around the truth; its own running count
+ * does not. An engine that does not report it: ours less its queue.
  */
 export function ourRunsOn(load: EngineLoad, ours: number): number {
   const held = load.running + load.waiting;
