@@ -2,12 +2,12 @@ import { PRIORITY_RANK, type Priority } from '../priority.ts';
 
 /**
  * The deadline arithmetic of the wait queue (pure; time is passed in). The objective: finish as many requests as
- * their deadlines allow. Waiting requests stand in earliest-deadline-first (EDF) order; one finishes, on average,
- * every `slotMs` (the measured drain rate's inverse), so the request at position k (0-based) starts in about
- * (k + 1) × slotMs and finishes its own service time later (the mean `serviceMs`, scaled by its length limit where
- * that predicts answer lengths: service-by-length.ts):
+ * their deadlines allow. Waiting requests stand in earliest-deadline-first (EDF) order; a mean answer frees a slot
+ * every `slotMs` (the measured drain rate's inverse), and each request takes its length factor f of one (its
+ * expected hold time over the mean: service-by-length.ts; 1 where lengths are not predicted), so the request at
+ * position k (0-based) starts in about (f(0) + … + f(k − 1) + 1) × slotMs and finishes its own service time later:
  *
- *   finish(k) = now + (k + 1) × slotMs + service(k)           slack(k) = deadline(k) − finish(k)
+ *   finish(k) = now + (Σ_{j<k} f(j) + 1) × slotMs + f(k) × serviceMs      slack(k) = deadline(k) − finish(k)
  *
  * - At the door a newcomer takes its EDF position and is admitted iff it finishes in time there, with its class's
  *   headroom: a share of the work ahead of it kept as room for higher classes that may come. (A share of the work,
@@ -97,9 +97,25 @@ function headSlot(pace: Pace): number {
   return 1 + (pace.overLimit ?? 0);
 }
 
-/** When the request `w` at EDF position `k` would finish. */
-function finishAt(k: number, pace: Pace, w: Waiting): number {
-  return pace.now + (k + headSlot(pace)) * pace.slotMs + serviceOf(w, pace);
+/**
+ * The slots a waiting request takes from the drain: its expected hold time over the mean one (its length factor).
+ * `slotMs` is measured on answers of every length, so a queue of short answers drains faster than its count says,
+ * and one of long answers slower: a backlog is counted in work, not in requests.
+ */
+function workOf(w: Waiting): number {
+  return w.lengthFactor ?? 1;
+}
+
+/** The work of the first `k` entries of `edf`. */
+function workBefore(edf: readonly Waiting[], k: number): number {
+  let work = 0;
+  for (let i = 0; i < k; i++) work += workOf(edf[i] as Waiting);
+  return work;
+}
+
+/** When the request `w` would finish with `ahead` work (in mean answers) before it in the EDF order. */
+function finishAt(ahead: number, pace: Pace, w: Waiting): number {
+  return pace.now + (ahead + headSlot(pace)) * pace.slotMs + serviceOf(w, pace);
 }
 
 /** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
@@ -127,8 +143,9 @@ export function admit<W extends Waiting>(
 ): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
   const pos = positionOf(edf, newcomer.deadlineAt);
-  const headroomMs = headroom * (pos + headSlot(pace)) * pace.slotMs;
-  const finish = finishAt(pos, pace, newcomer);
+  const ahead = workBefore(edf, pos);
+  const headroomMs = headroom * (ahead + headSlot(pace)) * pace.slotMs;
+  const finish = finishAt(ahead, pace, newcomer);
   const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];
   // The pace the peer test below judges by: the last seconds' when they alone let a late high newcomer in.
@@ -139,29 +156,37 @@ export function admit<W extends Waiting>(
     const promised = newcomer.promised === true;
     if ((newcomer.priority !== DISPLACING && !promised) || headroomMs > 0 || lateMs <= 0) return { ok: false, overMs };
     const recent = latest(pace);
-    if (recent !== undefined && finishAt(pos, recent, newcomer) <= newcomer.deadlineAt) judged = recent;
+    if (recent !== undefined && finishAt(ahead, recent, newcomer) <= newcomer.deadlineAt) judged = recent;
     else {
-      const needed = Math.ceil(lateMs / pace.slotMs);
+      const needed = lateMs / pace.slotMs;
       // High takes the place of lower classes; a client back at our Retry-After, of its own class too: the place it
       // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited
       // least).
       const rank = PRIORITY_RANK[newcomer.priority];
-      displace = victims(
+      const candidates = victims(
         edf.slice(0, pos),
         promised && newcomer.priority !== DISPLACING ? rank - 1 : rank,
-        needed,
         promised,
       );
-      if (displace.length < needed) return { ok: false, overMs };
+      let freed = 0;
+      for (const w of candidates) {
+        if (freed >= needed) break;
+        displace.push(w);
+        freed += workOf(w);
+      }
+      if (freed < needed) return { ok: false, overMs };
     }
   }
   // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
   if (displace.length === 0 && newcomer.admitted !== true) {
     const rank = PRIORITY_RANK[newcomer.priority];
+    let before = ahead + workOf(newcomer);
     for (let i = pos; i < edf.length; i++) {
       const w = edf[i] as W;
-      if (PRIORITY_RANK[w.priority] <= rank && finishAt(i + 1, judged, w) > w.deadlineAt)
-        return { ok: false, overMs: finishAt(i + 1, judged, w) - w.deadlineAt };
+      const finishes = finishAt(before, judged, w);
+      if (PRIORITY_RANK[w.priority] <= rank && finishes > w.deadlineAt)
+        return { ok: false, overMs: finishes - w.deadlineAt };
+      before += workOf(w);
     }
   }
   return { ok: true, displace };
@@ -176,9 +201,11 @@ export function admit<W extends Waiting>(
  */
 export function eligiblePrefix(edf: readonly Waiting[], pace: Pace): number {
   if (pace.slotMs <= 0) return edf.length;
+  let ahead = 0;
   for (let i = 0; i < edf.length; i++) {
     const w = edf[i] as Waiting;
-    if (w.deadlineAt - finishAt(i, pace, w) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
+    if (w.deadlineAt - finishAt(ahead, pace, w) < pace.slotMs + (w.reserveMs ?? 0)) return i + 1;
+    ahead += workOf(w);
   }
   return edf.length;
 }
@@ -199,27 +226,31 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
   const slotMs = latest(pace)?.slotMs ?? pace.slotMs;
   const ahead = headSlot(pace);
   const kept: W[] = [];
+  let keptWork = 0;
   const drops: Drop<W>[] = [];
   for (const w of edf) {
-    const late = (): boolean =>
-      (kept.length + ahead) * slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
+    const late = (): boolean => (keptWork + ahead) * slotMs + serviceOf(w, pace) > margin * (w.deadlineAt - pace.now);
     while (late() && w.priority === DISPLACING) {
-      const [victim] = victims(kept, PRIORITY_RANK[w.priority], 1);
+      const [victim] = victims(kept, PRIORITY_RANK[w.priority]);
       if (victim === undefined) break;
       kept.splice(kept.indexOf(victim), 1);
+      keptWork -= workOf(victim);
       drops.push({ entry: victim, reason: 'displaced' });
     }
     if (late()) drops.push({ entry: w, reason: 'deadline_unmeetable' });
-    else kept.push(w);
+    else {
+      kept.push(w);
+      keptWork += workOf(w);
+    }
   }
   return drops;
 }
 
 /**
- * Up to `n` entries of a class below `rank`: requests not promised a place first (see `promised`), then the lowest
- * class first, the least urgent (latest deadline) first.
+ * The entries of a class below `rank`, in the order they are displaced: requests not promised a place first (see
+ * `promised`), then the lowest class first, the least urgent (latest deadline) first.
  */
-function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number, unpromisedOnly = false): W[] {
+function victims<W extends Waiting>(ahead: readonly W[], rank: number, unpromisedOnly = false): W[] {
   const lower = ahead.filter((w) => PRIORITY_RANK[w.priority] > rank && !(unpromisedOnly && w.promised === true));
   lower.sort(
     (a, b) =>
@@ -227,5 +258,5 @@ function victims<W extends Waiting>(ahead: readonly W[], rank: number, n: number
       PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
       b.deadlineAt - a.deadlineAt,
   );
-  return lower.slice(0, n);
+  return lower;
 }

@@ -207,6 +207,29 @@ test("a newcomer's own expected service time decides at the edge: the long answe
   }
 });
 
+test("the work ahead is counted by its answers' expected lengths: short ones drain faster than their count says", () => {
+  // 120 ahead, each expected to hold its slot half as long as the mean: 60 mean answers of work, a slot at 6 100 ms.
+  const of = (n: number, lengthFactor: number) => many(n, 'normal', 7_000).map((x) => ({ ...x, lengthFactor }));
+  const rows: [ahead: Waiting[], deadlineAt: number, ok: boolean, why: string][] = [
+    [of(120, 0.5), 7_100, true, '60 answers of work: finishes at 7 100'],
+    [of(120, 1), 7_100, false, 'the same count of mean answers: 13 100'],
+    [of(60, 2), 12_999, false, '120 answers of work: 13 100'],
+    [of(60, 2), 13_100, true, 'just in time'],
+  ];
+  for (const [ahead, deadlineAt, ok, why] of rows)
+    assert.equal(admit(ahead, w('normal', deadlineAt), pace, 0).ok, ok, why);
+  // The re-check counts the same way: 120 short answers due at 7 000, and one due at 7 100 behind them, all finish;
+  // as mean answers, the last 60 of the 120 cannot.
+  const due = w('normal', 7_100);
+  assert.deepEqual(recheck([...of(120, 0.5), due], pace, 1), []);
+  assert.equal(recheck([...of(120, 1), due], pace, 1).length, 60);
+  // A high newcomer frees the work it lacks, not a count: 250 ms late behind short lows, it displaces five of them.
+  const lows = many(120, 'low', 5_000).map((x) => ({ ...x, lengthFactor: 0.5 }));
+  const got = admit(lows, w('high', 6_850), pace, 0);
+  assert.ok(got.ok);
+  assert.equal(got.displace.length, 5);
+});
+
 test('a waiting request is re-checked with its own service time', () => {
   // Two ahead of it: its slot at 300 ms; a 1 s answer ends at 1 300, a 2.5 s one at 2 800.
   const edf = [w('high', 5_000), w('high', 5_000), { ...w('high', 2_000), lengthFactor: 2.5 }];
