@@ -163,18 +163,12 @@ export function admit<W extends Waiting>(
       // was told to come back for, taken from the newest unpromised arrivals (the latest deadlines: they waited
       // least).
       const rank = PRIORITY_RANK[newcomer.priority];
-      const candidates = victims(
-        edf.slice(0, pos),
-        promised && newcomer.priority !== DISPLACING ? rank - 1 : rank,
-        promised,
+      const room = enoughOf(
+        victims(edf.slice(0, pos), promised && newcomer.priority !== DISPLACING ? rank - 1 : rank, promised),
+        needed,
       );
-      let freed = 0;
-      for (const w of candidates) {
-        if (freed >= needed) break;
-        displace.push(w);
-        freed += workOf(w);
-      }
-      if (freed < needed) return { ok: false, overMs };
+      if (room === undefined) return { ok: false, overMs };
+      displace = room;
     }
   }
   // Standing ahead of admitted peers (a shorter deadline) must not cost one of equal or higher class its deadline.
@@ -244,6 +238,18 @@ export function recheck<W extends Waiting>(edf: readonly W[], pace: Pace, margin
     }
   }
   return drops;
+}
+
+/** The first of `candidates` whose work adds up to `needed` slots; undefined when all of them do not. */
+function enoughOf<W extends Waiting>(candidates: readonly W[], needed: number): W[] | undefined {
+  const taken: W[] = [];
+  let freed = 0;
+  for (const w of candidates) {
+    if (freed >= needed) break;
+    taken.push(w);
+    freed += workOf(w);
+  }
+  return freed >= needed ? taken : undefined;
 }
 
 /**
