@@ -9,12 +9,10 @@
  */
 import { parseArgs } from 'node:util';
 import { bestPossible, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, type DoorRule } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules } from '../src/storm/door-ceiling.ts';
 import { demoFleet } from '../src/storm/demo-fleet.ts';
 import { runDemo } from '../src/storm/demo-run.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
-import { CLASS_HEADROOM } from '../src/queue/deadline-plan.ts';
-import { requestDeadlineMs } from '../src/server/deadline.ts';
 import type { Job } from '../src/storm/best-possible.ts';
 import type { RequestPriority } from '../src/priority.ts';
 
@@ -32,18 +30,7 @@ const seeds = (values.seeds ?? '1').split(',').map((s) => {
 const DURATION_S = 60;
 const DEADLINE_S = 15;
 const PRIORITIES: readonly RequestPriority[] = ['high', 'normal', 'low'];
-// What the demo's clients send (x-stainless-timeout) less what the gateway keeps back of it.
-const marginMs = DEADLINE_S * 1000 - requestDeadlineMs({ 'x-stainless-timeout': String(DEADLINE_S) }, 0);
-const noHeadroom = { high: 0, normal: 0, low: 0 };
-const rules: [label: string, rule: DoorRule][] = [
-  ['door, perfect knowledge, class-blind', { marginMs: 0, headroom: noHeadroom, knowsLengths: true }],
-  [`+ the deadline margin (${marginMs} ms)`, { marginMs, headroom: noHeadroom, knowsLengths: true }],
-  [
-    `+ class headroom (normal ${CLASS_HEADROOM.normal * 100}%, low ${CLASS_HEADROOM.low * 100}% of the wait)`,
-    { marginMs, headroom: CLASS_HEADROOM, knowsLengths: true },
-  ],
-  ['+ every request judged by the mean service time', { marginMs, headroom: CLASS_HEADROOM, knowsLengths: false }],
-];
+const rules = doorRules(DEADLINE_S);
 
 interface Line {
   label: string;

@@ -2,8 +2,10 @@
  * The storm benchmark:
  *   npm run bench:storm -- [--scenario NAME|all | --matrix] [--target direct|spillway|URL | --compare]
  *                          [--caps known|unknown] [--sdk-retries] [--deadline-header stainless|spillway|both]
- *                          [--door messages] [--no-write] [--records DIR]
+ *                          [--door messages] [--no-write] [--records DIR] [--door-ceiling]
  * `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
+ * `--door-ceiling` also prints, under each table, the run's arrivals replayed under door rules of increasing realism
+ * (src/storm/door-ceiling.ts, as `npm run bench:demo-ceiling` does for the demo): what the admission rules cost.
  * Runs each scenario from bench/scenarios/ (or, with --matrix, every single-fault case of bench/scenarios/matrix/)
  * against a fresh simulated fleet and scores every request as a client would (success = 200 and the complete,
  * correct answer). Every table has a best-possible column: the same recorded arrivals replayed offline on the
@@ -18,7 +20,8 @@ import { loadScenario, type Scenario } from '../src/storm/scenario.ts';
 import { runStorm, type TargetKind } from '../src/storm/run-storm.ts';
 import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
-import { bestPossibleSummary } from '../src/storm/best-possible.ts';
+import { bestPossible, bestPossibleSummary, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
+import { doorCeiling, doorRules } from '../src/storm/door-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
 
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     /** Spillway as this many instances sharing one Redis (started here), requests spread round robin. */
     instances: { type: 'string', default: '1' },
     door: { type: 'string' },
+    'door-ceiling': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -114,6 +118,7 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
     process.stderr.write('\n');
   }
   results.push(bestPossibleSummary(arrivals, scenario.fleet, scenario.mix.deadlineS));
+  if (values['door-ceiling']) process.stdout.write(doorCeilingTable(arrivals, scenario));
   return { scenario, results };
 }
 
@@ -185,3 +190,17 @@ if (values.matrix) {
   }
 }
 await redis?.stop();
+
+/** The last run's arrivals under the door rules (`--door-ceiling`), beside the best-possible column. */
+function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): string {
+  const jobs = jobsOf(records, s.fleet, s.mix.deadlineS);
+  const slots = pooledSlots(s.fleet);
+  const outages = fleetOutages(s.fleet);
+  const pct = (served: readonly boolean[]) =>
+    ((100 * served.filter(Boolean).length) / Math.max(1, served.length)).toFixed(1);
+  const rows = [
+    ['best possible (the column)', bestPossible(jobs, slots, outages)] as const,
+    ...doorRules(s.mix.deadlineS).map(([label, rule]) => [label, doorCeiling(jobs, slots, outages, rule)] as const),
+  ];
+  return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${pct(v)} |`).join('\n')}\n\n`;
+}

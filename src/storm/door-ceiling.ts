@@ -1,4 +1,6 @@
 import type { RequestPriority } from '../priority.ts';
+import { CLASS_HEADROOM } from '../queue/deadline-plan.ts';
+import { requestDeadlineMs } from '../server/deadline.ts';
 import { arrivalOrder, outageDuring, type Job, type SlotOutage } from './best-possible.ts';
 
 /**
@@ -26,6 +28,25 @@ export interface DoorRule {
   headroom: Readonly<Record<RequestPriority, number>>;
   /** The door knows each request's exact service time; else it judges every request by the mean. */
   knowsLengths: boolean;
+}
+
+/**
+ * The door rules of increasing realism, for clients that send a `deadlineS` timeout: perfect knowledge and
+ * class-blind, then the gateway's deadline margin, then its class headroom, then every request judged by the mean.
+ */
+export function doorRules(deadlineS: number): [label: string, rule: DoorRule][] {
+  // What the clients send (x-stainless-timeout) less what the gateway keeps back of it.
+  const marginMs = deadlineS * 1000 - requestDeadlineMs({ 'x-stainless-timeout': String(deadlineS) }, 0);
+  const none = { high: 0, normal: 0, low: 0 };
+  return [
+    ['door, perfect knowledge, class-blind', { marginMs: 0, headroom: none, knowsLengths: true }],
+    [`+ the deadline margin (${marginMs} ms)`, { marginMs, headroom: none, knowsLengths: true }],
+    [
+      `+ class headroom (normal ${CLASS_HEADROOM.normal * 100}%, low ${CLASS_HEADROOM.low * 100}% of the wait)`,
+      { marginMs, headroom: CLASS_HEADROOM, knowsLengths: true },
+    ],
+    ['+ every request judged by the mean service time', { marginMs, headroom: CLASS_HEADROOM, knowsLengths: false }],
+  ];
 }
 
 /** Which jobs a door with perfect knowledge, under `rule`, serves in time (same order as `jobs`). */
