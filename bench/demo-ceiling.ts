@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { bestPossible, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, doorRules } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules, servedPct } from '../src/storm/door-ceiling.ts';
 import { demoFleet } from '../src/storm/demo-fleet.ts';
 import { runDemo } from '../src/storm/demo-run.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
@@ -41,14 +41,13 @@ const lines: Line[] = [
   ...rules.map(([label]) => ({ label, cells: [] })),
 ];
 const measured: Line = { label: '**Spillway, measured**', cells: [] };
-const pct = (served: readonly boolean[]) => (100 * served.filter(Boolean).length) / Math.max(1, served.length);
 const byClass = (jobs: readonly Job[], served: readonly boolean[]) =>
   PRIORITIES.map((p) => {
     const of = jobs.flatMap((j, i) => (j.priority === p ? [served[i] === true] : []));
-    return pct(of).toFixed(1);
+    return servedPct(of).toFixed(1);
   }).join(' / ');
 const cell = (jobs: readonly Job[], served: readonly boolean[]) =>
-  `${pct(served).toFixed(1)} (${byClass(jobs, served)})`;
+  `${servedPct(served).toFixed(1)} (${byClass(jobs, served)})`;
 
 const sink = { write: () => true };
 for (const seed of seeds) {

@@ -21,7 +21,7 @@ import { runStorm, type TargetKind } from '../src/storm/run-storm.ts';
 import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { bestPossible, bestPossibleSummary, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, doorRules } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules, servedPct } from '../src/storm/door-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
 
@@ -196,11 +196,9 @@ function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): strin
   const jobs = jobsOf(records, s.fleet, s.mix.deadlineS);
   const slots = pooledSlots(s.fleet);
   const outages = fleetOutages(s.fleet);
-  const pct = (served: readonly boolean[]) =>
-    ((100 * served.filter(Boolean).length) / Math.max(1, served.length)).toFixed(1);
   const rows = [
     ['best possible (the column)', bestPossible(jobs, slots, outages)] as const,
     ...doorRules(s.mix.deadlineS).map(([label, rule]) => [label, doorCeiling(jobs, slots, outages, rule)] as const),
   ];
-  return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${pct(v)} |`).join('\n')}\n\n`;
+  return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${servedPct(v).toFixed(1)} |`).join('\n')}\n\n`;
 }

@@ -49,6 +49,11 @@ export function doorRules(deadlineS: number): [label: string, rule: DoorRule][] 
   ];
 }
 
+/** The share of requests served, in percent (0 when there are none). */
+export function servedPct(served: readonly boolean[]): number {
+  return (100 * served.filter(Boolean).length) / Math.max(1, served.length);
+}
+
 /** Which jobs a door with perfect knowledge, under `rule`, serves in time (same order as `jobs`). */
 export function doorCeiling(
   jobs: readonly Job[],

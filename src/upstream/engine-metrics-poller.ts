@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Config, UpstreamConfig } from '../config/types.ts';
 import type { Balancer } from '../balance/balancer.ts';
-import { parseEngineMetrics } from '../balance/engine-load.ts';
+import { parseEngineMetrics, type EngineLoad } from '../balance/engine-load.ts';
 import type { Logger } from '../observe/log.ts';
 import type { UpstreamKind } from './upstream-kind.ts';
 import type { Dispatcher } from 'undici';
@@ -18,6 +18,9 @@ const AUTO_REST_MS = 10 * 60_000;
 interface Engine {
   upstream: UpstreamConfig;
   url: string;
+  /** `url` split once for the dispatcher: every read goes to the same place. */
+  origin: string;
+  path: string;
   intervalMs: number;
   auto: boolean;
   /** Reads that failed in a row. */
@@ -70,9 +73,12 @@ export class EngineMetricsPoller {
     for (const u of config.upstreams) {
       const m = u.engineMetrics;
       if (m === null) continue;
+      const url = new URL(m.url);
       const e: Engine = {
         upstream: u,
         ...m,
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         failures: 0,
         restUntil: -Infinity,
         lastTick: this.clock.now(),
@@ -114,11 +120,10 @@ export class EngineMetricsPoller {
   private async read(e: Engine): Promise<void> {
     e.reading = true;
     try {
-      const res = await (
-        await this.dispatcher()
-      ).request({
-        origin: new URL(e.url).origin,
-        path: pathOf(e.url),
+      const agent = await this.dispatcher();
+      const res = await agent.request({
+        origin: e.origin,
+        path: e.path,
         method: 'GET',
         headersTimeout: e.intervalMs,
         bodyTimeout: e.intervalMs,
@@ -157,7 +162,7 @@ export class EngineMetricsPoller {
     );
   }
 
-  private show(e: Engine, load: ReturnType<typeof parseEngineMetrics>): void {
+  private show(e: Engine, load: EngineLoad | undefined): void {
     if (load === undefined && !e.shown) return;
     this.balancer.setEngineLoad(e.upstream.name, load);
     e.shown = load !== undefined;
@@ -169,9 +174,4 @@ function everyMs(ms: number, task: () => Promise<void>, atOnce: boolean): () => 
   const t = setInterval(() => void task(), ms);
   t.unref();
   return () => clearInterval(t);
-}
-
-function pathOf(url: string): string {
-  const u = new URL(url);
-  return `${u.pathname}${u.search}`;
 }
