@@ -121,6 +121,22 @@ export class AimdLimit {
     this.ceilingUntil = now + PROBE_HOLD_MS;
   }
 
+  /**
+   * What the upstream runs of ours, estimated from its streams' first tokens (silent-queue.ts: an engine that queues
+   * without a word and whose metrics cannot be read). Lowered to it and held there as by `queued`; but while a hold
+   * is on, the newest estimate stands, up or down: each is as good as the one before, and keeping the lowest of
+   * several noisy estimates would leave slots idle for the whole hold (the first, made while the queue was still
+   * growing, came out 2–3 under the 16 an engine ran).
+   */
+  estimated(now: number, runs: number): void {
+    const level = Math.max(this.s.minLimit, Math.min(this.s.max, runs));
+    if (level >= this.value && now >= this.ceilingUntil) return;
+    this.value = level;
+    this.lastDecrease = now;
+    this.refusedLevel = level + 1;
+    this.ceilingUntil = now + PROBE_HOLD_MS;
+  }
+
   /** `inFlight`: requests in flight when the outcome came back, this one included (used by `pushback`). */
   record(signal: Signal, now: number, inFlight = Infinity): void {
     if (signal === 'pushback' || signal === 'success') this.answers.add(now);

@@ -8,6 +8,8 @@ import { PassiveHealth, type HealthState } from './passive-health.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
 import { engineQueues, ourRunsOn, type EngineLoad } from './engine-load.ts';
+import { SilentQueue } from './silent-queue.ts';
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
 import { Lease, type LeaseEnd } from './lease.ts';
@@ -35,6 +37,8 @@ const EWMA_TAU_MS = 10_000;
  * are pushback as ever: an upstream that generates on after a cut (zombie work) really has fewer free slots.
  */
 const CUT_NOTICE_MS = 1_000;
+/** The kinds that queue what they cannot run without a word, first come first served (silent-queue.ts). */
+const SILENT_QUEUE_KINDS: ReadonlySet<UpstreamKind> = new Set(['vllm', 'sglang', 'ollama']);
 
 /**
  * Requests in flight on one upstream or account. A separate object so a config reload can hand the same counter to
@@ -68,6 +72,8 @@ interface UpstreamState {
   limit: AimdLimit | undefined;
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
+  /** What such an engine runs of ours as its streams' first tokens tell, while its metrics are not read. */
+  silent: SilentQueue;
   /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
   gauges: { limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
   attempts: (outcome: string) => { inc(): void };
@@ -79,6 +85,12 @@ interface UpstreamState {
   cutAt: number;
   /** When an attempt was last sent here (clock ms): an engine is scraped only while it is in use. */
   leasedAt: number;
+}
+
+/** When a lease was granted, and with how many in flight on its upstream (itself included). */
+interface Leased {
+  at: number;
+  sentWith: number;
 }
 
 /** One upstream as the admin API and the dashboard show it. */
@@ -125,6 +137,8 @@ export class Balancer {
   private readonly random: () => number;
   private readonly cooldownDefaultMs: number;
   private readonly adaptive: Config['adaptiveConcurrency'];
+  /** What software each upstream runs (set, or probed); undefined: none queues silently as far as we know. */
+  private readonly kindOf: ((u: UpstreamConfig) => UpstreamKind) | undefined;
   /** Called after every release: a slot may have freed for someone waiting (the admission queue). */
   onRelease: (() => void) | undefined;
 
@@ -136,10 +150,17 @@ export class Balancer {
    */
   constructor(
     config: Config,
-    deps: { clock: Clock; metrics: Metrics; log: Logger; random?: () => number },
+    deps: {
+      clock: Clock;
+      metrics: Metrics;
+      log: Logger;
+      random?: () => number;
+      kindOf?: (u: UpstreamConfig) => UpstreamKind;
+    },
     previous?: Balancer,
   ) {
     this.clock = deps.clock;
+    this.kindOf = deps.kindOf;
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.random = deps.random ?? Math.random;
@@ -195,6 +216,7 @@ export class Balancer {
       latency: old?.latency ?? new PeakEwma(EWMA_TAU_MS, now),
       limit,
       engine: undefined,
+      silent: old?.silent ?? new SilentQueue(),
       gauges: {
         limit: m.upstreamLimit.labels({ upstream: u.name }),
         healthy: m.upstreamHealthy.labels({ upstream: u.name }),
@@ -320,13 +342,14 @@ export class Balancer {
     this.health.onSend(u.config.name, now);
     this.adjust(u, account, +1);
     u.leasedAt = now;
+    const sentWith = u.slots.inFlight;
     return new Lease(
       { route, upstream: u.config, account: account.config.name, apiKey: account.config.apiKey },
       {
         rest: (ms) => {
           account.restingUntil = Math.max(account.restingUntil, this.clock.now() + ms);
         },
-        settle: (end) => this.settle(u, account, now, end),
+        settle: (end) => this.settle(u, account, { at: now, sentWith }, end),
         misuse: (lease, what) => {
           // A bug in a caller, not in the request: logged with where it happened, and nothing is freed twice.
           const at = new Error(what).stack;
@@ -337,35 +360,28 @@ export class Balancer {
   }
 
   /** A lease ended (its listeners have run): the slot is free, what the attempt showed is learned, waiters woken. */
-  private settle(
-    u: UpstreamState,
-    account: Account,
-    leasedAt: number,
-    { outcome, firstTokenMs, unused }: LeaseEnd,
-  ): void {
+  private settle(u: UpstreamState, account: Account, leased: Leased, end: LeaseEnd): void {
+    const { outcome, unused } = end;
     this.adjust(u, account, -1);
     if (!unused) u.attempts(outcome.kind).inc();
     if (!unused && cutByUs(outcome)) account.cutAt = u.cutAt = this.clock.now();
     // The client left: says nothing about the upstream's health, but frees a half-open probe slot.
     if (outcome.kind === 'cancelled') this.health.cancelProbe(u.config.name);
-    else this.learn(u, account, leasedAt, outcome, firstTokenMs);
+    else this.learn(u, account, leased, end);
     this.onRelease?.();
   }
 
   /** What an attempt's outcome teaches: latency and service time, learned limits, rests, disabled keys, health. */
-  private learn(
-    u: UpstreamState,
-    account: Account,
-    leasedAt: number,
-    outcome: Outcome,
-    firstTokenMs: number | undefined,
-  ): void {
+  private learn(u: UpstreamState, account: Account, leased: Leased, end: LeaseEnd): void {
+    const { outcome, firstTokenMs } = end;
     const t = this.clock.now();
+    const leasedAt = leased.at;
     if (outcome.kind === 'ok') {
       if (firstTokenMs !== undefined) u.latency.observe(firstTokenMs, t);
       u.serviceMs = u.serviceMs === 0 ? t - leasedAt : SERVICE_EWMA * u.serviceMs + (1 - SERVICE_EWMA) * (t - leasedAt);
     }
     this.learnLimits(u, account, outcome, t);
+    this.learnSilentQueue(u, leased, end, t);
     this.restIfBusy(u, account, outcome, t);
     if (outcome.kind === 'auth_failed' || outcome.kind === 'insufficient_balance')
       this.disable(u.config.name, account, outcome, t);
@@ -392,6 +408,23 @@ export class Balancer {
       else u.limit.record(signal, t, atUpstream);
       if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
     }
+  }
+
+  /**
+   * A self-hosted engine whose metrics are not read (off, or unreadable): a stream that waited in its queue tells
+   * what it runs of ours (silent-queue.ts), and the limit falls to that as it does on a queue the engine reports
+   * (`setEngineLoad`). A stream held with keep-alives is pushback already; a whole answer's first token is its end,
+   * so its wait cannot be told from its generation.
+   */
+  private learnSilentQueue(u: UpstreamState, leased: Leased, end: LeaseEnd, t: number): void {
+    const o = end.outcome;
+    if (u.limit === undefined || u.engine !== undefined || !end.streamed || end.firstTokenMs === undefined) return;
+    if (o.kind !== 'ok' || o.queuedUpstream === true || this.kindOf === undefined) return;
+    if (!SILENT_QUEUE_KINDS.has(this.kindOf(u.config))) return;
+    const runs = u.silent.observe({ sentWith: leased.sentWith, firstTokenMs: end.firstTokenMs, heldMs: t - leased.at });
+    if (runs === undefined) return;
+    u.limit.estimated(t, runs);
+    if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));
   }
 
   /**

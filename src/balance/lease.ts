@@ -6,6 +6,8 @@ export interface LeaseEnd {
   readonly outcome: Outcome;
   /** How long the upstream took to start answering (feeds the latency estimate). */
   readonly firstTokenMs: number | undefined;
+  /** `firstTokenMs` is a stream's first content (a whole answer's "first token" is its end). */
+  readonly streamed?: boolean;
   /** Given back by `rest` before anything was sent: the upstream was not tried, so there is nothing to learn. */
   readonly unused: boolean;
 }
@@ -71,10 +73,13 @@ export class Lease {
     else listener(this.ended);
   }
 
-  /** The attempt ended with `outcome`; `firstTokenMs`: how long the upstream took to start answering. */
-  release(outcome: Outcome, firstTokenMs?: number): void {
+  /**
+   * The attempt ended with `outcome`; `firstTokenMs`: how long the upstream took to start answering; `streamed`: that
+   * was a stream's first content.
+   */
+  release(outcome: Outcome, firstTokenMs?: number, streamed = false): void {
     if (this.ended !== undefined) return this.owner.misuse(this, 'released twice');
-    this.end({ outcome, firstTokenMs, unused: false });
+    this.end({ outcome, firstTokenMs, streamed, unused: false });
   }
 
   /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */

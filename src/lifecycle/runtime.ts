@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config/types.ts';
+import type { Config, UpstreamConfig } from '../config/types.ts';
+import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import { buildPipeline } from '../gateway.ts';
 import type { Handler } from '../pipeline.ts';
 import type { Logger } from '../observe/log.ts';
@@ -61,8 +62,9 @@ export function buildRuntime(config: Config, shared: RuntimeShared, previous?: R
   const stateKey = JSON.stringify(config.state);
   const state = previous?.stateKey === stateKey ? previous.state : createState(config, log, metrics);
   const pools = new UpstreamPools(config.upstreams, (u) => shared.kinds.of(u));
-  const balancer = new Balancer(config, { clock, metrics, log }, previous?.balancer);
-  const engines = new EngineMetricsPoller(config, { balancer, clock, log, kindOf: (u) => shared.kinds.of(u) });
+  const kindOf = (u: UpstreamConfig): UpstreamKind => shared.kinds.of(u);
+  const balancer = new Balancer(config, { clock, metrics, log, kindOf }, previous?.balancer);
+  const engines = new EngineMetricsPoller(config, { balancer, clock, log, kindOf });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: keepQueuedClientAlive });
   const gate = AccountGate.needed(config) ? new AccountGate(config, state) : undefined;
   const pipelineConfig = cache === undefined ? config : { ...config, cache: shared.cacheConfig };

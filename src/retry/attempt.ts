@@ -40,6 +40,8 @@ export interface AttemptResult {
   contentSent: boolean;
   /** How long the upstream took to send its first real token, when it did. */
   firstTokenMs?: number;
+  /** The answer was a stream: `firstTokenMs` is its first content, not the whole answer's arrival. */
+  streamed?: boolean;
 }
 
 export interface AttemptDeps {
@@ -378,6 +380,7 @@ export async function finishAttempt(
       error: r.outcome.kind === 'ok' ? undefined : errorFromOutcome(r.outcome, lease.upstream.name),
       contentSent: r.contentSent,
       firstTokenMs: firstTokenMsOf(s.att),
+      streamed: true,
     };
     return result;
   } finally {

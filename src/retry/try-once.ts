@@ -105,7 +105,7 @@ export async function tryOnce(
         : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
   } finally {
     // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
-    lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs);
+    lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs, result?.streamed);
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });

@@ -251,3 +251,35 @@ for (const [how, engineMetrics, streams] of [
     const m = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} 2\n/);
   });
+
+test("an engine whose /metrics cannot be read: its streams' later first tokens bring its learned limit down to what it runs", async (t) => {
+  // The same vLLM of two slots, with its metrics off (SGLang without --enable-metrics, a proxy in front): the streams
+  // that waited in its queue tell, by how long they waited with how many sent before them, what it runs of ours.
+  const { client, gw } = await startStack(t, {
+    mocks: [
+      { kind: 'vllm', slots: 2, queueSize: 100, keepAliveMs: 0, queueTimeoutMs: 60_000, ttftMs: 50, tokenMs: 20 },
+    ],
+    config: (urls) => ({
+      upstreams: [{ name: 'engine', url: `${urls[0]}/v1`, engine_metrics: 'off' }],
+      models: { chat: { routes: [{ upstream: 'engine' }] } },
+    }),
+    gateway: { probeKinds: true },
+  });
+  await gw.kindsSettled();
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const s = await client.chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: `q${i}` }],
+        max_tokens: 25,
+        stream: true,
+      });
+      let text = '';
+      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      return text;
+    }),
+  );
+  answers.forEach((a, i) => assert.equal(a, answerText(1, `q${i}`, 25)));
+  const m = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} 2\n/);
+});

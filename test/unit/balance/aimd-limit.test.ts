@@ -123,3 +123,24 @@ test('an engine with its own queue sets the limit to what it runs of ours, held 
   for (let i = 0; i < 3; i++) l.record('success', 300 + PROBE_HOLD_MS);
   assert.ok(l.limit > 1, 'then it probes upward again: an engine can grow');
 });
+
+test('an estimate of what a silent engine runs sets the limit, and while its hold lasts the newest one stands', () => {
+  const l = new AimdLimit({ max: 256, minLimit: 1, decreaseFactor: 0.8, decreaseIntervalMs: 1000 });
+  // at, estimate → limit
+  const steps: [number, number, number][] = [
+    [0, 14, 14], // no cap known: the first estimate brings 256 down at once
+    [500, 17, 17], // within the hold a later, higher estimate stands (the first was made while the queue grew)
+    [1000, 16, 16], // and a lower one too
+    [1000 + PROBE_HOLD_MS, 300, 16], // outside a hold a higher one says nothing new
+  ];
+  for (const [at, runs, want] of steps) {
+    l.estimated(at, runs);
+    assert.equal(l.limit, want, `estimate ${runs} at ${at}`);
+  }
+  for (let i = 0; i < 100; i++) l.record('success', 2000);
+  assert.equal(l.limit, 16, 'held at the estimate while the hold lasts');
+  for (let i = 0; i < 40; i++) l.record('success', 1000 + PROBE_HOLD_MS);
+  assert.ok(l.limit > 16, 'then it probes upward again');
+  l.estimated(2000 + PROBE_HOLD_MS, 15);
+  assert.equal(l.limit, 15, 'until the next queue is found');
+});

@@ -1,0 +1,97 @@
+import { RecentSamples } from '../upstream/recent-samples.ts';
+
+/**
+ * What a self-hosted engine whose /metrics cannot be read runs of ours, told by its streams' first tokens (pure; the
+ * samples carry their own times). vLLM, SGLang and Ollama queue what they cannot run without a word, first come
+ * first served; with no max_concurrency the learned limit starts far above what they run, and the work sent beyond
+ * it waits inside the engine, where the door cannot see it and the client's deadline runs out. Its metrics say how
+ * many wait (engine-load.ts); without them, the wait shows in the first tokens:
+ *
+ * - a stream's wait in the engine's queue is its time to first token less the engine's prefill, the first token an
+ *   answer gets when it is not queued: a low percentile of recent first tokens that did not wait;
+ * - an engine that runs S requests, each holding its slot `run` ms (prefill and generation), starts one every
+ *   run / S ms; a request sent with n of ours in flight there (itself included) waits for the n − S ahead of it:
+ *   wait = (n − S) × run / S, so S = n × run / (run + wait). In steady state with a limit L above S, every sample
+ *   gives S exactly; the estimate's error is the prefill's (a few hundredths of a run per request in flight).
+ *
+ * Counted on several samples (the median of the last `RECENT`), and only when the wait is clear — at least half a
+ * prefill and two requests — so that an engine whose first token merely slows with its batch is left alone. The
+ * estimate then sets the limit, as an engine's reported queue does (aimd-limit.ts `estimated`).
+ *
+ * Hand-written: Little's law on a FIFO queue, a few lines; no library knows an LLM engine's first tokens.
+ */
+export interface StreamStart {
+  /** Our requests in flight on the upstream when this one was sent, itself included. */
+  sentWith: number;
+  /** Its time to first token (ms). */
+  firstTokenMs: number;
+  /** How long it held its slot, first token to end included (ms). */
+  heldMs: number;
+}
+
+/** First tokens the prefill is read from: several seconds of answers, so it follows a change of prompts. */
+const PREFILL_SAMPLES = 100;
+/**
+ * The prefill is this low percentile of first tokens that did not wait: a queue only ever adds to them, but the
+ * prefill itself grows a little with the batch, and one read too short counts as a wait (an estimate too low).
+ */
+const PREFILL_PERCENTILE = 25;
+/** A first token this many prefills long or more waited: it is kept out of the prefill's samples. */
+const WAITED_FACTOR = 2;
+/** Samples one estimate is the median of (odd: the median is one of them). */
+const RECENT = 9;
+/** A queue is clear once the median wait is at least this share of a prefill... */
+const CLEAR_WAIT_SHARE = 0.5;
+/** ...and at least this long (ms)... */
+const CLEAR_WAIT_MS = 20;
+/** ...and the median request had at least this many ahead of it in the engine's queue. */
+const CLEAR_QUEUE = 2;
+/** Weight of the past in the mean generation time (first token to end). */
+const GENERATION_EWMA = 0.9;
+
+export class SilentQueue {
+  private readonly firstTokens = new RecentSamples(PREFILL_SAMPLES);
+  private generationMs: number | undefined;
+  private readonly recent: { waitMs: number; runs: number; queued: number }[] = [];
+
+  /**
+   * A stream on this upstream ended well. Returns how many of ours the engine runs when its queue is clear from the
+   * last `RECENT` streams (then they are forgotten: the next estimate needs new evidence), else undefined.
+   */
+  observe(s: StreamStart): number | undefined {
+    const generation = Math.max(0, s.heldMs - s.firstTokenMs);
+    this.generationMs =
+      this.generationMs === undefined
+        ? generation
+        : GENERATION_EWMA * this.generationMs + (1 - GENERATION_EWMA) * generation;
+    const prefill = this.prefillMs;
+    if (prefill === undefined || s.firstTokenMs < WAITED_FACTOR * prefill) this.firstTokens.add(s.firstTokenMs);
+    if (prefill === undefined) return undefined;
+    const waitMs = Math.max(0, s.firstTokenMs - prefill);
+    const runMs = this.generationMs + prefill;
+    const runs = runMs <= 0 ? s.sentWith : (s.sentWith * runMs) / (runMs + waitMs);
+    this.recent.push({ waitMs, runs, queued: s.sentWith - runs });
+    if (this.recent.length > RECENT) this.recent.shift();
+    if (this.recent.length < RECENT) return undefined;
+    const clearMs = Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * prefill);
+    if (median(this.recent.map((r) => r.waitMs)) < clearMs) return undefined;
+    // Only a stream that waited measures the engine; one that did not says only that it runs at least as many.
+    const waited = this.recent.filter((r) => r.waitMs >= clearMs);
+    if (median(waited.map((r) => r.queued)) < CLEAR_QUEUE) return undefined;
+    // Rounded up: one too many costs a request's wait in the engine (a run over S), one too few a slot left idle
+    // for the limit's whole hold.
+    const estimate = Math.max(1, Math.ceil(median(waited.map((r) => r.runs))));
+    this.recent.length = 0;
+    return estimate;
+  }
+
+  /** The engine's prefill as its first tokens show it (ms), once one came. */
+  get prefillMs(): number | undefined {
+    return this.firstTokens.percentile(PREFILL_PERCENTILE, 1);
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = xs.sort((a, b) => a - b);
+  return sorted[(sorted.length - 1) >> 1] as number;
+}
