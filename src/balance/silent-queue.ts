@@ -73,14 +73,15 @@ export class SilentQueue {
     this.recent.push({ waitMs, runs, queued: s.sentWith - runs });
     if (this.recent.length > RECENT) this.recent.shift();
     if (this.recent.length < RECENT) return undefined;
-    const clearMs = Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * prefill);
-    if (median(this.recent.map((r) => r.waitMs)) < clearMs) return undefined;
-    // Only a stream that waited measures the engine; one that did not says only that it runs at least as many.
-    const waited = this.recent.filter((r) => r.waitMs >= clearMs);
-    if (median(waited.map((r) => r.queued)) < CLEAR_QUEUE) return undefined;
-    // Rounded up: one too many costs a request's wait in the engine (a run over S), one too few a slot left idle
-    // for the limit's whole hold.
-    const estimate = Math.max(1, Math.ceil(median(waited.map((r) => r.runs))));
+    const waited = median(this.recent.map((r) => r.waitMs));
+    const queued = median(this.recent.map((r) => r.queued));
+    if (waited < Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * prefill) || queued < CLEAR_QUEUE) return undefined;
+    // The median of all nine, those that did not wait included (each says "as many as were in flight", a floor):
+    // it leans low while the queue is still short, where a limit one too high hides a queue from the door. Taken
+    // over the streams that waited alone, the storm with the metrics off scored 74.4–75.1% in four runs, against
+    // 75.1–75.6% in six. Rounded up: one too many costs a request's wait in the engine (a run over S), one too few
+    // a slot left idle for the limit's whole hold.
+    const estimate = Math.max(1, Math.ceil(median(this.recent.map((r) => r.runs))));
     this.recent.length = 0;
     return estimate;
   }

@@ -281,5 +281,6 @@ test("an engine whose /metrics cannot be read: its streams' later first tokens b
   );
   answers.forEach((a, i) => assert.equal(a, answerText(1, `q${i}`, 25)));
   const m = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} 2\n/);
+  // An estimate, rounded up (silent-queue.ts): what it runs, or one over; never the 256 it starts at.
+  assert.match(m, /spillway_upstream_concurrency_limit\{upstream="engine"\} [23]\n/);
 });
