@@ -36,7 +36,7 @@ test('release listeners run once, in the order added, and the owner settles afte
   lease.release({ kind: 'ok' }, 120);
   assert.equal(lease.released, true);
   assert.deepEqual(log, ['first ok 120', 'second', 'settle ok']);
-  assert.deepEqual(ends, [{ outcome: { kind: 'ok' }, firstTokenMs: 120, unused: false }]);
+  assert.deepEqual(ends, [{ outcome: { kind: 'ok' }, firstTokenMs: 120, streamed: false, unused: false }]);
 });
 
 test('a second release runs no listener and no settle again: it is reported to the owner, not thrown', () => {
