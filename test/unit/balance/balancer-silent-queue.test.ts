@@ -15,7 +15,7 @@ const RUN_MS = 550;
 interface Setup {
   /** What the gateway knows the upstream runs (set in config, or probed). */
   kind: UpstreamKind;
-  /** Whether the attempts are streams (a whole answer's first token is its end). */
+  /** Whether the attempts are streams, or whole answers (whose first token is their end). */
   streamed?: boolean;
   /** The engine's /metrics are read (a load reported, its queue empty). */
   metricsRead?: boolean;
@@ -79,18 +79,21 @@ function overloadSilentEngine(s: Setup): number {
   return b.snapshot()[0]?.cap ?? NaN;
 }
 
-test('streams that waited in a silent vLLM, SGLang or Ollama engine bring its learned limit down to what it runs', () => {
-  for (const kind of ['vllm', 'sglang', 'ollama'] as const) {
-    const cap = overloadSilentEngine({ kind });
-    assert.ok(cap >= SLOTS && cap <= SLOTS + 1, `${kind}: cap ${cap}, the engine runs ${SLOTS}`);
-  }
+test('answers that waited in a silent vLLM, SGLang or Ollama engine bring its learned limit down to what it runs', () => {
+  for (const kind of ['vllm', 'sglang', 'ollama'] as const)
+    for (const streamed of [true, false]) {
+      const cap = overloadSilentEngine({ kind, streamed });
+      const what = `${kind}, ${streamed ? 'streams' : 'whole answers'}: cap ${cap}, the engine runs ${SLOTS}`;
+      assert.ok(cap >= SLOTS && cap <= SLOTS + 1, what);
+    }
 });
 
-test('first tokens do not move the limit of a hosted API, of whole answers, or of an engine whose metrics are read', () => {
+test('answer times do not move the limit of a hosted API, or of an engine whose metrics are read', () => {
   const rows: [string, Setup][] = [
     ['a hosted API (its first token is its own business)', { kind: 'openai' }],
-    ['whole answers (a first token that is the end)', { kind: 'vllm', streamed: false }],
+    ['a hosted API, whole answers', { kind: 'openai', streamed: false }],
     ['an engine whose queue its /metrics tell', { kind: 'vllm', metricsRead: true }],
+    ['an engine whose queue its /metrics tell, whole answers', { kind: 'vllm', metricsRead: true, streamed: false }],
   ];
   for (const [what, setup] of rows) assert.equal(overloadSilentEngine(setup), 256, what);
 });
