@@ -72,10 +72,8 @@ interface UpstreamState {
   limit: AimdLimit | undefined;
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
-  /** What such an engine runs of ours as its streams' first tokens tell, while its metrics are not read... */
+  /** What such an engine runs of ours as its streams' first tokens tell, while its metrics are not read. */
   silent: SilentQueue;
-  /** ...and as its whole answers' times tell. */
-  silentWhole: SilentQueue;
   /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
   gauges: { limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
   attempts: (outcome: string) => { inc(): void };
@@ -219,7 +217,6 @@ export class Balancer {
       limit,
       engine: undefined,
       silent: old?.silent ?? new SilentQueue(),
-      silentWhole: old?.silentWhole ?? new SilentQueue(true),
       gauges: {
         limit: m.upstreamLimit.labels({ upstream: u.name }),
         healthy: m.upstreamHealthy.labels({ upstream: u.name }),
@@ -414,22 +411,17 @@ export class Balancer {
   }
 
   /**
-   * A self-hosted engine whose metrics are not read (off, or unreadable): an answer that waited in its queue tells
-   * what it runs of ours (silent-queue.ts) — a stream by its first token, a whole answer by its time — and the limit
-   * is set to that as on a queue the engine reports (`setEngineLoad`). A stream held with keep-alives is pushback
-   * already.
+   * A self-hosted engine whose metrics are not read (off, or unreadable): a stream that waited in its queue tells
+   * what it runs of ours (silent-queue.ts), and the limit is set to that as on a queue the engine reports
+   * (`setEngineLoad`). A stream held with keep-alives is pushback already; a whole answer's first token is its end,
+   * so its wait cannot be told from its generation.
    */
   private learnSilentQueue(u: UpstreamState, leased: Leased, end: LeaseEnd, t: number): void {
     const o = end.outcome;
     if (u.limit === undefined || u.engine !== undefined || o.kind !== 'ok' || o.queuedUpstream === true) return;
     if (this.kindOf === undefined || !SILENT_QUEUE_KINDS.has(this.kindOf(u.config))) return;
-    const heldMs = t - leased.at;
-    const runs =
-      end.streamed === true
-        ? end.firstTokenMs === undefined
-          ? undefined
-          : u.silent.observe({ sentWith: leased.sentWith, firstTokenMs: end.firstTokenMs, heldMs })
-        : u.silentWhole.observe({ sentWith: leased.sentWith, firstTokenMs: heldMs, heldMs });
+    if (end.streamed !== true || end.firstTokenMs === undefined) return;
+    const runs = u.silent.observe({ sentWith: leased.sentWith, firstTokenMs: end.firstTokenMs, heldMs: t - leased.at });
     if (runs === undefined) return;
     u.limit.estimated(t, runs);
     if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));

@@ -13,14 +13,14 @@ import { RecentSamples } from '../upstream/recent-samples.ts';
  *   run / S ms; a request sent with n of ours in flight there (itself included) waits for the n − S ahead of it:
  *   wait = (n − S) × run / S, so S = n × run / (run + wait). In steady state with a limit L above S, every sample
  *   gives S exactly; the estimate's error is the prefill's (a few hundredths of a run per request in flight).
- * - a whole answer (non-stream) shows no first token, only its end: its time is its wait and its run together, and
- *   its run when it did not wait is the median time of recent answers that did not. The same arithmetic holds with
- *   the generation inside that run; the answers' lengths scatter each estimate more, which the median absorbs.
  *
- * Counted on several samples (the median of the last `RECENT` streams or `RECENT_WHOLE` whole answers), and only
- * when the wait is clear — at least half a prefill and two requests — so that an engine whose first token merely
- * slows with its batch is left alone. The estimate then sets the limit, as an engine's reported queue does
- * (aimd-limit.ts `estimated`).
+ * A whole answer (non-stream) is not used: it shows only its end, so its wait is told from its run only by a run
+ * read when it did not wait — and that run is its length's. A workload turning to longer answers would read as a
+ * queue, and the limit would fall on an engine with room. (Tried: an Ollama of 4 slots estimated at 5–7.)
+ *
+ * Counted on several samples (the median of the last `RECENT`), and only when the wait is clear — at least half a
+ * prefill and two requests — so that an engine whose first token merely slows with its batch is left alone. The
+ * estimate then sets the limit, as an engine's reported queue does (aimd-limit.ts `estimated`).
  *
  * Hand-written: Little's law on a FIFO queue, a few lines; no library knows an LLM engine's first tokens.
  */
@@ -40,17 +40,11 @@ const PREFILL_SAMPLES = 100;
  * prefill itself grows a little with the batch, and one read too short counts as a wait (an estimate too low).
  */
 const PREFILL_PERCENTILE = 25;
-/**
- * A whole answer's time is its run (prefill and generation together, its length's) plus its wait: its run when it
- * did not wait is the median of recent ones — a low percentile would be the shortest answers', read as waits.
- */
-const WHOLE_RUN_PERCENTILE = 50;
+
 /** A first token this many prefills long or more waited: it is kept out of the prefill's samples. */
 const WAITED_FACTOR = 1.5;
-/** Samples one estimate is the median of (odd: the median is one of them)... */
+/** Samples one estimate is the median of (odd: the median is one of them). */
 const RECENT = 9;
-/** ...of whole answers: their lengths scatter each one by ±15% where a stream's is exact. */
-const RECENT_WHOLE = 25;
 /** A queue is clear once the median wait is at least this share of a prefill... */
 const CLEAR_WAIT_SHARE = 0.5;
 /** ...and at least this long (ms)... */
@@ -62,26 +56,14 @@ const GENERATION_EWMA = 0.9;
 
 export class SilentQueue {
   private readonly firstTokens = new RecentSamples(PREFILL_SAMPLES);
-  private readonly percentile: number;
-  private readonly size: number;
   /** The last estimate made: what the engine runs of ours, as far as we know. */
   private lastEstimate: number | undefined;
   private generationMs: number | undefined;
   private readonly recent: { waitMs: number; runs: number; queued: number }[] = [];
 
   /**
-   * `whole`: the samples are whole answers (no first token before the end): each one's time is its run and its
-   * wait together, and its run when it did not wait is read as the median of those that did not.
-   */
-  constructor(whole = false) {
-    this.percentile = whole ? WHOLE_RUN_PERCENTILE : PREFILL_PERCENTILE;
-    this.size = whole ? RECENT_WHOLE : RECENT;
-  }
-
-  /**
-   * An answer on this upstream ended well: a stream (`firstTokenMs` its first content), or a whole answer
-   * (`firstTokenMs` and `heldMs` both its time). Returns how many of ours the engine runs when its queue is clear
-   * from the last ones (then they are forgotten: the next estimate needs new evidence), else undefined.
+   * A stream on this upstream ended well. Returns how many of ours the engine runs when its queue is clear from the
+   * last `RECENT` streams (then they are forgotten: the next estimate needs new evidence), else undefined.
    */
   observe(s: StreamStart): number | undefined {
     const generation = Math.max(0, s.heldMs - s.firstTokenMs);
@@ -96,12 +78,12 @@ export class SilentQueue {
     const runMs = this.generationMs + prefill;
     const runs = runMs <= 0 ? s.sentWith : (s.sentWith * runMs) / (runMs + waitMs);
     this.recent.push({ waitMs, runs, queued: s.sentWith - runs });
-    if (this.recent.length > this.size) this.recent.shift();
-    if (this.recent.length < this.size) return undefined;
+    if (this.recent.length > RECENT) this.recent.shift();
+    if (this.recent.length < RECENT) return undefined;
     const waited = median(this.recent.map((r) => r.waitMs));
     const queued = median(this.recent.map((r) => r.queued));
     if (waited < Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * prefill) || queued < CLEAR_QUEUE) return undefined;
-    // The median of all of them, those that did not wait included (each says "as many as were in flight", a floor):
+    // The median of all nine, those that did not wait included (each says "as many as were in flight", a floor):
     // it leans low while the queue is still short, where a limit one too high hides a queue from the door. Taken
     // over the streams that waited alone, the storm with the metrics off scored 74.4–75.1% in four runs, against
     // 75.1–75.6% in six. Rounded up: one too many costs a request's wait in the engine (a run over S), one too few
@@ -113,21 +95,22 @@ export class SilentQueue {
   }
 
   /**
-   * Whether `s` may be counted among the answers that did not wait, which the prefill (or a whole answer's run) is
-   * read from. Once the engine's size is estimated, only those sent with no more than that in flight: a FIFO engine
-   * started them at once. Before, those that took less than twice the prefill read so far (a cold flood's first
+   * Whether `s` may be counted among the streams that did not wait, which the prefill is read from. Once the engine's size is estimated, only those sent with fewer than that in flight: a FIFO engine
+   * started them at once, even when the estimate (rounded up) is one over; with as many as the estimate they were
+   * let in when it was over by more, the prefill read long, the next estimate came out higher, and so on. Before, those that took less than twice the prefill read so far (a cold flood's first
    * answers to end are the ones started at once). Without the first rule, a queue shorter than a run let its
    * answers in (under twice the prefill) and the prefill crept up with them: read 30% long after a minute of
-   * probing, so the waits read short, and no queue was seen where one was.
+   * probing, so the waits read short, and no queue was seen where one was. (Twice the prefill let in waits of up
+   * to a prefill: 1.5 times it.)
    */
   private didNotWait(s: StreamStart, prefill: number | undefined): boolean {
-    if (this.lastEstimate !== undefined) return s.sentWith <= this.lastEstimate;
+    if (this.lastEstimate !== undefined) return s.sentWith < this.lastEstimate;
     return prefill === undefined || s.firstTokenMs < WAITED_FACTOR * prefill;
   }
 
   /** The engine's prefill as its first tokens show it (ms), once one came. */
   get prefillMs(): number | undefined {
-    return this.firstTokens.percentile(this.percentile, 1);
+    return this.firstTokens.percentile(PREFILL_PERCENTILE, 1);
   }
 }
 
