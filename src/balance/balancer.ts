@@ -9,6 +9,7 @@ import { PeakEwma } from './peak-ewma.ts';
 import { AimdLimit, type Signal } from './aimd-limit.ts';
 import { engineQueues, ourRunsOn, type EngineLoad } from './engine-load.ts';
 import { SilentQueue } from './silent-queue.ts';
+import { SilentWhole } from './silent-whole.ts';
 import type { UpstreamKind } from '../upstream/upstream-kind.ts';
 import { labelCache } from '../observe/label-cache.ts';
 import { pickRoute, type RouteLoad } from './pick-route.ts';
@@ -72,8 +73,10 @@ interface UpstreamState {
   limit: AimdLimit | undefined;
   /** What a self-hosted engine last reported about its own load (engine_metrics), when scraped. */
   engine: EngineLoad | undefined;
-  /** What such an engine runs of ours as its streams' first tokens tell, while its metrics are not read. */
+  /** What such an engine runs of ours as its streams' first tokens tell, while its metrics are not read... */
   silent: SilentQueue;
+  /** ...and as its whole answers' times against their lengths tell. */
+  silentWhole: SilentWhole;
   /** Metric children resolved once (prom-client hashes labels on every call otherwise). */
   gauges: { limit: { set(v: number): void }; healthy: { set(v: number): void }; drained: { set(v: number): void } };
   attempts: (outcome: string) => { inc(): void };
@@ -217,6 +220,7 @@ export class Balancer {
       limit,
       engine: undefined,
       silent: old?.silent ?? new SilentQueue(),
+      silentWhole: old?.silentWhole ?? new SilentWhole(),
       gauges: {
         limit: m.upstreamLimit.labels({ upstream: u.name }),
         healthy: m.upstreamHealthy.labels({ upstream: u.name }),
@@ -411,17 +415,22 @@ export class Balancer {
   }
 
   /**
-   * A self-hosted engine whose metrics are not read (off, or unreadable): a stream that waited in its queue tells
-   * what it runs of ours (silent-queue.ts), and the limit is set to that as on a queue the engine reports
-   * (`setEngineLoad`). A stream held with keep-alives is pushback already; a whole answer's first token is its end,
-   * so its wait cannot be told from its generation.
+   * A self-hosted engine whose metrics are not read (off, or unreadable): an answer that waited in its queue tells
+   * what it runs of ours — a stream by its first token (silent-queue.ts), a whole answer by its time against its
+   * length (silent-whole.ts) — and the limit is set to that as on a queue the engine reports (`setEngineLoad`). A
+   * stream held with keep-alives is pushback already.
    */
   private learnSilentQueue(u: UpstreamState, leased: Leased, end: LeaseEnd, t: number): void {
     const o = end.outcome;
     if (u.limit === undefined || u.engine !== undefined || o.kind !== 'ok' || o.queuedUpstream === true) return;
     if (this.kindOf === undefined || !SILENT_QUEUE_KINDS.has(this.kindOf(u.config))) return;
-    if (end.streamed !== true || end.firstTokenMs === undefined) return;
-    const runs = u.silent.observe({ sentWith: leased.sentWith, firstTokenMs: end.firstTokenMs, heldMs: t - leased.at });
+    const heldMs = t - leased.at;
+    const { sentWith } = leased;
+    let runs: number | undefined;
+    if (end.streamed === true && end.firstTokenMs !== undefined)
+      runs = u.silent.observe({ sentWith, firstTokenMs: end.firstTokenMs, heldMs });
+    else if (end.streamed !== true && end.answerTokens !== undefined && end.answerTokens > 0)
+      runs = u.silentWhole.observe({ sentWith, heldMs, tokens: end.answerTokens });
     if (runs === undefined) return;
     u.limit.estimated(t, runs);
     if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));

@@ -8,6 +8,8 @@ export interface LeaseEnd {
   readonly firstTokenMs: number | undefined;
   /** `firstTokenMs` is a stream's first content (a whole answer's "first token" is its end). */
   readonly streamed?: boolean;
+  /** A whole answer's generated tokens, when its usage told them. */
+  readonly answerTokens?: number | undefined;
   /** Given back by `rest` before anything was sent: the upstream was not tried, so there is nothing to learn. */
   readonly unused: boolean;
 }
@@ -75,11 +77,11 @@ export class Lease {
 
   /**
    * The attempt ended with `outcome`; `firstTokenMs`: how long the upstream took to start answering; `streamed`: that
-   * was a stream's first content.
+   * was a stream's first content; `answerTokens`: a whole answer's generated tokens.
    */
-  release(outcome: Outcome, firstTokenMs?: number, streamed = false): void {
+  release(outcome: Outcome, firstTokenMs?: number, streamed = false, answerTokens?: number): void {
     if (this.ended !== undefined) return this.owner.misuse(this, 'released twice');
-    this.end({ outcome, firstTokenMs, streamed, unused: false });
+    this.end({ outcome, firstTokenMs, streamed, unused: false, ...(answerTokens !== undefined && { answerTokens }) });
   }
 
   /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */

@@ -14,9 +14,9 @@ import { RecentSamples } from '../upstream/recent-samples.ts';
  *   wait = (n − S) × run / S, so S = n × run / (run + wait). In steady state with a limit L above S, every sample
  *   gives S exactly; the estimate's error is the prefill's (a few hundredths of a run per request in flight).
  *
- * A whole answer (non-stream) is not used: it shows only its end, so its wait is told from its run only by a run
- * read when it did not wait — and that run is its length's. A workload turning to longer answers would read as a
- * queue, and the limit would fall on an engine with room. (Tried: an Ollama of 4 slots estimated at 5–7.)
+ * A whole answer (non-stream) shows only its end, and its run is its length's: silent-whole.ts reads it against a
+ * line fitted to answers' lengths (a run read as the median time of answers that did not wait took a turn to longer
+ * answers for a queue, and read an Ollama of 4 slots as 5–7).
  *
  * Counted on several samples (the median of the last `RECENT`), and only when the wait is clear — at least half a
  * prefill and two requests — so that an engine whose first token merely slows with its batch is left alone. The

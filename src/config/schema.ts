@@ -400,7 +400,7 @@ export const configSchema = {
             additionalProperties: false,
             default: 'auto',
             description:
-              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer, and a queue there brings the upstream's learned limit down to what the engine runs. `auto`: read at the upstream origin + `/metrics` every 2 s while requests go to an upstream whose kind (set, or probed from `/v1/models`) is vllm or sglang, and no longer once three reads in a row fail (tried again 10 minutes later); `off` (or null): never read; `{ url, interval }`: always read, there. Unread, a vllm, sglang or ollama engine's streams tell what it runs instead (how long they waited for their first token).",
+              "A self-hosted engine's Prometheus metrics (vLLM, SGLang): its queue depth and KV-cache use feed the balancer, and a queue there brings the upstream's learned limit down to what the engine runs. `auto`: read at the upstream origin + `/metrics` every 2 s while requests go to an upstream whose kind (set, or probed from `/v1/models`) is vllm or sglang, and no longer once three reads in a row fail (tried again 10 minutes later); `off` (or null): never read; `{ url, interval }`: always read, there. Unread, a vllm, sglang or ollama engine's answers tell what it runs instead (how long they waited in its queue).",
             'x-expected': 'auto, off, null or { url, interval }',
             properties: {
               url: {

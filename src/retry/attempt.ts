@@ -42,6 +42,8 @@ export interface AttemptResult {
   firstTokenMs?: number;
   /** The answer was a stream: `firstTokenMs` is its first content, not the whole answer's arrival. */
   streamed?: boolean;
+  /** A whole answer's generated tokens, as its usage tells. */
+  answerTokens?: number | undefined;
 }
 
 export interface AttemptDeps {
@@ -364,7 +366,7 @@ export async function finishAttempt(
   try {
     if (s.kind === 'json') {
       writeAnswer(ctx, s.att, s.answer, s.usage, rewrite);
-      result = { outcome: { kind: 'ok' }, error: undefined, contentSent: true, firstTokenMs: firstTokenMsOf(s.att) };
+      result = wholeAnswerResult(s.att, s.usage);
       return result;
     }
     const r = !Array.isArray(s.first)
@@ -396,6 +398,18 @@ export async function finishAttempt(
     s.att.close();
     ctx.upstreamMs += deps.clock.now() - s.att.startedAt;
   }
+}
+
+/** A whole answer written to the client: its time, and its length as its usage tells (silent-whole.ts). */
+function wholeAnswerResult(att: OpenAttempt, usage: Usage | undefined): AttemptResult {
+  const answerTokens = usage?.completionTokens;
+  return {
+    outcome: { kind: 'ok' },
+    error: undefined,
+    contentSent: true,
+    firstTokenMs: firstTokenMsOf(att),
+    answerTokens,
+  };
 }
 
 /** The attempt's time to first token, for the balancer's latency estimate and the adaptive timeouts. */

@@ -105,12 +105,17 @@ export async function tryOnce(
         : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
   } finally {
     // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
-    lease.release(result?.outcome ?? { kind: 'cancelled' }, result?.firstTokenMs, result?.streamed);
+    releaseWith(lease, result);
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
   deps.hedging.observe(served, kind, result.firstTokenMs);
   return { result, lease, served, messages: started.kind !== 'failed' && started.messages };
+}
+
+/** Gives the lease back with what its attempt showed (cancelled, should a bug have left no result). */
+function releaseWith(lease: Lease, r: AttemptResult | undefined): void {
+  lease.release(r?.outcome ?? { kind: 'cancelled' }, r?.firstTokenMs, r?.streamed, r?.answerTokens);
 }
 
 /** How much later than its peers this request's hedge goes, from what its first lease's upstream has shown. */

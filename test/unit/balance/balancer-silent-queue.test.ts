@@ -17,6 +17,8 @@ interface Setup {
   kind: UpstreamKind;
   /** Whether the attempts are streams, or whole answers (whose first token is their end). */
   streamed?: boolean;
+  /** A whole answer's usage tells its tokens. */
+  usage?: boolean;
   /** The engine's /metrics are read (a load reported, its queue empty). */
   metricsRead?: boolean;
 }
@@ -63,7 +65,8 @@ function overloadSilentEngine(s: Setup): number {
     while (ends.length > 0 && (ends[0]?.at as number) <= t) {
       const e = ends.shift() as (typeof ends)[number];
       clock.set(e.at);
-      e.lease.release({ kind: 'ok' }, e.firstTokenMs, s.streamed ?? true);
+      const streamed = s.streamed ?? true;
+      e.lease.release({ kind: 'ok' }, e.firstTokenMs, streamed, !streamed && s.usage !== false ? 25 : undefined);
     }
     clock.set(t);
   };
@@ -79,17 +82,19 @@ function overloadSilentEngine(s: Setup): number {
   return b.snapshot()[0]?.cap ?? NaN;
 }
 
-test('streams that waited in a silent vLLM, SGLang or Ollama engine bring its learned limit down to what it runs', () => {
-  for (const kind of ['vllm', 'sglang', 'ollama'] as const) {
-    const cap = overloadSilentEngine({ kind });
-    assert.ok(cap >= SLOTS && cap <= SLOTS + 1, `${kind}: cap ${cap}, the engine runs ${SLOTS}`);
-  }
+test('answers that waited in a silent vLLM, SGLang or Ollama engine bring its learned limit down to what it runs', () => {
+  for (const kind of ['vllm', 'sglang', 'ollama'] as const)
+    for (const streamed of [true, false]) {
+      const cap = overloadSilentEngine({ kind, streamed });
+      const what = `${kind}, ${streamed ? 'streams' : 'whole answers'}: cap ${cap}, the engine runs ${SLOTS}`;
+      assert.ok(cap >= SLOTS && cap <= SLOTS + 1, what);
+    }
 });
 
-test('first tokens do not move the limit of a hosted API, of whole answers, or of an engine whose metrics are read', () => {
+test('answer times do not move the limit of a hosted API, of answers of unknown length, or of an engine whose metrics are read', () => {
   const rows: [string, Setup][] = [
     ['a hosted API (its first token is its own business)', { kind: 'openai' }],
-    ['whole answers (a first token that is the end; its length is not a wait)', { kind: 'vllm', streamed: false }],
+    ['whole answers whose usage does not tell their length', { kind: 'vllm', streamed: false, usage: false }],
     ['an engine whose queue its /metrics tell', { kind: 'vllm', metricsRead: true }],
   ];
   for (const [what, setup] of rows) assert.equal(overloadSilentEngine(setup), 256, what);

@@ -1,0 +1,110 @@
+/**
+ * What a silent engine runs of ours, told by its whole (non-stream) answers (pure; the samples carry their own
+ * times). A whole answer shows only its end: its time is its wait in the engine's queue and its run together, and
+ * its run is its length's. So the run is read off a line — the engine's time for an answer of `tokens` tokens,
+ * fitted (least squares) on recent answers that did not wait — and the wait is what an answer took beyond the line.
+ * A workload that turns to longer answers moves along the line and shows no wait; a queue shows in every answer.
+ * Then, as for streams (silent-queue.ts): a FIFO engine running S answers of `run` ms each starts one every run / S,
+ * so an answer sent with `n` of ours in flight waited (n − S) × run / S, and S = n × run / (run + wait), `run` being
+ * the line's time for the recent answers' mean length.
+ *
+ * Hand-written for the same reason as silent-queue.ts; the line is two running sums.
+ */
+export interface WholeAnswer {
+  /** Our requests in flight on the upstream when this one was sent, itself included. */
+  sentWith: number;
+  /** How long it held its slot: its wait and its run (ms). */
+  heldMs: number;
+  /** Tokens it generated (its usage's completion_tokens). */
+  tokens: number;
+}
+
+/** Answers the line is fitted on: several seconds of them. */
+const LINE_SAMPLES = 100;
+/** Answers the line needs before it is believed. */
+const LINE_MIN = 5;
+/** An answer this many times the line's time or more waited: it is kept off the line. */
+const WAITED_FACTOR = 1.2;
+/** Answers one estimate is the median of (odd). */
+const RECENT = 9;
+/** A queue is clear once the median wait is at least this share of a run, and this long (ms)... */
+const CLEAR_WAIT_SHARE = 0.5;
+const CLEAR_WAIT_MS = 20;
+/** ...and the median answer had at least this many ahead of it. */
+const CLEAR_QUEUE = 2;
+
+export class SilentWhole {
+  private readonly line: { tokens: number; ms: number }[] = [];
+  private readonly recent: { waitMs: number; runMs: number; runs: number; queued: number }[] = [];
+  private readonly lengths: number[] = [];
+  /** The last estimate made: what the engine runs of ours, as far as we know. */
+  private lastEstimate: number | undefined;
+
+  /** A whole answer on this upstream ended well. Returns what the engine runs of ours when a queue is clear. */
+  observe(a: WholeAnswer): number | undefined {
+    const expected = this.expectMs(a.tokens);
+    if (this.didNotWait(a, expected)) this.addToLine(a);
+    if (expected === undefined) return undefined;
+    this.lengths.push(a.tokens);
+    if (this.lengths.length > RECENT) this.lengths.shift();
+    // The run of the answers ahead: the line's time for the recent answers' mean length.
+    const runMs = this.expectMs(this.lengths.reduce((t, x) => t + x, 0) / this.lengths.length) ?? expected;
+    const waitMs = Math.max(0, a.heldMs - expected);
+    const runs = (a.sentWith * runMs) / (runMs + waitMs);
+    this.recent.push({ waitMs, runMs, runs, queued: a.sentWith - runs });
+    if (this.recent.length > RECENT) this.recent.shift();
+    if (this.recent.length < RECENT) return undefined;
+    const waited = median(this.recent.map((r) => r.waitMs));
+    const queued = median(this.recent.map((r) => r.queued));
+    if (waited < Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * runMs) || queued < CLEAR_QUEUE) return undefined;
+    const estimate = Math.max(1, Math.ceil(median(this.recent.map((r) => r.runs))));
+    this.recent.length = 0;
+    this.lastEstimate = estimate;
+    return estimate;
+  }
+
+  /**
+   * Whether `a` goes on the line. Once the engine's size is estimated, only answers sent with fewer than that in
+   * flight: a FIFO engine started them at once. Before, those under 1.2 times the line's time (a cold flood's first
+   * answers to end are the ones started at once). Without the first rule the answers of a queue shorter than half a
+   * run came onto the line, which rose with them and took in longer waits next: an engine of 4 read as 5–6.
+   */
+  private didNotWait(a: WholeAnswer, expected: number | undefined): boolean {
+    if (this.lastEstimate !== undefined) return a.sentWith < this.lastEstimate;
+    return expected === undefined || a.heldMs < WAITED_FACTOR * expected;
+  }
+
+  /** The line's time for an answer of `tokens` tokens (ms), once it has enough answers. */
+  expectMs(tokens: number): number | undefined {
+    const n = this.line.length;
+    if (n < LINE_MIN) return undefined;
+    let sx = 0;
+    let sy = 0;
+    for (const p of this.line) {
+      sx += p.tokens;
+      sy += p.ms;
+    }
+    const mx = sx / n;
+    const my = sy / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (const p of this.line) {
+      sxx += (p.tokens - mx) ** 2;
+      sxy += (p.tokens - mx) * (p.ms - my);
+    }
+    // Answers all of one length (or a line that falls): their mean time per token.
+    const perToken = sxx > 0 && sxy > 0 ? sxy / sxx : mx > 0 ? my / mx : 0;
+    const fixed = sxx > 0 && sxy > 0 ? my - perToken * mx : 0;
+    return Math.max(1, fixed + perToken * tokens);
+  }
+
+  private addToLine(a: WholeAnswer): void {
+    this.line.push({ tokens: a.tokens, ms: a.heldMs });
+    if (this.line.length > LINE_SAMPLES) this.line.shift();
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = xs.sort((a, b) => a - b);
+  return sorted[(sorted.length - 1) >> 1] as number;
+}
