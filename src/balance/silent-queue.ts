@@ -1,4 +1,5 @@
 import { RecentSamples } from '../upstream/recent-samples.ts';
+import { WaitEvidence } from './wait-evidence.ts';
 
 /**
  * What a self-hosted engine whose /metrics cannot be read runs of ours, told by its streams' first tokens (pure; the
@@ -18,9 +19,9 @@ import { RecentSamples } from '../upstream/recent-samples.ts';
  * line fitted to answers' lengths (a run read as the median time of answers that did not wait took a turn to longer
  * answers for a queue, and read an Ollama of 4 slots as 5–7).
  *
- * Counted on several samples (the median of the last `RECENT`), and only when the wait is clear — at least half a
- * prefill and two requests — so that an engine whose first token merely slows with its batch is left alone. The
- * estimate then sets the limit, as an engine's reported queue does (aimd-limit.ts `estimated`).
+ * Counted on several samples (the median of the last nine: wait-evidence.ts), and only when the wait is clear — at
+ * least half a prefill and two requests — so that an engine whose first token merely slows with its batch is left
+ * alone. The estimate then sets the limit, as an engine's reported queue does (aimd-limit.ts `estimated`).
  *
  * Hand-written: Little's law on a FIFO queue, a few lines; no library knows an LLM engine's first tokens.
  */
@@ -49,25 +50,17 @@ const PREFILL_PERCENTILE = 25;
  * 75.1–75.6%).
  */
 const WAITED_FACTOR = 2;
-/** Samples one estimate is the median of (odd: the median is one of them). */
-const RECENT = 9;
-/** A queue is clear once the median wait is at least this share of a prefill... */
-const CLEAR_WAIT_SHARE = 0.5;
-/** ...and at least this long (ms)... */
-const CLEAR_WAIT_MS = 20;
-/** ...and the median request had at least this many ahead of it in the engine's queue. */
-const CLEAR_QUEUE = 2;
 /** Weight of the past in the mean generation time (first token to end). */
 const GENERATION_EWMA = 0.9;
 
 export class SilentQueue {
   private readonly firstTokens = new RecentSamples(PREFILL_SAMPLES);
   private generationMs: number | undefined;
-  private readonly recent: { waitMs: number; runs: number; queued: number }[] = [];
+  private readonly evidence = new WaitEvidence();
 
   /**
    * A stream on this upstream ended well. Returns how many of ours the engine runs when its queue is clear from the
-   * last `RECENT` streams (then they are forgotten: the next estimate needs new evidence), else undefined.
+   * last nine streams (then they are forgotten: the next estimate needs new evidence), else undefined.
    */
   observe(s: StreamStart): number | undefined {
     const generation = Math.max(0, s.heldMs - s.firstTokenMs);
@@ -80,30 +73,11 @@ export class SilentQueue {
     if (prefill === undefined) return undefined;
     const waitMs = Math.max(0, s.firstTokenMs - prefill);
     const runMs = this.generationMs + prefill;
-    const runs = runMs <= 0 ? s.sentWith : (s.sentWith * runMs) / (runMs + waitMs);
-    this.recent.push({ waitMs, runs, queued: s.sentWith - runs });
-    if (this.recent.length > RECENT) this.recent.shift();
-    if (this.recent.length < RECENT) return undefined;
-    const waited = median(this.recent.map((r) => r.waitMs));
-    const queued = median(this.recent.map((r) => r.queued));
-    if (waited < Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * prefill) || queued < CLEAR_QUEUE) return undefined;
-    // The median of all nine, those that did not wait included (each says "as many as were in flight", a floor):
-    // it leans low while the queue is still short, where a limit one too high hides a queue from the door. Taken
-    // over the streams that waited alone, the storm with the metrics off scored 74.4–75.1% in four runs, against
-    // 75.1–75.6% in six. Rounded up: one too many costs a request's wait in the engine (a run over S), one too few
-    // a slot left idle for the limit's whole hold.
-    const estimate = Math.max(1, Math.ceil(median(this.recent.map((r) => r.runs))));
-    this.recent.length = 0;
-    return estimate;
+    return this.evidence.add(s.sentWith, runMs, waitMs, prefill);
   }
 
   /** The engine's prefill as its first tokens show it (ms), once one came. */
   get prefillMs(): number | undefined {
     return this.firstTokens.percentile(PREFILL_PERCENTILE, 1);
   }
-}
-
-function median(xs: number[]): number {
-  const sorted = xs.sort((a, b) => a - b);
-  return sorted[(sorted.length - 1) >> 1] as number;
 }

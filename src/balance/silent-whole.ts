@@ -1,3 +1,5 @@
+import { RECENT, WaitEvidence } from './wait-evidence.ts';
+
 /**
  * What a silent engine runs of ours, told by its whole (non-stream) answers (pure; the samples carry their own
  * times). A whole answer shows only its end: its time is its wait in the engine's queue and its run together, and
@@ -25,17 +27,10 @@ const LINE_SAMPLES = 100;
 const LINE_MIN = 5;
 /** An answer this many times the line's time or more waited: it is kept off the line. */
 const WAITED_FACTOR = 1.2;
-/** Answers one estimate is the median of (odd). */
-const RECENT = 9;
-/** A queue is clear once the median wait is at least this share of a run, and this long (ms)... */
-const CLEAR_WAIT_SHARE = 0.5;
-const CLEAR_WAIT_MS = 20;
-/** ...and the median answer had at least this many ahead of it. */
-const CLEAR_QUEUE = 2;
 
 export class SilentWhole {
   private readonly line: { tokens: number; ms: number }[] = [];
-  private readonly recent: { waitMs: number; runMs: number; runs: number; queued: number }[] = [];
+  private readonly evidence = new WaitEvidence();
   private readonly lengths: number[] = [];
   /** The last estimate made: what the engine runs of ours, as far as we know. */
   private lastEstimate: number | undefined;
@@ -50,16 +45,8 @@ export class SilentWhole {
     // The run of the answers ahead: the line's time for the recent answers' mean length.
     const runMs = this.expectMs(this.lengths.reduce((t, x) => t + x, 0) / this.lengths.length) ?? expected;
     const waitMs = Math.max(0, a.heldMs - expected);
-    const runs = (a.sentWith * runMs) / (runMs + waitMs);
-    this.recent.push({ waitMs, runMs, runs, queued: a.sentWith - runs });
-    if (this.recent.length > RECENT) this.recent.shift();
-    if (this.recent.length < RECENT) return undefined;
-    const waited = median(this.recent.map((r) => r.waitMs));
-    const queued = median(this.recent.map((r) => r.queued));
-    if (waited < Math.max(CLEAR_WAIT_MS, CLEAR_WAIT_SHARE * runMs) || queued < CLEAR_QUEUE) return undefined;
-    const estimate = Math.max(1, Math.ceil(median(this.recent.map((r) => r.runs))));
-    this.recent.length = 0;
-    this.lastEstimate = estimate;
+    const estimate = this.evidence.add(a.sentWith, runMs, waitMs, runMs);
+    if (estimate !== undefined) this.lastEstimate = estimate;
     return estimate;
   }
 
@@ -102,9 +89,4 @@ export class SilentWhole {
     this.line.push({ tokens: a.tokens, ms: a.heldMs });
     if (this.line.length > LINE_SAMPLES) this.line.shift();
   }
-}
-
-function median(xs: number[]): number {
-  const sorted = xs.sort((a, b) => a - b);
-  return sorted[(sorted.length - 1) >> 1] as number;
 }
