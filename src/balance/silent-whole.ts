@@ -10,7 +10,8 @@ import { RECENT, WaitEvidence } from './wait-evidence.ts';
  * so an answer sent with `n` of ours in flight waited (n − S) × run / S, and S = n × run / (run + wait), `run` being
  * the line's time for the recent answers' mean length.
  *
- * Hand-written for the same reason as silent-queue.ts; the line is two running sums.
+ * Hand-written for the same reason as silent-queue.ts; the line is a least-squares fit over its last answers, made
+ * again only when an answer comes onto it.
  */
 export interface WholeAnswer {
   /** Our requests in flight on the upstream when this one was sent, itself included. */
@@ -30,6 +31,8 @@ const WAITED_FACTOR = 1.2;
 
 export class SilentWhole {
   private readonly line: { tokens: number; ms: number }[] = [];
+  /** The line fitted on `line` as it is now (undefined: it changed since, or has too few answers). */
+  private fitted: { fixedMs: number; perTokenMs: number } | undefined;
   private readonly evidence = new WaitEvidence();
   private readonly lengths: number[] = [];
   /** The last estimate made: what the engine runs of ours, as far as we know. */
@@ -63,6 +66,11 @@ export class SilentWhole {
 
   /** The line's time for an answer of `tokens` tokens (ms), once it has enough answers. */
   expectMs(tokens: number): number | undefined {
+    const f = (this.fitted ??= this.fit());
+    return f === undefined ? undefined : Math.max(1, f.fixedMs + f.perTokenMs * tokens);
+  }
+
+  private fit(): { fixedMs: number; perTokenMs: number } | undefined {
     const n = this.line.length;
     if (n < LINE_MIN) return undefined;
     let sx = 0;
@@ -80,13 +88,14 @@ export class SilentWhole {
       sxy += (p.tokens - mx) * (p.ms - my);
     }
     // Answers all of one length (or a line that falls): their mean time per token.
-    const perToken = sxx > 0 && sxy > 0 ? sxy / sxx : mx > 0 ? my / mx : 0;
-    const fixed = sxx > 0 && sxy > 0 ? my - perToken * mx : 0;
-    return Math.max(1, fixed + perToken * tokens);
+    const perTokenMs = sxx > 0 && sxy > 0 ? sxy / sxx : mx > 0 ? my / mx : 0;
+    const fixedMs = sxx > 0 && sxy > 0 ? my - perTokenMs * mx : 0;
+    return { fixedMs, perTokenMs };
   }
 
   private addToLine(a: WholeAnswer): void {
     this.line.push({ tokens: a.tokens, ms: a.heldMs });
     if (this.line.length > LINE_SAMPLES) this.line.shift();
+    this.fitted = undefined;
   }
 }
