@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { bestPossible, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, doorRules, servedPct } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules, marginOf, servedPct } from '../src/storm/door-ceiling.ts';
+import { displacingRows } from '../src/storm/displacing-ceiling.ts';
 import { demoFleet } from '../src/storm/demo-fleet.ts';
 import { runDemo } from '../src/storm/demo-run.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
@@ -40,6 +41,11 @@ const lines: Line[] = [
   { label: 'best possible (the column)', cells: [] },
   ...rules.map(([label]) => ({ label, cells: [] })),
 ];
+/** The displacing door's rows: their labels carry each seed's numbers, so each seed's cell says them. */
+const displacing: Line[] = [
+  { label: 'class headroom, exact lengths, and high displacing lower work instead of being refused', cells: [] },
+  { label: 'the headroom that serves most with high 100% and late refusals ≤ 1%', cells: [] },
+];
 const measured: Line = { label: '**Spillway, measured**', cells: [] };
 const byClass = (jobs: readonly Job[], served: readonly boolean[]) =>
   PRIORITIES.map((p) => {
@@ -68,6 +74,9 @@ for (const seed of seeds) {
   const outages = fleetOutages(fleet);
   lines[0]?.cells.push(cell(jobs, bestPossible(jobs, slots, outages)));
   rules.forEach(([, rule], i) => lines[i + 1]?.cells.push(cell(jobs, doorCeiling(jobs, slots, outages, rule))));
+  displacingRows(jobs, slots, outages, marginOf(DEADLINE_S)).forEach(([label, served], i) =>
+    displacing[i]?.cells.push(`${cell(jobs, served)}: ${label.replace(/^[^(]*\(|\)$/g, '')}`),
+  );
   const ok = records.map((r) => r.outcome === 'ok');
   const summary = result.summaries.find((s) => s.target === 'spillway');
   // Admitted and then lost: neither an answer nor a refusal (cut streams, 504s, 502s).
@@ -78,7 +87,7 @@ for (const seed of seeds) {
 const table = [
   `| success % (high / normal / low) | ${seeds.map((s) => `seed ${s}`).join(' | ')} |`,
   `|---|${seeds.map(() => '---').join('|')}|`,
-  ...[...lines, measured].map((l) => `| ${l.label} | ${l.cells.join(' | ')} |`),
+  ...[...lines, ...displacing, measured].map((l) => `| ${l.label} | ${l.cells.join(' | ')} |`),
 ].join('\n');
 const body = [
   `\`npm run bench:demo-ceiling -- --seeds ${seeds.join(',')}\` (${new Date().toISOString().slice(0, 10)}): the demo's`,

@@ -21,7 +21,8 @@ import { runStorm, type TargetKind } from '../src/storm/run-storm.ts';
 import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { bestPossible, bestPossibleSummary, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, doorRules, servedPct } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules, marginOf, servedPct } from '../src/storm/door-ceiling.ts';
+import { displacingRows } from '../src/storm/displacing-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
 
@@ -199,6 +200,7 @@ function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): strin
   const rows = [
     ['best possible (the column)', bestPossible(jobs, slots, outages)] as const,
     ...doorRules(s.mix.deadlineS).map(([label, rule]) => [label, doorCeiling(jobs, slots, outages, rule)] as const),
+    ...displacingRows(jobs, slots, outages, marginOf(s.mix.deadlineS)),
   ];
   return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${servedPct(v).toFixed(1)} |`).join('\n')}\n\n`;
 }

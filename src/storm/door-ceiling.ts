@@ -35,8 +35,7 @@ export interface DoorRule {
  * class-blind, then the gateway's deadline margin, then its class headroom, then every request judged by the mean.
  */
 export function doorRules(deadlineS: number): [label: string, rule: DoorRule][] {
-  // What the clients send (x-stainless-timeout) less what the gateway keeps back of it.
-  const marginMs = deadlineS * 1000 - requestDeadlineMs({ 'x-stainless-timeout': String(deadlineS) }, 0);
+  const marginMs = marginOf(deadlineS);
   const none = { high: 0, normal: 0, low: 0 };
   return [
     ['door, perfect knowledge, class-blind', { marginMs: 0, headroom: none, knowsLengths: true }],
@@ -47,6 +46,11 @@ export function doorRules(deadlineS: number): [label: string, rule: DoorRule][] 
     ],
     ['+ every request judged by the mean service time', { marginMs, headroom: CLASS_HEADROOM, knowsLengths: false }],
   ];
+}
+
+/** What the gateway keeps back of a client's timeout of `deadlineS` (x-stainless-timeout) for the answer's way back. */
+export function marginOf(deadlineS: number): number {
+  return deadlineS * 1000 - requestDeadlineMs({ 'x-stainless-timeout': String(deadlineS) }, 0);
 }
 
 /** The share of requests served, in percent (0 when there are none). */
@@ -78,7 +82,7 @@ export function doorCeiling(
 }
 
 /** The slot that can run `job` soonest after the work already given to it, and when (a slot down then waits). */
-function firstStart(
+export function firstStart(
   free: readonly number[],
   job: Job,
   outages: readonly SlotOutage[],
