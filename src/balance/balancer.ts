@@ -428,7 +428,7 @@ export class Balancer {
     const { sentWith } = leased;
     let runs: number | undefined;
     if (end.streamed === true && end.firstTokenMs !== undefined)
-      runs = u.silent.observe({ sentWith, firstTokenMs: end.firstTokenMs, heldMs });
+      runs = u.silent.observe({ sentWith, firstTokenMs: end.firstTokenMs, heldMs, promptTokens: end.promptTokens });
     else if (end.streamed !== true && end.answerTokens !== undefined && end.answerTokens > 0)
       runs = u.silentWhole.observe({ sentWith, heldMs, tokens: end.answerTokens });
     if (runs === undefined) return;

@@ -1,15 +1,21 @@
 import type { RouteConfig, UpstreamConfig } from '../config/types.ts';
 import type { Outcome } from '../upstream/outcome.ts';
 
-/** How a lease ended, as every release listener sees it. */
-export interface LeaseEnd {
-  readonly outcome: Outcome;
+/** What an attempt showed of its upstream, for the balancer to learn from; each part only when it was seen. */
+export interface Shown {
   /** How long the upstream took to start answering (feeds the latency estimate). */
-  readonly firstTokenMs: number | undefined;
+  readonly firstTokenMs?: number | undefined;
   /** `firstTokenMs` is a stream's first content (a whole answer's "first token" is its end). */
-  readonly streamed?: boolean;
+  readonly streamed?: boolean | undefined;
   /** A whole answer's generated tokens, when its usage told them. */
   readonly answerTokens?: number | undefined;
+  /** The request's prompt, in estimated tokens: a long one takes longer to its first token. */
+  readonly promptTokens?: number | undefined;
+}
+
+/** How a lease ended, as every release listener sees it. */
+export interface LeaseEnd extends Shown {
+  readonly outcome: Outcome;
   /** Given back by `rest` before anything was sent: the upstream was not tried, so there is nothing to learn. */
   readonly unused: boolean;
 }
@@ -75,20 +81,25 @@ export class Lease {
     else listener(this.ended);
   }
 
-  /**
-   * The attempt ended with `outcome`; `firstTokenMs`: how long the upstream took to start answering; `streamed`: that
-   * was a stream's first content; `answerTokens`: a whole answer's generated tokens.
-   */
-  release(outcome: Outcome, firstTokenMs?: number, streamed = false, answerTokens?: number): void {
+  /** The attempt ended with `outcome`, having shown `shown` of its upstream. */
+  release(outcome: Outcome, shown: Shown = {}): void {
     if (this.ended !== undefined) return this.owner.misuse(this, 'released twice');
-    this.end({ outcome, firstTokenMs, streamed, unused: false, ...(answerTokens !== undefined && { answerTokens }) });
+    const { firstTokenMs, streamed = false, answerTokens, promptTokens } = shown;
+    this.end({
+      outcome,
+      firstTokenMs,
+      streamed,
+      unused: false,
+      ...(answerTokens !== undefined && { answerTokens }),
+      ...(promptTokens !== undefined && { promptTokens }),
+    });
   }
 
   /** Rests this lease's account for `ms` (its shared limits said no) and gives the slot back unused. */
   rest(ms: number): void {
     this.owner.rest(ms);
     if (this.ended !== undefined) return this.owner.misuse(this, 'rested after its release');
-    this.end({ outcome: { kind: 'cancelled' }, firstTokenMs: undefined, unused: true });
+    this.end({ outcome: { kind: 'cancelled' }, unused: true });
   }
 
   private end(end: LeaseEnd): void {

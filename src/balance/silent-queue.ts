@@ -32,6 +32,8 @@ export interface StreamStart {
   firstTokenMs: number;
   /** How long it held its slot, first token to end included (ms). */
   heldMs: number;
+  /** Its prompt, in estimated tokens; unknown ones count as the recent mean. */
+  promptTokens?: number | undefined;
 }
 
 /** First tokens the prefill is read from: several seconds of answers, so it follows a change of prompts. */
@@ -50,12 +52,34 @@ const PREFILL_PERCENTILE = 25;
  * 75.1–75.6%).
  */
 const WAITED_FACTOR = 2;
-/** Weight of the past in the mean generation time (first token to end). */
-const GENERATION_EWMA = 0.9;
+/** A prompt this many times longer than any calm first token's is beyond what the line knows. */
+const UNSEEN_FACTOR = 2;
+/** Weight of the past in the mean generation time (first token to end) and the mean prompt. */
+const EWMA = 0.9;
 
+/** The slope is fitted again after this many new calm first tokens: it moves slowly, and a fit costs a sort. */
+const REFIT_EVERY = 10;
+
+/**
+ * The prefill is read as a function of the prompt: a base plus `perTokenMs` for each prompt token. A long prompt takes
+ * longer to its first token (a RAG context of 8 000 tokens, several times a chat turn's), and read against one prefill
+ * for all it would count as a wait: the engine would be read as smaller than it is, and its limit cut, for as long as
+ * the workload sends long prompts. The slope is least squares over the first tokens that did not wait; the base, the
+ * low percentile of what is left of them once the slope's part is taken off (with prompts all alike: the percentile of
+ * the first tokens themselves, as before prompts were read).
+ */
 export class SilentQueue {
-  private readonly firstTokens = new RecentSamples(PREFILL_SAMPLES);
+  /** First tokens that did not wait, with their prompts (oldest first). */
+  private readonly calm: { promptTokens: number; ms: number }[] = [];
+  /** Prefill per prompt token (ms), as last fitted. */
+  private perTokenMs = 0;
+  /** The calm first tokens less the slope's part, in the same ring: the base is their low percentile. */
+  private base = new RecentSamples(PREFILL_SAMPLES);
+  private sinceFit = 0;
+  /** The longest prompt among the calm first tokens (tokens). */
+  private longestCalm = 0;
   private generationMs: number | undefined;
+  private promptMean: number | undefined;
   private readonly evidence = new WaitEvidence();
 
   /**
@@ -64,20 +88,78 @@ export class SilentQueue {
    */
   observe(s: StreamStart): number | undefined {
     const generation = Math.max(0, s.heldMs - s.firstTokenMs);
-    this.generationMs =
-      this.generationMs === undefined
-        ? generation
-        : GENERATION_EWMA * this.generationMs + (1 - GENERATION_EWMA) * generation;
-    const prefill = this.prefillMs;
-    if (prefill === undefined || s.firstTokenMs < WAITED_FACTOR * prefill) this.firstTokens.add(s.firstTokenMs);
-    if (prefill === undefined) return undefined;
-    const waitMs = Math.max(0, s.firstTokenMs - prefill);
-    const runMs = this.generationMs + prefill;
-    return this.evidence.add(s.sentWith, runMs, waitMs, prefill);
+    this.generationMs = ewma(this.generationMs, generation);
+    const prompt = s.promptTokens ?? this.promptMean ?? 0;
+    this.promptMean = ewma(this.promptMean, prompt);
+    let own = this.prefillFor(prompt);
+    // A prompt over twice as long as any the line was fitted on: the line says nothing of it yet, so its first token
+    // is taken as it comes (as the very first one is) and the line fitted again at once. Without it, a workload of
+    // short chat turns and long RAG prompts never had a long one under twice the short ones' prefill, and read them
+    // all as waits.
+    const unseen = own !== undefined && prompt > UNSEEN_FACTOR * this.longestCalm;
+    if (own === undefined || unseen || s.firstTokenMs < WAITED_FACTOR * own) {
+      this.addCalm(prompt, s.firstTokenMs, unseen);
+      if (unseen) own = this.prefillFor(prompt);
+    }
+    if (own === undefined) return undefined;
+    const waitMs = Math.max(0, s.firstTokenMs - own);
+    // Those ahead of it hold their slots for the typical prompt's prefill and the mean generation.
+    const typical = this.prefillMs ?? own;
+    return this.evidence.add(s.sentWith, this.generationMs + typical, waitMs, typical);
   }
 
-  /** The engine's prefill as its first tokens show it (ms), once one came. */
+  /** The engine's prefill for the recent mean prompt, as its first tokens show it (ms), once one came. */
   get prefillMs(): number | undefined {
-    return this.firstTokens.percentile(PREFILL_PERCENTILE, 1);
+    return this.prefillFor(this.promptMean ?? 0);
   }
+
+  /** The engine's prefill for a prompt of `promptTokens` (ms), once a first token came. */
+  prefillFor(promptTokens: number): number | undefined {
+    const base = this.base.percentile(PREFILL_PERCENTILE, 1);
+    return base === undefined ? undefined : base + this.perTokenMs * promptTokens;
+  }
+
+  /** Adds a first token that did not wait; the line is fitted again on the first few, every REFIT_EVERY, or `now`. */
+  private addCalm(promptTokens: number, ms: number, now: boolean): void {
+    this.calm.push({ promptTokens, ms });
+    if (this.calm.length > PREFILL_SAMPLES) this.calm.shift();
+    this.longestCalm = Math.max(this.longestCalm, promptTokens);
+    if (!now && ++this.sinceFit < REFIT_EVERY && this.calm.length > REFIT_EVERY)
+      return this.base.add(ms - this.perTokenMs * promptTokens);
+    this.sinceFit = 0;
+    this.perTokenMs = slopeOf(this.calm);
+    this.base = new RecentSamples(PREFILL_SAMPLES);
+    this.longestCalm = 0;
+    for (const c of this.calm) {
+      this.base.add(c.ms - this.perTokenMs * c.promptTokens);
+      this.longestCalm = Math.max(this.longestCalm, c.promptTokens);
+    }
+  }
+}
+
+/**
+ * Least-squares prefill per prompt token; 0 when the prompts are alike (their spread under a token: rounding alone
+ * would make a slope of noise) or the line falls (noise).
+ */
+function slopeOf(calm: readonly { promptTokens: number; ms: number }[]): number {
+  const n = calm.length;
+  let sx = 0;
+  let sy = 0;
+  for (const c of calm) {
+    sx += c.promptTokens;
+    sy += c.ms;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (const c of calm) {
+    sxx += (c.promptTokens - mx) ** 2;
+    sxy += (c.promptTokens - mx) * (c.ms - my);
+  }
+  return sxx >= n && sxy > 0 ? sxy / sxx : 0;
+}
+
+function ewma(past: number | undefined, x: number): number {
+  return past === undefined ? x : EWMA * past + (1 - EWMA) * x;
 }

@@ -27,6 +27,7 @@ Options:
   --host ADDR            listen address (default 127.0.0.1)
   --ttft-ms N            time before the first token
   --ttft-per-inflight-ms N  TTFT grows by N ms per other request being answered
+  --ttft-per-1k-prompt-ms N TTFT grows by N ms per 1 000 prompt tokens (a long prompt's prefill)
   --token-ms N           time between tokens
   --jitter-pct N         every delay varies within ±N% (seeded)
   --slots N              requests served at once (default unlimited)
@@ -63,6 +64,7 @@ const FLAGS = {
   host: { type: 'string' },
   'ttft-ms': { type: 'string' },
   'ttft-per-inflight-ms': { type: 'string' },
+  'ttft-per-1k-prompt-ms': { type: 'string' },
   'token-ms': { type: 'string' },
   'jitter-pct': { type: 'string' },
   slots: { type: 'string' },
@@ -150,6 +152,7 @@ export function parseMockArgs(argv: string[]): { profile: MockProfileName; optio
     port: port ?? DEFAULT_MOCK_PORT,
     ttftMs: intFlag('ttft-ms', v['ttft-ms']),
     ttftPerInFlightMs: intFlag('ttft-per-inflight-ms', v['ttft-per-inflight-ms']),
+    ttftPer1kPromptTokensMs: intFlag('ttft-per-1k-prompt-ms', v['ttft-per-1k-prompt-ms']),
     tokenMs: intFlag('token-ms', v['token-ms']),
     jitterPct,
     slots: intFlag('slots', v.slots),

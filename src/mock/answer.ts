@@ -1,7 +1,8 @@
+import { estimateTokens, promptText } from './answer-text.ts';
 import type { Exchange, MockContext } from './context.ts';
 import type { Faults } from './faults.ts';
 import type { Prepared } from './generation-request.ts';
-import { jitterSteps, loadedTtftMs, schedule } from './pacing.ts';
+import { jitterSteps, loadedTtftMs, promptPrefillMs, schedule } from './pacing.ts';
 import type { Reply, Ending } from './reply.ts';
 import { countFault } from './report.ts';
 import { RNG_STREAM, requestRng } from './rng.ts';
@@ -21,7 +22,12 @@ export function answer(
 ): void {
   const { opts } = ctx;
   // This request already holds its slot: the others are the rest of the batch it joins.
-  const ttftMs = loadedTtftMs(faults?.ttftMs ?? opts.ttftMs, opts.ttftPerInFlightMs, ctx.slots.inUse - 1);
+  // Counted only when asked for: the prompt's text is walked for it.
+  const prefillMs =
+    opts.ttftPer1kPromptTokensMs > 0
+      ? promptPrefillMs(opts.ttftPer1kPromptTokensMs, estimateTokens(promptText(x.body)))
+      : 0;
+  const ttftMs = loadedTtftMs(faults?.ttftMs ?? opts.ttftMs, opts.ttftPerInFlightMs, ctx.slots.inUse - 1) + prefillMs;
   if (faults?.keepAliveForever === true) {
     countFault(ctx, x, 'keep_alive_forever');
     reply.holdForever(opts.keepAliveMs > 0 ? opts.keepAliveMs : 1000);

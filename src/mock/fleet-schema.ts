@@ -31,6 +31,7 @@ export const UPSTREAM_KEYS: Record<string, [string, S]> = {
   fault_seed: ['faultSeed', { type: 'integer', 'x-expected': 'a whole number' }],
   ttft_ms: ['ttftMs', ms],
   ttft_per_in_flight_ms: ['ttftPerInFlightMs', ms],
+  ttft_per_1k_prompt_tokens_ms: ['ttftPer1kPromptTokensMs', ms],
   token_ms: ['tokenMs', ms],
   jitter_pct: ['jitterPct', { type: 'number', minimum: 0, maximum: 100, 'x-expected': 'a percentage from 0 to 100' }],
   slots: ['slots', count],

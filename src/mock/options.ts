@@ -26,6 +26,8 @@ export interface MockOptions {
   tokenMs?: number;
   /** TTFT grows by this per other request holding a slot when the request starts (a fuller batch). Default 0. */
   ttftPerInFlightMs?: number;
+  /** TTFT grows by this per 1 000 prompt tokens (the prefill of a long prompt). Default 0. */
+  ttftPer1kPromptTokensMs?: number;
   /** Every delay varies uniformly within ±this percent, drawn from the seeded generator. 0-100, default 0. */
   jitterPct?: number;
   /** Requests served concurrently. Default Infinity; 0 makes every request wait or be refused. */
@@ -136,6 +138,7 @@ export const MOCK_DEFAULTS = {
   ttftMs: 0,
   tokenMs: 0,
   ttftPerInFlightMs: 0,
+  ttftPer1kPromptTokensMs: 0,
   jitterPct: 0,
   continueAfterAbort: false,
   statesConcurrencyLimit: false,
@@ -166,6 +169,7 @@ export function resolveOptions(opts: MockOptions = {}): ResolvedOptions {
   count('ttftMs', o.ttftMs);
   count('tokenMs', o.tokenMs);
   count('ttftPerInFlightMs', o.ttftPerInFlightMs);
+  count('ttftPer1kPromptTokensMs', o.ttftPer1kPromptTokensMs);
   if (!(typeof o.jitterPct === 'number' && o.jitterPct >= 0 && o.jitterPct <= 100)) {
     problems.push(`jitterPct=${String(o.jitterPct)} is not a percentage from 0 to 100`);
   }

@@ -105,7 +105,7 @@ export async function tryOnce(
         : await finishAttempt(ctx, started, lease, served.name, plan.continuation.relay, deps);
   } finally {
     // finishAttempt never throws for upstream trouble; should a bug make it throw, the slot is still freed.
-    releaseWith(lease, result);
+    releaseWith(lease, result, ctx);
   }
   if (hedged && started.kind !== 'failed')
     deps.metrics.hedgeWins.inc({ upstream: lease.upstream.name, winner: lease === picked.lease ? 'first' : 'hedge' });
@@ -114,8 +114,11 @@ export async function tryOnce(
 }
 
 /** Gives the lease back with what its attempt showed (cancelled, should a bug have left no result). */
-function releaseWith(lease: Lease, r: AttemptResult | undefined): void {
-  lease.release(r?.outcome ?? { kind: 'cancelled' }, r?.firstTokenMs, r?.streamed, r?.answerTokens);
+function releaseWith(lease: Lease, r: AttemptResult | undefined, ctx: RequestContext): void {
+  if (r === undefined) return lease.release({ kind: 'cancelled' });
+  const { firstTokenMs, streamed, answerTokens } = r;
+  const promptTokens = ctx.call === undefined ? undefined : promptTokensOf(ctx.call.body);
+  lease.release(r.outcome, { firstTokenMs, streamed, answerTokens, promptTokens });
 }
 
 /** How much later than its peers this request's hedge goes, from what its first lease's upstream has shown. */

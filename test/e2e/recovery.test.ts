@@ -268,3 +268,48 @@ test("an engine whose /metrics cannot be read: its streams' later first tokens b
   // (silent-queue.ts): what it runs, or one over; never the 256 it starts at.
   assert.match(await floodTwoSlotEngine(t, 'off', 20), /^[23]$/);
 });
+
+test("a silent engine with room for everything sent: its long prompts' later first tokens do not cut its learned limit", async (t) => {
+  // 12 slots, 8 streams at a time: nothing waits, but two prompts of three are 3 000 tokens, 600 ms more to a first
+  // token than a short one. Read against one prefill for all, those first tokens looked like waits in a queue and
+  // brought the limit down to 2 or 3; read against their prompts' length, there is no queue to see (silent-queue.ts).
+  const { client, gw } = await startStack(t, {
+    mocks: [
+      {
+        kind: 'vllm',
+        slots: 12,
+        queueSize: 100,
+        keepAliveMs: 0,
+        queueTimeoutMs: 60_000,
+        ttftMs: 30,
+        ttftPer1kPromptTokensMs: 200,
+        tokenMs: 10,
+      },
+    ],
+    config: (urls) => ({
+      upstreams: [{ name: 'engine', url: `${urls[0]}/v1`, engine_metrics: 'off' }],
+      models: { chat: { routes: [{ upstream: 'engine' }] } },
+    }),
+    gateway: { probeKinds: true },
+  });
+  await gw.kindsSettled();
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < 48; i = next++) {
+      const content = `p${i} ${'x'.repeat(i % 3 === 0 ? 200 : 12_000)}`;
+      const s = await client.chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content }],
+        max_tokens: 10,
+        stream: true,
+      });
+      let text = '';
+      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      assert.equal(text, answerText(1, content, 10));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const m = await (await fetch(`${gw.url}/metrics`)).text();
+  const limit = Number(/spillway_upstream_concurrency_limit\{upstream="engine"\} (\d+)\n/.exec(m)?.[1]);
+  assert.ok(limit >= 12, `learned limit ${limit}`);
+});

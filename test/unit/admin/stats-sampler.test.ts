@@ -69,7 +69,7 @@ test('a rising arrival rate gives a rising forecast, exported as metrics; capaci
   // One answer that held its slot 500 ms: 10 slots / 0.5 s = 20 requests per second.
   const lease = balancer.acquire(c.models.chat as NonNullable<(typeof c.models)[string]>);
   clock.advance(500);
-  lease.release({ kind: 'ok' }, 100);
+  lease.release({ kind: 'ok' }, { firstTokenMs: 100 });
   await sampler.sample();
   for (let s = 1; s <= 60; s++) {
     clock.advance(1000);
@@ -98,7 +98,7 @@ test('a drained upstream adds no capacity', async () => {
   );
   const lease = balancer.acquire(c.models.chat as NonNullable<(typeof c.models)[string]>);
   clock.advance(1000);
-  lease.release({ kind: 'ok' }, 100);
+  lease.release({ kind: 'ok' }, { firstTokenMs: 100 });
   assert.equal((await sampler.sample()).forecast.capacityRps, 10);
   balancer.setDrained('a', true);
   clock.advance(1000);
@@ -146,7 +146,7 @@ test('quiet beats keep one chart point a second, equal to what full samples give
   const twin = new StatsSampler(s.sources);
   const lease = s.balancer.acquire(s.sources.live().config.models.chat as never);
   s.clock.advance(400);
-  lease.release({ kind: 'ok' }, 100);
+  lease.release({ kind: 'ok' }, { firstTokenMs: 100 });
   await s.sampler.sample();
   await twin.sample();
   const reads = countReads(s);

@@ -80,7 +80,7 @@ test('a balancer built by a reload shares in-flight counts with the one it repla
     (e: unknown) => e instanceof SpillwayError && e.code === 'no_capacity',
   );
   // A lease of the old balancer ending frees a slot the new one can use.
-  onA[0]?.release({ kind: 'ok' }, 10);
+  onA[0]?.release({ kind: 'ok' }, { firstTokenMs: 10 });
   assert.equal(fresh.acquire(model(c2)).upstream.name, 'a');
 });
 
@@ -91,7 +91,7 @@ test('an upstream removed by a reload leaves no stale metric series; a changed c
   const leases = [old.acquire(model(c)), old.acquire(model(c)), old.acquire(model(c))];
   const fresh = balancer(config(6, ['a']), old, metrics);
   metrics.inFlightSource = () => fresh.inFlightRows(); // as the gateway wires it: the live balancer
-  for (const l of leases) l.release({ kind: 'ok' }, 5); // the old balancer's last requests end after the swap
+  for (const l of leases) l.release({ kind: 'ok' }, { firstTokenMs: 5 }); // the old balancer's last requests end after the swap
   const text = await metrics.registry.metrics();
   // Gauges describe the present: b's are gone. (Counters such as attempts keep its history.)
   assert.doesNotMatch(
@@ -111,7 +111,7 @@ test('the in-flight gauges read the live balancer when scraped, per upstream and
   let text = await metrics.registry.metrics();
   assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 2/);
   assert.match(text, /spillway_account_in_flight\{upstream="a",account="default"\} 2/);
-  leases[0]?.release({ kind: 'ok' }, 5);
+  leases[0]?.release({ kind: 'ok' }, { firstTokenMs: 5 });
   text = await metrics.registry.metrics();
   assert.match(text, /spillway_upstream_in_flight\{upstream="a"\} 1/);
   assert.match(text, /spillway_account_in_flight\{upstream="a",account="default"\} 1/);

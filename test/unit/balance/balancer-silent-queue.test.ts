@@ -66,7 +66,14 @@ function overloadSilentEngine(s: Setup): number {
       const e = ends.shift() as (typeof ends)[number];
       clock.set(e.at);
       const streamed = s.streamed ?? true;
-      e.lease.release({ kind: 'ok' }, e.firstTokenMs, streamed, !streamed && s.usage !== false ? 25 : undefined);
+      e.lease.release(
+        { kind: 'ok' },
+        {
+          firstTokenMs: e.firstTokenMs,
+          streamed,
+          answerTokens: !streamed && s.usage !== false ? 25 : undefined,
+        },
+      );
     }
     clock.set(t);
   };

@@ -33,7 +33,7 @@ test('release listeners run once, in the order added, and the owner settles afte
     log.push('second');
   });
   assert.equal(lease.released, false);
-  lease.release({ kind: 'ok' }, 120);
+  lease.release({ kind: 'ok' }, { firstTokenMs: 120 });
   assert.equal(lease.released, true);
   assert.deepEqual(log, ['first ok 120', 'second', 'settle ok']);
   assert.deepEqual(ends, [{ outcome: { kind: 'ok' }, firstTokenMs: 120, streamed: false, unused: false }]);
@@ -113,8 +113,8 @@ test('a lease the balancer granted frees its slot once however often it is relea
   b.onRelease = () => wakes++;
   const lease = b.acquire(model);
   assert.throws(() => b.acquire(model), /concurrency limit/, 'the one slot is held');
-  lease.release({ kind: 'ok' }, 10);
-  lease.release({ kind: 'ok' }, 10);
+  lease.release({ kind: 'ok' }, { firstTokenMs: 10 });
+  lease.release({ kind: 'ok' }, { firstTokenMs: 10 });
   assert.equal(b.snapshot()[0]?.inFlight, 0, 'freed once, never below zero');
   assert.equal(wakes, 1, 'waiters woken once');
   assert.equal(lines.length, 1);

@@ -81,3 +81,85 @@ test('with no calm moment, the first streams to end (those that did not wait) gi
   ]);
   assert.deepEqual(new Set(made), new Set([16]));
 });
+
+/**
+ * A FIFO engine of `slots` whose prefill grows with the prompt (`baseMs` + `perTokenMs` a token), at steady state:
+ * those ahead hold their slots for the mean prompt's prefill and the generation.
+ */
+function onPromptEngine(
+  e: { slots: number; baseMs: number; perTokenMs: number; generationMs: number; meanPrompt: number },
+  sentWith: number,
+  promptTokens: number,
+): StreamStart {
+  const prefillMs = e.baseMs + e.perTokenMs * promptTokens;
+  const runMs = e.baseMs + e.perTokenMs * e.meanPrompt + e.generationMs;
+  const waitMs = (Math.max(0, sentWith - e.slots) * runMs) / e.slots;
+  return { sentWith, firstTokenMs: prefillMs + waitMs, heldMs: waitMs + prefillMs + e.generationMs, promptTokens };
+}
+
+/** Prompts of 100 to 8 000 tokens, drawn from a fixed seed (a RAG workload beside chat turns). */
+function prompts(n: number): number[] {
+  let x = 11;
+  return Array.from({ length: n }, () => 100 + ((x = (x * 48271) % 2147483647) % 7_900));
+}
+
+test('long prompts are not read as a queue: the prefill is read against the prompt', () => {
+  // 0.1 ms a prompt token: 8 000 tokens add 800 ms to a 60 ms first token; the engine has room for all (10 of 16).
+  const e = { slots: 16, baseMs: 60, perTokenMs: 0.1, generationMs: 600, meanPrompt: 4_050 };
+  const calm = prompts(400).map((p) => onPromptEngine(e, 10, p));
+  assert.deepEqual(feed(new SilentQueue(), calm), [], 'read with their prompts: no queue');
+  const blind = calm.map((s) => ({ ...s, promptTokens: undefined }));
+  assert.notDeepEqual(feed(new SilentQueue(), blind), [], 'read without them, the long ones look like waits');
+  const q = new SilentQueue();
+  feed(q, calm);
+  assert.ok(Math.abs((q.prefillFor(8_000) as number) - 860) < 30, `prefill of 8 000 tokens: ${q.prefillFor(8_000)}`);
+});
+
+test('short chat turns and long RAG prompts together: the long ones are read against their own prefill', () => {
+  // Two prompts of three are 4 000 tokens (460 ms to a first token), one is 50 (65 ms): the long ones never come
+  // under twice the short ones' prefill, so the first of them is taken as it comes and the line follows it.
+  const e = { slots: 16, baseMs: 60, perTokenMs: 0.1, generationMs: 600, meanPrompt: 2_700 };
+  const calm = Array.from({ length: 300 }, (_, i) => onPromptEngine(e, 12, i % 3 === 0 ? 50 : 4_000));
+  assert.deepEqual(feed(new SilentQueue(), calm), []);
+  const blind = calm.map((s) => ({ ...s, promptTokens: undefined }));
+  assert.notDeepEqual(feed(new SilentQueue(), blind), [], 'read without their prompts, the long ones look like waits');
+  // And a queue on the same engine still shows: 48 sent to its 16.
+  const q = new SilentQueue();
+  feed(q, calm);
+  const made = feed(
+    q,
+    Array.from({ length: 90 }, (_, i) => onPromptEngine(e, 48, i % 3 === 0 ? 50 : 4_000)),
+  );
+  assert.ok(made.length > 0 && made.every((runs) => Math.abs(runs - 16) <= 2), `read ${made.join(', ')}`);
+});
+
+test('with prompts of every length, a queue still tells what the engine runs', () => {
+  for (const slots of [4, 16, 64]) {
+    const e = { slots, baseMs: 60, perTokenMs: 0.1, generationMs: 600, meanPrompt: 4_050 };
+    const q = new SilentQueue();
+    feed(
+      q,
+      prompts(100).map((p) => onPromptEngine(e, Math.ceil(slots / 2), p)),
+    );
+    const made = feed(
+      q,
+      prompts(90).map((p) => onPromptEngine(e, slots * 3, p)),
+    );
+    assert.ok(made.length > 0, `${slots} slots: an estimate`);
+    for (const runs of made) assert.ok(Math.abs(runs - slots) <= Math.max(1, slots / 8), `${slots} slots read ${runs}`);
+  }
+});
+
+test('prompts all of one length leave the prefill the first tokens show (no slope made of rounding)', () => {
+  for (const promptTokens of [5, 37, 1_234]) {
+    const q = new SilentQueue();
+    feed(
+      q,
+      Array.from({ length: 150 }, (_, i) => ({ ...onEngine(16, 250 + (i % 7), 300, 8), promptTokens })),
+    );
+    assert.equal(q.prefillMs, 251, `${promptTokens} tokens`);
+    assert.equal(q.prefillFor(10 * promptTokens), 251, `${promptTokens} tokens: no slope`);
+    const made = feed(q, repeat(9, { ...onEngine(16, 251, 300, 40), promptTokens }));
+    assert.deepEqual(made, [16], `${promptTokens} tokens`);
+  }
+});

@@ -59,6 +59,8 @@ test('the storm-lab flags become options', () => {
     '10',
     '--ttft-per-inflight-ms',
     '25',
+    '--ttft-per-1k-prompt-ms',
+    '150',
     '--jitter-pct',
     '20',
     '--fault-500',
@@ -78,6 +80,7 @@ test('the storm-lab flags become options', () => {
   assert.equal(options.rpm, 60);
   assert.equal(options.perKeyRpm, 10);
   assert.equal(options.ttftPerInFlightMs, 25);
+  assert.equal(options.ttftPer1kPromptTokensMs, 150);
   assert.equal(options.jitterPct, 20);
   assert.equal(options.continueAfterAbort, true);
   assert.deepEqual(options.faults, {

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutIndex, jitterSteps, loadedTtftMs, schedule, type Frame } from '../../../src/mock/pacing.ts';
+import {
+  cutIndex,
+  jitterSteps,
+  loadedTtftMs,
+  promptPrefillMs,
+  schedule,
+  type Frame,
+} from '../../../src/mock/pacing.ts';
 import { createRng } from '../../../src/mock/rng.ts';
 
 // role chunk, three tokens, finish chunk, [DONE]
@@ -64,6 +71,18 @@ test('TTFT grows with load: base plus the per-request cost of every other reques
   for (const [base, per, others, want] of table)
     assert.equal(loadedTtftMs(base, per, others), want, `${base}+${per}x${others}`);
   assert.ok(loadedTtftMs(100, 10, 5) > loadedTtftMs(100, 10, 4), 'strictly more with more load');
+});
+
+test("a long prompt's prefill: the first token comes later by the time per thousand prompt tokens", () => {
+  const table: [number, number, number][] = [
+    // per 1 000 prompt tokens (ms), prompt tokens, expected (ms)
+    [0, 8_000, 0],
+    [100, 0, 0],
+    [100, 500, 50],
+    [100, 8_000, 800],
+    [250, 32_000, 8_000],
+  ];
+  for (const [per1k, tokens, want] of table) assert.equal(promptPrefillMs(per1k, tokens), want, `${per1k}x${tokens}`);
 });
 
 test('jitter keeps each delay within ±pct, varies it, leaves zero delays alone, and repeats with the seed', () => {
