@@ -1,4 +1,5 @@
 import { RecentSamples } from '../upstream/recent-samples.ts';
+import { moments } from './least-squares.ts';
 import { WaitEvidence } from './wait-evidence.ts';
 
 /**
@@ -142,22 +143,12 @@ export class SilentQueue {
  * would make a slope of noise) or the line falls (noise).
  */
 function slopeOf(calm: readonly { promptTokens: number; ms: number }[]): number {
-  const n = calm.length;
-  let sx = 0;
-  let sy = 0;
-  for (const c of calm) {
-    sx += c.promptTokens;
-    sy += c.ms;
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (const c of calm) {
-    sxx += (c.promptTokens - mx) ** 2;
-    sxy += (c.promptTokens - mx) * (c.ms - my);
-  }
-  return sxx >= n && sxy > 0 ? sxy / sxx : 0;
+  const { sxx, sxy } = moments(
+    calm,
+    (c) => c.promptTokens,
+    (c) => c.ms,
+  );
+  return sxx >= calm.length && sxy > 0 ? sxy / sxx : 0;
 }
 
 function ewma(past: number | undefined, x: number): number {

@@ -1,3 +1,4 @@
+import { moments } from './least-squares.ts';
 import { RECENT, WaitEvidence } from './wait-evidence.ts';
 
 /**
@@ -71,22 +72,12 @@ export class SilentWhole {
   }
 
   private fit(): { fixedMs: number; perTokenMs: number } | undefined {
-    const n = this.line.length;
-    if (n < LINE_MIN) return undefined;
-    let sx = 0;
-    let sy = 0;
-    for (const p of this.line) {
-      sx += p.tokens;
-      sy += p.ms;
-    }
-    const mx = sx / n;
-    const my = sy / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (const p of this.line) {
-      sxx += (p.tokens - mx) ** 2;
-      sxy += (p.tokens - mx) * (p.ms - my);
-    }
+    if (this.line.length < LINE_MIN) return undefined;
+    const { mx, my, sxx, sxy } = moments(
+      this.line,
+      (p) => p.tokens,
+      (p) => p.ms,
+    );
     // Answers all of one length (or a line that falls): their mean time per token.
     const perTokenMs = sxx > 0 && sxy > 0 ? sxy / sxx : mx > 0 ? my / mx : 0;
     const fixedMs = sxx > 0 && sxy > 0 ? my - perTokenMs * mx : 0;

@@ -1,16 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { blind, job } from '../../helpers/storm-jobs.ts';
 import type { Job } from '../../../src/storm/best-possible.ts';
-import type { DoorRule } from '../../../src/storm/door-ceiling.ts';
 import { bestHeadroomUnderAcceptance, displacingDoorCeiling } from '../../../src/storm/displacing-ceiling.ts';
-
-const job = (arrivalMs: number, serviceMs: number, timeoutMs: number, priority: Job['priority'] = 'normal'): Job => ({
-  arrivalMs,
-  serviceMs,
-  deadlineMs: arrivalMs + timeoutMs,
-  priority,
-});
-const blind: DoorRule = { marginMs: 0, headroom: { high: 0, normal: 0, low: 0 }, knowsLengths: true };
 
 test('a displacing door takes lower-class work out of the plan, lowest class and latest first (hand-computed)', () => {
   const cases: { name: string; jobs: Job[]; served: boolean[]; displaced: number }[] = [

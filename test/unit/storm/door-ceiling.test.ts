@@ -1,15 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { blind, job } from '../../helpers/storm-jobs.ts';
 import { bestPossible, type Job } from '../../../src/storm/best-possible.ts';
 import { doorCeiling, type DoorRule } from '../../../src/storm/door-ceiling.ts';
-
-const job = (arrivalMs: number, serviceMs: number, timeoutMs: number, priority: Job['priority'] = 'normal'): Job => ({
-  arrivalMs,
-  serviceMs,
-  deadlineMs: arrivalMs + timeoutMs,
-  priority,
-});
-const blind: DoorRule = { marginMs: 0, headroom: { high: 0, normal: 0, low: 0 }, knowsLengths: true };
 
 test('the door ceiling admits a newcomer iff it finishes in time behind the work admitted before it (hand-computed)', () => {
   const cases: { name: string; slots: number; rule?: Partial<DoorRule>; jobs: Job[]; want: boolean[] }[] = [
