@@ -17,6 +17,11 @@ export interface Mix {
   deadlineS: number;
   /** Models to ask for, with weights (default: one model "chat"). */
   models?: Record<string, number>;
+  /**
+   * Inclusive range of the prompt's length in tokens (4 characters each), drawn uniformly: a RAG context beside chat
+   * turns. Absent: a short prompt of a few tokens.
+   */
+  promptTokens?: [number, number];
 }
 
 export interface Arrival {
@@ -27,6 +32,8 @@ export interface Arrival {
   priority: RequestPriority;
   model: string;
   prompt: string;
+  /** The prompt's length in tokens, when the mix sets one. */
+  promptTokens?: number;
   /** A uniform draw for the direct client's choice of upstream, fixed here so it is the same in every run. */
   pick: number;
 }
@@ -76,8 +83,17 @@ export function planArrivals(opts: {
       prompt: `storm ${opts.seed} request ${index}`,
       pick: random(),
     });
+    // Drawn last, and only when asked for: every other storm keeps the arrivals it always had.
+    if (opts.mix.promptTokens !== undefined) withPromptOf(out[index] as Arrival, opts.mix.promptTokens, random());
   }
   return out;
+}
+
+/** Pads the arrival's prompt to a length drawn from `[lo, hi]` tokens (4 characters a token, as the simulator counts). */
+function withPromptOf(a: Arrival, [lo, hi]: [number, number], u: number): void {
+  const tokens = lo + Math.floor(u * (hi - lo + 1));
+  a.prompt = `${a.prompt} ${'context '.repeat(Math.ceil((tokens * 4) / 8))}`.slice(0, tokens * 4);
+  a.promptTokens = tokens;
 }
 
 function draw<K extends string>(weights: Partial<Record<K, number>>, u: number, fallback: K): K {

@@ -1,6 +1,6 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions } from '../mock/options.ts';
-import { loadedTtftMs } from '../mock/pacing.ts';
+import { loadedTtftMs, promptPrefillMs } from '../mock/pacing.ts';
 import { expectedFaultCostMs } from './fault-cost.ts';
 import { PRIORITY_RANK, type RequestPriority } from '../priority.ts';
 import type { RequestRecord, Summary } from './summary.ts';
@@ -131,13 +131,16 @@ export function bestPossible(jobs: readonly Job[], slots: number, outages: reado
  * than its slots give; what the pool leaves out is only that one answer may take a few hundred ms more or less
  * on another class — small beside the storms' 15–60 s deadlines.
  */
-export function serviceTimeMs(fleet: FleetSpec, tokens: number, stream = true): number {
+export function serviceTimeMs(fleet: FleetSpec, tokens: number, stream = true, promptTokens = 0): number {
   let slots = 0;
   let perMs = 0;
   for (const u of fleet.upstreams) {
     const o = resolveOptions(u);
     if (!Number.isFinite(o.slots) || o.slots === 0) continue;
-    const pace = { ttftMs: loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1), tokenMs: o.tokenMs };
+    const ttftMs =
+      loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1) +
+      promptPrefillMs(o.ttftPer1kPromptTokensMs, promptTokens);
+    const pace = { ttftMs, tokenMs: o.tokenMs };
     const faultMs = expectedFaultCostMs(o.faults, tokens, stream, pace, o.continueAfterAbort);
     const ms = pace.ttftMs + Math.max(0, tokens - 1) * o.tokenMs + faultMs;
     slots += o.slots;
@@ -175,7 +178,7 @@ export function jobsOf(records: readonly RequestRecord[], fleet: FleetSpec, dead
     return {
       arrivalMs,
       deadlineMs: arrivalMs + deadlineS * 1000,
-      serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1, r.stream),
+      serviceMs: serviceTimeMs(fleet, r.maxTokens ?? 1, r.stream, r.promptTokens),
       priority: r.priority,
     };
   });

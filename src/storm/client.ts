@@ -79,6 +79,7 @@ export async function sendArrival(
     priority: a.priority,
     stream: a.stream,
     maxTokens: a.maxTokens,
+    ...(a.promptTokens !== undefined && { promptTokens: a.promptTokens }),
     sentAtMs: a.atMs,
     arrivalMs: started - opts.t0,
     endMs: last.endedAt - opts.t0,

@@ -1,6 +1,6 @@
 import type { FleetSpec } from '../mock/fleet.ts';
 import { resolveOptions, type MockOptions } from '../mock/options.ts';
-import { loadedTtftMs } from '../mock/pacing.ts';
+import { loadedTtftMs, promptPrefillMs } from '../mock/pacing.ts';
 import type { Mix, RateCurve } from './arrivals.ts';
 
 /**
@@ -85,11 +85,13 @@ export function demoFleet(seed: number, durationS: number): FleetSpec {
  * fleet really serves: leaving out the load-dependent TTFT overstated a fleet with it by 12%, and a "1.0×" phase
  * was an overload.
  */
-export function fleetCapacityRps(fleet: FleetSpec, meanTokens: number): number {
+export function fleetCapacityRps(fleet: FleetSpec, meanTokens: number, meanPromptTokens = 0): number {
   return fleet.upstreams.reduce((sum, u) => {
     const o = resolveOptions(u);
     if (!Number.isFinite(o.slots)) return sum;
-    const fullLoadTtftMs = loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1);
+    const fullLoadTtftMs =
+      loadedTtftMs(o.ttftMs, o.ttftPerInFlightMs, o.slots - 1) +
+      promptPrefillMs(o.ttftPer1kPromptTokensMs, meanPromptTokens);
     return sum + o.slots / ((fullLoadTtftMs + meanTokens * o.tokenMs) / 1000 || 0.001);
   }, 0);
 }

@@ -62,6 +62,7 @@ const schema = {
       properties: {
         stream: { type: 'number', minimum: 0, maximum: 1 },
         max_tokens: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 1 } },
+        prompt_tokens: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 1 } },
         priorities: {
           type: 'object',
           additionalProperties: { type: 'number', minimum: 0 },
@@ -122,7 +123,13 @@ export function loadScenario(file: string): Scenario {
     seed?: number;
     rate_unit?: 'x_capacity' | 'rps';
     rate: [number, number][];
-    mix: { stream?: number; max_tokens: [number, number]; priorities?: Mix['priorities']; deadline_s: number };
+    mix: {
+      stream?: number;
+      max_tokens: [number, number];
+      prompt_tokens?: [number, number];
+      priorities?: Mix['priorities'];
+      deadline_s: number;
+    };
     fleet: Record<string, unknown>;
     gateway: Record<string, unknown>;
     caps?: 'known' | 'unknown';
@@ -132,7 +139,8 @@ export function loadScenario(file: string): Scenario {
   const fleetYaml = stringify(patchFleet(r.fleet, r.fleet_patch, file));
   const fleet = parseFleetText(fleetYaml, `${file} (fleet)`);
   const meanTokens = (r.mix.max_tokens[0] + r.mix.max_tokens[1]) / 2;
-  const capacityRps = fleetCapacityRps(fleet, meanTokens);
+  const prompts = r.mix.prompt_tokens;
+  const capacityRps = fleetCapacityRps(fleet, meanTokens, prompts === undefined ? 0 : (prompts[0] + prompts[1]) / 2);
   const scale = r.rate_unit === 'rps' ? 1 : capacityRps;
   return {
     name: basename(file).replace(/\.ya?ml$/, ''),
@@ -143,6 +151,7 @@ export function loadScenario(file: string): Scenario {
     mix: {
       stream: r.mix.stream ?? 0.5,
       maxTokens: r.mix.max_tokens,
+      ...(prompts !== undefined && { promptTokens: prompts }),
       priorities: r.mix.priorities ?? { normal: 1 },
       deadlineS: r.mix.deadline_s,
     },

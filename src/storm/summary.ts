@@ -17,6 +17,8 @@ export interface RequestRecord {
   /** The planned request's number in the storm. */
   index?: number;
   maxTokens?: number;
+  /** The prompt's length in tokens, when the storm's mix set one. */
+  promptTokens?: number;
   /** When it was really sent, and when its answer ended (after the retry, if any), in ms from the storm's start. */
   arrivalMs?: number;
   endMs?: number;

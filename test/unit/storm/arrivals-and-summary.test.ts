@@ -40,6 +40,22 @@ test('the same seed plans the same storm; another seed plans another', () => {
   assert.notDeepEqual(a, c);
 });
 
+test("a mix's prompt lengths pad each prompt to its drawn tokens; without them a prompt is a few tokens", () => {
+  const plain = planArrivals({ seed: 7, curve: [[0, 50]], durationS: 10, mix });
+  const rag = planArrivals({ seed: 7, curve: [[0, 50]], durationS: 10, mix: { ...mix, promptTokens: [100, 4000] } });
+  assert.ok(rag.length > 100);
+  for (const a of rag) {
+    assert.ok(a.promptTokens !== undefined && a.promptTokens >= 100 && a.promptTokens <= 4000);
+    assert.equal(a.prompt.length, 4 * a.promptTokens, 'four characters a token, as the simulator counts');
+    assert.ok(a.prompt.startsWith(`storm 7 request ${a.index} `));
+  }
+  assert.ok(Math.max(...rag.map((a) => a.promptTokens as number)) > 3500, 'the range is drawn across');
+  for (const a of plain) {
+    assert.equal(a.promptTokens, undefined);
+    assert.equal(a.prompt, `storm 7 request ${a.index}`);
+  }
+});
+
 test('arrivals follow the rate curve and the mix within statistical tolerance', () => {
   const plan = planArrivals({
     seed: 1,

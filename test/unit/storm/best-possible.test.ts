@@ -66,6 +66,8 @@ test("service time is exact on one class and gives the pool the fleet's own thro
   assert.equal(pooledSlots({ upstreams: [big, mid] }), 36);
   assert.equal(pooledSlots({ upstreams: [{ name: 'x' }] }), 0, 'unlimited slots are no pool to count');
   assert.equal(serviceTimeMs({ upstreams: [{ name: 'x' }] }, 4), Infinity);
+  // A prompt of 3 000 tokens at 100 ms a thousand adds 300 ms to big's first token: 975 ms.
+  assert.equal(serviceTimeMs({ upstreams: [{ ...big, ttftPer1kPromptTokensMs: 100 }] }, 32, true, 3_000), 975);
 });
 
 test("an outage takes its upstream's slots away while it lasts: a job there ends before it starts or starts after it ends", () => {

@@ -14,6 +14,15 @@ test("a scenario's capacity is what its fleet serves with every slot busy, load-
   assert.ok(Math.abs((s.curve[2] as readonly [number, number])[1] - expected) < 1e-9);
 });
 
+test("with prompts in the mix, the capacity counts the mean prompt's prefill", () => {
+  const s = loadScenario(
+    new URL('../../../bench/scenarios/selfhosted-rag-nometrics-caps-unknown.yaml', import.meta.url).pathname,
+  );
+  // Per engine: 200 ms + 5 ms × 15 others + 2 050 mean prompt tokens × 0.1 ms + 32 tokens × 10 ms = 800 ms.
+  assert.ok(Math.abs(s.capacityRps - 2 * (16 / 0.8)) < 1e-9, String(s.capacityRps));
+  assert.deepEqual(s.mix.promptTokens, [100, 4000]);
+});
+
 test('a variant starts from its base, replaces whole top-level keys, patches fleet upstreams and can hide the caps', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'scenario-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
