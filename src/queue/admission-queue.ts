@@ -10,6 +10,7 @@ import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { ServiceByLength } from './service-by-length.ts';
 import { maxTokensOf } from '../api/parse-call.ts';
+import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import { admit, CLASS_HEADROOM, recheck, type Pace } from './deadline-plan.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
@@ -163,7 +164,7 @@ export class AdmissionQueue {
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
       admitted: mode === 'retry',
-      lengthFactor: this.lengths.factor(a.maxTokens, now),
+      lengthFactor: this.lengths.factor(a.maxTokens, now, requestPromptTokens(ctx)),
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.
@@ -370,7 +371,7 @@ export class AdmissionQueue {
       this.rates.holding(--this.held, now);
       if (outcome.kind !== 'ok') return;
       this.rates.served(now - start, now, lease.upstream.name);
-      this.lengths.add(requestMaxTokens(ctx), now - start, now);
+      this.lengths.add(requestMaxTokens(ctx), now - start, now, requestPromptTokens(ctx));
     });
     return lease;
   }
@@ -443,6 +444,11 @@ export class AdmissionQueue {
 /** The length limit of the request's answer, when it set one (its chat form, for the Messages door too). */
 function requestMaxTokens(ctx: RequestContext | undefined): number | undefined {
   return ctx?.call === undefined ? undefined : maxTokensOf(ctx.call.body);
+}
+
+/** The request's prompt in estimated tokens, when it has a body (its prefill is part of the hold). */
+function requestPromptTokens(ctx: RequestContext | undefined): number | undefined {
+  return ctx?.call === undefined ? undefined : promptTokensOf(ctx.call.body);
 }
 
 /** The share of the work ahead a request leaves free for higher classes; none for a client's own retry. */

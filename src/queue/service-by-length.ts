@@ -8,58 +8,101 @@ const MIN_FACTOR = 0.25;
 const MAX_FACTOR = 4;
 
 /**
- * How long a request will hold its slot, from the length limit it set (`max_tokens`): a least-squares line through
- * the hold times of recent answers against their limits, as a factor on the mean hold time.
+ * How long a request will hold its slot, from the length limit it set (`max_tokens`) and its prompt's length: a
+ * least-squares plane through the hold times of recent answers against both, as a factor on the mean hold time.
  *
  * Why the door needs it: a deadline test with the mean service time for everyone refuses, at the edge of the
  * deadline horizon, a 300 ms answer and a 3 s one alike. With each request's own expected time, the door refuses
  * exactly those that cannot finish — the long ones first — and the fleet finishes more requests in the same time,
  * which is rule 1 ("finish as many requests as their deadlines allow"). The best-possible replay, which knows each
- * answer's length, serves shorter answers at the edge the same way (`spillway demo`: 3% shorter on average).
+ * answer's length, serves shorter answers at the edge the same way (`spillway demo`: 3% shorter on average). The
+ * prompt counts where it varies: its prefill is part of the hold (a RAG context of 4 000 tokens beside a chat turn).
  *
  * Learned, not configured: where the limit says nothing about the length (limits far above what models write, or
- * set alike for everyone), the line is flat and every factor is 1 — the mean, as before. A request without a limit
- * gets the mean too. Pure: time is passed in.
+ * set alike for everyone), its slope is 0, and so is the prompt's where prompts are alike or their prefill is lost
+ * in the noise; with both flat every factor is 1 — the mean, as before. A request without a limit gets the mean
+ * too. Pure: time is passed in.
  */
 export class ServiceByLength {
-  private readonly n: WindowCounter;
-  private readonly sx: WindowCounter;
-  private readonly sy: WindowCounter;
-  private readonly sxx: WindowCounter;
-  private readonly sxy: WindowCounter;
+  /** Window sums: count, x1 (limit), x2 (prompt), y (hold), and their products. */
+  private readonly sums: Record<SumName, WindowCounter>;
 
   constructor(windowMs: number, now: number) {
-    this.n = new WindowCounter(windowMs, now);
-    this.sx = new WindowCounter(windowMs, now);
-    this.sy = new WindowCounter(windowMs, now);
-    this.sxx = new WindowCounter(windowMs, now);
-    this.sxy = new WindowCounter(windowMs, now);
+    const counter = () => new WindowCounter(windowMs, now);
+    this.sums = {
+      n: counter(),
+      x1: counter(),
+      x2: counter(),
+      y: counter(),
+      x1x1: counter(),
+      x2x2: counter(),
+      x1x2: counter(),
+      x1y: counter(),
+      x2y: counter(),
+    };
   }
 
-  /** An answer of a request with this limit completed after holding its slot `heldMs`. */
-  add(maxTokens: number | undefined, heldMs: number, now: number): void {
+  /** An answer of a request with this limit (and prompt, in tokens) completed after holding its slot `heldMs`. */
+  add(maxTokens: number | undefined, heldMs: number, now: number, promptTokens?: number): void {
     if (!usable(maxTokens)) return;
-    this.n.add(now);
-    this.sx.add(now, maxTokens);
-    this.sy.add(now, heldMs);
-    this.sxx.add(now, maxTokens * maxTokens);
-    this.sxy.add(now, maxTokens * heldMs);
+    const x2 = usable(promptTokens) ? promptTokens : 0;
+    const s = this.sums;
+    s.n.add(now);
+    s.x1.add(now, maxTokens);
+    s.x2.add(now, x2);
+    s.y.add(now, heldMs);
+    s.x1x1.add(now, maxTokens * maxTokens);
+    s.x2x2.add(now, x2 * x2);
+    s.x1x2.add(now, maxTokens * x2);
+    s.x1y.add(now, maxTokens * heldMs);
+    s.x2y.add(now, x2 * heldMs);
   }
 
-  /** A request with this limit holds its slot about this multiple of the mean hold time (1 when nothing is known). */
-  factor(maxTokens: number | undefined, now: number): number {
+  /** A request with this limit (and prompt) holds its slot about this multiple of the mean hold time (1 when unknown). */
+  factor(maxTokens: number | undefined, now: number, promptTokens?: number): number {
     if (!usable(maxTokens)) return 1;
-    const n = this.n.total(now);
+    const t = (k: SumName) => this.sums[k].total(now);
+    const n = t('n');
     if (n < MIN_SAMPLES) return 1;
-    const mx = this.sx.total(now) / n;
-    const my = this.sy.total(now) / n;
-    const varX = this.sxx.total(now) / n - mx * mx;
-    const cov = this.sxy.total(now) / n - mx * my;
-    // A flat or falling line (limits that do not predict lengths, or noise) is no reason to treat requests apart.
-    if (my <= 0 || varX <= 1e-9 || cov <= 0) return 1;
-    const predicted = my + (cov / varX) * (maxTokens - mx);
+    const m1 = t('x1') / n;
+    const m2 = t('x2') / n;
+    const my = t('y') / n;
+    if (my <= 0) return 1;
+    const [b1, b2] = slopes({
+      v11: t('x1x1') / n - m1 * m1,
+      v22: t('x2x2') / n - m2 * m2,
+      v12: t('x1x2') / n - m1 * m2,
+      c1y: t('x1y') / n - m1 * my,
+      c2y: t('x2y') / n - m2 * my,
+    });
+    const x2 = usable(promptTokens) ? promptTokens : m2;
+    const predicted = my + b1 * (maxTokens - m1) + b2 * (x2 - m2);
     return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, predicted / my));
   }
+}
+
+type SumName = 'n' | 'x1' | 'x2' | 'y' | 'x1x1' | 'x2x2' | 'x1x2' | 'x1y' | 'x2y';
+
+/** Spreads under this (tokens²) are alike: a slope on them would be made of rounding. */
+const ALIKE = 1;
+
+/**
+ * The plane's slopes on the limit and the prompt, from the window's (co)variances. A flat or falling slope (a
+ * predictor that says nothing of the hold, or noise) is no reason to treat requests apart: it is 0, and the other
+ * predictor is fitted alone.
+ */
+function slopes(m: { v11: number; v22: number; v12: number; c1y: number; c2y: number }): [number, number] {
+  const alone1 = m.v11 >= ALIKE && m.c1y > 0 ? m.c1y / m.v11 : 0;
+  const alone2 = m.v22 >= ALIKE && m.c2y > 0 ? m.c2y / m.v22 : 0;
+  if (alone1 === 0 || alone2 === 0) return [alone1, alone2];
+  const det = m.v11 * m.v22 - m.v12 * m.v12;
+  // Limits and prompts that move together: one of them tells it all, and the limit is the one the door always has.
+  if (det <= 1e-6 * m.v11 * m.v22) return [alone1, 0];
+  const b1 = (m.c1y * m.v22 - m.c2y * m.v12) / det;
+  const b2 = (m.c2y * m.v11 - m.c1y * m.v12) / det;
+  if (b1 <= 0) return [0, alone2];
+  if (b2 <= 0) return [alone1, 0];
+  return [b1, b2];
 }
 
 /**
