@@ -430,7 +430,7 @@ export class Balancer {
     if (end.streamed === true && end.firstTokenMs !== undefined)
       runs = u.silent.observe({ sentWith, firstTokenMs: end.firstTokenMs, heldMs, promptTokens: end.promptTokens });
     else if (end.streamed !== true && end.answerTokens !== undefined && end.answerTokens > 0)
-      runs = u.silentWhole.observe({ sentWith, heldMs, tokens: end.answerTokens });
+      runs = u.silentWhole.observe({ sentWith, heldMs, tokens: end.answerTokens, promptTokens: end.promptTokens });
     if (runs === undefined) return;
     u.limit.estimated(t, runs);
     if (u.limit.limit !== u.shownLimit) u.gauges.limit.set((u.shownLimit = u.limit.limit));

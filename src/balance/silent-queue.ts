@@ -1,5 +1,5 @@
 import { RecentSamples } from '../upstream/recent-samples.ts';
-import { moments } from './least-squares.ts';
+import { moments } from '../least-squares.ts';
 import { WaitEvidence } from './wait-evidence.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { moments } from './least-squares.ts';
+import { planeMoments, planeSlopes } from '../least-squares.ts';
 import { RECENT, WaitEvidence } from './wait-evidence.ts';
 
 /**
@@ -21,6 +21,8 @@ export interface WholeAnswer {
   heldMs: number;
   /** Tokens it generated (its usage's completion_tokens). */
   tokens: number;
+  /** Its prompt, in estimated tokens; unknown ones count as the line's mean. */
+  promptTokens?: number | undefined;
 }
 
 /** Answers the line is fitted on: several seconds of them. */
@@ -29,11 +31,25 @@ const LINE_SAMPLES = 100;
 const LINE_MIN = 5;
 /** An answer this many times the line's time or more waited: it is kept off the line. */
 const WAITED_FACTOR = 1.2;
+/** A prompt this many times longer than any on the line is beyond what the line knows (silent-queue.ts). */
+const UNSEEN_FACTOR = 2;
+
+/**
+ * The engine's time for an answer: `fixedMs + perTokenMs × tokens + perPromptTokenMs × (prompt − meanPrompt)`. The
+ * prompt's part is its prefill, where prompts vary (0 where they are alike): a long prompt's answer takes longer
+ * without waiting.
+ */
+interface Line {
+  fixedMs: number;
+  perTokenMs: number;
+  perPromptTokenMs: number;
+  meanPrompt: number;
+}
 
 export class SilentWhole {
-  private readonly line: { tokens: number; ms: number }[] = [];
+  private readonly line: { tokens: number; prompt: number; ms: number }[] = [];
   /** The line fitted on `line` as it is now (undefined: it changed since, or has too few answers). */
-  private fitted: { fixedMs: number; perTokenMs: number } | undefined;
+  private fitted: Line | undefined;
   private readonly evidence = new WaitEvidence();
   private readonly lengths: number[] = [];
   /** The last estimate made: what the engine runs of ours, as far as we know. */
@@ -41,12 +57,18 @@ export class SilentWhole {
 
   /** A whole answer on this upstream ended well. Returns what the engine runs of ours when a queue is clear. */
   observe(a: WholeAnswer): number | undefined {
-    const expected = this.expectMs(a.tokens);
-    if (this.didNotWait(a, expected)) this.addToLine(a);
+    const prompt = a.promptTokens ?? (this.fitted ??= this.fit())?.meanPrompt ?? 0;
+    let expected = this.expectMs(a.tokens, prompt);
+    // A prompt over twice as long as any on the line: the line says nothing of it yet (silent-queue.ts).
+    const unseen = expected !== undefined && prompt > UNSEEN_FACTOR * this.longestPrompt();
+    if (unseen || this.didNotWait(a, expected)) {
+      this.addToLine(a.tokens, prompt, a.heldMs);
+      if (unseen) expected = this.expectMs(a.tokens, prompt);
+    }
     if (expected === undefined) return undefined;
     this.lengths.push(a.tokens);
     if (this.lengths.length > RECENT) this.lengths.shift();
-    // The run of the answers ahead: the line's time for the recent answers' mean length.
+    // The run of the answers ahead: the line's time for the recent answers' mean length (and the mean prompt).
     const runMs = this.expectMs(this.lengths.reduce((t, x) => t + x, 0) / this.lengths.length) ?? expected;
     const waitMs = Math.max(0, a.heldMs - expected);
     const estimate = this.evidence.add(a.sentWith, runMs, waitMs, runMs);
@@ -65,27 +87,37 @@ export class SilentWhole {
     return expected === undefined || a.heldMs < WAITED_FACTOR * expected;
   }
 
-  /** The line's time for an answer of `tokens` tokens (ms), once it has enough answers. */
-  expectMs(tokens: number): number | undefined {
+  /** The line's time for an answer of `tokens` tokens to a prompt of `prompt` (ms; the mean prompt's by default). */
+  expectMs(tokens: number, prompt?: number): number | undefined {
     const f = (this.fitted ??= this.fit());
-    return f === undefined ? undefined : Math.max(1, f.fixedMs + f.perTokenMs * tokens);
+    if (f === undefined) return undefined;
+    const promptMs = prompt === undefined ? 0 : f.perPromptTokenMs * (prompt - f.meanPrompt);
+    return Math.max(1, f.fixedMs + f.perTokenMs * tokens + promptMs);
   }
 
-  private fit(): { fixedMs: number; perTokenMs: number } | undefined {
+  private longestPrompt(): number {
+    let longest = 0;
+    for (const p of this.line) longest = Math.max(longest, p.prompt);
+    return longest;
+  }
+
+  private fit(): Line | undefined {
     if (this.line.length < LINE_MIN) return undefined;
-    const { mx, my, sxx, sxy } = moments(
+    const m = planeMoments(
       this.line,
       (p) => p.tokens,
+      (p) => p.prompt,
       (p) => p.ms,
     );
+    const [perToken, perPromptTokenMs] = planeSlopes(m);
     // Answers all of one length (or a line that falls): their mean time per token.
-    const perTokenMs = sxx > 0 && sxy > 0 ? sxy / sxx : mx > 0 ? my / mx : 0;
-    const fixedMs = sxx > 0 && sxy > 0 ? my - perTokenMs * mx : 0;
-    return { fixedMs, perTokenMs };
+    if (perToken === 0)
+      return { fixedMs: 0, perTokenMs: m.m1 > 0 ? m.my / m.m1 : 0, perPromptTokenMs, meanPrompt: m.m2 };
+    return { fixedMs: m.my - perToken * m.m1, perTokenMs: perToken, perPromptTokenMs, meanPrompt: m.m2 };
   }
 
-  private addToLine(a: WholeAnswer): void {
-    this.line.push({ tokens: a.tokens, ms: a.heldMs });
+  private addToLine(tokens: number, prompt: number, ms: number): void {
+    this.line.push({ tokens, prompt, ms });
     if (this.line.length > LINE_SAMPLES) this.line.shift();
     this.fitted = undefined;
   }

@@ -1,3 +1,4 @@
+import { planeSlopes } from '../least-squares.ts';
 import { WindowCounter } from '../window-counter.ts';
 
 /** Answers with a length limit in the window before the line through them is trusted. */
@@ -68,7 +69,7 @@ export class ServiceByLength {
     const m2 = t('x2') / n;
     const my = t('y') / n;
     if (my <= 0) return 1;
-    const [b1, b2] = slopes({
+    const [b1, b2] = planeSlopes({
       v11: t('x1x1') / n - m1 * m1,
       v22: t('x2x2') / n - m2 * m2,
       v12: t('x1x2') / n - m1 * m2,
@@ -82,28 +83,6 @@ export class ServiceByLength {
 }
 
 type SumName = 'n' | 'x1' | 'x2' | 'y' | 'x1x1' | 'x2x2' | 'x1x2' | 'x1y' | 'x2y';
-
-/** Spreads under this (tokens²) are alike: a slope on them would be made of rounding. */
-const ALIKE = 1;
-
-/**
- * The plane's slopes on the limit and the prompt, from the window's (co)variances. A flat or falling slope (a
- * predictor that says nothing of the hold, or noise) is no reason to treat requests apart: it is 0, and the other
- * predictor is fitted alone.
- */
-function slopes(m: { v11: number; v22: number; v12: number; c1y: number; c2y: number }): [number, number] {
-  const alone1 = m.v11 >= ALIKE && m.c1y > 0 ? m.c1y / m.v11 : 0;
-  const alone2 = m.v22 >= ALIKE && m.c2y > 0 ? m.c2y / m.v22 : 0;
-  if (alone1 === 0 || alone2 === 0) return [alone1, alone2];
-  const det = m.v11 * m.v22 - m.v12 * m.v12;
-  // Limits and prompts that move together: one of them tells it all, and the limit is the one the door always has.
-  if (det <= 1e-6 * m.v11 * m.v22) return [alone1, 0];
-  const b1 = (m.c1y * m.v22 - m.c2y * m.v12) / det;
-  const b2 = (m.c2y * m.v11 - m.c1y * m.v12) / det;
-  if (b1 <= 0) return [0, alone2];
-  if (b2 <= 0) return [alone1, 0];
-  return [b1, b2];
-}
 
 /**
  * A limit the line may use: an integer whose square still sums exactly. A client's `max_tokens` of 1e308 (valid JSON,

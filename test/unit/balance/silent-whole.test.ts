@@ -85,3 +85,27 @@ test('the line is not pulled up by the answers of a queue', () => {
   assert.equal(q.expectMs(40), before);
   assert.equal(before, runOf(40));
 });
+
+/** `onEngine` for prompts of `prompt` tokens whose prefill adds 0.5 ms a token (those ahead: the mean prompt's). */
+function withPrompt(slots: number, sentWith: number, tokens: number, prompt: number, meanPrompt: number): WholeAnswer {
+  const waitMs = (Math.max(0, sentWith - slots) * (runOf(40) + 0.5 * meanPrompt)) / slots;
+  return { sentWith, heldMs: waitMs + runOf(tokens) + 0.5 * prompt, tokens, promptTokens: prompt };
+}
+
+test("long prompts' whole answers are read against their prefill too: no queue where there is none, S where there is", () => {
+  const prompts = lengths(300, 100, 4_000, 3);
+  const answerLengths = lengths(300, 16, 64, 4);
+  // Two of three prompts long: they never come under 1.2 times the short ones' line until the line knows prompts.
+  const mixed = prompts.map((p, i) => (i % 3 === 0 ? 100 : p));
+  const calm = mixed.map((p, i) => withPrompt(16, 12, answerLengths[i] as number, p, 2_000));
+  assert.deepEqual(feed(new SilentWhole(), calm), [], 'read with their prompts: no queue');
+  const blind = calm.map((a) => ({ ...a, promptTokens: undefined }));
+  assert.notDeepEqual(feed(new SilentWhole(), blind), [], 'read without them, the long ones look like waits');
+  const q = new SilentWhole();
+  feed(q, calm);
+  const made = feed(
+    q,
+    mixed.slice(0, 90).map((p, i) => withPrompt(16, 40, answerLengths[i] as number, p, 2_000)),
+  );
+  assert.ok(made.length > 0 && made.every((m) => m >= 14 && m <= 18), `read ${made.join(', ')}`);
+});
