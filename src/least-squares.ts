@@ -3,30 +3,6 @@
  * out exactly 0, where running sums of squares leave rounding that reads as a slope.
  */
 
-/** The means of x and y over `points`, and the sums of squared x deviations and of x·y deviations. */
-export function moments<T>(
-  points: readonly T[],
-  x: (p: T) => number,
-  y: (p: T) => number,
-): { mx: number; my: number; sxx: number; sxy: number } {
-  const n = points.length;
-  let sx = 0;
-  let sy = 0;
-  for (const p of points) {
-    sx += x(p);
-    sy += y(p);
-  }
-  const mx = n === 0 ? 0 : sx / n;
-  const my = n === 0 ? 0 : sy / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (const p of points) {
-    sxx += (x(p) - mx) ** 2;
-    sxy += (x(p) - mx) * (y(p) - my);
-  }
-  return { mx, my, sxx, sxy };
-}
-
 /** The (co)variances a plane y = a + b1·x1 + b2·x2 is fitted from. */
 export interface PlaneMoments {
   v11: number;
@@ -84,4 +60,9 @@ export function planeMoments<T>(
     m.c2y += (d2 * dy) / n;
   }
   return m;
+}
+
+/** The slope of a line through `points` by least squares, by the plane's rule: 0 when x is alike or the line falls. */
+export function lineSlope<T>(points: readonly T[], x: (p: T) => number, y: (p: T) => number): number {
+  return planeSlopes(planeMoments(points, x, () => 0, y))[0];
 }

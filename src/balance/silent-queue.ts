@@ -1,5 +1,5 @@
 import { RecentSamples } from '../upstream/recent-samples.ts';
-import { moments } from '../least-squares.ts';
+import { lineSlope } from '../least-squares.ts';
 import { WaitEvidence } from './wait-evidence.ts';
 
 /**
@@ -128,7 +128,12 @@ export class SilentQueue {
     if (!now && ++this.sinceFit < REFIT_EVERY && this.calm.length > REFIT_EVERY)
       return this.base.add(ms - this.perTokenMs * promptTokens);
     this.sinceFit = 0;
-    this.perTokenMs = slopeOf(this.calm);
+    // Prompts alike (a spread under a token: rounding alone would make a slope of noise) or a falling line: 0.
+    this.perTokenMs = lineSlope(
+      this.calm,
+      (c) => c.promptTokens,
+      (c) => c.ms,
+    );
     this.base = new RecentSamples(PREFILL_SAMPLES);
     this.longestCalm = 0;
     for (const c of this.calm) {
@@ -136,19 +141,6 @@ export class SilentQueue {
       this.longestCalm = Math.max(this.longestCalm, c.promptTokens);
     }
   }
-}
-
-/**
- * Least-squares prefill per prompt token; 0 when the prompts are alike (their spread under a token: rounding alone
- * would make a slope of noise) or the line falls (noise).
- */
-function slopeOf(calm: readonly { promptTokens: number; ms: number }[]): number {
-  const { sxx, sxy } = moments(
-    calm,
-    (c) => c.promptTokens,
-    (c) => c.ms,
-  );
-  return sxx >= calm.length && sxy > 0 ? sxy / sxx : 0;
 }
 
 function ewma(past: number | undefined, x: number): number {

@@ -44,6 +44,8 @@ interface Line {
   perTokenMs: number;
   perPromptTokenMs: number;
   meanPrompt: number;
+  /** The longest prompt among the answers it was fitted on (tokens). */
+  longestPrompt: number;
 }
 
 export class SilentWhole {
@@ -57,10 +59,11 @@ export class SilentWhole {
 
   /** A whole answer on this upstream ended well. Returns what the engine runs of ours when a queue is clear. */
   observe(a: WholeAnswer): number | undefined {
-    const prompt = a.promptTokens ?? (this.fitted ??= this.fit())?.meanPrompt ?? 0;
+    const line = (this.fitted ??= this.fit());
+    const prompt = a.promptTokens ?? line?.meanPrompt ?? 0;
     let expected = this.expectMs(a.tokens, prompt);
     // A prompt over twice as long as any on the line: the line says nothing of it yet (silent-queue.ts).
-    const unseen = expected !== undefined && prompt > UNSEEN_FACTOR * this.longestPrompt();
+    const unseen = line !== undefined && prompt > UNSEEN_FACTOR * line.longestPrompt;
     if (unseen || this.didNotWait(a, expected)) {
       this.addToLine(a.tokens, prompt, a.heldMs);
       if (unseen) expected = this.expectMs(a.tokens, prompt);
@@ -95,12 +98,6 @@ export class SilentWhole {
     return Math.max(1, f.fixedMs + f.perTokenMs * tokens + promptMs);
   }
 
-  private longestPrompt(): number {
-    let longest = 0;
-    for (const p of this.line) longest = Math.max(longest, p.prompt);
-    return longest;
-  }
-
   private fit(): Line | undefined {
     if (this.line.length < LINE_MIN) return undefined;
     const m = planeMoments(
@@ -110,10 +107,10 @@ export class SilentWhole {
       (p) => p.ms,
     );
     const [perToken, perPromptTokenMs] = planeSlopes(m);
+    const prompts = { perPromptTokenMs, meanPrompt: m.m2, longestPrompt: Math.max(...this.line.map((p) => p.prompt)) };
     // Answers all of one length (or a line that falls): their mean time per token.
-    if (perToken === 0)
-      return { fixedMs: 0, perTokenMs: m.m1 > 0 ? m.my / m.m1 : 0, perPromptTokenMs, meanPrompt: m.m2 };
-    return { fixedMs: m.my - perToken * m.m1, perTokenMs: perToken, perPromptTokenMs, meanPrompt: m.m2 };
+    if (perToken === 0) return { fixedMs: 0, perTokenMs: m.m1 > 0 ? m.my / m.m1 : 0, ...prompts };
+    return { fixedMs: m.my - perToken * m.m1, perTokenMs: perToken, ...prompts };
   }
 
   private addToLine(tokens: number, prompt: number, ms: number): void {
