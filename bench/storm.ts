@@ -200,7 +200,9 @@ function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): strin
   const rows = [
     ['best possible (the column)', bestPossible(jobs, slots, outages)] as const,
     ...doorRules(s.mix.deadlineS).map(([label, rule]) => [label, doorCeiling(jobs, slots, outages, rule)] as const),
-    ...displacingRows(jobs, slots, outages, marginOf(s.mix.deadlineS)),
+    ...displacingRows(jobs, slots, outages, marginOf(s.mix.deadlineS)).map(
+      (r) => [`${r.label} (${r.note})`, r.served] as const,
+    ),
   ];
   return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${servedPct(v).toFixed(1)} |`).join('\n')}\n\n`;
 }

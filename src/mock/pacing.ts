@@ -76,13 +76,13 @@ export function schedule(frames: readonly Frame[], p: Pacing): Timed[] {
  * so real servers' TTFT grows roughly linearly with the batch. `others` is the number of requests holding a slot
  * when this one starts.
  */
+export function loadedTtftMs(ttftMs: number, perInFlightMs: number, others: number): number {
+  return ttftMs + perInFlightMs * Math.max(0, others);
+}
+
 /** The part of a first token's time a prompt of `promptTokens` adds: `per1kMs` for each thousand of its tokens. */
 export function promptPrefillMs(per1kMs: number, promptTokens: number): number {
   return (per1kMs * Math.max(0, promptTokens)) / 1000;
-}
-
-export function loadedTtftMs(ttftMs: number, perInFlightMs: number, others: number): number {
-  return ttftMs + perInFlightMs * Math.max(0, others);
 }
 
 /**

@@ -72,12 +72,11 @@ export function planArrivals(opts: {
     if (t >= opts.durationS || out.length >= cap) break;
     if (random() * peak > rateAt(opts.curve, t)) continue;
     const index = out.length;
-    const [lo, hi] = opts.mix.maxTokens;
     out.push({
       index,
       atMs: t * 1000,
       stream: random() < opts.mix.stream,
-      maxTokens: lo + Math.floor(random() * (hi - lo + 1)),
+      maxTokens: between(opts.mix.maxTokens, random()),
       priority: draw(opts.mix.priorities, random(), 'normal'),
       model: draw(opts.mix.models ?? { chat: 1 }, random(), 'chat'),
       prompt: `storm ${opts.seed} request ${index}`,
@@ -90,10 +89,15 @@ export function planArrivals(opts: {
 }
 
 /** Pads the arrival's prompt to a length drawn from `[lo, hi]` tokens (4 characters a token, as the simulator counts). */
-function withPromptOf(a: Arrival, [lo, hi]: [number, number], u: number): void {
-  const tokens = lo + Math.floor(u * (hi - lo + 1));
+function withPromptOf(a: Arrival, range: [number, number], u: number): void {
+  const tokens = between(range, u);
   a.prompt = `${a.prompt} ${'context '.repeat(Math.ceil((tokens * 4) / 8))}`.slice(0, tokens * 4);
   a.promptTokens = tokens;
+}
+
+/** The whole number in `[lo, hi]` a uniform draw `u` in [0, 1) falls on. */
+function between([lo, hi]: readonly [number, number], u: number): number {
+  return lo + Math.floor(u * (hi - lo + 1));
 }
 
 function draw<K extends string>(weights: Partial<Record<K, number>>, u: number, fallback: K): K {

@@ -53,9 +53,8 @@ export function displacingDoorCeiling(
     // What has started by now keeps its slot: later arrivals stand behind it.
     const [begun, waiting] = partition(plan, (p) => p.startMs <= job.arrivalMs);
     for (const p of begun) {
-      const end = p.startMs + (jobs[p.job] as Job).serviceMs;
-      started[p.slot] = Math.max(started[p.slot] as number, end);
-      served[p.job] = end <= (jobs[p.job] as Job).deadlineMs;
+      started[p.slot] = Math.max(started[p.slot] as number, p.startMs + (jobs[p.job] as Job).serviceMs);
+      served[p.job] = inTime(jobs, p);
     }
     plan = waiting;
     let at = place(job, tail);
@@ -73,8 +72,14 @@ export function displacingDoorCeiling(
     plan.push({ job: j, ...at });
     tail[at.slot] = at.startMs + job.serviceMs;
   }
-  for (const p of plan) served[p.job] = p.startMs + (jobs[p.job] as Job).serviceMs <= (jobs[p.job] as Job).deadlineMs;
+  for (const p of plan) served[p.job] = inTime(jobs, p);
   return { served, displaced };
+}
+
+/** Whether the planned request ends by its deadline. */
+function inTime(jobs: readonly Job[], p: Planned): boolean {
+  const job = jobs[p.job] as Job;
+  return p.startMs + job.serviceMs <= job.deadlineMs;
 }
 
 /** The plan with 1, 2, 3… of its lower-class requests taken out, in the gateway's victim order. */
@@ -139,6 +144,13 @@ export function bestHeadroomUnderAcceptance(
   return best;
 }
 
+/** A row of the door's ceiling: what it is, what the run makes of it (late refusals, the headroom found), and who it serves. */
+export interface CeilingRow {
+  label: string;
+  note: string;
+  served: boolean[];
+}
+
 /**
  * The door-ceiling rows a displacing door adds (both benches print them): the shipped headroom with displacement,
  * and the headroom that serves most under the acceptance's high-100% and late-refusal lines.
@@ -148,7 +160,7 @@ export function displacingRows(
   slots: number,
   outages: readonly SlotOutage[],
   marginMs: number,
-): [label: string, served: boolean[]][] {
+): CeilingRow[] {
   const shipped = displacingDoorCeiling(jobs, slots, outages, {
     marginMs,
     headroom: CLASS_HEADROOM,
@@ -157,15 +169,18 @@ export function displacingRows(
   const best = bestHeadroomUnderAcceptance(jobs, slots, outages, marginMs);
   const pct = (share: number) => `${+(share * 100).toFixed(2)}%`;
   return [
-    [
-      `class headroom, exact lengths, and high displacing lower work instead of being refused (${shipped.displaced} late refusals)`,
-      shipped.served,
-    ],
-    best === undefined
-      ? ['no headroom tried gives high 100% with late refusals ≤ 1%', jobs.map(() => false)]
-      : [
-          `the headroom that serves most with high 100% and late refusals ≤ 1% (normal ${pct(CLASS_HEADROOM.normal * best.scale)}, low ${pct(CLASS_HEADROOM.low * best.scale)}; ${best.result.displaced} late)`,
-          best.result.served,
-        ],
+    {
+      label: 'class headroom, exact lengths, and high displacing lower work instead of being refused',
+      note: `${shipped.displaced} late refusals`,
+      served: shipped.served,
+    },
+    {
+      label: 'the headroom that serves most with high 100% and late refusals ≤ 1%',
+      note:
+        best === undefined
+          ? 'none of those tried'
+          : `normal ${pct(CLASS_HEADROOM.normal * best.scale)}, low ${pct(CLASS_HEADROOM.low * best.scale)}; ${best.result.displaced} late`,
+      served: best?.result.served ?? jobs.map(() => false),
+    },
   ];
 }
