@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { feed } from '../../helpers/estimates.ts';
 import { SilentQueue, type StreamStart } from '../../../src/balance/silent-queue.ts';
 
 /**
@@ -10,16 +11,6 @@ function onEngine(slots: number, prefillMs: number, generationMs: number, sentWi
   const runMs = prefillMs + generationMs;
   const waitMs = (Math.max(0, sentWith - slots) * runMs) / slots;
   return { sentWith, firstTokenMs: prefillMs + waitMs, heldMs: waitMs + runMs };
-}
-
-/** Feeds `samples` in turn and returns every estimate made. */
-function feed(q: SilentQueue, samples: StreamStart[]): number[] {
-  const made: number[] = [];
-  for (const s of samples) {
-    const runs = q.observe(s);
-    if (runs !== undefined) made.push(runs);
-  }
-  return made;
 }
 
 const repeat = <T>(n: number, x: T): T[] => Array.from({ length: n }, () => x);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { feed } from '../../helpers/estimates.ts';
 import { SilentWhole, type WholeAnswer } from '../../../src/balance/silent-whole.ts';
 import { createRng } from '../../../src/mock/rng.ts';
 
@@ -13,15 +14,6 @@ const runOf = (tokens: number): number => 300 + 25 * tokens;
 function onEngine(slots: number, sentWith: number, tokens: number, meanTokens: number): WholeAnswer {
   const waitMs = (Math.max(0, sentWith - slots) * runOf(meanTokens)) / slots;
   return { sentWith, heldMs: waitMs + runOf(tokens), tokens };
-}
-
-function feed(q: SilentWhole, answers: WholeAnswer[]): number[] {
-  const made: number[] = [];
-  for (const a of answers) {
-    const runs = q.observe(a);
-    if (runs !== undefined) made.push(runs);
-  }
-  return made;
 }
 
 /** `n` answer lengths drawn from [lo, hi]. */
