@@ -89,15 +89,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       { label: 'spillway', run: new LoadRun(arrivals, () => ({ baseUrl: `${gwUrl}/v1` }), runOpts), fleet: behind },
     ];
     const started = performance.now();
-    let sending = true;
+    // Sending ends when both sides have sent every planned arrival, not on a timer: a stalled event loop (a busy
+    // machine) delays one side's sends, and a timer would cut that side's last arrivals — unequal traffic.
     const stopSending = () => {
-      if (!sending) return;
-      sending = false;
       for (const r of runs) r.run.stop();
     };
     o.signal?.addEventListener('abort', stopSending, { once: true });
     if (o.signal?.aborted === true) stopSending();
-    const sendingFor = setTimeout(stopSending, o.durationS * 1000);
 
     const progress = (): SideProgress[] =>
       runs.map((r) => ({
@@ -110,6 +108,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let lastAnswered = -1;
     let announcedStop = false;
     const draw = (final: boolean) => {
+      const sending = !final && runs.some((r) => r.run.sending);
       const elapsed = (performance.now() - started) / 1000;
       const sides = progress();
       if (o.out.isTTY === true) {
@@ -136,10 +135,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await Promise.all(runs.map((r) => r.run.done));
     } finally {
       clearInterval(ticker);
-      clearTimeout(sendingFor);
       o.signal?.removeEventListener('abort', stopSending);
     }
-    sending = false;
     draw(true);
 
     const summaries = runs.map((r) => {

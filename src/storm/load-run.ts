@@ -13,12 +13,14 @@ export class LoadRun {
   private readonly agent = new Agent({ connections: 4096, pipelining: 1, keepAliveTimeout: 10_000 });
   private stopped = false;
   private sent = 0;
+  private readonly planned: number;
 
   constructor(
     arrivals: readonly Arrival[],
     target: (a: Arrival) => StormTarget,
     opts: { deadlineS: number; answerSeed: number; client?: ClientMode },
   ) {
+    this.planned = arrivals.length;
     const pending: Promise<void>[] = [];
     this.done = new Promise<void>((resolve) => {
       const start = performance.now();
@@ -47,6 +49,11 @@ export class LoadRun {
 
   get requestsSent(): number {
     return this.sent;
+  }
+
+  /** Until every planned arrival is sent or the run is stopped. */
+  get sending(): boolean {
+    return !this.stopped && this.sent < this.planned;
   }
 
   /** Stops sending new requests; those in flight still finish (within their deadline). */

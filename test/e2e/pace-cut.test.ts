@@ -7,7 +7,12 @@ import { requestRng, RNG_STREAM } from '../../src/mock/rng.ts';
 import { PACE } from '../../src/upstream/stream-pace.ts';
 
 const MAX_TOKENS = 30;
-const WARM = PACE.minSamples;
+/**
+ * Healthy streams sent before the crawl: the learner needs PACE.minSamples of them with a measured pace, and a
+ * stream whose events all reach the gateway in one read (a busy machine delays the read of a 60 ms answer) has no
+ * gaps to measure, so a few more than the minimum are sent.
+ */
+const WARM = PACE.minSamples + 10;
 const rates = { slowTokens: 0.1, slowTokenMs: 300 };
 
 /**
