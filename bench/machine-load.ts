@@ -8,16 +8,39 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second for /proc/stat (USER_HZ, 100 on every mainstream Linux). */
 const USER_HZ = 100;
 
-/** CPU time the whole machine has spent busy (user + nice + system) since boot, microseconds; null off Linux. */
-export function machineBusyUs(): number | null {
+/** The machine's CPU time counters (/proc/stat's first line, clock ticks); null off Linux. */
+function cpuTicks(): number[] | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    const [, user, nice, system] = line.trim().split(/\s+/).map(Number);
-    if (user === undefined || nice === undefined || system === undefined) return null;
-    return ((user + nice + system) * 1_000_000) / USER_HZ;
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    return ticks.length >= 8 && ticks.every(Number.isFinite) ? ticks : null;
   } catch {
     return null;
   }
+}
+
+/** CPU time the whole machine has spent busy (user + nice + system) since boot, microseconds; null off Linux. */
+export function machineBusyUs(): number | null {
+  const t = cpuTicks();
+  if (t === null) return null;
+  const [user = 0, nice = 0, system = 0] = t;
+  return ((user + nice + system) * 1_000_000) / USER_HZ;
+}
+
+/**
+ * Steal time: the share of the machine's CPU time its hypervisor gave to other guests. A storm's scores depend on
+ * the gateway keeping pace with its clock; under 30–50% steal they fell 10–40 points (thirteenth session), so a
+ * bench reports it beside its numbers. Call once at the start; the returned function gives the percent since then.
+ */
+export function stealMeter(): () => number | null {
+  const start = cpuTicks();
+  return () => {
+    const end = cpuTicks();
+    if (start === null || end === null) return null;
+    const total = end.reduce((n, v, i) => n + v - (start[i] ?? 0), 0);
+    const steal = (end[7] ?? 0) - (start[7] ?? 0);
+    return total > 0 ? (100 * steal) / total : null;
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -25,6 +25,7 @@ import { doorCeiling, doorRules, marginOf, servedPct } from '../src/storm/door-c
 import { displacingRows } from '../src/storm/displacing-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
+import { stealMeter } from './machine-load.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -75,6 +76,9 @@ if (values.door !== undefined && values.door !== 'messages')
   throw new Error(`--door expects messages, got "${values.door}"`);
 const door = values.door === 'messages' ? ('messages' as const) : undefined;
 const command = `npm run bench:storm -- ${process.argv.slice(2).join(' ')}`.trim();
+/** CPU steal (percent of the machine) from which a run's scores are flagged as not comparable. */
+const STEAL_WARN_PERCENT = 10;
+const stealWarnings: string[] = [];
 const machine = `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
 
 /** The scenario as this run's flags change it. */
@@ -98,6 +102,7 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
     process.stderr.write(
       `storm ${name} → ${label}: ${scenario.durationS} s, capacity ${scenario.capacityRps.toFixed(1)} req/s, caps ${scenario.caps} ...\n`,
     );
+    const steal = stealMeter();
     results.push(
       await runStorm(scenario, target, {
         instances,
@@ -116,7 +121,10 @@ async function runScenario(name: string): Promise<{ scenario: Scenario; results:
         },
       }),
     );
-    process.stderr.write('\n');
+    const stolen = steal();
+    if (stolen !== null && stolen >= STEAL_WARN_PERCENT)
+      stealWarnings.push(`${name} → ${label}: ${stolen.toFixed(0)}%`);
+    process.stderr.write(stolen === null ? '\n' : `  CPU steal during the run: ${stolen.toFixed(1)}%\n`);
   }
   results.push(bestPossibleSummary(arrivals, scenario.fleet, scenario.mix.deadlineS));
   if (values['door-ceiling']) process.stdout.write(doorCeilingTable(arrivals, scenario));
@@ -191,6 +199,11 @@ if (values.matrix) {
   }
 }
 await redis?.stop();
+if (stealWarnings.length > 0)
+  process.stdout.write(
+    `\nWARNING: the hypervisor took ${STEAL_WARN_PERCENT}% or more of the CPU during ${stealWarnings.join(', ')}; ` +
+      'those scores are not comparable with a quiet run (check `vmstat 1` column st and run again).\n',
+  );
 
 /** The last run's arrivals under the door rules (`--door-ceiling`), beside the best-possible column. */
 function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): string {
