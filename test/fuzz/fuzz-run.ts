@@ -21,6 +21,8 @@ export interface FuzzSummary {
   failures: Observation[];
   failureCount: number;
   rssStartMiB: number;
+  /** RSS once half the inputs were answered: the allocator has settled by then, so what follows is the leak check. */
+  rssMidMiB: number;
   rssEndMiB: number;
   rssPeakMiB: number;
   alive: boolean;
@@ -198,6 +200,7 @@ export async function runFuzz(
     failures: [],
     failureCount: 0,
     rssStartMiB: target.rssBytes() / MIB,
+    rssMidMiB: 0,
     rssEndMiB: 0,
     rssPeakMiB: 0,
     alive: true,
@@ -221,6 +224,7 @@ export async function runFuzz(
         s.alive = target.alive();
         if (s.alive) s.rssPeakMiB = Math.max(s.rssPeakMiB, target.rssBytes() / MIB);
       }
+      if (s.inputs === Math.ceil(opts.count / 2) && target.alive()) s.rssMidMiB = target.rssBytes() / MIB;
       if (opts.onProgress !== undefined && s.inputs % (opts.progressEvery ?? 1000) === 0) opts.onProgress(s.inputs, s);
     }
   };
