@@ -1,7 +1,14 @@
 /**
  * Tokens a request will cost, estimated before it runs so token limits can be enforced at the door: the prompt at
- * about four characters a token plus the answer's `max_tokens` (or a default when the client sets none). The
+ * about four bytes of UTF-8 a token plus the answer's `max_tokens` (or a default when the client sets none). The
  * estimate is corrected from the real `usage` when the answer is done.
+ *
+ * Bytes, not characters: an English word is about four characters a token in every BPE tokenizer, but a Chinese
+ * character is 0.6 of a token by DeepSeek's own rule of thumb and 0.7–1 in OpenAI's, and Cyrillic or Greek about
+ * half a token. At four characters a token a Chinese prompt was counted at a third or less of its size (token limits
+ * let three times their rate through; a long prompt's prefill went unseen by the timeouts and the estimators). UTF-8
+ * spends three bytes on a CJK character, two on Cyrillic, one on ASCII: a quarter of its bytes lands on 0.75, 0.5
+ * and 0.25 tokens, close to every tokenizer's counts, with no tokenizer and one native length call per string.
  *
  * The prompt is everything the model reads: message text (plain or in parts), tool calls' arguments, the `tools`
  * (and legacy `functions`) definitions and a `response_format` schema, images, and prompts given as token ids
@@ -28,13 +35,13 @@ export function estimateTokens(body: Record<string, unknown>): number {
 
 /** The prompt's part of `estimateTokens`: what the model reads before its first token (its prefill). */
 function estimatePromptTokens(body: Record<string, unknown>): number {
-  let chars = 0;
+  let bytes = 0;
   let tokens = 0;
   // Iterative walk with an explicit stack: a hostile body must not be able to overflow the call stack here.
   const stack: unknown[] = [body.messages, body.prompt, body.input];
   while (stack.length > 0) {
     const v = stack.pop();
-    if (typeof v === 'string') chars += v.length;
+    if (typeof v === 'string') bytes += Buffer.byteLength(v, 'utf8');
     else if (typeof v === 'number')
       tokens += 1; // a token id
     else if (Array.isArray(v)) for (const x of v) stack.push(x);
@@ -49,9 +56,9 @@ function estimatePromptTokens(body: Record<string, unknown>): number {
   }
   for (const k of ['tools', 'functions', 'response_format'] as const) {
     // Definitions reach the model as text: their JSON length is a fair stand-in (depth is bounded at parse).
-    if (body[k] !== undefined && body[k] !== null) chars += JSON.stringify(body[k]).length;
+    if (body[k] !== undefined && body[k] !== null) bytes += Buffer.byteLength(JSON.stringify(body[k]), 'utf8');
   }
-  return Math.ceil(chars / 4) + tokens;
+  return Math.ceil(bytes / 4) + tokens;
 }
 
 function isImagePart(o: Record<string, unknown>): boolean {
