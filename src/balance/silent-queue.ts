@@ -53,8 +53,11 @@ const PREFILL_PERCENTILE = 25;
  * 75.1–75.6%).
  */
 const WAITED_FACTOR = 2;
-/** A prompt this many times longer than any calm first token's is beyond what the line knows. */
-const UNSEEN_FACTOR = 2;
+/**
+ * A prompt this many times longer than any the line was fitted on is beyond what the line knows: taken onto it as it
+ * comes (here, and for whole answers in silent-whole.ts).
+ */
+export const UNSEEN_FACTOR = 2;
 /** Weight of the past in the mean generation time (first token to end) and the mean prompt. */
 const EWMA = 0.9;
 

@@ -1,5 +1,6 @@
 import { planeMoments, planeSlopes } from '../least-squares.ts';
 import { RECENT, WaitEvidence } from './wait-evidence.ts';
+import { UNSEEN_FACTOR } from './silent-queue.ts';
 
 /**
  * What a silent engine runs of ours, told by its whole (non-stream) answers (pure; the samples carry their own
@@ -31,8 +32,6 @@ const LINE_SAMPLES = 100;
 const LINE_MIN = 5;
 /** An answer this many times the line's time or more waited: it is kept off the line. */
 const WAITED_FACTOR = 1.2;
-/** A prompt this many times longer than any on the line is beyond what the line knows (silent-queue.ts). */
-const UNSEEN_FACTOR = 2;
 
 /**
  * The engine's time for an answer: `fixedMs + perTokenMs × tokens + perPromptTokenMs × (prompt − meanPrompt)`. The
