@@ -36,11 +36,18 @@ export function stealMeter(): () => number | null {
   const start = cpuTicks();
   return () => {
     const end = cpuTicks();
-    if (start === null || end === null) return null;
-    const total = end.reduce((n, v, i) => n + v - (start[i] ?? 0), 0);
-    const steal = (end[7] ?? 0) - (start[7] ?? 0);
-    return total > 0 ? (100 * steal) / total : null;
+    return start === null || end === null ? null : stealPercent(start, end);
   };
+}
+
+/**
+ * The steal share (%) between two readings of /proc/stat's counters (user, nice, system, idle, iowait, irq, softirq,
+ * steal, …); null when no time passed.
+ */
+export function stealPercent(start: readonly number[], end: readonly number[]): number | null {
+  const total = end.reduce((n, v, i) => n + v - (start[i] ?? 0), 0);
+  const steal = (end[7] ?? 0) - (start[7] ?? 0);
+  return total > 0 ? (100 * steal) / total : null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
