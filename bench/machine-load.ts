@@ -42,11 +42,14 @@ export function stealMeter(): () => number | null {
 
 /**
  * The steal share (%) between two readings of /proc/stat's counters (user, nice, system, idle, iowait, irq, softirq,
- * steal, …); null when no time passed.
+ * steal, guest, guest_nice); null when no time passed. The guest counters are left out of the total: the kernel
+ * already counts them in user and nice.
  */
 export function stealPercent(start: readonly number[], end: readonly number[]): number | null {
-  const total = end.reduce((n, v, i) => n + v - (start[i] ?? 0), 0);
-  const steal = (end[7] ?? 0) - (start[7] ?? 0);
+  const STEAL = 7;
+  let total = 0;
+  for (let i = 0; i <= STEAL; i++) total += (end[i] ?? 0) - (start[i] ?? 0);
+  const steal = (end[STEAL] ?? 0) - (start[STEAL] ?? 0);
   return total > 0 ? (100 * steal) / total : null;
 }
 

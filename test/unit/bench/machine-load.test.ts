@@ -9,6 +9,8 @@ test('steal is the share of all CPU ticks between two readings that the hypervis
     ['none stolen', [1100, 0, 220, 5080, 10, 0, 5, 300, 0, 0], 0],
     ['half the time stolen', [1080, 0, 220, 5000, 10, 0, 5, 400, 0, 0], 50],
     ['a quarter', [1100, 0, 200, 5200, 10, 0, 5, 400, 0, 0], 25],
+    // Time a guest VM ran is in user too: counted once, or the share reads low.
+    ['half, with guest time', [1080, 0, 220, 5000, 10, 0, 5, 400, 60, 0], 50],
     ['no time passed', start, null],
   ];
   for (const [name, end, want] of cases) {
