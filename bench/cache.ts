@@ -14,25 +14,22 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { cannon, type Slice } from './cannon.ts';
 import { hasTaskset, pinSelf, startTrio, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { waitForQuiet } from './machine-load.ts';
 import { mean, stdev } from './stats.ts';
+import { benchArgs } from './args.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 
 const argv = process.argv.slice(2);
-const { values: flags } = parseArgs({
-  args: argv,
-  options: {
-    runs: { type: 'string' },
-    duration: { type: 'string' },
-    connections: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  runs: { type: 'string' },
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
 });
 const runs = Math.round(positive('runs', flags.runs, flags.quick ? 1 : 3));
 const durationS = positive('duration', flags.duration, flags.quick ? 2 : 3);

@@ -12,23 +12,20 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
 import { positive, runBench } from './run-bench.ts';
 import { mean } from './stats.ts';
+import { benchArgs, usageError } from './args.ts';
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    before: { type: 'string' },
-    slices: { type: 'string' },
-    connections: { type: 'string' },
-    modes: { type: 'string' },
-    'node-flags': { type: 'string' },
-  },
+const flags = benchArgs(import.meta.url, {
+  before: { type: 'string' },
+  slices: { type: 'string' },
+  connections: { type: 'string' },
+  modes: { type: 'string' },
+  'node-flags': { type: 'string' },
 });
-if (flags.before === undefined) throw new Error('--before DIR is required');
+if (flags.before === undefined) usageError(import.meta.url, '--before DIR is required');
 const slices = Math.round(positive('slices', flags.slices, 10));
 const connections = Math.round(positive('connections', flags.connections, 32));
 const modes = (flags.modes ?? 'json,stream').split(',') as ('json' | 'stream')[];

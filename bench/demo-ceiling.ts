@@ -7,7 +7,6 @@
  * the column to the last door row is what the rules cost with perfect estimates; the step from there to the measured
  * line is what estimates, fault handling and the network cost. Written to docs/benchmarks.md with the command.
  */
-import { parseArgs } from 'node:util';
 import { bestPossible, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
 import { doorCeiling, doorRules, marginOf, servedPct } from '../src/storm/door-ceiling.ts';
 import { displacingRows } from '../src/storm/displacing-ceiling.ts';
@@ -16,15 +15,16 @@ import { runDemo } from '../src/storm/demo-run.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import type { Job } from '../src/storm/best-possible.ts';
 import type { RequestPriority } from '../src/priority.ts';
+import { benchArgs, usageError } from './args.ts';
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: { seeds: { type: 'string', default: '1' }, 'no-write': { type: 'boolean', default: false } },
-  strict: true,
+const values = benchArgs(import.meta.url, {
+  seeds: { type: 'string', default: '1' },
+  'no-write': { type: 'boolean', default: false },
 });
 const seeds = (values.seeds ?? '1').split(',').map((s) => {
   const n = Number(s);
-  if (!Number.isInteger(n)) throw new Error(`--seeds expects whole numbers separated by commas, got "${values.seeds}"`);
+  if (!Number.isInteger(n))
+    usageError(import.meta.url, `--seeds expects whole numbers separated by commas, got "${values.seeds}"`);
   return n;
 });
 

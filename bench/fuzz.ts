@@ -14,21 +14,18 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { positive, runBench } from './run-bench.ts';
+import { benchArgs } from './args.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { startFuzzTarget } from '../test/fuzz/fuzz-target.ts';
 import { describeFailures, runFuzz, type FuzzSummary } from '../test/fuzz/fuzz-run.ts';
 import { KINDS } from '../test/fuzz/fuzz-inputs.ts';
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    count: { type: 'string' },
-    seed: { type: 'string' },
-    concurrency: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  count: { type: 'string' },
+  seed: { type: 'string' },
+  concurrency: { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
 });
 const count = Math.round(positive('count', flags.count, 100_000));
 const seed = Math.round(positive('seed', flags.seed, 20261206));

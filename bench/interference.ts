@@ -12,7 +12,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { spawnSpillway, type Child } from '../src/storm/processes.ts';
 import { planArrivals } from '../src/storm/arrivals.ts';
@@ -20,15 +19,12 @@ import { LoadRun } from '../src/storm/load-run.ts';
 import { percentile } from '../src/percentile.ts';
 import { summarize, type Summary } from '../src/storm/summary.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    runs: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '10' },
-    'no-write': { type: 'boolean', default: false },
-  },
-  strict: true,
+const values = benchArgs(import.meta.url, {
+  runs: { type: 'string', default: '5' },
+  duration: { type: 'string', default: '10' },
+  'no-write': { type: 'boolean', default: false },
 });
 const ROUNDS = Number(values.runs);
 const DURATION_S = Number(values.duration);

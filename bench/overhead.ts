@@ -22,7 +22,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { cannon, type Slice } from './cannon.ts';
 import { hasTaskset, pinSelf, startChild, startTrio, type Child } from './children.ts';
@@ -44,22 +43,20 @@ import {
   type Target,
 } from './report.ts';
 import { mean } from './stats.ts';
+import { benchArgs } from './args.ts';
 
 const argv = process.argv.slice(2);
-const { values: flags } = parseArgs({
-  args: argv,
-  options: {
-    runs: { type: 'string' },
-    duration: { type: 'string' },
-    slice: { type: 'string' },
-    warmup: { type: 'string' },
-    settle: { type: 'string' },
-    connections: { type: 'string' },
-    'max-wait': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  runs: { type: 'string' },
+  duration: { type: 'string' },
+  slice: { type: 'string' },
+  warmup: { type: 'string' },
+  settle: { type: 'string' },
+  connections: { type: 'string' },
+  'max-wait': { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
 });
 const runs = Math.round(positive('runs', flags.runs, flags.quick ? 1 : 3));
 const durationS = positive('duration', flags.duration, flags.quick ? 2 : 5);

@@ -1,21 +1,22 @@
 /**
- * `node bench/profile.ts [--gateway-dir DIR] [--seconds S]` — where the gateway's time goes, per mode: the gateway
+ * `node bench/profile.ts [--gateway-dir DIR] [--seconds S] [--top N]` — where the gateway's time goes, per mode: the gateway
  * (this checkout's, or DIR's) under `node --cpu-prof` on core 0, the bench upstream and autocannon on core 1, a
  * settling load then S seconds measured per mode (non-stream, stream); each mode's window summarised by function,
- * by file and module, and inclusively (bench/profile-summary.ts), as markdown on stdout.
+ * by file and module, and inclusively (bench/profile-summary.ts), as markdown on stdout, the N (15) heaviest rows of each.
  */
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { hasTaskset, pinSelf, startChild } from './children.ts';
 import { newestProfile, profileMarkdown, summarizeProfile } from './profile-summary.ts';
 import { positive, runBench } from './run-bench.ts';
+import { benchArgs } from './args.ts';
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2),
-  options: { 'gateway-dir': { type: 'string' }, seconds: { type: 'string' }, top: { type: 'string' } },
+const flags = benchArgs(import.meta.url, {
+  'gateway-dir': { type: 'string' },
+  seconds: { type: 'string' },
+  top: { type: 'string' },
 });
 const seconds = positive('seconds', flags.seconds, 5);
 const top = Math.round(positive('top', flags.top, 15));

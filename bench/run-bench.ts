@@ -1,3 +1,5 @@
+import { pathToFileURL } from 'node:url';
+import { usageError } from './args.ts';
 import { killAll } from './children.ts';
 
 /**
@@ -31,6 +33,6 @@ export async function runBench(name: string, limitS: number, main: () => Promise
 /** A numeric flag's value (`--name N`), the fallback when absent; anything but a positive number is an error. */
 export function positive(name: string, v: string | undefined, fallback: number): number {
   const n = v === undefined ? fallback : Number(v);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
+  if (!(n > 0)) usageError(pathToFileURL(process.argv[1] ?? '').href, `--${name} must be a positive number, got ${v}`);
   return n;
 }

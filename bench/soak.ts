@@ -14,20 +14,17 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { positive, runBench } from './run-bench.ts';
+import { benchArgs } from './args.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/gateway-process.ts';
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    minutes: { type: 'string' },
-    rate: { type: 'string' },
-    sample: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  minutes: { type: 'string' },
+  rate: { type: 'string' },
+  sample: { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
 });
 const minutes = positive('minutes', flags.minutes, 30);
 const rate = positive('rate', flags.rate, 30);

@@ -22,22 +22,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { positive, runBench } from './run-bench.ts';
 import { mean } from './stats.ts';
+import { benchArgs, usageError } from './args.ts';
 
 const argv = process.argv.slice(2);
-const { values: flags } = parseArgs({
-  args: argv,
-  options: {
-    runs: { type: 'string' },
-    cases: { type: 'string' },
-    before: { type: 'string' },
-    'settle-ms': { type: 'string' },
-    'long-idle-s': { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  runs: { type: 'string' },
+  cases: { type: 'string' },
+  before: { type: 'string' },
+  'settle-ms': { type: 'string' },
+  'long-idle-s': { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
 });
 const runs = Math.round(positive('runs', flags.runs, 5));
 const settleMs = positive('settle-ms', flags['settle-ms'], 3000);
@@ -190,7 +187,8 @@ async function main(): Promise<void> {
   );
   const wanted = flags.cases?.split(',') ?? CASES.map((c) => c.id);
   const cases = CASES.filter((c) => wanted.includes(c.id));
-  if (cases.length !== wanted.length) throw new Error(`--cases: known cases are ${CASES.map((c) => c.id).join(',')}`);
+  if (cases.length !== wanted.length)
+    usageError(import.meta.url, `--cases: known cases are ${CASES.map((c) => c.id).join(',')}`);
   const checkouts = [checkout('this', join(HERE, '..'))];
   if (flags.before !== undefined) checkouts.unshift(checkout('before', flags.before));
   const results = new Map<string, Start[]>();

@@ -2,8 +2,9 @@
  * The storm benchmark:
  *   npm run bench:storm -- [--scenario NAME|all | --matrix] [--target direct|spillway|URL | --compare]
  *                          [--caps known|unknown] [--sdk-retries] [--deadline-header stainless|spillway|both]
- *                          [--door messages] [--no-write] [--records DIR] [--door-ceiling]
- * `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
+ *                          [--door messages] [--no-write] [--records DIR] [--door-ceiling] [--instances N]
+ * `--instances N` (1–8) runs Spillway as N instances sharing one Redis (started for the run), requests spread
+ * round robin. `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
  * `--door-ceiling` also prints, under each table, the run's arrivals replayed under door rules of increasing realism
  * (src/storm/door-ceiling.ts, as `npm run bench:demo-ceiling` does for the demo): what the admission rules cost.
  * Runs each scenario from bench/scenarios/ (or, with --matrix, every single-fault case of bench/scenarios/matrix/)
@@ -15,7 +16,6 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadScenario, type Scenario } from '../src/storm/scenario.ts';
 import { runStorm, type TargetKind } from '../src/storm/run-storm.ts';
 import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts';
@@ -26,40 +26,37 @@ import { displacingRows } from '../src/storm/displacing-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
 import { stealMeter } from './machine-load.ts';
+import { benchArgs, usageError } from './args.ts';
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    scenario: { type: 'string', default: 'all' },
-    matrix: { type: 'boolean', default: false },
-    target: { type: 'string', default: 'spillway' },
-    compare: { type: 'boolean', default: false },
-    caps: { type: 'string' },
-    'sdk-retries': { type: 'boolean', default: false },
-    'deadline-header': { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-    /** Also write every request's record to DIR/SCENARIO-TARGET.jsonl. */
-    records: { type: 'string' },
-    /** Spillway as this many instances sharing one Redis (started here), requests spread round robin. */
-    instances: { type: 'string', default: '1' },
-    door: { type: 'string' },
-    'door-ceiling': { type: 'boolean', default: false },
-  },
-  strict: true,
+const values = benchArgs(import.meta.url, {
+  scenario: { type: 'string', default: 'all' },
+  matrix: { type: 'boolean', default: false },
+  target: { type: 'string', default: 'spillway' },
+  compare: { type: 'boolean', default: false },
+  caps: { type: 'string' },
+  'sdk-retries': { type: 'boolean', default: false },
+  'deadline-header': { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
+  /** Also write every request's record to DIR/SCENARIO-TARGET.jsonl. */
+  records: { type: 'string' },
+  /** Spillway as this many instances sharing one Redis (started here), requests spread round robin. */
+  instances: { type: 'string', default: '1' },
+  door: { type: 'string' },
+  'door-ceiling': { type: 'boolean', default: false },
 });
 
 const instances = Number(values.instances);
 if (!Number.isInteger(instances) || instances < 1 || instances > 8)
-  throw new Error(`--instances expects a whole number from 1 to 8, got "${values.instances}"`);
+  usageError(import.meta.url, `--instances expects a whole number from 1 to 8, got "${values.instances}"`);
 // Several instances share their state through a Redis of their own, on a free loopback port, for this run only.
 const redis = instances > 1 ? await launchRedisServer() : undefined;
 
 if (values.caps !== undefined && values.caps !== 'known' && values.caps !== 'unknown')
-  throw new Error(`--caps expects known or unknown, got "${values.caps}"`);
+  usageError(import.meta.url, `--caps expects known or unknown, got "${values.caps}"`);
 const HEADERS = ['stainless', 'spillway', 'both'] as const;
 const header = HEADERS.find((h) => h === values['deadline-header']);
 if (values['deadline-header'] !== undefined && header === undefined) {
-  throw new Error(`--deadline-header expects ${HEADERS.join(', ')}, got "${values['deadline-header']}"`);
+  usageError(import.meta.url, `--deadline-header expects ${HEADERS.join(', ')}, got "${values['deadline-header']}"`);
 }
 
 const dir = new URL(values.matrix ? './scenarios/matrix/' : './scenarios/', import.meta.url).pathname;
@@ -73,7 +70,7 @@ const targets: TargetKind[] = values.compare
   ? ['direct', 'spillway']
   : [values.target === 'direct' || values.target === 'spillway' ? values.target : { url: values.target }];
 if (values.door !== undefined && values.door !== 'messages')
-  throw new Error(`--door expects messages, got "${values.door}"`);
+  usageError(import.meta.url, `--door expects messages, got "${values.door}"`);
 const door = values.door === 'messages' ? ('messages' as const) : undefined;
 const command = `npm run bench:storm -- ${process.argv.slice(2).join(' ')}`.trim();
 /** CPU steal (percent of the machine) from which a run's scores are flagged as not comparable. */

@@ -23,26 +23,23 @@ import { execFileSync } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { hasTaskset, pinSelf, startChild, type Child } from './children.ts';
 import type { ChildStats } from './servers/child-protocol.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { positive, runBench } from './run-bench.ts';
+import { benchArgs, usageError } from './args.ts';
 
 const argv = process.argv.slice(2);
-const { values: flags } = parseArgs({
-  args: argv,
-  options: {
-    streams: { type: 'string' },
-    levels: { type: 'string' },
-    'token-ms': { type: 'string' },
-    tokens: { type: 'string' },
-    ramp: { type: 'string' },
-    'queued-share': { type: 'string' },
-    'gateway-flags': { type: 'string' },
-    timeline: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
+const flags = benchArgs(import.meta.url, {
+  streams: { type: 'string' },
+  levels: { type: 'string' },
+  'token-ms': { type: 'string' },
+  tokens: { type: 'string' },
+  ramp: { type: 'string' },
+  'queued-share': { type: 'string' },
+  'gateway-flags': { type: 'string' },
+  timeline: { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
 });
 const streams = Math.round(positive('streams', flags.streams, 8000));
 const levels = (flags.levels ?? `1000,${streams}`).split(',').map((s) => Math.round(positive('levels', s, 1)));
@@ -52,7 +49,7 @@ const rampPerS = positive('ramp', flags.ramp, 2000);
 const queuedShare = Number(flags['queued-share'] ?? '0.1');
 const gatewayFlags =
   flags['gateway-flags'] === undefined ? [] : flags['gateway-flags'].split(' ').filter((f) => f !== '');
-if (!(queuedShare >= 0 && queuedShare < 1)) throw new Error('--queued-share must be in [0, 1)');
+if (!(queuedShare >= 0 && queuedShare < 1)) usageError(import.meta.url, '--queued-share must be in [0, 1)');
 
 const HERE = import.meta.dirname;
 const DOC = join(HERE, '..', 'docs', 'benchmarks.md');
