@@ -1,8 +1,9 @@
 /**
- * `node bench/profile.ts [--gateway-dir DIR] [--seconds S] [--top N]` — where the gateway's time goes, per mode: the gateway
- * (this checkout's, or DIR's) under `node --cpu-prof` on core 0, the bench upstream and autocannon on core 1, a
- * settling load then S seconds measured per mode (non-stream, stream); each mode's window summarised by function,
- * by file and module, and inclusively (bench/profile-summary.ts), as markdown on stdout, the N (15) heaviest rows of each.
+ * `node bench/profile.ts [--gateway-dir DIR] [--seconds S] [--top N]` — where the gateway's time goes, per mode: the
+ * gateway (this checkout's, or DIR's) under `node --cpu-prof` on core 0, the bench upstream and autocannon on core 1,
+ * a settling load then S seconds measured per mode (non-stream, stream); each mode's window summarised by function,
+ * by file and module, and inclusively (bench/profile-summary.ts), as markdown on stdout: the N (15) heaviest rows of
+ * each.
  */
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

@@ -4,7 +4,8 @@
  *                          [--caps known|unknown] [--sdk-retries] [--deadline-header stainless|spillway|both]
  *                          [--door messages] [--no-write] [--records DIR] [--door-ceiling] [--instances N]
  * `--instances N` (1–8) runs Spillway as N instances sharing one Redis (started for the run), requests spread
- * round robin. `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat completions.
+ * round robin. `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat
+ * completions.
  * `--door-ceiling` also prints, under each table, the run's arrivals replayed under door rules of increasing realism
  * (src/storm/door-ceiling.ts, as `npm run bench:demo-ceiling` does for the demo): what the admission rules cost.
  * Runs each scenario from bench/scenarios/ (or, with --matrix, every single-fault case of bench/scenarios/matrix/)
