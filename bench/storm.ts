@@ -7,7 +7,8 @@
  * round robin. `--door messages` sends the Spillway side through the Anthropic Messages door instead of chat
  * completions.
  * `--door-ceiling` also prints, under each table, the run's arrivals replayed under door rules of increasing realism
- * (src/storm/door-ceiling.ts, as `npm run bench:demo-ceiling` does for the demo): what the admission rules cost.
+ * (src/storm/door-ceiling.ts, as `npm run bench:demo-ceiling` does for the demo): what the admission rules cost,
+ * and the mean service time of the answers each rule serves (under overload, serving more is serving shorter).
  * Runs each scenario from bench/scenarios/ (or, with --matrix, every single-fault case of bench/scenarios/matrix/)
  * against a fresh simulated fleet and scores every request as a client would (success = 200 and the complete,
  * correct answer). Every table has a best-possible column: the same recorded arrivals replayed offline on the
@@ -22,7 +23,7 @@ import { runStorm, type TargetKind } from '../src/storm/run-storm.ts';
 import { matrixTable, summaryTable, type MatrixRow } from '../src/storm/table.ts';
 import { writeDocSection } from '../src/storm/doc-section.ts';
 import { bestPossible, bestPossibleSummary, fleetOutages, jobsOf, pooledSlots } from '../src/storm/best-possible.ts';
-import { doorCeiling, doorRules, marginOf, servedPct } from '../src/storm/door-ceiling.ts';
+import { doorCeiling, doorRules, marginOf, meanServedMs, servedPct } from '../src/storm/door-ceiling.ts';
 import { displacingRows } from '../src/storm/displacing-ceiling.ts';
 import type { RequestRecord, Summary } from '../src/storm/summary.ts';
 import { launchRedisServer } from '../test/helpers/redis-server.ts';
@@ -214,6 +215,10 @@ function doorCeilingTable(records: readonly RequestRecord[], s: Scenario): strin
     ...displacingRows(jobs, slots, outages, marginOf(s.mix.deadlineS)).map(
       (r) => [`${r.label} (${r.note})`, r.served] as const,
     ),
+    ['**the last run above, measured**', records.map((r) => r.outcome === 'ok')] as const,
   ];
-  return `\n| ${s.name}: the door's ceiling | success % |\n|---|---|\n${rows.map(([l, v]) => `| ${l} | ${servedPct(v).toFixed(1)} |`).join('\n')}\n\n`;
+  const head = `| ${s.name}: the door's ceiling | success % | mean service of the served (ms) |\n|---|---|---|`;
+  const line = ([l, v]: readonly [string, readonly boolean[]]) =>
+    `| ${l} | ${servedPct(v).toFixed(1)} | ${meanServedMs(jobs, v).toFixed(0)} |`;
+  return `\n${head}\n${rows.map(line).join('\n')}\n\n`;
 }

@@ -58,6 +58,23 @@ export function servedPct(served: readonly boolean[]): number {
   return (100 * served.filter(Boolean).length) / Math.max(1, served.length);
 }
 
+/**
+ * The mean service time of the jobs served (ms; NaN when none is). Under overload every rule keeps the slots busy, so
+ * what one serves more than another is mostly answers that are shorter on average: at the edge of the deadline
+ * horizon only short answers still fit, and a rule that lets a class in before that edge (class headroom: high fits
+ * whatever its length) gives that selection up for it.
+ */
+export function meanServedMs(jobs: readonly Job[], served: readonly boolean[]): number {
+  let sum = 0;
+  let n = 0;
+  jobs.forEach((j, i) => {
+    if (served[i] !== true) return;
+    sum += j.serviceMs;
+    n++;
+  });
+  return n === 0 ? NaN : sum / n;
+}
+
 /** Which jobs a door with perfect knowledge, under `rule`, serves in time (same order as `jobs`). */
 export function doorCeiling(
   jobs: readonly Job[],

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blind, job } from '../../helpers/storm-jobs.ts';
 import { bestPossible, type Job } from '../../../src/storm/best-possible.ts';
-import { doorCeiling, type DoorRule } from '../../../src/storm/door-ceiling.ts';
+import { doorCeiling, meanServedMs, type DoorRule } from '../../../src/storm/door-ceiling.ts';
 
 test('the door ceiling admits a newcomer iff it finishes in time behind the work admitted before it (hand-computed)', () => {
   const cases: { name: string; slots: number; rule?: Partial<DoorRule>; jobs: Job[]; want: boolean[] }[] = [
@@ -60,4 +60,11 @@ test('with equal deadlines and exact lengths the door reaches the column: it is 
   // Headroom for the lower classes costs answers: the ceiling falls.
   const low = jobs.map((j, i) => ({ ...j, priority: i % 3 === 0 ? ('low' as const) : ('normal' as const) }));
   assert.ok(count(doorCeiling(low, 2, [], { ...blind, headroom: { high: 0, normal: 0, low: 0.2 } })) < door);
+});
+
+test('the mean service time of the served jobs counts only the served ones, and is NaN when none is', () => {
+  const jobs = [job(0, 10, 100), job(0, 30, 100), job(0, 20, 100)];
+  assert.equal(meanServedMs(jobs, [true, false, true]), 15);
+  assert.equal(meanServedMs(jobs, [true, true, true]), 20);
+  assert.ok(Number.isNaN(meanServedMs(jobs, [false, false, false])));
 });
