@@ -21,6 +21,8 @@ const RATE_WINDOW_MS = 5_000;
 const LENGTH_WINDOW_MS = 20_000;
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
+/** A wait's timer that finds its request still has this long (ms) before its last start is set again, else it fires. */
+const REARM_MIN_MS = 10;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
 /** Safety net: rests and ejections end on their own, with no release to wake the queue. */
@@ -253,10 +255,23 @@ export class AdmissionQueue {
       `No upstream of '${model.name}' became free before this request's deadline.`,
       { retryAfterS },
     );
-    const timer = setTimeout(
-      () => this.drop(entry, 'queue_timeout', late),
-      Math.max(0, until - this.serviceMs() * (entry.lengthFactor ?? 1) - now),
-    );
+    // The last moment it can start and still finish in time, on the service time measured when asked: the one read
+    // at admission can be long gone (hold times inflated while a queueing upstream held our requests, then back to
+    // its pace), and a timer armed on it gave up on requests a moment before their turn (`deepseek-like-caps-unknown`:
+    // a low request dropped at 26.5 s of 29.4, where the service time then measured left it until 28.2).
+    const lastStart = () => until - this.serviceMs() * (entry.lengthFactor ?? 1);
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = (from: number) => {
+      timer = setTimeout(
+        () => {
+          const at = this.clock.now();
+          if (lastStart() - at > REARM_MIN_MS) arm(at);
+          else this.drop(entry, 'queue_timeout', late);
+        },
+        Math.max(0, lastStart() - from),
+      );
+    };
+    arm(now);
     const stopKeepAlive = this.keepAlive(ctx, this.config.streamKeepaliveMs);
     const onGone = () =>
       this.drop(entry, 'client_gone', new SpillwayError('queue_timeout', 'The client left while waiting.'));

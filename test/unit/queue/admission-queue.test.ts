@@ -335,3 +335,57 @@ test('a continuation is judged by the tokens it has left to produce, not by the 
   queue.close();
   await assert.rejects(rest, (e: SpillwayError) => e.code === 'draining');
 });
+
+test('a wait gives up on the service time measured when its time comes, not on the one measured at admission', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const config = resolveConfig(
+    {
+      upstreams: [
+        { name: 'a', url: 'http://a.invalid/v1', max_concurrency: 1 },
+        { name: 'b', url: 'http://b.invalid/v1', max_concurrency: 8 },
+      ],
+      models: { chat: { routes: [{ upstream: 'a' }] }, other: { routes: [{ upstream: 'b' }] } },
+    },
+    'test',
+    {},
+  );
+  const clock = new FakeClock(0);
+  const metrics = new Metrics();
+  const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
+  const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive: () => () => {} });
+  t.after(() => queue.close());
+  const chat = config.models.chat as NonNullable<Config['models'][string]>;
+  const other = config.models.other as NonNullable<Config['models'][string]>;
+  const none = new Set<string>();
+  const settle = () => new Promise((r) => setImmediate(r));
+  const step = async (ms: number) => {
+    clock.advance(ms);
+    t.mock.timers.tick(ms);
+    await settle();
+  };
+  // Answers took 3 s (an upstream queueing them), and chat's only slot is held.
+  const slow = queue.acquireNow(other, none);
+  const held = queue.acquireNow(chat, none);
+  await step(3_000);
+  slow.release({ kind: 'ok' });
+  // Due at 13 s: on a 3 s service time it must start by 10 s.
+  let outcome: string | undefined;
+  queue.lease(ctxOf(clock, 'normal', 10_000), chat, none).then(
+    (l) => {
+      outcome = 'served';
+      l.release({ kind: 'ok' });
+    },
+    (e: SpillwayError) => (outcome = e.code),
+  );
+  // Answers now take 100 ms; by 10 s the 3 s one has left the measured window.
+  for (let at = 3_000; at < 10_500; at += 250) {
+    const quick = queue.acquireNow(other, none);
+    await step(100);
+    quick.release({ kind: 'ok' });
+    await step(150);
+  }
+  assert.equal(outcome, undefined, 'past the last start the admission-time service time gave, still waiting');
+  held.release({ kind: 'ok' });
+  await settle();
+  assert.equal(outcome, 'served');
+});
