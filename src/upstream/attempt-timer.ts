@@ -157,9 +157,19 @@ export class AttemptTimer {
     if (!this.gotFirstToken) this.keepAlives++;
   }
 
-  /** Whether the upstream held the attempt with keep-alives and no token so far. */
+  /**
+   * Whether the upstream held the attempt with keep-alives and no token so far, in its queue: a queue starts requests
+   * in the order they came, so a hold that a request sent well after it on the same upstream has passed is a stall
+   * (a fault), not a queue. Read as a queue, every such stall lowered the upstream's learned limit: with a tenth of
+   * every upstream's requests held forever (the fault matrix's `keep-alive-forever`) the limits fell to 2–6 of 16
+   * while hundreds waited, and the door refused work at 0.4× capacity.
+   */
   get queuedUpstream(): boolean {
-    return !this.gotFirstToken && this.keepAlives > 0;
+    return (
+      !this.gotFirstToken &&
+      this.keepAlives > 0 &&
+      this.upstream?.startedAfter(this.sentAt + OVERTAKE_SLACK_MS) === undefined
+    );
   }
 
   firstToken(): void {

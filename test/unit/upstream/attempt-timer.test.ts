@@ -394,3 +394,38 @@ test('a whole answer waits its turn, then has its first-token time from when it 
   c.advance(1);
   assert.equal(a.due(c.now()), 'first_token', '3 s after it started, its answer is late');
 });
+
+test('a keep-alive hold that a request sent well after it on the same upstream has passed is a stall, not a queue', () => {
+  const c = new FakeClock();
+  const upstream = new UpstreamHeard();
+  const held = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
+    Infinity,
+    () => {},
+  );
+  held.stop(); // the pure state only
+  held.keepAlive();
+  assert.equal(held.queuedUpstream, true, 'held with keep-alives and nobody passed it: waiting its turn');
+  c.advance(100);
+  const sameMoment = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
+    Infinity,
+    () => {},
+  );
+  sameMoment.stop();
+  sameMoment.firstToken();
+  assert.equal(held.queuedUpstream, true, 'one sent within the slack may be delivered first');
+  c.advance(900);
+  const later = new AttemptTimer(
+    () => c.now(),
+    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
+    Infinity,
+    () => {},
+  );
+  later.stop();
+  c.advance(200);
+  later.firstToken();
+  assert.equal(held.queuedUpstream, false, 'a request sent 1 s after it started first: this one is stalled');
+});
