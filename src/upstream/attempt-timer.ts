@@ -165,11 +165,12 @@ export class AttemptTimer {
    * while hundreds waited, and the door refused work at 0.4× capacity.
    */
   get queuedUpstream(): boolean {
-    return (
-      !this.gotFirstToken &&
-      this.keepAlives > 0 &&
-      this.upstream?.startedAfter(this.sentAt + OVERTAKE_SLACK_MS) === undefined
-    );
+    return !this.gotFirstToken && this.keepAlives > 0 && !this.passedOver;
+  }
+
+  /** An attempt sent well after this one on the same upstream has started: engines and queues start in order. */
+  private get passedOver(): boolean {
+    return this.upstream?.startedAfter(this.sentAt + OVERTAKE_SLACK_MS) !== undefined;
   }
 
   firstToken(): void {
@@ -245,7 +246,7 @@ export class AttemptTimer {
     const hold = this.queueHoldUntil;
     if (hold === undefined || u === undefined || this.keepAlives > 0 || now >= hold) return false;
     if (now - u.lastByteAt >= QUEUE_ALIVE_MS) return false;
-    if (!this.wholeAnswer) return u.startedAfter(this.sentAt + OVERTAKE_SLACK_MS) === undefined;
+    if (!this.wholeAnswer) return !this.passedOver;
     // A whole answer shows nothing until it is written: it started when the first attempt sent with or after it
     // did (engines start in order), and has its first-token time from then.
     const started = u.startedAfter(this.sentAt);

@@ -398,34 +398,16 @@ test('a whole answer waits its turn, then has its first-token time from when it 
 test('a keep-alive hold that a request sent well after it on the same upstream has passed is a stall, not a queue', () => {
   const c = new FakeClock();
   const upstream = new UpstreamHeard();
-  const held = new AttemptTimer(
-    () => c.now(),
-    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
-    Infinity,
-    () => {},
-  );
-  held.stop(); // the pure state only
+  const held = onUpstream(c, upstream);
   held.keepAlive();
   assert.equal(held.queuedUpstream, true, 'held with keep-alives and nobody passed it: waiting its turn');
   c.advance(100);
-  const sameMoment = new AttemptTimer(
-    () => c.now(),
-    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
-    Infinity,
-    () => {},
-  );
-  sameMoment.stop();
-  sameMoment.firstToken();
+  startsNow(c, upstream);
   assert.equal(held.queuedUpstream, true, 'one sent within the slack may be delivered first');
   c.advance(900);
-  const later = new AttemptTimer(
-    () => c.now(),
-    { firstTokenMs: 3_000, idleMs: 5_000, totalMs: 60_000, upstream },
-    Infinity,
-    () => {},
-  );
-  later.stop();
+  const later = onUpstream(c, upstream);
   c.advance(200);
+  later.activity();
   later.firstToken();
   assert.equal(held.queuedUpstream, false, 'a request sent 1 s after it started first: this one is stalled');
 });
