@@ -2,14 +2,16 @@ import { WindowCounter } from '../window-counter.ts';
 
 /**
  * How far the short window's drain rate must move from the long window's before it is believed at once: beyond the
- * noise of a few seconds' completions (±3% measured at ~50 answers/s with max_tokens varying threefold).
+ * noise of a few seconds' completions (±3% measured at ~50 answers/s with max_tokens varying threefold), and never
+ * less than twice the noise band below.
  */
 const CHANGE_SHARE = 0.1;
 /**
- * Up to this far apart the long window is believed; between this and `CHANGE_SHARE` the two are blended. A switch
+ * Up to this far apart the long window is believed; between this and the change share the two are blended. A switch
  * at one threshold was a step: when the short window came back within 10% of a long one still holding an outage,
  * the whole backlog's finish moved 10% at once, and the next high request displaced as many lower ones as that
- * step needed, 12–46 at one instant (`spillway demo`, the late refusals of its burst).
+ * step needed, 12–46 at one instant (`spillway demo`, the late refusals of its burst). The band is at least the
+ * short window's own counting noise, 1/√n of its n answers (see `drain`).
  */
 const NOISE_SHARE = 0.05;
 /** Saturated time (someone waiting) in the window from which the measured drain rate is trusted. */
@@ -160,7 +162,13 @@ export class ServiceRates {
         : undefined;
       if (long === undefined) return { slotMs: short, recentSlotMs: short };
       const moved = Math.abs(short - long) / long;
-      const shortShare = Math.min(1, Math.max(0, (moved - NOISE_SHARE) / (CHANGE_SHARE - NOISE_SHARE)));
+      // A count of n answers wanders by about 1/√n of itself: at a few answers a second (Ollama servers of 4 slots
+      // writing whole answers: ~45 in 5 s, ±15%) a fixed 5–10% band sat inside that noise. The short window crossed
+      // it and came back within a second (a slot of 111 → 126 → 111 ms), and at each crossing the next high request
+      // displaced 9–13 waiting requests the backlog, read a moment later, had room for.
+      const noise = Math.max(NOISE_SHARE, 1 / Math.sqrt(this.busyCompleted.total(now)));
+      const change = Math.max(CHANGE_SHARE, 2 * noise);
+      const shortShare = Math.min(1, Math.max(0, (moved - noise) / (change - noise)));
       return { slotMs: long + shortShare * (short - long), recentSlotMs: short };
     }
     const service = this.serviceMs(now);

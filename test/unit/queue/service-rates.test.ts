@@ -79,6 +79,23 @@ test('between the noise and a change the two windows are blended: the drain rate
   assert.equal(last, drainRead(2_000, 15), 'far apart, the short window is believed');
 });
 
+test('with few answers a second, a short window that wanders within its own counting noise does not move the rate', () => {
+  // An answer every 100 ms for 6 s, then every `thenMs` for the last 2 s: some 20 answers in the short window, whose
+  // count wanders by about 1/√20 (22%) of itself. A 12% slower reading is that noise, not a change (the long window
+  // is believed); a fleet at half the rate is one (the short window is believed at once).
+  const read = (longWindowMs: number, thenMs: number): number => {
+    const r = new ServiceRates(2_000, 0, longWindowMs);
+    r.saturated(true, 0);
+    for (let t = 100; t <= 6_000; t += 100) r.served(500, t);
+    for (let t = 6_000 + thenMs; t <= 8_000; t += thenMs) r.served(500, t);
+    return r.drain(8_000).slotMs;
+  };
+  const wandered = read(8_000, 112);
+  assert.ok(read(2_000, 112) > 110, `the short window alone reads ${read(2_000, 112)}`);
+  assert.ok(wandered < 105, `a wander inside the noise moved the rate to ${wandered} (the long window reads ~104)`);
+  assert.equal(read(8_000, 200), read(2_000, 200), 'half the rate: the short window is believed');
+});
+
 test('an upstream out of rotation leaves the drain rate at once, and comes back into it at its own rate', () => {
   // Saturated from 0: `a` answers every 10 ms, `b` every 30 ms: together a slot every 7.5 ms.
   const r = new ServiceRates(2_000, 0, 8_000);
