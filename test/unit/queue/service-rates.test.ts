@@ -38,13 +38,13 @@ test('arrivals per second over the window', () => {
 });
 
 /**
- * Saturated from 0: answers complete every 10 ms for 6 s, then every `thenMs` for 2 s (the short window). Returns the
- * rate read at 8 s with a long window of `longWindowMs`.
+ * Saturated from 0: answers complete every `everyMs` (10) for 6 s, then every `thenMs` for 2 s (the short window).
+ * Returns the rate read at 8 s with a long window of `longWindowMs`.
  */
-function drainRead(longWindowMs: number, thenMs: number): number {
+function drainRead(longWindowMs: number, thenMs: number, everyMs = 10): number {
   const r = new ServiceRates(2_000, 0, longWindowMs);
   r.saturated(true, 0);
-  for (let t = 10; t <= 6_000; t += 10) r.served(500, t);
+  for (let t = everyMs; t <= 6_000; t += everyMs) r.served(500, t);
   for (let t = 6_000 + thenMs; t <= 8_000; t += thenMs) r.served(500, t);
   return r.drain(8_000).slotMs;
 }
@@ -83,13 +83,7 @@ test('with few answers a second, a short window that wanders within its own coun
   // An answer every 100 ms for 6 s, then every `thenMs` for the last 2 s: some 20 answers in the short window, whose
   // count wanders by about 1/√20 (22%) of itself. A 12% slower reading is that noise, not a change (the long window
   // is believed); a fleet at half the rate is one (the short window is believed at once).
-  const read = (longWindowMs: number, thenMs: number): number => {
-    const r = new ServiceRates(2_000, 0, longWindowMs);
-    r.saturated(true, 0);
-    for (let t = 100; t <= 6_000; t += 100) r.served(500, t);
-    for (let t = 6_000 + thenMs; t <= 8_000; t += thenMs) r.served(500, t);
-    return r.drain(8_000).slotMs;
-  };
+  const read = (longWindowMs: number, thenMs: number): number => drainRead(longWindowMs, thenMs, 100);
   const wandered = read(8_000, 112);
   assert.ok(read(2_000, 112) > 110, `the short window alone reads ${read(2_000, 112)}`);
   assert.ok(wandered < 105, `a wander inside the noise moved the rate to ${wandered} (the long window reads ~104)`);
