@@ -9,6 +9,7 @@ import { PRIORITIES, type Priority } from '../priority.ts';
 import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { ServiceByLength } from './service-by-length.ts';
+import { Overrun } from './overrun.ts';
 import { maxTokensOf } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import { admit, CLASS_HEADROOM, recheck, type Pace } from './deadline-plan.ts';
@@ -21,6 +22,11 @@ const RATE_WINDOW_MS = 5_000;
 const LENGTH_WINDOW_MS = 20_000;
 /** Share of its deadline a waiting request keeps as slack that higher classes going first may not take. */
 const RESERVE = 0.05;
+/**
+ * Longest room a high request keeps, as a share of its wait: past it, the lower classes would pay more for high's
+ * room (it is their headroom) than a retry at the edge is worth.
+ */
+const ROOM_SHARE = 0.1;
 /** A wait's timer that finds its request still has this long (ms) before its last start is set again, else it fires. */
 const REARM_MIN_MS = 10;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
@@ -80,6 +86,10 @@ export class AdmissionQueue {
   private readonly letIn = new WeakSet<RequestContext>();
   /** Leases granted and not yet released: with the service time, the queue's drain rate. */
   private held = 0;
+  /** How much longer than expected requests hold the fleet: the room high keeps. */
+  private readonly overrun = new Overrun();
+  /** Requests granted a slot and not answered yet: what was expected of each, and what its attempts held so far. */
+  private readonly granted = new WeakMap<RequestContext, { expectedMs: number; heldMs: number }>();
 
   constructor(config: Config, deps: { balancer: Balancer; clock: Clock; metrics: Metrics; keepAlive: KeepAlive }) {
     this.config = config.queue;
@@ -163,6 +173,7 @@ export class AdmissionQueue {
       priority,
       tenant: ctx.tenant ?? '',
       deadlineAt: until,
+      orderAt: until - this.roomMs(priority, until - now),
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
       admitted: mode === 'retry',
@@ -188,6 +199,18 @@ export class AdmissionQueue {
       until,
       retryAfterS: this.retryAfterS(pace.slotMs, pace, full?.retryAfterS),
     };
+  }
+
+  /**
+   * The room a high request keeps (ms): it waits in order as if its deadline came that much earlier, so that in a
+   * saturated queue — where everyone else starts at the edge of their deadline — it starts with time for what the
+   * fleet's requests overrun their expected service by (a failure caught and tried again, a stream continued, an
+   * answer longer than its limit said: `Overrun`). Judged by its own deadline all the same; the lower classes' door
+   * counts the high work that will go ahead of them so (deadline-plan.ts `overtakingWork`). A clean fleet shows no
+   * overrun, and high keeps no room there.
+   */
+  private roomMs(priority: Priority, waitMs: number): number {
+    return priority === 'high' ? Math.min(this.overrun.roomMs(), ROOM_SHARE * waitMs) : 0;
   }
 
   /** The refusal of a newcomer whose class stops short of a full queue (`nearlyFull`). */
@@ -381,14 +404,34 @@ export class AdmissionQueue {
   private grant(lease: Lease, ctx: RequestContext | undefined): Lease {
     const start = this.clock.now();
     this.rates.holding(++this.held, start);
+    const request = ctx === undefined ? undefined : this.request(ctx, start);
     lease.onRelease(({ outcome }) => {
       const now = this.clock.now();
       this.rates.holding(--this.held, now);
+      if (request !== undefined) {
+        request.heldMs += now - start;
+        if (outcome.kind === 'ok' && ctx !== undefined && this.granted.delete(ctx))
+          this.overrun.add(request.heldMs, request.expectedMs);
+      }
       if (outcome.kind !== 'ok') return;
       this.rates.served(now - start, now, lease.upstream.name);
       this.lengths.add(requestMaxTokens(ctx), now - start, now, requestPromptTokens(ctx));
     });
     return lease;
+  }
+
+  /**
+   * What its first slot expected of a request, and what its attempts held so far (a failover or a continuation adds
+   * to it): its answer tells the overrun.
+   */
+  private request(ctx: RequestContext, now: number): { expectedMs: number; heldMs: number } {
+    let r = this.granted.get(ctx);
+    if (r === undefined) {
+      const factor = this.lengths.factor(requestMaxTokens(ctx), now, requestPromptTokens(ctx));
+      r = { expectedMs: this.serviceMs() * factor, heldMs: 0 };
+      this.granted.set(ctx, r);
+    }
+    return r;
   }
 
   /** An entry left the queue (served or dropped). */

@@ -28,6 +28,11 @@ export interface Waiting {
   priority: Priority;
   deadlineAt: number;
   /**
+   * Its place in the order, when earlier than its deadline: a high request's deadline less the room it keeps for
+   * something going wrong once it has a slot (admission-queue.ts). Every test judges by `deadlineAt`.
+   */
+  orderAt?: number;
+  /**
    * This request's expected hold time as a multiple of the mean `serviceMs` (its length limit's: service-by-length.ts);
    * 1 when absent.
    */
@@ -118,13 +123,42 @@ function finishAt(ahead: number, pace: Pace, w: Waiting): number {
   return pace.now + (ahead + headSlot(pace)) * pace.slotMs + serviceOf(w, pace);
 }
 
-/** Entries of `edf` (sorted by deadline) that a newcomer with this deadline stands behind. */
-export function positionOf(edf: readonly Waiting[], deadlineAt: number): number {
+/** Where `w` stands in the order: its deadline, or the earlier place it keeps room by (`orderAt`). */
+export function orderOf(w: Waiting): number {
+  return w.orderAt ?? w.deadlineAt;
+}
+
+/**
+ * The high work that will stand ahead of a lower-class newcomer with this deadline without being there yet: high
+ * requests arriving within their room after it take their places ahead of it. Those that arrived within their room
+ * before it (their deadlines that much earlier than its own, with equal-length deadlines) say how much will.
+ */
+function overtakingWork(edf: readonly Waiting[], deadlineAt: number): number {
+  let work = 0;
+  for (const w of edf) {
+    const roomMs = w.deadlineAt - orderOf(w);
+    if (w.priority === DISPLACING && w.deadlineAt <= deadlineAt && w.deadlineAt > deadlineAt - roomMs)
+      work += workOf(w);
+  }
+  return work;
+}
+
+/**
+ * The room (ms) a newcomer's class leaves at the door: its share of the work ahead, and the high work that will go
+ * ahead of it by the room high keeps. A client back at our Retry-After (`headroom` 0) leaves neither.
+ */
+function headroomOf(edf: readonly Waiting[], newcomer: Waiting, ahead: number, pace: Pace, headroom: number): number {
+  if (headroom === 0) return 0;
+  return (headroom * (ahead + headSlot(pace)) + overtakingWork(edf, newcomer.deadlineAt)) * pace.slotMs;
+}
+
+/** Entries of `edf` (sorted by their order) that a newcomer standing at `orderAt` stands behind. */
+export function positionOf(edf: readonly Waiting[], orderAt: number): number {
   let lo = 0;
   let hi = edf.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((edf[mid] as Waiting).deadlineAt <= deadlineAt) lo = mid + 1;
+    if (orderOf(edf[mid] as Waiting) <= orderAt) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -142,9 +176,9 @@ export function admit<W extends Waiting>(
   headroom: number,
 ): Admission<W> {
   if (pace.slotMs <= 0) return { ok: true, displace: [] };
-  const pos = positionOf(edf, newcomer.deadlineAt);
+  const pos = positionOf(edf, orderOf(newcomer));
   const ahead = workBefore(edf, pos);
-  const headroomMs = headroom * (ahead + headSlot(pace)) * pace.slotMs;
+  const headroomMs = headroomOf(edf, newcomer, ahead, pace, headroom);
   const finish = finishAt(ahead, pace, newcomer);
   const overMs = finish - (newcomer.deadlineAt - headroomMs);
   let displace: W[] = [];

@@ -1,10 +1,11 @@
-import { eligiblePrefix, positionOf, type Pace } from './deadline-plan.ts';
+import { eligiblePrefix, orderOf, positionOf, type Pace } from './deadline-plan.ts';
 import { PRIORITIES, PRIORITY_RANK, type Priority } from '../priority.ts';
 
 /**
  * The order in which waiting requests get a free upstream slot (pure; time is passed in):
  *
- *   earliest deadline first (EDF)          the order every deadline test counts positions in
+ *   earliest deadline first (EDF)          the order every deadline test counts positions in (high stands its
+ *                                          room earlier: deadline-plan.ts `Waiting.orderAt`)
  *   among the eligible head of that order  high ─▶ normal ─▶ low   (priority goes first when that costs nobody
  *                                                                   their deadline: deadline-plan.ts)
  *   inside one class                       tenants take turns (A, B, C, A, …), each tenant's earliest deadline first
@@ -20,6 +21,8 @@ export interface Entry<T> {
   priority: Priority;
   tenant: string;
   deadlineAt: number;
+  /** Its place in the order, when earlier than its deadline (deadline-plan.ts `Waiting.orderAt`). */
+  orderAt?: number;
   /** Slack higher classes may not take from it (deadline-plan.ts `eligiblePrefix`). */
   reserveMs?: number;
   /** A client's own retry at our Retry-After: the last to be displaced (deadline-plan.ts `Waiting.promised`). */
@@ -68,7 +71,7 @@ export class Scheduler<T> {
       this.remove(displaced);
     }
     const list = this.listOf(e.priority);
-    list.splice(positionOf(list, e.deadlineAt), 0, e);
+    list.splice(positionOf(list, orderOf(e)), 0, e);
     this.counts.set(e.priority, this.sizeOf(e.priority) + 1);
     const turn = this.turns.get(e.priority) as string[];
     if (!turn.includes(e.tenant)) turn.push(e.tenant);
