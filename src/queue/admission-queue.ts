@@ -424,9 +424,10 @@ export class AdmissionQueue {
    * What its first slot expected of a request, and what its attempts held so far (a failover or a continuation adds
    * to it): its answer tells the overrun.
    */
-  private request(ctx: RequestContext, now: number): { expectedMs: number; heldMs: number } {
+  private request(ctx: RequestContext, now: number): { expectedMs: number; heldMs: number } | undefined {
     let r = this.granted.get(ctx);
-    if (r === undefined) {
+    // Before any answer is measured nothing was expected of it: the first answers would all read as overruns.
+    if (r === undefined && this.rates.serviceMs(now) > 0) {
       const factor = this.lengths.factor(requestMaxTokens(ctx), now, requestPromptTokens(ctx));
       r = { expectedMs: this.serviceMs() * factor, heldMs: 0 };
       this.granted.set(ctx, r);

@@ -389,3 +389,55 @@ test('a wait gives up on the service time measured when its time comes, not on t
   await settle();
   assert.equal(outcome, 'served');
 });
+
+/**
+ * Both slots held; 17 low requests due in 10 s wait in front of one high request that comes 100 ms later, due 100 ms
+ * after them. Returns the class served first when a slot frees.
+ */
+async function firstServedAfterLows(
+  queue: AdmissionQueue,
+  clock: FakeClock,
+  model: NonNullable<Config['models'][string]>,
+  none: Set<string>,
+): Promise<string> {
+  const held = [queue.acquireNow(model, none), queue.acquireNow(model, none)];
+  // Held for the service time the queue expects, so that releasing one tells it nothing new.
+  clock.advance(900);
+  const served: string[] = [];
+  for (let i = 0; i < 17; i++)
+    queue.lease(ctxOf(clock, 'low', 10_000), model, none).then(
+      (l) => (served.push('low'), l.release({ kind: 'ok' })),
+      () => {},
+    );
+  clock.advance(100);
+  queue.lease(ctxOf(clock, 'high', 10_000), model, none).then(
+    (l) => (served.push('high'), l.release({ kind: 'ok' })),
+    () => {},
+  );
+  (held[0] as Lease).release({ kind: 'ok' });
+  await new Promise((r) => setImmediate(r));
+  queue.close();
+  return served[0] as string;
+}
+
+test('after attempts that failed and were tried again, high starts ahead of the lower work just before it; on a clean fleet it waits its turn', async () => {
+  // A slot frees every 500 ms and answers take 1 s; the last of 17 lows then has no slack beyond its reserve, so
+  // high overtakes nobody by priority alone.
+  const clean = oneUpstreamQueue(2);
+  learnPace(clean.queue, clean.clock, clean.model, clean.none);
+  assert.equal(await firstServedAfterLows(clean.queue, clean.clock, clean.model, clean.none), 'low');
+
+  const faulty = oneUpstreamQueue(2);
+  const { queue, clock, model, none } = faulty;
+  learnPace(queue, clock, model, none);
+  // One request's first attempt fails after 800 ms; its retry takes the expected second: it held 800 ms more.
+  const ctx = ctxOf(clock, 'normal', 30_000);
+  const first = queue.acquireNow(model, none, ctx);
+  clock.advance(800);
+  first.release({ kind: 'server_error', status: 500 });
+  const retry = queue.acquireNow(model, none, ctx);
+  clock.advance(1000);
+  retry.release({ kind: 'ok' });
+  // High now stands 800 ms earlier than its deadline: ahead of the lows due 100 ms before it.
+  assert.equal(await firstServedAfterLows(queue, clock, model, none), 'high');
+});

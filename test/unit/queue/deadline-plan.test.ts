@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admit, eligiblePrefix, recheck, type Pace, type Waiting } from '../../../src/queue/deadline-plan.ts';
+import {
+  admit,
+  eligiblePrefix,
+  orderOf,
+  positionOf,
+  recheck,
+  type Pace,
+  type Waiting,
+} from '../../../src/queue/deadline-plan.ts';
 import type { Priority } from '../../../src/priority.ts';
 
 /** One slot frees every 100 ms; an answer takes 1 s. */
@@ -289,4 +297,36 @@ test('attempts in flight beyond the upstreams’ limits delay the whole queue: t
     ['deadline_unmeetable', 'deadline_unmeetable'],
     'each would start after 21 slots and finish at 3 100 ms: neither fits',
   );
+});
+
+test('high stands its room earlier than its deadline, ahead of lower work due within that room, and is judged by its deadline', () => {
+  const queue = [...many(30, 'normal', 8_000), ...many(20, 'low', 9_500)];
+  const high = { ...w('high', 10_000), orderAt: 9_000 };
+  assert.equal(positionOf(queue, orderOf(high)), 30, 'ahead of the lows due at 9.5 s, behind the normals due at 8 s');
+  assert.equal(positionOf(queue, orderOf(w('high', 10_000))), 50, 'without room: behind everyone due before it');
+  // 85 ahead of it: it finishes at 9.6 s, after its place (9 s) but before its deadline: admitted, nobody displaced.
+  const full = many(85, 'normal', 5_000);
+  assert.deepEqual(admit(full, { ...w('high', 10_000), orderAt: 9_000 }, pace, 0), { ok: true, displace: [] });
+});
+
+test('a lower class leaves room at the door for the high work that will go ahead of it by the room high keeps', () => {
+  // 80 ahead: a low newcomer due at 10 s finishes at 9.1 s, inside its deadline less its 4% headroom (0.32 s). Ten
+  // high requests due within their 1 s of room before it say ten more will come and stand ahead of it: 1 s more.
+  const highs = Array.from({ length: 10 }, () => ({ ...w('high', 9_500), orderAt: 8_500 }));
+  const queue = [...many(70, 'normal', 5_000), ...highs];
+  const rows: [what: string, edf: Waiting[], newcomer: Waiting, headroom: number, ok: boolean][] = [
+    ['low, behind high that keeps room', queue, w('low', 10_000), 0.04, false],
+    [
+      'low, behind high that keeps none',
+      [...many(70, 'normal', 5_000), ...many(10, 'high', 9_500)],
+      w('low', 10_000),
+      0.04,
+      true,
+    ],
+    ['low, behind high due too long before it to come back', queue, w('low', 10_600), 0.04, true],
+    ['a client back at our Retry-After (no headroom)', queue, w('low', 10_000), 0, true],
+    ['high itself', queue, w('high', 10_000), 0, true],
+  ];
+  for (const [what, edf, newcomer, headroom, ok] of rows)
+    assert.equal(admit(edf, newcomer, pace, headroom).ok, ok, what);
 });
