@@ -210,7 +210,7 @@ export class AdmissionQueue {
    * overrun, and high keeps no room there.
    */
   private roomMs(priority: Priority, waitMs: number): number {
-    return priority === 'high' ? Math.min(this.overrun.roomMs(), ROOM_SHARE * waitMs) : 0;
+    return priority === 'high' ? Math.min(this.overrun.roomMs(this.clock.now()), ROOM_SHARE * waitMs) : 0;
   }
 
   /** The refusal of a newcomer whose class stops short of a full queue (`nearlyFull`). */
@@ -411,7 +411,7 @@ export class AdmissionQueue {
       if (request !== undefined) {
         request.heldMs += now - start;
         if (outcome.kind === 'ok' && ctx !== undefined && this.granted.delete(ctx))
-          this.overrun.add(request.heldMs, request.expectedMs);
+          this.overrun.add(request.heldMs, request.expectedMs, now);
       }
       if (outcome.kind !== 'ok') return;
       this.rates.served(now - start, now, lease.upstream.name);
