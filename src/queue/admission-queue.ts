@@ -425,13 +425,14 @@ export class AdmissionQueue {
    * to it): its answer tells the overrun.
    */
   private request(ctx: RequestContext, now: number): { expectedMs: number; heldMs: number } | undefined {
-    let r = this.granted.get(ctx);
+    const known = this.granted.get(ctx);
+    if (known !== undefined) return known;
+    const serviceMs = this.rates.serviceMs(now);
     // Before any answer is measured nothing was expected of it: the first answers would all read as overruns.
-    if (r === undefined && this.rates.serviceMs(now) > 0) {
-      const factor = this.lengths.factor(requestMaxTokens(ctx), now, requestPromptTokens(ctx));
-      r = { expectedMs: this.serviceMs() * factor, heldMs: 0 };
-      this.granted.set(ctx, r);
-    }
+    if (serviceMs <= 0) return undefined;
+    const factor = this.lengths.factor(requestMaxTokens(ctx), now, requestPromptTokens(ctx));
+    const r = { expectedMs: atLeastMinService(serviceMs) * factor, heldMs: 0 };
+    this.granted.set(ctx, r);
     return r;
   }
 
@@ -443,7 +444,7 @@ export class AdmissionQueue {
   }
 
   private serviceMs(): number {
-    return Math.max(MIN_SERVICE_MS, this.rates.serviceMs(this.clock.now()));
+    return atLeastMinService(this.rates.serviceMs(this.clock.now()));
   }
 
   /** Where the queue stands now: the drain rate's slot time and the service time (deadline-plan.ts). */
@@ -537,4 +538,9 @@ function unmeetable(model: ModelConfig, overMs: number, retryAfterS: number): Sp
     `Every upstream of '${model.name}' is busy and the work queued ahead would finish this request about ${Math.max(1, Math.round(overMs))} ms after its deadline.`,
     { retryAfterS },
   );
+}
+
+/** A measured service time, or the least one a request can have (also before any is measured). */
+function atLeastMinService(ms: number): number {
+  return Math.max(MIN_SERVICE_MS, ms);
 }

@@ -1,4 +1,4 @@
-import { percentile } from '../percentile.ts';
+import { RecentSamples } from '../upstream/recent-samples.ts';
 
 /** Answers remembered at most (a busy fleet's last seconds). */
 const SAMPLES = 2048;
@@ -6,9 +6,6 @@ const SAMPLES = 2048;
 const WINDOW_MS = 10_000;
 /** The room read from them: what all but one request in 100 needed. */
 const PERCENTILE = 99;
-/** New samples, or ms, before the percentile is read again (sorting on every admission is not free). */
-const REFRESH_EVERY = 16;
-const REFRESH_MS = 1_000;
 
 /**
  * How much longer than expected a request holds the fleet from its first slot to its answer: the time its attempts
@@ -22,41 +19,19 @@ const REFRESH_MS = 1_000;
  * keeps no room and costs the lower classes nothing; a fleet whose attempts fail, or whose answers spread wider than
  * their limits say, shows what it needs. Read over the last seconds only: the answers that queued in engines while a
  * limit was still being learned say nothing of the fleet a minute later. Pure: time is passed in.
- *
- * Hand-written: a ring buffer and a percentile.
  */
 export class Overrun {
-  private readonly over = new Float64Array(SAMPLES);
-  private readonly at = new Float64Array(SAMPLES);
-  private count = 0;
-  private sinceRead = Infinity;
-  private readAt = -Infinity;
-  private room = 0;
+  private readonly over = new RecentSamples(SAMPLES);
 
   /** A request answered at `now`, having held slots `heldMs` in all where `expectedMs` was expected of it. */
   add(heldMs: number, expectedMs: number, now: number): void {
     const over = heldMs - expectedMs;
-    if (!Number.isFinite(over)) return;
-    const i = this.count % SAMPLES;
-    this.over[i] = Math.max(0, over);
-    this.at[i] = now;
-    this.count++;
-    this.sinceRead++;
+    if (Number.isFinite(over)) this.over.add(Math.max(0, over), now);
   }
 
   /** The room a request needs beyond its expected service time (ms; 0 with no answer in the window). */
   roomMs(now: number): number {
-    if (this.sinceRead < REFRESH_EVERY && now - this.readAt < REFRESH_MS) return this.room;
-    const recent: number[] = [];
-    for (let i = 0; i < Math.min(this.count, SAMPLES); i++)
-      if (now - (this.at[i] as number) <= WINDOW_MS) recent.push(this.over[i] as number);
-    this.room = percentile(
-      recent.sort((a, b) => a - b),
-      PERCENTILE,
-    );
-    if (Number.isNaN(this.room)) this.room = 0;
-    this.sinceRead = 0;
-    this.readAt = now;
-    return this.room;
+    this.over.forgetBefore(now - WINDOW_MS);
+    return this.over.percentile(PERCENTILE, 1) ?? 0;
   }
 }

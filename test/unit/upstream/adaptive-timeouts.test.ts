@@ -597,6 +597,30 @@ test('recent samples: every percentile is the one of the last `size` samples sor
   assert.equal(r.count, 50, 'a NaN is not a sample');
 });
 
+test('recent samples: forgetting by age leaves the percentiles of the samples taken since, as samples come and go', () => {
+  const r = new RecentSamples(50);
+  const kept: { ms: number; at: number }[] = []; // the reference: the ring's samples, oldest first
+  let seed = 11;
+  const next = () => (seed = (seed * 48271) % 2147483647);
+  for (let at = 0; at < 2_000; at += 1 + (next() % 3)) {
+    const ms = next() % 40;
+    r.add(ms, at);
+    kept.push({ ms, at });
+    if (kept.length > 50) kept.shift();
+    const since = at - (next() % 60); // a window that grows and shrinks: what was forgotten stays forgotten
+    r.forgetBefore(since);
+    while (kept.length > 0 && (kept[0]?.at ?? Infinity) < since) kept.shift();
+    const sorted = kept.map((k) => k.ms).sort((a, b) => a - b);
+    assert.equal(r.count, kept.length, `at ${at}`);
+    for (const p of [1, 50, 99, 100]) assert.equal(r.percentile(p, 1), percentile(sorted, p), `at ${at}, p${p}`);
+  }
+  r.forgetBefore(Infinity);
+  assert.equal(r.count, 0, 'everything forgotten');
+  assert.equal(r.percentile(50, 1), undefined);
+  r.add(7, 5_000);
+  assert.equal(r.percentile(50, 1), 7, 'and it fills again');
+});
+
 test('the learner keeps how long whole non-stream answers are: the 90th percentile of their completion tokens', () => {
   const l = new TimeoutLearner();
   for (let i = 1; i <= ADAPTIVE.minSamples; i++)
