@@ -80,7 +80,7 @@ export interface Pace {
  * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
  * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
-export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.025, background: 0 };
+export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
 const DISPLACING: Priority = 'high';
 
