@@ -173,7 +173,7 @@ export class AdmissionQueue {
       priority,
       tenant: ctx.tenant ?? '',
       deadlineAt: until,
-      orderAt: until - this.roomMs(priority, until - now),
+      orderAt: until - this.roomMs(priority, until, now),
       reserveMs: RESERVE * (until - now),
       promised: isClientRetry(ctx),
       admitted: mode === 'retry',
@@ -209,8 +209,8 @@ export class AdmissionQueue {
    * counts the high work that will go ahead of them so (deadline-plan.ts `overtakingWork`). A clean fleet shows no
    * overrun, and high keeps no room there.
    */
-  private roomMs(priority: Priority, waitMs: number): number {
-    return priority === 'high' ? Math.min(this.overrun.roomMs(this.clock.now()), ROOM_SHARE * waitMs) : 0;
+  private roomMs(priority: Priority, until: number, now: number): number {
+    return priority === 'high' ? Math.min(this.overrun.roomMs(now), ROOM_SHARE * (until - now)) : 0;
   }
 
   /** The refusal of a newcomer whose class stops short of a full queue (`nearlyFull`). */
