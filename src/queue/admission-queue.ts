@@ -10,6 +10,7 @@ import { Scheduler, type Entry } from './scheduler.ts';
 import { ServiceRates } from './service-rates.ts';
 import { ServiceByLength } from './service-by-length.ts';
 import { Overrun } from './overrun.ts';
+import { KeptPlaces } from './kept-places.ts';
 import { maxTokensOf } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import { admit, CLASS_HEADROOM, recheck, type Pace } from './deadline-plan.ts';
@@ -31,6 +32,11 @@ const ROOM_SHARE = 0.1;
 const REARM_MIN_MS = 10;
 /** Longest Retry-After a refusal advises (s): beyond it the estimate says nothing worth waiting for. */
 const MAX_RETRY_AFTER_S = 60;
+/**
+ * Retries the official OpenAI SDKs make by default (`max_retries` 2): a client whose `x-stainless-retry-count` is
+ * below it will be back at the Retry-After it is given.
+ */
+const SDK_MAX_RETRIES = 2;
 /** Safety net: rests and ejections end on their own, with no release to wake the queue. */
 const PUMP_INTERVAL_MS = 200;
 
@@ -88,6 +94,8 @@ export class AdmissionQueue {
   private held = 0;
   /** How much longer than expected requests hold the fleet: the room high keeps. */
   private readonly overrun = new Overrun();
+  /** Places kept for clients coming back at the Retry-After they were given. */
+  private readonly kept = new KeptPlaces();
   /** Requests granted a slot and not answered yet: what was expected of each, and what its attempts held so far. */
   private readonly granted = new WeakMap<RequestContext, { expectedMs: number; heldMs: number }>();
 
@@ -169,29 +177,35 @@ export class AdmissionQueue {
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' || full?.detail === 'ejected' ? (full.retryAfterS ?? 0) * 1000 : 0;
+    const promised = isClientRetry(ctx);
+    if (promised && mode === 'new') this.kept.claim(priority, now);
+    const headroom = headroomShare(priority, ctx);
     const entry: Entry<Waiter> = {
       priority,
       tenant: ctx.tenant ?? '',
       deadlineAt: until,
       orderAt: until - this.roomMs(priority, until, now),
       reserveMs: RESERVE * (until - now),
-      promised: isClientRetry(ctx),
+      promised,
       admitted: mode === 'retry',
       lengthFactor: this.lengths.factor(a.maxTokens, now, requestPromptTokens(ctx)),
       item: undefined as unknown as Waiter,
     };
     // Only the re-check can still drop a pushback, as it can any waiting request.
+    // A newcomer with headroom also leaves clear the places kept for returns of its class and above.
+    const newcomer = { ...entry, returnWork: headroom > 0 ? this.kept.workFor(priority, now) : 0 };
     const verdict =
       mode === 'pushback'
         ? { ok: true as const, displace: [] }
-        : admit(this.scheduler.byDeadline, entry, pace, headroomShare(priority, ctx));
+        : admit(this.scheduler.byDeadline, newcomer, pace, headroom);
     // Accounts resting (a Retry-After) past the deadline cannot serve it, whoever it is.
     const overMs = verdict.ok ? now + restingMs + pace.serviceMs * (entry.lengthFactor ?? 1) - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
-      return unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
+      return this.keepPlace(ctx, unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)), entry);
     }
-    if (mode !== 'pushback' && this.nearlyFull(priority)) return this.nearlyFullRefusal(model, priority, pace, full);
+    if (mode !== 'pushback' && this.nearlyFull(priority))
+      return this.keepPlace(ctx, this.nearlyFullRefusal(model, priority, pace, full), entry);
     this.letIn.add(ctx);
     return {
       entry,
@@ -211,6 +225,18 @@ export class AdmissionQueue {
    */
   private roomMs(priority: Priority, until: number, now: number): number {
     return priority === 'high' ? Math.min(this.overrun.roomMs(now), ROOM_SHARE * (until - now)) : 0;
+  }
+
+  /**
+   * A refusal of a client that will retry at the Retry-After it gives (an SDK with retries left) keeps that
+   * client's place for its return (kept-places.ts). Returns the refusal.
+   */
+  private keepPlace(ctx: RequestContext, e: SpillwayError, entry: Entry<Waiter>): SpillwayError {
+    if (ctx.priority !== 'background' && willRetry(ctx)) {
+      const now = this.clock.now();
+      this.kept.keep(ctx.priority, now + (e.retryAfterS ?? 1) * 1000, entry.lengthFactor ?? 1, now);
+    }
+    return e;
   }
 
   /** The refusal of a newcomer whose class stops short of a full queue (`nearlyFull`). */
@@ -392,6 +418,9 @@ export class AdmissionQueue {
     if (!this.scheduler.remove(entry)) return;
     this.left(entry);
     this.metrics.shed.inc({ reason, priority: entry.priority });
+    // Told to come back while its deadline still had time (a client at its deadline retries when its own timeout
+    // fires, not at our Retry-After).
+    if (reason === 'displaced' || reason === 'deadline_unmeetable') this.keepPlace(entry.item.ctx, e, entry);
     entry.item.reject(e);
     this.updateDepth();
   }
@@ -522,6 +551,17 @@ function headroomShare(p: Priority, ctx: RequestContext): number {
  */
 function isClientRetry(ctx: RequestContext): boolean {
   return Number(ctx.req.headers['x-stainless-retry-count']) > 0;
+}
+
+/**
+ * An official SDK's request with retries left: it sends `x-stainless-retry-count` on every try (0 on the first), and
+ * comes back at the Retry-After a refusal gives while the count is under its `max_retries`.
+ */
+function willRetry(ctx: RequestContext): boolean {
+  const header = ctx.req.headers['x-stainless-retry-count'];
+  if (typeof header !== 'string' || header === '') return false;
+  const count = Number(header);
+  return Number.isInteger(count) && count >= 0 && count < SDK_MAX_RETRIES;
 }
 
 function displaced(retryAfterS: number): SpillwayError {

@@ -52,6 +52,11 @@ export interface Waiting {
    * lost for certain, with the work already spent on it.
    */
   admitted?: boolean;
+  /**
+   * Work of the places kept for clients of its class and above coming back at our Retry-After (kept-places.ts), in
+   * mean answers: a newcomer with headroom leaves it clear, as it leaves its headroom. 0 when absent.
+   */
+  returnWork?: number;
 }
 
 export interface Pace {
@@ -80,7 +85,7 @@ export interface Pace {
  * high request arriving then still fits without displacing anyone (a displacement is a late refusal: worse for a
  * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
-export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.04, background: 0 };
+export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.025, background: 0 };
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
 const DISPLACING: Priority = 'high';
 
@@ -144,12 +149,14 @@ function overtakingWork(edf: readonly Waiting[], deadlineAt: number): number {
 }
 
 /**
- * The room (ms) a newcomer's class leaves at the door: its share of the work ahead, and the high work that will go
- * ahead of it by the room high keeps. A client back at our Retry-After (`headroom` 0) leaves neither.
+ * The room (ms) a newcomer's class leaves at the door: its share of the work ahead, the high work that will go ahead
+ * of it by the room high keeps, and the places kept for returns (`returnWork`). A client back at our Retry-After
+ * (`headroom` 0) leaves none of it.
  */
 function headroomOf(edf: readonly Waiting[], newcomer: Waiting, ahead: number, pace: Pace, headroom: number): number {
   if (headroom === 0) return 0;
-  return (headroom * (ahead + headSlot(pace)) + overtakingWork(edf, newcomer.deadlineAt)) * pace.slotMs;
+  const work = headroom * (ahead + headSlot(pace)) + overtakingWork(edf, newcomer.deadlineAt);
+  return (work + (newcomer.returnWork ?? 0)) * pace.slotMs;
 }
 
 /** Entries of `edf` (sorted by their order) that a newcomer standing at `orderAt` stands behind. */

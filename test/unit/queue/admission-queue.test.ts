@@ -90,7 +90,7 @@ test('low is served when the backlog allows, behind high work that arrived befor
     waits.push(queue.lease(ctxOf(clock, 'high', 6_300), model, none).then((l) => (served.push('high'), l)));
   waits.push(queue.lease(ctxOf(clock, 'low', 10_000), model, none).then((l) => (served.push('low'), l)));
   // A low request with 6.6 s to live would be done in 6.5 s, inside its deadline but not with its class's headroom
-  // of 4% of the work ahead (0.22 s): refused at once, with a Retry-After.
+  // of 2.5% of the work ahead (0.14 s): refused at once, with a Retry-After.
   await assert.rejects(
     queue.lease(ctxOf(clock, 'low', 6_600), model, none),
     (e: SpillwayError) => e.code === 'deadline_unmeetable' && (e.retryAfterS ?? 0) >= 1,
@@ -195,7 +195,7 @@ test('a client back after our Retry-After is not held to the headroom its class 
   learnPace(queue, clock, model, none);
   queue.acquireNow(model, none);
   queue.acquireNow(model, none);
-  // 16 ahead: done in 9.5 s. A low request with 9.7 s to live keeps 0.34 s of headroom (4% of the work ahead):
+  // 16 ahead: done in 9.5 s. A low request with 9.7 s to live keeps 0.21 s of headroom (2.5% of the work ahead):
   // refused; the same request sent again by the SDK (x-stainless-retry-count: 1) is admitted.
   for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 9_600), model, none).catch(() => {});
   clock.advance(1);

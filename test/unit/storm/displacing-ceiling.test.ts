@@ -42,11 +42,11 @@ test('a displacing door takes lower-class work out of the plan, lowest class and
 });
 
 test('the best headroom under the acceptance is the one that serves most without breaking high 100% or the late share', () => {
-  // Low B (due 20.5) fits behind A until its headroom (4% × scale of its 9 ms wait) exceeds 0.5 ms: from scale 1.5 it
+  // Low B (due 20.5) fits behind A until its headroom (2.5% × scale of its 9 ms wait) exceeds 0.5 ms: from scale 3 it
   // is refused at the door, and high C then fits without displacing it.
   const jobs = [job(0, 10, 100), job(1, 10, 19.5, 'low'), job(2, 5, 20, 'high')];
   const strict = bestHeadroomUnderAcceptance(jobs, 1, [], 0);
-  assert.equal(strict?.scale, 1.5);
+  assert.equal(strict?.scale, 3);
   assert.deepEqual(strict?.result, { served: [true, false, true], displaced: 0 });
   // Allowed a late refusal in two, the smallest headroom tried serves as many.
   assert.equal(bestHeadroomUnderAcceptance(jobs, 1, [], 0, 0.5)?.scale, 0);
