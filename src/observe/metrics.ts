@@ -216,6 +216,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly placesKept = new Counter({
+    name: 'spillway_queue_places_kept_total',
+    help: 'Places kept in the queue for refused SDK clients coming back at their Retry-After, by priority class and result: kept, claimed (the client came back), lapsed (it did not in time).',
+    labelNames: ['priority', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueWait = new Histogram({
     name: 'spillway_queue_wait_seconds',
     help: 'Time requests spent waiting for a free upstream slot (served or not), by priority class.',

@@ -95,7 +95,7 @@ export class AdmissionQueue {
   /** How much longer than expected requests hold the fleet: the room high keeps. */
   private readonly overrun = new Overrun();
   /** Places kept for clients coming back at the Retry-After they were given. */
-  private readonly kept = new KeptPlaces();
+  private readonly kept: KeptPlaces;
   /** Requests granted a slot and not answered yet: what was expected of each, and what its attempts held so far. */
   private readonly granted = new WeakMap<RequestContext, { expectedMs: number; heldMs: number }>();
 
@@ -106,6 +106,7 @@ export class AdmissionQueue {
     this.metrics = deps.metrics;
     this.keepAlive = deps.keepAlive;
     this.scheduler = new Scheduler(config.queue.maxSize);
+    this.kept = new KeptPlaces((priority) => this.metrics.placesKept.inc({ priority, result: 'lapsed' }));
     this.rates = new ServiceRates(RATE_WINDOW_MS, this.clock.now());
     this.lengths = new ServiceByLength(LENGTH_WINDOW_MS, this.clock.now());
     this.balancer.onRelease = () => this.pump();
@@ -177,8 +178,7 @@ export class AdmissionQueue {
     const until = Math.min(ctx.deadlineAt, now + this.config.maxWaitMs);
     const pace = this.pace(now);
     const restingMs = full?.detail === 'resting' || full?.detail === 'ejected' ? (full.retryAfterS ?? 0) * 1000 : 0;
-    const promised = isClientRetry(ctx);
-    if (promised && mode === 'new') this.kept.claim(priority, now);
+    const promised = this.claimPlace(ctx, priority, mode, now);
     const headroom = headroomShare(priority, ctx);
     const entry: Entry<Waiter> = {
       priority,
@@ -227,6 +227,13 @@ export class AdmissionQueue {
     return priority === 'high' ? Math.min(this.overrun.roomMs(now), ROOM_SHARE * (until - now)) : 0;
   }
 
+  /** A client back at our Retry-After claims the place kept for it (kept-places.ts); true when it is one. */
+  private claimPlace(ctx: RequestContext, priority: Priority, mode: LeaseMode, now: number): boolean {
+    if (!isClientRetry(ctx)) return false;
+    if (mode === 'new' && this.kept.claim(priority, now)) this.metrics.placesKept.inc({ priority, result: 'claimed' });
+    return true;
+  }
+
   /**
    * A refusal of a client that will retry at the Retry-After it gives (an SDK with retries left) keeps that
    * client's place for its return (kept-places.ts). Returns the refusal.
@@ -234,7 +241,8 @@ export class AdmissionQueue {
   private keepPlace(ctx: RequestContext, e: SpillwayError, entry: Entry<Waiter>): SpillwayError {
     if (ctx.priority !== 'background' && willRetry(ctx)) {
       const now = this.clock.now();
-      this.kept.keep(ctx.priority, now + (e.retryAfterS ?? 1) * 1000, entry.lengthFactor ?? 1, now);
+      if (this.kept.keep(ctx.priority, now + (e.retryAfterS ?? 1) * 1000, entry.lengthFactor ?? 1, now))
+        this.metrics.placesKept.inc({ priority: ctx.priority, result: 'kept' });
     }
     return e;
   }

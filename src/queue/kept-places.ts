@@ -32,20 +32,29 @@ interface Kept {
  */
 export class KeptPlaces {
   private places: Kept[] = [];
+  private readonly onLapse: (priority: Priority) => void;
 
-  /** Keeps a place of `work` for a `priority` client told at `now` to come back at `returnAt`. */
-  keep(priority: Priority, returnAt: number, work: number, now: number): void {
-    this.lapse(now);
-    if (this.places.length >= MAX_KEPT) return;
-    const until = returnAt + Math.max(GRACE_MS, GRACE_SHARE * (returnAt - now));
-    this.places.push({ priority, until, work });
+  /** `onLapse`: told of each place whose client did not come back in time (the metrics). */
+  constructor(onLapse: (priority: Priority) => void = () => {}) {
+    this.onLapse = onLapse;
   }
 
-  /** A client is back at our Retry-After: the place kept the longest for its class is its own. */
-  claim(priority: Priority, now: number): void {
+  /** Keeps a place of `work` for a `priority` client told at `now` to come back at `returnAt`; false when full. */
+  keep(priority: Priority, returnAt: number, work: number, now: number): boolean {
+    this.lapse(now);
+    if (this.places.length >= MAX_KEPT) return false;
+    const until = returnAt + Math.max(GRACE_MS, GRACE_SHARE * (returnAt - now));
+    this.places.push({ priority, until, work });
+    return true;
+  }
+
+  /** A client is back at our Retry-After: the place kept the longest for its class is its own (false: none kept). */
+  claim(priority: Priority, now: number): boolean {
     this.lapse(now);
     const i = this.places.findIndex((p) => p.priority === priority);
-    if (i >= 0) this.places.splice(i, 1);
+    if (i < 0) return false;
+    this.places.splice(i, 1);
+    return true;
   }
 
   /** The work a `priority` newcomer leaves clear for returns of its class and above (in mean answers). */
@@ -64,6 +73,8 @@ export class KeptPlaces {
   }
 
   private lapse(now: number): void {
-    if (this.places.some((p) => p.until <= now)) this.places = this.places.filter((p) => p.until > now);
+    if (!this.places.some((p) => p.until <= now)) return;
+    for (const p of this.places) if (p.until <= now) this.onLapse(p.priority);
+    this.places = this.places.filter((p) => p.until > now);
   }
 }

@@ -32,7 +32,8 @@ function oneUpstreamQueue(
   const metrics = new Metrics();
   const balancer = new Balancer(config, { clock, metrics, log: createLogger('silent'), random: () => 0.5 });
   const queue = new AdmissionQueue(config, { balancer, clock, metrics, keepAlive });
-  return { queue, clock, model: config.models.chat as NonNullable<Config['models'][string]>, none: new Set<string>() };
+  const model = config.models.chat as NonNullable<Config['models'][string]>;
+  return { queue, clock, metrics, model, none: new Set<string>() };
 }
 
 test('every way a lease ends gives its slot back to the queue’s count of held leases (release, rest, twice)', () => {
@@ -52,7 +53,8 @@ function ctxOf(
   clock: FakeClock,
   priority: 'high' | 'normal' | 'low',
   deadlineMs: number,
-  retryCount = 0,
+  /** `x-stainless-retry-count`, as an official SDK sends it (0 on its first try); absent: a client that never retries. */
+  retryCount?: number,
 ): RequestContext {
   return {
     priority,
@@ -61,7 +63,7 @@ function ctxOf(
     deadlineAt: clock.now() + deadlineMs,
     call: undefined,
     clientGone: new AbortController().signal,
-    req: { headers: retryCount > 0 ? { 'x-stainless-retry-count': String(retryCount) } : {} },
+    req: { headers: retryCount === undefined ? {} : { 'x-stainless-retry-count': String(retryCount) } },
   } as unknown as RequestContext;
 }
 
@@ -204,6 +206,52 @@ test('a client back after our Retry-After is not held to the headroom its class 
   assert.equal(queue.depth, 17);
   queue.close();
   await assert.rejects(again, (e: SpillwayError) => e.code === 'draining');
+});
+
+test('a refused SDK client’s place is kept: newcomers of its class leave it clear until it is back, higher ones do not', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  // 16 ahead: done in 9.5 s. A low request with 9.7 s to live is refused (2.5% headroom: 0.21 s; an SDK's second try
+  // keeps none, and is refused with 1 s). A later low
+  // newcomer with 10 s to live fits behind the same work with its headroom (9.71 s) — but not when it also leaves
+  // clear the refused client's place (one more answer, 0.5 s), which it does only when that client will be back.
+  const rows: { refused: number | undefined; newcomer: 'low' | 'normal'; admitted: boolean }[] = [
+    { refused: undefined, newcomer: 'low', admitted: true },
+    { refused: 0, newcomer: 'low', admitted: false },
+    { refused: 1, newcomer: 'low', admitted: false },
+    { refused: 2, newcomer: 'low', admitted: true },
+    { refused: 0, newcomer: 'normal', admitted: true },
+  ];
+  for (const { refused, newcomer, admitted } of rows) {
+    const { queue, model, none, clock, metrics } = oneUpstreamQueue(2);
+    learnPace(queue, clock, model, none);
+    queue.acquireNow(model, none);
+    queue.acquireNow(model, none);
+    for (let i = 0; i < 16; i++) queue.lease(ctxOf(clock, 'high', 9_600), model, none).catch(() => {});
+    clock.advance(1);
+    // A client already on a retry keeps no headroom: it is refused only where it cannot finish at all.
+    const refusedDeadline = (refused ?? 0) > 0 ? 1_000 : 9_700;
+    await assert.rejects(queue.lease(ctxOf(clock, 'low', refusedDeadline, refused), model, none));
+    const placesKept = async () =>
+      Object.fromEntries(
+        (await metrics.placesKept.get()).values.map((v) => [`${v.labels.priority} ${v.labels.result}`, v.value]),
+      );
+    const later = queue.lease(ctxOf(clock, newcomer, 10_000), model, none);
+    const label = `refused with retry count ${refused}, then a ${newcomer} newcomer`;
+    if (admitted) assert.equal(queue.depth, 17, label);
+    else await assert.rejects(later, (e: SpillwayError) => e.code === 'deadline_unmeetable', label);
+    if (refused === 0) {
+      // The client is back at our Retry-After: admitted, in the place kept for it, displacing nobody.
+      const back = queue.lease(ctxOf(clock, 'low', 9_700, 1), model, none);
+      assert.equal(queue.depth, admitted ? 18 : 17, label);
+      assert.deepEqual(await placesKept(), { 'low kept': 1, 'low claimed': 1 }, label);
+      queue.close();
+      await assert.rejects(back, (e: SpillwayError) => e.code === 'draining');
+    } else {
+      assert.deepEqual(await placesKept(), refused === 1 ? { 'low kept': 1 } : {}, label);
+      queue.close();
+    }
+    await later.catch(() => {});
+  }
 });
 
 test('the queue asks the relay to keep a client alive for exactly as long as it waits, at queue.stream_keepalive', async () => {
