@@ -191,9 +191,9 @@ export class AdmissionQueue {
       lengthFactor: this.lengths.factor(a.maxTokens, now, requestPromptTokens(ctx)),
       item: undefined as unknown as Waiter,
     };
-    // Only the re-check can still drop a pushback, as it can any waiting request.
     // A newcomer with headroom also leaves clear the places kept for returns of its class and above.
     const newcomer = { ...entry, returnWork: headroom > 0 ? this.kept.workFor(priority, now) : 0 };
+    // Only the re-check can still drop a pushback, as it can any waiting request.
     const verdict =
       mode === 'pushback'
         ? { ok: true as const, displace: [] }

@@ -54,7 +54,8 @@ export interface Waiting {
   admitted?: boolean;
   /**
    * Work of the places kept for clients of its class and above coming back at our Retry-After (kept-places.ts), in
-   * mean answers: a newcomer with headroom leaves it clear, as it leaves its headroom. 0 when absent.
+   * mean answers: a newcomer with headroom leaves it clear, as it leaves its headroom, up to `RETURN_SHARE` of the
+   * work ahead of it. 0 when absent.
    */
   returnWork?: number;
 }
@@ -86,6 +87,13 @@ export interface Pace {
  * client than a fast one), also when the drain rate turns out a little lower than measured.
  */
 export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, normal: 0.02, low: 0.025, background: 0 };
+/**
+ * Most of the work ahead of it a newcomer leaves clear for the places kept for returns (`returnWork`): clients
+ * refused in numbers that never come back — or a hostile one calling itself an SDK, with long answers — cost the
+ * lower classes at most this share of the horizon while their places last (about a minute at most). The returns a
+ * busy fleet really sees keep well under it (`sustained --sdk-retries`: about 0.5%).
+ */
+const RETURN_SHARE = 0.05;
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
 const DISPLACING: Priority = 'high';
 
@@ -155,8 +163,9 @@ function overtakingWork(edf: readonly Waiting[], deadlineAt: number): number {
  */
 function headroomOf(edf: readonly Waiting[], newcomer: Waiting, ahead: number, pace: Pace, headroom: number): number {
   if (headroom === 0) return 0;
-  const work = headroom * (ahead + headSlot(pace)) + overtakingWork(edf, newcomer.deadlineAt);
-  return (work + (newcomer.returnWork ?? 0)) * pace.slotMs;
+  const horizon = ahead + headSlot(pace);
+  const returns = Math.min(newcomer.returnWork ?? 0, RETURN_SHARE * horizon);
+  return (headroom * horizon + overtakingWork(edf, newcomer.deadlineAt) + returns) * pace.slotMs;
 }
 
 /** Entries of `edf` (sorted by their order) that a newcomer standing at `orderAt` stands behind. */

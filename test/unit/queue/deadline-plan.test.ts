@@ -330,3 +330,25 @@ test('a lower class leaves room at the door for the high work that will go ahead
   for (const [what, edf, newcomer, headroom, ok] of rows)
     assert.equal(admit(edf, newcomer, pace, headroom).ok, ok, what);
 });
+
+test('a newcomer leaves clear the places kept for returns, up to 5% of the work ahead of it', () => {
+  // 50 ahead: finishes at 6 100 ms; its headroom of 2% of 51 slots is 102 ms; each kept place is one more slot.
+  const ahead = many(50, 'normal', 5_000);
+  const rows: [returnWork: number, deadlineAt: number, ok: boolean][] = [
+    [0, 6_202, true],
+    [0, 6_201, false],
+    [2, 6_402, true], // two answers kept clear: 200 ms more
+    [2, 6_401, false],
+    [2.55, 6_457, true], // 5% of the 51 slots ahead: the most it keeps clear
+    [1_000, 6_457, true], // a flood of places keeps no more than that
+    [1_000, 6_456, false],
+  ];
+  for (const [returnWork, deadlineAt, ok] of rows)
+    assert.equal(
+      admit(ahead, { ...w('normal', deadlineAt), returnWork }, pace, 0.02).ok,
+      ok,
+      `${returnWork} kept, deadline ${deadlineAt}`,
+    );
+  // High and a client back at our Retry-After keep no headroom, and leave no place clear.
+  assert.equal(admit(ahead, { ...w('high', 6_100), returnWork: 1_000 }, pace, 0).ok, true);
+});
