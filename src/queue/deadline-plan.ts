@@ -90,8 +90,9 @@ export const CLASS_HEADROOM: Readonly<Record<Priority, number>> = { high: 0, nor
 /**
  * Most of the work ahead of it a newcomer leaves clear for the places kept for returns (`returnWork`): clients
  * refused in numbers that never come back — or a hostile one calling itself an SDK, with long answers — cost the
- * lower classes at most this share of the horizon while their places last (about a minute at most). The returns a
- * busy fleet really sees keep well under it (`sustained --sdk-retries`: about 0.5%).
+ * lower classes at most this share of the horizon while their places last (about a minute at most). The returns of
+ * `sustained --sdk-retries` asked 2.8% of the work ahead at the median, 8% at the 90th percentile, 10% at most, and
+ * with this bound every one of them still found its place (167 of 167, no late refusal).
  */
 const RETURN_SHARE = 0.05;
 /** The one class that displaces lower work when it cannot otherwise finish in time. */
