@@ -14,6 +14,7 @@ import { KeptPlaces } from './kept-places.ts';
 import { maxTokensOf } from '../api/parse-call.ts';
 import { promptTokensOf } from '../admission/estimate-tokens.ts';
 import { admit, CLASS_HEADROOM, recheck, type Pace } from './deadline-plan.ts';
+import { sdkRetryCount } from '../server/deadline.ts';
 
 /** Below this much time left, a request cannot be served anyway (also the service time before any is measured). */
 const MIN_SERVICE_MS = 50;
@@ -202,10 +203,11 @@ export class AdmissionQueue {
     const overMs = verdict.ok ? now + restingMs + pace.serviceMs * (entry.lengthFactor ?? 1) - until : verdict.overMs;
     if (!verdict.ok || overMs > 0) {
       this.metrics.shed.inc({ reason: 'deadline_unmeetable', priority });
-      return this.keepPlace(ctx, unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS)), entry);
+      const refusal = unmeetable(model, overMs, this.retryAfterS(overMs, pace, full?.retryAfterS));
+      return this.keepPlace(ctx, refusal, entry, now);
     }
     if (mode !== 'pushback' && this.nearlyFull(priority))
-      return this.keepPlace(ctx, this.nearlyFullRefusal(model, priority, pace, full), entry);
+      return this.keepPlace(ctx, this.nearlyFullRefusal(model, priority, pace, full), entry, now);
     this.letIn.add(ctx);
     return {
       entry,
@@ -238,9 +240,8 @@ export class AdmissionQueue {
    * A refusal of a client that will retry at the Retry-After it gives (an SDK with retries left) keeps that
    * client's place for its return (kept-places.ts). Returns the refusal.
    */
-  private keepPlace(ctx: RequestContext, e: SpillwayError, entry: Entry<Waiter>): SpillwayError {
+  private keepPlace(ctx: RequestContext, e: SpillwayError, entry: Entry<Waiter>, now: number): SpillwayError {
     if (ctx.priority !== 'background' && willRetry(ctx)) {
-      const now = this.clock.now();
       if (this.kept.keep(ctx.priority, now + (e.retryAfterS ?? 1) * 1000, entry.lengthFactor ?? 1, now))
         this.metrics.placesKept.inc({ priority: ctx.priority, result: 'kept' });
     }
@@ -428,7 +429,8 @@ export class AdmissionQueue {
     this.metrics.shed.inc({ reason, priority: entry.priority });
     // Told to come back while its deadline still had time (a client at its deadline retries when its own timeout
     // fires, not at our Retry-After).
-    if (reason === 'displaced' || reason === 'deadline_unmeetable') this.keepPlace(entry.item.ctx, e, entry);
+    if (reason === 'displaced' || reason === 'deadline_unmeetable')
+      this.keepPlace(entry.item.ctx, e, entry, this.clock.now());
     entry.item.reject(e);
     this.updateDepth();
   }
@@ -558,7 +560,7 @@ function headroomShare(p: Priority, ctx: RequestContext): number {
  * advice a lie, so it leaves no headroom and is the last to be displaced.
  */
 function isClientRetry(ctx: RequestContext): boolean {
-  return Number(ctx.req.headers['x-stainless-retry-count']) > 0;
+  return (sdkRetryCount(ctx.req.headers) ?? 0) > 0;
 }
 
 /**
@@ -566,10 +568,8 @@ function isClientRetry(ctx: RequestContext): boolean {
  * comes back at the Retry-After a refusal gives while the count is under its `max_retries`.
  */
 function willRetry(ctx: RequestContext): boolean {
-  const header = ctx.req.headers['x-stainless-retry-count'];
-  if (typeof header !== 'string' || header === '') return false;
-  const count = Number(header);
-  return Number.isInteger(count) && count >= 0 && count < SDK_MAX_RETRIES;
+  const count = sdkRetryCount(ctx.req.headers);
+  return count !== undefined && Number.isInteger(count) && count >= 0 && count < SDK_MAX_RETRIES;
 }
 
 function displaced(retryAfterS: number): SpillwayError {

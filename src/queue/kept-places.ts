@@ -66,7 +66,7 @@ export class KeptPlaces {
     return work;
   }
 
-  /** Places kept now (the metrics' gauge and tests). */
+  /** Places kept now. */
   size(now: number): number {
     this.lapse(now);
     return this.places.length;
@@ -74,7 +74,10 @@ export class KeptPlaces {
 
   private lapse(now: number): void {
     if (!this.places.some((p) => p.until <= now)) return;
-    for (const p of this.places) if (p.until <= now) this.onLapse(p.priority);
-    this.places = this.places.filter((p) => p.until > now);
+    const left: Kept[] = [];
+    for (const p of this.places)
+      if (p.until > now) left.push(p);
+      else this.onLapse(p.priority);
+    this.places = left;
   }
 }

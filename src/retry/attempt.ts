@@ -4,6 +4,7 @@ import type { Lease } from '../balance/lease.ts';
 import type { SpillwayError } from '../errors.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Call, RequestContext, Usage } from '../server/context.ts';
+import { sdkRetryCount } from '../server/deadline.ts';
 import { UPSTREAM_PATH } from '../api/endpoints.ts';
 import { maxTokensOf, offersTools, requestShape } from '../api/parse-call.ts';
 import type { RequestShape } from '../upstream/timeout-learner.ts';
@@ -304,7 +305,7 @@ function paceWatch(
 
 /** Attempts the retry settings allow this request (the SDK's own retries count against them). */
 export function maxAttempts(config: Config, ctx: RequestContext): number {
-  const clientRetries = Number(ctx.req.headers['x-stainless-retry-count']) || 0;
+  const clientRetries = sdkRetryCount(ctx.req.headers) || 0;
   return Math.max(1, config.retry.maxAttempts - clientRetries);
 }
 

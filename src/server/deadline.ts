@@ -28,6 +28,16 @@ function positive(v: string | string[] | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+/**
+ * Which try of an official SDK this request is: the SDKs send `x-stainless-retry-count` on every request (0 on the
+ * first). The header's number as sent (NaN when it is not one); undefined when it is absent or empty: a client that
+ * never retries at our hint.
+ */
+export function sdkRetryCount(headers: IncomingHttpHeaders): number | undefined {
+  const v = headers['x-stainless-retry-count'];
+  return typeof v === 'string' && v !== '' ? Number(v) : undefined;
+}
+
 /** The scheduling class a client asks for; anything else is `normal` (tenants may cap it later). */
 export function requestPriority(v: string | string[] | undefined): Priority {
   const s = Array.isArray(v) ? v[0] : v;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestDeadlineMs } from '../../../src/server/deadline.ts';
+import { requestDeadlineMs, sdkRetryCount } from '../../../src/server/deadline.ts';
 import { parseCall } from '../../../src/api/parse-call.ts';
 import { matchEndpoint } from '../../../src/api/endpoints.ts';
 import { SpillwayError } from '../../../src/errors.ts';
@@ -13,6 +13,18 @@ test('the deadline comes from x-spillway-deadline-ms, else x-stainless-timeout, 
   assert.equal(requestDeadlineMs({ 'x-stainless-timeout': 'abc' }, 9000), 9000);
   assert.equal(requestDeadlineMs({ 'x-spillway-deadline-ms': '-5' }, 9000), 9000);
   assert.equal(requestDeadlineMs({}, 9000), 9000);
+});
+
+test('the SDK try a request is comes from x-stainless-retry-count; absent or empty, the client never retries at our hint', () => {
+  const rows: [header: string | undefined, count: number | undefined][] = [
+    [undefined, undefined],
+    ['', undefined],
+    ['0', 0],
+    ['1', 1],
+    ['abc', NaN],
+  ];
+  for (const [header, count] of rows)
+    assert.equal(sdkRetryCount(header === undefined ? {} : { 'x-stainless-retry-count': header }), count, header);
 });
 
 test('endpoints are served with and without /v1', () => {
