@@ -303,9 +303,12 @@ function paceWatch(
   };
 }
 
-/** Attempts the retry settings allow this request (the SDK's own retries count against them). */
+/**
+ * Attempts the retry settings allow this request (the SDK's own retries count against them). A count below 0 is no
+ * SDK's: it never buys attempts beyond the settings.
+ */
 export function maxAttempts(config: Config, ctx: RequestContext): number {
-  const clientRetries = sdkRetryCount(ctx.req.headers) || 0;
+  const clientRetries = Math.max(0, sdkRetryCount(ctx.req.headers) || 0);
   return Math.max(1, config.retry.maxAttempts - clientRetries);
 }
 
